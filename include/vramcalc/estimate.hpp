@@ -1,0 +1,55 @@
+// The forward pipeline: a model and settings in, a Report out.
+//
+// Every command (estimate, list, later check / plan / explain) builds on this one
+// computation; inverse questions search over it rather than keep a second formula.
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/gpu.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/report.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vramcalc {
+
+// Runtime overhead per GPU when the user gives none: CUDA context, allocator slack and
+// activation workspace. docs/memory-model.md explains the figure.
+inline constexpr std::uint64_t default_overhead_bytes = 1ull << 30; // 1 GiB
+
+// The most GPUs of one type the fit check considers.
+inline constexpr std::uint32_t max_gpu_count = 1024;
+
+struct GpuRequest {
+  GpuSpec gpu;
+  std::uint32_t count = 0; // 0: find the smallest count that fits
+};
+
+struct Settings {
+  WeightFormat weights;
+  Dtype kv_dtype = Dtype::bf16;
+  std::uint64_t context_tokens = 0;
+  std::uint64_t batch = 1;
+  std::uint64_t overhead_bytes = default_overhead_bytes;
+  std::vector<GpuRequest> gpus; // empty: every GPU of the catalog, each at its smallest count
+};
+
+struct EstimateError {
+  std::string message;
+};
+
+// Computes the report. Fails only when an exact quantity does not fit in 64 bits.
+[[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
+                                                            std::span<const GpuSpec> catalog);
+
+// The smallest count of `gpu` holding `model_bytes` split evenly, with `overhead_bytes`
+// on each; 0 if none up to max_gpu_count does.
+[[nodiscard]] std::uint32_t min_gpu_count(std::uint64_t model_bytes, std::uint64_t overhead_bytes,
+                                          const GpuSpec& gpu);
+
+} // namespace vramcalc

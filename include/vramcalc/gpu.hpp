@@ -1,0 +1,32 @@
+// A GPU (or accelerator) as the fit check needs it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vramcalc {
+
+struct GpuSpec {
+  std::string id;   // "h100-sxm"
+  std::string name; // "NVIDIA H100 SXM 80GB"
+  std::string vendor;
+  std::vector<std::string> aliases;
+  std::uint64_t memory_bytes = 0;      // what the driver reports (nvidia-smi, rocm-smi)
+  std::string memory_basis = "reported"; // or "marketed" when no driver reading was found
+  std::string memory_note;
+  std::uint32_t usable_percent = 100;  // share a process may use (Apple unified memory: 75)
+  double bandwidth_gb_per_s = 0;       // decimal GB/s; display and speed bounds only
+  std::optional<double> bf16_tflops;   // dense
+  std::optional<double> fp8_tflops;    // dense
+  std::optional<bool> fp4;
+  std::optional<double> price_usd_per_hour;
+  std::vector<std::string> sources;
+  bool custom = false;                 // from --gpu-mem, not the catalog
+};
+
+// Bytes of one device the model may use: memory x usable_percent / 100, rounded down.
+[[nodiscard]] std::uint64_t usable_bytes(const GpuSpec& gpu);
+
+} // namespace vramcalc

@@ -1,0 +1,37 @@
+// KV-cache bytes, summed layer by layer.
+//
+// Per layer and token: K row + V row, each kv_heads x head_dim elements of the KV dtype
+// (block types count their scales: q8_0 is 34 bytes per 32 elements). MLA layers hold one
+// latent of kv_lora_rank + qk_rope_head_dim elements instead. A layer holds
+// min(context, window) tokens if sliding or chunked, none if it has no attention.
+// docs/kv-cache.md has the formulas and their sources.
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/model.hpp"
+
+#include <cstdint>
+#include <optional>
+
+namespace vramcalc {
+
+// Bytes one token adds to one layer's cache (0 for layers without attention).
+[[nodiscard]] std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, Dtype dtype);
+
+// Tokens a layer keeps for one sequence whose context is `context` tokens.
+[[nodiscard]] std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context);
+
+struct KvCache {
+  std::uint64_t bytes_per_token = 0; // sum over layers with a KV cache: growth per token while
+                                     // the context is inside every window
+  std::uint64_t bytes_per_sequence = 0;
+  std::uint64_t total_bytes = 0;     // x batch
+  // 2 x layers x attention heads x head_dim x dtype x tokens x batch: what the common
+  // formula says, for comparison (absent if it does not fit in 64 bits).
+  std::optional<std::uint64_t> naive_bytes;
+};
+
+[[nodiscard]] KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens,
+                               std::uint64_t batch);
+
+} // namespace vramcalc

@@ -1,0 +1,121 @@
+// The architecture of a model, as the memory math needs it.
+//
+// A ModelSpec is what every input (catalog JSON, Hugging Face config, GGUF header)
+// becomes. Per-layer facts (attention kind, window, MoE or dense MLP) live in `layers`,
+// expanded once at load time, so the math is a plain sum over layers.
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vramcalc {
+
+// What a layer keeps per token of context.
+enum class AttentionKind : std::uint8_t {
+  full,    // every token of the context
+  sliding, // the last `window` tokens (Mistral, Gemma local layers, gpt-oss)
+  chunked, // tokens of the current chunk of `window` tokens (Llama 4 local layers)
+  none,    // no KV: recurrent / linear-attention layers keep a fixed state instead
+};
+
+[[nodiscard]] std::string_view attention_kind_name(AttentionKind k);
+
+enum class NormKind : std::uint8_t { rmsnorm, layernorm };
+enum class MlpKind : std::uint8_t { gated, plain }; // gated: gate+up+down (SwiGLU); plain: up+down
+
+// Multi-head latent attention (DeepSeek V2/V3, Kimi K2): the cache holds one compressed
+// latent of kv_lora_rank + qk_rope_head_dim elements per token per layer.
+struct MlaSpec {
+  std::uint64_t q_lora_rank = 0; // 0: no query compression (DeepSeek-V2-Lite)
+  std::uint64_t kv_lora_rank = 0;
+  std::uint64_t qk_nope_head_dim = 0;
+  std::uint64_t qk_rope_head_dim = 0;
+  std::uint64_t v_head_dim = 0;
+};
+
+struct AttentionSpec {
+  std::uint64_t num_heads = 0;
+  std::uint64_t num_kv_heads = 0;
+  std::uint64_t head_dim = 0;   // query/key head size (may differ from hidden / heads)
+  std::uint64_t v_head_dim = 0; // value head size (equal to head_dim unless stated)
+  bool qkv_bias = false;
+  bool o_bias = false;
+  bool qk_norm = false;         // per-head RMSNorm on q and k (Qwen3, Gemma 3)
+  bool sinks = false;           // learned per-head attention sink logits (gpt-oss)
+  std::uint64_t sliding_window = 0; // window of sliding layers, tokens
+  std::uint64_t chunk_size = 0;     // chunk of chunked-local layers, tokens
+  std::optional<MlaSpec> mla;
+};
+
+struct MoeSpec {
+  std::uint64_t num_experts = 0;        // routed experts per MoE layer
+  std::uint64_t experts_per_token = 0;  // routed experts active per token
+  std::uint64_t shared_experts = 0;     // always-active experts
+  std::uint64_t expert_intermediate_size = 0;
+  std::uint64_t shared_intermediate_size = 0; // per shared expert
+  std::uint64_t first_dense_layers = 0;       // layers [0, k) keep a dense MLP
+  std::uint64_t layer_step = 1;               // MoE on layers with i % step == offset
+  std::uint64_t layer_offset = 0;
+  bool router_bias = false;                   // a bias per expert on the router (gpt-oss, DeepSeek V3)
+  bool expert_bias = false;                   // biases on expert projections (gpt-oss)
+  bool shared_expert_gate = false;            // a sigmoid gate [hidden -> 1] on the shared expert (Qwen2-MoE)
+};
+
+struct LayerSpec {
+  AttentionKind attention = AttentionKind::full;
+  std::uint64_t window = 0;        // tokens, for sliding / chunked
+  std::uint64_t num_kv_heads = 0;  // this layer's KV heads
+  std::uint64_t head_dim_k = 0;
+  std::uint64_t head_dim_v = 0;
+  bool moe = false;                // MLP is a mixture of experts
+};
+
+struct OfficialParams {
+  std::uint64_t total = 0;
+  std::uint64_t active = 0; // 0 when not stated (dense models: equals total)
+  std::string source;
+};
+
+struct ModelSpec {
+  std::string id;      // catalog id, lowercase ("llama3-70b")
+  std::string name;    // display name
+  std::string family;
+  std::string arch;    // architecture as llama.cpp / GGUF names it ("llama", "qwen2", "deepseek2")
+  std::vector<std::string> aliases;
+  std::string source;  // URL of the config the numbers come from
+  std::string origin;  // where this spec was loaded from (file name), for messages
+  std::vector<std::string> notes;
+
+  std::uint64_t hidden_size = 0;
+  std::uint64_t num_layers = 0;
+  std::uint64_t intermediate_size = 0; // dense MLP
+  std::uint64_t vocab_size = 0;
+  bool tie_word_embeddings = false;
+  Dtype dtype = Dtype::bf16;            // native compute dtype (default weights and KV)
+  std::optional<std::string> weights_format; // default weight format when the checkpoint ships quantized
+  std::uint64_t max_context = 0;
+  NormKind norm = NormKind::rmsnorm;
+  bool norm_bias = false;      // layernorm with a bias vector
+  MlpKind mlp = MlpKind::gated;
+  bool mlp_bias = false;
+  std::uint64_t norms_per_layer = 2;    // Gemma 2/3 have 4 (pre/post attention and MLP)
+
+  AttentionSpec attention;
+  std::optional<MoeSpec> moe;
+  std::vector<LayerSpec> layers;        // size num_layers
+
+  std::optional<OfficialParams> official;
+};
+
+// Fills spec.layers from the spec's defaults and a per-layer pattern: `types[i % size]`
+// gives each layer's attention kind (empty: all full). MoE placement from spec.moe.
+void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern);
+
+// Short description of the attention layout: "full", "5 sliding(1024) : 1 full", "MLA".
+[[nodiscard]] std::string attention_summary(const ModelSpec& spec);
+
+} // namespace vramcalc

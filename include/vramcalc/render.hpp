@@ -1,0 +1,48 @@
+// Renderers: a Report (or a catalog listing) in, text out. Units appear only here.
+#pragma once
+
+#include "vramcalc/error.hpp"
+#include "vramcalc/gpu.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/report.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace vramcalc {
+
+enum class UnitSystem { binary, si }; // GiB (2^30) or GB (10^9)
+
+struct RenderOptions {
+  UnitSystem units = UnitSystem::binary;
+  bool color = false;
+};
+
+// "131.42 GiB" / "141.11 GB"; always with the unit.
+[[nodiscard]] std::string format_bytes(std::uint64_t bytes, UnitSystem units);
+// The same at the scale that suits it: "320.00 KiB", "1.25 MiB", "40.00 GiB".
+[[nodiscard]] std::string format_bytes_auto(std::uint64_t bytes, UnitSystem units);
+// "70,553,706,496"
+[[nodiscard]] std::string with_commas(std::uint64_t v);
+// "70.55B", "1.24B", "560.0M"
+[[nodiscard]] std::string format_params(std::uint64_t params);
+
+[[nodiscard]] std::string render_table(const Report& report, const RenderOptions& options);
+
+// The estimate JSON document (docs/json-output.md), one line, newline-terminated.
+inline constexpr int json_schema_version = 1;
+[[nodiscard]] std::string render_json(const Report& report);
+[[nodiscard]] std::string render_error_json(const Error& error);
+
+struct ModelListEntry {
+  const ModelSpec* model;
+  std::uint64_t params_total;
+  std::uint64_t params_active;
+};
+[[nodiscard]] std::string render_model_list(std::span<const ModelListEntry> models, const RenderOptions& options);
+[[nodiscard]] std::string render_model_list_json(std::span<const ModelListEntry> models);
+[[nodiscard]] std::string render_gpu_list(std::span<const GpuSpec> gpus, const RenderOptions& options);
+[[nodiscard]] std::string render_gpu_list_json(std::span<const GpuSpec> gpus, const std::string& revision);
+
+} // namespace vramcalc

@@ -1,0 +1,77 @@
+// What an estimate found: the data every renderer (table, JSON) draws from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vramcalc {
+
+struct ModelSummary {
+  std::string id;
+  std::string name;
+  std::string family;
+  std::uint64_t params_total = 0;
+  std::uint64_t params_active = 0;
+  bool moe = false;
+  std::uint64_t num_layers = 0;
+  std::uint64_t num_heads = 0;
+  std::uint64_t num_kv_heads = 0;
+  std::uint64_t head_dim = 0;
+  std::uint64_t v_head_dim = 0;
+  std::uint64_t hidden_size = 0;
+  std::uint64_t max_context = 0;
+  std::string attention; // "full", "MLA (latent 512+64)", "24 sliding(4096) + 24 full"
+  std::string dtype;
+};
+
+struct SettingsSummary {
+  std::string quant;       // format id
+  std::string quant_description;
+  std::string kv_dtype;    // dtype name
+  std::string kv_display;  // "fp8 (e4m3)"
+  std::uint64_t context_tokens = 0;
+  std::uint64_t batch = 1;
+  std::uint64_t overhead_bytes = 0;
+};
+
+struct WeightGroup {
+  std::string group;
+  std::string dtypes;
+  std::uint64_t params = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct MemorySummary {
+  std::uint64_t weights_bytes = 0;
+  std::vector<WeightGroup> weights_by_group;
+  std::uint64_t kv_cache_bytes = 0;
+  std::uint64_t kv_bytes_per_token = 0;
+  std::optional<std::uint64_t> kv_naive_bytes;
+  std::uint64_t overhead_bytes = 0; // one GPU's
+  std::uint64_t total_bytes = 0;    // weights + KV + one GPU's overhead
+};
+
+struct FitRow {
+  std::string gpu;      // id
+  std::string gpu_name;
+  std::uint64_t gpu_memory_bytes = 0;
+  bool requested = false;     // the user named this GPU
+  std::uint32_t count = 0;    // GPUs in this configuration
+  bool fits = false;
+  std::uint64_t usable_bytes = 0;            // per GPU
+  std::uint64_t required_bytes_per_gpu = 0;  // ceil((weights + KV) / count) + overhead
+  std::int64_t headroom_bytes = 0;           // usable - required (negative: short by)
+  std::uint32_t min_count = 0;               // smallest count that fits, 0 if none <= 1024
+};
+
+struct Report {
+  ModelSummary model;
+  SettingsSummary settings;
+  MemorySummary memory;
+  std::vector<FitRow> fit;
+  std::vector<std::string> notes;
+};
+
+} // namespace vramcalc

@@ -1,0 +1,61 @@
+// The tensors a model's checkpoint holds, derived from its ModelSpec.
+//
+// Each tensor has a role (named as in GGUF files, so llama.cpp's per-tensor rules can
+// be applied), a layer, and a shape in ggml order: ne0 is the row length (input
+// features), ne1 the rows (output features), ne2 the experts of a stacked MoE tensor.
+// Parameter counts and weight bytes are sums over this list.
+#pragma once
+
+#include "vramcalc/model.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vramcalc {
+
+enum class TensorRole : std::uint8_t {
+  token_embd, output, output_norm,
+  attn_norm, attn_q, attn_k, attn_v, attn_output, attn_q_norm, attn_k_norm, attn_sinks,
+  attn_q_a, attn_q_a_norm, attn_q_b, attn_kv_a_mqa, attn_kv_a_norm, attn_kv_b,
+  post_attention_norm, ffn_norm, post_ffw_norm,
+  ffn_gate, ffn_up, ffn_down,
+  ffn_gate_inp, ffn_gate_exps, ffn_up_exps, ffn_down_exps,
+  ffn_gate_inp_shexp, ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp,
+};
+
+// Groups used to report weights and to decide what a quantization method touches.
+enum class TensorGroup : std::uint8_t {
+  token_embedding, output_head, attention, mlp, experts, shared_experts, router, norms,
+};
+
+[[nodiscard]] std::string_view tensor_role_name(TensorRole r);   // "attn_q"
+[[nodiscard]] std::string_view tensor_group_name(TensorGroup g); // "attention"
+
+struct Tensor {
+  TensorRole role;
+  std::int32_t layer = -1; // -1 for tensors outside the blocks
+  bool bias = false;       // a bias vector rather than a weight
+  std::uint64_t ne0 = 1, ne1 = 1, ne2 = 1;
+
+  [[nodiscard]] std::uint64_t elements() const;        // checked
+  [[nodiscard]] bool is_matrix() const { return ne1 > 1 && !bias; }
+  [[nodiscard]] bool is_routed_expert() const;
+  [[nodiscard]] TensorGroup group() const;
+  [[nodiscard]] std::string gguf_name() const;         // "blk.3.attn_q.weight"
+};
+
+// Every tensor of the model, blocks in layer order, in the order llama.cpp's converter
+// writes them (token_embd, blocks, output_norm, output).
+[[nodiscard]] std::vector<Tensor> model_tensors(const ModelSpec& spec);
+
+struct ParamCounts {
+  std::uint64_t total = 0;
+  std::uint64_t active = 0;    // per token: shared weights + experts_per_token routed experts
+  std::uint64_t embedding = 0; // token embedding (and untied output head)
+};
+
+[[nodiscard]] ParamCounts count_params(const ModelSpec& spec);
+
+} // namespace vramcalc

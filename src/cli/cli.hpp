@@ -1,0 +1,45 @@
+// The command line: flags in, library calls, rendered text out. Private to src/cli.
+#pragma once
+
+#include "vramcalc/error.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vramcalc::cli {
+
+// An error to report: printed as "vramcalc: error: <message>" (or the JSON error
+// document with --json), exit code 2.
+struct CliError {
+  Error error;
+};
+
+struct Options {
+  // estimate
+  std::string model;
+  std::optional<std::string> quant;
+  std::optional<std::string> kv;
+  std::optional<std::string> ctx;
+  std::optional<std::string> batch;
+  std::vector<std::string> gpus;
+  std::optional<std::string> gpu_mem;
+  std::optional<std::string> overhead;
+  std::vector<std::string> models_dirs;
+  bool si = false;
+  bool json = false;
+  std::string color = "auto";
+  // list
+  bool list = false;
+  std::string list_what;
+};
+
+// Output of a command: what goes to stdout, and the exit code.
+struct Outcome {
+  std::string out;
+  int exit_code = 0;
+};
+
+Outcome run(const Options& options);
+
+} // namespace vramcalc::cli

@@ -1,0 +1,193 @@
+#include "cli.hpp"
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <tuple>
+#include <filesystem>
+#include <unistd.h>
+
+namespace vramcalc::cli {
+
+namespace {
+
+[[noreturn]] void fail(ErrorCode code, std::string message) { throw CliError{{code, std::move(message)}}; }
+
+template <typename T>
+T value_or_fail(std::expected<T, Error> v) {
+  if (!v) throw CliError{v.error()};
+  return std::move(*v);
+}
+
+template <typename T>
+T flag_value(std::string_view flag, std::expected<T, std::string> v) {
+  if (!v) fail(ErrorCode::invalid_argument, std::string(flag) + ": " + v.error());
+  return *v;
+}
+
+bool use_color(const std::string& mode) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
+  return ::isatty(STDOUT_FILENO) == 1;
+}
+
+RenderOptions render_options(const Options& o) {
+  return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color)};
+}
+
+io::Catalog load_catalog(const Options& o) {
+  io::Catalog c = value_or_fail(io::load_builtin_catalog());
+  for (const std::string& dir : o.models_dirs) {
+    if (auto r = io::add_models_dir(c, dir); !r) throw CliError{r.error()};
+  }
+  return c;
+}
+
+// "[N x]NAME": "4xh100", "4×h100", "h100". Returns the count (0 if none given) and the name.
+std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::string_view spec) {
+  std::size_t i = 0;
+  while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9') ++i;
+  std::size_t rest = 0;
+  if (i > 0 && i < spec.size() && (spec[i] == 'x' || spec[i] == 'X')) rest = i + 1;
+  else if (i > 0 && spec.substr(i).starts_with("\u00d7")) rest = i + 2;
+  if (rest == 0) return {0, std::string(spec)};
+  const auto n = flag_value(flag, parse_count(spec.substr(0, i), max_gpu_count));
+  if (rest >= spec.size()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + std::string(spec) + "' names no GPU");
+  return {static_cast<std::uint32_t>(n), std::string(spec.substr(rest))};
+}
+
+std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
+  std::vector<GpuRequest> out;
+  for (const std::string& arg : o.gpus) {
+    std::string_view rest = arg;
+    while (true) {
+      const auto comma = rest.find(',');
+      const std::string_view one = rest.substr(0, comma);
+      if (one.empty()) fail(ErrorCode::invalid_argument, "--gpu: '" + arg + "' has an empty entry");
+      auto [count, name] = split_count("--gpu", one);
+      auto g = c.find_gpu(name);
+      if (!g) fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      out.push_back({**g, count});
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (o.gpu_mem) {
+    auto [count, size] = split_count("--gpu-mem", *o.gpu_mem);
+    GpuSpec g;
+    g.memory_bytes = flag_value("--gpu-mem", parse_size(size));
+    if (g.memory_bytes == 0) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is zero");
+    if (g.memory_bytes > (1ull << 56)) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is too large");
+    g.id = "custom";
+    g.name = "GPU with " + size;
+    g.vendor = "custom";
+    g.memory_note = "given with --gpu-mem";
+    g.custom = true;
+    out.push_back({g, count});
+  }
+  return out;
+}
+
+ModelSpec resolve_model(const Options& o, const io::Catalog& c) {
+  if (o.model.empty()) {
+    fail(ErrorCode::invalid_argument, "no model given; try 'vramcalc llama3-70b' or 'vramcalc list models'");
+  }
+  std::error_code ec;
+  if (o.model.ends_with(".json") || std::filesystem::is_regular_file(o.model, ec)) {
+    if (!std::filesystem::exists(o.model, ec)) {
+      fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
+    }
+    const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
+    return value_or_fail(io::parse_model_spec(text, o.model));
+  }
+  return *value_or_fail(c.find_model(o.model));
+}
+
+Outcome run_estimate(const Options& o) {
+  const io::Catalog catalog = load_catalog(o);
+  const ModelSpec model = resolve_model(o, catalog);
+
+  Settings s;
+  const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
+  auto f = parse_weight_format(quant, model.dtype);
+  if (!f) {
+    std::vector<NameCandidate> cands;
+    const auto names = weight_format_names();
+    for (std::string_view n : names) cands.push_back({n, n});
+    const auto sug = suggest(quant, cands);
+    std::string msg = "--quant: " + f.error();
+    msg += sug.empty() ? "; known formats: fp32, fp16, bf16, fp8, int8, gptq-int4-g128, awq, nf4, q8_0, q6_k, "
+                         "q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k and the other llama.cpp mixes"
+                       : "; did you mean: " + sug.front() + "?";
+    fail(ErrorCode::invalid_argument, msg);
+  }
+  s.weights = *f;
+
+  if (o.kv) {
+    // "auto" is vLLM's spelling of "the model's dtype".
+    auto d = iequals(*o.kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(*o.kv);
+    if (!d || !traits(*d).kv_allowed) {
+      fail(ErrorCode::invalid_argument,
+           "--kv: unknown KV-cache dtype '" + *o.kv +
+               "'; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl");
+    }
+    s.kv_dtype = *d;
+  } else {
+    s.kv_dtype = model.dtype;
+  }
+  s.context_tokens = o.ctx ? flag_value("--ctx", parse_tokens(*o.ctx)) : model.max_context;
+  s.batch = o.batch ? flag_value("--batch", parse_count(*o.batch, 1ull << 32)) : 1;
+  if (o.overhead) s.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+  s.gpus = gpu_requests(o, catalog);
+
+  auto report = estimate(model, s, catalog.gpus);
+  if (!report) fail(ErrorCode::overflow, report.error().message);
+  if (o.json) return {render_json(*report), 0};
+  return {render_table(*report, render_options(o)), 0};
+}
+
+Outcome run_list(const Options& o) {
+  if (o.list_what != "models" && o.list_what != "gpus") {
+    fail(ErrorCode::invalid_argument,
+         o.list_what.empty() ? "list: say what to list: 'vramcalc list models' or 'vramcalc list gpus'"
+                             : "list: cannot list '" + o.list_what + "'; try 'vramcalc list models' or 'vramcalc list gpus'");
+  }
+  const io::Catalog catalog = load_catalog(o);
+  if (o.list_what == "gpus") {
+    if (o.json) return {render_gpu_list_json(catalog.gpus, catalog.gpu_revision), 0};
+    return {render_gpu_list(catalog.gpus, render_options(o)), 0};
+  }
+  std::vector<ModelListEntry> entries;
+  for (const ModelSpec& m : catalog.models) {
+    try {
+      const ParamCounts p = count_params(m);
+      entries.push_back({&m, p.total, p.active});
+    } catch (const OverflowError& e) {
+      fail(ErrorCode::overflow, m.origin + ": " + e.what());
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const ModelListEntry& a, const ModelListEntry& b) {
+    return std::tie(a.model->family, a.params_total, a.model->id) < std::tie(b.model->family, b.params_total, b.model->id);
+  });
+  if (o.json) return {render_model_list_json(entries), 0};
+  return {render_model_list(entries, render_options(o)), 0};
+}
+
+} // namespace
+
+Outcome run(const Options& o) { return o.list ? run_list(o) : run_estimate(o); }
+
+} // namespace vramcalc::cli

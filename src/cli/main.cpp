@@ -1,0 +1,92 @@
+// vramcalc: parse flags, run one command, print its output. One top-level catch turns
+// every failure into "vramcalc: error: ..." and exit code 2 (70 for a bug).
+#include "cli.hpp"
+#include "vramcalc/render.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace {
+
+void print(std::FILE* f, const std::string& s) { std::fwrite(s.data(), 1, s.size(), f); }
+
+int fail(const vramcalc::Error& e, bool json) {
+  if (json) print(stdout, vramcalc::render_error_json(e));
+  else print(stderr, "vramcalc: error: " + e.message + "\n");
+  return 2;
+}
+
+// CLI11's messages, reworded to name the flag the way the rest of vramcalc does.
+std::string parse_error_message(const CLI::ParseError& e) {
+  std::string m = e.what();
+  const std::string extras = "The following argument was not expected: ";
+  const std::string extras_n = "The following arguments were not expected: ";
+  if (m.starts_with(extras)) return "unexpected argument '" + m.substr(extras.size()) + "' (see vramcalc --help)";
+  if (m.starts_with(extras_n)) return "unexpected arguments: " + m.substr(extras_n.size()) + " (see vramcalc --help)";
+  return m + " (see vramcalc --help)";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+  try {
+    vramcalc::cli::Options o;
+    CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
+    app.set_version_flag("--version", std::string("vramcalc ") + VRAMCALC_VERSION);
+    app.add_option("model", o.model, "catalog id or alias (see 'vramcalc list models'), or a model spec .json file");
+    app.add_option("-q,--quant,--weights", o.quant,
+                   "weight format: fp32 fp16 bf16 fp8 int8 gptq-int4-g128 awq nf4 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m "
+                   "q2_k ... (default: the model's native format)");
+    app.add_option("--kv,--kv-cache-dtype", o.kv,
+                   "KV-cache dtype: fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... (default: the model's dtype)");
+    app.add_option("--ctx,--max-model-len", o.ctx, "context per sequence in tokens: 8192, 32k, 128k, 1m (default: the model's maximum)");
+    app.add_option("--batch", o.batch, "concurrent sequences (default 1)");
+    app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)");
+    app.add_option("--gpu-mem", o.gpu_mem, "a GPU not in the catalog, by memory: 24GiB, 2x48GB");
+    app.add_option("--overhead", o.overhead, "runtime overhead per GPU (default 1GiB)");
+    app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory");
+    app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
+    app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
+    app.add_option("--color", o.color, "colour: auto (a terminal, unless NO_COLOR is set), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
+    CLI::App* list = app.add_subcommand("list", "list the catalog: 'vramcalc list models' or 'vramcalc list gpus'");
+    list->add_option("what", o.list_what, "models or gpus");
+    list->fallthrough();
+    app.footer(R"(Examples:
+  vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
+  vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
+  vramcalc mixtral-8x7b --ctx 32k --batch 8 --json  the same as JSON, for scripts
+  vramcalc qwen2.5-7b --gpu-mem 24GiB               a GPU that is not in the catalog
+  vramcalc list models                              the built-in models
+
+Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
+Exit status: 0 done, 2 invalid input.)");
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      print(stdout, app.help());
+      return 0;
+    } catch (const CLI::CallForVersion& e) {
+      print(stdout, std::string(e.what()) + "\n");
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      return fail({vramcalc::ErrorCode::invalid_argument, parse_error_message(e)}, json);
+    }
+    o.list = list->parsed();
+    const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
+    print(stdout, outcome.out);
+    std::fflush(stdout);
+    return outcome.exit_code;
+  } catch (const vramcalc::cli::CliError& e) {
+    return fail(e.error, json);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vramcalc: internal error: %s\n", e.what());
+    return 70;
+  }
+}

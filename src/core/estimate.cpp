@@ -1,0 +1,128 @@
+#include "vramcalc/estimate.hpp"
+
+#include "vramcalc/kv.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <tuple>
+
+namespace vramcalc {
+
+std::uint64_t usable_bytes(const GpuSpec& gpu) {
+  // memory_bytes < 2^56 and usable_percent <= 100 (checked by the loader), so no overflow.
+  return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
+}
+
+std::uint32_t min_gpu_count(std::uint64_t model_bytes, std::uint64_t overhead_bytes, const GpuSpec& gpu) {
+  const std::uint64_t usable = usable_bytes(gpu);
+  if (usable <= overhead_bytes) return 0;
+  // ceil(model / n) + overhead <= usable  <=>  model <= n * (usable - overhead).
+  const std::uint64_t n = std::max<std::uint64_t>(1, ceil_div(model_bytes, usable - overhead_bytes));
+  return n > max_gpu_count ? 0 : static_cast<std::uint32_t>(n);
+}
+
+namespace {
+
+FitRow fit_row(const GpuSpec& gpu, std::uint32_t count, bool requested, std::uint64_t model_bytes,
+               std::uint64_t overhead) {
+  FitRow r;
+  r.gpu = gpu.id;
+  r.gpu_name = gpu.name;
+  r.gpu_memory_bytes = gpu.memory_bytes;
+  r.requested = requested;
+  r.min_count = min_gpu_count(model_bytes, overhead, gpu);
+  r.count = count != 0 ? count : (r.min_count != 0 ? r.min_count : 1);
+  r.usable_bytes = usable_bytes(gpu);
+  r.required_bytes_per_gpu = checked_add(ceil_div(model_bytes, r.count), overhead, "the memory per GPU");
+  r.fits = r.required_bytes_per_gpu <= r.usable_bytes;
+  // Both sides are below 2^63 (checked by the caller), so the difference fits in int64.
+  r.headroom_bytes = static_cast<std::int64_t>(r.usable_bytes) - static_cast<std::int64_t>(r.required_bytes_per_gpu);
+  return r;
+}
+
+std::string with_commas(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+} // namespace
+
+std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
+                                              std::span<const GpuSpec> catalog) {
+  try {
+    Report r;
+    const ParamCounts params = count_params(model);
+    r.model.id = model.id;
+    r.model.name = model.name;
+    r.model.family = model.family;
+    r.model.params_total = params.total;
+    r.model.params_active = params.active;
+    r.model.moe = model.moe.has_value();
+    r.model.num_layers = model.num_layers;
+    r.model.num_heads = model.attention.num_heads;
+    r.model.num_kv_heads = model.attention.num_kv_heads;
+    r.model.head_dim = model.attention.head_dim;
+    r.model.v_head_dim = model.attention.v_head_dim;
+    r.model.hidden_size = model.hidden_size;
+    r.model.max_context = model.max_context;
+    r.model.attention = attention_summary(model);
+    r.model.dtype = std::string(traits(model.dtype).name);
+
+    r.settings.quant = settings.weights.id;
+    r.settings.quant_description = settings.weights.description;
+    r.settings.kv_dtype = std::string(traits(settings.kv_dtype).name);
+    r.settings.kv_display = std::string(dtype_display(settings.kv_dtype));
+    r.settings.context_tokens = settings.context_tokens;
+    r.settings.batch = settings.batch;
+    r.settings.overhead_bytes = settings.overhead_bytes;
+
+    const WeightBytes w = weight_bytes(model, settings.weights);
+    r.memory.weights_bytes = w.total;
+    for (const GroupBytes& g : w.groups) {
+      r.memory.weights_by_group.push_back({std::string(tensor_group_name(g.group)), g.dtypes, g.params, g.bytes});
+    }
+    const KvCache kv = kv_cache(model, settings.kv_dtype, settings.context_tokens, settings.batch);
+    r.memory.kv_cache_bytes = kv.total_bytes;
+    r.memory.kv_bytes_per_token = kv.bytes_per_token;
+    r.memory.kv_naive_bytes = kv.naive_bytes;
+    r.memory.overhead_bytes = settings.overhead_bytes;
+    const std::uint64_t model_bytes = checked_add(w.total, kv.total_bytes, "the total memory");
+    r.memory.total_bytes = checked_add(model_bytes, settings.overhead_bytes, "the total memory");
+    if (r.memory.total_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      throw OverflowError("the total memory (" + with_commas(r.memory.total_bytes) + " bytes) exceeds 2^63 bytes");
+    }
+
+    if (settings.gpus.empty()) {
+      for (const GpuSpec& g : catalog) r.fit.push_back(fit_row(g, 0, false, model_bytes, settings.overhead_bytes));
+      // Smallest deployment first: fewest GPUs, then least memory; GPUs that cannot hold
+      // the model at any count last.
+      std::stable_sort(r.fit.begin(), r.fit.end(), [](const FitRow& a, const FitRow& b) {
+        return std::make_tuple(a.min_count == 0, a.min_count, a.usable_bytes, a.gpu) <
+               std::make_tuple(b.min_count == 0, b.min_count, b.usable_bytes, b.gpu);
+      });
+    } else {
+      for (const GpuRequest& g : settings.gpus) {
+        r.fit.push_back(fit_row(g.gpu, g.count, true, model_bytes, settings.overhead_bytes));
+      }
+    }
+
+    if (model.moe) {
+      r.notes.push_back("MoE: all " + std::to_string(model.moe->num_experts) +
+                        " experts must be in memory; only " + std::to_string(model.moe->experts_per_token) +
+                        " are read per token (" + with_commas(params.active) + " active parameters).");
+    }
+    if (model.max_context != 0 && settings.context_tokens > model.max_context) {
+      r.notes.push_back("The context (" + with_commas(settings.context_tokens) +
+                        " tokens) is longer than the model's maximum (" + with_commas(model.max_context) + ").");
+    }
+    for (const std::string& n : model.notes) r.notes.push_back(n);
+    return r;
+  } catch (const OverflowError& e) {
+    return std::unexpected(EstimateError{e.what()});
+  }
+}
+
+} // namespace vramcalc

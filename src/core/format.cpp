@@ -1,0 +1,478 @@
+#include "vramcalc/format.hpp"
+
+#include "vramcalc/names.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+namespace vramcalc {
+
+namespace {
+
+constexpr std::array gguf_ftype_table{
+    GgufFtypeTraits{GgufFtype::all_f32, "f32", 0, Dtype::f32},
+    GgufFtypeTraits{GgufFtype::f16, "f16", 1, Dtype::f16},
+    GgufFtypeTraits{GgufFtype::bf16, "gguf-bf16", 32, Dtype::bf16},
+    GgufFtypeTraits{GgufFtype::q4_0, "q4_0", 2, Dtype::q4_0},
+    GgufFtypeTraits{GgufFtype::q4_1, "q4_1", 3, Dtype::q4_1},
+    GgufFtypeTraits{GgufFtype::q5_0, "q5_0", 8, Dtype::q5_0},
+    GgufFtypeTraits{GgufFtype::q5_1, "q5_1", 9, Dtype::q5_1},
+    GgufFtypeTraits{GgufFtype::q8_0, "q8_0", 7, Dtype::q8_0},
+    GgufFtypeTraits{GgufFtype::q2_k, "q2_k", 10, Dtype::q2_k},
+    GgufFtypeTraits{GgufFtype::q2_k_s, "q2_k_s", 21, Dtype::q2_k},
+    GgufFtypeTraits{GgufFtype::q3_k_s, "q3_k_s", 11, Dtype::q3_k},
+    GgufFtypeTraits{GgufFtype::q3_k_m, "q3_k_m", 12, Dtype::q3_k},
+    GgufFtypeTraits{GgufFtype::q3_k_l, "q3_k_l", 13, Dtype::q3_k},
+    GgufFtypeTraits{GgufFtype::q4_k_s, "q4_k_s", 14, Dtype::q4_k},
+    GgufFtypeTraits{GgufFtype::q4_k_m, "q4_k_m", 15, Dtype::q4_k},
+    GgufFtypeTraits{GgufFtype::q5_k_s, "q5_k_s", 16, Dtype::q5_k},
+    GgufFtypeTraits{GgufFtype::q5_k_m, "q5_k_m", 17, Dtype::q5_k},
+    GgufFtypeTraits{GgufFtype::q6_k, "q6_k", 18, Dtype::q6_k},
+    GgufFtypeTraits{GgufFtype::iq2_xxs, "iq2_xxs", 19, Dtype::iq2_xxs},
+    GgufFtypeTraits{GgufFtype::iq2_xs, "iq2_xs", 20, Dtype::iq2_xs},
+    GgufFtypeTraits{GgufFtype::iq2_s, "iq2_s", 28, Dtype::iq2_xs},
+    GgufFtypeTraits{GgufFtype::iq2_m, "iq2_m", 29, Dtype::iq2_s},
+    GgufFtypeTraits{GgufFtype::iq3_xxs, "iq3_xxs", 23, Dtype::iq3_xxs},
+    GgufFtypeTraits{GgufFtype::iq3_xs, "iq3_xs", 22, Dtype::iq3_s},
+    GgufFtypeTraits{GgufFtype::iq3_s, "iq3_s", 26, Dtype::iq3_s},
+    GgufFtypeTraits{GgufFtype::iq3_m, "iq3_m", 27, Dtype::iq3_s},
+    GgufFtypeTraits{GgufFtype::iq1_s, "iq1_s", 24, Dtype::iq1_s},
+    GgufFtypeTraits{GgufFtype::iq1_m, "iq1_m", 31, Dtype::iq1_m},
+    GgufFtypeTraits{GgufFtype::iq4_nl, "iq4_nl", 25, Dtype::iq4_nl},
+    GgufFtypeTraits{GgufFtype::iq4_xs, "iq4_xs", 30, Dtype::iq4_xs},
+    GgufFtypeTraits{GgufFtype::tq1_0, "tq1_0", 36, Dtype::tq1_0},
+    GgufFtypeTraits{GgufFtype::tq2_0, "tq2_0", 37, Dtype::tq2_0},
+    GgufFtypeTraits{GgufFtype::mxfp4_moe, "mxfp4_moe", 38, Dtype::mxfp4},
+};
+
+consteval bool gguf_table_is_ordered() {
+  for (std::size_t i = 0; i < gguf_ftype_table.size(); ++i) {
+    if (static_cast<std::size_t>(gguf_ftype_table[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(gguf_ftype_table.size() == static_cast<std::size_t>(GgufFtype::mxfp4_moe) + 1);
+static_assert(gguf_table_is_ordered(), "gguf_ftype_table must follow the order of enum GgufFtype");
+
+constexpr const GgufFtypeTraits& gguf_traits(GgufFtype f) {
+  return gguf_ftype_table[static_cast<std::size_t>(f)];
+}
+
+bool is_float_plain(Dtype d) { return d == Dtype::f32 || d == Dtype::f16 || d == Dtype::bf16; }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// "gptq", "gptq-int4", "gptq-int4-g128", "awq-g64", "gptq-int4-g-1" (one group per row).
+std::optional<WeightFormat> parse_int4_group(std::string_view n) {
+  std::string_view method;
+  for (std::string_view m : {"gptq", "awq", "w4a16", "int4"}) {
+    if (n.starts_with(m)) {
+      method = m;
+      break;
+    }
+  }
+  if (method.empty()) return std::nullopt;
+  std::string_view rest = n.substr(method.size());
+  if (rest.starts_with("-int4")) rest.remove_prefix(5);
+  std::uint32_t group = 128;
+  if (rest.starts_with("-g")) {
+    rest.remove_prefix(2);
+    if (rest == "-1") {
+      group = 0;
+      rest = {};
+    } else {
+      auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), group);
+      if (ec != std::errc{} || group == 0 || (group & (group - 1)) != 0) return std::nullopt;
+      rest.remove_prefix(static_cast<std::size_t>(p - rest.data()));
+    }
+  }
+  if (!rest.empty()) return std::nullopt;
+  WeightFormat f;
+  const std::string m = method == "awq" ? "awq" : "gptq";
+  f.kind = FormatKind::int4_group;
+  f.dtype = Dtype::i4;
+  f.group_size = group;
+  f.id = m + "-int4-g" + (group == 0 ? std::string("-1") : std::to_string(group));
+  f.description = upper(m) + " 4-bit, " +
+                  (group == 0 ? std::string("one scale per output channel")
+                              : "group size " + std::to_string(group)) +
+                  " (fp16 scales, int4 zeros)";
+  return f;
+}
+
+} // namespace
+
+std::vector<std::string_view> weight_format_names() {
+  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "int8", "gptq-int4-g128",
+                                      "awq-int4-g128", "nf4"};
+  for (const auto& t : gguf_ftype_table) names.push_back(t.name);
+  return names;
+}
+
+std::expected<WeightFormat, std::string> parse_weight_format(std::string_view name, Dtype native) {
+  std::string n = to_lower(name);
+  WeightFormat f;
+  if (n == "native" || n == "auto") n = std::string(traits(native).name);
+  if (auto d = parse_dtype(n); d && is_float_plain(*d)) {
+    f.kind = FormatKind::plain;
+    f.dtype = *d;
+    f.id = std::string(traits(*d).name);
+    f.description = "unquantized " + f.id;
+    return f;
+  }
+  if (n == "fp8" || n == "fp8_e4m3" || n == "fp8-e4m3" || n == "w8a8-fp8" || n == "f8") {
+    f.kind = FormatKind::fp8;
+    f.dtype = Dtype::f8_e4m3;
+    f.id = "fp8";
+    f.description = "FP8 e4m3 linear layers, one f32 scale per tensor";
+    return f;
+  }
+  if (n == "int8" || n == "w8a16" || n == "int8-w8a16") {
+    f.kind = FormatKind::int8;
+    f.dtype = Dtype::i8;
+    f.id = "int8";
+    f.description = "INT8 W8A16 linear layers, one scale per output channel";
+    return f;
+  }
+  if (n == "nf4" || n == "bnb-nf4" || n == "bnb4" || n == "bitsandbytes-nf4") {
+    f.kind = FormatKind::bnb_nf4;
+    f.dtype = Dtype::i4;
+    f.id = "nf4";
+    f.description = "bitsandbytes NF4, blocks of 64, double-quantized scales";
+    return f;
+  }
+  if (auto g = parse_int4_group(n)) return *g;
+  // GGUF mixes: "q4_k_m", "Q4_K_M", "q4-k-m", "q4km", "gguf-q4_k_m" all name Q4_K_M.
+  auto squeeze = [](std::string_view v) {
+    std::string out;
+    for (char c : v) {
+      if (c != '_' && c != '-') out += c;
+    }
+    return out;
+  };
+  std::string gname = squeeze(n);
+  if (gname.starts_with("gguf")) gname = gname.substr(4);
+  for (const auto& t : gguf_ftype_table) {
+    if (gname == squeeze(t.name)) {
+      f.kind = FormatKind::gguf;
+      f.ftype = t.id;
+      f.dtype = t.default_type;
+      f.id = std::string(t.name);
+      // Importance matrices are how IQ mixes are made (llama-quantize refuses the
+      // smallest ones without one); K-quants and legacy types are modelled without.
+      f.imatrix = gname.starts_with("iq");
+      f.description = "GGUF " + upper(t.name) + " (llama.cpp mix)";
+      return f;
+    }
+  }
+  return std::unexpected("unknown weight format '" + std::string(name) + "'");
+}
+
+namespace {
+
+// ----- GPU quantization methods -------------------------------------------------------
+
+bool gpu_method_quantizes(const Tensor& t) {
+  if (!t.is_matrix()) return false;
+  switch (t.group()) {
+  case TensorGroup::attention:
+  case TensorGroup::mlp:
+  case TensorGroup::experts:
+  case TensorGroup::shared_experts: return true;
+  default: return false; // embeddings, output head, router, norms stay at native precision
+  }
+}
+
+TensorStorage plain_storage(const Tensor& t, Dtype d) {
+  return {d, checked_mul(row_bytes(d, t.ne0), checked_mul(t.ne1, t.ne2), "a tensor's size")};
+}
+
+TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
+  if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
+  const std::uint64_t k = t.ne0, n = t.ne1, experts = t.ne2;
+  const std::uint64_t per_matrix = checked_mul(k, n, "a tensor's size");
+  const std::uint64_t native_bytes = traits(spec.dtype).block_bytes;
+  std::uint64_t one = 0; // bytes of one (expert's) matrix
+  switch (f.kind) {
+  case FormatKind::fp8:
+    // weight float8_e4m3fn (N, K) + weight_scale f32, one per tensor (vLLM fp8_utils).
+    one = per_matrix + 4;
+    break;
+  case FormatKind::int8:
+    // weight int8 (N, K) + weight_scale (N, 1) in the model dtype (compressed-tensors W8A16).
+    one = per_matrix + checked_mul(n, native_bytes);
+    break;
+  case FormatKind::int4_group: {
+    // qweight int32 (K/8, N) = K*N/2 bytes; scales fp16 (groups, N); qzeros int32 (groups, N/8).
+    const std::uint64_t groups = f.group_size == 0 ? 1 : ceil_div(k, f.group_size);
+    one = checked_add(ceil_div(per_matrix, 2),
+                      checked_add(checked_mul(groups, checked_mul(n, 2)),
+                                  checked_mul(groups, checked_mul(ceil_div(n, 8), 4))));
+    break;
+  }
+  case FormatKind::bnb_nf4: {
+    // packed nibbles + uint8 absmax per 64-block + f32 absmax per 256 of those (double
+    // quantization) + per tensor: f32 offset, 256-entry f32 code of the nested
+    // quantization, 16-entry f32 NF4 code (bitsandbytes functional.quantize_4bit).
+    const std::uint64_t blocks = ceil_div(per_matrix, 64);
+    one = checked_add(ceil_div(per_matrix, 2),
+                      checked_add(blocks, ceil_div(blocks, 256) * 4 + 4 + 256 * 4 + 16 * 4));
+    break;
+  }
+  default: break;
+  }
+  return {f.dtype, checked_mul(one, experts, "a tensor's size")};
+}
+
+// ----- llama.cpp quantization mixes -----------------------------------------------------
+// Rules of llama_tensor_get_type() in llama.cpp src/llama-quant.cpp; docs/formats.md.
+
+bool use_more_bits(std::uint64_t i, std::uint64_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (i >= n / 8 && (i - n / 8) % 3 == 2);
+}
+
+bool is_attn_v_like(TensorRole r) { return r == TensorRole::attn_v || r == TensorRole::attn_kv_b; }
+
+bool is_ffn_down(TensorRole r) {
+  return r == TensorRole::ffn_down || r == TensorRole::ffn_down_exps || r == TensorRole::ffn_down_shexp;
+}
+bool is_ffn_gate_or_up(TensorRole r) {
+  return r == TensorRole::ffn_gate || r == TensorRole::ffn_gate_exps || r == TensorRole::ffn_gate_shexp ||
+         r == TensorRole::ffn_up || r == TensorRole::ffn_up_exps || r == TensorRole::ffn_up_shexp;
+}
+
+struct MixContext {
+  GgufFtype ftype;
+  Dtype def;
+  bool imatrix;
+  bool falcon;
+  bool type_70b;
+  std::uint64_t n_gqa;
+  std::uint64_t n_expert;
+  std::uint64_t n_layer;
+  std::uint64_t n_attention_wv;
+  std::uint64_t i_attention_wv = 0;
+};
+
+bool in(GgufFtype f, std::initializer_list<GgufFtype> set) {
+  return std::find(set.begin(), set.end(), f) != set.end();
+}
+
+Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
+  using F = GgufFtype;
+  const F ft = c.ftype;
+  Dtype nt = c.def;
+  const std::uint64_t i = t.layer < 0 ? 0 : static_cast<std::uint64_t>(t.layer);
+  const std::uint64_t n = c.n_layer;
+  if (output_like) {
+    if (ft == F::mxfp4_moe) return Dtype::q8_0;
+    if (c.falcon || t.ne0 % traits(nt).block_elems != 0) return Dtype::q8_0;
+    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq3_xxs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) return Dtype::q5_k;
+    return nt != Dtype::q8_0 ? Dtype::q6_k : nt;
+  }
+  if (ft == F::mxfp4_moe) return t.ne2 > 1 ? Dtype::mxfp4 : Dtype::q8_0;
+  if (t.role == TensorRole::token_embd) {
+    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq1_m})) return Dtype::q2_k;
+    if (in(ft, {F::iq2_s, F::iq2_m, F::iq3_xxs})) return Dtype::iq3_s;
+    if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
+    return nt;
+  }
+  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) {
+    const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
+    if (is_attn_v_like(t.role)) {
+      ++c.i_attention_wv;
+      return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
+    }
+    if (t.role == TensorRole::attn_k && c.n_expert == 8) return Dtype::q4_k;
+    if (is_ffn_down(t.role)) return i < n / 8 ? (s_or_m ? Dtype::iq3_s : Dtype::q2_k) : nt;
+    if (t.role == TensorRole::attn_output) {
+      if (c.n_expert == 8) return Dtype::q5_k;
+      if (ft == F::iq1_s || ft == F::iq1_m) return Dtype::iq2_xxs;
+      if (s_or_m) return Dtype::iq3_s;
+    }
+    return nt;
+  }
+  if (is_attn_v_like(t.role)) {
+    const std::uint64_t iw = c.i_attention_wv++;
+    if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
+    else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
+    else if (ft == F::iq3_xxs) nt = c.n_gqa >= 4 ? Dtype::q4_k : (c.imatrix ? Dtype::iq3_xxs : Dtype::iq3_s);
+    else if ((ft == F::iq3_xs || ft == F::iq3_s) && c.n_gqa >= 4) nt = Dtype::q4_k;
+    else if (ft == F::iq3_m) nt = Dtype::q4_k;
+    else if (ft == F::q3_k_m) nt = iw < 2 ? Dtype::q5_k : Dtype::q4_k;
+    else if (ft == F::q3_k_l) nt = Dtype::q5_k;
+    else if ((ft == F::iq4_nl || ft == F::iq4_xs) && c.n_gqa >= 4) nt = Dtype::q5_k;
+    else if ((ft == F::q4_k_m || ft == F::q5_k_m) && use_more_bits(iw, c.n_attention_wv)) nt = Dtype::q6_k;
+    else if (ft == F::q4_k_s && iw < 4) nt = Dtype::q5_k;
+    if (c.type_70b && (nt == Dtype::q3_k || nt == Dtype::q4_k)) nt = Dtype::q5_k;
+    if (c.n_expert == 8) nt = Dtype::q8_0;
+    return nt;
+  }
+  if (t.role == TensorRole::attn_k) {
+    if (c.n_expert == 8) return Dtype::q8_0;
+    if (ft == F::iq3_xs) return Dtype::iq3_xxs;
+    if (ft == F::iq3_xxs) return Dtype::iq2_s;
+    return nt;
+  }
+  if (t.role == TensorRole::attn_q) {
+    if (ft == F::iq3_xs) return Dtype::iq3_xxs;
+    if (ft == F::iq3_xxs) return Dtype::iq2_s;
+    return nt;
+  }
+  if (is_ffn_down(t.role)) {
+    if (ft == F::q2_k) return Dtype::q3_k;
+    if (ft == F::q2_k_s) return i < n / 8 ? Dtype::q4_k : nt;
+    if (ft == F::iq3_xxs && !c.imatrix) return i < n / 8 ? Dtype::q4_k : Dtype::q3_k;
+    if (ft == F::q3_k_m) {
+      return i < n / 16 ? Dtype::q5_k : (!c.falcon || use_more_bits(i, n)) ? Dtype::q4_k : Dtype::q3_k;
+    }
+    if (ft == F::iq3_m && (i < n / 8 || (c.n_expert == 8 && use_more_bits(i, n)))) return Dtype::q4_k;
+    if (ft == F::iq3_m) return nt;
+    if (ft == F::q3_k_l) return c.falcon ? Dtype::q4_k : Dtype::q5_k;
+    if (ft == F::q4_k_m) {
+      if (c.falcon) return i < n / 16 ? Dtype::q6_k : use_more_bits(i, n) ? Dtype::q5_k : Dtype::q4_k;
+      return use_more_bits(i, n) ? Dtype::q6_k : nt;
+    }
+    if (i < n / 8 && (ft == F::iq4_nl || ft == F::iq4_xs) && !c.imatrix) return Dtype::q5_k;
+    if (ft == F::q5_k_m && use_more_bits(i, n)) return Dtype::q6_k;
+    if (ft == F::q4_k_s && !c.falcon && i < n / 8) return Dtype::q5_k;
+    if ((ft == F::q4_0 || ft == F::q5_0) && c.imatrix && i < n / 8) {
+      return ft == F::q4_0 ? Dtype::q4_1 : Dtype::q5_1;
+    }
+    return nt;
+  }
+  if (t.role == TensorRole::attn_output) {
+    if (!c.falcon) {
+      if (c.n_expert == 8) {
+        if (in(ft, {F::q2_k, F::iq3_xs, F::iq3_xxs, F::q3_k_s, F::q3_k_m, F::iq4_nl, F::q4_k_s, F::q4_k_m,
+                    F::iq3_s, F::iq3_m, F::iq4_xs}))
+          return Dtype::q5_k;
+        return nt;
+      }
+      if (ft == F::q2_k) return Dtype::q3_k;
+      if (ft == F::iq3_xxs) return Dtype::iq3_s;
+      if (ft == F::q3_k_m) return Dtype::q4_k;
+      if (ft == F::q3_k_l) return Dtype::q5_k;
+      if (ft == F::iq3_m) return Dtype::q4_k;
+    } else if (ft == F::q3_k_l) {
+      return Dtype::q4_k;
+    }
+    return nt;
+  }
+  if (is_ffn_gate_or_up(t.role)) {
+    if (ft == F::iq3_xs && i >= n / 8 && i < 7 * n / 8) return Dtype::iq3_xxs;
+    return nt;
+  }
+  return nt;
+}
+
+// tensor_type_fallback(): a row length the chosen block does not divide.
+Dtype row_fallback(Dtype d, std::uint64_t ne0) {
+  if (ne0 % traits(d).block_elems == 0) return d;
+  Dtype f = d;
+  switch (d) {
+  case Dtype::iq1_s: case Dtype::iq1_m: case Dtype::iq2_xxs: case Dtype::iq2_xs: case Dtype::iq2_s:
+  case Dtype::iq3_xxs: case Dtype::iq3_s: case Dtype::iq4_xs: f = Dtype::iq4_nl; break;
+  case Dtype::q2_k: case Dtype::q3_k: case Dtype::tq1_0: case Dtype::tq2_0: f = Dtype::q4_0; break;
+  case Dtype::q4_k: f = Dtype::q5_0; break;
+  case Dtype::q5_k: f = Dtype::q5_1; break;
+  case Dtype::q6_k: f = Dtype::q8_0; break;
+  default: f = Dtype::f16; break;
+  }
+  return ne0 % traits(f).block_elems == 0 ? f : Dtype::f16;
+}
+
+bool is_quantized(Dtype d) { return traits(d).block_elems > 1 || d == Dtype::mxfp4; }
+
+std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                        const WeightFormat& f) {
+  MixContext c{};
+  c.ftype = f.ftype;
+  c.def = f.dtype;
+  c.imatrix = f.imatrix;
+  c.falcon = spec.arch == "falcon";
+  const auto& a = spec.attention;
+  c.n_gqa = a.mla ? a.num_heads : (a.num_kv_heads == 0 ? 1 : a.num_heads / a.num_kv_heads);
+  c.n_expert = spec.moe ? spec.moe->num_experts : 0;
+  c.n_layer = spec.num_layers;
+  // llama.cpp names 80-layer GQA llama / qwen2 models LLM_TYPE_70B and gives attn_v more bits.
+  c.type_70b = spec.num_layers == 80 && (spec.arch == "llama" || spec.arch == "qwen2") &&
+               a.num_heads != a.num_kv_heads;
+  for (const Tensor& t : tensors) c.n_attention_wv += is_attn_v_like(t.role) ? 1u : 0u;
+  // Tensors the converter writes in f16 / bf16 when the mix is a float one.
+  const Dtype source = f.ftype == GgufFtype::bf16 ? Dtype::bf16 : Dtype::f16;
+
+  std::vector<TensorStorage> out;
+  out.reserve(tensors.size());
+  for (const Tensor& t : tensors) {
+    Dtype d;
+    if (!t.is_matrix()) {
+      // 1-D tensors (norms, biases, sinks) are written in f32 by convert_hf_to_gguf and
+      // never quantized. A [hidden, 1] gate is 2-D for the converter but 1-D for ggml.
+      d = t.role == TensorRole::ffn_gate_inp_shexp ? source : Dtype::f32;
+    } else if (t.role == TensorRole::ffn_gate_inp) {
+      d = Dtype::f32; // the MoE router is kept in f32 and excluded from quantization
+    } else if (!is_quantized(c.def)) {
+      d = c.def; // F32 / F16 / BF16 files: every weight in that type
+    } else {
+      const bool output_like = t.role == TensorRole::output ||
+                               (t.role == TensorRole::token_embd && spec.tie_word_embeddings);
+      d = row_fallback(mix_type_impl(c, t, output_like), t.ne0);
+    }
+    out.push_back(plain_storage(t, d));
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                          const WeightFormat& format) {
+  if (format.kind == FormatKind::gguf) return gguf_storage(spec, tensors, format);
+  std::vector<TensorStorage> out;
+  out.reserve(tensors.size());
+  for (const Tensor& t : tensors) {
+    out.push_back(format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format));
+  }
+  return out;
+}
+
+WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  const std::vector<Tensor> tensors = model_tensors(spec);
+  const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+  WeightBytes w;
+  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::norms) + 1;
+  std::array<GroupBytes, n_groups> groups{};
+  std::array<std::vector<Dtype>, n_groups> types{};
+  std::array<bool, n_groups> present{};
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const auto g = static_cast<std::size_t>(tensors[i].group());
+    present[g] = true;
+    groups[g].group = tensors[i].group();
+    groups[g].params = checked_add(groups[g].params, tensors[i].elements(), "the parameter count");
+    groups[g].bytes = checked_add(groups[g].bytes, storage[i].bytes, "the weight size");
+    if (std::find(types[g].begin(), types[g].end(), storage[i].dtype) == types[g].end()) {
+      types[g].push_back(storage[i].dtype);
+    }
+    w.total = checked_add(w.total, storage[i].bytes, "the weight size");
+  }
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    if (!present[g]) continue;
+    std::sort(types[g].begin(), types[g].end());
+    for (Dtype d : types[g]) {
+      if (!groups[g].dtypes.empty()) groups[g].dtypes += "+";
+      groups[g].dtypes += traits(d).name;
+    }
+    w.groups.push_back(std::move(groups[g]));
+  }
+  return w;
+}
+
+} // namespace vramcalc

@@ -1,0 +1,56 @@
+#include "vramcalc/kv.hpp"
+
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+
+namespace vramcalc {
+
+std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, Dtype dtype) {
+  if (layer.attention == AttentionKind::none) return 0;
+  if (spec.attention.mla) {
+    const MlaSpec& m = *spec.attention.mla;
+    return row_bytes(dtype, checked_add(m.kv_lora_rank, m.qk_rope_head_dim, "a KV row"));
+  }
+  const std::uint64_t k = row_bytes(dtype, checked_mul(layer.num_kv_heads, layer.head_dim_k, "a KV row"));
+  const std::uint64_t v = row_bytes(dtype, checked_mul(layer.num_kv_heads, layer.head_dim_v, "a KV row"));
+  return checked_add(k, v, "a KV row");
+}
+
+std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context) {
+  switch (layer.attention) {
+  case AttentionKind::full: return context;
+  case AttentionKind::sliding:
+  case AttentionKind::chunked: return std::min(context, layer.window);
+  case AttentionKind::none: return 0;
+  }
+  return context;
+}
+
+KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch) {
+  KvCache kv;
+  for (const LayerSpec& layer : spec.layers) {
+    const std::uint64_t per_token = kv_bytes_per_token(spec, layer, dtype);
+    kv.bytes_per_token = checked_add(kv.bytes_per_token, per_token, "the KV bytes per token");
+    kv.bytes_per_sequence =
+        checked_add(kv.bytes_per_sequence,
+                    checked_mul(per_token, kv_tokens_held(layer, context_tokens), "the KV cache size"),
+                    "the KV cache size");
+  }
+  kv.total_bytes = checked_mul(kv.bytes_per_sequence, batch, "the KV cache size");
+  // The naive formula: every layer, every attention head, full context. Informational:
+  // absent when it does not fit in 64 bits.
+  const auto& a = spec.attention;
+  const std::uint64_t head = a.mla ? a.mla->qk_nope_head_dim + a.mla->qk_rope_head_dim : a.head_dim;
+  std::uint64_t naive = 2;
+  bool ok = true;
+  for (std::uint64_t f : {spec.num_layers, a.num_heads, head, context_tokens, batch}) {
+    ok = ok && !__builtin_mul_overflow(naive, f, &naive);
+  }
+  const auto& t = traits(dtype);
+  ok = ok && !__builtin_mul_overflow(naive / t.block_elems, t.block_bytes, &naive);
+  if (ok) kv.naive_bytes = naive;
+  return kv;
+}
+
+} // namespace vramcalc

@@ -1,0 +1,61 @@
+#include "vramcalc/model.hpp"
+
+#include <string>
+
+namespace vramcalc {
+
+std::string_view attention_kind_name(AttentionKind k) {
+  switch (k) {
+  case AttentionKind::full: return "full";
+  case AttentionKind::sliding: return "sliding";
+  case AttentionKind::chunked: return "chunked";
+  case AttentionKind::none: return "none";
+  }
+  return "?";
+}
+
+void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern) {
+  spec.layers.assign(spec.num_layers, LayerSpec{});
+  for (std::uint64_t i = 0; i < spec.num_layers; ++i) {
+    LayerSpec& l = spec.layers[i];
+    l.attention = pattern.empty() ? AttentionKind::full : pattern[i % pattern.size()];
+    l.window = l.attention == AttentionKind::sliding   ? spec.attention.sliding_window
+               : l.attention == AttentionKind::chunked ? spec.attention.chunk_size
+                                                       : 0;
+    l.num_kv_heads = spec.attention.num_kv_heads;
+    l.head_dim_k = spec.attention.head_dim;
+    l.head_dim_v = spec.attention.v_head_dim;
+    if (spec.moe) {
+      const MoeSpec& m = *spec.moe;
+      l.moe = i >= m.first_dense_layers && m.layer_step > 0 && i % m.layer_step == m.layer_offset;
+    }
+  }
+}
+
+std::string attention_summary(const ModelSpec& spec) {
+  if (spec.attention.mla) return "MLA (latent " + std::to_string(spec.attention.mla->kv_lora_rank) + "+" +
+                                 std::to_string(spec.attention.mla->qk_rope_head_dim) + ")";
+  std::uint64_t full = 0, sliding = 0, chunked = 0, none = 0;
+  for (const auto& l : spec.layers) {
+    switch (l.attention) {
+    case AttentionKind::full: ++full; break;
+    case AttentionKind::sliding: ++sliding; break;
+    case AttentionKind::chunked: ++chunked; break;
+    case AttentionKind::none: ++none; break;
+    }
+  }
+  std::string out;
+  auto add = [&](std::uint64_t n, const std::string& what) {
+    if (n == 0) return;
+    if (!out.empty()) out += " + ";
+    out += std::to_string(n) + " " + what;
+  };
+  if (sliding == 0 && chunked == 0 && none == 0) return "full";
+  add(full, "full");
+  add(sliding, "sliding(" + std::to_string(spec.attention.sliding_window) + ")");
+  add(chunked, "chunked(" + std::to_string(spec.attention.chunk_size) + ")");
+  add(none, "no-KV");
+  return out;
+}
+
+} // namespace vramcalc

@@ -1,0 +1,161 @@
+#include "vramcalc/io/catalog.hpp"
+
+#include "vramcalc/io/gpu_json.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace vramcalc::io {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) {
+    if (!out.empty()) out += ", ";
+    out += s;
+  }
+  return out;
+}
+
+// Every name (id and aliases) a model answers to, lowercased.
+std::vector<std::string> names_of(const ModelSpec& m) {
+  std::vector<std::string> out{to_lower(m.id)};
+  for (const auto& a : m.aliases) out.push_back(to_lower(a));
+  return out;
+}
+
+std::expected<void, Error> check_unique(const std::vector<ModelSpec>& models) {
+  std::map<std::string, std::string> owner; // name -> origin
+  for (const ModelSpec& m : models) {
+    for (const std::string& n : names_of(m)) {
+      auto [it, inserted] = owner.emplace(n, m.origin);
+      if (!inserted) {
+        return std::unexpected(Error{ErrorCode::invalid_catalog, m.origin + ": the name '" + n +
+                                                                     "' is already used by " + it->second});
+      }
+    }
+  }
+  return {};
+}
+
+constexpr std::uintmax_t max_spec_file_bytes = 16 * 1024 * 1024;
+
+} // namespace
+
+std::expected<std::string, Error> read_text_file(const std::string& path, ErrorCode code) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + ec.message()});
+  if (size > max_spec_file_bytes) {
+    return std::unexpected(Error{code, path + ": the file is " + std::to_string(size) +
+                                           " bytes; a spec file is at most 16 MiB"});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + std::strerror(errno)});
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "'"});
+  return ss.str();
+}
+
+std::expected<Catalog, Error> load_builtin_catalog() {
+  Catalog c;
+  bool have_gpus = false;
+  for (const EmbeddedFile& f : embedded_catalog_files()) {
+    if (f.path == "models/gpus.json") {
+      auto g = parse_gpu_catalog(f.text, f.path);
+      if (!g) return std::unexpected(g.error());
+      c.gpus = std::move(g->gpus);
+      c.gpu_revision = std::move(g->revision);
+      have_gpus = true;
+      continue;
+    }
+    auto m = parse_model_spec(f.text, f.path);
+    if (!m) return std::unexpected(m.error());
+    c.models.push_back(std::move(*m));
+  }
+  if (!have_gpus) return std::unexpected(Error{ErrorCode::invalid_catalog, "the built-in GPU catalog is missing"});
+  if (auto u = check_unique(c.models); !u) return std::unexpected(u.error());
+  return c;
+}
+
+std::expected<void, Error> add_models_dir(Catalog& catalog, const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, "--models-dir: '" + dir + "' is not a directory"});
+  }
+  std::vector<std::filesystem::path> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() == ".json") files.push_back(it->path());
+  }
+  if (ec) return std::unexpected(Error{ErrorCode::io, "cannot list '" + dir + "': " + ec.message()});
+  std::sort(files.begin(), files.end());
+  std::vector<ModelSpec> user;
+  for (const auto& p : files) {
+    auto text = read_text_file(p.string(), ErrorCode::invalid_model);
+    if (!text) return std::unexpected(text.error());
+    auto m = parse_model_spec(*text, p.string());
+    if (!m) return std::unexpected(m.error());
+    user.push_back(std::move(*m));
+  }
+  if (auto u = check_unique(user); !u) return std::unexpected(u.error());
+  // A user's model replaces every built-in model it shares a name with.
+  for (const ModelSpec& m : user) {
+    const auto mine = names_of(m);
+    std::erase_if(catalog.models, [&](const ModelSpec& b) {
+      for (const auto& n : names_of(b)) {
+        if (std::find(mine.begin(), mine.end(), n) != mine.end()) return true;
+      }
+      return false;
+    });
+  }
+  for (ModelSpec& m : user) catalog.models.push_back(std::move(m));
+  return {};
+}
+
+std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name) const {
+  for (const ModelSpec& m : models) {
+    if (iequals(m.id, name)) return &m;
+    for (const auto& a : m.aliases) {
+      if (iequals(a, name)) return &m;
+    }
+  }
+  std::vector<NameCandidate> candidates;
+  for (const ModelSpec& m : models) {
+    candidates.push_back({m.id, m.id});
+    for (const auto& a : m.aliases) candidates.push_back({a, m.id});
+  }
+  const auto s = suggest(name, candidates);
+  std::string msg = "unknown model '" + std::string(name) + "'";
+  msg += s.empty() ? "; 'vramcalc list models' shows the catalog" : "; did you mean: " + join(s) + "?";
+  return std::unexpected(Error{ErrorCode::unknown_model, msg});
+}
+
+std::expected<const GpuSpec*, Error> Catalog::find_gpu(std::string_view name) const {
+  for (const GpuSpec& g : gpus) {
+    if (iequals(g.id, name)) return &g;
+    for (const auto& a : g.aliases) {
+      if (iequals(a, name)) return &g;
+    }
+  }
+  std::vector<NameCandidate> candidates;
+  for (const GpuSpec& g : gpus) {
+    candidates.push_back({g.id, g.id});
+    for (const auto& a : g.aliases) candidates.push_back({a, g.id});
+  }
+  const auto s = suggest(name, candidates);
+  std::string msg = "unknown GPU '" + std::string(name) + "'";
+  msg += s.empty() ? "; 'vramcalc list gpus' shows the catalog" : "; did you mean: " + join(s) + "?";
+  return std::unexpected(Error{ErrorCode::unknown_gpu, msg});
+}
+
+} // namespace vramcalc::io

@@ -1,0 +1,216 @@
+#include "vramcalc/io/model_json.hpp"
+
+#include "json_util.hpp"
+#include "vramcalc/format.hpp"
+
+#include <cctype>
+
+namespace vramcalc::io {
+
+using detail::LoadFailure;
+using detail::ObjectReader;
+using nlohmann::json;
+
+namespace {
+
+// Sane bounds: large enough for any real model, small enough that no product of a few
+// of them can wrap silently (every product is also checked).
+constexpr std::uint64_t max_dim = 1ull << 31;
+constexpr std::uint64_t max_layers = 65536;
+constexpr std::uint64_t max_heads = 65536;
+constexpr std::uint64_t max_experts = 65536;
+
+bool valid_id(std::string_view id) {
+  for (char c : id) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '.' || c == '_'))
+      return false;
+  }
+  return !id.empty();
+}
+
+AttentionKind parse_kind(const ObjectReader& r, const std::string& origin, std::string_view key, std::size_t i,
+                         const json& v) {
+  const std::string where = origin + ": " + r.path_of(key) + "/" + std::to_string(i);
+  if (!v.is_string()) {
+    throw LoadFailure{{ErrorCode::invalid_model, where + ": expected a string"}};
+  }
+  const auto s = v.get<std::string>();
+  if (s == "full") return AttentionKind::full;
+  if (s == "sliding") return AttentionKind::sliding;
+  if (s == "chunked") return AttentionKind::chunked;
+  if (s == "none") return AttentionKind::none;
+  throw LoadFailure{{ErrorCode::invalid_model,
+                     where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked or none)"}};
+}
+
+ModelSpec parse(std::string_view text, const std::string& origin) {
+  const json j = detail::parse_strict(text, origin, ErrorCode::invalid_model);
+  ObjectReader r(j, origin, "", ErrorCode::invalid_model);
+  ModelSpec s;
+  s.origin = origin;
+
+  const std::string schema = r.str("schema");
+  if (schema != "vramcalc-model/1") {
+    r.fail("schema", "unsupported schema '" + schema + "' (this vramcalc reads vramcalc-model/1)");
+  }
+  s.id = r.str("id");
+  if (!valid_id(s.id)) r.fail("id", "must be lowercase letters, digits, '-', '.' or '_', got '" + s.id + "'");
+  s.name = r.str("name");
+  s.family = r.str("family");
+  s.arch = r.str("arch");
+  s.aliases = r.str_array("aliases");
+  s.source = r.str("source");
+  s.notes = r.str_array("notes");
+
+  const std::string dtype = r.str("dtype");
+  auto d = parse_dtype(dtype);
+  if (!d || !(*d == Dtype::f32 || *d == Dtype::f16 || *d == Dtype::bf16)) {
+    r.fail("dtype", "expected fp32, fp16 or bf16, got '" + dtype + "'");
+  }
+  s.dtype = *d;
+  if (auto wf = r.opt_str("weights_format")) {
+    if (auto f = parse_weight_format(*wf, s.dtype); !f) r.fail("weights_format", f.error());
+    s.weights_format = *wf;
+  }
+  s.max_context = r.u64("max_context", 1, 1ull << 40);
+  s.hidden_size = r.u64("hidden_size", 1, max_dim);
+  s.num_layers = r.u64("num_layers", 1, max_layers);
+  s.vocab_size = r.u64("vocab_size", 1, max_dim);
+  s.intermediate_size = r.u64("intermediate_size", 0, max_dim);
+  s.tie_word_embeddings = r.boolean("tie_word_embeddings");
+
+  if (auto norm = r.opt_str("norm")) {
+    if (*norm == "rmsnorm") s.norm = NormKind::rmsnorm;
+    else if (*norm == "layernorm") s.norm = NormKind::layernorm;
+    else if (*norm == "layernorm_bias") {
+      s.norm = NormKind::layernorm;
+      s.norm_bias = true;
+    } else {
+      r.fail("norm", "expected rmsnorm, layernorm or layernorm_bias, got '" + *norm + "'");
+    }
+  }
+  s.norms_per_layer = r.opt_u64("norms_per_layer", 1, 4).value_or(2);
+  if (auto mlp = r.opt_str("mlp")) {
+    if (*mlp == "gated") s.mlp = MlpKind::gated;
+    else if (*mlp == "plain") s.mlp = MlpKind::plain;
+    else r.fail("mlp", "expected gated or plain, got '" + *mlp + "'");
+  }
+  s.mlp_bias = r.opt_bool("mlp_bias", false);
+
+  {
+    ObjectReader a = r.object("attention");
+    AttentionSpec& at = s.attention;
+    at.num_heads = a.u64("num_heads", 1, max_heads);
+    at.num_kv_heads = a.u64("num_kv_heads", 1, max_heads);
+    at.qkv_bias = a.opt_bool("qkv_bias", false);
+    at.o_bias = a.opt_bool("o_bias", false);
+    at.qk_norm = a.opt_bool("qk_norm", false);
+    at.sinks = a.opt_bool("sinks", false);
+    at.sliding_window = a.opt_u64("sliding_window", 1, 1ull << 40).value_or(0);
+    at.chunk_size = a.opt_u64("chunk_size", 1, 1ull << 40).value_or(0);
+    if (auto m = a.opt_object("mla")) {
+      MlaSpec mla;
+      mla.q_lora_rank = m->u64("q_lora_rank", 0, max_dim);
+      mla.kv_lora_rank = m->u64("kv_lora_rank", 1, max_dim);
+      mla.qk_nope_head_dim = m->u64("qk_nope_head_dim", 1, max_dim);
+      mla.qk_rope_head_dim = m->u64("qk_rope_head_dim", 0, max_dim);
+      mla.v_head_dim = m->u64("v_head_dim", 1, max_dim);
+      m->finish();
+      at.mla = mla;
+      at.head_dim = a.opt_u64("head_dim", 1, max_dim).value_or(mla.qk_nope_head_dim + mla.qk_rope_head_dim);
+      at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(mla.v_head_dim);
+    } else {
+      at.head_dim = a.u64("head_dim", 1, max_dim);
+      at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(at.head_dim);
+      if (at.num_heads % at.num_kv_heads != 0) {
+        a.fail("num_kv_heads", "must divide num_heads (" + std::to_string(at.num_heads) + "), got " +
+                                   std::to_string(at.num_kv_heads));
+      }
+    }
+    a.finish();
+  }
+
+  if (auto m = r.opt_object("moe")) {
+    MoeSpec moe;
+    moe.num_experts = m->u64("num_experts", 2, max_experts);
+    moe.experts_per_token = m->u64("experts_per_token", 1, max_experts);
+    if (moe.experts_per_token > moe.num_experts) {
+      m->fail("experts_per_token", "must not exceed num_experts (" + std::to_string(moe.num_experts) + ")");
+    }
+    moe.expert_intermediate_size = m->u64("expert_intermediate_size", 1, max_dim);
+    moe.shared_experts = m->opt_u64("shared_experts", 0, max_experts).value_or(0);
+    moe.shared_intermediate_size =
+        m->opt_u64("shared_intermediate_size", 1, max_dim).value_or(moe.expert_intermediate_size);
+    moe.first_dense_layers = m->opt_u64("first_dense_layers", 0, s.num_layers).value_or(0);
+    moe.layer_step = m->opt_u64("layer_step", 1, max_layers).value_or(1);
+    moe.layer_offset = m->opt_u64("layer_offset", 0, max_layers).value_or(0);
+    if (moe.layer_offset >= moe.layer_step) {
+      m->fail("layer_offset", "must be less than layer_step (" + std::to_string(moe.layer_step) + ")");
+    }
+    moe.router_bias = m->opt_bool("router_bias", false);
+    moe.expert_bias = m->opt_bool("expert_bias", false);
+    moe.shared_expert_gate = m->opt_bool("shared_expert_gate", false);
+    m->finish();
+    s.moe = moe;
+  }
+
+  std::vector<AttentionKind> pattern;
+  const bool has_pattern = r.has("layer_pattern"), has_types = r.has("layer_types");
+  if (has_pattern && has_types) r.fail("layer_types", "give layer_pattern or layer_types, not both");
+  if (has_pattern || has_types) {
+    const char* key = has_pattern ? "layer_pattern" : "layer_types";
+    const json& arr = r.array(key);
+    if (arr.empty()) r.fail(key, "must not be empty");
+    if (has_types && arr.size() != s.num_layers) {
+      r.fail(key, "has " + std::to_string(arr.size()) + " entries, but num_layers is " + std::to_string(s.num_layers));
+    }
+    if (arr.size() > s.num_layers) {
+      r.fail(key, "is longer (" + std::to_string(arr.size()) + ") than num_layers (" + std::to_string(s.num_layers) + ")");
+    }
+    for (std::size_t i = 0; i < arr.size(); ++i) pattern.push_back(parse_kind(r, origin, key, i, arr[i]));
+    for (AttentionKind k : pattern) {
+      if (k == AttentionKind::sliding && s.attention.sliding_window == 0) {
+        r.fail(key, "has sliding layers but /attention/sliding_window is not set");
+      }
+      if (k == AttentionKind::chunked && s.attention.chunk_size == 0) {
+        r.fail(key, "has chunked layers but /attention/chunk_size is not set");
+      }
+    }
+  }
+
+  if (auto o = r.opt_object("official_params")) {
+    OfficialParams p;
+    p.total = o->u64("total", 1, 1ull << 50);
+    p.active = o->opt_u64("active", 1, 1ull << 50).value_or(0);
+    p.source = o->str("source");
+    o->finish();
+    s.official = p;
+  }
+  r.finish();
+
+  expand_layers(s, pattern);
+  bool dense_layer = false;
+  for (const LayerSpec& l : s.layers) dense_layer = dense_layer || !l.moe;
+  if (dense_layer && s.intermediate_size == 0) {
+    r.fail("intermediate_size", "must be at least 1: some layers have a dense MLP");
+  }
+  if (s.moe) {
+    bool any_moe = false;
+    for (const LayerSpec& l : s.layers) any_moe = any_moe || l.moe;
+    if (!any_moe) r.fail("moe", "no layer is a MoE layer with this first_dense_layers / layer_step / layer_offset");
+  }
+  return s;
+}
+
+} // namespace
+
+std::expected<ModelSpec, Error> parse_model_spec(std::string_view text, std::string_view origin) {
+  try {
+    return parse(text, std::string(origin));
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  }
+}
+
+} // namespace vramcalc::io

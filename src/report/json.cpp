@@ -1,0 +1,126 @@
+// The JSON documents vramcalc prints. Field names are a contract (docs/json-output.md):
+// add fields, never rename or retype them.
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace vramcalc {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+ojson to_json(const ModelSummary& m) {
+  return ojson{{"id", m.id},
+               {"name", m.name},
+               {"family", m.family},
+               {"params_total", m.params_total},
+               {"params_active", m.params_active},
+               {"moe", m.moe},
+               {"num_layers", m.num_layers},
+               {"hidden_size", m.hidden_size},
+               {"num_heads", m.num_heads},
+               {"num_kv_heads", m.num_kv_heads},
+               {"head_dim", m.head_dim},
+               {"v_head_dim", m.v_head_dim},
+               {"attention", m.attention},
+               {"dtype", m.dtype},
+               {"max_context_tokens", m.max_context}};
+}
+
+ojson to_json(const SettingsSummary& s) {
+  return ojson{{"quant", s.quant},
+               {"kv_dtype", s.kv_dtype},
+               {"context_tokens", s.context_tokens},
+               {"batch", s.batch},
+               {"overhead_bytes", s.overhead_bytes}};
+}
+
+ojson to_json(const MemorySummary& m) {
+  ojson groups = ojson::array();
+  for (const WeightGroup& g : m.weights_by_group) {
+    groups.push_back(ojson{{"group", g.group}, {"format", g.dtypes}, {"params", g.params}, {"bytes", g.bytes}});
+  }
+  ojson j{{"weights_bytes", m.weights_bytes},
+          {"kv_cache_bytes", m.kv_cache_bytes},
+          {"kv_bytes_per_token", m.kv_bytes_per_token},
+          {"overhead_bytes", m.overhead_bytes},
+          {"total_bytes", m.total_bytes},
+          {"weights_by_group", std::move(groups)}};
+  j["kv_naive_bytes"] = m.kv_naive_bytes ? ojson(*m.kv_naive_bytes) : ojson(nullptr);
+  return j;
+}
+
+ojson to_json(const FitRow& f) {
+  return ojson{{"gpu", f.gpu},
+               {"gpu_name", f.gpu_name},
+               {"count", f.count},
+               {"fits", f.fits},
+               {"usable_bytes", f.usable_bytes},
+               {"required_bytes_per_gpu", f.required_bytes_per_gpu},
+               {"headroom_bytes", f.headroom_bytes},
+               {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
+               {"requested", f.requested}};
+}
+
+std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
+
+} // namespace
+
+std::string render_json(const Report& r) {
+  ojson fit = ojson::array();
+  for (const FitRow& f : r.fit) fit.push_back(to_json(f));
+  ojson j{{"schema_version", json_schema_version},
+          {"model", to_json(r.model)},
+          {"settings", to_json(r.settings)},
+          {"memory", to_json(r.memory)},
+          {"fit", std::move(fit)},
+          {"notes", r.notes}};
+  return dump(j);
+}
+
+std::string render_error_json(const Error& e) {
+  return dump(ojson{{"schema_version", json_schema_version},
+                    {"error", ojson{{"code", std::string(error_code_name(e.code))}, {"message", e.message}}}});
+}
+
+std::string render_model_list_json(std::span<const ModelListEntry> models) {
+  ojson arr = ojson::array();
+  for (const ModelListEntry& e : models) {
+    const ModelSpec& m = *e.model;
+    arr.push_back(ojson{{"id", m.id},
+                        {"name", m.name},
+                        {"family", m.family},
+                        {"aliases", m.aliases},
+                        {"params_total", e.params_total},
+                        {"params_active", e.params_active},
+                        {"moe", m.moe.has_value()},
+                        {"num_layers", m.num_layers},
+                        {"max_context_tokens", m.max_context},
+                        {"attention", attention_summary(m)},
+                        {"dtype", std::string(traits(m.dtype).name)},
+                        {"source", m.source}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version}, {"models", std::move(arr)}});
+}
+
+std::string render_gpu_list_json(std::span<const GpuSpec> gpus, const std::string& revision) {
+  ojson arr = ojson::array();
+  for (const GpuSpec& g : gpus) {
+    auto opt = [](const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); };
+    arr.push_back(ojson{{"id", g.id},
+                        {"name", g.name},
+                        {"vendor", g.vendor},
+                        {"aliases", g.aliases},
+                        {"memory_bytes", g.memory_bytes},
+                        {"usable_bytes", usable_bytes(g)},
+                        {"memory_basis", g.memory_basis},
+                        {"bandwidth_gb_per_s", g.bandwidth_gb_per_s},
+                        {"bf16_tflops", opt(g.bf16_tflops)},
+                        {"fp8_tflops", opt(g.fp8_tflops)}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version}, {"revision", revision}, {"gpus", std::move(arr)}});
+}
+
+} // namespace vramcalc

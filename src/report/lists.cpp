@@ -1,0 +1,61 @@
+#include "vramcalc/render.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace vramcalc {
+
+namespace {
+
+// Column widths from the widest cell; the header dim when colour is on.
+std::string render_rows(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right,
+                        bool color) {
+  std::vector<std::size_t> width(right.size(), 0);
+  auto w = [](const std::string& s) {
+    std::size_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+  };
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], w(r[i]));
+  }
+  std::string out;
+  for (std::size_t ri = 0; ri < rows.size(); ++ri) {
+    std::string line;
+    for (std::size_t i = 0; i < rows[ri].size(); ++i) {
+      const std::string pad(width[i] - w(rows[ri][i]), ' ');
+      line += right[i] ? pad + rows[ri][i] : rows[ri][i] + pad;
+      if (i + 1 < rows[ri].size()) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += (ri == 0 && color ? "\x1b[2m" + line + "\x1b[0m" : line) + "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+std::string render_model_list(std::span<const ModelListEntry> models, const RenderOptions& o) {
+  std::vector<std::vector<std::string>> rows{{"ID", "NAME", "FAMILY", "PARAMS", "ACTIVE", "CONTEXT", "ATTENTION"}};
+  for (const ModelListEntry& e : models) {
+    const ModelSpec& m = *e.model;
+    rows.push_back({m.id, m.name, m.family, format_params(e.params_total),
+                    m.moe ? format_params(e.params_active) : "dense", with_commas(m.max_context),
+                    attention_summary(m)});
+  }
+  return render_rows(rows, {false, false, false, true, true, true, false}, o.color);
+}
+
+std::string render_gpu_list(std::span<const GpuSpec> gpus, const RenderOptions& o) {
+  std::vector<std::vector<std::string>> rows{{"ID", "NAME", "MEMORY", "USABLE", "BANDWIDTH", "BF16 TFLOPS"}};
+  for (const GpuSpec& g : gpus) {
+    rows.push_back({g.id, g.name, format_bytes(g.memory_bytes, o.units), format_bytes(usable_bytes(g), o.units),
+                    fmt::format("{:g} GB/s", g.bandwidth_gb_per_s),
+                    g.bf16_tflops ? fmt::format("{:g}", *g.bf16_tflops) : "-"});
+  }
+  return render_rows(rows, {false, false, true, true, true, true}, o.color);
+}
+
+} // namespace vramcalc

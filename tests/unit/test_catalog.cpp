@@ -1,0 +1,71 @@
+// Data tests: every shipped model and GPU loads and is consistent.
+#include "helpers.hpp"
+#include "vramcalc/tensors.hpp"
+
+#include <cmath>
+
+using namespace vramcalc;
+using vramcalc::test::catalog;
+
+TEST_CASE("every catalog model is consistent and sourced") {
+  REQUIRE(catalog().models.size() >= 2);
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.origin);
+    CHECK(m.source.starts_with("https://"));
+    CHECK(m.origin.starts_with("models/"));
+    CHECK(m.origin.ends_with("/" + m.id + ".json"));
+    if (!m.attention.mla) CHECK(m.attention.num_heads % m.attention.num_kv_heads == 0);
+    CHECK(m.layers.size() == m.num_layers);
+    CHECK(m.max_context > 0);
+    const ParamCounts p = count_params(m);
+    CHECK(p.active <= p.total);
+    if (!m.moe) CHECK(p.active == p.total);
+  }
+}
+
+TEST_CASE("computed parameters are within 1% of the official count") {
+  for (const ModelSpec& m : catalog().models) {
+    if (!m.official) continue;
+    INFO(m.id << " (" << m.official->source << ")");
+    const ParamCounts p = count_params(m);
+    const double err = std::abs(static_cast<double>(p.total) / static_cast<double>(m.official->total) - 1.0);
+    CHECK(err < 0.01);
+    if (m.official->active != 0) {
+      const double aerr = std::abs(static_cast<double>(p.active) / static_cast<double>(m.official->active) - 1.0);
+      CHECK(aerr < 0.01);
+    }
+  }
+}
+
+TEST_CASE("every GPU has a driver-reported or documented memory size and sources") {
+  REQUIRE(catalog().gpus.size() >= 30);
+  for (const GpuSpec& g : catalog().gpus) {
+    INFO(g.id);
+    CHECK_FALSE(g.sources.empty());
+    CHECK(g.memory_bytes >= (8ull << 30));
+    CHECK(g.usable_percent <= 100);
+    if (g.vendor != "apple") CHECK(g.usable_percent == 100);
+  }
+}
+
+TEST_CASE("GPU names people type resolve, case-insensitively") {
+  const auto id = [](const char* n) { return (*catalog().find_gpu(n))->id; };
+  CHECK(id("h100") == "h100-sxm");
+  CHECK(id("H100") == "h100-sxm");
+  CHECK(id("4090") == "rtx-4090");
+  CHECK(id("rtx4090") == "rtx-4090");
+  CHECK(id("a100-80gb") == "a100-80gb-sxm");
+  CHECK(id("a100-40gb") == "a100-40gb");
+  CHECK(id("L40S") == "l40s");
+  CHECK(id("mi300x") == "mi300x");
+  CHECK(id("m3-ultra-512gb") == "m3-ultra-512gb");
+  // An H100 reports 81559 MiB, not 80 GB.
+  CHECK((*catalog().find_gpu("h100"))->memory_bytes == 81559ull * 1024 * 1024);
+}
+
+TEST_CASE("unknown names get suggestions") {
+  auto r = catalog().find_model("llama3-7b");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message == "unknown model 'llama3-7b'; did you mean: llama3-8b, llama3-70b?");
+  CHECK(catalog().find_model("Meta-Llama/meta-llama-3-70b").value()->id == "llama3-70b");
+}

@@ -1,0 +1,92 @@
+#include "helpers.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/render.hpp"
+
+using namespace vramcalc;
+using vramcalc::test::catalog;
+using vramcalc::test::model;
+
+namespace {
+
+Settings settings_for(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch = 1) {
+  Settings s;
+  s.weights = parse_weight_format(quant, Dtype::bf16).value();
+  s.kv_dtype = kv;
+  s.context_tokens = ctx;
+  s.batch = batch;
+  return s;
+}
+
+const GpuSpec& gpu(const std::string& id) { return **catalog().find_gpu(id); }
+
+} // namespace
+
+TEST_CASE("memory breakdown: weights + KV + overhead") {
+  const auto r = estimate(model("llama3-70b"), settings_for("bf16", Dtype::f8_e4m3, 131072), catalog().gpus).value();
+  CHECK(r.memory.weights_bytes == 141'107'412'992ull);  // 2 x 70,553,706,496
+  CHECK(r.memory.kv_cache_bytes == 21'474'836'480ull);  // 2 x 80 x 8 x 128 x 131,072
+  CHECK(r.memory.kv_bytes_per_token == 163'840);        // 160 KiB
+  CHECK(r.memory.overhead_bytes == 1ull << 30);
+  CHECK(r.memory.total_bytes == 141'107'412'992ull + 21'474'836'480ull + (1ull << 30));
+  CHECK(r.fit.size() == catalog().gpus.size());
+}
+
+TEST_CASE("fit: the smallest count that holds weights + KV split evenly, overhead on each") {
+  Settings s = settings_for("bf16", Dtype::f8_e4m3, 131072);
+  s.gpus.push_back({gpu("h100"), 0});
+  const auto r = estimate(model("llama3-70b"), s, catalog().gpus).value();
+  REQUIRE(r.fit.size() == 1);
+  const FitRow& f = r.fit[0];
+  // model bytes 162,582,249,472; an H100 has 85,520,809,984 usable; minus 1 GiB overhead
+  // = 84,447,068,160 per GPU -> ceil(162,582,249,472 / 84,447,068,160) = 2 GPUs
+  CHECK(f.min_count == 2);
+  CHECK(f.count == 2);
+  CHECK(f.fits);
+  CHECK(f.usable_bytes == 85'520'809'984ull);
+  // per GPU: 162,582,249,472 / 2 + 1,073,741,824 = 82,364,866,560
+  CHECK(f.required_bytes_per_gpu == 82'364'866'560ull);
+  CHECK(f.headroom_bytes == 85'520'809'984ll - 82'364'866'560ll);
+}
+
+TEST_CASE("fit: a requested count that is too small reports the shortfall") {
+  Settings s = settings_for("bf16", Dtype::f16, 8192);
+  s.gpus.push_back({gpu("rtx4090"), 1});
+  const auto r = estimate(model("llama3-70b"), s, catalog().gpus).value();
+  const FitRow& f = r.fit[0];
+  CHECK_FALSE(f.fits);
+  CHECK(f.count == 1);
+  CHECK(f.headroom_bytes < 0);
+  // 141,107,412,992 + 2,684,354,560 (KV) = 143,791,767,552; 4090: 25,757,220,864 - 2^30
+  // = 24,683,479,040 per GPU -> ceil(5.825...) = 6
+  CHECK(f.min_count == 6);
+}
+
+TEST_CASE("Apple unified memory: only the usable fraction counts") {
+  const GpuSpec& m = gpu("m3-ultra-512gb");
+  CHECK(m.memory_bytes == 512ull << 30);
+  CHECK(usable_bytes(m) == 384ull << 30); // 75%
+}
+
+TEST_CASE("catalog rows are sorted: fewest GPUs, then least memory") {
+  const auto r = estimate(model("llama3-8b"), settings_for("bf16", Dtype::bf16, 8192), catalog().gpus).value();
+  for (std::size_t i = 1; i < r.fit.size(); ++i) {
+    const FitRow& a = r.fit[i - 1];
+    const FitRow& b = r.fit[i];
+    if (a.min_count == b.min_count) CHECK(a.usable_bytes <= b.usable_bytes);
+    else if (b.min_count != 0) CHECK(a.min_count < b.min_count);
+  }
+}
+
+TEST_CASE("overflow becomes an error, not a wrapped number") {
+  auto r = estimate(model("llama3-70b"), settings_for("bf16", Dtype::f16, 1ull << 40, 1'000'000), catalog().gpus);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message == "the KV cache size does not fit in 64 bits");
+}
+
+TEST_CASE("JSON output carries integer byte fields") {
+  const auto r = estimate(model("llama3-70b"), settings_for("bf16", Dtype::f8_e4m3, 131072), catalog().gpus).value();
+  const std::string j = render_json(r);
+  CHECK(j.find("\"schema_version\":1") != std::string::npos);
+  CHECK(j.find("\"kv_cache_bytes\":21474836480") != std::string::npos);
+  CHECK(j.find("\"params_total\":70553706496") != std::string::npos);
+}

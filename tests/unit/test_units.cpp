@@ -1,0 +1,63 @@
+#include "vramcalc/units.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace vramcalc;
+
+TEST_CASE("token counts: plain, k = 1024, m = 1048576") {
+  CHECK(parse_tokens("131072").value() == 131072);
+  CHECK(parse_tokens("128k").value() == 131072);
+  CHECK(parse_tokens("128K").value() == 131072);
+  CHECK(parse_tokens("1m").value() == 1048576);
+  CHECK(parse_tokens("1M").value() == 1048576);
+  CHECK(parse_tokens("1.5k").value() == 1536);
+  CHECK(parse_tokens("131_072").value() == 131072);
+  CHECK(parse_tokens("131,072").value() == 131072);
+  CHECK(parse_tokens("1099511627776").value() == (1ull << 40)); // the largest accepted
+}
+
+TEST_CASE("token counts: rejected with the reason") {
+  CHECK(parse_tokens("abc").error() == "'abc' is not a token count (examples: 8192, 128k, 1m)");
+  CHECK(parse_tokens("-5").error() == "'-5' is negative; a token count must be at least 1");
+  CHECK(parse_tokens("0").error() == "'0' is zero; a token count must be at least 1");
+  CHECK(parse_tokens("1099511627777").error() ==
+        "'1099511627777' is more than the largest context accepted (2^40 = 1,099,511,627,776 tokens)");
+  CHECK(parse_tokens("1.0001k").error() == "'1.0001k' is not a whole number of tokens");
+  CHECK(parse_tokens("12q").error() == "'12q' is not a token count (examples: 8192, 128k, 1m)");
+  CHECK(parse_tokens("").error() == "expected a token count, got an empty value");
+  CHECK(!parse_tokens("99999999999999999999").has_value());
+}
+
+TEST_CASE("memory sizes: GB is 10^9, GiB is 2^30, bare G is ambiguous") {
+  CHECK(parse_size("80GB").value() == 80'000'000'000ull);
+  CHECK(parse_size("80GiB").value() == 80ull * 1024 * 1024 * 1024);
+  CHECK(parse_size("80 gib").value() == 85'899'345'920ull);
+  CHECK(parse_size("1.5GiB").value() == 1'610'612'736ull); // 1.5 x 1,073,741,824
+  CHECK(parse_size("512MiB").value() == 536'870'912ull);
+  CHECK(parse_size("81559MiB").value() == 85'520'809'984ull); // an H100 as nvidia-smi reports it
+  CHECK(parse_size("1024").value() == 1024);
+  CHECK(parse_size("24G").error() == "'24G' has an ambiguous unit 'G': write GB (10^9) or GiB (2^30)");
+  CHECK(parse_size("24XB").error() == "'24XB' has an unknown unit (examples: 24GiB, 80GB, 512MiB)");
+  CHECK(parse_size("0.5B").error() == "'0.5B' is not a whole number of bytes");
+  CHECK(parse_size("-1GiB").error() == "'-1GiB' is negative");
+}
+
+TEST_CASE("counts and percentages") {
+  CHECK(parse_count("8", 64).value() == 8);
+  CHECK(parse_count("65", 64).error() == "'65' is more than 64");
+  CHECK(parse_count("0", 64).error() == "'0' is zero; it must be at least 1");
+  CHECK(parse_count("x", 64).error() == "'x' is not a whole number");
+  CHECK(parse_count("99999999999999999999999", 64).error() == "'99999999999999999999999' is more than 64");
+  CHECK(parse_percent_bp("5%").value() == 500);
+  CHECK(parse_percent_bp("12.5%").value() == 1250);
+  CHECK(!parse_percent_bp("101%").has_value());
+}
+
+TEST_CASE("checked arithmetic throws instead of wrapping") {
+  CHECK(checked_mul(1ull << 32, 1ull << 31) == 1ull << 63);
+  CHECK_THROWS_AS(checked_mul(1ull << 32, 1ull << 32), OverflowError);
+  CHECK_THROWS_AS(checked_add(UINT64_MAX, 1), OverflowError);
+  CHECK(ceil_div(10, 3) == 4);
+  CHECK(ceil_div(UINT64_MAX, 1) == UINT64_MAX);
+  CHECK(round_up(1000, 256) == 1024);
+}
