@@ -26,10 +26,20 @@ struct KvCache {
                                      // the context is inside every window
   std::uint64_t bytes_per_sequence = 0;
   std::uint64_t total_bytes = 0;     // x batch
+  std::uint64_t state_bytes_per_sequence = 0; // recurrent state, independent of context
+  std::uint64_t state_total_bytes = 0;        // x batch
   // 2 x layers x attention heads x head_dim x dtype x tokens x batch: what the common
   // formula says, for comparison (absent if it does not fit in 64 bits).
   std::optional<std::uint64_t> naive_bytes;
 };
+
+// Bytes of the fixed recurrent state one sequence needs in one layer without attention
+// (0 for attention layers, or when the model has no recurrent mixer):
+//   mamba:          ((d_conv - 1) x d_inner + d_inner x d_state) elements
+//   mamba2:         ((d_conv - 1) x (d_inner + 2 n_groups d_state) + heads x head_dim x d_state)
+//   gated_deltanet: ((d_conv - 1) x (2 key_dim + value_dim) + v_heads x head_k_dim x head_v_dim)
+// in the state dtype (the model's dtype unless the spec says otherwise).
+[[nodiscard]] std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer);
 
 [[nodiscard]] KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens,
                                std::uint64_t batch);

@@ -46,6 +46,7 @@ struct AttentionSpec {
   bool o_bias = false;
   bool qk_norm = false;         // per-head RMSNorm on q and k (Qwen3, Gemma 3)
   bool sinks = false;           // learned per-head attention sink logits (gpt-oss)
+  bool output_gate = false;     // q_proj also yields a per-head output gate (Qwen3-Next)
   std::uint64_t sliding_window = 0; // window of sliding layers, tokens
   std::uint64_t chunk_size = 0;     // chunk of chunked-local layers, tokens
   std::optional<MlaSpec> mla;
@@ -65,6 +66,32 @@ struct MoeSpec {
   bool shared_expert_gate = false;            // a sigmoid gate [hidden -> 1] on the shared expert (Qwen2-MoE)
 };
 
+// Recurrent / linear-attention mixers: a fixed state per sequence instead of a KV cache.
+enum class RecurrentKind : std::uint8_t {
+  mamba,          // Mamba-1 selective SSM (Jamba)
+  mamba2,         // Mamba-2 SSD (Mamba2, Nemotron-H)
+  gated_deltanet, // Gated DeltaNet linear attention (Qwen3-Next)
+};
+
+[[nodiscard]] std::string_view recurrent_kind_name(RecurrentKind k);
+
+struct RecurrentSpec {
+  RecurrentKind kind = RecurrentKind::mamba2;
+  std::optional<Dtype> state_dtype; // unset: the model's dtype
+  std::uint64_t d_inner = 0;        // mamba / mamba2: expand x hidden
+  std::uint64_t d_state = 0;        // mamba / mamba2: SSM state size
+  std::uint64_t d_conv = 0;         // causal conv kernel width
+  std::uint64_t dt_rank = 0;        // mamba: rank of the dt projection
+  std::uint64_t n_groups = 1;       // mamba2: B/C groups
+  std::uint64_t num_heads = 0;      // mamba2: SSM heads; gated_deltanet: value heads
+  std::uint64_t head_dim = 0;       // mamba2: head size (d_inner / num_heads)
+  std::uint64_t num_k_heads = 0;    // gated_deltanet: key heads
+  std::uint64_t head_k_dim = 0;     // gated_deltanet
+  std::uint64_t head_v_dim = 0;     // gated_deltanet
+  bool conv_bias = true;
+  bool dt_norms = false;            // Jamba: RMSNorms on dt, B and C
+};
+
 struct LayerSpec {
   AttentionKind attention = AttentionKind::full;
   std::uint64_t window = 0;        // tokens, for sliding / chunked
@@ -78,6 +105,8 @@ struct OfficialParams {
   std::uint64_t total = 0;
   std::uint64_t active = 0; // 0 when not stated (dense models: equals total)
   std::string source;
+  bool includes_vision = false; // the figure counts the vision tower
+  bool includes_mtp = false;    // the figure counts the multi-token-prediction layers
 };
 
 struct ModelSpec {
@@ -106,6 +135,10 @@ struct ModelSpec {
 
   AttentionSpec attention;
   std::optional<MoeSpec> moe;
+  std::optional<RecurrentSpec> recurrent; // mixer of the layers whose attention is `none`
+  std::uint64_t mtp_layers = 0;           // multi-token-prediction blocks (DeepSeek V3, GLM-4.5)
+  std::uint64_t vision_params = 0;        // vision tower shipped in the checkpoint
+  std::string vision_source;
   std::vector<LayerSpec> layers;        // size num_layers
 
   std::optional<OfficialParams> official;

@@ -14,6 +14,8 @@ struct ModelSummary {
   std::string family;
   std::uint64_t params_total = 0;
   std::uint64_t params_active = 0;
+  std::uint64_t params_vision = 0; // vision tower, not in params_total
+  std::uint64_t params_mtp = 0;    // multi-token-prediction blocks, not in params_total
   bool moe = false;
   std::uint64_t num_layers = 0;
   std::uint64_t num_heads = 0;
@@ -48,9 +50,10 @@ struct MemorySummary {
   std::vector<WeightGroup> weights_by_group;
   std::uint64_t kv_cache_bytes = 0;
   std::uint64_t kv_bytes_per_token = 0;
+  std::uint64_t state_bytes = 0;    // recurrent state of all sequences (hybrid / SSM models)
   std::optional<std::uint64_t> kv_naive_bytes;
   std::uint64_t overhead_bytes = 0; // one GPU's
-  std::uint64_t total_bytes = 0;    // weights + KV + one GPU's overhead
+  std::uint64_t total_bytes = 0;    // weights + KV + state + one GPU's overhead
 };
 
 struct FitRow {

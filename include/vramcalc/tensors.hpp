@@ -23,11 +23,17 @@ enum class TensorRole : std::uint8_t {
   ffn_gate, ffn_up, ffn_down,
   ffn_gate_inp, ffn_gate_exps, ffn_up_exps, ffn_down_exps,
   ffn_gate_inp_shexp, ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp,
+  // recurrent / linear-attention mixers
+  ssm_in, ssm_ba, ssm_conv1d, ssm_x, ssm_dt, ssm_a, ssm_d, ssm_norm, ssm_out,
+  ssm_dt_norm, ssm_b_norm, ssm_c_norm,
+  // multi-token prediction blocks (besides a regular block)
+  nextn_enorm, nextn_hnorm, nextn_eh_proj, nextn_shared_head_norm, nextn_embed_tokens, nextn_shared_head_head,
+  vision, // the vision tower, as one lump of parameters
 };
 
 // Groups used to report weights and to decide what a quantization method touches.
 enum class TensorGroup : std::uint8_t {
-  token_embedding, output_head, attention, mlp, experts, shared_experts, router, norms,
+  token_embedding, output_head, attention, mlp, experts, shared_experts, router, norms, recurrent, vision, mtp,
 };
 
 [[nodiscard]] std::string_view tensor_role_name(TensorRole r);   // "attn_q"
@@ -37,6 +43,7 @@ struct Tensor {
   TensorRole role;
   std::int32_t layer = -1; // -1 for tensors outside the blocks
   bool bias = false;       // a bias vector rather than a weight
+  bool mtp = false;        // part of a multi-token-prediction block
   std::uint64_t ne0 = 1, ne1 = 1, ne2 = 1;
 
   [[nodiscard]] std::uint64_t elements() const;        // checked
@@ -46,14 +53,17 @@ struct Tensor {
   [[nodiscard]] std::string gguf_name() const;         // "blk.3.attn_q.weight"
 };
 
-// Every tensor of the model, blocks in layer order, in the order llama.cpp's converter
-// writes them (token_embd, blocks, output_norm, output).
-[[nodiscard]] std::vector<Tensor> model_tensors(const ModelSpec& spec);
+// Every tensor of the language model, blocks in layer order, in the order llama.cpp's
+// converter writes them (token_embd, blocks, output_norm, output), then the vision tower
+// (when the checkpoint ships one) and the MTP blocks (when `with_mtp`).
+[[nodiscard]] std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp = false);
 
 struct ParamCounts {
-  std::uint64_t total = 0;
+  std::uint64_t total = 0;     // the language model: embeddings, blocks, head
   std::uint64_t active = 0;    // per token: shared weights + experts_per_token routed experts
   std::uint64_t embedding = 0; // token embedding (and untied output head)
+  std::uint64_t vision = 0;    // vision tower, not in total
+  std::uint64_t mtp = 0;       // multi-token-prediction blocks, not in total
 };
 
 [[nodiscard]] ParamCounts count_params(const ModelSpec& spec);

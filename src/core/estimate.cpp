@@ -60,6 +60,8 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
     r.model.family = model.family;
     r.model.params_total = params.total;
     r.model.params_active = params.active;
+    r.model.params_vision = params.vision;
+    r.model.params_mtp = params.mtp;
     r.model.moe = model.moe.has_value();
     r.model.num_layers = model.num_layers;
     r.model.num_heads = model.attention.num_heads;
@@ -88,8 +90,10 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
     r.memory.kv_cache_bytes = kv.total_bytes;
     r.memory.kv_bytes_per_token = kv.bytes_per_token;
     r.memory.kv_naive_bytes = kv.naive_bytes;
+    r.memory.state_bytes = kv.state_total_bytes;
     r.memory.overhead_bytes = settings.overhead_bytes;
-    const std::uint64_t model_bytes = checked_add(w.total, kv.total_bytes, "the total memory");
+    const std::uint64_t model_bytes =
+        checked_add(checked_add(w.total, kv.total_bytes, "the total memory"), kv.state_total_bytes, "the total memory");
     r.memory.total_bytes = checked_add(model_bytes, settings.overhead_bytes, "the total memory");
     if (r.memory.total_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       throw OverflowError("the total memory (" + with_commas(r.memory.total_bytes) + " bytes) exceeds 2^63 bytes");
@@ -117,6 +121,17 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
     if (model.max_context != 0 && settings.context_tokens > model.max_context) {
       r.notes.push_back("The context (" + with_commas(settings.context_tokens) +
                         " tokens) is longer than the model's maximum (" + with_commas(model.max_context) + ").");
+    }
+    if (params.vision > 0) {
+      r.notes.push_back(settings.weights.kind == FormatKind::gguf
+                            ? "The vision tower (" + with_commas(params.vision) +
+                                  " parameters) is not counted: llama.cpp loads it from a separate mmproj file."
+                            : "Weights include the vision tower (" + with_commas(params.vision) +
+                                  " parameters, kept at the native dtype).");
+    }
+    if (params.mtp > 0) {
+      r.notes.push_back("Not counted: " + std::to_string(model.mtp_layers) + " multi-token-prediction layer(s), " +
+                        with_commas(params.mtp) + " parameters, loaded only for MTP speculative decoding.");
     }
     for (const std::string& n : model.notes) r.notes.push_back(n);
     return r;

@@ -185,7 +185,12 @@ bool gpu_method_quantizes(const Tensor& t) {
   case TensorGroup::attention:
   case TensorGroup::mlp:
   case TensorGroup::experts:
-  case TensorGroup::shared_experts: return true;
+  case TensorGroup::shared_experts:
+  case TensorGroup::mtp: return t.role != TensorRole::ffn_gate_inp;
+  case TensorGroup::recurrent:
+    // the linear projections; the conv kernel and A are not linear layers
+    return t.role == TensorRole::ssm_in || t.role == TensorRole::ssm_ba || t.role == TensorRole::ssm_x ||
+           t.role == TensorRole::ssm_dt || t.role == TensorRole::ssm_out;
   default: return false; // embeddings, output head, router, norms stay at native precision
   }
 }
@@ -419,6 +424,8 @@ std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const T
       d = t.role == TensorRole::ffn_gate_inp_shexp ? source : Dtype::f32;
     } else if (t.role == TensorRole::ffn_gate_inp) {
       d = Dtype::f32; // the MoE router is kept in f32 and excluded from quantization
+    } else if (t.role == TensorRole::ssm_conv1d) {
+      d = Dtype::f32; // excluded from quantization; the converter writes it in f32
     } else if (!is_quantized(c.def)) {
       d = c.def; // F32 / F16 / BF16 files: every weight in that type
     } else {
@@ -445,10 +452,14 @@ std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const
 }
 
 WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
-  const std::vector<Tensor> tensors = model_tensors(spec);
+  std::vector<Tensor> tensors = model_tensors(spec);
+  // A GGUF holds the language model; llama.cpp loads a vision tower from a separate mmproj file.
+  if (format.kind == FormatKind::gguf) {
+    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
+  }
   const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
   WeightBytes w;
-  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::norms) + 1;
+  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::mtp) + 1;
   std::array<GroupBytes, n_groups> groups{};
   std::array<std::vector<Dtype>, n_groups> types{};
   std::array<bool, n_groups> present{};

@@ -27,6 +27,32 @@ std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context) {
   return context;
 }
 
+std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
+  if (layer.attention != AttentionKind::none || !spec.recurrent) return 0;
+  const RecurrentSpec& r = *spec.recurrent;
+  const std::uint64_t conv_rows = r.d_conv > 0 ? r.d_conv - 1 : 0;
+  std::uint64_t conv = 0, ssm = 0;
+  switch (r.kind) {
+  case RecurrentKind::mamba:
+    conv = checked_mul(conv_rows, r.d_inner, "the recurrent state");
+    ssm = checked_mul(r.d_inner, r.d_state, "the recurrent state");
+    break;
+  case RecurrentKind::mamba2:
+    conv = checked_mul(conv_rows, checked_add(r.d_inner, checked_mul(2 * r.n_groups, r.d_state)), "the recurrent state");
+    ssm = checked_mul(checked_mul(r.num_heads, r.head_dim), r.d_state, "the recurrent state");
+    break;
+  case RecurrentKind::gated_deltanet: {
+    const std::uint64_t key_dim = checked_mul(r.num_k_heads, r.head_k_dim);
+    const std::uint64_t value_dim = checked_mul(r.num_heads, r.head_v_dim);
+    conv = checked_mul(conv_rows, checked_add(checked_mul(2, key_dim), value_dim), "the recurrent state");
+    ssm = checked_mul(checked_mul(r.num_heads, r.head_k_dim), r.head_v_dim, "the recurrent state");
+    break;
+  }
+  }
+  const Dtype d = r.state_dtype.value_or(spec.dtype);
+  return checked_add(row_bytes(d, conv), row_bytes(d, ssm), "the recurrent state");
+}
+
 KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch) {
   KvCache kv;
   for (const LayerSpec& layer : spec.layers) {
@@ -38,6 +64,11 @@ KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_token
                     "the KV cache size");
   }
   kv.total_bytes = checked_mul(kv.bytes_per_sequence, batch, "the KV cache size");
+  for (const LayerSpec& layer : spec.layers) {
+    kv.state_bytes_per_sequence = checked_add(kv.state_bytes_per_sequence, state_bytes_per_sequence(spec, layer),
+                                              "the recurrent state");
+  }
+  kv.state_total_bytes = checked_mul(kv.state_bytes_per_sequence, batch, "the recurrent state");
   // The naive formula: every layer, every attention head, full context. Informational:
   // absent when it does not fit in 64 bits.
   const auto& a = spec.attention;

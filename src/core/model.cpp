@@ -14,6 +14,15 @@ std::string_view attention_kind_name(AttentionKind k) {
   return "?";
 }
 
+std::string_view recurrent_kind_name(RecurrentKind k) {
+  switch (k) {
+  case RecurrentKind::mamba: return "mamba";
+  case RecurrentKind::mamba2: return "mamba2";
+  case RecurrentKind::gated_deltanet: return "gated_deltanet";
+  }
+  return "?";
+}
+
 void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern) {
   spec.layers.assign(spec.num_layers, LayerSpec{});
   for (std::uint64_t i = 0; i < spec.num_layers; ++i) {
@@ -54,7 +63,7 @@ std::string attention_summary(const ModelSpec& spec) {
   add(full, "full");
   add(sliding, "sliding(" + std::to_string(spec.attention.sliding_window) + ")");
   add(chunked, "chunked(" + std::to_string(spec.attention.chunk_size) + ")");
-  add(none, "no-KV");
+  add(none, spec.recurrent ? std::string(recurrent_kind_name(spec.recurrent->kind)) : "no-attention");
   return out;
 }
 

@@ -37,6 +37,25 @@ std::string_view tensor_role_name(TensorRole r) {
   case TensorRole::ffn_gate_shexp: return "ffn_gate_shexp";
   case TensorRole::ffn_up_shexp: return "ffn_up_shexp";
   case TensorRole::ffn_down_shexp: return "ffn_down_shexp";
+  case TensorRole::ssm_in: return "ssm_in";
+  case TensorRole::ssm_ba: return "ssm_ba";
+  case TensorRole::ssm_conv1d: return "ssm_conv1d";
+  case TensorRole::ssm_x: return "ssm_x";
+  case TensorRole::ssm_dt: return "ssm_dt";
+  case TensorRole::ssm_a: return "ssm_a";
+  case TensorRole::ssm_d: return "ssm_d";
+  case TensorRole::ssm_norm: return "ssm_norm";
+  case TensorRole::ssm_out: return "ssm_out";
+  case TensorRole::ssm_dt_norm: return "ssm_dt_norm";
+  case TensorRole::ssm_b_norm: return "ssm_b_norm";
+  case TensorRole::ssm_c_norm: return "ssm_c_norm";
+  case TensorRole::nextn_enorm: return "nextn.enorm";
+  case TensorRole::nextn_hnorm: return "nextn.hnorm";
+  case TensorRole::nextn_eh_proj: return "nextn.eh_proj";
+  case TensorRole::nextn_shared_head_norm: return "nextn.shared_head_norm";
+  case TensorRole::nextn_embed_tokens: return "nextn.embed_tokens";
+  case TensorRole::nextn_shared_head_head: return "nextn.shared_head_head";
+  case TensorRole::vision: return "vision";
   }
   return "?";
 }
@@ -51,6 +70,9 @@ std::string_view tensor_group_name(TensorGroup g) {
   case TensorGroup::shared_experts: return "shared_experts";
   case TensorGroup::router: return "router";
   case TensorGroup::norms: return "norms";
+  case TensorGroup::recurrent: return "recurrent";
+  case TensorGroup::vision: return "vision";
+  case TensorGroup::mtp: return "mtp";
   }
   return "?";
 }
@@ -65,6 +87,7 @@ bool Tensor::is_routed_expert() const {
 }
 
 TensorGroup Tensor::group() const {
+  if (mtp) return TensorGroup::mtp;
   switch (role) {
   case TensorRole::token_embd: return TensorGroup::token_embedding;
   case TensorRole::output: return TensorGroup::output_head;
@@ -97,6 +120,25 @@ TensorGroup Tensor::group() const {
   case TensorRole::ffn_gate_shexp:
   case TensorRole::ffn_up_shexp:
   case TensorRole::ffn_down_shexp: return TensorGroup::shared_experts;
+  case TensorRole::ssm_in:
+  case TensorRole::ssm_ba:
+  case TensorRole::ssm_conv1d:
+  case TensorRole::ssm_x:
+  case TensorRole::ssm_dt:
+  case TensorRole::ssm_a:
+  case TensorRole::ssm_d:
+  case TensorRole::ssm_norm:
+  case TensorRole::ssm_out:
+  case TensorRole::ssm_dt_norm:
+  case TensorRole::ssm_b_norm:
+  case TensorRole::ssm_c_norm: return TensorGroup::recurrent;
+  case TensorRole::nextn_enorm:
+  case TensorRole::nextn_hnorm:
+  case TensorRole::nextn_eh_proj:
+  case TensorRole::nextn_shared_head_norm:
+  case TensorRole::nextn_embed_tokens:
+  case TensorRole::nextn_shared_head_head: return TensorGroup::mtp;
+  case TensorRole::vision: return TensorGroup::vision;
   }
   return TensorGroup::norms;
 }
@@ -115,20 +157,20 @@ struct Builder {
   const ModelSpec& spec;
   std::vector<Tensor> out;
   std::int32_t layer = -1;
+  bool mtp = false;
 
+  void push(TensorRole role, bool is_bias, std::uint64_t ne0, std::uint64_t ne1, std::uint64_t ne2) {
+    out.push_back(Tensor{role, layer, is_bias, mtp, ne0, ne1, ne2});
+  }
   void matrix(TensorRole role, std::uint64_t in, std::uint64_t outf, std::uint64_t experts = 1) {
-    out.push_back(Tensor{role, layer, false, in, outf, experts});
+    push(role, false, in, outf, experts);
   }
-  void vector(TensorRole role, std::uint64_t n, bool bias = false) {
-    out.push_back(Tensor{role, layer, bias, n, 1, 1});
-  }
+  void vector(TensorRole role, std::uint64_t n) { push(role, false, n, 1, 1); }
   // Stacked expert biases keep the experts in ne2, like stacked expert weights.
-  void bias(TensorRole role, std::uint64_t n, std::uint64_t experts = 1) {
-    out.push_back(Tensor{role, layer, true, n, 1, experts});
-  }
+  void bias(TensorRole role, std::uint64_t n, std::uint64_t experts = 1) { push(role, true, n, 1, experts); }
   void norm(TensorRole role, std::uint64_t n) {
     vector(role, n);
-    if (spec.norm == NormKind::layernorm && spec.norm_bias) vector(role, n, true);
+    if (spec.norm == NormKind::layernorm && spec.norm_bias) bias(role, n);
   }
 };
 
@@ -155,7 +197,8 @@ void add_attention(Builder& b, const LayerSpec& l) {
     if (a.o_bias) b.bias(TensorRole::attn_output, h);
     return;
   }
-  const std::uint64_t q = checked_mul(a.num_heads, a.head_dim);
+  // With an output gate, q_proj yields the query and a same-sized gate.
+  const std::uint64_t q = checked_mul(checked_mul(a.num_heads, a.head_dim), a.output_gate ? 2 : 1);
   const std::uint64_t k = checked_mul(l.num_kv_heads, l.head_dim_k);
   const std::uint64_t v = checked_mul(l.num_kv_heads, l.head_dim_v);
   const std::uint64_t o = checked_mul(a.num_heads, a.v_head_dim);
@@ -174,6 +217,65 @@ void add_attention(Builder& b, const LayerSpec& l) {
   if (a.sinks) b.vector(TensorRole::attn_sinks, a.num_heads);
 }
 
+// The mixer of a layer without attention (shapes as the Hugging Face modules declare them).
+void add_recurrent(Builder& b) {
+  const RecurrentSpec& r = *b.spec.recurrent;
+  const std::uint64_t h = b.spec.hidden_size;
+  switch (r.kind) {
+  case RecurrentKind::mamba: {
+    // in_proj h -> 2D; conv1d D x K (+ bias); x_proj D -> R + 2N; dt_proj R -> D (+ bias);
+    // A_log D x N; D; out_proj D -> h.
+    const std::uint64_t d = r.d_inner, n = r.d_state;
+    b.matrix(TensorRole::ssm_in, h, checked_mul(2, d));
+    b.matrix(TensorRole::ssm_conv1d, r.d_conv, d);
+    if (r.conv_bias) b.bias(TensorRole::ssm_conv1d, d);
+    b.matrix(TensorRole::ssm_x, d, checked_add(r.dt_rank, checked_mul(2, n)));
+    b.matrix(TensorRole::ssm_dt, r.dt_rank, d);
+    b.bias(TensorRole::ssm_dt, d);
+    b.matrix(TensorRole::ssm_a, n, d);
+    b.vector(TensorRole::ssm_d, d);
+    if (r.dt_norms) {
+      b.vector(TensorRole::ssm_dt_norm, r.dt_rank);
+      b.vector(TensorRole::ssm_b_norm, n);
+      b.vector(TensorRole::ssm_c_norm, n);
+    }
+    b.matrix(TensorRole::ssm_out, d, h);
+    return;
+  }
+  case RecurrentKind::mamba2: {
+    // in_proj h -> 2D + 2GN + H; conv1d (D + 2GN) x K (+ bias); dt_bias, A_log, D: H each;
+    // gated norm D; out_proj D -> h.
+    const std::uint64_t d = r.d_inner;
+    const std::uint64_t gn = checked_mul(checked_mul(2, r.n_groups), r.d_state);
+    b.matrix(TensorRole::ssm_in, h, checked_add(checked_add(checked_mul(2, d), gn), r.num_heads));
+    b.matrix(TensorRole::ssm_conv1d, r.d_conv, checked_add(d, gn));
+    if (r.conv_bias) b.bias(TensorRole::ssm_conv1d, checked_add(d, gn));
+    b.bias(TensorRole::ssm_dt, r.num_heads);
+    b.vector(TensorRole::ssm_a, r.num_heads);
+    b.vector(TensorRole::ssm_d, r.num_heads);
+    b.vector(TensorRole::ssm_norm, d);
+    b.matrix(TensorRole::ssm_out, d, h);
+    return;
+  }
+  case RecurrentKind::gated_deltanet: {
+    // in_proj_qkvz h -> 2 key_dim + 2 value_dim; in_proj_ba h -> 2 Hv; conv1d
+    // (2 key_dim + value_dim) x K; dt_bias, A_log: Hv; gated norm head_v_dim; out_proj value_dim -> h.
+    const std::uint64_t key_dim = checked_mul(r.num_k_heads, r.head_k_dim);
+    const std::uint64_t value_dim = checked_mul(r.num_heads, r.head_v_dim);
+    const std::uint64_t conv_dim = checked_add(checked_mul(2, key_dim), value_dim);
+    b.matrix(TensorRole::ssm_in, h, checked_add(checked_mul(2, key_dim), checked_mul(2, value_dim)));
+    b.matrix(TensorRole::ssm_ba, h, checked_mul(2, r.num_heads));
+    b.matrix(TensorRole::ssm_conv1d, r.d_conv, conv_dim);
+    if (r.conv_bias) b.bias(TensorRole::ssm_conv1d, conv_dim);
+    b.bias(TensorRole::ssm_dt, r.num_heads);
+    b.vector(TensorRole::ssm_a, r.num_heads);
+    b.vector(TensorRole::ssm_norm, r.head_v_dim);
+    b.matrix(TensorRole::ssm_out, value_dim, h);
+    return;
+  }
+  }
+}
+
 void add_mlp(Builder& b, TensorRole gate, TensorRole up, TensorRole down, std::uint64_t inter,
              bool with_bias, std::uint64_t experts = 1) {
   const std::uint64_t h = b.spec.hidden_size;
@@ -187,51 +289,86 @@ void add_mlp(Builder& b, TensorRole gate, TensorRole up, TensorRole down, std::u
   if (with_bias) b.bias(down, h, experts);
 }
 
+void add_block(Builder& b, const LayerSpec& l) {
+  const ModelSpec& spec = b.spec;
+  const std::uint64_t h = spec.hidden_size;
+  b.norm(TensorRole::attn_norm, h);
+  if (l.attention != AttentionKind::none) add_attention(b, l);
+  else if (spec.recurrent) add_recurrent(b);
+  if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_attention_norm, h);
+  if (spec.norms_per_layer >= 2) b.norm(TensorRole::ffn_norm, h);
+  if (l.moe) {
+    const MoeSpec& m = *spec.moe;
+    b.matrix(TensorRole::ffn_gate_inp, h, m.num_experts);
+    if (m.router_bias) b.bias(TensorRole::ffn_gate_inp, m.num_experts);
+    add_mlp(b, TensorRole::ffn_gate_exps, TensorRole::ffn_up_exps, TensorRole::ffn_down_exps,
+            m.expert_intermediate_size, m.expert_bias, m.num_experts);
+    if (m.shared_experts > 0) {
+      if (m.shared_expert_gate) b.matrix(TensorRole::ffn_gate_inp_shexp, h, 1);
+      add_mlp(b, TensorRole::ffn_gate_shexp, TensorRole::ffn_up_shexp, TensorRole::ffn_down_shexp,
+              checked_mul(m.shared_experts, m.shared_intermediate_size), false);
+    }
+  } else {
+    add_mlp(b, TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down, spec.intermediate_size,
+            spec.mlp_bias);
+  }
+  if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_ffw_norm, h);
+}
+
 } // namespace
 
-std::vector<Tensor> model_tensors(const ModelSpec& spec) {
-  Builder b{spec, {}, -1};
+std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp) {
+  Builder b{spec, {}, -1, false};
   const std::uint64_t h = spec.hidden_size;
   b.out.reserve(spec.layers.size() * 16 + 4);
   b.matrix(TensorRole::token_embd, h, spec.vocab_size);
   for (std::size_t i = 0; i < spec.layers.size(); ++i) {
-    const LayerSpec& l = spec.layers[i];
     b.layer = static_cast<std::int32_t>(i);
-    b.norm(TensorRole::attn_norm, h);
-    if (l.attention != AttentionKind::none) add_attention(b, l);
-    if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_attention_norm, h);
-    if (spec.norms_per_layer >= 2) b.norm(TensorRole::ffn_norm, h);
-    if (l.moe) {
-      const MoeSpec& m = *spec.moe;
-      b.matrix(TensorRole::ffn_gate_inp, h, m.num_experts);
-      if (m.router_bias) b.bias(TensorRole::ffn_gate_inp, m.num_experts);
-      add_mlp(b, TensorRole::ffn_gate_exps, TensorRole::ffn_up_exps, TensorRole::ffn_down_exps,
-              m.expert_intermediate_size, m.expert_bias, m.num_experts);
-      if (m.shared_experts > 0) {
-        if (m.shared_expert_gate) b.matrix(TensorRole::ffn_gate_inp_shexp, h, 1);
-        add_mlp(b, TensorRole::ffn_gate_shexp, TensorRole::ffn_up_shexp, TensorRole::ffn_down_shexp,
-                checked_mul(m.shared_experts, m.shared_intermediate_size), false);
-      }
-    } else {
-      add_mlp(b, TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down, spec.intermediate_size,
-              spec.mlp_bias);
-    }
-    if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_ffw_norm, h);
+    add_block(b, spec.layers[i]);
   }
   b.layer = -1;
   b.norm(TensorRole::output_norm, h);
   if (!spec.tie_word_embeddings) b.matrix(TensorRole::output, h, spec.vocab_size);
+  if (spec.vision_params > 0) b.vector(TensorRole::vision, spec.vision_params);
+  if (with_mtp) {
+    // A DeepSeek-V3-style MTP block: norms of the embedding and the hidden state, a
+    // projection of their concatenation, one full-attention block (MoE when the model
+    // is), and its own copies of the embedding and output head, as the checkpoint stores them.
+    b.mtp = true;
+    for (std::uint64_t k = 0; k < spec.mtp_layers; ++k) {
+      b.layer = static_cast<std::int32_t>(spec.num_layers + k);
+      b.norm(TensorRole::nextn_enorm, h);
+      b.norm(TensorRole::nextn_hnorm, h);
+      b.matrix(TensorRole::nextn_eh_proj, checked_mul(2, h), h);
+      LayerSpec l;
+      l.num_kv_heads = spec.attention.num_kv_heads;
+      l.head_dim_k = spec.attention.head_dim;
+      l.head_dim_v = spec.attention.v_head_dim;
+      l.moe = spec.moe.has_value();
+      add_block(b, l);
+      b.norm(TensorRole::nextn_shared_head_norm, h);
+      b.matrix(TensorRole::nextn_embed_tokens, h, spec.vocab_size);
+      b.matrix(TensorRole::nextn_shared_head_head, h, spec.vocab_size);
+    }
+  }
   return std::move(b.out);
 }
 
 ParamCounts count_params(const ModelSpec& spec) {
   ParamCounts c;
-  for (const Tensor& t : model_tensors(spec)) {
+  for (const Tensor& t : model_tensors(spec, true)) {
     const std::uint64_t n = t.elements();
+    if (t.mtp) {
+      c.mtp = checked_add(c.mtp, n, "the parameter count");
+      continue;
+    }
+    if (t.group() == TensorGroup::vision) {
+      c.vision = checked_add(c.vision, n, "the parameter count");
+      continue;
+    }
     c.total = checked_add(c.total, n, "the parameter count");
     if (t.is_routed_expert()) {
-      // Per token only experts_per_token of the ne2 experts are read.
-      // ne0 * ne1 <= n, so it cannot overflow.
+      // Per token only experts_per_token of the ne2 experts are read; ne0 * ne1 <= n.
       c.active = checked_add(c.active, checked_mul(t.ne0 * t.ne1, spec.moe->experts_per_token),
                              "the parameter count");
     } else {

@@ -107,6 +107,7 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     at.o_bias = a.opt_bool("o_bias", false);
     at.qk_norm = a.opt_bool("qk_norm", false);
     at.sinks = a.opt_bool("sinks", false);
+    at.output_gate = a.opt_bool("output_gate", false);
     at.sliding_window = a.opt_u64("sliding_window", 1, 1ull << 40).value_or(0);
     at.chunk_size = a.opt_u64("chunk_size", 1, 1ull << 40).value_or(0);
     if (auto m = a.opt_object("mla")) {
@@ -155,6 +156,52 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     s.moe = moe;
   }
 
+  if (auto rr = r.opt_object("recurrent")) {
+    RecurrentSpec rec;
+    const std::string kind = rr->str("kind");
+    if (kind == "mamba") rec.kind = RecurrentKind::mamba;
+    else if (kind == "mamba2") rec.kind = RecurrentKind::mamba2;
+    else if (kind == "gated_deltanet") rec.kind = RecurrentKind::gated_deltanet;
+    else rr->fail("kind", "expected mamba, mamba2 or gated_deltanet, got '" + kind + "'");
+    if (auto sd = rr->opt_str("state_dtype")) {
+      auto d = parse_dtype(*sd);
+      if (!d || !(*d == Dtype::f32 || *d == Dtype::f16 || *d == Dtype::bf16)) {
+        rr->fail("state_dtype", "expected fp32, fp16 or bf16, got '" + *sd + "'");
+      }
+      rec.state_dtype = *d;
+    }
+    rec.d_conv = rr->u64("d_conv", 1, 1024);
+    rec.conv_bias = rr->opt_bool("conv_bias", true);
+    if (rec.kind == RecurrentKind::gated_deltanet) {
+      rec.num_heads = rr->u64("num_v_heads", 1, max_heads);
+      rec.num_k_heads = rr->u64("num_k_heads", 1, max_heads);
+      rec.head_k_dim = rr->u64("head_k_dim", 1, max_dim);
+      rec.head_v_dim = rr->u64("head_v_dim", 1, max_dim);
+    } else {
+      rec.d_inner = rr->u64("d_inner", 1, max_dim);
+      rec.d_state = rr->u64("d_state", 1, max_dim);
+      if (rec.kind == RecurrentKind::mamba) {
+        rec.dt_rank = rr->u64("dt_rank", 1, max_dim);
+        rec.dt_norms = rr->opt_bool("dt_norms", false);
+      } else {
+        rec.num_heads = rr->u64("num_heads", 1, max_heads);
+        rec.n_groups = rr->opt_u64("n_groups", 1, max_heads).value_or(1);
+        if (rec.d_inner % rec.num_heads != 0) {
+          rr->fail("num_heads", "must divide d_inner (" + std::to_string(rec.d_inner) + ")");
+        }
+        rec.head_dim = rec.d_inner / rec.num_heads;
+      }
+    }
+    rr->finish();
+    s.recurrent = rec;
+  }
+  s.mtp_layers = r.opt_u64("mtp_layers", 0, 64).value_or(0);
+  if (auto v = r.opt_object("vision")) {
+    s.vision_params = v->u64("params", 1, 1ull << 40);
+    s.vision_source = v->str("source");
+    v->finish();
+  }
+
   std::vector<AttentionKind> pattern;
   const bool has_pattern = r.has("layer_pattern"), has_types = r.has("layer_types");
   if (has_pattern && has_types) r.fail("layer_types", "give layer_pattern or layer_types, not both");
@@ -184,12 +231,19 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     p.total = o->u64("total", 1, 1ull << 50);
     p.active = o->opt_u64("active", 1, 1ull << 50).value_or(0);
     p.source = o->str("source");
+    p.includes_vision = o->opt_bool("includes_vision", false);
+    p.includes_mtp = o->opt_bool("includes_mtp", false);
     o->finish();
     s.official = p;
   }
   r.finish();
 
   expand_layers(s, pattern);
+  bool recurrent_layer = false;
+  for (const LayerSpec& l : s.layers) recurrent_layer = recurrent_layer || l.attention == AttentionKind::none;
+  if (s.recurrent && !recurrent_layer) {
+    r.fail("recurrent", "is set but no layer is of kind none (give layer_pattern or layer_types)");
+  }
   bool dense_layer = false;
   for (const LayerSpec& l : s.layers) dense_layer = dense_layer || !l.moe;
   if (dense_layer && s.intermediate_size == 0) {

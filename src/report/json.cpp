@@ -17,6 +17,8 @@ ojson to_json(const ModelSummary& m) {
                {"family", m.family},
                {"params_total", m.params_total},
                {"params_active", m.params_active},
+               {"params_vision", m.params_vision},
+               {"params_mtp", m.params_mtp},
                {"moe", m.moe},
                {"num_layers", m.num_layers},
                {"hidden_size", m.hidden_size},
@@ -45,6 +47,7 @@ ojson to_json(const MemorySummary& m) {
   ojson j{{"weights_bytes", m.weights_bytes},
           {"kv_cache_bytes", m.kv_cache_bytes},
           {"kv_bytes_per_token", m.kv_bytes_per_token},
+          {"state_bytes", m.state_bytes},
           {"overhead_bytes", m.overhead_bytes},
           {"total_bytes", m.total_bytes},
           {"weights_by_group", std::move(groups)}};

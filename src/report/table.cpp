@@ -150,11 +150,17 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
          fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}", format_bytes_auto(mem.kv_bytes_per_token, u),
                      with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s")});
+  if (mem.state_bytes > 0) {
+    t.row({"Recurrent state", format_bytes(mem.state_bytes, u),
+           fmt::format("fixed per sequence \u00d7 {} sequence{}, independent of context", s.batch,
+                       s.batch == 1 ? "" : "s")});
+  }
   t.row({"Runtime overhead", format_bytes(mem.overhead_bytes, u), "per GPU: CUDA context, allocator, activations"});
   t.row({"Total", format_bytes(mem.total_bytes, u), "on one GPU"});
+  const std::size_t total_row = mem.state_bytes > 0 ? 4 : 3;
   out += st.bold("Memory") + "\n";
   out += t.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
-    return row == 3 && col < 2 ? st.bold(c) : col == 2 ? st.dim(c) : c;
+    return row == total_row && col < 2 ? st.bold(c) : col == 2 ? st.dim(c) : c;
   });
   out += "\n";
 

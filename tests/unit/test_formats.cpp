@@ -16,7 +16,7 @@ WeightFormat fmt_of(const std::string& name) {
 // Storage of one 4096 x 4096 attention matrix under a format.
 std::uint64_t one_matrix(const std::string& name) {
   const ModelSpec& m = model("llama3-8b");
-  const Tensor t{TensorRole::attn_q, 0, false, 4096, 4096, 1};
+  const Tensor t{TensorRole::attn_q, 0, false, false, 4096, 4096, 1};
   return tensor_storage(m, std::span(&t, 1), fmt_of(name)).front().bytes;
 }
 
