@@ -27,6 +27,8 @@ enum class FormatKind : std::uint8_t {
   int8,       // W8A16: int8 weights + one scale per output channel in the native dtype
   int4_group, // GPTQ / AWQ: packed int4 + per-group scale (native dtype) and packed int4 zero
   bnb_nf4,    // bitsandbytes NF4 (4-bit, 64-element blocks, double-quantized absmax)
+  mxfp4,      // OCP MXFP4: e2m1 pairs + one e8m0 scale per 32 (routed experts when the model has them)
+  nvfp4,      // NVFP4: e2m1 pairs + one e4m3 scale per 16 + an f32 global scale per tensor
   gguf,       // a llama.cpp quantization mix (llama_ftype)
 };
 

@@ -99,6 +99,8 @@ struct LayerSpec {
   std::uint64_t head_dim_k = 0;
   std::uint64_t head_dim_v = 0;
   bool moe = false;                // MLP is a mixture of experts
+  bool has_mixer = true;           // attention, or the recurrent mixer when attention is none
+  bool has_mlp = true;             // Nemotron-H / Mamba2 layers carry a mixer or an MLP, not both
 };
 
 struct OfficialParams {
@@ -107,6 +109,9 @@ struct OfficialParams {
   std::string source;
   bool includes_vision = false; // the figure counts the vision tower
   bool includes_mtp = false;    // the figure counts the multi-token-prediction layers
+  bool total_excludes_embeddings = false;  // a "non-embedding" total (no token embedding, no head)
+  bool active_excludes_embedding = false;  // the active figure leaves out the input embedding lookup
+  std::uint64_t precision = 0;  // the step of a rounded figure ("37B": 1e9); 0 when exact
 };
 
 struct ModelSpec {
@@ -132,6 +137,7 @@ struct ModelSpec {
   MlpKind mlp = MlpKind::gated;
   bool mlp_bias = false;
   std::uint64_t norms_per_layer = 2;    // Gemma 2/3 have 4 (pre/post attention and MLP)
+  bool separate_mlp = false;            // layers hold a mixer or an MLP, not both (Nemotron-H, Mamba2)
 
   AttentionSpec attention;
   std::optional<MoeSpec> moe;
@@ -144,9 +150,15 @@ struct ModelSpec {
   std::optional<OfficialParams> official;
 };
 
-// Fills spec.layers from the spec's defaults and a per-layer pattern: `types[i % size]`
-// gives each layer's attention kind (empty: all full). MoE placement from spec.moe.
-void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern);
+// A layer of a pattern: its attention kind, and whether it is an MLP-only layer.
+struct LayerKind {
+  AttentionKind attention = AttentionKind::full;
+  bool mlp_only = false;
+};
+
+// Fills spec.layers from the spec's defaults and a per-layer pattern: `pattern[i % size]`
+// gives each layer's kind (empty: all full attention). MoE placement from spec.moe.
+void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern);
 
 // Short description of the attention layout: "full", "5 sliding(1024) : 1 full", "MLA".
 [[nodiscard]] std::string attention_summary(const ModelSpec& spec);

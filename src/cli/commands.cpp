@@ -4,6 +4,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
 #include "vramcalc/render.hpp"
@@ -101,24 +102,52 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
   return out;
 }
 
-ModelSpec resolve_model(const Options& o, const io::Catalog& c) {
+// A model argument is a catalog name, a vramcalc spec file, a Hugging Face config.json,
+// or a directory holding a config.json.
+struct ResolvedModel {
+  ModelSpec spec;
+  std::vector<std::string> warnings;
+};
+
+ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   if (o.model.empty()) {
     fail(ErrorCode::invalid_argument, "no model given; try 'vramcalc llama3-70b' or 'vramcalc list models'");
   }
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (o.model.ends_with(".json") || std::filesystem::is_regular_file(o.model, ec)) {
-    if (!std::filesystem::exists(o.model, ec)) {
-      fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
+  const bool looks_like_path = o.model.ends_with(".json") || o.model.find('/') != std::string::npos ||
+                               o.model.starts_with(".");
+  if (fs::is_directory(o.model, ec)) {
+    const fs::path config = fs::path(o.model) / "config.json";
+    if (!fs::is_regular_file(config, ec)) {
+      fail(ErrorCode::io, "'" + o.model + "' is a directory without a config.json");
     }
-    const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
-    return value_or_fail(io::parse_model_spec(text, o.model));
+    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
+    std::string id = to_lower(fs::path(o.model).lexically_normal().filename().string());
+    if (id.empty() || id == ".") id = to_lower(fs::absolute(o.model).lexically_normal().parent_path().filename().string());
+    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
+    return {std::move(imported.spec), std::move(imported.warnings)};
   }
-  return *value_or_fail(c.find_model(o.model));
+  if (fs::is_regular_file(o.model, ec)) {
+    const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
+    if (io::looks_like_hf_config(text)) {
+      const fs::path p(o.model);
+      std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
+      if (id.empty()) id = "model";
+      auto imported = value_or_fail(io::parse_hf_config(text, o.model, to_lower(id)));
+      return {std::move(imported.spec), std::move(imported.warnings)};
+    }
+    return {value_or_fail(io::parse_model_spec(text, o.model)), {}};
+  }
+  auto found = c.find_model(o.model);
+  if (!found && looks_like_path) fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
+  return {*value_or_fail(std::move(found)), {}};
 }
 
 Outcome run_estimate(const Options& o) {
   const io::Catalog catalog = load_catalog(o);
-  const ModelSpec model = resolve_model(o, catalog);
+  ResolvedModel resolved = resolve_model(o, catalog);
+  const ModelSpec& model = resolved.spec;
 
   Settings s;
   const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
@@ -148,6 +177,9 @@ Outcome run_estimate(const Options& o) {
   } else {
     s.kv_dtype = model.dtype;
   }
+  if (!o.ctx && model.max_context == 0) {
+    fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
+  }
   s.context_tokens = o.ctx ? flag_value("--ctx", parse_tokens(*o.ctx)) : model.max_context;
   s.batch = o.batch ? flag_value("--batch", parse_count(*o.batch, 1ull << 32)) : 1;
   if (o.overhead) s.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
@@ -155,6 +187,7 @@ Outcome run_estimate(const Options& o) {
 
   auto report = estimate(model, s, catalog.gpus);
   if (!report) fail(ErrorCode::overflow, report.error().message);
+  for (const std::string& w : resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
   if (o.json) return {render_json(*report), 0};
   return {render_table(*report, render_options(o)), 0};
 }

@@ -111,7 +111,7 @@ std::optional<WeightFormat> parse_int4_group(std::string_view n) {
 
 std::vector<std::string_view> weight_format_names() {
   std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "int8", "gptq-int4-g128",
-                                      "awq-int4-g128", "nf4"};
+                                      "awq-int4-g128", "nf4", "mxfp4", "nvfp4"};
   for (const auto& t : gguf_ftype_table) names.push_back(t.name);
   return names;
 }
@@ -146,6 +146,20 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
     f.dtype = Dtype::i4;
     f.id = "nf4";
     f.description = "bitsandbytes NF4, blocks of 64, double-quantized scales";
+    return f;
+  }
+  if (n == "mxfp4" || n == "mxfp4-moe") {
+    f.kind = FormatKind::mxfp4;
+    f.dtype = Dtype::mxfp4;
+    f.id = "mxfp4";
+    f.description = "MXFP4 (4.25 bits) experts, the rest native, as gpt-oss ships";
+    return f;
+  }
+  if (n == "nvfp4" || n == "fp4") {
+    f.kind = FormatKind::nvfp4;
+    f.dtype = Dtype::nvfp4;
+    f.id = "nvfp4";
+    f.description = "NVFP4 linear layers: fp4 + fp8 scale per 16 (4.5 bits)";
     return f;
   }
   if (auto g = parse_int4_group(n)) return *g;
@@ -201,6 +215,9 @@ TensorStorage plain_storage(const Tensor& t, Dtype d) {
 
 TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
   if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
+  // MXFP4 as gpt-oss ships it: only the routed experts (attention, router, embeddings and
+  // head are in modules_to_not_convert); models without experts get every linear layer.
+  if (f.kind == FormatKind::mxfp4 && spec.moe && !t.is_routed_expert()) return plain_storage(t, spec.dtype);
   const std::uint64_t k = t.ne0, n = t.ne1, experts = t.ne2;
   const std::uint64_t per_matrix = checked_mul(k, n, "a tensor's size");
   const std::uint64_t native_bytes = traits(spec.dtype).block_bytes;
@@ -231,6 +248,15 @@ TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFo
                       checked_add(blocks, ceil_div(blocks, 256) * 4 + 4 + 256 * 4 + 16 * 4));
     break;
   }
+  case FormatKind::mxfp4:
+    // w uint8 (N, K/2) + scale uint8 e8m0 (N, K/32) (vLLM mxfp4.py; OCP MX block of 32).
+    one = checked_add(ceil_div(per_matrix, 2), checked_mul(n, ceil_div(k, 32)));
+    break;
+  case FormatKind::nvfp4:
+    // weight uint8 (N, K/2) + weight_scale e4m3 (N, K/16) + weight_scale_2 f32 + input_scale f32
+    // (vLLM modelopt.py ModelOptNvFp4LinearMethod).
+    one = checked_add(ceil_div(per_matrix, 2), checked_add(checked_mul(n, ceil_div(k, 16)), 8));
+    break;
   default: break;
   }
   return {f.dtype, checked_mul(one, experts, "a tensor's size")};

@@ -7,7 +7,7 @@
 namespace vramcalc {
 
 std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, Dtype dtype) {
-  if (layer.attention == AttentionKind::none) return 0;
+  if (layer.attention == AttentionKind::none || !layer.has_mixer) return 0;
   if (spec.attention.mla) {
     const MlaSpec& m = *spec.attention.mla;
     return row_bytes(dtype, checked_add(m.kv_lora_rank, m.qk_rope_head_dim, "a KV row"));
@@ -28,7 +28,7 @@ std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context) {
 }
 
 std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
-  if (layer.attention != AttentionKind::none || !spec.recurrent) return 0;
+  if (layer.attention != AttentionKind::none || !layer.has_mixer || !spec.recurrent) return 0;
   const RecurrentSpec& r = *spec.recurrent;
   const std::uint64_t conv_rows = r.d_conv > 0 ? r.d_conv - 1 : 0;
   std::uint64_t conv = 0, ssm = 0;

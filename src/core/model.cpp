@@ -23,11 +23,14 @@ std::string_view recurrent_kind_name(RecurrentKind k) {
   return "?";
 }
 
-void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern) {
+void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
   spec.layers.assign(spec.num_layers, LayerSpec{});
   for (std::uint64_t i = 0; i < spec.num_layers; ++i) {
     LayerSpec& l = spec.layers[i];
-    l.attention = pattern.empty() ? AttentionKind::full : pattern[i % pattern.size()];
+    const LayerKind kind = pattern.empty() ? LayerKind{} : pattern[i % pattern.size()];
+    l.attention = kind.attention;
+    l.has_mixer = !kind.mlp_only;
+    l.has_mlp = kind.mlp_only || !spec.separate_mlp;
     l.window = l.attention == AttentionKind::sliding   ? spec.attention.sliding_window
                : l.attention == AttentionKind::chunked ? spec.attention.chunk_size
                                                        : 0;
@@ -36,7 +39,7 @@ void expand_layers(ModelSpec& spec, const std::vector<AttentionKind>& pattern) {
     l.head_dim_v = spec.attention.v_head_dim;
     if (spec.moe) {
       const MoeSpec& m = *spec.moe;
-      l.moe = i >= m.first_dense_layers && m.layer_step > 0 && i % m.layer_step == m.layer_offset;
+      l.moe = l.has_mlp && i >= m.first_dense_layers && m.layer_step > 0 && i % m.layer_step == m.layer_offset;
     }
   }
 }
@@ -46,6 +49,7 @@ std::string attention_summary(const ModelSpec& spec) {
                                  std::to_string(spec.attention.mla->qk_rope_head_dim) + ")";
   std::uint64_t full = 0, sliding = 0, chunked = 0, none = 0;
   for (const auto& l : spec.layers) {
+    if (!l.has_mixer) continue;
     switch (l.attention) {
     case AttentionKind::full: ++full; break;
     case AttentionKind::sliding: ++sliding; break;

@@ -293,11 +293,15 @@ void add_block(Builder& b, const LayerSpec& l) {
   const ModelSpec& spec = b.spec;
   const std::uint64_t h = spec.hidden_size;
   b.norm(TensorRole::attn_norm, h);
-  if (l.attention != AttentionKind::none) add_attention(b, l);
-  else if (spec.recurrent) add_recurrent(b);
+  if (l.has_mixer) {
+    if (l.attention != AttentionKind::none) add_attention(b, l);
+    else if (spec.recurrent) add_recurrent(b);
+  }
   if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_attention_norm, h);
-  if (spec.norms_per_layer >= 2) b.norm(TensorRole::ffn_norm, h);
-  if (l.moe) {
+  if (spec.norms_per_layer >= 2 && l.has_mlp && l.has_mixer) b.norm(TensorRole::ffn_norm, h);
+  if (!l.has_mlp) {
+    // a mixer-only layer: nothing more
+  } else if (l.moe) {
     const MoeSpec& m = *spec.moe;
     b.matrix(TensorRole::ffn_gate_inp, h, m.num_experts);
     if (m.router_bias) b.bias(TensorRole::ffn_gate_inp, m.num_experts);

@@ -29,19 +29,20 @@ bool valid_id(std::string_view id) {
   return !id.empty();
 }
 
-AttentionKind parse_kind(const ObjectReader& r, const std::string& origin, std::string_view key, std::size_t i,
+LayerKind parse_kind(const ObjectReader& r, const std::string& origin, std::string_view key, std::size_t i,
                          const json& v) {
   const std::string where = origin + ": " + r.path_of(key) + "/" + std::to_string(i);
   if (!v.is_string()) {
     throw LoadFailure{{ErrorCode::invalid_model, where + ": expected a string"}};
   }
   const auto s = v.get<std::string>();
-  if (s == "full") return AttentionKind::full;
-  if (s == "sliding") return AttentionKind::sliding;
-  if (s == "chunked") return AttentionKind::chunked;
-  if (s == "none") return AttentionKind::none;
+  if (s == "full") return {AttentionKind::full, false};
+  if (s == "sliding") return {AttentionKind::sliding, false};
+  if (s == "chunked") return {AttentionKind::chunked, false};
+  if (s == "none") return {AttentionKind::none, false};
+  if (s == "mlp") return {AttentionKind::none, true};
   throw LoadFailure{{ErrorCode::invalid_model,
-                     where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked or none)"}};
+                     where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked, none or mlp)"}};
 }
 
 ModelSpec parse(std::string_view text, const std::string& origin) {
@@ -97,6 +98,7 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     else r.fail("mlp", "expected gated or plain, got '" + *mlp + "'");
   }
   s.mlp_bias = r.opt_bool("mlp_bias", false);
+  s.separate_mlp = r.opt_bool("separate_mlp", false);
 
   {
     ObjectReader a = r.object("attention");
@@ -202,7 +204,7 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     v->finish();
   }
 
-  std::vector<AttentionKind> pattern;
+  std::vector<LayerKind> pattern;
   const bool has_pattern = r.has("layer_pattern"), has_types = r.has("layer_types");
   if (has_pattern && has_types) r.fail("layer_types", "give layer_pattern or layer_types, not both");
   if (has_pattern || has_types) {
@@ -216,13 +218,14 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
       r.fail(key, "is longer (" + std::to_string(arr.size()) + ") than num_layers (" + std::to_string(s.num_layers) + ")");
     }
     for (std::size_t i = 0; i < arr.size(); ++i) pattern.push_back(parse_kind(r, origin, key, i, arr[i]));
-    for (AttentionKind k : pattern) {
-      if (k == AttentionKind::sliding && s.attention.sliding_window == 0) {
+    for (LayerKind k : pattern) {
+      if (k.attention == AttentionKind::sliding && s.attention.sliding_window == 0) {
         r.fail(key, "has sliding layers but /attention/sliding_window is not set");
       }
-      if (k == AttentionKind::chunked && s.attention.chunk_size == 0) {
+      if (k.attention == AttentionKind::chunked && s.attention.chunk_size == 0) {
         r.fail(key, "has chunked layers but /attention/chunk_size is not set");
       }
+      if (k.mlp_only && !s.separate_mlp) r.fail(key, "has mlp layers but separate_mlp is not true");
     }
   }
 
@@ -233,6 +236,9 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     p.source = o->str("source");
     p.includes_vision = o->opt_bool("includes_vision", false);
     p.includes_mtp = o->opt_bool("includes_mtp", false);
+    p.total_excludes_embeddings = o->opt_bool("total_excludes_embeddings", false);
+    p.active_excludes_embedding = o->opt_bool("active_excludes_embedding", false);
+    p.precision = o->opt_u64("precision", 1, 1ull << 40).value_or(0);
     o->finish();
     s.official = p;
   }
@@ -240,12 +246,14 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
 
   expand_layers(s, pattern);
   bool recurrent_layer = false;
-  for (const LayerSpec& l : s.layers) recurrent_layer = recurrent_layer || l.attention == AttentionKind::none;
+  for (const LayerSpec& l : s.layers) {
+    recurrent_layer = recurrent_layer || (l.attention == AttentionKind::none && l.has_mixer);
+  }
   if (s.recurrent && !recurrent_layer) {
     r.fail("recurrent", "is set but no layer is of kind none (give layer_pattern or layer_types)");
   }
   bool dense_layer = false;
-  for (const LayerSpec& l : s.layers) dense_layer = dense_layer || !l.moe;
+  for (const LayerSpec& l : s.layers) dense_layer = dense_layer || (l.has_mlp && !l.moe);
   if (dense_layer && s.intermediate_size == 0) {
     r.fail("intermediate_size", "must be at least 1: some layers have a dense MLP");
   }

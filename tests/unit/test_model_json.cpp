@@ -62,7 +62,7 @@ TEST_CASE("layer patterns are checked") {
   CHECK(error_of(with(R"(, "layer_pattern": ["sliding", "full"])")) ==
         "models/m.json: /layer_pattern: has sliding layers but /attention/sliding_window is not set");
   CHECK(error_of(with(R"(, "layer_pattern": ["full", "bogus"])")) ==
-        "models/m.json: /layer_pattern/1: unknown layer kind 'bogus' (expected full, sliding, chunked or none)");
+        "models/m.json: /layer_pattern/1: unknown layer kind 'bogus' (expected full, sliding, chunked, none or mlp)");
   CHECK(error_of(with(R"(, "layer_types": ["full"])")) ==
         "models/m.json: /layer_types: has 1 entries, but num_layers is 2");
 }

@@ -1,0 +1,125 @@
+// Hugging Face config.json import, against real configs (tests/data/hf, sources in SOURCES.md).
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/hf_config.hpp"
+#include "vramcalc/kv.hpp"
+#include "vramcalc/tensors.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace vramcalc;
+
+namespace {
+
+io::HfImport import_dir(const std::string& dir) {
+  const std::string path = std::string(VRAMCALC_TEST_DATA) + "/hf/" + dir + "/config.json";
+  auto text = io::read_text_file(path, ErrorCode::invalid_model);
+  if (!text) FAIL(text.error().message);
+  auto r = io::parse_hf_config(*text, dir + "/config.json", dir);
+  if (!r) FAIL(r.error().message);
+  return *r;
+}
+
+} // namespace
+
+TEST_CASE("dense imports equal the checkpoints' safetensors totals") {
+  // Hugging Face safetensors totals (tests/data/hf/SOURCES.md, official counts)
+  CHECK(count_params(import_dir("Qwen2.5-7B").spec).total == 7'615'616'512ull);
+  CHECK(count_params(import_dir("Qwen3-32B").spec).total == 32'762'123'264ull);
+  CHECK(count_params(import_dir("Llama-3.2-1B").spec).total == 1'235'814'400ull);
+  CHECK(count_params(import_dir("Llama-3.1-8B").spec).total == 8'030'261'248ull);
+  // Llama-2-7b-hf's safetensors hold 6,738,417,664 values: the 6,738,415,616 weights plus
+  // 32 layers x 64 rotary inv_freq buffer entries (2,048).
+  CHECK(count_params(import_dir("Llama-2-7b-hf").spec).total + 32 * 64 == 6'738'417'664ull);
+}
+
+TEST_CASE("Qwen2 has QKV biases; Gemma ties embeddings by default") {
+  const auto q = import_dir("Qwen2.5-7B").spec;
+  CHECK(q.attention.qkv_bias);
+  CHECK_FALSE(q.attention.o_bias);
+  const auto g = import_dir("gemma-2-9b").spec; // no tie_word_embeddings key: Gemma2Config says true
+  CHECK(g.tie_word_embeddings);
+  CHECK(g.norms_per_layer == 4);
+  CHECK(g.layers[0].attention == AttentionKind::sliding);
+  CHECK(g.layers[1].attention == AttentionKind::full);
+}
+
+TEST_CASE("DeepSeek-R1: MLA latent, MTP counted apart, fp8 checkpoint") {
+  const auto r = import_dir("DeepSeek-R1");
+  const ModelSpec& s = r.spec;
+  REQUIRE(s.attention.mla);
+  // 61 layers x (512 + 64) x 2 bytes = 70,272 bytes per token
+  CHECK(kv_cache(s, Dtype::bf16, 1, 1).bytes_per_token == 70'272);
+  const ParamCounts p = count_params(s);
+  CHECK(p.total == 671'026'419'200ull);
+  CHECK(p.mtp == 13'463'426'304ull); // total + MTP = 684,489,845,504: the "685B" on Hugging Face
+  CHECK(s.weights_format == "fp8");
+  CHECK(s.moe->first_dense_layers == 3);
+  CHECK(s.layers[2].moe == false);
+  CHECK(s.layers[3].moe == true);
+}
+
+TEST_CASE("gpt-oss: alternating 128-token windows, sinks, MXFP4 experts") {
+  const ModelSpec s = import_dir("gpt-oss-120b").spec;
+  CHECK(s.weights_format == "mxfp4");
+  CHECK(s.attention.sinks);
+  CHECK(s.layers[0].attention == AttentionKind::sliding);
+  CHECK(s.layers[1].attention == AttentionKind::full);
+  // per layer per token: 2 x 8 KV heads x 64 x 2 bytes = 2,048
+  // at 8,192 tokens: 18 full layers x 2,048 x 8,192 + 18 sliding layers x 2,048 x 128
+  //                = 301,989,888 + 4,718,592 = 306,708,480
+  CHECK(kv_cache(s, Dtype::bf16, 8192, 1).total_bytes == 306'708'480ull);
+}
+
+TEST_CASE("Qwen3-Next: 3 Gated DeltaNet layers to 1 full, with a fixed state") {
+  const ModelSpec s = import_dir("Qwen3-Next-80B-A3B-Instruct").spec;
+  const KvCache kv = kv_cache(s, Dtype::bf16, 4096, 1);
+  // KV: 12 full layers x 2 x 2 KV heads x 256 x 2 bytes = 24,576 bytes per token
+  CHECK(kv.bytes_per_token == 24'576);
+  // state per linear layer: conv (4 - 1) x (2 x 16 x 128 + 32 x 128) = 24,576 elements
+  //                       + recurrent 32 heads x 128 x 128 = 524,288 elements
+  //                       = 548,864 x 2 bytes (bf16) = 1,097,728; x 36 layers = 39,518,208
+  CHECK(kv.state_bytes_per_sequence == 39'518'208ull);
+  CHECK(kv_cache(s, Dtype::bf16, 262144, 1).state_bytes_per_sequence == 39'518'208ull); // context-free
+}
+
+TEST_CASE("Llama 4 Scout: chunked local attention on 3 of 4 layers, every layer MoE") {
+  const ModelSpec s = import_dir("Llama-4-Scout-17B-16E-Instruct").spec;
+  CHECK(s.layers[0].attention == AttentionKind::chunked);
+  CHECK(s.layers[3].attention == AttentionKind::full);
+  CHECK(s.layers[0].window == 8192);
+  CHECK(s.moe->shared_experts == 1);
+  for (const LayerSpec& l : s.layers) CHECK(l.moe);
+}
+
+TEST_CASE("import errors and warnings") {
+  auto missing = io::parse_hf_config(R"({"model_type": "llama", "vocab_size": 10})", "x/config.json", "x");
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().message ==
+        "x/config.json: missing keys vramcalc needs: hidden_size, num_hidden_layers, num_attention_heads");
+  auto unknown = io::parse_hf_config(R"({"model_type": "brandnew", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100, "torch_dtype": "bfloat16",
+      "max_position_embeddings": 2048})", "y/config.json", "y");
+  REQUIRE(unknown.has_value());
+  CHECK(unknown->warnings.front().starts_with("model_type 'brandnew' is not one vramcalc knows"));
+  auto bad = io::parse_hf_config(R"({"model_type": "llama", "hidden_size": "big"})", "z/config.json", "z");
+  CHECK(bad.error().message == "z/config.json: /hidden_size: expected a non-negative integer, got \"big\"");
+  auto notjson = io::parse_hf_config("{", "w/config.json", "w");
+  CHECK(notjson.error().message ==
+        "w/config.json:1:2: invalid JSON: syntax error while parsing object key - unexpected end of input; expected string literal");
+}
+
+TEST_CASE("quantization_config sets the default format") {
+  auto with_q = [](const std::string& q) {
+    const std::string text = R"({"model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100, "torch_dtype": "float16",
+        "max_position_embeddings": 2048, "quantization_config": )" + q + "}";
+    return io::parse_hf_config(text, "q.json", "q")->spec.weights_format.value_or("");
+  };
+  CHECK(with_q(R"({"quant_method": "awq", "bits": 4, "group_size": 128})") == "awq-int4-g128");
+  CHECK(with_q(R"({"quant_method": "gptq", "bits": 4, "group_size": 32, "desc_act": true})") == "gptq-int4-g32");
+  CHECK(with_q(R"({"quant_method": "fp8", "fmt": "e4m3"})") == "fp8");
+  CHECK(with_q(R"({"quant_method": "bitsandbytes", "load_in_4bit": true})") == "nf4");
+  CHECK(with_q(R"({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "float"}}}})") == "fp8");
+}
