@@ -122,7 +122,8 @@ struct ModelSpec {
   std::vector<std::string> aliases;
   std::string source;  // URL of the config the numbers come from
   std::string origin;  // where this spec was loaded from (file name), for messages
-  std::vector<std::string> notes;
+  std::vector<std::string> notes;   // printed under every estimate
+  std::vector<std::string> remarks; // for maintainers: how the numbers were derived
 
   std::uint64_t hidden_size = 0;
   std::uint64_t num_layers = 0;
@@ -143,6 +144,7 @@ struct ModelSpec {
   std::optional<MoeSpec> moe;
   std::optional<RecurrentSpec> recurrent; // mixer of the layers whose attention is `none`
   std::uint64_t mtp_layers = 0;           // multi-token-prediction blocks (DeepSeek V3, GLM-4.5)
+  bool mtp_own_embeddings = true;         // each MTP block stores copies of the embedding and head
   std::uint64_t vision_params = 0;        // vision tower shipped in the checkpoint
   std::string vision_source;
   std::vector<LayerSpec> layers;        // size num_layers

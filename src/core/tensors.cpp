@@ -337,7 +337,8 @@ std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp) {
   if (with_mtp) {
     // A DeepSeek-V3-style MTP block: norms of the embedding and the hidden state, a
     // projection of their concatenation, one full-attention block (MoE when the model
-    // is), and its own copies of the embedding and output head, as the checkpoint stores them.
+    // is), and (DeepSeek, GLM) its own copies of the embedding and output head, as the
+    // checkpoint stores them; Qwen3-Next's MTP block shares the main ones.
     b.mtp = true;
     for (std::uint64_t k = 0; k < spec.mtp_layers; ++k) {
       b.layer = static_cast<std::int32_t>(spec.num_layers + k);
@@ -351,8 +352,10 @@ std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp) {
       l.moe = spec.moe.has_value();
       add_block(b, l);
       b.norm(TensorRole::nextn_shared_head_norm, h);
-      b.matrix(TensorRole::nextn_embed_tokens, h, spec.vocab_size);
-      b.matrix(TensorRole::nextn_shared_head_head, h, spec.vocab_size);
+      if (spec.mtp_own_embeddings) {
+        b.matrix(TensorRole::nextn_embed_tokens, h, spec.vocab_size);
+        b.matrix(TensorRole::nextn_shared_head_head, h, spec.vocab_size);
+      }
     }
   }
   return std::move(b.out);

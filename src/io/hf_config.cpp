@@ -210,7 +210,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   }
   if (s.num_layers > 65536) c.fail("num_hidden_layers", "is implausibly large");
   a.num_kv_heads = c.u64_or("num_key_value_heads", a.num_heads);
-  a.head_dim = c.u64_or("head_dim", s.hidden_size / a.num_heads);
+  a.head_dim = c.u64_or("head_dim", c.u64_or("attention_head_dim", s.hidden_size / a.num_heads));
   a.v_head_dim = a.head_dim;
   s.max_context = c.u64_or("max_position_embeddings", 0);
   s.intermediate_size = c.u64_or("intermediate_size", 0);
@@ -224,6 +224,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
 
   std::vector<LayerKind> pattern = layer_types_of(c.get("layer_types"), s.num_layers, c);
   if (c.has("sliding_window") && !tj.at("sliding_window").is_boolean()) a.sliding_window = c.u64("sliding_window");
+  else if (c.has("sliding_window_size")) a.sliding_window = c.u64("sliding_window_size"); // MLC's spelling
 
   if (mt == "mistral" || mt == "mixtral") {
     if (a.sliding_window > 0 && pattern.empty()) pattern = {{AttentionKind::sliding, false}};
@@ -432,6 +433,12 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     if (k.attention == AttentionKind::chunked && a.chunk_size == 0) c.fail("attention_chunk_size", "missing");
   }
   s.mtp_layers = c.u64_or("num_nextn_predict_layers", 0);
+  if (mt == "qwen3_next") {
+    // The config has no key for it, but the checkpoints ship one MTP block (mtp.*) that
+    // shares the main embedding and head.
+    s.mtp_layers = c.u64_or("mtp_num_hidden_layers", 1);
+    s.mtp_own_embeddings = false;
+  }
   if (s.max_context == 0 && !is_mamba) {
     w.push_back("the config gives no max_position_embeddings; pass --ctx");
   }

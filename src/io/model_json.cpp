@@ -63,6 +63,7 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
   s.aliases = r.str_array("aliases");
   s.source = r.str("source");
   s.notes = r.str_array("notes");
+  s.remarks = r.str_array("remarks");
 
   const std::string dtype = r.str("dtype");
   auto d = parse_dtype(dtype);
@@ -166,11 +167,11 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     else if (kind == "gated_deltanet") rec.kind = RecurrentKind::gated_deltanet;
     else rr->fail("kind", "expected mamba, mamba2 or gated_deltanet, got '" + kind + "'");
     if (auto sd = rr->opt_str("state_dtype")) {
-      auto d = parse_dtype(*sd);
-      if (!d || !(*d == Dtype::f32 || *d == Dtype::f16 || *d == Dtype::bf16)) {
+      auto sdt = parse_dtype(*sd);
+      if (!sdt || !(*sdt == Dtype::f32 || *sdt == Dtype::f16 || *sdt == Dtype::bf16)) {
         rr->fail("state_dtype", "expected fp32, fp16 or bf16, got '" + *sd + "'");
       }
-      rec.state_dtype = *d;
+      rec.state_dtype = *sdt;
     }
     rec.d_conv = rr->u64("d_conv", 1, 1024);
     rec.conv_bias = rr->opt_bool("conv_bias", true);
@@ -198,6 +199,7 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     s.recurrent = rec;
   }
   s.mtp_layers = r.opt_u64("mtp_layers", 0, 64).value_or(0);
+  s.mtp_own_embeddings = r.opt_bool("mtp_own_embeddings", true);
   if (auto v = r.opt_object("vision")) {
     s.vision_params = v->u64("params", 1, 1ull << 40);
     s.vision_source = v->str("source");

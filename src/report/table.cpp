@@ -136,8 +136,8 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   std::string heads = fmt::format("{} heads / {} KV heads", m.num_heads, m.num_kv_heads);
   std::string hd = m.v_head_dim != m.head_dim ? fmt::format("head_dim {} (V {})", m.head_dim, m.v_head_dim)
                                               : fmt::format("head_dim {}", m.head_dim);
-  out += fmt::format("  {} \u00b7 {} layers \u00b7 {} \u00b7 {} \u00b7 {} attention\n", params, m.num_layers, heads,
-                     hd, m.attention);
+  const std::string layout = m.attention == "full" ? "full attention" : "layers: " + m.attention;
+  out += fmt::format("  {} \u00b7 {} layers \u00b7 {} \u00b7 {} \u00b7 {}\n", params, m.num_layers, heads, hd, layout);
   const SettingsSummary& s = r.settings;
   out += fmt::format("  weights {} \u00b7 KV cache {} \u00b7 context {} tokens \u00b7 batch {}\n", s.quant, s.kv_display,
                      with_commas(s.context_tokens), s.batch);

@@ -25,12 +25,14 @@ TEST_CASE("every catalog model is consistent and sourced") {
 
 namespace {
 
-// An official figure is matched when the computed count is within 0.5%, or, for a figure
-// stated with few digits ("37B"), when it rounds to it (within half the stated step).
+// An official figure is matched when the computed count is within 0.5% of it, or, for a
+// figure stated with few digits ("37B", precision 1e9), when the computed count rounds or
+// truncates to it: official - precision/2 <= computed < official + precision.
 bool matches(std::uint64_t computed, std::uint64_t official, std::uint64_t precision) {
   const double c = static_cast<double>(computed), o = static_cast<double>(official);
   if (std::abs(c / o - 1.0) <= 0.005) return true;
-  return precision != 0 && std::abs(c - o) <= static_cast<double>(precision) / 2;
+  const double p = static_cast<double>(precision);
+  return precision != 0 && c >= o - p / 2 && c < o + p;
 }
 
 } // namespace

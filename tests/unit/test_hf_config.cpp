@@ -123,3 +123,51 @@ TEST_CASE("quantization_config sets the default format") {
   CHECK(with_q(R"({"quant_method": "bitsandbytes", "load_in_4bit": true})") == "nf4");
   CHECK(with_q(R"({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "float"}}}})") == "fp8");
 }
+
+TEST_CASE("importing each reference config gives the numbers of its catalog model") {
+  const auto catalog = io::load_builtin_catalog().value();
+  const std::pair<const char*, const char*> pairs[] = {
+      {"DeepSeek-R1", "deepseek-r1"},
+      {"DeepSeek-V2-Lite", "deepseek-v2-lite"},
+      {"DeepSeek-V3", "deepseek-v3"},
+      {"Falcon-40B-instruct", "falcon-40b"},
+      {"Llama-2-7b-hf", "llama2-7b"},
+      {"Llama-2-13b-hf", "llama2-13b"},
+      {"Llama-2-70b-hf", "llama2-70b"},
+      {"Llama-3.1-8B", "llama3.1-8b"},
+      {"Llama-3.1-70B", "llama3.1-70b"},
+      {"Llama-3.1-405B", "llama3.1-405b"},
+      {"Llama-3.2-1B", "llama3.2-1b"},
+      {"Llama-4-Scout-17B-16E-Instruct", "llama-4-scout"},
+      {"Mistral-7B-v0.1", "mistral-7b"},
+      {"Mistral-7B-v0.3", "mistral-7b-v0.3"},
+      {"Mixtral-8x7B-v0.1", "mixtral-8x7b"},
+      {"Phi-3.5-mini-instruct", "phi-3.5-mini"},
+      {"Qwen2.5-7B", "qwen2.5-7b"},
+      {"Qwen2.5-32B", "qwen2.5-32b"},
+      {"Qwen3-8B", "qwen3-8b"},
+      {"Qwen3-32B", "qwen3-32b"},
+      {"Qwen3-30B-A3B", "qwen3-30b-a3b"},
+      {"Qwen3-235B-A22B", "qwen3-235b-a22b"},
+      {"Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b"},
+      {"gemma-2-9b", "gemma-2-9b"},
+      {"gemma-2-27b", "gemma-2-27b"},
+      {"gpt-oss-20b", "gpt-oss-20b"},
+      {"gpt-oss-120b", "gpt-oss-120b"},
+  };
+  for (const auto& [dir, id] : pairs) {
+    INFO(dir << " vs " << id);
+    const ModelSpec imported = import_dir(dir).spec;
+    const ModelSpec& cat = **catalog.find_model(id);
+    const ParamCounts a = count_params(imported), b = count_params(cat);
+    CHECK(a.total == b.total);
+    CHECK(a.active == b.active);
+    CHECK(a.mtp == b.mtp);
+    for (std::uint64_t ctx : {1ull, 4096ull, 32768ull}) {
+      const KvCache x = kv_cache(imported, Dtype::bf16, ctx, 2), y = kv_cache(cat, Dtype::bf16, ctx, 2);
+      CHECK(x.total_bytes == y.total_bytes);
+      CHECK(x.state_total_bytes == y.state_total_bytes);
+    }
+    CHECK(imported.weights_format == cat.weights_format);
+  }
+}
