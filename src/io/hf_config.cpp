@@ -269,6 +269,10 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     w.push_back("phi3 sliding_window " + std::to_string(a.sliding_window) +
                 " is ignored: engines run Phi-3 with full attention");
   }
+  if (mt == "glm4_moe") {
+    a.o_bias = false; // attention_bias covers q, k and v only
+    a.qk_norm = c.boolean_or("use_qk_norm", false);
+  }
   if (mt == "gpt_oss") {
     a.sinks = true;
     a.qkv_bias = a.o_bias = true;

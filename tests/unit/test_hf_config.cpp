@@ -171,3 +171,108 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
     CHECK(imported.weights_format == cat.weights_format);
   }
 }
+
+namespace {
+
+// Configs of the remaining supported model types, written with the keys (and values) of
+// the models' Hugging Face config.json files (trimmed to what vramcalc reads). Each must
+// import to the same numbers as its catalog entry.
+struct InlineCase {
+  const char* id;
+  const char* config;
+};
+
+const InlineCase inline_cases[] = {
+    {"glm-4.5-air", R"({"model_type": "glm4_moe", "hidden_size": 4096, "num_hidden_layers": 46,
+       "num_attention_heads": 96, "num_key_value_heads": 8, "head_dim": 128, "attention_bias": true,
+       "intermediate_size": 10944, "moe_intermediate_size": 1408, "n_routed_experts": 128,
+       "n_shared_experts": 1, "num_experts_per_tok": 8, "first_k_dense_replace": 1,
+       "num_nextn_predict_layers": 1, "use_qk_norm": false, "vocab_size": 151552,
+       "max_position_embeddings": 131072, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+    {"glm-4.5", R"({"model_type": "glm4_moe", "hidden_size": 5120, "num_hidden_layers": 92,
+       "num_attention_heads": 96, "num_key_value_heads": 8, "head_dim": 128, "attention_bias": true,
+       "intermediate_size": 12288, "moe_intermediate_size": 1536, "n_routed_experts": 160,
+       "n_shared_experts": 1, "num_experts_per_tok": 8, "first_k_dense_replace": 3,
+       "num_nextn_predict_layers": 1, "use_qk_norm": true, "vocab_size": 151552,
+       "max_position_embeddings": 131072, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+    {"command-r", R"({"model_type": "cohere", "hidden_size": 8192, "num_hidden_layers": 40,
+       "num_attention_heads": 64, "num_key_value_heads": 64, "intermediate_size": 22528,
+       "vocab_size": 256000, "max_position_embeddings": 131072, "use_qk_norm": false,
+       "torch_dtype": "float16"})"},
+    {"jamba-v0.1", R"({"model_type": "jamba", "hidden_size": 4096, "num_hidden_layers": 32,
+       "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+       "attn_layer_offset": 4, "attn_layer_period": 8, "expert_layer_offset": 1, "expert_layer_period": 2,
+       "num_experts": 16, "num_experts_per_tok": 2, "mamba_d_conv": 4, "mamba_d_state": 16,
+       "mamba_expand": 2, "mamba_dt_rank": 256, "mamba_conv_bias": true, "vocab_size": 65536,
+       "max_position_embeddings": 262144, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+    {"kimi-k2", R"({"model_type": "kimi_k2", "hidden_size": 7168, "num_hidden_layers": 61,
+       "num_attention_heads": 64, "num_key_value_heads": 64, "intermediate_size": 18432,
+       "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64,
+       "v_head_dim": 128, "n_routed_experts": 384, "n_shared_experts": 1, "num_experts_per_tok": 8,
+       "moe_intermediate_size": 2048, "first_k_dense_replace": 1, "moe_layer_freq": 1,
+       "num_nextn_predict_layers": 0, "vocab_size": 163840, "max_position_embeddings": 131072,
+       "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+       "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]}})"},
+    {"nemotron-h-8b", R"({"model_type": "nemotron_h", "hidden_size": 4096, "num_hidden_layers": 52,
+       "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
+       "num_attention_heads": 32, "num_key_value_heads": 8, "attention_head_dim": 128,
+       "intermediate_size": 21504, "mamba_num_heads": 128, "mamba_head_dim": 64, "ssm_state_size": 128,
+       "n_groups": 8, "conv_kernel": 4, "expand": 2, "vocab_size": 131072, "max_position_embeddings": 8192,
+       "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+};
+
+} // namespace
+
+TEST_CASE("other model types import to their catalog numbers") {
+  const auto catalog = io::load_builtin_catalog().value();
+  for (const InlineCase& k : inline_cases) {
+    INFO(k.id);
+    auto r = io::parse_hf_config(k.config, std::string(k.id) + "/config.json", k.id);
+    REQUIRE(r.has_value());
+    CHECK(r->warnings.empty());
+    const ModelSpec& cat = **catalog.find_model(k.id);
+    const ParamCounts a = count_params(r->spec), b = count_params(cat);
+    CHECK(a.total == b.total);
+    CHECK(a.active == b.active);
+    CHECK(a.mtp == b.mtp);
+    for (std::uint64_t ctx : {1ull, 32768ull}) {
+      const KvCache x = kv_cache(r->spec, Dtype::bf16, ctx, 1), y = kv_cache(cat, Dtype::bf16, ctx, 1);
+      CHECK(x.total_bytes == y.total_bytes);
+      CHECK(x.state_total_bytes == y.state_total_bytes);
+    }
+  }
+}
+
+TEST_CASE("multimodal configs: the language model comes from text_config") {
+  auto r = io::parse_hf_config(R"({"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
+      "torch_dtype": "bfloat16", "vision_config": {"hidden_size": 1152},
+      "text_config": {"model_type": "gemma3_text", "hidden_size": 2560, "num_hidden_layers": 34,
+        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "intermediate_size": 10240,
+        "vocab_size": 262208, "sliding_window": 1024, "sliding_window_pattern": 6,
+        "max_position_embeddings": 131072}})", "gemma-3-4b/config.json", "gemma-3-4b");
+  REQUIRE(r.has_value());
+  const auto catalog = io::load_builtin_catalog().value();
+  const ModelSpec& cat = **catalog.find_model("gemma-3-4b");
+  CHECK(count_params(r->spec).total == count_params(cat).total);
+  CHECK(kv_cache(r->spec, Dtype::bf16, 65536, 1).total_bytes == kv_cache(cat, Dtype::bf16, 65536, 1).total_bytes);
+  CHECK(r->spec.tie_word_embeddings);
+}
+
+TEST_CASE("a pure Mamba-2 model: no KV cache, a fixed state, no MLP") {
+  // Mamba2Config defaults (the docstring's state-spaces/mamba2-130m): 24 layers, 768 wide,
+  // 24 heads of 64 (d_inner 1536), state 128, 1 group, conv 4, vocab 50280, tied embeddings.
+  auto r = io::parse_hf_config(R"({"model_type": "mamba2", "hidden_size": 768, "num_hidden_layers": 24,
+      "num_heads": 24, "head_dim": 64, "state_size": 128, "n_groups": 1, "conv_kernel": 4, "expand": 2,
+      "vocab_size": 50280, "tie_word_embeddings": true, "torch_dtype": "bfloat16"})",
+                               "mamba2/config.json", "mamba2");
+  REQUIRE(r.has_value());
+  const ModelSpec& s = r->spec;
+  // per layer: norm 768; in_proj 768 x (2 x 1536 + 2 x 128 + 24) = 2,574,336; conv 4 x 1792
+  // + bias 1792; dt_bias, A_log, D 3 x 24; gated norm 1536; out_proj 1536 x 768 = 1,179,648
+  //   = 3,765,320; x 24 = 90,367,680; + tied embedding 38,615,040 + final norm 768
+  CHECK(count_params(s).total == 128'983'488ull);
+  const KvCache kv = kv_cache(s, Dtype::bf16, 100000, 1);
+  CHECK(kv.total_bytes == 0);
+  // per layer: (4 - 1) x (1536 + 2 x 128) + 24 x 64 x 128 = 201,984 elements x 2 bytes; x 24
+  CHECK(kv.state_bytes_per_sequence == 24ull * 201'984 * 2);
+}
