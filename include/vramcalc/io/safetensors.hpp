@@ -1,0 +1,52 @@
+// Reads safetensors headers: a single file or a sharded set through
+// model.safetensors.index.json. Header only, never the tensor data.
+//
+// Format: huggingface/safetensors safetensors/src/tensor.rs; summary in docs/file-formats.md.
+#pragma once
+
+#include "vramcalc/error.hpp"
+#include "vramcalc/io/gguf.hpp" // ByteSource
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vramcalc::io {
+
+struct SafetensorsTensor {
+  std::string name;
+  std::string dtype;               // "BF16", "F8_E4M3", "I32", "U8", "F4" ...
+  std::vector<std::uint64_t> shape;
+  std::uint64_t begin = 0, end = 0; // data_offsets, relative to the data section
+  std::string file;                 // shard the tensor lives in
+  [[nodiscard]] std::uint64_t elements() const; // checked product of shape
+  [[nodiscard]] std::uint64_t bytes() const { return end - begin; }
+};
+
+struct SafetensorsSet {
+  std::vector<std::string> files;                // shards read, in order
+  std::map<std::string, std::string> metadata;   // __metadata__ of the first shard
+  std::vector<SafetensorsTensor> tensors;        // every tensor of every shard
+  std::uint64_t file_bytes = 0;                  // sum of shard file sizes
+  [[nodiscard]] std::uint64_t tensor_bytes() const;
+};
+
+// One file. Errors: header length beyond the file or above 100,000,000 bytes, bad JSON,
+// unknown dtype, shapes whose product overflows, sizes that disagree with dtype x shape,
+// offsets that overlap, leave gaps or do not end at the end of the file, duplicate names.
+[[nodiscard]] std::expected<SafetensorsSet, Error> parse_safetensors(const ByteSource& source,
+                                                                     std::string_view origin);
+[[nodiscard]] std::expected<SafetensorsSet, Error> read_safetensors_file(const std::string& path);
+
+// A sharded checkpoint: reads the index, then every shard's header; checks that the index
+// and the shards agree (every mapped tensor present, in the shard the index names).
+[[nodiscard]] std::expected<SafetensorsSet, Error> read_safetensors_index(const std::string& index_path);
+
+// Bits per element of a safetensors dtype (BOOL 8, F4 4, F6_* 6, U8/I8/F8_* 8, F16/BF16/I16/U16
+// 16, F32/I32/U32 32, F64/I64/U64/C64 64); 0 for an unknown dtype.
+[[nodiscard]] std::uint32_t safetensors_dtype_bits(std::string_view dtype);
+
+} // namespace vramcalc::io
