@@ -2,7 +2,7 @@
 //
 // Plain types have a block of one element. ggml's block-quantized types store
 // block_elems weights in block_bytes (Q8_0: 32 int8 + one fp16 scale = 34 bytes).
-// Sources: ggml src/ggml.c type_traits and ggml-common.h block structs (docs/formats.md).
+// Sources: ggml src/ggml.c type_traits and ggml-common.h block structs (docs/quantization.md).
 #pragma once
 
 #include <array>

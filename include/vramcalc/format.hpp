@@ -4,7 +4,7 @@
 // Plain floats store every tensor in one dtype. GPU quantization methods (FP8, INT8,
 // GPTQ/AWQ, bitsandbytes NF4) quantize the linear layers of attention, MLP and experts
 // and leave embeddings, output head, router and norms at the native dtype, as their
-// quantizers do. GGUF mixes follow llama.cpp's quantizer per tensor. docs/formats.md
+// quantizers do. GGUF mixes follow llama.cpp's quantizer per tensor. docs/quantization.md
 // gives each layout with its source.
 #pragma once
 
@@ -22,15 +22,19 @@
 namespace vramcalc {
 
 enum class FormatKind : std::uint8_t {
-  plain,      // every tensor in `dtype`
-  fp8,        // e4m3 weights + one f32 scale per tensor (per expert)
-  int8,       // W8A16: int8 weights + one scale per output channel in the native dtype
-  int4_group, // GPTQ / AWQ: packed int4 + per-group scale (native dtype) and packed int4 zero
-  bnb_nf4,    // bitsandbytes NF4 (4-bit, 64-element blocks, double-quantized absmax)
-  mxfp4,      // OCP MXFP4: e2m1 pairs + one e8m0 scale per 32 (routed experts when the model has them)
-  nvfp4,      // NVFP4: e2m1 pairs + one e4m3 scale per 16 + an f32 global scale per tensor
-  gguf,       // a llama.cpp quantization mix (llama_ftype)
+  plain,       // every tensor in `dtype`
+  fp8,         // e4m3 weights + f32 scales: per tensor, per output channel, or per block
+  int_channel, // int8 weights + one scale per output channel (W8A16: model dtype; W8A8: f32)
+  int_group,   // GPTQ / AWQ / compressed-tensors WNA16: packed ints + per-group scales (+ zeros)
+  bnb4,        // bitsandbytes NF4 / FP4 (64-element blocks, optionally double-quantized absmax)
+  bnb8,        // bitsandbytes LLM.int8: int8 weights + an f32 scale per output row
+  mxfp4,       // OCP MXFP4: e2m1 pairs + one e8m0 scale per 32 (routed experts when the model has them)
+  nvfp4,       // NVFP4: e2m1 pairs + one e4m3 scale per 16 + f32 global and input scales per tensor
+  exl2,        // ExLlamaV2: decoder layers at a target bits per weight, the head at its own bits
+  gguf,        // a llama.cpp quantization mix (llama_ftype)
 };
+
+enum class Fp8Scale : std::uint8_t { tensor, channel, block };
 
 // llama.cpp's file types (llama_ftype), the mixes `llama-quantize` produces.
 enum class GgufFtype : std::uint8_t {
@@ -52,7 +56,16 @@ struct WeightFormat {
   FormatKind kind = FormatKind::plain;
   Dtype dtype = Dtype::bf16;        // plain: the storage type; gguf: the mix's default type
   GgufFtype ftype = GgufFtype::f16; // gguf only
-  std::uint32_t group_size = 0;     // int4_group: weights per scale (0: one group per row)
+  std::uint32_t bits = 16;          // int_group: 4 or 8; bnb4: 4
+  std::uint32_t group_size = 0;     // int_group: weights per scale (0: one group per row)
+  bool zeros = true;                // int_group: packed zero points (GPTQ, AWQ; not compressed-tensors)
+  bool act_order = false;           // int_group: g_idx (int32 per input feature) kept
+  std::uint32_t scale_bytes = 2;    // int_channel: bytes per channel scale
+  Fp8Scale fp8_scale = Fp8Scale::tensor;
+  std::uint32_t block_n = 128, block_k = 128; // fp8 block scales
+  bool double_quant = true;         // bnb4
+  std::uint64_t bpw_num = 0, bpw_den = 1; // exl2: target bits per weight as a fraction
+  std::uint32_t head_bits = 6;      // exl2: bits of the output head
   bool imatrix = false;             // gguf: quantized with an importance matrix
   std::string description;          // one line for tables
 };
@@ -64,6 +77,10 @@ struct WeightFormat {
 
 // Names accepted by parse_weight_format, for help text and suggestions.
 [[nodiscard]] std::vector<std::string_view> weight_format_names();
+
+// One row per format family for `vramcalc list formats`, in the order of the quality
+// ranking (best first): plain floats, 8-bit, GGUF K-quants ..., down to 2-bit.
+[[nodiscard]] std::vector<std::string_view> listed_weight_formats();
 
 struct TensorStorage {
   Dtype dtype;         // element type of the main data
@@ -89,5 +106,14 @@ struct WeightBytes {
 };
 
 [[nodiscard]] WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format);
+
+// The predicted size of the checkpoint file(s) in this format: the tensors as stored (with
+// GGUF's per-tensor alignment, the MTP blocks a checkpoint ships, GPTQ's g_idx) plus the
+// header (GGUF metadata and tokenizer, estimated from the vocabulary; safetensors JSON).
+[[nodiscard]] std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format);
+
+// ExLlamaV2's QParams.total_bits() for the output head at `head_bits` (2, 3, 4, 5, 6, 8),
+// shape (rows = in_features, columns = out_features); 0 for an unknown head_bits.
+[[nodiscard]] std::uint64_t exl2_head_bits(std::uint32_t head_bits, std::uint64_t rows, std::uint64_t columns);
 
 } // namespace vramcalc

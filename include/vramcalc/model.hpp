@@ -150,6 +150,11 @@ struct ModelSpec {
   std::vector<LayerSpec> layers;        // size num_layers
 
   std::optional<OfficialParams> official;
+
+  // Tokenizer, for the size of a GGUF file's metadata: SentencePiece (scores) or byte-level
+  // BPE (merges). Unset: guessed from the vocabulary.
+  std::optional<bool> tokenizer_spm;
+  std::uint64_t tokenizer_merges = 0; // 0: about one merge per token
 };
 
 // A layer of a pattern: its attention kind, and whether it is an MLP-only layer.

@@ -35,6 +35,28 @@ inline constexpr int json_schema_version = 1;
 [[nodiscard]] std::string render_json(const Report& report);
 [[nodiscard]] std::string render_error_json(const Error& error);
 
+// Which settings vary across the reports of a sweep (one column each).
+struct SweepAxes {
+  bool context = false, quant = false, kv = false, batch = false;
+};
+
+// A sweep: one row per combination. JSON: {"schema_version":1,"results":[<estimate>...]}.
+[[nodiscard]] std::string render_sweep_table(std::span<const Report> reports, const SweepAxes& axes,
+                                             const RenderOptions& options);
+[[nodiscard]] std::string render_sweep_json(std::span<const Report> reports);
+
+// `vramcalc list formats`: each format's bits per weight and weight memory for `model`.
+struct FormatListEntry {
+  std::string id;
+  std::string description;
+  std::uint64_t weights_bytes = 0;
+  std::uint64_t file_bytes = 0;
+  std::uint64_t params = 0;
+};
+[[nodiscard]] std::string render_format_list(std::span<const FormatListEntry> formats, const std::string& model_name,
+                                             const RenderOptions& options);
+[[nodiscard]] std::string render_format_list_json(std::span<const FormatListEntry> formats, const std::string& model_id);
+
 struct ModelListEntry {
   const ModelSpec* model;
   std::uint64_t params_total;

@@ -47,6 +47,7 @@ struct WeightGroup {
 
 struct MemorySummary {
   std::uint64_t weights_bytes = 0;
+  std::uint64_t file_bytes = 0;     // predicted checkpoint / GGUF file size in this format
   std::vector<WeightGroup> weights_by_group;
   std::uint64_t kv_cache_bytes = 0;
   std::uint64_t kv_bytes_per_token = 0;

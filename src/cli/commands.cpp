@@ -144,61 +144,145 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   return {*value_or_fail(std::move(found)), {}};
 }
 
+// "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
+std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
+  std::vector<std::string> out;
+  std::string_view rest = value;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (one.empty()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' has an empty entry");
+    out.emplace_back(one);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
+  auto f = parse_weight_format(quant, model.dtype);
+  if (f) return *f;
+  std::vector<NameCandidate> cands;
+  const auto names = weight_format_names();
+  for (std::string_view n : names) cands.push_back({n, n});
+  const auto sug = suggest(quant, cands);
+  std::string msg = "--quant: " + f.error();
+  msg += sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?";
+  fail(ErrorCode::invalid_argument, msg);
+}
+
+Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
+  // "auto" is vLLM's spelling of "the model's dtype".
+  auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
+  if (!d || !traits(*d).kv_allowed) {
+    fail(ErrorCode::invalid_argument,
+         "--kv: unknown KV-cache dtype '" + kv +
+             "'; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl");
+  }
+  return *d;
+}
+
+// The most combinations one sweep may ask for.
+constexpr std::size_t max_sweep = 10000;
+
 Outcome run_estimate(const Options& o) {
   const io::Catalog catalog = load_catalog(o);
   ResolvedModel resolved = resolve_model(o, catalog);
   const ModelSpec& model = resolved.spec;
 
-  Settings s;
-  const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
-  auto f = parse_weight_format(quant, model.dtype);
-  if (!f) {
-    std::vector<NameCandidate> cands;
-    const auto names = weight_format_names();
-    for (std::string_view n : names) cands.push_back({n, n});
-    const auto sug = suggest(quant, cands);
-    std::string msg = "--quant: " + f.error();
-    msg += sug.empty() ? "; known formats: fp32, fp16, bf16, fp8, int8, gptq-int4-g128, awq, nf4, q8_0, q6_k, "
-                         "q5_k_m, q4_k_m, q4_0, q3_k_m, q2_k and the other llama.cpp mixes"
-                       : "; did you mean: " + sug.front() + "?";
-    fail(ErrorCode::invalid_argument, msg);
-  }
-  s.weights = *f;
-
-  if (o.kv) {
-    // "auto" is vLLM's spelling of "the model's dtype".
-    auto d = iequals(*o.kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(*o.kv);
-    if (!d || !traits(*d).kv_allowed) {
-      fail(ErrorCode::invalid_argument,
-           "--kv: unknown KV-cache dtype '" + *o.kv +
-               "'; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl");
-    }
-    s.kv_dtype = *d;
+  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
+  std::vector<WeightFormat> formats;
+  if (o.quant && iequals(*o.quant, "all")) {
+    for (std::string_view n : listed_weight_formats()) formats.push_back(format_flag(std::string(n), model));
   } else {
-    s.kv_dtype = model.dtype;
+    const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
+    for (const std::string& q : split_list("--quant", quant)) formats.push_back(format_flag(q, model));
+  }
+  std::vector<Dtype> kvs;
+  for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
+    kvs.push_back(kv_flag(k, model));
   }
   if (!o.ctx && model.max_context == 0) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
   }
-  s.context_tokens = o.ctx ? flag_value("--ctx", parse_tokens(*o.ctx)) : model.max_context;
-  s.batch = o.batch ? flag_value("--batch", parse_count(*o.batch, 1ull << 32)) : 1;
-  if (o.overhead) s.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
-  s.gpus = gpu_requests(o, catalog);
+  std::vector<std::uint64_t> ctxs;
+  if (o.ctx) {
+    for (const std::string& c : split_list("--ctx", *o.ctx)) ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+  } else {
+    ctxs.push_back(model.max_context);
+  }
+  std::vector<std::uint64_t> batches;
+  for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
+    batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
+  }
+  const std::uint64_t combos = formats.size() * kvs.size() * ctxs.size() * batches.size();
+  if (combos > max_sweep) {
+    fail(ErrorCode::invalid_argument, "the flags ask for " + std::to_string(combos) +
+                                          " combinations; a sweep is limited to " + std::to_string(max_sweep));
+  }
 
-  auto report = estimate(model, s, catalog.gpus);
-  if (!report) fail(ErrorCode::overflow, report.error().message);
-  for (const std::string& w : resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
-  if (o.json) return {render_json(*report), 0};
-  return {render_table(*report, render_options(o)), 0};
+  Settings base;
+  if (o.overhead) base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+  base.gpus = gpu_requests(o, catalog);
+
+  std::vector<Report> reports;
+  for (std::uint64_t ctx : ctxs) {
+    for (const WeightFormat& f : formats) {
+      for (Dtype kv : kvs) {
+        for (std::uint64_t batch : batches) {
+          Settings s = base;
+          s.weights = f;
+          s.kv_dtype = kv;
+          s.context_tokens = ctx;
+          s.batch = batch;
+          auto report = estimate(model, s, catalog.gpus);
+          if (!report) fail(ErrorCode::overflow, report.error().message);
+          for (const std::string& w : resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
+          reports.push_back(std::move(*report));
+        }
+      }
+    }
+  }
+  if (reports.size() == 1) {
+    if (o.json) return {render_json(reports.front()), 0};
+    return {render_table(reports.front(), render_options(o)), 0};
+  }
+  SweepAxes axes;
+  axes.context = ctxs.size() > 1;
+  axes.quant = formats.size() > 1;
+  axes.kv = kvs.size() > 1;
+  axes.batch = batches.size() > 1;
+  if (o.json) return {render_sweep_json(reports), 0};
+  return {render_sweep_table(reports, axes, render_options(o)), 0};
 }
 
 Outcome run_list(const Options& o) {
-  if (o.list_what != "models" && o.list_what != "gpus") {
+  if (o.list_what != "models" && o.list_what != "gpus" && o.list_what != "formats") {
     fail(ErrorCode::invalid_argument,
-         o.list_what.empty() ? "list: say what to list: 'vramcalc list models' or 'vramcalc list gpus'"
-                             : "list: cannot list '" + o.list_what + "'; try 'vramcalc list models' or 'vramcalc list gpus'");
+         o.list_what.empty() ? "list: say what to list: 'vramcalc list models', 'list gpus' or 'list formats'"
+                             : "list: cannot list '" + o.list_what + "'; try 'vramcalc list models', 'list gpus' or 'list formats'");
   }
   const io::Catalog catalog = load_catalog(o);
+  if (o.list_what == "formats") {
+    // Sizes for a typical model: Llama 3 8B, or the model given after the word "formats".
+    Options with_model = o;
+    if (with_model.model.empty()) with_model.model = "llama3-8b";
+    const ModelSpec model = resolve_model(with_model, catalog).spec;
+    std::vector<FormatListEntry> entries;
+    try {
+      const std::uint64_t params = count_params(model).total;
+      for (std::string_view n : listed_weight_formats()) {
+        const WeightFormat f = format_flag(std::string(n), model);
+        entries.push_back({f.id, f.description, weight_bytes(model, f).total, file_bytes(model, f), params});
+      }
+    } catch (const OverflowError& e) {
+      fail(ErrorCode::overflow, e.what());
+    }
+    if (o.json) return {render_format_list_json(entries, model.id), 0};
+    return {render_format_list(entries, model.name, render_options(o)), 0};
+  }
   if (o.list_what == "gpus") {
     if (o.json) return {render_gpu_list_json(catalog.gpus, catalog.gpu_revision), 0};
     return {render_gpu_list(catalog.gpus, render_options(o)), 0};

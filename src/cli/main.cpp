@@ -41,12 +41,15 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("vramcalc ") + VRAMCALC_VERSION);
     app.add_option("model", o.model, "catalog id or alias (see 'vramcalc list models'), or a model spec .json file");
     app.add_option("-q,--quant,--weights", o.quant,
-                   "weight format: fp32 fp16 bf16 fp8 int8 gptq-int4-g128 awq nf4 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m "
-                   "q2_k ... (default: the model's native format)");
+                   "weight format (comma list or 'all' to compare): fp32 bf16 fp8 int8 gptq-int4-g128 awq nf4 mxfp4 "
+                   "nvfp4 exl2-4.65 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m q2_k ... ('vramcalc list formats'; default: the "
+                   "model's native format)");
     app.add_option("--kv,--kv-cache-dtype", o.kv,
-                   "KV-cache dtype: fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... (default: the model's dtype)");
-    app.add_option("--ctx,--max-model-len", o.ctx, "context per sequence in tokens: 8192, 32k, 128k, 1m (default: the model's maximum)");
-    app.add_option("--batch", o.batch, "concurrent sequences (default 1)");
+                   "KV-cache dtype (comma list to compare): fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... "
+                   "(default: the model's dtype)");
+    app.add_option("--ctx,--max-model-len", o.ctx,
+                   "context per sequence in tokens, or a comma list: 8192, 32k, 128k, 1m (default: the model's maximum)");
+    app.add_option("--batch", o.batch, "concurrent sequences, or a comma list (default 1)");
     app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)");
     app.add_option("--gpu-mem", o.gpu_mem, "a GPU not in the catalog, by memory: 24GiB, 2x48GB");
     app.add_option("--overhead", o.overhead, "runtime overhead per GPU (default 1GiB)");
@@ -55,15 +58,19 @@ int main(int argc, char** argv) {
     app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
     app.add_option("--color", o.color, "colour: auto (a terminal, unless NO_COLOR is set), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
-    CLI::App* list = app.add_subcommand("list", "list the catalog: 'vramcalc list models' or 'vramcalc list gpus'");
-    list->add_option("what", o.list_what, "models or gpus");
+    CLI::App* list = app.add_subcommand(
+        "list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
+    list->add_option("what", o.list_what, "models, gpus or formats");
+    list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
     list->fallthrough();
     app.footer(R"(Examples:
   vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
   vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
   vramcalc mixtral-8x7b --ctx 32k --batch 8 --json  the same as JSON, for scripts
   vramcalc qwen2.5-7b --gpu-mem 24GiB               a GPU that is not in the catalog
-  vramcalc list models                              the built-in models
+  vramcalc llama3-70b --ctx 4k,32k,128k             KV cache by context length
+  vramcalc llama3-70b -q fp32,bf16,int8,q4_k_m       the precision table (-q all: every format)
+  vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done, 2 invalid input.)");

@@ -83,6 +83,7 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
 
     const WeightBytes w = weight_bytes(model, settings.weights);
     r.memory.weights_bytes = w.total;
+    r.memory.file_bytes = file_bytes(model, settings.weights);
     for (const GroupBytes& g : w.groups) {
       r.memory.weights_by_group.push_back({std::string(tensor_group_name(g.group)), g.dtypes, g.params, g.bytes});
     }

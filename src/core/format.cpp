@@ -13,8 +13,8 @@ namespace vramcalc {
 namespace {
 
 constexpr std::array gguf_ftype_table{
-    GgufFtypeTraits{GgufFtype::all_f32, "f32", 0, Dtype::f32},
-    GgufFtypeTraits{GgufFtype::f16, "f16", 1, Dtype::f16},
+    GgufFtypeTraits{GgufFtype::all_f32, "gguf-f32", 0, Dtype::f32},
+    GgufFtypeTraits{GgufFtype::f16, "gguf-f16", 1, Dtype::f16},
     GgufFtypeTraits{GgufFtype::bf16, "gguf-bf16", 32, Dtype::bf16},
     GgufFtypeTraits{GgufFtype::q4_0, "q4_0", 2, Dtype::q4_0},
     GgufFtypeTraits{GgufFtype::q4_1, "q4_1", 3, Dtype::q4_1},
@@ -69,51 +69,118 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-// "gptq", "gptq-int4", "gptq-int4-g128", "awq-g64", "gptq-int4-g-1" (one group per row).
-std::optional<WeightFormat> parse_int4_group(std::string_view n) {
-  std::string_view method;
-  for (std::string_view m : {"gptq", "awq", "w4a16", "int4"}) {
-    if (n.starts_with(m)) {
-      method = m;
-      break;
-    }
-  }
-  if (method.empty()) return std::nullopt;
-  std::string_view rest = n.substr(method.size());
-  if (rest.starts_with("-int4")) rest.remove_prefix(5);
-  std::uint32_t group = 128;
-  if (rest.starts_with("-g")) {
-    rest.remove_prefix(2);
-    if (rest == "-1") {
-      group = 0;
-      rest = {};
-    } else {
-      auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), group);
-      if (ec != std::errc{} || group == 0 || (group & (group - 1)) != 0) return std::nullopt;
-      rest.remove_prefix(static_cast<std::size_t>(p - rest.data()));
-    }
-  }
-  if (!rest.empty()) return std::nullopt;
+// Reads a positive decimal integer at the front of `s`, advancing it.
+std::optional<std::uint64_t> take_uint(std::string_view& s) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p == s.data()) return std::nullopt;
+  s.remove_prefix(static_cast<std::size_t>(p - s.data()));
+  return v;
+}
+
+bool take(std::string_view& s, std::string_view prefix) {
+  if (!s.starts_with(prefix)) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+// "gptq", "gptq-int4", "gptq-int8-g64", "awq-g64", "gptq-int4-g-1" (one group per row),
+// "gptq-int4-g128-actorder", "w4a16", "w4a16-g32", "w8a16-g128" (compressed-tensors: no zeros).
+std::optional<WeightFormat> parse_int_group(std::string_view n) {
+  std::string method;
+  if (take(n, "gptq")) method = "gptq";
+  else if (take(n, "awq")) method = "awq";
+  else if (take(n, "w4a16")) method = "w4a16";
+  else if (take(n, "int4")) method = "gptq";
+  else return std::nullopt;
   WeightFormat f;
-  const std::string m = method == "awq" ? "awq" : "gptq";
-  f.kind = FormatKind::int4_group;
-  f.dtype = Dtype::i4;
-  f.group_size = group;
-  f.id = m + "-int4-g" + (group == 0 ? std::string("-1") : std::to_string(group));
-  f.description = upper(m) + " 4-bit, " +
-                  (group == 0 ? std::string("one scale per output channel")
-                              : "group size " + std::to_string(group)) +
-                  " (fp16 scales, int4 zeros)";
+  f.kind = FormatKind::int_group;
+  f.bits = 4;
+  f.group_size = 128;
+  f.zeros = method != "w4a16";
+  if (method != "w4a16") {
+    if (take(n, "-int8")) f.bits = 8;
+    else take(n, "-int4");
+  }
+  if (take(n, "-g")) {
+    if (take(n, "-1")) {
+      f.group_size = 0;
+    } else {
+      auto g = take_uint(n);
+      if (!g || *g == 0 || (*g & (*g - 1)) != 0 || *g > 4096) return std::nullopt;
+      f.group_size = static_cast<std::uint32_t>(*g);
+    }
+  }
+  if (take(n, "-actorder") || take(n, "-desc_act")) f.act_order = method == "gptq";
+  if (!n.empty() || (method == "awq" && f.bits != 4)) return std::nullopt;
+  f.dtype = f.bits == 4 ? Dtype::i4 : Dtype::i8;
+  const std::string g = f.group_size == 0 ? std::string("-1") : std::to_string(f.group_size);
+  f.id = method == "w4a16" ? "w4a16-g" + g : method + "-int" + std::to_string(f.bits) + "-g" + g;
+  if (f.act_order) f.id += "-actorder";
+  f.description = (method == "w4a16" ? std::string("compressed-tensors W4A16") : upper(method)) + " " +
+                  std::to_string(f.bits) + "-bit, " +
+                  (f.group_size == 0 ? std::string("one scale per output channel")
+                                     : "group size " + std::to_string(f.group_size)) +
+                  (f.zeros ? " (fp16 scales, packed zeros)" : " (symmetric, no zeros)");
   return f;
 }
+
+// "exl2-4.65", "exl2-4.65bpw", "exl2-5.0-h8": target bits per weight and head bits.
+std::optional<WeightFormat> parse_exl2(std::string_view n) {
+  if (!take(n, "exl2-") && !take(n, "exl2_")) return std::nullopt;
+  auto whole = take_uint(n);
+  if (!whole) return std::nullopt;
+  std::uint64_t num = *whole, den = 1;
+  std::string text = std::to_string(*whole);
+  if (take(n, ".")) {
+    const std::string_view before = n;
+    auto frac = take_uint(n);
+    if (!frac) return std::nullopt;
+    const std::size_t digits = before.size() - n.size();
+    if (digits > 4) return std::nullopt;
+    for (std::size_t i = 0; i < digits; ++i) den *= 10;
+    num = num * den + *frac;
+    text += "." + std::string(before.substr(0, digits));
+  }
+  take(n, "bpw");
+  std::uint32_t head = 6;
+  if (take(n, "-h")) {
+    auto h = take_uint(n);
+    if (!h || exl2_head_bits(static_cast<std::uint32_t>(*h), 128, 128) == 0) return std::nullopt;
+    head = static_cast<std::uint32_t>(*h);
+  }
+  if (!n.empty() || num == 0 || num > 8 * den || num * 2 < den * 4) return std::nullopt; // 2 .. 8 bpw
+  WeightFormat f;
+  f.kind = FormatKind::exl2;
+  f.dtype = Dtype::i4;
+  f.bpw_num = num;
+  f.bpw_den = den;
+  f.head_bits = head;
+  f.id = "exl2-" + text + (head != 6 ? "-h" + std::to_string(head) : "");
+  f.description = "ExLlamaV2 " + text + " bits per weight, head " + std::to_string(head) + "-bit";
+  return f;
+}
+
+struct Named {
+  std::string_view name;
+  FormatKind kind;
+};
 
 } // namespace
 
 std::vector<std::string_view> weight_format_names() {
-  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "int8", "gptq-int4-g128",
-                                      "awq-int4-g128", "nf4", "mxfp4", "nvfp4"};
+  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "int8", "w8a8",
+                                      "gptq-int4-g128", "gptq-int8-g128", "awq-int4-g128", "w4a16-g128", "nf4",
+                                      "bnb-fp4", "bnb-int8", "mxfp4", "nvfp4", "exl2-4.65"};
   for (const auto& t : gguf_ftype_table) names.push_back(t.name);
   return names;
+}
+
+std::vector<std::string_view> listed_weight_formats() {
+  return {"fp32", "bf16", "fp8", "fp8-block", "int8", "gptq-int8-g128", "q8_0", "bnb-int8", "exl2-8.0", "q6_k",
+          "q5_k_m", "q5_k_s", "exl2-5.0", "nvfp4", "q4_k_m", "mxfp4", "gptq-int4-g128", "awq-int4-g128",
+          "w4a16-g128", "q4_k_s", "iq4_xs", "nf4", "q4_0", "exl2-4.0", "q3_k_l", "q3_k_m", "q3_k_s",
+          "iq3_xxs", "exl2-3.0", "q2_k", "iq2_xs"};
 }
 
 std::expected<WeightFormat, std::string> parse_weight_format(std::string_view name, Dtype native) {
@@ -127,25 +194,63 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
     f.description = "unquantized " + f.id;
     return f;
   }
-  if (n == "fp8" || n == "fp8_e4m3" || n == "fp8-e4m3" || n == "w8a8-fp8" || n == "f8") {
+  if (n == "fp8" || n == "fp8_e4m3" || n == "fp8-e4m3" || n == "w8a8-fp8" || n == "f8" || n == "fp8-tensor" ||
+      n == "fp8-dynamic") {
     f.kind = FormatKind::fp8;
     f.dtype = Dtype::f8_e4m3;
     f.id = "fp8";
     f.description = "FP8 e4m3 linear layers, one f32 scale per tensor";
     return f;
   }
+  if (n == "fp8-channel" || n == "fp8-per-channel") {
+    f.kind = FormatKind::fp8;
+    f.fp8_scale = Fp8Scale::channel;
+    f.dtype = Dtype::f8_e4m3;
+    f.id = "fp8-channel";
+    f.description = "FP8 e4m3 linear layers, one f32 scale per output channel";
+    return f;
+  }
+  if (n == "fp8-block" || n == "fp8-block128" || n == "fp8-block-128x128") {
+    f.kind = FormatKind::fp8;
+    f.fp8_scale = Fp8Scale::block;
+    f.dtype = Dtype::f8_e4m3;
+    f.id = "fp8-block";
+    f.description = "FP8 e4m3 linear layers, one f32 scale per 128x128 block";
+    return f;
+  }
   if (n == "int8" || n == "w8a16" || n == "int8-w8a16") {
-    f.kind = FormatKind::int8;
+    f.kind = FormatKind::int_channel;
     f.dtype = Dtype::i8;
+    f.scale_bytes = traits(native).block_bytes;
     f.id = "int8";
     f.description = "INT8 W8A16 linear layers, one scale per output channel";
     return f;
   }
-  if (n == "nf4" || n == "bnb-nf4" || n == "bnb4" || n == "bitsandbytes-nf4") {
-    f.kind = FormatKind::bnb_nf4;
+  if (n == "w8a8" || n == "int8-w8a8" || n == "w8a8-int8") {
+    f.kind = FormatKind::int_channel;
+    f.dtype = Dtype::i8;
+    f.scale_bytes = 4;
+    f.id = "w8a8";
+    f.description = "INT8 W8A8 linear layers, one f32 scale per output channel";
+    return f;
+  }
+  if (n == "nf4" || n == "bnb-nf4" || n == "bnb4" || n == "bitsandbytes-nf4" || n == "bnb-fp4" || n == "nf4-nodq" ||
+      n == "bnb-nf4-nodq" || n == "bnb-fp4-nodq") {
+    const bool fp4 = n.starts_with("bnb-fp4");
+    f.kind = FormatKind::bnb4;
     f.dtype = Dtype::i4;
-    f.id = "nf4";
-    f.description = "bitsandbytes NF4, blocks of 64, double-quantized scales";
+    f.bits = 4;
+    f.double_quant = !n.ends_with("-nodq");
+    f.id = std::string(fp4 ? "bnb-fp4" : "nf4") + (f.double_quant ? "" : "-nodq");
+    f.description = std::string("bitsandbytes ") + (fp4 ? "FP4" : "NF4") + ", blocks of 64, " +
+                    (f.double_quant ? "double-quantized scales" : "f32 scales");
+    return f;
+  }
+  if (n == "bnb-int8" || n == "llm-int8" || n == "bnb8") {
+    f.kind = FormatKind::bnb8;
+    f.dtype = Dtype::i8;
+    f.id = "bnb-int8";
+    f.description = "bitsandbytes LLM.int8, one f32 scale per row";
     return f;
   }
   if (n == "mxfp4" || n == "mxfp4-moe") {
@@ -155,24 +260,25 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
     f.description = "MXFP4 (4.25 bits) experts, the rest native, as gpt-oss ships";
     return f;
   }
-  if (n == "nvfp4" || n == "fp4") {
+  if (n == "nvfp4") {
     f.kind = FormatKind::nvfp4;
     f.dtype = Dtype::nvfp4;
     f.id = "nvfp4";
     f.description = "NVFP4 linear layers: fp4 + fp8 scale per 16 (4.5 bits)";
     return f;
   }
-  if (auto g = parse_int4_group(n)) return *g;
+  if (auto g = parse_int_group(n)) return *g;
+  if (auto e = parse_exl2(n)) return *e;
   // GGUF mixes: "q4_k_m", "Q4_K_M", "q4-k-m", "q4km", "gguf-q4_k_m" all name Q4_K_M.
   auto squeeze = [](std::string_view v) {
     std::string out;
     for (char c : v) {
       if (c != '_' && c != '-') out += c;
     }
+    if (out.starts_with("gguf")) out = out.substr(4);
     return out;
   };
-  std::string gname = squeeze(n);
-  if (gname.starts_with("gguf")) gname = gname.substr(4);
+  const std::string gname = squeeze(n);
   for (const auto& t : gguf_ftype_table) {
     if (gname == squeeze(t.name)) {
       f.kind = FormatKind::gguf;
@@ -182,11 +288,59 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
       // Importance matrices are how IQ mixes are made (llama-quantize refuses the
       // smallest ones without one); K-quants and legacy types are modelled without.
       f.imatrix = gname.starts_with("iq");
-      f.description = "GGUF " + upper(t.name) + " (llama.cpp mix)";
+      f.description = "GGUF " + upper(t.id == GgufFtype::all_f32 || t.id == GgufFtype::f16 || t.id == GgufFtype::bf16
+                                          ? t.name.substr(5)
+                                          : t.name) +
+                      " (llama.cpp mix)";
       return f;
     }
   }
   return std::unexpected("unknown weight format '" + std::string(name) + "'");
+}
+
+std::uint64_t exl2_head_bits(std::uint32_t head_bits, std::uint64_t rows, std::uint64_t columns) {
+  // qparams_headoptions of exllamav2 conversion/qparams.py: group size, bits with their
+  // proportions (in hundredths), scale bits 4.
+  struct Part {
+    std::uint64_t bits, percent;
+  };
+  struct Head {
+    std::uint32_t head_bits;
+    std::uint64_t group;
+    Part parts[2];
+    int n;
+  };
+  static constexpr Head heads[] = {
+      {2, 32, {{4, 30}, {2, 70}}, 2},  {3, 32, {{4, 15}, {3, 85}}, 2},  {4, 32, {{6, 15}, {4, 85}}, 2},
+      {5, 128, {{6, 15}, {5, 85}}, 2}, {6, 128, {{8, 15}, {6, 85}}, 2}, {8, 128, {{8, 100}, {0, 0}}, 1},
+  };
+  const Head* h = nullptr;
+  for (const Head& c : heads) {
+    if (c.head_bits == head_bits) h = &c;
+  }
+  if (h == nullptr) return 0;
+  // QParams.total_bits(): groups per bit width = ceil(min(rows * p, remaining) / group);
+  // the rows each width covers are capped by what is left.
+  std::uint64_t groups = 0, total = 0, remaining = rows, rows_left = rows;
+  std::uint64_t per_width[2] = {0, 0};
+  for (int i = 0; i < h->n; ++i) {
+    // min(rows * p, remaining) / group, rounded up, with p = percent / 100 kept exact.
+    const std::uint64_t want_x100 = std::min(rows * h->parts[i].percent, remaining * 100);
+    const std::uint64_t g = ceil_div(want_x100, 100 * h->group);
+    per_width[i] = g;
+    groups += g;
+    remaining = remaining > g * h->group ? remaining - g * h->group : 0;
+  }
+  for (int i = 0; i < h->n; ++i) {
+    const std::uint64_t r = std::min(h->group * per_width[i], rows_left);
+    rows_left -= r;
+    total = checked_add(total, checked_mul(checked_mul(r, columns), h->parts[i].bits));
+  }
+  total = checked_add(total, groups * 16);                                  // q_scale_max
+  total = checked_add(total, groups * 32);                                  // q_groups
+  total = checked_add(total, checked_mul(checked_mul(groups, columns), 4)); // q_scale
+  total = checked_add(total, rows * 32);                                    // q_invperm
+  return total;
 }
 
 namespace {
@@ -200,7 +354,11 @@ bool gpu_method_quantizes(const Tensor& t) {
   case TensorGroup::mlp:
   case TensorGroup::experts:
   case TensorGroup::shared_experts:
-  case TensorGroup::mtp: return t.role != TensorRole::ffn_gate_inp;
+  case TensorGroup::mtp:
+    // DeepSeek-V3's FP8 checkpoint keeps the MTP block's own embedding, head and eh_proj in
+    // bf16 (its Hugging Face element count matches only so).
+    return t.role != TensorRole::ffn_gate_inp && t.role != TensorRole::nextn_embed_tokens &&
+           t.role != TensorRole::nextn_shared_head_head && t.role != TensorRole::nextn_eh_proj;
   case TensorGroup::recurrent:
     // the linear projections; the conv kernel and A are not linear layers
     return t.role == TensorRole::ssm_in || t.role == TensorRole::ssm_ba || t.role == TensorRole::ssm_x ||
@@ -213,41 +371,68 @@ TensorStorage plain_storage(const Tensor& t, Dtype d) {
   return {d, checked_mul(row_bytes(d, t.ne0), checked_mul(t.ne1, t.ne2), "a tensor's size")};
 }
 
+// ExLlamaV2: the decoder's linear layers and norms share the target bits per weight (the
+// optimizer fills numel x bpw); the head has its own bits; embeddings and the router are fp16.
+TensorStorage exl2_storage(const Tensor& t, const WeightFormat& f) {
+  if (t.role == TensorRole::output) {
+    return {Dtype::i8, ceil_div(checked_mul(exl2_head_bits(f.head_bits, t.ne0, t.ne1), t.ne2), 8)};
+  }
+  const bool decoder = t.layer >= 0 && !t.mtp && t.role != TensorRole::ffn_gate_inp &&
+                       (gpu_method_quantizes(t) || t.group() == TensorGroup::norms);
+  if (!decoder) return plain_storage(t, Dtype::f16);
+  return {f.dtype, ceil_div(checked_mul(t.elements(), f.bpw_num, "a tensor's size"), 8 * f.bpw_den)};
+}
+
 TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
+  if (f.kind == FormatKind::exl2) return exl2_storage(t, f);
   if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
   // MXFP4 as gpt-oss ships it: only the routed experts (attention, router, embeddings and
   // head are in modules_to_not_convert); models without experts get every linear layer.
   if (f.kind == FormatKind::mxfp4 && spec.moe && !t.is_routed_expert()) return plain_storage(t, spec.dtype);
   const std::uint64_t k = t.ne0, n = t.ne1, experts = t.ne2;
   const std::uint64_t per_matrix = checked_mul(k, n, "a tensor's size");
-  const std::uint64_t native_bytes = traits(spec.dtype).block_bytes;
   std::uint64_t one = 0; // bytes of one (expert's) matrix
   switch (f.kind) {
   case FormatKind::fp8:
-    // weight float8_e4m3fn (N, K) + weight_scale f32, one per tensor (vLLM fp8_utils).
-    one = per_matrix + 4;
+    // weight float8_e4m3fn (N, K) + f32 weight_scale: one per tensor, (N, 1) per channel, or
+    // (ceil(N/bn), ceil(K/bk)) per block (vLLM fp8_utils create_fp8_scale_parameter).
+    switch (f.fp8_scale) {
+    case Fp8Scale::tensor: one = per_matrix + 4; break;
+    case Fp8Scale::channel: one = checked_add(per_matrix, checked_mul(n, 4)); break;
+    case Fp8Scale::block:
+      one = checked_add(per_matrix, checked_mul(ceil_div(n, f.block_n), ceil_div(k, f.block_k)) * 4);
+      break;
+    }
     break;
-  case FormatKind::int8:
-    // weight int8 (N, K) + weight_scale (N, 1) in the model dtype (compressed-tensors W8A16).
-    one = per_matrix + checked_mul(n, native_bytes);
+  case FormatKind::int_channel:
+    // weight int8 (N, K) + weight_scale (N, 1) (compressed-tensors W8A16: model dtype; W8A8: f32).
+    one = checked_add(per_matrix, checked_mul(n, f.scale_bytes));
     break;
-  case FormatKind::int4_group: {
-    // qweight int32 (K/8, N) = K*N/2 bytes; scales fp16 (groups, N); qzeros int32 (groups, N/8).
+  case FormatKind::int_group: {
+    // qweight: K x bits / 32 int32 words per column; scales fp16 (groups, N); qzeros int32
+    // (groups, N x bits / 32); g_idx int32 (K) with act-order (vLLM gptq.py, awq.py;
+    // compressed-tensors stores no zeros but a weight_shape int64[2]).
     const std::uint64_t groups = f.group_size == 0 ? 1 : ceil_div(k, f.group_size);
-    one = checked_add(ceil_div(per_matrix, 2),
-                      checked_add(checked_mul(groups, checked_mul(n, 2)),
-                                  checked_mul(groups, checked_mul(ceil_div(n, 8), 4))));
+    one = checked_mul(checked_mul(ceil_div(checked_mul(k, f.bits), 32), 4), n);
+    one = checked_add(one, checked_mul(groups, checked_mul(n, 2)));
+    if (f.zeros) one = checked_add(one, checked_mul(groups, checked_mul(ceil_div(checked_mul(n, f.bits), 32), 4)));
+    else one = checked_add(one, 16);
+    if (f.act_order) one = checked_add(one, checked_mul(k, 4));
     break;
   }
-  case FormatKind::bnb_nf4: {
-    // packed nibbles + uint8 absmax per 64-block + f32 absmax per 256 of those (double
-    // quantization) + per tensor: f32 offset, 256-entry f32 code of the nested
-    // quantization, 16-entry f32 NF4 code (bitsandbytes functional.quantize_4bit).
+  case FormatKind::bnb4: {
+    // packed 4-bit codes + absmax per 64-block: f32, or (double quantization) uint8 with an
+    // f32 per 256 blocks plus an f32 offset and the 256-entry f32 code of the nested
+    // quantization; and the 16-entry f32 code (bitsandbytes functional.quantize_4bit).
     const std::uint64_t blocks = ceil_div(per_matrix, 64);
-    one = checked_add(ceil_div(per_matrix, 2),
-                      checked_add(blocks, ceil_div(blocks, 256) * 4 + 4 + 256 * 4 + 16 * 4));
+    one = ceil_div(per_matrix, 2) + 16 * 4;
+    one = checked_add(one, f.double_quant ? blocks + ceil_div(blocks, 256) * 4 + 4 + 256 * 4 : blocks * 4);
     break;
   }
+  case FormatKind::bnb8:
+    // Int8Params: CB int8 (N, K) + SCB f32 (N) (bitsandbytes nn.Linear8bitLt).
+    one = checked_add(per_matrix, checked_mul(n, 4));
+    break;
   case FormatKind::mxfp4:
     // w uint8 (N, K/2) + scale uint8 e8m0 (N, K/32) (vLLM mxfp4.py; OCP MX block of 32).
     one = checked_add(ceil_div(per_matrix, 2), checked_mul(n, ceil_div(k, 32)));
@@ -263,7 +448,7 @@ TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFo
 }
 
 // ----- llama.cpp quantization mixes -----------------------------------------------------
-// Rules of llama_tensor_get_type() in llama.cpp src/llama-quant.cpp; docs/formats.md.
+// Rules of llama_tensor_get_type() in llama.cpp src/llama-quant.cpp; docs/quantization.md.
 
 bool use_more_bits(std::uint64_t i, std::uint64_t n) {
   return i < n / 8 || i >= 7 * n / 8 || (i >= n / 8 && (i - n / 8) % 3 == 2);
@@ -475,6 +660,61 @@ std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const
     out.push_back(format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format));
   }
   return out;
+}
+
+namespace {
+
+// ggml_n_dims(): trailing dimensions of size 1 do not count.
+std::uint64_t n_dims(const Tensor& t) { return t.ne2 > 1 ? 3 : t.ne1 > 1 ? 2 : 1; }
+
+// GGUF metadata: general.* and {arch}.* keys, a chat template, and the tokenizer. The
+// tokenizer dominates: per token a length-prefixed string (8 + ~7 bytes) and an i32 type;
+// SentencePiece vocabularies (32k Llama/Mistral, Gemma) add an f32 score, byte-level BPE
+// ones a merge list of about one "a b" string (8 + ~13 bytes) per token. An estimate: the
+// real size depends on the token strings (docs/quantization.md says how far off it can be).
+std::uint64_t gguf_metadata_estimate(const ModelSpec& spec) {
+  const bool spm = spec.tokenizer_spm.value_or(spec.vocab_size <= 32768 || spec.arch.starts_with("gemma"));
+  const std::uint64_t merges = spec.tokenizer_merges != 0 ? spec.tokenizer_merges : spec.vocab_size;
+  std::uint64_t bytes = 16 * 1024; // keys, values and a chat template
+  bytes += spec.vocab_size * (8 + 7 + 4);
+  bytes += spm ? spec.vocab_size * 4 : merges * (8 + 13);
+  return bytes;
+}
+
+} // namespace
+
+std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  if (format.kind == FormatKind::gguf) {
+    // header (magic, version, counts) + metadata + tensor infos, padded to the alignment,
+    // then each tensor padded to 32 bytes (llama-quantize's GGML_PAD(size, 32)).
+    std::vector<Tensor> tensors = model_tensors(spec);
+    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
+    const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+    std::uint64_t header = 4 + 4 + 8 + 8 + gguf_metadata_estimate(spec);
+    std::uint64_t data = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      header += 8 + tensors[i].gguf_name().size() + 4 + 8 * n_dims(tensors[i]) + 4 + 8;
+      data = checked_add(data, round_up(storage[i].bytes, 32), "the file size");
+    }
+    return checked_add(round_up(header, 32), data, "the file size");
+  }
+  // A safetensors checkpoint: the tensors as stored, including the MTP blocks and the vision
+  // tower it ships, plus a JSON header of about 100 bytes per stored tensor (a quantized
+  // linear layer stores several: weight, scales, zeros, g_idx).
+  const std::vector<Tensor> tensors = model_tensors(spec, true);
+  const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+  std::uint64_t bytes = 8, entries = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    bytes = checked_add(bytes, storage[i].bytes, "the file size");
+    const bool quantized = format.kind != FormatKind::plain && storage[i].dtype != spec.dtype;
+    entries += quantized ? 3 : 1;
+    // GPTQ writers (AutoGPTQ, GPTQModel) store g_idx for every layer even without act-order;
+    // vLLM drops it when loading, so it is in the file but not in the weights.
+    if (format.kind == FormatKind::int_group && format.zeros && !format.act_order && quantized) {
+      bytes = checked_add(bytes, checked_mul(checked_mul(tensors[i].ne0, 4), tensors[i].ne2), "the file size");
+    }
+  }
+  return checked_add(bytes, entries * 100, "the file size");
 }
 
 WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {

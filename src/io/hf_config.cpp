@@ -109,7 +109,10 @@ std::optional<std::string> format_of(const json* q, std::vector<std::string>& wa
     const std::string g = q->contains("group_size") ? group(*q) : std::to_string(q->value("q_group_size", 128));
     return method + "-int4-g" + g;
   }
-  if (method == "fp8") return "fp8";
+  if (method == "fp8") {
+    const json* block = q->contains("weight_block_size") ? &q->at("weight_block_size") : nullptr;
+    return block != nullptr && block->is_array() && !block->empty() ? "fp8-block" : "fp8";
+  }
   if (method == "mxfp4") return "mxfp4";
   if (method == "bitsandbytes") {
     if (q->value("load_in_4bit", false)) return "nf4";
@@ -121,9 +124,13 @@ std::optional<std::string> format_of(const json* q, std::vector<std::string>& wa
       const json w = g.value("weights", json::object());
       const int bits = w.value("num_bits", 0);
       const std::string type = w.value("type", "int");
-      if (type == "float" && bits == 8) return "fp8";
-      if (type == "int" && bits == 8) return "int8";
-      if (type == "int" && bits == 4) return "gptq-int4-g" + group(w);
+      const std::string strategy = w.value("strategy", "tensor");
+      const bool activations = g.contains("input_activations") && !g.at("input_activations").is_null();
+      if (type == "float" && bits == 8) {
+        return strategy == "channel" ? "fp8-channel" : strategy == "block" ? "fp8-block" : "fp8";
+      }
+      if (type == "int" && bits == 8) return activations ? "w8a8" : "int8";
+      if (type == "int" && bits == 4) return "w4a16-g" + group(w);
       if (type == "float" && bits == 4) return "nvfp4";
     }
   }

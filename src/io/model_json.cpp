@@ -231,6 +231,13 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
     }
   }
 
+  if (auto t = r.opt_object("tokenizer")) {
+    const std::string kind = t->str("kind");
+    if (kind != "spm" && kind != "bpe") t->fail("kind", "expected spm or bpe, got '" + kind + "'");
+    s.tokenizer_spm = kind == "spm";
+    s.tokenizer_merges = t->opt_u64("merges", 1, max_dim).value_or(0);
+    t->finish();
+  }
   if (auto o = r.opt_object("official_params")) {
     OfficialParams p;
     p.total = o->u64("total", 1, 1ull << 50);

@@ -45,6 +45,7 @@ ojson to_json(const MemorySummary& m) {
     groups.push_back(ojson{{"group", g.group}, {"format", g.dtypes}, {"params", g.params}, {"bytes", g.bytes}});
   }
   ojson j{{"weights_bytes", m.weights_bytes},
+          {"file_bytes", m.file_bytes},
           {"kv_cache_bytes", m.kv_cache_bytes},
           {"kv_bytes_per_token", m.kv_bytes_per_token},
           {"state_bytes", m.state_bytes},
@@ -69,18 +70,39 @@ ojson to_json(const FitRow& f) {
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
 
-} // namespace
-
-std::string render_json(const Report& r) {
+// The one estimate document; a sweep prints a list of them.
+ojson to_json(const Report& r) {
   ojson fit = ojson::array();
   for (const FitRow& f : r.fit) fit.push_back(to_json(f));
-  ojson j{{"schema_version", json_schema_version},
-          {"model", to_json(r.model)},
-          {"settings", to_json(r.settings)},
-          {"memory", to_json(r.memory)},
-          {"fit", std::move(fit)},
-          {"notes", r.notes}};
-  return dump(j);
+  return ojson{{"schema_version", json_schema_version},
+               {"model", to_json(r.model)},
+               {"settings", to_json(r.settings)},
+               {"memory", to_json(r.memory)},
+               {"fit", std::move(fit)},
+               {"notes", r.notes}};
+}
+
+} // namespace
+
+std::string render_json(const Report& r) { return dump(to_json(r)); }
+
+std::string render_sweep_json(std::span<const Report> reports) {
+  ojson results = ojson::array();
+  for (const Report& r : reports) results.push_back(to_json(r));
+  return dump(ojson{{"schema_version", json_schema_version}, {"results", std::move(results)}});
+}
+
+std::string render_format_list_json(std::span<const FormatListEntry> formats, const std::string& model_id) {
+  ojson arr = ojson::array();
+  for (const FormatListEntry& f : formats) {
+    const double bpw = f.params == 0 ? 0 : static_cast<double>(f.weights_bytes) * 8 / static_cast<double>(f.params);
+    arr.push_back(ojson{{"id", f.id},
+                        {"description", f.description},
+                        {"bits_per_weight", bpw},
+                        {"weights_bytes", f.weights_bytes},
+                        {"file_bytes", f.file_bytes}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version}, {"model", model_id}, {"formats", std::move(arr)}});
 }
 
 std::string render_error_json(const Error& e) {

@@ -146,7 +146,8 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   const MemorySummary& mem = r.memory;
   TextTable t({Align::left, Align::right, Align::left});
   t.row({"Weights", format_bytes(mem.weights_bytes, u),
-         fmt::format("{}, {} params", s.quant_description, with_commas(m.params_total))});
+         fmt::format("{}, {} params; file {}", s.quant_description, with_commas(m.params_total),
+                     format_bytes(mem.file_bytes, UnitSystem::si))});
   t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
          fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}", format_bytes_auto(mem.kv_bytes_per_token, u),
                      with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s")});

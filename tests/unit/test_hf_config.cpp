@@ -54,7 +54,7 @@ TEST_CASE("DeepSeek-R1: MLA latent, MTP counted apart, fp8 checkpoint") {
   const ParamCounts p = count_params(s);
   CHECK(p.total == 671'026'419'200ull);
   CHECK(p.mtp == 13'463'426'304ull); // total + MTP = 684,489,845,504: the "685B" on Hugging Face
-  CHECK(s.weights_format == "fp8");
+  CHECK(s.weights_format == "fp8-block");
   CHECK(s.moe->first_dense_layers == 3);
   CHECK(s.layers[2].moe == false);
   CHECK(s.layers[3].moe == true);
@@ -122,6 +122,8 @@ TEST_CASE("quantization_config sets the default format") {
   CHECK(with_q(R"({"quant_method": "fp8", "fmt": "e4m3"})") == "fp8");
   CHECK(with_q(R"({"quant_method": "bitsandbytes", "load_in_4bit": true})") == "nf4");
   CHECK(with_q(R"({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "float"}}}})") == "fp8");
+  CHECK(with_q(R"({"quant_method": "compressed-tensors", "config_groups": {"group_0": {"weights": {"num_bits": 4, "type": "int", "group_size": 128}}}})") == "w4a16-g128");
+  CHECK(with_q(R"({"quant_method": "fp8", "weight_block_size": [128, 128]})") == "fp8-block");
 }
 
 TEST_CASE("importing each reference config gives the numbers of its catalog model") {

@@ -1,0 +1,143 @@
+// Tables that compare several estimates: sweeps over settings, and the format list.
+#include "vramcalc/render.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace vramcalc {
+
+namespace {
+
+std::size_t width(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+// Columns padded to their widest cell; `right[i]` aligns column i right. The first row is
+// the header (dim when colour is on).
+std::string grid(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right, bool color) {
+  std::vector<std::size_t> w(right.size(), 0);
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], width(r[i]));
+  }
+  std::string out;
+  for (std::size_t ri = 0; ri < rows.size(); ++ri) {
+    std::string line = "  ";
+    for (std::size_t i = 0; i < rows[ri].size(); ++i) {
+      const std::string pad(w[i] - width(rows[ri][i]), ' ');
+      line += right[i] ? pad + rows[ri][i] : rows[ri][i] + pad;
+      if (i + 1 < rows[ri].size()) line += "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += (ri == 0 && color ? "\x1b[2m" + line + "\x1b[0m" : line) + "\n";
+  }
+  return out;
+}
+
+std::string percent(double v) { return fmt::format("{:.1f}%", v * 100); }
+
+// Where the configuration fits: the requested GPU(s), or the smallest single catalog GPU.
+std::string fit_cell(const Report& r) {
+  const FitRow* best = nullptr;
+  for (const FitRow& f : r.fit) {
+    if (f.requested) {
+      return f.fits ? fmt::format("fits {}\u00d7 {}", f.count, f.gpu)
+                    : (f.min_count != 0 ? fmt::format("no (needs {}\u00d7)", f.min_count) : std::string("no"));
+    }
+    if (f.min_count == 1 && (best == nullptr || f.usable_bytes < best->usable_bytes)) best = &f;
+  }
+  if (best != nullptr) return "1\u00d7 " + best->gpu;
+  for (const FitRow& f : r.fit) {
+    if (f.min_count != 0) return fmt::format("{}\u00d7 {}", f.min_count, f.gpu);
+  }
+  return "-";
+}
+
+} // namespace
+
+std::string render_sweep_table(std::span<const Report> reports, const SweepAxes& axes, const RenderOptions& o) {
+  const Report& first = reports.front();
+  const UnitSystem u = o.units;
+  std::string out = fmt::format("{}  ({})\n", o.color ? "\x1b[1m" + first.model.name + "\x1b[0m" : first.model.name,
+                                first.model.id);
+  std::vector<std::string> fixed;
+  if (!axes.quant) fixed.push_back("weights " + first.settings.quant);
+  if (!axes.kv) fixed.push_back("KV cache " + first.settings.kv_display);
+  if (!axes.context) fixed.push_back("context " + with_commas(first.settings.context_tokens) + " tokens");
+  if (!axes.batch) fixed.push_back("batch " + std::to_string(first.settings.batch));
+  std::string line;
+  for (const auto& f : fixed) line += (line.empty() ? "" : " \u00b7 ") + f;
+  if (!line.empty()) out += "  " + line + "\n";
+  out += "\n";
+
+  bool requested = false;
+  for (const FitRow& f : first.fit) requested = requested || f.requested;
+  std::vector<std::string> header;
+  std::vector<bool> right;
+  auto col = [&](std::string name, bool r) {
+    header.push_back(std::move(name));
+    right.push_back(r);
+  };
+  if (axes.context) col("context", true);
+  if (axes.quant) {
+    col("weights", false);
+    col("bits/w", true);
+  }
+  if (axes.kv) col("KV dtype", false);
+  if (axes.batch) col("batch", true);
+  col("weight mem", true);
+  if (axes.quant) col("vs FP32", true);
+  col("KV cache", true);
+  if (first.memory.state_bytes > 0) col("state", true);
+  col("total", true);
+  col(requested ? "fit" : "smallest fit", false);
+
+  std::vector<std::vector<std::string>> rows{header};
+  for (const Report& r : reports) {
+    std::vector<std::string> row;
+    const double params = static_cast<double>(r.model.params_total);
+    const double fp32 = 4.0 * (params + static_cast<double>(r.model.params_vision));
+    if (axes.context) row.push_back(with_commas(r.settings.context_tokens));
+    if (axes.quant) {
+      row.push_back(r.settings.quant);
+      row.push_back(fmt::format("{:.2f}", static_cast<double>(r.memory.weights_bytes) * 8 / params));
+    }
+    if (axes.kv) row.push_back(r.settings.kv_display);
+    if (axes.batch) row.push_back(std::to_string(r.settings.batch));
+    row.push_back(format_bytes(r.memory.weights_bytes, u));
+    if (axes.quant) row.push_back(percent(static_cast<double>(r.memory.weights_bytes) / fp32));
+    row.push_back(format_bytes(r.memory.kv_cache_bytes, u));
+    if (first.memory.state_bytes > 0) row.push_back(format_bytes(r.memory.state_bytes, u));
+    row.push_back(format_bytes(r.memory.total_bytes, u));
+    row.push_back(fit_cell(r));
+    rows.push_back(std::move(row));
+  }
+  out += grid(rows, right, o.color);
+  out += "\n";
+  if (axes.quant) {
+    out += "bits/w: weight bytes x 8 / parameters. vs FP32: weight memory relative to fp32.\n";
+  }
+  out += requested ? "fit: on the GPUs given with --gpu (weights and KV split evenly, runtime overhead on each).\n"
+                   : "smallest fit: the smallest catalog GPU that holds it alone, else the fewest GPUs.\n";
+  return out;
+}
+
+std::string render_format_list(std::span<const FormatListEntry> formats, const std::string& model_name,
+                               const RenderOptions& o) {
+  std::string out = fmt::format("Weight formats, best quality first; sizes for {}\n\n", model_name);
+  std::vector<std::vector<std::string>> rows{{"FORMAT", "BITS/W", "WEIGHTS", "FILE", "DESCRIPTION"}};
+  for (const FormatListEntry& f : formats) {
+    rows.push_back({f.id,
+                    fmt::format("{:.2f}", static_cast<double>(f.weights_bytes) * 8 / static_cast<double>(f.params)),
+                    format_bytes(f.weights_bytes, o.units), format_bytes(f.file_bytes, UnitSystem::si), f.description});
+  }
+  out += grid(rows, {false, true, true, true, false}, o.color);
+  out += "\nAlso: gptq/awq with -g32, -g64, -g-1 and -actorder; w4a16-gN; fp8-channel; nf4-nodq, bnb-fp4;\n"
+         "exl2-<bpw>[-h<head bits>]; every llama.cpp mix (q2_k ... q8_0, iq1_s ... iq4_xs, tq1_0, tq2_0).\n";
+  return out;
+}
+
+} // namespace vramcalc
