@@ -8,10 +8,12 @@
 #include "vramcalc/format.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
+#include "vramcalc/placement.hpp"
 #include "vramcalc/report.hpp"
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,7 +39,13 @@ struct Settings {
   std::uint64_t batch = 1;
   std::uint64_t overhead_bytes = default_overhead_bytes;
   std::vector<GpuRequest> gpus; // empty: every GPU of the catalog, each at its smallest count
+  std::optional<Parallel> parallel; // --tp / --pp; unset: chosen per GPU count
 };
+
+// The layout vramcalc uses for `gpus` GPUs when the user gives none: tensor parallel over
+// as many as possible up to 8 (one node), pipeline stages for the rest; the first (tp, pp)
+// the model allows. Empty if no split of `gpus` works.
+[[nodiscard]] std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus);
 
 struct EstimateError {
   std::string message;
@@ -47,9 +55,9 @@ struct EstimateError {
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
 
-// The smallest count of `gpu` holding `model_bytes` split evenly, with `overhead_bytes`
-// on each; 0 if none up to max_gpu_count does.
-[[nodiscard]] std::uint32_t min_gpu_count(std::uint64_t model_bytes, std::uint64_t overhead_bytes,
-                                          const GpuSpec& gpu);
+// A lower bound on the GPUs of this kind needed: `model_bytes` split perfectly evenly, with
+// `overhead_bytes` on each; 0 if even that needs more than max_gpu_count.
+[[nodiscard]] std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes,
+                                               const GpuSpec& gpu);
 
 } // namespace vramcalc

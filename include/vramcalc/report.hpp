@@ -63,11 +63,14 @@ struct FitRow {
   std::uint64_t gpu_memory_bytes = 0;
   bool requested = false;     // the user named this GPU
   std::uint32_t count = 0;    // GPUs in this configuration
+  std::uint32_t tp = 1;       // tensor-parallel GPUs (count = tp x pp)
+  std::uint32_t pp = 1;       // pipeline stages
   bool fits = false;
   std::uint64_t usable_bytes = 0;            // per GPU
-  std::uint64_t required_bytes_per_gpu = 0;  // ceil((weights + KV) / count) + overhead
+  std::uint64_t required_bytes_per_gpu = 0;  // the busiest GPU's weights + KV + state + overhead
   std::int64_t headroom_bytes = 0;           // usable - required (negative: short by)
   std::uint32_t min_count = 0;               // smallest count that fits, 0 if none <= 1024
+  std::string problem;                       // why this layout cannot be used (empty: it can)
 };
 
 struct Report {

@@ -15,7 +15,7 @@ std::uint64_t usable_bytes(const GpuSpec& gpu) {
   return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
 }
 
-std::uint32_t min_gpu_count(std::uint64_t model_bytes, std::uint64_t overhead_bytes, const GpuSpec& gpu) {
+std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, const GpuSpec& gpu) {
   const std::uint64_t usable = usable_bytes(gpu);
   if (usable <= overhead_bytes) return 0;
   // ceil(model / n) + overhead <= usable  <=>  model <= n * (usable - overhead).
@@ -23,20 +23,88 @@ std::uint32_t min_gpu_count(std::uint64_t model_bytes, std::uint64_t overhead_by
   return n > max_gpu_count ? 0 : static_cast<std::uint32_t>(n);
 }
 
+std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus) {
+  for (std::uint32_t tp = std::min<std::uint32_t>(gpus, 8); tp >= 1; --tp) {
+    if (gpus % tp != 0) continue;
+    const Parallel p{tp, gpus / tp, false};
+    if (parallel_problem(spec, p).empty()) return p;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
-FitRow fit_row(const GpuSpec& gpu, std::uint32_t count, bool requested, std::uint64_t model_bytes,
-               std::uint64_t overhead) {
+// Memory of the busiest GPU for each GPU count, computed once per estimate and shared by
+// every GPU row (it does not depend on the GPU).
+class FitSearch {
+public:
+  FitSearch(const ModelSpec& spec, const Settings& s)
+      : spec_(spec), costs_(spec, s.weights, s.kv_dtype, s.context_tokens, s.batch), overhead_(s.overhead_bytes) {}
+
+  // Bytes the busiest GPU needs under `p`, overhead included.
+  std::uint64_t required(const Parallel& p) {
+    for (const auto& [key, bytes] : memo_) {
+      if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return bytes;
+    }
+    const std::uint64_t bytes = checked_add(costs_.busiest(p).total(), overhead_, "the memory per GPU");
+    memo_.emplace_back(p, bytes);
+    return bytes;
+  }
+
+  // The smallest count of `gpu` that fits with a chosen layout, searched upward from the
+  // even-split lower bound; 0 if none up to max_gpu_count.
+  std::uint32_t min_count(const GpuSpec& gpu, std::uint64_t model_bytes, Parallel* layout) {
+    const std::uint32_t lower = min_gpu_count_even(model_bytes, overhead_, gpu);
+    if (lower == 0) return 0;
+    const std::uint64_t usable = usable_bytes(gpu);
+    const std::uint32_t upper = std::min<std::uint32_t>(max_gpu_count, lower * 4 + 8);
+    for (std::uint32_t n = lower; n <= upper; ++n) {
+      const auto p = choose_parallel(spec_, n);
+      if (p && required(*p) <= usable) {
+        if (layout != nullptr) *layout = *p;
+        return n;
+      }
+    }
+    return 0;
+  }
+
+private:
+  const ModelSpec& spec_;
+  RankCosts costs_;
+  std::uint64_t overhead_;
+  std::vector<std::pair<Parallel, std::uint64_t>> memo_;
+};
+
+FitRow fit_row(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint32_t count,
+               const std::optional<Parallel>& given, bool requested, std::uint64_t model_bytes) {
   FitRow r;
   r.gpu = gpu.id;
   r.gpu_name = gpu.name;
   r.gpu_memory_bytes = gpu.memory_bytes;
   r.requested = requested;
-  r.min_count = min_gpu_count(model_bytes, overhead, gpu);
-  r.count = count != 0 ? count : (r.min_count != 0 ? r.min_count : 1);
   r.usable_bytes = usable_bytes(gpu);
-  r.required_bytes_per_gpu = checked_add(ceil_div(model_bytes, r.count), overhead, "the memory per GPU");
-  r.fits = r.required_bytes_per_gpu <= r.usable_bytes;
+  Parallel smallest{};
+  r.min_count = search.min_count(gpu, model_bytes, &smallest);
+  std::optional<Parallel> layout = given;
+  if (!layout) {
+    if (count != 0) layout = choose_parallel(spec, count);
+    else if (r.min_count != 0) layout = smallest;
+    else layout = Parallel{};
+  }
+  if (!layout) {
+    r.count = count;
+    r.problem = "no tensor / pipeline split of " + std::to_string(count) + " GPUs suits this model";
+    r.tp = count;
+    r.required_bytes_per_gpu = search.required(Parallel{});
+    r.headroom_bytes = 0;
+    return r;
+  }
+  r.tp = layout->tp;
+  r.pp = layout->pp;
+  r.count = layout->gpus();
+  r.problem = parallel_problem(spec, *layout);
+  r.required_bytes_per_gpu = search.required(*layout);
+  r.fits = r.problem.empty() && r.required_bytes_per_gpu <= r.usable_bytes;
   // Both sides are below 2^63 (checked by the caller), so the difference fits in int64.
   r.headroom_bytes = static_cast<std::int64_t>(r.usable_bytes) - static_cast<std::int64_t>(r.required_bytes_per_gpu);
   return r;
@@ -100,8 +168,11 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       throw OverflowError("the total memory (" + with_commas(r.memory.total_bytes) + " bytes) exceeds 2^63 bytes");
     }
 
+    FitSearch search(model, settings);
     if (settings.gpus.empty()) {
-      for (const GpuSpec& g : catalog) r.fit.push_back(fit_row(g, 0, false, model_bytes, settings.overhead_bytes));
+      for (const GpuSpec& g : catalog) {
+        r.fit.push_back(fit_row(search, model, g, 0, settings.parallel, false, model_bytes));
+      }
       // Smallest deployment first: fewest GPUs, then least memory; GPUs that cannot hold
       // the model at any count last.
       std::stable_sort(r.fit.begin(), r.fit.end(), [](const FitRow& a, const FitRow& b) {
@@ -110,7 +181,7 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       });
     } else {
       for (const GpuRequest& g : settings.gpus) {
-        r.fit.push_back(fit_row(g.gpu, g.count, true, model_bytes, settings.overhead_bytes));
+        r.fit.push_back(fit_row(search, model, g.gpu, g.count, settings.parallel, true, model_bytes));
       }
     }
 

@@ -60,12 +60,15 @@ ojson to_json(const FitRow& f) {
   return ojson{{"gpu", f.gpu},
                {"gpu_name", f.gpu_name},
                {"count", f.count},
+               {"tp", f.tp},
+               {"pp", f.pp},
                {"fits", f.fits},
                {"usable_bytes", f.usable_bytes},
                {"required_bytes_per_gpu", f.required_bytes_per_gpu},
                {"headroom_bytes", f.headroom_bytes},
                {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
-               {"requested", f.requested}};
+               {"requested", f.requested},
+               {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)}};
 }
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }

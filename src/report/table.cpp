@@ -87,7 +87,12 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   std::string out;
   if (requested) {
     for (const FitRow& f : r.fit) {
-      const std::string config = fmt::format("{} {}", count_str(f.count), f.gpu_name);
+      const std::string config = fmt::format("{} {}{}", count_str(f.count), f.gpu_name,
+                                             f.count > 1 ? fmt::format(" (tp {}, pp {})", f.tp, f.pp) : "");
+      if (!f.problem.empty()) {
+        out += fmt::format("{} {}: {}.\n", st.red("CANNOT RUN on"), config, f.problem);
+        continue;
+      }
       if (f.fits) {
         out += fmt::format("{} {}: {} per GPU, {} headroom on each.\n", st.green("FITS on"), config,
                            format_bytes(f.required_bytes_per_gpu, u),
@@ -165,19 +170,22 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   });
   out += "\n";
 
-  out += st.bold("Fit") + st.dim("  (weights and KV split evenly; runtime overhead on each GPU)") + "\n";
-  TextTable f({Align::left, Align::right, Align::right, Align::right, Align::right, Align::left});
-  f.row({"GPU", "usable", "GPUs", "per GPU", "headroom", ""});
+  out += st.bold("Fit") + st.dim("  (busiest GPU: tensor parallel up to 8, pipeline stages beyond; overhead on each)") +
+         "\n";
+  TextTable f({Align::left, Align::right, Align::right, Align::left, Align::right, Align::right, Align::left});
+  f.row({"GPU", "usable", "GPUs", "layout", "per GPU", "headroom", ""});
   for (const FitRow& row : r.fit) {
-    std::string status = row.fits ? "fits" : (row.min_count == 0 ? "does not fit" : "does not fit");
+    std::string status = row.fits ? "fits" : "does not fit";
     if (!row.fits && row.requested && row.min_count != 0) status += fmt::format(" (needs {})", row.min_count);
     if (!row.fits && row.min_count == 0) status = "too small";
-    f.row({row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count),
+    if (!row.problem.empty()) status = "invalid: " + row.problem;
+    const std::string split = row.pp > 1 ? fmt::format("tp{} pp{}", row.tp, row.pp) : fmt::format("tp{}", row.tp);
+    f.row({row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count), split,
            format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u), status});
   }
   out += f.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
     if (row == 0) return st.dim(c);
-    if (col == 5) return r.fit[row - 1].fits ? st.green(c) : st.red(c);
+    if (col == 6) return r.fit[row - 1].fits ? st.green(c) : st.red(c);
     return c;
   });
   out += "\n";

@@ -31,7 +31,7 @@ TEST_CASE("memory breakdown: weights + KV + overhead") {
   CHECK(r.fit.size() == catalog().gpus.size());
 }
 
-TEST_CASE("fit: the smallest count that holds weights + KV split evenly, overhead on each") {
+TEST_CASE("fit: the smallest count that holds the busiest GPU's weights + KV + overhead") {
   Settings s = settings_for("bf16", Dtype::f8_e4m3, 131072);
   s.gpus.push_back({gpu("h100"), 0});
   const auto r = estimate(model("llama3-70b"), s, catalog().gpus).value();
@@ -43,9 +43,16 @@ TEST_CASE("fit: the smallest count that holds weights + KV split evenly, overhea
   CHECK(f.count == 2);
   CHECK(f.fits);
   CHECK(f.usable_bytes == 85'520'809'984ull);
-  // per GPU: 162,582,249,472 / 2 + 1,073,741,824 = 82,364,866,560
-  CHECK(f.required_bytes_per_gpu == 82'364'866'560ull);
-  CHECK(f.headroom_bytes == 85'520'809'984ll - 82'364'866'560ll);
+  // per GPU with tensor parallel 2: the matrices are halved, the norms replicated:
+  //   matrices (70,553,706,496 - 1,318,912 norm weights) x 2 bytes / 2 = 70,552,387,584
+  //   norms 1,318,912 x 2 bytes                                        =      2,637,824
+  //   KV: 4 of the 8 KV heads: 21,474,836,480 / 2                      = 10,737,418,240
+  //   overhead                                                         =  1,073,741,824
+  //                                                                      82,366,185,472
+  CHECK(f.tp == 2);
+  CHECK(f.pp == 1);
+  CHECK(f.required_bytes_per_gpu == 82'366'185'472ull);
+  CHECK(f.headroom_bytes == 85'520'809'984ll - 82'366'185'472ll);
 }
 
 TEST_CASE("fit: a requested count that is too small reports the shortfall") {

@@ -1,0 +1,86 @@
+// Tensor and pipeline parallelism: what one GPU holds.
+//
+// Tensor parallel (tp) shards each linear layer across tp GPUs: column-parallel layers
+// (q, k, v, gate, up) by output rows, row-parallel ones (o, down) by input columns; the
+// vocabulary of the embedding and the head is split too. Norms, routers and MLA's
+// compressed projections are replicated. KV heads are split, and replicated when tp
+// exceeds their number (each GPU keeps max(1, kv_heads / tp)); MLA's latent is on every
+// GPU. Pipeline parallel (pp) gives each stage a run of layers; the embedding goes with the
+// first stage, the head with the last. docs/parallelism.md has the rules and sources.
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/tensors.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace vramcalc {
+
+struct Parallel {
+  std::uint32_t tp = 1;
+  std::uint32_t pp = 1;
+  bool expert_parallel = false; // MoE experts spread over the tp GPUs instead of sharded
+  [[nodiscard]] std::uint32_t gpus() const { return tp * pp; }
+};
+
+// Why a (tp, pp) does not work for a model; empty when it does.
+[[nodiscard]] std::string parallel_problem(const ModelSpec& spec, const Parallel& p);
+
+// The layers [first, last) stage `stage` holds (vLLM get_pp_indices: an even split, the
+// remainder going to the later stages but the last).
+[[nodiscard]] std::pair<std::uint64_t, std::uint64_t> stage_layers(std::uint64_t num_layers, std::uint32_t pp,
+                                                                    std::uint32_t stage);
+
+// The tensors (as shards) one GPU of `stage` holds under `p`.
+[[nodiscard]] std::vector<Tensor> rank_tensors(const ModelSpec& spec, const Parallel& p, std::uint32_t stage);
+
+struct RankMemory {
+  std::uint64_t weights_bytes = 0;
+  std::uint64_t kv_bytes = 0;    // for the context and batch asked
+  std::uint64_t state_bytes = 0; // recurrent state
+  [[nodiscard]] std::uint64_t total() const;
+};
+
+// What each GPU holds, for any (tp, pp): per-layer bytes are computed once per tp (and
+// expert-parallel choice), so trying many layouts costs one pass over the tensors per tp
+// plus a prefix sum per stage.
+class RankCosts {
+public:
+  RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
+            std::uint64_t batch);
+
+  // The busiest GPU (the stage with the most bytes) under `p`.
+  [[nodiscard]] RankMemory busiest(const Parallel& p);
+
+private:
+  struct Table {
+    std::uint32_t tp = 0;
+    bool ep = false;
+    std::vector<RankMemory> layer_prefix; // layer_prefix[i]: layers [0, i)
+    std::uint64_t first_stage_bytes = 0;  // token embedding, vision tower
+    std::uint64_t last_stage_bytes = 0;   // final norm and head
+    std::uint64_t tied_head_bytes = 0;    // a tied head's own copy when pp > 1
+  };
+  const Table& table(std::uint32_t tp, bool ep);
+
+  const ModelSpec& spec_;
+  WeightFormat format_;
+  Dtype kv_dtype_;
+  std::uint64_t context_tokens_;
+  std::uint64_t batch_;
+  std::deque<Table> tables_; // deque: references stay valid as tables are added
+};
+
+// One-off form of RankCosts::busiest.
+[[nodiscard]] RankMemory busiest_rank(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
+                                      std::uint64_t context_tokens, std::uint64_t batch, const Parallel& p);
+
+// KV heads one tensor-parallel GPU keeps.
+[[nodiscard]] std::uint64_t kv_heads_per_rank(std::uint64_t kv_heads, std::uint32_t tp);
+
+} // namespace vramcalc

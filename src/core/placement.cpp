@@ -1,0 +1,213 @@
+#include "vramcalc/placement.hpp"
+
+#include "vramcalc/kv.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+
+namespace vramcalc {
+
+std::uint64_t kv_heads_per_rank(std::uint64_t kv_heads, std::uint32_t tp) {
+  // vLLM ModelConfig.get_num_kv_heads: "replicate the KV heads in the case where the number
+  // of KV heads is smaller than the tensor parallel size so each GPU has at least one".
+  return std::max<std::uint64_t>(1, kv_heads / tp);
+}
+
+std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
+  if (p.tp == 0 || p.pp == 0) return "tp and pp must be at least 1";
+  const auto& a = spec.attention;
+  const std::string tp = std::to_string(p.tp);
+  if (a.num_heads % p.tp != 0) {
+    return "tp " + tp + " does not divide the " + std::to_string(a.num_heads) + " attention heads";
+  }
+  if (!a.mla && a.num_kv_heads % p.tp != 0 && p.tp % a.num_kv_heads != 0) {
+    return "tp " + tp + " and the " + std::to_string(a.num_kv_heads) + " KV heads do not divide one another";
+  }
+  if (spec.moe && !p.expert_parallel && spec.moe->expert_intermediate_size % p.tp != 0) {
+    return "tp " + tp + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
+  }
+  if (spec.moe && p.expert_parallel && spec.moe->num_experts % p.tp != 0) {
+    return "tp " + tp + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
+  }
+  if (p.pp > spec.num_layers) {
+    return "pp " + std::to_string(p.pp) + " is more than the " + std::to_string(spec.num_layers) + " layers";
+  }
+  return {};
+}
+
+std::pair<std::uint64_t, std::uint64_t> stage_layers(std::uint64_t num_layers, std::uint32_t pp, std::uint32_t stage) {
+  // vllm/distributed/utils.py get_pp_indices: layers_per_partition = n // pp; the remainder
+  // goes one each to the partitions before the last, counting back from it.
+  std::vector<std::uint64_t> sizes(pp, num_layers / pp);
+  const std::uint64_t remainder = num_layers % pp;
+  for (std::uint64_t i = 2; i < remainder + 2; ++i) ++sizes[pp - i]; // remainder < pp, so pp - i >= 0
+  std::uint64_t first = 0;
+  for (std::uint32_t s = 0; s < stage; ++s) first += sizes[s];
+  return {first, first + sizes[stage]};
+}
+
+namespace {
+
+enum class Split { replicate, rows, cols, heads, vocab };
+
+// How tensor parallelism splits a tensor (vLLM's ColumnParallelLinear / RowParallelLinear /
+// VocabParallelEmbedding / ReplicatedLinear choices for each projection).
+Split split_of(const Tensor& t) {
+  switch (t.role) {
+  case TensorRole::token_embd:
+  case TensorRole::output: return Split::vocab;
+  case TensorRole::attn_q:
+  case TensorRole::attn_q_b:
+  case TensorRole::attn_kv_b:
+  case TensorRole::ffn_gate:
+  case TensorRole::ffn_up:
+  case TensorRole::ffn_gate_exps:
+  case TensorRole::ffn_up_exps:
+  case TensorRole::ffn_gate_shexp:
+  case TensorRole::ffn_up_shexp:
+  case TensorRole::ssm_in:
+  case TensorRole::ssm_ba:
+  case TensorRole::ssm_conv1d:
+  case TensorRole::ssm_x:
+  case TensorRole::ssm_dt:
+  case TensorRole::ssm_a:
+  case TensorRole::ssm_d:
+  case TensorRole::ssm_norm:
+  case TensorRole::attn_sinks: return Split::rows;
+  case TensorRole::attn_k:
+  case TensorRole::attn_v: return Split::heads;
+  case TensorRole::attn_output:
+  case TensorRole::ffn_down:
+  case TensorRole::ffn_down_exps:
+  case TensorRole::ffn_down_shexp:
+  case TensorRole::ssm_out: return t.bias ? Split::replicate : Split::cols;
+  default: return Split::replicate; // norms, router, MLA q_a / kv_a, the vision tower
+  }
+}
+
+} // namespace
+
+std::vector<Tensor> rank_tensors(const ModelSpec& spec, const Parallel& p, std::uint32_t stage) {
+  const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
+  const bool first_stage = stage == 0, last_stage = stage + 1 == p.pp;
+  const std::uint64_t tp = p.tp;
+  std::vector<Tensor> out;
+  for (Tensor t : model_tensors(spec)) {
+    if (t.layer >= 0) {
+      const auto l = static_cast<std::uint64_t>(t.layer);
+      if (l < first || l >= last) continue;
+    } else if (t.role == TensorRole::token_embd || t.group() == TensorGroup::vision) {
+      if (!first_stage) continue;
+    } else if (!last_stage) {
+      continue; // output norm and head
+    }
+    // One element of a bias or vector is its own row: treat ne0 as the split dimension.
+    std::uint64_t& rows = t.bias || t.ne1 == 1 ? t.ne0 : t.ne1;
+    switch (split_of(t)) {
+    case Split::replicate: break;
+    case Split::rows:
+      if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
+      else rows = ceil_div(rows, tp);
+      break;
+    case Split::cols:
+      if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
+      else t.ne0 = ceil_div(t.ne0, tp);
+      break;
+    case Split::heads: {
+      const LayerSpec& ls = spec.layers[static_cast<std::size_t>(t.layer)];
+      const std::uint64_t head = t.role == TensorRole::attn_k ? ls.head_dim_k : ls.head_dim_v;
+      rows = checked_mul(kv_heads_per_rank(ls.num_kv_heads, p.tp), head);
+      break;
+    }
+    case Split::vocab: t.ne1 = ceil_div(t.ne1, tp); break;
+    }
+    out.push_back(t);
+  }
+  // A tied head on a later stage than the embedding needs its own copy there.
+  if (spec.tie_word_embeddings && p.pp > 1 && last_stage) {
+    out.push_back(Tensor{TensorRole::output, -1, false, false, spec.hidden_size, ceil_div(spec.vocab_size, tp), 1});
+  }
+  return out;
+}
+
+std::uint64_t RankMemory::total() const {
+  return checked_add(checked_add(weights_bytes, kv_bytes, "the memory per GPU"), state_bytes, "the memory per GPU");
+}
+
+RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
+                     std::uint64_t batch)
+    : spec_(spec), format_(format), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch) {}
+
+const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
+  for (const Table& t : tables_) {
+    if (t.tp == tp && t.ep == ep) return t;
+  }
+  Table t;
+  t.tp = tp;
+  t.ep = ep;
+  // Every layer on one stage: the storage rules that count tensors across the model (GGUF
+  // mixes) see the whole model, as the file would have it.
+  const Parallel one_stage{tp, 1, ep};
+  const std::vector<Tensor> tensors = rank_tensors(spec_, one_stage, 0);
+  const std::vector<TensorStorage> storage = tensor_storage(spec_, tensors, format_);
+  std::vector<RankMemory> per_layer(spec_.num_layers);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& x = tensors[i];
+    if (x.layer >= 0) {
+      auto& w = per_layer[static_cast<std::size_t>(x.layer)].weights_bytes;
+      w = checked_add(w, storage[i].bytes, "the weights per GPU");
+    } else if (x.role == TensorRole::token_embd || x.group() == TensorGroup::vision) {
+      t.first_stage_bytes = checked_add(t.first_stage_bytes, storage[i].bytes, "the weights per GPU");
+      if (x.role == TensorRole::token_embd) t.tied_head_bytes = storage[i].bytes;
+    } else {
+      t.last_stage_bytes = checked_add(t.last_stage_bytes, storage[i].bytes, "the weights per GPU");
+    }
+  }
+  if (!spec_.tie_word_embeddings) t.tied_head_bytes = 0;
+  for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
+    LayerSpec l = spec_.layers[i];
+    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
+    const std::uint64_t per_seq =
+        checked_mul(kv_bytes_per_token(spec_, l, kv_dtype_), kv_tokens_held(l, context_tokens_), "the KV cache");
+    per_layer[i].kv_bytes = checked_mul(per_seq, batch_, "the KV cache");
+    // Recurrent state is split by heads and channels.
+    per_layer[i].state_bytes = checked_mul(ceil_div(state_bytes_per_sequence(spec_, l), tp), batch_, "the state");
+  }
+  t.layer_prefix.assign(spec_.num_layers + 1, RankMemory{});
+  for (std::size_t i = 0; i < per_layer.size(); ++i) {
+    RankMemory& next = t.layer_prefix[i + 1];
+    const RankMemory& prev = t.layer_prefix[i];
+    next.weights_bytes = checked_add(prev.weights_bytes, per_layer[i].weights_bytes, "the weights per GPU");
+    next.kv_bytes = checked_add(prev.kv_bytes, per_layer[i].kv_bytes, "the KV cache");
+    next.state_bytes = checked_add(prev.state_bytes, per_layer[i].state_bytes, "the state");
+  }
+  tables_.push_back(std::move(t));
+  return tables_.back();
+}
+
+RankMemory RankCosts::busiest(const Parallel& p) {
+  const Table& t = table(p.tp, p.expert_parallel);
+  RankMemory best;
+  for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
+    const auto [first, last] = stage_layers(spec_.num_layers, p.pp, stage);
+    RankMemory r;
+    r.weights_bytes = t.layer_prefix[last].weights_bytes - t.layer_prefix[first].weights_bytes;
+    r.kv_bytes = t.layer_prefix[last].kv_bytes - t.layer_prefix[first].kv_bytes;
+    r.state_bytes = t.layer_prefix[last].state_bytes - t.layer_prefix[first].state_bytes;
+    if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, t.first_stage_bytes, "the weights per GPU");
+    if (stage + 1 == p.pp) {
+      r.weights_bytes = checked_add(r.weights_bytes, t.last_stage_bytes, "the weights per GPU");
+      if (p.pp > 1) r.weights_bytes = checked_add(r.weights_bytes, t.tied_head_bytes, "the weights per GPU");
+    }
+    if (r.total() > best.total()) best = r;
+  }
+  return best;
+}
+
+RankMemory busiest_rank(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
+                        std::uint64_t context_tokens, std::uint64_t batch, const Parallel& p) {
+  RankCosts costs(spec, format, kv_dtype, context_tokens, batch);
+  return costs.busiest(p);
+}
+
+} // namespace vramcalc

@@ -1,0 +1,71 @@
+// Tensor and pipeline parallelism: what each GPU holds.
+#include "helpers.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/kv.hpp"
+#include "vramcalc/placement.hpp"
+
+using namespace vramcalc;
+using vramcalc::test::model;
+
+namespace {
+WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
+} // namespace
+
+TEST_CASE("pipeline stages follow vLLM's get_pp_indices") {
+  // 126 layers over 8 stages: 15 each, the 6 left over go to stages 6, 5, 4, 3, 2, 1
+  const std::uint64_t expected[] = {15, 16, 16, 16, 16, 16, 16, 15};
+  std::uint64_t next = 0;
+  for (std::uint32_t s = 0; s < 8; ++s) {
+    const auto [first, last] = stage_layers(126, 8, s);
+    CHECK(first == next);
+    CHECK(last - first == expected[s]);
+    next = last;
+  }
+  CHECK(next == 126);
+  CHECK(stage_layers(80, 1, 0) == std::pair<std::uint64_t, std::uint64_t>{0, 80});
+}
+
+TEST_CASE("KV heads are split, and replicated beyond their number") {
+  CHECK(kv_heads_per_rank(8, 1) == 8);
+  CHECK(kv_heads_per_rank(8, 4) == 2);
+  CHECK(kv_heads_per_rank(8, 16) == 1);
+  const ModelSpec& m = model("llama3-70b");
+  // tp 16: each GPU keeps 1 KV head: 2 x 80 x 1 x 128 x 2 = 40,960 bytes per token
+  const RankMemory r = busiest_rank(m, fmt_of("bf16"), Dtype::bf16, 1, 1, Parallel{16, 1, false});
+  CHECK(r.kv_bytes == 40'960);
+  CHECK(parallel_problem(m, Parallel{16, 1, false}).empty());
+  CHECK(parallel_problem(m, Parallel{3, 1, false}) == "tp 3 does not divide the 64 attention heads");
+}
+
+TEST_CASE("MLA's latent is on every tensor-parallel GPU") {
+  const ModelSpec& m = model("deepseek-r1");
+  const RankMemory one = busiest_rank(m, fmt_of("fp8-block"), Dtype::bf16, 1000, 1, Parallel{1, 1, false});
+  const RankMemory eight = busiest_rank(m, fmt_of("fp8-block"), Dtype::bf16, 1000, 1, Parallel{8, 1, false});
+  CHECK(one.kv_bytes == 70'272'000);   // 70,272 bytes per token x 1000
+  CHECK(eight.kv_bytes == 70'272'000); // the same on each of the 8
+}
+
+TEST_CASE("Llama 3.1 405B fp8 on 8 x H100 (tp 8)") {
+  const ModelSpec& m = model("llama3.1-405b");
+  const RankMemory r = busiest_rank(m, fmt_of("fp8"), Dtype::bf16, 32768, 1, Parallel{8, 1, false});
+  // Every linear matrix is split 8 ways, fp8 with one f32 scale per shard; the embedding and
+  // head are split by vocabulary (128,256 / 8 = 16,032 rows) in bf16; norms are replicated:
+  //   per layer: q 16384 x 2048 = 33,554,432; k, v 16384 x 128 (1 of 8 KV heads) = 2,097,152
+  //              each; o 2048 x 16384 = 33,554,432; gate, up 16384 x 6656 and down 6656 x 16384
+  //              = 109,051,904 each -> 398,458,880 bytes + 7 scales x 4 = 398,458,908
+  //              + norms 2 x 16384 x 2 bytes = 65,536 -> 398,524,444 per layer
+  //   126 layers: 50,214,079,944; embedding and head 2 x 16,032 x 16,384 x 2 = 1,050,673,152;
+  //   final norm 32,768  -> weights 51,264,785,864 (47.74 GiB)
+  //   KV: 126 x 2 x 1 x 128 x 2 bytes x 32,768 = 2,113,929,216
+  CHECK(r.weights_bytes == 51'264'785'864ull);
+  CHECK(r.kv_bytes == 2'113'929'216ull);
+}
+
+TEST_CASE("choose_parallel prefers tensor parallel within a node") {
+  const ModelSpec& m = model("llama3-70b");
+  CHECK(choose_parallel(m, 8)->tp == 8);
+  CHECK(choose_parallel(m, 16)->tp == 8);
+  CHECK(choose_parallel(m, 16)->pp == 2);
+  CHECK(choose_parallel(m, 6)->tp == 2); // 64 heads: tp 6 and 3 do not divide them
+  CHECK(choose_parallel(m, 6)->pp == 3);
+}
