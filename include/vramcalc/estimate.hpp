@@ -5,6 +5,7 @@
 #pragma once
 
 #include "vramcalc/dtype.hpp"
+#include "vramcalc/engine.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
@@ -40,6 +41,9 @@ struct Settings {
   std::uint64_t overhead_bytes = default_overhead_bytes;
   std::vector<GpuRequest> gpus; // empty: every GPU of the catalog, each at its smallest count
   std::optional<Parallel> parallel; // --tp / --pp; unset: chosen per GPU count
+  EngineKind engine = EngineKind::generic;
+  VllmOptions vllm;
+  bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
 };
 
 // The layout vramcalc uses for `gpus` GPUs when the user gives none: tensor parallel over

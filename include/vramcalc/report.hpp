@@ -73,11 +73,47 @@ struct FitRow {
   std::string problem;                       // why this layout cannot be used (empty: it can)
 };
 
+// What a serving engine would do (present with --engine vllm | llamacpp).
+struct EngineSection {
+  std::string name;          // "vllm", "llamacpp"
+  std::string version;       // the release whose behaviour is modelled
+  std::string gpu;           // GPU id it was planned for
+  std::string gpu_name;
+  std::uint32_t tp = 1, pp = 1;
+  std::uint64_t context_tokens = 0; // max_model_len (vLLM) / context per sequence (llama.cpp)
+  std::uint64_t batch = 1;
+  // vLLM
+  std::uint64_t gpu_memory_bytes = 0;
+  std::uint32_t utilization_bp = 0;
+  std::uint64_t requested_bytes = 0;
+  std::uint64_t weights_bytes = 0;
+  std::uint64_t activation_bytes = 0;
+  std::uint64_t non_torch_bytes = 0;
+  std::uint64_t cuda_graph_bytes = 0;
+  std::uint64_t kv_cache_memory_bytes = 0;
+  bool kv_memory_given = false;
+  std::uint64_t max_num_seqs = 0;
+  std::uint64_t max_num_batched_tokens = 0;
+  std::uint64_t block_size = 0;
+  std::uint64_t page_bytes = 0;
+  std::uint64_t num_groups = 0;
+  std::uint64_t group_size = 0;
+  std::uint64_t num_gpu_blocks = 0;
+  std::uint64_t kv_cache_tokens = 0;
+  double max_concurrency = 0;
+  std::uint64_t needed_bytes = 0;
+  bool starts = false;
+  std::uint64_t max_model_len_fit = 0;
+  bool fits = false;           // starts, and holds `batch` requests at full length
+  std::vector<std::string> notes;
+};
+
 struct Report {
   ModelSummary model;
   SettingsSummary settings;
   MemorySummary memory;
   std::vector<FitRow> fit;
+  std::optional<EngineSection> engine;
   std::vector<std::string> notes;
 };
 

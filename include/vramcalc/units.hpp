@@ -68,7 +68,7 @@ inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 
 // Parses a memory size: "80GB" (10^9), "80GiB" (2^30), "512MiB", "1.5GiB", plain digits =
 // bytes. A bare "24G" is rejected as ambiguous (tools disagree on it). Fractions are exact
-// decimal: "1.5GiB" = 1,610,612,736 bytes; a fraction that leaves part of a byte is an error.
+// decimal: "1.5GiB" = 1,610,612,736 bytes; a part of a byte left over is rounded down.
 [[nodiscard]] std::expected<std::uint64_t, std::string> parse_size(std::string_view text);
 
 // Parses a percentage "5%" into a (numerator, 10000) fraction in basis points.

@@ -26,6 +26,16 @@ struct Options {
   std::optional<std::string> gpu_mem;
   std::optional<std::string> overhead;
   std::vector<std::string> models_dirs;
+  std::string engine = "generic";
+  std::optional<std::string> tp, pp;
+  bool ep = false;
+  std::optional<std::string> gpu_memory_utilization;
+  std::optional<std::string> block_size;
+  std::optional<std::string> max_num_seqs;
+  std::optional<std::string> max_num_batched_tokens;
+  std::optional<std::string> kv_cache_memory;
+  std::optional<std::string> vllm_version;
+  bool enforce_eager = false;
   bool si = false;
   bool json = false;
   std::string color = "auto";

@@ -7,6 +7,7 @@
 #include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
+#include "vramcalc/placement.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
@@ -184,6 +185,77 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
   return *d;
 }
 
+// "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
+std::uint32_t utilization_flag(const std::string& text) {
+  auto bp = parse_percent_bp(text + "%");
+  if (!bp || *bp == 0) {
+    fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is not a fraction between 0 and 1");
+  }
+  // parse_percent_bp read "0.9%" as 0.9 percent = 90 bp; a fraction is 100 times that.
+  const std::uint64_t v = *bp * 100;
+  if (v > 10000) fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is more than 1");
+  return static_cast<std::uint32_t>(v);
+}
+
+void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
+  if (o.engine == "vllm") s.engine = EngineKind::vllm;
+  else if (o.engine == "llamacpp" || o.engine == "llama.cpp") s.engine = EngineKind::llamacpp;
+  if (o.tp || o.pp || o.ep) {
+    Parallel p;
+    if (o.tp) p.tp = static_cast<std::uint32_t>(flag_value("--tp", parse_count(*o.tp, 1024)));
+    if (o.pp) p.pp = static_cast<std::uint32_t>(flag_value("--pp", parse_count(*o.pp, 1024)));
+    p.expert_parallel = o.ep;
+    if (const std::string why = parallel_problem(model, p); !why.empty()) {
+      fail(ErrorCode::invalid_argument, "--tp/--pp: " + why);
+    }
+    for (const GpuRequest& g : s.gpus) {
+      if (g.count != 0 && g.count != p.gpus()) {
+        fail(ErrorCode::invalid_argument, "--gpu: " + std::to_string(g.count) + "x" + g.gpu.id + " but --tp " +
+                                              std::to_string(p.tp) + " --pp " + std::to_string(p.pp) + " use " +
+                                              std::to_string(p.gpus()) + " GPUs");
+      }
+    }
+    s.parallel = p;
+  }
+  const bool vllm_flags = o.gpu_memory_utilization || o.block_size || o.max_num_seqs || o.max_num_batched_tokens ||
+                          o.kv_cache_memory || o.vllm_version || o.enforce_eager;
+  if (vllm_flags && s.engine != EngineKind::vllm) {
+    fail(ErrorCode::invalid_argument, "vLLM flags (--gpu-memory-utilization, --block-size, --max-num-seqs, ...) "
+                                      "need --engine vllm");
+  }
+  if (s.engine == EngineKind::vllm && s.gpus.empty()) {
+    fail(ErrorCode::invalid_argument, "--engine vllm: say which GPU with --gpu (vLLM sizes its KV cache from the GPU's memory)");
+  }
+  VllmOptions& v = s.vllm;
+  if (o.gpu_memory_utilization) v.utilization_bp = utilization_flag(*o.gpu_memory_utilization);
+  if (o.block_size) {
+    const auto b = flag_value("--block-size", parse_count(*o.block_size, 4096));
+    if ((b & (b - 1)) != 0) fail(ErrorCode::invalid_argument, "--block-size: '" + *o.block_size + "' is not a power of two");
+    v.block_size = static_cast<std::uint32_t>(b);
+  }
+  if (o.max_num_seqs) v.max_num_seqs = flag_value("--max-num-seqs", parse_count(*o.max_num_seqs, 1ull << 24));
+  if (o.max_num_batched_tokens) {
+    v.max_num_batched_tokens = flag_value("--max-num-batched-tokens", parse_tokens(*o.max_num_batched_tokens));
+  }
+  if (o.kv_cache_memory) v.kv_cache_memory_bytes = flag_value("--kv-cache-memory", parse_size(*o.kv_cache_memory));
+  if (o.vllm_version) {
+    std::string_view t = *o.vllm_version;
+    if (t.starts_with("v")) t.remove_prefix(1);
+    const auto dot = t.find('.');
+    auto major = parse_count(std::string(t.substr(0, dot)) == "0" ? "1" : std::string(t.substr(0, dot)), 99);
+    std::string minor_text = dot == std::string_view::npos ? "0" : std::string(t.substr(dot + 1));
+    if (const auto dot2 = minor_text.find('.'); dot2 != std::string::npos) minor_text = minor_text.substr(0, dot2);
+    const bool zero_major = t.substr(0, dot) == "0";
+    auto minor = minor_text == "0" ? std::expected<std::uint64_t, std::string>(0) : parse_count(minor_text, 999);
+    if (!major || !minor || dot == std::string_view::npos) {
+      fail(ErrorCode::invalid_argument, "--vllm-version: '" + *o.vllm_version + "' is not a version like 0.11 or 0.21.1");
+    }
+    v.version_major = zero_major ? 0 : static_cast<std::uint32_t>(*major);
+    v.version_minor = static_cast<std::uint32_t>(*minor);
+  }
+  v.enforce_eager = o.enforce_eager;
+}
+
 // The most combinations one sweep may ask for.
 constexpr std::size_t max_sweep = 10000;
 
@@ -224,8 +296,12 @@ Outcome run_estimate(const Options& o) {
   }
 
   Settings base;
-  if (o.overhead) base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+  if (o.overhead) {
+    base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+    base.overhead_given = true;
+  }
   base.gpus = gpu_requests(o, catalog);
+  apply_engine_flags(o, model, base);
 
   std::vector<Report> reports;
   for (std::uint64_t ctx : ctxs) {

@@ -53,6 +53,20 @@ int main(int argc, char** argv) {
     app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)");
     app.add_option("--gpu-mem", o.gpu_mem, "a GPU not in the catalog, by memory: 24GiB, 2x48GB");
     app.add_option("--overhead", o.overhead, "runtime overhead per GPU (default 1GiB)");
+    app.add_option("--engine", o.engine, "generic (the model's own needs), vllm or llamacpp: what that engine allocates")
+        ->check(CLI::IsMember({"generic", "vllm", "llamacpp", "llama.cpp"}));
+    app.add_option("--tp,--tensor-parallel-size", o.tp, "tensor-parallel GPUs (default: chosen from the GPU count)");
+    app.add_option("--pp,--pipeline-parallel-size", o.pp, "pipeline stages (default: chosen from the GPU count)");
+    app.add_flag("--ep,--enable-expert-parallel", o.ep, "MoE: whole experts per GPU instead of sharded experts");
+    app.add_option("--gpu-memory-utilization", o.gpu_memory_utilization,
+                   "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)");
+    app.add_option("--block-size", o.block_size, "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)");
+    app.add_option("--max-num-seqs", o.max_num_seqs, "vLLM: most concurrent sequences (default by GPU: 1024 or 256)");
+    app.add_option("--max-num-batched-tokens", o.max_num_batched_tokens,
+                   "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)");
+    app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
+    app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
+    app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
     app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory");
     app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
     app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");

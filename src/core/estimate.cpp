@@ -185,6 +185,47 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       }
     }
 
+    if (settings.engine == EngineKind::vllm && !settings.gpus.empty()) {
+      const GpuRequest& g = settings.gpus.front();
+      const FitRow& row = r.fit.front();
+      const Parallel p = settings.parallel.value_or(Parallel{row.tp, row.pp, false});
+      VllmOptions o = settings.vllm;
+      // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
+      if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
+      const VllmResult v = vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, p, o);
+      EngineSection e;
+      e.name = "vllm";
+      e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
+      e.gpu = g.gpu.id;
+      e.gpu_name = g.gpu.name;
+      e.tp = p.tp;
+      e.pp = p.pp;
+      e.context_tokens = settings.context_tokens;
+      e.batch = settings.batch;
+      e.gpu_memory_bytes = v.gpu_memory_bytes;
+      e.utilization_bp = v.utilization_bp;
+      e.requested_bytes = v.requested_bytes;
+      e.weights_bytes = v.weights_bytes;
+      e.activation_bytes = v.activation_bytes;
+      e.non_torch_bytes = v.non_torch_bytes;
+      e.cuda_graph_bytes = v.cuda_graph_bytes;
+      e.kv_cache_memory_bytes = v.kv_cache_memory_bytes;
+      e.kv_memory_given = v.kv_memory_given;
+      e.max_num_seqs = v.max_num_seqs;
+      e.max_num_batched_tokens = v.max_num_batched_tokens;
+      e.block_size = v.block_size;
+      e.page_bytes = v.page_bytes;
+      e.num_groups = v.num_groups;
+      e.group_size = v.group_size;
+      e.num_gpu_blocks = v.num_gpu_blocks;
+      e.kv_cache_tokens = v.kv_cache_tokens;
+      e.max_concurrency = v.max_concurrency;
+      e.needed_bytes = v.needed_bytes;
+      e.starts = v.starts;
+      e.max_model_len_fit = v.max_model_len_fit;
+      e.fits = v.starts && v.max_concurrency >= static_cast<double>(settings.batch);
+      r.engine = std::move(e);
+    }
     if (model.moe) {
       r.notes.push_back("MoE: all " + std::to_string(model.moe->num_experts) +
                         " experts must be in memory; only " + std::to_string(model.moe->experts_per_token) +

@@ -143,9 +143,8 @@ std::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
   }
   for (const auto& u : units) {
     if (!ieq(s, u.name)) continue;
-    u128 v = static_cast<u128>(d->mantissa) * u.mult;
-    if (v % d->scale != 0) return std::unexpected(quoted(original) + " is not a whole number of bytes");
-    v /= d->scale;
+    // A fraction of a byte is rounded down: "0.35GiB" is 375,809,638 bytes.
+    u128 v = static_cast<u128>(d->mantissa) * u.mult / d->scale;
     if (v > (static_cast<u128>(1) << 62)) {
       return std::unexpected(quoted(original) + " is too large");
     }

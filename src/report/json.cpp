@@ -73,16 +73,50 @@ ojson to_json(const FitRow& f) {
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
 
+ojson to_json(const EngineSection& e) {
+  ojson j{{"name", e.name},
+          {"version", e.version},
+          {"gpu", e.gpu},
+          {"tp", e.tp},
+          {"pp", e.pp},
+          {"context_tokens", e.context_tokens},
+          {"batch", e.batch},
+          {"gpu_memory_bytes", e.gpu_memory_bytes},
+          {"gpu_memory_utilization", static_cast<double>(e.utilization_bp) / 10000},
+          {"requested_bytes", e.requested_bytes},
+          {"weights_bytes", e.weights_bytes},
+          {"activation_bytes", e.activation_bytes},
+          {"non_torch_bytes", e.non_torch_bytes},
+          {"cuda_graph_bytes", e.cuda_graph_bytes},
+          {"kv_cache_memory_bytes", e.kv_cache_memory_bytes},
+          {"max_num_seqs", e.max_num_seqs},
+          {"max_num_batched_tokens", e.max_num_batched_tokens},
+          {"block_size", e.block_size},
+          {"page_bytes", e.page_bytes},
+          {"kv_cache_groups", e.num_groups},
+          {"num_gpu_blocks", e.num_gpu_blocks},
+          {"kv_cache_tokens", e.kv_cache_tokens},
+          {"max_concurrency", e.max_concurrency},
+          {"needed_bytes", e.needed_bytes},
+          {"starts", e.starts},
+          {"max_model_len_fit", e.max_model_len_fit},
+          {"fits", e.fits},
+          {"notes", e.notes}};
+  return j;
+}
+
 // The one estimate document; a sweep prints a list of them.
 ojson to_json(const Report& r) {
   ojson fit = ojson::array();
   for (const FitRow& f : r.fit) fit.push_back(to_json(f));
-  return ojson{{"schema_version", json_schema_version},
-               {"model", to_json(r.model)},
-               {"settings", to_json(r.settings)},
-               {"memory", to_json(r.memory)},
-               {"fit", std::move(fit)},
-               {"notes", r.notes}};
+  ojson j{{"schema_version", json_schema_version},
+          {"model", to_json(r.model)},
+          {"settings", to_json(r.settings)},
+          {"memory", to_json(r.memory)},
+          {"fit", std::move(fit)}};
+  if (r.engine) j["engine"] = to_json(*r.engine);
+  j["notes"] = r.notes;
+  return j;
 }
 
 } // namespace

@@ -127,6 +127,52 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   return fmt::format("{}: needs {} on one GPU; fits on {}.\n", st.bold("Verdict"), total, join(options, ", ", " or "));
 }
 
+std::string vllm_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  std::string out = st.bold(fmt::format("vLLM {}", e.version)) +
+                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) +
+                    "\n";
+  TextTable t({Align::left, Align::right, Align::left});
+  if (e.kv_memory_given) {
+    t.row({"KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
+  } else {
+    t.row({"GPU memory \u00d7 utilization", format_bytes(e.requested_bytes, u),
+           fmt::format("{} \u00d7 {:.4g}", format_bytes(e.gpu_memory_bytes, u),
+                       static_cast<double>(e.utilization_bp) / 10000)});
+    t.row({"\u2212 weights", format_bytes(e.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
+    t.row({"\u2212 activation peak", format_bytes(e.activation_bytes, u),
+           fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(e.max_num_batched_tokens),
+                       with_commas(std::min(e.max_num_seqs, e.max_num_batched_tokens)))});
+    t.row({"\u2212 non-torch", format_bytes(e.non_torch_bytes, u), "NCCL and library workspaces"});
+    if (e.cuda_graph_bytes > 0) {
+      t.row({"\u2212 CUDA graphs", format_bytes(e.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
+    }
+    t.row({"= KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "\"Available KV cache memory\""});
+  }
+  t.row({"GPU blocks", with_commas(e.num_gpu_blocks),
+         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", e.block_size, format_bytes_auto(e.page_bytes, u),
+                     e.group_size, e.num_groups > 1 ? fmt::format(", {} groups", e.num_groups) : "")});
+  t.row({"GPU KV cache size", with_commas(e.kv_cache_tokens) + " tokens", ""});
+  t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", e.max_concurrency),
+         fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
+  out += t.render("  ", [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  if (!e.starts) {
+    out += fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; the largest "
+                       "--max-model-len that starts is {}.\n",
+                       st.red("vLLM would not start"), with_commas(e.context_tokens), format_bytes(e.needed_bytes, u),
+                       format_bytes(e.kv_cache_memory_bytes, u),
+                       e.max_model_len_fit == 0 ? std::string("none") : with_commas(e.max_model_len_fit));
+  } else if (e.fits) {
+    out += fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
+                       e.max_concurrency, with_commas(e.context_tokens), e.batch);
+  } else {
+    out += fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
+                       st.red("vLLM starts"), e.max_concurrency, with_commas(e.context_tokens), e.batch);
+  }
+  for (const std::string& n : e.notes) out += st.dim("Note: " + n) + "\n";
+  return out;
+}
+
 } // namespace
 
 std::string render_table(const Report& r, const RenderOptions& o) {
@@ -189,7 +235,10 @@ std::string render_table(const Report& r, const RenderOptions& o) {
     return c;
   });
   out += "\n";
-  out += verdict(r, o, st);
+  // With an engine, its verdict (does vLLM start, how many requests fit) replaces the
+  // engine-neutral one.
+  if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
+  else out += verdict(r, o, st);
   for (const std::string& n : r.notes) out += st.dim("Note: " + n) + "\n";
   return out;
 }
