@@ -7,6 +7,7 @@
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/format.hpp"
+#include "vramcalc/kv.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/placement.hpp"
@@ -41,6 +42,7 @@ struct Settings {
   std::uint64_t overhead_bytes = default_overhead_bytes;
   std::vector<GpuRequest> gpus; // empty: every GPU of the catalog, each at its smallest count
   std::optional<Parallel> parallel; // --tp / --pp; unset: chosen per GPU count
+  KvPolicy kv_policy;
   EngineKind engine = EngineKind::generic;
   VllmOptions vllm;
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory

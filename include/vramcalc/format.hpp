@@ -102,6 +102,7 @@ struct GroupBytes {
 
 struct WeightBytes {
   std::uint64_t total = 0;
+  std::uint64_t routed_expert_bytes = 0; // part of total: the routed experts (read only when chosen)
   std::vector<GroupBytes> groups; // groups present, in TensorGroup order
 };
 

@@ -12,14 +12,32 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace vramcalc {
 
 // Bytes one token adds to one layer's cache (0 for layers without attention).
 [[nodiscard]] std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, Dtype dtype);
 
+// A KV eviction policy from the literature (docs/kv-policies.md):
+//   StreamingLLM (Xiao et al. 2023): keep `sinks` first tokens and the last `window` tokens;
+//   H2O (Zhang et al. 2023): keep a budget of heavy-hitter and recent tokens, given in
+//   tokens or as a share of the context.
+struct KvPolicy {
+  enum class Kind : std::uint8_t { none, streaming, h2o } kind = Kind::none;
+  std::uint64_t sinks = 0, window = 0; // streaming
+  std::uint64_t budget = 0;            // h2o, tokens (0: use ratio)
+  std::uint32_t ratio_bp = 0;          // h2o, share of the context in basis points
+};
+
+// Tokens a policy keeps of a context (the context itself when there is no policy).
+[[nodiscard]] std::uint64_t policy_tokens(const KvPolicy& policy, std::uint64_t context);
+
+// "streaming: 4 sinks + 4,096 recent tokens", "" for none.
+[[nodiscard]] std::string describe(const KvPolicy& policy);
+
 // Tokens a layer keeps for one sequence whose context is `context` tokens.
-[[nodiscard]] std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context);
+[[nodiscard]] std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context, const KvPolicy& policy = {});
 
 struct KvCache {
   std::uint64_t bytes_per_token = 0; // sum over layers with a KV cache: growth per token while
@@ -42,6 +60,6 @@ struct KvCache {
 [[nodiscard]] std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer);
 
 [[nodiscard]] KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens,
-                               std::uint64_t batch);
+                               std::uint64_t batch, const KvPolicy& policy = {});
 
 } // namespace vramcalc

@@ -11,6 +11,7 @@
 
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/format.hpp"
+#include "vramcalc/kv.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/tensors.hpp"
 
@@ -52,7 +53,7 @@ struct RankMemory {
 class RankCosts {
 public:
   RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
-            std::uint64_t batch);
+            std::uint64_t batch, const KvPolicy& policy = {});
 
   // The busiest GPU (the stage with the most bytes) under `p`.
   [[nodiscard]] RankMemory busiest(const Parallel& p);
@@ -73,6 +74,7 @@ private:
   Dtype kv_dtype_;
   std::uint64_t context_tokens_;
   std::uint64_t batch_;
+  KvPolicy policy_;
   std::deque<Table> tables_; // deque: references stay valid as tables are added
 };
 

@@ -4,6 +4,7 @@
 #include "vramcalc/error.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
+#include "vramcalc/plan.hpp"
 #include "vramcalc/report.hpp"
 
 #include <cstdint>
@@ -44,6 +45,13 @@ struct SweepAxes {
 [[nodiscard]] std::string render_sweep_table(std::span<const Report> reports, const SweepAxes& axes,
                                              const RenderOptions& options);
 [[nodiscard]] std::string render_sweep_json(std::span<const Report> reports);
+
+// `vramcalc plan`: the cheapest configurations; `vramcalc compare`: models side by side.
+[[nodiscard]] std::string render_plan(std::span<const PlanOption> options, const Settings& settings,
+                                      const ModelSpec& model, const RenderOptions& render);
+[[nodiscard]] std::string render_plan_json(std::span<const PlanOption> options, const Settings& settings,
+                                           const ModelSpec& model);
+[[nodiscard]] std::string render_compare(std::span<const Report> reports, const RenderOptions& options);
 
 // `vramcalc list formats`: each format's bits per weight and weight memory for `model`.
 struct FormatListEntry {

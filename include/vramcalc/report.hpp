@@ -53,6 +53,7 @@ struct MemorySummary {
   std::uint64_t kv_bytes_per_token = 0;
   std::uint64_t state_bytes = 0;    // recurrent state of all sequences (hybrid / SSM models)
   std::optional<std::uint64_t> kv_naive_bytes;
+  std::string kv_policy;            // the eviction policy applied ("" for none)
   std::uint64_t overhead_bytes = 0; // one GPU's
   std::uint64_t total_bytes = 0;    // weights + KV + state + one GPU's overhead
 };
@@ -61,6 +62,8 @@ struct FitRow {
   std::string gpu;      // id
   std::string gpu_name;
   std::uint64_t gpu_memory_bytes = 0;
+  double gpu_bandwidth_gb_per_s = 0;
+  std::optional<double> gpu_bf16_tflops;
   bool requested = false;     // the user named this GPU
   std::uint32_t count = 0;    // GPUs in this configuration
   std::uint32_t tp = 1;       // tensor-parallel GPUs (count = tp x pp)
@@ -71,6 +74,18 @@ struct FitRow {
   std::int64_t headroom_bytes = 0;           // usable - required (negative: short by)
   std::uint32_t min_count = 0;               // smallest count that fits, 0 if none <= 1024
   std::string problem;                       // why this layout cannot be used (empty: it can)
+  // Upper bounds (docs/speed.md): decode limited by memory bandwidth, prefill by dense TFLOPS.
+  std::optional<double> decode_tokens_per_s;           // per sequence
+  std::optional<double> aggregate_decode_tokens_per_s; // all sequences
+  std::optional<double> prefill_seconds;               // one sequence's whole context
+};
+
+// Answers to the inverse questions (--max-ctx, --max-batch, --fit-quant).
+struct Limits {
+  std::optional<std::uint64_t> max_context_tokens;
+  std::optional<std::uint64_t> max_batch;
+  std::optional<std::string> best_quant;
+  bool asked_context = false, asked_batch = false, asked_quant = false;
 };
 
 // What a serving engine would do (present with --engine vllm | llamacpp).
@@ -114,6 +129,8 @@ struct Report {
   MemorySummary memory;
   std::vector<FitRow> fit;
   std::optional<EngineSection> engine;
+  std::optional<Limits> limits;
+  std::vector<std::string> suggestions; // what would fit, when the requested GPUs do not
   std::vector<std::string> notes;
 };
 

@@ -36,12 +36,18 @@ struct Options {
   std::optional<std::string> kv_cache_memory;
   std::optional<std::string> vllm_version;
   bool enforce_eager = false;
+  std::optional<std::string> kv_policy;
+  bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;
   std::string color = "auto";
   // list
   bool list = false;
   std::string list_what;
+  // plan, compare
+  bool plan = false;
+  bool compare = false;
+  std::vector<std::string> compare_models;
 };
 
 // Output of a command: what goes to stdout, and the exit code.

@@ -8,11 +8,13 @@
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
 #include "vramcalc/placement.hpp"
+#include "vramcalc/plan.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 
 #include <algorithm>
+#include <map>
 #include <cstdlib>
 #include <tuple>
 #include <filesystem>
@@ -259,79 +261,213 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
 // The most combinations one sweep may ask for.
 constexpr std::size_t max_sweep = 10000;
 
-Outcome run_estimate(const Options& o) {
-  const io::Catalog catalog = load_catalog(o);
-  ResolvedModel resolved = resolve_model(o, catalog);
-  const ModelSpec& model = resolved.spec;
+// "streaming:sinks=4,window=4096", "streaming" (4 + 4096), "h2o:budget=2048", "h2o:ratio=0.2".
+KvPolicy kv_policy_flag(const std::string& text) {
+  KvPolicy p;
+  const std::string flag = "--kv-policy";
+  const auto colon = text.find(':');
+  const std::string kind = to_lower(text.substr(0, colon));
+  std::map<std::string, std::string> params;
+  if (colon != std::string::npos) {
+    for (const std::string& kv : split_list(flag, text.substr(colon + 1))) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) fail(ErrorCode::invalid_argument, flag + ": '" + kv + "' is not key=value");
+      params[to_lower(kv.substr(0, eq))] = kv.substr(eq + 1);
+    }
+  }
+  auto take = [&](const std::string& key, std::uint64_t fallback) -> std::uint64_t {
+    auto it = params.find(key);
+    if (it == params.end()) return fallback;
+    const std::string v = it->second;
+    params.erase(it);
+    return flag_value(flag + " " + key, parse_tokens(v));
+  };
+  if (kind == "none") return p;
+  if (kind == "streaming" || kind == "streamingllm") {
+    p.kind = KvPolicy::Kind::streaming;
+    p.sinks = take("sinks", 4);
+    p.window = take("window", 4096);
+  } else if (kind == "h2o") {
+    p.kind = KvPolicy::Kind::h2o;
+    if (auto it = params.find("ratio"); it != params.end()) {
+      auto bp = parse_percent_bp(it->second + "%");
+      if (!bp || *bp == 0 || *bp * 100 > 10000) {
+        fail(ErrorCode::invalid_argument, flag + ": ratio '" + it->second + "' is not a fraction between 0 and 1");
+      }
+      p.ratio_bp = static_cast<std::uint32_t>(*bp * 100);
+      params.erase(it);
+    } else {
+      p.budget = take("budget", 2048);
+    }
+  } else {
+    fail(ErrorCode::invalid_argument, flag + ": unknown policy '" + kind + "'; known: streaming, h2o, none");
+  }
+  if (!params.empty()) {
+    fail(ErrorCode::invalid_argument, flag + ": unknown parameter '" + params.begin()->first + "' for " + kind);
+  }
+  return p;
+}
 
-  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
+// What every estimating command reads from the flags: the model, the lists to sweep, and
+// the settings they share.
+struct Workload {
+  ResolvedModel resolved;
   std::vector<WeightFormat> formats;
+  std::vector<Dtype> kvs;
+  std::vector<std::uint64_t> ctxs;
+  std::vector<std::uint64_t> batches;
+  Settings base;
+};
+
+Workload read_workload(const Options& o, const io::Catalog& catalog) {
+  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}};
+  const ModelSpec& model = w.resolved.spec;
+  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
   if (o.quant && iequals(*o.quant, "all")) {
-    for (std::string_view n : listed_weight_formats()) formats.push_back(format_flag(std::string(n), model));
+    for (std::string_view n : listed_weight_formats()) w.formats.push_back(format_flag(std::string(n), model));
   } else {
     const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
-    for (const std::string& q : split_list("--quant", quant)) formats.push_back(format_flag(q, model));
+    for (const std::string& q : split_list("--quant", quant)) w.formats.push_back(format_flag(q, model));
   }
-  std::vector<Dtype> kvs;
   for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
-    kvs.push_back(kv_flag(k, model));
+    w.kvs.push_back(kv_flag(k, model));
   }
   if (!o.ctx && model.max_context == 0) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
   }
-  std::vector<std::uint64_t> ctxs;
   if (o.ctx) {
-    for (const std::string& c : split_list("--ctx", *o.ctx)) ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+    for (const std::string& c : split_list("--ctx", *o.ctx)) w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
   } else {
-    ctxs.push_back(model.max_context);
+    w.ctxs.push_back(model.max_context);
   }
-  std::vector<std::uint64_t> batches;
   for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
-    batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
+    w.batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
   }
-  const std::uint64_t combos = formats.size() * kvs.size() * ctxs.size() * batches.size();
+  const std::uint64_t combos = w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size();
   if (combos > max_sweep) {
     fail(ErrorCode::invalid_argument, "the flags ask for " + std::to_string(combos) +
                                           " combinations; a sweep is limited to " + std::to_string(max_sweep));
   }
-
-  Settings base;
   if (o.overhead) {
-    base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
-    base.overhead_given = true;
+    w.base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+    w.base.overhead_given = true;
   }
-  base.gpus = gpu_requests(o, catalog);
-  apply_engine_flags(o, model, base);
+  if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
+  w.base.gpus = gpu_requests(o, catalog);
+  apply_engine_flags(o, model, w.base);
+  w.base.weights = w.formats.front();
+  w.base.kv_dtype = w.kvs.front();
+  w.base.context_tokens = w.ctxs.front();
+  w.base.batch = w.batches.front();
+  return w;
+}
+
+std::vector<WeightFormat> quality_order(const ModelSpec& model) {
+  std::vector<WeightFormat> out;
+  for (std::string_view n : listed_weight_formats()) out.push_back(format_flag(std::string(n), model));
+  return out;
+}
+
+Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Catalog& catalog,
+                        const std::vector<std::string>& warnings) {
+  auto report = estimate(model, s, catalog.gpus);
+  if (!report) fail(ErrorCode::overflow, report.error().message);
+  for (const std::string& w : warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
+  return std::move(*report);
+}
+
+Outcome run_estimate(const Options& o) {
+  const io::Catalog catalog = load_catalog(o);
+  Workload w = read_workload(o, catalog);
+  const ModelSpec& model = w.resolved.spec;
+  const bool sweep = w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1;
+  if ((o.max_ctx || o.max_batch || o.fit_quant) && (w.base.gpus.empty() || sweep)) {
+    fail(ErrorCode::invalid_argument, w.base.gpus.empty()
+                                          ? "--max-ctx, --max-batch and --fit-quant need the GPU(s) to fit on: --gpu"
+                                          : "--max-ctx, --max-batch and --fit-quant answer for one setting, not a sweep");
+  }
 
   std::vector<Report> reports;
-  for (std::uint64_t ctx : ctxs) {
-    for (const WeightFormat& f : formats) {
-      for (Dtype kv : kvs) {
-        for (std::uint64_t batch : batches) {
-          Settings s = base;
+  for (std::uint64_t ctx : w.ctxs) {
+    for (const WeightFormat& f : w.formats) {
+      for (Dtype kv : w.kvs) {
+        for (std::uint64_t batch : w.batches) {
+          Settings s = w.base;
           s.weights = f;
           s.kv_dtype = kv;
           s.context_tokens = ctx;
           s.batch = batch;
-          auto report = estimate(model, s, catalog.gpus);
-          if (!report) fail(ErrorCode::overflow, report.error().message);
-          for (const std::string& w : resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
-          reports.push_back(std::move(*report));
+          reports.push_back(estimate_or_fail(model, s, catalog, w.resolved.warnings));
         }
       }
     }
   }
   if (reports.size() == 1) {
-    if (o.json) return {render_json(reports.front()), 0};
-    return {render_table(reports.front(), render_options(o)), 0};
+    Report& r = reports.front();
+    const Settings& s = w.base;
+    if (o.max_ctx || o.max_batch || o.fit_quant) {
+      Limits l;
+      const std::uint64_t align = s.engine == EngineKind::vllm ? 16 : s.engine == EngineKind::llamacpp ? 256 : 1;
+      if (o.max_ctx) {
+        l.asked_context = true;
+        l.max_context_tokens = max_context(model, s, catalog.gpus, align);
+      }
+      if (o.max_batch) {
+        l.asked_batch = true;
+        l.max_batch = max_batch(model, s, catalog.gpus);
+      }
+      if (o.fit_quant) {
+        l.asked_quant = true;
+        const auto order = quality_order(model);
+        if (auto f = best_format(model, s, catalog.gpus, order)) l.best_quant = f->id;
+      }
+      r.limits = l;
+    }
+    if (s.gpus.size() == 1 && !fits(model, s, catalog.gpus)) {
+      const auto order = quality_order(model);
+      r.suggestions = what_would_fit(model, s, catalog.gpus, order);
+    }
+    if (o.json) return {render_json(r), 0};
+    return {render_table(r, render_options(o)), 0};
   }
   SweepAxes axes;
-  axes.context = ctxs.size() > 1;
-  axes.quant = formats.size() > 1;
-  axes.kv = kvs.size() > 1;
-  axes.batch = batches.size() > 1;
+  axes.context = w.ctxs.size() > 1;
+  axes.quant = w.formats.size() > 1;
+  axes.kv = w.kvs.size() > 1;
+  axes.batch = w.batches.size() > 1;
   if (o.json) return {render_sweep_json(reports), 0};
   return {render_sweep_table(reports, axes, render_options(o)), 0};
+}
+
+Outcome run_plan(const Options& o) {
+  const io::Catalog catalog = load_catalog(o);
+  Workload w = read_workload(o, catalog);
+  if (w.ctxs.size() > 1 || w.kvs.size() > 1 || w.batches.size() > 1) {
+    fail(ErrorCode::invalid_argument, "plan: give one --ctx, --kv and --batch (-q may list formats)");
+  }
+  if (!w.base.gpus.empty()) fail(ErrorCode::invalid_argument, "plan: searches the whole GPU catalog; drop --gpu");
+  const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
+  if (o.json) return {render_plan_json(options, w.base, w.resolved.spec), 0};
+  return {render_plan(options, w.base, w.resolved.spec, render_options(o)), 0};
+}
+
+Outcome run_compare(const Options& o) {
+  if (o.compare_models.size() < 2) {
+    fail(ErrorCode::invalid_argument, "compare: name two or more models, e.g. vramcalc compare llama3-70b qwen2.5-72b");
+  }
+  const io::Catalog catalog = load_catalog(o);
+  std::vector<Report> reports;
+  for (const std::string& m : o.compare_models) {
+    Options one = o;
+    one.model = m;
+    Workload w = read_workload(one, catalog);
+    if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1) {
+      fail(ErrorCode::invalid_argument, "compare: one setting for all models (no comma lists)");
+    }
+    reports.push_back(estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings));
+  }
+  if (o.json) return {render_sweep_json(reports), 0};
+  return {render_compare(reports, render_options(o)), 0};
 }
 
 Outcome run_list(const Options& o) {
@@ -381,6 +517,11 @@ Outcome run_list(const Options& o) {
 
 } // namespace
 
-Outcome run(const Options& o) { return o.list ? run_list(o) : run_estimate(o); }
+Outcome run(const Options& o) {
+  if (o.list) return run_list(o);
+  if (o.plan) return run_plan(o);
+  if (o.compare) return run_compare(o);
+  return run_estimate(o);
+}
 
 } // namespace vramcalc::cli

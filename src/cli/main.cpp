@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
     app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
     app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
     app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
+    app.add_option("--kv-policy", o.kv_policy,
+                   "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)");
+    app.add_flag("--max-ctx", o.max_ctx, "find the largest context that fits on the --gpu given");
+    app.add_flag("--max-batch", o.max_batch, "find the most concurrent sequences that fit on the --gpu given");
+    app.add_flag("--fit-quant", o.fit_quant, "find the best weight format (quality order of 'list formats') that fits");
     app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory");
     app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
     app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
@@ -77,6 +82,12 @@ int main(int argc, char** argv) {
     list->add_option("what", o.list_what, "models, gpus or formats");
     list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
     list->fallthrough();
+    CLI::App* plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
+    plan->add_option("model", o.model, "catalog id, model spec, config.json or model directory");
+    plan->fallthrough();
+    CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
+    compare->add_option("models", o.compare_models, "two or more models");
+    compare->fallthrough();
     app.footer(R"(Examples:
   vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
   vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
@@ -84,6 +95,11 @@ int main(int argc, char** argv) {
   vramcalc qwen2.5-7b --gpu-mem 24GiB               a GPU that is not in the catalog
   vramcalc llama3-70b --ctx 4k,32k,128k             KV cache by context length
   vramcalc llama3-70b -q fp32,bf16,int8,q4_k_m       the precision table (-q all: every format)
+  vramcalc llama3-70b --gpu 2x4090 --max-ctx        the longest context two RTX 4090s hold
+  vramcalc llama3-70b --gpu h100 --fit-quant        the best format that fits one H100
+  vramcalc plan qwen2.5-72b --ctx 32k --batch 8     the cheapest GPUs for a workload
+  vramcalc compare llama3-70b qwen2.5-72b --ctx 32k models side by side
+  vramcalc llama3.1-8b --engine vllm --gpu 4090     what vLLM's start-up log will say
   vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
@@ -100,6 +116,8 @@ Exit status: 0 done, 2 invalid input.)");
       return fail({vramcalc::ErrorCode::invalid_argument, parse_error_message(e)}, json);
     }
     o.list = list->parsed();
+    o.plan = plan->parsed();
+    o.compare = compare->parsed();
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
     print(stdout, outcome.out);
     std::fflush(stdout);

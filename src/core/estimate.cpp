@@ -39,7 +39,8 @@ namespace {
 class FitSearch {
 public:
   FitSearch(const ModelSpec& spec, const Settings& s)
-      : spec_(spec), costs_(spec, s.weights, s.kv_dtype, s.context_tokens, s.batch), overhead_(s.overhead_bytes) {}
+      : spec_(spec), costs_(spec, s.weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
+        overhead_(s.overhead_bytes) {}
 
   // Bytes the busiest GPU needs under `p`, overhead included.
   std::uint64_t required(const Parallel& p) {
@@ -81,6 +82,8 @@ FitRow fit_row(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std
   r.gpu = gpu.id;
   r.gpu_name = gpu.name;
   r.gpu_memory_bytes = gpu.memory_bytes;
+  r.gpu_bandwidth_gb_per_s = gpu.bandwidth_gb_per_s;
+  r.gpu_bf16_tflops = gpu.bf16_tflops;
   r.requested = requested;
   r.usable_bytes = usable_bytes(gpu);
   Parallel smallest{};
@@ -114,6 +117,43 @@ std::string with_commas(std::uint64_t v) {
   std::string s = std::to_string(v);
   for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
   return s;
+}
+
+// Upper bounds on speed (docs/speed.md). Decode: every step reads the weights it uses once
+// (for MoE, the experts chosen by the batch's tokens, at most all of them) and each
+// sequence's KV cache, at the GPUs' memory bandwidth; tensor-parallel GPUs read their shares
+// at once, pipeline stages one after another. Prefill: 2 FLOPs per active parameter per
+// token plus attention's 2 x q width x (context x tokens attended), at dense BF16 TFLOPS.
+void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, const WeightBytes& w, const KvCache& kv,
+                      const ParamCounts& params) {
+  const double batch = static_cast<double>(s.batch);
+  double weights_read = static_cast<double>(w.total - w.routed_expert_bytes);
+  if (model.moe && w.routed_expert_bytes > 0) {
+    const double experts = static_cast<double>(model.moe->num_experts);
+    const double chosen = std::min(experts, batch * static_cast<double>(model.moe->experts_per_token));
+    weights_read += static_cast<double>(w.routed_expert_bytes) * chosen / experts;
+  }
+  const double step_bytes = weights_read + static_cast<double>(kv.total_bytes + kv.state_total_bytes);
+  // Prefill FLOPs for one sequence of the whole context.
+  const double ctx = static_cast<double>(s.context_tokens);
+  const double q_width = static_cast<double>(model.attention.num_heads * model.attention.head_dim);
+  double attention = 0;
+  for (const LayerSpec& l : model.layers) {
+    if (!l.has_mixer || l.attention == AttentionKind::none) continue;
+    attention += 2 * q_width * ctx * static_cast<double>(kv_tokens_held(l, s.context_tokens, s.kv_policy));
+  }
+  const double flops = 2 * static_cast<double>(params.active) * ctx + attention;
+  for (FitRow& f : r.fit) {
+    if (!f.problem.empty() || f.count == 0) continue;
+    if (f.gpu_bandwidth_gb_per_s > 0 && step_bytes > 0) {
+      const double step_seconds = step_bytes / (static_cast<double>(f.tp) * f.gpu_bandwidth_gb_per_s * 1e9);
+      f.decode_tokens_per_s = 1.0 / step_seconds;
+      f.aggregate_decode_tokens_per_s = batch / step_seconds;
+    }
+    if (f.gpu_bf16_tflops && *f.gpu_bf16_tflops > 0) {
+      f.prefill_seconds = flops / (static_cast<double>(f.tp) * *f.gpu_bf16_tflops * 1e12);
+    }
+  }
 }
 
 } // namespace
@@ -155,7 +195,8 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
     for (const GroupBytes& g : w.groups) {
       r.memory.weights_by_group.push_back({std::string(tensor_group_name(g.group)), g.dtypes, g.params, g.bytes});
     }
-    const KvCache kv = kv_cache(model, settings.kv_dtype, settings.context_tokens, settings.batch);
+    const KvCache kv = kv_cache(model, settings.kv_dtype, settings.context_tokens, settings.batch, settings.kv_policy);
+    r.memory.kv_policy = describe(settings.kv_policy);
     r.memory.kv_cache_bytes = kv.total_bytes;
     r.memory.kv_bytes_per_token = kv.bytes_per_token;
     r.memory.kv_naive_bytes = kv.naive_bytes;
@@ -185,6 +226,7 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       }
     }
 
+    add_speed_bounds(r, model, settings, w, kv, params);
     if (settings.engine == EngineKind::vllm && !settings.gpus.empty()) {
       const GpuRequest& g = settings.gpus.front();
       const FitRow& row = r.fit.front();

@@ -739,6 +739,7 @@ WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
       types[g].push_back(storage[i].dtype);
     }
     w.total = checked_add(w.total, storage[i].bytes, "the weight size");
+    if (tensors[i].is_routed_expert()) w.routed_expert_bytes += storage[i].bytes;
   }
   for (std::size_t g = 0; g < n_groups; ++g) {
     if (!present[g]) continue;

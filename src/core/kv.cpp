@@ -17,14 +17,40 @@ std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, 
   return checked_add(k, v, "a KV row");
 }
 
-std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context) {
-  switch (layer.attention) {
-  case AttentionKind::full: return context;
-  case AttentionKind::sliding:
-  case AttentionKind::chunked: return std::min(context, layer.window);
-  case AttentionKind::none: return 0;
+std::uint64_t policy_tokens(const KvPolicy& p, std::uint64_t context) {
+  switch (p.kind) {
+  case KvPolicy::Kind::none: return context;
+  case KvPolicy::Kind::streaming: return std::min(context, checked_add(p.sinks, p.window, "the policy's tokens"));
+  case KvPolicy::Kind::h2o:
+    if (p.budget != 0) return std::min(context, p.budget);
+    // ceil(context x ratio): a share of the context, at least one token
+    return std::max<std::uint64_t>(1, context / 10000 * p.ratio_bp + ceil_div(context % 10000 * p.ratio_bp, 10000));
   }
   return context;
+}
+
+std::string describe(const KvPolicy& p) {
+  switch (p.kind) {
+  case KvPolicy::Kind::none: return "";
+  case KvPolicy::Kind::streaming:
+    return "streaming: " + std::to_string(p.sinks) + " sink tokens + the last " + std::to_string(p.window);
+  case KvPolicy::Kind::h2o:
+    if (p.budget != 0) return "h2o: " + std::to_string(p.budget) + " heavy-hitter and recent tokens";
+    return "h2o: " + std::to_string(p.ratio_bp / 100) + "." + std::to_string(p.ratio_bp % 100 / 10) +
+           std::to_string(p.ratio_bp % 10) + "% of the context";
+  }
+  return "";
+}
+
+std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context, const KvPolicy& policy) {
+  const std::uint64_t kept = policy_tokens(policy, context);
+  switch (layer.attention) {
+  case AttentionKind::full: return kept;
+  case AttentionKind::sliding:
+  case AttentionKind::chunked: return std::min(kept, layer.window);
+  case AttentionKind::none: return 0;
+  }
+  return kept;
 }
 
 std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
@@ -53,14 +79,15 @@ std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& l
   return checked_add(row_bytes(d, conv), row_bytes(d, ssm), "the recurrent state");
 }
 
-KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch) {
+KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch,
+                 const KvPolicy& policy) {
   KvCache kv;
   for (const LayerSpec& layer : spec.layers) {
     const std::uint64_t per_token = kv_bytes_per_token(spec, layer, dtype);
     kv.bytes_per_token = checked_add(kv.bytes_per_token, per_token, "the KV bytes per token");
     kv.bytes_per_sequence =
         checked_add(kv.bytes_per_sequence,
-                    checked_mul(per_token, kv_tokens_held(layer, context_tokens), "the KV cache size"),
+                    checked_mul(per_token, kv_tokens_held(layer, context_tokens, policy), "the KV cache size"),
                     "the KV cache size");
   }
   kv.total_bytes = checked_mul(kv.bytes_per_sequence, batch, "the KV cache size");

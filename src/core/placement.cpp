@@ -135,8 +135,9 @@ std::uint64_t RankMemory::total() const {
 }
 
 RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
-                     std::uint64_t batch)
-    : spec_(spec), format_(format), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch) {}
+                     std::uint64_t batch, const KvPolicy& policy)
+    : spec_(spec), format_(format), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch),
+      policy_(policy) {}
 
 const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
   for (const Table& t : tables_) {
@@ -148,7 +149,11 @@ const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
   // Every layer on one stage: the storage rules that count tensors across the model (GGUF
   // mixes) see the whole model, as the file would have it.
   const Parallel one_stage{tp, 1, ep};
-  const std::vector<Tensor> tensors = rank_tensors(spec_, one_stage, 0);
+  std::vector<Tensor> tensors = rank_tensors(spec_, one_stage, 0);
+  // As weight_bytes(): a GGUF does not hold the vision tower.
+  if (format_.kind == FormatKind::gguf) {
+    std::erase_if(tensors, [](const Tensor& x) { return x.group() == TensorGroup::vision; });
+  }
   const std::vector<TensorStorage> storage = tensor_storage(spec_, tensors, format_);
   std::vector<RankMemory> per_layer(spec_.num_layers);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
@@ -168,7 +173,7 @@ const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
     LayerSpec l = spec_.layers[i];
     l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
     const std::uint64_t per_seq =
-        checked_mul(kv_bytes_per_token(spec_, l, kv_dtype_), kv_tokens_held(l, context_tokens_), "the KV cache");
+        checked_mul(kv_bytes_per_token(spec_, l, kv_dtype_), kv_tokens_held(l, context_tokens_, policy_), "the KV cache");
     per_layer[i].kv_bytes = checked_mul(per_seq, batch_, "the KV cache");
     // Recurrent state is split by heads and channels.
     per_layer[i].state_bytes = checked_mul(ceil_div(state_bytes_per_sequence(spec_, l), tp), batch_, "the state");

@@ -53,10 +53,16 @@ ojson to_json(const MemorySummary& m) {
           {"total_bytes", m.total_bytes},
           {"weights_by_group", std::move(groups)}};
   j["kv_naive_bytes"] = m.kv_naive_bytes ? ojson(*m.kv_naive_bytes) : ojson(nullptr);
+  j["kv_policy"] = m.kv_policy.empty() ? ojson(nullptr) : ojson(m.kv_policy);
   return j;
 }
 
+ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
+
 ojson to_json(const FitRow& f) {
+  ojson speed{{"decode_tokens_per_s", opt(f.decode_tokens_per_s)},
+              {"aggregate_decode_tokens_per_s", opt(f.aggregate_decode_tokens_per_s)},
+              {"prefill_seconds", opt(f.prefill_seconds)}};
   return ojson{{"gpu", f.gpu},
                {"gpu_name", f.gpu_name},
                {"count", f.count},
@@ -68,7 +74,8 @@ ojson to_json(const FitRow& f) {
                {"headroom_bytes", f.headroom_bytes},
                {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
                {"requested", f.requested},
-               {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)}};
+               {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)},
+               {"speed", std::move(speed)}};
 }
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
@@ -115,6 +122,16 @@ ojson to_json(const Report& r) {
           {"memory", to_json(r.memory)},
           {"fit", std::move(fit)}};
   if (r.engine) j["engine"] = to_json(*r.engine);
+  if (r.limits) {
+    ojson l = ojson::object();
+    if (r.limits->asked_context) {
+      l["max_context_tokens"] = r.limits->max_context_tokens ? ojson(*r.limits->max_context_tokens) : ojson(nullptr);
+    }
+    if (r.limits->asked_batch) l["max_batch"] = r.limits->max_batch ? ojson(*r.limits->max_batch) : ojson(nullptr);
+    if (r.limits->asked_quant) l["best_quant"] = r.limits->best_quant ? ojson(*r.limits->best_quant) : ojson(nullptr);
+    j["limits"] = std::move(l);
+  }
+  j["suggestions"] = r.suggestions;
   j["notes"] = r.notes;
   return j;
 }
@@ -127,6 +144,29 @@ std::string render_sweep_json(std::span<const Report> reports) {
   ojson results = ojson::array();
   for (const Report& r : reports) results.push_back(to_json(r));
   return dump(ojson{{"schema_version", json_schema_version}, {"results", std::move(results)}});
+}
+
+std::string render_plan_json(std::span<const PlanOption> options, const Settings& s, const ModelSpec& model) {
+  ojson arr = ojson::array();
+  for (const PlanOption& p : options) {
+    arr.push_back(ojson{{"gpu", p.gpu},
+                        {"gpu_name", p.gpu_name},
+                        {"count", p.count},
+                        {"tp", p.tp},
+                        {"pp", p.pp},
+                        {"quant", p.quant},
+                        {"usable_bytes", p.gpu_usable_bytes},
+                        {"required_bytes_per_gpu", p.required_bytes_per_gpu},
+                        {"headroom_bytes", p.headroom_bytes},
+                        {"decode_tokens_per_s", opt(p.decode_tokens_per_s)},
+                        {"price_usd_per_hour", opt(p.price_usd_per_hour)}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version},
+                    {"model", model.id},
+                    {"context_tokens", s.context_tokens},
+                    {"batch", s.batch},
+                    {"kv_dtype", std::string(traits(s.kv_dtype).name)},
+                    {"plans", std::move(arr)}});
 }
 
 std::string render_format_list_json(std::span<const FormatListEntry> formats, const std::string& model_id) {

@@ -98,8 +98,11 @@ std::string render_sweep_table(std::span<const Report> reports, const SweepAxes&
   std::vector<std::vector<std::string>> rows{header};
   for (const Report& r : reports) {
     std::vector<std::string> row;
-    const double params = static_cast<double>(r.model.params_total);
-    const double fp32 = 4.0 * (params + static_cast<double>(r.model.params_vision));
+    // The parameters actually stored (a GGUF leaves the vision tower out).
+    std::uint64_t stored = 0;
+    for (const WeightGroup& g : r.memory.weights_by_group) stored += g.params;
+    const double params = static_cast<double>(stored);
+    const double fp32 = 4.0 * params;
     if (axes.context) row.push_back(with_commas(r.settings.context_tokens));
     if (axes.quant) {
       row.push_back(r.settings.quant);
@@ -120,7 +123,7 @@ std::string render_sweep_table(std::span<const Report> reports, const SweepAxes&
   if (axes.quant) {
     out += "bits/w: weight bytes x 8 / parameters. vs FP32: weight memory relative to fp32.\n";
   }
-  out += requested ? "fit: on the GPUs given with --gpu (weights and KV split evenly, runtime overhead on each).\n"
+  out += requested ? "fit: on the GPUs given with --gpu (the busiest GPU's share, runtime overhead on each).\n"
                    : "smallest fit: the smallest catalog GPU that holds it alone, else the fewest GPUs.\n";
   return out;
 }
@@ -138,6 +141,77 @@ std::string render_format_list(std::span<const FormatListEntry> formats, const s
   out += "\nAlso: gptq/awq with -g32, -g64, -g-1 and -actorder; w4a16-gN; fp8-channel; nf4-nodq, bnb-fp4;\n"
          "exl2-<bpw>[-h<head bits>]; every llama.cpp mix (q2_k ... q8_0, iq1_s ... iq4_xs, tq1_0, tq2_0).\n";
   return out;
+}
+
+} // namespace vramcalc
+
+namespace vramcalc {
+
+std::string render_plan(std::span<const PlanOption> options, const Settings& s, const ModelSpec& model,
+                        const RenderOptions& o) {
+  std::string out = fmt::format("{}  ({})\n  context {} tokens \u00b7 batch {} \u00b7 KV cache {}\n\n", model.name, model.id,
+                                with_commas(s.context_tokens), s.batch, dtype_display(s.kv_dtype));
+  if (options.empty()) return out + "No catalog GPU holds it with up to 1,024 devices.\n";
+  std::vector<std::vector<std::string>> rows{
+      {"#", "GPUs", "layout", "weights", "per GPU", "headroom", "decode \u2264", "$/hour"}};
+  std::size_t n = 0;
+  for (const PlanOption& p : options) {
+    if (++n > 15) break;
+    const std::string head =
+        p.headroom_bytes >= 0 ? format_bytes(static_cast<std::uint64_t>(p.headroom_bytes), o.units) : "-";
+    rows.push_back({std::to_string(n), fmt::format("{}\u00d7 {}", p.count, p.gpu_name),
+                    p.pp > 1 ? fmt::format("tp{} pp{}", p.tp, p.pp) : fmt::format("tp{}", p.tp), p.quant,
+                    format_bytes(p.required_bytes_per_gpu, o.units), head,
+                    p.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *p.decode_tokens_per_s) : "-",
+                    p.price_usd_per_hour ? fmt::format("{:.2f}", *p.price_usd_per_hour) : "-"});
+  }
+  out += grid(rows, {true, false, false, false, true, true, true, true}, o.color);
+  out += fmt::format("\nOrdered by GPU count, then total GPU memory, then price; {} of {} options shown.\n"
+                     "decode: an upper bound per sequence from memory bandwidth (docs/speed.md).\n",
+                     std::min<std::size_t>(15, options.size()), options.size());
+  return out;
+}
+
+std::string render_compare(std::span<const Report> reports, const RenderOptions& o) {
+  const UnitSystem u = o.units;
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header{""};
+  for (const Report& r : reports) header.push_back(r.model.id);
+  rows.push_back(header);
+  auto row = [&](std::string name, auto&& cell) {
+    std::vector<std::string> line{std::move(name)};
+    for (const Report& r : reports) line.push_back(cell(r));
+    rows.push_back(std::move(line));
+  };
+  row("parameters", [](const Report& r) { return format_params(r.model.params_total); });
+  row("active", [](const Report& r) { return r.model.moe ? format_params(r.model.params_active) : "dense"; });
+  row("layers", [](const Report& r) { return std::to_string(r.model.num_layers); });
+  row("heads / KV heads",
+      [](const Report& r) { return fmt::format("{} / {}", r.model.num_heads, r.model.num_kv_heads); });
+  row("attention", [](const Report& r) { return r.model.attention; });
+  row("max context", [](const Report& r) { return with_commas(r.model.max_context); });
+  row("format", [](const Report& r) { return r.settings.quant; });
+  row("weights", [&](const Report& r) { return format_bytes(r.memory.weights_bytes, u); });
+  row("KV per token", [&](const Report& r) { return format_bytes_auto(r.memory.kv_bytes_per_token, u); });
+  row("KV cache", [&](const Report& r) { return format_bytes(r.memory.kv_cache_bytes, u); });
+  row("total", [&](const Report& r) { return format_bytes(r.memory.total_bytes, u); });
+  row("smallest fit", [](const Report& r) {
+    const FitRow* best = nullptr;
+    for (const FitRow& f : r.fit) {
+      if (f.requested) return f.fits ? fmt::format("fits {}\u00d7 {}", f.count, f.gpu) : std::string("does not fit");
+      if (f.min_count != 0 && (best == nullptr || std::make_pair(f.min_count, f.usable_bytes) <
+                                                      std::make_pair(best->min_count, best->usable_bytes))) {
+        best = &f;
+      }
+    }
+    return best != nullptr ? fmt::format("{}\u00d7 {}", best->min_count, best->gpu) : std::string("-");
+  });
+  std::vector<bool> right(header.size(), true);
+  right[0] = false;
+  const Report& f = reports.front();
+  std::string out = fmt::format("context {} tokens \u00b7 batch {}\n\n", with_commas(f.settings.context_tokens),
+                                f.settings.batch);
+  return out + grid(rows, right, o.color);
 }
 
 } // namespace vramcalc

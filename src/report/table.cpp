@@ -71,6 +71,12 @@ std::string signed_bytes(std::int64_t v, UnitSystem u) {
 
 std::string count_str(std::uint32_t n) { return fmt::format("{}\u00d7", n); }
 
+std::string seconds(double s) {
+  if (s < 1) return fmt::format("{:.0f} ms", s * 1000);
+  if (s < 120) return fmt::format("{:.1f} s", s);
+  return fmt::format("{:.1f} min", s / 60);
+}
+
 std::string join(const std::vector<std::string>& v, std::string_view sep, std::string_view last_sep) {
   std::string out;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -200,8 +206,9 @@ std::string render_table(const Report& r, const RenderOptions& o) {
          fmt::format("{}, {} params; file {}", s.quant_description, with_commas(m.params_total),
                      format_bytes(mem.file_bytes, UnitSystem::si))});
   t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
-         fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}", format_bytes_auto(mem.kv_bytes_per_token, u),
-                     with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s")});
+         fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}{}", format_bytes_auto(mem.kv_bytes_per_token, u),
+                     with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s",
+                     mem.kv_policy.empty() ? "" : "; kept: " + mem.kv_policy)});
   if (mem.state_bytes > 0) {
     t.row({"Recurrent state", format_bytes(mem.state_bytes, u),
            fmt::format("fixed per sequence \u00d7 {} sequence{}, independent of context", s.batch,
@@ -218,27 +225,58 @@ std::string render_table(const Report& r, const RenderOptions& o) {
 
   out += st.bold("Fit") + st.dim("  (busiest GPU: tensor parallel up to 8, pipeline stages beyond; overhead on each)") +
          "\n";
-  TextTable f({Align::left, Align::right, Align::right, Align::left, Align::right, Align::right, Align::left});
-  f.row({"GPU", "usable", "GPUs", "layout", "per GPU", "headroom", ""});
+  TextTable f({Align::left, Align::right, Align::right, Align::left, Align::right, Align::right, Align::right,
+               Align::right, Align::left});
+  f.row({"GPU", "usable", "GPUs", "layout", "per GPU", "headroom", "decode \u2264", "prefill \u2265", ""});
   for (const FitRow& row : r.fit) {
     std::string status = row.fits ? "fits" : "does not fit";
     if (!row.fits && row.requested && row.min_count != 0) status += fmt::format(" (needs {})", row.min_count);
     if (!row.fits && row.min_count == 0) status = "too small";
     if (!row.problem.empty()) status = "invalid: " + row.problem;
     const std::string split = row.pp > 1 ? fmt::format("tp{} pp{}", row.tp, row.pp) : fmt::format("tp{}", row.tp);
+    const std::string decode =
+        row.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *row.decode_tokens_per_s) : std::string("-");
+    const std::string prefill = row.prefill_seconds ? seconds(*row.prefill_seconds) : std::string("-");
     f.row({row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count), split,
-           format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u), status});
+           format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u), decode, prefill,
+           status});
   }
   out += f.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
     if (row == 0) return st.dim(c);
-    if (col == 6) return r.fit[row - 1].fits ? st.green(c) : st.red(c);
+    if (col == 8) return r.fit[row - 1].fits ? st.green(c) : st.red(c);
+    if (col == 6 || col == 7) return st.dim(c);
     return c;
   });
+  out += st.dim("  decode \u2264: per sequence, bandwidth bound; prefill \u2265: the whole context, compute bound "
+                "(upper bounds on speed, docs/speed.md)") +
+         "\n";
   out += "\n";
   // With an engine, its verdict (does vLLM start, how many requests fit) replaces the
   // engine-neutral one.
   if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
   else out += verdict(r, o, st);
+  if (!r.suggestions.empty()) {
+    std::string line;
+    for (std::size_t i = 0; i < r.suggestions.size(); ++i) {
+      line += (i == 0 ? "" : i + 1 == r.suggestions.size() ? " or " : ", ") + r.suggestions[i];
+    }
+    out += fmt::format("{} {}.\n", st.bold("Would fit with:"), line);
+  }
+  if (r.limits) {
+    const Limits& l = *r.limits;
+    std::vector<std::string> parts;
+    if (l.asked_context) {
+      parts.push_back(l.max_context_tokens ? "largest context " + with_commas(*l.max_context_tokens) + " tokens"
+                                           : "not even the smallest context fits");
+    }
+    if (l.asked_batch) {
+      parts.push_back(l.max_batch ? "most sequences " + with_commas(*l.max_batch) : "not one sequence fits");
+    }
+    if (l.asked_quant) parts.push_back(l.best_quant ? "best format " + *l.best_quant : "no format fits");
+    std::string line;
+    for (std::size_t i = 0; i < parts.size(); ++i) line += (i == 0 ? "" : "; ") + parts[i];
+    out += fmt::format("{} {}.\n", st.bold("Limits:"), line);
+  }
   for (const std::string& n : r.notes) out += st.dim("Note: " + n) + "\n";
   return out;
 }

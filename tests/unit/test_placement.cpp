@@ -69,3 +69,28 @@ TEST_CASE("choose_parallel prefers tensor parallel within a node") {
   CHECK(choose_parallel(m, 6)->tp == 2); // 64 heads: tp 6 and 3 do not divide them
   CHECK(choose_parallel(m, 6)->pp == 3);
 }
+
+TEST_CASE("property: on one GPU the busiest GPU holds exactly the model") {
+  for (const ModelSpec& m : vramcalc::test::catalog().models) {
+    for (const char* f : {"bf16", "fp8", "q4_k_m", "awq", "exl2-4.65"}) {
+      INFO(m.id << " " << f);
+      const WeightFormat w = fmt_of(f);
+      const RankMemory r = busiest_rank(m, w, Dtype::bf16, 4096, 2, Parallel{});
+      CHECK(r.weights_bytes == weight_bytes(m, w).total);
+      CHECK(r.kv_bytes == kv_cache(m, Dtype::bf16, 4096, 2).total_bytes);
+      CHECK(r.state_bytes == kv_cache(m, Dtype::bf16, 4096, 2).state_total_bytes);
+    }
+  }
+}
+
+TEST_CASE("property: more GPUs never need more memory each; totals at least the model") {
+  const ModelSpec& m = model("qwen3-30b-a3b");
+  const WeightFormat w = fmt_of("bf16");
+  std::uint64_t prev = UINT64_MAX;
+  for (std::uint32_t tp : {1u, 2u, 4u}) {
+    const RankMemory r = busiest_rank(m, w, Dtype::bf16, 32768, 1, Parallel{tp, 1, false});
+    CHECK(r.total() <= prev);
+    CHECK(r.total() * tp >= weight_bytes(m, w).total);
+    prev = r.total();
+  }
+}

@@ -1,0 +1,162 @@
+#include "vramcalc/plan.hpp"
+
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace vramcalc {
+
+bool fits(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog) {
+  if (s.gpus.empty()) return false;
+  Settings one = s;
+  one.gpus.resize(1);
+  const auto r = estimate(model, one, catalog);
+  if (!r || r->fit.empty()) return false;
+  if (r->engine) return r->engine->fits;
+  return r->fit.front().fits;
+}
+
+std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog,
+                                         std::uint64_t align) {
+  // Memory grows with the context, so "fits" is monotone: binary search on multiples of align.
+  auto ok = [&](std::uint64_t steps) {
+    s.context_tokens = steps * align;
+    return fits(model, s, catalog);
+  };
+  if (!ok(1)) return std::nullopt;
+  std::uint64_t lo = 1, hi = 2;
+  const std::uint64_t cap = max_context_tokens / align;
+  while (hi < cap && ok(hi)) {
+    lo = hi;
+    hi = std::min(cap, hi * 2);
+  }
+  if (hi == cap && ok(hi)) return hi * align;
+  while (lo + 1 < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo * align;
+}
+
+std::optional<std::uint64_t> max_batch(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog) {
+  auto ok = [&](std::uint64_t b) {
+    s.batch = b;
+    return fits(model, s, catalog);
+  };
+  if (!ok(1)) return std::nullopt;
+  std::uint64_t lo = 1, hi = 2;
+  const std::uint64_t cap = 1ull << 32;
+  while (hi < cap && ok(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  if (hi >= cap && ok(cap)) return cap;
+  while (lo + 1 < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (ok(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+std::optional<WeightFormat> best_format(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog,
+                                        std::span<const WeightFormat> candidates) {
+  for (const WeightFormat& f : candidates) {
+    s.weights = f;
+    if (fits(model, s, catalog)) return f;
+  }
+  return std::nullopt;
+}
+
+namespace {
+std::string with_commas(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+} // namespace
+
+std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog,
+                                        std::span<const WeightFormat> formats) {
+  std::vector<std::string> out;
+  if (s.gpus.empty() || fits(model, s, catalog)) return out;
+  const std::uint64_t align = s.engine == EngineKind::vllm ? 16 : s.engine == EngineKind::llamacpp ? 256 : 1;
+  if (auto c = max_context(model, s, catalog, align); c && *c < s.context_tokens) {
+    out.push_back("a context of at most " + with_commas(*c) + " tokens (--ctx " + std::to_string(*c) + ")");
+  }
+  if (s.batch > 1) {
+    if (auto b = max_batch(model, s, catalog)) {
+      out.push_back("at most " + std::to_string(*b) + " concurrent sequences (--batch " + std::to_string(*b) + ")");
+    }
+  }
+  if (auto f = best_format(model, s, catalog, formats); f && f->id != s.weights.id) {
+    out.push_back("weights in " + f->id + " (-q " + f->id + ")");
+  }
+  for (Dtype kv : {Dtype::f8_e4m3, Dtype::q8_0, Dtype::q4_0}) {
+    if (traits(kv).block_bytes * traits(s.kv_dtype).block_elems >= traits(s.kv_dtype).block_bytes * traits(kv).block_elems) {
+      continue; // not smaller than the KV dtype asked
+    }
+    if (s.engine == EngineKind::vllm && kv != Dtype::f8_e4m3) continue; // vLLM's KV dtypes
+    Settings t = s;
+    t.kv_dtype = kv;
+    if (fits(model, t, catalog)) {
+      const std::string flag = kv == Dtype::f8_e4m3 ? "fp8" : std::string(traits(kv).name);
+      out.push_back("the KV cache in " + std::string(dtype_display(kv)) + " (--kv " + flag + ")");
+      break;
+    }
+  }
+  // More of the same GPU.
+  Settings more = s;
+  more.gpus.resize(1);
+  more.parallel.reset();
+  for (std::uint32_t n = std::max<std::uint32_t>(2, s.gpus.front().count + 1); n <= 64; n *= 2) {
+    more.gpus.front().count = n;
+    if (!choose_parallel(model, n)) continue;
+    if (fits(model, more, catalog)) {
+      out.push_back(std::to_string(n) + "\u00d7 " + s.gpus.front().gpu.name);
+      break;
+    }
+  }
+  return out;
+}
+
+std::vector<PlanOption> plan(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog,
+                             std::span<const WeightFormat> formats) {
+  std::vector<PlanOption> out;
+  for (const WeightFormat& f : formats) {
+    Settings t = s;
+    t.weights = f;
+    t.gpus.clear();
+    const auto r = estimate(model, t, catalog);
+    if (!r) continue;
+    for (const FitRow& row : r->fit) {
+      if (row.min_count == 0 || !row.fits) continue;
+      PlanOption o;
+      o.gpu = row.gpu;
+      o.gpu_name = row.gpu_name;
+      o.quant = f.id;
+      o.count = row.count;
+      o.tp = row.tp;
+      o.pp = row.pp;
+      o.gpu_usable_bytes = row.usable_bytes;
+      o.required_bytes_per_gpu = row.required_bytes_per_gpu;
+      o.headroom_bytes = row.headroom_bytes;
+      o.decode_tokens_per_s = row.decode_tokens_per_s;
+      for (const GpuSpec& g : catalog) {
+        if (g.id == row.gpu && g.price_usd_per_hour) o.price_usd_per_hour = *g.price_usd_per_hour * row.count;
+      }
+      out.push_back(std::move(o));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PlanOption& a, const PlanOption& b) {
+    // Usable bytes < 2^56 and counts <= 1024: the product fits in 64 bits.
+    const auto total = [](const PlanOption& o) { return o.gpu_usable_bytes * o.count; };
+    const double pa = a.price_usd_per_hour.value_or(1e300), pb = b.price_usd_per_hour.value_or(1e300);
+    return std::make_tuple(a.count, total(a), pa) < std::make_tuple(b.count, total(b), pb);
+  });
+  return out;
+}
+
+} // namespace vramcalc
