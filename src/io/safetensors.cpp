@@ -1,1 +1,337 @@
-// placeholder until the reader lands
+// safetensors header reader: the rules of huggingface/safetensors safetensors/src/tensor.rs
+// (read_metadata, Metadata::validate) and the sharded index of huggingface_hub;
+// docs/file-formats.md lists them.
+#include "vramcalc/io/safetensors.hpp"
+
+#include "json_util.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+namespace vramcalc::io {
+
+using nlohmann::json;
+using detail::LoadFailure;
+
+namespace {
+
+struct DtypeBits {
+  std::string_view name;
+  std::uint32_t bits;
+};
+
+// enum Dtype and Dtype::bitsize() of tensor.rs.
+constexpr DtypeBits dtype_bits[] = {
+    {"BOOL", 8},  {"F4", 4},           {"F6_E2M3", 6},     {"F6_E3M2", 6},     {"U8", 8},   {"I8", 8},
+    {"F8_E5M2", 8}, {"F8_E4M3", 8},    {"F8_E8M0", 8},     {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8},
+    {"I16", 16},  {"U16", 16},         {"F16", 16},        {"BF16", 16},       {"I32", 32}, {"U32", 32},
+    {"F32", 32},  {"C64", 64},         {"F64", 64},        {"I64", 64},        {"U64", 64},
+};
+
+[[noreturn]] void fail(const std::string& origin, const std::string& what) {
+  throw LoadFailure{{ErrorCode::invalid_model, origin + ": " + what}};
+}
+
+// Names come from the file: control bytes are shown as \xNN so they never reach a terminal raw.
+std::string printable(std::string_view name) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+    else out += ch;
+  }
+  return out;
+}
+
+// A key as a JSON pointer token (RFC 6901), printable.
+std::string escape_pointer(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return printable(out);
+}
+
+std::uint64_t read_u64_le(const char* b) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[i]);
+  return v;
+}
+
+void read_at(const ByteSource& source, const std::string& origin, std::uint64_t offset, std::uint64_t n, char* out) {
+  if (!source.read || !source.read(offset, n, out)) {
+    throw LoadFailure{{ErrorCode::io, origin + ": cannot read " + std::to_string(n) + " bytes at offset " +
+                                          std::to_string(offset)}};
+  }
+}
+
+std::uint64_t non_negative(const json& v, const std::string& origin, const std::string& path, const char* what) {
+  if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  fail(origin, path + ": " + what + " must be non-negative integers, got " + v.dump());
+}
+
+SafetensorsTensor read_tensor(const std::string& origin, const std::string& name, const json& info) {
+  const std::string path = "/" + escape_pointer(name);
+  if (!info.is_object()) fail(origin, path + ": expected an object with dtype, shape and data_offsets");
+  SafetensorsTensor t;
+  t.name = name;
+  t.file = origin;
+  for (const char* k : {"dtype", "shape", "data_offsets"}) {
+    if (!info.contains(k)) fail(origin, path + ": missing key '" + k + "'");
+  }
+  const json& dtype = info.at("dtype");
+  if (!dtype.is_string()) fail(origin, path + "/dtype: expected a string, got " + dtype.dump());
+  t.dtype = dtype.get<std::string>();
+  const std::uint32_t bits = safetensors_dtype_bits(t.dtype);
+  if (bits == 0) fail(origin, path + "/dtype: unknown dtype '" + printable(t.dtype) + "'");
+
+  const json& shape = info.at("shape");
+  if (!shape.is_array()) fail(origin, path + "/shape: expected an array, got " + shape.dump());
+  for (const json& d : shape) t.shape.push_back(non_negative(d, origin, path + "/shape", "dimensions"));
+
+  const json& offsets = info.at("data_offsets");
+  if (!offsets.is_array() || offsets.size() != 2) fail(origin, path + "/data_offsets: expected [begin, end], got " + offsets.dump());
+  t.begin = non_negative(offsets[0], origin, path + "/data_offsets", "offsets");
+  t.end = non_negative(offsets[1], origin, path + "/data_offsets", "offsets");
+  if (t.end < t.begin) {
+    fail(origin, path + "/data_offsets: end " + std::to_string(t.end) + " is before begin " + std::to_string(t.begin));
+  }
+
+  std::string dims;
+  for (std::uint64_t d : t.shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  std::uint64_t bits_total = 0;
+  try {
+    bits_total = checked_mul(t.elements(), bits);
+  } catch (const OverflowError&) {
+    fail(origin, path + "/shape: [" + dims + "] x " + std::to_string(bits) + " bits does not fit in 64 bits");
+  }
+  const std::uint64_t elements = t.elements();
+  if (bits_total % 8 != 0) {
+    fail(origin, path + ": " + std::to_string(elements) + " elements of " + t.dtype + " take " + // a known dtype
+                     std::to_string(bits_total) + " bits, not a whole number of bytes");
+  }
+  if (t.end - t.begin != bits_total / 8) {
+    fail(origin, path + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "] hold " +
+                     std::to_string(t.end - t.begin) + " bytes, but shape [" + dims + "] of " + t.dtype + " takes " +
+                     std::to_string(bits_total / 8));
+  }
+  return t;
+}
+
+SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
+  const std::uint64_t size = source.size;
+  if (size < 8) {
+    fail(origin, "truncated: the header length needs 8 bytes at offset 0, the file has " + std::to_string(size));
+  }
+  char len_bytes[8];
+  read_at(source, origin, 0, 8, len_bytes);
+  const std::uint64_t n = read_u64_le(len_bytes);
+  if (n > safetensors_max_header_bytes) {
+    fail(origin, "header length " + std::to_string(n) + " exceeds the 100,000,000-byte limit");
+  }
+  if (n > size - 8) {
+    fail(origin, "truncated: the JSON header needs " + std::to_string(n) + " bytes at offset 8, the file has " +
+                     std::to_string(size));
+  }
+  std::string text(static_cast<std::size_t>(n), '\0'); // n is at most 100,000,000 and inside the file
+  read_at(source, origin, 8, n, text.data());
+
+  // parse_strict refuses duplicate keys, so a tensor name cannot appear twice.
+  const json root = detail::parse_strict(text, origin, ErrorCode::invalid_model);
+  if (!root.is_object()) fail(origin, "the header is not a JSON object");
+
+  SafetensorsSet set;
+  set.files.push_back(origin);
+  set.file_bytes = size;
+  for (const auto& [key, value] : root.items()) {
+    if (key == "__metadata__") {
+      if (!value.is_object()) fail(origin, "/__metadata__: expected an object of strings");
+      for (const auto& [mk, mv] : value.items()) {
+        if (!mv.is_string()) fail(origin, "/__metadata__/" + escape_pointer(mk) + ": expected a string, got " + mv.dump());
+        set.metadata.emplace(mk, mv.get<std::string>());
+      }
+      continue;
+    }
+    set.tensors.push_back(read_tensor(origin, key, value));
+  }
+
+  // tensor.rs: sorted by offsets, the tensors tile the data buffer from 0 without gaps or
+  // overlaps, and the buffer ends at the end of the file.
+  std::ranges::sort(set.tensors, [](const SafetensorsTensor& x, const SafetensorsTensor& y) {
+    return std::tie(x.begin, x.end, x.name) < std::tie(y.begin, y.end, y.name);
+  });
+  std::uint64_t expected = 0;
+  const SafetensorsTensor* prev = nullptr;
+  for (const SafetensorsTensor& t : set.tensors) {
+    const std::string range = "[" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "]";
+    if (t.begin < expected) {
+      fail(origin, "tensor '" + printable(t.name) + "' at data_offsets " + range + " overlaps tensor '" +
+                       printable(prev->name) + "' at [" +
+                       std::to_string(prev->begin) + ", " + std::to_string(prev->end) + "]");
+    }
+    if (t.begin > expected) {
+      fail(origin, "tensor '" + printable(t.name) + "' at data_offsets " + range +
+                       " leaves a gap: the data before it ends at " +
+                       std::to_string(expected));
+    }
+    expected = t.end;
+    prev = &t;
+  }
+  const std::uint64_t data = size - 8 - n;
+  if (expected != data) {
+    fail(origin, "the tensors cover " + std::to_string(expected) + " bytes of data, but the file has " +
+                     std::to_string(data) + " after the " + std::to_string(n) + "-byte header");
+  }
+  return set;
+}
+
+// A shard name from weight_map: a file next to the index, never a path outside it.
+std::string shard_path(const std::string& index_path, const std::string& shard, const std::string& origin) {
+  const std::filesystem::path p(shard);
+  if (shard.empty() || p.is_absolute() || std::ranges::find(p, "..") != p.end()) {
+    fail(origin, "/weight_map: shard '" + printable(shard) + "' is not a file name inside the checkpoint's directory");
+  }
+  return (std::filesystem::path(index_path).parent_path() / p).string();
+}
+
+SafetensorsSet read_index(const std::string& index_path) {
+  auto file = FileSource::open(index_path);
+  if (!file) throw LoadFailure{file.error()};
+  const ByteSource& src = file->source();
+  // An index lists every tensor once: the same cap as a safetensors header is ample.
+  if (src.size > safetensors_max_header_bytes) {
+    fail(index_path, "the index is " + std::to_string(src.size) + " bytes, above the 100,000,000-byte limit");
+  }
+  std::string text(static_cast<std::size_t>(src.size), '\0');
+  read_at(src, index_path, 0, src.size, text.data());
+  const json root = detail::parse_strict(text, index_path, ErrorCode::invalid_model);
+  if (!root.is_object()) fail(index_path, "expected a JSON object");
+  if (!root.contains("weight_map") || !root.at("weight_map").is_object()) {
+    fail(index_path, "/weight_map: missing; expected an object of tensor name -> shard file");
+  }
+  std::optional<std::uint64_t> total_size;
+  if (root.contains("metadata") && !root.at("metadata").is_null()) {
+    const json& meta = root.at("metadata");
+    if (!meta.is_object()) fail(index_path, "/metadata: expected an object");
+    if (meta.contains("total_size") && !meta.at("total_size").is_null()) {
+      const json& ts = meta.at("total_size");
+      // Some writers store it as a float (e.g. 1.5e10); accept whole numbers.
+      if (ts.is_number_float() && ts.get<double>() >= 0 && ts.get<double>() < 1.8e19 &&
+          static_cast<double>(static_cast<std::uint64_t>(ts.get<double>())) == ts.get<double>()) {
+        total_size = static_cast<std::uint64_t>(ts.get<double>());
+      } else {
+        total_size = non_negative(ts, index_path, "/metadata/total_size", "sizes");
+      }
+    }
+  }
+
+  std::map<std::string, std::string> mapping; // tensor -> shard
+  std::set<std::string> shards;
+  for (const auto& [tensor, shard] : root.at("weight_map").items()) {
+    if (!shard.is_string()) {
+      fail(index_path, "/weight_map/" + escape_pointer(tensor) + ": expected a shard file name, got " + shard.dump());
+    }
+    mapping.emplace(tensor, shard.get<std::string>());
+    shards.insert(shard.get<std::string>());
+  }
+  if (shards.empty()) fail(index_path, "/weight_map: maps no tensors");
+
+  SafetensorsSet set;
+  std::unordered_map<std::string, std::string> seen; // tensor -> shard holding it
+  for (const std::string& shard : shards) { // std::set: model-00001-of-... first
+    const std::string p = shard_path(index_path, shard, index_path);
+    auto part = read_safetensors_file(p);
+    if (!part) throw LoadFailure{part.error()};
+    if (set.files.empty()) set.metadata = part->metadata;
+    set.files.push_back(p);
+    set.file_bytes = checked_add(set.file_bytes, part->file_bytes, "the checkpoint size");
+    for (SafetensorsTensor& t : part->tensors) {
+      if (auto [it, fresh] = seen.emplace(t.name, shard); !fresh) {
+        fail(index_path, "tensor '" + printable(t.name) + "' is in two shards: " + printable(it->second) +
+                             " and " + printable(shard));
+      }
+      const auto m = mapping.find(t.name);
+      if (m == mapping.end()) {
+        set.warnings.push_back(printable(shard) + " holds tensor '" + printable(t.name) +
+                               "', which the index does not map");
+      } else if (m->second != shard) {
+        fail(index_path, "/weight_map/" + escape_pointer(t.name) + ": the index names shard " +
+                             printable(m->second) + ", but " + printable(shard) + " holds the tensor");
+      }
+      set.tensors.push_back(std::move(t));
+    }
+  }
+  for (const auto& [tensor, shard] : mapping) {
+    if (!seen.contains(tensor)) {
+      fail(index_path, "/weight_map/" + escape_pointer(tensor) + ": shard " + printable(shard) +
+                           " does not hold the tensor");
+    }
+  }
+  if (total_size && *total_size != set.tensor_bytes()) {
+    set.warnings.push_back("metadata.total_size is " + std::to_string(*total_size) + ", but the shards' tensors take " +
+                           std::to_string(set.tensor_bytes()) + " bytes");
+  }
+  return set;
+}
+
+} // namespace
+
+std::uint32_t safetensors_dtype_bits(std::string_view dtype) {
+  for (const DtypeBits& d : dtype_bits) {
+    if (d.name == dtype) return d.bits;
+  }
+  return 0;
+}
+
+std::uint64_t SafetensorsTensor::elements() const {
+  std::uint64_t n = 1;
+  for (std::uint64_t d : shape) n = checked_mul(n, d, "a tensor's element count");
+  return n;
+}
+
+std::uint64_t SafetensorsSet::tensor_bytes() const {
+  std::uint64_t sum = 0;
+  for (const SafetensorsTensor& t : tensors) sum = checked_add(sum, t.bytes(), "the tensor bytes");
+  return sum;
+}
+
+std::expected<SafetensorsSet, Error> parse_safetensors(const ByteSource& source, std::string_view origin) {
+  try {
+    return parse(source, std::string(origin));
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const json::exception& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, std::string(origin) + ": " + e.what()});
+  } catch (const std::bad_alloc&) {
+    return std::unexpected(Error{ErrorCode::io, std::string(origin) + ": out of memory while reading the header"});
+  }
+}
+
+std::expected<SafetensorsSet, Error> read_safetensors_file(const std::string& path) {
+  auto file = FileSource::open(path);
+  if (!file) return std::unexpected(file.error());
+  return parse_safetensors(file->source(), path);
+}
+
+std::expected<SafetensorsSet, Error> read_safetensors_index(const std::string& index_path) {
+  try {
+    return read_index(index_path);
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const json::exception& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, index_path + ": " + e.what()});
+  } catch (const OverflowError& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, index_path + ": " + e.what()});
+  }
+}
+
+} // namespace vramcalc::io

@@ -12,6 +12,7 @@
 #include <expected>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -29,6 +30,25 @@ struct ByteSource {
 // A ByteSource over a buffer in memory (tests, fuzzing); the buffer must outlive it.
 [[nodiscard]] ByteSource memory_source(std::string_view bytes);
 
+// A regular file opened for reading, read with pread: nothing is mapped or read ahead of
+// what the parser asks for (plus one bounded read buffer in the parser). Movable; closes
+// the descriptor when destroyed. Errors (ErrorCode::io) name the path and the reason.
+class FileSource {
+public:
+  [[nodiscard]] static std::expected<FileSource, Error> open(const std::string& path);
+  FileSource(FileSource&& other) noexcept;
+  FileSource& operator=(FileSource&& other) noexcept;
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+  ~FileSource();
+  [[nodiscard]] const ByteSource& source() const { return source_; }
+
+private:
+  FileSource() = default;
+  int fd_ = -1;
+  ByteSource source_;
+};
+
 enum class GgufType : std::uint32_t {
   u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7, string = 8, array = 9,
   u64 = 10, i64 = 11, f64 = 12,
@@ -43,7 +63,9 @@ struct GgufValue {
   std::variant<std::uint64_t, std::int64_t, double, bool, std::string> scalar;
   std::vector<std::variant<std::uint64_t, std::int64_t, double, bool, std::string>> elems;
   std::uint64_t count = 0;       // arrays: number of elements
-  std::uint64_t encoded_bytes = 0; // bytes the value takes in the file
+  std::uint64_t encoded_bytes = 0; // bytes the value takes in the file (after the key and its
+                                   // type tag; arrays: element type + count + elements)
+  [[nodiscard]] bool elements_kept() const { return elems.size() == count; }
 };
 
 struct GgufKv {
@@ -84,6 +106,14 @@ struct GgufReadOptions {
   std::uint64_t max_header_bytes = 1ull << 30; // refuse headers claiming more than this
 };
 
+// Without keep_arrays, arrays of numbers keep their elements up to this many (per-layer
+// values such as head_count_kv[]); longer ones (token scores, token types) and every array
+// of strings keep only their count and encoded size.
+inline constexpr std::uint64_t gguf_kept_array_limit = 65536;
+
+// GGML_MAX_NAME (ggml.h): a tensor name must be shorter than this.
+inline constexpr std::uint64_t gguf_max_name_bytes = 64;
+
 // Parses a GGUF header. Errors (exit 2) name the origin and what is wrong: wrong magic,
 // unsupported version, truncation, counts or lengths that cannot fit in the file, unknown
 // value or tensor types, nested arrays, duplicate keys or tensor names, dims whose product
@@ -93,6 +123,29 @@ struct GgufReadOptions {
 [[nodiscard]] std::expected<GgufFile, Error> read_gguf_file(const std::string& path,
                                                             const GgufReadOptions& options = {});
 
+// A model split by gguf-split / llama-quantize --split: `<prefix>-00001-of-00003.gguf` ...
+// (llama.cpp's llama_split_path: "%s-%05d-of-%05d.gguf", parts numbered from 1).
+struct GgufSplitName {
+  std::string prefix;       // path without "-NNNNN-of-MMMMM.gguf"
+  std::uint32_t index = 0;  // 1-based
+  std::uint32_t count = 0;
+};
+[[nodiscard]] std::optional<GgufSplitName> parse_gguf_split_name(std::string_view path);
+[[nodiscard]] std::string gguf_split_path(std::string_view prefix, std::uint32_t index, std::uint32_t count);
+
+// Reads every part of a split model given the path of any part, in order (part 1 first);
+// a path that is not a split name reads that one file. Errors: a missing part, a part whose
+// split.no / split.count disagree with its name, a tensor name in two parts, a total that
+// disagrees with split.tensors.count of part 1. The caller sums tensors over the parts.
+[[nodiscard]] std::expected<std::vector<GgufFile>, Error> read_gguf_split(const std::string& path,
+                                                                          const GgufReadOptions& options = {});
+
+// Sum of tensor_bytes() over the parts of a split model.
+[[nodiscard]] std::uint64_t gguf_tensor_bytes(std::span<const GgufFile> parts);
+
+// The name of a ggml type id ("q4_k", "bf16"), or empty if vramcalc does not know it.
+[[nodiscard]] std::string_view ggml_type_name(std::uint32_t ggml_type);
+
 struct GgufModel {
   ModelSpec spec;
   std::vector<std::string> warnings; // what could not be determined
@@ -101,5 +154,7 @@ struct GgufModel {
 // The architecture from the `{arch}.*` metadata keys (llama, qwen2, qwen3, qwen2moe,
 // qwen3moe, gemma2, gemma3, deepseek2, gpt-oss, phi3, falcon, mamba, jamba, command-r, ...).
 [[nodiscard]] std::expected<GgufModel, Error> gguf_to_spec(const GgufFile& file);
+// A split model: metadata from part 1, tensors from every part.
+[[nodiscard]] std::expected<GgufModel, Error> gguf_to_spec(std::span<const GgufFile> parts);
 
 } // namespace vramcalc::io

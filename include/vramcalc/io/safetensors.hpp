@@ -31,8 +31,12 @@ struct SafetensorsSet {
   std::map<std::string, std::string> metadata;   // __metadata__ of the first shard
   std::vector<SafetensorsTensor> tensors;        // every tensor of every shard
   std::uint64_t file_bytes = 0;                  // sum of shard file sizes
+  std::vector<std::string> warnings;             // index disagreements that do not stop reading
   [[nodiscard]] std::uint64_t tensor_bytes() const;
 };
+
+// MAX_HEADER_SIZE of safetensors/src/tensor.rs: longer JSON headers are refused.
+inline constexpr std::uint64_t safetensors_max_header_bytes = 100'000'000;
 
 // One file. Errors: header length beyond the file or above 100,000,000 bytes, bad JSON,
 // unknown dtype, shapes whose product overflows, sizes that disagree with dtype x shape,
