@@ -65,4 +65,61 @@ struct VllmResult {
                                      std::uint64_t kv_cache_memory_bytes, const Parallel& p,
                                      const VllmOptions& options, const GpuSpec& gpu);
 
+// ---- llama.cpp ----------------------------------------------------------------------
+
+enum class FlashAttn : std::uint8_t { automatic, on, off };
+
+struct LlamaCppOptions {
+  std::optional<Dtype> type_k, type_v; // -ctk / -ctv (default f16)
+  FlashAttn flash_attn = FlashAttn::automatic; // auto: on (llama.cpp enables it where the GPU supports it)
+  bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
+  bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
+  std::uint32_t n_batch = 2048, n_ubatch = 512;
+  std::optional<std::uint32_t> n_gpu_layers; // -ngl (default: all, with the output layer)
+  std::uint32_t n_cpu_moe = 0;         // --n-cpu-moe: experts of the first N layers stay on the CPU
+  std::vector<std::uint32_t> tensor_split; // --tensor-split proportions (default: by usable memory)
+  bool cuda = true;                    // GPU buffers (128-byte alignment, padded quantized rows); false: CPU
+};
+
+struct LlamaCppDevice {
+  std::string name;
+  std::uint64_t usable_bytes = 0;
+  std::uint64_t model_bytes = 0;
+  std::uint64_t kv_bytes = 0;      // KV cache and recurrent state of its layers
+  std::uint64_t compute_bytes = 0; // compute buffer (an estimate, docs/engines.md)
+  std::uint64_t output_bytes = 0;  // logits buffer (host only)
+  std::uint64_t overhead_bytes = 0;
+  std::uint32_t layers = 0;        // repeating layers it holds (+ the output layer)
+  bool output = false;
+  [[nodiscard]] std::uint64_t total() const;
+  [[nodiscard]] bool fits() const { return total() <= usable_bytes; }
+};
+
+struct LlamaCppResult {
+  std::string error;               // llama.cpp would refuse this configuration, or abort on it (why)
+  bool aborts = false;             // the error is an assertion failure, not a clean refusal
+  std::uint64_t n_ctx = 0;         // -c: context of all slots, padded to 256
+  std::uint64_t cells = 0;         // KV cells per stream
+  std::uint64_t n_stream = 1;
+  std::uint64_t swa_cells = 0;     // cells of sliding-window layers
+  std::uint64_t n_batch = 0, n_ubatch = 0;
+  bool flash_attn = true;
+  Dtype type_k = Dtype::f16, type_v = Dtype::f16;
+  std::uint64_t kv_bytes = 0;      // all devices
+  std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
+  std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::vector<LlamaCppDevice> gpus;
+  LlamaCppDevice host;             // weights, caches and buffers left in system RAM
+  bool fits = false;
+};
+
+// What llama.cpp (a build from 2026, after PR #19067: MLA caches K only) allocates with
+// `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).
+// `format` must be a GGUF mix. Does not throw for llama.cpp's refusals (`error`), only on
+// 64-bit overflow.
+[[nodiscard]] LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format,
+                                           std::uint64_t n_ctx, std::uint64_t n_seq,
+                                           const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
+                                           const LlamaCppOptions& options);
+
 } // namespace vramcalc

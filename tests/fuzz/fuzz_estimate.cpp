@@ -1,0 +1,90 @@
+// The whole pipeline on a fuzzed model spec: parse it, then estimate() with a few settings
+// (the whole GPU catalog; an odd tensor/pipeline split with a huge context and batch; the
+// vLLM engine). estimate() may refuse (OverflowError becomes an error) but never crashes,
+// and what it reports adds up.
+#include "fuzz_util.hpp"
+
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_json.hpp"
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace vramcalc;
+using fuzz::check;
+
+const io::Catalog& catalog() {
+  static const io::Catalog c = [] {
+    auto loaded = io::load_builtin_catalog();
+    check(loaded.has_value(), "the built-in catalog loads");
+    return std::move(*loaded);
+  }();
+  return c;
+}
+
+WeightFormat listed(std::size_t i, Dtype native) {
+  const auto names = listed_weight_formats();
+  auto f = parse_weight_format(names[i % names.size()], native);
+  check(f.has_value(), "every listed format parses");
+  return std::move(*f);
+}
+
+void run(const ModelSpec& spec, const Settings& s) {
+  const auto r = estimate(spec, s, catalog().gpus);
+  if (!r) {
+    check(!r.error().message.empty(), "a refused estimate says why");
+    return;
+  }
+  const MemorySummary& m = r->memory;
+  check(m.total_bytes == m.weights_bytes + m.kv_cache_bytes + m.state_bytes + m.overhead_bytes,
+        "the total is weights + KV + state + overhead");
+  check(r->fit.size() == (s.gpus.empty() ? catalog().gpus.size() : s.gpus.size()),
+        "one fit row per GPU asked (the whole catalog when none)");
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const auto parsed = io::parse_model_spec(fuzz::as_text(data, size), "fuzz.json");
+  if (!parsed) return 0;
+  const ModelSpec& spec = *parsed;
+  const auto& gpus = catalog().gpus;
+
+  // As `vramcalc MODEL` runs it: native format and KV dtype, the model's context.
+  Settings typical;
+  const std::string native = spec.weights_format.value_or(std::string(traits(spec.dtype).name));
+  const auto format = parse_weight_format(native, spec.dtype);
+  if (format) {
+    typical.weights = *format;
+    typical.kv_dtype = traits(spec.dtype).kv_allowed ? spec.dtype : Dtype::f16;
+    typical.context_tokens = spec.max_context;
+    run(spec, typical);
+  }
+
+  // A format picked by the input, the longest context, a large batch, a fixed odd layout.
+  Settings extreme;
+  extreme.weights = listed(size, spec.dtype);
+  extreme.kv_dtype = Dtype::q4_0;
+  extreme.context_tokens = max_context_tokens;
+  extreme.batch = std::uint64_t{1} << 20;
+  extreme.parallel = Parallel{8, 3, true};
+  extreme.kv_policy = {.kind = KvPolicy::Kind::streaming, .sinks = 4, .window = 4096};
+  extreme.gpus.push_back({gpus.front(), 0});
+  extreme.gpus.push_back({gpus.back(), 24});
+  run(spec, extreme);
+
+  // The vLLM engine on one GPU with an H2O policy.
+  Settings vllm;
+  vllm.weights = listed(size / 7, spec.dtype);
+  vllm.kv_dtype = Dtype::f8_e4m3;
+  vllm.context_tokens = 8192;
+  vllm.batch = 4;
+  vllm.engine = EngineKind::vllm;
+  vllm.kv_policy = {.kind = KvPolicy::Kind::h2o, .ratio_bp = 2000};
+  vllm.gpus.push_back({gpus[gpus.size() / 2], 1});
+  run(spec, vllm);
+  return 0;
+}
