@@ -45,6 +45,7 @@ struct Settings {
   KvPolicy kv_policy;
   EngineKind engine = EngineKind::generic;
   VllmOptions vllm;
+  LlamaCppOptions llamacpp;         // type_k / type_v unset: kv_dtype
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
 };
 

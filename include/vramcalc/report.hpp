@@ -88,6 +88,21 @@ struct Limits {
   bool asked_context = false, asked_batch = false, asked_quant = false;
 };
 
+// One device of a llama.cpp deployment: a GPU, or the host (system RAM).
+struct EngineDevice {
+  std::string name;                 // GPU id, or "host"
+  std::uint64_t usable_bytes = 0;   // 0 for the host
+  std::uint64_t model_bytes = 0;    // weights in its buffers
+  std::uint64_t kv_bytes = 0;       // KV cache and recurrent state of its layers
+  std::uint64_t compute_bytes = 0;  // compute buffer (an estimate)
+  std::uint64_t output_bytes = 0;   // logits buffer (host)
+  std::uint64_t overhead_bytes = 0; // free margin kept per GPU
+  std::uint64_t total_bytes = 0;
+  std::uint32_t layers = 0;         // repeating layers it holds
+  bool output = false;              // it holds the output layer
+  bool fits = true;
+};
+
 // What a serving engine would do (present with --engine vllm | llamacpp).
 struct EngineSection {
   std::string name;          // "vllm", "llamacpp"
@@ -121,6 +136,22 @@ struct EngineSection {
   std::uint64_t max_model_len_fit = 0;
   bool fits = false;           // starts, and holds `batch` requests at full length
   std::vector<std::string> notes;
+  // llama.cpp
+  std::string weights;              // the GGUF format sized
+  std::uint64_t n_ctx = 0;          // -c as llama.cpp pads it
+  std::uint64_t n_seq = 1;          // -np
+  std::uint64_t cells = 0;          // KV cells per stream
+  std::uint64_t n_stream = 1;
+  std::uint64_t swa_cells = 0;      // cells of sliding-window layers (0: none)
+  std::uint64_t n_batch = 0, n_ubatch = 0;
+  bool flash_attn = true, kv_unified = false, swa_full = false;
+  std::string type_k, type_v;
+  std::uint64_t kv_bytes = 0, state_bytes = 0;
+  std::uint32_t gpu_layers = 0, total_layers = 0; // offloaded of (repeating layers + output)
+  std::vector<EngineDevice> devices; // the GPUs
+  EngineDevice host;
+  std::string error;                // llama.cpp would refuse (or abort): why
+  bool aborts = false;
 };
 
 struct Report {

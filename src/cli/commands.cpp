@@ -199,6 +199,74 @@ std::uint32_t utilization_flag(const std::string& text) {
   return static_cast<std::uint32_t>(v);
 }
 
+// llama.cpp's cache types (llama-server --cache-type-k/-v: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
+constexpr Dtype llamacpp_kv_types[] = {Dtype::f32,  Dtype::f16,  Dtype::bf16,   Dtype::q8_0, Dtype::q4_0,
+                                       Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
+
+Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
+  const auto d = parse_dtype(text);
+  if (d && std::find(std::begin(llamacpp_kv_types), std::end(llamacpp_kv_types), *d) != std::end(llamacpp_kv_types)) {
+    return *d;
+  }
+  fail(ErrorCode::invalid_argument,
+       flag + ": llama.cpp has no '" + text + "' cache type; it has f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1");
+}
+
+// A GGUF mix, or a plain float format (llama.cpp loads it as a GGUF of that type).
+bool llamacpp_format(const WeightFormat& f) {
+  return f.kind == FormatKind::gguf ||
+         (f.kind == FormatKind::plain && (f.dtype == Dtype::f32 || f.dtype == Dtype::f16 || f.dtype == Dtype::bf16));
+}
+
+void apply_llamacpp_flags(const Options& o, Settings& s) {
+  const bool flags = o.cache_type_k || o.cache_type_v || o.flash_attn || o.batch_size || o.ubatch_size ||
+                     o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full;
+  if (flags && s.engine != EngineKind::llamacpp) {
+    fail(ErrorCode::invalid_argument, "llama.cpp flags (--cache-type-k, --flash-attn, --n-gpu-layers, ...) need "
+                                      "--engine llamacpp");
+  }
+  if (s.engine == EngineKind::llamacpp && s.gpus.empty()) {
+    fail(ErrorCode::invalid_argument,
+         "--engine llamacpp: say which GPU with --gpu (llama.cpp places layers by each GPU's memory)");
+  }
+  LlamaCppOptions& l = s.llamacpp;
+  if (o.cache_type_k) l.type_k = llamacpp_kv_flag("--cache-type-k", *o.cache_type_k);
+  if (o.cache_type_v) l.type_v = llamacpp_kv_flag("--cache-type-v", *o.cache_type_v);
+  if (o.flash_attn) {
+    const std::string f = to_lower(*o.flash_attn);
+    if (f == "on" || f == "1" || f == "true") l.flash_attn = FlashAttn::on;
+    else if (f == "off" || f == "0" || f == "false") l.flash_attn = FlashAttn::off;
+    else if (f == "auto") l.flash_attn = FlashAttn::automatic;
+    else fail(ErrorCode::invalid_argument, "--flash-attn: '" + *o.flash_attn + "' is not on, off or auto");
+  }
+  l.kv_unified = o.kv_unified;
+  l.swa_full = o.swa_full;
+  if (o.batch_size) l.n_batch = static_cast<std::uint32_t>(flag_value("--batch-size", parse_count(*o.batch_size, 1u << 24)));
+  if (o.ubatch_size) {
+    l.n_ubatch = static_cast<std::uint32_t>(flag_value("--ubatch-size", parse_count(*o.ubatch_size, 1u << 24)));
+  }
+  if (o.n_gpu_layers) {
+    const std::string n = to_lower(*o.n_gpu_layers);
+    if (n != "all" && n != "auto" && n != "-1") {
+      const auto v = parse_count(n, 1u << 20);
+      if (!v && n == "0") l.n_gpu_layers = 0;
+      else l.n_gpu_layers = static_cast<std::uint32_t>(flag_value("--n-gpu-layers", v));
+    }
+  }
+  if (o.n_cpu_moe) l.n_cpu_moe = static_cast<std::uint32_t>(flag_value("--n-cpu-moe", parse_count(*o.n_cpu_moe, 1u << 20)));
+  if (o.tensor_split) {
+    for (const std::string& part : split_list("--tensor-split", *o.tensor_split)) {
+      l.tensor_split.push_back(static_cast<std::uint32_t>(flag_value("--tensor-split", parse_count(part, 1u << 20))));
+    }
+    std::uint32_t count = 0;
+    for (const GpuRequest& g : s.gpus) count += std::max<std::uint32_t>(1, g.count);
+    if (l.tensor_split.size() > count) {
+      fail(ErrorCode::invalid_argument, "--tensor-split: " + std::to_string(l.tensor_split.size()) + " shares for " +
+                                            std::to_string(count) + " GPU" + (count == 1 ? "" : "s"));
+    }
+  }
+}
+
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
   if (o.engine == "vllm") s.engine = EngineKind::vllm;
   else if (o.engine == "llamacpp" || o.engine == "llama.cpp") s.engine = EngineKind::llamacpp;
@@ -256,6 +324,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     v.version_minor = static_cast<std::uint32_t>(*minor);
   }
   v.enforce_eager = o.enforce_eager;
+  apply_llamacpp_flags(o, s);
 }
 
 // The most combinations one sweep may ask for.
@@ -323,14 +392,33 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}};
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
+  const bool llamacpp = o.engine == "llamacpp" || o.engine == "llama.cpp";
   if (o.quant && iequals(*o.quant, "all")) {
-    for (std::string_view n : listed_weight_formats()) w.formats.push_back(format_flag(std::string(n), model));
+    for (std::string_view n : listed_weight_formats()) {
+      WeightFormat f = format_flag(std::string(n), model);
+      if (!llamacpp || llamacpp_format(f)) w.formats.push_back(std::move(f));
+    }
   } else {
-    const std::string quant = o.quant.value_or(model.weights_format.value_or(std::string(traits(model.dtype).name)));
-    for (const std::string& q : split_list("--quant", quant)) w.formats.push_back(format_flag(q, model));
+    std::string native = model.weights_format.value_or(std::string(traits(model.dtype).name));
+    // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
+    if (llamacpp && !o.quant) native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+    const std::string quant = o.quant.value_or(native);
+    for (const std::string& q : split_list("--quant", quant)) {
+      w.formats.push_back(format_flag(q, model));
+      if (llamacpp && !llamacpp_format(w.formats.back())) {
+        fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
+                                              "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
+      }
+    }
   }
-  for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
-    w.kvs.push_back(kv_flag(k, model));
+  if (llamacpp && o.kv) {
+    for (const std::string& k : split_list("--kv", *o.kv)) w.kvs.push_back(llamacpp_kv_flag("--kv", k));
+  } else if (llamacpp) {
+    w.kvs.push_back(Dtype::f16); // llama.cpp's default cache type
+  } else {
+    for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
+      w.kvs.push_back(kv_flag(k, model));
+    }
   }
   if (!o.ctx && model.max_context == 0) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
@@ -362,9 +450,12 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   return w;
 }
 
-std::vector<WeightFormat> quality_order(const ModelSpec& model) {
+std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& s) {
   std::vector<WeightFormat> out;
-  for (std::string_view n : listed_weight_formats()) out.push_back(format_flag(std::string(n), model));
+  for (std::string_view n : listed_weight_formats()) {
+    WeightFormat f = format_flag(std::string(n), model);
+    if (s.engine != EngineKind::llamacpp || llamacpp_format(f)) out.push_back(std::move(f));
+  }
   return out;
 }
 
@@ -418,13 +509,13 @@ Outcome run_estimate(const Options& o) {
       }
       if (o.fit_quant) {
         l.asked_quant = true;
-        const auto order = quality_order(model);
+        const auto order = quality_order(model, s);
         if (auto f = best_format(model, s, catalog.gpus, order)) l.best_quant = f->id;
       }
       r.limits = l;
     }
     if (s.gpus.size() == 1 && !fits(model, s, catalog.gpus)) {
-      const auto order = quality_order(model);
+      const auto order = quality_order(model, s);
       r.suggestions = what_would_fit(model, s, catalog.gpus, order);
     }
     if (o.json) return {render_json(r), 0};

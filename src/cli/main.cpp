@@ -67,6 +67,16 @@ int main(int argc, char** argv) {
     app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
     app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
     app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
+    app.add_option("--cache-type-k,--ctk", o.cache_type_k, "llama.cpp: K cache type (default: --kv, else f16)");
+    app.add_option("--cache-type-v,--ctv", o.cache_type_v, "llama.cpp: V cache type (default: --kv, else f16)");
+    app.add_option("--flash-attn,--fa", o.flash_attn, "llama.cpp: flash attention on, off or auto (default auto: on)");
+    app.add_flag("--kv-unified", o.kv_unified, "llama.cpp: one KV cache shared by all sequences (llama-server without -np)");
+    app.add_flag("--swa-full", o.swa_full, "llama.cpp: full-size caches for sliding-window layers");
+    app.add_option("--batch-size", o.batch_size, "llama.cpp: logical batch, tokens (-b; default 2048)");
+    app.add_option("--ubatch-size", o.ubatch_size, "llama.cpp: physical batch, tokens (-ub; default 512)");
+    app.add_option("--n-gpu-layers,--ngl", o.n_gpu_layers, "llama.cpp: layers on the GPUs, counting the output (default all)");
+    app.add_option("--n-cpu-moe", o.n_cpu_moe, "llama.cpp: keep the experts of the first N layers in system RAM");
+    app.add_option("--tensor-split", o.tensor_split, "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)");
     app.add_option("--kv-policy", o.kv_policy,
                    "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)");
     app.add_flag("--max-ctx", o.max_ctx, "find the largest context that fits on the --gpu given");
@@ -100,6 +110,8 @@ int main(int argc, char** argv) {
   vramcalc plan qwen2.5-72b --ctx 32k --batch 8     the cheapest GPUs for a workload
   vramcalc compare llama3-70b qwen2.5-72b --ctx 32k models side by side
   vramcalc llama3.1-8b --engine vllm --gpu 4090     what vLLM's start-up log will say
+  vramcalc qwen3-30b-a3b --engine llamacpp -q q4_k_m --gpu 4090 --n-cpu-moe 24
+                                                    llama.cpp's buffers, per GPU and in RAM
   vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.

@@ -158,6 +158,105 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
 
 } // namespace
 
+namespace {
+
+// llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
+WeightFormat as_gguf(const WeightFormat& f) {
+  if (f.kind == FormatKind::gguf) return f;
+  const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
+  return parse_weight_format(name, f.dtype).value();
+}
+
+EngineDevice engine_device(const LlamaCppDevice& d) {
+  EngineDevice e;
+  e.name = d.name;
+  e.usable_bytes = d.usable_bytes;
+  e.model_bytes = d.model_bytes;
+  e.kv_bytes = d.kv_bytes;
+  e.compute_bytes = d.compute_bytes;
+  e.output_bytes = d.output_bytes;
+  e.overhead_bytes = d.overhead_bytes;
+  e.total_bytes = d.total();
+  e.layers = d.layers;
+  e.output = d.output;
+  e.fits = d.fits();
+  return e;
+}
+
+// The first requested GPU type, at its count (or the fewest of them that llama.cpp fits on,
+// splitting layers, when no count is given).
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
+  const GpuRequest& g = s.gpus.front();
+  LlamaCppOptions o = s.llamacpp;
+  if (!o.type_k) o.type_k = s.kv_dtype;
+  if (!o.type_v) o.type_v = s.kv_dtype;
+  const WeightFormat w = as_gguf(s.weights);
+  const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
+  const auto plan_on = [&](std::uint32_t n) {
+    return llamacpp_plan(model, w, n_ctx, s.batch, std::vector<GpuSpec>(n, g.gpu), s.overhead_bytes, o);
+  };
+  LlamaCppResult p;
+  if (g.count != 0) {
+    p = plan_on(g.count);
+  } else {
+    // More GPUs than layers + 1 hold nothing more.
+    const auto most = static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, max_gpu_count));
+    for (std::uint32_t n = 1; n <= most; ++n) {
+      p = plan_on(n);
+      if (p.fits || !p.error.empty()) break;
+    }
+  }
+  EngineSection e;
+  e.name = "llamacpp";
+  e.version = "2026";
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = 1;
+  e.pp = static_cast<std::uint32_t>(p.gpus.size());
+  e.context_tokens = s.context_tokens;
+  e.batch = s.batch;
+  e.weights = w.id;
+  e.n_ctx = p.n_ctx;
+  e.n_seq = s.batch;
+  e.cells = p.cells;
+  e.n_stream = p.n_stream;
+  const std::uint64_t window = model.attention.sliding_window != 0 ? model.attention.sliding_window : model.attention.chunk_size;
+  e.swa_cells = window != 0 ? p.swa_cells : 0;
+  e.n_batch = p.n_batch;
+  e.n_ubatch = p.n_ubatch;
+  e.flash_attn = p.flash_attn;
+  e.kv_unified = o.kv_unified;
+  e.swa_full = o.swa_full;
+  // llama.cpp's spellings (ggml type names).
+  const auto ggml_name = [](Dtype d) {
+    return d == Dtype::f16 ? std::string("f16") : d == Dtype::f32 ? std::string("f32") : std::string(traits(d).name);
+  };
+  e.type_k = ggml_name(p.type_k);
+  e.type_v = ggml_name(p.type_v);
+  e.kv_bytes = p.kv_bytes;
+  e.state_bytes = p.state_bytes;
+  e.gpu_layers = p.gpu_layers;
+  e.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
+  for (const LlamaCppDevice& d : p.gpus) e.devices.push_back(engine_device(d));
+  e.host = engine_device(p.host);
+  e.host.fits = true;
+  e.error = p.error;
+  e.aborts = p.aborts;
+  if (p.gpu_layers < e.total_layers) {
+    e.notes.push_back(std::to_string(e.total_layers - p.gpu_layers) + " of " + std::to_string(e.total_layers) +
+                      " layers (counting the output) stay in system RAM and run on the CPU (-ngl " +
+                      std::to_string(p.gpu_layers) + ").");
+  }
+  if (o.n_cpu_moe > 0 && model.moe) {
+    e.notes.push_back("The routed experts of the first " + std::to_string(std::min<std::uint64_t>(o.n_cpu_moe, model.num_layers)) +
+                      " layers stay in system RAM and run on the CPU (--n-cpu-moe).");
+  }
+  e.fits = p.fits;
+  return e;
+}
+
+} // namespace
+
 std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                               std::span<const GpuSpec> catalog) {
   try {
@@ -267,6 +366,9 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       e.max_model_len_fit = v.max_model_len_fit;
       e.fits = v.starts && v.max_concurrency >= static_cast<double>(settings.batch);
       r.engine = std::move(e);
+    }
+    if (settings.engine == EngineKind::llamacpp && !settings.gpus.empty()) {
+      r.engine = llamacpp_section(model, settings);
     }
     if (model.moe) {
       r.notes.push_back("MoE: all " + std::to_string(model.moe->num_experts) +

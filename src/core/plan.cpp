@@ -99,6 +99,7 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
       continue; // not smaller than the KV dtype asked
     }
     if (s.engine == EngineKind::vllm && kv != Dtype::f8_e4m3) continue; // vLLM's KV dtypes
+    if (s.engine == EngineKind::llamacpp && kv == Dtype::f8_e4m3) continue; // llama.cpp's
     Settings t = s;
     t.kv_dtype = kv;
     if (fits(model, t, catalog)) {

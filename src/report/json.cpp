@@ -80,7 +80,57 @@ ojson to_json(const FitRow& f) {
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
 
+ojson to_json(const EngineDevice& d, bool gpu) {
+  ojson j{{"name", d.name}};
+  if (gpu) j["usable_bytes"] = d.usable_bytes;
+  j["layers"] = d.layers;
+  j["output_layer"] = d.output;
+  j["model_bytes"] = d.model_bytes;
+  j["kv_bytes"] = d.kv_bytes;
+  j["compute_bytes"] = d.compute_bytes;
+  j["output_buffer_bytes"] = d.output_bytes;
+  if (gpu) j["margin_bytes"] = d.overhead_bytes;
+  j["total_bytes"] = d.total_bytes;
+  if (gpu) j["fits"] = d.fits;
+  return j;
+}
+
+ojson llamacpp_json(const EngineSection& e) {
+  ojson devices = ojson::array();
+  for (const EngineDevice& d : e.devices) devices.push_back(to_json(d, true));
+  return ojson{{"name", e.name},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"gpus", e.devices.size()},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"weights", e.weights},
+               {"n_ctx", e.n_ctx},
+               {"n_seq", e.n_seq},
+               {"kv_unified", e.kv_unified},
+               {"swa_full", e.swa_full},
+               {"n_batch", e.n_batch},
+               {"n_ubatch", e.n_ubatch},
+               {"flash_attn", e.flash_attn},
+               {"cache_type_k", e.type_k},
+               {"cache_type_v", e.type_v},
+               {"n_stream", e.n_stream},
+               {"cells_per_stream", e.cells},
+               {"swa_cells", e.swa_cells},
+               {"kv_bytes", e.kv_bytes},
+               {"state_bytes", e.state_bytes},
+               {"gpu_layers", e.gpu_layers},
+               {"total_layers", e.total_layers},
+               {"devices", std::move(devices)},
+               {"host", to_json(e.host, false)},
+               {"error", e.error.empty() ? ojson(nullptr) : ojson(e.error)},
+               {"aborts", e.aborts},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
 ojson to_json(const EngineSection& e) {
+  if (e.name == "llamacpp") return llamacpp_json(e);
   ojson j{{"name", e.name},
           {"version", e.version},
           {"gpu", e.gpu},

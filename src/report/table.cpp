@@ -179,6 +179,68 @@ std::string vllm_section(const EngineSection& e, const RenderOptions& o, const S
   return out;
 }
 
+std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const std::size_t n = e.devices.size();
+  std::string out = st.bold("llama.cpp") + st.dim(fmt::format("  on {}\u00d7 {}{}", n, e.gpu_name,
+                                                               n > 1 ? ", layers split in proportion to memory" : "")) +
+                    "\n";
+  std::string cache = fmt::format("{} stream{} \u00d7 {} cells", e.n_stream, e.n_stream == 1 ? "" : "s",
+                                  with_commas(e.cells));
+  if (e.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(e.swa_cells));
+  out += fmt::format("  -c {} -np {}{}{} \u00b7 {} \u00b7 cache {} / {} \u00b7 flash attention {} \u00b7 -b {} -ub {} "
+                     "\u00b7 {}/{} layers on GPU\n",
+                     with_commas(e.n_ctx), e.n_seq, e.kv_unified ? " --kv-unified" : "",
+                     e.swa_full ? " --swa-full" : "", e.weights, e.type_k, e.type_v, e.flash_attn ? "on" : "off",
+                     e.n_batch, e.n_ubatch, e.gpu_layers, e.total_layers);
+  out += fmt::format("  KV cache {} ({}){}\n", format_bytes(e.kv_bytes, u), cache,
+                     e.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(e.state_bytes, u)) : "");
+  TextTable t({Align::left, Align::right, Align::right, Align::right, Align::right, Align::right, Align::right,
+               Align::right, Align::right});
+  t.row({"", "layers", "weights", "KV cache", "compute", "margin", "total", "usable", "headroom"});
+  const auto row = [&](const std::string& name, const EngineDevice& d, bool gpu) {
+    const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
+    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
+    const std::int64_t headroom = d.total_bytes <= d.usable_bytes
+                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total_bytes, cap))
+                                      : -static_cast<std::int64_t>(std::min(d.total_bytes - d.usable_bytes, cap));
+    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
+           format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
+           format_bytes(d.total_bytes, u), gpu ? format_bytes(d.usable_bytes, u) : "",
+           gpu ? signed_bytes(headroom, u) : ""});
+  };
+  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), e.devices[i], true);
+  row("system RAM", e.host, false);
+  out += t.render("  ", [&](std::size_t r, std::size_t col, const std::string& c) {
+    if (r == 0) return st.dim(c);
+    if (col == 8 && r <= n && !e.devices[r - 1].fits) return st.red(c);
+    return c;
+  });
+  if (!e.error.empty()) {
+    out += fmt::format("{}: {}.\n", st.red(e.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), e.error);
+  } else if (e.fits) {
+    out += fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.n_seq,
+                       e.n_seq == 1 ? "" : "s", with_commas(e.context_tokens));
+  } else {
+    std::size_t short_i = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!e.devices[i].fits) {
+        short_i = i;
+        break;
+      }
+    }
+    const EngineDevice& d = e.devices[short_i];
+    out += fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
+                       e.gpu_name, n == 1 ? std::string("the GPU") : fmt::format("GPU {}", short_i),
+                       format_bytes(d.total_bytes, u), format_bytes(d.usable_bytes, u),
+                       format_bytes(d.total_bytes - d.usable_bytes, u));
+  }
+  out += st.dim("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
+                "llama-server's --fit keeps free per GPU (CUDA context, pools).") + "\n";
+  for (const std::string& note : e.notes) out += st.dim("Note: " + note) + "\n";
+  return out;
+}
+
 } // namespace
 
 std::string render_table(const Report& r, const RenderOptions& o) {
@@ -254,6 +316,7 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   // With an engine, its verdict (does vLLM start, how many requests fit) replaces the
   // engine-neutral one.
   if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
+  else if (r.engine && r.engine->name == "llamacpp") out += llamacpp_section(*r.engine, o, st);
   else out += verdict(r, o, st);
   if (!r.suggestions.empty()) {
     std::string line;

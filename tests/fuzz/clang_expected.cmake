@@ -33,7 +33,7 @@ if(NOT _vc_rc EQUAL 0 OR NOT CMAKE_MATCH_1)
   message(FATAL_ERROR "std::expected does not compile with ${CMAKE_CXX_COMPILER} and its <expected> "
                       "could not be found; use clang >= 16 or a standard library with <expected>")
 endif()
-set(_vc_header ${CMAKE_MATCH_1})
+file(REAL_PATH ${CMAKE_MATCH_1} _vc_header)
 
 file(READ ${_vc_header} _vc_text)
 set(_vc_orig "${_vc_text}")
@@ -61,4 +61,4 @@ endif()
 message(STATUS "Fuzz build: using a patched copy of ${_vc_header} (clang ${CMAKE_CXX_COMPILER_VERSION}, P0848)")
 
 # Every target links vramcalc_core, so its usage requirements reach them all.
-target_include_directories(vramcalc_core BEFORE SYSTEM PUBLIC ${VRAMCALC_COMPAT_DIR})
+target_include_directories(vramcalc_core SYSTEM BEFORE PUBLIC $<BUILD_INTERFACE:${VRAMCALC_COMPAT_DIR}>)

@@ -7,6 +7,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/model_json.hpp"
+#include "vramcalc/units.hpp"
 
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto parsed = io::parse_model_spec(fuzz::as_text(data, size), "fuzz.json");
   if (!parsed) return 0;
   const ModelSpec& spec = *parsed;
+  if (spec.num_layers > fuzz::max_estimated_layers) return 0; // see fuzz_util.hpp
   const auto& gpus = catalog().gpus;
 
   // As `vramcalc MODEL` runs it: native format and KV dtype, the model's context.

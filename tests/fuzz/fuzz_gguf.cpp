@@ -4,6 +4,7 @@
 
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/io/gguf.hpp"
+#include "vramcalc/units.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace vramcalc;
@@ -30,6 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const ModelSpec& spec = model->spec;
   check(spec.layers.size() == spec.num_layers, "a GGUF spec has one LayerSpec per layer");
+  if (spec.num_layers > fuzz::max_estimated_layers) return 0; // see fuzz_util.hpp
   GpuSpec gpu;
   gpu.id = "fuzz";
   gpu.name = "fuzz GPU";
