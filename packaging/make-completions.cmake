@@ -26,6 +26,9 @@ set(value_kind_--quant formats)
 set(value_kind_--kv kv_dtypes)
 set(value_kind_--models-dir directories)
 set(kinds_checked --gpu --quant --kv --models-dir)
+# Completed when --help has them, not required: llama.cpp's K and V cache types.
+set(value_kind_--cache-type-k kv_dtypes)
+set(value_kind_--cache-type-v kv_dtypes)
 # `vramcalc list WHAT`: the lists read below.
 set(LIST_KINDS "models gpus formats")
 
@@ -48,8 +51,8 @@ function(check_word what word)
   endif()
 endfunction()
 # The help description cut to a few words: no (parenthesised) parts, nothing after the
-# first "; ", nor after a ": " that follows more than one short word ("weight format: ..."
-# but not "vLLM: ...").
+# first "; ", nor after a first ": " that follows more than one word ("weight format: fp32
+# ..." is cut, "vLLM: share of GPU memory ..." is not).
 function(short_description out_var text)
   string(REGEX REPLACE " *\\([^()]*\\)" "" text "${text}")
   string(FIND "${text}" "; " at)
@@ -57,8 +60,11 @@ function(short_description out_var text)
     string(SUBSTRING "${text}" 0 ${at} text)
   endif()
   string(FIND "${text}" ": " at)
-  if(at GREATER 4)
-    string(SUBSTRING "${text}" 0 ${at} text)
+  if(at GREATER 0)
+    string(SUBSTRING "${text}" 0 ${at} label)
+    if(label MATCHES " ")
+      set(text "${label}")
+    endif()
   endif()
   string(STRIP "${text}" text)
   set(${out_var} "${text}" PARENT_SCOPE)

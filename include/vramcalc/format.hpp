@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <expected>
+#include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +34,7 @@ enum class FormatKind : std::uint8_t {
   nvfp4,       // NVFP4: e2m1 pairs + one e4m3 scale per 16 + f32 global and input scales per tensor
   exl2,        // ExLlamaV2: decoder layers at a target bits per weight, the head at its own bits
   gguf,        // a llama.cpp quantization mix (llama_ftype)
+  file,        // as stored in the model's own files (GGUF or safetensors headers)
 };
 
 enum class Fp8Scale : std::uint8_t { tensor, channel, block };
@@ -51,6 +54,29 @@ struct GgufFtypeTraits {
   Dtype default_type;     // llama_ftype_get_default_type()
 };
 
+struct TensorStorage {
+  Dtype dtype;         // element type of the main data
+  std::uint64_t bytes; // all bytes the tensor takes, scales and zeros included
+};
+
+// Weights read from a model's files: the storage of each tensor of the model, by its GGUF
+// name (safetensors names are mapped to it, companions such as scales summed in). Tensors
+// of the model the files lack take no bytes; tensors of the files the model does not list
+// are `unmatched` (their bytes are still weights, reported as "other").
+struct FileTensors {
+  std::string origin;                 // the file or directory read
+  bool gguf = false;                  // GGUF files (llama.cpp can load them as they are)
+  struct Entry {
+    Dtype dtype;
+    std::uint64_t bytes = 0;
+    std::uint64_t elements = 0; // of the whole tensor: a shard takes its share of the bytes
+  };
+  std::map<std::string, Entry, std::less<>> by_name;
+  std::uint64_t unmatched_bytes = 0;
+  std::uint64_t unmatched_count = 0;
+  std::uint64_t file_bytes = 0;       // the files' sizes
+};
+
 struct WeightFormat {
   std::string id;  // canonical spelling, e.g. "bf16", "fp8", "gptq-int4-g128", "q4_k_m"
   FormatKind kind = FormatKind::plain;
@@ -67,6 +93,7 @@ struct WeightFormat {
   std::uint64_t bpw_num = 0, bpw_den = 1; // exl2: target bits per weight as a fraction
   std::uint32_t head_bits = 6;      // exl2: bits of the output head
   bool imatrix = false;             // gguf: quantized with an importance matrix
+  std::shared_ptr<const FileTensors> file; // file: what the headers say
   std::string description;          // one line for tables
 };
 
@@ -75,17 +102,15 @@ struct WeightFormat {
 [[nodiscard]] std::expected<WeightFormat, std::string> parse_weight_format(std::string_view name,
                                                                            Dtype native);
 
+// llama.cpp's file types, in enum GgufFtype order.
+[[nodiscard]] std::span<const GgufFtypeTraits> gguf_ftypes();
+
 // Names accepted by parse_weight_format, for help text and suggestions.
 [[nodiscard]] std::vector<std::string_view> weight_format_names();
 
 // One row per format family for `vramcalc list formats`, in the order of the quality
 // ranking (best first): plain floats, 8-bit, GGUF K-quants ..., down to 2-bit.
 [[nodiscard]] std::vector<std::string_view> listed_weight_formats();
-
-struct TensorStorage {
-  Dtype dtype;         // element type of the main data
-  std::uint64_t bytes; // all bytes the tensor takes, scales and zeros included
-};
 
 // Storage of every tensor (same order as `tensors`) under `format`. Needs the whole list:
 // llama.cpp's mixes depend on a tensor's position among its kind.

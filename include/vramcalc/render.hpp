@@ -51,6 +51,8 @@ struct SweepAxes {
                                       const ModelSpec& model, const RenderOptions& render);
 [[nodiscard]] std::string render_plan_json(std::span<const PlanOption> options, const Settings& settings,
                                            const ModelSpec& model);
+[[nodiscard]] std::string render_inspect(const InspectReport& report, const RenderOptions& options);
+[[nodiscard]] std::string render_inspect_json(const InspectReport& report);
 [[nodiscard]] std::string render_compare(std::span<const Report> reports, const RenderOptions& options);
 
 // `vramcalc list formats`: each format's bits per weight and weight memory for `model`.

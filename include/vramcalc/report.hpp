@@ -165,4 +165,32 @@ struct Report {
   std::vector<std::string> notes;
 };
 
+// `vramcalc inspect`: what a model's files hold.
+struct InspectGroup {
+  std::string group;          // tensor group name ("attention", "other")
+  std::uint64_t tensors = 0;  // stored tensors (scales and zeros count)
+  std::string types;          // storage types ("q4_k+q6_k", "I32+F16")
+  std::uint64_t params = 0;   // parameters of the model tensors (stored elements for "other")
+  std::uint64_t bytes = 0;
+};
+
+struct InspectReport {
+  std::string kind;                                       // "gguf" or "safetensors"
+  std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::string>> facts; // format version, alignment, ...
+  ModelSummary model;
+  std::string arch;
+  std::uint64_t vocab_size = 0;
+  std::string kv_dtype;                                   // the KV size below is for this dtype
+  std::uint64_t kv_bytes_per_token = 0;
+  std::uint64_t state_bytes_per_sequence = 0;
+  std::vector<InspectGroup> groups;
+  std::uint64_t tensor_count = 0;
+  std::uint64_t tensor_bytes = 0;
+  std::uint64_t file_bytes = 0;
+  std::vector<std::string> unmatched;                     // names of tensors not recognised
+  std::uint64_t missing_count = 0;                        // model tensors the files lack
+  std::vector<std::string> warnings;
+};
+
 } // namespace vramcalc

@@ -34,6 +34,7 @@ enum class TensorRole : std::uint8_t {
 // Groups used to report weights and to decide what a quantization method touches.
 enum class TensorGroup : std::uint8_t {
   token_embedding, output_head, attention, mlp, experts, shared_experts, router, norms, recurrent, vision, mtp,
+  other, // tensors of a model's files that vramcalc does not recognise
 };
 
 [[nodiscard]] std::string_view tensor_role_name(TensorRole r);   // "attn_q"

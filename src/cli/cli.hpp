@@ -50,6 +50,7 @@ struct Options {
   // plan, compare
   bool plan = false;
   bool compare = false;
+  bool inspect = false;
   std::vector<std::string> compare_models;
 };
 

@@ -4,6 +4,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_files.hpp"
 #include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
@@ -13,6 +14,8 @@
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 
+#include <set>
+#include <array>
 #include <algorithm>
 #include <map>
 #include <cstdlib>
@@ -110,6 +113,7 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
 struct ResolvedModel {
   ModelSpec spec;
   std::vector<std::string> warnings;
+  std::optional<WeightFormat> file_format; // the model came from its weight files
 };
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
@@ -120,6 +124,10 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   std::error_code ec;
   const bool looks_like_path = o.model.ends_with(".json") || o.model.find('/') != std::string::npos ||
                                o.model.starts_with(".");
+  if (io::is_model_files_path(o.model)) {
+    io::ModelFiles mf = value_or_fail(io::open_model_files(o.model));
+    return {std::move(mf.spec), std::move(mf.warnings), std::move(mf.format)};
+  }
   if (fs::is_directory(o.model, ec)) {
     const fs::path config = fs::path(o.model) / "config.json";
     if (!fs::is_regular_file(config, ec)) {
@@ -129,7 +137,7 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
     std::string id = to_lower(fs::path(o.model).lexically_normal().filename().string());
     if (id.empty() || id == ".") id = to_lower(fs::absolute(o.model).lexically_normal().parent_path().filename().string());
     auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
-    return {std::move(imported.spec), std::move(imported.warnings)};
+    return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
   }
   if (fs::is_regular_file(o.model, ec)) {
     const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
@@ -138,13 +146,13 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
       std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
       if (id.empty()) id = "model";
       auto imported = value_or_fail(io::parse_hf_config(text, o.model, to_lower(id)));
-      return {std::move(imported.spec), std::move(imported.warnings)};
+      return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
     }
-    return {value_or_fail(io::parse_model_spec(text, o.model)), {}};
+    return {value_or_fail(io::parse_model_spec(text, o.model)), {}, std::nullopt};
   }
   auto found = c.find_model(o.model);
   if (!found && looks_like_path) fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
-  return {*value_or_fail(std::move(found)), {}};
+  return {*value_or_fail(std::move(found)), {}, std::nullopt};
 }
 
 // "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
@@ -214,7 +222,7 @@ Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
 
 // A GGUF mix, or a plain float format (llama.cpp loads it as a GGUF of that type).
 bool llamacpp_format(const WeightFormat& f) {
-  return f.kind == FormatKind::gguf ||
+  return f.kind == FormatKind::gguf || (f.kind == FormatKind::file && f.file && f.file->gguf) ||
          (f.kind == FormatKind::plain && (f.dtype == Dtype::f32 || f.dtype == Dtype::f16 || f.dtype == Dtype::bf16));
 }
 
@@ -404,6 +412,15 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     if (llamacpp && !o.quant) native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
     const std::string quant = o.quant.value_or(native);
     for (const std::string& q : split_list("--quant", quant)) {
+      // Without -q (or with -q file) the weights are the files' own.
+      if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
+        w.formats.push_back(*w.resolved.file_format);
+        if (llamacpp && !llamacpp_format(w.formats.back())) {
+          fail(ErrorCode::invalid_argument, "--engine llamacpp: llama.cpp runs GGUF files, not safetensors; give -q "
+                                            "with a GGUF type (q8_0, q4_k_m, ...) to size a conversion");
+        }
+        continue;
+      }
       w.formats.push_back(format_flag(q, model));
       if (llamacpp && !llamacpp_format(w.formats.back())) {
         fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
@@ -606,9 +623,107 @@ Outcome run_list(const Options& o) {
   return {render_model_list(entries, render_options(o)), 0};
 }
 
+Outcome run_inspect(const Options& o) {
+  if (o.model.empty()) fail(ErrorCode::invalid_argument, "inspect: give a GGUF or safetensors file, or a model directory");
+  if (!io::is_model_files_path(o.model)) {
+    std::error_code ec;
+    if (!std::filesystem::exists(o.model, ec)) {
+      fail(ErrorCode::io, "inspect: cannot read '" + o.model + "': No such file or directory");
+    }
+    fail(ErrorCode::invalid_argument, "inspect: '" + o.model +
+                                          "' is not a .gguf, .safetensors or .safetensors.index.json file, nor a "
+                                          "directory holding them");
+  }
+  // A bare safetensors file (no config.json beside it): its tensors by dtype, no architecture.
+  {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path p(o.model);
+    const bool st = !fs::is_directory(p, ec) && !o.model.ends_with(".gguf");
+    const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+    if (st && !fs::exists(dir / "config.json", ec)) {
+      const io::SafetensorsSet set = value_or_fail(o.model.ends_with(".json") ? io::read_safetensors_index(o.model)
+                                                                              : io::read_safetensors_file(o.model));
+      InspectReport r;
+      r.kind = "safetensors";
+      r.files = set.files.empty() ? std::vector<std::string>{o.model} : set.files;
+      for (const auto& [k, v] : set.metadata) r.facts.emplace_back("__metadata__." + k, v);
+      std::map<std::string, InspectGroup> by_type;
+      for (const io::SafetensorsTensor& t : set.tensors) {
+        InspectGroup& g = by_type[t.dtype];
+        g.group = "dtype " + t.dtype;
+        g.types = t.dtype;
+        ++g.tensors;
+        g.params = checked_add(g.params, t.elements(), "the element count");
+        g.bytes = checked_add(g.bytes, t.bytes(), "the tensor bytes");
+      }
+      for (auto& [k, g] : by_type) r.groups.push_back(g);
+      r.tensor_count = set.tensors.size();
+      r.tensor_bytes = set.tensor_bytes();
+      r.file_bytes = set.file_bytes;
+      r.warnings.push_back("no config.json beside the file: the architecture is unknown, tensors are listed by dtype "
+                           "(params: stored elements)");
+      if (o.json) return {render_inspect_json(r), 0};
+      return {render_inspect(r, render_options(o)), 0};
+    }
+  }
+  io::ModelFiles mf = value_or_fail(io::open_model_files(o.model));
+  const ModelSpec& spec = mf.spec;
+  InspectReport r;
+  r.kind = mf.kind;
+  r.files = mf.files;
+  r.facts = mf.facts;
+  r.arch = spec.arch;
+  r.vocab_size = spec.vocab_size;
+  Settings s;
+  s.weights = mf.format;
+  s.kv_dtype = mf.kind == "gguf" ? Dtype::f16 : spec.dtype; // llama.cpp's default cache type
+  s.context_tokens = std::max<std::uint64_t>(1, spec.max_context);
+  auto est = estimate(spec, s, {});
+  if (!est) fail(ErrorCode::overflow, est.error().message);
+  r.model = est->model;
+  r.kv_dtype = est->settings.kv_display;
+  r.kv_bytes_per_token = est->memory.kv_bytes_per_token;
+  r.state_bytes_per_sequence = est->memory.state_bytes;
+  r.file_bytes = mf.format.file ? mf.format.file->file_bytes : 0;
+  r.tensor_bytes = mf.tensor_bytes;
+  r.tensor_count = mf.tensors.size();
+  r.missing_count = mf.missing_count;
+  r.warnings = mf.warnings;
+  // Per group, in TensorGroup order; parameters from the model's tensors, counted once each.
+  std::map<std::string, std::uint64_t> elements;
+  for (const Tensor& t : model_tensors(spec)) elements[t.gguf_name()] = t.elements();
+  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::other) + 1;
+  std::array<InspectGroup, n_groups> groups{};
+  std::array<std::set<std::string>, n_groups> types;
+  std::set<std::string> counted;
+  for (const io::FileTensorInfo& t : mf.tensors) {
+    const auto g = static_cast<std::size_t>(t.group);
+    InspectGroup& ig = groups[g];
+    ig.group = std::string(tensor_group_name(t.group));
+    ++ig.tensors;
+    ig.bytes = checked_add(ig.bytes, t.bytes, "the tensor bytes");
+    types[g].insert(t.type);
+    if (t.mapped.empty()) {
+      ig.params = checked_add(ig.params, t.elements, "the parameter count");
+      r.unmatched.push_back(t.name);
+    } else if (counted.insert(t.mapped).second) {
+      ig.params = checked_add(ig.params, elements[t.mapped], "the parameter count");
+    }
+  }
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    if (groups[g].tensors == 0) continue;
+    for (const std::string& ty : types[g]) groups[g].types += (groups[g].types.empty() ? "" : "+") + ty;
+    r.groups.push_back(groups[g]);
+  }
+  if (o.json) return {render_inspect_json(r), 0};
+  return {render_inspect(r, render_options(o)), 0};
+}
+
 } // namespace
 
 Outcome run(const Options& o) {
+  if (o.inspect) return run_inspect(o);
   if (o.list) return run_list(o);
   if (o.plan) return run_plan(o);
   if (o.compare) return run_compare(o);

@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
     vramcalc::cli::Options o;
     CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
     app.set_version_flag("--version", std::string("vramcalc ") + VRAMCALC_VERSION);
-    app.add_option("model", o.model, "catalog id or alias (see 'vramcalc list models'), or a model spec .json file");
+    app.add_option("model", o.model,
+                   "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
+                   ".safetensors file, or a model directory");
     app.add_option("-q,--quant,--weights", o.quant,
                    "weight format (comma list or 'all' to compare): fp32 bf16 fp8 int8 gptq-int4-g128 awq nf4 mxfp4 "
                    "nvfp4 exl2-4.65 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m q2_k ... ('vramcalc list formats'; default: the "
@@ -50,7 +52,9 @@ int main(int argc, char** argv) {
     app.add_option("--ctx,--max-model-len", o.ctx,
                    "context per sequence in tokens, or a comma list: 8192, 32k, 128k, 1m (default: the model's maximum)");
     app.add_option("--batch", o.batch, "concurrent sequences, or a comma list (default 1)");
-    app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)");
+    app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)")
+        ->allow_extra_args(false)
+        ->type_name("GPU");
     app.add_option("--gpu-mem", o.gpu_mem, "a GPU not in the catalog, by memory: 24GiB, 2x48GB");
     app.add_option("--overhead", o.overhead, "runtime overhead per GPU (default 1GiB)");
     app.add_option("--engine", o.engine, "generic (the model's own needs), vllm or llamacpp: what that engine allocates")
@@ -82,7 +86,9 @@ int main(int argc, char** argv) {
     app.add_flag("--max-ctx", o.max_ctx, "find the largest context that fits on the --gpu given");
     app.add_flag("--max-batch", o.max_batch, "find the most concurrent sequences that fit on the --gpu given");
     app.add_flag("--fit-quant", o.fit_quant, "find the best weight format (quality order of 'list formats') that fits");
-    app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory");
+    app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory")
+        ->allow_extra_args(false)
+        ->type_name("DIR");
     app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
     app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
     app.add_option("--color", o.color, "colour: auto (a terminal, unless NO_COLOR is set), always, never")
@@ -98,6 +104,10 @@ int main(int argc, char** argv) {
     CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
     compare->add_option("models", o.compare_models, "two or more models");
     compare->fallthrough();
+    CLI::App* inspect =
+        app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
+    inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
+    inspect->fallthrough();
     app.footer(R"(Examples:
   vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
   vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
@@ -112,6 +122,8 @@ int main(int argc, char** argv) {
   vramcalc llama3.1-8b --engine vllm --gpu 4090     what vLLM's start-up log will say
   vramcalc qwen3-30b-a3b --engine llamacpp -q q4_k_m --gpu 4090 --n-cpu-moe 24
                                                     llama.cpp's buffers, per GPU and in RAM
+  vramcalc ./Llama-3.1-8B-Q4_K_M.gguf --gpu 4090   a model from its files: exact weights, its architecture
+  vramcalc inspect ./Qwen3-8B/                      what a model's files hold, by tensor group
   vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
@@ -130,6 +142,7 @@ Exit status: 0 done, 2 invalid input.)");
     o.list = list->parsed();
     o.plan = plan->parsed();
     o.compare = compare->parsed();
+    o.inspect = inspect->parsed();
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
     print(stdout, outcome.out);
     std::fflush(stdout);

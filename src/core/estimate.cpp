@@ -162,7 +162,7 @@ namespace {
 
 // llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
 WeightFormat as_gguf(const WeightFormat& f) {
-  if (f.kind == FormatKind::gguf) return f;
+  if (f.kind == FormatKind::gguf || f.kind == FormatKind::file) return f;
   const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
   return parse_weight_format(name, f.dtype).value();
 }

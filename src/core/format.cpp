@@ -655,6 +655,26 @@ std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const
                                           const WeightFormat& format) {
   if (format.kind == FormatKind::gguf) return gguf_storage(spec, tensors, format);
   std::vector<TensorStorage> out;
+  if (format.kind == FormatKind::file) {
+    out.reserve(tensors.size());
+    for (const Tensor& t : tensors) {
+      const auto it = format.file ? format.file->by_name.find(t.gguf_name()) : decltype(format.file->by_name.end()){};
+      if (!format.file || it == format.file->by_name.end()) {
+        out.push_back({spec.dtype, 0});
+        continue;
+      }
+      const FileTensors::Entry& e = it->second;
+      // A shard (tensor parallel) takes its share of the stored bytes.
+      const std::uint64_t n = t.elements();
+      std::uint64_t bytes = e.bytes;
+      if (e.elements != 0 && n < e.elements) {
+        __extension__ using u128 = unsigned __int128;
+        bytes = static_cast<std::uint64_t>((static_cast<u128>(e.bytes) * n + e.elements - 1) / e.elements);
+      }
+      out.push_back({e.dtype, bytes});
+    }
+    return out;
+  }
   out.reserve(tensors.size());
   for (const Tensor& t : tensors) {
     out.push_back(format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format));
@@ -684,6 +704,7 @@ std::uint64_t gguf_metadata_estimate(const ModelSpec& spec) {
 } // namespace
 
 std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  if (format.kind == FormatKind::file) return format.file ? format.file->file_bytes : 0;
   if (format.kind == FormatKind::gguf) {
     // header (magic, version, counts) + metadata + tensor infos, padded to the alignment,
     // then each tensor padded to 32 bytes (llama-quantize's GGML_PAD(size, 32)).
@@ -720,12 +741,12 @@ std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
 WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
   std::vector<Tensor> tensors = model_tensors(spec);
   // A GGUF holds the language model; llama.cpp loads a vision tower from a separate mmproj file.
-  if (format.kind == FormatKind::gguf) {
+  if (format.kind == FormatKind::gguf || (format.file && format.file->gguf)) {
     std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
   }
   const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
   WeightBytes w;
-  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::mtp) + 1;
+  constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::other) + 1;
   std::array<GroupBytes, n_groups> groups{};
   std::array<std::vector<Dtype>, n_groups> types{};
   std::array<bool, n_groups> present{};
@@ -741,6 +762,13 @@ WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
     w.total = checked_add(w.total, storage[i].bytes, "the weight size");
     if (tensors[i].is_routed_expert()) w.routed_expert_bytes += storage[i].bytes;
   }
+  if (format.file && format.file->unmatched_count > 0) {
+    const auto g = static_cast<std::size_t>(TensorGroup::other);
+    present[g] = true;
+    groups[g].group = TensorGroup::other;
+    groups[g].bytes = format.file->unmatched_bytes;
+    w.total = checked_add(w.total, format.file->unmatched_bytes, "the weight size");
+  }
   for (std::size_t g = 0; g < n_groups; ++g) {
     if (!present[g]) continue;
     std::sort(types[g].begin(), types[g].end());
@@ -752,5 +780,7 @@ WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
   }
   return w;
 }
+
+std::span<const GgufFtypeTraits> gguf_ftypes() { return gguf_ftype_table; }
 
 } // namespace vramcalc

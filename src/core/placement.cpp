@@ -151,9 +151,11 @@ const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
   const Parallel one_stage{tp, 1, ep};
   std::vector<Tensor> tensors = rank_tensors(spec_, one_stage, 0);
   // As weight_bytes(): a GGUF does not hold the vision tower.
-  if (format_.kind == FormatKind::gguf) {
+  if (format_.kind == FormatKind::gguf || (format_.file && format_.file->gguf)) {
     std::erase_if(tensors, [](const Tensor& x) { return x.group() == TensorGroup::vision; });
   }
+  // Tensors of the files vramcalc does not place: on the first stage, whole (an upper bound).
+  if (format_.file) t.first_stage_bytes = format_.file->unmatched_bytes;
   const std::vector<TensorStorage> storage = tensor_storage(spec_, tensors, format_);
   std::vector<RankMemory> per_layer(spec_.num_layers);
   for (std::size_t i = 0; i < tensors.size(); ++i) {

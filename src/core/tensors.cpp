@@ -73,6 +73,7 @@ std::string_view tensor_group_name(TensorGroup g) {
   case TensorGroup::recurrent: return "recurrent";
   case TensorGroup::vision: return "vision";
   case TensorGroup::mtp: return "mtp";
+  case TensorGroup::other: return "other";
   }
   return "?";
 }

@@ -276,3 +276,34 @@ std::string render_gpu_list_json(std::span<const GpuSpec> gpus, const std::strin
 }
 
 } // namespace vramcalc
+
+namespace vramcalc {
+
+std::string render_inspect_json(const InspectReport& r) {
+  ojson facts = ojson::object();
+  for (const auto& [k, v] : r.facts) facts[k] = v;
+  ojson groups = ojson::array();
+  for (const InspectGroup& g : r.groups) {
+    groups.push_back(ojson{{"group", g.group}, {"tensors", g.tensors}, {"types", g.types}, {"params", g.params},
+                           {"bytes", g.bytes}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version},
+                    {"kind", r.kind},
+                    {"files", r.files},
+                    {"facts", std::move(facts)},
+                    {"model", r.arch.empty() ? ojson(nullptr) : to_json(r.model)},
+                    {"arch", r.arch},
+                    {"vocab_size", r.vocab_size},
+                    {"kv_dtype", r.kv_dtype},
+                    {"kv_bytes_per_token", r.kv_bytes_per_token},
+                    {"state_bytes_per_sequence", r.state_bytes_per_sequence},
+                    {"groups", std::move(groups)},
+                    {"tensor_count", r.tensor_count},
+                    {"tensor_bytes", r.tensor_bytes},
+                    {"file_bytes", r.file_bytes},
+                    {"unmatched_tensors", r.unmatched},
+                    {"missing_tensors", r.missing_count},
+                    {"warnings", r.warnings}});
+}
+
+} // namespace vramcalc

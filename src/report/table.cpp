@@ -258,7 +258,8 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   const std::string layout = m.attention == "full" ? "full attention" : "layers: " + m.attention;
   out += fmt::format("  {} \u00b7 {} layers \u00b7 {} \u00b7 {} \u00b7 {}\n", params, m.num_layers, heads, hd, layout);
   const SettingsSummary& s = r.settings;
-  out += fmt::format("  weights {} \u00b7 KV cache {} \u00b7 context {} tokens \u00b7 batch {}\n", s.quant, s.kv_display,
+  out += fmt::format("  weights {} \u00b7 KV cache {} \u00b7 context {} tokens \u00b7 batch {}\n",
+                     s.quant == "file" ? std::string("from the files") : s.quant, s.kv_display,
                      with_commas(s.context_tokens), s.batch);
   out += "\n";
 
@@ -341,6 +342,59 @@ std::string render_table(const Report& r, const RenderOptions& o) {
     out += fmt::format("{} {}.\n", st.bold("Limits:"), line);
   }
   for (const std::string& n : r.notes) out += st.dim("Note: " + n) + "\n";
+  return out;
+}
+
+} // namespace vramcalc
+
+namespace vramcalc {
+
+std::string render_inspect(const InspectReport& r, const RenderOptions& o) {
+  const Style st{o.color};
+  const UnitSystem u = o.units;
+  std::string out;
+  const ModelSummary& m = r.model;
+  out += fmt::format("{}  ({}, {} file{})\n", st.bold(m.name.empty() ? std::string("(no architecture)") : m.name), r.kind == "gguf" ? "GGUF" : "safetensors", r.files.size(),
+                     r.files.size() == 1 ? "" : "s");
+  for (const std::string& f : r.files) out += "  " + f + "\n";
+  std::string facts;
+  for (const auto& [k, v] : r.facts) facts += (facts.empty() ? "" : " \u00b7 ") + k + " " + v;
+  if (!facts.empty()) out += st.dim("  " + facts) + "\n";
+  if (r.arch.empty()) {
+    out += "\n" + st.bold("Tensors") + "\n";
+  } else {
+  out += "\n" + st.bold("Architecture") + "\n";
+  out += fmt::format("  {} \u00b7 {} \u00b7 {} layers \u00b7 hidden {} \u00b7 {} heads / {} KV heads \u00b7 head_dim {}{}\n",
+                     r.arch, m.moe ? fmt::format("{} params, {} active (MoE)", format_params(m.params_total),
+                                                 format_params(m.params_active))
+                                   : fmt::format("{} params", format_params(m.params_total)),
+                     m.num_layers, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim,
+                     m.v_head_dim != m.head_dim ? fmt::format(" (V {})", m.v_head_dim) : "");
+  out += fmt::format("  vocabulary {} \u00b7 context {} \u00b7 {}\n", with_commas(r.vocab_size), with_commas(m.max_context),
+                     m.attention == "full" ? "full attention" : "layers: " + m.attention);
+  out += fmt::format("  KV cache {}/token at {}", format_bytes_auto(r.kv_bytes_per_token, u), r.kv_dtype);
+  if (r.state_bytes_per_sequence > 0) {
+    out += fmt::format(" \u00b7 recurrent state {}/sequence", format_bytes_auto(r.state_bytes_per_sequence, u));
+  }
+  out += "\n\n" + st.bold("Tensors") + "\n";
+  }
+  TextTable t({Align::left, Align::right, Align::left, Align::right, Align::right});
+  t.row({"group", "tensors", "types", "params", "bytes"});
+  for (const InspectGroup& g : r.groups) {
+    t.row({g.group, with_commas(g.tensors), g.types, with_commas(g.params), format_bytes_auto(g.bytes, u)});
+  }
+  t.row({"total", with_commas(r.tensor_count), "", "", format_bytes_auto(r.tensor_bytes, u)});
+  out += t.render("  ", [&](std::size_t row, std::size_t, const std::string& c) { return row == 0 ? st.dim(c) : c; });
+  out += fmt::format("  {} bytes of tensors; {} on disk\n", with_commas(r.tensor_bytes),
+                     format_bytes(r.file_bytes, UnitSystem::si));
+  if (!r.unmatched.empty()) {
+    std::string names;
+    const std::size_t shown = std::min<std::size_t>(r.unmatched.size(), 8);
+    for (std::size_t i = 0; i < shown; ++i) names += (i == 0 ? "" : ", ") + r.unmatched[i];
+    if (shown < r.unmatched.size()) names += fmt::format(", \u2026 ({} more)", r.unmatched.size() - shown);
+    out += st.dim("  not recognised: " + names) + "\n";
+  }
+  for (const std::string& w : r.warnings) out += st.dim("Note: " + w) + "\n";
   return out;
 }
 

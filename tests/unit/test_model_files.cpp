@@ -1,0 +1,230 @@
+// Models given by their files: GGUF and safetensors headers to a spec and exact weight
+// bytes (io/model_files.hpp); files written by tests/support; [shared] checks the shared
+// llama.cpp fixtures against the real library's KV cache (tests/data/llamacpp/kv.csv).
+#include "../support/gguf_writer.hpp"
+#include "../support/safetensors_writer.hpp"
+#include "../support/shared_dir.hpp"
+#include "helpers.hpp"
+#include "vramcalc/engine.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/io/model_files.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+using namespace vramcalc;
+using namespace vramcalc::test;
+
+namespace {
+
+GgufWriter tiny_llama(GgmlType type) {
+  GgufWriter w;
+  w.str("general.architecture", "llama").str("general.name", "Tiny").u32("general.file_type", 7);
+  w.u32("llama.block_count", 2).u32("llama.context_length", 4096).u32("llama.embedding_length", 64);
+  w.u32("llama.feed_forward_length", 128).u32("llama.attention.head_count", 4).u32("llama.attention.head_count_kv", 2);
+  add_llama_tensors(w, 2, 64, 4, 2, 128, 128, type);
+  return w;
+}
+
+io::ModelFiles gguf_files(const GgufWriter& w) {
+  auto f = io::parse_gguf(io::memory_source(w.bytes()), "tiny.gguf");
+  REQUIRE(f);
+  const std::vector<io::GgufFile> parts{*f};
+  auto mf = io::model_files_from_gguf(parts);
+  REQUIRE(mf);
+  return *mf;
+}
+
+const ModelSpec& llama8b() { return model("llama3.1-8b"); }
+
+} // namespace
+
+TEST_CASE("safetensors names map to the model's tensors") {
+  const ModelSpec& m = llama8b();
+  const auto map = [&](const char* n) { return io::hf_tensor_to_gguf(n, m).value_or("-"); };
+  CHECK(map("model.embed_tokens.weight") == "token_embd.weight");
+  CHECK(map("lm_head.weight") == "output.weight");
+  CHECK(map("model.norm.weight") == "output_norm.weight");
+  CHECK(map("model.layers.3.self_attn.q_proj.weight") == "blk.3.attn_q.weight");
+  CHECK(map("model.layers.3.input_layernorm.weight") == "blk.3.attn_norm.weight");
+  // Llama's post-attention norm is the norm before the MLP.
+  CHECK(map("model.layers.3.post_attention_layernorm.weight") == "blk.3.ffn_norm.weight");
+  // GPTQ / AWQ companions, FP8 scales, bitsandbytes state: all belong to their weight.
+  CHECK(map("model.layers.0.mlp.down_proj.qweight") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.scales") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.qzeros") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.g_idx") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.weight_scale") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.weight.absmax") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.mlp.down_proj.weight.quant_state.bitsandbytes__nf4") == "blk.0.ffn_down.weight");
+  CHECK(map("model.layers.0.self_attn.q_proj.bias") == "blk.0.attn_q.bias");
+  // Layers past the model's (MTP blocks) and unknown modules are not the model's.
+  CHECK(map("model.layers.32.self_attn.q_proj.weight") == "-");
+  CHECK(map("model.layers.3.self_attn.rotary_emb.inv_freq") == "-");
+
+  const ModelSpec& gemma = model("gemma-3-27b");
+  CHECK(io::hf_tensor_to_gguf("language_model.model.layers.1.post_attention_layernorm.weight", gemma) ==
+        "blk.1.post_attention_norm.weight");
+  CHECK(io::hf_tensor_to_gguf("language_model.model.layers.1.pre_feedforward_layernorm.weight", gemma) ==
+        "blk.1.ffn_norm.weight");
+  CHECK(io::hf_tensor_to_gguf("vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight", gemma) == "vision.weight");
+
+  const ModelSpec& mixtral = model("mixtral-8x7b");
+  CHECK(io::hf_tensor_to_gguf("model.layers.5.block_sparse_moe.experts.7.w2.weight", mixtral) ==
+        "blk.5.ffn_down_exps.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.5.block_sparse_moe.gate.weight", mixtral) == "blk.5.ffn_gate_inp.weight");
+  const ModelSpec& v3 = model("deepseek-v3");
+  CHECK(io::hf_tensor_to_gguf("model.layers.9.self_attn.kv_a_proj_with_mqa.weight_scale_inv", v3) ==
+        "blk.9.attn_kv_a_mqa.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.9.mlp.shared_experts.down_proj.weight", v3) == "blk.9.ffn_down_shexp.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.61.eh_proj.weight", v3) == std::nullopt); // MTP
+}
+
+TEST_CASE("a GGUF file's weights are its tensor bytes, tensor by tensor") {
+  GgufWriter w = tiny_llama(g_q8_0);
+  const io::ModelFiles mf = gguf_files(w);
+  // q8_0: 34 bytes per 32. Embedding and head 64 x 128 = 8,192 elements each -> 8,704 bytes;
+  // per layer q 64x64, k, v 64x32, o 64x64, gate/up/down 64x128: 36,864 elements -> 39,168;
+  // norms f32: (2 x 2 + 1) x 64 x 4 = 1,280.  2 x 8,704 + 2 x 39,168 + 1,280 = 97,024.
+  CHECK(mf.tensor_bytes == 97'024);
+  CHECK(mf.format.kind == FormatKind::file);
+  CHECK(mf.missing_count == 0);
+  const WeightBytes wb = weight_bytes(mf.spec, mf.format);
+  CHECK(wb.total == 97'024);
+  // Estimates and llama.cpp's buffers use those bytes.
+  Settings s;
+  s.weights = mf.format;
+  s.context_tokens = 4096;
+  auto r = estimate(mf.spec, s, {});
+  REQUIRE(r);
+  CHECK(r->memory.weights_bytes == 97'024);
+  LlamaCppOptions o;
+  o.cuda = false;
+  const LlamaCppResult l = llamacpp_plan(mf.spec, mf.format, 4096, 1, {}, 0, o);
+  CHECK(l.host.model_bytes == 97'024); // every tensor is a multiple of 32 bytes here
+}
+
+TEST_CASE("a GGUF tensor the model does not list is still weights (\"other\")") {
+  GgufWriter w = tiny_llama(g_f16);
+  w.tensor("rope_freqs.weight", g_f32, {8}); // 32 bytes vramcalc's tensor list lacks
+  const io::ModelFiles mf = gguf_files(w);
+  const WeightBytes wb = weight_bytes(mf.spec, mf.format);
+  CHECK(wb.total == mf.tensor_bytes);
+  CHECK(wb.groups.back().group == TensorGroup::other);
+  CHECK(wb.groups.back().bytes == 32);
+  REQUIRE_FALSE(mf.warnings.empty());
+}
+
+TEST_CASE("a safetensors directory: config.json for the architecture, headers for the bytes") {
+  TempDir dir;
+  dir.write("config.json", R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
+    "num_hidden_layers": 1, "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "vocab_size": 128, "max_position_embeddings": 4096, "torch_dtype": "bfloat16", "tie_word_embeddings": false,
+    "rms_norm_eps": 1e-5})");
+  // GPTQ 4-bit, group 32: per linear layer qweight I32 (K/8, N), scales F16 (K/32, N), qzeros I32 (K/32, N/8).
+  SafetensorsWriter st;
+  st.tensor("model.embed_tokens.weight", "BF16", {128, 64}, 16);
+  st.tensor("model.layers.0.input_layernorm.weight", "BF16", {64}, 16);
+  st.tensor("model.layers.0.post_attention_layernorm.weight", "BF16", {64}, 16);
+  const auto gptq = [&](const std::string& n, std::uint64_t k, std::uint64_t out) {
+    st.tensor(n + ".qweight", "I32", {k / 8, out}, 32);
+    st.tensor(n + ".scales", "F16", {k / 32, out}, 16);
+    st.tensor(n + ".qzeros", "I32", {k / 32, out / 8}, 32);
+  };
+  gptq("model.layers.0.self_attn.q_proj", 64, 64);
+  gptq("model.layers.0.self_attn.k_proj", 64, 32);
+  gptq("model.layers.0.self_attn.v_proj", 64, 32);
+  gptq("model.layers.0.self_attn.o_proj", 64, 64);
+  gptq("model.layers.0.mlp.gate_proj", 64, 128);
+  gptq("model.layers.0.mlp.up_proj", 64, 128);
+  gptq("model.layers.0.mlp.down_proj", 128, 64);
+  st.tensor("model.norm.weight", "BF16", {64}, 16);
+  st.tensor("lm_head.weight", "BF16", {128, 64}, 16);
+  st.tensor("model.layers.0.self_attn.rotary_emb.inv_freq", "F32", {8}, 32); // not the model's
+  dir.write("model.safetensors", st.bytes());
+
+  auto mf = io::open_model_files(dir.file(""));
+  REQUIRE(mf);
+  CHECK(mf->kind == "safetensors");
+  CHECK(mf->tensor_bytes == st.data_bytes());
+  const WeightBytes wb = weight_bytes(mf->spec, mf->format);
+  CHECK(wb.total == st.data_bytes());
+  // q_proj: qweight 8 x 64 x 4 = 2,048 + scales 2 x 64 x 2 = 256 + qzeros 2 x 8 x 4 = 64.
+  const auto& q = mf->format.file->by_name.at("blk.0.attn_q.weight");
+  CHECK(q.bytes == 2'048 + 256 + 64);
+  CHECK(q.dtype == Dtype::i4);
+  CHECK(mf->format.file->unmatched_count == 1);
+  CHECK(mf->format.file->unmatched_bytes == 32);
+  // Tensor parallel over 2: each GPU holds half of every sharded matrix.
+  Settings s;
+  s.weights = mf->format;
+  s.context_tokens = 4096;
+  GpuSpec g;
+  g.id = "g";
+  g.memory_bytes = 1ull << 34;
+  s.gpus.push_back({g, 2});
+  auto r = estimate(mf->spec, s, {});
+  REQUIRE(r);
+  CHECK(r->memory.weights_bytes == st.data_bytes());
+}
+
+TEST_CASE("a safetensors file without config.json is refused with the reason") {
+  TempDir dir;
+  SafetensorsWriter st;
+  st.tensor("a", "F16", {4}, 16);
+  const std::string p = dir.write("model.safetensors", st.bytes());
+  auto mf = io::open_model_files(p);
+  REQUIRE_FALSE(mf);
+  CHECK(mf.error().message.find("config.json") != std::string::npos);
+}
+
+TEST_CASE("GGUF fixtures: weights and llama.cpp's KV cache from the files themselves", "[shared]") {
+  const std::string dir = shared_dir() + "/fixtures/gguf";
+  if (!std::filesystem::is_directory(dir)) {
+    WARN("skipped: no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
+    return;
+  }
+  std::map<std::string, io::ModelFiles> files;
+  for (const char* name : {"tiny-llama-f16", "llama-2-tiny-random", "tiny-gemma3-swa-f16"}) {
+    auto mf = io::open_model_files(dir + "/" + name + ".gguf");
+    REQUIRE(mf);
+    CHECK(weight_bytes(mf->spec, mf->format).total == mf->tensor_bytes);
+    files.emplace(name, std::move(*mf));
+  }
+  // Every measured run of these three files (tests/data/llamacpp/README.md).
+  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/kv.csv");
+  REQUIRE(in.good());
+  std::string line;
+  std::getline(in, line);
+  std::size_t checked = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> c;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) c.push_back(cell);
+    const auto it = files.find(c[0]);
+    if (it == files.end()) continue;
+    INFO(line);
+    LlamaCppOptions o;
+    o.cuda = false;
+    o.type_k = parse_dtype(c[3]);
+    o.type_v = parse_dtype(c[4]);
+    o.flash_attn = c[5] == "1" ? FlashAttn::on : FlashAttn::off;
+    o.kv_unified = c[6] == "1";
+    o.swa_full = c[7] == "1";
+    o.n_batch = static_cast<std::uint32_t>(std::stoul(c[8]));
+    o.n_ubatch = static_cast<std::uint32_t>(std::stoul(c[9]));
+    const LlamaCppResult r = llamacpp_plan(it->second.spec, it->second.format, std::stoull(c[1]), std::stoull(c[2]), {}, 0, o);
+    if (c[10] == "ok") {
+      CHECK(r.error == "");
+      CHECK(r.kv_bytes == std::stoull(c[13]));
+    } else {
+      CHECK(r.error != "");
+      CHECK(r.aborts == (c[10] == "abort"));
+    }
+    ++checked;
+  }
+  CHECK(checked == 920 + 840 + 1760);
+}
