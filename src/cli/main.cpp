@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -71,8 +72,8 @@ int main(int argc, char** argv) {
     app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
     app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
     app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
-    app.add_option("--cache-type-k,--ctk", o.cache_type_k, "llama.cpp: K cache type (default: --kv, else f16)");
-    app.add_option("--cache-type-v,--ctv", o.cache_type_v, "llama.cpp: V cache type (default: --kv, else f16)");
+    app.add_option("--cache-type-k,--ctk,--kv-k", o.cache_type_k, "llama.cpp: K cache type (default: --kv, else f16)");
+    app.add_option("--cache-type-v,--ctv,--kv-v", o.cache_type_v, "llama.cpp: V cache type (default: --kv, else f16)");
     app.add_option("--flash-attn,--fa", o.flash_attn, "llama.cpp: flash attention on, off or auto (default auto: on)");
     app.add_flag("--kv-unified", o.kv_unified, "llama.cpp: one KV cache shared by all sequences (llama-server without -np)");
     app.add_flag("--swa-full", o.swa_full, "llama.cpp: full-size caches for sliding-window layers");
@@ -129,7 +130,20 @@ int main(int argc, char** argv) {
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done, 2 invalid input.)");
     try {
-      app.parse(argc, argv);
+      // llama.cpp's single-dash long flags, spelled as llama-server users type them.
+      std::vector<std::string> args;
+      for (int i = argc - 1; i >= 1; --i) {
+        const std::string a = argv[i];
+        if (a == "-ctk") args.emplace_back("--ctk");
+        else if (a == "-ctv") args.emplace_back("--ctv");
+        else if (a == "-ngl") args.emplace_back("--ngl");
+        else if (a == "-fa") args.emplace_back("--fa");
+        else if (a == "-ub") args.emplace_back("--ubatch-size");
+        else if (a == "-ts") args.emplace_back("--tensor-split");
+        else if (a == "-np") args.emplace_back("--batch");
+        else args.push_back(a);
+      }
+      app.parse(args); // CLI11 takes them last first
     } catch (const CLI::CallForHelp&) {
       print(stdout, app.help());
       return 0;
