@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace vramcalc {
 
@@ -51,6 +52,15 @@ struct SweepAxes {
                                       const ModelSpec& model, const RenderOptions& render);
 [[nodiscard]] std::string render_plan_json(std::span<const PlanOption> options, const Settings& settings,
                                            const ModelSpec& model);
+// `check` in each output format: table (verdict lines), json, ndjson (one deployment per
+// line), csv, markdown, junit (JUnit XML), github (workflow annotations).
+[[nodiscard]] std::string render_check(const CheckReport& report, std::string_view format, const RenderOptions& options);
+// Estimates (one, or a sweep) as ndjson (one document per line), csv or markdown: a row per
+// estimate and GPU configuration.
+[[nodiscard]] std::string render_reports(std::span<const Report> reports, std::string_view format,
+                                         const RenderOptions& options);
+[[nodiscard]] std::string render_check_json(const CheckReport& report);
+[[nodiscard]] std::string render_check_ndjson(const CheckReport& report);
 [[nodiscard]] std::string render_inspect(const InspectReport& report, const RenderOptions& options);
 [[nodiscard]] std::string render_inspect_json(const InspectReport& report);
 [[nodiscard]] std::string render_compare(std::span<const Report> reports, const RenderOptions& options);

@@ -193,4 +193,36 @@ struct InspectReport {
   std::vector<std::string> warnings;
 };
 
+// `vramcalc check`: one verdict per deployment.
+enum class CheckStatus : std::uint8_t { fits, does_not_fit };
+
+struct CheckEntry {
+  std::string name;
+  std::string file;                    // the deployment file, or "--vllm" / "--llama-server"
+  std::string where;                   // "deploy.yaml:4:5" (empty for command lines)
+  std::size_t index = 0;               // position in its file
+  CheckStatus status = CheckStatus::fits;
+  std::string message;                 // one-line verdict
+  std::string gpu, gpu_name;
+  std::uint32_t count = 0, tp = 1, pp = 1;
+  std::string engine;                  // generic, vllm, llamacpp
+  std::uint64_t required_bytes_per_gpu = 0; // the busiest GPU's needs (vLLM: its memory request)
+  std::uint64_t usable_bytes = 0;      // per GPU
+  std::int64_t headroom_bytes = 0;     // what is left free (vLLM: KV memory beyond `batch` full requests)
+  std::uint64_t required_headroom_bytes = 0;
+  std::vector<std::string> ignored;    // engine command-line flags not modelled
+  Report report;
+};
+
+struct CheckReport {
+  std::vector<std::string> files;
+  std::vector<CheckEntry> entries;
+  [[nodiscard]] bool ok() const {
+    for (const CheckEntry& e : entries) {
+      if (e.status != CheckStatus::fits) return false;
+    }
+    return true;
+  }
+};
+
 } // namespace vramcalc

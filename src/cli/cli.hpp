@@ -51,6 +51,11 @@ struct Options {
   bool plan = false;
   bool compare = false;
   bool inspect = false;
+  // check
+  bool check = false;
+  std::vector<std::string> check_files;
+  std::optional<std::string> vllm_command, llama_server_command, headroom;
+  std::string format = "table";
   std::vector<std::string> compare_models;
 };
 

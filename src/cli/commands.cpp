@@ -5,6 +5,9 @@
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/model_files.hpp"
+#include "deployments.hpp"
+
+#include <fmt/format.h>
 #include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
@@ -261,7 +264,11 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
       else l.n_gpu_layers = static_cast<std::uint32_t>(flag_value("--n-gpu-layers", v));
     }
   }
-  if (o.n_cpu_moe) l.n_cpu_moe = static_cast<std::uint32_t>(flag_value("--n-cpu-moe", parse_count(*o.n_cpu_moe, 1u << 20)));
+  if (o.n_cpu_moe) {
+    // 0: none (llama-server's default); "all": every layer (--cpu-moe).
+    const std::string n = to_lower(*o.n_cpu_moe);
+    l.n_cpu_moe = n == "0" ? 0u : n == "all" ? (1u << 20) : static_cast<std::uint32_t>(flag_value("--n-cpu-moe", parse_count(n, 1u << 20)));
+  }
   if (o.tensor_split) {
     for (const std::string& part : split_list("--tensor-split", *o.tensor_split)) {
       l.tensor_split.push_back(static_cast<std::uint32_t>(flag_value("--tensor-split", parse_count(part, 1u << 20))));
@@ -536,6 +543,7 @@ Outcome run_estimate(const Options& o) {
       r.suggestions = what_would_fit(model, s, catalog.gpus, order);
     }
     if (o.json) return {render_json(r), 0};
+    if (o.format != "table") return {render_reports(std::span<const Report>(&r, 1), o.format, render_options(o)), 0};
     return {render_table(r, render_options(o)), 0};
   }
   SweepAxes axes;
@@ -544,6 +552,7 @@ Outcome run_estimate(const Options& o) {
   axes.kv = w.kvs.size() > 1;
   axes.batch = w.batches.size() > 1;
   if (o.json) return {render_sweep_json(reports), 0};
+  if (o.format != "table") return {render_reports(reports, o.format, render_options(o)), 0};
   return {render_sweep_table(reports, axes, render_options(o)), 0};
 }
 
@@ -720,9 +729,283 @@ Outcome run_inspect(const Options& o) {
   return {render_inspect(r, render_options(o)), 0};
 }
 
+// ---- check ------------------------------------------------------------------------
+
+// A deployment's keys as the flags they stand for; the same checks then apply.
+Options deployment_options(const Options& base, const io::Deployment& d) {
+  Options o;
+  o.models_dirs = base.models_dirs;
+  o.gpu_mem = base.gpu_mem;
+  o.si = base.si;
+  o.color = base.color;
+  const auto get = [&](const char* k) -> std::optional<std::string> {
+    const auto it = d.keys.find(k);
+    return it == d.keys.end() ? std::nullopt : std::optional<std::string>(it->second.text);
+  };
+  const auto opt = [&](const char* k) -> std::optional<std::string> {
+    const auto it = d.engine_options.find(k);
+    return it == d.engine_options.end() ? std::nullopt : std::optional<std::string>(it->second.text);
+  };
+  const auto boolean = [&](const char* k, const io::DeployValue& v) {
+    std::string t = to_lower(v.text);
+    if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
+    if (t == "false" || t == "no" || t == "off" || t == "0") return false;
+    fail(ErrorCode::invalid_argument, std::string("--") + k + ": '" + v.text + "' is not true or false");
+  };
+  o.model = get("model").value_or("");
+  o.quant = get("quant");
+  o.kv = get("kv_dtype");
+  o.ctx = get("context");
+  o.batch = get("batch");
+  o.engine = to_lower(get("engine").value_or("generic"));
+  if (o.engine != "generic" && o.engine != "vllm" && o.engine != "llamacpp" && o.engine != "llama.cpp") {
+    fail(ErrorCode::invalid_argument, "--engine: '" + o.engine + "' is not generic, vllm or llamacpp");
+  }
+  if (auto g = get("gpu")) o.gpus.push_back(*g);
+  o.tp = get("tp");
+  o.pp = get("pp");
+  if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
+  o.overhead = get("overhead");
+  o.kv_policy = get("kv_policy");
+  o.gpu_memory_utilization = opt("gpu_memory_utilization");
+  o.max_num_seqs = opt("max_num_seqs");
+  o.max_num_batched_tokens = opt("max_num_batched_tokens");
+  o.kv_cache_memory = opt("kv_cache_memory");
+  o.block_size = opt("block_size");
+  o.vllm_version = opt("version");
+  if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
+    o.enforce_eager = boolean("enforce_eager", it->second);
+  }
+  o.cache_type_k = opt("cache_type_k");
+  o.cache_type_v = opt("cache_type_v");
+  o.flash_attn = opt("flash_attn");
+  o.batch_size = opt("batch_size");
+  o.ubatch_size = opt("ubatch_size");
+  o.n_gpu_layers = opt("n_gpu_layers");
+  o.n_cpu_moe = opt("n_cpu_moe");
+  o.tensor_split = opt("tensor_split");
+  if (auto it = d.engine_options.find("kv_unified"); it != d.engine_options.end()) o.kv_unified = boolean("kv_unified", it->second);
+  if (auto it = d.engine_options.find("swa_full"); it != d.engine_options.end()) o.swa_full = boolean("swa_full", it->second);
+  return o;
+}
+
+// "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
+std::string locate(const io::Deployment& d, const std::string& message) {
+  static const std::pair<std::string_view, std::string_view> flags[] = {
+      {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
+      {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
+      {"--engine", "engine"}, {"--ep", "ep"},
+      {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
+      {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
+      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--enforce_eager", "enforce_eager"},
+      {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
+      {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
+      {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
+      {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
+  for (const auto& [flag, key] : flags) {
+    const std::string prefix = std::string(flag) + ": ";
+    if (!message.starts_with(prefix)) continue;
+    const auto it = d.keys.contains(std::string(key)) ? d.keys.find(std::string(key)) : d.engine_options.find(std::string(key));
+    if (it == d.keys.end() || it == d.engine_options.end()) break;
+    const io::DeployValue& v = it->second;
+    return (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + message.substr(prefix.size());
+  }
+  // Model resolution and anything else: the deployment as a whole.
+  const auto m = d.keys.find("model");
+  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) {
+    return (m->second.where.empty() ? "" : m->second.where + ": ") + m->second.path + ": " + message;
+  }
+  return (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message;
+}
+
+std::string deployment_text(const CheckEntry& e) {
+  std::string layout;
+  if (e.engine == "llamacpp") layout = e.count > 1 ? ", layers split" : "";
+  else if (e.tp * e.pp > 1) layout = fmt::format(", tp {} pp {}", e.tp, e.pp);
+  return fmt::format("{}\u00d7 {}{}{}", e.count, e.gpu_name, layout, e.engine == "generic" ? "" : ", " + e.engine);
+}
+
+// Headroom asked: "5%" of a GPU's usable memory, or a size.
+std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
+  if (text.ends_with("%")) {
+    auto bp = parse_percent_bp(text);
+    if (!bp || *bp > 10000) fail(ErrorCode::invalid_argument, "--headroom: '" + text + "' is not a percentage up to 100%");
+    return usable / 10000 * *bp + usable % 10000 * *bp / 10000; // floor(usable x bp / 10^4), no overflow
+  }
+  return flag_value("--headroom", parse_size(text));
+}
+
+CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Catalog& catalog) {
+  CheckEntry e;
+  e.name = d.name;
+  e.file = d.file;
+  e.where = d.where;
+  e.index = d.index;
+  e.ignored = d.ignored;
+  try {
+    const Options o = deployment_options(base, d);
+    if (o.gpus.empty() && !o.gpu_mem) fail(ErrorCode::invalid_argument, "--gpu: a deployment needs its GPUs (gpu: 4xh100)");
+    Workload w = read_workload(o, catalog);
+    if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() != 1) {
+      fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
+    }
+    if (w.base.gpus.size() != 1) fail(ErrorCode::invalid_argument, "--gpu: a deployment runs on one kind of GPU");
+    e.report = estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings);
+    const Report& r = e.report;
+    const FitRow& row = r.fit.front();
+    e.engine = r.engine ? r.engine->name : "generic";
+    e.gpu = row.gpu;
+    e.gpu_name = row.gpu_name;
+    e.count = row.count;
+    e.tp = row.tp;
+    e.pp = row.pp;
+    e.usable_bytes = row.usable_bytes;
+    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : base.headroom.value_or("0");
+    try {
+      e.required_headroom_bytes = headroom_bytes(asked, row.usable_bytes);
+    } catch (const CliError& err) {
+      throw CliError{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
+    }
+    bool fits = false;
+    const auto u = UnitSystem::binary;
+    std::string why;
+    if (r.engine && r.engine->name == "vllm") {
+      const EngineSection& v = *r.engine;
+      e.required_bytes_per_gpu = v.requested_bytes;
+      // What vLLM leaves over: KV memory beyond `batch` full-length requests.
+      const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
+      e.headroom_bytes = v.kv_cache_memory_bytes >= need
+                             ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
+                             : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
+      fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
+                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
+                                    format_bytes(v.kv_cache_memory_bytes, u))
+            : !v.fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                    with_commas(r.settings.context_tokens), r.settings.batch)
+                      : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                                    with_commas(r.settings.context_tokens), r.settings.batch);
+    } else if (r.engine && r.engine->name == "llamacpp") {
+      const EngineSection& l = *r.engine;
+      e.count = static_cast<std::uint32_t>(l.devices.size());
+      e.tp = 1;
+      e.pp = e.count;
+      std::int64_t least = INT64_MAX;
+      for (const EngineDevice& dev : l.devices) {
+        e.required_bytes_per_gpu = std::max(e.required_bytes_per_gpu, dev.total_bytes);
+        const std::int64_t h = dev.total_bytes <= dev.usable_bytes
+                                   ? static_cast<std::int64_t>(dev.usable_bytes - dev.total_bytes)
+                                   : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total_bytes - dev.usable_bytes, INT64_MAX));
+        least = std::min(least, h);
+      }
+      e.headroom_bytes = least == INT64_MAX ? 0 : least;
+      fits = l.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !l.error.empty() ? "llama.cpp would " + std::string(l.aborts ? "abort" : "refuse") + ": " + l.error
+                             : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(e.required_bytes_per_gpu, u),
+                                           format_bytes(e.usable_bytes, u));
+    } else {
+      e.required_bytes_per_gpu = row.required_bytes_per_gpu;
+      e.headroom_bytes = row.headroom_bytes;
+      fits = row.fits && row.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !row.problem.empty() ? row.problem
+                                 : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
+                                               format_bytes(row.usable_bytes, u));
+    }
+    e.status = fits ? CheckStatus::fits : CheckStatus::does_not_fit;
+    std::string head = fmt::format("{}: {}", deployment_text(e), why);
+    if (e.required_headroom_bytes > 0) {
+      head += fmt::format("; {} {}{} {} {} required", e.engine == "vllm" ? "spare KV memory" : "headroom",
+                          e.headroom_bytes >= 0 ? "" : "-",
+                          format_bytes(static_cast<std::uint64_t>(e.headroom_bytes >= 0 ? e.headroom_bytes : -e.headroom_bytes), u),
+                          e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes) ? "\u2265" : "<",
+                          format_bytes(e.required_headroom_bytes, u));
+    }
+    e.message = head;
+  } catch (const CliError& err) {
+    throw CliError{{err.error.code, locate(d, err.error.message)}};
+  }
+  return e;
+}
+
+Outcome run_check(const Options& o) {
+  const io::Catalog catalog = load_catalog(o);
+  std::vector<io::Deployment> deployments;
+  CheckReport report;
+  for (const std::string& f : o.check_files) {
+    const std::string text = value_or_fail(io::read_text_file(f, ErrorCode::io));
+    auto parsed = value_or_fail(io::parse_deployments(text, f));
+    for (io::Deployment& d : parsed) deployments.push_back(std::move(d));
+    report.files.push_back(f);
+  }
+  const auto command = [&](std::expected<io::Deployment, Error> parsed) {
+    io::Deployment d = value_or_fail(std::move(parsed));
+    // The command line says nothing about the hardware or the workload: the flags do.
+    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
+    if (o.gpu_mem) d.keys.erase("gpu");
+    if (o.batch && !d.keys.contains("batch")) d.keys["batch"] = {*o.batch, "--batch", ""};
+    if (o.ctx && !d.keys.contains("context")) d.keys["context"] = {*o.ctx, "--ctx", ""};
+    if (o.quant && !d.keys.contains("quant")) d.keys["quant"] = {*o.quant, "--quant", ""};
+    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
+    deployments.push_back(std::move(d));
+  };
+  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command));
+  if (o.llama_server_command) {
+    auto d = io::deployment_from_llama_server(*o.llama_server_command);
+    // A GGUF that is not on this machine (CI checks the command, not the file): the model
+    // and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
+    if (d) {
+      io::DeployValue& m = d->keys["model"];
+      std::error_code ec;
+      if (m.text.ends_with(".gguf") && !std::filesystem::exists(m.text, ec)) {
+        std::string stem = std::filesystem::path(m.text).stem().string();
+        if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
+        for (const GgufFtypeTraits& t : gguf_ftypes()) {
+          std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
+          const std::string lower = to_lower(stem);
+          for (char sep : {'-', '.', '_'}) {
+            if (lower.ends_with(sep + name)) {
+              if (!d->keys.contains("quant")) d->keys["quant"] = {name, m.path, ""};
+              stem.erase(stem.size() - name.size() - 1);
+              break;
+            }
+          }
+          if (d->keys.contains("quant")) break;
+        }
+        d->ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
+                             (d->keys.contains("quant") ? " " + d->keys["quant"].text : "") + " from its name)");
+        m.text = stem;
+      }
+    }
+    command(std::move(d));
+  }
+  if (deployments.empty()) {
+    fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
+  }
+  if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
+    fail(ErrorCode::invalid_argument, "check --vllm / --llama-server: say which GPUs with --gpu (e.g. --gpu 4xh100)");
+  }
+  for (const io::Deployment& d : deployments) {
+    Options base = o;
+    if (d.keys.contains("gpu")) base.gpu_mem.reset();
+    report.entries.push_back(check_one(base, d, catalog));
+  }
+  const std::string format = o.json ? "json" : o.format;
+  return {render_check(report, format, render_options(o)), report.ok() ? 0 : 1};
+}
+
 } // namespace
 
-Outcome run(const Options& o) {
+Outcome run(const Options& given) {
+  Options o = given;
+  if (o.format == "json") o.json = true;
+  if (o.format == "junit" || o.format == "github") {
+    if (!o.check) fail(ErrorCode::invalid_argument, "--format " + o.format + ": only for 'vramcalc check'");
+  }
+  const bool estimate_command = !o.check && !o.list && !o.plan && !o.compare && !o.inspect;
+  if ((o.format == "ndjson" || o.format == "csv" || o.format == "markdown") && !o.check && !estimate_command) {
+    fail(ErrorCode::invalid_argument, "--format " + o.format + ": only for estimates and 'check'; use --json here");
+  }
+  if (o.check) return run_check(o);
   if (o.inspect) return run_inspect(o);
   if (o.list) return run_list(o);
   if (o.plan) return run_plan(o);

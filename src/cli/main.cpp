@@ -105,6 +105,16 @@ int main(int argc, char** argv) {
     CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
     compare->add_option("models", o.compare_models, "two or more models");
     compare->fallthrough();
+    CLI::App* check = app.add_subcommand(
+        "check", "CI gate: do the deployments in these files fit? exit 0 all fit, 1 one does not, 2 invalid input");
+    check->add_option("files", o.check_files, "deployment files (YAML or JSON; docs/ci.md)");
+    check->add_option("--vllm", o.vllm_command, "a vLLM command line to check: \"vllm serve MODEL --max-model-len ...\"");
+    check->add_option("--llama-server", o.llama_server_command,
+                      "a llama-server command line to check: \"llama-server -m model.gguf -c 32768 ...\"");
+    check->add_option("--headroom", o.headroom, "with --vllm / --llama-server: memory to keep free per GPU: 5% or 2GiB");
+    check->fallthrough();
+    app.add_option("--format", o.format, "output format: table, json, ndjson, csv, markdown; check also: junit, github")
+        ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "markdown", "junit", "github"}));
     CLI::App* inspect =
         app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
     inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
@@ -125,10 +135,13 @@ int main(int argc, char** argv) {
                                                     llama.cpp's buffers, per GPU and in RAM
   vramcalc ./Llama-3.1-8B-Q4_K_M.gguf --gpu 4090   a model from its files: exact weights, its architecture
   vramcalc inspect ./Qwen3-8B/                      what a model's files hold, by tensor group
+  vramcalc check deploy.yaml --format github        CI gate: exit 1 when a deployment does not fit
+  vramcalc check --vllm "vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 4" --gpu 4xh100
   vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
-Exit status: 0 done, 2 invalid input.)");
+Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit,
+2 invalid input, 70 internal error.)");
     try {
       // llama.cpp's single-dash long flags, spelled as llama-server users type them.
       std::vector<std::string> args;
@@ -157,6 +170,7 @@ Exit status: 0 done, 2 invalid input.)");
     o.plan = plan->parsed();
     o.compare = compare->parsed();
     o.inspect = inspect->parsed();
+    o.check = check->parsed();
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
     print(stdout, outcome.out);
     std::fflush(stdout);

@@ -5,6 +5,7 @@
 #include "vramcalc/names.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -122,12 +123,58 @@ std::expected<void, Error> add_models_dir(Catalog& catalog, const std::string& d
   return {};
 }
 
+namespace {
+
+// A model name as people write it, reduced to what identifies the model: "meta-llama/
+// Llama-3.1-70B-Instruct", "Meta-Llama-3.1-70B-Instruct-GGUF" and "llama3.1-70b" all become
+// "llama3.170b". Organisation, packaging and tuning suffixes do not change the memory.
+std::string name_key(std::string_view name) {
+  if (const auto slash = name.rfind('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string s;
+  for (char c : name) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view prefix : {"meta-"}) {
+    if (s.starts_with(prefix)) s.erase(0, prefix.size());
+  }
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (std::string_view suffix : {"-gguf", "-instruct", "-chat", "-it", "-hf", "-base", "-awq", "-gptq", "-fp8",
+                                    "-int4", "-int8", "-bnb-4bit", "-mlx", "-exl2", "-dynamic", "-2507", "-0905"}) {
+      if (s.size() > suffix.size() && s.ends_with(suffix)) {
+        s.erase(s.size() - suffix.size());
+        changed = true;
+      }
+    }
+  }
+  std::string key;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.') key += c;
+  }
+  return key;
+}
+
+} // namespace
+
 std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name) const {
   for (const ModelSpec& m : models) {
     if (iequals(m.id, name)) return &m;
     for (const auto& a : m.aliases) {
       if (iequals(a, name)) return &m;
     }
+  }
+  // The same model under another spelling, if exactly one model matches.
+  if (const std::string key = name_key(name); !key.empty()) {
+    const ModelSpec* match = nullptr;
+    bool ambiguous = false;
+    for (const ModelSpec& m : models) {
+      bool hit = name_key(m.id) == key;
+      for (const auto& a : m.aliases) hit = hit || name_key(a) == key;
+      if (hit) {
+        ambiguous = ambiguous || (match != nullptr && match != &m);
+        match = &m;
+      }
+    }
+    if (match != nullptr && !ambiguous) return match;
   }
   std::vector<NameCandidate> candidates;
   for (const ModelSpec& m : models) {

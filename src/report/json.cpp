@@ -307,3 +307,46 @@ std::string render_inspect_json(const InspectReport& r) {
 }
 
 } // namespace vramcalc
+
+namespace vramcalc {
+
+namespace {
+
+ojson to_json(const CheckEntry& e) {
+  return ojson{{"name", e.name},
+               {"file", e.file},
+               {"index", e.index},
+               {"status", e.status == CheckStatus::fits ? "fits" : "does_not_fit"},
+               {"message", e.message},
+               {"gpu", e.gpu},
+               {"count", e.count},
+               {"tp", e.tp},
+               {"pp", e.pp},
+               {"engine", e.engine},
+               {"required_bytes_per_gpu", e.required_bytes_per_gpu},
+               {"usable_bytes", e.usable_bytes},
+               {"headroom_bytes", e.headroom_bytes},
+               {"required_headroom_bytes", e.required_headroom_bytes},
+               {"ignored", e.ignored},
+               {"report", to_json(e.report)}};
+}
+
+} // namespace
+
+std::string render_check_json(const CheckReport& r) {
+  ojson arr = ojson::array();
+  for (const CheckEntry& e : r.entries) arr.push_back(to_json(e));
+  return dump(ojson{{"schema_version", json_schema_version}, {"ok", r.ok()}, {"files", r.files}, {"deployments", std::move(arr)}});
+}
+
+std::string render_check_ndjson(const CheckReport& r) {
+  std::string out;
+  for (const CheckEntry& e : r.entries) {
+    ojson j{{"schema_version", json_schema_version}};
+    j.update(to_json(e));
+    out += dump(j);
+  }
+  return out;
+}
+
+} // namespace vramcalc

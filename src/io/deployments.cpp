@@ -1,0 +1,414 @@
+// Deployment files and engine command lines (deployments.hpp). yaml-cpp reads YAML and
+// JSON alike and gives each node its line and column.
+#include "deployments.hpp"
+
+#include "json_util.hpp"
+
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/names.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <span>
+
+namespace vramcalc::io {
+
+namespace {
+
+std::string where(std::string_view origin, const YAML::Mark& m) {
+  if (m.line < 0) return std::string(origin);
+  return std::string(origin) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+Error error_at(std::string_view origin, const YAML::Node& n, const std::string& path, const std::string& what) {
+  return Error{ErrorCode::invalid_argument, where(origin, n.Mark()) + ": " + path + ": " + what};
+}
+
+std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
+  std::vector<NameCandidate> c;
+  for (std::string_view k : known) c.push_back({k, k});
+  const auto s = suggest(key, c);
+  std::string msg = "unknown key";
+  if (!s.empty()) msg += "; did you mean '" + s.front() + "'?";
+  else {
+    msg += "; known:";
+    for (std::size_t i = 0; i < known.size(); ++i) msg += (i == 0 ? " " : ", ") + std::string(known[i]);
+  }
+  return msg;
+}
+
+// Reads the keys of one mapping (a deployment or `defaults`) into `d`.
+std::expected<void, Error> read_keys(std::string_view origin, const YAML::Node& map, const std::string& path,
+                                     Deployment& d) {
+  if (!map.IsMap()) return std::unexpected(error_at(origin, map, path, "expected a mapping of keys"));
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string kpath = path + "." + key;
+    const YAML::Node& v = kv.second;
+    const auto& keys = deployment_keys();
+    if (key == "engine_options") {
+      if (!v.IsMap()) return std::unexpected(error_at(origin, v, kpath, "expected a mapping of engine options"));
+      for (const auto& o : v) {
+        const std::string okey = o.first.as<std::string>();
+        const std::string opath = kpath + "." + okey;
+        const auto& okeys = engine_option_keys();
+        if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
+          return std::unexpected(error_at(origin, o.first, opath, unknown_key_message(okey, okeys)));
+        }
+        if (!o.second.IsScalar()) return std::unexpected(error_at(origin, o.second, opath, "expected a single value"));
+        d.engine_options[okey] = {o.second.Scalar(), opath, where(origin, o.second.Mark())};
+      }
+      continue;
+    }
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      return std::unexpected(error_at(origin, kv.first, kpath, unknown_key_message(key, keys)));
+    }
+    if (!v.IsScalar()) return std::unexpected(error_at(origin, v, kpath, "expected a single value"));
+    if (v.Scalar().empty()) return std::unexpected(error_at(origin, v, kpath, "is empty"));
+    d.keys[key] = {v.Scalar(), kpath, where(origin, v.Mark())};
+  }
+  return {};
+}
+
+} // namespace
+
+const std::vector<std::string_view>& deployment_keys() {
+  static const std::vector<std::string_view> k{"name",   "model", "quant", "kv_dtype", "context",  "batch",
+                                               "engine", "gpu",   "tp",    "pp",       "ep",       "headroom",
+                                               "overhead", "kv_policy"};
+  return k;
+}
+
+const std::vector<std::string_view>& engine_option_keys() {
+  static const std::vector<std::string_view> k{
+      // vLLM
+      "gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens", "kv_cache_memory", "block_size",
+      "enforce_eager", "version",
+      // llama.cpp
+      "cache_type_k", "cache_type_v", "flash_attn", "kv_unified", "swa_full", "n_gpu_layers", "n_cpu_moe",
+      "tensor_split", "batch_size", "ubatch_size"};
+  return k;
+}
+
+std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text, std::string_view origin) {
+  // JSON files get JSON's own rules first (yaml-cpp would read some invalid JSON as YAML).
+  if (origin.ends_with(".json")) {
+    try {
+      (void)detail::parse_strict(text, std::string(origin), ErrorCode::invalid_argument);
+    } catch (const detail::LoadFailure& f) {
+      return std::unexpected(f.error);
+    }
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, e.mark) + ": invalid YAML/JSON: " + e.msg});
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": invalid YAML/JSON: " + e.msg});
+  }
+  if (!root.IsMap()) {
+    return std::unexpected(Error{ErrorCode::invalid_argument,
+                                 std::string(origin) + ": expected a mapping with a 'deployments' list"});
+  }
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key != "deployments" && key != "defaults") {
+      return std::unexpected(error_at(origin, kv.first, key, unknown_key_message(key, {"deployments", "defaults"})));
+    }
+  }
+  Deployment defaults;
+  if (root["defaults"]) {
+    if (auto r = read_keys(origin, root["defaults"], "defaults", defaults); !r) return std::unexpected(r.error());
+    if (defaults.keys.contains("name")) {
+      return std::unexpected(error_at(origin, root["defaults"], "defaults.name", "a default cannot have a name"));
+    }
+  }
+  const YAML::Node list = root["deployments"];
+  if (!list) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": no 'deployments' list"});
+  }
+  if (!list.IsSequence() || list.size() == 0) {
+    return std::unexpected(error_at(origin, list, "deployments", "expected a non-empty list of deployments"));
+  }
+  std::vector<Deployment> out;
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "deployments[" + std::to_string(i) + "]";
+    Deployment d;
+    d.file = std::string(origin);
+    d.index = i;
+    d.where = where(origin, list[i].Mark());
+    if (auto r = read_keys(origin, list[i], path, d); !r) return std::unexpected(r.error());
+    // Defaults fill what the deployment does not say.
+    for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
+    for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
+    for (const char* required : {"name", "model", "gpu"}) {
+      if (!d.keys.contains(required)) {
+        return std::unexpected(error_at(origin, list[i], path, std::string("missing key '") + required + "'"));
+      }
+    }
+    d.name = d.keys.at("name").text;
+    if (!names.insert(d.name).second) {
+      return std::unexpected(error_at(origin, list[i], path + ".name", "the name '" + d.name + "' is used twice"));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::expected<std::vector<std::string>, Error> split_command_line(std::string_view line, std::string_view origin) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < line.size()) cur += line[++i];
+      else cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      if (line[i + 1] != '\n') cur += line[i + 1];
+      ++i;
+      in_word = in_word || line[i] != '\n';
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(std::move(cur));
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": unterminated " +
+                                                                  (quote == '"' ? "double" : "single") + " quote"});
+  }
+  if (in_word) out.push_back(std::move(cur));
+  return out;
+}
+
+namespace {
+
+struct FlagMap {
+  std::string_view flag;  // as the engine spells it
+  std::string_view key;   // deployment key, or "opt:<engine option>"
+  bool takes_value = true;
+};
+
+// Walks `args` from `start`: known flags become keys; anything else is listed as ignored
+// (with its value, when the next word is not a flag).
+std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::size_t start,
+                                     std::span<const FlagMap> known, const std::set<std::string_view>& booleans,
+                                     Deployment& d, std::string_view origin, std::vector<std::string>& positional) {
+  for (std::size_t i = start; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (a.starts_with("-")) {
+      if (const auto eq = a.find('='); eq != std::string::npos) {
+        inline_value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+      }
+    } else {
+      positional.push_back(a);
+      continue;
+    }
+    const auto it = std::find_if(known.begin(), known.end(), [&](const FlagMap& f) { return f.flag == a; });
+    const bool next_is_value = i + 1 < args.size() && (!args[i + 1].starts_with("-") || args[i + 1] == "-1");
+    if (it == known.end()) {
+      std::string ignored = args[i];
+      if (!inline_value && !booleans.contains(a) && next_is_value) ignored += " " + args[++i];
+      d.ignored.push_back(ignored);
+      continue;
+    }
+    std::string value = "true";
+    if (it->takes_value) {
+      if (inline_value) value = *inline_value;
+      else if (next_is_value) value = args[++i];
+      else return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": " + a + " needs a value"});
+    }
+    const std::string path = std::string(origin) + " " + a;
+    if (it->key.starts_with("opt:")) d.engine_options[std::string(it->key.substr(4))] = {value, path, ""};
+    else d.keys[std::string(it->key)] = {value, path, ""};
+  }
+  return {};
+}
+
+} // namespace
+
+std::expected<Deployment, Error> deployment_from_vllm(std::string_view command) {
+  const std::string origin = "--vllm";
+  auto args = split_command_line(command, origin);
+  if (!args) return std::unexpected(args.error());
+  std::vector<std::string>& a = *args;
+  // "vllm serve MODEL ..." or "python -m vllm.entrypoints.openai.api_server --model MODEL ...".
+  std::size_t start = 0;
+  while (start < a.size() && (a[start] == "vllm" || a[start] == "serve" || a[start].starts_with("python") ||
+                              a[start] == "-m" || a[start].starts_with("vllm."))) {
+    ++start;
+  }
+  static constexpr FlagMap known[] = {
+      {"--model", "model"},
+      {"--max-model-len", "context"},
+      {"--kv-cache-dtype", "kv_dtype"},
+      {"-tp", "tp"},
+      {"--tensor-parallel-size", "tp"},
+      {"-pp", "pp"},
+      {"--pipeline-parallel-size", "pp"},
+      {"--quantization", "quant"},
+      {"-q", "quant"},
+      {"--dtype", "dtype"},
+      {"--enable-expert-parallel", "ep", false},
+      {"--gpu-memory-utilization", "opt:gpu_memory_utilization"},
+      {"--max-num-seqs", "opt:max_num_seqs"},
+      {"--max-num-batched-tokens", "opt:max_num_batched_tokens"},
+      {"--kv-cache-memory", "opt:kv_cache_memory"},
+      {"--kv-cache-memory-bytes", "opt:kv_cache_memory"},
+      {"--block-size", "opt:block_size"},
+      {"--enforce-eager", "opt:enforce_eager", false},
+  };
+  static const std::set<std::string_view> booleans{
+      "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",
+      "--no-enable-chunked-prefill", "--disable-log-requests", "--disable-log-stats", "--enable-auto-tool-choice",
+      "--enable-lora", "--disable-custom-all-reduce", "--async-scheduling", "--enable-log-requests",
+      "--disable-frontend-multiprocessing", "--enable-sleep-mode", "--headless"};
+  Deployment d;
+  d.file = origin;
+  std::vector<std::string> positional;
+  if (auto r = map_flags(a, start, known, booleans, d, origin, positional); !r) return std::unexpected(r.error());
+  if (!positional.empty() && !d.keys.contains("model")) d.keys["model"] = {positional.front(), origin + " MODEL", ""};
+  for (std::size_t i = d.keys.contains("model") && !positional.empty() && d.keys["model"].text == positional.front() ? 1 : 0;
+       i < positional.size(); ++i) {
+    d.ignored.push_back(positional[i]);
+  }
+  if (!d.keys.contains("model")) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (vllm serve MODEL or --model MODEL)"});
+  }
+  // vLLM's --quantization names the method; --dtype the unquantized type.
+  if (auto q = d.keys.find("quant"); q != d.keys.end()) {
+    if (q->second.text == "bitsandbytes") q->second.text = "nf4";
+    if (q->second.text == "compressed-tensors" || q->second.text == "awq_marlin" || q->second.text == "gptq_marlin") {
+      if (q->second.text != "compressed-tensors") q->second.text = q->second.text.substr(0, 4);
+      else {
+        d.ignored.push_back("--quantization compressed-tensors (give the scheme with -q)");
+        d.keys.erase(q);
+      }
+    }
+  }
+  if (auto t = d.keys.find("dtype"); t != d.keys.end()) {
+    const std::string v = t->second.text;
+    if (!d.keys.contains("quant") && v != "auto") {
+      d.keys["quant"] = {v == "bfloat16" ? "bf16" : v == "float16" || v == "half" ? "fp16" : v == "float32" || v == "float" ? "fp32" : v,
+                         t->second.path, ""};
+    }
+    d.keys.erase("dtype");
+  }
+  if (auto k = d.keys.find("kv_dtype"); k != d.keys.end() && k->second.text == "auto") d.keys.erase(k);
+  d.keys["engine"] = {"vllm", origin, ""};
+  d.name = d.keys.at("model").text;
+  return d;
+}
+
+std::expected<Deployment, Error> deployment_from_llama_server(std::string_view command) {
+  const std::string origin = "--llama-server";
+  auto args = split_command_line(command, origin);
+  if (!args) return std::unexpected(args.error());
+  std::vector<std::string>& a = *args;
+  std::size_t start = 0;
+  while (start < a.size() && !a[start].starts_with("-")) ++start; // the program name (and a path to it)
+  static constexpr FlagMap known[] = {
+      {"-m", "model"},
+      {"--model", "model"},
+      {"-hf", "hf_repo"},
+      {"--hf-repo", "hf_repo"},
+      {"-c", "n_ctx"},
+      {"--ctx-size", "n_ctx"},
+      {"-np", "batch"},
+      {"--parallel", "batch"},
+      {"-ngl", "opt:n_gpu_layers"},
+      {"--gpu-layers", "opt:n_gpu_layers"},
+      {"--n-gpu-layers", "opt:n_gpu_layers"},
+      {"-ctk", "opt:cache_type_k"},
+      {"--cache-type-k", "opt:cache_type_k"},
+      {"-ctv", "opt:cache_type_v"},
+      {"--cache-type-v", "opt:cache_type_v"},
+      {"-b", "opt:batch_size"},
+      {"--batch-size", "opt:batch_size"},
+      {"-ub", "opt:ubatch_size"},
+      {"--ubatch-size", "opt:ubatch_size"},
+      {"-ts", "opt:tensor_split"},
+      {"--tensor-split", "opt:tensor_split"},
+      {"--n-cpu-moe", "opt:n_cpu_moe"},
+      {"-ncmoe", "opt:n_cpu_moe"},
+      {"-kvu", "opt:kv_unified", false},
+      {"--kv-unified", "opt:kv_unified", false},
+      {"--swa-full", "opt:swa_full", false},
+      {"-cmoe", "cpu_moe", false},
+      {"--cpu-moe", "cpu_moe", false},
+  };
+  static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
+                                                   "--no-webui", "--metrics", "--embedding", "--embeddings",
+                                                   "--verbose", "-v", "--no-warmup", "--context-shift"};
+  Deployment d;
+  d.file = origin;
+  std::vector<std::string> positional;
+  // -fa takes on|off|auto today and was a bare flag before; read it here.
+  std::vector<std::string> rest;
+  for (std::size_t i = start; i < a.size(); ++i) {
+    if (a[i] == "-fa" || a[i] == "--flash-attn") {
+      std::string v = "on";
+      if (i + 1 < a.size() && (a[i + 1] == "on" || a[i + 1] == "off" || a[i + 1] == "auto")) v = a[++i];
+      d.engine_options["flash_attn"] = {v, origin + " " + a[i], ""};
+    } else {
+      rest.push_back(a[i]);
+    }
+  }
+  if (auto r = map_flags(rest, 0, known, booleans, d, origin, positional); !r) return std::unexpected(r.error());
+  for (const std::string& p : positional) d.ignored.push_back(p);
+  // -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.
+  if (auto h = d.keys.find("hf_repo"); h != d.keys.end()) {
+    std::string repo = h->second.text;
+    if (const auto colon = repo.find(':'); colon != std::string::npos) {
+      std::string q = repo.substr(colon + 1);
+      for (char& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      d.keys["quant"] = {q, h->second.path, ""};
+      repo = repo.substr(0, colon);
+    }
+    if (!d.keys.contains("model")) d.keys["model"] = {repo, h->second.path, ""};
+    d.keys.erase("hf_repo");
+  }
+  if (!d.keys.contains("model")) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (-m FILE.gguf or -hf REPO:QUANT)"});
+  }
+  // -c is the context of all slots; each of -np slots gets -c / -np (one slot without -np:
+  // llama-server's automatic slots share one unified cache of -c cells).
+  if (auto c = d.keys.find("n_ctx"); c != d.keys.end()) {
+    std::string per = c->second.text;
+    if (auto np = d.keys.find("batch"); np != d.keys.end() && per != "0") {
+      try {
+        const unsigned long long total = std::stoull(per), n = std::stoull(np->second.text);
+        if (n > 0) per = std::to_string(total / n);
+      } catch (const std::exception&) {
+        // left as written: the context check reports it
+      }
+    }
+    if (per != "0") d.keys["context"] = {per, c->second.path, ""};
+    d.keys.erase(c);
+  }
+  if (auto m = d.keys.find("cpu_moe"); m != d.keys.end()) {
+    d.engine_options["n_cpu_moe"] = {"all", m->second.path, ""};
+    d.keys.erase(m);
+  }
+  d.keys["engine"] = {"llamacpp", origin, ""};
+  d.name = d.keys.at("model").text;
+  return d;
+}
+
+} // namespace vramcalc::io

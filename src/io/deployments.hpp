@@ -1,0 +1,54 @@
+// Deployment files for `vramcalc check` (YAML or JSON, read with yaml-cpp), and the engine
+// command lines it also accepts (`vllm serve ...`, `llama-server ...`). Private to the CLI:
+// the values stay text, checked by the same code as the flags they stand for; every value
+// keeps where it came from ("deploy.yaml:7:12", "deployments[0].quant") for messages.
+// docs/ci.md documents the keys.
+#pragma once
+
+#include "vramcalc/error.hpp"
+
+#include <cstddef>
+#include <expected>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vramcalc::io {
+
+struct DeployValue {
+  std::string text;  // the scalar as written ("32k", "fp8", "true")
+  std::string path;  // "deployments[0].quant", "deployments[0].engine_options.max_num_seqs"
+  std::string where; // "deploy.yaml:7:12" (empty for command lines)
+};
+
+struct Deployment {
+  std::string name;
+  std::string file;  // origin
+  std::size_t index = 0;
+  std::string where; // of the deployment's own mapping
+  std::map<std::string, DeployValue> keys;           // model, quant, kv_dtype, context, batch, engine, gpu, ...
+  std::map<std::string, DeployValue> engine_options; // gpu_memory_utilization, n_gpu_layers, ...
+  std::vector<std::string> ignored;                  // command-line flags that were not understood
+};
+
+// The keys a deployment may have, and the engine options (both also accepted in `defaults:`).
+[[nodiscard]] const std::vector<std::string_view>& deployment_keys();
+[[nodiscard]] const std::vector<std::string_view>& engine_option_keys();
+
+// `text` is a YAML or JSON document: {deployments: [{name: ..., model: ..., ...}, ...]}, with
+// optional `defaults:` merged into each. Errors name the file, line and column and the path.
+[[nodiscard]] std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text,
+                                                                             std::string_view origin);
+
+// Splits a shell command line (single and double quotes, backslash escapes).
+[[nodiscard]] std::expected<std::vector<std::string>, Error> split_command_line(std::string_view line,
+                                                                              std::string_view origin);
+
+// `vllm serve MODEL --max-model-len 32768 -tp 4 ...` (also `python -m vllm.entrypoints...`)
+// and `llama-server -m model.gguf -c 32768 -np 4 ...` as a deployment; flags vramcalc does
+// not model are listed in `ignored`.
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_vllm(std::string_view command);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_llama_server(std::string_view command);
+
+} // namespace vramcalc::io

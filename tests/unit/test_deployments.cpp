@@ -1,0 +1,126 @@
+// Deployment files and engine command lines for `vramcalc check` (src/io/deployments.hpp):
+// every engine flag vramcalc models maps to its key; the rest are listed as ignored.
+#include "deployments.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace vramcalc;
+using namespace vramcalc::io;
+
+namespace {
+
+std::string key(const Deployment& d, const std::string& k) {
+  const auto it = d.keys.find(k);
+  return it == d.keys.end() ? "-" : it->second.text;
+}
+
+std::string opt(const Deployment& d, const std::string& k) {
+  const auto it = d.engine_options.find(k);
+  return it == d.engine_options.end() ? "-" : it->second.text;
+}
+
+} // namespace
+
+TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
+  auto d = deployment_from_vllm(
+      "vllm serve meta-llama/Llama-3.1-70B-Instruct --max-model-len 32768 --kv-cache-dtype fp8 -tp 4 -pp 2 "
+      "--gpu-memory-utilization 0.9 --max-num-seqs 64 --max-num-batched-tokens=8192 --kv-cache-memory 20GiB "
+      "--block-size 32 --enforce-eager --enable-expert-parallel --quantization awq --served-model-name chat "
+      "--trust-remote-code --port 8000");
+  REQUIRE(d);
+  CHECK(key(*d, "model") == "meta-llama/Llama-3.1-70B-Instruct");
+  CHECK(key(*d, "context") == "32768");
+  CHECK(key(*d, "kv_dtype") == "fp8");
+  CHECK(key(*d, "tp") == "4");
+  CHECK(key(*d, "pp") == "2");
+  CHECK(key(*d, "quant") == "awq");
+  CHECK(key(*d, "ep") == "true");
+  CHECK(key(*d, "engine") == "vllm");
+  CHECK(opt(*d, "gpu_memory_utilization") == "0.9");
+  CHECK(opt(*d, "max_num_seqs") == "64");
+  CHECK(opt(*d, "max_num_batched_tokens") == "8192");
+  CHECK(opt(*d, "kv_cache_memory") == "20GiB");
+  CHECK(opt(*d, "block_size") == "32");
+  CHECK(opt(*d, "enforce_eager") == "true");
+  CHECK(d->ignored == std::vector<std::string>{"--served-model-name chat", "--trust-remote-code", "--port 8000"});
+}
+
+TEST_CASE("vllm: --dtype is the format when nothing is quantized; --model; python -m") {
+  auto d = deployment_from_vllm("python3 -m vllm.entrypoints.openai.api_server --model Qwen/Qwen2.5-7B --dtype float16 "
+                                "--kv-cache-dtype auto --tensor-parallel-size 2 --quantization bitsandbytes");
+  REQUIRE(d);
+  CHECK(key(*d, "model") == "Qwen/Qwen2.5-7B");
+  CHECK(key(*d, "quant") == "nf4"); // --quantization wins over --dtype
+  CHECK(key(*d, "kv_dtype") == "-"); // auto: the model's dtype
+  CHECK(key(*d, "tp") == "2");
+  auto e = deployment_from_vllm("vllm serve Qwen/Qwen2.5-7B --dtype bfloat16");
+  REQUIRE(e);
+  CHECK(key(*e, "quant") == "bf16");
+}
+
+TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT") {
+  auto d = deployment_from_llama_server(
+      "./llama-server -m models/x.gguf -c 32768 -np 4 -ngl 99 -ctk q8_0 -ctv q4_0 -fa on -b 4096 -ub 1024 "
+      "-ts 3,1 --n-cpu-moe 8 -kvu --swa-full --port 8080 --jinja -t 8");
+  REQUIRE(d);
+  CHECK(key(*d, "model") == "models/x.gguf");
+  CHECK(key(*d, "context") == "8192"); // 32,768 over 4 slots
+  CHECK(key(*d, "batch") == "4");
+  CHECK(key(*d, "engine") == "llamacpp");
+  CHECK(opt(*d, "n_gpu_layers") == "99");
+  CHECK(opt(*d, "cache_type_k") == "q8_0");
+  CHECK(opt(*d, "cache_type_v") == "q4_0");
+  CHECK(opt(*d, "flash_attn") == "on");
+  CHECK(opt(*d, "batch_size") == "4096");
+  CHECK(opt(*d, "ubatch_size") == "1024");
+  CHECK(opt(*d, "tensor_split") == "3,1");
+  CHECK(opt(*d, "n_cpu_moe") == "8");
+  CHECK(opt(*d, "kv_unified") == "true");
+  CHECK(opt(*d, "swa_full") == "true");
+  CHECK(d->ignored == std::vector<std::string>{"--port 8080", "--jinja", "-t 8"});
+
+  auto h = deployment_from_llama_server("llama-server -hf bartowski/Qwen2.5-14B-Instruct-GGUF:Q6_K --cpu-moe -fa");
+  REQUIRE(h);
+  CHECK(key(*h, "model") == "bartowski/Qwen2.5-14B-Instruct-GGUF");
+  CHECK(key(*h, "quant") == "q6_k");
+  CHECK(key(*h, "context") == "-"); // no -c: the model's trained context
+  CHECK(opt(*h, "n_cpu_moe") == "all");
+  CHECK(opt(*h, "flash_attn") == "on"); // the old bare -fa
+}
+
+TEST_CASE("command lines: quoting and errors") {
+  auto a = split_command_line(R"(vllm serve "my model" --x 'a b' c\ d)", "t");
+  REQUIRE(a);
+  CHECK(*a == std::vector<std::string>{"vllm", "serve", "my model", "--x", "a b", "c d"});
+  CHECK_FALSE(split_command_line("vllm 'x", "t"));
+  CHECK_FALSE(deployment_from_vllm("vllm serve --max-model-len"));
+  CHECK_FALSE(deployment_from_llama_server("llama-server -c 4096"));
+}
+
+TEST_CASE("deployment files: defaults, locations, errors") {
+  auto d = parse_deployments("defaults:\n  gpu: h100\n  headroom: 5%\ndeployments:\n  - name: a\n    model: x\n"
+                             "  - name: b\n    model: y\n    gpu: l4\n",
+                             "d.yaml");
+  REQUIRE(d);
+  REQUIRE(d->size() == 2);
+  CHECK(key((*d)[0], "gpu") == "h100");
+  CHECK(key((*d)[1], "gpu") == "l4"); // its own value wins
+  CHECK(key((*d)[1], "headroom") == "5%");
+  CHECK((*d)[1].keys.at("gpu").where == "d.yaml:9:10");
+  CHECK((*d)[1].keys.at("gpu").path == "deployments[1].gpu");
+  CHECK((*d)[1].where == "d.yaml:7:5");
+
+  const auto err = [](const char* text, const char* origin = "d.yaml") {
+    auto r = parse_deployments(text, origin);
+    return r ? std::string("(parsed)") : r.error().message;
+  };
+  CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: [h100\n") ==
+        "d.yaml:5:1: invalid YAML/JSON: end of sequence flow not found");
+  CHECK(err("{\"deployments\": [{\"name\": \"a\",, }]}", "d.json").starts_with("d.json:1:"));
+  CHECK(err("deployment:\n  - name: a\n") == "d.yaml:1:1: deployment: unknown key; did you mean 'deployments'?");
+  CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: h100\n    context: [1, 2]\n") ==
+        "d.yaml:5:14: deployments[0].context: expected a single value");
+  CHECK(err("- a\n- b\n") == "d.yaml: expected a mapping with a 'deployments' list");
+  CHECK(err("defaults:\n  name: x\ndeployments:\n  - name: a\n    model: x\n    gpu: h100\n") ==
+        "d.yaml:2:3: defaults.name: a default cannot have a name");
+}
