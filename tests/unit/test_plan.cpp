@@ -52,6 +52,20 @@ TEST_CASE("max context aligned to vLLM blocks: the next block does not fit") {
   CHECK_FALSE(fits(m, s, catalog().gpus));
 }
 
+TEST_CASE("max context under llama.cpp: 256-aligned, the next 256 tokens do not fit") {
+  const ModelSpec& m = model("llama3.1-8b");
+  Settings s = base("rtx4090", 1, "q8_0", 8192);
+  s.engine = EngineKind::llamacpp;
+  s.kv_dtype = Dtype::f16;
+  const auto c = max_context(m, s, catalog().gpus, 256);
+  REQUIRE(c.has_value());
+  CHECK(*c % 256 == 0);
+  s.context_tokens = *c;
+  CHECK(fits(m, s, catalog().gpus));
+  s.context_tokens = *c + 256;
+  CHECK_FALSE(fits(m, s, catalog().gpus));
+}
+
 TEST_CASE("max batch: the answer fits, one more sequence does not") {
   const ModelSpec& m = model("llama3.1-8b");
   Settings s = base("h100", 1, "fp8", 32768);
