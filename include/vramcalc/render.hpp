@@ -59,6 +59,10 @@ struct SweepAxes {
 // estimate and GPU configuration.
 [[nodiscard]] std::string render_reports(std::span<const Report> reports, std::string_view format,
                                          const RenderOptions& options);
+// A list document (list models / gpus / formats, plan, inspect) as ndjson, csv or markdown:
+// one row per element of `array_key`, the columns its JSON field names.
+[[nodiscard]] std::string render_tabular(const std::string& json_document, std::string_view array_key,
+                                         std::string_view format);
 [[nodiscard]] std::string render_check_json(const CheckReport& report);
 [[nodiscard]] std::string render_check_ndjson(const CheckReport& report);
 [[nodiscard]] std::string render_inspect(const InspectReport& report, const RenderOptions& options);

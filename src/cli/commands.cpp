@@ -565,6 +565,7 @@ Outcome run_plan(const Options& o) {
   if (!w.base.gpus.empty()) fail(ErrorCode::invalid_argument, "plan: searches the whole GPU catalog; drop --gpu");
   const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
   if (o.json) return {render_plan_json(options, w.base, w.resolved.spec), 0};
+  if (o.format != "table") return {render_tabular(render_plan_json(options, w.base, w.resolved.spec), "plans", o.format), 0};
   return {render_plan(options, w.base, w.resolved.spec, render_options(o)), 0};
 }
 
@@ -584,6 +585,7 @@ Outcome run_compare(const Options& o) {
     reports.push_back(estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings));
   }
   if (o.json) return {render_sweep_json(reports), 0};
+  if (o.format != "table") return {render_reports(reports, o.format, render_options(o)), 0};
   return {render_compare(reports, render_options(o)), 0};
 }
 
@@ -610,10 +612,14 @@ Outcome run_list(const Options& o) {
       fail(ErrorCode::overflow, e.what());
     }
     if (o.json) return {render_format_list_json(entries, model.id), 0};
+    if (o.format != "table") return {render_tabular(render_format_list_json(entries, model.id), "formats", o.format), 0};
     return {render_format_list(entries, model.name, render_options(o)), 0};
   }
   if (o.list_what == "gpus") {
     if (o.json) return {render_gpu_list_json(catalog.gpus, catalog.gpu_revision), 0};
+    if (o.format != "table") {
+      return {render_tabular(render_gpu_list_json(catalog.gpus, catalog.gpu_revision), "gpus", o.format), 0};
+    }
     return {render_gpu_list(catalog.gpus, render_options(o)), 0};
   }
   std::vector<ModelListEntry> entries;
@@ -629,6 +635,7 @@ Outcome run_list(const Options& o) {
     return std::tie(a.model->family, a.params_total, a.model->id) < std::tie(b.model->family, b.params_total, b.model->id);
   });
   if (o.json) return {render_model_list_json(entries), 0};
+  if (o.format != "table") return {render_tabular(render_model_list_json(entries), "models", o.format), 0};
   return {render_model_list(entries, render_options(o)), 0};
 }
 
@@ -673,6 +680,7 @@ Outcome run_inspect(const Options& o) {
       r.warnings.push_back("no config.json beside the file: the architecture is unknown, tensors are listed by dtype "
                            "(params: stored elements)");
       if (o.json) return {render_inspect_json(r), 0};
+      if (o.format != "table") return {render_tabular(render_inspect_json(r), "groups", o.format), 0};
       return {render_inspect(r, render_options(o)), 0};
     }
   }
@@ -726,6 +734,7 @@ Outcome run_inspect(const Options& o) {
     r.groups.push_back(groups[g]);
   }
   if (o.json) return {render_inspect_json(r), 0};
+  if (o.format != "table") return {render_tabular(render_inspect_json(r), "groups", o.format), 0};
   return {render_inspect(r, render_options(o)), 0};
 }
 
@@ -1000,10 +1009,6 @@ Outcome run(const Options& given) {
   if (o.format == "json") o.json = true;
   if (o.format == "junit" || o.format == "github") {
     if (!o.check) fail(ErrorCode::invalid_argument, "--format " + o.format + ": only for 'vramcalc check'");
-  }
-  const bool estimate_command = !o.check && !o.list && !o.plan && !o.compare && !o.inspect;
-  if ((o.format == "ndjson" || o.format == "csv" || o.format == "markdown") && !o.check && !estimate_command) {
-    fail(ErrorCode::invalid_argument, "--format " + o.format + ": only for estimates and 'check'; use --json here");
   }
   if (o.check) return run_check(o);
   if (o.inspect) return run_inspect(o);

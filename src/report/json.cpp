@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace vramcalc {
 
 using ojson = nlohmann::ordered_json;
@@ -345,6 +347,96 @@ std::string render_check_ndjson(const CheckReport& r) {
     ojson j{{"schema_version", json_schema_version}};
     j.update(to_json(e));
     out += dump(j);
+  }
+  return out;
+}
+
+} // namespace vramcalc
+
+namespace vramcalc {
+
+namespace {
+
+std::string cell_text(const ojson& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const ojson& x : v) out += (out.empty() ? "" : ";") + cell_text(x);
+    return out;
+  }
+  return v.dump();
+}
+
+// Scalar fields of an array element, nested objects one level deep as "key.sub".
+void flatten(const ojson& e, std::vector<std::pair<std::string, std::string>>& out) {
+  for (const auto& [k, v] : e.items()) {
+    if (v.is_object()) {
+      for (const auto& [k2, v2] : v.items()) {
+        if (!v2.is_object()) out.emplace_back(k + "." + k2, cell_text(v2));
+      }
+    } else {
+      out.emplace_back(k, cell_text(v));
+    }
+  }
+}
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+} // namespace
+
+std::string render_tabular(const std::string& document, std::string_view array_key, std::string_view format) {
+  const ojson doc = ojson::parse(document);
+  const ojson& arr = doc.at(std::string(array_key));
+  std::string out;
+  if (format == "ndjson") {
+    for (const ojson& e : arr) {
+      ojson line{{"schema_version", json_schema_version}};
+      for (const auto& [k, v] : e.items()) line[k] = v;
+      out += dump(line);
+    }
+    return out;
+  }
+  // Columns: every flattened key, in order of first appearance.
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+  for (const ojson& e : arr) {
+    rows.emplace_back();
+    flatten(e, rows.back());
+    for (const auto& [k, v] : rows.back()) {
+      if (std::find(columns.begin(), columns.end(), k) == columns.end()) columns.push_back(k);
+    }
+  }
+  const bool md = format == "markdown";
+  const auto value = [](const std::vector<std::pair<std::string, std::string>>& row, const std::string& k) {
+    for (const auto& [key, v] : row) {
+      if (key == k) return v;
+    }
+    return std::string();
+  };
+  for (std::size_t i = 0; i < columns.size(); ++i) out += (i == 0 ? (md ? "| " : "") : (md ? " | " : ",")) + columns[i];
+  out += md ? " |\n" : "\n";
+  if (md) {
+    for (std::size_t i = 0; i < columns.size(); ++i) out += "|---";
+    out += "|\n";
+  }
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      std::string v = value(row, columns[i]);
+      if (md) {
+        std::string esc;
+        for (char c : v) esc += c == '|' ? std::string("\\|") : std::string(1, c);
+        out += (i == 0 ? "| " : " | ") + esc;
+      } else {
+        out += (i == 0 ? "" : ",") + csv_cell(v);
+      }
+    }
+    out += md ? " |\n" : "\n";
   }
   return out;
 }

@@ -169,6 +169,8 @@ def main():
         golden += 1
         if fmt == "junit":
             check_junit(f"golden {case.name}", stdout, errors)
+        elif fmt == "ndjson" and args[0] in ("list", "plan", "inspect"):
+            continue  # lines are list items; their fields are those of the list document's items
         elif fmt == "ndjson":
             # One document per line: an estimate each, or one check deployment each (validated
             # as a one-deployment check document).
