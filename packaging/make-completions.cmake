@@ -86,6 +86,7 @@ endmacro()
 # --- the data ------------------------------------------------------------------------------
 vramcalc_run(version --version)
 string(STRIP "${version}" version)
+string(REGEX REPLACE "\n.*" "" version "${version}") # first line: "vramcalc 0.1.0"
 string(REGEX REPLACE "^vramcalc " "" VERSION "${version}")
 
 foreach(list MODELS GPUS FORMATS KV_DTYPES COMMANDS)

@@ -107,7 +107,8 @@ foreach(v VRAMCALC TEMPLATE OUT)
 endforeach()
 
 vramcalc_run(version --version)
-string(STRIP "${version}" version)                  # "vramcalc 0.1.0"
+string(STRIP "${version}" version)
+string(REGEX REPLACE "\n.*" "" version "${version}") # first line: "vramcalc 0.1.0"
 vramcalc_run(help --help)
 vramcalc_parse_help(main "${help}")
 

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 #include <string_view>
 
 namespace vramcalc {
@@ -19,6 +21,7 @@ enum class UnitSystem { binary, si }; // GiB (2^30) or GB (10^9)
 struct RenderOptions {
   UnitSystem units = UnitSystem::binary;
   bool color = false;
+  bool bars = false; // a stacked bar per requested GPU (on a terminal)
 };
 
 // "131.42 GiB" / "141.11 GB"; always with the unit.
@@ -63,6 +66,20 @@ struct SweepAxes {
 // one row per element of `array_key`, the columns its JSON field names.
 [[nodiscard]] std::string render_tabular(const std::string& json_document, std::string_view array_key,
                                          std::string_view format);
+// `--plot FILE.svg`: memory against context length, a line per series, a dashed line per
+// GPU capacity. A self-contained SVG document.
+struct PlotSeries {
+  std::string label;                                              // "q4_k_m", "KV fp8"
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> points;    // (context tokens, total bytes)
+};
+struct PlotData {
+  std::string title;
+  std::string subtitle;
+  std::vector<PlotSeries> series;
+  std::vector<std::pair<std::string, std::uint64_t>> capacities;  // (label, usable bytes)
+};
+[[nodiscard]] std::string render_plot_svg(const PlotData& plot, UnitSystem units);
+
 [[nodiscard]] std::string render_check_json(const CheckReport& report);
 [[nodiscard]] std::string render_check_ndjson(const CheckReport& report);
 [[nodiscard]] std::string render_inspect(const InspectReport& report, const RenderOptions& options);

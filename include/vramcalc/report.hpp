@@ -74,6 +74,8 @@ struct FitRow {
   std::int64_t headroom_bytes = 0;           // usable - required (negative: short by)
   std::uint32_t min_count = 0;               // smallest count that fits, 0 if none <= 1024
   std::string problem;                       // why this layout cannot be used (empty: it can)
+  // The busiest GPU's parts (not in JSON; for the bars): weights, KV cache, state, overhead.
+  std::uint64_t busiest_weights_bytes = 0, busiest_kv_bytes = 0, busiest_state_bytes = 0, overhead_bytes = 0;
   // Upper bounds (docs/speed.md): decode limited by memory bandwidth, prefill by dense TFLOPS.
   std::optional<double> decode_tokens_per_s;           // per sequence
   std::optional<double> aggregate_decode_tokens_per_s; // all sequences

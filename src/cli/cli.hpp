@@ -44,6 +44,8 @@ struct Options {
   bool si = false;
   bool json = false;
   std::string color = "auto";
+  std::string bars = "auto";
+  std::optional<std::string> plot; // --plot FILE.svg
   // list
   bool list = false;
   std::string list_what;
@@ -66,5 +68,8 @@ struct Outcome {
 };
 
 Outcome run(const Options& options);
+
+// `vramcalc --version`: the version, the built-in catalog (revision, models, GPUs) and the build.
+std::string version_text();
 
 } // namespace vramcalc::cli

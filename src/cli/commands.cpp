@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <tuple>
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 namespace vramcalc::cli {
@@ -55,7 +56,8 @@ bool use_color(const std::string& mode) {
 }
 
 RenderOptions render_options(const Options& o) {
-  return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color)};
+  const bool bars = o.bars == "always" || (o.bars == "auto" && ::isatty(STDOUT_FILENO) == 1);
+  return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
 }
 
 io::Catalog load_catalog(const Options& o) {
@@ -491,6 +493,87 @@ Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Cat
   return std::move(*report);
 }
 
+// Writes `text` to `path` whole or not at all: a temporary file beside it, then a rename.
+void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".vramcalc-tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      fail(ErrorCode::io, flag + ": cannot write '" + path + "'");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail(ErrorCode::io, flag + ": cannot write '" + path + "': " + ec.message());
+  }
+}
+
+// --plot: total memory against context, a series per format / KV dtype / batch asked.
+std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Options& o) {
+  const ModelSpec& model = w.resolved.spec;
+  std::uint64_t x_max = std::max<std::uint64_t>(model.max_context, *std::max_element(w.ctxs.begin(), w.ctxs.end()));
+  x_max = std::clamp<std::uint64_t>(x_max, 2048, std::uint64_t{1} << 26);
+  std::vector<std::uint64_t> xs;
+  for (std::uint64_t x = 1024; x < x_max; x *= 2) xs.push_back(x);
+  xs.push_back(x_max);
+  PlotData p;
+  p.title = model.name + ": memory against context length";
+  const bool by_format = w.formats.size() > 1, by_kv = w.kvs.size() > 1, by_batch = w.batches.size() > 1;
+  GpuSpec any;
+  any.id = "plot";
+  any.memory_bytes = std::uint64_t{1} << 50;
+  for (const WeightFormat& f : w.formats) {
+    for (Dtype kv : w.kvs) {
+      for (std::uint64_t batch : w.batches) {
+        PlotSeries series;
+        std::vector<std::string> parts;
+        if (by_format || (!by_kv && !by_batch)) parts.push_back(f.id);
+        if (by_kv) parts.push_back("KV " + std::string(dtype_display(kv)));
+        if (by_batch) parts.push_back("batch " + std::to_string(batch));
+        for (const std::string& part : parts) series.label += (series.label.empty() ? "" : ", ") + part;
+        for (std::uint64_t x : xs) {
+          Settings s = w.base;
+          s.weights = f;
+          s.kv_dtype = kv;
+          s.batch = batch;
+          s.context_tokens = x;
+          s.engine = EngineKind::generic; // the model's own needs; engines answer per GPU
+          s.gpus = {{any, 1}};
+          auto r = estimate(model, s, catalog.gpus);
+          if (!r) fail(ErrorCode::overflow, "--plot: " + r.error().message);
+          series.points.emplace_back(x, r->memory.total_bytes);
+        }
+        p.series.push_back(std::move(series));
+      }
+    }
+  }
+  p.subtitle = fmt::format("weights {}, KV cache {}, batch {}, {} overhead; lines: total on one GPU",
+                           by_format ? std::string("as labelled") : w.formats.front().id,
+                           by_kv ? std::string("as labelled") : std::string(dtype_display(w.kvs.front())),
+                           by_batch ? std::string("as labelled") : std::to_string(w.batches.front()),
+                           format_bytes(w.base.overhead_bytes, UnitSystem::binary));
+  if (!w.base.gpus.empty()) {
+    for (const GpuRequest& g : w.base.gpus) {
+      const std::uint32_t n = std::max<std::uint32_t>(1, g.count);
+      p.capacities.emplace_back(fmt::format("{}{}", n > 1 ? std::to_string(n) + "\u00d7 " : "", g.gpu.name),
+                                checked_mul(usable_bytes(g.gpu), n));
+    }
+  } else {
+    for (const char* id : {"rtx-4090", "l40s", "h100-sxm", "h200"}) {
+      if (auto g = catalog.find_gpu(id)) p.capacities.emplace_back((*g)->name, usable_bytes(**g));
+    }
+  }
+  return render_plot_svg(p, o.si ? UnitSystem::si : UnitSystem::binary);
+}
+
 Outcome run_estimate(const Options& o) {
   const io::Catalog catalog = load_catalog(o);
   Workload w = read_workload(o, catalog);
@@ -502,6 +585,7 @@ Outcome run_estimate(const Options& o) {
                                           : "--max-ctx, --max-batch and --fit-quant answer for one setting, not a sweep");
   }
 
+  if (o.plot) write_file_atomically(*o.plot, plot_svg(w, catalog, o), "--plot");
   std::vector<Report> reports;
   for (std::uint64_t ctx : w.ctxs) {
     for (const WeightFormat& f : w.formats) {
@@ -1003,6 +1087,25 @@ Outcome run_check(const Options& o) {
 }
 
 } // namespace
+
+std::string version_text() {
+  std::string out = std::string("vramcalc ") + VRAMCALC_VERSION;
+  if (auto c = io::load_builtin_catalog()) {
+    out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
+           " GPUs (GPU list revision " + c->gpu_revision + ")";
+  }
+  out += "\nengines modelled: vLLM 0.21 (0.6-0.21 with --vllm-version), llama.cpp 2026 builds";
+  out += std::string("\nbuilt with ") +
+#if defined(__clang__)
+         "clang " __clang_version__
+#elif defined(__GNUC__)
+         "g++ " __VERSION__
+#else
+         "an unknown compiler"
+#endif
+         + ", " + VRAMCALC_BUILD_TYPE;
+  return out;
+}
 
 Outcome run(const Options& given) {
   Options o = given;

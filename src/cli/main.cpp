@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   try {
     vramcalc::cli::Options o;
     CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
-    app.set_version_flag("--version", std::string("vramcalc ") + VRAMCALC_VERSION);
+    app.set_version_flag("--version", [] { return vramcalc::cli::version_text(); });
     app.add_option("model", o.model,
                    "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
                    ".safetensors file, or a model directory");
@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
         ->type_name("DIR");
     app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
     app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
+    app.add_option("--plot", o.plot, "also draw memory against context length into FILE.svg (a line per format / KV dtype)")
+        ->type_name("FILE.svg");
+    app.add_option("--bars", o.bars, "a memory bar per requested GPU: auto (on a terminal), always, never")
+        ->check(CLI::IsMember({"auto", "always", "never"}));
     app.add_option("--color", o.color, "colour: auto (a terminal, unless NO_COLOR is set), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
     CLI::App* list = app.add_subcommand(

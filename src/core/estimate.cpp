@@ -52,6 +52,10 @@ public:
     return bytes;
   }
 
+  // The busiest GPU's parts under `p` (overhead not included).
+  RankMemory busiest(const Parallel& p) { return costs_.busiest(p); }
+  [[nodiscard]] std::uint64_t overhead() const { return overhead_; }
+
   // The smallest count of `gpu` that fits with a chosen layout, searched upward from the
   // even-split lower bound; 0 if none up to max_gpu_count.
   std::uint32_t min_count(const GpuSpec& gpu, std::uint64_t model_bytes, Parallel* layout) {
@@ -107,6 +111,11 @@ FitRow fit_row(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std
   r.count = layout->gpus();
   r.problem = parallel_problem(spec, *layout);
   r.required_bytes_per_gpu = search.required(*layout);
+  const RankMemory parts = search.busiest(*layout);
+  r.busiest_weights_bytes = parts.weights_bytes;
+  r.busiest_kv_bytes = parts.kv_bytes;
+  r.busiest_state_bytes = parts.state_bytes;
+  r.overhead_bytes = search.overhead();
   r.fits = r.problem.empty() && r.required_bytes_per_gpu <= r.usable_bytes;
   // Both sides are below 2^63 (checked by the caller), so the difference fits in int64.
   r.headroom_bytes = static_cast<std::int64_t>(r.usable_bytes) - static_cast<std::int64_t>(r.required_bytes_per_gpu);

@@ -179,6 +179,52 @@ std::string vllm_section(const EngineSection& e, const RenderOptions& o, const S
   return out;
 }
 
+// A stacked bar of one GPU: weights, KV cache (and state), overhead, free, against its
+// usable memory; past capacity the bar is full and marked.
+std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st) {
+  constexpr std::size_t width = 48;
+  const UnitSystem u = o.units;
+  const std::uint64_t kv = f.busiest_kv_bytes + f.busiest_state_bytes;
+  const std::uint64_t total = f.busiest_weights_bytes + kv + f.overhead_bytes;
+  const std::uint64_t scale = std::max(total, f.usable_bytes);
+  const auto cells = [&](std::uint64_t b) {
+    return scale == 0 ? std::size_t{0}
+                      : static_cast<std::size_t>((static_cast<double>(b) * width + static_cast<double>(scale) / 2) /
+                                                 static_cast<double>(scale));
+  };
+  std::size_t w = cells(f.busiest_weights_bytes), k = cells(kv), h = cells(f.overhead_bytes);
+  w = std::min(w, width);
+  k = std::min(k, width - w);
+  h = std::min(h, width - w - k);
+  const std::size_t cap = std::min(width, cells(f.usable_bytes));
+  // One glyph per cell, each with its colour; past capacity a red mark at the capacity.
+  std::vector<std::pair<const char*, const char*>> glyphs;
+  for (std::size_t i = 0; i < w; ++i) glyphs.emplace_back("34", "\u2588");
+  for (std::size_t i = 0; i < k; ++i) glyphs.emplace_back("32", "\u2593");
+  for (std::size_t i = 0; i < h; ++i) glyphs.emplace_back("90", "\u2591");
+  while (glyphs.size() < cap) glyphs.emplace_back("", "\u00b7");
+  if (total > f.usable_bytes && cap < glyphs.size()) glyphs[cap] = {"31", "\u2503"};
+  std::string bar;
+  std::string_view current;
+  for (const auto& [color, glyph] : glyphs) {
+    if (o.color && current != color) {
+      bar += *color == '\0' ? std::string("\x1b[0m") : "\x1b[" + std::string(color) + "m";
+      current = color;
+    }
+    bar += glyph;
+  }
+  if (o.color && !current.empty()) bar += "\x1b[0m";
+  const std::string label = fmt::format("{}\u00d7 {}", f.count, f.gpu_name);
+  std::string out = fmt::format("  {}\n  \u2502{}\u2502 {} of {}{}\n", label, bar, format_bytes(total, u),
+                                format_bytes(f.usable_bytes, u), total > f.usable_bytes ? " " + st.red("(over capacity)") : "");
+  out += st.dim(fmt::format("   \u2588 weights {}  \u2593 KV cache{} {}  \u2591 overhead {}  \u00b7 free {}",
+                            format_bytes(f.busiest_weights_bytes, u), f.busiest_state_bytes > 0 ? " + state" : "",
+                            format_bytes(kv, u), format_bytes(f.overhead_bytes, u),
+                            format_bytes(total < f.usable_bytes ? f.usable_bytes - total : 0, u))) +
+         "\n";
+  return out;
+}
+
 std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   const std::size_t n = e.devices.size();
@@ -316,6 +362,13 @@ std::string render_table(const Report& r, const RenderOptions& o) {
   out += "\n";
   // With an engine, its verdict (does vLLM start, how many requests fit) replaces the
   // engine-neutral one.
+  if (o.bars) {
+    std::string bars;
+    for (const FitRow& row : r.fit) {
+      if (row.requested && row.problem.empty()) bars += memory_bar(row, o, st);
+    }
+    if (!bars.empty()) out += st.bold("Per GPU (the busiest)") + "\n" + bars + "\n";
+  }
   if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
   else if (r.engine && r.engine->name == "llamacpp") out += llamacpp_section(*r.engine, o, st);
   else out += verdict(r, o, st);
