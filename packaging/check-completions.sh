@@ -27,6 +27,8 @@ offers() {
 if command -v bash >/dev/null 2>&1; then
   offers llama3-70b vramcalc llama3-7
   offers list vramcalc li
+  offers explain vramcalc expl
+  offers deepseek-v3 vramcalc explain deepseek-v
   offers formats vramcalc list f
   offers qwen2.5-72b vramcalc compare llama3-70b qwen2.5-7
   offers 2xh100 vramcalc llama3-70b --gpu 2xh10

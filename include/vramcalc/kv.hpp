@@ -59,6 +59,13 @@ struct KvCache {
 // in the state dtype (the model's dtype unless the spec says otherwise).
 [[nodiscard]] std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer);
 
+// The two parts of that state, in elements of `dtype` (all 0 for a layer without one).
+struct StateElements {
+  std::uint64_t conv = 0, ssm = 0;
+  Dtype dtype = Dtype::bf16;
+};
+[[nodiscard]] StateElements state_elements(const ModelSpec& spec, const LayerSpec& layer);
+
 [[nodiscard]] KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens,
                                std::uint64_t batch, const KvPolicy& policy = {});
 

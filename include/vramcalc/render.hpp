@@ -2,6 +2,7 @@
 #pragma once
 
 #include "vramcalc/error.hpp"
+#include "vramcalc/explain.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/plan.hpp"
@@ -79,6 +80,9 @@ struct PlotData {
   std::vector<std::pair<std::string, std::uint64_t>> capacities;  // (label, usable bytes)
 };
 [[nodiscard]] std::string render_plot_svg(const PlotData& plot, UnitSystem units);
+
+// `vramcalc explain`: the arithmetic step by step.
+[[nodiscard]] std::string render_explain(const Explanation& explanation, const RenderOptions& options);
 
 [[nodiscard]] std::string render_check_json(const CheckReport& report);
 [[nodiscard]] std::string render_check_ndjson(const CheckReport& report);

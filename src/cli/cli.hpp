@@ -53,6 +53,7 @@ struct Options {
   bool plan = false;
   bool compare = false;
   bool inspect = false;
+  bool explain = false;
   // check
   bool check = false;
   std::vector<std::string> check_files;

@@ -653,6 +653,24 @@ Outcome run_plan(const Options& o) {
   return {render_plan(options, w.base, w.resolved.spec, render_options(o)), 0};
 }
 
+Outcome run_explain(const Options& o) {
+  if (o.json || o.format != "table") {
+    fail(ErrorCode::invalid_argument, "explain: prints the arithmetic as text; for JSON run the estimate: vramcalc MODEL --json");
+  }
+  if (o.engine != "generic") {
+    fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic (--engine generic); what " + o.engine +
+                                          " allocates is the engine section of 'vramcalc MODEL --engine " + o.engine + "'");
+  }
+  const io::Catalog catalog = load_catalog(o);
+  Workload w = read_workload(o, catalog);
+  if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1) {
+    fail(ErrorCode::invalid_argument, "explain: give one -q, --kv, --ctx and --batch, not a list");
+  }
+  auto e = explain(w.resolved.spec, w.base, catalog.gpus);
+  if (!e) fail(ErrorCode::overflow, e.error().message);
+  return {render_explain(*e, render_options(o)), 0};
+}
+
 Outcome run_compare(const Options& o) {
   if (o.compare_models.size() < 2) {
     fail(ErrorCode::invalid_argument, "compare: name two or more models, e.g. vramcalc compare llama3-70b qwen2.5-72b");
@@ -1115,6 +1133,7 @@ Outcome run(const Options& given) {
   }
   if (o.check) return run_check(o);
   if (o.inspect) return run_inspect(o);
+  if (o.explain) return run_explain(o);
   if (o.list) return run_list(o);
   if (o.plan) return run_plan(o);
   if (o.compare) return run_compare(o);

@@ -123,6 +123,10 @@ int main(int argc, char** argv) {
         app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
     inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
     inspect->fallthrough();
+    CLI::App* explain = app.add_subcommand(
+        "explain", "the arithmetic step by step, numbers substituted: vramcalc explain llama3-70b --ctx 128k --kv fp8");
+    explain->add_option("model", o.model, "catalog id, model spec, config.json, model file or directory");
+    explain->fallthrough();
     app.footer(R"(Examples:
   vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
   vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
   vramcalc qwen3-30b-a3b --engine llamacpp -q q4_k_m --gpu 4090 --n-cpu-moe 24
                                                     llama.cpp's buffers, per GPU and in RAM
   vramcalc ./Llama-3.1-8B-Q4_K_M.gguf --gpu 4090   a model from its files: exact weights, its architecture
+  vramcalc explain llama3-70b --ctx 128k --kv fp8  the arithmetic, step by step, to check by hand
   vramcalc inspect ./Qwen3-8B/                      what a model's files hold, by tensor group
   vramcalc check deploy.yaml --format github        CI gate: exit 1 when a deployment does not fit
   vramcalc check --vllm "vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 4" --gpu 4xh100
@@ -174,6 +179,7 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
     o.plan = plan->parsed();
     o.compare = compare->parsed();
     o.inspect = inspect->parsed();
+    o.explain = explain->parsed();
     o.check = check->parsed();
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
     print(stdout, outcome.out);

@@ -53,8 +53,8 @@ std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context, cons
   return kept;
 }
 
-std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
-  if (layer.attention != AttentionKind::none || !layer.has_mixer || !spec.recurrent) return 0;
+StateElements state_elements(const ModelSpec& spec, const LayerSpec& layer) {
+  if (layer.attention != AttentionKind::none || !layer.has_mixer || !spec.recurrent) return {};
   const RecurrentSpec& r = *spec.recurrent;
   const std::uint64_t conv_rows = r.d_conv > 0 ? r.d_conv - 1 : 0;
   std::uint64_t conv = 0, ssm = 0;
@@ -75,8 +75,12 @@ std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& l
     break;
   }
   }
-  const Dtype d = r.state_dtype.value_or(spec.dtype);
-  return checked_add(row_bytes(d, conv), row_bytes(d, ssm), "the recurrent state");
+  return {conv, ssm, r.state_dtype.value_or(spec.dtype)};
+}
+
+std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
+  const StateElements e = state_elements(spec, layer);
+  return checked_add(row_bytes(e.dtype, e.conv), row_bytes(e.dtype, e.ssm), "the recurrent state");
 }
 
 KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch,
