@@ -485,10 +485,16 @@ std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& 
   return out;
 }
 
+// Names the model and the workload: which of them is absurd is for the reader to see.
+std::string overflow_message(const ModelSpec& model, const Settings& s, const EstimateError& e) {
+  return model.id + " at " + with_commas(s.context_tokens) + " tokens \u00d7 " + with_commas(s.batch) +
+         (s.batch == 1 ? " sequence: " : " sequences: ") + e.message;
+}
+
 Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Catalog& catalog,
                         const std::vector<std::string>& warnings) {
   auto report = estimate(model, s, catalog.gpus);
-  if (!report) fail(ErrorCode::overflow, report.error().message);
+  if (!report) fail(ErrorCode::overflow, overflow_message(model, s, report.error()));
   for (const std::string& w : warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
   return std::move(*report);
 }
@@ -548,7 +554,7 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
           s.engine = EngineKind::generic; // the model's own needs; engines answer per GPU
           s.gpus = {{any, 1}};
           auto r = estimate(model, s, catalog.gpus);
-          if (!r) fail(ErrorCode::overflow, "--plot: " + r.error().message);
+          if (!r) fail(ErrorCode::overflow, "--plot: " + overflow_message(model, s, r.error()));
           series.points.emplace_back(x, r->memory.total_bytes);
         }
         p.series.push_back(std::move(series));
@@ -647,6 +653,12 @@ Outcome run_plan(const Options& o) {
     fail(ErrorCode::invalid_argument, "plan: give one --ctx, --kv and --batch (-q may list formats)");
   }
   if (!w.base.gpus.empty()) fail(ErrorCode::invalid_argument, "plan: searches the whole GPU catalog; drop --gpu");
+  // A workload whose bytes overflow is an error, not "nothing holds it".
+  for (const WeightFormat& f : w.formats) {
+    Settings s = w.base;
+    s.weights = f;
+    (void)estimate_or_fail(w.resolved.spec, s, catalog, {});
+  }
   const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
   if (o.json) return {render_plan_json(options, w.base, w.resolved.spec), 0};
   if (o.format != "table") return {render_tabular(render_plan_json(options, w.base, w.resolved.spec), "plans", o.format), 0};
@@ -667,7 +679,7 @@ Outcome run_explain(const Options& o) {
     fail(ErrorCode::invalid_argument, "explain: give one -q, --kv, --ctx and --batch, not a list");
   }
   auto e = explain(w.resolved.spec, w.base, catalog.gpus);
-  if (!e) fail(ErrorCode::overflow, e.error().message);
+  if (!e) fail(ErrorCode::overflow, overflow_message(w.resolved.spec, w.base, e.error()));
   return {render_explain(*e, render_options(o)), 0};
 }
 
@@ -711,7 +723,7 @@ Outcome run_list(const Options& o) {
         entries.push_back({f.id, f.description, weight_bytes(model, f).total, file_bytes(model, f), params});
       }
     } catch (const OverflowError& e) {
-      fail(ErrorCode::overflow, e.what());
+      fail(ErrorCode::overflow, model.id + ": " + e.what());
     }
     if (o.json) return {render_format_list_json(entries, model.id), 0};
     if (o.format != "table") return {render_tabular(render_format_list_json(entries, model.id), "formats", o.format), 0};
@@ -799,7 +811,7 @@ Outcome run_inspect(const Options& o) {
   s.kv_dtype = mf.kind == "gguf" ? Dtype::f16 : spec.dtype; // llama.cpp's default cache type
   s.context_tokens = std::max<std::uint64_t>(1, spec.max_context);
   auto est = estimate(spec, s, {});
-  if (!est) fail(ErrorCode::overflow, est.error().message);
+  if (!est) fail(ErrorCode::overflow, overflow_message(spec, s, est.error()));
   r.model = est->model;
   r.kv_dtype = est->settings.kv_display;
   r.kv_bytes_per_token = est->memory.kv_bytes_per_token;

@@ -162,10 +162,11 @@ bool is_parameter(const std::string& name) {
 }
 
 // llama_hparams::set_swa_pattern(n): layer il slides when il % n < n - 1 (n == 0: all slide).
-std::vector<LayerKind> swa_pattern(std::uint64_t period, AttentionKind local) {
+// Only the first `layers` entries are ever used, so a longer period stops there.
+std::vector<LayerKind> swa_pattern(std::uint64_t period, AttentionKind local, std::uint64_t layers) {
   std::vector<LayerKind> p;
   if (period == 0) return {{local, false}};
-  for (std::uint64_t i = 0; i < period; ++i) p.push_back({i < period - 1 ? local : AttentionKind::full, false});
+  for (std::uint64_t i = 0; i < std::min(period, layers); ++i) p.push_back({i < period - 1 ? local : AttentionKind::full, false});
   return p;
 }
 
@@ -396,29 +397,29 @@ GgufModel convert(std::span<const GgufFile> parts) {
   };
   if (arch == "gemma2") {
     a.sliding_window = window.value_or(4096); // llama.cpp's default for Gemma 2
-    pattern = swa_pattern(period_or(2), AttentionKind::sliding);
+    pattern = swa_pattern(period_or(2), AttentionKind::sliding, n);
   } else if (arch == "gemma3") {
     if (window && *window > 0) {
       a.sliding_window = *window;
-      pattern = swa_pattern(period_or(6), AttentionKind::sliding);
+      pattern = swa_pattern(period_or(6), AttentionKind::sliding, n);
     }
   } else if (arch == "gpt-oss") {
     if (!window || *window == 0) {
       w.push_back(m.key("attention.sliding_window") + " is missing: gpt-oss's local layers are counted as full attention");
     } else {
       a.sliding_window = *window;
-      pattern = swa_pattern(period_or(2), AttentionKind::sliding);
+      pattern = swa_pattern(period_or(2), AttentionKind::sliding, n);
     }
   } else if (arch == "cohere2") {
     if (window && *window > 0) {
       a.sliding_window = *window;
-      pattern = swa_pattern(period_or(4), AttentionKind::sliding);
+      pattern = swa_pattern(period_or(4), AttentionKind::sliding, n);
     }
   } else if (arch == "llama4") {
     // llama.cpp: chunked attention of 8192 tokens on 3 of 4 layers unless sliding_window is 0.
     if (!(window && *window == 0)) {
       a.chunk_size = 8192;
-      pattern = swa_pattern(period_or(4), AttentionKind::chunked);
+      pattern = swa_pattern(period_or(4), AttentionKind::chunked, n);
     }
   } else if (arch == "phi3") {
     if (window && *window > 0) {
@@ -428,7 +429,7 @@ GgufModel convert(std::span<const GgufFile> parts) {
   } else if (window && *window > 0) {
     if (f.find(m.key("attention.sliding_window_pattern")) != nullptr) {
       a.sliding_window = *window;
-      pattern = swa_pattern(period_or(0), AttentionKind::sliding);
+      pattern = swa_pattern(period_or(0), AttentionKind::sliding, n);
     } else {
       w.push_back(m.key("attention.sliding_window") + " " + std::to_string(*window) + " is ignored: vramcalc does not know "
                   "which layers of architecture '" + arch + "' slide; every layer is counted as full attention");

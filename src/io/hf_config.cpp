@@ -257,7 +257,8 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     if (pattern.empty()) {
       const std::uint64_t period = mt == "gemma2" ? 2 : c.u64_or("sliding_window_pattern", 6);
       // Gemma 2: even layers local; Gemma 3: every period-th layer global.
-      for (std::uint64_t i = 0; i < period; ++i) {
+      // Layers past num_layers never use the pattern: a period beyond them is cut there.
+      for (std::uint64_t i = 0; i < std::min(period, s.num_layers); ++i) {
         const bool global = mt == "gemma2" ? i % 2 == 1 : (i + 1) % period == 0;
         pattern.push_back({global ? AttentionKind::full : AttentionKind::sliding, false});
       }
@@ -379,7 +380,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     a.output_gate = true;
     if (pattern.empty()) {
       const std::uint64_t interval = std::max<std::uint64_t>(1, c.u64_or("full_attention_interval", 4));
-      for (std::uint64_t i = 0; i < interval; ++i) {
+      for (std::uint64_t i = 0; i < std::min(interval, s.num_layers); ++i) {
         pattern.push_back({(i + 1) % interval == 0 ? AttentionKind::full : AttentionKind::none, false});
       }
     }
@@ -398,7 +399,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     const std::uint64_t period = std::max<std::uint64_t>(1, c.u64_or("attn_layer_period", 8));
     const std::uint64_t offset = c.u64_or("attn_layer_offset", 4) % period;
     pattern.clear();
-    for (std::uint64_t i = 0; i < period; ++i) {
+    for (std::uint64_t i = 0; i < std::min(period, s.num_layers); ++i) {
       pattern.push_back({i == offset ? AttentionKind::full : AttentionKind::none, false});
     }
   }
@@ -478,7 +479,12 @@ std::expected<HfImport, Error> parse_hf_config(std::string_view text, std::strin
 }
 
 bool looks_like_hf_config(std::string_view text) {
-  const auto j = json::parse(text.begin(), text.end(), nullptr, false);
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end(), nullptr, false);
+  } catch (const json::exception&) {
+    return false; // a number out of range throws even without exceptions: the real parse says so
+  }
   return j.is_object() && (j.contains("model_type") || j.contains("architectures")) && !j.contains("schema");
 }
 

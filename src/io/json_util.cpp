@@ -114,6 +114,12 @@ json parse_strict(std::string_view text, const std::string& origin, ErrorCode co
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
     throw LoadFailure{{code, origin + ":" + std::to_string(line) + ":" + std::to_string(col) +
                                  ": invalid JSON: " + detail}};
+  } catch (const json::out_of_range& e) {
+    // A number beyond double's range (1E400): nlohmann says where only in its text.
+    std::string what = e.what();
+    const auto quote = what.find('\'');
+    throw LoadFailure{{code, origin + ": invalid JSON: a number out of range" +
+                                 (quote == std::string::npos ? std::string() : ": " + what.substr(quote))}};
   }
 }
 

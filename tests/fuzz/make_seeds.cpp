@@ -1,7 +1,8 @@
 // Writes the binary seed files of corpus/gguf and corpus/safetensors with the test suite's
 // writers: small valid files covering each metadata type, the architectures gguf_to_spec
 // maps differently (llama, MLA, hybrid, recurrent, sliding), both GGUF versions, a
-// non-default alignment, and safetensors dtypes of 4 to 64 bits.
+// non-default alignment, and safetensors dtypes of 4 to 64 bits; plus the regression seeds
+// of past findings that are easiest to state with the writer.
 //   fuzz_make_seeds DIR   (DIR is tests/fuzz/corpus)
 #include "../support/gguf_writer.hpp"
 #include "../support/safetensors_writer.hpp"
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
   gemma.u32("gemma3.vocab_size", 512).u32("gemma3.attention.key_length", 64).u32("gemma3.attention.value_length", 64);
   gemma.u32("gemma3.attention.sliding_window", 512).u32("gemma3.attention.sliding_window_pattern", 3);
   write(gguf / "gemma3-sliding.gguf", gemma.bytes());
+
+  // Regression seed (found by fuzz_gguf): a sliding_window_pattern of 2^32 - 1 made
+  // gguf_to_spec build a pattern of that many layers before using the first block_count.
+  GgufWriter period = base("gemma3", 6, 256, 4);
+  period.u32("gemma3.feed_forward_length", 512).u32("gemma3.attention.head_count_kv", 1);
+  period.u32("gemma3.attention.sliding_window", 512).u32("gemma3.attention.sliding_window_pattern", 0xffffffffu);
+  write(gguf / "timeout-swa-pattern-period.gguf", period.bytes());
 
   // safetensors: a small mixed file with metadata, a llama-like BF16 file, an empty one.
   SafetensorsWriter mixed;

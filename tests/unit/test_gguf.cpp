@@ -339,6 +339,14 @@ TEST_CASE("GGUF to spec: sliding-window rules per architecture", "[gguf]") {
   GgufWriter g3p = meta("gemma3", 4);
   g3p.u32("gemma3.attention.sliding_window", 512).u32("gemma3.attention.sliding_window_pattern", 2);
   CHECK(kinds(spec_ok(parse_ok(g3p.bytes())).spec) == "SFSF");
+  // A period longer than the model (found by fuzz_gguf: 2^32 - 1 built a pattern of that many
+  // layers): only the first block_count entries matter, all sliding here (layer 4 would be full).
+  GgufWriter g3long = meta("gemma3", 4);
+  g3long.u32("gemma3.attention.sliding_window", 512).u32("gemma3.attention.sliding_window_pattern", 0xffffffffu);
+  CHECK(kinds(spec_ok(parse_ok(g3long.bytes())).spec) == "SSSS");
+  GgufWriter g3five = meta("gemma3", 4);
+  g3five.u32("gemma3.attention.sliding_window", 512).u32("gemma3.attention.sliding_window_pattern", 4);
+  CHECK(kinds(spec_ok(parse_ok(g3five.bytes())).spec) == "SSSF");
   // No window: Gemma 3 without sliding layers
   CHECK(kinds(spec_ok(parse_ok(meta("gemma3", 3).bytes())).spec) == "FFF");
   // Gemma 2: alternating, 4096 by default

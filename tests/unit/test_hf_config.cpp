@@ -260,6 +260,31 @@ TEST_CASE("multimodal configs: the language model comes from text_config") {
   CHECK(r->spec.tie_word_embeddings);
 }
 
+TEST_CASE("layer-pattern periods longer than the model stop at its layers") {
+  // Found by fuzz_hf_config: a period of 2e9 built a pattern of 2e9 layers. Only the first
+  // num_hidden_layers entries are used, so the pattern stops there, with the same layers.
+  const char* base = R"({"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+      "num_key_value_heads": 1, "head_dim": 64, "intermediate_size": 512, "vocab_size": 1000,
+      "max_position_embeddings": 8192, )";
+  auto kinds = [](const ModelSpec& s) {
+    std::string k;
+    for (const LayerSpec& l : s.layers) k += l.attention == AttentionKind::full ? 'F' : l.attention == AttentionKind::sliding ? 'S' : 'N';
+    return k;
+  };
+  auto gemma = io::parse_hf_config(std::string(base) + R"("model_type": "gemma3_text", "sliding_window": 512,
+      "sliding_window_pattern": 2000000000})", "gemma/config.json", "gemma");
+  REQUIRE(gemma.has_value());
+  CHECK(kinds(gemma->spec) == "SSSS");
+  auto gemma4 = io::parse_hf_config(std::string(base) + R"("model_type": "gemma3_text", "sliding_window": 512,
+      "sliding_window_pattern": 4})", "gemma/config.json", "gemma");
+  REQUIRE(gemma4.has_value());
+  CHECK(kinds(gemma4->spec) == "SSSF");
+  auto jamba = io::parse_hf_config(std::string(base) + R"("model_type": "jamba", "attn_layer_period": 2000000000,
+      "attn_layer_offset": 1})", "jamba/config.json", "jamba");
+  REQUIRE(jamba.has_value());
+  CHECK(kinds(jamba->spec) == "NFNN");
+}
+
 TEST_CASE("a pure Mamba-2 model: no KV cache, a fixed state, no MLP") {
   // Mamba2Config defaults (the docstring's state-spaces/mamba2-130m): 24 layers, 768 wide,
   // 24 heads of 64 (d_inner 1536), state 128, 1 group, conv 4, vocab 50280, tied embeddings.
