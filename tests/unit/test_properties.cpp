@@ -1,0 +1,132 @@
+// Properties over the whole catalog: parts add up to totals, memory never shrinks when the
+// context, the batch or the bits grow, and a sliding window never holds more than full
+// attention. Each case runs every catalog model through estimate() on a fixed GPU layout.
+#include "helpers.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/kv.hpp"
+
+#include <array>
+
+using namespace vramcalc;
+using vramcalc::test::catalog;
+
+namespace {
+
+Settings settings_for(const ModelSpec& m, const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch) {
+  Settings s;
+  s.weights = parse_weight_format(quant, m.dtype).value();
+  s.kv_dtype = kv;
+  s.context_tokens = ctx;
+  s.batch = batch;
+  // 8 H100s: tensor parallel where the heads allow it, pipeline stages otherwise.
+  s.gpus.push_back({**catalog().find_gpu("h100"), 8});
+  return s;
+}
+
+Report run(const ModelSpec& m, const Settings& s) {
+  auto r = estimate(m, s, catalog().gpus);
+  REQUIRE(r.has_value());
+  return std::move(*r);
+}
+
+// Contexts from one token to 1M, batches from 1 to 256.
+constexpr std::array<std::uint64_t, 6> contexts{1, 100, 4096, 32768, 131072, 1ull << 20};
+constexpr std::array<std::uint64_t, 4> batches{1, 2, 16, 256};
+
+} // namespace
+
+TEST_CASE("property: totals equal the sum of their parts, on one GPU and on the busiest of eight") {
+  for (const ModelSpec& m : catalog().models) {
+    for (std::uint64_t ctx : {4096ull, 131072ull}) {
+      INFO(m.id << " at " << ctx << " tokens");
+      const Report r = run(m, settings_for(m, "q4_k_m", Dtype::f8_e4m3, ctx, 4));
+      const MemorySummary& mem = r.memory;
+      CHECK(mem.total_bytes == mem.weights_bytes + mem.kv_cache_bytes + mem.state_bytes + mem.overhead_bytes);
+      std::uint64_t groups = 0;
+      for (const WeightGroup& g : mem.weights_by_group) groups += g.bytes;
+      CHECK(groups == mem.weights_bytes);
+      for (const FitRow& f : r.fit) {
+        if (!f.requested || !f.problem.empty()) continue;
+        CHECK(f.required_bytes_per_gpu ==
+              f.busiest_weights_bytes + f.busiest_kv_bytes + f.busiest_state_bytes + f.overhead_bytes);
+        // The busiest of eight never holds more than the whole model, nor less than an eighth of it.
+        CHECK(f.busiest_weights_bytes <= mem.weights_bytes);
+        CHECK(f.busiest_weights_bytes * f.count >= mem.weights_bytes);
+        CHECK(f.headroom_bytes == static_cast<std::int64_t>(f.usable_bytes) - static_cast<std::int64_t>(f.required_bytes_per_gpu));
+      }
+    }
+  }
+}
+
+TEST_CASE("property: memory never shrinks as the context or the batch grows") {
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    for (std::uint64_t batch : {1ull, 8ull}) {
+      std::uint64_t prev_total = 0, prev_busiest = 0;
+      for (std::uint64_t ctx : contexts) {
+        const Report r = run(m, settings_for(m, "bf16", Dtype::bf16, ctx, batch));
+        CHECK(r.memory.total_bytes >= prev_total);
+        CHECK(r.fit.front().required_bytes_per_gpu >= prev_busiest);
+        prev_total = r.memory.total_bytes;
+        prev_busiest = r.fit.front().required_bytes_per_gpu;
+      }
+    }
+    std::uint64_t prev_total = 0;
+    for (std::uint64_t batch : batches) {
+      const Report r = run(m, settings_for(m, "bf16", Dtype::bf16, 32768, batch));
+      CHECK(r.memory.total_bytes >= prev_total);
+      prev_total = r.memory.total_bytes;
+    }
+  }
+}
+
+TEST_CASE("property: memory never shrinks as the weights' or the KV cache's bits grow") {
+  // In bits per weight: Q2_K 2.6, Q3_K_M 3.9, Q4_K_M 4.8, Q5_K_M 5.7, Q6_K 6.6, Q8_0 8.5, 16, 32.
+  const std::array<const char*, 8> formats{"q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", "q8_0", "bf16", "fp32"};
+  // Bits per element: Q4_0 4.5, FP8 8, Q8_0 8.5, BF16 16, FP32 32.
+  const std::array<Dtype, 5> kvs{Dtype::q4_0, Dtype::f8_e4m3, Dtype::q8_0, Dtype::bf16, Dtype::f32};
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    std::uint64_t prev = 0;
+    for (const char* f : formats) {
+      INFO(f);
+      const Report r = run(m, settings_for(m, f, Dtype::bf16, 8192, 1));
+      CHECK(r.memory.weights_bytes >= prev);
+      prev = r.memory.weights_bytes;
+    }
+    prev = 0;
+    for (Dtype kv : kvs) {
+      const Report r = run(m, settings_for(m, "bf16", kv, 32768, 2));
+      CHECK(r.memory.kv_cache_bytes >= prev);
+      prev = r.memory.kv_cache_bytes;
+    }
+  }
+}
+
+TEST_CASE("property: a sliding window never holds more than full attention, and all of it inside the window") {
+  int windowed = 0;
+  for (const ModelSpec& m : catalog().models) {
+    ModelSpec full = m;
+    bool any = false;
+    std::uint64_t smallest_window = ~0ull;
+    for (LayerSpec& l : full.layers) {
+      if (l.attention == AttentionKind::sliding || l.attention == AttentionKind::chunked) {
+        any = true;
+        smallest_window = std::min(smallest_window, l.window);
+        l.attention = AttentionKind::full;
+        l.window = 0;
+      }
+    }
+    if (!any) continue;
+    ++windowed;
+    INFO(m.id);
+    for (std::uint64_t ctx : contexts) {
+      const std::uint64_t windowed_kv = kv_cache(m, Dtype::bf16, ctx, 3).total_bytes;
+      const std::uint64_t full_kv = kv_cache(full, Dtype::bf16, ctx, 3).total_bytes;
+      CHECK(windowed_kv <= full_kv);
+      // Inside every window the window changes nothing.
+      if (ctx <= smallest_window) CHECK(windowed_kv == full_kv);
+    }
+  }
+  CHECK(windowed >= 5); // Gemma 2/3, Mistral, gpt-oss, Llama 4, ... are in the catalog
+}
