@@ -5,17 +5,9 @@
 using namespace vramcalc;
 using vramcalc::test::catalog;
 using vramcalc::test::model;
+using vramcalc::test::settings_for;
 
 namespace {
-
-Settings settings_for(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch = 1) {
-  Settings s;
-  s.weights = parse_weight_format(quant, Dtype::bf16).value();
-  s.kv_dtype = kv;
-  s.context_tokens = ctx;
-  s.batch = batch;
-  return s;
-}
 
 std::uint64_t tensor_sum(const Explanation& e) {
   std::uint64_t sum = 0;

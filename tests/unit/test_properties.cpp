@@ -13,11 +13,7 @@ using vramcalc::test::catalog;
 namespace {
 
 Settings settings_for(const ModelSpec& m, const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch) {
-  Settings s;
-  s.weights = parse_weight_format(quant, m.dtype).value();
-  s.kv_dtype = kv;
-  s.context_tokens = ctx;
-  s.batch = batch;
+  Settings s = vramcalc::test::settings_for(quant, kv, ctx, batch, m.dtype);
   // 8 H100s: tensor parallel where the heads allow it, pipeline stages otherwise.
   s.gpus.push_back({**catalog().find_gpu("h100"), 8});
   return s;
