@@ -60,8 +60,11 @@ RenderOptions render_options(const Options& o) {
   return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
 }
 
-io::Catalog load_catalog(const Options& o) {
-  io::Catalog c = value_or_fail(io::load_builtin_catalog());
+// The whole catalog; or, given the model names a command looks up, only those models (and
+// the GPUs): most commands need one model, and parsing one spec instead of all of them is
+// most of a typical invocation's time (docs/performance.md).
+io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only = std::nullopt) {
+  io::Catalog c = value_or_fail(only ? io::load_builtin_catalog_for(*only) : io::load_builtin_catalog());
   for (const std::string& dir : o.models_dirs) {
     if (auto r = io::add_models_dir(c, dir); !r) throw CliError{r.error()};
   }
@@ -156,6 +159,12 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
     return {value_or_fail(io::parse_model_spec(text, o.model)), {}, std::nullopt};
   }
   auto found = c.find_model(o.model);
+  std::optional<io::Catalog> whole;
+  if (!found && c.partial) {
+    // Suggestions for an unknown name come from the whole catalog.
+    whole = load_catalog(o);
+    found = whole->find_model(o.model);
+  }
   if (!found && looks_like_path) fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
   return {*value_or_fail(std::move(found)), {}, std::nullopt};
 }
@@ -581,7 +590,7 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
 }
 
 Outcome run_estimate(const Options& o) {
-  const io::Catalog catalog = load_catalog(o);
+  const io::Catalog catalog = load_catalog(o, std::vector<std::string>{o.model});
   Workload w = read_workload(o, catalog);
   const ModelSpec& model = w.resolved.spec;
   const bool sweep = w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1;
@@ -647,7 +656,7 @@ Outcome run_estimate(const Options& o) {
 }
 
 Outcome run_plan(const Options& o) {
-  const io::Catalog catalog = load_catalog(o);
+  const io::Catalog catalog = load_catalog(o, std::vector<std::string>{o.model});
   Workload w = read_workload(o, catalog);
   if (w.ctxs.size() > 1 || w.kvs.size() > 1 || w.batches.size() > 1) {
     fail(ErrorCode::invalid_argument, "plan: give one --ctx, --kv and --batch (-q may list formats)");
@@ -673,7 +682,7 @@ Outcome run_explain(const Options& o) {
     fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic (--engine generic); what " + o.engine +
                                           " allocates is the engine section of 'vramcalc MODEL --engine " + o.engine + "'");
   }
-  const io::Catalog catalog = load_catalog(o);
+  const io::Catalog catalog = load_catalog(o, std::vector<std::string>{o.model});
   Workload w = read_workload(o, catalog);
   if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1) {
     fail(ErrorCode::invalid_argument, "explain: give one -q, --kv, --ctx and --batch, not a list");
@@ -687,7 +696,7 @@ Outcome run_compare(const Options& o) {
   if (o.compare_models.size() < 2) {
     fail(ErrorCode::invalid_argument, "compare: name two or more models, e.g. vramcalc compare llama3-70b qwen2.5-72b");
   }
-  const io::Catalog catalog = load_catalog(o);
+  const io::Catalog catalog = load_catalog(o, o.compare_models);
   std::vector<Report> reports;
   for (const std::string& m : o.compare_models) {
     Options one = o;

@@ -57,10 +57,6 @@ consteval bool gguf_table_is_ordered() {
 static_assert(gguf_ftype_table.size() == static_cast<std::size_t>(GgufFtype::mxfp4_moe) + 1);
 static_assert(gguf_table_is_ordered(), "gguf_ftype_table must follow the order of enum GgufFtype");
 
-constexpr const GgufFtypeTraits& gguf_traits(GgufFtype f) {
-  return gguf_ftype_table[static_cast<std::size_t>(f)];
-}
-
 bool is_float_plain(Dtype d) { return d == Dtype::f32 || d == Dtype::f16 || d == Dtype::bf16; }
 
 std::string upper(std::string_view s) {

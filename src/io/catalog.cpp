@@ -1,5 +1,7 @@
 #include "vramcalc/io/catalog.hpp"
 
+#include "json_util.hpp"
+
 #include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
@@ -67,24 +69,95 @@ std::expected<std::string, Error> read_text_file(const std::string& path, ErrorC
   return ss.str();
 }
 
-std::expected<Catalog, Error> load_builtin_catalog() {
+namespace {
+
+// A model name as people write it, reduced to what identifies the model: "meta-llama/
+// Llama-3.1-70B-Instruct", "Meta-Llama-3.1-70B-Instruct-GGUF" and "llama3.1-70b" all become
+// "llama3.170b". Organisation, packaging and tuning suffixes do not change the memory.
+std::string name_key(std::string_view name) {
+  if (const auto slash = name.rfind('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  std::string s;
+  for (char c : name) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view prefix : {"meta-"}) {
+    if (s.starts_with(prefix)) s.erase(0, prefix.size());
+  }
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (std::string_view suffix : {"-gguf", "-instruct", "-chat", "-it", "-hf", "-base", "-awq", "-gptq", "-fp8",
+                                    "-int4", "-int8", "-bnb-4bit", "-mlx", "-exl2", "-dynamic", "-2507", "-0905"}) {
+      if (s.size() > suffix.size() && s.ends_with(suffix)) {
+        s.erase(s.size() - suffix.size());
+        changed = true;
+      }
+    }
+  }
+  std::string key;
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.') key += c;
+  }
+  return key;
+}
+
+// Loads the GPUs and the models `wanted` accepts (by their build-time names).
+template <typename Wanted>
+std::expected<Catalog, Error> load_embedded(Wanted wanted) {
   Catalog c;
   bool have_gpus = false;
   for (const EmbeddedFile& f : embedded_catalog_files()) {
+    if (f.path != "models/gpus.json" && !wanted(f.names)) continue;
     if (f.path == "models/gpus.json") {
-      auto g = parse_gpu_catalog(f.text, f.path);
+      auto g = detail::parse_gpu_catalog_embedded(f.text, f.path);
       if (!g) return std::unexpected(g.error());
       c.gpus = std::move(g->gpus);
       c.gpu_revision = std::move(g->revision);
       have_gpus = true;
       continue;
     }
-    auto m = parse_model_spec(f.text, f.path);
+    auto m = detail::parse_model_spec_embedded(f.text, f.path);
     if (!m) return std::unexpected(m.error());
     c.models.push_back(std::move(*m));
   }
   if (!have_gpus) return std::unexpected(Error{ErrorCode::invalid_catalog, "the built-in GPU catalog is missing"});
   if (auto u = check_unique(c.models); !u) return std::unexpected(u.error());
+  return c;
+}
+
+} // namespace
+
+std::expected<Catalog, Error> load_builtin_catalog() {
+  return load_embedded([](std::string_view) { return true; });
+}
+
+std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::string> names) {
+  // Whether one of a file's names (one per line) satisfies `match`.
+  const auto any_name = [](std::string_view file_names, const auto& match) {
+    while (!file_names.empty()) {
+      const std::size_t end = std::min(file_names.find('\n'), file_names.size());
+      if (match(file_names.substr(0, end))) return true;
+      file_names.remove_prefix(std::min(end + 1, file_names.size()));
+    }
+    return false;
+  };
+  // As find_model: a name that is some model's id or alias means that model; only the
+  // others are looked for under other spellings.
+  std::vector<std::string> keys;
+  for (const std::string& n : names) {
+    bool exact = false;
+    for (const EmbeddedFile& f : embedded_catalog_files()) {
+      exact = exact || any_name(f.names, [&](std::string_view one) { return iequals(one, n); });
+    }
+    keys.push_back(exact ? std::string() : name_key(n));
+  }
+  auto c = load_embedded([&](std::string_view file_names) {
+    return any_name(file_names, [&](std::string_view one) {
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (iequals(one, names[i]) || (!keys[i].empty() && name_key(one) == keys[i])) return true;
+      }
+      return false;
+    });
+  });
+  if (c) c->partial = true;
   return c;
 }
 
@@ -122,38 +195,6 @@ std::expected<void, Error> add_models_dir(Catalog& catalog, const std::string& d
   for (ModelSpec& m : user) catalog.models.push_back(std::move(m));
   return {};
 }
-
-namespace {
-
-// A model name as people write it, reduced to what identifies the model: "meta-llama/
-// Llama-3.1-70B-Instruct", "Meta-Llama-3.1-70B-Instruct-GGUF" and "llama3.1-70b" all become
-// "llama3.170b". Organisation, packaging and tuning suffixes do not change the memory.
-std::string name_key(std::string_view name) {
-  if (const auto slash = name.rfind('/'); slash != std::string_view::npos) name.remove_prefix(slash + 1);
-  std::string s;
-  for (char c : name) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view prefix : {"meta-"}) {
-    if (s.starts_with(prefix)) s.erase(0, prefix.size());
-  }
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (std::string_view suffix : {"-gguf", "-instruct", "-chat", "-it", "-hf", "-base", "-awq", "-gptq", "-fp8",
-                                    "-int4", "-int8", "-bnb-4bit", "-mlx", "-exl2", "-dynamic", "-2507", "-0905"}) {
-      if (s.size() > suffix.size() && s.ends_with(suffix)) {
-        s.erase(s.size() - suffix.size());
-        changed = true;
-      }
-    }
-  }
-  std::string key;
-  for (char c : s) {
-    if (std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.') key += c;
-  }
-  return key;
-}
-
-} // namespace
 
 std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name) const {
   for (const ModelSpec& m : models) {

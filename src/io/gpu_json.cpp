@@ -12,8 +12,8 @@ using detail::ObjectReader;
 
 namespace {
 
-GpuCatalog parse(std::string_view text, const std::string& origin) {
-  const auto j = detail::parse_strict(text, origin, ErrorCode::invalid_catalog);
+GpuCatalog parse(std::string_view text, const std::string& origin, detail::Keys keys) {
+  const auto j = detail::parse_strict(text, origin, ErrorCode::invalid_catalog, keys);
   ObjectReader r(j, origin, "", ErrorCode::invalid_catalog);
   const std::string schema = r.str("schema");
   if (schema != "vramcalc-gpus/1") {
@@ -69,7 +69,15 @@ GpuCatalog parse(std::string_view text, const std::string& origin) {
 
 std::expected<GpuCatalog, Error> parse_gpu_catalog(std::string_view text, std::string_view origin) {
   try {
-    return parse(text, std::string(origin));
+    return parse(text, std::string(origin), detail::Keys::check_duplicates);
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  }
+}
+
+std::expected<GpuCatalog, Error> detail::parse_gpu_catalog_embedded(std::string_view text, std::string_view origin) {
+  try {
+    return parse(text, std::string(origin), Keys::trusted);
   } catch (const LoadFailure& f) {
     return std::unexpected(f.error);
   }

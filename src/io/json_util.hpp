@@ -3,10 +3,13 @@
 #pragma once
 
 #include "vramcalc/error.hpp"
+#include "vramcalc/io/gpu_json.hpp"
+#include "vramcalc/model.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,7 +24,15 @@ struct LoadFailure {
 };
 
 // Parses text; syntax errors and duplicate keys become LoadFailure with line:column.
-nlohmann::json parse_strict(std::string_view text, const std::string& origin, ErrorCode code);
+// Keys::trusted skips the duplicate-key pass (most of the parse time) for the catalog built
+// into the binary, which the tests parse strictly ("every embedded file is strict JSON").
+enum class Keys { check_duplicates, trusted };
+nlohmann::json parse_strict(std::string_view text, const std::string& origin, ErrorCode code,
+                            Keys keys = Keys::check_duplicates);
+
+// The loaders for the embedded catalog (Keys::trusted).
+std::expected<ModelSpec, Error> parse_model_spec_embedded(std::string_view text, std::string_view origin);
+std::expected<GpuCatalog, Error> parse_gpu_catalog_embedded(std::string_view text, std::string_view origin);
 
 class ObjectReader {
 public:

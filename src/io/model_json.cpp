@@ -45,8 +45,8 @@ LayerKind parse_kind(const ObjectReader& r, const std::string& origin, std::stri
                      where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked, none or mlp)"}};
 }
 
-ModelSpec parse(std::string_view text, const std::string& origin) {
-  const json j = detail::parse_strict(text, origin, ErrorCode::invalid_model);
+ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys keys) {
+  const json j = detail::parse_strict(text, origin, ErrorCode::invalid_model, keys);
   ObjectReader r(j, origin, "", ErrorCode::invalid_model);
   ModelSpec s;
   s.origin = origin;
@@ -278,7 +278,15 @@ ModelSpec parse(std::string_view text, const std::string& origin) {
 
 std::expected<ModelSpec, Error> parse_model_spec(std::string_view text, std::string_view origin) {
   try {
-    return parse(text, std::string(origin));
+    return parse(text, std::string(origin), detail::Keys::check_duplicates);
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  }
+}
+
+std::expected<ModelSpec, Error> detail::parse_model_spec_embedded(std::string_view text, std::string_view origin) {
+  try {
+    return parse(text, std::string(origin), Keys::trusted);
   } catch (const LoadFailure& f) {
     return std::unexpected(f.error);
   }

@@ -1,7 +1,9 @@
 // Data tests: every shipped model and GPU loads and is consistent.
 #include "helpers.hpp"
+#include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/tensors.hpp"
 
+#include <cctype>
 #include <cmath>
 
 using namespace vramcalc;
@@ -90,4 +92,51 @@ TEST_CASE("unknown names get suggestions") {
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().message == "unknown model 'llama3-7b'; did you mean: llama3-8b, llama3-70b?");
   CHECK(catalog().find_model("Meta-Llama/meta-llama-3-70b").value()->id == "llama3-70b");
+}
+
+TEST_CASE("a catalog of only the models asked for finds what the whole catalog finds") {
+  const io::Catalog& whole = vramcalc::test::catalog();
+  for (const ModelSpec& m : whole.models) {
+    std::string upper = m.id;
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::vector<std::string> names{m.id, upper};
+    for (const std::string& a : m.aliases) names.push_back(a);
+    for (const std::string& n : names) {
+      INFO(n);
+      const std::vector<std::string> asked{n};
+      const io::Catalog part = io::load_builtin_catalog_for(asked).value();
+      CHECK(part.partial);
+      CHECK(part.gpus.size() == whole.gpus.size());
+      CHECK(part.models.size() < whole.models.size());
+      auto found = part.find_model(n);
+      REQUIRE(found.has_value());
+      CHECK((*found)->id == (*whole.find_model(n))->id);
+    }
+  }
+  // Other spellings, as find_model accepts them.
+  for (const char* n : {"meta-llama/Llama-3.1-70B-Instruct", "Llama-3-70B", "Qwen/Qwen2.5-72B-Instruct-AWQ"}) {
+    INFO(n);
+    const std::vector<std::string> asked{n};
+    const io::Catalog part = io::load_builtin_catalog_for(asked).value();
+    REQUIRE(whole.find_model(n).has_value());
+    REQUIRE(part.find_model(n).has_value());
+    CHECK((*part.find_model(n))->id == (*whole.find_model(n))->id);
+  }
+  // A name nothing answers to: no models (the caller asks the whole catalog for suggestions).
+  const std::vector<std::string> unknown{"no-such-model"};
+  CHECK(io::load_builtin_catalog_for(unknown).value().models.empty());
+}
+
+TEST_CASE("every embedded file is strict JSON") {
+  // The binary loads its own catalog without the duplicate-key pass (Keys::trusted); this
+  // is the check it skips.
+  for (const io::EmbeddedFile& f : io::embedded_catalog_files()) {
+    INFO(f.path);
+    if (f.path == "models/gpus.json") {
+      CHECK(io::parse_gpu_catalog(f.text, f.path).has_value());
+    } else {
+      CHECK(io::parse_model_spec(f.text, f.path).has_value());
+      CHECK(f.names.starts_with(io::parse_model_spec(f.text, f.path)->id));
+    }
+  }
 }
