@@ -12,9 +12,11 @@
 #include "vramcalc/model.hpp"
 #include "vramcalc/placement.hpp"
 #include "vramcalc/report.hpp"
+#include "vramcalc/tensors.hpp"
 
 #include <cstdint>
 #include <expected>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -61,6 +63,38 @@ struct EstimateError {
 // Computes the report. Fails only when an exact quantity does not fit in 64 bits.
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
+
+// What an estimate computes from the model and the weight format alone: parameter counts,
+// weight and file bytes, the weights each tensor-parallel GPU holds. Made once, it serves
+// every estimate that varies only the context, KV dtype, batch, policy or GPUs: sweeps,
+// plots and the --max-ctx / --max-batch searches (docs/performance.md). It refers to the
+// model, which must outlive it; its weight tables fill in as estimates ask for them.
+class PreparedWeights {
+public:
+  // Fails like estimate() when a quantity does not fit in 64 bits.
+  [[nodiscard]] static std::expected<PreparedWeights, EstimateError> make(const ModelSpec& model,
+                                                                           const WeightFormat& format);
+  [[nodiscard]] const ModelSpec& model() const { return *model_; }
+  [[nodiscard]] const WeightFormat& format() const { return format_; }
+  [[nodiscard]] const ParamCounts& params() const { return params_; }
+  [[nodiscard]] const WeightBytes& weights() const { return weights_; }
+  [[nodiscard]] std::uint64_t file_bytes() const { return file_bytes_; }
+  [[nodiscard]] WeightTables& tables() const { return *tables_; }
+
+private:
+  PreparedWeights(const ModelSpec& model, const WeightFormat& format);
+  const ModelSpec* model_;
+  WeightFormat format_;
+  ParamCounts params_;
+  WeightBytes weights_;
+  std::uint64_t file_bytes_ = 0;
+  std::shared_ptr<WeightTables> tables_; // shared by copies; filled lazily
+};
+
+// The same report, with the weights prepared for `settings.weights` (which must be the
+// format `prepared` was made for, of the same model).
+[[nodiscard]] std::expected<Report, EstimateError> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
+                                                            const PreparedWeights& prepared);
 
 // A lower bound on the GPUs of this kind needed: `model_bytes` split perfectly evenly, with
 // `overhead_bytes` on each; 0 if even that needs more than max_gpu_count.

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,30 @@ struct RankMemory {
   [[nodiscard]] std::uint64_t total() const;
 };
 
+// The weights each GPU holds per layer, for any tensor-parallel width: they depend only on
+// the model and the format, so one WeightTables serves every context, KV dtype and batch
+// (sweeps and searches build it once). Tables are built on first use, one per (tp, ep).
+class WeightTables {
+public:
+  WeightTables(const ModelSpec& spec, const WeightFormat& format);
+
+  struct Table {
+    std::uint32_t tp = 0;
+    bool ep = false;
+    std::vector<std::uint64_t> layer_prefix; // layer_prefix[i]: weights of layers [0, i)
+    std::uint64_t first_stage_bytes = 0;     // token embedding, vision tower
+    std::uint64_t last_stage_bytes = 0;      // final norm and head
+    std::uint64_t tied_head_bytes = 0;       // a tied head's own copy when pp > 1
+  };
+  const Table& table(std::uint32_t tp, bool ep);
+  [[nodiscard]] const ModelSpec& spec() const { return spec_; }
+
+private:
+  const ModelSpec& spec_;
+  WeightFormat format_;
+  std::deque<Table> tables_; // deque: references stay valid as tables are added
+};
+
 // What each GPU holds, for any (tp, pp): per-layer bytes are computed once per tp (and
 // expert-parallel choice), so trying many layouts costs one pass over the tensors per tp
 // plus a prefix sum per stage.
@@ -54,28 +79,27 @@ class RankCosts {
 public:
   RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
             std::uint64_t batch, const KvPolicy& policy = {});
+  // With weight tables shared by other RankCosts (which must outlive this one).
+  RankCosts(WeightTables& weights, Dtype kv_dtype, std::uint64_t context_tokens, std::uint64_t batch,
+            const KvPolicy& policy = {});
 
   // The busiest GPU (the stage with the most bytes) under `p`.
   [[nodiscard]] RankMemory busiest(const Parallel& p);
 
 private:
-  struct Table {
+  struct KvTable {
     std::uint32_t tp = 0;
-    bool ep = false;
-    std::vector<RankMemory> layer_prefix; // layer_prefix[i]: layers [0, i)
-    std::uint64_t first_stage_bytes = 0;  // token embedding, vision tower
-    std::uint64_t last_stage_bytes = 0;   // final norm and head
-    std::uint64_t tied_head_bytes = 0;    // a tied head's own copy when pp > 1
+    std::vector<std::uint64_t> kv_prefix, state_prefix; // layers [0, i)
   };
-  const Table& table(std::uint32_t tp, bool ep);
+  const KvTable& kv_table(std::uint32_t tp);
 
-  const ModelSpec& spec_;
-  WeightFormat format_;
+  std::unique_ptr<WeightTables> own_;
+  WeightTables* weights_;
   Dtype kv_dtype_;
   std::uint64_t context_tokens_;
   std::uint64_t batch_;
   KvPolicy policy_;
-  std::deque<Table> tables_; // deque: references stay valid as tables are added
+  std::deque<KvTable> kv_tables_;
 };
 
 // One-off form of RankCosts::busiest.

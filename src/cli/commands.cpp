@@ -501,8 +501,8 @@ std::string overflow_message(const ModelSpec& model, const Settings& s, const Es
 }
 
 Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Catalog& catalog,
-                        const std::vector<std::string>& warnings) {
-  auto report = estimate(model, s, catalog.gpus);
+                        const std::vector<std::string>& warnings, const PreparedWeights* prepared = nullptr) {
+  auto report = prepared != nullptr ? estimate(s, catalog.gpus, *prepared) : estimate(model, s, catalog.gpus);
   if (!report) fail(ErrorCode::overflow, overflow_message(model, s, report.error()));
   for (const std::string& w : warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
   return std::move(*report);
@@ -546,6 +546,8 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
   any.id = "plot";
   any.memory_bytes = std::uint64_t{1} << 50;
   for (const WeightFormat& f : w.formats) {
+    auto prepared = PreparedWeights::make(model, f);
+    if (!prepared) fail(ErrorCode::overflow, "--plot: " + model.id + ": " + prepared.error().message);
     for (Dtype kv : w.kvs) {
       for (std::uint64_t batch : w.batches) {
         PlotSeries series;
@@ -562,7 +564,7 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
           s.context_tokens = x;
           s.engine = EngineKind::generic; // the model's own needs; engines answer per GPU
           s.gpus = {{any, 1}};
-          auto r = estimate(model, s, catalog.gpus);
+          auto r = estimate(s, catalog.gpus, *prepared);
           if (!r) fail(ErrorCode::overflow, "--plot: " + overflow_message(model, s, r.error()));
           series.points.emplace_back(x, r->memory.total_bytes);
         }
@@ -601,17 +603,24 @@ Outcome run_estimate(const Options& o) {
   }
 
   if (o.plot) write_file_atomically(*o.plot, plot_svg(w, catalog, o), "--plot");
+  // The weights of each format are prepared once for all its contexts, KV dtypes and batches.
+  std::vector<PreparedWeights> prepared;
+  for (const WeightFormat& f : w.formats) {
+    auto p = PreparedWeights::make(model, f);
+    if (!p) fail(ErrorCode::overflow, model.id + ": " + p.error().message);
+    prepared.push_back(std::move(*p));
+  }
   std::vector<Report> reports;
   for (std::uint64_t ctx : w.ctxs) {
-    for (const WeightFormat& f : w.formats) {
+    for (std::size_t fi = 0; fi < w.formats.size(); ++fi) {
       for (Dtype kv : w.kvs) {
         for (std::uint64_t batch : w.batches) {
           Settings s = w.base;
-          s.weights = f;
+          s.weights = w.formats[fi];
           s.kv_dtype = kv;
           s.context_tokens = ctx;
           s.batch = batch;
-          reports.push_back(estimate_or_fail(model, s, catalog, w.resolved.warnings));
+          reports.push_back(estimate_or_fail(model, s, catalog, w.resolved.warnings, &prepared[fi]));
         }
       }
     }

@@ -5,6 +5,7 @@
 #include "vramcalc/units.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <tuple>
 
@@ -38,22 +39,15 @@ namespace {
 // every GPU row (it does not depend on the GPU).
 class FitSearch {
 public:
-  FitSearch(const ModelSpec& spec, const Settings& s)
-      : spec_(spec), costs_(spec, s.weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
+  FitSearch(WeightTables& weights, const Settings& s)
+      : spec_(weights.spec()), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
         overhead_(s.overhead_bytes) {}
 
   // Bytes the busiest GPU needs under `p`, overhead included.
-  std::uint64_t required(const Parallel& p) {
-    for (const auto& [key, bytes] : memo_) {
-      if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return bytes;
-    }
-    const std::uint64_t bytes = checked_add(costs_.busiest(p).total(), overhead_, "the memory per GPU");
-    memo_.emplace_back(p, bytes);
-    return bytes;
-  }
+  std::uint64_t required(const Parallel& p) { return busiest_memo(p).second; }
 
   // The busiest GPU's parts under `p` (overhead not included).
-  RankMemory busiest(const Parallel& p) { return costs_.busiest(p); }
+  RankMemory busiest(const Parallel& p) { return busiest_memo(p).first; }
   [[nodiscard]] std::uint64_t overhead() const { return overhead_; }
 
   // The smallest count of `gpu` that fits with a chosen layout, searched upward from the
@@ -74,10 +68,20 @@ public:
   }
 
 private:
+  // Every GPU row asks for the same few layouts: each is computed once.
+  const std::pair<RankMemory, std::uint64_t>& busiest_memo(const Parallel& p) {
+    for (const auto& [key, value] : memo_) {
+      if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return value;
+    }
+    const RankMemory parts = costs_.busiest(p);
+    memo_.emplace_back(p, std::pair{parts, checked_add(parts.total(), overhead_, "the memory per GPU")});
+    return memo_.back().second;
+  }
+
   const ModelSpec& spec_;
   RankCosts costs_;
   std::uint64_t overhead_;
-  std::vector<std::pair<Parallel, std::uint64_t>> memo_;
+  std::deque<std::pair<Parallel, std::pair<RankMemory, std::uint64_t>>> memo_; // deque: stable references
 };
 
 FitRow fit_row(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint32_t count,
@@ -266,11 +270,33 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
 
 } // namespace
 
+PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& format)
+    : model_(&model), format_(format), params_(count_params(model)), weights_(weight_bytes(model, format)),
+      file_bytes_(vramcalc::file_bytes(model, format)), tables_(std::make_shared<WeightTables>(model, format)) {}
+
+std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
+  try {
+    return PreparedWeights(model, format);
+  } catch (const OverflowError& e) {
+    return std::unexpected(EstimateError{e.what()});
+  }
+}
+
 std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                               std::span<const GpuSpec> catalog) {
+  auto prepared = PreparedWeights::make(model, settings.weights);
+  if (!prepared) return std::unexpected(prepared.error());
+  return estimate(settings, catalog, *prepared);
+}
+
+std::expected<Report, EstimateError> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
+                                              const PreparedWeights& prepared) {
+  // Weights prepared for another format would be silently wrong: prepare the right ones.
+  if (settings.weights.id != prepared.format().id) return estimate(prepared.model(), settings, catalog);
+  const ModelSpec& model = prepared.model();
   try {
     Report r;
-    const ParamCounts params = count_params(model);
+    const ParamCounts& params = prepared.params();
     r.model.id = model.id;
     r.model.name = model.name;
     r.model.family = model.family;
@@ -297,9 +323,9 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
     r.settings.batch = settings.batch;
     r.settings.overhead_bytes = settings.overhead_bytes;
 
-    const WeightBytes w = weight_bytes(model, settings.weights);
+    const WeightBytes& w = prepared.weights();
     r.memory.weights_bytes = w.total;
-    r.memory.file_bytes = file_bytes(model, settings.weights);
+    r.memory.file_bytes = prepared.file_bytes();
     for (const GroupBytes& g : w.groups) {
       r.memory.weights_by_group.push_back({std::string(tensor_group_name(g.group)), g.dtypes, g.params, g.bytes});
     }
@@ -317,17 +343,25 @@ std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Sett
       throw OverflowError("the total memory (" + with_commas(r.memory.total_bytes) + " bytes) exceeds 2^63 bytes");
     }
 
-    FitSearch search(model, settings);
+    FitSearch search(prepared.tables(), settings);
     if (settings.gpus.empty()) {
       for (const GpuSpec& g : catalog) {
         r.fit.push_back(fit_row(search, model, g, 0, settings.parallel, false, model_bytes));
       }
       // Smallest deployment first: fewest GPUs, then least memory; GPUs that cannot hold
-      // the model at any count last.
-      std::stable_sort(r.fit.begin(), r.fit.end(), [](const FitRow& a, const FitRow& b) {
-        return std::make_tuple(a.min_count == 0, a.min_count, a.usable_bytes, a.gpu) <
-               std::make_tuple(b.min_count == 0, b.min_count, b.usable_bytes, b.gpu);
+      // the model at any count last. Sorted as indices: rows are large to move.
+      std::vector<std::size_t> order(r.fit.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&r](std::size_t i, std::size_t j) {
+        const FitRow& a = r.fit[i];
+        const FitRow& b = r.fit[j];
+        if ((a.min_count == 0) != (b.min_count == 0)) return b.min_count == 0;
+        return std::tie(a.min_count, a.usable_bytes, a.gpu) < std::tie(b.min_count, b.usable_bytes, b.gpu);
       });
+      std::vector<FitRow> sorted;
+      sorted.reserve(r.fit.size());
+      for (std::size_t i : order) sorted.push_back(std::move(r.fit[i]));
+      r.fit = std::move(sorted);
     } else {
       for (const GpuRequest& g : settings.gpus) {
         r.fit.push_back(fit_row(search, model, g.gpu, g.count, settings.parallel, true, model_bytes));

@@ -37,13 +37,18 @@ std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
 
 std::pair<std::uint64_t, std::uint64_t> stage_layers(std::uint64_t num_layers, std::uint32_t pp, std::uint32_t stage) {
   // vllm/distributed/utils.py get_pp_indices: layers_per_partition = n // pp; the remainder
-  // goes one each to the partitions before the last, counting back from it.
-  std::vector<std::uint64_t> sizes(pp, num_layers / pp);
-  const std::uint64_t remainder = num_layers % pp;
-  for (std::uint64_t i = 2; i < remainder + 2; ++i) ++sizes[pp - i]; // remainder < pp, so pp - i >= 0
-  std::uint64_t first = 0;
-  for (std::uint32_t s = 0; s < stage; ++s) first += sizes[s];
-  return {first, first + sizes[stage]};
+  // goes one each to the partitions before the last, counting back from it: stages
+  // [pp - 1 - remainder, pp - 2] get one more. In closed form (the fit search calls this
+  // for every stage of every layout).
+  const std::uint64_t base = num_layers / pp;
+  const std::uint64_t remainder = num_layers % pp; // < pp
+  const std::uint64_t first_extra = pp - 1 - remainder;
+  const auto extras_before = [&](std::uint64_t s) {
+    const std::uint64_t upto = std::min<std::uint64_t>(s, pp - 1);
+    return upto > first_extra ? upto - first_extra : 0;
+  };
+  const std::uint64_t first = stage * base + extras_before(stage);
+  return {first, stage * base + base + extras_before(stage + 1)};
 }
 
 namespace {
@@ -134,12 +139,9 @@ std::uint64_t RankMemory::total() const {
   return checked_add(checked_add(weights_bytes, kv_bytes, "the memory per GPU"), state_bytes, "the memory per GPU");
 }
 
-RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
-                     std::uint64_t batch, const KvPolicy& policy)
-    : spec_(spec), format_(format), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch),
-      policy_(policy) {}
+WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format) : spec_(spec), format_(format) {}
 
-const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
+const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   for (const Table& t : tables_) {
     if (t.tp == tp && t.ep == ep) return t;
   }
@@ -157,11 +159,11 @@ const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
   // Tensors of the files vramcalc does not place: on the first stage, whole (an upper bound).
   if (format_.file) t.first_stage_bytes = format_.file->unmatched_bytes;
   const std::vector<TensorStorage> storage = tensor_storage(spec_, tensors, format_);
-  std::vector<RankMemory> per_layer(spec_.num_layers);
+  std::vector<std::uint64_t> per_layer(spec_.num_layers);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& x = tensors[i];
     if (x.layer >= 0) {
-      auto& w = per_layer[static_cast<std::size_t>(x.layer)].weights_bytes;
+      auto& w = per_layer[static_cast<std::size_t>(x.layer)];
       w = checked_add(w, storage[i].bytes, "the weights per GPU");
     } else if (x.role == TensorRole::token_embd || x.group() == TensorGroup::vision) {
       t.first_stage_bytes = checked_add(t.first_stage_bytes, storage[i].bytes, "the weights per GPU");
@@ -171,40 +173,61 @@ const RankCosts::Table& RankCosts::table(std::uint32_t tp, bool ep) {
     }
   }
   if (!spec_.tie_word_embeddings) t.tied_head_bytes = 0;
-  for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
-    LayerSpec l = spec_.layers[i];
-    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
-    const std::uint64_t per_seq =
-        checked_mul(kv_bytes_per_token(spec_, l, kv_dtype_), kv_tokens_held(l, context_tokens_, policy_), "the KV cache");
-    per_layer[i].kv_bytes = checked_mul(per_seq, batch_, "the KV cache");
-    // Recurrent state is split by heads and channels.
-    per_layer[i].state_bytes = checked_mul(ceil_div(state_bytes_per_sequence(spec_, l), tp), batch_, "the state");
-  }
-  t.layer_prefix.assign(spec_.num_layers + 1, RankMemory{});
+  t.layer_prefix.assign(spec_.num_layers + 1, 0);
   for (std::size_t i = 0; i < per_layer.size(); ++i) {
-    RankMemory& next = t.layer_prefix[i + 1];
-    const RankMemory& prev = t.layer_prefix[i];
-    next.weights_bytes = checked_add(prev.weights_bytes, per_layer[i].weights_bytes, "the weights per GPU");
-    next.kv_bytes = checked_add(prev.kv_bytes, per_layer[i].kv_bytes, "the KV cache");
-    next.state_bytes = checked_add(prev.state_bytes, per_layer[i].state_bytes, "the state");
+    t.layer_prefix[i + 1] = checked_add(t.layer_prefix[i], per_layer[i], "the weights per GPU");
   }
   tables_.push_back(std::move(t));
   return tables_.back();
 }
 
+RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
+                     std::uint64_t batch, const KvPolicy& policy)
+    : own_(std::make_unique<WeightTables>(spec, format)), weights_(own_.get()), kv_dtype_(kv_dtype),
+      context_tokens_(context_tokens), batch_(batch), policy_(policy) {}
+
+RankCosts::RankCosts(WeightTables& weights, Dtype kv_dtype, std::uint64_t context_tokens, std::uint64_t batch,
+                     const KvPolicy& policy)
+    : weights_(&weights), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch), policy_(policy) {}
+
+const RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
+  for (const KvTable& t : kv_tables_) {
+    if (t.tp == tp) return t;
+  }
+  const ModelSpec& spec = weights_->spec();
+  KvTable t;
+  t.tp = tp;
+  t.kv_prefix.assign(spec.num_layers + 1, 0);
+  t.state_prefix.assign(spec.num_layers + 1, 0);
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    LayerSpec l = spec.layers[i];
+    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
+    const std::uint64_t per_seq =
+        checked_mul(kv_bytes_per_token(spec, l, kv_dtype_), kv_tokens_held(l, context_tokens_, policy_), "the KV cache");
+    t.kv_prefix[i + 1] = checked_add(t.kv_prefix[i], checked_mul(per_seq, batch_, "the KV cache"), "the KV cache");
+    // Recurrent state is split by heads and channels.
+    const std::uint64_t state = checked_mul(ceil_div(state_bytes_per_sequence(spec, l), tp), batch_, "the state");
+    t.state_prefix[i + 1] = checked_add(t.state_prefix[i], state, "the state");
+  }
+  kv_tables_.push_back(std::move(t));
+  return kv_tables_.back();
+}
+
 RankMemory RankCosts::busiest(const Parallel& p) {
-  const Table& t = table(p.tp, p.expert_parallel);
+  const WeightTables::Table& w = weights_->table(p.tp, p.expert_parallel);
+  const KvTable& kv = kv_table(p.tp);
+  const std::uint64_t num_layers = weights_->spec().num_layers;
   RankMemory best;
   for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
-    const auto [first, last] = stage_layers(spec_.num_layers, p.pp, stage);
+    const auto [first, last] = stage_layers(num_layers, p.pp, stage);
     RankMemory r;
-    r.weights_bytes = t.layer_prefix[last].weights_bytes - t.layer_prefix[first].weights_bytes;
-    r.kv_bytes = t.layer_prefix[last].kv_bytes - t.layer_prefix[first].kv_bytes;
-    r.state_bytes = t.layer_prefix[last].state_bytes - t.layer_prefix[first].state_bytes;
-    if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, t.first_stage_bytes, "the weights per GPU");
+    r.weights_bytes = w.layer_prefix[last] - w.layer_prefix[first];
+    r.kv_bytes = kv.kv_prefix[last] - kv.kv_prefix[first];
+    r.state_bytes = kv.state_prefix[last] - kv.state_prefix[first];
+    if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, w.first_stage_bytes, "the weights per GPU");
     if (stage + 1 == p.pp) {
-      r.weights_bytes = checked_add(r.weights_bytes, t.last_stage_bytes, "the weights per GPU");
-      if (p.pp > 1) r.weights_bytes = checked_add(r.weights_bytes, t.tied_head_bytes, "the weights per GPU");
+      r.weights_bytes = checked_add(r.weights_bytes, w.last_stage_bytes, "the weights per GPU");
+      if (p.pp > 1) r.weights_bytes = checked_add(r.weights_bytes, w.tied_head_bytes, "the weights per GPU");
     }
     if (r.total() > best.total()) best = r;
   }

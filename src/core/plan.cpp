@@ -7,22 +7,34 @@
 
 namespace vramcalc {
 
-bool fits(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog) {
+namespace {
+
+bool fits_prepared(const Settings& s, std::span<const GpuSpec> catalog, const PreparedWeights& prepared) {
   if (s.gpus.empty()) return false;
   Settings one = s;
   one.gpus.resize(1);
-  const auto r = estimate(model, one, catalog);
+  const auto r = estimate(one, catalog, prepared);
   if (!r || r->fit.empty()) return false;
   if (r->engine) return r->engine->fits;
   return r->fit.front().fits;
 }
 
+} // namespace
+
+bool fits(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog) {
+  const auto prepared = PreparedWeights::make(model, s.weights);
+  return prepared && fits_prepared(s, catalog, *prepared);
+}
+
 std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog,
                                          std::uint64_t align) {
+  // The searches change only the context or the batch: the weights are prepared once.
+  const auto prepared = PreparedWeights::make(model, s.weights);
+  if (!prepared) return std::nullopt;
   // Memory grows with the context, so "fits" is monotone: binary search on multiples of align.
   auto ok = [&](std::uint64_t steps) {
     s.context_tokens = steps * align;
-    return fits(model, s, catalog);
+    return fits_prepared(s, catalog, *prepared);
   };
   if (!ok(1)) return std::nullopt;
   std::uint64_t lo = 1, hi = 2;
@@ -41,9 +53,11 @@ std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std
 }
 
 std::optional<std::uint64_t> max_batch(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog) {
+  const auto prepared = PreparedWeights::make(model, s.weights);
+  if (!prepared) return std::nullopt;
   auto ok = [&](std::uint64_t b) {
     s.batch = b;
-    return fits(model, s, catalog);
+    return fits_prepared(s, catalog, *prepared);
   };
   if (!ok(1)) return std::nullopt;
   std::uint64_t lo = 1, hi = 2;

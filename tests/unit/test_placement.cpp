@@ -25,6 +25,23 @@ TEST_CASE("pipeline stages follow vLLM's get_pp_indices") {
   CHECK(stage_layers(80, 1, 0) == std::pair<std::uint64_t, std::uint64_t>{0, 80});
 }
 
+TEST_CASE("stage_layers' closed form equals get_pp_indices step by step") {
+  // get_pp_indices as vLLM writes it: partition sizes, the remainder one each to the
+  // partitions before the last, counting back from it; then prefix sums.
+  for (std::uint64_t n = 1; n <= 130; ++n) {
+    for (std::uint32_t pp = 1; pp <= std::min<std::uint64_t>(n, 64); ++pp) {
+      std::vector<std::uint64_t> sizes(pp, n / pp);
+      for (std::uint64_t i = 2; i < n % pp + 2; ++i) ++sizes[pp - i];
+      std::uint64_t first = 0;
+      for (std::uint32_t s = 0; s < pp; ++s) {
+        INFO(n << " layers, " << pp << " stages, stage " << s);
+        CHECK(stage_layers(n, pp, s) == std::pair<std::uint64_t, std::uint64_t>{first, first + sizes[s]});
+        first += sizes[s];
+      }
+    }
+  }
+}
+
 TEST_CASE("KV heads are split, and replicated beyond their number") {
   CHECK(kv_heads_per_rank(8, 1) == 8);
   CHECK(kv_heads_per_rank(8, 4) == 2);
