@@ -40,19 +40,34 @@ std::string unknown_key_message(const std::string& key, const std::vector<std::s
   return msg;
 }
 
+// A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`),
+// which as<std::string>() would throw on; a null key reads as "null", an unknown key.
+std::expected<std::string, Error> key_text(std::string_view origin, const YAML::Node& key, const std::string& path) {
+  if (key.IsSequence() || key.IsMap()) {
+    const std::string what = "a key must be a name, not a list or a mapping";
+    if (path.empty()) return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, key.Mark()) + ": " + what});
+    return std::unexpected(error_at(origin, key, path, what));
+  }
+  return key.as<std::string>();
+}
+
 // Reads the keys of one mapping (a deployment or `defaults`) into `d`.
 std::expected<void, Error> read_keys(std::string_view origin, const YAML::Node& map, const std::string& path,
                                      Deployment& d) {
   if (!map.IsMap()) return std::unexpected(error_at(origin, map, path, "expected a mapping of keys"));
   for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
+    const auto key_or = key_text(origin, kv.first, path);
+    if (!key_or) return std::unexpected(key_or.error());
+    const std::string& key = *key_or;
     const std::string kpath = path + "." + key;
     const YAML::Node& v = kv.second;
     const auto& keys = deployment_keys();
     if (key == "engine_options") {
       if (!v.IsMap()) return std::unexpected(error_at(origin, v, kpath, "expected a mapping of engine options"));
       for (const auto& o : v) {
-        const std::string okey = o.first.as<std::string>();
+        const auto okey_or = key_text(origin, o.first, kpath);
+        if (!okey_or) return std::unexpected(okey_or.error());
+        const std::string& okey = *okey_or;
         const std::string opath = kpath + "." + okey;
         const auto& okeys = engine_option_keys();
         if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
@@ -115,7 +130,9 @@ std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view
                                  std::string(origin) + ": expected a mapping with a 'deployments' list"});
   }
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const auto key_or = key_text(origin, kv.first, "");
+    if (!key_or) return std::unexpected(key_or.error());
+    const std::string& key = *key_or;
     if (key != "deployments" && key != "defaults") {
       return std::unexpected(error_at(origin, kv.first, key, unknown_key_message(key, {"deployments", "defaults"})));
     }

@@ -437,8 +437,11 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     }
   }
 
+  // Falcon's key is num_kv_heads; a count of 0 would divide by zero below.
+  const char* kv_key = mt == "falcon" ? "num_kv_heads" : "num_key_value_heads";
+  if (!a.mla && a.num_kv_heads == 0) c.fail(kv_key, "must be positive");
   if (!a.mla && a.num_heads % a.num_kv_heads != 0) {
-    c.fail("num_key_value_heads", "must divide num_attention_heads (" + std::to_string(a.num_heads) + ")");
+    c.fail(kv_key, "must divide num_attention_heads (" + std::to_string(a.num_heads) + ")");
   }
   for (const LayerKind& k : pattern) {
     if (k.attention == AttentionKind::sliding && a.sliding_window == 0) c.fail("sliding_window", "missing for sliding layers");

@@ -203,6 +203,42 @@ std::string shard_path(const std::string& index_path, const std::string& shard, 
   return (std::filesystem::path(index_path).parent_path() / p).string();
 }
 
+// The text of the index (parse_safetensors_index).
+SafetensorsIndex parse_index(std::string_view text, const std::string& origin) {
+  const json root = detail::parse_strict(text, origin, ErrorCode::invalid_model);
+  if (!root.is_object()) fail(origin, "expected a JSON object");
+  if (!root.contains("weight_map") || !root.at("weight_map").is_object()) {
+    fail(origin, "/weight_map: missing; expected an object of tensor name -> shard file");
+  }
+  SafetensorsIndex index;
+  if (root.contains("metadata") && !root.at("metadata").is_null()) {
+    const json& meta = root.at("metadata");
+    if (!meta.is_object()) fail(origin, "/metadata: expected an object");
+    if (meta.contains("total_size") && !meta.at("total_size").is_null()) {
+      const json& ts = meta.at("total_size");
+      // Some writers store it as a float (e.g. 1.5e10); accept whole numbers.
+      if (ts.is_number_float() && ts.get<double>() >= 0 && ts.get<double>() < 1.8e19 &&
+          static_cast<double>(static_cast<std::uint64_t>(ts.get<double>())) == ts.get<double>()) {
+        index.total_size = static_cast<std::uint64_t>(ts.get<double>());
+      } else {
+        index.total_size = non_negative(ts, origin, "/metadata/total_size", "sizes");
+      }
+    }
+  }
+
+  std::set<std::string> shards;
+  for (const auto& [tensor, shard] : root.at("weight_map").items()) {
+    if (!shard.is_string()) {
+      fail(origin, "/weight_map/" + escape_pointer(tensor) + ": expected a shard file name, got " + shard.dump());
+    }
+    index.weight_map.emplace(tensor, shard.get<std::string>());
+    shards.insert(shard.get<std::string>());
+  }
+  if (shards.empty()) fail(origin, "/weight_map: maps no tensors");
+  index.shards.assign(shards.begin(), shards.end());
+  return index;
+}
+
 SafetensorsSet read_index(const std::string& index_path) {
   auto file = FileSource::open(index_path);
   if (!file) throw LoadFailure{file.error()};
@@ -213,41 +249,13 @@ SafetensorsSet read_index(const std::string& index_path) {
   }
   std::string text(static_cast<std::size_t>(src.size), '\0');
   read_at(src, index_path, 0, src.size, text.data());
-  const json root = detail::parse_strict(text, index_path, ErrorCode::invalid_model);
-  if (!root.is_object()) fail(index_path, "expected a JSON object");
-  if (!root.contains("weight_map") || !root.at("weight_map").is_object()) {
-    fail(index_path, "/weight_map: missing; expected an object of tensor name -> shard file");
-  }
-  std::optional<std::uint64_t> total_size;
-  if (root.contains("metadata") && !root.at("metadata").is_null()) {
-    const json& meta = root.at("metadata");
-    if (!meta.is_object()) fail(index_path, "/metadata: expected an object");
-    if (meta.contains("total_size") && !meta.at("total_size").is_null()) {
-      const json& ts = meta.at("total_size");
-      // Some writers store it as a float (e.g. 1.5e10); accept whole numbers.
-      if (ts.is_number_float() && ts.get<double>() >= 0 && ts.get<double>() < 1.8e19 &&
-          static_cast<double>(static_cast<std::uint64_t>(ts.get<double>())) == ts.get<double>()) {
-        total_size = static_cast<std::uint64_t>(ts.get<double>());
-      } else {
-        total_size = non_negative(ts, index_path, "/metadata/total_size", "sizes");
-      }
-    }
-  }
-
-  std::map<std::string, std::string> mapping; // tensor -> shard
-  std::set<std::string> shards;
-  for (const auto& [tensor, shard] : root.at("weight_map").items()) {
-    if (!shard.is_string()) {
-      fail(index_path, "/weight_map/" + escape_pointer(tensor) + ": expected a shard file name, got " + shard.dump());
-    }
-    mapping.emplace(tensor, shard.get<std::string>());
-    shards.insert(shard.get<std::string>());
-  }
-  if (shards.empty()) fail(index_path, "/weight_map: maps no tensors");
+  const SafetensorsIndex index = parse_index(text, index_path);
+  const std::map<std::string, std::string>& mapping = index.weight_map; // tensor -> shard
+  const std::optional<std::uint64_t>& total_size = index.total_size;
 
   SafetensorsSet set;
   std::unordered_map<std::string, std::string> seen; // tensor -> shard holding it
-  for (const std::string& shard : shards) { // std::set: model-00001-of-... first
+  for (const std::string& shard : index.shards) { // sorted: model-00001-of-... first
     const std::string p = shard_path(index_path, shard, index_path);
     auto part = read_safetensors_file(p);
     if (!part) throw LoadFailure{part.error()};
@@ -320,6 +328,16 @@ std::expected<SafetensorsSet, Error> read_safetensors_file(const std::string& pa
   auto file = FileSource::open(path);
   if (!file) return std::unexpected(file.error());
   return parse_safetensors(file->source(), path);
+}
+
+std::expected<SafetensorsIndex, Error> parse_safetensors_index(std::string_view text, std::string_view origin) {
+  try {
+    return parse_index(text, std::string(origin));
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const json::exception& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, std::string(origin) + ": " + e.what()});
+  }
 }
 
 std::expected<SafetensorsSet, Error> read_safetensors_index(const std::string& index_path) {

@@ -14,7 +14,7 @@ set -eu
 seconds=${1:-60}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-targets=${FUZZ_TARGETS:-"model_spec hf_config gguf safetensors units weight_format estimate"}
+targets=${FUZZ_TARGETS:-"model_spec hf_config gguf safetensors safetensors_index units weight_format estimate deploy command_line"}
 runs=${FUZZ_RUNS:--1}
 
 cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

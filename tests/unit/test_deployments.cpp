@@ -124,3 +124,26 @@ TEST_CASE("deployment files: defaults, locations, errors") {
   CHECK(err("defaults:\n  name: x\ndeployments:\n  - name: a\n    model: x\n    gpu: h100\n") ==
         "d.yaml:2:3: defaults.name: a default cannot have a name");
 }
+
+// Found by fuzz_deploy (tests/fuzz/corpus/deploy/crash-*): YAML allows a list or a mapping
+// as a key, and reading it as text threw YAML::TypedBadConversion out of parse_deployments.
+TEST_CASE("deployment files: a list or a mapping as a key is an error, not an exception") {
+  const auto err = [](const char* text, const char* origin = "d.yaml") {
+    auto r = parse_deployments(text, origin);
+    return r ? std::string("(parsed)") : r.error().message;
+  };
+  CHECK(err("{[a]: b}") == "d.yaml:1:2: a key must be a name, not a list or a mapping");
+  // the fuzzer's input; as a .json file JSON's own rules refuse it first
+  CHECK(err("{[{\"name\": \"x\"}]}") == "d.yaml:1:2: a key must be a name, not a list or a mapping");
+  CHECK(err("{[{\"name\": \"x\"}]}", "d.json") ==
+        "d.json:1:2: invalid JSON: syntax error while parsing object key - unexpected '['; expected string literal");
+  CHECK(err("deployments:\n  - name: a\n    [model]: x\n") ==
+        "d.yaml:3:5: deployments[0]: a key must be a name, not a list or a mapping");
+  CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: h100\n    engine_options:\n"
+            "      ? {n_gpu_layers: 1}\n      : 2\n") ==
+        "d.yaml:6:9: deployments[0].engine_options: a key must be a name, not a list or a mapping");
+  CHECK(err("defaults:\n  ? [gpu]\n  : h100\ndeployments: []\n") ==
+        "d.yaml:2:5: defaults: a key must be a name, not a list or a mapping");
+  // a null key is the key "null", unknown
+  CHECK(err("~: 1\n").starts_with("d.yaml:1:1: null: unknown key"));
+}

@@ -285,6 +285,25 @@ TEST_CASE("layer-pattern periods longer than the model stop at its layers") {
   CHECK(kinds(jamba->spec) == "NFNN");
 }
 
+TEST_CASE("zero key-value heads are refused, not divided by") {
+  // Found by fuzz_hf_config (tests/fuzz/corpus/hf_config/crash-zero-kv-heads.json):
+  // num_key_value_heads 0 reached `num_attention_heads % 0`, undefined behaviour.
+  const char* base = R"({"hidden_size": 256, "num_hidden_layers": 4, "num_attention_heads": 4,
+      "head_dim": 64, "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 8192, )";
+  auto err = [&](const std::string& rest) {
+    auto r = io::parse_hf_config(std::string(base) + rest, "m/config.json", "m");
+    return r ? std::string("(parsed)") : r.error().message;
+  };
+  CHECK(err(R"("model_type": "gemma3_text", "num_key_value_heads": 0, "sliding_window": 512,
+      "sliding_window_pattern": 2000000000})") == "m/config.json: /num_key_value_heads: must be positive");
+  CHECK(err(R"("model_type": "llama", "num_key_value_heads": 0})") ==
+        "m/config.json: /num_key_value_heads: must be positive");
+  CHECK(err(R"("model_type": "llama", "num_key_value_heads": 3})") ==
+        "m/config.json: /num_key_value_heads: must divide num_attention_heads (4)");
+  CHECK(err(R"("model_type": "falcon", "new_decoder_architecture": true, "num_kv_heads": 0})") ==
+        "m/config.json: /num_kv_heads: must be positive");
+}
+
 TEST_CASE("a pure Mamba-2 model: no KV cache, a fixed state, no MLP") {
   // Mamba2Config defaults (the docstring's state-spaces/mamba2-130m): 24 layers, 768 wide,
   // 24 heads of 64 (d_inner 1536), state 128, 1 group, conv 4, vocab 50280, tied embeddings.

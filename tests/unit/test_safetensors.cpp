@@ -247,6 +247,25 @@ TEST_CASE("safetensors: a sharded checkpoint through its index", "[safetensors]"
         path + ": /weight_map: missing; expected an object of tensor name -> shard file");
 }
 
+TEST_CASE("safetensors: the index text on its own", "[safetensors]") {
+  const auto index = io::parse_safetensors_index(
+      R"({"metadata": {"total_size": 1.5e10}, "weight_map": {"b": "s2.safetensors", "a": "s1.safetensors",
+          "c": "s1.safetensors"}})",
+      "i.json");
+  REQUIRE(index);
+  CHECK(index->weight_map.size() == 3);
+  CHECK(index->shards == std::vector<std::string>{"s1.safetensors", "s2.safetensors"});
+  CHECK(index->total_size == 15'000'000'000u);
+  const auto err = [](const char* text) {
+    auto r = io::parse_safetensors_index(text, "i.json");
+    return r ? std::string("(parsed)") : r.error().message;
+  };
+  CHECK(err(R"({"weight_map": {}})") == "i.json: /weight_map: maps no tensors");
+  CHECK(err(R"({"weight_map": {"a": 1}})") == "i.json: /weight_map/a: expected a shard file name, got 1");
+  CHECK(err(R"({"metadata": [], "weight_map": {"a": "s"}})") == "i.json: /metadata: expected an object");
+  CHECK(err("[]") == "i.json: expected a JSON object");
+}
+
 TEST_CASE("safetensors: the safetensors project's sample files", "[shared]") {
   const std::string dir = shared_dir() + "/fixtures/safetensors";
   if (!std::filesystem::is_directory(dir)) {

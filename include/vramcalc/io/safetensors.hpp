@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,18 @@ inline constexpr std::uint64_t safetensors_max_header_bytes = 100'000'000;
 [[nodiscard]] std::expected<SafetensorsSet, Error> parse_safetensors(const ByteSource& source,
                                                                      std::string_view origin);
 [[nodiscard]] std::expected<SafetensorsSet, Error> read_safetensors_file(const std::string& path);
+
+// The text of model.safetensors.index.json: which shard holds each tensor, and
+// metadata.total_size when it is given. Reads nothing else; read_safetensors_index opens the
+// shards. Errors: invalid JSON or duplicate keys, not an object, a missing or empty
+// weight_map, a shard that is not a string, a metadata or total_size of the wrong type.
+struct SafetensorsIndex {
+  std::map<std::string, std::string> weight_map; // tensor -> shard file name, as written
+  std::vector<std::string> shards;               // the distinct shard names, sorted
+  std::optional<std::uint64_t> total_size;
+};
+[[nodiscard]] std::expected<SafetensorsIndex, Error> parse_safetensors_index(std::string_view text,
+                                                                             std::string_view origin);
 
 // A sharded checkpoint: reads the index, then every shard's header; checks that the index
 // and the shards agree (every mapped tensor present, in the shard the index names).
