@@ -10,6 +10,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <optional>
+
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
@@ -106,8 +108,10 @@ BENCHMARK(BM_ListModelsCountParams)->Unit(benchmark::kMicrosecond);
 
 // Every model x every listed format x 8 contexts, each over the whole GPU catalog: the KV
 // cache at the model's dtype (the default, `--kv auto`). "refused" counts estimates that
-// failed (an overflow); every one of them is still computed.
-void BM_CatalogSweep(benchmark::State& state) {
+// failed (an overflow); every one of them is still computed. With `prepared`, the weights
+// of each (model, format) are prepared once (PreparedWeights) for its 8 contexts, as the
+// command line's sweeps, --plot and --max-ctx run; the reports are the same.
+void catalog_sweep(benchmark::State& state, bool prepared) {
   constexpr std::uint64_t contexts[] = {2048, 4096, 8192, 16384, 32768, 65536, 131072, 1048576};
   std::uint64_t estimates = 0, refused = 0, rows = 0;
   for (auto _ : state) {
@@ -122,50 +126,18 @@ void BM_CatalogSweep(benchmark::State& state) {
         }
         s.weights = std::move(*format);
         s.kv_dtype = traits(m.dtype).kv_allowed ? m.dtype : Dtype::bf16;
-        for (const std::uint64_t ctx : contexts) {
-          s.context_tokens = ctx;
-          auto r = estimate(m, s, catalog().gpus);
-          if (!r) ++refused;
-          else rows += r->fit.size();
-          ++estimates;
-          benchmark::DoNotOptimize(r);
+        std::optional<PreparedWeights> weights;
+        if (prepared) {
+          if (auto p = PreparedWeights::make(m, s.weights)) weights = std::move(*p);
         }
-      }
-    }
-  }
-  state.counters["estimates"] = static_cast<double>(estimates);
-  state.counters["refused"] = static_cast<double>(refused);
-  state.counters["gpu_rows"] = static_cast<double>(rows);
-}
-BENCHMARK(BM_CatalogSweep)->Unit(benchmark::kMillisecond);
-
-// The same sweep as a sweep runs (`vramcalc MODEL -q ... --ctx a,b,c`, --plot, --max-ctx):
-// the weights of each (model, format) prepared once (PreparedWeights) and shared by its
-// 8 contexts. The reports are identical; only the repeated weight work is gone.
-void BM_CatalogSweepPrepared(benchmark::State& state) {
-  constexpr std::uint64_t contexts[] = {2048, 4096, 8192, 16384, 32768, 65536, 131072, 1048576};
-  std::uint64_t estimates = 0, refused = 0, rows = 0;
-  for (auto _ : state) {
-    estimates = refused = rows = 0;
-    for (const ModelSpec& m : catalog().models) {
-      for (std::string_view name : listed_weight_formats()) {
-        Settings s;
-        auto format = parse_weight_format(name, m.dtype);
-        if (!format) {
-          state.SkipWithError(("format " + std::string(name) + ": " + format.error()).c_str());
-          return;
-        }
-        s.weights = std::move(*format);
-        s.kv_dtype = traits(m.dtype).kv_allowed ? m.dtype : Dtype::bf16;
-        const auto prepared = PreparedWeights::make(m, s.weights);
         for (const std::uint64_t ctx : contexts) {
           s.context_tokens = ctx;
           ++estimates;
-          if (!prepared) {
+          if (prepared && !weights) {
             ++refused;
             continue;
           }
-          auto r = estimate(s, catalog().gpus, *prepared);
+          auto r = weights ? estimate(s, catalog().gpus, *weights) : estimate(m, s, catalog().gpus);
           if (!r) ++refused;
           else rows += r->fit.size();
           benchmark::DoNotOptimize(r);
@@ -177,6 +149,11 @@ void BM_CatalogSweepPrepared(benchmark::State& state) {
   state.counters["refused"] = static_cast<double>(refused);
   state.counters["gpu_rows"] = static_cast<double>(rows);
 }
+
+void BM_CatalogSweep(benchmark::State& state) { catalog_sweep(state, false); }
+BENCHMARK(BM_CatalogSweep)->Unit(benchmark::kMillisecond);
+
+void BM_CatalogSweepPrepared(benchmark::State& state) { catalog_sweep(state, true); }
 BENCHMARK(BM_CatalogSweepPrepared)->Unit(benchmark::kMillisecond);
 
 // Where one estimate's time goes (llama3-70b, bf16, 128k): the parts estimate() computes,
