@@ -31,6 +31,8 @@ struct RenderOptions {
 [[nodiscard]] std::string format_bytes_auto(std::uint64_t bytes, UnitSystem units);
 // "70,553,706,496"
 [[nodiscard]] std::string with_commas(std::uint64_t v);
+// Text for XML attributes and content (JUnit, SVG).
+[[nodiscard]] std::string xml_escape(std::string_view s);
 // "70.55B", "1.24B", "560.0M"
 [[nodiscard]] std::string format_params(std::uint64_t params);
 

@@ -11,20 +11,6 @@ namespace vramcalc {
 
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '&': out += "&amp;"; break;
-    case '<': out += "&lt;"; break;
-    case '>': out += "&gt;"; break;
-    case '"': out += "&quot;"; break;
-    default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string tokens_label(std::uint64_t t) {
   if (t >= (1ull << 20) && t % (1ull << 20) == 0) return fmt::format("{}M", t >> 20);
   if (t >= 1024 && t % 1024 == 0) return fmt::format("{}k", t >> 10);
@@ -73,7 +59,7 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
       "<rect width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n"
       "<text x=\"{2}\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n"
       "<text x=\"{2}\" y=\"44\" fill=\"#555555\">{4}</text>\n",
-      width, height, left, esc(p.title), esc(p.subtitle));
+      width, height, left, xml_escape(p.title), xml_escape(p.subtitle));
   // Grid and axes.
   for (int i = 0; i <= 5; ++i) {
     const double v = y_top_units * i / 5;
@@ -97,7 +83,7 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
     const double y = Y(bytes);
     svg += fmt::format("<g class=\"capacity\"><line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#888888\" "
                        "stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{:.1f}\" fill=\"#555555\">{}</text></g>\n",
-                       left, y, left + pw, y, left + pw + 8, y + 4, esc(label));
+                       left, y, left + pw, y, left + pw + 8, y + 4, xml_escape(label));
   }
   // Series.
   for (std::size_t i = 0; i < p.series.size(); ++i) {
@@ -107,14 +93,14 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
     for (const auto& [x, y] : s.points) points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", X(x), Y(y));
     svg += fmt::format("<g class=\"series\"><title>{}</title><polyline points=\"{}\" fill=\"none\" stroke=\"{}\" "
                        "stroke-width=\"2.5\"/>\n",
-                       esc(s.label), points, color);
+                       xml_escape(s.label), points, color);
     for (const auto& [x, y] : s.points) {
       svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", X(x), Y(y), color);
     }
     const double ly = top + 14 + 18.0 * static_cast<double>(i);
     svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2.5\"/>"
                        "<text x=\"{}\" y=\"{:.1f}\">{}</text></g>\n",
-                       left + 12, ly, left + 36, ly, color, left + 42, ly + 4, esc(s.label));
+                       left + 12, ly, left + 36, ly, color, left + 42, ly + 4, xml_escape(s.label));
   }
   return svg + "</svg>\n";
 }

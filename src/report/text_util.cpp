@@ -15,6 +15,21 @@ std::string with_commas(std::uint64_t v) {
   return s;
 }
 
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '&': out += "&amp;"; break;
+    case '<': out += "&lt;"; break;
+    case '>': out += "&gt;"; break;
+    case '"': out += "&quot;"; break;
+    case '\'': out += "&apos;"; break;
+    default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string format_bytes(std::uint64_t bytes, UnitSystem units) {
   // GiB (GB) from 1 GiB (1 GB) up, so tables compare at a glance; smaller values at
   // their own scale rather than as "0.00 GiB".
