@@ -51,11 +51,6 @@ struct Settings {
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
 };
 
-// The layout vramcalc uses for `gpus` GPUs when the user gives none: tensor parallel over
-// as many as possible up to 8 (one node), pipeline stages for the rest; the first (tp, pp)
-// the model allows. Empty if no split of `gpus` works.
-[[nodiscard]] std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus);
-
 struct EstimateError {
   std::string message;
 };

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,12 +49,24 @@ struct RankMemory {
   [[nodiscard]] std::uint64_t total() const;
 };
 
+// The layout vramcalc uses for `gpus` GPUs when the user gives none: tensor parallel over
+// as many as possible up to 8 (one node), pipeline stages for the rest; the first (tp, pp)
+// the model allows. Empty if no split of `gpus` works.
+[[nodiscard]] std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus);
+
 // The weights each GPU holds per layer, for any tensor-parallel width: they depend only on
 // the model and the format, so one WeightTables serves every context, KV dtype and batch
-// (sweeps and searches build it once). Tables are built on first use, one per (tp, ep).
+// (sweeps and searches build it once). Tables are built on first use, one per (tp, ep);
+// so are the other context-independent answers the fit search asks for again and again
+// (layouts per GPU count, KV bytes per token per layer).
 class WeightTables {
 public:
   WeightTables(const ModelSpec& spec, const WeightFormat& format);
+  // With the tensors the weights hold (model_tensors without the MTP blocks, and without the
+  // vision tower when the format leaves it out) and their storage, as PreparedWeights has
+  // them: the unsharded table then needs no second storage pass.
+  WeightTables(const ModelSpec& spec, const WeightFormat& format, std::vector<Tensor> tensors,
+               std::vector<TensorStorage> storage);
 
   struct Table {
     std::uint32_t tp = 0;
@@ -64,12 +77,33 @@ public:
     std::uint64_t tied_head_bytes = 0;       // a tied head's own copy when pp > 1
   };
   const Table& table(std::uint32_t tp, bool ep);
+
+  // choose_parallel(spec(), gpus), computed once per count.
+  const std::optional<Parallel>& layout(std::uint32_t gpus);
+
+  // Per layer, what one of `tp` GPUs keeps: KV bytes per token at `kv_dtype`, and bytes of
+  // recurrent state per sequence.
+  struct LayerKv {
+    std::uint64_t kv_bytes_per_token = 0;
+    std::uint64_t state_bytes = 0;
+  };
+  const std::vector<LayerKv>& layer_kv(std::uint32_t tp, Dtype kv_dtype);
+
   [[nodiscard]] const ModelSpec& spec() const { return spec_; }
 
 private:
+  struct KvKey {
+    std::uint32_t tp;
+    Dtype dtype;
+    std::vector<LayerKv> layers;
+  };
   const ModelSpec& spec_;
   WeightFormat format_;
-  std::deque<Table> tables_; // deque: references stay valid as tables are added
+  std::vector<Tensor> tensors_;        // unsharded
+  std::vector<TensorStorage> storage_; // of tensors_
+  std::deque<Table> tables_;           // deque: references stay valid as tables are added
+  std::vector<std::optional<std::optional<Parallel>>> layouts_; // by GPU count; outer: known
+  std::deque<KvKey> layer_kv_;
 };
 
 // What each GPU holds, for any (tp, pp): per-layer bytes are computed once per tp (and

@@ -4,6 +4,8 @@
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 
+#include "weights_detail.hpp"
+
 #include <algorithm>
 #include <deque>
 #include <limits>
@@ -24,15 +26,6 @@ std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhe
   return n > max_gpu_count ? 0 : static_cast<std::uint32_t>(n);
 }
 
-std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus) {
-  for (std::uint32_t tp = std::min<std::uint32_t>(gpus, 8); tp >= 1; --tp) {
-    if (gpus % tp != 0) continue;
-    const Parallel p{tp, gpus / tp, false};
-    if (parallel_problem(spec, p).empty()) return p;
-  }
-  return std::nullopt;
-}
-
 namespace {
 
 // Memory of the busiest GPU for each GPU count, computed once per estimate and shared by
@@ -40,7 +33,7 @@ namespace {
 class FitSearch {
 public:
   FitSearch(WeightTables& weights, const Settings& s)
-      : spec_(weights.spec()), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
+      : weights_(weights), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
         overhead_(s.overhead_bytes) {}
 
   // Bytes the busiest GPU needs under `p`, overhead included.
@@ -58,7 +51,7 @@ public:
     const std::uint64_t usable = usable_bytes(gpu);
     const std::uint32_t upper = std::min<std::uint32_t>(max_gpu_count, lower * 4 + 8);
     for (std::uint32_t n = lower; n <= upper; ++n) {
-      const auto p = choose_parallel(spec_, n);
+      const std::optional<Parallel>& p = weights_.layout(n);
       if (p && required(*p) <= usable) {
         if (layout != nullptr) *layout = *p;
         return n;
@@ -78,7 +71,7 @@ private:
     return memo_.back().second;
   }
 
-  const ModelSpec& spec_;
+  WeightTables& weights_;
   RankCosts costs_;
   std::uint64_t overhead_;
   std::deque<std::pair<Parallel, std::pair<RankMemory, std::uint64_t>>> memo_; // deque: stable references
@@ -271,8 +264,42 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
 } // namespace
 
 PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& format)
-    : model_(&model), format_(format), params_(count_params(model)), weights_(weight_bytes(model, format)),
-      file_bytes_(vramcalc::file_bytes(model, format)), tables_(std::make_shared<WeightTables>(model, format)) {}
+    : model_(&model), format_(format) {
+  // One tensor list and one storage pass serve the parameter counts, the weights, the file
+  // and the unsharded per-GPU table; the public count_params / weight_bytes / file_bytes
+  // run the same code over lists of their own (weights_detail.hpp).
+  const std::vector<Tensor> all = model_tensors(model, true); // MTP blocks last
+  params_ = detail::count_params(model, all);
+  // What the weights hold: no MTP block, and no vision tower when the format leaves it out.
+  const bool drop_vision = detail::weights_drop_vision(format);
+  const auto held_tensor = [drop_vision](const Tensor& t) {
+    return !t.mtp && !(drop_vision && t.group() == TensorGroup::vision);
+  };
+  std::vector<Tensor> held;
+  held.reserve(all.size());
+  for (const Tensor& t : all) {
+    if (held_tensor(t)) held.push_back(t);
+  }
+  std::vector<TensorStorage> storage;
+  if (format.kind == FormatKind::gguf) {
+    // A mix decides each tensor's type by its place among the others: the storage of the
+    // file's own list.
+    storage = tensor_storage(model, held, format);
+    file_bytes_ = detail::gguf_file_bytes(model, held, storage);
+  } else {
+    // Each tensor's storage depends on that tensor alone: one pass over every tensor, the
+    // held ones picked out of it.
+    const std::vector<TensorStorage> every = tensor_storage(model, all, format);
+    file_bytes_ = format.kind == FormatKind::file ? (format.file ? format.file->file_bytes : 0)
+                                                  : detail::safetensors_file_bytes(model, format, all, every);
+    storage.reserve(held.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (held_tensor(all[i])) storage.push_back(every[i]);
+    }
+  }
+  weights_ = detail::weight_bytes(held, storage, format);
+  tables_ = std::make_shared<WeightTables>(model, format, std::move(held), std::move(storage));
+}
 
 std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
   try {
@@ -344,6 +371,7 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     }
 
     FitSearch search(prepared.tables(), settings);
+    r.fit.reserve(settings.gpus.empty() ? catalog.size() : settings.gpus.size());
     if (settings.gpus.empty()) {
       for (const GpuSpec& g : catalog) {
         r.fit.push_back(fit_row(search, model, g, 0, settings.parallel, false, model_bytes));

@@ -3,6 +3,8 @@
 #include "vramcalc/names.hpp"
 #include "vramcalc/units.hpp"
 
+#include "weights_detail.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -699,27 +701,41 @@ std::uint64_t gguf_metadata_estimate(const ModelSpec& spec) {
 
 } // namespace
 
-std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
-  if (format.kind == FormatKind::file) return format.file ? format.file->file_bytes : 0;
-  if (format.kind == FormatKind::gguf) {
-    // header (magic, version, counts) + metadata + tensor infos, padded to the alignment,
-    // then each tensor padded to 32 bytes (llama-quantize's GGML_PAD(size, 32)).
-    std::vector<Tensor> tensors = model_tensors(spec);
-    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
-    const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
-    std::uint64_t header = 4 + 4 + 8 + 8 + gguf_metadata_estimate(spec);
-    std::uint64_t data = 0;
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-      header += 8 + tensors[i].gguf_name().size() + 4 + 8 * n_dims(tensors[i]) + 4 + 8;
-      data = checked_add(data, round_up(storage[i].bytes, 32), "the file size");
-    }
-    return checked_add(round_up(header, 32), data, "the file size");
+namespace detail {
+
+bool weights_drop_vision(const WeightFormat& format) {
+  return format.kind == FormatKind::gguf || (format.file && format.file->gguf);
+}
+
+std::size_t gguf_name_size(const Tensor& t) {
+  // "blk." + layer + "." + role + ".weight" / ".bias", as Tensor::gguf_name() spells it.
+  std::size_t n = tensor_role_name(t.role).size() + (t.bias ? 5 : 7);
+  if (t.layer >= 0) {
+    std::size_t digits = 1;
+    for (auto l = static_cast<std::uint32_t>(t.layer); l >= 10; l /= 10) ++digits;
+    n += 5 + digits;
   }
+  return n;
+}
+
+std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::span<const Tensor> tensors,
+                              std::span<const TensorStorage> storage) {
+  // header (magic, version, counts) + metadata + tensor infos, padded to the alignment,
+  // then each tensor padded to 32 bytes (llama-quantize's GGML_PAD(size, 32)).
+  std::uint64_t header = 4 + 4 + 8 + 8 + gguf_metadata_estimate(spec);
+  std::uint64_t data = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    header += 8 + gguf_name_size(tensors[i]) + 4 + 8 * n_dims(tensors[i]) + 4 + 8;
+    data = checked_add(data, round_up(storage[i].bytes, 32), "the file size");
+  }
+  return checked_add(round_up(header, 32), data, "the file size");
+}
+
+std::uint64_t safetensors_file_bytes(const ModelSpec& spec, const WeightFormat& format,
+                                     std::span<const Tensor> tensors, std::span<const TensorStorage> storage) {
   // A safetensors checkpoint: the tensors as stored, including the MTP blocks and the vision
   // tower it ships, plus a JSON header of about 100 bytes per stored tensor (a quantized
   // linear layer stores several: weight, scales, zeros, g_idx).
-  const std::vector<Tensor> tensors = model_tensors(spec, true);
-  const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
   std::uint64_t bytes = 8, entries = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     bytes = checked_add(bytes, storage[i].bytes, "the file size");
@@ -734,27 +750,23 @@ std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
   return checked_add(bytes, entries * 100, "the file size");
 }
 
-WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
-  std::vector<Tensor> tensors = model_tensors(spec);
-  // A GGUF holds the language model; llama.cpp loads a vision tower from a separate mmproj file.
-  if (format.kind == FormatKind::gguf || (format.file && format.file->gguf)) {
-    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
-  }
-  const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+WeightBytes weight_bytes(std::span<const Tensor> tensors, std::span<const TensorStorage> storage,
+                         const WeightFormat& format) {
   WeightBytes w;
   constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::other) + 1;
   std::array<GroupBytes, n_groups> groups{};
-  std::array<std::vector<Dtype>, n_groups> types{};
+  // Storage types per group as a bit set over Dtype, listed in Dtype order below.
+  std::array<std::uint64_t, n_groups> types{};
+  static_assert(dtype_table.size() <= 64, "a Dtype bit set is one uint64");
   std::array<bool, n_groups> present{};
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const auto g = static_cast<std::size_t>(tensors[i].group());
+    const TensorGroup group = tensors[i].group();
+    const auto g = static_cast<std::size_t>(group);
     present[g] = true;
-    groups[g].group = tensors[i].group();
+    groups[g].group = group;
     groups[g].params = checked_add(groups[g].params, tensors[i].elements(), "the parameter count");
     groups[g].bytes = checked_add(groups[g].bytes, storage[i].bytes, "the weight size");
-    if (std::find(types[g].begin(), types[g].end(), storage[i].dtype) == types[g].end()) {
-      types[g].push_back(storage[i].dtype);
-    }
+    types[g] |= std::uint64_t{1} << static_cast<unsigned>(storage[i].dtype);
     w.total = checked_add(w.total, storage[i].bytes, "the weight size");
     if (tensors[i].is_routed_expert()) w.routed_expert_bytes += storage[i].bytes;
   }
@@ -767,14 +779,37 @@ WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
   }
   for (std::size_t g = 0; g < n_groups; ++g) {
     if (!present[g]) continue;
-    std::sort(types[g].begin(), types[g].end());
-    for (Dtype d : types[g]) {
+    for (unsigned d = 0; d < dtype_table.size(); ++d) {
+      if ((types[g] >> d & 1) == 0) continue;
       if (!groups[g].dtypes.empty()) groups[g].dtypes += "+";
-      groups[g].dtypes += traits(d).name;
+      groups[g].dtypes += traits(static_cast<Dtype>(d)).name;
     }
     w.groups.push_back(std::move(groups[g]));
   }
   return w;
+}
+
+} // namespace detail
+
+std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  if (format.kind == FormatKind::file) return format.file ? format.file->file_bytes : 0;
+  if (format.kind == FormatKind::gguf) {
+    std::vector<Tensor> tensors = model_tensors(spec);
+    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
+    const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+    return detail::gguf_file_bytes(spec, tensors, storage);
+  }
+  const std::vector<Tensor> tensors = model_tensors(spec, true);
+  return detail::safetensors_file_bytes(spec, format, tensors, tensor_storage(spec, tensors, format));
+}
+
+WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  std::vector<Tensor> tensors = model_tensors(spec);
+  // A GGUF holds the language model; llama.cpp loads a vision tower from a separate mmproj file.
+  if (detail::weights_drop_vision(format)) {
+    std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
+  }
+  return detail::weight_bytes(tensors, tensor_storage(spec, tensors, format), format);
 }
 
 std::span<const GgufFtypeTraits> gguf_ftypes() { return gguf_ftype_table; }

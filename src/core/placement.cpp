@@ -3,6 +3,8 @@
 #include "vramcalc/kv.hpp"
 #include "vramcalc/units.hpp"
 
+#include "weights_detail.hpp"
+
 #include <algorithm>
 
 namespace vramcalc {
@@ -16,23 +18,33 @@ std::uint64_t kv_heads_per_rank(std::uint64_t kv_heads, std::uint32_t tp) {
 std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
   if (p.tp == 0 || p.pp == 0) return "tp and pp must be at least 1";
   const auto& a = spec.attention;
-  const std::string tp = std::to_string(p.tp);
+  // The fit search asks for many layouts that are fine: no string is built for those.
+  const auto tp = [&p] { return std::to_string(p.tp); };
   if (a.num_heads % p.tp != 0) {
-    return "tp " + tp + " does not divide the " + std::to_string(a.num_heads) + " attention heads";
+    return "tp " + tp() + " does not divide the " + std::to_string(a.num_heads) + " attention heads";
   }
   if (!a.mla && a.num_kv_heads % p.tp != 0 && p.tp % a.num_kv_heads != 0) {
-    return "tp " + tp + " and the " + std::to_string(a.num_kv_heads) + " KV heads do not divide one another";
+    return "tp " + tp() + " and the " + std::to_string(a.num_kv_heads) + " KV heads do not divide one another";
   }
   if (spec.moe && !p.expert_parallel && spec.moe->expert_intermediate_size % p.tp != 0) {
-    return "tp " + tp + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
+    return "tp " + tp() + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
   }
   if (spec.moe && p.expert_parallel && spec.moe->num_experts % p.tp != 0) {
-    return "tp " + tp + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
+    return "tp " + tp() + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
   }
   if (p.pp > spec.num_layers) {
     return "pp " + std::to_string(p.pp) + " is more than the " + std::to_string(spec.num_layers) + " layers";
   }
   return {};
+}
+
+std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus) {
+  for (std::uint32_t tp = std::min<std::uint32_t>(gpus, 8); tp >= 1; --tp) {
+    if (gpus % tp != 0) continue;
+    const Parallel p{tp, gpus / tp, false};
+    if (parallel_problem(spec, p).empty()) return p;
+  }
+  return std::nullopt;
 }
 
 std::pair<std::uint64_t, std::uint64_t> stage_layers(std::uint64_t num_layers, std::uint32_t pp, std::uint32_t stage) {
@@ -90,12 +102,38 @@ Split split_of(const Tensor& t) {
   }
 }
 
+// `t` as one GPU of `p` holds it.
+void shard(const ModelSpec& spec, Tensor& t, const Parallel& p) {
+  const std::uint64_t tp = p.tp;
+  // One element of a bias or vector is its own row: treat ne0 as the split dimension.
+  std::uint64_t& rows = t.bias || t.ne1 == 1 ? t.ne0 : t.ne1;
+  switch (split_of(t)) {
+  case Split::replicate: break;
+  case Split::rows:
+    if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
+    else rows = ceil_div(rows, tp);
+    break;
+  case Split::cols:
+    if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
+    else t.ne0 = ceil_div(t.ne0, tp);
+    break;
+  case Split::heads: {
+    const LayerSpec& ls = spec.layers[static_cast<std::size_t>(t.layer)];
+    const std::uint64_t head = t.role == TensorRole::attn_k ? ls.head_dim_k : ls.head_dim_v;
+    rows = checked_mul(kv_heads_per_rank(ls.num_kv_heads, p.tp), head);
+    break;
+  }
+  case Split::vocab: t.ne1 = ceil_div(t.ne1, tp); break;
+  }
+}
+
+bool same_shape(const Tensor& a, const Tensor& b) { return a.ne0 == b.ne0 && a.ne1 == b.ne1 && a.ne2 == b.ne2; }
+
 } // namespace
 
 std::vector<Tensor> rank_tensors(const ModelSpec& spec, const Parallel& p, std::uint32_t stage) {
   const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
   const bool first_stage = stage == 0, last_stage = stage + 1 == p.pp;
-  const std::uint64_t tp = p.tp;
   std::vector<Tensor> out;
   for (Tensor t : model_tensors(spec)) {
     if (t.layer >= 0) {
@@ -106,31 +144,12 @@ std::vector<Tensor> rank_tensors(const ModelSpec& spec, const Parallel& p, std::
     } else if (!last_stage) {
       continue; // output norm and head
     }
-    // One element of a bias or vector is its own row: treat ne0 as the split dimension.
-    std::uint64_t& rows = t.bias || t.ne1 == 1 ? t.ne0 : t.ne1;
-    switch (split_of(t)) {
-    case Split::replicate: break;
-    case Split::rows:
-      if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
-      else rows = ceil_div(rows, tp);
-      break;
-    case Split::cols:
-      if (t.is_routed_expert() && p.expert_parallel) t.ne2 = ceil_div(t.ne2, tp);
-      else t.ne0 = ceil_div(t.ne0, tp);
-      break;
-    case Split::heads: {
-      const LayerSpec& ls = spec.layers[static_cast<std::size_t>(t.layer)];
-      const std::uint64_t head = t.role == TensorRole::attn_k ? ls.head_dim_k : ls.head_dim_v;
-      rows = checked_mul(kv_heads_per_rank(ls.num_kv_heads, p.tp), head);
-      break;
-    }
-    case Split::vocab: t.ne1 = ceil_div(t.ne1, tp); break;
-    }
+    shard(spec, t, p);
     out.push_back(t);
   }
   // A tied head on a later stage than the embedding needs its own copy there.
   if (spec.tie_word_embeddings && p.pp > 1 && last_stage) {
-    out.push_back(Tensor{TensorRole::output, -1, false, false, spec.hidden_size, ceil_div(spec.vocab_size, tp), 1});
+    out.push_back(Tensor{TensorRole::output, -1, false, false, spec.hidden_size, ceil_div(spec.vocab_size, p.tp), 1});
   }
   return out;
 }
@@ -139,7 +158,17 @@ std::uint64_t RankMemory::total() const {
   return checked_add(checked_add(weights_bytes, kv_bytes, "the memory per GPU"), state_bytes, "the memory per GPU");
 }
 
-WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format) : spec_(spec), format_(format) {}
+WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format)
+    : spec_(spec), format_(format), tensors_(model_tensors(spec)) {
+  // As weight_bytes(): a GGUF does not hold the vision tower.
+  if (detail::weights_drop_vision(format_)) {
+    std::erase_if(tensors_, [](const Tensor& x) { return x.group() == TensorGroup::vision; });
+  }
+}
+
+WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format, std::vector<Tensor> tensors,
+                           std::vector<TensorStorage> storage)
+    : spec_(spec), format_(format), tensors_(std::move(tensors)), storage_(std::move(storage)) {}
 
 const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   for (const Table& t : tables_) {
@@ -151,14 +180,18 @@ const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   // Every layer on one stage: the storage rules that count tensors across the model (GGUF
   // mixes) see the whole model, as the file would have it.
   const Parallel one_stage{tp, 1, ep};
-  std::vector<Tensor> tensors = rank_tensors(spec_, one_stage, 0);
-  // As weight_bytes(): a GGUF does not hold the vision tower.
-  if (format_.kind == FormatKind::gguf || (format_.file && format_.file->gguf)) {
-    std::erase_if(tensors, [](const Tensor& x) { return x.group() == TensorGroup::vision; });
+  std::vector<Tensor> tensors = tensors_;
+  bool unsharded = true;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    shard(spec_, tensors[i], one_stage);
+    unsharded = unsharded && same_shape(tensors[i], tensors_[i]);
   }
+  // No shape changed (tp 1): the storage is the unsharded one.
+  if (storage_.empty() && unsharded) storage_ = tensor_storage(spec_, tensors_, format_);
+  const std::vector<TensorStorage> sharded = unsharded ? std::vector<TensorStorage>{} : tensor_storage(spec_, tensors, format_);
+  const std::vector<TensorStorage>& storage = unsharded ? storage_ : sharded;
   // Tensors of the files vramcalc does not place: on the first stage, whole (an upper bound).
   if (format_.file) t.first_stage_bytes = format_.file->unmatched_bytes;
-  const std::vector<TensorStorage> storage = tensor_storage(spec_, tensors, format_);
   std::vector<std::uint64_t> per_layer(spec_.num_layers);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& x = tensors[i];
@@ -181,6 +214,28 @@ const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   return tables_.back();
 }
 
+const std::optional<Parallel>& WeightTables::layout(std::uint32_t gpus) {
+  if (gpus >= layouts_.size()) layouts_.resize(gpus + 1);
+  auto& known = layouts_[gpus];
+  if (!known) known = choose_parallel(spec_, gpus);
+  return *known;
+}
+
+const std::vector<WeightTables::LayerKv>& WeightTables::layer_kv(std::uint32_t tp, Dtype kv_dtype) {
+  for (const KvKey& k : layer_kv_) {
+    if (k.tp == tp && k.dtype == kv_dtype) return k.layers;
+  }
+  KvKey k{tp, kv_dtype, {}};
+  k.layers.reserve(spec_.layers.size());
+  for (LayerSpec l : spec_.layers) {
+    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
+    // Recurrent state is split by heads and channels.
+    k.layers.push_back({kv_bytes_per_token(spec_, l, kv_dtype), ceil_div(state_bytes_per_sequence(spec_, l), tp)});
+  }
+  layer_kv_.push_back(std::move(k));
+  return layer_kv_.back().layers;
+}
+
 RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
                      std::uint64_t batch, const KvPolicy& policy)
     : own_(std::make_unique<WeightTables>(spec, format)), weights_(own_.get()), kv_dtype_(kv_dtype),
@@ -195,18 +250,16 @@ const RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
     if (t.tp == tp) return t;
   }
   const ModelSpec& spec = weights_->spec();
+  const std::vector<WeightTables::LayerKv>& layers = weights_->layer_kv(tp, kv_dtype_);
   KvTable t;
   t.tp = tp;
   t.kv_prefix.assign(spec.num_layers + 1, 0);
   t.state_prefix.assign(spec.num_layers + 1, 0);
-  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
-    LayerSpec l = spec.layers[i];
-    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
-    const std::uint64_t per_seq =
-        checked_mul(kv_bytes_per_token(spec, l, kv_dtype_), kv_tokens_held(l, context_tokens_, policy_), "the KV cache");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::uint64_t per_seq = checked_mul(layers[i].kv_bytes_per_token,
+                                              kv_tokens_held(spec.layers[i], context_tokens_, policy_), "the KV cache");
     t.kv_prefix[i + 1] = checked_add(t.kv_prefix[i], checked_mul(per_seq, batch_, "the KV cache"), "the KV cache");
-    // Recurrent state is split by heads and channels.
-    const std::uint64_t state = checked_mul(ceil_div(state_bytes_per_sequence(spec, l), tp), batch_, "the state");
+    const std::uint64_t state = checked_mul(layers[i].state_bytes, batch_, "the state");
     t.state_prefix[i + 1] = checked_add(t.state_prefix[i], state, "the state");
   }
   kv_tables_.push_back(std::move(t));

@@ -2,6 +2,8 @@
 
 #include "vramcalc/units.hpp"
 
+#include "weights_detail.hpp"
+
 namespace vramcalc {
 
 std::string_view tensor_role_name(TensorRole r) {
@@ -362,9 +364,11 @@ std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp) {
   return std::move(b.out);
 }
 
-ParamCounts count_params(const ModelSpec& spec) {
+ParamCounts count_params(const ModelSpec& spec) { return detail::count_params(spec, model_tensors(spec, true)); }
+
+ParamCounts detail::count_params(const ModelSpec& spec, std::span<const Tensor> tensors) {
   ParamCounts c;
-  for (const Tensor& t : model_tensors(spec, true)) {
+  for (const Tensor& t : tensors) {
     const std::uint64_t n = t.elements();
     if (t.mtp) {
       c.mtp = checked_add(c.mtp, n, "the parameter count");

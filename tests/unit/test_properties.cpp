@@ -4,6 +4,8 @@
 #include "helpers.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/kv.hpp"
+#include "vramcalc/placement.hpp"
+#include "core/weights_detail.hpp"
 
 #include <array>
 
@@ -125,4 +127,59 @@ TEST_CASE("property: a sliding window never holds more than full attention, and 
     }
   }
   CHECK(windowed >= 5); // Gemma 2/3, Mistral, gpt-oss, Llama 4, ... are in the catalog
+}
+
+TEST_CASE("property: prepared weights equal the one-off computations, for every model and format") {
+  // PreparedWeights derives the counts, the weights, the file and the per-GPU tables from one
+  // tensor list and one storage pass; the public functions and rank_tensors() build their own.
+  for (const ModelSpec& m : catalog().models) {
+    for (std::string_view name : listed_weight_formats()) {
+      INFO(m.id << " in " << name);
+      const WeightFormat f = *parse_weight_format(name, m.dtype);
+      const auto prepared = PreparedWeights::make(m, f);
+      REQUIRE(prepared.has_value());
+      const ParamCounts p = count_params(m);
+      CHECK(prepared->params().total == p.total);
+      CHECK(prepared->params().active == p.active);
+      CHECK(prepared->params().embedding == p.embedding);
+      CHECK(prepared->params().vision == p.vision);
+      CHECK(prepared->params().mtp == p.mtp);
+      const WeightBytes w = weight_bytes(m, f);
+      CHECK(prepared->weights().total == w.total);
+      CHECK(prepared->weights().routed_expert_bytes == w.routed_expert_bytes);
+      REQUIRE(prepared->weights().groups.size() == w.groups.size());
+      for (std::size_t g = 0; g < w.groups.size(); ++g) {
+        CHECK(prepared->weights().groups[g].group == w.groups[g].group);
+        CHECK(prepared->weights().groups[g].params == w.groups[g].params);
+        CHECK(prepared->weights().groups[g].bytes == w.groups[g].bytes);
+        CHECK(prepared->weights().groups[g].dtypes == w.groups[g].dtypes);
+      }
+      CHECK(prepared->file_bytes() == file_bytes(m, f));
+      // Each tensor-parallel table against the shards rank_tensors() lists, stored one by one.
+      for (const std::uint32_t tp : {1u, 2u, 8u}) {
+        for (const bool ep : {false, true}) {
+          if (ep && !m.moe) continue;
+          std::vector<Tensor> shards = rank_tensors(m, {tp, 1, ep}, 0);
+          if (f.kind == FormatKind::gguf) {
+            std::erase_if(shards, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
+          }
+          std::uint64_t expected = 0;
+          for (const TensorStorage& s : tensor_storage(m, shards, f)) expected += s.bytes;
+          const WeightTables::Table& t = prepared->tables().table(tp, ep);
+          INFO("tp " << tp << (ep ? " with expert parallelism" : ""));
+          CHECK(t.layer_prefix.back() + t.first_stage_bytes + t.last_stage_bytes == expected);
+          if (tp == 1) CHECK(expected == w.total);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("property: GGUF tensor-name lengths are computed without the names") {
+  for (const ModelSpec& m : catalog().models) {
+    for (const Tensor& t : model_tensors(m, true)) {
+      INFO(m.id << ": " << t.gguf_name());
+      CHECK(detail::gguf_name_size(t) == t.gguf_name().size());
+    }
+  }
 }

@@ -1,0 +1,40 @@
+// Private to the core: count_params(), weight_bytes() and file_bytes() over a tensor list
+// and storage the caller already has. PreparedWeights builds the list and its storage once
+// and derives all three (and the tensor-parallel tables) from them; the public functions
+// build their own and call the same code, so both paths give the same bytes.
+#pragma once
+
+#include "vramcalc/format.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/tensors.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace vramcalc::detail {
+
+// `tensors`: model_tensors(spec, true), MTP blocks included.
+[[nodiscard]] ParamCounts count_params(const ModelSpec& spec, std::span<const Tensor> tensors);
+
+// Whether the weights leave out the vision tower (a GGUF holds the language model only).
+[[nodiscard]] bool weights_drop_vision(const WeightFormat& format);
+
+// `tensors`: what the weights hold (no MTP block; no vision tower when weights_drop_vision);
+// `storage`: theirs.
+[[nodiscard]] WeightBytes weight_bytes(std::span<const Tensor> tensors, std::span<const TensorStorage> storage,
+                                       const WeightFormat& format);
+
+// A GGUF file of `tensors` (the weights' list) with `storage`.
+[[nodiscard]] std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                            std::span<const TensorStorage> storage);
+
+// A safetensors checkpoint of `tensors` (model_tensors(spec, true)) with `storage`.
+[[nodiscard]] std::uint64_t safetensors_file_bytes(const ModelSpec& spec, const WeightFormat& format,
+                                                   std::span<const Tensor> tensors,
+                                                   std::span<const TensorStorage> storage);
+
+// The length of Tensor::gguf_name() without building it.
+[[nodiscard]] std::size_t gguf_name_size(const Tensor& t);
+
+} // namespace vramcalc::detail
