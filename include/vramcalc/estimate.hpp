@@ -91,6 +91,34 @@ private:
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
                                                             const PreparedWeights& prepared);
 
+// One row of the fit check: what estimate() puts in a Report::fit row, without the
+// strings, the speed bounds and the rest of the report.
+struct GpuFit {
+  enum class Problem : std::uint8_t {
+    none,
+    no_split, // a count was asked that no tensor / pipeline split suits
+    layout,   // the layout breaks a rule (parallel_problem says which)
+  };
+  const GpuSpec* gpu = nullptr; // into the catalog, or into settings.gpus when GPUs are asked
+  bool requested = false;       // asked in settings.gpus
+  std::uint64_t usable_bytes = 0;
+  std::uint32_t min_count = 0;  // smallest count that fits, 0 if none <= max_gpu_count
+  std::uint32_t count = 0;      // GPUs in this row's configuration
+  Parallel layout;              // its tensor / pipeline split (for no_split: tp = count)
+  Problem problem = Problem::none;
+  std::uint64_t required_bytes_per_gpu = 0; // the busiest GPU's needs, overhead included
+  RankMemory busiest;                       // its parts, overhead not included
+  std::uint64_t overhead_bytes = 0;
+  bool fits = false;
+};
+
+// The fit check alone, for sweeps and searches that ask only "how many of which GPU": the
+// rows of estimate()'s Report::fit, in the same order (settings.gpus as asked, or the whole
+// catalog from the smallest deployment up), from the same computation. Fails like estimate().
+[[nodiscard]] std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings,
+                                                                          std::span<const GpuSpec> catalog,
+                                                                          const PreparedWeights& prepared);
+
 // A lower bound on the GPUs of this kind needed: `model_bytes` split perfectly evenly, with
 // `overhead_bytes` on each; 0 if even that needs more than max_gpu_count.
 [[nodiscard]] std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace vramcalc {
@@ -38,6 +39,17 @@ struct KvPolicy {
 
 // Tokens a layer keeps for one sequence whose context is `context` tokens.
 [[nodiscard]] std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context, const KvPolicy& policy = {});
+
+// The same, given what the policy keeps (policy_tokens): for loops over the layers.
+[[nodiscard]] inline std::uint64_t kv_tokens_kept(const LayerSpec& layer, std::uint64_t kept) {
+  switch (layer.attention) {
+  case AttentionKind::full: return kept;
+  case AttentionKind::sliding:
+  case AttentionKind::chunked: return kept < layer.window ? kept : layer.window;
+  case AttentionKind::none: return 0;
+  }
+  return kept;
+}
 
 struct KvCache {
   std::uint64_t bytes_per_token = 0; // sum over layers with a KV cache: growth per token while
@@ -68,5 +80,17 @@ struct StateElements {
 
 [[nodiscard]] KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens,
                                std::uint64_t batch, const KvPolicy& policy = {});
+
+// One layer's context-independent KV figures: kv_bytes_per_token at a KV dtype and
+// state_bytes_per_sequence.
+struct LayerKvBytes {
+  std::uint64_t kv_bytes_per_token = 0;
+  std::uint64_t state_bytes = 0;
+};
+
+// kv_cache() given those figures for every layer of `spec` (in order), as a caller that
+// evaluates many contexts keeps them.
+[[nodiscard]] KvCache kv_cache(const ModelSpec& spec, std::span<const LayerKvBytes> layers, Dtype dtype,
+                               std::uint64_t context_tokens, std::uint64_t batch, const KvPolicy& policy = {});
 
 } // namespace vramcalc

@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,23 @@ struct RankMemory {
 // the model allows. Empty if no split of `gpus` works.
 [[nodiscard]] std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus);
 
+// Layers that repeat an earlier layer of a tensor list (model_tensors' order): the same
+// tensors (roles, shapes), the same KV heads and head sizes, and, when `types` are given
+// (a GGUF mix's choices, one per tensor), the same types. Such layers store the same bytes
+// and shard alike at any tensor-parallel width, so sums over a model's tensors can visit
+// each distinct layer once, times the layers it stands for. Storage read from files goes
+// by tensor name, so by layer: pass `dedupe` false for it.
+struct LayerRepeats {
+  bool by_layer = false; // each layer's tensors are contiguous; `range` holds them
+  std::vector<std::pair<std::size_t, std::size_t>> range; // per layer: [first, last) in the list
+  std::vector<std::uint32_t> same_as;                    // per layer: the layer it repeats (itself if none)
+  std::vector<std::uint64_t> times; // per tensor: the tensors it stands for, itself included (0: a repeat)
+  // The index of the tensor whose storage tensor `i` (a repeat) shares.
+  [[nodiscard]] std::size_t original(std::size_t i, const Tensor& t) const;
+};
+[[nodiscard]] LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                         std::span<const Dtype> types = {}, bool dedupe = true);
+
 // The weights each GPU holds per layer, for any tensor-parallel width: they depend only on
 // the model and the format, so one WeightTables serves every context, KV dtype and batch
 // (sweeps and searches build it once). Tables are built on first use, one per (tp, ep);
@@ -65,8 +83,11 @@ public:
   // With the tensors the weights hold (model_tensors without the MTP blocks, and without the
   // vision tower when the format leaves it out) and their storage, as PreparedWeights has
   // them: the unsharded table then needs no second storage pass.
+  // For a GGUF format, `gguf_choices` are the mix's types of `tensors` before the row-length
+  // fallback (computed here when empty).
   WeightTables(const ModelSpec& spec, const WeightFormat& format, std::vector<Tensor> tensors,
-               std::vector<TensorStorage> storage);
+               std::vector<TensorStorage> storage, std::vector<Dtype> gguf_choices = {},
+               std::optional<LayerRepeats> repeats = std::nullopt);
 
   struct Table {
     std::uint32_t tp = 0;
@@ -82,12 +103,16 @@ public:
   const std::optional<Parallel>& layout(std::uint32_t gpus);
 
   // Per layer, what one of `tp` GPUs keeps: KV bytes per token at `kv_dtype`, and bytes of
-  // recurrent state per sequence.
+  // recurrent state per sequence (at tp 1: the whole model's, as kv_cache() counts them);
+  // and the layers grouped into kinds that keep the same (same figures, same attention
+  // window), so a context's KV cache is a few products rather than a sum over the layers.
   struct LayerKv {
-    std::uint64_t kv_bytes_per_token = 0;
-    std::uint64_t state_bytes = 0;
+    std::vector<LayerKvBytes> layers;
+    std::vector<std::uint32_t> kind;       // per layer: its kind
+    std::vector<std::uint32_t> kind_layer; // per kind: its first layer
+    std::vector<std::uint64_t> kind_count; // per kind: its layers
   };
-  const std::vector<LayerKv>& layer_kv(std::uint32_t tp, Dtype kv_dtype);
+  const LayerKv& layer_kv(std::uint32_t tp, Dtype kv_dtype);
 
   [[nodiscard]] const ModelSpec& spec() const { return spec_; }
 
@@ -95,12 +120,20 @@ private:
   struct KvKey {
     std::uint32_t tp;
     Dtype dtype;
-    std::vector<LayerKv> layers;
+    LayerKv kv;
   };
+  void prepare();
+
   const ModelSpec& spec_;
   WeightFormat format_;
   std::vector<Tensor> tensors_;        // unsharded
   std::vector<TensorStorage> storage_; // of tensors_
+  // Filled by prepare(), before the first table (unless given):
+  bool prepared_ = false;
+  std::vector<Dtype> choices_; // GGUF: each tensor's type before the row-length fallback
+  std::optional<LayerRepeats> repeats_;
+  std::vector<std::uint32_t> distinct_;     // the layers that repeat no other
+  std::vector<std::size_t> outside_layers_; // indices in tensors_ of the tensors of no layer
   std::deque<Table> tables_;           // deque: references stay valid as tables are added
   std::vector<std::optional<std::optional<Parallel>>> layouts_; // by GPU count; outer: known
   std::deque<KvKey> layer_kv_;
@@ -123,9 +156,14 @@ public:
 private:
   struct KvTable {
     std::uint32_t tp = 0;
-    std::vector<std::uint64_t> kv_prefix, state_prefix; // layers [0, i)
+    const WeightTables::LayerKv* layers = nullptr;
+    std::vector<std::uint64_t> kind_kv, kind_state; // per kind of layer: one layer's bytes
+    std::uint64_t kv_total = 0, state_total = 0;    // every layer's
+    // Layers [0, i); built when a layout has more than one stage. No sum of them exceeds
+    // the totals, which are checked.
+    std::vector<std::uint64_t> kv_prefix, state_prefix;
   };
-  const KvTable& kv_table(std::uint32_t tp);
+  KvTable& kv_table(std::uint32_t tp);
 
   std::unique_ptr<WeightTables> own_;
   WeightTables* weights_;
@@ -133,7 +171,7 @@ private:
   std::uint64_t context_tokens_;
   std::uint64_t batch_;
   KvPolicy policy_;
-  std::deque<KvTable> kv_tables_;
+  std::vector<KvTable> kv_tables_; // a reference lives only until the next kv_table()
 };
 
 // One-off form of RankCosts::busiest.

@@ -50,9 +50,68 @@ struct Tensor {
   [[nodiscard]] std::uint64_t elements() const;        // checked
   [[nodiscard]] bool is_matrix() const { return ne1 > 1 && !bias; }
   [[nodiscard]] bool is_routed_expert() const;
-  [[nodiscard]] TensorGroup group() const;
+  [[nodiscard]] TensorGroup group() const; // inline below: sums over every tensor call it
   [[nodiscard]] std::string gguf_name() const;         // "blk.3.attn_q.weight"
 };
+
+// The group of a tensor of this role outside an MTP block (the table behind Tensor::group()).
+constexpr TensorGroup role_group(TensorRole role) {
+  switch (role) {
+  case TensorRole::token_embd: return TensorGroup::token_embedding;
+  case TensorRole::output: return TensorGroup::output_head;
+  case TensorRole::output_norm:
+  case TensorRole::attn_norm:
+  case TensorRole::attn_q_norm:
+  case TensorRole::attn_k_norm:
+  case TensorRole::attn_q_a_norm:
+  case TensorRole::attn_kv_a_norm:
+  case TensorRole::post_attention_norm:
+  case TensorRole::ffn_norm:
+  case TensorRole::post_ffw_norm: return TensorGroup::norms;
+  case TensorRole::attn_q:
+  case TensorRole::attn_k:
+  case TensorRole::attn_v:
+  case TensorRole::attn_output:
+  case TensorRole::attn_sinks:
+  case TensorRole::attn_q_a:
+  case TensorRole::attn_q_b:
+  case TensorRole::attn_kv_a_mqa:
+  case TensorRole::attn_kv_b: return TensorGroup::attention;
+  case TensorRole::ffn_gate:
+  case TensorRole::ffn_up:
+  case TensorRole::ffn_down: return TensorGroup::mlp;
+  case TensorRole::ffn_gate_inp: return TensorGroup::router;
+  case TensorRole::ffn_gate_exps:
+  case TensorRole::ffn_up_exps:
+  case TensorRole::ffn_down_exps: return TensorGroup::experts;
+  case TensorRole::ffn_gate_inp_shexp:
+  case TensorRole::ffn_gate_shexp:
+  case TensorRole::ffn_up_shexp:
+  case TensorRole::ffn_down_shexp: return TensorGroup::shared_experts;
+  case TensorRole::ssm_in:
+  case TensorRole::ssm_ba:
+  case TensorRole::ssm_conv1d:
+  case TensorRole::ssm_x:
+  case TensorRole::ssm_dt:
+  case TensorRole::ssm_a:
+  case TensorRole::ssm_d:
+  case TensorRole::ssm_norm:
+  case TensorRole::ssm_out:
+  case TensorRole::ssm_dt_norm:
+  case TensorRole::ssm_b_norm:
+  case TensorRole::ssm_c_norm: return TensorGroup::recurrent;
+  case TensorRole::nextn_enorm:
+  case TensorRole::nextn_hnorm:
+  case TensorRole::nextn_eh_proj:
+  case TensorRole::nextn_shared_head_norm:
+  case TensorRole::nextn_embed_tokens:
+  case TensorRole::nextn_shared_head_head: return TensorGroup::mtp;
+  case TensorRole::vision: return TensorGroup::vision;
+  }
+  return TensorGroup::norms;
+}
+
+inline TensorGroup Tensor::group() const { return mtp ? TensorGroup::mtp : role_group(role); }
 
 // Every tensor of the language model, blocks in layer order, in the order llama.cpp's
 // converter writes them (token_embd, blocks, output_norm, output), then the vision tower

@@ -7,7 +7,6 @@
 #include "weights_detail.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <limits>
 #include <tuple>
 
@@ -18,12 +17,19 @@ std::uint64_t usable_bytes(const GpuSpec& gpu) {
   return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
 }
 
-std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, const GpuSpec& gpu) {
-  const std::uint64_t usable = usable_bytes(gpu);
+namespace {
+
+std::uint32_t min_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, std::uint64_t usable) {
   if (usable <= overhead_bytes) return 0;
   // ceil(model / n) + overhead <= usable  <=>  model <= n * (usable - overhead).
   const std::uint64_t n = std::max<std::uint64_t>(1, ceil_div(model_bytes, usable - overhead_bytes));
   return n > max_gpu_count ? 0 : static_cast<std::uint32_t>(n);
+}
+
+} // namespace
+
+std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, const GpuSpec& gpu) {
+  return min_count_even(model_bytes, overhead_bytes, usable_bytes(gpu));
 }
 
 namespace {
@@ -36,87 +42,200 @@ public:
       : weights_(weights), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
         overhead_(s.overhead_bytes) {}
 
-  // Bytes the busiest GPU needs under `p`, overhead included.
-  std::uint64_t required(const Parallel& p) { return busiest_memo(p).second; }
+  // The busiest GPU under a layout: its parts (overhead not included) and what it needs in
+  // all, overhead included.
+  struct Busiest {
+    RankMemory parts;
+    std::uint64_t required = 0;
+  };
 
-  // The busiest GPU's parts under `p` (overhead not included).
-  RankMemory busiest(const Parallel& p) { return busiest_memo(p).first; }
-  [[nodiscard]] std::uint64_t overhead() const { return overhead_; }
-
-  // The smallest count of `gpu` that fits with a chosen layout, searched upward from the
-  // even-split lower bound; 0 if none up to max_gpu_count.
-  std::uint32_t min_count(const GpuSpec& gpu, std::uint64_t model_bytes, Parallel* layout) {
-    const std::uint32_t lower = min_gpu_count_even(model_bytes, overhead_, gpu);
-    if (lower == 0) return 0;
-    const std::uint64_t usable = usable_bytes(gpu);
-    const std::uint32_t upper = std::min<std::uint32_t>(max_gpu_count, lower * 4 + 8);
-    for (std::uint32_t n = lower; n <= upper; ++n) {
-      const std::optional<Parallel>& p = weights_.layout(n);
-      if (p && required(*p) <= usable) {
-        if (layout != nullptr) *layout = *p;
-        return n;
-      }
-    }
-    return 0;
-  }
-
-private:
   // Every GPU row asks for the same few layouts: each is computed once.
-  const std::pair<RankMemory, std::uint64_t>& busiest_memo(const Parallel& p) {
+  Busiest at(const Parallel& p) {
     for (const auto& [key, value] : memo_) {
       if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return value;
     }
     const RankMemory parts = costs_.busiest(p);
-    memo_.emplace_back(p, std::pair{parts, checked_add(parts.total(), overhead_, "the memory per GPU")});
-    return memo_.back().second;
+    const Busiest b{parts, checked_add(parts.total(), overhead_, "the memory per GPU")};
+    memo_.emplace_back(p, b);
+    return b;
+  }
+  std::uint64_t required(const Parallel& p) { return at(p).required; }
+  [[nodiscard]] std::uint64_t overhead() const { return overhead_; }
+
+  // The smallest count of a GPU with `usable` bytes that fits with a chosen layout, searched
+  // upward from the even-split lower bound; 0 if none up to max_gpu_count.
+  std::uint32_t min_count(std::uint64_t usable, std::uint64_t model_bytes) {
+    const std::uint32_t lower = min_count_even(model_bytes, overhead_, usable);
+    if (lower == 0) return 0;
+    const std::uint32_t upper = std::min<std::uint32_t>(max_gpu_count, lower * 4 + 8);
+    for (std::uint32_t n = lower; n <= upper; ++n) {
+      const Count& c = count(n);
+      if (c.layout && c.busiest.required <= usable) return n;
+    }
+    return 0;
   }
 
+  // `n` GPUs in the layout choose_parallel gives them (none if no layout of n works), and
+  // the busiest GPU under it. Every GPU row searches the same counts: each is looked up
+  // once per estimate.
+  struct Count {
+    std::optional<Parallel> layout;
+    Busiest busiest;
+  };
+  const Count& count(std::uint32_t n) {
+    if (n >= by_count_.size()) by_count_.resize(n + 1);
+    auto& known = by_count_[n];
+    if (!known) {
+      Count c;
+      c.layout = weights_.layout(n);
+      if (c.layout) c.busiest = at(*c.layout);
+      known = c;
+    }
+    return *known;
+  }
+
+private:
   WeightTables& weights_;
   RankCosts costs_;
   std::uint64_t overhead_;
-  std::deque<std::pair<Parallel, std::pair<RankMemory, std::uint64_t>>> memo_; // deque: stable references
+  std::vector<std::pair<Parallel, Busiest>> memo_;
+  std::vector<std::optional<Count>> by_count_; // references stay valid: resized only in count()
 };
 
-FitRow fit_row(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint32_t count,
-               const std::optional<Parallel>& given, bool requested, std::uint64_t model_bytes) {
-  FitRow r;
+// One row of the fit check: `gpu` at `count` (0: its smallest count, `smallest`), in the
+// layout given or the one choose_parallel gives.
+GpuFit fit_of(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint64_t usable, std::uint32_t count,
+              const std::optional<Parallel>& given, bool requested, std::uint32_t smallest) {
+  GpuFit f;
+  f.gpu = &gpu;
+  f.requested = requested;
+  f.usable_bytes = usable;
+  f.min_count = smallest;
+  f.count = count;
+  std::optional<Parallel> layout = given;
+  FitSearch::Busiest busiest;
+  if (!layout) {
+    const std::uint32_t n = count != 0 ? count : smallest;
+    if (n != 0) {
+      // choose_parallel's layout: no problem by construction.
+      const FitSearch::Count& c = search.count(n);
+      layout = c.layout;
+      busiest = c.busiest;
+    } else {
+      layout = Parallel{};
+    }
+  }
+  if (!layout) {
+    f.problem = GpuFit::Problem::no_split;
+    f.layout = Parallel{count, 1, false};
+    f.required_bytes_per_gpu = search.required(Parallel{});
+    return f;
+  }
+  if (busiest.required == 0) {
+    if (!parallel_problem(spec, *layout).empty()) f.problem = GpuFit::Problem::layout;
+    busiest = search.at(*layout);
+  }
+  f.layout = *layout;
+  f.count = layout->gpus();
+  f.required_bytes_per_gpu = busiest.required;
+  f.busiest = busiest.parts;
+  f.overhead_bytes = search.overhead();
+  f.fits = f.problem == GpuFit::Problem::none && f.required_bytes_per_gpu <= usable;
+  return f;
+}
+
+// The memory of the whole model for the settings (weights, KV cache, state) and with the
+// overhead; fails (OverflowError) like estimate().
+struct Totals {
+  KvCache kv;
+  std::uint64_t model_bytes = 0;
+  std::uint64_t total_bytes = 0;
+};
+
+std::string with_commas(std::uint64_t v);
+
+Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
+  Totals t;
+  t.kv = kv_cache(prepared.model(), prepared.tables().layer_kv(1, s.kv_dtype).layers, s.kv_dtype, s.context_tokens, s.batch,
+                  s.kv_policy);
+  t.model_bytes = checked_add(checked_add(prepared.weights().total, t.kv.total_bytes, "the total memory"),
+                              t.kv.state_total_bytes, "the total memory");
+  t.total_bytes = checked_add(t.model_bytes, s.overhead_bytes, "the total memory");
+  if (t.total_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    throw OverflowError("the total memory (" + with_commas(t.total_bytes) + " bytes) exceeds 2^63 bytes");
+  }
+  return t;
+}
+
+std::vector<GpuFit> fit_rows(const Settings& settings, std::span<const GpuSpec> catalog,
+                             const PreparedWeights& prepared, std::uint64_t model_bytes) {
+  const ModelSpec& model = prepared.model();
+  FitSearch search(prepared.tables(), settings);
+  std::vector<GpuFit> rows;
+  if (!settings.gpus.empty()) {
+    rows.reserve(settings.gpus.size());
+    for (const GpuRequest& g : settings.gpus) {
+      const std::uint64_t usable = usable_bytes(g.gpu);
+      rows.push_back(fit_of(search, model, g.gpu, usable, g.count, settings.parallel, true,
+                            search.min_count(usable, model_bytes)));
+    }
+    return rows;
+  }
+  // Smallest deployment first: fewest GPUs, then least memory, then by id; GPUs that cannot
+  // hold the model at any count last.
+  struct Candidate {
+    std::uint64_t rank; // the count; GPUs that hold the model at no count sort last
+    std::uint64_t usable;
+    const GpuSpec* gpu;
+    std::uint32_t smallest;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(catalog.size());
+  for (const GpuSpec& g : catalog) {
+    const std::uint64_t usable = usable_bytes(g);
+    const std::uint32_t n = search.min_count(usable, model_bytes);
+    candidates.push_back({n == 0 ? std::numeric_limits<std::uint64_t>::max() : n, usable, &g, n});
+  }
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.rank != b.rank) return a.rank < b.rank;
+    if (a.usable != b.usable) return a.usable < b.usable;
+    if (a.gpu->id != b.gpu->id) return a.gpu->id < b.gpu->id;
+    return a.gpu < b.gpu; // catalog order
+  });
+  rows.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    rows.push_back(fit_of(search, model, *c.gpu, c.usable, 0, settings.parallel, false, c.smallest));
+  }
+  return rows;
+}
+
+void fill_fit_row(FitRow& r, const GpuFit& f, const ModelSpec& spec) {
+  const GpuSpec& gpu = *f.gpu;
   r.gpu = gpu.id;
   r.gpu_name = gpu.name;
   r.gpu_memory_bytes = gpu.memory_bytes;
   r.gpu_bandwidth_gb_per_s = gpu.bandwidth_gb_per_s;
   r.gpu_bf16_tflops = gpu.bf16_tflops;
-  r.requested = requested;
-  r.usable_bytes = usable_bytes(gpu);
-  Parallel smallest{};
-  r.min_count = search.min_count(gpu, model_bytes, &smallest);
-  std::optional<Parallel> layout = given;
-  if (!layout) {
-    if (count != 0) layout = choose_parallel(spec, count);
-    else if (r.min_count != 0) layout = smallest;
-    else layout = Parallel{};
-  }
-  if (!layout) {
-    r.count = count;
-    r.problem = "no tensor / pipeline split of " + std::to_string(count) + " GPUs suits this model";
-    r.tp = count;
-    r.required_bytes_per_gpu = search.required(Parallel{});
+  r.requested = f.requested;
+  r.usable_bytes = f.usable_bytes;
+  r.min_count = f.min_count;
+  r.count = f.count;
+  r.tp = f.layout.tp;
+  r.pp = f.layout.pp;
+  r.required_bytes_per_gpu = f.required_bytes_per_gpu;
+  if (f.problem == GpuFit::Problem::no_split) {
+    r.problem = "no tensor / pipeline split of " + std::to_string(f.count) + " GPUs suits this model";
     r.headroom_bytes = 0;
-    return r;
+    return;
   }
-  r.tp = layout->tp;
-  r.pp = layout->pp;
-  r.count = layout->gpus();
-  r.problem = parallel_problem(spec, *layout);
-  r.required_bytes_per_gpu = search.required(*layout);
-  const RankMemory parts = search.busiest(*layout);
-  r.busiest_weights_bytes = parts.weights_bytes;
-  r.busiest_kv_bytes = parts.kv_bytes;
-  r.busiest_state_bytes = parts.state_bytes;
-  r.overhead_bytes = search.overhead();
-  r.fits = r.problem.empty() && r.required_bytes_per_gpu <= r.usable_bytes;
+  if (f.problem == GpuFit::Problem::layout) r.problem = parallel_problem(spec, f.layout);
+  r.busiest_weights_bytes = f.busiest.weights_bytes;
+  r.busiest_kv_bytes = f.busiest.kv_bytes;
+  r.busiest_state_bytes = f.busiest.state_bytes;
+  r.overhead_bytes = f.overhead_bytes;
+  r.fits = f.fits;
   // Both sides are below 2^63 (checked by the caller), so the difference fits in int64.
   r.headroom_bytes = static_cast<std::int64_t>(r.usable_bytes) - static_cast<std::int64_t>(r.required_bytes_per_gpu);
-  return r;
 }
 
 std::string with_commas(std::uint64_t v) {
@@ -144,9 +263,10 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
   const double ctx = static_cast<double>(s.context_tokens);
   const double q_width = static_cast<double>(model.attention.num_heads * model.attention.head_dim);
   double attention = 0;
+  const std::uint64_t kept = policy_tokens(s.kv_policy, s.context_tokens);
   for (const LayerSpec& l : model.layers) {
     if (!l.has_mixer || l.attention == AttentionKind::none) continue;
-    attention += 2 * q_width * ctx * static_cast<double>(kv_tokens_held(l, s.context_tokens, s.kv_policy));
+    attention += 2 * q_width * ctx * static_cast<double>(kv_tokens_kept(l, kept));
   }
   const double flops = 2 * static_cast<double>(params.active) * ctx + attention;
   for (FitRow& f : r.fit) {
@@ -263,42 +383,67 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
 
 } // namespace
 
+std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings, std::span<const GpuSpec> catalog,
+                                                           const PreparedWeights& prepared) {
+  if (settings.weights.id != prepared.format().id) {
+    auto again = PreparedWeights::make(prepared.model(), settings.weights);
+    if (!again) return std::unexpected(again.error());
+    return fit_check(settings, catalog, *again);
+  }
+  try {
+    return fit_rows(settings, catalog, prepared, totals_of(settings, prepared).model_bytes);
+  } catch (const OverflowError& e) {
+    return std::unexpected(EstimateError{e.what()});
+  }
+}
+
 PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& format)
     : model_(&model), format_(format) {
   // One tensor list and one storage pass serve the parameter counts, the weights, the file
   // and the unsharded per-GPU table; the public count_params / weight_bytes / file_bytes
   // run the same code over lists of their own (weights_detail.hpp).
   const std::vector<Tensor> all = model_tensors(model, true); // MTP blocks last
-  params_ = detail::count_params(model, all);
   // What the weights hold: no MTP block, and no vision tower when the format leaves it out.
+  // Both come after the layers, the output last but for them: `held` is a prefix of `all`.
   const bool drop_vision = detail::weights_drop_vision(format);
-  const auto held_tensor = [drop_vision](const Tensor& t) {
-    return !t.mtp && !(drop_vision && t.group() == TensorGroup::vision);
-  };
-  std::vector<Tensor> held;
-  held.reserve(all.size());
-  for (const Tensor& t : all) {
-    if (held_tensor(t)) held.push_back(t);
+  std::size_t n_held = 0;
+  while (n_held < all.size() && !all[n_held].mtp && !(drop_vision && all[n_held].group() == TensorGroup::vision)) {
+    ++n_held;
+  }
+  std::vector<Tensor> held(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n_held));
+  // Repeated layers are counted and stored once, times their number (layer_repeats). A
+  // GGUF mix may store two layers of one shape differently: repeats then also need the same
+  // choices. Storage from files goes by name, so by layer: no repeats.
+  std::vector<Dtype> choices;
+  if (format.kind == FormatKind::gguf) choices = detail::gguf_types_chosen(model, held, format);
+  const LayerRepeats repeats = layer_repeats(model, held, choices, format.kind != FormatKind::file);
+  {
+    // The tensors after `held` (vision tower, MTP blocks) count once each.
+    std::vector<std::uint64_t> times = repeats.times;
+    times.resize(all.size(), 1);
+    params_ = detail::count_params(model, all, times);
   }
   std::vector<TensorStorage> storage;
-  if (format.kind == FormatKind::gguf) {
-    // A mix decides each tensor's type by its place among the others: the storage of the
-    // file's own list.
-    storage = tensor_storage(model, held, format);
-    file_bytes_ = detail::gguf_file_bytes(model, held, storage);
-  } else {
-    // Each tensor's storage depends on that tensor alone: one pass over every tensor, the
-    // held ones picked out of it.
-    const std::vector<TensorStorage> every = tensor_storage(model, all, format);
-    file_bytes_ = format.kind == FormatKind::file ? (format.file ? format.file->file_bytes : 0)
-                                                  : detail::safetensors_file_bytes(model, format, all, every);
-    storage.reserve(held.size());
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (held_tensor(all[i])) storage.push_back(every[i]);
-    }
+  storage.reserve(n_held);
+  for (std::size_t i = 0; i < n_held; ++i) {
+    const Tensor& t = held[i];
+    if (repeats.times[i] == 0) storage.push_back(storage[repeats.original(i, t)]);
+    else if (format.kind == FormatKind::gguf) storage.push_back(detail::gguf_storage_as(t, choices[i]));
+    else storage.push_back(detail::storage_of(model, t, format));
   }
-  weights_ = detail::weight_bytes(held, storage, format);
-  tables_ = std::make_shared<WeightTables>(model, format, std::move(held), std::move(storage));
+  if (format.kind == FormatKind::gguf) {
+    file_bytes_ = detail::gguf_file_bytes(model, held, storage);
+  } else if (format.kind == FormatKind::file) {
+    file_bytes_ = format.file ? format.file->file_bytes : 0;
+  } else {
+    // The checkpoint also ships what the weights leave out (the MTP blocks).
+    std::vector<TensorStorage> every = storage;
+    for (std::size_t i = n_held; i < all.size(); ++i) every.push_back(detail::storage_of(model, all[i], format));
+    file_bytes_ = detail::safetensors_file_bytes(model, format, all, every);
+  }
+  weights_ = detail::weight_bytes(held, storage, format, repeats.times);
+  tables_ = std::make_shared<WeightTables>(model, format, std::move(held), std::move(storage), std::move(choices),
+                                           std::move(repeats));
 }
 
 std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
@@ -356,45 +501,19 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     for (const GroupBytes& g : w.groups) {
       r.memory.weights_by_group.push_back({std::string(tensor_group_name(g.group)), g.dtypes, g.params, g.bytes});
     }
-    const KvCache kv = kv_cache(model, settings.kv_dtype, settings.context_tokens, settings.batch, settings.kv_policy);
+    const Totals totals = totals_of(settings, prepared);
+    const KvCache& kv = totals.kv;
     r.memory.kv_policy = describe(settings.kv_policy);
     r.memory.kv_cache_bytes = kv.total_bytes;
     r.memory.kv_bytes_per_token = kv.bytes_per_token;
     r.memory.kv_naive_bytes = kv.naive_bytes;
     r.memory.state_bytes = kv.state_total_bytes;
     r.memory.overhead_bytes = settings.overhead_bytes;
-    const std::uint64_t model_bytes =
-        checked_add(checked_add(w.total, kv.total_bytes, "the total memory"), kv.state_total_bytes, "the total memory");
-    r.memory.total_bytes = checked_add(model_bytes, settings.overhead_bytes, "the total memory");
-    if (r.memory.total_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      throw OverflowError("the total memory (" + with_commas(r.memory.total_bytes) + " bytes) exceeds 2^63 bytes");
-    }
+    r.memory.total_bytes = totals.total_bytes;
 
-    FitSearch search(prepared.tables(), settings);
-    r.fit.reserve(settings.gpus.empty() ? catalog.size() : settings.gpus.size());
-    if (settings.gpus.empty()) {
-      for (const GpuSpec& g : catalog) {
-        r.fit.push_back(fit_row(search, model, g, 0, settings.parallel, false, model_bytes));
-      }
-      // Smallest deployment first: fewest GPUs, then least memory; GPUs that cannot hold
-      // the model at any count last. Sorted as indices: rows are large to move.
-      std::vector<std::size_t> order(r.fit.size());
-      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&r](std::size_t i, std::size_t j) {
-        const FitRow& a = r.fit[i];
-        const FitRow& b = r.fit[j];
-        if ((a.min_count == 0) != (b.min_count == 0)) return b.min_count == 0;
-        return std::tie(a.min_count, a.usable_bytes, a.gpu) < std::tie(b.min_count, b.usable_bytes, b.gpu);
-      });
-      std::vector<FitRow> sorted;
-      sorted.reserve(r.fit.size());
-      for (std::size_t i : order) sorted.push_back(std::move(r.fit[i]));
-      r.fit = std::move(sorted);
-    } else {
-      for (const GpuRequest& g : settings.gpus) {
-        r.fit.push_back(fit_row(search, model, g.gpu, g.count, settings.parallel, true, model_bytes));
-      }
-    }
+    const std::vector<GpuFit> fits = fit_rows(settings, catalog, prepared, totals.model_bytes);
+    r.fit.resize(fits.size());
+    for (std::size_t i = 0; i < fits.size(); ++i) fill_fit_row(r.fit[i], fits[i], model);
 
     add_speed_bounds(r, model, settings, w, kv, params);
     if (settings.engine == EngineKind::vllm && !settings.gpus.empty()) {

@@ -605,8 +605,8 @@ Dtype row_fallback(Dtype d, std::uint64_t ne0) {
 
 bool is_quantized(Dtype d) { return traits(d).block_elems > 1 || d == Dtype::mxfp4; }
 
-std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
-                                        const WeightFormat& f) {
+// Each tensor's type as the mix chooses it, before the row-length fallback.
+std::vector<Dtype> gguf_choices(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& f) {
   MixContext c{};
   c.ftype = f.ftype;
   c.def = f.dtype;
@@ -623,7 +623,7 @@ std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const T
   // Tensors the converter writes in f16 / bf16 when the mix is a float one.
   const Dtype source = f.ftype == GgufFtype::bf16 ? Dtype::bf16 : Dtype::f16;
 
-  std::vector<TensorStorage> out;
+  std::vector<Dtype> out;
   out.reserve(tensors.size());
   for (const Tensor& t : tensors) {
     Dtype d;
@@ -640,43 +640,73 @@ std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const T
     } else {
       const bool output_like = t.role == TensorRole::output ||
                                (t.role == TensorRole::token_embd && spec.tie_word_embeddings);
-      d = row_fallback(mix_type_impl(c, t, output_like), t.ne0);
+      d = mix_type_impl(c, t, output_like);
     }
-    out.push_back(plain_storage(t, d));
+    out.push_back(d);
   }
   return out;
 }
 
+// The fallback applies to quantized choices only; a float type has one-element blocks and
+// passes through unchanged.
+TensorStorage gguf_tensor_storage(const Tensor& t, Dtype choice) { return plain_storage(t, row_fallback(choice, t.ne0)); }
+
+std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                        const WeightFormat& f) {
+  const std::vector<Dtype> choices = gguf_choices(spec, tensors, f);
+  std::vector<TensorStorage> out;
+  out.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) out.push_back(gguf_tensor_storage(tensors[i], choices[i]));
+  return out;
+}
+
+TensorStorage one_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
+  if (format.kind == FormatKind::file) {
+    const auto it = format.file ? format.file->by_name.find(t.gguf_name()) : decltype(format.file->by_name.end()){};
+    if (!format.file || it == format.file->by_name.end()) return {spec.dtype, 0};
+    const FileTensors::Entry& e = it->second;
+    // A shard (tensor parallel) takes its share of the stored bytes.
+    const std::uint64_t n = t.elements();
+    std::uint64_t bytes = e.bytes;
+    if (e.elements != 0 && n < e.elements) {
+      __extension__ using u128 = unsigned __int128;
+      bytes = static_cast<std::uint64_t>((static_cast<u128>(e.bytes) * n + e.elements - 1) / e.elements);
+    }
+    return {e.dtype, bytes};
+  }
+  return format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format);
+}
+
 } // namespace
+
+namespace detail {
+
+std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format) {
+  return gguf_choices(spec, tensors, format);
+}
+
+TensorStorage gguf_storage_as(const Tensor& t, Dtype choice) { return gguf_tensor_storage(t, choice); }
+
+bool gguf_choice_holds(const Tensor& unsharded, const Tensor& sharded) {
+  // What mix_type_impl and the checks before it read of a tensor's shape: matrix or not,
+  // stacked experts or not (MXFP4_MOE), and an output-like tensor's row length.
+  return unsharded.is_matrix() == sharded.is_matrix() && (unsharded.ne2 > 1) == (sharded.ne2 > 1) &&
+         ((unsharded.role != TensorRole::output && unsharded.role != TensorRole::token_embd) ||
+          unsharded.ne0 == sharded.ne0);
+}
+
+TensorStorage storage_of(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
+  return one_storage(spec, t, format);
+}
+
+} // namespace detail
 
 std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
                                           const WeightFormat& format) {
   if (format.kind == FormatKind::gguf) return gguf_storage(spec, tensors, format);
   std::vector<TensorStorage> out;
-  if (format.kind == FormatKind::file) {
-    out.reserve(tensors.size());
-    for (const Tensor& t : tensors) {
-      const auto it = format.file ? format.file->by_name.find(t.gguf_name()) : decltype(format.file->by_name.end()){};
-      if (!format.file || it == format.file->by_name.end()) {
-        out.push_back({spec.dtype, 0});
-        continue;
-      }
-      const FileTensors::Entry& e = it->second;
-      // A shard (tensor parallel) takes its share of the stored bytes.
-      const std::uint64_t n = t.elements();
-      std::uint64_t bytes = e.bytes;
-      if (e.elements != 0 && n < e.elements) {
-        __extension__ using u128 = unsigned __int128;
-        bytes = static_cast<std::uint64_t>((static_cast<u128>(e.bytes) * n + e.elements - 1) / e.elements);
-      }
-      out.push_back({e.dtype, bytes});
-    }
-    return out;
-  }
   out.reserve(tensors.size());
-  for (const Tensor& t : tensors) {
-    out.push_back(format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format));
-  }
+  for (const Tensor& t : tensors) out.push_back(one_storage(spec, t, format));
   return out;
 }
 
@@ -751,7 +781,7 @@ std::uint64_t safetensors_file_bytes(const ModelSpec& spec, const WeightFormat& 
 }
 
 WeightBytes weight_bytes(std::span<const Tensor> tensors, std::span<const TensorStorage> storage,
-                         const WeightFormat& format) {
+                         const WeightFormat& format, std::span<const std::uint64_t> times) {
   WeightBytes w;
   constexpr std::size_t n_groups = static_cast<std::size_t>(TensorGroup::other) + 1;
   std::array<GroupBytes, n_groups> groups{};
@@ -760,15 +790,19 @@ WeightBytes weight_bytes(std::span<const Tensor> tensors, std::span<const Tensor
   static_assert(dtype_table.size() <= 64, "a Dtype bit set is one uint64");
   std::array<bool, n_groups> present{};
   for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::uint64_t k = i < times.size() ? times[i] : 1;
+    if (k == 0) continue; // counted with the layer it repeats
     const TensorGroup group = tensors[i].group();
     const auto g = static_cast<std::size_t>(group);
+    const std::uint64_t bytes = checked_mul(storage[i].bytes, k, "the weight size");
     present[g] = true;
     groups[g].group = group;
-    groups[g].params = checked_add(groups[g].params, tensors[i].elements(), "the parameter count");
-    groups[g].bytes = checked_add(groups[g].bytes, storage[i].bytes, "the weight size");
+    groups[g].params = checked_add(groups[g].params, checked_mul(tensors[i].elements(), k, "the parameter count"),
+                                   "the parameter count");
+    groups[g].bytes = checked_add(groups[g].bytes, bytes, "the weight size");
     types[g] |= std::uint64_t{1} << static_cast<unsigned>(storage[i].dtype);
-    w.total = checked_add(w.total, storage[i].bytes, "the weight size");
-    if (tensors[i].is_routed_expert()) w.routed_expert_bytes += storage[i].bytes;
+    w.total = checked_add(w.total, bytes, "the weight size");
+    if (tensors[i].is_routed_expert()) w.routed_expert_bytes += bytes;
   }
   if (format.file && format.file->unmatched_count > 0) {
     const auto g = static_cast<std::size_t>(TensorGroup::other);

@@ -3,6 +3,7 @@
 #include "vramcalc/units.hpp"
 
 #include <algorithm>
+#include <vector>
 
 namespace vramcalc {
 
@@ -43,15 +44,9 @@ std::string describe(const KvPolicy& p) {
 }
 
 std::uint64_t kv_tokens_held(const LayerSpec& layer, std::uint64_t context, const KvPolicy& policy) {
-  const std::uint64_t kept = policy_tokens(policy, context);
-  switch (layer.attention) {
-  case AttentionKind::full: return kept;
-  case AttentionKind::sliding:
-  case AttentionKind::chunked: return std::min(kept, layer.window);
-  case AttentionKind::none: return 0;
-  }
-  return kept;
+  return kv_tokens_kept(layer, policy_tokens(policy, context));
 }
+
 
 StateElements state_elements(const ModelSpec& spec, const LayerSpec& layer) {
   if (layer.attention != AttentionKind::none || !layer.has_mixer || !spec.recurrent) return {};
@@ -85,20 +80,28 @@ std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& l
 
 KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch,
                  const KvPolicy& policy) {
-  KvCache kv;
+  std::vector<LayerKvBytes> layers;
+  layers.reserve(spec.layers.size());
   for (const LayerSpec& layer : spec.layers) {
-    const std::uint64_t per_token = kv_bytes_per_token(spec, layer, dtype);
+    layers.push_back({kv_bytes_per_token(spec, layer, dtype), state_bytes_per_sequence(spec, layer)});
+  }
+  return kv_cache(spec, layers, dtype, context_tokens, batch, policy);
+}
+
+KvCache kv_cache(const ModelSpec& spec, std::span<const LayerKvBytes> layers, Dtype dtype,
+                 std::uint64_t context_tokens, std::uint64_t batch, const KvPolicy& policy) {
+  KvCache kv;
+  const std::uint64_t kept = policy_tokens(policy, context_tokens);
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::uint64_t per_token = layers[i].kv_bytes_per_token;
     kv.bytes_per_token = checked_add(kv.bytes_per_token, per_token, "the KV bytes per token");
-    kv.bytes_per_sequence =
-        checked_add(kv.bytes_per_sequence,
-                    checked_mul(per_token, kv_tokens_held(layer, context_tokens, policy), "the KV cache size"),
-                    "the KV cache size");
+    kv.bytes_per_sequence = checked_add(
+        kv.bytes_per_sequence, checked_mul(per_token, kv_tokens_kept(spec.layers[i], kept), "the KV cache size"),
+        "the KV cache size");
+    kv.state_bytes_per_sequence =
+        checked_add(kv.state_bytes_per_sequence, layers[i].state_bytes, "the recurrent state");
   }
   kv.total_bytes = checked_mul(kv.bytes_per_sequence, batch, "the KV cache size");
-  for (const LayerSpec& layer : spec.layers) {
-    kv.state_bytes_per_sequence = checked_add(kv.state_bytes_per_sequence, state_bytes_per_sequence(spec, layer),
-                                              "the recurrent state");
-  }
   kv.state_total_bytes = checked_mul(kv.state_bytes_per_sequence, batch, "the recurrent state");
   // The naive formula: every layer, every attention head, full context. Informational:
   // absent when it does not fit in 64 bits.

@@ -15,24 +15,37 @@ std::uint64_t kv_heads_per_rank(std::uint64_t kv_heads, std::uint32_t tp) {
   return std::max<std::uint64_t>(1, kv_heads / tp);
 }
 
-std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
-  if (p.tp == 0 || p.pp == 0) return "tp and pp must be at least 1";
+namespace {
+
+enum class Problem { none, zero, heads, kv_heads, expert_width, experts, stages };
+
+// The first rule a layout breaks; the fit search asks this of many layouts, most of them fine.
+Problem problem_of(const ModelSpec& spec, const Parallel& p) {
+  if (p.tp == 0 || p.pp == 0) return Problem::zero;
   const auto& a = spec.attention;
-  // The fit search asks for many layouts that are fine: no string is built for those.
-  const auto tp = [&p] { return std::to_string(p.tp); };
-  if (a.num_heads % p.tp != 0) {
-    return "tp " + tp() + " does not divide the " + std::to_string(a.num_heads) + " attention heads";
-  }
-  if (!a.mla && a.num_kv_heads % p.tp != 0 && p.tp % a.num_kv_heads != 0) {
-    return "tp " + tp() + " and the " + std::to_string(a.num_kv_heads) + " KV heads do not divide one another";
-  }
-  if (spec.moe && !p.expert_parallel && spec.moe->expert_intermediate_size % p.tp != 0) {
-    return "tp " + tp() + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
-  }
-  if (spec.moe && p.expert_parallel && spec.moe->num_experts % p.tp != 0) {
-    return "tp " + tp() + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
-  }
-  if (p.pp > spec.num_layers) {
+  if (a.num_heads % p.tp != 0) return Problem::heads;
+  if (!a.mla && a.num_kv_heads % p.tp != 0 && p.tp % a.num_kv_heads != 0) return Problem::kv_heads;
+  if (spec.moe && !p.expert_parallel && spec.moe->expert_intermediate_size % p.tp != 0) return Problem::expert_width;
+  if (spec.moe && p.expert_parallel && spec.moe->num_experts % p.tp != 0) return Problem::experts;
+  if (p.pp > spec.num_layers) return Problem::stages;
+  return Problem::none;
+}
+
+} // namespace
+
+std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
+  const auto tp = [&p] { return "tp " + std::to_string(p.tp); };
+  switch (problem_of(spec, p)) {
+  case Problem::none: return {};
+  case Problem::zero: return "tp and pp must be at least 1";
+  case Problem::heads:
+    return tp() + " does not divide the " + std::to_string(spec.attention.num_heads) + " attention heads";
+  case Problem::kv_heads:
+    return tp() + " and the " + std::to_string(spec.attention.num_kv_heads) + " KV heads do not divide one another";
+  case Problem::expert_width:
+    return tp() + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
+  case Problem::experts: return tp() + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
+  case Problem::stages:
     return "pp " + std::to_string(p.pp) + " is more than the " + std::to_string(spec.num_layers) + " layers";
   }
   return {};
@@ -42,7 +55,7 @@ std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpu
   for (std::uint32_t tp = std::min<std::uint32_t>(gpus, 8); tp >= 1; --tp) {
     if (gpus % tp != 0) continue;
     const Parallel p{tp, gpus / tp, false};
-    if (parallel_problem(spec, p).empty()) return p;
+    if (problem_of(spec, p) == Problem::none) return p;
   }
   return std::nullopt;
 }
@@ -167,43 +180,171 @@ WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format)
 }
 
 WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format, std::vector<Tensor> tensors,
-                           std::vector<TensorStorage> storage)
-    : spec_(spec), format_(format), tensors_(std::move(tensors)), storage_(std::move(storage)) {}
+                           std::vector<TensorStorage> storage, std::vector<Dtype> gguf_choices,
+                           std::optional<LayerRepeats> repeats)
+    : spec_(spec), format_(format), tensors_(std::move(tensors)), storage_(std::move(storage)),
+      choices_(std::move(gguf_choices)), repeats_(std::move(repeats)) {}
+
+std::size_t LayerRepeats::original(std::size_t i, const Tensor& t) const {
+  const auto l = static_cast<std::size_t>(t.layer);
+  return range[same_as[l]].first + (i - range[l].first);
+}
+
+LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensors, std::span<const Dtype> types,
+                           bool dedupe) {
+  LayerRepeats r;
+  const std::size_t n_layers = spec.layers.size();
+  r.range.assign(n_layers, {0, 0});
+  r.same_as.resize(n_layers);
+  for (std::size_t l = 0; l < n_layers; ++l) r.same_as[l] = static_cast<std::uint32_t>(l);
+  r.times.assign(tensors.size(), 1);
+  // A layer's tensors are contiguous, in layer order (model_tensors); MTP blocks, numbered
+  // after the layers, stand alone.
+  bool contiguous = true;
+  std::int64_t last_layer = -1;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::int32_t l = tensors[i].layer;
+    if (l < 0 || static_cast<std::size_t>(l) >= n_layers) continue;
+    auto& range = r.range[static_cast<std::size_t>(l)];
+    if (l != last_layer) {
+      contiguous = contiguous && l > last_layer;
+      range.first = i;
+      last_layer = l;
+    }
+    range.second = i + 1;
+  }
+  r.by_layer = contiguous;
+  if (!contiguous || !dedupe) return r;
+  // What shard() reads of a layer (KV heads, head sizes) and what decides its tensors
+  // (model_tensors builds them from the LayerSpec): cheap tests before the tensors and
+  // types are compared one by one.
+  const auto same = [&](std::size_t a, std::size_t b) {
+    const LayerSpec& la = spec.layers[a];
+    const LayerSpec& lb = spec.layers[b];
+    if (la.attention != lb.attention || la.num_kv_heads != lb.num_kv_heads || la.head_dim_k != lb.head_dim_k ||
+        la.head_dim_v != lb.head_dim_v || la.moe != lb.moe || la.has_mixer != lb.has_mixer ||
+        la.has_mlp != lb.has_mlp) {
+      return false;
+    }
+    const auto [a0, a1] = r.range[a];
+    const auto [b0, b1] = r.range[b];
+    if (a1 - a0 != b1 - b0) return false;
+    for (std::size_t k = 0; k < a1 - a0; ++k) {
+      const Tensor& x = tensors[a0 + k];
+      const Tensor& y = tensors[b0 + k];
+      if (x.role != y.role || x.bias != y.bias || x.mtp != y.mtp || !same_shape(x, y)) return false;
+      if (!types.empty() && types[a0 + k] != types[b0 + k]) return false;
+    }
+    return true;
+  };
+  // Compared against a few earlier distinct layers: enough for the repeating patterns of
+  // real models (dense, MoE, sliding/full, hybrid, a GGUF mix's few variants), and linear
+  // in the layers for any spec.
+  constexpr std::size_t max_candidates = 16;
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint64_t> members(n_layers, 1);
+  for (std::uint32_t l = 0; l < n_layers; ++l) {
+    for (const std::uint32_t d : candidates) {
+      if (same(d, l)) {
+        r.same_as[l] = d;
+        ++members[d];
+        members[l] = 0;
+        break;
+      }
+    }
+    if (r.same_as[l] == l && candidates.size() < max_candidates) candidates.push_back(l);
+  }
+  for (std::size_t l = 0; l < n_layers; ++l) {
+    for (std::size_t i = r.range[l].first; i < r.range[l].second; ++i) r.times[i] = members[l];
+  }
+  return r;
+}
+
+void WeightTables::prepare() {
+  if (prepared_) return;
+  prepared_ = true;
+  if (storage_.size() != tensors_.size()) storage_ = tensor_storage(spec_, tensors_, format_);
+  if (format_.kind == FormatKind::gguf && choices_.size() != tensors_.size()) {
+    choices_ = detail::gguf_types_chosen(spec_, tensors_, format_);
+  }
+  if (!repeats_ || repeats_->times.size() != tensors_.size()) {
+    repeats_ = layer_repeats(spec_, tensors_, choices_, format_.kind != FormatKind::file);
+  }
+  for (std::size_t i = 0; i < tensors_.size(); ++i) {
+    const std::int32_t l = tensors_[i].layer;
+    if (l < 0 || static_cast<std::size_t>(l) >= spec_.layers.size()) outside_layers_.push_back(i);
+  }
+  for (std::uint32_t l = 0; l < spec_.layers.size(); ++l) {
+    if (repeats_->same_as[l] == l) distinct_.push_back(l);
+  }
+}
 
 const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   for (const Table& t : tables_) {
     if (t.tp == tp && t.ep == ep) return t;
   }
+  prepare();
   Table t;
   t.tp = tp;
   t.ep = ep;
   // Every layer on one stage: the storage rules that count tensors across the model (GGUF
   // mixes) see the whole model, as the file would have it.
   const Parallel one_stage{tp, 1, ep};
-  std::vector<Tensor> tensors = tensors_;
-  bool unsharded = true;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    shard(spec_, tensors[i], one_stage);
-    unsharded = unsharded && same_shape(tensors[i], tensors_[i]);
+  const bool gguf = format_.kind == FormatKind::gguf;
+  std::vector<std::uint64_t> bytes(tensors_.size(), 0);
+  bool whole_list = false; // a GGUF shard whose mix choice may differ: run the mix on the shards
+  const auto store = [&](std::size_t i) {
+    Tensor x = tensors_[i];
+    shard(spec_, x, one_stage);
+    if (same_shape(x, tensors_[i])) bytes[i] = storage_[i].bytes;
+    else if (!gguf) bytes[i] = detail::storage_of(spec_, x, format_).bytes;
+    else if (detail::gguf_choice_holds(tensors_[i], x)) bytes[i] = detail::gguf_storage_as(x, choices_[i]).bytes;
+    else whole_list = true;
+  };
+  // The tensors outside the layers, and those of each distinct layer.
+  const LayerRepeats& repeats = *repeats_;
+  if (repeats.by_layer) {
+    for (const std::size_t i : outside_layers_) store(i);
+    for (const std::uint32_t l : distinct_) {
+      for (std::size_t i = repeats.range[l].first; i < repeats.range[l].second; ++i) store(i);
+    }
+  } else {
+    for (std::size_t i = 0; i < tensors_.size(); ++i) store(i);
   }
-  // No shape changed (tp 1): the storage is the unsharded one.
-  if (storage_.empty() && unsharded) storage_ = tensor_storage(spec_, tensors_, format_);
-  const std::vector<TensorStorage> sharded = unsharded ? std::vector<TensorStorage>{} : tensor_storage(spec_, tensors, format_);
-  const std::vector<TensorStorage>& storage = unsharded ? storage_ : sharded;
+  if (whole_list) {
+    std::vector<Tensor> shards = tensors_;
+    for (Tensor& x : shards) shard(spec_, x, one_stage);
+    const std::vector<TensorStorage> storage = tensor_storage(spec_, shards, format_);
+    for (std::size_t i = 0; i < storage.size(); ++i) bytes[i] = storage[i].bytes;
+  }
   // Tensors of the files vramcalc does not place: on the first stage, whole (an upper bound).
   if (format_.file) t.first_stage_bytes = format_.file->unmatched_bytes;
   std::vector<std::uint64_t> per_layer(spec_.num_layers);
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& x = tensors[i];
+  const auto add = [&](std::size_t i) {
+    const Tensor& x = tensors_[i];
     if (x.layer >= 0) {
-      auto& w = per_layer[static_cast<std::size_t>(x.layer)];
-      w = checked_add(w, storage[i].bytes, "the weights per GPU");
+      const auto l = static_cast<std::size_t>(x.layer);
+      per_layer[l] = checked_add(per_layer[l], bytes[i], "the weights per GPU");
     } else if (x.role == TensorRole::token_embd || x.group() == TensorGroup::vision) {
-      t.first_stage_bytes = checked_add(t.first_stage_bytes, storage[i].bytes, "the weights per GPU");
-      if (x.role == TensorRole::token_embd) t.tied_head_bytes = storage[i].bytes;
+      t.first_stage_bytes = checked_add(t.first_stage_bytes, bytes[i], "the weights per GPU");
+      if (x.role == TensorRole::token_embd) t.tied_head_bytes = bytes[i];
     } else {
-      t.last_stage_bytes = checked_add(t.last_stage_bytes, storage[i].bytes, "the weights per GPU");
+      t.last_stage_bytes = checked_add(t.last_stage_bytes, bytes[i], "the weights per GPU");
     }
+  };
+  if (repeats.by_layer && !whole_list) {
+    for (const std::size_t i : outside_layers_) add(i);
+    for (const std::uint32_t l : distinct_) {
+      for (std::size_t i = repeats.range[l].first; i < repeats.range[l].second; ++i) add(i);
+    }
+  } else {
+    for (std::size_t i = 0; i < tensors_.size(); ++i) {
+      const std::int32_t l = tensors_[i].layer;
+      if (whole_list || l < 0 || repeats.same_as[static_cast<std::size_t>(l)] == static_cast<std::uint32_t>(l)) add(i);
+    }
+  }
+  if (!whole_list) {
+    for (std::size_t l = 0; l < per_layer.size(); ++l) per_layer[l] = per_layer[repeats.same_as[l]];
   }
   if (!spec_.tie_word_embeddings) t.tied_head_bytes = 0;
   t.layer_prefix.assign(spec_.num_layers + 1, 0);
@@ -221,19 +362,54 @@ const std::optional<Parallel>& WeightTables::layout(std::uint32_t gpus) {
   return *known;
 }
 
-const std::vector<WeightTables::LayerKv>& WeightTables::layer_kv(std::uint32_t tp, Dtype kv_dtype) {
+const WeightTables::LayerKv& WeightTables::layer_kv(std::uint32_t tp, Dtype kv_dtype) {
   for (const KvKey& k : layer_kv_) {
-    if (k.tp == tp && k.dtype == kv_dtype) return k.layers;
+    if (k.tp == tp && k.dtype == kv_dtype) return k.kv;
   }
   KvKey k{tp, kv_dtype, {}};
-  k.layers.reserve(spec_.layers.size());
-  for (LayerSpec l : spec_.layers) {
-    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
-    // Recurrent state is split by heads and channels.
-    k.layers.push_back({kv_bytes_per_token(spec_, l, kv_dtype), ceil_div(state_bytes_per_sequence(spec_, l), tp)});
+  LayerKv& kv = k.kv;
+  const std::size_t n = spec_.layers.size();
+  kv.layers.reserve(n);
+  kv.kind.reserve(n);
+  const auto same_kv = [](const LayerSpec& a, const LayerSpec& b) {
+    return a.attention == b.attention && a.num_kv_heads == b.num_kv_heads && a.head_dim_k == b.head_dim_k &&
+           a.head_dim_v == b.head_dim_v && a.has_mixer == b.has_mixer;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    const LayerSpec& spec = spec_.layers[i];
+    // Layers repeat (every one, or every other): reuse the figures of the last two.
+    if (i >= 1 && same_kv(spec, spec_.layers[i - 1])) {
+      kv.layers.push_back(kv.layers[i - 1]);
+    } else if (i >= 2 && same_kv(spec, spec_.layers[i - 2])) {
+      kv.layers.push_back(kv.layers[i - 2]);
+    } else {
+      LayerSpec l = spec;
+      l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
+      // Recurrent state is split by heads and channels.
+      kv.layers.push_back({kv_bytes_per_token(spec_, l, kv_dtype), ceil_div(state_bytes_per_sequence(spec_, l), tp)});
+    }
+    // Its kind: among the last few kinds (linear in the layers for any spec).
+    const LayerKvBytes& b = kv.layers.back();
+    std::uint32_t kind = static_cast<std::uint32_t>(kv.kind_layer.size());
+    const std::size_t from = kv.kind_layer.size() > 16 ? kv.kind_layer.size() - 16 : 0;
+    for (std::size_t c = kv.kind_layer.size(); c-- > from;) {
+      const LayerSpec& o = spec_.layers[kv.kind_layer[c]];
+      const LayerKvBytes& ob = kv.layers[kv.kind_layer[c]];
+      if (ob.kv_bytes_per_token == b.kv_bytes_per_token && ob.state_bytes == b.state_bytes &&
+          o.attention == spec.attention && o.window == spec.window) {
+        kind = static_cast<std::uint32_t>(c);
+        break;
+      }
+    }
+    if (kind == kv.kind_layer.size()) {
+      kv.kind_layer.push_back(static_cast<std::uint32_t>(i));
+      kv.kind_count.push_back(0);
+    }
+    ++kv.kind_count[kind];
+    kv.kind.push_back(kind);
   }
   layer_kv_.push_back(std::move(k));
-  return layer_kv_.back().layers;
+  return layer_kv_.back().kv;
 }
 
 RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_tokens,
@@ -245,22 +421,29 @@ RankCosts::RankCosts(WeightTables& weights, Dtype kv_dtype, std::uint64_t contex
                      const KvPolicy& policy)
     : weights_(&weights), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch), policy_(policy) {}
 
-const RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
-  for (const KvTable& t : kv_tables_) {
+RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
+  for (KvTable& t : kv_tables_) {
     if (t.tp == tp) return t;
   }
   const ModelSpec& spec = weights_->spec();
-  const std::vector<WeightTables::LayerKv>& layers = weights_->layer_kv(tp, kv_dtype_);
+  const WeightTables::LayerKv& layers = weights_->layer_kv(tp, kv_dtype_);
   KvTable t;
   t.tp = tp;
-  t.kv_prefix.assign(spec.num_layers + 1, 0);
-  t.state_prefix.assign(spec.num_layers + 1, 0);
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const std::uint64_t per_seq = checked_mul(layers[i].kv_bytes_per_token,
-                                              kv_tokens_held(spec.layers[i], context_tokens_, policy_), "the KV cache");
-    t.kv_prefix[i + 1] = checked_add(t.kv_prefix[i], checked_mul(per_seq, batch_, "the KV cache"), "the KV cache");
-    const std::uint64_t state = checked_mul(layers[i].state_bytes, batch_, "the state");
-    t.state_prefix[i + 1] = checked_add(t.state_prefix[i], state, "the state");
+  t.layers = &layers;
+  const std::uint64_t kept = policy_tokens(policy_, context_tokens_);
+  const std::size_t kinds = layers.kind_layer.size();
+  t.kind_kv.reserve(kinds);
+  t.kind_state.reserve(kinds);
+  for (std::size_t k = 0; k < kinds; ++k) {
+    const std::uint32_t l = layers.kind_layer[k];
+    const LayerKvBytes& b = layers.layers[l];
+    const std::uint64_t per_seq = checked_mul(b.kv_bytes_per_token, kv_tokens_kept(spec.layers[l], kept), "the KV cache");
+    const std::uint64_t kv = checked_mul(per_seq, batch_, "the KV cache");
+    const std::uint64_t state = checked_mul(b.state_bytes, batch_, "the state");
+    t.kind_kv.push_back(kv);
+    t.kind_state.push_back(state);
+    t.kv_total = checked_add(t.kv_total, checked_mul(kv, layers.kind_count[k], "the KV cache"), "the KV cache");
+    t.state_total = checked_add(t.state_total, checked_mul(state, layers.kind_count[k], "the state"), "the state");
   }
   kv_tables_.push_back(std::move(t));
   return kv_tables_.back();
@@ -268,11 +451,37 @@ const RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
 
 RankMemory RankCosts::busiest(const Parallel& p) {
   const WeightTables::Table& w = weights_->table(p.tp, p.expert_parallel);
-  const KvTable& kv = kv_table(p.tp);
+  KvTable& kv = kv_table(p.tp);
+  if (p.pp == 1) {
+    // One stage holds everything.
+    RankMemory r;
+    r.weights_bytes = checked_add(checked_add(w.layer_prefix.back(), w.first_stage_bytes, "the weights per GPU"),
+                                  w.last_stage_bytes, "the weights per GPU");
+    r.kv_bytes = kv.kv_total;
+    r.state_bytes = kv.state_total;
+    return r;
+  }
+  if (kv.kv_prefix.empty()) {
+    const std::vector<std::uint32_t>& kind = kv.layers->kind;
+    kv.kv_prefix.reserve(kind.size() + 1);
+    kv.state_prefix.reserve(kind.size() + 1);
+    kv.kv_prefix.push_back(0);
+    kv.state_prefix.push_back(0);
+    for (const std::uint32_t k : kind) {
+      kv.kv_prefix.push_back(kv.kv_prefix.back() + kv.kind_kv[k]);
+      kv.state_prefix.push_back(kv.state_prefix.back() + kv.kind_state[k]);
+    }
+  }
   const std::uint64_t num_layers = weights_->spec().num_layers;
+  // stage_layers() walked stage by stage: `base` layers each, one more for the stages from
+  // `extra_from` to the one before the last.
+  const std::uint64_t base = num_layers / p.pp;
+  const std::uint64_t extra_from = p.pp - 1 - num_layers % p.pp;
   RankMemory best;
+  std::uint64_t best_total = 0;
+  std::uint64_t first = 0;
   for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
-    const auto [first, last] = stage_layers(num_layers, p.pp, stage);
+    const std::uint64_t last = first + base + (stage >= extra_from && stage + 1 < p.pp ? 1 : 0);
     RankMemory r;
     r.weights_bytes = w.layer_prefix[last] - w.layer_prefix[first];
     r.kv_bytes = kv.kv_prefix[last] - kv.kv_prefix[first];
@@ -280,9 +489,14 @@ RankMemory RankCosts::busiest(const Parallel& p) {
     if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, w.first_stage_bytes, "the weights per GPU");
     if (stage + 1 == p.pp) {
       r.weights_bytes = checked_add(r.weights_bytes, w.last_stage_bytes, "the weights per GPU");
-      if (p.pp > 1) r.weights_bytes = checked_add(r.weights_bytes, w.tied_head_bytes, "the weights per GPU");
+      r.weights_bytes = checked_add(r.weights_bytes, w.tied_head_bytes, "the weights per GPU");
     }
-    if (r.total() > best.total()) best = r;
+    const std::uint64_t total = r.total();
+    if (stage == 0 || total > best_total) {
+      best = r;
+      best_total = total;
+    }
+    first = last;
   }
   return best;
 }

@@ -13,6 +13,11 @@ bool fits_prepared(const Settings& s, std::span<const GpuSpec> catalog, const Pr
   if (s.gpus.empty()) return false;
   Settings one = s;
   one.gpus.resize(1);
+  if (s.engine == EngineKind::generic) {
+    // Only the fit is asked: no report.
+    const auto f = fit_check(one, catalog, prepared);
+    return f && !f->empty() && f->front().fits;
+  }
   const auto r = estimate(one, catalog, prepared);
   if (!r || r->fit.empty()) return false;
   if (r->engine) return r->engine->fits;

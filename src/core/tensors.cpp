@@ -89,62 +89,6 @@ bool Tensor::is_routed_expert() const {
          role == TensorRole::ffn_down_exps;
 }
 
-TensorGroup Tensor::group() const {
-  if (mtp) return TensorGroup::mtp;
-  switch (role) {
-  case TensorRole::token_embd: return TensorGroup::token_embedding;
-  case TensorRole::output: return TensorGroup::output_head;
-  case TensorRole::output_norm:
-  case TensorRole::attn_norm:
-  case TensorRole::attn_q_norm:
-  case TensorRole::attn_k_norm:
-  case TensorRole::attn_q_a_norm:
-  case TensorRole::attn_kv_a_norm:
-  case TensorRole::post_attention_norm:
-  case TensorRole::ffn_norm:
-  case TensorRole::post_ffw_norm: return TensorGroup::norms;
-  case TensorRole::attn_q:
-  case TensorRole::attn_k:
-  case TensorRole::attn_v:
-  case TensorRole::attn_output:
-  case TensorRole::attn_sinks:
-  case TensorRole::attn_q_a:
-  case TensorRole::attn_q_b:
-  case TensorRole::attn_kv_a_mqa:
-  case TensorRole::attn_kv_b: return TensorGroup::attention;
-  case TensorRole::ffn_gate:
-  case TensorRole::ffn_up:
-  case TensorRole::ffn_down: return TensorGroup::mlp;
-  case TensorRole::ffn_gate_inp: return TensorGroup::router;
-  case TensorRole::ffn_gate_exps:
-  case TensorRole::ffn_up_exps:
-  case TensorRole::ffn_down_exps: return TensorGroup::experts;
-  case TensorRole::ffn_gate_inp_shexp:
-  case TensorRole::ffn_gate_shexp:
-  case TensorRole::ffn_up_shexp:
-  case TensorRole::ffn_down_shexp: return TensorGroup::shared_experts;
-  case TensorRole::ssm_in:
-  case TensorRole::ssm_ba:
-  case TensorRole::ssm_conv1d:
-  case TensorRole::ssm_x:
-  case TensorRole::ssm_dt:
-  case TensorRole::ssm_a:
-  case TensorRole::ssm_d:
-  case TensorRole::ssm_norm:
-  case TensorRole::ssm_out:
-  case TensorRole::ssm_dt_norm:
-  case TensorRole::ssm_b_norm:
-  case TensorRole::ssm_c_norm: return TensorGroup::recurrent;
-  case TensorRole::nextn_enorm:
-  case TensorRole::nextn_hnorm:
-  case TensorRole::nextn_eh_proj:
-  case TensorRole::nextn_shared_head_norm:
-  case TensorRole::nextn_embed_tokens:
-  case TensorRole::nextn_shared_head_head: return TensorGroup::mtp;
-  case TensorRole::vision: return TensorGroup::vision;
-  }
-  return TensorGroup::norms;
-}
 
 std::string Tensor::gguf_name() const {
   std::string out;
@@ -366,10 +310,14 @@ std::vector<Tensor> model_tensors(const ModelSpec& spec, bool with_mtp) {
 
 ParamCounts count_params(const ModelSpec& spec) { return detail::count_params(spec, model_tensors(spec, true)); }
 
-ParamCounts detail::count_params(const ModelSpec& spec, std::span<const Tensor> tensors) {
+ParamCounts detail::count_params(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                 std::span<const std::uint64_t> times) {
   ParamCounts c;
-  for (const Tensor& t : tensors) {
-    const std::uint64_t n = t.elements();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    const std::uint64_t k = i < times.size() ? times[i] : 1;
+    if (k == 0) continue; // counted with the layer it repeats
+    const std::uint64_t n = checked_mul(t.elements(), k, "the parameter count");
     if (t.mtp) {
       c.mtp = checked_add(c.mtp, n, "the parameter count");
       continue;
@@ -381,7 +329,7 @@ ParamCounts detail::count_params(const ModelSpec& spec, std::span<const Tensor> 
     c.total = checked_add(c.total, n, "the parameter count");
     if (t.is_routed_expert()) {
       // Per token only experts_per_token of the ne2 experts are read; ne0 * ne1 <= n.
-      c.active = checked_add(c.active, checked_mul(t.ne0 * t.ne1, spec.moe->experts_per_token),
+      c.active = checked_add(c.active, checked_mul(checked_mul(t.ne0 * t.ne1, spec.moe->experts_per_token), k),
                              "the parameter count");
     } else {
       c.active = checked_add(c.active, n, "the parameter count");

@@ -110,8 +110,12 @@ BENCHMARK(BM_ListModelsCountParams)->Unit(benchmark::kMicrosecond);
 // cache at the model's dtype (the default, `--kv auto`). "refused" counts estimates that
 // failed (an overflow); every one of them is still computed. With `prepared`, the weights
 // of each (model, format) are prepared once (PreparedWeights) for its 8 contexts, as the
-// command line's sweeps, --plot and --max-ctx run; the reports are the same.
-void catalog_sweep(benchmark::State& state, bool prepared) {
+// command line's sweeps, --plot and --max-ctx run; the reports are the same. With
+// `fit_only`, prepared too, fit_check() instead of estimate(): the fit rows alone.
+enum class Sweep { independent, prepared, fit_only };
+
+void catalog_sweep(benchmark::State& state, Sweep how) {
+  const bool prepared = how != Sweep::independent;
   constexpr std::uint64_t contexts[] = {2048, 4096, 8192, 16384, 32768, 65536, 131072, 1048576};
   std::uint64_t estimates = 0, refused = 0, rows = 0;
   for (auto _ : state) {
@@ -137,6 +141,13 @@ void catalog_sweep(benchmark::State& state, bool prepared) {
             ++refused;
             continue;
           }
+          if (how == Sweep::fit_only) {
+            auto r = fit_check(s, catalog().gpus, *weights);
+            if (!r) ++refused;
+            else rows += r->size();
+            benchmark::DoNotOptimize(r);
+            continue;
+          }
           auto r = weights ? estimate(s, catalog().gpus, *weights) : estimate(m, s, catalog().gpus);
           if (!r) ++refused;
           else rows += r->fit.size();
@@ -150,11 +161,16 @@ void catalog_sweep(benchmark::State& state, bool prepared) {
   state.counters["gpu_rows"] = static_cast<double>(rows);
 }
 
-void BM_CatalogSweep(benchmark::State& state) { catalog_sweep(state, false); }
+void BM_CatalogSweep(benchmark::State& state) { catalog_sweep(state, Sweep::independent); }
 BENCHMARK(BM_CatalogSweep)->Unit(benchmark::kMillisecond);
 
-void BM_CatalogSweepPrepared(benchmark::State& state) { catalog_sweep(state, true); }
+void BM_CatalogSweepPrepared(benchmark::State& state) { catalog_sweep(state, Sweep::prepared); }
 BENCHMARK(BM_CatalogSweepPrepared)->Unit(benchmark::kMillisecond);
+
+// The same sweep through fit_check(): each GPU's smallest count, layout and bytes per GPU
+// (Report::fit's numbers) without building the reports.
+void BM_CatalogSweepFit(benchmark::State& state) { catalog_sweep(state, Sweep::fit_only); }
+BENCHMARK(BM_CatalogSweepFit)->Unit(benchmark::kMillisecond);
 
 // Where one estimate's time goes (llama3-70b, bf16, 128k): the parts estimate() computes,
 // each on its own. RankCosts is what the fit check builds: one table per tensor-parallel

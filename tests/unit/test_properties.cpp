@@ -156,7 +156,7 @@ TEST_CASE("property: prepared weights equal the one-off computations, for every 
       }
       CHECK(prepared->file_bytes() == file_bytes(m, f));
       // Each tensor-parallel table against the shards rank_tensors() lists, stored one by one.
-      for (const std::uint32_t tp : {1u, 2u, 8u}) {
+      for (const std::uint32_t tp : {1u, 2u, 4u, 8u}) {
         for (const bool ep : {false, true}) {
           if (ep && !m.moe) continue;
           std::vector<Tensor> shards = rank_tensors(m, {tp, 1, ep}, 0);
@@ -175,11 +175,71 @@ TEST_CASE("property: prepared weights equal the one-off computations, for every 
   }
 }
 
+TEST_CASE("a GGUF shard whose mix choice changes is stored as the mix decides for the shard") {
+  // MXFP4_MOE stores stacked experts (ne2 > 1) in mxfp4 and other matrices in q8_0: with 8
+  // experts spread over 8 GPUs each shard is one expert, which the mix stores in q8_0. The
+  // table then runs the mix on the shards instead of reusing the whole model's choices.
+  const ModelSpec& m = vramcalc::test::model("mixtral-8x7b");
+  const WeightFormat f = *parse_weight_format("mxfp4_moe", m.dtype);
+  std::vector<Tensor> shards = rank_tensors(m, {8, 1, true}, 0);
+  std::uint64_t expected = 0, q8_experts = 0;
+  const std::vector<TensorStorage> storage = tensor_storage(m, shards, f);
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    expected += storage[i].bytes;
+    if (shards[i].is_routed_expert() && storage[i].dtype == Dtype::q8_0) ++q8_experts;
+  }
+  CHECK(q8_experts == 32 * 3); // 32 layers x gate, up, down
+  WeightTables tables(m, f);
+  const WeightTables::Table& t = tables.table(8, true);
+  CHECK(t.layer_prefix.back() + t.first_stage_bytes + t.last_stage_bytes == expected);
+}
+
 TEST_CASE("property: GGUF tensor-name lengths are computed without the names") {
   for (const ModelSpec& m : catalog().models) {
     for (const Tensor& t : model_tensors(m, true)) {
       INFO(m.id << ": " << t.gguf_name());
       CHECK(detail::gguf_name_size(t) == t.gguf_name().size());
+    }
+  }
+}
+
+TEST_CASE("property: fit_check gives estimate()'s fit rows, for every model") {
+  // The whole catalog at the smallest count, requested GPUs at a count (with one no layout
+  // suits: 7 GPUs for 64 heads), and a layout given (--tp 3 breaks most head counts).
+  const GpuSpec h100 = **catalog().find_gpu("h100");
+  const GpuSpec l4 = **catalog().find_gpu("l4");
+  for (const ModelSpec& m : catalog().models) {
+    for (const std::string quant : {"bf16", "q4_k_m", "fp8"}) {
+      for (int ask = 0; ask < 3; ++ask) {
+        INFO(m.id << " in " << quant << ", case " << ask);
+        Settings s = vramcalc::test::settings_for(quant, Dtype::f8_e4m3, ask == 0 ? 131072 : 8192, 2, m.dtype);
+        if (ask == 1) s.gpus = {{h100, 7}, {l4, 0}, {h100, 2}};
+        if (ask == 2) {
+          s.gpus = {{h100, 3}, {l4, 0}};
+          s.parallel = Parallel{3, 1, false};
+        }
+        const auto prepared = PreparedWeights::make(m, s.weights);
+        REQUIRE(prepared.has_value());
+        const auto report = estimate(s, catalog().gpus, *prepared);
+        const auto fits = fit_check(s, catalog().gpus, *prepared);
+        REQUIRE(report.has_value() == fits.has_value());
+        if (!report) continue;
+        REQUIRE(report->fit.size() == fits->size());
+        for (std::size_t i = 0; i < fits->size(); ++i) {
+          const FitRow& r = report->fit[i];
+          const GpuFit& f = (*fits)[i];
+          CHECK(r.gpu == f.gpu->id);
+          CHECK(r.requested == f.requested);
+          CHECK(r.min_count == f.min_count);
+          CHECK(r.count == f.count);
+          CHECK(r.tp == f.layout.tp);
+          CHECK(r.pp == f.layout.pp);
+          CHECK(r.required_bytes_per_gpu == f.required_bytes_per_gpu);
+          CHECK(r.usable_bytes == f.usable_bytes);
+          CHECK(r.fits == f.fits);
+          CHECK(r.problem.empty() == (f.problem == GpuFit::Problem::none));
+        }
+      }
     }
   }
 }
