@@ -134,6 +134,7 @@ private:
   std::optional<LayerRepeats> repeats_;
   std::vector<std::uint32_t> distinct_;     // the layers that repeat no other
   std::vector<std::size_t> outside_layers_; // indices in tensors_ of the tensors of no layer
+  std::vector<std::uint64_t> scratch_;      // table(): per tensor, reused
   std::deque<Table> tables_;           // deque: references stay valid as tables are added
   std::vector<std::optional<std::optional<Parallel>>> layouts_; // by GPU count; outer: known
   std::deque<KvKey> layer_kv_;

@@ -40,7 +40,10 @@ class FitSearch {
 public:
   FitSearch(WeightTables& weights, const Settings& s)
       : weights_(weights), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
-        overhead_(s.overhead_bytes) {}
+        overhead_(s.overhead_bytes) {
+    memo_.reserve(16);
+    by_count_.reserve(64);
+  }
 
   // The busiest GPU under a layout: its parts (overhead not included) and what it needs in
   // all, overhead included.

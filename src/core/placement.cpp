@@ -291,7 +291,9 @@ const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   // mixes) see the whole model, as the file would have it.
   const Parallel one_stage{tp, 1, ep};
   const bool gguf = format_.kind == FormatKind::gguf;
-  std::vector<std::uint64_t> bytes(tensors_.size(), 0);
+  // Each tensor's shard bytes; only the entries written below are read.
+  std::vector<std::uint64_t>& bytes = scratch_;
+  bytes.resize(tensors_.size());
   bool whole_list = false; // a GGUF shard whose mix choice may differ: run the mix on the shards
   const auto store = [&](std::size_t i) {
     Tensor x = tensors_[i];
@@ -419,7 +421,9 @@ RankCosts::RankCosts(const ModelSpec& spec, const WeightFormat& format, Dtype kv
 
 RankCosts::RankCosts(WeightTables& weights, Dtype kv_dtype, std::uint64_t context_tokens, std::uint64_t batch,
                      const KvPolicy& policy)
-    : weights_(&weights), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch), policy_(policy) {}
+    : weights_(&weights), kv_dtype_(kv_dtype), context_tokens_(context_tokens), batch_(batch), policy_(policy) {
+  kv_tables_.reserve(8); // the tensor-parallel widths tried: a few
+}
 
 RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
   for (KvTable& t : kv_tables_) {
