@@ -14,6 +14,7 @@
 #include "vramcalc/kv.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/tensors.hpp"
+#include "vramcalc/units.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -47,7 +48,9 @@ struct RankMemory {
   std::uint64_t weights_bytes = 0;
   std::uint64_t kv_bytes = 0;    // for the context and batch asked
   std::uint64_t state_bytes = 0; // recurrent state
-  [[nodiscard]] std::uint64_t total() const;
+  [[nodiscard]] std::uint64_t total() const {
+    return checked_add(checked_add(weights_bytes, kv_bytes, "the memory per GPU"), state_bytes, "the memory per GPU");
+  }
 };
 
 // The layout vramcalc uses for `gpus` GPUs when the user gives none: tensor parallel over

@@ -107,9 +107,8 @@ private:
 
 // One row of the fit check: `gpu` at `count` (0: its smallest count, `smallest`), in the
 // layout given or the one choose_parallel gives.
-GpuFit fit_of(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint64_t usable, std::uint32_t count,
-              const std::optional<Parallel>& given, bool requested, std::uint32_t smallest) {
-  GpuFit f;
+void fit_of(GpuFit& f, FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std::uint64_t usable,
+            std::uint32_t count, const std::optional<Parallel>& given, bool requested, std::uint32_t smallest) {
   f.gpu = &gpu;
   f.requested = requested;
   f.usable_bytes = usable;
@@ -132,7 +131,7 @@ GpuFit fit_of(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std:
     f.problem = GpuFit::Problem::no_split;
     f.layout = Parallel{count, 1, false};
     f.required_bytes_per_gpu = search.required(Parallel{});
-    return f;
+    return;
   }
   if (busiest.required == 0) {
     if (!parallel_problem(spec, *layout).empty()) f.problem = GpuFit::Problem::layout;
@@ -144,7 +143,6 @@ GpuFit fit_of(FitSearch& search, const ModelSpec& spec, const GpuSpec& gpu, std:
   f.busiest = busiest.parts;
   f.overhead_bytes = search.overhead();
   f.fits = f.problem == GpuFit::Problem::none && f.required_bytes_per_gpu <= usable;
-  return f;
 }
 
 // The memory of the whole model for the settings (weights, KV cache, state) and with the
@@ -179,8 +177,8 @@ std::vector<GpuFit> fit_rows(const Settings& settings, std::span<const GpuSpec> 
     rows.reserve(settings.gpus.size());
     for (const GpuRequest& g : settings.gpus) {
       const std::uint64_t usable = usable_bytes(g.gpu);
-      rows.push_back(fit_of(search, model, g.gpu, usable, g.count, settings.parallel, true,
-                            search.min_count(usable, model_bytes)));
+      fit_of(rows.emplace_back(), search, model, g.gpu, usable, g.count, settings.parallel, true,
+             search.min_count(usable, model_bytes));
     }
     return rows;
   }
@@ -207,7 +205,7 @@ std::vector<GpuFit> fit_rows(const Settings& settings, std::span<const GpuSpec> 
   });
   rows.reserve(candidates.size());
   for (const Candidate& c : candidates) {
-    rows.push_back(fit_of(search, model, *c.gpu, c.usable, 0, settings.parallel, false, c.smallest));
+    fit_of(rows.emplace_back(), search, model, *c.gpu, c.usable, 0, settings.parallel, false, c.smallest);
   }
   return rows;
 }
@@ -405,7 +403,7 @@ PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& for
   // One tensor list and one storage pass serve the parameter counts, the weights, the file
   // and the unsharded per-GPU table; the public count_params / weight_bytes / file_bytes
   // run the same code over lists of their own (weights_detail.hpp).
-  const std::vector<Tensor> all = model_tensors(model, true); // MTP blocks last
+  std::vector<Tensor> all = model_tensors(model, true); // MTP blocks last
   // What the weights hold: no MTP block, and no vision tower when the format leaves it out.
   // Both come after the layers, the output last but for them: `held` is a prefix of `all`.
   const bool drop_vision = detail::weights_drop_vision(format);
@@ -413,21 +411,17 @@ PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& for
   while (n_held < all.size() && !all[n_held].mtp && !(drop_vision && all[n_held].group() == TensorGroup::vision)) {
     ++n_held;
   }
-  std::vector<Tensor> held(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n_held));
+  const std::span<const Tensor> held(all.data(), n_held);
   // Repeated layers are counted and stored once, times their number (layer_repeats). A
   // GGUF mix may store two layers of one shape differently: repeats then also need the same
   // choices. Storage from files goes by name, so by layer: no repeats.
   std::vector<Dtype> choices;
   if (format.kind == FormatKind::gguf) choices = detail::gguf_types_chosen(model, held, format);
-  const LayerRepeats repeats = layer_repeats(model, held, choices, format.kind != FormatKind::file);
-  {
-    // The tensors after `held` (vision tower, MTP blocks) count once each.
-    std::vector<std::uint64_t> times = repeats.times;
-    times.resize(all.size(), 1);
-    params_ = detail::count_params(model, all, times);
-  }
+  LayerRepeats repeats = layer_repeats(model, held, choices, format.kind != FormatKind::file);
+  // The tensors after `held` (vision tower, MTP blocks) count once each.
+  params_ = detail::count_params(model, all, repeats.times);
   std::vector<TensorStorage> storage;
-  storage.reserve(n_held);
+  storage.reserve(all.size());
   for (std::size_t i = 0; i < n_held; ++i) {
     const Tensor& t = held[i];
     if (repeats.times[i] == 0) storage.push_back(storage[repeats.original(i, t)]);
@@ -440,12 +434,13 @@ PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& for
     file_bytes_ = format.file ? format.file->file_bytes : 0;
   } else {
     // The checkpoint also ships what the weights leave out (the MTP blocks).
-    std::vector<TensorStorage> every = storage;
-    for (std::size_t i = n_held; i < all.size(); ++i) every.push_back(detail::storage_of(model, all[i], format));
-    file_bytes_ = detail::safetensors_file_bytes(model, format, all, every);
+    for (std::size_t i = n_held; i < all.size(); ++i) storage.push_back(detail::storage_of(model, all[i], format));
+    file_bytes_ = detail::safetensors_file_bytes(model, format, all, storage);
+    storage.resize(n_held);
   }
   weights_ = detail::weight_bytes(held, storage, format, repeats.times);
-  tables_ = std::make_shared<WeightTables>(model, format, std::move(held), std::move(storage), std::move(choices),
+  all.resize(n_held);
+  tables_ = std::make_shared<WeightTables>(model, format, std::move(all), std::move(storage), std::move(choices),
                                            std::move(repeats));
 }
 

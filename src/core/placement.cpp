@@ -167,10 +167,6 @@ std::vector<Tensor> rank_tensors(const ModelSpec& spec, const Parallel& p, std::
   return out;
 }
 
-std::uint64_t RankMemory::total() const {
-  return checked_add(checked_add(weights_bytes, kv_bytes, "the memory per GPU"), state_bytes, "the memory per GPU");
-}
-
 WeightTables::WeightTables(const ModelSpec& spec, const WeightFormat& format)
     : spec_(spec), format_(format), tensors_(model_tensors(spec)) {
   // As weight_bytes(): a GGUF does not hold the vision tower.
