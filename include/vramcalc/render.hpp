@@ -7,6 +7,7 @@
 #include "vramcalc/model.hpp"
 #include "vramcalc/plan.hpp"
 #include "vramcalc/report.hpp"
+#include "vramcalc/units.hpp" // with_commas
 
 #include <cstdint>
 #include <span>
@@ -29,8 +30,6 @@ struct RenderOptions {
 [[nodiscard]] std::string format_bytes(std::uint64_t bytes, UnitSystem units);
 // The same at the scale that suits it: "320.00 KiB", "1.25 MiB", "40.00 GiB".
 [[nodiscard]] std::string format_bytes_auto(std::uint64_t bytes, UnitSystem units);
-// "70,553,706,496"
-[[nodiscard]] std::string with_commas(std::uint64_t v);
 // Text for XML attributes and content (JUnit, SVG).
 [[nodiscard]] std::string xml_escape(std::string_view s);
 // "70.55B", "1.24B", "560.0M"

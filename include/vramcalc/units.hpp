@@ -57,6 +57,9 @@ inline constexpr std::uint64_t GB = 1000ull * 1000 * 1000;
 // Largest context accepted anywhere: 2^40 tokens.
 inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 
+// "70,553,706,496": digits grouped by three, for messages and tables.
+[[nodiscard]] std::string with_commas(std::uint64_t v);
+
 // Parses a token count: "131072", "128k"/"128K" (x1024), "1m"/"1M" (x1048576),
 // with optional '_' or ',' digit separators. Rejects 0, negatives, fractions and
 // anything above max_context_tokens. The error text says what is wrong, without the flag.

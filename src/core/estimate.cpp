@@ -153,8 +153,6 @@ struct Totals {
   std::uint64_t total_bytes = 0;
 };
 
-std::string with_commas(std::uint64_t v);
-
 Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
   Totals t;
   t.kv = kv_cache(prepared.model(), prepared.tables().layer_kv(1, s.kv_dtype).layers, s.kv_dtype, s.context_tokens, s.batch,
@@ -237,12 +235,6 @@ void fill_fit_row(FitRow& r, const GpuFit& f, const ModelSpec& spec) {
   r.fits = f.fits;
   // Both sides are below 2^63 (checked by the caller), so the difference fits in int64.
   r.headroom_bytes = static_cast<std::int64_t>(r.usable_bytes) - static_cast<std::int64_t>(r.required_bytes_per_gpu);
-}
-
-std::string with_commas(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
 }
 
 // Upper bounds on speed (docs/speed.md). Decode: every step reads the weights it uses once

@@ -89,14 +89,6 @@ std::optional<WeightFormat> best_format(const ModelSpec& model, Settings s, std:
   return std::nullopt;
 }
 
-namespace {
-std::string with_commas(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
-} // namespace
-
 std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog,
                                         std::span<const WeightFormat> formats) {
   std::vector<std::string> out;

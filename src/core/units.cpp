@@ -3,6 +3,12 @@
 #include <cctype>
 
 namespace vramcalc {
+
+std::string with_commas(std::uint64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
 namespace {
 
 __extension__ typedef unsigned __int128 u128; // exact intermediate products

@@ -1,5 +1,7 @@
 #include "json_util.hpp"
 
+#include "vramcalc/units.hpp"
+
 #include <cmath>
 #include <utility>
 
@@ -31,12 +33,6 @@ std::string escape_pointer(std::string_view key) {
     else out += c;
   }
   return out;
-}
-
-std::string with_commas(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
 }
 
 std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t byte) {

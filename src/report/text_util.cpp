@@ -9,12 +9,6 @@ namespace {
 double as_double(std::uint64_t v) { return static_cast<double>(v); }
 } // namespace
 
-std::string with_commas(std::uint64_t v) {
-  std::string s = std::to_string(v);
-  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
-  return s;
-}
-
 std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
