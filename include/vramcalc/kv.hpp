@@ -88,8 +88,8 @@ struct LayerKvBytes {
   std::uint64_t state_bytes = 0;
 };
 
-// kv_cache() given those figures for every layer of `spec` (in order), as a caller that
-// evaluates many contexts keeps them.
+// kv_cache() given those figures for the layers of `spec`, in order (at most one per
+// layer), as a caller that evaluates many contexts keeps them.
 [[nodiscard]] KvCache kv_cache(const ModelSpec& spec, std::span<const LayerKvBytes> layers, Dtype dtype,
                                std::uint64_t context_tokens, std::uint64_t batch, const KvPolicy& policy = {});
 

@@ -59,8 +59,8 @@ struct RankMemory {
 [[nodiscard]] std::optional<Parallel> choose_parallel(const ModelSpec& spec, std::uint32_t gpus);
 
 // Layers that repeat an earlier layer of a tensor list (model_tensors' order): the same
-// tensors (roles, shapes), the same KV heads and head sizes, and, when `types` are given
-// (a GGUF mix's choices, one per tensor), the same types. Such layers store the same bytes
+// layer spec (the attention window aside, which no tensor shows), the same tensors (roles,
+// shapes) and, when `types` are given (a GGUF mix's choices, one per tensor), the same types. Such layers store the same bytes
 // and shard alike at any tensor-parallel width, so sums over a model's tensors can visit
 // each distinct layer once, times the layers it stands for. Storage read from files goes
 // by tensor name, so by layer: pass `dedupe` false for it.

@@ -54,8 +54,8 @@ struct Tensor {
   [[nodiscard]] std::string gguf_name() const;         // "blk.3.attn_q.weight"
 };
 
-// The group of a tensor of this role outside an MTP block (the table behind Tensor::group()).
-constexpr TensorGroup role_group(TensorRole role) {
+// The group of a tensor of this role outside an MTP block (what Tensor::group() returns).
+[[nodiscard]] constexpr TensorGroup role_group(TensorRole role) {
   switch (role) {
   case TensorRole::token_embd: return TensorGroup::token_embedding;
   case TensorRole::output: return TensorGroup::output_head;

@@ -92,7 +92,7 @@ KvCache kv_cache(const ModelSpec& spec, std::span<const LayerKvBytes> layers, Dt
                  std::uint64_t context_tokens, std::uint64_t batch, const KvPolicy& policy) {
   KvCache kv;
   const std::uint64_t kept = policy_tokens(policy, context_tokens);
-  for (std::size_t i = 0; i < layers.size(); ++i) {
+  for (std::size_t i = 0; i < std::min(layers.size(), spec.layers.size()); ++i) {
     const std::uint64_t per_token = layers[i].kv_bytes_per_token;
     kv.bytes_per_token = checked_add(kv.bytes_per_token, per_token, "the KV bytes per token");
     kv.bytes_per_sequence = checked_add(
