@@ -605,8 +605,12 @@ Dtype row_fallback(Dtype d, std::uint64_t ne0) {
 
 bool is_quantized(Dtype d) { return traits(d).block_elems > 1 || d == Dtype::mxfp4; }
 
+} // namespace
+
+namespace detail {
+
 // Each tensor's type as the mix chooses it, before the row-length fallback.
-std::vector<Dtype> gguf_choices(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& f) {
+std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& f) {
   MixContext c{};
   c.ftype = f.ftype;
   c.def = f.dtype;
@@ -649,18 +653,9 @@ std::vector<Dtype> gguf_choices(const ModelSpec& spec, std::span<const Tensor> t
 
 // The fallback applies to quantized choices only; a float type has one-element blocks and
 // passes through unchanged.
-TensorStorage gguf_tensor_storage(const Tensor& t, Dtype choice) { return plain_storage(t, row_fallback(choice, t.ne0)); }
+TensorStorage gguf_storage_as(const Tensor& t, Dtype choice) { return plain_storage(t, row_fallback(choice, t.ne0)); }
 
-std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
-                                        const WeightFormat& f) {
-  const std::vector<Dtype> choices = gguf_choices(spec, tensors, f);
-  std::vector<TensorStorage> out;
-  out.reserve(tensors.size());
-  for (std::size_t i = 0; i < tensors.size(); ++i) out.push_back(gguf_tensor_storage(tensors[i], choices[i]));
-  return out;
-}
-
-TensorStorage one_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
+TensorStorage storage_of(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
   if (format.kind == FormatKind::file) {
     const auto it = format.file ? format.file->by_name.find(t.gguf_name()) : decltype(format.file->by_name.end()){};
     if (!format.file || it == format.file->by_name.end()) return {spec.dtype, 0};
@@ -677,16 +672,6 @@ TensorStorage one_storage(const ModelSpec& spec, const Tensor& t, const WeightFo
   return format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format);
 }
 
-} // namespace
-
-namespace detail {
-
-std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format) {
-  return gguf_choices(spec, tensors, format);
-}
-
-TensorStorage gguf_storage_as(const Tensor& t, Dtype choice) { return gguf_tensor_storage(t, choice); }
-
 bool gguf_choice_holds(const Tensor& unsharded, const Tensor& sharded) {
   // What mix_type_impl and the checks before it read of a tensor's shape: matrix or not,
   // stacked experts or not (MXFP4_MOE), and an output-like tensor's row length.
@@ -695,18 +680,27 @@ bool gguf_choice_holds(const Tensor& unsharded, const Tensor& sharded) {
           unsharded.ne0 == sharded.ne0);
 }
 
-TensorStorage storage_of(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
-  return one_storage(spec, t, format);
+} // namespace detail
+
+namespace {
+
+std::vector<TensorStorage> gguf_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
+                                        const WeightFormat& f) {
+  const std::vector<Dtype> choices = detail::gguf_types_chosen(spec, tensors, f);
+  std::vector<TensorStorage> out;
+  out.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) out.push_back(detail::gguf_storage_as(tensors[i], choices[i]));
+  return out;
 }
 
-} // namespace detail
+} // namespace
 
 std::vector<TensorStorage> tensor_storage(const ModelSpec& spec, std::span<const Tensor> tensors,
                                           const WeightFormat& format) {
   if (format.kind == FormatKind::gguf) return gguf_storage(spec, tensors, format);
   std::vector<TensorStorage> out;
   out.reserve(tensors.size());
-  for (const Tensor& t : tensors) out.push_back(one_storage(spec, t, format));
+  for (const Tensor& t : tensors) out.push_back(detail::storage_of(spec, t, format));
   return out;
 }
 
