@@ -59,6 +59,29 @@ struct EstimateError {
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
 
+// What the weights of every format of one model share: the tensor list, the parameter
+// counts, the layers that repeat. Sweeps over formats make it once per model (the one-model
+// form of PreparedWeights::make makes its own). It refers to the model, which must outlive it.
+class PreparedModel {
+public:
+  // Fails like estimate() when a count does not fit in 64 bits.
+  [[nodiscard]] static std::expected<PreparedModel, EstimateError> make(const ModelSpec& model);
+  [[nodiscard]] const ModelSpec& model() const { return *model_; }
+  [[nodiscard]] const ParamCounts& params() const { return params_; }
+
+private:
+  friend class PreparedWeights;
+  explicit PreparedModel(const ModelSpec& model);
+  [[nodiscard]] std::uint64_t gguf_infos_bytes() const;
+  const ModelSpec* model_;
+  std::vector<Tensor> tensors_; // model_tensors(model, true): MTP blocks last
+  std::size_t n_held_ = 0;      // the prefix the weights hold: no MTP block
+  std::size_t n_held_text_ = 0; // the same without the vision tower
+  ParamCounts params_;
+  LayerRepeats repeats_;                // layer_repeats over tensors_, without types
+  std::uint64_t gguf_infos_bytes_ = 0;  // a GGUF's tensor infos, for the text prefix
+};
+
 // What an estimate computes from the model and the weight format alone: parameter counts,
 // weight and file bytes, the weights each tensor-parallel GPU holds. Made once, it serves
 // every estimate that varies only the context, KV dtype, batch, policy or GPUs: sweeps,
@@ -69,6 +92,8 @@ public:
   // Fails like estimate() when a quantity does not fit in 64 bits.
   [[nodiscard]] static std::expected<PreparedWeights, EstimateError> make(const ModelSpec& model,
                                                                            const WeightFormat& format);
+  [[nodiscard]] static std::expected<PreparedWeights, EstimateError> make(const PreparedModel& model,
+                                                                           const WeightFormat& format);
   [[nodiscard]] const ModelSpec& model() const { return *model_; }
   [[nodiscard]] const WeightFormat& format() const { return format_; }
   [[nodiscard]] const ParamCounts& params() const { return params_; }
@@ -77,7 +102,7 @@ public:
   [[nodiscard]] WeightTables& tables() const { return *tables_; }
 
 private:
-  PreparedWeights(const ModelSpec& model, const WeightFormat& format);
+  PreparedWeights(PreparedModel model, const WeightFormat& format);
   const ModelSpec* model_;
   WeightFormat format_;
   ParamCounts params_;
@@ -118,6 +143,26 @@ struct GpuFit {
 [[nodiscard]] std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings,
                                                                           std::span<const GpuSpec> catalog,
                                                                           const PreparedWeights& prepared);
+
+// fit_check() for many estimates over one GPU list — sweeps, plots, searches: the GPUs'
+// usable bytes and their order are worked out once, and the search's buffers are reused.
+// It refers to the GPUs, which must outlive it.
+class FitChecker {
+public:
+  explicit FitChecker(std::span<const GpuSpec> catalog);
+  ~FitChecker();
+  FitChecker(FitChecker&&) noexcept;
+  FitChecker& operator=(FitChecker&&) noexcept;
+
+  // fit_check(settings, catalog, prepared)'s rows, valid until the next check.
+  [[nodiscard]] std::expected<std::span<const GpuFit>, EstimateError> check(const Settings& settings,
+                                                                           const PreparedWeights& prepared);
+
+  struct State; // opaque: estimate.cpp's, which estimate() uses too
+
+private:
+  std::unique_ptr<State> state_;
+};
 
 // A lower bound on the GPUs of this kind needed: `model_bytes` split perfectly evenly, with
 // `overhead_bytes` on each; 0 if even that needs more than max_gpu_count.

@@ -74,6 +74,10 @@ struct LayerRepeats {
 };
 [[nodiscard]] LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensors,
                                          std::span<const Dtype> types = {}, bool dedupe = true);
+// layer_repeats(spec, tensors) narrowed to the layers whose `types` (one per tensor of a
+// prefix of `tensors` holding every layer) match too: the same as layer_repeats with the
+// types, from the comparisons already made. `times` then covers that prefix.
+[[nodiscard]] LayerRepeats layer_repeats_typed(const LayerRepeats& untyped, std::span<const Dtype> types);
 
 // The weights each GPU holds per layer, for any tensor-parallel width: they depend only on
 // the model and the format, so one WeightTables serves every context, KV dtype and batch
@@ -99,6 +103,8 @@ public:
     std::uint64_t first_stage_bytes = 0;     // token embedding, vision tower
     std::uint64_t last_stage_bytes = 0;      // final norm and head
     std::uint64_t tied_head_bytes = 0;       // a tied head's own copy when pp > 1
+    std::uint64_t layer_bytes = 0;           // every layer's, when all layers hold the same
+    bool uniform = false;                    // all layers hold the same bytes
   };
   const Table& table(std::uint32_t tp, bool ep);
 
@@ -157,12 +163,18 @@ public:
   // The busiest GPU (the stage with the most bytes) under `p`.
   [[nodiscard]] RankMemory busiest(const Parallel& p);
 
+  // The same costs for another request over `weights` (which must outlive this), reusing
+  // this one's buffers: for sweeps that ask many.
+  void reset(WeightTables& weights, Dtype kv_dtype, std::uint64_t context_tokens, std::uint64_t batch,
+             const KvPolicy& policy = {});
+
 private:
   struct KvTable {
     std::uint32_t tp = 0;
     const WeightTables::LayerKv* layers = nullptr;
     std::vector<std::uint64_t> kind_kv, kind_state; // per kind of layer: one layer's bytes
     std::uint64_t kv_total = 0, state_total = 0;    // every layer's
+    bool uniform = false; // every kind keeps the same bytes (so every layer does)
     // Layers [0, i); built when a layout has more than one stage. No sum of them exceeds
     // the totals, which are checked.
     std::vector<std::uint64_t> kv_prefix, state_prefix;
@@ -176,6 +188,7 @@ private:
   std::uint64_t batch_;
   KvPolicy policy_;
   std::vector<KvTable> kv_tables_; // a reference lives only until the next kv_table()
+  std::size_t kv_live_ = 0;        // kv_tables_[0, kv_live_) are this request's; the rest, spare buffers
 };
 
 // One-off form of RankCosts::busiest.

@@ -545,8 +545,10 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
   GpuSpec any;
   any.id = "plot";
   any.memory_bytes = std::uint64_t{1} << 50;
+  const auto shared = PreparedModel::make(model);
+  if (!shared) fail(ErrorCode::overflow, "--plot: " + model.id + ": " + shared.error().message);
   for (const WeightFormat& f : w.formats) {
-    auto prepared = PreparedWeights::make(model, f);
+    auto prepared = PreparedWeights::make(*shared, f);
     if (!prepared) fail(ErrorCode::overflow, "--plot: " + model.id + ": " + prepared.error().message);
     for (Dtype kv : w.kvs) {
       for (std::uint64_t batch : w.batches) {
@@ -603,10 +605,13 @@ Outcome run_estimate(const Options& o) {
   }
 
   if (o.plot) write_file_atomically(*o.plot, plot_svg(w, catalog, o), "--plot");
-  // The weights of each format are prepared once for all its contexts, KV dtypes and batches.
+  // The weights of each format are prepared once for all its contexts, KV dtypes and batches,
+  // from what the formats share.
+  const auto shared = PreparedModel::make(model);
+  if (!shared) fail(ErrorCode::overflow, model.id + ": " + shared.error().message);
   std::vector<PreparedWeights> prepared;
   for (const WeightFormat& f : w.formats) {
-    auto p = PreparedWeights::make(model, f);
+    auto p = PreparedWeights::make(*shared, f);
     if (!p) fail(ErrorCode::overflow, model.id + ": " + p.error().message);
     prepared.push_back(std::move(*p));
   }

@@ -35,14 +35,20 @@ std::uint32_t min_gpu_count_even(std::uint64_t model_bytes, std::uint64_t overhe
 namespace {
 
 // Memory of the busiest GPU for each GPU count, computed once per estimate and shared by
-// every GPU row (it does not depend on the GPU).
+// every GPU row (it does not depend on the GPU). Reset for each estimate; its buffers stay.
 class FitSearch {
 public:
-  FitSearch(WeightTables& weights, const Settings& s)
-      : weights_(weights), costs_(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy),
-        overhead_(s.overhead_bytes) {
-    memo_.reserve(16);
-    by_count_.reserve(64);
+  void reset(WeightTables& weights, const Settings& s) {
+    weights_ = &weights;
+    if (costs_) costs_->reset(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
+    else costs_.emplace(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
+    overhead_ = s.overhead_bytes;
+    memo_.clear();
+    // by_count_ entries of an earlier estimate are told apart by their stamp, not cleared.
+    if (++stamp_ == 0) {
+      for (Slot& slot : by_count_) slot.stamp = 0;
+      stamp_ = 1;
+    }
   }
 
   // The busiest GPU under a layout: its parts (overhead not included) and what it needs in
@@ -57,7 +63,7 @@ public:
     for (const auto& [key, value] : memo_) {
       if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return value;
     }
-    const RankMemory parts = costs_.busiest(p);
+    const RankMemory parts = costs_->busiest(p);
     const Busiest b{parts, checked_add(parts.total(), overhead_, "the memory per GPU")};
     memo_.emplace_back(p, b);
     return b;
@@ -87,22 +93,26 @@ public:
   };
   const Count& count(std::uint32_t n) {
     if (n >= by_count_.size()) by_count_.resize(n + 1);
-    auto& known = by_count_[n];
-    if (!known) {
-      Count c;
-      c.layout = weights_.layout(n);
-      if (c.layout) c.busiest = at(*c.layout);
-      known = c;
+    Slot& slot = by_count_[n];
+    if (slot.stamp != stamp_) {
+      slot.count.layout = weights_->layout(n);
+      slot.count.busiest = slot.count.layout ? at(*slot.count.layout) : Busiest{};
+      slot.stamp = stamp_;
     }
-    return *known;
+    return slot.count;
   }
 
 private:
-  WeightTables& weights_;
-  RankCosts costs_;
-  std::uint64_t overhead_;
+  struct Slot {
+    std::uint32_t stamp = 0; // the estimate it was computed for
+    Count count;
+  };
+  WeightTables* weights_ = nullptr;
+  std::optional<RankCosts> costs_;
+  std::uint64_t overhead_ = 0;
   std::vector<std::pair<Parallel, Busiest>> memo_;
-  std::vector<std::optional<Count>> by_count_; // references stay valid: resized only in count()
+  std::vector<Slot> by_count_; // references stay valid: resized only in count()
+  std::uint32_t stamp_ = 0;
 };
 
 // One row of the fit check: `gpu` at `count` (0: its smallest count, `smallest`), in the
@@ -166,47 +176,73 @@ Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
   return t;
 }
 
-std::vector<GpuFit> fit_rows(const Settings& settings, std::span<const GpuSpec> catalog,
-                             const PreparedWeights& prepared, std::uint64_t model_bytes) {
-  const ModelSpec& model = prepared.model();
-  FitSearch search(prepared.tables(), settings);
+} // namespace
+
+// What a fit check keeps between estimates: the catalog's GPUs in the order rows list GPUs
+// that need as many (least memory, then id, then catalog order), their usable bytes, the
+// search and the rows.
+struct FitChecker::State {
+  explicit State(std::span<const GpuSpec> gpus) : catalog(gpus) {}
+  std::span<const GpuSpec> catalog;
+  bool ordered = false;
+  std::vector<const GpuSpec*> gpu; // the catalog in that order
+  std::vector<std::uint64_t> usable;
+  std::vector<std::uint32_t> smallest; // per GPU in that order: its smallest count
+  std::vector<std::uint64_t> keys;     // (rank << 32) | position, sorted
+  FitSearch search;
   std::vector<GpuFit> rows;
-  if (!settings.gpus.empty()) {
-    rows.reserve(settings.gpus.size());
-    for (const GpuRequest& g : settings.gpus) {
-      const std::uint64_t usable = usable_bytes(g.gpu);
-      fit_of(rows.emplace_back(), search, model, g.gpu, usable, g.count, settings.parallel, true,
-             search.min_count(usable, model_bytes));
+
+  void order() {
+    if (ordered) return;
+    ordered = true;
+    std::vector<std::pair<std::uint64_t, const GpuSpec*>> by_usable;
+    by_usable.reserve(catalog.size());
+    for (const GpuSpec& g : catalog) by_usable.emplace_back(usable_bytes(g), &g);
+    std::sort(by_usable.begin(), by_usable.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      if (a.second->id != b.second->id) return a.second->id < b.second->id;
+      return a.second < b.second; // catalog order
+    });
+    for (const auto& [u, g] : by_usable) {
+      usable.push_back(u);
+      gpu.push_back(g);
     }
-    return rows;
   }
-  // Smallest deployment first: fewest GPUs, then least memory, then by id; GPUs that cannot
-  // hold the model at any count last.
-  struct Candidate {
-    std::uint64_t rank; // the count; GPUs that hold the model at no count sort last
-    std::uint64_t usable;
-    const GpuSpec* gpu;
-    std::uint32_t smallest;
-  };
-  std::vector<Candidate> candidates;
-  candidates.reserve(catalog.size());
-  for (const GpuSpec& g : catalog) {
-    const std::uint64_t usable = usable_bytes(g);
-    const std::uint32_t n = search.min_count(usable, model_bytes);
-    candidates.push_back({n == 0 ? std::numeric_limits<std::uint64_t>::max() : n, usable, &g, n});
+
+  // The rows of the fit check; fails (OverflowError) like estimate().
+  void fit_rows(const Settings& settings, const PreparedWeights& prepared, std::uint64_t model_bytes) {
+    const ModelSpec& model = prepared.model();
+    search.reset(prepared.tables(), settings);
+    rows.clear();
+    if (!settings.gpus.empty()) {
+      for (const GpuRequest& g : settings.gpus) {
+        const std::uint64_t u = usable_bytes(g.gpu);
+        fit_of(rows.emplace_back(), search, model, g.gpu, u, g.count, settings.parallel, true,
+               search.min_count(u, model_bytes));
+      }
+      return;
+    }
+    // Smallest deployment first: fewest GPUs, then the order above; GPUs that cannot hold
+    // the model at any count last. Positions are below 2^32 (the catalog is in memory).
+    order();
+    const std::size_t n = gpu.size();
+    smallest.resize(n);
+    keys.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      // GPUs of the same usable bytes need the same count.
+      smallest[i] = i > 0 && usable[i] == usable[i - 1] ? smallest[i - 1] : search.min_count(usable[i], model_bytes);
+      const std::uint64_t rank = smallest[i] == 0 ? std::uint64_t{max_gpu_count} + 1 : smallest[i];
+      keys[i] = rank << 32 | i;
+    }
+    std::sort(keys.begin(), keys.end());
+    for (const std::uint64_t key : keys) {
+      const std::size_t i = key & 0xffff'ffffu;
+      fit_of(rows.emplace_back(), search, model, *gpu[i], usable[i], 0, settings.parallel, false, smallest[i]);
+    }
   }
-  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    if (a.rank != b.rank) return a.rank < b.rank;
-    if (a.usable != b.usable) return a.usable < b.usable;
-    if (a.gpu->id != b.gpu->id) return a.gpu->id < b.gpu->id;
-    return a.gpu < b.gpu; // catalog order
-  });
-  rows.reserve(candidates.size());
-  for (const Candidate& c : candidates) {
-    fit_of(rows.emplace_back(), search, model, *c.gpu, c.usable, 0, settings.parallel, false, c.smallest);
-  }
-  return rows;
-}
+};
+
+namespace {
 
 void fill_fit_row(FitRow& r, const GpuFit& f, const ModelSpec& spec) {
   const GpuSpec& gpu = *f.gpu;
@@ -376,42 +412,109 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
 
 } // namespace
 
-std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings, std::span<const GpuSpec> catalog,
-                                                           const PreparedWeights& prepared) {
+FitChecker::FitChecker(std::span<const GpuSpec> catalog) : state_(std::make_unique<State>(catalog)) {}
+FitChecker::~FitChecker() = default;
+FitChecker::FitChecker(FitChecker&&) noexcept = default;
+FitChecker& FitChecker::operator=(FitChecker&&) noexcept = default;
+
+std::expected<std::span<const GpuFit>, EstimateError> FitChecker::check(const Settings& settings,
+                                                                       const PreparedWeights& prepared) {
   if (settings.weights.id != prepared.format().id) {
     auto again = PreparedWeights::make(prepared.model(), settings.weights);
     if (!again) return std::unexpected(again.error());
-    return fit_check(settings, catalog, *again);
+    return check(settings, *again); // the rows refer to GPUs, not to the weights
   }
   try {
-    return fit_rows(settings, catalog, prepared, totals_of(settings, prepared).model_bytes);
+    state_->fit_rows(settings, prepared, totals_of(settings, prepared).model_bytes);
+    return state_->rows;
   } catch (const OverflowError& e) {
     return std::unexpected(EstimateError{e.what()});
   }
 }
 
-PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& format)
-    : model_(&model), format_(format) {
-  // One tensor list and one storage pass serve the parameter counts, the weights, the file
-  // and the unsharded per-GPU table; the public count_params / weight_bytes / file_bytes
-  // run the same code over lists of their own (weights_detail.hpp).
-  std::vector<Tensor> all = model_tensors(model, true); // MTP blocks last
-  // What the weights hold: no MTP block, and no vision tower when the format leaves it out.
-  // Both come after the layers, the output last but for them: `held` is a prefix of `all`.
-  const bool drop_vision = detail::weights_drop_vision(format);
-  std::size_t n_held = 0;
-  while (n_held < all.size() && !all[n_held].mtp && !(drop_vision && all[n_held].group() == TensorGroup::vision)) {
-    ++n_held;
+std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings, std::span<const GpuSpec> catalog,
+                                                           const PreparedWeights& prepared) {
+  FitChecker checker(catalog);
+  auto rows = checker.check(settings, prepared);
+  if (!rows) return std::unexpected(rows.error());
+  return std::vector<GpuFit>(rows->begin(), rows->end());
+}
+
+PreparedModel::PreparedModel(const ModelSpec& model) : model_(&model), tensors_(model_tensors(model, true)) {
+  // What the weights hold: no MTP block, and no vision tower in a format that leaves it
+  // out. The list ends with the vision tower, then the MTP blocks (model_tensors): prefixes.
+  n_held_ = tensors_.size();
+  while (n_held_ > 0 && tensors_[n_held_ - 1].mtp) --n_held_;
+  n_held_text_ = n_held_;
+  while (n_held_text_ > 0 && tensors_[n_held_text_ - 1].group() == TensorGroup::vision) --n_held_text_;
+  // Repeated layers are counted and stored once, times their number (layer_repeats); the
+  // tensors after the layers (vision tower, MTP blocks) count once each.
+  repeats_ = layer_repeats(model, tensors_);
+  params_ = detail::count_params(model, tensors_, repeats_.times);
+  gguf_infos_bytes_ = gguf_infos_bytes();
+}
+
+std::uint64_t PreparedModel::gguf_infos_bytes() const {
+  const std::span<const Tensor> text(tensors_.data(), n_held_text_);
+  if (!repeats_.by_layer) return detail::gguf_tensor_infos_bytes(text);
+  // A layer that repeats another has the same tensors, so the same infos but for the layer
+  // number in each name ("blk.7." against "blk.12."). The layers' tensors are in the text.
+  const std::size_t n_layers = repeats_.range.size();
+  const auto digits = [](std::size_t l) {
+    std::uint64_t d = 1;
+    for (; l >= 10; l /= 10) ++d;
+    return d;
+  };
+  std::uint64_t bytes = 0;
+  for (const Tensor& t : text) {
+    if (t.layer < 0 || static_cast<std::size_t>(t.layer) >= n_layers) bytes += detail::gguf_tensor_info_bytes(t);
   }
+  std::vector<std::uint64_t> own(n_layers); // a layer that repeats none: its infos
+  for (std::size_t l = 0; l < n_layers; ++l) {
+    const auto [first, last] = repeats_.range[l];
+    if (last > text.size()) return detail::gguf_tensor_infos_bytes(text); // not so: count them all
+    const std::uint32_t d = repeats_.same_as[l];
+    if (d == l) {
+      own[l] = detail::gguf_tensor_infos_bytes(text.subspan(first, last - first));
+      bytes += own[l];
+    } else {
+      bytes += own[d] - (last - first) * digits(d) + (last - first) * digits(l);
+    }
+  }
+  return bytes;
+}
+
+std::expected<PreparedModel, EstimateError> PreparedModel::make(const ModelSpec& model) {
+  try {
+    return PreparedModel(model);
+  } catch (const OverflowError& e) {
+    return std::unexpected(EstimateError{e.what()});
+  }
+}
+
+PreparedWeights::PreparedWeights(PreparedModel prepared, const WeightFormat& format)
+    : model_(prepared.model_), format_(format), params_(prepared.params_) {
+  // One tensor list and one storage pass serve the weights, the file and the unsharded
+  // per-GPU table; the public count_params / weight_bytes / file_bytes run the same code
+  // over lists of their own (weights_detail.hpp).
+  const ModelSpec& model = *model_;
+  const std::vector<Tensor>& all = prepared.tensors_;
+  const bool drop_vision = detail::weights_drop_vision(format);
+  const std::size_t n_held = drop_vision ? prepared.n_held_text_ : prepared.n_held_;
   const std::span<const Tensor> held(all.data(), n_held);
-  // Repeated layers are counted and stored once, times their number (layer_repeats). A
-  // GGUF mix may store two layers of one shape differently: repeats then also need the same
-  // choices. Storage from files goes by name, so by layer: no repeats.
+  // A GGUF mix may store two layers of one shape differently: repeats then also need the
+  // same choices. Storage from files goes by name, so by layer: no repeats.
   std::vector<Dtype> choices;
-  if (format.kind == FormatKind::gguf) choices = detail::gguf_types_chosen(model, held, format);
-  LayerRepeats repeats = layer_repeats(model, held, choices, format.kind != FormatKind::file);
-  // The tensors after `held` (vision tower, MTP blocks) count once each.
-  params_ = detail::count_params(model, all, repeats.times);
+  LayerRepeats repeats;
+  if (format.kind == FormatKind::gguf) {
+    choices = detail::gguf_types_chosen(model, held, format);
+    repeats = layer_repeats_typed(prepared.repeats_, choices);
+  } else if (format.kind == FormatKind::file) {
+    repeats = layer_repeats(model, held, {}, false);
+  } else {
+    repeats = std::move(prepared.repeats_);
+    repeats.times.resize(n_held);
+  }
   std::vector<TensorStorage> storage;
   storage.reserve(all.size());
   for (std::size_t i = 0; i < n_held; ++i) {
@@ -421,7 +524,7 @@ PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& for
     else storage.push_back(detail::storage_of(model, t, format));
   }
   if (format.kind == FormatKind::gguf) {
-    file_bytes_ = detail::gguf_file_bytes(model, held, storage);
+    file_bytes_ = detail::gguf_file_bytes(model, prepared.gguf_infos_bytes_, storage); // held: the text prefix
   } else if (format.kind == FormatKind::file) {
     file_bytes_ = format.file ? format.file->file_bytes : 0;
   } else {
@@ -431,14 +534,26 @@ PreparedWeights::PreparedWeights(const ModelSpec& model, const WeightFormat& for
     storage.resize(n_held);
   }
   weights_ = detail::weight_bytes(held, storage, format, repeats.times);
-  all.resize(n_held);
-  tables_ = std::make_shared<WeightTables>(model, format, std::move(all), std::move(storage), std::move(choices),
+  std::vector<Tensor> tensors = std::move(prepared.tensors_);
+  tensors.resize(n_held);
+  tables_ = std::make_shared<WeightTables>(model, format, std::move(tensors), std::move(storage), std::move(choices),
                                            std::move(repeats));
 }
 
-std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
+std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const PreparedModel& model,
+                                                                    const WeightFormat& format) {
   try {
-    return PreparedWeights(model, format);
+    return PreparedWeights(model, format); // a copy: the weights keep the tensor list
+  } catch (const OverflowError& e) {
+    return std::unexpected(EstimateError{e.what()});
+  }
+}
+
+std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
+  auto prepared = PreparedModel::make(model);
+  if (!prepared) return std::unexpected(prepared.error());
+  try {
+    return PreparedWeights(std::move(*prepared), format);
   } catch (const OverflowError& e) {
     return std::unexpected(EstimateError{e.what()});
   }
@@ -501,7 +616,9 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     r.memory.overhead_bytes = settings.overhead_bytes;
     r.memory.total_bytes = totals.total_bytes;
 
-    const std::vector<GpuFit> fits = fit_rows(settings, catalog, prepared, totals.model_bytes);
+    FitChecker::State fit(catalog);
+    fit.fit_rows(settings, prepared, totals.model_bytes);
+    const std::vector<GpuFit>& fits = fit.rows;
     r.fit.resize(fits.size());
     for (std::size_t i = 0; i < fits.size(); ++i) fill_fit_row(r.fit[i], fits[i], model);
 

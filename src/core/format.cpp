@@ -742,16 +742,24 @@ std::size_t gguf_name_size(const Tensor& t) {
   return n;
 }
 
-std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::span<const Tensor> tensors,
-                              std::span<const TensorStorage> storage) {
+std::uint64_t gguf_tensor_info_bytes(const Tensor& t) {
+  // Name (length-prefixed), dimension count, dimensions, type, data offset.
+  return 8 + gguf_name_size(t) + 4 + 8 * n_dims(t) + 4 + 8;
+}
+
+std::uint64_t gguf_tensor_infos_bytes(std::span<const Tensor> tensors) {
+  // Bounded by the tensors' number (names are short): no overflow.
+  std::uint64_t bytes = 0;
+  for (const Tensor& t : tensors) bytes += gguf_tensor_info_bytes(t);
+  return bytes;
+}
+
+std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::uint64_t infos_bytes, std::span<const TensorStorage> storage) {
   // header (magic, version, counts) + metadata + tensor infos, padded to the alignment,
   // then each tensor padded to 32 bytes (llama-quantize's GGML_PAD(size, 32)).
-  std::uint64_t header = 4 + 4 + 8 + 8 + gguf_metadata_estimate(spec);
+  const std::uint64_t header = 4 + 4 + 8 + 8 + gguf_metadata_estimate(spec) + infos_bytes;
   std::uint64_t data = 0;
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    header += 8 + gguf_name_size(tensors[i]) + 4 + 8 * n_dims(tensors[i]) + 4 + 8;
-    data = checked_add(data, round_up(storage[i].bytes, 32), "the file size");
-  }
+  for (const TensorStorage& s : storage) data = checked_add(data, round_up(s.bytes, 32), "the file size");
   return checked_add(round_up(header, 32), data, "the file size");
 }
 
@@ -825,7 +833,7 @@ std::uint64_t file_bytes(const ModelSpec& spec, const WeightFormat& format) {
     std::vector<Tensor> tensors = model_tensors(spec);
     std::erase_if(tensors, [](const Tensor& t) { return t.group() == TensorGroup::vision; });
     const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
-    return detail::gguf_file_bytes(spec, tensors, storage);
+    return detail::gguf_file_bytes(spec, detail::gguf_tensor_infos_bytes(tensors), storage);
   }
   const std::vector<Tensor> tensors = model_tensors(spec, true);
   return detail::safetensors_file_bytes(spec, format, tensors, tensor_storage(spec, tensors, format));

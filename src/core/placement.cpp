@@ -256,6 +256,49 @@ LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensor
   return r;
 }
 
+LayerRepeats layer_repeats_typed(const LayerRepeats& untyped, std::span<const Dtype> types) {
+  LayerRepeats r;
+  r.by_layer = untyped.by_layer;
+  r.range = untyped.range;
+  const std::size_t n_layers = r.range.size();
+  r.same_as.resize(n_layers);
+  for (std::size_t l = 0; l < n_layers; ++l) r.same_as[l] = static_cast<std::uint32_t>(l);
+  r.times.assign(types.size(), 1);
+  if (!r.by_layer) return r;
+  // A layer may repeat an earlier one only if it did without the types: same tensors, so
+  // ranges of one length; then its types are compared one by one. The candidates are
+  // bounded as in layer_repeats.
+  const auto same_types = [&](std::size_t a, std::size_t b) {
+    const auto [a0, a1] = r.range[a];
+    const std::size_t b0 = r.range[b].first;
+    for (std::size_t k = 0; k < a1 - a0; ++k) {
+      if (types[a0 + k] != types[b0 + k]) return false;
+    }
+    return true;
+  };
+  constexpr std::size_t max_candidates = 16;
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint64_t> members(n_layers, 1);
+  for (std::uint32_t l = 0; l < n_layers; ++l) {
+    const std::uint32_t kind = untyped.same_as[l];
+    if (kind != l) {
+      for (const std::uint32_t d : candidates) {
+        if (untyped.same_as[d] == kind && same_types(d, l)) {
+          r.same_as[l] = d;
+          ++members[d];
+          members[l] = 0;
+          break;
+        }
+      }
+    }
+    if (r.same_as[l] == l && candidates.size() < max_candidates) candidates.push_back(l);
+  }
+  for (std::size_t l = 0; l < n_layers; ++l) {
+    for (std::size_t i = r.range[l].first; i < r.range[l].second; ++i) r.times[i] = members[l];
+  }
+  return r;
+}
+
 void WeightTables::prepare() {
   if (prepared_) return;
   prepared_ = true;
@@ -346,9 +389,12 @@ const WeightTables::Table& WeightTables::table(std::uint32_t tp, bool ep) {
   }
   if (!spec_.tie_word_embeddings) t.tied_head_bytes = 0;
   t.layer_prefix.assign(spec_.num_layers + 1, 0);
+  t.uniform = true;
   for (std::size_t i = 0; i < per_layer.size(); ++i) {
     t.layer_prefix[i + 1] = checked_add(t.layer_prefix[i], per_layer[i], "the weights per GPU");
+    t.uniform = t.uniform && per_layer[i] == per_layer[0];
   }
+  if (t.uniform && !per_layer.empty()) t.layer_bytes = per_layer[0];
   tables_.push_back(std::move(t));
   return tables_.back();
 }
@@ -421,15 +467,32 @@ RankCosts::RankCosts(WeightTables& weights, Dtype kv_dtype, std::uint64_t contex
   kv_tables_.reserve(8); // the tensor-parallel widths tried: a few
 }
 
+void RankCosts::reset(WeightTables& weights, Dtype kv_dtype, std::uint64_t context_tokens, std::uint64_t batch,
+                      const KvPolicy& policy) {
+  own_.reset();
+  weights_ = &weights;
+  kv_dtype_ = kv_dtype;
+  context_tokens_ = context_tokens;
+  batch_ = batch;
+  policy_ = policy;
+  kv_live_ = 0;
+}
+
 RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
-  for (KvTable& t : kv_tables_) {
-    if (t.tp == tp) return t;
+  for (std::size_t i = 0; i < kv_live_; ++i) {
+    if (kv_tables_[i].tp == tp) return kv_tables_[i];
   }
   const ModelSpec& spec = weights_->spec();
   const WeightTables::LayerKv& layers = weights_->layer_kv(tp, kv_dtype_);
-  KvTable t;
+  if (kv_live_ == kv_tables_.size()) kv_tables_.emplace_back();
+  KvTable& t = kv_tables_[kv_live_]; // counted in once complete (a check may throw)
   t.tp = tp;
   t.layers = &layers;
+  t.kind_kv.clear();
+  t.kind_state.clear();
+  t.kv_prefix.clear();
+  t.state_prefix.clear();
+  t.kv_total = t.state_total = 0;
   const std::uint64_t kept = policy_tokens(policy_, context_tokens_);
   const std::size_t kinds = layers.kind_layer.size();
   t.kind_kv.reserve(kinds);
@@ -445,8 +508,10 @@ RankCosts::KvTable& RankCosts::kv_table(std::uint32_t tp) {
     t.kv_total = checked_add(t.kv_total, checked_mul(kv, layers.kind_count[k], "the KV cache"), "the KV cache");
     t.state_total = checked_add(t.state_total, checked_mul(state, layers.kind_count[k], "the state"), "the state");
   }
-  kv_tables_.push_back(std::move(t));
-  return kv_tables_.back();
+  t.uniform = std::all_of(t.kind_kv.begin(), t.kind_kv.end(), [&](std::uint64_t b) { return b == t.kind_kv[0]; }) &&
+              std::all_of(t.kind_state.begin(), t.kind_state.end(), [&](std::uint64_t b) { return b == t.kind_state[0]; });
+  ++kv_live_;
+  return t;
 }
 
 RankMemory RankCosts::busiest(const Parallel& p) {
@@ -461,6 +526,45 @@ RankMemory RankCosts::busiest(const Parallel& p) {
     r.state_bytes = kv.state_total;
     return r;
   }
+  const std::uint64_t num_layers = weights_->spec().num_layers;
+  // stage_layers(): `base` layers a stage, one more for the stages from `extra_from` to the
+  // one before the last.
+  const std::uint64_t base = num_layers / p.pp;
+  const std::uint64_t extra_from = p.pp - 1 - num_layers % p.pp;
+  const auto stage_layers = [&](std::uint64_t stage) {
+    return base + (stage >= extra_from && stage + 1 < p.pp ? 1 : 0);
+  };
+  // One stage's memory from its layers' sums; the first stage holds the embedding, the last
+  // the head. The busiest is the first stage with the most.
+  RankMemory best;
+  std::uint64_t best_total = 0;
+  const auto visit = [&](std::uint64_t stage, std::uint64_t weights, std::uint64_t kv_bytes, std::uint64_t state) {
+    RankMemory r{weights, kv_bytes, state};
+    if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, w.first_stage_bytes, "the weights per GPU");
+    if (stage + 1 == p.pp) {
+      r.weights_bytes = checked_add(r.weights_bytes, w.last_stage_bytes, "the weights per GPU");
+      r.weights_bytes = checked_add(r.weights_bytes, w.tied_head_bytes, "the weights per GPU");
+    }
+    const std::uint64_t total = r.total();
+    if (stage == 0 || total > best_total) {
+      best = r;
+      best_total = total;
+    }
+  };
+  if (w.uniform && kv.uniform && !kv.kind_kv.empty()) {
+    // Every layer alike: a stage's memory grows with its layers, so the middle stages are
+    // all outdone by the first of them with the most layers (stage max(extra_from, 1)), or
+    // equalled by stage 1. The busiest is among stages 0, 1, that one and the last, visited
+    // in order (products bounded by the totals, as the sums are).
+    const std::uint64_t candidates[] = {0, 1, std::max<std::uint64_t>(extra_from, 1), p.pp - 1u};
+    for (std::size_t c = 0; c < std::size(candidates); ++c) {
+      const std::uint64_t stage = candidates[c];
+      if (c > 0 && stage == candidates[c - 1]) continue;
+      const std::uint64_t n = stage_layers(stage);
+      visit(stage, n * w.layer_bytes, n * kv.kind_kv[0], n * kv.kind_state[0]);
+    }
+    return best;
+  }
   if (kv.kv_prefix.empty()) {
     const std::vector<std::uint32_t>& kind = kv.layers->kind;
     kv.kv_prefix.reserve(kind.size() + 1);
@@ -472,30 +576,11 @@ RankMemory RankCosts::busiest(const Parallel& p) {
       kv.state_prefix.push_back(kv.state_prefix.back() + kv.kind_state[k]);
     }
   }
-  const std::uint64_t num_layers = weights_->spec().num_layers;
-  // stage_layers() walked stage by stage: `base` layers each, one more for the stages from
-  // `extra_from` to the one before the last.
-  const std::uint64_t base = num_layers / p.pp;
-  const std::uint64_t extra_from = p.pp - 1 - num_layers % p.pp;
-  RankMemory best;
-  std::uint64_t best_total = 0;
   std::uint64_t first = 0;
   for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
-    const std::uint64_t last = first + base + (stage >= extra_from && stage + 1 < p.pp ? 1 : 0);
-    RankMemory r;
-    r.weights_bytes = w.layer_prefix[last] - w.layer_prefix[first];
-    r.kv_bytes = kv.kv_prefix[last] - kv.kv_prefix[first];
-    r.state_bytes = kv.state_prefix[last] - kv.state_prefix[first];
-    if (stage == 0) r.weights_bytes = checked_add(r.weights_bytes, w.first_stage_bytes, "the weights per GPU");
-    if (stage + 1 == p.pp) {
-      r.weights_bytes = checked_add(r.weights_bytes, w.last_stage_bytes, "the weights per GPU");
-      r.weights_bytes = checked_add(r.weights_bytes, w.tied_head_bytes, "the weights per GPU");
-    }
-    const std::uint64_t total = r.total();
-    if (stage == 0 || total > best_total) {
-      best = r;
-      best_total = total;
-    }
+    const std::uint64_t last = first + stage_layers(stage);
+    visit(stage, w.layer_prefix[last] - w.layer_prefix[first], kv.kv_prefix[last] - kv.kv_prefix[first],
+          kv.state_prefix[last] - kv.state_prefix[first]);
     first = last;
   }
   return best;

@@ -9,13 +9,15 @@ namespace vramcalc {
 
 namespace {
 
-bool fits_prepared(const Settings& s, std::span<const GpuSpec> catalog, const PreparedWeights& prepared) {
+// `checker`: over `catalog`, reused by a search's steps.
+bool fits_prepared(const Settings& s, std::span<const GpuSpec> catalog, const PreparedWeights& prepared,
+                   FitChecker& checker) {
   if (s.gpus.empty()) return false;
   Settings one = s;
   one.gpus.resize(1);
   if (s.engine == EngineKind::generic) {
     // Only the fit is asked: no report.
-    const auto f = fit_check(one, catalog, prepared);
+    const auto f = checker.check(one, prepared);
     return f && !f->empty() && f->front().fits;
   }
   const auto r = estimate(one, catalog, prepared);
@@ -28,7 +30,8 @@ bool fits_prepared(const Settings& s, std::span<const GpuSpec> catalog, const Pr
 
 bool fits(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog) {
   const auto prepared = PreparedWeights::make(model, s.weights);
-  return prepared && fits_prepared(s, catalog, *prepared);
+  FitChecker checker(catalog);
+  return prepared && fits_prepared(s, catalog, *prepared, checker);
 }
 
 std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog,
@@ -36,10 +39,11 @@ std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std
   // The searches change only the context or the batch: the weights are prepared once.
   const auto prepared = PreparedWeights::make(model, s.weights);
   if (!prepared) return std::nullopt;
+  FitChecker checker(catalog);
   // Memory grows with the context, so "fits" is monotone: binary search on multiples of align.
   auto ok = [&](std::uint64_t steps) {
     s.context_tokens = steps * align;
-    return fits_prepared(s, catalog, *prepared);
+    return fits_prepared(s, catalog, *prepared, checker);
   };
   if (!ok(1)) return std::nullopt;
   std::uint64_t lo = 1, hi = 2;
@@ -60,9 +64,10 @@ std::optional<std::uint64_t> max_context(const ModelSpec& model, Settings s, std
 std::optional<std::uint64_t> max_batch(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog) {
   const auto prepared = PreparedWeights::make(model, s.weights);
   if (!prepared) return std::nullopt;
+  FitChecker checker(catalog);
   auto ok = [&](std::uint64_t b) {
     s.batch = b;
-    return fits_prepared(s, catalog, *prepared);
+    return fits_prepared(s, catalog, *prepared, checker);
   };
   if (!ok(1)) return std::nullopt;
   std::uint64_t lo = 1, hi = 2;
@@ -82,9 +87,13 @@ std::optional<std::uint64_t> max_batch(const ModelSpec& model, Settings s, std::
 
 std::optional<WeightFormat> best_format(const ModelSpec& model, Settings s, std::span<const GpuSpec> catalog,
                                         std::span<const WeightFormat> candidates) {
+  const auto shared = PreparedModel::make(model);
+  if (!shared) return std::nullopt;
+  FitChecker checker(catalog);
   for (const WeightFormat& f : candidates) {
     s.weights = f;
-    if (fits(model, s, catalog)) return f;
+    const auto prepared = PreparedWeights::make(*shared, f);
+    if (prepared && fits_prepared(s, catalog, *prepared, checker)) return f;
   }
   return std::nullopt;
 }
@@ -137,11 +146,15 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
 std::vector<PlanOption> plan(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog,
                              std::span<const WeightFormat> formats) {
   std::vector<PlanOption> out;
+  const auto shared = PreparedModel::make(model);
+  if (!shared) return out;
   for (const WeightFormat& f : formats) {
     Settings t = s;
     t.weights = f;
     t.gpus.clear();
-    const auto r = estimate(model, t, catalog);
+    const auto prepared = PreparedWeights::make(*shared, f);
+    if (!prepared) continue;
+    const auto r = estimate(t, catalog, *prepared);
     if (!r) continue;
     for (const FitRow& row : r->fit) {
       if (row.min_count == 0 || !row.fits) continue;

@@ -28,8 +28,11 @@ namespace vramcalc::detail {
 [[nodiscard]] WeightBytes weight_bytes(std::span<const Tensor> tensors, std::span<const TensorStorage> storage,
                                        const WeightFormat& format, std::span<const std::uint64_t> times = {});
 
-// A GGUF file of `tensors` (the weights' list) with `storage`.
-[[nodiscard]] std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::span<const Tensor> tensors,
+// A GGUF file of `tensors` (the weights' list) with `storage`: the tensor infos' bytes
+// (which do not depend on the format), then the file.
+[[nodiscard]] std::uint64_t gguf_tensor_info_bytes(const Tensor& t);
+[[nodiscard]] std::uint64_t gguf_tensor_infos_bytes(std::span<const Tensor> tensors);
+[[nodiscard]] std::uint64_t gguf_file_bytes(const ModelSpec& spec, std::uint64_t infos_bytes,
                                             std::span<const TensorStorage> storage);
 
 // A safetensors checkpoint of `tensors` (model_tensors(spec, true)) with `storage`.

@@ -108,10 +108,12 @@ BENCHMARK(BM_ListModelsCountParams)->Unit(benchmark::kMicrosecond);
 
 // Every model x every listed format x 8 contexts, each over the whole GPU catalog: the KV
 // cache at the model's dtype (the default, `--kv auto`). "refused" counts estimates that
-// failed (an overflow); every one of them is still computed. With `prepared`, the weights
-// of each (model, format) are prepared once (PreparedWeights) for its 8 contexts, as the
-// command line's sweeps, --plot and --max-ctx run; the reports are the same. With
-// `fit_only`, prepared too, fit_check() instead of estimate(): the fit rows alone.
+// failed (an overflow); every one of them is still computed. With `prepared`, what a
+// model's formats share is prepared once (PreparedModel) and the weights of each (model,
+// format) once (PreparedWeights) for its 8 contexts, as the command line's sweeps, --plot
+// and --max-ctx run; the reports are the same. With
+// `fit_only`, prepared too, a FitChecker over the catalog instead of estimate(): the fit
+// rows alone (fit_check()'s).
 enum class Sweep { independent, prepared, fit_only };
 
 void catalog_sweep(benchmark::State& state, Sweep how) {
@@ -120,7 +122,12 @@ void catalog_sweep(benchmark::State& state, Sweep how) {
   std::uint64_t estimates = 0, refused = 0, rows = 0;
   for (auto _ : state) {
     estimates = refused = rows = 0;
+    FitChecker checker(catalog().gpus);
     for (const ModelSpec& m : catalog().models) {
+      std::optional<PreparedModel> shared;
+      if (prepared) {
+        if (auto p = PreparedModel::make(m)) shared = std::move(*p);
+      }
       for (std::string_view name : listed_weight_formats()) {
         Settings s;
         auto format = parse_weight_format(name, m.dtype);
@@ -132,7 +139,9 @@ void catalog_sweep(benchmark::State& state, Sweep how) {
         s.kv_dtype = traits(m.dtype).kv_allowed ? m.dtype : Dtype::bf16;
         std::optional<PreparedWeights> weights;
         if (prepared) {
-          if (auto p = PreparedWeights::make(m, s.weights)) weights = std::move(*p);
+          if (shared) {
+            if (auto p = PreparedWeights::make(*shared, s.weights)) weights = std::move(*p);
+          }
         }
         for (const std::uint64_t ctx : contexts) {
           s.context_tokens = ctx;
@@ -142,7 +151,7 @@ void catalog_sweep(benchmark::State& state, Sweep how) {
             continue;
           }
           if (how == Sweep::fit_only) {
-            auto r = fit_check(s, catalog().gpus, *weights);
+            auto r = checker.check(s, *weights);
             if (!r) ++refused;
             else rows += r->size();
             benchmark::DoNotOptimize(r);

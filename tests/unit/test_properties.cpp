@@ -8,6 +8,7 @@
 #include "core/weights_detail.hpp"
 
 #include <array>
+#include <tuple>
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
@@ -175,6 +176,89 @@ TEST_CASE("property: prepared weights equal the one-off computations, for every 
   }
 }
 
+TEST_CASE("property: the busiest pipeline stage is the first with the most, over every stage") {
+  // RankCosts::busiest takes a shortcut when every layer holds the same (four stages looked
+  // at); here every stage is summed layer by layer from the same tables, and the first stage
+  // with the largest total wins, as in the step-by-step walk.
+  std::size_t uniform = 0, mixed = 0;
+  for (const ModelSpec& m : catalog().models) {
+    for (const char* name : {"bf16", "q4_k_m", "fp8"}) {
+      const WeightFormat f = *parse_weight_format(name, m.dtype);
+      WeightTables tables(m, f);
+      for (const std::uint32_t tp : {1u, 8u}) {
+        const WeightTables::Table& w = tables.table(tp, false);
+        const WeightTables::LayerKv& kv = tables.layer_kv(tp, Dtype::bf16);
+        bool same = true;
+        for (std::uint64_t l = 0; l < m.num_layers; ++l) {
+          same = same && w.layer_prefix[l + 1] - w.layer_prefix[l] == w.layer_prefix[1] - w.layer_prefix[0];
+        }
+        for (const std::uint64_t ctx : {std::uint64_t{4096}, std::uint64_t{1} << 20}) {
+          for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{3}}) {
+            RankCosts costs(tables, Dtype::bf16, ctx, batch);
+            const std::uint64_t n = m.num_layers;
+            for (const std::uint64_t pp64 : {std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{4}, std::uint64_t{5}, std::uint64_t{7}, std::uint64_t{8}, std::uint64_t{16}, n - 1, n}) {
+              if (pp64 < 2 || pp64 > m.num_layers) continue;
+              const auto pp = static_cast<std::uint32_t>(pp64);
+              INFO(m.id << " " << name << " tp " << tp << " pp " << pp << " ctx " << ctx << " batch " << batch);
+              RankMemory best;
+              std::uint64_t best_total = 0;
+              for (std::uint32_t s = 0; s < pp; ++s) {
+                const auto [first, last] = stage_layers(m.num_layers, pp, s);
+                RankMemory r;
+                r.weights_bytes = w.layer_prefix[last] - w.layer_prefix[first];
+                if (s == 0) r.weights_bytes += w.first_stage_bytes;
+                if (s + 1 == pp) r.weights_bytes += w.last_stage_bytes + w.tied_head_bytes;
+                for (std::uint64_t l = first; l < last; ++l) {
+                  r.kv_bytes += kv.layers[l].kv_bytes_per_token * kv_tokens_kept(m.layers[l], ctx) * batch;
+                  r.state_bytes += kv.layers[l].state_bytes * batch;
+                }
+                if (s == 0 || r.total() > best_total) {
+                  best = r;
+                  best_total = r.total();
+                }
+              }
+              const RankMemory got = costs.busiest({tp, pp, false});
+              CHECK(got.weights_bytes == best.weights_bytes);
+              CHECK(got.kv_bytes == best.kv_bytes);
+              CHECK(got.state_bytes == best.state_bytes);
+              ++(same ? uniform : mixed);
+            }
+          }
+        }
+      }
+    }
+  }
+  // Both ways are exercised: dense models whose layers are all alike, and MoE models with
+  // dense first layers, hybrids and sliding windows whose layers are not.
+  CHECK(uniform > 1000);
+  CHECK(mixed > 1000);
+}
+
+TEST_CASE("property: repeats narrowed by a GGUF mix's types equal repeats found with them") {
+  // PreparedModel finds the repeated layers once per model; each GGUF format narrows them by
+  // its types (layer_repeats_typed) instead of comparing every tensor again.
+  std::size_t narrowed = 0;
+  for (const ModelSpec& m : catalog().models) {
+    std::vector<Tensor> all = model_tensors(m, true);
+    const LayerRepeats untyped = layer_repeats(m, all);
+    std::erase_if(all, [](const Tensor& t) { return t.mtp || t.group() == TensorGroup::vision; });
+    for (std::string_view name : listed_weight_formats()) {
+      const WeightFormat f = *parse_weight_format(name, m.dtype);
+      if (f.kind != FormatKind::gguf) continue;
+      INFO(m.id << " in " << name);
+      const std::vector<Dtype> types = detail::gguf_types_chosen(m, all, f);
+      const LayerRepeats direct = layer_repeats(m, all, types);
+      const LayerRepeats typed = layer_repeats_typed(untyped, types);
+      CHECK(typed.by_layer == direct.by_layer);
+      CHECK(typed.range == direct.range);
+      CHECK(typed.same_as == direct.same_as);
+      CHECK(typed.times == direct.times);
+      if (typed.same_as != untyped.same_as) ++narrowed;
+    }
+  }
+  CHECK(narrowed > 50); // the mixes store some layers differently (use_more_bits and others)
+}
+
 TEST_CASE("a GGUF shard whose mix choice changes is stored as the mix decides for the shard") {
   // MXFP4_MOE stores stacked experts (ne2 > 1) in mxfp4 and other matrices in q8_0: with 8
   // experts spread over 8 GPUs each shard is one expert, which the mix stores in q8_0. The
@@ -201,6 +285,66 @@ TEST_CASE("property: GGUF tensor-name lengths are computed without the names") {
       CHECK(detail::gguf_name_size(t) == t.gguf_name().size());
     }
   }
+}
+
+TEST_CASE("property: one FitChecker over many estimates gives fit_check's rows, smallest deployment first") {
+  // A FitChecker keeps the catalog's order and its buffers from one check to the next; here
+  // one serves every model, format, context and request, and each answer is compared with
+  // a fresh fit_check(). The order is checked on its own terms, and each smallest count
+  // against the count below it, asked for directly.
+  FitChecker checker(catalog().gpus);
+  const GpuSpec h100 = **catalog().find_gpu("h100");
+  std::size_t rows_checked = 0;
+  for (const ModelSpec& m : catalog().models) {
+    for (const std::string quant : {"bf16", "q4_k_m", "fp8"}) {
+      for (const std::uint64_t ctx : {std::uint64_t{4096}, std::uint64_t{1} << 20}) {
+        for (const bool asked : {false, true}) {
+          INFO(m.id << " in " << quant << ", ctx " << ctx << (asked ? ", 3 H100s asked" : ""));
+          Settings s = vramcalc::test::settings_for(quant, Dtype::bf16, ctx, 1, m.dtype);
+          if (asked) s.gpus = {{h100, 3}};
+          const auto prepared = PreparedWeights::make(m, s.weights);
+          REQUIRE(prepared.has_value());
+          const auto fresh = fit_check(s, catalog().gpus, *prepared);
+          const auto reused = checker.check(s, *prepared);
+          REQUIRE(fresh.has_value() == reused.has_value());
+          if (!fresh) continue;
+          REQUIRE(fresh->size() == reused->size());
+          for (std::size_t i = 0; i < fresh->size(); ++i) {
+            const GpuFit& a = (*fresh)[i];
+            const GpuFit& b = (*reused)[i];
+            CHECK(a.gpu == b.gpu);
+            CHECK(a.min_count == b.min_count);
+            CHECK(a.count == b.count);
+            CHECK(a.layout.tp == b.layout.tp);
+            CHECK(a.layout.pp == b.layout.pp);
+            CHECK(a.required_bytes_per_gpu == b.required_bytes_per_gpu);
+            CHECK(a.busiest.kv_bytes == b.busiest.kv_bytes);
+            CHECK(a.fits == b.fits);
+          }
+          if (asked) continue;
+          REQUIRE(fresh->size() == catalog().gpus.size());
+          // Fewest GPUs first (none at any count last), then least usable memory, then id.
+          const auto rank = [](const GpuFit& f) { return f.min_count == 0 ? max_gpu_count + 1 : f.min_count; };
+          for (std::size_t i = 1; i < fresh->size(); ++i) {
+            const GpuFit& a = (*fresh)[i - 1];
+            const GpuFit& b = (*fresh)[i];
+            CHECK(std::make_tuple(rank(a), a.usable_bytes, a.gpu->id) <= std::make_tuple(rank(b), b.usable_bytes, b.gpu->id));
+          }
+          // One GPU fewer than the smallest count does not fit.
+          for (const GpuFit& f : *fresh) {
+            if (f.min_count < 2) continue;
+            Settings fewer = s;
+            fewer.gpus = {{*f.gpu, f.min_count - 1}};
+            const auto r = checker.check(fewer, *prepared);
+            REQUIRE(r.has_value());
+            CHECK_FALSE(r->front().fits);
+            ++rows_checked;
+          }
+        }
+      }
+    }
+  }
+  CHECK(rows_checked > 1000);
 }
 
 TEST_CASE("property: fit_check gives estimate()'s fit rows, for every model") {
