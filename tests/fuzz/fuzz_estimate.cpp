@@ -1,7 +1,8 @@
 // The whole pipeline on a fuzzed model spec: parse it, then estimate() with a few settings
 // (the whole GPU catalog; an odd tensor/pipeline split with a huge context and batch; the
 // vLLM engine). estimate() may refuse (OverflowError becomes an error) but never crashes,
-// and what it reports adds up.
+// and what it reports adds up; the sweeps' shared preparations and reused fit checker give
+// the same answers as the one-off ones.
 #include "fuzz_util.hpp"
 
 #include "vramcalc/estimate.hpp"
@@ -46,6 +47,37 @@ void run(const ModelSpec& spec, const Settings& s) {
         "one fit row per GPU asked (the whole catalog when none)");
 }
 
+// What sweeps use — the weights prepared from what a model's formats share, and one
+// FitChecker kept from input to input — gives the one-off answers.
+void run_shared(const ModelSpec& spec, Settings s) {
+  static FitChecker checker(catalog().gpus);
+  const auto shared = PreparedModel::make(spec);
+  const auto one_off = PreparedWeights::make(spec, s.weights);
+  if (!shared) {
+    check(!one_off, "a model whose counts overflow cannot be prepared either way");
+    return;
+  }
+  const auto prepared = PreparedWeights::make(*shared, s.weights);
+  check(prepared.has_value() == one_off.has_value(), "both preparations succeed or fail alike");
+  if (!prepared) return;
+  check(prepared->params().total == one_off->params().total, "the same parameter count either way");
+  check(prepared->weights().total == one_off->weights().total, "the same weights either way");
+  check(prepared->file_bytes() == one_off->file_bytes(), "the same file size either way");
+  s.gpus.clear();
+  const auto reused = checker.check(s, *prepared);
+  const auto fresh = fit_check(s, catalog().gpus, *one_off);
+  check(reused.has_value() == fresh.has_value(), "the reused checker fails when a fresh check does");
+  if (!reused) return;
+  check(reused->size() == fresh->size(), "the same rows from a reused checker");
+  for (std::size_t i = 0; i < fresh->size(); ++i) {
+    const GpuFit& a = (*reused)[i];
+    const GpuFit& b = (*fresh)[i];
+    check(a.gpu == b.gpu && a.min_count == b.min_count && a.count == b.count &&
+              a.required_bytes_per_gpu == b.required_bytes_per_gpu && a.fits == b.fits,
+          "the same rows from a reused checker");
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -64,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     typical.kv_dtype = traits(spec.dtype).kv_allowed ? spec.dtype : Dtype::f16;
     typical.context_tokens = spec.max_context;
     run(spec, typical);
+    run_shared(spec, typical);
   }
 
   // A format picked by the input, the longest context, a batch of 1 to 2^20 (the larger ones
