@@ -531,7 +531,7 @@ RankMemory RankCosts::busiest(const Parallel& p) {
   // one before the last.
   const std::uint64_t base = num_layers / p.pp;
   const std::uint64_t extra_from = p.pp - 1 - num_layers % p.pp;
-  const auto stage_layers = [&](std::uint64_t stage) {
+  const auto layers_in = [&](std::uint64_t stage) {
     return base + (stage >= extra_from && stage + 1 < p.pp ? 1 : 0);
   };
   // One stage's memory from its layers' sums; the first stage holds the embedding, the last
@@ -560,7 +560,7 @@ RankMemory RankCosts::busiest(const Parallel& p) {
     for (std::size_t c = 0; c < std::size(candidates); ++c) {
       const std::uint64_t stage = candidates[c];
       if (c > 0 && stage == candidates[c - 1]) continue;
-      const std::uint64_t n = stage_layers(stage);
+      const std::uint64_t n = layers_in(stage);
       visit(stage, n * w.layer_bytes, n * kv.kind_kv[0], n * kv.kind_state[0]);
     }
     return best;
@@ -578,7 +578,7 @@ RankMemory RankCosts::busiest(const Parallel& p) {
   }
   std::uint64_t first = 0;
   for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
-    const std::uint64_t last = first + stage_layers(stage);
+    const std::uint64_t last = first + layers_in(stage);
     visit(stage, w.layer_prefix[last] - w.layer_prefix[first], kv.kv_prefix[last] - kv.kv_prefix[first],
           kv.state_prefix[last] - kv.state_prefix[first]);
     first = last;
