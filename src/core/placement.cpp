@@ -186,6 +186,36 @@ std::size_t LayerRepeats::original(std::size_t i, const Tensor& t) const {
   return range[same_as[l]].first + (i - range[l].first);
 }
 
+namespace {
+
+// Each layer of `r` (by layer, ranges set) compared with a few earlier distinct layers, the
+// first for which `same(earlier, layer)` holds being the one it repeats; then `times`.
+// A few candidates are enough for the repeating patterns of real models (dense, MoE,
+// sliding/full, hybrid, a GGUF mix's few variants), and keep this linear in the layers.
+template <class Same>
+void match_layers(LayerRepeats& r, Same same) {
+  const std::size_t n_layers = r.range.size();
+  constexpr std::size_t max_candidates = 16;
+  std::vector<std::uint32_t> candidates;
+  std::vector<std::uint64_t> members(n_layers, 1);
+  for (std::uint32_t l = 0; l < n_layers; ++l) {
+    for (const std::uint32_t d : candidates) {
+      if (same(d, l)) {
+        r.same_as[l] = d;
+        ++members[d];
+        members[l] = 0;
+        break;
+      }
+    }
+    if (r.same_as[l] == l && candidates.size() < max_candidates) candidates.push_back(l);
+  }
+  for (std::size_t l = 0; l < n_layers; ++l) {
+    for (std::size_t i = r.range[l].first; i < r.range[l].second; ++i) r.times[i] = members[l];
+  }
+}
+
+} // namespace
+
 LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensors, std::span<const Dtype> types,
                            bool dedupe) {
   LayerRepeats r;
@@ -233,26 +263,7 @@ LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensor
     }
     return true;
   };
-  // Compared against a few earlier distinct layers: enough for the repeating patterns of
-  // real models (dense, MoE, sliding/full, hybrid, a GGUF mix's few variants), and linear
-  // in the layers for any spec.
-  constexpr std::size_t max_candidates = 16;
-  std::vector<std::uint32_t> candidates;
-  std::vector<std::uint64_t> members(n_layers, 1);
-  for (std::uint32_t l = 0; l < n_layers; ++l) {
-    for (const std::uint32_t d : candidates) {
-      if (same(d, l)) {
-        r.same_as[l] = d;
-        ++members[d];
-        members[l] = 0;
-        break;
-      }
-    }
-    if (r.same_as[l] == l && candidates.size() < max_candidates) candidates.push_back(l);
-  }
-  for (std::size_t l = 0; l < n_layers; ++l) {
-    for (std::size_t i = r.range[l].first; i < r.range[l].second; ++i) r.times[i] = members[l];
-  }
+  match_layers(r, same);
   return r;
 }
 
@@ -265,37 +276,17 @@ LayerRepeats layer_repeats_typed(const LayerRepeats& untyped, std::span<const Dt
   for (std::size_t l = 0; l < n_layers; ++l) r.same_as[l] = static_cast<std::uint32_t>(l);
   r.times.assign(types.size(), 1);
   if (!r.by_layer) return r;
-  // A layer may repeat an earlier one only if it did without the types: same tensors, so
-  // ranges of one length; then its types are compared one by one. The candidates are
-  // bounded as in layer_repeats.
-  const auto same_types = [&](std::size_t a, std::size_t b) {
+  // A layer may repeat an earlier one only if it did without the types (same tensors, so
+  // ranges of one length); then its types are compared one by one.
+  match_layers(r, [&](std::size_t a, std::size_t b) {
+    if (untyped.same_as[b] == b || untyped.same_as[a] != untyped.same_as[b]) return false;
     const auto [a0, a1] = r.range[a];
     const std::size_t b0 = r.range[b].first;
     for (std::size_t k = 0; k < a1 - a0; ++k) {
       if (types[a0 + k] != types[b0 + k]) return false;
     }
     return true;
-  };
-  constexpr std::size_t max_candidates = 16;
-  std::vector<std::uint32_t> candidates;
-  std::vector<std::uint64_t> members(n_layers, 1);
-  for (std::uint32_t l = 0; l < n_layers; ++l) {
-    const std::uint32_t kind = untyped.same_as[l];
-    if (kind != l) {
-      for (const std::uint32_t d : candidates) {
-        if (untyped.same_as[d] == kind && same_types(d, l)) {
-          r.same_as[l] = d;
-          ++members[d];
-          members[l] = 0;
-          break;
-        }
-      }
-    }
-    if (r.same_as[l] == l && candidates.size() < max_candidates) candidates.push_back(l);
-  }
-  for (std::size_t l = 0; l < n_layers; ++l) {
-    for (std::size_t i = r.range[l].first; i < r.range[l].second; ++i) r.times[i] = members[l];
-  }
+  });
   return r;
 }
 
