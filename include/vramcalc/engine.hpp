@@ -17,6 +17,11 @@ namespace vramcalc {
 
 enum class EngineKind : std::uint8_t { generic, vllm, llamacpp };
 
+// Whether `engine` loads weights stored as `format`: vLLM its quantization methods (not
+// GGUF, not ExLlamaV2), llama.cpp GGUF files (a plain f32 / f16 / bf16 format meaning the
+// GGUF of that type). Searches and suggestions under an engine consider only these.
+[[nodiscard]] bool engine_loads(EngineKind engine, const WeightFormat& format);
+
 struct VllmOptions {
   std::uint32_t version_major = 0, version_minor = 21; // behaviour of this vLLM release (V1 engine)
   std::optional<std::uint32_t> utilization_bp;         // --gpu-memory-utilization in basis points

@@ -234,10 +234,10 @@ Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
        flag + ": llama.cpp has no '" + text + "' cache type; it has f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1");
 }
 
-// A GGUF mix, or a plain float format (llama.cpp loads it as a GGUF of that type).
-bool llamacpp_format(const WeightFormat& f) {
-  return f.kind == FormatKind::gguf || (f.kind == FormatKind::file && f.file && f.file->gguf) ||
-         (f.kind == FormatKind::plain && (f.dtype == Dtype::f32 || f.dtype == Dtype::f16 || f.dtype == Dtype::bf16));
+EngineKind engine_kind(const std::string& name) {
+  if (name == "vllm") return EngineKind::vllm;
+  if (name == "llamacpp" || name == "llama.cpp") return EngineKind::llamacpp;
+  return EngineKind::generic;
 }
 
 void apply_llamacpp_flags(const Options& o, Settings& s) {
@@ -294,8 +294,7 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
 }
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
-  if (o.engine == "vllm") s.engine = EngineKind::vllm;
-  else if (o.engine == "llamacpp" || o.engine == "llama.cpp") s.engine = EngineKind::llamacpp;
+  s.engine = engine_kind(o.engine);
   if (o.tp || o.pp || o.ep) {
     Parallel p;
     if (o.tp) p.tp = static_cast<std::uint32_t>(flag_value("--tp", parse_count(*o.tp, 1024)));
@@ -418,11 +417,12 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}};
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
-  const bool llamacpp = o.engine == "llamacpp" || o.engine == "llama.cpp";
+  const EngineKind engine = engine_kind(o.engine);
+  const bool llamacpp = engine == EngineKind::llamacpp;
   if (o.quant && iequals(*o.quant, "all")) {
     for (std::string_view n : listed_weight_formats()) {
       WeightFormat f = format_flag(std::string(n), model);
-      if (!llamacpp || llamacpp_format(f)) w.formats.push_back(std::move(f));
+      if (engine_loads(engine, f)) w.formats.push_back(std::move(f));
     }
   } else {
     std::string native = model.weights_format.value_or(std::string(traits(model.dtype).name));
@@ -433,16 +433,27 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
       // Without -q (or with -q file) the weights are the files' own.
       if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
         w.formats.push_back(*w.resolved.file_format);
-        if (llamacpp && !llamacpp_format(w.formats.back())) {
+        if (llamacpp && !engine_loads(engine, w.formats.back())) {
           fail(ErrorCode::invalid_argument, "--engine llamacpp: llama.cpp runs GGUF files, not safetensors; give -q "
                                             "with a GGUF type (q8_0, q4_k_m, ...) to size a conversion");
+        }
+        if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+          fail(ErrorCode::invalid_argument, "--engine vllm: vLLM's GGUF loading is experimental and not modelled; "
+                                            "size it with --engine llamacpp, or give -q with a vLLM format");
         }
         continue;
       }
       w.formats.push_back(format_flag(q, model));
-      if (llamacpp && !llamacpp_format(w.formats.back())) {
+      if (llamacpp && !engine_loads(engine, w.formats.back())) {
         fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
                                               "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
+      }
+      if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+        fail(ErrorCode::invalid_argument,
+             "--quant: vLLM does not load '" + q + "' (" +
+                 (w.formats.back().kind == FormatKind::exl2 ? std::string("ExLlamaV2 is not a vLLM format")
+                                                            : std::string("its GGUF loading is experimental and not modelled")) +
+                 "); use one of bf16, fp8, int8, gptq, awq, w4a16, nf4, mxfp4, nvfp4, or --engine llamacpp for GGUF");
       }
     }
   }
@@ -478,6 +489,11 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
   w.base.gpus = gpu_requests(o, catalog);
   apply_engine_flags(o, model, w.base);
+  // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as
+  // it takes": the fit row's min_count and the verdict still say how many would fit.
+  for (GpuRequest& g : w.base.gpus) {
+    if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
+  }
   w.base.weights = w.formats.front();
   w.base.kv_dtype = w.kvs.front();
   w.base.context_tokens = w.ctxs.front();
@@ -489,7 +505,7 @@ std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& 
   std::vector<WeightFormat> out;
   for (std::string_view n : listed_weight_formats()) {
     WeightFormat f = format_flag(std::string(n), model);
-    if (s.engine != EngineKind::llamacpp || llamacpp_format(f)) out.push_back(std::move(f));
+    if (engine_loads(s.engine, f)) out.push_back(std::move(f));
   }
   return out;
 }

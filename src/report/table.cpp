@@ -104,7 +104,7 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
                            format_bytes(f.required_bytes_per_gpu, u),
                            format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
       } else {
-        std::string need = f.min_count != 0 ? fmt::format("; the smallest count that fits is {}", f.min_count)
+        std::string need = f.min_count != 0 ? fmt::format("; needs {}", count_str(f.min_count))
                                             : "; no count up to 1024 fits";
         out += fmt::format("{} {}: needs {} per GPU, has {} usable (short by {}){}.\n", st.red("DOES NOT FIT on"),
                            config, format_bytes(f.required_bytes_per_gpu, u), format_bytes(f.usable_bytes, u),
