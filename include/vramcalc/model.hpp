@@ -114,12 +114,23 @@ struct OfficialParams {
   std::uint64_t precision = 0;  // the step of a rounded figure ("37B": 1e9); 0 when exact
 };
 
+// A checkpoint of the model that people load by its hub name, when it differs from the
+// model's defaults: its own storage format (a quantized upload) or its own maximum context
+// (an Instruct config may give less than the base model's).
+struct Checkpoint {
+  std::string repo;                          // "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"
+  std::optional<std::string> weights_format; // unset: the model's own
+  std::uint64_t max_context = 0;             // 0: the model's
+  std::string source;                        // where the facts were read (its config.json)
+};
+
 struct ModelSpec {
   std::string id;      // catalog id, lowercase ("llama3-70b")
   std::string name;    // display name
   std::string family;
   std::string arch;    // architecture as llama.cpp / GGUF names it ("llama", "qwen2", "deepseek2")
   std::vector<std::string> aliases;
+  std::vector<Checkpoint> checkpoints; // also names of the model
   std::string source;  // URL of the config the numbers come from
   std::string origin;  // where this spec was loaded from (file name), for messages
   std::vector<std::string> notes;   // printed under every estimate

@@ -36,6 +36,12 @@ struct SettingsSummary {
   std::uint64_t context_tokens = 0;
   std::uint64_t batch = 1;
   std::uint64_t overhead_bytes = 0;
+  // Where the format and the context came from (set by the command line; empty: not said):
+  // quant_source flag, file, config, catalog, repo name or default; context_source flag,
+  // checkpoint or model. checkpoint: the hub name of the checkpoint sized ("" for none).
+  std::string quant_source;
+  std::string context_source;
+  std::string checkpoint;
 };
 
 struct WeightGroup {

@@ -116,13 +116,65 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
   return out;
 }
 
-// A model argument is a catalog name, a vramcalc spec file, a Hugging Face config.json,
-// or a directory holding a config.json.
+// A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
+// file, a Hugging Face config.json, model files, or a directory holding them.
 struct ResolvedModel {
   ModelSpec spec;
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings;       // from importing a config.json or files ("Import: ...")
+  std::vector<std::string> notes;          // how the name was read
   std::optional<WeightFormat> file_format; // the model came from its weight files
+  std::string format_source;               // where spec.weights_format comes from: config, catalog, repo name
+  std::string checkpoint;                  // the hub name of the checkpoint resolved ("" for none)
+  bool context_from_checkpoint = false;    // spec.max_context is the checkpoint's, not the model's
 };
+
+// Written as a path: catalog names do not shadow these, and these do not fall back to the catalog.
+bool written_as_path(std::string_view m) {
+  return m.starts_with("/") || m.starts_with("./") || m.starts_with("../") || m.starts_with("~") || m == "." ||
+         m == ".." || m.ends_with(".json") || m.ends_with(".gguf") || m.ends_with(".safetensors");
+}
+
+ResolvedModel resolve_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (io::is_model_files_path(path)) {
+    io::ModelFiles mf = value_or_fail(io::open_model_files(path));
+    ResolvedModel r{std::move(mf.spec), std::move(mf.warnings), {}, std::move(mf.format), "file", "", false};
+    return r;
+  }
+  if (fs::is_directory(path, ec)) {
+    const fs::path config = fs::path(path) / "config.json";
+    if (!fs::is_regular_file(config, ec)) fail(ErrorCode::io, "'" + path + "' is a directory without a config.json");
+    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
+    std::string id = to_lower(fs::path(path).lexically_normal().filename().string());
+    if (id.empty() || id == ".") id = to_lower(fs::absolute(path).lexically_normal().parent_path().filename().string());
+    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  const std::string text = value_or_fail(io::read_text_file(path, ErrorCode::invalid_model));
+  if (io::looks_like_hf_config(text)) {
+    const fs::path p(path);
+    std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
+    if (id.empty()) id = "model";
+    auto imported = value_or_fail(io::parse_hf_config(text, path, to_lower(id)));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  ModelSpec spec = value_or_fail(io::parse_model_spec(text, path));
+  const bool quantized = spec.weights_format.has_value();
+  return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+}
+
+// The hint for a name nobody knows: how to size the model anyway.
+std::string unknown_model_hint(std::string_view name) {
+  if (std::count(name.begin(), name.end(), '/') == 1 && name.find(' ') == std::string_view::npos &&
+      name.size() <= 200 && !name.starts_with("/") && !name.starts_with(".")) {
+    return " (not in the catalog: size it from its config.json, https://huggingface.co/" + std::string(name) +
+           "/resolve/main/config.json: vramcalc config.json; or give the model directory, or --models-dir)";
+  }
+  return " (for a model not in the catalog, give its config.json or model directory, or --models-dir)";
+}
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   if (o.model.empty()) {
@@ -130,43 +182,44 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   }
   namespace fs = std::filesystem;
   std::error_code ec;
-  const bool looks_like_path = o.model.ends_with(".json") || o.model.find('/') != std::string::npos ||
-                               o.model.starts_with(".");
-  if (io::is_model_files_path(o.model)) {
-    io::ModelFiles mf = value_or_fail(io::open_model_files(o.model));
-    return {std::move(mf.spec), std::move(mf.warnings), std::move(mf.format)};
-  }
-  if (fs::is_directory(o.model, ec)) {
-    const fs::path config = fs::path(o.model) / "config.json";
-    if (!fs::is_regular_file(config, ec)) {
-      fail(ErrorCode::io, "'" + o.model + "' is a directory without a config.json");
-    }
-    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
-    std::string id = to_lower(fs::path(o.model).lexically_normal().filename().string());
-    if (id.empty() || id == ".") id = to_lower(fs::absolute(o.model).lexically_normal().parent_path().filename().string());
-    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
-    return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
-  }
-  if (fs::is_regular_file(o.model, ec)) {
-    const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
-    if (io::looks_like_hf_config(text)) {
-      const fs::path p(o.model);
-      std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
-      if (id.empty()) id = "model";
-      auto imported = value_or_fail(io::parse_hf_config(text, o.model, to_lower(id)));
-      return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
-    }
-    return {value_or_fail(io::parse_model_spec(text, o.model)), {}, std::nullopt};
-  }
-  auto found = c.find_model(o.model);
+  if (written_as_path(o.model)) return resolve_path(o.model);
+  // A catalog name wins over a file or directory of the same name here (write ./NAME for that).
+  auto match = c.resolve_model_name(o.model);
+  const bool exists = fs::exists(o.model, ec);
+  if ((!match || !match->exact_name) && exists) return resolve_path(o.model);
   std::optional<io::Catalog> whole;
-  if (!found && c.partial) {
+  if (!match && c.partial) {
     // Suggestions for an unknown name come from the whole catalog.
     whole = load_catalog(o);
-    found = whole->find_model(o.model);
+    match = whole->resolve_model_name(o.model);
   }
-  if (!found && looks_like_path) fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
-  return {*value_or_fail(std::move(found)), {}, std::nullopt};
+  if (!match) {
+    Error e = match.error();
+    if (e.code == ErrorCode::unknown_model) e.message += unknown_model_hint(o.model);
+    throw CliError{e};
+  }
+  ResolvedModel r{*match->model, {}, std::move(match->notes), std::nullopt, "", "", false};
+  if (r.spec.weights_format) r.format_source = "catalog";
+  if (match->weights_format) {
+    r.spec.weights_format = match->weights_format;
+    r.format_source = match->format_source;
+  }
+  if (const Checkpoint* cp = match->checkpoint; cp != nullptr) {
+    if (cp->max_context != 0 && cp->max_context != r.spec.max_context) {
+      r.notes.push_back(fmt::format("Maximum context {} tokens, as {}'s config.json gives it (vLLM's default "
+                                    "--max-model-len); the {} catalog entry says {}.",
+                                    with_commas(cp->max_context), cp->repo, r.spec.id, with_commas(r.spec.max_context)));
+      r.spec.max_context = cp->max_context;
+      r.context_from_checkpoint = true;
+    }
+  }
+  // The checkpoint is the name as typed when it names one: a known checkpoint, or a quantized upload.
+  if (match->checkpoint != nullptr || match->format_source == "repo name") r.checkpoint = o.model;
+  if (exists) {
+    r.notes.push_back("'" + o.model + "' is also a path here; the catalog's model is used (write ./" + o.model +
+                      " to read the files).");
+  }
+  return r;
 }
 
 // "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
@@ -411,10 +464,12 @@ struct Workload {
   std::vector<std::uint64_t> ctxs;
   std::vector<std::uint64_t> batches;
   Settings base;
+  std::string quant_source;   // flag, file, config, catalog, repo name, default
+  std::string context_source; // flag, checkpoint, model
 };
 
 Workload read_workload(const Options& o, const io::Catalog& catalog) {
-  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}};
+  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
   const EngineKind engine = engine_kind(o.engine);
@@ -426,12 +481,17 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     }
   } else {
     std::string native = model.weights_format.value_or(std::string(traits(model.dtype).name));
-    // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
-    if (llamacpp && !o.quant) native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+    w.quant_source = o.quant ? "flag" : model.weights_format ? w.resolved.format_source : "default";
+    if (llamacpp && !o.quant && !engine_loads(engine, format_flag(native, model))) {
+      // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
+      native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+      if (native != "mxfp4_moe") w.quant_source = "default";
+    }
     const std::string quant = o.quant.value_or(native);
     for (const std::string& q : split_list("--quant", quant)) {
       // Without -q (or with -q file) the weights are the files' own.
       if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
+        w.quant_source = "file";
         w.formats.push_back(*w.resolved.file_format);
         if (llamacpp && !engine_loads(engine, w.formats.back())) {
           fail(ErrorCode::invalid_argument, "--engine llamacpp: llama.cpp runs GGUF files, not safetensors; give -q "
@@ -474,6 +534,8 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   } else {
     w.ctxs.push_back(model.max_context);
   }
+  w.context_source = o.ctx ? "flag" : w.resolved.context_from_checkpoint ? "checkpoint" : "model";
+  if (o.quant && iequals(*o.quant, "all")) w.quant_source = "flag";
   for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
     w.batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
   }
@@ -516,11 +578,16 @@ std::string overflow_message(const ModelSpec& model, const Settings& s, const Es
          (s.batch == 1 ? " sequence: " : " sequences: ") + e.message;
 }
 
-Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Catalog& catalog,
-                        const std::vector<std::string>& warnings, const PreparedWeights* prepared = nullptr) {
+Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog& catalog,
+                        const PreparedWeights* prepared = nullptr) {
+  const ModelSpec& model = w.resolved.spec;
   auto report = prepared != nullptr ? estimate(s, catalog.gpus, *prepared) : estimate(model, s, catalog.gpus);
   if (!report) fail(ErrorCode::overflow, overflow_message(model, s, report.error()));
-  for (const std::string& w : warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
+  report->notes.insert(report->notes.begin(), w.resolved.notes.begin(), w.resolved.notes.end());
+  for (const std::string& warning : w.resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + warning);
+  report->settings.quant_source = w.quant_source;
+  report->settings.context_source = w.context_source;
+  report->settings.checkpoint = w.resolved.checkpoint;
   return std::move(*report);
 }
 
@@ -641,7 +708,7 @@ Outcome run_estimate(const Options& o) {
           s.kv_dtype = kv;
           s.context_tokens = ctx;
           s.batch = batch;
-          reports.push_back(estimate_or_fail(model, s, catalog, w.resolved.warnings, &prepared[fi]));
+          reports.push_back(estimate_or_fail(w, s, catalog, &prepared[fi]));
         }
       }
     }
@@ -696,7 +763,7 @@ Outcome run_plan(const Options& o) {
   for (const WeightFormat& f : w.formats) {
     Settings s = w.base;
     s.weights = f;
-    (void)estimate_or_fail(w.resolved.spec, s, catalog, {});
+    (void)estimate_or_fail(w, s, catalog);
   }
   const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
   if (o.json) return {render_plan_json(options, w.base, w.resolved.spec), 0};
@@ -735,7 +802,7 @@ Outcome run_compare(const Options& o) {
     if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1) {
       fail(ErrorCode::invalid_argument, "compare: one setting for all models (no comma lists)");
     }
-    reports.push_back(estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings));
+    reports.push_back(estimate_or_fail(w, w.base, catalog));
   }
   if (o.json) return {render_sweep_json(reports), 0};
   if (o.format != "table") return {render_reports(reports, o.format, render_options(o)), 0};
@@ -1012,7 +1079,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
       fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
     }
     if (w.base.gpus.size() != 1) fail(ErrorCode::invalid_argument, "--gpu: a deployment runs on one kind of GPU");
-    e.report = estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings);
+    e.report = estimate_or_fail(w, w.base, catalog);
     const Report& r = e.report;
     const FitRow& row = r.fit.front();
     e.engine = r.engine ? r.engine->name : "generic";

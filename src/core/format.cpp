@@ -167,7 +167,7 @@ struct Named {
 } // namespace
 
 std::vector<std::string_view> weight_format_names() {
-  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "int8", "w8a8",
+  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "fbgemm-fp8", "int8", "w8a8",
                                       "gptq-int4-g128", "gptq-int8-g128", "awq-int4-g128", "w4a16-g128", "nf4",
                                       "bnb-fp4", "bnb-int8", "mxfp4", "nvfp4", "exl2-4.65"};
   for (const auto& t : gguf_ftype_table) names.push_back(t.name);
@@ -206,6 +206,18 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
     f.dtype = Dtype::f8_e4m3;
     f.id = "fp8-channel";
     f.description = "FP8 e4m3 linear layers, one f32 scale per output channel";
+    return f;
+  }
+  if (n == "fbgemm-fp8" || n == "fbgemm_fp8" || n == "fp8-fbgemm") {
+    // Meta's FP8 release of Llama 3.1 405B: the feed-forward layers in FP8 with row-wise
+    // scales, except in the first and last layers; attention stays bf16 (The Llama 3 Herd of
+    // Models, section 6.2; vLLM fbgemm_fp8.py: f32 weight_scale of (N, 1)).
+    f.kind = FormatKind::fp8;
+    f.fp8_scale = Fp8Scale::channel;
+    f.fp8_ffn_only = true;
+    f.dtype = Dtype::f8_e4m3;
+    f.id = "fbgemm-fp8";
+    f.description = "FP8 e4m3 feed-forward layers but the first and last, one f32 scale per row; attention native";
     return f;
   }
   if (n == "fp8-block" || n == "fp8-block128" || n == "fp8-block-128x128") {
@@ -384,6 +396,12 @@ TensorStorage exl2_storage(const Tensor& t, const WeightFormat& f) {
 TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
   if (f.kind == FormatKind::exl2) return exl2_storage(t, f);
   if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
+  if (f.fp8_ffn_only) {
+    const bool ffn = t.group() == TensorGroup::mlp || t.group() == TensorGroup::experts ||
+                     t.group() == TensorGroup::shared_experts;
+    const bool edge = t.layer <= 0 || static_cast<std::uint64_t>(t.layer) + 1 >= spec.num_layers;
+    if (!ffn || edge || t.mtp) return plain_storage(t, spec.dtype);
+  }
   // MXFP4 as gpt-oss ships it: only the routed experts (attention, router, embeddings and
   // head are in modules_to_not_convert); models without experts get every linear layer.
   if (f.kind == FormatKind::mxfp4 && spec.moe && !t.is_routed_expert()) return plain_storage(t, spec.dtype);

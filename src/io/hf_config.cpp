@@ -114,6 +114,7 @@ std::optional<std::string> format_of(const json* q, std::vector<std::string>& wa
     return block != nullptr && block->is_array() && !block->empty() ? "fp8-block" : "fp8";
   }
   if (method == "mxfp4") return "mxfp4";
+  if (method == "fbgemm_fp8") return "fbgemm-fp8";
   if (method == "bitsandbytes") {
     if (q->value("load_in_4bit", false)) return "nf4";
     if (q->value("load_in_8bit", false)) return "int8";

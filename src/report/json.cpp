@@ -34,11 +34,15 @@ ojson to_json(const ModelSummary& m) {
 }
 
 ojson to_json(const SettingsSummary& s) {
+  const auto or_null = [](const std::string& v) { return v.empty() ? ojson(nullptr) : ojson(v); };
   return ojson{{"quant", s.quant},
                {"kv_dtype", s.kv_dtype},
                {"context_tokens", s.context_tokens},
                {"batch", s.batch},
-               {"overhead_bytes", s.overhead_bytes}};
+               {"overhead_bytes", s.overhead_bytes},
+               {"quant_source", or_null(s.quant_source)},
+               {"context_source", or_null(s.context_source)},
+               {"checkpoint", or_null(s.checkpoint)}};
 }
 
 ojson to_json(const MemorySummary& m) {
