@@ -1162,7 +1162,7 @@ std::string version_text() {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }
-  out += "\nengines modelled: vLLM 0.21 (0.6-0.21 with --vllm-version), llama.cpp 2026 builds";
+  out += "\nengines modelled: vLLM 0.21 (0.6-0.11 with --vllm-version; other releases with a warning), llama.cpp 2026 builds";
   out += std::string("\nbuilt with ") +
 #if defined(__clang__)
          "clang " __clang_version__
