@@ -24,7 +24,7 @@ enum class EngineKind : std::uint8_t { generic, vllm, llamacpp };
 
 struct VllmOptions {
   std::uint32_t version_major = 0, version_minor = 21; // behaviour of this vLLM release (V1 engine)
-  std::optional<std::uint32_t> utilization_bp;         // --gpu-memory-utilization in basis points
+  std::optional<std::uint32_t> utilization_ppm;        // --gpu-memory-utilization in millionths
   std::uint32_t block_size = 0;                        // 0: vLLM's choice (16; MLA backends 64 / 128)
   std::uint64_t max_num_seqs = 0;                      // 0: vLLM's default for the GPU
   std::uint64_t max_num_batched_tokens = 0;            // 0: vLLM's default for the GPU
@@ -35,15 +35,18 @@ struct VllmOptions {
 };
 
 struct VllmResult {
-  std::uint64_t gpu_memory_bytes = 0;
-  std::uint32_t utilization_bp = 0;
+  std::uint64_t gpu_memory_bytes = 0;   // the total CUDA reports (cuda_visible_bytes), not nvidia-smi's
+  std::string gpu_memory_source;        // where that figure comes from
+  std::uint32_t utilization_ppm = 0;
   std::uint64_t requested_bytes = 0;    // floor(total x utilization)
   std::uint64_t weights_bytes = 0;      // per GPU, incl. the rotary cos/sin cache
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces
   std::uint64_t cuda_graph_bytes = 0;   // counted in the budget from v0.21 unless --enforce-eager
-  std::uint64_t kv_cache_memory_bytes = 0; // "Available KV cache memory"
+  std::uint64_t kv_cache_memory_bytes = 0; // "Available KV cache memory" (0 when the budget is negative)
+  std::int64_t kv_budget_bytes = 0;     // requested - everything else: negative when nothing is left
   bool kv_memory_given = false;
+  std::uint32_t stage = 0;              // the pipeline stage whose KV cache limits the blocks (pp > 1)
   std::uint64_t max_num_seqs = 0;
   std::uint64_t max_num_batched_tokens = 0;
   std::uint64_t block_size = 0;
@@ -57,6 +60,10 @@ struct VllmResult {
   bool starts = false;                  // vLLM refuses to start when needed > available
   std::uint64_t max_model_len_fit = 0;  // the largest max_model_len that would start (0: none)
 };
+
+// Whether vramcalc models this vLLM release (0.6-0.9 as V0, 0.10, 0.11, 0.21); other
+// releases are computed with the rules of the nearest modelled one before them.
+[[nodiscard]] bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor);
 
 // What vLLM (V1) does on `gpu` with tensor / pipeline parallel `p` for `max_model_len`:
 // the KV budget, blocks, tokens and concurrency its start-up log reports.

@@ -121,14 +121,17 @@ struct EngineSection {
   std::uint64_t context_tokens = 0; // max_model_len (vLLM) / context per sequence (llama.cpp)
   std::uint64_t batch = 1;
   // vLLM
-  std::uint64_t gpu_memory_bytes = 0;
-  std::uint32_t utilization_bp = 0;
+  std::uint64_t gpu_memory_bytes = 0;  // the total CUDA reports (below nvidia-smi's)
+  std::string gpu_memory_source;        // measured (where) or the rule
+  std::uint32_t utilization_ppm = 0;    // millionths
   std::uint64_t requested_bytes = 0;
+  std::uint32_t stage = 0;              // pp > 1: the stage whose cache limits the blocks
   std::uint64_t weights_bytes = 0;
   std::uint64_t activation_bytes = 0;
   std::uint64_t non_torch_bytes = 0;
   std::uint64_t cuda_graph_bytes = 0;
   std::uint64_t kv_cache_memory_bytes = 0;
+  std::int64_t kv_budget_bytes = 0;     // requested - the rest; negative when nothing is left
   bool kv_memory_given = false;
   std::uint64_t max_num_seqs = 0;
   std::uint64_t max_num_batched_tokens = 0;

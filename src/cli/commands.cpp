@@ -263,15 +263,30 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
 }
 
 // "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
+// --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
+// more decimals are rounded to the nearest millionth.
 std::uint32_t utilization_flag(const std::string& text) {
-  auto bp = parse_percent_bp(text + "%");
-  if (!bp || *bp == 0) {
-    fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is not a fraction between 0 and 1");
+  const std::string flag = "--gpu-memory-utilization";
+  const auto bad = [&](const std::string& why) { fail(ErrorCode::invalid_argument, flag + ": '" + text + "' " + why); };
+  std::size_t i = 0;
+  std::uint64_t whole = 0, frac_ppm = 0, digits = 0;
+  bool round_up_last = false, any = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, any = true) {
+    if (whole > 10) bad("is more than 1");
+    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
   }
-  // parse_percent_bp read "0.9%" as 0.9 percent = 90 bp; a fraction is 100 times that.
-  const std::uint64_t v = *bp * 100;
-  if (v > 10000) fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is more than 1");
-  return static_cast<std::uint32_t>(v);
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits, any = true) {
+      if (digits < 6) frac_ppm = frac_ppm * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      else if (digits == 6) round_up_last = text[i] >= '5';
+    }
+  }
+  if (!any || i != text.size()) bad("is not a decimal fraction such as 0.9 or 0.845");
+  for (std::uint64_t d = digits; d < 6; ++d) frac_ppm *= 10;
+  const std::uint64_t ppm = whole * 1'000'000 + frac_ppm + (round_up_last ? 1 : 0);
+  if (ppm > 1'000'000) bad("is more than 1");
+  if (ppm == 0) bad("is not more than 0");
+  return static_cast<std::uint32_t>(ppm);
 }
 
 // llama.cpp's cache types (llama-server --cache-type-k/-v: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
@@ -375,7 +390,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     fail(ErrorCode::invalid_argument, "--engine vllm: say which GPU with --gpu (vLLM sizes its KV cache from the GPU's memory)");
   }
   VllmOptions& v = s.vllm;
-  if (o.gpu_memory_utilization) v.utilization_bp = utilization_flag(*o.gpu_memory_utilization);
+  if (o.gpu_memory_utilization) v.utilization_ppm = utilization_flag(*o.gpu_memory_utilization);
   if (o.block_size) {
     const auto b = flag_value("--block-size", parse_count(*o.block_size, 4096));
     if ((b & (b - 1)) != 0) fail(ErrorCode::invalid_argument, "--block-size: '" + *o.block_size + "' is not a power of two");
@@ -1230,7 +1245,7 @@ std::string version_text() {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }
-  out += "\nengines modelled: vLLM 0.21 (0.6-0.21 with --vllm-version), llama.cpp 2026 builds";
+  out += "\nengines modelled: vLLM 0.21 (0.6-0.11 with --vllm-version; other releases with a warning), llama.cpp 2026 builds";
   out += std::string("\nbuilt with ") +
 #if defined(__clang__)
          "clang " __clang_version__

@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-num-batched-tokens", o.max_num_batched_tokens,
                    "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)");
     app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
-    app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
+    app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)");
     app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
     app.add_option("--cache-type-k,--ctk,--kv-k", o.cache_type_k, "llama.cpp: K cache type (default: --kv, else f16)");
     app.add_option("--cache-type-v,--ctv,--kv-v", o.cache_type_v, "llama.cpp: V cache type (default: --kv, else f16)");

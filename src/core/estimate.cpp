@@ -17,6 +17,20 @@ std::uint64_t usable_bytes(const GpuSpec& gpu) {
   return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
 }
 
+std::uint64_t cuda_visible_bytes(const GpuSpec& gpu) {
+  if (gpu.cuda_memory_bytes) return *gpu.cuda_memory_bytes;
+  constexpr std::uint64_t reserve = 512ull << 20;
+  if (gpu.custom || gpu.vendor != "nvidia" || gpu.memory_bytes <= 2 * reserve) return gpu.memory_bytes;
+  return gpu.memory_bytes - reserve;
+}
+
+std::string cuda_visible_source(const GpuSpec& gpu) {
+  if (gpu.cuda_memory_bytes) return gpu.cuda_memory_source;
+  if (gpu.custom) return "as given with --gpu-mem";
+  if (gpu.vendor != "nvidia" || gpu.memory_bytes <= (1ull << 30)) return "the catalog's total";
+  return "rule: the driver's total less 512 MiB";
+}
+
 namespace {
 
 std::uint32_t min_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, std::uint64_t usable) {
@@ -641,7 +655,14 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
       e.context_tokens = settings.context_tokens;
       e.batch = settings.batch;
       e.gpu_memory_bytes = v.gpu_memory_bytes;
-      e.utilization_bp = v.utilization_bp;
+      e.utilization_ppm = v.utilization_ppm;
+      e.gpu_memory_source = v.gpu_memory_source;
+      e.stage = v.stage;
+      e.kv_budget_bytes = v.kv_budget_bytes;
+      if (!vllm_release_modelled(o.version_major, o.version_minor)) {
+        e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
+                          "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
+      }
       e.requested_bytes = v.requested_bytes;
       e.weights_bytes = v.weights_bytes;
       e.activation_bytes = v.activation_bytes;
