@@ -206,7 +206,7 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   }
   if (const Checkpoint* cp = match->checkpoint; cp != nullptr) {
     if (cp->max_context != 0 && cp->max_context != r.spec.max_context) {
-      r.notes.push_back(fmt::format("Maximum context {} tokens, as {}'s config.json gives it (vLLM's default "
+      r.notes.push_back(fmt::format("Maximum context {} tokens, the checkpoint's ({}'s config.json; vLLM's default "
                                     "--max-model-len); the {} catalog entry says {}.",
                                     with_commas(cp->max_context), cp->repo, r.spec.id, with_commas(r.spec.max_context)));
       r.spec.max_context = cp->max_context;

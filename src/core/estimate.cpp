@@ -523,7 +523,8 @@ PreparedWeights::PreparedWeights(PreparedModel prepared, const WeightFormat& for
   if (format.kind == FormatKind::gguf) {
     choices = detail::gguf_types_chosen(model, held, format);
     repeats = layer_repeats_typed(prepared.repeats_, choices);
-  } else if (format.kind == FormatKind::file) {
+  } else if (format.kind == FormatKind::file || format.fp8_ffn_only) {
+    // (fbgemm-fp8 stores the first and last layers differently from the alike middle ones.)
     repeats = layer_repeats(model, held, {}, false);
   } else {
     repeats = std::move(prepared.repeats_);

@@ -298,6 +298,10 @@ std::expected<ModelMatch, Error> Catalog::resolve_model_name(std::string_view na
   if (const Hit h = find_name(models, name, false); h.model != nullptr) {
     take(h);
     out.exact_name = true;
+    if (out.weights_format && h.model->weights_format != out.weights_format) {
+      out.notes.push_back("'" + std::string(name) + "' stores its weights as " + *out.weights_format +
+                          " (its config.json, as the catalog records it); -q overrides.");
+    }
     return out;
   }
   const RepoName r = parse_repo_name(name);

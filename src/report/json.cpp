@@ -250,10 +250,13 @@ std::string render_model_list_json(std::span<const ModelListEntry> models) {
   ojson arr = ojson::array();
   for (const ModelListEntry& e : models) {
     const ModelSpec& m = *e.model;
+    // Every other name the model answers to: aliases, then its known checkpoints.
+    std::vector<std::string> names = m.aliases;
+    for (const Checkpoint& c : m.checkpoints) names.push_back(c.repo);
     arr.push_back(ojson{{"id", m.id},
                         {"name", m.name},
                         {"family", m.family},
-                        {"aliases", m.aliases},
+                        {"aliases", names},
                         {"params_total", e.params_total},
                         {"params_active", e.params_active},
                         {"moe", m.moe.has_value()},

@@ -2,6 +2,10 @@
 #include "helpers.hpp"
 #include "vramcalc/checkpoint.hpp"
 
+#include <fstream>
+#include <string>
+#include <vector>
+
 using namespace vramcalc;
 
 namespace {
@@ -59,4 +63,46 @@ TEST_CASE("repository names: no suffix, or one that does not say the format") {
   }
   CHECK(parse_repo_name("someone/Llama-3.1-8B-int4").unknown == "-int4");
   CHECK(parse_repo_name("mlx-community/Llama-3.2-3B-Instruct-4bit").unknown == "-4bit");
+}
+
+TEST_CASE("hub names people deploy resolve to the model, the checkpoint's format and its context") {
+  // tests/data/checkpoints.tsv: official repositories (base, Instruct, dated), quantized
+  // uploads (AWQ, GPTQ, FP8, compressed-tensors, NVFP4, MXFP4, bitsandbytes, GGUF, EXL2) and
+  // re-uploads, each with the model, the format and the maximum context vLLM defaults to.
+  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/checkpoints.tsv");
+  REQUIRE(in);
+  const io::Catalog& c = vramcalc::test::catalog();
+  std::size_t rows = 0, quantized = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("#")) continue;
+    std::vector<std::string> f;
+    for (std::size_t start = 0;;) {
+      const auto tab = line.find('\t', start);
+      f.push_back(line.substr(start, tab - start));
+      if (tab == std::string::npos) break;
+      start = tab + 1;
+    }
+    REQUIRE(f.size() == 6);
+    INFO(f[0]);
+    const auto m = c.resolve_model_name(f[0]);
+    REQUIRE(m.has_value());
+    CHECK(m->model->id == f[1]);
+    const std::string format = m->weights_format.value_or(
+        m->model->weights_format.value_or(std::string(traits(m->model->dtype).name)));
+    CHECK(format == f[2]);
+    const std::uint64_t max_context =
+        m->checkpoint != nullptr && m->checkpoint->max_context != 0 ? m->checkpoint->max_context : m->model->max_context;
+    CHECK(max_context == std::stoull(f[3]));
+    ++rows;
+    quantized += format != "bf16" && format != "fp16" ? 1 : 0;
+  }
+  CHECK(rows >= 150);
+  CHECK(quantized >= 90);
+}
+
+TEST_CASE("hub names: a base both sizes share is refused as ambiguous, not guessed") {
+  // "mixtral-instruct" names neither 8x7B nor 8x22B.
+  const auto m = vramcalc::test::catalog().resolve_model_name("casperhansen/mixtral-instruct-awq");
+  REQUIRE_FALSE(m.has_value());
+  CHECK(m.error().code == ErrorCode::unknown_model);
 }
