@@ -49,25 +49,9 @@ std::expected<void, Error> check_unique(const std::vector<ModelSpec>& models) {
   return {};
 }
 
-constexpr std::uintmax_t max_spec_file_bytes = 16 * 1024 * 1024;
-
 } // namespace
 
-std::expected<std::string, Error> read_text_file(const std::string& path, ErrorCode code) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + ec.message()});
-  if (size > max_spec_file_bytes) {
-    return std::unexpected(Error{code, path + ": the file is " + std::to_string(size) +
-                                           " bytes; a spec file is at most 16 MiB"});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + std::strerror(errno)});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "'"});
-  return ss.str();
-}
+// read_text_file: file_source.cpp.
 
 namespace {
 

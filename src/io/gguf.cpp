@@ -5,10 +5,6 @@
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/units.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -36,50 +32,7 @@ ByteSource memory_source(std::string_view bytes) {
   return s;
 }
 
-std::expected<FileSource, Error> FileSource::open(const std::string& path) {
-  auto fail = [&](const std::string& what) {
-    return std::unexpected(Error{ErrorCode::io, path + ": " + what});
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::string("cannot open: ") + std::strerror(errno));
-  FileSource f;
-  f.fd_ = fd;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail(std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
-  f.source_.size = static_cast<std::uint64_t>(st.st_size);
-  // The descriptor is captured by value, so the function stays valid when the FileSource moves.
-  f.source_.read = [fd](std::uint64_t offset, std::uint64_t n, char* out) {
-    while (n > 0) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1u << 30));
-      const ssize_t got = ::pread(fd, out, want, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return false;
-      const auto g = static_cast<std::uint64_t>(got);
-      out += got;
-      offset += g;
-      n -= g;
-    }
-    return true;
-  };
-  return f;
-}
-
-FileSource::FileSource(FileSource&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), source_(std::move(other.source_)) {}
-
-FileSource& FileSource::operator=(FileSource&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-    source_ = std::move(other.source_);
-  }
-  return *this;
-}
-
-FileSource::~FileSource() {
-  if (fd_ >= 0) ::close(fd_);
-}
+// FileSource (every reader opens files through it): file_source.cpp.
 
 // ---------------------------------------------------------------------------------------
 // GgufFile accessors

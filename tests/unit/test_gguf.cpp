@@ -561,7 +561,7 @@ TEST_CASE("GGUF: files are read with pread, errors name the path", "[gguf]") {
   CHECK(missing.error().code == ErrorCode::io);
   CHECK(missing.error().message == dir.file("absent.gguf") + ": cannot open: No such file or directory");
   std::filesystem::create_directory(dir.file("sub.gguf"));
-  CHECK(io::read_gguf_file(dir.file("sub.gguf")).error().message == dir.file("sub.gguf") + ": is not a regular file");
+  CHECK(io::read_gguf_file(dir.file("sub.gguf")).error().message == dir.file("sub.gguf") + ": is a directory, not a regular file");
 }
 
 TEST_CASE("GGUF: the malformed corpus", "[gguf]") {

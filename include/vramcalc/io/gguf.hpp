@@ -32,10 +32,19 @@ struct ByteSource {
 
 // A regular file opened for reading, read with pread: nothing is mapped or read ahead of
 // what the parser asks for (plus one bounded read buffer in the parser). Movable; closes
-// the descriptor when destroyed. Errors (ErrorCode::io) name the path and the reason.
+// the descriptor when destroyed. Errors (ErrorCode::io) name the path and the reason. Every
+// reader opens files through it: the open never waits (O_NONBLOCK), and a FIFO, device,
+// directory or socket is refused by fstat before anything is read ("PATH: is a FIFO (named
+// pipe), not a regular file").
 class FileSource {
 public:
   [[nodiscard]] static std::expected<FileSource, Error> open(const std::string& path);
+  // The file's device and inode: two paths (links) to one file have the same id.
+  struct Id {
+    std::uint64_t device = 0, inode = 0;
+    bool operator==(const Id&) const = default;
+  };
+  [[nodiscard]] Id id() const { return id_; }
   FileSource(FileSource&& other) noexcept;
   FileSource& operator=(FileSource&& other) noexcept;
   FileSource(const FileSource&) = delete;
@@ -47,6 +56,7 @@ private:
   FileSource() = default;
   int fd_ = -1;
   ByteSource source_;
+  Id id_;
 };
 
 enum class GgufType : std::uint32_t {
