@@ -5,6 +5,7 @@
 #include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
+#include "vramcalc/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -207,7 +208,7 @@ std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name
     for (const auto& a : m.aliases) candidates.push_back({a, m.id});
   }
   const auto s = suggest(name, candidates);
-  std::string msg = "unknown model '" + std::string(name) + "'";
+  std::string msg = "unknown model '" + excerpt(name) + "'";
   msg += s.empty() ? "; 'vramcalc list models' shows the catalog" : "; did you mean: " + join(s) + "?";
   return std::unexpected(Error{ErrorCode::unknown_model, msg});
 }
@@ -225,7 +226,7 @@ std::expected<const GpuSpec*, Error> Catalog::find_gpu(std::string_view name) co
     for (const auto& a : g.aliases) candidates.push_back({a, g.id});
   }
   const auto s = suggest(name, candidates);
-  std::string msg = "unknown GPU '" + std::string(name) + "'";
+  std::string msg = "unknown GPU '" + excerpt(name) + "'";
   msg += s.empty() ? "; 'vramcalc list gpus' shows the catalog" : "; did you mean: " + join(s) + "?";
   return std::unexpected(Error{ErrorCode::unknown_gpu, msg});
 }
