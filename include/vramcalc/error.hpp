@@ -15,6 +15,7 @@ enum class ErrorCode {
   invalid_catalog,  // the GPU catalog or a models directory
   io,               // a file could not be read
   overflow,         // an exact quantity does not fit in 64 bits
+  output,           // the output could not be written (a full disk, a closed stdout): exit 74
 };
 
 [[nodiscard]] std::string_view error_code_name(ErrorCode code);

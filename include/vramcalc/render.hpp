@@ -30,8 +30,13 @@ struct RenderOptions {
 [[nodiscard]] std::string format_bytes(std::uint64_t bytes, UnitSystem units);
 // The same at the scale that suits it: "320.00 KiB", "1.25 MiB", "40.00 GiB".
 [[nodiscard]] std::string format_bytes_auto(std::uint64_t bytes, UnitSystem units);
-// Text for XML attributes and content (JUnit, SVG).
+// Text for XML attributes and content (JUnit, SVG): only characters XML 1.0 allows (control
+// characters, bytes that are not UTF-8, U+FFFE and U+FFFF shown as \xNN; text.hpp), and
+// & < > " ' as entities.
 [[nodiscard]] std::string xml_escape(std::string_view s);
+// One CSV field: control characters shown as \xNN, a field that would start a spreadsheet
+// formula (= + - @, unless it is a number) prefixed with ', quoted when it holds , or ".
+[[nodiscard]] std::string csv_field(std::string_view s);
 // "70.55B", "1.24B", "560.0M"
 [[nodiscard]] std::string format_params(std::uint64_t params);
 

@@ -5,6 +5,7 @@
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/output_file.hpp"
 #include "deployments.hpp"
 
 #include <fmt/format.h>
@@ -606,27 +607,10 @@ Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog&
   return std::move(*report);
 }
 
-// Writes `text` to `path` whole or not at all: a temporary file beside it, then a rename.
+// Writes `text` to `path` whole or not at all, never over a device, FIFO, link or another
+// user's file (io::write_output_file).
 void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path tmp = target.parent_path() / ("." + target.filename().string() + ".vramcalc-tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      fail(ErrorCode::io, flag + ": cannot write '" + path + "'");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    fail(ErrorCode::io, flag + ": cannot write '" + path + "': " + ec.message());
-  }
+  if (auto w = io::write_output_file(path, text); !w) fail(w.error().code, flag + ": " + w.error().message);
 }
 
 // --plot: total memory against context, a series per format / KV dtype / batch asked.

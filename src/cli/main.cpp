@@ -1,10 +1,16 @@
 // vramcalc: parse flags, run one command, print its output. One top-level catch turns
-// every failure into "vramcalc: error: ..." and exit code 2 (70 for a bug).
+// every failure into "vramcalc: error: ..." and exit code 2 (70 for a bug); output that
+// cannot be written is exit code 74 (docs/reliability.md, "Output").
 #include "cli.hpp"
 #include "vramcalc/render.hpp"
+#include "vramcalc/text.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -13,12 +19,50 @@
 
 namespace {
 
-void print(std::FILE* f, const std::string& s) { std::fwrite(s.data(), 1, s.size(), f); }
+// sysexits.h EX_IOERR: the output could not be written (a full disk, a closed descriptor).
+constexpr int exit_output_failed = 74;
 
-int fail(const vramcalc::Error& e, bool json) {
-  if (json) print(stdout, vramcalc::render_error_json(e));
-  else print(stderr, "vramcalc: error: " + e.message + "\n");
-  return 2;
+// The longest message printed: a message quotes input, and input has no bound.
+constexpr std::size_t max_message_bytes = 4096;
+
+// Writes all of `s` and flushes; false when the stream failed.
+bool write_all(std::FILE* f, std::string_view s) {
+  if (!s.empty() && std::fwrite(s.data(), 1, s.size(), f) != s.size()) return false;
+  return std::fflush(f) == 0 && std::ferror(f) == 0;
+}
+
+// stdout could not be written: say so on stderr (if it can be written) and exit 74.
+int output_failed(int error) {
+  const std::string m = std::string("vramcalc: error: cannot write the output: ") + std::strerror(error) + "\n";
+  (void)write_all(stderr, m);
+  return exit_output_failed;
+}
+
+// Every message leaves as one line of bounded length, its control characters escaped.
+vramcalc::Error printable(const vramcalc::Error& e) {
+  return {e.code, vramcalc::excerpt(e.message, max_message_bytes)};
+}
+
+int fail(const vramcalc::Error& given, bool json) {
+  const vramcalc::Error e = printable(given);
+  const int code = e.code == vramcalc::ErrorCode::output ? exit_output_failed : 2;
+  errno = 0;
+  if (json) return write_all(stdout, vramcalc::render_error_json(e)) ? code : output_failed(errno);
+  return write_all(stderr, "vramcalc: error: " + e.message + "\n") ? code : exit_output_failed;
+}
+
+// A closed stdin, stdout or stderr would be the next file opened (a model file, the --plot
+// temporary), and output meant for the terminal would go into it. Each closed one is
+// opened on /dev/null for reading, so a write to it fails and is reported.
+void guard_standard_descriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int opened = ::open("/dev/null", O_RDONLY | O_NOCTTY);
+    if (opened >= 0 && opened != fd) {
+      ::dup2(opened, fd);
+      ::close(opened);
+    }
+  }
 }
 
 // CLI11's messages, reworded to name the flag the way the rest of vramcalc does.
@@ -34,6 +78,7 @@ std::string parse_error_message(const CLI::ParseError& e) {
 } // namespace
 
 int main(int argc, char** argv) {
+  guard_standard_descriptors();
   bool json = false;
   for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
   try {
@@ -150,7 +195,7 @@ int main(int argc, char** argv) {
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit,
-2 invalid input, 70 internal error.)");
+2 invalid input, 70 internal error, 74 the output could not be written.)");
     try {
       // llama.cpp's single-dash long flags, spelled as llama-server users type them.
       std::vector<std::string> args;
@@ -167,11 +212,11 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
       }
       app.parse(args); // CLI11 takes them last first
     } catch (const CLI::CallForHelp&) {
-      print(stdout, app.help());
-      return 0;
+      errno = 0;
+      return write_all(stdout, app.help()) ? 0 : output_failed(errno);
     } catch (const CLI::CallForVersion& e) {
-      print(stdout, std::string(e.what()) + "\n");
-      return 0;
+      errno = 0;
+      return write_all(stdout, std::string(e.what()) + "\n") ? 0 : output_failed(errno);
     } catch (const CLI::ParseError& e) {
       return fail({vramcalc::ErrorCode::invalid_argument, parse_error_message(e)}, json);
     }
@@ -182,13 +227,13 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
     o.explain = explain->parsed();
     o.check = check->parsed();
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
-    print(stdout, outcome.out);
-    std::fflush(stdout);
+    errno = 0;
+    if (!write_all(stdout, outcome.out)) return output_failed(errno);
     return outcome.exit_code;
   } catch (const vramcalc::cli::CliError& e) {
     return fail(e.error, json);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vramcalc: internal error: %s\n", e.what());
-    return 70;
+    const std::string m = "vramcalc: internal error: " + vramcalc::excerpt(e.what(), max_message_bytes) + "\n";
+    return write_all(stderr, m) ? 70 : exit_output_failed;
   }
 }

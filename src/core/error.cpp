@@ -11,6 +11,7 @@ std::string_view error_code_name(ErrorCode code) {
   case ErrorCode::invalid_catalog: return "invalid_catalog";
   case ErrorCode::io: return "io";
   case ErrorCode::overflow: return "overflow";
+  case ErrorCode::output: return "output";
   }
   return "error";
 }

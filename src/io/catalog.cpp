@@ -6,6 +6,7 @@
 #include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
+#include "vramcalc/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -51,25 +52,9 @@ std::expected<void, Error> check_unique(const std::vector<ModelSpec>& models) {
   return {};
 }
 
-constexpr std::uintmax_t max_spec_file_bytes = 16 * 1024 * 1024;
-
 } // namespace
 
-std::expected<std::string, Error> read_text_file(const std::string& path, ErrorCode code) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + ec.message()});
-  if (size > max_spec_file_bytes) {
-    return std::unexpected(Error{code, path + ": the file is " + std::to_string(size) +
-                                           " bytes; a spec file is at most 16 MiB"});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "': " + std::strerror(errno)});
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return std::unexpected(Error{ErrorCode::io, "cannot read '" + path + "'"});
-  return ss.str();
-}
+// read_text_file: file_source.cpp.
 
 namespace {
 
@@ -235,7 +220,7 @@ std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name
     for (const auto& a : m.aliases) candidates.push_back({a, m.id});
   }
   const auto s = suggest(name, candidates);
-  std::string msg = "unknown model '" + std::string(name) + "'";
+  std::string msg = "unknown model '" + excerpt(name) + "'";
   msg += s.empty() ? "; 'vramcalc list models' shows the catalog" : "; did you mean: " + join(s) + "?";
   return std::unexpected(Error{ErrorCode::unknown_model, msg});
 }
@@ -349,7 +334,7 @@ std::expected<const GpuSpec*, Error> Catalog::find_gpu(std::string_view name) co
     for (const auto& a : g.aliases) candidates.push_back({a, g.id});
   }
   const auto s = suggest(name, candidates);
-  std::string msg = "unknown GPU '" + std::string(name) + "'";
+  std::string msg = "unknown GPU '" + excerpt(name) + "'";
   msg += s.empty() ? "; 'vramcalc list gpus' shows the catalog" : "; did you mean: " + join(s) + "?";
   return std::unexpected(Error{ErrorCode::unknown_gpu, msg});
 }

@@ -5,15 +5,13 @@
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/units.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <limits>
 #include <type_traits>
 #include <unordered_map>
@@ -36,57 +34,14 @@ ByteSource memory_source(std::string_view bytes) {
   return s;
 }
 
-std::expected<FileSource, Error> FileSource::open(const std::string& path) {
-  auto fail = [&](const std::string& what) {
-    return std::unexpected(Error{ErrorCode::io, path + ": " + what});
-  };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail(std::string("cannot open: ") + std::strerror(errno));
-  FileSource f;
-  f.fd_ = fd;
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail(std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return fail("is not a regular file");
-  f.source_.size = static_cast<std::uint64_t>(st.st_size);
-  // The descriptor is captured by value, so the function stays valid when the FileSource moves.
-  f.source_.read = [fd](std::uint64_t offset, std::uint64_t n, char* out) {
-    while (n > 0) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1u << 30));
-      const ssize_t got = ::pread(fd, out, want, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return false;
-      const auto g = static_cast<std::uint64_t>(got);
-      out += got;
-      offset += g;
-      n -= g;
-    }
-    return true;
-  };
-  return f;
-}
-
-FileSource::FileSource(FileSource&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), source_(std::move(other.source_)) {}
-
-FileSource& FileSource::operator=(FileSource&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-    source_ = std::move(other.source_);
-  }
-  return *this;
-}
-
-FileSource::~FileSource() {
-  if (fd_ >= 0) ::close(fd_);
-}
+// FileSource (every reader opens files through it): file_source.cpp.
 
 // ---------------------------------------------------------------------------------------
 // GgufFile accessors
 
 namespace {
 
-using Scalar = std::variant<std::uint64_t, std::int64_t, double, bool, std::string>;
+using Scalar = GgufScalar;
 
 std::optional<std::uint64_t> as_uint(const Scalar& v) {
   if (const auto* u = std::get_if<std::uint64_t>(&v)) return *u;
@@ -104,10 +59,45 @@ std::optional<double> as_double(const Scalar& v) {
 } // namespace
 
 const GgufValue* GgufFile::find(std::string_view key) const {
+  if (key_index.size() == metadata.size()) {
+    const auto it = std::ranges::lower_bound(key_index, key, {},
+                                             [this](std::uint32_t i) { return std::string_view(metadata[i].key); });
+    return it != key_index.end() && metadata[*it].key == key ? &metadata[*it].value : nullptr;
+  }
   for (const GgufKv& kv : metadata) {
     if (kv.key == key) return &kv.value;
   }
   return nullptr;
+}
+
+std::optional<GgufScalar> GgufValue::element(std::uint64_t i) const {
+  if (type != GgufType::array || elements == nullptr || i >= count) return std::nullopt;
+  const GgufArray& a = *elements;
+  if (elem_type == GgufType::string) {
+    const std::uint64_t begin = i == 0 ? 0 : a.ends[i - 1];
+    return std::string(a.bytes.substr(begin, a.ends[i] - begin));
+  }
+  const auto t = static_cast<std::uint32_t>(elem_type);
+  std::uint64_t width = 0;
+  switch (t) {
+  case 0: case 1: case 7: width = 1; break;
+  case 2: case 3: width = 2; break;
+  case 4: case 5: case 6: width = 4; break;
+  default: width = 8; break;
+  }
+  std::uint64_t v = 0;
+  for (std::uint64_t k = width; k-- > 0;) v = (v << 8) | static_cast<unsigned char>(a.bytes[i * width + k]);
+  switch (t) {
+  case 0: case 2: case 4: case 10: return v;
+  case 1: return std::int64_t{static_cast<std::int8_t>(v)};
+  case 3: return std::int64_t{static_cast<std::int16_t>(v)};
+  case 5: return std::int64_t{static_cast<std::int32_t>(v)};
+  case 11: return static_cast<std::int64_t>(v);
+  case 6: return static_cast<double>(std::bit_cast<float>(static_cast<std::uint32_t>(v)));
+  case 12: return std::bit_cast<double>(v);
+  case 7: return v != 0; // gguf.cpp: a bool is an int8, non-zero is true
+  default: return std::nullopt;
+  }
 }
 
 std::optional<std::uint64_t> GgufFile::get_uint(std::string_view key) const {
@@ -132,8 +122,9 @@ std::optional<std::uint64_t> GgufFile::get_uint_at(std::string_view key, std::ui
   const GgufValue* v = find(key);
   if (v == nullptr) return std::nullopt;
   if (v->type != GgufType::array) return get_uint(key);
-  if (v->elem_type == GgufType::boolean || i >= v->elems.size()) return std::nullopt;
-  return as_uint(v->elems[static_cast<std::size_t>(i)]);
+  if (v->elem_type == GgufType::boolean) return std::nullopt;
+  const auto e = v->element(i);
+  return e ? as_uint(*e) : std::nullopt;
 }
 
 std::uint64_t GgufFile::tensor_bytes() const {
@@ -341,6 +332,38 @@ const DtypeTraits* ggml_traits(std::uint32_t id) {
 
 std::string in_quotes(const std::string& s) { return "'" + printable(s) + "'"; }
 
+// A set of positions in a vector of named things, looked up by name: duplicate keys and
+// tensor names are found without a second copy of every name.
+class PositionSet {
+public:
+  using NameOf = std::function<std::string_view(std::uint32_t)>;
+  explicit PositionSet(NameOf name_of) : set_(16, Hash{name_of}, Equal{name_of}) {}
+  bool contains(std::string_view name) const { return set_.find(name) != set_.end(); }
+  std::optional<std::uint32_t> find(std::string_view name) const {
+    const auto it = set_.find(name);
+    return it == set_.end() ? std::nullopt : std::optional<std::uint32_t>(*it);
+  }
+  void insert(std::uint32_t position) { set_.insert(position); }
+  void clear() { set_ = decltype(set_)(0, set_.hash_function(), set_.key_eq()); }
+
+private:
+  struct Hash {
+    using is_transparent = void;
+    NameOf name_of;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::uint32_t i) const { return (*this)(name_of(i)); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    NameOf name_of;
+    std::string_view name(std::string_view s) const { return s; }
+    std::string_view name(std::uint32_t i) const { return name_of(i); }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const { return name(a) == name(b); }
+  };
+  std::unordered_set<std::uint32_t, Hash, Equal> set_;
+};
+
 Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
   auto what = [&] { return "the value of key " + in_quotes(key); };
   switch (type) {
@@ -361,7 +384,7 @@ Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
 }
 
 GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std::uint64_t type_at,
-                     const GgufReadOptions& options) {
+                     const GgufReadOptions& options, std::uint64_t& kept_budget) {
   GgufValue v;
   const std::uint64_t start = r.pos();
   v.type = static_cast<GgufType>(type);
@@ -386,16 +409,43 @@ GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std:
                  std::to_string(min_elem) + " bytes each at offset " + std::to_string(r.pos()) + ", the file has " +
                  std::to_string(r.size()));
   }
-  const bool keep = elem == 8 ? options.keep_arrays : options.keep_arrays || v.count <= gguf_kept_array_limit;
-  for (std::uint64_t i = 0; i < v.count; ++i) {
-    if (elem == 8 && !keep) {
-      r.skip_string([&] { return "element " + std::to_string(i) + " of key " + in_quotes(key); });
-    } else if (!keep) {
-      r.skip(min_elem, [&] { return "element " + std::to_string(i) + " of key " + in_quotes(key); });
-    } else if (elem == 8) {
-      v.elems.emplace_back(r.string([&] { return "element " + std::to_string(i) + " of key " + in_quotes(key); }));
+  // Kept elements are stored compactly (GgufArray): numbers one byte of memory per byte of
+  // the file, within the budget of max_kept_array_bytes unless keep_arrays.
+  const std::uint64_t numbers_bytes = elem == 8 ? 0 : v.count * min_elem; // fits: count <= remaining / min_elem
+  const bool keep = options.keep_arrays ||
+                    (elem != 8 && v.count <= gguf_kept_array_limit && numbers_bytes <= kept_budget);
+  if (elem != 8) {
+    if (keep) {
+      auto a = std::make_shared<GgufArray>();
+      a->bytes.resize(static_cast<std::size_t>(numbers_bytes));
+      r.read(a->bytes.data(), numbers_bytes, [&] { return "the elements of key " + in_quotes(key); });
+      v.elements = std::move(a);
+      if (!options.keep_arrays) kept_budget -= numbers_bytes;
     } else {
-      v.elems.push_back(read_scalar(r, elem, key));
+      r.skip(numbers_bytes, [&] { return "the elements of key " + in_quotes(key); });
+    }
+  } else {
+    std::shared_ptr<GgufArray> a;
+    if (keep) {
+      a = std::make_shared<GgufArray>();
+      a->ends.reserve(static_cast<std::size_t>(v.count)); // count <= remaining / 8
+    }
+    for (std::uint64_t i = 0; i < v.count; ++i) {
+      auto what = [&] { return "element " + std::to_string(i) + " of key " + in_quotes(key); };
+      if (!keep) {
+        r.skip_string(what);
+        continue;
+      }
+      const auto len = r.le<std::uint64_t>([&] { return "the length of " + what(); });
+      r.need(len, what);
+      const std::size_t at = a->bytes.size();
+      a->bytes.resize(at + static_cast<std::size_t>(len));
+      r.read(a->bytes.data() + at, len, what);
+      a->ends.push_back(a->bytes.size());
+    }
+    if (a) {
+      a->bytes.shrink_to_fit();
+      v.elements = std::move(a);
     }
   }
   v.encoded_bytes = r.pos() - start;
@@ -446,21 +496,32 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
            16);
   }
 
-  // Metadata. Nothing is reserved from the counts: memory grows only with what is read.
-  std::unordered_set<std::string> keys;
+  // Metadata. Memory grows with what is read, not with the counts (a count is checked
+  // only against the file's size, which includes the tensor data); the first 4,096 entries
+  // are reserved. Duplicates are found through a set of positions (no second copy of the
+  // keys); key_index is the same positions, sorted.
+  f.metadata.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_kv, 4096)));
+  const auto key_of = [&f](std::uint32_t i) { return std::string_view(f.metadata[i].key); };
+  PositionSet keys(key_of);
+  std::uint64_t kept_budget = options.max_kept_array_bytes;
   std::uint64_t alignment_at = 0;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     const std::uint64_t at = r.pos();
     std::string key = r.string([&] { return "metadata key " + std::to_string(i); });
     if (key.empty()) r.fail("metadata key " + std::to_string(i) + " is empty", at);
-    if (!keys.insert(key).second) r.fail("metadata key " + in_quotes(key) + " appears twice", at);
+    if (keys.contains(key)) r.fail("metadata key " + in_quotes(key) + " appears twice", at);
     const std::uint64_t type_at = r.pos();
     const auto type = r.le<std::uint32_t>([&] { return "the value type of key " + in_quotes(key); });
     if (type > 12) r.fail("metadata key " + in_quotes(key) + " has unknown value type " + std::to_string(type), type_at);
-    GgufValue v = read_value(r, type, key, type_at, options);
+    GgufValue v = read_value(r, type, key, type_at, options, kept_budget);
     if (key == "general.alignment") alignment_at = at;
     f.metadata.push_back(GgufKv{std::move(key), std::move(v)});
+    keys.insert(static_cast<std::uint32_t>(f.metadata.size() - 1));
   }
+  keys.clear();
+  f.key_index.resize(f.metadata.size());
+  for (std::uint32_t i = 0; i < f.key_index.size(); ++i) f.key_index[i] = i;
+  std::ranges::sort(f.key_index, {}, key_of);
 
   if (const GgufValue* a = f.find("general.alignment")) {
     if (a->type != GgufType::u32) {
@@ -474,9 +535,11 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
     }
   }
 
-  // Tensor infos
-  std::unordered_map<std::string, std::uint64_t> names;
+  // Tensor infos (reserved as the metadata).
+  f.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_tensors, 4096)));
+  PositionSet names([&f](std::uint32_t i) { return std::string_view(f.tensors[i].name); });
   std::vector<std::uint64_t> info_at;
+  info_at.reserve(f.tensors.capacity());
   for (std::uint64_t i = 0; i < n_tensors; ++i) {
     const std::uint64_t at = r.pos();
     r.need(min_tensor_info_bytes, [&] { return "tensor info " + std::to_string(i); });
@@ -487,8 +550,8 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
                  " bytes; ggml allows at most " + std::to_string(gguf_max_name_bytes - 1),
              at);
     }
-    if (auto [it, fresh] = names.emplace(t.name, i); !fresh) {
-      r.fail("tensor name " + in_quotes(t.name) + " appears twice (tensor infos " + std::to_string(it->second) + " and " +
+    if (const auto first = names.find(t.name)) {
+      r.fail("tensor name " + in_quotes(t.name) + " appears twice (tensor infos " + std::to_string(*first) + " and " +
                  std::to_string(i) + ")",
              at);
     }
@@ -528,8 +591,10 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
     }
     t.offset = r.le<std::uint64_t>([&] { return "the data offset of " + tn; });
     f.tensors.push_back(std::move(t));
+    names.insert(static_cast<std::uint32_t>(f.tensors.size() - 1));
     info_at.push_back(at);
   }
+  names.clear();
 
   f.header_bytes = r.pos();
   // The data section starts at the header padded to the alignment (GGML_PAD in gguf.cpp).
@@ -641,6 +706,7 @@ std::expected<std::vector<GgufFile>, Error> read_gguf_split(const std::string& p
     return parts;
   }
   std::unordered_map<std::string, std::string> owner; // tensor name -> part
+  std::vector<std::pair<FileSource::Id, std::string>> opened; // each part once: links to one file are refused
   std::uint64_t total_tensors = 0;
   for (std::uint32_t i = 1; i <= name->count; ++i) {
     const std::string p = gguf_split_path(name->prefix, i, name->count);
@@ -649,7 +715,16 @@ std::expected<std::vector<GgufFile>, Error> read_gguf_split(const std::string& p
       return std::unexpected(Error{ErrorCode::io, path + ": part " + std::to_string(i) + " of " +
                                                       std::to_string(name->count) + " is missing (" + p + ")"});
     }
-    auto f = read_gguf_file(p, options);
+    auto file = FileSource::open(p);
+    if (!file) return std::unexpected(file.error());
+    for (const auto& [id, other] : opened) {
+      if (id == file->id()) return invalid(p + ": part " + std::to_string(i) + " is the same file as " + other);
+    }
+    opened.emplace_back(file->id(), p);
+    // Only part 1's metadata is used (gguf_to_spec): the others keep no array elements.
+    GgufReadOptions part_options = options;
+    if (i > 1 && !options.keep_arrays) part_options.max_kept_array_bytes = 0;
+    auto f = parse_gguf(file->source(), p, part_options);
     if (!f) return std::unexpected(f.error());
     // gguf-split writes split.no (0-based, u16) and split.count into every part.
     if (const auto no = f->get_uint("split.no"); no && *no != i - 1) {

@@ -53,6 +53,12 @@ std::string to_id(std::string_view s) {
 }
 
 // The metadata of one file, read with the `{arch}.` prefix; wrong types are errors.
+std::optional<std::uint64_t> as_uint(const GgufScalar& v) {
+  if (const auto* u = std::get_if<std::uint64_t>(&v)) return *u;
+  if (const auto* i = std::get_if<std::int64_t>(&v); i != nullptr && *i >= 0) return static_cast<std::uint64_t>(*i);
+  return std::nullopt;
+}
+
 class Meta {
 public:
   Meta(const GgufFile& f, std::string arch) : f_(f), arch_(std::move(arch)) {}
@@ -95,14 +101,21 @@ public:
     if (v->count != n) {
       fail(k + " has " + std::to_string(v->count) + " entries, but " + key("block_count") + " is " + std::to_string(n));
     }
-    if (!v->elements_kept() || v->elem_type == GgufType::string || v->elem_type == GgufType::boolean) {
+    if (v->elem_type == GgufType::string || v->elem_type == GgufType::boolean) {
       fail(k + " must be an integer or an array of integers, not " + describe(*v));
     }
+    if (!v->elements_kept()) {
+      fail(k + " is an array whose elements were not kept: the header's arrays take more than the " +
+           with_commas(GgufReadOptions{}.max_kept_array_bytes) + " bytes vramcalc keeps");
+    }
+    // The value found once, its elements read by position (not a lookup per layer).
     std::vector<std::uint64_t> out;
+    out.reserve(static_cast<std::size_t>(n));
     for (std::uint64_t i = 0; i < n; ++i) {
-      const auto e = f_.get_uint_at(k, i);
-      if (!e) fail(k + "[" + std::to_string(i) + "] must be a non-negative integer");
-      out.push_back(*e);
+      const auto e = v->element(i);
+      const auto u = e ? as_uint(*e) : std::nullopt;
+      if (!u) fail(k + "[" + std::to_string(i) + "] must be a non-negative integer");
+      out.push_back(*u);
     }
     return out;
   }
@@ -386,7 +399,7 @@ GgufModel convert(std::span<const GgufFile> parts) {
     if (p == nullptr) return fallback;
     if (p->type == GgufType::array) {
       if (p->elem_type == GgufType::boolean && p->count == *n_all && p->elements_kept()) {
-        for (std::uint64_t i = 0; i < n; ++i) swa_layers.push_back(std::get<bool>(p->elems[static_cast<std::size_t>(i)]));
+        for (std::uint64_t i = 0; i < n; ++i) swa_layers.push_back(std::get<bool>(*p->element(i)));
       } else {
         w.push_back(m.key("attention.sliding_window_pattern") + " is an array vramcalc cannot read; using the default period " +
                     std::to_string(fallback));

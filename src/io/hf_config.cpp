@@ -1,6 +1,7 @@
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/format.hpp"
 
 #include <algorithm>
@@ -62,14 +63,14 @@ private:
     const json& v = j_.at(key);
     if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
       const auto u = v.get<std::uint64_t>();
-      if (u > max_dim && std::string_view(key) != "max_position_embeddings") fail(key, "is implausibly large: " + v.dump());
+      if (u > max_dim && std::string_view(key) != "max_position_embeddings") fail(key, "is implausibly large: " + detail::json_excerpt(v));
       return u;
     }
     if (v.is_number_float()) {
       const double d = v.get<double>();
       if (d >= 0 && std::floor(d) == d && d < 1e15) return static_cast<std::uint64_t>(d);
     }
-    fail(key, "expected a non-negative integer, got " + v.dump());
+    fail(key, "expected a non-negative integer, got " + detail::json_excerpt(v));
   }
 
   const json& j_;
@@ -87,46 +88,103 @@ Dtype dtype_of(const Config& c, std::vector<std::string>& warnings) {
   if (t == "bfloat16") return Dtype::bf16;
   if (t == "float16") return Dtype::f16;
   if (t == "float32") return Dtype::f32;
-  warnings.push_back("torch_dtype '" + t + "' is not a float type; assuming bfloat16");
+  warnings.push_back("torch_dtype '" + excerpt(t) + "' is not a float type; assuming bfloat16");
   return Dtype::bf16;
 }
 
+// Typed fields of the quantization_config object: a wrong type names its key, never
+// nlohmann's type_error.
+class Fields {
+public:
+  Fields(const json& o, const std::string& origin, std::string path) : o_(o), origin_(origin), path_(std::move(path)) {}
+
+  const json* get(const char* key) const {
+    const auto it = o_.find(key);
+    return it == o_.end() || it->is_null() ? nullptr : &*it;
+  }
+  std::int64_t integer(const char* key, std::int64_t fallback) const {
+    const json* v = get(key);
+    if (v == nullptr) return fallback;
+    if (v->is_number_integer()) {
+      const std::int64_t i = v->get<std::int64_t>();
+      if (i >= -(1ll << 31) && i < (1ll << 31)) return i;
+    }
+    fail(key, "expected an integer, got " + detail::json_excerpt(*v));
+  }
+  std::string string(const char* key, const std::string& fallback) const {
+    const json* v = get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_string()) fail(key, "expected a string, got " + detail::json_excerpt(*v));
+    return v->get<std::string>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    const json* v = get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) fail(key, "expected true or false, got " + detail::json_excerpt(*v));
+    return v->get<bool>();
+  }
+  // An object member (empty when absent).
+  Fields object(const char* key) const {
+    const json* v = get(key);
+    if (v != nullptr && !v->is_object()) fail(key, "expected an object, got " + detail::json_excerpt(*v));
+    return Fields(v == nullptr ? empty() : *v, origin_, path_ + "/" + key);
+  }
+  const json& raw() const { return o_; }
+  const std::string& path() const { return path_; }
+  [[noreturn]] void fail(std::string_view key, const std::string& what) const {
+    throw LoadFailure{{ErrorCode::invalid_model, origin_ + ": " + path_ + "/" + excerpt(key) + ": " + what}};
+  }
+
+private:
+  static const json& empty() {
+    static const json e = json::object();
+    return e;
+  }
+  const json& o_;
+  const std::string& origin_;
+  std::string path_;
+};
+
 // quantization_config -> a vramcalc weight format name.
-std::optional<std::string> format_of(const json* q, std::vector<std::string>& warnings) {
-  if (q == nullptr || !q->is_object()) return std::nullopt;
-  const std::string method = q->value("quant_method", "");
-  auto group = [&](const json& o) {
-    const json* g = o.contains("group_size") ? &o.at("group_size") : nullptr;
-    if (g == nullptr || g->is_null()) return std::string("-1");
-    return std::to_string(g->get<std::int64_t>());
+std::optional<std::string> format_of(const json* qj, const std::string& origin, std::vector<std::string>& warnings) {
+  if (qj == nullptr || !qj->is_object()) return std::nullopt;
+  const Fields q(*qj, origin, "/quantization_config");
+  const std::string method = q.string("quant_method", "");
+  auto group = [&](const Fields& o) {
+    const std::int64_t g = o.integer("group_size", -1);
+    return std::to_string(g);
   };
   if (method == "awq" || method == "gptq") {
-    const int bits = q->value("bits", q->value("w_bit", 4));
+    const std::int64_t bits = q.integer("bits", q.integer("w_bit", 4));
     if (bits != 4) {
       warnings.push_back(method + " with " + std::to_string(bits) + " bits is not modelled yet; using int8");
       return "int8";
     }
-    const std::string g = q->contains("group_size") ? group(*q) : std::to_string(q->value("q_group_size", 128));
+    const std::string g = q.get("group_size") != nullptr || qj->contains("group_size")
+                              ? group(q)
+                              : std::to_string(q.integer("q_group_size", 128));
     return method + "-int4-g" + g;
   }
   if (method == "fp8") {
-    const json* block = q->contains("weight_block_size") ? &q->at("weight_block_size") : nullptr;
+    const json* block = q.get("weight_block_size");
     return block != nullptr && block->is_array() && !block->empty() ? "fp8-block" : "fp8";
   }
   if (method == "mxfp4") return "mxfp4";
   if (method == "fbgemm_fp8") return "fbgemm-fp8";
   if (method == "bitsandbytes") {
-    if (q->value("load_in_4bit", false)) return "nf4";
-    if (q->value("load_in_8bit", false)) return "int8";
+    if (q.boolean("load_in_4bit", false)) return "nf4";
+    if (q.boolean("load_in_8bit", false)) return "int8";
   }
   if (method == "compressed-tensors") {
-    const json groups = q->value("config_groups", json::object());
-    for (const auto& [name, g] : groups.items()) {
-      const json w = g.value("weights", json::object());
-      const int bits = w.value("num_bits", 0);
-      const std::string type = w.value("type", "int");
-      const std::string strategy = w.value("strategy", "tensor");
-      const bool activations = g.contains("input_activations") && !g.at("input_activations").is_null();
+    const Fields groups = q.object("config_groups");
+    for (const auto& [name, gj] : groups.raw().items()) {
+      if (!gj.is_object()) groups.fail(name, "expected an object, got " + detail::json_excerpt(gj));
+      const Fields g(gj, origin, groups.path() + "/" + excerpt(name));
+      const Fields w = g.object("weights");
+      const std::int64_t bits = w.integer("num_bits", 0);
+      const std::string type = w.string("type", "int");
+      const std::string strategy = w.string("strategy", "tensor");
+      const bool activations = g.get("input_activations") != nullptr;
       if (type == "float" && bits == 8) {
         return strategy == "channel" ? "fp8-channel" : strategy == "block" ? "fp8-block" : "fp8";
       }
@@ -135,7 +193,7 @@ std::optional<std::string> format_of(const json* q, std::vector<std::string>& wa
       if (type == "float" && bits == 4) return "nvfp4";
     }
   }
-  warnings.push_back("quantization_config '" + method + "' is not recognised; assuming the native dtype");
+  warnings.push_back("quantization_config '" + excerpt(method) + "' is not recognised; assuming the native dtype");
   return std::nullopt;
 }
 
@@ -149,7 +207,7 @@ std::vector<LayerKind> layer_types_of(const json* types, std::uint64_t n, const 
     else if (s == "sliding_attention") out.push_back({AttentionKind::sliding, false});
     else if (s == "chunked_attention") out.push_back({AttentionKind::chunked, false});
     else if (s == "linear_attention" || s == "mamba") out.push_back({AttentionKind::none, false});
-    else c.fail("layer_types", "unknown layer type " + t.dump());
+    else c.fail("layer_types", "unknown layer type " + detail::json_excerpt(t));
   }
   return out;
 }
@@ -179,16 +237,17 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   HfImport out;
   auto& w = out.warnings;
   ModelSpec& s = out.spec;
-  const std::string top_type = root.value("model_type", std::string());
+  const Fields root_fields(root, origin, "");
+  const std::string top_type = root_fields.string("model_type", "");
   // Multimodal wrappers keep the language model in text_config.
   const bool nested = root.contains("text_config") && root.at("text_config").is_object();
   const json& tj = nested ? root.at("text_config") : root;
   Config c(tj, origin, nested ? "/text_config" : "");
   Config top(root, origin, "");
-  std::string mt = nested ? tj.value("model_type", top_type) : top_type;
+  std::string mt = nested ? Fields(tj, origin, "/text_config").string("model_type", top_type) : top_type;
   if (mt.empty()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": /model_type: missing; is this a Hugging Face config.json?"}};
   if (!known_types.contains(mt)) {
-    w.push_back("model_type '" + mt + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
+    w.push_back("model_type '" + excerpt(mt) + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
                 "num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, vocab_size)");
   }
 
@@ -199,7 +258,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   s.source = origin;
   s.origin = origin;
   s.dtype = dtype_of(nested && !tj.contains("torch_dtype") ? top : c, w);
-  if (auto f = format_of(top.get("quantization_config"), w)) s.weights_format = *f;
+  if (auto f = format_of(top.get("quantization_config"), origin, w)) s.weights_format = *f;
 
   s.hidden_size = c.u64("hidden_size");
   s.num_layers = c.u64("num_hidden_layers");
@@ -433,7 +492,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
         if (ch == 'M') pattern.push_back({AttentionKind::none, false});
         else if (ch == '*') pattern.push_back({AttentionKind::full, false});
         else if (ch == '-') pattern.push_back({AttentionKind::none, true});
-        else c.fail("hybrid_override_pattern", std::string("unknown layer '") + ch + "'");
+        else c.fail("hybrid_override_pattern", "unknown layer '" + excerpt(std::string(1, ch)) + "'");
       }
     }
   }

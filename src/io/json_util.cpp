@@ -3,6 +3,7 @@
 #include "vramcalc/units.hpp"
 
 #include <cmath>
+#include "vramcalc/text.hpp"
 #include <utility>
 
 namespace vramcalc::io::detail {
@@ -48,75 +49,150 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
   return {line, col};
 }
 
-// Tracks where the parser is, to name duplicate keys by their JSON path.
-struct Frame {
-  bool is_array = false;
-  std::size_t index = 0;
-  std::string key;
-  std::set<std::string, std::less<>> keys;
-};
-
-struct DuplicateKey {
-  std::string path;
-};
-
 } // namespace
 
-json parse_strict(std::string_view text, const std::string& origin, ErrorCode code, Keys keys) {
-  std::vector<Frame> frames;
-  auto path = [&frames]() {
-    std::string p;
-    for (const Frame& f : frames) {
-      if (f.is_array) p += "/" + std::to_string(f.index);
-      else if (!f.key.empty()) p += "/" + escape_pointer(f.key);
+std::string json_type_name(const json& j) { return type_name(j); }
+
+DomBuilder::DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path,
+                       std::size_t max_values)
+    : origin_(std::move(origin)), code_(code), check_(check_duplicates), base_(std::move(base_path)),
+      max_values_(max_values) {}
+
+json DomBuilder::take() {
+  started_ = false;
+  values_ = 0;
+  truncated_ = false;
+  return std::move(root_);
+}
+
+bool DomBuilder::key(json::string_t& k) {
+  if (skipped_ > 0) return true;
+  json& top = *stack_.back().value;
+  if (check_ && top.contains(k)) {
+    throw LoadFailure{{code_, origin_ + ": " + excerpt(path() + "/" + escape_pointer(k), 200) + ": duplicate key"}};
+  }
+  key_ = std::move(k);
+  return true;
+}
+
+json* DomBuilder::place(json&& v, std::string* token) {
+  started_ = true;
+  if (skipped_ > 0 || values_ >= max_values_) {
+    truncated_ = true;
+    return nullptr;
+  }
+  ++values_;
+  if (stack_.empty()) {
+    root_ = std::move(v);
+    return &root_;
+  }
+  json& top = *stack_.back().value;
+  if (top.is_array()) {
+    if (token != nullptr) *token = std::to_string(top.size());
+    auto& arr = top.get_ref<json::array_t&>();
+    arr.push_back(std::move(v));
+    return &arr.back();
+  }
+  if (token != nullptr) *token = escape_pointer(key_);
+  auto& obj = top.get_ref<json::object_t&>();
+  return &obj.insert_or_assign(std::move(key_), std::move(v)).first->second;
+}
+
+bool DomBuilder::add(json&& v) {
+  place(std::move(v), nullptr);
+  return true;
+}
+
+bool DomBuilder::open(json&& v) {
+  std::string token;
+  json* at = place(std::move(v), &token);
+  if (at == nullptr) ++skipped_;
+  else stack_.push_back({at, std::move(token)});
+  return true;
+}
+
+bool DomBuilder::close() {
+  if (skipped_ > 0) --skipped_;
+  else stack_.pop_back();
+  return true;
+}
+
+std::string DomBuilder::path() const {
+  std::string p = base_;
+  for (std::size_t i = 1; i < stack_.size(); ++i) p += "/" + stack_[i].token;
+  return p;
+}
+
+std::string json_excerpt(const json& value, std::size_t max_bytes) {
+  std::string out;
+  // Depth-first with a bounded depth: recursion is at most four calls deep.
+  const auto write = [&](const auto& self, const json& v, int depth) -> void {
+    if (out.size() >= max_bytes) return;
+    if (v.is_string()) {
+      const std::string& s = v.get_ref<const std::string&>();
+      const std::size_t room = max_bytes - out.size();
+      out += "\"" + excerpt(s, room < 8 ? 8 : room) + "\"";
+      return;
     }
-    return p;
-  };
-  auto element_done = [&frames]() {
-    if (!frames.empty() && frames.back().is_array) ++frames.back().index;
-  };
-  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) -> bool {
-    switch (event) {
-    case json::parse_event_t::object_start: frames.push_back(Frame{}); break;
-    case json::parse_event_t::array_start: frames.push_back(Frame{true, 0, {}, {}}); break;
-    case json::parse_event_t::key: {
-      const std::string& k = parsed.get_ref<const std::string&>();
-      Frame& f = frames.back();
-      if (!f.keys.insert(k).second) {
-        f.key = k;
-        throw DuplicateKey{path()};
+    if (!v.is_structured()) {
+      out += v.dump();
+      return;
+    }
+    const bool array = v.is_array();
+    out += array ? '[' : '{';
+    if (depth >= 4) {
+      out += v.empty() ? "" : "\u2026";
+      out += array ? ']' : '}';
+      return;
+    }
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() >= max_bytes) {
+        out += "\u2026";
+        break;
       }
-      f.key = k;
-      break;
+      if (!first) out += ',';
+      first = false;
+      if (!array) out += "\"" + excerpt(it.key(), 32) + "\":";
+      self(self, *it, depth + 1);
     }
-    case json::parse_event_t::object_end:
-    case json::parse_event_t::array_end:
-      frames.pop_back();
-      element_done();
-      break;
-    case json::parse_event_t::value: element_done(); break;
-    }
-    return true;
+    out += array ? ']' : '}';
   };
+  write(write, value, 0);
+  return out;
+}
+
+void json_failure(std::string_view text, const std::string& origin, ErrorCode code) {
   try {
-    if (keys == Keys::trusted) return json::parse(text.begin(), text.end(), nullptr, true, false);
-    return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const DuplicateKey& d) {
-    throw LoadFailure{{code, origin + ": " + d.path + ": duplicate key"}};
+    throw;
   } catch (const json::parse_error& e) {
     auto [line, col] = line_col(text, e.byte == 0 ? 0 : e.byte - 1);
     std::string what = e.what();
-    // nlohmann's text: "[json.exception.parse_error.101] parse error at line 1, column 2: <detail>"
+    // nlohmann's text: "[json.exception.parse_error.101] parse error at line 1, column 2: <detail>";
+    // the detail quotes the last token read, which may be a whole long string.
     const auto colon = what.find(": ");
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
     throw LoadFailure{{code, origin + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                                 ": invalid JSON: " + detail}};
+                                 ": invalid JSON: " + excerpt(detail, 160)}};
   } catch (const json::out_of_range& e) {
     // A number beyond double's range (1E400): nlohmann says where only in its text.
     std::string what = e.what();
     const auto quote = what.find('\'');
     throw LoadFailure{{code, origin + ": invalid JSON: a number out of range" +
-                                 (quote == std::string::npos ? std::string() : ": " + what.substr(quote))}};
+                                 (quote == std::string::npos ? std::string() : ": " + excerpt(what.substr(quote), 160))}};
+  }
+}
+
+json parse_strict(std::string_view text, const std::string& origin, ErrorCode code, Keys keys) {
+  try {
+    DomBuilder builder(origin, code, keys == Keys::check_duplicates);
+    json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json, /*strict=*/true,
+                    /*ignore_comments=*/false);
+    return builder.take();
+  } catch (const json::parse_error&) {
+    json_failure(text, origin, code);
+  } catch (const json::out_of_range&) {
+    json_failure(text, origin, code);
   }
 }
 
@@ -148,7 +224,7 @@ std::optional<std::uint64_t> ObjectReader::opt_u64(std::string_view key, std::ui
   const json* v = get(key);
   if (v == nullptr || v->is_null()) return std::nullopt;
   if (v->is_number_integer() && v->get<std::int64_t>() < 0) {
-    fail(key, "must be at least " + with_commas(min) + ", got " + v->dump());
+    fail(key, "must be at least " + with_commas(min) + ", got " + json_excerpt(*v));
   }
   if (!v->is_number_unsigned() && !v->is_number_integer()) {
     if (v->is_number_float()) {
@@ -157,16 +233,16 @@ std::optional<std::uint64_t> ObjectReader::opt_u64(std::string_view key, std::ui
         // 4096.0: a whole number written with a point; accept it.
         const auto u = static_cast<std::uint64_t>(d);
         if (u < min || u > max) {
-          fail(key, "must be between " + with_commas(min) + " and " + with_commas(max) + ", got " + v->dump());
+          fail(key, "must be between " + with_commas(min) + " and " + with_commas(max) + ", got " + json_excerpt(*v));
         }
         return u;
       }
     }
-    fail(key, "expected an integer, got " + type_name(*v) + (v->is_primitive() ? " " + v->dump() : ""));
+    fail(key, "expected an integer, got " + type_name(*v) + (v->is_primitive() ? " " + json_excerpt(*v) : ""));
   }
   const auto u = v->get<std::uint64_t>();
   if (u < min || u > max) {
-    fail(key, "must be between " + with_commas(min) + " and " + with_commas(max) + ", got " + v->dump());
+    fail(key, "must be between " + with_commas(min) + " and " + with_commas(max) + ", got " + json_excerpt(*v));
   }
   return u;
 }

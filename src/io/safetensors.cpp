@@ -4,6 +4,7 @@
 #include "vramcalc/io/safetensors.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
 #include <algorithm>
@@ -37,17 +38,8 @@ constexpr DtypeBits dtype_bits[] = {
   throw LoadFailure{{ErrorCode::invalid_model, origin + ": " + what}};
 }
 
-// Names come from the file: control bytes are shown as \xNN so they never reach a terminal raw.
-std::string printable(std::string_view name) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7f) out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
-    else out += ch;
-  }
-  return out;
-}
+// Names come from the file: messages quote a bounded excerpt, control bytes shown as \xNN.
+std::string printable(std::string_view name) { return excerpt(name); }
 
 // A key as a JSON pointer token (RFC 6901), printable.
 std::string escape_pointer(std::string_view key) {
@@ -57,7 +49,7 @@ std::string escape_pointer(std::string_view key) {
     else if (c == '/') out += "~1";
     else out += c;
   }
-  return printable(out);
+  return excerpt(out);
 }
 
 std::uint64_t read_u64_le(const char* b) {
@@ -76,7 +68,7 @@ void read_at(const ByteSource& source, const std::string& origin, std::uint64_t 
 std::uint64_t non_negative(const json& v, const std::string& origin, const std::string& path, const char* what) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
   if (v.is_number_integer() && v.get<std::int64_t>() >= 0) return static_cast<std::uint64_t>(v.get<std::int64_t>());
-  fail(origin, path + ": " + what + " must be non-negative integers, got " + v.dump());
+  fail(origin, path + ": " + what + " must be non-negative integers, got " + detail::json_excerpt(v));
 }
 
 SafetensorsTensor read_tensor(const std::string& origin, const std::string& name, const json& info) {
@@ -89,17 +81,17 @@ SafetensorsTensor read_tensor(const std::string& origin, const std::string& name
     if (!info.contains(k)) fail(origin, path + ": missing key '" + k + "'");
   }
   const json& dtype = info.at("dtype");
-  if (!dtype.is_string()) fail(origin, path + "/dtype: expected a string, got " + dtype.dump());
+  if (!dtype.is_string()) fail(origin, path + "/dtype: expected a string, got " + detail::json_excerpt(dtype));
   t.dtype = dtype.get<std::string>();
   const std::uint32_t bits = safetensors_dtype_bits(t.dtype);
   if (bits == 0) fail(origin, path + "/dtype: unknown dtype '" + printable(t.dtype) + "'");
 
   const json& shape = info.at("shape");
-  if (!shape.is_array()) fail(origin, path + "/shape: expected an array, got " + shape.dump());
+  if (!shape.is_array()) fail(origin, path + "/shape: expected an array, got " + detail::json_excerpt(shape));
   for (const json& d : shape) t.shape.push_back(non_negative(d, origin, path + "/shape", "dimensions"));
 
   const json& offsets = info.at("data_offsets");
-  if (!offsets.is_array() || offsets.size() != 2) fail(origin, path + "/data_offsets: expected [begin, end], got " + offsets.dump());
+  if (!offsets.is_array() || offsets.size() != 2) fail(origin, path + "/data_offsets: expected [begin, end], got " + detail::json_excerpt(offsets));
   t.begin = non_negative(offsets[0], origin, path + "/data_offsets", "offsets");
   t.end = non_negative(offsets[1], origin, path + "/data_offsets", "offsets");
   if (t.end < t.begin) {
@@ -127,6 +119,153 @@ SafetensorsTensor read_tensor(const std::string& origin, const std::string& name
   return t;
 }
 
+// The most JSON values one tensor entry may hold (dtype, shape, data_offsets and their
+// elements need a handful): the entry is built as a small document, and a hostile one
+// cannot make that document large.
+constexpr std::size_t max_entry_values = 4096;
+
+// The JSON header read member by member: each top-level member is built as a small document
+// (detail::DomBuilder), checked and dropped, so memory holds the tensors read so far and one
+// member, and time is linear in the header. The first problem found in a member is kept
+// and reported once the whole text has parsed, so invalid JSON anywhere is reported first,
+// as a whole-document parse would.
+class HeaderReader {
+public:
+  HeaderReader(const std::string& origin, SafetensorsSet& set)
+      : origin_(origin), set_(set), member_(origin, ErrorCode::invalid_model, true) {}
+
+  bool null() { return value([](detail::DomBuilder& b) { return b.null(); }); }
+  bool boolean(bool v) { return value([&](detail::DomBuilder& b) { return b.boolean(v); }); }
+  bool number_integer(json::number_integer_t v) { return value([&](detail::DomBuilder& b) { return b.number_integer(v); }); }
+  bool number_unsigned(json::number_unsigned_t v) { return value([&](detail::DomBuilder& b) { return b.number_unsigned(v); }); }
+  bool number_float(json::number_float_t v, const json::string_t& t) {
+    return value([&](detail::DomBuilder& b) { return b.number_float(v, t); });
+  }
+  bool string(json::string_t& v) { return value([&](detail::DomBuilder& b) { return b.string(v); }); }
+  bool binary(json::binary_t& v) { return value([&](detail::DomBuilder& b) { return b.binary(v); }); }
+  bool start_object(std::size_t n) {
+    if (state_ == State::start) {
+      state_ = State::root;
+      return true;
+    }
+    return value([&](detail::DomBuilder& b) { return b.start_object(n); });
+  }
+  bool start_array(std::size_t n) { return value([&](detail::DomBuilder& b) { return b.start_array(n); }); }
+  bool end_object() {
+    if (state_ == State::root && !in_member_) {
+      state_ = State::done;
+      return true;
+    }
+    return value([](detail::DomBuilder& b) { return b.end_object(); });
+  }
+  bool end_array() { return value([](detail::DomBuilder& b) { return b.end_array(); }); }
+  bool key(json::string_t& k) {
+    if (state_ == State::root && !in_member_) {
+      if (k == "__metadata__") {
+        if (seen_metadata_) fail(origin_, "/__metadata__: duplicate key");
+        seen_metadata_ = true;
+      }
+      name_ = std::move(k);
+      in_member_ = true;
+      member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + json_pointer_token(name_),
+                                   name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values);
+      return true;
+    }
+    return in_member_ ? member_.key(k) : true;
+  }
+  template <typename Exception>
+  bool parse_error(std::size_t, const std::string&, const Exception& ex) {
+    throw ex;
+  }
+
+  // After a successful parse: the first problem, if any.
+  void finish() const {
+    if (state_ != State::done) fail(origin_, "the header is not a JSON object");
+    if (problem_) throw *problem_;
+  }
+
+private:
+  enum class State { start, not_object, root, done };
+
+  template <typename Event>
+  bool value(Event event) {
+    if (state_ == State::start) state_ = State::not_object; // read on for syntax errors only
+    if (state_ != State::root || !in_member_) return true;
+    event(member_);
+    if (member_.complete()) end_member();
+    return true;
+  }
+
+  void end_member() {
+    in_member_ = false;
+    const bool truncated = member_.truncated();
+    const json v = member_.take();
+    if (problem_) return; // only the first is reported
+    try {
+      if (name_ == "__metadata__") {
+        if (!v.is_object()) fail(origin_, "/__metadata__: expected an object of strings");
+        for (const auto& [mk, mv] : v.items()) {
+          if (!mv.is_string()) {
+            fail(origin_, "/__metadata__/" + escape_pointer(mk) + ": expected a string, got " + detail::json_excerpt(mv));
+          }
+          set_.metadata.emplace(mk, mv.get<std::string>());
+        }
+        return;
+      }
+      SafetensorsTensor t = read_tensor(origin_, name_, v);
+      if (truncated) {
+        fail(origin_, "/" + escape_pointer(name_) + ": the entry holds more than " + with_commas(max_entry_values) +
+                          " JSON values; a tensor entry is its dtype, shape and data_offsets");
+      }
+      set_.tensors.push_back(std::move(t));
+    } catch (const LoadFailure& f) {
+      problem_ = f;
+    }
+  }
+
+  static std::string json_pointer_token(std::string_view key) {
+    std::string out;
+    for (char c : key) {
+      if (c == '~') out += "~0";
+      else if (c == '/') out += "~1";
+      else out += c;
+    }
+    return out;
+  }
+
+  const std::string& origin_;
+  SafetensorsSet& set_;
+  State state_ = State::start;
+  bool in_member_ = false;
+  bool seen_metadata_ = false;
+  std::string name_;
+  detail::DomBuilder member_;
+  std::optional<LoadFailure> problem_;
+};
+
+// Parses the JSON header into `set`: its metadata and tensors, in the order written. A
+// tensor name written twice is an error, as a duplicate key anywhere in the text.
+void read_header_json(std::string_view text, const std::string& origin, SafetensorsSet& set) {
+  HeaderReader reader(origin, set);
+  try {
+    json::sax_parse(text.begin(), text.end(), &reader, nlohmann::detail::input_format_t::json, true, false);
+  } catch (const json::parse_error&) {
+    detail::json_failure(text, origin, ErrorCode::invalid_model);
+  } catch (const json::out_of_range&) {
+    detail::json_failure(text, origin, ErrorCode::invalid_model);
+  }
+  // Tensor names: the first name, in the order written, that an earlier entry already used.
+  std::vector<std::uint32_t> order(set.tensors.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::ranges::stable_sort(order, [&](std::uint32_t a, std::uint32_t b) { return set.tensors[a].name < set.tensors[b].name; });
+  std::optional<std::uint32_t> second;
+  for (std::size_t i = 1; i < order.size(); ++i) {
+    if (set.tensors[order[i]].name == set.tensors[order[i - 1]].name && (!second || order[i] < *second)) second = order[i];
+  }
+  if (second) fail(origin, "/" + escape_pointer(set.tensors[*second].name) + ": duplicate key");
+  reader.finish();
+}
+
 SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
   const std::uint64_t size = source.size;
   if (size < 8) {
@@ -145,24 +284,10 @@ SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
   std::string text(static_cast<std::size_t>(n), '\0'); // n is at most 100,000,000 and inside the file
   read_at(source, origin, 8, n, text.data());
 
-  // parse_strict refuses duplicate keys, so a tensor name cannot appear twice.
-  const json root = detail::parse_strict(text, origin, ErrorCode::invalid_model);
-  if (!root.is_object()) fail(origin, "the header is not a JSON object");
-
   SafetensorsSet set;
   set.files.push_back(origin);
   set.file_bytes = size;
-  for (const auto& [key, value] : root.items()) {
-    if (key == "__metadata__") {
-      if (!value.is_object()) fail(origin, "/__metadata__: expected an object of strings");
-      for (const auto& [mk, mv] : value.items()) {
-        if (!mv.is_string()) fail(origin, "/__metadata__/" + escape_pointer(mk) + ": expected a string, got " + mv.dump());
-        set.metadata.emplace(mk, mv.get<std::string>());
-      }
-      continue;
-    }
-    set.tensors.push_back(read_tensor(origin, key, value));
-  }
+  read_header_json(text, origin, set);
 
   // tensor.rs: sorted by offsets, the tensors tile the data buffer from 0 without gaps or
   // overlaps, and the buffer ends at the end of the file.
@@ -229,7 +354,7 @@ SafetensorsIndex parse_index(std::string_view text, const std::string& origin) {
   std::set<std::string> shards;
   for (const auto& [tensor, shard] : root.at("weight_map").items()) {
     if (!shard.is_string()) {
-      fail(origin, "/weight_map/" + escape_pointer(tensor) + ": expected a shard file name, got " + shard.dump());
+      fail(origin, "/weight_map/" + escape_pointer(tensor) + ": expected a shard file name, got " + detail::json_excerpt(shard));
     }
     index.weight_map.emplace(tensor, shard.get<std::string>());
     shards.insert(shard.get<std::string>());

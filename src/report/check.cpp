@@ -1,6 +1,7 @@
 // `vramcalc check` output: verdict lines, CSV, Markdown, JUnit XML, GitHub annotations
 // (JSON and NDJSON are in json.cpp). docs/ci.md shows each.
 #include "vramcalc/render.hpp"
+#include "safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -11,13 +12,6 @@
 namespace vramcalc {
 
 namespace {
-
-std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 // GitHub workflow commands: % and newlines are escaped in messages and properties.
 std::string gh_escape(std::string_view s, bool property) {
@@ -155,9 +149,11 @@ std::string github(const CheckReport& r) {
 
 } // namespace
 
-std::string render_check(const CheckReport& r, std::string_view format, const RenderOptions& o) {
-  if (format == "json") return render_check_json(r);
-  if (format == "ndjson") return render_check_ndjson(r);
+std::string render_check(const CheckReport& report, std::string_view format, const RenderOptions& o) {
+  if (format == "json") return render_check_json(report);
+  if (format == "ndjson") return render_check_ndjson(report);
+  // Every other format is text: names and messages from deployment files, escaped.
+  const CheckReport r = detail::terminal_view(report);
   if (format == "csv") return csv(r);
   if (format == "markdown") return markdown(r, o);
   if (format == "junit") return junit(r);
@@ -169,12 +165,14 @@ std::string render_check(const CheckReport& r, std::string_view format, const Re
 
 namespace vramcalc {
 
-std::string render_reports(std::span<const Report> reports, std::string_view format, const RenderOptions& o) {
+std::string render_reports(std::span<const Report> given, std::string_view format, const RenderOptions& o) {
   std::string out;
   if (format == "ndjson") {
-    for (const Report& r : reports) out += render_json(r);
+    for (const Report& r : given) out += render_json(r);
     return out;
   }
+  const std::vector<Report> safe = detail::terminal_view(given);
+  const std::span<const Report> reports = safe;
   const bool md = format == "markdown";
   if (md) {
     out = "| model | weights | KV | context | batch | weight memory | KV cache | total | GPU | GPUs | per GPU | headroom | fits |\n"

@@ -1,6 +1,7 @@
 // `vramcalc explain`: the arithmetic, step by step, with the numbers substituted.
 #include "vramcalc/explain.hpp"
 #include "vramcalc/render.hpp"
+#include "safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -36,7 +37,8 @@ std::string kind_name(const ExplainKvGroup& g) {
 
 } // namespace
 
-std::string render_explain(const Explanation& e, const RenderOptions& o) {
+std::string render_explain(const Explanation& given, const RenderOptions& o) {
+  const Explanation e = detail::terminal_view(given);
   const UnitSystem u = o.units;
   const Report& r = e.report;
   const SettingsSummary& s = r.settings;

@@ -1,6 +1,7 @@
 // The JSON documents vramcalc prints. Field names are a contract (docs/json-output.md):
 // add fields, never rename or retype them.
 #include "vramcalc/render.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/tensors.hpp"
 
 #include <nlohmann/json.hpp>
@@ -391,13 +392,6 @@ void flatten(const ojson& e, std::vector<std::pair<std::string, std::string>>& o
   }
 }
 
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 } // namespace
 
 std::string render_tabular(const std::string& document, std::string_view array_key, std::string_view format) {
@@ -440,10 +434,10 @@ std::string render_tabular(const std::string& document, std::string_view array_k
       std::string v = value(row, columns[i]);
       if (md) {
         std::string esc;
-        for (char c : v) esc += c == '|' ? std::string("\\|") : std::string(1, c);
+        for (char c : terminal_safe(v)) esc += c == '|' ? std::string("\\|") : std::string(1, c);
         out += (i == 0 ? "| " : " | ") + esc;
       } else {
-        out += (i == 0 ? "" : ",") + csv_cell(v);
+        out += (i == 0 ? "" : ",") + csv_field(v);
       }
     }
     out += md ? " |\n" : "\n";

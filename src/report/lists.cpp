@@ -1,4 +1,5 @@
 #include "vramcalc/render.hpp"
+#include "vramcalc/text.hpp"
 
 #include <fmt/format.h>
 
@@ -9,9 +10,14 @@ namespace vramcalc {
 
 namespace {
 
-// Column widths from the widest cell; the header dim when colour is on.
-std::string render_rows(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right,
-                        bool color) {
+// Column widths from the widest cell; the header dim when colour is on. Cells are
+// terminal_safe (model names come from spec files).
+std::string render_rows(std::vector<std::vector<std::string>> rows, const std::vector<bool>& right, bool color) {
+  for (auto& row : rows) {
+    for (std::string& cell : row) {
+      if (needs_escaping(cell)) cell = terminal_safe(cell);
+    }
+  }
   std::vector<std::size_t> width(right.size(), 0);
   auto w = [](const std::string& s) {
     std::size_t n = 0;

@@ -1,5 +1,7 @@
 // Tables that compare several estimates: sweeps over settings, and the format list.
 #include "vramcalc/render.hpp"
+#include "safe_text.hpp"
+#include "vramcalc/text.hpp"
 
 #include <fmt/format.h>
 
@@ -58,7 +60,9 @@ std::string fit_cell(const Report& r) {
 
 } // namespace
 
-std::string render_sweep_table(std::span<const Report> reports, const SweepAxes& axes, const RenderOptions& o) {
+std::string render_sweep_table(std::span<const Report> given, const SweepAxes& axes, const RenderOptions& o) {
+  const std::vector<Report> safe = detail::terminal_view(given);
+  const std::span<const Report> reports = safe;
   const Report& first = reports.front();
   const UnitSystem u = o.units;
   std::string out = fmt::format("{}  ({})\n", o.color ? "\x1b[1m" + first.model.name + "\x1b[0m" : first.model.name,
@@ -130,7 +134,7 @@ std::string render_sweep_table(std::span<const Report> reports, const SweepAxes&
 
 std::string render_format_list(std::span<const FormatListEntry> formats, const std::string& model_name,
                                const RenderOptions& o) {
-  std::string out = fmt::format("Weight formats, best quality first; sizes for {}\n\n", model_name);
+  std::string out = fmt::format("Weight formats, best quality first; sizes for {}\n\n", terminal_safe(model_name));
   std::vector<std::vector<std::string>> rows{{"FORMAT", "BITS/W", "WEIGHTS", "FILE", "DESCRIPTION"}};
   for (const FormatListEntry& f : formats) {
     rows.push_back({f.id,
@@ -147,9 +151,11 @@ std::string render_format_list(std::span<const FormatListEntry> formats, const s
 
 namespace vramcalc {
 
-std::string render_plan(std::span<const PlanOption> options, const Settings& s, const ModelSpec& model,
+std::string render_plan(std::span<const PlanOption> given, const Settings& s, const ModelSpec& model,
                         const RenderOptions& o) {
-  std::string out = fmt::format("{}  ({})\n  context {} tokens \u00b7 batch {} \u00b7 KV cache {}\n\n", model.name, model.id,
+  const std::vector<PlanOption> safe = detail::terminal_view(given);
+  const std::span<const PlanOption> options = safe;
+  std::string out = fmt::format("{}  ({})\n  context {} tokens \u00b7 batch {} \u00b7 KV cache {}\n\n", terminal_safe(model.name), terminal_safe(model.id),
                                 with_commas(s.context_tokens), s.batch, dtype_display(s.kv_dtype));
   if (options.empty()) return out + "No catalog GPU holds it with up to 1,024 devices.\n";
   std::vector<std::vector<std::string>> rows{
@@ -172,7 +178,9 @@ std::string render_plan(std::span<const PlanOption> options, const Settings& s, 
   return out;
 }
 
-std::string render_compare(std::span<const Report> reports, const RenderOptions& o) {
+std::string render_compare(std::span<const Report> given, const RenderOptions& o) {
+  const std::vector<Report> safe = detail::terminal_view(given);
+  const std::span<const Report> reports = safe;
   const UnitSystem u = o.units;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header{""};

@@ -1,5 +1,6 @@
 #include "vramcalc/model.hpp"
 #include "vramcalc/render.hpp"
+#include "safe_text.hpp"
 
 #include <fmt/format.h>
 
@@ -300,7 +301,8 @@ std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, con
 
 } // namespace
 
-std::string render_table(const Report& r, const RenderOptions& o) {
+std::string render_table(const Report& report, const RenderOptions& o) {
+  const Report r = detail::terminal_view(report);
   const Style st{o.color};
   const UnitSystem u = o.units;
   std::string out;
@@ -413,7 +415,8 @@ std::string render_table(const Report& r, const RenderOptions& o) {
 
 namespace vramcalc {
 
-std::string render_inspect(const InspectReport& r, const RenderOptions& o) {
+std::string render_inspect(const InspectReport& report, const RenderOptions& o) {
+  const InspectReport r = detail::terminal_view(report);
   const Style st{o.color};
   const UnitSystem u = o.units;
   std::string out;

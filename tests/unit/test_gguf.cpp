@@ -120,25 +120,28 @@ TEST_CASE("GGUF: every metadata value type, scalars and arrays", "[gguf]") {
   CHECK(f.get_uint_at("t.arr_i32", 1) == 7);
   CHECK(f.get_uint_at("t.arr_bool", 0) == std::nullopt);
   CHECK(f.get_uint("t.arr_u32") == std::nullopt);
-  CHECK(std::get<double>(value("t.arr_f32").elems[0]) == 1.5);
-  CHECK(std::get<std::uint64_t>(value("t.arr_u8").elems[0]) == 9);
-  CHECK(std::get<std::int64_t>(value("t.arr_i8").elems[0]) == -1);
-  CHECK(std::get<std::uint64_t>(value("t.arr_u16").elems[0]) == 500);
-  CHECK(std::get<std::int64_t>(value("t.arr_i16").elems[0]) == -2);
-  CHECK(std::get<std::uint64_t>(value("t.arr_u64").elems[0]) == 1ull << 50);
-  CHECK(std::get<std::int64_t>(value("t.arr_i64").elems[0]) == -3);
-  CHECK(std::get<double>(value("t.arr_f64").elems[0]) == -0.125);
+  CHECK(std::get<double>(*value("t.arr_f32").element(0)) == 1.5);
+  CHECK(std::get<std::uint64_t>(*value("t.arr_u8").element(0)) == 9);
+  CHECK(std::get<std::int64_t>(*value("t.arr_i8").element(0)) == -1);
+  CHECK(std::get<std::uint64_t>(*value("t.arr_u16").element(0)) == 500);
+  CHECK(std::get<std::int64_t>(*value("t.arr_i16").element(0)) == -2);
+  CHECK(std::get<std::uint64_t>(*value("t.arr_u64").element(0)) == 1ull << 50);
+  CHECK(std::get<std::int64_t>(*value("t.arr_i64").element(0)) == -3);
+  CHECK(std::get<double>(*value("t.arr_f64").element(0)) == -0.125);
   CHECK(value("t.arr_empty").count == 0);
 
   // Strings arrays: count and size always, elements only with keep_arrays.
   const io::GgufValue& strs = value("t.arr_str");
   CHECK(strs.count == 2);
-  CHECK(strs.elems.empty());
+  CHECK(strs.elements == nullptr);
+  CHECK(strs.element(0) == std::nullopt);
   CHECK_FALSE(strs.elements_kept());
   const io::GgufFile kept = parse_ok(bytes, {.keep_arrays = true});
   const io::GgufValue* ks = kept.find("t.arr_str");
-  REQUIRE(ks->elems.size() == 2);
-  CHECK(std::get<std::string>(ks->elems[1]) == "bc");
+  REQUIRE(ks->elements_kept());
+  CHECK(std::get<std::string>(*ks->element(0)) == "a");
+  CHECK(std::get<std::string>(*ks->element(1)) == "bc");
+  CHECK(ks->element(2) == std::nullopt);
   CHECK(ks->encoded_bytes == 31);
 }
 
@@ -152,9 +155,9 @@ TEST_CASE("GGUF: long numeric arrays keep their count only, unless asked", "[ggu
   const io::GgufFile f = parse_ok(bytes);
   const io::GgufValue* v = f.find("tokenizer.ggml.scores");
   CHECK(v->count == 65537);
-  CHECK(v->elems.empty());
+  CHECK(v->elements == nullptr);
   CHECK(v->encoded_bytes == 4 + 8 + 65537 * 4);
-  CHECK(parse_ok(bytes, {.keep_arrays = true}).find("tokenizer.ggml.scores")->elems.size() == 65537);
+  CHECK(parse_ok(bytes, {.keep_arrays = true}).find("tokenizer.ggml.scores")->element(65536).has_value());
 }
 
 TEST_CASE("GGUF: tensor bytes from the ggml type table", "[gguf]") {
@@ -561,7 +564,7 @@ TEST_CASE("GGUF: files are read with pread, errors name the path", "[gguf]") {
   CHECK(missing.error().code == ErrorCode::io);
   CHECK(missing.error().message == dir.file("absent.gguf") + ": cannot open: No such file or directory");
   std::filesystem::create_directory(dir.file("sub.gguf"));
-  CHECK(io::read_gguf_file(dir.file("sub.gguf")).error().message == dir.file("sub.gguf") + ": is not a regular file");
+  CHECK(io::read_gguf_file(dir.file("sub.gguf")).error().message == dir.file("sub.gguf") + ": is a directory, not a regular file");
 }
 
 TEST_CASE("GGUF: the malformed corpus", "[gguf]") {

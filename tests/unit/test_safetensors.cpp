@@ -151,7 +151,7 @@ TEST_CASE("safetensors: the malformed corpus", "[safetensors]") {
        "x.safetensors: /__metadata__: expected an object of strings"},
       {"invalid UTF-8", safetensors_file("{\"\xff\":1}", 0),
        "x.safetensors:1:3: invalid JSON: syntax error while parsing object key - invalid string: ill-formed UTF-8 "
-       "byte; last read: '\"\xff'; expected string literal"}, // nlohmann quotes the raw byte
+       "byte; last read: '\"\\xff'; expected string literal"}, // nlohmann quotes the raw byte; shown escaped
   };
   for (const Case& c : cases) {
     INFO(c.name);

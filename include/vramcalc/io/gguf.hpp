@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,10 +33,19 @@ struct ByteSource {
 
 // A regular file opened for reading, read with pread: nothing is mapped or read ahead of
 // what the parser asks for (plus one bounded read buffer in the parser). Movable; closes
-// the descriptor when destroyed. Errors (ErrorCode::io) name the path and the reason.
+// the descriptor when destroyed. Errors (ErrorCode::io) name the path and the reason. Every
+// reader opens files through it: the open never waits (O_NONBLOCK), and a FIFO, device,
+// directory or socket is refused by fstat before anything is read ("PATH: is a FIFO (named
+// pipe), not a regular file").
 class FileSource {
 public:
   [[nodiscard]] static std::expected<FileSource, Error> open(const std::string& path);
+  // The file's device and inode: two paths (links) to one file have the same id.
+  struct Id {
+    std::uint64_t device = 0, inode = 0;
+    bool operator==(const Id&) const = default;
+  };
+  [[nodiscard]] Id id() const { return id_; }
   FileSource(FileSource&& other) noexcept;
   FileSource& operator=(FileSource&& other) noexcept;
   FileSource(const FileSource&) = delete;
@@ -47,6 +57,7 @@ private:
   FileSource() = default;
   int fd_ = -1;
   ByteSource source_;
+  Id id_;
 };
 
 enum class GgufType : std::uint32_t {
@@ -54,18 +65,34 @@ enum class GgufType : std::uint32_t {
   u64 = 10, i64 = 11, f64 = 12,
 };
 
-// A metadata value. Arrays hold scalars or strings (GGUF allows no nested arrays here); a
-// long array of strings (a tokenizer vocabulary) keeps its count and byte size, and its
-// elements only when `keep_arrays` was asked for.
+using GgufScalar = std::variant<std::uint64_t, std::int64_t, double, bool, std::string>;
+
+// The kept elements of an array value, stored compactly: numbers as the file stores them
+// (little-endian, the element type's width: one byte of memory per byte of the file),
+// strings as their bytes end to end with `ends` marking where each ends (the 8-byte end
+// replaces the file's 8-byte length). docs/file-formats.md, "Memory".
+struct GgufArray {
+  std::string bytes;
+  std::vector<std::uint64_t> ends; // strings only
+};
+
+// A metadata value. Arrays hold scalars or strings (GGUF allows no nested arrays here); an
+// array keeps its count and byte size always, and its elements when they were kept (see
+// GgufReadOptions): element(i) reads one back.
 struct GgufValue {
   GgufType type = GgufType::u32;
   GgufType elem_type = GgufType::u32; // arrays
-  std::variant<std::uint64_t, std::int64_t, double, bool, std::string> scalar;
-  std::vector<std::variant<std::uint64_t, std::int64_t, double, bool, std::string>> elems;
+  GgufScalar scalar;
   std::uint64_t count = 0;       // arrays: number of elements
   std::uint64_t encoded_bytes = 0; // bytes the value takes in the file (after the key and its
                                    // type tag; arrays: element type + count + elements)
-  [[nodiscard]] bool elements_kept() const { return elems.size() == count; }
+  std::shared_ptr<const GgufArray> elements; // arrays whose elements were kept; else null
+
+  [[nodiscard]] bool elements_kept() const { return count == 0 || elements != nullptr; }
+  // Element i of a kept array as a scalar (integers widened as read_scalar does: unsigned
+  // types to uint64, signed to int64, floats to double); nullopt past the end or when the
+  // elements were not kept.
+  [[nodiscard]] std::optional<GgufScalar> element(std::uint64_t i) const;
 };
 
 struct GgufKv {
@@ -91,6 +118,10 @@ struct GgufFile {
   std::uint64_t file_size = 0;
   std::vector<GgufKv> metadata;
   std::vector<GgufTensorInfo> tensors;
+  // Positions in `metadata` sorted by key, so find() is a binary search (a file of 500,000
+  // keys read per layer took minutes with a scan). parse_gguf fills it; a GgufFile built by
+  // hand may leave it empty, and find() then scans.
+  std::vector<std::uint32_t> key_index;
 
   [[nodiscard]] const GgufValue* find(std::string_view key) const;
   [[nodiscard]] std::optional<std::uint64_t> get_uint(std::string_view key) const; // any integer type >= 0
@@ -101,15 +132,20 @@ struct GgufFile {
   [[nodiscard]] std::uint64_t tensor_bytes() const; // sum of tensor bytes (no padding)
 };
 
-struct GgufReadOptions {
-  bool keep_arrays = false;        // keep string-array elements (the tokenizer); off: count only
-  std::uint64_t max_header_bytes = 1ull << 30; // refuse headers claiming more than this
-};
-
 // Without keep_arrays, arrays of numbers keep their elements up to this many (per-layer
 // values such as head_count_kv[]); longer ones (token scores, token types) and every array
 // of strings keep only their count and encoded size.
 inline constexpr std::uint64_t gguf_kept_array_limit = 65536;
+
+struct GgufReadOptions {
+  bool keep_arrays = false;        // keep every array's elements (the tokenizer too); off: see below
+  std::uint64_t max_header_bytes = 1ull << 30; // refuse headers claiming more than this
+  // Without keep_arrays: the most bytes of array elements kept in all (numbers of arrays of
+  // at most gguf_kept_array_limit elements, in file order); arrays past it keep their count
+  // only. 16 MiB holds 65,536 layers x 8 bytes x 32 per-layer arrays. The parts of a split
+  // model after the first are read with 0 (their metadata is not used).
+  std::uint64_t max_kept_array_bytes = 16ull << 20;
+};
 
 // GGML_MAX_NAME (ggml.h): a tensor name must be shorter than this.
 inline constexpr std::uint64_t gguf_max_name_bytes = 64;
