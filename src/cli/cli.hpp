@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vramcalc::cli {
@@ -12,7 +13,9 @@ namespace vramcalc::cli {
 // An error to report: printed as "vramcalc: error: <message>" (or the JSON error
 // document with --json), exit code 2.
 struct CliError {
+  CliError(Error e, std::vector<Error> further = {}) : error(std::move(e)), more(std::move(further)) {}
   Error error;
+  std::vector<Error> more; // further errors of the same input (a file checked whole)
 };
 
 struct Options {

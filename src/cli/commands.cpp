@@ -1018,7 +1018,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
 }
 
 // "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
-std::string locate(const io::Deployment& d, const std::string& message) {
+Error locate(const io::Deployment& d, const Error& error) {
   static const std::pair<std::string_view, std::string_view> flags[] = {
       {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
       {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
@@ -1030,20 +1030,26 @@ std::string locate(const io::Deployment& d, const std::string& message) {
       {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
       {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
       {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
+  const auto at = [&](const io::DeployValue& v, const std::string& what) {
+    return Error{error.code, (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + what,
+                 v.where.empty() ? std::string() : d.file, v.line, v.column};
+  };
+  const std::string& message = error.message;
   for (const auto& [flag, key] : flags) {
     const std::string prefix = std::string(flag) + ": ";
     if (!message.starts_with(prefix)) continue;
-    const auto it = d.keys.contains(std::string(key)) ? d.keys.find(std::string(key)) : d.engine_options.find(std::string(key));
-    if (it == d.keys.end() || it == d.engine_options.end()) break;
-    const io::DeployValue& v = it->second;
-    return (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + message.substr(prefix.size());
+    const std::string k(key);
+    if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
+    if (const auto it = d.engine_options.find(k); it != d.engine_options.end()) {
+      return at(it->second, message.substr(prefix.size()));
+    }
+    break;
   }
   // Model resolution and anything else: the deployment as a whole.
   const auto m = d.keys.find("model");
-  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) {
-    return (m->second.where.empty() ? "" : m->second.where + ": ") + m->second.path + ": " + message;
-  }
-  return (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message;
+  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) return at(m->second, message);
+  return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message,
+               d.where.empty() ? std::string() : d.file, d.line, d.column};
 }
 
 std::string deployment_text(const CheckEntry& e) {
@@ -1072,7 +1078,12 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
   e.ignored = d.ignored;
   try {
     const Options o = deployment_options(base, d);
-    if (o.gpus.empty() && !o.gpu_mem) fail(ErrorCode::invalid_argument, "--gpu: a deployment needs its GPUs (gpu: 4xh100)");
+    if (o.gpus.empty() && !o.gpu_mem) {
+      throw CliError{Error{ErrorCode::invalid_argument,
+                           (d.where.empty() ? d.file : d.where) + ": " + d.path +
+                               ": missing key 'gpu' (the GPUs it runs on, e.g. gpu: 4xh100; or give --gpu)",
+                           d.where.empty() ? std::string() : d.file, d.line, d.column}};
+    }
     Workload w = read_workload(o, catalog);
     if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() != 1) {
       fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
@@ -1088,7 +1099,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.tp = row.tp;
     e.pp = row.pp;
     e.usable_bytes = row.usable_bytes;
-    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : base.headroom.value_or("0");
+    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
     try {
       e.required_headroom_bytes = headroom_bytes(asked, row.usable_bytes);
     } catch (const CliError& err) {
@@ -1150,72 +1161,101 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     }
     e.message = head;
   } catch (const CliError& err) {
-    throw CliError{{err.error.code, locate(d, err.error.message)}};
+    if (err.error.line != 0) throw; // already located
+    throw CliError{locate(d, err.error), {}};
   }
   return e;
 }
 
+// A GGUF named on a llama-server line that is not on this machine (CI checks the command, not
+// the file): the model and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
+void model_from_gguf_name(io::Deployment& d) {
+  io::DeployValue& m = d.keys["model"];
+  std::error_code ec;
+  if (!m.text.ends_with(".gguf") || std::filesystem::exists(m.text, ec)) return;
+  std::string stem = std::filesystem::path(m.text).stem().string();
+  if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
+  for (const GgufFtypeTraits& t : gguf_ftypes()) {
+    std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
+    const std::string lower = to_lower(stem);
+    for (char sep : {'-', '.', '_'}) {
+      if (lower.ends_with(sep + name)) {
+        if (!d.keys.contains("quant")) d.keys["quant"] = {name, m.path, ""};
+        stem.erase(stem.size() - name.size() - 1);
+        break;
+      }
+    }
+    if (d.keys.contains("quant")) break;
+  }
+  d.ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
+                      (d.keys.contains("quant") ? " " + d.keys["quant"].text : "") + " from its name)");
+  m.text = stem;
+}
+
+// Every deployment of every file is read and checked; all errors are collected, each with its
+// file, line and column, and reported together (exit 2) instead of the first alone.
 Outcome run_check(const Options& o) {
   const io::Catalog catalog = load_catalog(o);
   std::vector<io::Deployment> deployments;
+  std::vector<Error> errors;
   CheckReport report;
   for (const std::string& f : o.check_files) {
-    const std::string text = value_or_fail(io::read_text_file(f, ErrorCode::io));
-    auto parsed = value_or_fail(io::parse_deployments(text, f));
-    for (io::Deployment& d : parsed) deployments.push_back(std::move(d));
+    auto text = io::read_text_file(f, ErrorCode::io);
+    if (!text) {
+      errors.push_back(text.error());
+      errors.back().file = f;
+      continue;
+    }
+    io::DeploymentFile parsed = io::read_deployments(*text, f);
+    for (Error& e : parsed.errors) errors.push_back(std::move(e));
+    for (io::Deployment& d : parsed.deployments) deployments.push_back(std::move(d));
     report.files.push_back(f);
   }
-  const auto command = [&](std::expected<io::Deployment, Error> parsed) {
-    io::Deployment d = value_or_fail(std::move(parsed));
-    // The command line says nothing about the hardware or the workload: the flags do.
-    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
-    if (o.gpu_mem) d.keys.erase("gpu");
-    if (o.batch && !d.keys.contains("batch")) d.keys["batch"] = {*o.batch, "--batch", ""};
-    if (o.ctx && !d.keys.contains("context")) d.keys["context"] = {*o.ctx, "--ctx", ""};
-    if (o.quant && !d.keys.contains("quant")) d.keys["quant"] = {*o.quant, "--quant", ""};
-    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
-    deployments.push_back(std::move(d));
-  };
-  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command));
-  if (o.llama_server_command) {
-    auto d = io::deployment_from_llama_server(*o.llama_server_command);
-    // A GGUF that is not on this machine (CI checks the command, not the file): the model
-    // and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
-    if (d) {
-      io::DeployValue& m = d->keys["model"];
-      std::error_code ec;
-      if (m.text.ends_with(".gguf") && !std::filesystem::exists(m.text, ec)) {
-        std::string stem = std::filesystem::path(m.text).stem().string();
-        if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
-        for (const GgufFtypeTraits& t : gguf_ftypes()) {
-          std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
-          const std::string lower = to_lower(stem);
-          for (char sep : {'-', '.', '_'}) {
-            if (lower.ends_with(sep + name)) {
-              if (!d->keys.contains("quant")) d->keys["quant"] = {name, m.path, ""};
-              stem.erase(stem.size() - name.size() - 1);
-              break;
-            }
-          }
-          if (d->keys.contains("quant")) break;
-        }
-        d->ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
-                             (d->keys.contains("quant") ? " " + d->keys["quant"].text : "") + " from its name)");
-        m.text = stem;
-      }
+  const auto command = [&](std::expected<io::Deployment, Error> parsed, bool gguf_name) {
+    if (!parsed) {
+      errors.push_back(parsed.error());
+      return;
     }
-    command(std::move(d));
-  }
-  if (deployments.empty()) {
+    if (gguf_name) model_from_gguf_name(*parsed);
+    deployments.push_back(std::move(*parsed));
+  };
+  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);
+  if (o.llama_server_command) command(io::deployment_from_llama_server(*o.llama_server_command), true);
+  if (deployments.empty() && errors.empty()) {
     fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
   }
   if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
     fail(ErrorCode::invalid_argument, "check --vllm / --llama-server: say which GPUs with --gpu (e.g. --gpu 4xh100)");
   }
+  if (o.gpus.size() > 1) fail(ErrorCode::invalid_argument, "check --gpu: give one GPU type (it is every deployment's)");
+  // The flags override every deployment: the same files checked on other hardware or at
+  // another context or batch (docs/ci.md).
+  for (io::Deployment& d : deployments) {
+    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
+    if (o.gpu_mem) d.keys.erase("gpu");
+    if (o.batch) d.keys["batch"] = {*o.batch, "--batch", ""};
+    if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
+    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
+  }
   for (const io::Deployment& d : deployments) {
     Options base = o;
     if (d.keys.contains("gpu")) base.gpu_mem.reset();
-    report.entries.push_back(check_one(base, d, catalog));
+    try {
+      report.entries.push_back(check_one(base, d, catalog));
+    } catch (const CliError& e) {
+      errors.push_back(e.error);
+    }
+  }
+  if (!errors.empty()) {
+    // In the order of the files, then of their lines.
+    const auto rank = [&](const Error& e) {
+      const auto f = std::find(o.check_files.begin(), o.check_files.end(), e.file);
+      return std::make_tuple(static_cast<std::size_t>(f - o.check_files.begin()), e.line, e.column);
+    };
+    std::stable_sort(errors.begin(), errors.end(), [&](const Error& a, const Error& b) { return rank(a) < rank(b); });
+    CliError all{errors.front(), {}};
+    all.more.assign(errors.begin() + 1, errors.end());
+    throw all;
   }
   const std::string format = o.json ? "json" : o.format;
   return {render_check(report, format, render_options(o)), report.ok() ? 0 : 1};

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <set>
 #include <span>
@@ -18,13 +19,27 @@ namespace vramcalc::io {
 
 namespace {
 
+// The most deployments one run checks: a CI file holds tens; more is a mistake or an attack,
+// and checking each costs about a tenth of a millisecond.
+constexpr std::size_t max_deployments = 10000;
+
 std::string where(std::string_view origin, const YAML::Mark& m) {
   if (m.line < 0) return std::string(origin);
   return std::string(origin) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
+Error error_at(std::string_view origin, const YAML::Mark& m, const std::string& path, const std::string& what) {
+  Error e{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what};
+  e.file = std::string(origin);
+  if (m.line >= 0) {
+    e.line = static_cast<std::uint64_t>(m.line) + 1;
+    e.column = static_cast<std::uint64_t>(m.column) + 1;
+  }
+  return e;
+}
+
 Error error_at(std::string_view origin, const YAML::Node& n, const std::string& path, const std::string& what) {
-  return Error{ErrorCode::invalid_argument, where(origin, n.Mark()) + ": " + path + ": " + what};
+  return error_at(origin, n.Mark(), path, what);
 }
 
 std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
@@ -40,53 +55,168 @@ std::string unknown_key_message(const std::string& key, const std::vector<std::s
   return msg;
 }
 
-// A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`),
-// which as<std::string>() would throw on; a null key reads as "null", an unknown key.
-std::expected<std::string, Error> key_text(std::string_view origin, const YAML::Node& key, const std::string& path) {
-  if (key.IsSequence() || key.IsMap()) {
-    const std::string what = "a key must be a name, not a list or a mapping";
-    if (path.empty()) return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, key.Mark()) + ": " + what});
-    return std::unexpected(error_at(origin, key, path, what));
-  }
-  return key.as<std::string>();
-}
+// Collects every problem of a file, in file order, instead of stopping at the first.
+struct Reader {
+  std::string_view origin;
+  std::vector<Error>& errors;
 
-// Reads the keys of one mapping (a deployment or `defaults`) into `d`.
-std::expected<void, Error> read_keys(std::string_view origin, const YAML::Node& map, const std::string& path,
-                                     Deployment& d) {
-  if (!map.IsMap()) return std::unexpected(error_at(origin, map, path, "expected a mapping of keys"));
-  for (const auto& kv : map) {
-    const auto key_or = key_text(origin, kv.first, path);
-    if (!key_or) return std::unexpected(key_or.error());
-    const std::string& key = *key_or;
-    const std::string kpath = path + "." + key;
-    const YAML::Node& v = kv.second;
-    const auto& keys = deployment_keys();
-    if (key == "engine_options") {
-      if (!v.IsMap()) return std::unexpected(error_at(origin, v, kpath, "expected a mapping of engine options"));
-      for (const auto& o : v) {
-        const auto okey_or = key_text(origin, o.first, kpath);
-        if (!okey_or) return std::unexpected(okey_or.error());
-        const std::string& okey = *okey_or;
-        const std::string opath = kpath + "." + okey;
-        const auto& okeys = engine_option_keys();
-        if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
-          return std::unexpected(error_at(origin, o.first, opath, unknown_key_message(okey, okeys)));
-        }
-        if (!o.second.IsScalar()) return std::unexpected(error_at(origin, o.second, opath, "expected a single value"));
-        d.engine_options[okey] = {o.second.Scalar(), opath, where(origin, o.second.Mark())};
-      }
-      continue;
-    }
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      return std::unexpected(error_at(origin, kv.first, kpath, unknown_key_message(key, keys)));
-    }
-    if (!v.IsScalar()) return std::unexpected(error_at(origin, v, kpath, "expected a single value"));
-    if (v.Scalar().empty()) return std::unexpected(error_at(origin, v, kpath, "is empty"));
-    d.keys[key] = {v.Scalar(), kpath, where(origin, v.Mark())};
+  void add(const YAML::Node& n, const std::string& path, const std::string& what) {
+    errors.push_back(error_at(origin, n, path, what));
   }
-  return {};
-}
+
+  // A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`),
+  // which as<std::string>() would throw on; a null key reads as "null", an unknown key.
+  std::optional<std::string> key_text(const YAML::Node& key, const std::string& path) {
+    if (key.IsSequence() || key.IsMap()) {
+      add(key, path, "a key must be a name, not a list or a mapping");
+      return std::nullopt;
+    }
+    return key.as<std::string>();
+  }
+
+  // The keys of a mapping, each once: a second one is an error at its line (yaml-cpp keeps
+  // both, and a reader taking either would check a deployment nobody wrote).
+  std::vector<std::pair<std::string, const YAML::detail::iterator_value>> keys_of(const YAML::Node& map,
+                                                                                  const std::string& path) {
+    std::vector<std::pair<std::string, const YAML::detail::iterator_value>> out;
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : map) {
+      const auto key = key_text(kv.first, path);
+      if (!key) continue;
+      const auto [it, fresh] = seen.emplace(*key, kv.first.Mark());
+      if (!fresh) {
+        add(kv.first, path.empty() ? *key : path + "." + *key,
+            "duplicate key (first at line " + std::to_string(it->second.line + 1) + ")");
+        continue;
+      }
+      out.emplace_back(*key, kv);
+    }
+    return out;
+  }
+
+  // Reads the keys of one mapping (a deployment or `defaults`) into `d`; false on any error.
+  bool read_keys(const YAML::Node& map, const std::string& path, Deployment& d) {
+    if (!map.IsMap()) {
+      add(map, path, "expected a mapping of keys");
+      return false;
+    }
+    const std::size_t before = errors.size();
+    const auto& keys = deployment_keys();
+    for (const auto& [key, kv] : keys_of(map, path)) {
+      const std::string kpath = path + "." + key;
+      const YAML::Node& v = kv.second;
+      if (key == "engine_options") {
+        if (!v.IsMap()) {
+          add(v, kpath, "expected a mapping of engine options");
+          continue;
+        }
+        const auto& okeys = engine_option_keys();
+        for (const auto& [okey, o] : keys_of(v, kpath)) {
+          const std::string opath = kpath + "." + okey;
+          if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
+            add(o.first, opath, unknown_key_message(okey, okeys));
+          } else if (!o.second.IsScalar()) {
+            add(o.second, opath, "expected a single value");
+          } else {
+            const YAML::Mark m = o.second.Mark();
+            d.engine_options[okey] = {o.second.Scalar(), opath, where(origin, m), mark_line(m), mark_column(m)};
+          }
+        }
+        continue;
+      }
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        add(kv.first, kpath, unknown_key_message(key, keys));
+      } else if (!v.IsScalar()) {
+        add(v, kpath, "expected a single value");
+      } else if (v.Scalar().empty()) {
+        add(v, kpath, "is empty");
+      } else {
+        const YAML::Mark m = v.Mark();
+        d.keys[key] = {v.Scalar(), kpath, where(origin, m), mark_line(m), mark_column(m)};
+      }
+    }
+    return errors.size() == before;
+  }
+
+  static std::uint64_t mark_line(const YAML::Mark& m) { return m.line < 0 ? 0 : static_cast<std::uint64_t>(m.line) + 1; }
+  static std::uint64_t mark_column(const YAML::Mark& m) {
+    return m.line < 0 ? 0 : static_cast<std::uint64_t>(m.column) + 1;
+  }
+
+  // One YAML document: {defaults: {...}, deployments: [...]}.
+  void read_document(const YAML::Node& root, std::size_t document, std::set<std::string>& names,
+                     std::vector<Deployment>& out) {
+    const std::string doc = document == 0 ? std::string() : "document " + std::to_string(document + 1) + ": ";
+    if (!root.IsMap()) {
+      add(root, "", doc + "expected a mapping with a 'deployments' list");
+      return;
+    }
+    // (A default-constructed YAML::Node converts to true: presence is kept apart.)
+    YAML::Node defaults_node, list;
+    bool has_defaults = false, has_list = false;
+    for (const auto& [key, kv] : keys_of(root, "")) {
+      if (key == "defaults") {
+        defaults_node = kv.second;
+        has_defaults = true;
+      } else if (key == "deployments") {
+        list = kv.second;
+        has_list = true;
+      } else {
+        add(kv.first, key, unknown_key_message(key, {"deployments", "defaults"}));
+      }
+    }
+    Deployment defaults;
+    bool defaults_ok = true;
+    if (has_defaults) {
+      defaults_ok = read_keys(defaults_node, "defaults", defaults);
+      if (defaults.keys.contains("name")) {
+        add(defaults_node, "defaults.name", "a default cannot have a name");
+        defaults_ok = false;
+      }
+    }
+    if (!has_list) {
+      add(root, "", doc + "no 'deployments' list");
+      return;
+    }
+    if (!list.IsSequence() || list.size() == 0) {
+      add(list, "deployments", "expected a non-empty list of deployments");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string path = "deployments[" + std::to_string(i) + "]";
+      if (out.size() >= max_deployments) {
+        add(list[i], path, "more than " + std::to_string(max_deployments) + " deployments in one run; split the file");
+        return;
+      }
+      Deployment d;
+      d.file = std::string(origin);
+      d.index = out.size();
+      d.where = where(origin, list[i].Mark());
+      d.path = doc + path;
+      d.line = mark_line(list[i].Mark());
+      d.column = mark_column(list[i].Mark());
+      bool ok = read_keys(list[i], path, d) && defaults_ok;
+      if (!list[i].IsMap()) continue;
+      // Defaults fill what the deployment does not say.
+      for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
+      for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
+      for (const char* required : {"name", "model"}) {
+        if (!d.keys.contains(required)) {
+          add(list[i], path, std::string("missing key '") + required + "'");
+          ok = false;
+        }
+      }
+      if (d.keys.contains("name")) {
+        d.name = d.keys.at("name").text;
+        if (!names.insert(d.name).second) {
+          add(list[i], path + ".name", "the name '" + d.name + "' is used twice");
+          ok = false;
+        }
+      }
+      if (ok) out.push_back(std::move(d));
+    }
+  }
+};
 
 } // namespace
 
@@ -108,73 +238,59 @@ const std::vector<std::string_view>& engine_option_keys() {
   return k;
 }
 
-std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text, std::string_view origin) {
+DeploymentFile read_deployments(std::string_view text, std::string_view origin) {
+  DeploymentFile f;
   // JSON files get JSON's own rules first (yaml-cpp would read some invalid JSON as YAML).
   if (origin.ends_with(".json")) {
     try {
       (void)detail::parse_strict(text, std::string(origin), ErrorCode::invalid_argument);
-    } catch (const detail::LoadFailure& f) {
-      return std::unexpected(f.error);
-    }
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, e.mark) + ": invalid YAML/JSON: " + e.msg});
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": invalid YAML/JSON: " + e.msg});
-  }
-  if (!root.IsMap()) {
-    return std::unexpected(Error{ErrorCode::invalid_argument,
-                                 std::string(origin) + ": expected a mapping with a 'deployments' list"});
-  }
-  for (const auto& kv : root) {
-    const auto key_or = key_text(origin, kv.first, "");
-    if (!key_or) return std::unexpected(key_or.error());
-    const std::string& key = *key_or;
-    if (key != "deployments" && key != "defaults") {
-      return std::unexpected(error_at(origin, kv.first, key, unknown_key_message(key, {"deployments", "defaults"})));
-    }
-  }
-  Deployment defaults;
-  if (root["defaults"]) {
-    if (auto r = read_keys(origin, root["defaults"], "defaults", defaults); !r) return std::unexpected(r.error());
-    if (defaults.keys.contains("name")) {
-      return std::unexpected(error_at(origin, root["defaults"], "defaults.name", "a default cannot have a name"));
-    }
-  }
-  const YAML::Node list = root["deployments"];
-  if (!list) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": no 'deployments' list"});
-  }
-  if (!list.IsSequence() || list.size() == 0) {
-    return std::unexpected(error_at(origin, list, "deployments", "expected a non-empty list of deployments"));
-  }
-  std::vector<Deployment> out;
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string path = "deployments[" + std::to_string(i) + "]";
-    Deployment d;
-    d.file = std::string(origin);
-    d.index = i;
-    d.where = where(origin, list[i].Mark());
-    if (auto r = read_keys(origin, list[i], path, d); !r) return std::unexpected(r.error());
-    // Defaults fill what the deployment does not say.
-    for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
-    for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
-    for (const char* required : {"name", "model", "gpu"}) {
-      if (!d.keys.contains(required)) {
-        return std::unexpected(error_at(origin, list[i], path, std::string("missing key '") + required + "'"));
+    } catch (const detail::LoadFailure& e) {
+      Error err = e.error;
+      err.file = std::string(origin);
+      // "file.json:2:19: invalid JSON ...": the position, for annotations.
+      const std::string_view rest = std::string_view(err.message).substr(std::min(err.message.size(), origin.size()));
+      unsigned long line = 0, column = 0;
+      if (rest.starts_with(":") && std::sscanf(std::string(rest).c_str(), ":%lu:%lu:", &line, &column) == 2) {
+        err.line = line;
+        err.column = column;
       }
+      f.errors.push_back(std::move(err));
+      return f;
     }
-    d.name = d.keys.at("name").text;
-    if (!names.insert(d.name).second) {
-      return std::unexpected(error_at(origin, list[i], path + ".name", "the name '" + d.name + "' is used twice"));
-    }
-    out.push_back(std::move(d));
   }
-  return out;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    f.errors.push_back(error_at(origin, e.mark, "", "invalid YAML/JSON: " + e.msg));
+    return f;
+  } catch (const YAML::Exception& e) {
+    f.errors.push_back(Error{ErrorCode::invalid_argument, std::string(origin) + ": invalid YAML/JSON: " + e.msg,
+                             std::string(origin)});
+    return f;
+  }
+  // Every document of a multi-document file is checked (`---` separates them), with its own
+  // defaults; empty documents are skipped.
+  Reader r{origin, f.errors};
+  std::set<std::string> names;
+  std::size_t read = 0;
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    if (docs[i].IsNull()) continue;
+    ++read;
+    r.read_document(docs[i], i, names, f.deployments);
+  }
+  if (read == 0) {
+    Error e{ErrorCode::invalid_argument, std::string(origin) + ": expected a mapping with a 'deployments' list",
+            std::string(origin)};
+    f.errors.push_back(std::move(e));
+  }
+  return f;
+}
+
+std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text, std::string_view origin) {
+  DeploymentFile f = read_deployments(text, origin);
+  if (!f.errors.empty()) return std::unexpected(std::move(f.errors.front()));
+  return std::move(f.deployments);
 }
 
 std::expected<std::vector<std::string>, Error> split_command_line(std::string_view line, std::string_view origin) {

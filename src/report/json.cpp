@@ -242,9 +242,26 @@ std::string render_format_list_json(std::span<const FormatListEntry> formats, co
   return dump(ojson{{"schema_version", json_schema_version}, {"model", model_id}, {"formats", std::move(arr)}});
 }
 
-std::string render_error_json(const Error& e) {
+namespace {
+
+ojson error_object(const Error& e) {
+  ojson o{{"code", std::string(error_code_name(e.code))}, {"message", e.message}};
+  if (!e.file.empty()) o["file"] = e.file;
+  if (e.line != 0) o["line"] = e.line;
+  if (e.column != 0) o["column"] = e.column;
+  return o;
+}
+
+} // namespace
+
+std::string render_error_json(const Error& e) { return render_errors_json(std::span<const Error>(&e, 1)); }
+
+std::string render_errors_json(std::span<const Error> errors) {
+  ojson all = ojson::array();
+  for (const Error& e : errors) all.push_back(error_object(e));
   return dump(ojson{{"schema_version", json_schema_version},
-                    {"error", ojson{{"code", std::string(error_code_name(e.code))}, {"message", e.message}}}});
+                    {"error", errors.empty() ? ojson(nullptr) : error_object(errors.front())},
+                    {"errors", std::move(all)}});
 }
 
 std::string render_model_list_json(std::span<const ModelListEntry> models) {

@@ -94,7 +94,7 @@ TEST_CASE("hub names people deploy resolve to the model, the checkpoint's format
         m->checkpoint != nullptr && m->checkpoint->max_context != 0 ? m->checkpoint->max_context : m->model->max_context;
     CHECK(max_context == std::stoull(f[3]));
     ++rows;
-    quantized += format != "bf16" && format != "fp16" ? 1 : 0;
+    quantized += format != "bf16" && format != "fp16" ? 1u : 0u;
   }
   CHECK(rows >= 150);
   CHECK(quantized >= 90);

@@ -120,7 +120,7 @@ TEST_CASE("deployment files: defaults, locations, errors") {
   CHECK(err("deployment:\n  - name: a\n") == "d.yaml:1:1: deployment: unknown key; did you mean 'deployments'?");
   CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: h100\n    context: [1, 2]\n") ==
         "d.yaml:5:14: deployments[0].context: expected a single value");
-  CHECK(err("- a\n- b\n") == "d.yaml: expected a mapping with a 'deployments' list");
+  CHECK(err("- a\n- b\n") == "d.yaml:1:1: expected a mapping with a 'deployments' list");
   CHECK(err("defaults:\n  name: x\ndeployments:\n  - name: a\n    model: x\n    gpu: h100\n") ==
         "d.yaml:2:3: defaults.name: a default cannot have a name");
 }
