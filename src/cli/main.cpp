@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
     app.add_option("--n-gpu-layers,--ngl", o.n_gpu_layers, "llama.cpp: layers on the GPUs, counting the output (default all)");
     app.add_option("--n-cpu-moe", o.n_cpu_moe, "llama.cpp: keep the experts of the first N layers in system RAM");
     app.add_option("--tensor-split", o.tensor_split, "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)");
+    app.add_option("--llamacpp-version", o.llamacpp_version,
+                   "llama.cpp: the build date whose behaviour to model, e.g. 2025-07 or 2025-07-22 (default: newest)");
+    app.add_option("--llamacpp-app", o.llamacpp_app,
+                   "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)");
+    app.add_option("--draft-max", o.draft_max, "llama.cpp: draft tokens per sequence of speculative decoding (default 0)");
     app.add_option("--kv-policy", o.kv_policy,
                    "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)");
     app.add_flag("--max-ctx", o.max_ctx, "find the largest context that fits on the --gpu given");
