@@ -1,5 +1,6 @@
-// llama.cpp memory planning. Formulas and sources: docs/engines.md; measured against the
-// real library (node-llama-cpp 3.21.1's build) on the CPU for the KV cache, exactly.
+// llama.cpp memory planning, by release. Formulas and sources: docs/engines.md; measured
+// against the real library (node-llama-cpp 3.21.1's build) on the CPU for the KV cache,
+// exactly, and against llama.cpp, LM Studio and Ollama logs (tests/data/llamacpp/logs.csv).
 #include "vramcalc/engine.hpp"
 
 #include "vramcalc/kv.hpp"
@@ -310,8 +311,8 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     const std::uint64_t mask = (r.flash_attn ? 2 : 4) * (r.cells + n_kv_swa);
     r.host.compute_bytes = round_up(t * (4 * spec.hidden_size + mask + 20), 32);
   } else {
-    const Phases host = ph;
-    r.host.compute_bytes = round_up(std::max({host.att, host.ffn, output_device < 0 ? host.out : 0}), 128);
+    // CPU only, or batches too small to offload: the host runs its layers' phases.
+    r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, output_device < 0 ? ph.out : 0}), 128);
   }
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
   r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
