@@ -81,9 +81,25 @@ struct VllmResult {
 
 enum class FlashAttn : std::uint8_t { automatic, on, off };
 
+// llama.cpp releases whose allocations differ, by the merge date (YYYYMMDD) of the pull request
+// that changed the rule (docs/engines.md, "Releases"). A build date before one of these gets the
+// rule as it was before that PR.
+namespace llamacpp_release {
+inline constexpr std::uint32_t newest = 20260912;           // the oracle's build (node-llama-cpp 3.21.1)
+inline constexpr std::uint32_t set_rows = 20250801;         // #14959: per-sequence KV streams possible (else unified)
+inline constexpr std::uint32_t fa_auto = 20250830;          // #15434: -fa auto (on where supported) by default
+inline constexpr std::uint32_t output_first = 20251217;     // #18148: -ngl counts the output layer first
+inline constexpr std::uint32_t mla_k_only = 20260124;       // #19067: MLA caches K only (no V)
+inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quantizer treats attn_qkv as attn_v
+inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
+} // namespace llamacpp_release
+
 struct LlamaCppOptions {
   std::optional<Dtype> type_k, type_v; // -ctk / -ctv (default f16)
-  FlashAttn flash_attn = FlashAttn::automatic; // auto: on (llama.cpp enables it where the GPU supports it)
+  FlashAttn flash_attn = FlashAttn::automatic; // auto: on from #15434 (where the GPU supports it), off before
+  std::uint32_t release = 0;           // build date YYYYMMDD of the llama.cpp modelled; 0: the newest
+  bool server = true;                  // llama-server; false: the library (llama-cli, bindings, Ollama, LM Studio)
+  std::uint32_t n_draft = 0;           // llama-server: draft tokens per sequence (speculative decoding)
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
   std::uint32_t n_batch = 2048, n_ubatch = 512;
@@ -120,12 +136,14 @@ struct LlamaCppResult {
   std::uint64_t kv_bytes = 0;      // all devices
   std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
   std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::uint32_t release = 0;       // the build date modelled (YYYYMMDD)
+  std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
   std::vector<LlamaCppDevice> gpus;
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
   bool fits = false;
 };
 
-// What llama.cpp (a build from 2026, after PR #19067: MLA caches K only) allocates with
+// What llama.cpp (the build of `options.release`, default the newest modelled) allocates with
 // `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).
 // `format` must be a GGUF mix. Does not throw for llama.cpp's refusals (`error`), only on
 // 64-bit overflow.

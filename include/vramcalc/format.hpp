@@ -94,6 +94,7 @@ struct WeightFormat {
   std::uint64_t bpw_num = 0, bpw_den = 1; // exl2: target bits per weight as a fraction
   std::uint32_t head_bits = 6;      // exl2: bits of the output head
   bool imatrix = false;             // gguf: quantized with an importance matrix
+  std::uint32_t llamacpp_release = 0; // gguf: the quantizer's build date (YYYYMMDD); 0: the newest rules
   std::shared_ptr<const FileTensors> file; // file: what the headers say
   std::string description;          // one line for tables
 };

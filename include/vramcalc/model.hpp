@@ -47,6 +47,7 @@ struct AttentionSpec {
   bool qk_norm = false;         // per-head RMSNorm on q and k (Qwen3, Gemma 3)
   bool sinks = false;           // learned per-head attention sink logits (gpt-oss)
   bool output_gate = false;     // q_proj also yields a per-head output gate (Qwen3-Next)
+  bool fused_qkv = false;       // one attn_qkv matrix instead of q, k, v (Phi-3, Falcon, GPT-NeoX, ...)
   std::uint64_t sliding_window = 0; // window of sliding layers, tokens
   std::uint64_t chunk_size = 0;     // chunk of chunked-local layers, tokens
   std::optional<MlaSpec> mla;
@@ -150,6 +151,7 @@ struct ModelSpec {
   bool mlp_bias = false;
   std::uint64_t norms_per_layer = 2;    // Gemma 2/3 have 4 (pre/post attention and MLP)
   bool separate_mlp = false;            // layers hold a mixer or an MLP, not both (Nemotron-H, Mamba2)
+  bool fused_gate_up = false;           // a gated MLP's gate and up in one ffn_up of 2 x intermediate rows (Phi-3)
 
   AttentionSpec attention;
   std::optional<MoeSpec> moe;
@@ -177,6 +179,12 @@ struct LayerKind {
 // Fills spec.layers from the spec's defaults and a per-layer pattern: `pattern[i % size]`
 // gives each layer's kind (empty: all full attention). MoE placement from spec.moe.
 void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern);
+
+// The tensor layout llama.cpp's converter writes for an architecture (and Hugging Face ships):
+// a fused attn_qkv for Phi-3, Falcon, GPT-NeoX, BLOOM, MPT, GPT-2, StarCoder, Qwen (1), DBRX,
+// ...; Phi-3's gated MLP in one ffn_up. Sets spec.attention.fused_qkv and spec.fused_gate_up
+// from spec.arch (a file's own tensors override this where they are known).
+void apply_arch_layout(ModelSpec& spec);
 
 // Short description of the attention layout: "full", "5 sliding(1024) : 1 full", "MLA".
 [[nodiscard]] std::string attention_summary(const ModelSpec& spec);

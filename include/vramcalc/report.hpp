@@ -159,6 +159,8 @@ struct EngineSection {
   std::string type_k, type_v;
   std::uint64_t kv_bytes = 0, state_bytes = 0;
   std::uint32_t gpu_layers = 0, total_layers = 0; // offloaded of (repeating layers + output)
+  std::string app;                  // "server" (llama-server) or "library"
+  std::uint64_t n_outputs = 0;      // logits rows the compute buffers are reserved for
   std::vector<EngineDevice> devices; // the GPUs
   EngineDevice host;
   std::string error;                // llama.cpp would refuse (or abort): why

@@ -40,7 +40,7 @@ struct Options {
   std::optional<std::string> vllm_version;
   bool enforce_eager = false;
   std::optional<std::string> cache_type_k, cache_type_v, flash_attn, batch_size, ubatch_size, n_gpu_layers,
-      n_cpu_moe, tensor_split;
+      n_cpu_moe, tensor_split, llamacpp_version, llamacpp_app, draft_max;
   bool kv_unified = false, swa_full = false;
   std::optional<std::string> kv_policy;
   bool max_ctx = false, max_batch = false, fit_quant = false;

@@ -309,9 +309,34 @@ EngineKind engine_kind(const std::string& name) {
   return EngineKind::generic;
 }
 
+// "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
+std::uint32_t llamacpp_version_flag(const std::string& text) {
+  const std::string t = to_lower(text);
+  if (t == "latest" || t == "newest") return 0;
+  const auto bad = [&] {
+    fail(ErrorCode::invalid_argument, "--llamacpp-version: '" + text +
+                                          "' is not a build date like 2025-07-22 or 2025-07 (llama-server --version "
+                                          "prints the build; its release page the date), or latest");
+  };
+  const auto digits = [&](std::size_t at, std::size_t n) {
+    std::uint32_t v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i >= t.size() || t[i] < '0' || t[i] > '9') bad();
+      v = v * 10 + static_cast<std::uint32_t>(t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() != 7 && t.size() != 10) bad();
+  if (t[4] != '-' || (t.size() == 10 && t[7] != '-')) bad();
+  const std::uint32_t year = digits(0, 4), month = digits(5, 2), day = t.size() == 10 ? digits(8, 2) : 1;
+  if (year < 2023 || month < 1 || month > 12 || day < 1 || day > 31) bad();
+  return year * 10000 + month * 100 + day;
+}
+
 void apply_llamacpp_flags(const Options& o, Settings& s) {
   const bool flags = o.cache_type_k || o.cache_type_v || o.flash_attn || o.batch_size || o.ubatch_size ||
-                     o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full;
+                     o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full ||
+                     o.llamacpp_version || o.llamacpp_app || o.draft_max;
   if (flags && s.engine != EngineKind::llamacpp) {
     fail(ErrorCode::invalid_argument, "llama.cpp flags (--cache-type-k, --flash-attn, --n-gpu-layers, ...) need "
                                       "--engine llamacpp");
@@ -332,6 +357,16 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
   }
   l.kv_unified = o.kv_unified;
   l.swa_full = o.swa_full;
+  if (o.llamacpp_version) l.release = llamacpp_version_flag(*o.llamacpp_version);
+  if (o.llamacpp_app) {
+    const std::string a = to_lower(*o.llamacpp_app);
+    if (a == "server" || a == "llama-server") l.server = true;
+    else if (a == "library" || a == "cli" || a == "llama-cli") l.server = false;
+    else fail(ErrorCode::invalid_argument, "--llamacpp-app: '" + *o.llamacpp_app + "' is not server or library");
+  }
+  if (o.draft_max && *o.draft_max != "0") {
+    l.n_draft = static_cast<std::uint32_t>(flag_value("--draft-max", parse_count(*o.draft_max, 1u << 16)));
+  }
   if (o.batch_size) l.n_batch = static_cast<std::uint32_t>(flag_value("--batch-size", parse_count(*o.batch_size, 1u << 24)));
   if (o.ubatch_size) {
     l.n_ubatch = static_cast<std::uint32_t>(flag_value("--ubatch-size", parse_count(*o.ubatch_size, 1u << 24)));
@@ -519,7 +554,8 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
         }
         continue;
       }
-      w.formats.push_back(format_flag(q, model));
+      // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
+      w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model));
       if (llamacpp && !engine_loads(engine, w.formats.back())) {
         fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
                                               "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
@@ -1269,7 +1305,8 @@ std::string version_text() {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }
-  out += "\nengines modelled: vLLM 0.21 (0.6-0.11 with --vllm-version; other releases with a warning), llama.cpp 2026 builds";
+  out += "\nengines modelled: vLLM 0.21 (0.6-0.11 with --vllm-version; other releases with a warning), llama.cpp "
+         "builds of 2024-2026 (--llamacpp-version)";
   out += std::string("\nbuilt with ") +
 #if defined(__clang__)
          "clang " __clang_version__

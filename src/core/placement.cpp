@@ -103,7 +103,8 @@ Split split_of(const Tensor& t) {
   case TensorRole::ssm_a:
   case TensorRole::ssm_d:
   case TensorRole::ssm_norm:
-  case TensorRole::attn_sinks: return Split::rows;
+  case TensorRole::attn_sinks:
+  case TensorRole::attn_qkv: return Split::rows;
   case TensorRole::attn_k:
   case TensorRole::attn_v: return Split::heads;
   case TensorRole::attn_output:

@@ -517,6 +517,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   if (s.max_context == 0 && !is_mamba) {
     w.push_back("the config gives no max_position_embeddings; pass --ctx");
   }
+  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
   expand_layers(s, pattern);
   for (std::uint64_t i : dense_layers) {
     if (i < s.layers.size()) s.layers[i].moe = false;

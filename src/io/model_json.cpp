@@ -270,6 +270,7 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
   }
   r.finish();
 
+  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
   expand_layers(s, pattern);
   bool recurrent_layer = false;
   for (const LayerSpec& l : s.layers) {

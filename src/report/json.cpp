@@ -128,6 +128,8 @@ ojson llamacpp_json(const EngineSection& e) {
                {"state_bytes", e.state_bytes},
                {"gpu_layers", e.gpu_layers},
                {"total_layers", e.total_layers},
+               {"app", e.app},
+               {"n_outputs", e.n_outputs},
                {"devices", std::move(devices)},
                {"host", to_json(e.host, false)},
                {"error", e.error.empty() ? ojson(nullptr) : ojson(e.error)},

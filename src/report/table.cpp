@@ -240,8 +240,10 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
 std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   const std::size_t n = e.devices.size();
-  std::string out = st.bold("llama.cpp") + st.dim(fmt::format("  on {}\u00d7 {}{}", n, e.gpu_name,
-                                                               n > 1 ? ", layers split in proportion to memory" : "")) +
+  std::string out = st.bold("llama.cpp") +
+                    st.dim(fmt::format(" {} ({})  on {}\u00d7 {}{}", e.version,
+                                       e.app == "server" ? "llama-server" : "library", n, e.gpu_name,
+                                       n > 1 ? ", layers split in proportion to memory" : "")) +
                     "\n";
   std::string cache = fmt::format("{} stream{} \u00d7 {} cells", e.n_stream, e.n_stream == 1 ? "" : "s",
                                   with_commas(e.cells));

@@ -210,3 +210,20 @@ TEST_CASE("fbgemm-fp8: feed-forward layers in FP8 but the first and last; attent
   REQUIRE(prepared.has_value());
   CHECK(prepared->weights().total == w.total);
 }
+
+TEST_CASE("Phi-4 Q4_K_M: the fused layout and the quantizer of its date reproduce the file") {
+  // Phi-4's GGUF keeps the fused attn_qkv (5120 -> 5120 + 2 x 1280 rows) and ffn_up
+  // (2 x 17,920 rows). A Q4_K_M of 9,053,114,464 bytes (tests/data/llamacpp/README.md):
+  // with the quantizer before PR #19770 attn_qkv is Q5_K on all 40 layers.
+  const ModelSpec& m = model("phi-4");
+  REQUIRE(m.attention.fused_qkv);
+  REQUIRE(m.fused_gate_up);
+  WeightFormat f = fmt_of("q4_k_m");
+  f.llamacpp_release = 20241215;
+  const std::uint64_t old_rules = file_bytes(m, f);
+  f.llamacpp_release = 0;
+  const std::uint64_t new_rules = file_bytes(m, f);
+  WARN("Phi-4 Q4_K_M file: " << old_rules << " (2024 rules), " << new_rules << " (today's) for 9,053,114,464");
+  CHECK(rel(static_cast<double>(old_rules), 9'053'114'464.0) < 0.0002);
+  CHECK(rel(static_cast<double>(new_rules), 9'053'114'464.0) < 0.001);
+}
