@@ -3,6 +3,7 @@
 
 #include "vramcalc/error.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@ struct Options {
   std::optional<std::string> quant;
   std::optional<std::string> kv;
   std::optional<std::string> ctx;
+  std::uint64_t context_divisor = 1; // without --ctx: the model's maximum / this per sequence (llama-server slots)
   std::optional<std::string> batch;
   std::vector<std::string> gpus;
   std::optional<std::string> gpu_mem;

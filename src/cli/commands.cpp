@@ -584,7 +584,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   if (o.ctx) {
     for (const std::string& c : split_list("--ctx", *o.ctx)) w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
   } else {
-    w.ctxs.push_back(model.max_context);
+    w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
   }
   w.context_source = o.ctx ? "flag" : w.resolved.context_from_checkpoint ? "checkpoint" : "model";
   if (o.quant && iequals(*o.quant, "all")) w.quant_source = "flag";
@@ -1017,6 +1017,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
     fail(ErrorCode::invalid_argument, std::string("--") + k + ": '" + v.text + "' is not true or false");
   };
   o.model = get("model").value_or("");
+  o.context_divisor = d.context_divisor;
   o.quant = get("quant");
   o.kv = get("kv_dtype");
   o.ctx = get("context");
@@ -1036,7 +1037,9 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.max_num_batched_tokens = opt("max_num_batched_tokens");
   o.kv_cache_memory = opt("kv_cache_memory");
   o.block_size = opt("block_size");
-  o.vllm_version = opt("version");
+  // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
+  if (o.engine == "llamacpp" || o.engine == "llama.cpp") o.llamacpp_version = opt("version");
+  else o.vllm_version = opt("version");
   if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
     o.enforce_eager = boolean("enforce_eager", it->second);
   }
@@ -1061,7 +1064,8 @@ Error locate(const io::Deployment& d, const Error& error) {
       {"--engine", "engine"}, {"--ep", "ep"},
       {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
       {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
-      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--enforce_eager", "enforce_eager"},
+      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--llamacpp-version", "version"},
+      {"--enforce_eager", "enforce_eager"},
       {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
       {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
       {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},

@@ -520,8 +520,15 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
   if (!d.keys.contains("model")) {
     return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (-m FILE.gguf or -hf REPO:QUANT)"});
   }
-  // -c is the context of all slots; each of -np slots gets -c / -np (one slot without -np:
-  // llama-server's automatic slots share one unified cache of -c cells).
+  // Without -np, llama-server picks its slots: 4 sharing one unified cache (tools/server/
+  // server.cpp, n_parallel = -1 "auto", since PR #16736, November 2025; builds before it had
+  // one slot, and `-np 1` says so). -kvu is then on unless written otherwise.
+  if (!d.keys.contains("batch")) {
+    d.keys["batch"] = {"4", origin + " (no -np: llama-server's automatic 4 slots)", ""};
+    d.engine_options.try_emplace("kv_unified", io::DeployValue{"true", origin + " (automatic slots)", ""});
+  }
+  // -c is the context of all slots; each of -np slots gets -c / -np (-c 0, or no -c: the
+  // model's training context, n_ctx 0 in common/common.h).
   if (auto c = d.keys.find("n_ctx"); c != d.keys.end()) {
     std::string per = c->second.text;
     if (auto np = d.keys.find("batch"); np != d.keys.end() && per != "0") {
@@ -534,6 +541,14 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
     }
     if (per != "0") d.keys["context"] = {per, c->second.path, ""};
     d.keys.erase(c);
+  }
+  // No -c (or -c 0): the slots share the training context.
+  if (!d.keys.contains("context")) {
+    try {
+      d.context_divisor = std::max<std::uint64_t>(1, std::stoull(d.keys.at("batch").text));
+    } catch (const std::exception&) {
+      // left at 1: the batch check reports a bad -np
+    }
   }
   if (auto m = d.keys.find("cpu_moe"); m != d.keys.end()) {
     d.engine_options["n_cpu_moe"] = {"all", m->second.path, ""};

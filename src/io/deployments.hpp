@@ -34,6 +34,8 @@ struct Deployment {
   std::map<std::string, DeployValue> keys;           // model, quant, kv_dtype, context, batch, engine, gpu, ...
   std::map<std::string, DeployValue> engine_options; // gpu_memory_utilization, n_gpu_layers, ...
   std::vector<std::string> ignored;                  // command-line flags that were not understood
+  std::uint64_t context_divisor = 1; // no context given: each sequence gets the model's maximum / this
+                                     // (llama-server's slots share the training context)
 };
 
 // The keys a deployment may have, and the engine options (both also accepted in `defaults:`).

@@ -86,6 +86,24 @@ TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT")
   CHECK(key(*h, "context") == "-"); // no -c: the model's trained context
   CHECK(opt(*h, "n_cpu_moe") == "all");
   CHECK(opt(*h, "flash_attn") == "on"); // the old bare -fa
+  // No -np: llama-server's automatic 4 slots share one unified cache of the training context.
+  CHECK(key(*h, "batch") == "4");
+  CHECK(opt(*h, "kv_unified") == "true");
+  CHECK(h->context_divisor == 4);
+
+  // -np without -c: the slots divide the training context; -c 0 is the same.
+  for (const char* line : {"llama-server -m m.gguf -np 2", "llama-server -m m.gguf -np 2 -c 0"}) {
+    auto n = deployment_from_llama_server(line);
+    REQUIRE(n);
+    CHECK(key(*n, "batch") == "2");
+    CHECK(opt(*n, "kv_unified") == "-");
+    CHECK(n->context_divisor == 2);
+  }
+  // -c given: each slot gets -c / -np, and no division is left to do.
+  auto c = deployment_from_llama_server("llama-server -m m.gguf -c 32768");
+  REQUIRE(c);
+  CHECK(key(*c, "context") == "8192");
+  CHECK(c->context_divisor == 1);
 }
 
 TEST_CASE("command lines: quoting and errors") {
