@@ -95,7 +95,19 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
       if (one.empty()) fail(ErrorCode::invalid_argument, "--gpu: '" + arg + "' has an empty entry");
       auto [count, name] = split_count("--gpu", one);
       auto g = c.find_gpu(name);
-      if (!g) fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      if (!g) {
+        // "h100x2", "h100*2": the count written after the name.
+        std::size_t digits = name.size();
+        while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1])) != 0) --digits;
+        if (digits > 1 && digits < name.size() && (name[digits - 1] == 'x' || name[digits - 1] == 'X' || name[digits - 1] == '*')) {
+          const std::string gpu = name.substr(0, digits - 1);
+          if (c.find_gpu(gpu)) {
+            fail(ErrorCode::unknown_gpu, "--gpu: unknown GPU '" + name + "'; did you mean " + name.substr(digits) + "x" +
+                                             gpu + "? (the count comes first)");
+          }
+        }
+        fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      }
       out.push_back({**g, count});
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
@@ -225,6 +237,29 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
 
 // "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
 std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
+  // "32,000" is a thousands separator, not the list 32 and 000.
+  {
+    std::size_t i = 0, group = 0;
+    bool separated = false, digits_only = !value.empty() && value.size() <= 64;
+    for (; i < value.size() && digits_only; ++i) {
+      if (value[i] == ',') {
+        digits_only = group >= 1 && group <= 3 && (!separated || group == 3);
+        separated = true;
+        group = 0;
+      } else {
+        digits_only = std::isdigit(static_cast<unsigned char>(value[i])) != 0;
+        ++group;
+      }
+    }
+    if (digits_only && separated && group == 3) {
+      std::string plain;
+      for (char c : value) {
+        if (c != ',') plain += c;
+      }
+      fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' is a list of " + value.substr(0, value.find(',')) +
+                                            " and more; for one number write " + plain + " (no thousands separators)");
+    }
+  }
   std::vector<std::string> out;
   std::string_view rest = value;
   while (true) {
@@ -252,13 +287,34 @@ WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
   fail(ErrorCode::invalid_argument, msg);
 }
 
+// " did you mean X?" for a mistyped name: the same letters and digits without separators
+// first ("fp8e4m3" is "fp8_e4m3"), else the nearest by edit distance; "" when none is close.
+std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names) {
+  const auto bare = [](std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      if (std::isalnum(static_cast<unsigned char>(c)) != 0) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  for (std::string_view n : names) {
+    if (!bare(typed).empty() && bare(typed) == bare(n)) return "; did you mean " + std::string(n) + "?";
+  }
+  std::vector<NameCandidate> candidates;
+  for (std::string_view n : names) candidates.push_back({n, n});
+  const auto s = suggest(typed, candidates, 1);
+  return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
+}
+
 Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
   // "auto" is vLLM's spelling of "the model's dtype".
   auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
   if (!d || !traits(*d).kv_allowed) {
-    fail(ErrorCode::invalid_argument,
-         "--kv: unknown KV-cache dtype '" + kv +
-             "'; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl");
+    static constexpr std::string_view known[] = {"fp32", "fp16", "bf16",  "fp8",  "fp8_e4m3", "fp8_e5m2", "int8",
+                                                 "int4", "q8_0", "q5_1",  "q5_0", "q4_1",     "q4_0",     "iq4_nl"};
+    std::string hint = did_you_mean(kv, known);
+    if (hint.empty()) hint = "; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl";
+    fail(ErrorCode::invalid_argument, "--kv: unknown KV-cache dtype '" + kv + "'" + hint);
   }
   return *d;
 }
@@ -844,7 +900,14 @@ Outcome run_compare(const Options& o) {
   return {render_compare(reports, render_options(o)), 0};
 }
 
-Outcome run_list(const Options& o) {
+Outcome run_list(const Options& given) {
+  Options o = given;
+  // Singular and common synonyms: `list gpu`, `list model`, `list quants`.
+  for (const auto& [alias, what] : {std::pair<std::string_view, std::string_view>{"gpu", "gpus"}, {"model", "models"},
+                                    {"format", "formats"}, {"quant", "formats"}, {"quants", "formats"},
+                                    {"quantizations", "formats"}, {"devices", "gpus"}}) {
+    if (iequals(o.list_what, alias)) o.list_what = std::string(what);
+  }
   if (o.list_what != "models" && o.list_what != "gpus" && o.list_what != "formats") {
     fail(ErrorCode::invalid_argument,
          o.list_what.empty() ? "list: say what to list: 'vramcalc list models', 'list gpus' or 'list formats'"

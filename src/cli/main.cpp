@@ -3,6 +3,7 @@
 // cannot be written is exit code 74 (docs/reliability.md, "Output").
 #include "cli.hpp"
 #include "flags.hpp"
+#include "vramcalc/names.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/text.hpp"
 
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -102,14 +104,62 @@ void guard_standard_descriptors() {
   }
 }
 
-// CLI11's messages, reworded to name the flag the way the rest of vramcalc does.
-std::string parse_error_message(const CLI::ParseError& e) {
+// The flag a mistyped one most likely meant: vLLM's and llama-server's spellings first, then
+// the nearest name.
+std::string flag_hint(std::string_view typed) {
+  static const std::pair<std::string_view, std::string_view> engine_spellings[] = {
+      {"-tp", "--tp"}, {"-pp", "--pp"}, {"-c", "--ctx"}, {"-m", "MODEL (positional)"}, {"-b", "--batch-size"},
+      {"--quantization", "-q"}, {"--model", "MODEL (positional)"}, {"--ctx-size", "--ctx"}, {"--parallel", "--batch"}};
+  for (const auto& [spelling, ours] : engine_spellings) {
+    if (typed == spelling) {
+      return "; vramcalc spells it " + std::string(ours) +
+             " (or check a whole engine command line: vramcalc check --vllm \"...\" / --llama-server \"...\")";
+    }
+  }
+  std::vector<vramcalc::NameCandidate> candidates;
+  const std::vector<std::string> names = vramcalc::cli::flag_names();
+  for (const std::string& n : names) candidates.push_back({n, n});
+  const auto s = vramcalc::suggest(typed, candidates, 1);
+  return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
+}
+
+// CLI11's messages, reworded to name the flag the way the rest of vramcalc does, with the
+// arguments in the order typed (`args`, as given) and a hint for each.
+std::string parse_error_message(const CLI::ParseError& e, const std::vector<std::string>& args) {
   std::string m = e.what();
   const std::string extras = "The following argument was not expected: ";
   const std::string extras_n = "The following arguments were not expected: ";
-  if (m.starts_with(extras)) return "unexpected argument '" + m.substr(extras.size()) + "' (see vramcalc --help)";
-  if (m.starts_with(extras_n)) return "unexpected arguments: " + m.substr(extras_n.size()) + " (see vramcalc --help)";
-  return m + " (see vramcalc --help)";
+  std::string_view list;
+  if (m.starts_with(extras)) list = std::string_view(m).substr(extras.size());
+  else if (m.starts_with(extras_n)) list = std::string_view(m).substr(extras_n.size());
+  else return m + " (see vramcalc --help)";
+  std::vector<std::string> unexpected;
+  for (std::size_t at = 0; at < list.size();) {
+    const auto space = list.find(' ', at);
+    unexpected.emplace_back(list.substr(at, space - at));
+    if (space == std::string_view::npos) break;
+    at = space + 1;
+  }
+  // CLI11 lists them last first.
+  std::sort(unexpected.begin(), unexpected.end(), [&](const std::string& a, const std::string& b) {
+    return std::find(args.begin(), args.end(), a) < std::find(args.begin(), args.end(), b);
+  });
+  std::string out = unexpected.size() == 1 ? "unexpected argument " : "unexpected arguments ";
+  std::string hint;
+  for (std::size_t i = 0; i < unexpected.size(); ++i) {
+    const std::string& u = unexpected[i];
+    out += (i == 0 ? "'" : ", '") + u + "'";
+    if (!hint.empty()) continue;
+    if (u.starts_with("-")) {
+      hint = flag_hint(u);
+    } else if (const auto at = std::find(args.begin(), args.end(), u); at != args.begin() && at != args.end() &&
+                                                                        (at - 1)->ends_with(",")) {
+      hint = "; a space after a comma ends the list: write " + *(at - 1) + u + " (no spaces)";
+    } else if (u == "help") {
+      hint = "; for help: vramcalc --help, or vramcalc COMMAND --help";
+    }
+  }
+  return out + hint + " (see vramcalc --help)";
 }
 
 } // namespace
@@ -189,6 +239,22 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
         else if (a == "-np") args.emplace_back("--batch");
         else args.push_back(a);
       }
+      // `vramcalc help [COMMAND]`: the same as --help.
+      if (argc >= 2 && std::string_view(argv[1]) == "help") {
+        CLI::App* sub = nullptr;
+        if (argc >= 3) {
+          try {
+            sub = app.get_subcommand(argv[2]);
+          } catch (const CLI::OptionNotFound&) {
+            return fail({vramcalc::ErrorCode::invalid_argument,
+                         std::string("help: no command '") + vramcalc::excerpt(argv[2], 64) +
+                             "'; the commands are list, plan, compare, check, inspect and explain"},
+                        json);
+          }
+        }
+        errno = 0;
+        return write_all(stdout, sub != nullptr ? sub->help() : app.help()) ? 0 : output_failed(errno);
+      }
       app.parse(args); // CLI11 takes them last first
     } catch (const CLI::CallForHelp&) {
       errno = 0;
@@ -197,7 +263,9 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
       errno = 0;
       return write_all(stdout, std::string(e.what()) + "\n") ? 0 : output_failed(errno);
     } catch (const CLI::ParseError& e) {
-      return fail({vramcalc::ErrorCode::invalid_argument, parse_error_message(e)}, json);
+      return fail({vramcalc::ErrorCode::invalid_argument,
+                   parse_error_message(e, std::vector<std::string>(argv + 1, argv + argc))},
+                  json);
     }
     o.list = list->parsed();
     o.plan = plan->parsed();
