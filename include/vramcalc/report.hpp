@@ -209,6 +209,8 @@ struct InspectReport {
 // `vramcalc check`: one verdict per deployment.
 enum class CheckStatus : std::uint8_t { fits, does_not_fit };
 
+// (detail::terminal_view copies every field but `report` for the text formats: a new field
+// goes there too.)
 struct CheckEntry {
   std::string name;
   std::string file;                    // the deployment file, or "--vllm" / "--llama-server"

@@ -1340,6 +1340,7 @@ Outcome run_check(const Options& o) {
     if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
     if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
   }
+  report.entries.reserve(deployments.size());
   for (const io::Deployment& d : deployments) {
     Options base = o;
     if (d.keys.contains("gpu")) base.gpu_mem.reset();

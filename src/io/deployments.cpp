@@ -1,16 +1,16 @@
-// Deployment files and engine command lines (deployments.hpp). yaml-cpp reads YAML and
-// JSON alike and gives each node its line and column.
+// Deployment files and engine command lines (deployments.hpp). YAML and JSON alike go through
+// yaml_dom (libyaml), which gives each node its line and column.
 #include "deployments.hpp"
 
 #include "json_util.hpp"
+#include "yaml_dom.hpp"
 
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/names.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -19,27 +19,19 @@ namespace vramcalc::io {
 
 namespace {
 
-// The most deployments one run checks: a CI file holds tens; more is a mistake or an attack,
-// and checking each costs about a tenth of a millisecond.
+using yaml::Node;
+
+// The most deployments one run checks: a CI file holds tens; more is a mistake or an attack.
 constexpr std::size_t max_deployments = 10000;
 
-std::string where(std::string_view origin, const YAML::Mark& m) {
-  if (m.line < 0) return std::string(origin);
-  return std::string(origin) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+std::string where(std::string_view origin, const yaml::Mark& m) {
+  if (m.line == 0) return std::string(origin);
+  return std::string(origin) + ":" + std::to_string(m.line) + ":" + std::to_string(m.column);
 }
 
-Error error_at(std::string_view origin, const YAML::Mark& m, const std::string& path, const std::string& what) {
-  Error e{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what};
-  e.file = std::string(origin);
-  if (m.line >= 0) {
-    e.line = static_cast<std::uint64_t>(m.line) + 1;
-    e.column = static_cast<std::uint64_t>(m.column) + 1;
-  }
-  return e;
-}
-
-Error error_at(std::string_view origin, const YAML::Node& n, const std::string& path, const std::string& what) {
-  return error_at(origin, n.Mark(), path, what);
+Error error_at(std::string_view origin, const yaml::Mark& m, const std::string& path, const std::string& what) {
+  return Error{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what,
+               std::string(origin), m.line, m.column};
 }
 
 std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
@@ -60,43 +52,46 @@ struct Reader {
   std::string_view origin;
   std::vector<Error>& errors;
 
-  void add(const YAML::Node& n, const std::string& path, const std::string& what) {
-    errors.push_back(error_at(origin, n, path, what));
+  void add(const Node& n, const std::string& path, const std::string& what) {
+    errors.push_back(error_at(origin, n.mark, path, what));
   }
 
-  // A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`),
-  // which as<std::string>() would throw on; a null key reads as "null", an unknown key.
-  std::optional<std::string> key_text(const YAML::Node& key, const std::string& path) {
-    if (key.IsSequence() || key.IsMap()) {
+  // A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`);
+  // a null key reads as "null", an unknown key.
+  std::optional<std::string> key_text(const Node& key, const std::string& path) {
+    if (key.is_sequence() || key.is_map()) {
       add(key, path, "a key must be a name, not a list or a mapping");
       return std::nullopt;
     }
-    return key.as<std::string>();
+    return key.is_null() ? std::string("null") : key.scalar;
   }
 
-  // The keys of a mapping, each once: a second one is an error at its line (yaml-cpp keeps
-  // both, and a reader taking either would check a deployment nobody wrote).
-  std::vector<std::pair<std::string, const YAML::detail::iterator_value>> keys_of(const YAML::Node& map,
+  // The keys of a mapping, each once: a second one is an error at its line (a reader taking
+  // either would check a deployment nobody wrote).
+  std::vector<std::pair<std::string, std::pair<const Node*, const Node*>>> keys_of(const Node& map,
                                                                                   const std::string& path) {
-    std::vector<std::pair<std::string, const YAML::detail::iterator_value>> out;
-    std::map<std::string, YAML::Mark> seen;
-    for (const auto& kv : map) {
-      const auto key = key_text(kv.first, path);
+    std::vector<std::pair<std::string, std::pair<const Node*, const Node*>>> out;
+    std::map<std::string, yaml::Mark, std::less<>> seen;
+    for (const auto& [k, v] : map.pairs) {
+      const auto key = key_text(*k, path);
       if (!key) continue;
-      const auto [it, fresh] = seen.emplace(*key, kv.first.Mark());
+      const auto [it, fresh] = seen.emplace(*key, k->mark);
       if (!fresh) {
-        add(kv.first, path.empty() ? *key : path + "." + *key,
-            "duplicate key (first at line " + std::to_string(it->second.line + 1) + ")");
+        add(*k, path.empty() ? *key : path + "." + *key, "duplicate key (first at line " + std::to_string(it->second.line) + ")");
         continue;
       }
-      out.emplace_back(*key, kv);
+      out.push_back({*key, {k, v}});
     }
     return out;
   }
 
+  DeployValue value(const Node& v, const std::string& path) const {
+    return {v.scalar, path, where(origin, v.mark), v.mark.line, v.mark.column};
+  }
+
   // Reads the keys of one mapping (a deployment or `defaults`) into `d`; false on any error.
-  bool read_keys(const YAML::Node& map, const std::string& path, Deployment& d) {
-    if (!map.IsMap()) {
+  bool read_keys(const Node& map, const std::string& path, Deployment& d) {
+    if (!map.is_map()) {
       add(map, path, "expected a mapping of keys");
       return false;
     }
@@ -104,9 +99,10 @@ struct Reader {
     const auto& keys = deployment_keys();
     for (const auto& [key, kv] : keys_of(map, path)) {
       const std::string kpath = path + "." + key;
-      const YAML::Node& v = kv.second;
+      const Node& k = *kv.first;
+      const Node& v = *kv.second;
       if (key == "engine_options") {
-        if (!v.IsMap()) {
+        if (!v.is_map()) {
           add(v, kpath, "expected a mapping of engine options");
           continue;
         }
@@ -114,102 +110,89 @@ struct Reader {
         for (const auto& [okey, o] : keys_of(v, kpath)) {
           const std::string opath = kpath + "." + okey;
           if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
-            add(o.first, opath, unknown_key_message(okey, okeys));
-          } else if (!o.second.IsScalar()) {
-            add(o.second, opath, "expected a single value");
+            add(*o.first, opath, unknown_key_message(okey, okeys));
+          } else if (!o.second->is_scalar()) {
+            add(*o.second, opath, o.second->is_null() ? "is empty" : "expected a single value");
           } else {
-            const YAML::Mark m = o.second.Mark();
-            d.engine_options[okey] = {o.second.Scalar(), opath, where(origin, m), mark_line(m), mark_column(m)};
+            d.engine_options[okey] = value(*o.second, opath);
           }
         }
         continue;
       }
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        add(kv.first, kpath, unknown_key_message(key, keys));
-      } else if (!v.IsScalar()) {
-        add(v, kpath, "expected a single value");
-      } else if (v.Scalar().empty()) {
+        add(k, kpath, unknown_key_message(key, keys));
+      } else if (v.is_null() || (v.is_scalar() && v.scalar.empty())) {
         add(v, kpath, "is empty");
+      } else if (!v.is_scalar()) {
+        add(v, kpath, "expected a single value");
       } else {
-        const YAML::Mark m = v.Mark();
-        d.keys[key] = {v.Scalar(), kpath, where(origin, m), mark_line(m), mark_column(m)};
+        d.keys[key] = value(v, kpath);
       }
     }
     return errors.size() == before;
   }
 
-  static std::uint64_t mark_line(const YAML::Mark& m) { return m.line < 0 ? 0 : static_cast<std::uint64_t>(m.line) + 1; }
-  static std::uint64_t mark_column(const YAML::Mark& m) {
-    return m.line < 0 ? 0 : static_cast<std::uint64_t>(m.column) + 1;
-  }
-
   // One YAML document: {defaults: {...}, deployments: [...]}.
-  void read_document(const YAML::Node& root, std::size_t document, std::set<std::string>& names,
+  void read_document(const Node& root, std::size_t document, std::set<std::string>& names,
                      std::vector<Deployment>& out) {
     const std::string doc = document == 0 ? std::string() : "document " + std::to_string(document + 1) + ": ";
-    if (!root.IsMap()) {
+    if (!root.is_map()) {
       add(root, "", doc + "expected a mapping with a 'deployments' list");
       return;
     }
-    // (A default-constructed YAML::Node converts to true: presence is kept apart.)
-    YAML::Node defaults_node, list;
-    bool has_defaults = false, has_list = false;
+    const Node* defaults_node = nullptr;
+    const Node* list = nullptr;
     for (const auto& [key, kv] : keys_of(root, "")) {
-      if (key == "defaults") {
-        defaults_node = kv.second;
-        has_defaults = true;
-      } else if (key == "deployments") {
-        list = kv.second;
-        has_list = true;
-      } else {
-        add(kv.first, key, unknown_key_message(key, {"deployments", "defaults"}));
-      }
+      if (key == "defaults") defaults_node = kv.second;
+      else if (key == "deployments") list = kv.second;
+      else add(*kv.first, key, unknown_key_message(key, {"deployments", "defaults"}));
     }
     Deployment defaults;
     bool defaults_ok = true;
-    if (has_defaults) {
-      defaults_ok = read_keys(defaults_node, "defaults", defaults);
+    if (defaults_node != nullptr) {
+      defaults_ok = read_keys(*defaults_node, "defaults", defaults);
       if (defaults.keys.contains("name")) {
-        add(defaults_node, "defaults.name", "a default cannot have a name");
+        add(*defaults_node, "defaults.name", "a default cannot have a name");
         defaults_ok = false;
       }
     }
-    if (!has_list) {
+    if (list == nullptr) {
       add(root, "", doc + "no 'deployments' list");
       return;
     }
-    if (!list.IsSequence() || list.size() == 0) {
-      add(list, "deployments", "expected a non-empty list of deployments");
+    if (!list->is_sequence() || list->items.empty()) {
+      add(*list, "deployments", "expected a non-empty list of deployments");
       return;
     }
-    for (std::size_t i = 0; i < list.size(); ++i) {
+    for (std::size_t i = 0; i < list->items.size(); ++i) {
+      const Node& item = *list->items[i];
       const std::string path = "deployments[" + std::to_string(i) + "]";
       if (out.size() >= max_deployments) {
-        add(list[i], path, "more than " + std::to_string(max_deployments) + " deployments in one run; split the file");
+        add(item, path, "more than " + std::to_string(max_deployments) + " deployments in one run; split the file");
         return;
       }
       Deployment d;
       d.file = std::string(origin);
       d.index = out.size();
-      d.where = where(origin, list[i].Mark());
+      d.where = where(origin, item.mark);
       d.path = doc + path;
-      d.line = mark_line(list[i].Mark());
-      d.column = mark_column(list[i].Mark());
-      bool ok = read_keys(list[i], path, d) && defaults_ok;
-      if (!list[i].IsMap()) continue;
+      d.line = item.mark.line;
+      d.column = item.mark.column;
+      bool ok = read_keys(item, path, d) && defaults_ok;
+      if (!item.is_map()) continue;
       // Defaults fill what the deployment does not say.
       for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
       for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
       for (const char* required : {"name", "model"}) {
         if (!d.keys.contains(required)) {
-          add(list[i], path, std::string("missing key '") + required + "'");
+          add(item, path, std::string("missing key '") + required + "'");
           ok = false;
         }
       }
       if (d.keys.contains("name")) {
         d.name = d.keys.at("name").text;
         if (!names.insert(d.name).second) {
-          add(list[i], path + ".name", "the name '" + d.name + "' is used twice");
+          add(item, path + ".name", "the name '" + d.name + "' is used twice");
           ok = false;
         }
       }
@@ -240,7 +223,7 @@ const std::vector<std::string_view>& engine_option_keys() {
 
 DeploymentFile read_deployments(std::string_view text, std::string_view origin) {
   DeploymentFile f;
-  // JSON files get JSON's own rules first (yaml-cpp would read some invalid JSON as YAML).
+  // JSON files get JSON's own rules first (a YAML parser reads some invalid JSON as YAML).
   if (origin.ends_with(".json")) {
     try {
       (void)detail::parse_strict(text, std::string(origin), ErrorCode::invalid_argument);
@@ -258,15 +241,9 @@ DeploymentFile read_deployments(std::string_view text, std::string_view origin) 
       return f;
     }
   }
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    f.errors.push_back(error_at(origin, e.mark, "", "invalid YAML/JSON: " + e.msg));
-    return f;
-  } catch (const YAML::Exception& e) {
-    f.errors.push_back(Error{ErrorCode::invalid_argument, std::string(origin) + ": invalid YAML/JSON: " + e.msg,
-                             std::string(origin)});
+  auto parsed = yaml::parse(text);
+  if (!parsed) {
+    f.errors.push_back(error_at(origin, parsed.error().mark, "", "invalid YAML/JSON: " + parsed.error().message));
     return f;
   }
   // Every document of a multi-document file is checked (`---` separates them), with its own
@@ -274,15 +251,14 @@ DeploymentFile read_deployments(std::string_view text, std::string_view origin) 
   Reader r{origin, f.errors};
   std::set<std::string> names;
   std::size_t read = 0;
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    if (docs[i].IsNull()) continue;
+  for (std::size_t i = 0; i < parsed->documents.size(); ++i) {
+    if (parsed->documents[i]->is_null()) continue;
     ++read;
-    r.read_document(docs[i], i, names, f.deployments);
+    r.read_document(*parsed->documents[i], i, names, f.deployments);
   }
   if (read == 0) {
-    Error e{ErrorCode::invalid_argument, std::string(origin) + ": expected a mapping with a 'deployments' list",
-            std::string(origin)};
-    f.errors.push_back(std::move(e));
+    f.errors.emplace_back(ErrorCode::invalid_argument,
+                          std::string(origin) + ": expected a mapping with a 'deployments' list", std::string(origin));
   }
   return f;
 }

@@ -133,7 +133,7 @@ TEST_CASE("deployment files: defaults, locations, errors") {
     return r ? std::string("(parsed)") : r.error().message;
   };
   CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: [h100\n") ==
-        "d.yaml:5:1: invalid YAML/JSON: end of sequence flow not found");
+        "d.yaml:5:1: invalid YAML/JSON: while parsing a flow sequence: did not find expected ',' or ']'");
   CHECK(err("{\"deployments\": [{\"name\": \"a\",, }]}", "d.json").starts_with("d.json:1:"));
   CHECK(err("deployment:\n  - name: a\n") == "d.yaml:1:1: deployment: unknown key; did you mean 'deployments'?");
   CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: h100\n    context: [1, 2]\n") ==
