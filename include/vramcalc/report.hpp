@@ -226,12 +226,31 @@ struct CheckEntry {
   std::int64_t headroom_bytes = 0;     // what is left free (vLLM: KV memory beyond `batch` full requests)
   std::uint64_t required_headroom_bytes = 0;
   std::vector<std::string> ignored;    // engine command-line flags not modelled
+  // Where it was read: a manifest's workloads name their kind ("Deployment", "compose
+  // service", "vLLM config"; empty for deployment files and command lines), the line and the
+  // path of the container, and what was read from where.
+  std::string kind;
+  std::uint64_t line = 0, column = 0;
+  std::string path;
+  std::vector<std::string> notes;
   Report report;
+};
+
+// A manifest's workload that was not checked, and why (no GPU, not an engine vramcalc models,
+// the vramcalc/skip annotation).
+struct CheckSkipped {
+  std::string name;
+  std::string file;
+  std::uint64_t line = 0;
+  std::string reason;
+  std::string kind;
+  bool workload = true; // false: an object that runs nothing (a Service, a ConfigMap)
 };
 
 struct CheckReport {
   std::vector<std::string> files;
   std::vector<CheckEntry> entries;
+  std::vector<CheckSkipped> skipped;
   [[nodiscard]] bool ok() const {
     for (const CheckEntry& e : entries) {
       if (e.status != CheckStatus::fits) return false;

@@ -1134,6 +1134,10 @@ Error locate(const io::Deployment& d, const Error& error) {
       {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
       {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
   const auto at = [&](const io::DeployValue& v, const std::string& what) {
+    // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
+    if (v.where.empty() && !d.where.empty()) {
+      return Error{error.code, d.where + ": " + d.name + ": " + v.path + ": " + what, d.file, d.line, d.column};
+    }
     return Error{error.code, (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + what,
                  v.where.empty() ? std::string() : d.file, v.line, v.column};
   };
@@ -1179,8 +1183,27 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
   e.where = d.where;
   e.index = d.index;
   e.ignored = d.ignored;
+  e.kind = d.kind;
+  e.line = d.line;
+  e.column = d.column;
+  e.path = d.path;
+  e.notes = d.notes;
   try {
     const Options o = deployment_options(base, d);
+    if (o.gpus.empty() && !o.gpu_mem && !d.kind.empty()) {
+      const std::string count = d.gpu_count > 0 ? std::to_string(d.gpu_count) : std::string();
+      throw CliError{Error{ErrorCode::invalid_argument,
+                           d.where + ": " + d.name + ": " +
+                               (d.kind == "vLLM config"
+                                    ? "a vLLM config does not say which GPU" +
+                                          (d.gpu_count > 0 ? " (it uses " + count + ")" : std::string()) + "; give --gpu TYPE"
+                                    : "the " + d.kind + " does not say which GPU" +
+                                          (d.gpu_count > 0 ? " (it asks for " + count + ")" : std::string()) +
+                                          ": no node selector or affinity names one (nvidia.com/gpu.product, "
+                                          "cloud.google.com/gke-accelerator, node.kubernetes.io/instance-type, ...); give "
+                                          "--gpu TYPE or the annotation vramcalc/gpu"),
+                           d.file, d.line, d.column}};
+    }
     if (o.gpus.empty() && !o.gpu_mem) {
       throw CliError{Error{ErrorCode::invalid_argument,
                            (d.where.empty() ? d.file : d.where) + ": " + d.path +
@@ -1220,7 +1243,13 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
                              ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
                              : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
       fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
-      why = !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
+      why = !v.starts && v.kv_budget_bytes <= 0
+                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
+                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
+                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
+                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
+            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
                                     with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
                                     format_bytes(v.kv_cache_memory_bytes, u))
             : !v.fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
@@ -1302,17 +1331,25 @@ Outcome run_check(const Options& o) {
   std::vector<io::Deployment> deployments;
   std::vector<Error> errors;
   CheckReport report;
+  if (std::count(o.check_files.begin(), o.check_files.end(), "-") > 1) {
+    fail(ErrorCode::invalid_argument, "check: standard input ('-') can be read once");
+  }
+  std::vector<std::string> origins; // the files as messages name them ("<stdin>" for -)
   for (const std::string& f : o.check_files) {
-    auto text = io::read_text_file(f, ErrorCode::io);
+    const bool in = f == "-";
+    const std::string origin = in ? "<stdin>" : f;
+    origins.push_back(origin);
+    auto text = in ? io::read_standard_input(ErrorCode::io) : io::read_text_file(f, ErrorCode::io);
     if (!text) {
       errors.push_back(text.error());
-      errors.back().file = f;
+      errors.back().file = origin;
       continue;
     }
-    io::DeploymentFile parsed = io::read_deployments(*text, f);
+    io::DeploymentFile parsed = io::read_deployments(*text, origin, &catalog.gpu_labels);
     for (Error& e : parsed.errors) errors.push_back(std::move(e));
     for (io::Deployment& d : parsed.deployments) deployments.push_back(std::move(d));
-    report.files.push_back(f);
+    for (io::Skipped& k : parsed.skipped) report.skipped.push_back({std::move(k.name), std::move(k.file), k.line, std::move(k.reason), std::move(k.kind), k.workload});
+    report.files.push_back(origin);
   }
   const auto command = [&](std::expected<io::Deployment, Error> parsed, bool gguf_name) {
     if (!parsed) {
@@ -1324,7 +1361,7 @@ Outcome run_check(const Options& o) {
   };
   if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);
   if (o.llama_server_command) command(io::deployment_from_llama_server(*o.llama_server_command), true);
-  if (deployments.empty() && errors.empty()) {
+  if (deployments.empty() && errors.empty() && report.skipped.empty()) {
     fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
   }
   if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
@@ -1334,7 +1371,23 @@ Outcome run_check(const Options& o) {
   // The flags override every deployment: the same files checked on other hardware or at
   // another context or batch (docs/ci.md).
   for (io::Deployment& d : deployments) {
-    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
+    if (!o.gpus.empty()) {
+      // A manifest's GPUs keep their count when --gpu names only the type.
+      const bool counted = split_count("--gpu", o.gpus.front()).first > 0;
+      const bool keep_count = !counted && d.gpu_count > 0;
+      d.keys["gpu"] = {keep_count ? std::to_string(d.gpu_count) + "x" + o.gpus.front() : o.gpus.front(), "--gpu", ""};
+      if (!d.kind.empty()) {
+        // The flag wins over what the manifest said of the type.
+        std::string over;
+        std::erase_if(d.notes, [&](const std::string& n) {
+          const bool type = n.starts_with("the GPU type from the ") || n.starts_with("the GPU from the ");
+          if (type) over = n.substr(n.find(" from the ") + 10);
+          return type;
+        });
+        d.notes.push_back(std::string(keep_count ? "the GPU type from --gpu" : "the GPUs from --gpu") +
+                          (over.empty() ? "" : ", over the " + over));
+      }
+    }
     if (o.gpu_mem) d.keys.erase("gpu");
     if (o.batch) d.keys["batch"] = {*o.batch, "--batch", ""};
     if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
@@ -1353,8 +1406,8 @@ Outcome run_check(const Options& o) {
   if (!errors.empty()) {
     // In the order of the files, then of their lines.
     const auto rank = [&](const Error& e) {
-      const auto f = std::find(o.check_files.begin(), o.check_files.end(), e.file);
-      return std::make_tuple(static_cast<std::size_t>(f - o.check_files.begin()), e.line, e.column);
+      const auto f = std::find(origins.begin(), origins.end(), e.file);
+      return std::make_tuple(static_cast<std::size_t>(f - origins.begin()), e.line, e.column);
     };
     std::stable_sort(errors.begin(), errors.end(), [&](const Error& a, const Error& b) { return rank(a) < rank(b); });
     CliError all{errors.front(), {}};

@@ -86,12 +86,45 @@ std::string name_key(std::string_view name) {
   return key;
 }
 
+// models/gpu-labels.json (GpuLabels). Its GPU ids must be the catalog's.
+std::expected<GpuLabels, Error> parse_gpu_labels_keys(std::string_view text, std::string_view origin,
+                                                      const std::vector<GpuSpec>& gpus, detail::Keys keys) {
+  try {
+    const nlohmann::json j = detail::parse_strict(text, std::string(origin), ErrorCode::invalid_catalog, keys);
+    GpuLabels l;
+    const auto known = [&](const std::string& id) {
+      if (std::none_of(gpus.begin(), gpus.end(), [&](const GpuSpec& g) { return g.id == id; })) {
+        throw detail::LoadFailure{{ErrorCode::invalid_catalog, std::string(origin) + ": unknown GPU id '" + id + "'"}};
+      }
+      return id;
+    };
+    for (const auto& label : j.at("labels")) {
+      auto& values = l.values[label.at("key").get<std::string>()];
+      for (const auto& [value, id] : label.at("values").items()) values[to_lower(value)] = known(id.get<std::string>());
+    }
+    for (const auto& k : j.at("instance_type_keys")) l.instance_type_keys.push_back(k.get<std::string>());
+    for (const auto& [type, g] : j.at("instance_types").at("types").items()) {
+      l.instance_types[to_lower(type)] = {known(g.at("gpu").get<std::string>()), g.at("count").get<std::uint32_t>()};
+    }
+    return l;
+  } catch (const detail::LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const nlohmann::json::exception& e) {
+    return std::unexpected(Error{ErrorCode::invalid_catalog, std::string(origin) + ": " + e.what()});
+  }
+}
+
 // Loads the GPUs and the models `wanted` accepts (by their build-time names).
 template <typename Wanted>
 std::expected<Catalog, Error> load_embedded(Wanted wanted) {
   Catalog c;
   bool have_gpus = false;
+  std::string_view labels;
   for (const EmbeddedFile& f : embedded_catalog_files()) {
+    if (f.path == "models/gpu-labels.json") {
+      labels = f.text;
+      continue;
+    }
     if (f.path != "models/gpus.json" && !wanted(f.names)) continue;
     if (f.path == "models/gpus.json") {
       auto g = detail::parse_gpu_catalog_embedded(f.text, f.path);
@@ -106,6 +139,11 @@ std::expected<Catalog, Error> load_embedded(Wanted wanted) {
     c.models.push_back(std::move(*m));
   }
   if (!have_gpus) return std::unexpected(Error{ErrorCode::invalid_catalog, "the built-in GPU catalog is missing"});
+  if (!labels.empty()) {
+    auto l = parse_gpu_labels_keys(labels, "models/gpu-labels.json", c.gpus, detail::Keys::trusted);
+    if (!l) return std::unexpected(l.error());
+    c.gpu_labels = std::move(*l);
+  }
   if (auto u = check_unique(c.models); !u) return std::unexpected(u.error());
   return c;
 }
@@ -269,6 +307,21 @@ std::string format_note(const RepoName& r, std::string_view name) {
 }
 
 } // namespace
+
+std::expected<GpuLabels, Error> parse_gpu_labels(std::string_view text, std::string_view origin,
+                                                 const std::vector<GpuSpec>& gpus) {
+  return parse_gpu_labels_keys(text, origin, gpus, detail::Keys::check_duplicates);
+}
+
+const std::string* GpuLabels::gpu_of(const std::string& key, const std::string& value) const {
+  if (const auto k = values.find(key); k != values.end()) {
+    if (const auto v = k->second.find(to_lower(value)); v != k->second.end()) return &v->second;
+  }
+  if (std::find(instance_type_keys.begin(), instance_type_keys.end(), key) != instance_type_keys.end()) {
+    if (const auto t = instance_types.find(to_lower(value)); t != instance_types.end()) return &t->second.first;
+  }
+  return nullptr;
+}
 
 std::expected<ModelMatch, Error> Catalog::resolve_model_name(std::string_view name) const {
   ModelMatch out;

@@ -3,6 +3,7 @@
 #include "deployments.hpp"
 
 #include "json_util.hpp"
+#include "manifests.hpp"
 #include "yaml_dom.hpp"
 
 #include "vramcalc/io/catalog.hpp"
@@ -17,6 +18,16 @@
 
 namespace vramcalc::io {
 
+std::string detail::where(std::string_view origin, const yaml::Mark& m) {
+  if (m.line == 0) return std::string(origin);
+  return std::string(origin) + ":" + std::to_string(m.line) + ":" + std::to_string(m.column);
+}
+
+Error detail::error_at(std::string_view origin, const yaml::Mark& m, const std::string& path, const std::string& what) {
+  return Error{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what,
+               std::string(origin), m.line, m.column};
+}
+
 namespace {
 
 using yaml::Node;
@@ -24,15 +35,8 @@ using yaml::Node;
 // The most deployments one run checks: a CI file holds tens; more is a mistake or an attack.
 constexpr std::size_t max_deployments = 10000;
 
-std::string where(std::string_view origin, const yaml::Mark& m) {
-  if (m.line == 0) return std::string(origin);
-  return std::string(origin) + ":" + std::to_string(m.line) + ":" + std::to_string(m.column);
-}
-
-Error error_at(std::string_view origin, const yaml::Mark& m, const std::string& path, const std::string& what) {
-  return Error{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what,
-               std::string(origin), m.line, m.column};
-}
+using detail::error_at;
+using detail::where;
 
 std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
   std::vector<NameCandidate> c;
@@ -157,7 +161,8 @@ struct Reader {
       }
     }
     if (list == nullptr) {
-      add(root, "", doc + "no 'deployments' list");
+      add(root, "", doc + "no 'deployments' list, and not a Kubernetes object (apiVersion and kind), a Docker Compose "
+                          "file (services) or a vLLM config (model and vLLM's flags as keys)");
       return;
     }
     if (!list->is_sequence() || list->items.empty()) {
@@ -221,7 +226,7 @@ const std::vector<std::string_view>& engine_option_keys() {
   return k;
 }
 
-DeploymentFile read_deployments(std::string_view text, std::string_view origin) {
+DeploymentFile read_deployments(std::string_view text, std::string_view origin, const GpuLabels* labels) {
   DeploymentFile f;
   // JSON files get JSON's own rules first (a YAML parser reads some invalid JSON as YAML).
   if (origin.ends_with(".json")) {
@@ -250,11 +255,25 @@ DeploymentFile read_deployments(std::string_view text, std::string_view origin) 
   // defaults; empty documents are skipped.
   Reader r{origin, f.errors};
   std::set<std::string> names;
+  detail::ManifestContext manifests{origin, labels, f, names};
   std::size_t read = 0;
   for (std::size_t i = 0; i < parsed->documents.size(); ++i) {
-    if (parsed->documents[i]->is_null()) continue;
+    const Node& root = *parsed->documents[i];
+    if (root.is_null()) continue;
     ++read;
-    r.read_document(*parsed->documents[i], i, names, f.deployments);
+    // A document is what its content says: a deployments file, or a manifest.
+    const detail::DocumentKind kind = detail::document_kind(root);
+    if (kind == detail::DocumentKind::deployments || kind == detail::DocumentKind::unknown) {
+      r.read_document(root, i, names, f.deployments);
+    } else {
+      detail::read_manifest(root, kind, manifests);
+    }
+    if (f.deployments.size() > max_deployments) {
+      f.deployments.resize(max_deployments);
+      f.errors.push_back(error_at(origin, root.mark, "", "more than " + std::to_string(max_deployments) +
+                                                             " deployments in one run; split the file"));
+      break;
+    }
   }
   if (read == 0) {
     f.errors.emplace_back(ErrorCode::invalid_argument,
@@ -314,9 +333,12 @@ struct FlagMap {
 
 // Walks `args` from `start`: known flags become keys; anything else is listed as ignored
 // (with its value, when the next word is not a flag).
+// `silent`: flags that do not change memory (the address, names, logging, templates); read
+// with their values and not listed as ignored.
 std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::size_t start,
                                      std::span<const FlagMap> known, const std::set<std::string_view>& booleans,
-                                     Deployment& d, std::string_view origin, std::vector<std::string>& positional) {
+                                     const std::set<std::string_view>& silent, Deployment& d, std::string_view origin,
+                                     std::vector<std::string>& positional) {
   for (std::size_t i = start; i < args.size(); ++i) {
     std::string a = args[i];
     std::optional<std::string> inline_value;
@@ -334,7 +356,7 @@ std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::
     if (it == known.end()) {
       std::string ignored = args[i];
       if (!inline_value && !booleans.contains(a) && next_is_value) ignored += " " + args[++i];
-      d.ignored.push_back(ignored);
+      if (!silent.contains(a)) d.ignored.push_back(ignored);
       continue;
     }
     std::string value = "true";
@@ -353,10 +375,20 @@ std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::
 } // namespace
 
 std::expected<Deployment, Error> deployment_from_vllm(std::string_view command) {
-  const std::string origin = "--vllm";
-  auto args = split_command_line(command, origin);
+  auto args = split_command_line(command, "--vllm");
   if (!args) return std::unexpected(args.error());
-  std::vector<std::string>& a = *args;
+  return deployment_from_vllm_args(std::move(*args), "--vllm");
+}
+
+std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::string> a, const std::string& origin) {
+  // vLLM's FlexibleArgumentParser reads --max_model_len as --max-model-len (underscores in a
+  // long flag's name up to a '=' or '.', not its value: FlexibleArgumentParser.parse_args,
+  // vllm/utils/argparse_utils.py, 0.11).
+  for (std::string& w : a) {
+    if (!w.starts_with("--")) continue;
+    const auto end = std::min({w.find('='), w.find('.'), w.size()});
+    std::replace(w.begin() + 2, w.begin() + static_cast<std::ptrdiff_t>(end), '_', '-');
+  }
   // "vllm serve MODEL ..." or "python -m vllm.entrypoints.openai.api_server --model MODEL ...".
   std::size_t start = 0;
   while (start < a.size() && (a[start] == "vllm" || a[start] == "serve" || a[start].starts_with("python") ||
@@ -387,11 +419,16 @@ std::expected<Deployment, Error> deployment_from_vllm(std::string_view command) 
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",
       "--no-enable-chunked-prefill", "--disable-log-requests", "--disable-log-stats", "--enable-auto-tool-choice",
       "--enable-lora", "--disable-custom-all-reduce", "--async-scheduling", "--enable-log-requests",
-      "--disable-frontend-multiprocessing", "--enable-sleep-mode", "--headless"};
+      "--disable-frontend-multiprocessing", "--enable-sleep-mode", "--headless", "--disable-uvicorn-access-log"};
+  static const std::set<std::string_view> silent{
+      "--host", "--port", "--api-key", "--served-model-name", "--chat-template", "--tool-call-parser",
+      "--reasoning-parser", "--uvicorn-log-level", "--root-path", "--download-dir", "--enable-auto-tool-choice",
+      "--disable-log-requests", "--disable-log-stats", "--enable-log-requests", "--disable-uvicorn-access-log",
+      "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching"};
   Deployment d;
   d.file = origin;
   std::vector<std::string> positional;
-  if (auto r = map_flags(a, start, known, booleans, d, origin, positional); !r) return std::unexpected(r.error());
+  if (auto r = map_flags(a, start, known, booleans, silent, d, origin, positional); !r) return std::unexpected(r.error());
   if (!positional.empty() && !d.keys.contains("model")) d.keys["model"] = {positional.front(), origin + " MODEL", ""};
   for (std::size_t i = d.keys.contains("model") && !positional.empty() && d.keys["model"].text == positional.front() ? 1 : 0;
        i < positional.size(); ++i) {
@@ -426,10 +463,13 @@ std::expected<Deployment, Error> deployment_from_vllm(std::string_view command) 
 }
 
 std::expected<Deployment, Error> deployment_from_llama_server(std::string_view command) {
-  const std::string origin = "--llama-server";
-  auto args = split_command_line(command, origin);
+  auto args = split_command_line(command, "--llama-server");
   if (!args) return std::unexpected(args.error());
-  std::vector<std::string>& a = *args;
+  return deployment_from_llama_server_args(std::move(*args), "--llama-server");
+}
+
+std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<std::string> a,
+                                                                   const std::string& origin) {
   std::size_t start = 0;
   while (start < a.size() && !a[start].starts_with("-")) ++start; // the program name (and a path to it)
   static constexpr FlagMap known[] = {
@@ -465,6 +505,9 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
   static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
                                                    "--no-webui", "--metrics", "--embedding", "--embeddings",
                                                    "--verbose", "-v", "--no-warmup", "--context-shift"};
+  static const std::set<std::string_view> silent{"--host", "--port", "--api-key", "-a", "--alias", "--jinja",
+                                                 "--metrics", "--no-webui", "--verbose", "-v", "--chat-template",
+                                                 "--log-file", "--log-disable"};
   Deployment d;
   d.file = origin;
   std::vector<std::string> positional;
@@ -479,7 +522,7 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
       rest.push_back(a[i]);
     }
   }
-  if (auto r = map_flags(rest, 0, known, booleans, d, origin, positional); !r) return std::unexpected(r.error());
+  if (auto r = map_flags(rest, 0, known, booleans, silent, d, origin, positional); !r) return std::unexpected(r.error());
   for (const std::string& p : positional) d.ignored.push_back(p);
   // -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.
   if (auto h = d.keys.find("hf_repo"); h != d.keys.end()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "vramcalc/error.hpp"
+#include "vramcalc/io/catalog.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,22 @@ struct Deployment {
   std::vector<std::string> ignored;                  // command-line flags that were not understood
   std::uint64_t context_divisor = 1; // no context given: each sequence gets the model's maximum / this
                                      // (llama-server's slots share the training context)
+  // From a manifest: the GPUs its resources ask for (× a LeaderWorkerSet's size); 0 when not
+  // read from one. A --gpu without a count then gives only the type.
+  std::uint32_t gpu_count = 0;
+  std::string kind;                  // "Deployment", "compose service", "vLLM config"; "" for a deployment file
+  std::vector<std::string> notes;    // what was read from where (the GPU type's label, the command's origin)
+};
+
+// A workload of a manifest that is not checked, and why (no GPU, a kind without workloads,
+// an engine not modelled, the vramcalc/skip annotation).
+struct Skipped {
+  std::string name;
+  std::string file;
+  std::uint64_t line = 0;
+  std::string reason;
+  std::string kind;     // "Service", "Deployment", "compose service"
+  bool workload = true; // false: an object that runs nothing (a Service, a ConfigMap)
 };
 
 // The keys a deployment may have, and the engine options (both also accepted in `defaults:`).
@@ -46,14 +63,18 @@ struct Deployment {
 struct DeploymentFile {
   std::vector<Deployment> deployments;
   std::vector<Error> errors; // in file order, each with its file, line and column
+  std::vector<Skipped> skipped;
 };
 
 // `text` is YAML or JSON: {deployments: [{name: ..., model: ..., ...}, ...]}, with optional
 // `defaults:` merged into each; several YAML documents (`---`) are each read. Strict: unknown
 // and duplicate keys, lists where one value is expected, names used twice and more than
 // 10,000 deployments are errors naming the file, line, column and path. Every error of the
-// file is collected; a deployment with one is left out.
-[[nodiscard]] DeploymentFile read_deployments(std::string_view text, std::string_view origin);
+// file is collected; a deployment with one is left out. A document may also be a Kubernetes
+// object, a Docker Compose file or a vLLM config (manifests.hpp), recognised by its content;
+// `labels` (may be null) name the GPUs of node selectors.
+[[nodiscard]] DeploymentFile read_deployments(std::string_view text, std::string_view origin,
+                                              const GpuLabels* labels = nullptr);
 
 // read_deployments, failing on its first error.
 [[nodiscard]] std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text,
@@ -68,5 +89,11 @@ struct DeploymentFile {
 // not model are listed in `ignored`.
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_vllm(std::string_view command);
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_llama_server(std::string_view command);
+// The same from words already split (a container's command and args); `origin` names where
+// they came from in messages and in each value's path.
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::string> args,
+                                                                         const std::string& origin);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<std::string> args,
+                                                                                 const std::string& origin);
 
 } // namespace vramcalc::io

@@ -100,6 +100,21 @@ std::expected<std::string, Error> read_text_file(const std::string& path, ErrorC
   return text;
 }
 
+std::expected<std::string, Error> read_standard_input(ErrorCode code) {
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const ssize_t got = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return std::unexpected(Error{ErrorCode::io, std::string("cannot read standard input: ") + std::strerror(errno)});
+    if (got == 0) return text;
+    if (text.size() + static_cast<std::size_t>(got) > max_text_file_bytes) {
+      return std::unexpected(Error{code, "standard input: more than 16 MiB; a deployment file is at most 16 MiB"});
+    }
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+}
+
 } // namespace vramcalc::io
 
 // ---------------------------------------------------------------------------------------

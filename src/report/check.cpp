@@ -35,11 +35,44 @@ std::string deployment_of(const CheckEntry& e) {
 }
 
 std::string summary(const CheckReport& r) {
+  std::size_t workloads = 0;
+  for (const CheckSkipped& s : r.skipped) workloads += s.workload ? 1u : 0u;
   std::size_t fit = 0;
   for (const CheckEntry& e : r.entries) fit += e.status == CheckStatus::fits ? 1 : 0;
   const std::size_t n = r.entries.size();
-  return fmt::format("{} deployment{}: {} fit{}, {} do{} not", n, n == 1 ? "" : "s", fit, fit == 1 ? "s" : "", n - fit,
-                     n - fit == 1 ? "es" : "");
+  return fmt::format("{} deployment{}: {} fit{}, {} do{} not{}", n, n == 1 ? "" : "s", fit, fit == 1 ? "s" : "", n - fit,
+                     n - fit == 1 ? "es" : "",
+                     workloads == 0 ? std::string() : fmt::format("; {} skipped", workloads));
+}
+
+// Objects that run nothing (Services, ConfigMaps): one line naming their kinds.
+std::string other_objects(const CheckReport& r) {
+  std::vector<std::string> kinds;
+  std::size_t n = 0;
+  for (const CheckSkipped& s : r.skipped) {
+    if (s.workload) continue;
+    ++n;
+    if (std::find(kinds.begin(), kinds.end(), s.kind) == kinds.end()) kinds.push_back(s.kind);
+  }
+  if (n == 0) return "";
+  std::sort(kinds.begin(), kinds.end());
+  std::string list;
+  for (const std::string& k : kinds) list += (list.empty() ? "" : ", ") + k;
+  return fmt::format("{} other object{} run{} no workload ({})", n, n == 1 ? "" : "s", n == 1 ? "s" : "", list);
+}
+
+// "prod.yaml:12" of a skipped workload.
+std::string skipped_where(const CheckSkipped& s) {
+  return s.line == 0 ? s.file : fmt::format("{}:{}", s.file, s.line);
+}
+
+// What a manifest's workload was read from: "prod.yaml:23:11 spec.template.spec.containers[0]:
+// 4 GPUs from resources.limits.nvidia.com/gpu; ...".
+std::string source_line(const CheckEntry& e) {
+  std::string out = e.where.empty() ? e.file : e.where;
+  if (!e.path.empty()) out += " " + e.path;
+  for (std::size_t i = 0; i < e.notes.size(); ++i) out += (i == 0 ? ": " : "; ") + e.notes[i];
+  return out;
 }
 
 std::string table(const CheckReport& r, const RenderOptions& o) {
@@ -54,7 +87,12 @@ std::string table(const CheckReport& r, const RenderOptions& o) {
       for (std::size_t i = 0; i < e.ignored.size(); ++i) list += (i == 0 ? "" : ", ") + e.ignored[i];
       out += "     ignored (not modelled): " + list + "\n";
     }
+    if (!e.kind.empty()) out += "     read from " + source_line(e) + "\n";
   }
+  for (const CheckSkipped& s : r.skipped) {
+    if (s.workload) out += fmt::format("{} {}  {}: {}\n", paint("33", "SKIP"), s.name, skipped_where(s), s.reason);
+  }
+  if (const std::string others = other_objects(r); !others.empty()) out += "     " + others + ".\n";
   out += summary(r) + ".\n";
   return out;
 }
@@ -86,6 +124,13 @@ std::string markdown(const CheckReport& r, const RenderOptions& o) {
                        e.engine, format_bytes(e.required_bytes_per_gpu, o.units), headroom,
                        format_bytes(e.required_headroom_bytes, o.units));
   }
+  if (!r.skipped.empty()) {
+    out += "\nSkipped:\n\n";
+    for (const CheckSkipped& s : r.skipped) {
+      if (s.workload) out += fmt::format("- {} ({}): {}\n", cell(s.name), cell(skipped_where(s)), cell(s.reason));
+    }
+    if (const std::string others = other_objects(r); !others.empty()) out += "- " + cell(others) + "\n";
+  }
   out += "\n" + summary(r) + ".\n";
   return out;
 }
@@ -94,20 +139,32 @@ std::string junit(const CheckReport& r) {
   std::size_t failures = 0;
   for (const CheckEntry& e : r.entries) failures += e.status == CheckStatus::fits ? 0 : 1;
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out += fmt::format("<testsuites name=\"vramcalc check\" tests=\"{}\" failures=\"{}\">\n", r.entries.size(), failures);
+  // Skipped workloads are skipped test cases; objects that run nothing are not test cases.
+  std::vector<CheckSkipped> skipped;
+  for (const CheckSkipped& s : skipped) {
+    if (s.workload) skipped.push_back(s);
+  }
+  const std::string skipped_total = skipped.empty() ? "" : fmt::format(" skipped=\"{}\"", skipped.size());
+  out += fmt::format("<testsuites name=\"vramcalc check\" tests=\"{}\" failures=\"{}\"{}>\n",
+                     r.entries.size() + skipped.size(), failures, skipped_total);
   // One suite per file, in the order the files were given.
   std::vector<std::string> files;
   for (const CheckEntry& e : r.entries) {
     if (std::find(files.begin(), files.end(), e.file) == files.end()) files.push_back(e.file);
   }
+  for (const CheckSkipped& s : skipped) {
+    if (std::find(files.begin(), files.end(), s.file) == files.end()) files.push_back(s.file);
+  }
   for (const std::string& f : files) {
-    std::size_t n = 0, fails = 0;
+    std::size_t n = 0, fails = 0, skips = 0;
     for (const CheckEntry& e : r.entries) {
       if (e.file != f) continue;
       ++n;
       fails += e.status == CheckStatus::fits ? 0 : 1;
     }
-    out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", xml_escape(f), n, fails);
+    for (const CheckSkipped& s : skipped) skips += s.file == f ? 1u : 0u;
+    out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\"{}>\n", xml_escape(f), n + skips, fails,
+                       skips == 0 ? std::string() : fmt::format(" skipped=\"{}\"", skips));
     for (const CheckEntry& e : r.entries) {
       if (e.file != f) continue;
       out += fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(f), xml_escape(e.name));
@@ -117,6 +174,11 @@ std::string junit(const CheckReport& r) {
         out += fmt::format(">\n      <failure message=\"{}\" type=\"does_not_fit\">{}</failure>\n    </testcase>\n",
                            xml_escape(e.message), xml_escape(e.where.empty() ? e.message : e.where + ": " + e.message));
       }
+    }
+    for (const CheckSkipped& s : skipped) {
+      if (s.file != f) continue;
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                         xml_escape(f), xml_escape(s.name), xml_escape(s.reason));
     }
     out += "  </testsuite>\n";
   }
@@ -143,6 +205,13 @@ std::string github(const CheckReport& r) {
       out += fmt::format("::warning title={}::{}\n", gh_escape("vramcalc: " + e.name, true),
                          gh_escape("flags not modelled: " + list, false));
     }
+  }
+  for (const CheckSkipped& s : r.skipped) {
+    if (!s.workload) continue;
+    std::string props = "file=" + gh_escape(s.file, true);
+    if (s.line != 0) props += fmt::format(",line={}", s.line);
+    out += fmt::format("::notice {},title={}::{}\n", props, gh_escape("vramcalc: " + s.name, true),
+                       gh_escape(s.name + ": skipped: " + s.reason, false));
   }
   return out + summary(r) + ".\n";
 }

@@ -360,6 +360,9 @@ ojson to_json(const CheckEntry& e) {
                {"headroom_bytes", e.headroom_bytes},
                {"required_headroom_bytes", e.required_headroom_bytes},
                {"ignored", e.ignored},
+               {"kind", e.kind},
+               {"source", ojson{{"file", e.file}, {"line", e.line}, {"column", e.column}, {"path", e.path}}},
+               {"notes", e.notes},
                {"report", to_json(e.report)}};
 }
 
@@ -368,7 +371,16 @@ ojson to_json(const CheckEntry& e) {
 std::string render_check_json(const CheckReport& r) {
   ojson arr = ojson::array();
   for (const CheckEntry& e : r.entries) arr.push_back(to_json(e));
-  return dump(ojson{{"schema_version", json_schema_version}, {"ok", r.ok()}, {"files", r.files}, {"deployments", std::move(arr)}});
+  ojson skipped = ojson::array();
+  for (const CheckSkipped& s : r.skipped) {
+    skipped.push_back(ojson{{"name", s.name}, {"file", s.file}, {"line", s.line}, {"reason", s.reason}, {"kind", s.kind},
+                             {"workload", s.workload}});
+  }
+  return dump(ojson{{"schema_version", json_schema_version},
+                    {"ok", r.ok()},
+                    {"files", r.files},
+                    {"deployments", std::move(arr)},
+                    {"skipped", std::move(skipped)}});
 }
 
 std::string render_check_ndjson(const CheckReport& r) {

@@ -160,8 +160,22 @@ CheckReport terminal_view(const CheckReport& r) {
     e.headroom_bytes = given.headroom_bytes;
     e.required_headroom_bytes = given.required_headroom_bytes;
     e.ignored = given.ignored;
-    for (std::string* s : {&e.name, &e.file, &e.where, &e.message, &e.gpu, &e.gpu_name, &e.engine}) safe(*s);
+    e.kind = given.kind;
+    e.line = given.line;
+    e.column = given.column;
+    e.path = given.path;
+    e.notes = given.notes;
+    for (std::string* s : {&e.name, &e.file, &e.where, &e.message, &e.gpu, &e.gpu_name, &e.engine, &e.kind, &e.path}) {
+      safe(*s);
+    }
     safe(e.ignored);
+    safe(e.notes);
+  }
+  out.skipped = r.skipped;
+  for (CheckSkipped& s : out.skipped) {
+    safe(s.name);
+    safe(s.file);
+    safe(s.reason);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 # Runs one CLI case: the built binary with the arguments in CASE/args (one per line),
-# from the source directory, and compares stdout, stderr and the exit code with
+# from the source directory, standard input from the file CASE/stdin names (a path from the
+# source directory; none: empty), and compares stdout, stderr and the exit code with
 # CASE/stdout, CASE/stderr, CASE/exit_code. Missing expectation files mean "empty" and
 # "0". With VRAMCALC_UPDATE_GOLDEN=1 in the environment it rewrites them instead (review
 # the diff before committing).
@@ -8,9 +9,15 @@ set(env_args "")
 if(EXISTS "${CASE}/env")
   file(STRINGS "${CASE}/env" env_args ENCODING UTF-8)
 endif()
+set(input "/dev/null")
+if(EXISTS "${CASE}/stdin")
+  file(STRINGS "${CASE}/stdin" input LIMIT_COUNT 1)
+  set(input "${SOURCE_DIR}/${input}")
+endif()
 execute_process(
   COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR --unset=TERM ${env_args} ${BIN} ${args}
   WORKING_DIRECTORY "${SOURCE_DIR}"
+  INPUT_FILE "${input}"
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err
   RESULT_VARIABLE code)

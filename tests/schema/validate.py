@@ -179,7 +179,7 @@ def main():
                     item = json.loads(line)
                     item.pop("schema_version", None)
                     line = json.dumps({"schema_version": 1, "ok": item.get("status") == "fits", "files": [],
-                                       "deployments": [item]})
+                                       "deployments": [item], "skipped": []})
                 check_output(f"golden {case.name} line {i + 1}", args, line + "\n", code, validators, errors, used)
         else:
             check_output(f"golden {case.name}", args, stdout, code, validators, errors, used)

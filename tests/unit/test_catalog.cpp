@@ -134,6 +134,8 @@ TEST_CASE("every embedded file is strict JSON") {
     INFO(f.path);
     if (f.path == "models/gpus.json") {
       CHECK(io::parse_gpu_catalog(f.text, f.path).has_value());
+    } else if (f.path == "models/gpu-labels.json") {
+      CHECK(io::parse_gpu_labels(f.text, f.path, io::load_builtin_catalog().value().gpus).has_value());
     } else {
       CHECK(io::parse_model_spec(f.text, f.path).has_value());
       CHECK(f.names.starts_with(io::parse_model_spec(f.text, f.path)->id));

@@ -24,9 +24,9 @@ std::string opt(const Deployment& d, const std::string& k) {
 TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
   auto d = deployment_from_vllm(
       "vllm serve meta-llama/Llama-3.1-70B-Instruct --max-model-len 32768 --kv-cache-dtype fp8 -tp 4 -pp 2 "
-      "--gpu-memory-utilization 0.9 --max-num-seqs 64 --max-num-batched-tokens=8192 --kv-cache-memory 20GiB "
+      "--gpu-memory-utilization 0.9 --max_num_seqs 64 --max-num-batched-tokens=8192 --kv-cache-memory 20GiB "
       "--block-size 32 --enforce-eager --enable-expert-parallel --quantization awq --served-model-name chat "
-      "--trust-remote-code --port 8000");
+      "--trust-remote-code --port 8000 --swap-space 4");
   REQUIRE(d);
   CHECK(key(*d, "model") == "meta-llama/Llama-3.1-70B-Instruct");
   CHECK(key(*d, "context") == "32768");
@@ -42,7 +42,9 @@ TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
   CHECK(opt(*d, "kv_cache_memory") == "20GiB");
   CHECK(opt(*d, "block_size") == "32");
   CHECK(opt(*d, "enforce_eager") == "true");
-  CHECK(d->ignored == std::vector<std::string>{"--served-model-name chat", "--trust-remote-code", "--port 8000"});
+  // --max_num_seqs is --max-num-seqs to vLLM's parser; the name, the remote code and the port do
+  // not change memory and are read silently; the swap space (host memory) is not modelled.
+  CHECK(d->ignored == std::vector<std::string>{"--swap-space 4"});
 }
 
 TEST_CASE("vllm: --dtype is the format when nothing is quantized; --model; python -m") {
@@ -77,7 +79,7 @@ TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT")
   CHECK(opt(*d, "n_cpu_moe") == "8");
   CHECK(opt(*d, "kv_unified") == "true");
   CHECK(opt(*d, "swa_full") == "true");
-  CHECK(d->ignored == std::vector<std::string>{"--port 8080", "--jinja", "-t 8"});
+  CHECK(d->ignored == std::vector<std::string>{"-t 8"}); // --port and --jinja do not change memory
 
   auto h = deployment_from_llama_server("llama-server -hf bartowski/Qwen2.5-14B-Instruct-GGUF:Q6_K --cpu-moe -fa");
   REQUIRE(h);

@@ -5,7 +5,9 @@
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
 
+#include <cstdint>
 #include <expected>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,10 +34,21 @@ struct ModelMatch {
   bool exact_name = false;                   // the name is an id, alias or known checkpoint as written
 };
 
+// Kubernetes node labels and cloud instance types that name a GPU (models/gpu-labels.json):
+// what a manifest's nodeSelector or node affinity says about its GPU.
+struct GpuLabels {
+  std::map<std::string, std::map<std::string, std::string>> values; // label key -> label value -> GPU id
+  std::vector<std::string> instance_type_keys;                       // node.kubernetes.io/instance-type, ...
+  std::map<std::string, std::pair<std::string, std::uint32_t>> instance_types; // type -> (GPU id, GPUs per node)
+  // The GPU a label names, or nullptr.
+  [[nodiscard]] const std::string* gpu_of(const std::string& key, const std::string& value) const;
+};
+
 struct Catalog {
   std::string gpu_revision;
   std::vector<ModelSpec> models;
   std::vector<GpuSpec> gpus;
+  GpuLabels gpu_labels;
   bool partial = false; // only the models asked for (load_builtin_catalog_for)
 
   // Case-insensitive match on id or alias; unknown names get "did you mean" suggestions.
@@ -62,7 +75,13 @@ struct Catalog {
 // whose id or alias matches a built-in one replaces that built-in model.
 [[nodiscard]] std::expected<void, Error> add_models_dir(Catalog& catalog, const std::string& dir);
 
+// models/gpu-labels.json: label values and instance types naming the `gpus`' ids.
+[[nodiscard]] std::expected<GpuLabels, Error> parse_gpu_labels(std::string_view text, std::string_view origin,
+                                                               const std::vector<GpuSpec>& gpus);
+
 // Reads a whole file (for model spec paths given on the command line).
 [[nodiscard]] std::expected<std::string, Error> read_text_file(const std::string& path, ErrorCode code);
+// Reads standard input to its end (`vramcalc check -`), at most the 16 MiB a text file may hold.
+[[nodiscard]] std::expected<std::string, Error> read_standard_input(ErrorCode code);
 
 } // namespace vramcalc::io
