@@ -92,6 +92,7 @@ std::expected<Catalog, Error> load_embedded(Wanted wanted) {
   Catalog c;
   bool have_gpus = false;
   for (const EmbeddedFile& f : embedded_catalog_files()) {
+    if (f.path == "models/prices.json") continue; // io/price_json.cpp reads it
     if (f.path != "models/gpus.json" && !wanted(f.names)) continue;
     if (f.path == "models/gpus.json") {
       auto g = detail::parse_gpu_catalog_embedded(f.text, f.path);

@@ -1,6 +1,7 @@
 // Data tests: every shipped model and GPU loads and is consistent.
 #include "helpers.hpp"
 #include "vramcalc/io/gpu_json.hpp"
+#include "vramcalc/io/price_json.hpp"
 #include "vramcalc/tensors.hpp"
 
 #include <cctype>
@@ -138,6 +139,8 @@ TEST_CASE("every embedded file is strict JSON") {
     INFO(f.path);
     if (f.path == "models/gpus.json") {
       CHECK(io::parse_gpu_catalog(f.text, f.path).has_value());
+    } else if (f.path == "models/prices.json") {
+      CHECK(io::parse_price_table(f.text, f.path, catalog().gpus).has_value());
     } else {
       CHECK(io::parse_model_spec(f.text, f.path).has_value());
       CHECK(f.names.starts_with(io::parse_model_spec(f.text, f.path)->id));
