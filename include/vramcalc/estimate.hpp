@@ -49,6 +49,9 @@ struct Settings {
   VllmOptions vllm;
   LlamaCppOptions llamacpp;         // type_k / type_v unset: kv_dtype
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
+  // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
+  // which points into them.
+  std::span<const PriceRow> prices;
 };
 
 struct EstimateError {

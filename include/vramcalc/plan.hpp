@@ -46,13 +46,26 @@ struct PlanOption {
   std::uint64_t gpu_usable_bytes = 0;
   std::uint64_t required_bytes_per_gpu = 0;
   std::int64_t headroom_bytes = 0;
-  std::optional<double> price_usd_per_hour; // for all the GPUs, when the catalog has a price
+  std::optional<double> price_usd_per_hour; // for all the GPUs: the cheapest offer's, else the GPU catalog's
   std::optional<double> decode_tokens_per_s;
+  std::optional<double> aggregate_decode_tokens_per_s;
+  std::optional<Offer> cost;                // the cheapest listed offer (Settings::prices)
+  std::vector<Offer> offers;                // each provider's cheapest offer, cheapest first
+  std::optional<double> usd_per_million_output_tokens; // cost at the aggregate decode bound
 };
 
-// The cheapest configurations across the catalog (and the formats given): fewest GPUs, then
-// least total memory, then lowest price.
+// How plan() orders its options; every order ends with the GPU count, the total memory and
+// the catalog's order, and options without the figure it ranks by come after those with it.
+enum class PlanRank {
+  gpus,      // fewest GPUs, then least total memory, then lowest $/hour
+  per_hour,  // lowest $/hour
+  per_token, // lowest $/million output tokens
+};
+
+// The configurations across the catalog (and the formats given) that hold the workload, in
+// the order asked.
 [[nodiscard]] std::vector<PlanOption> plan(const ModelSpec& model, const Settings& s,
-                                           std::span<const GpuSpec> catalog, std::span<const WeightFormat> formats);
+                                           std::span<const GpuSpec> catalog, std::span<const WeightFormat> formats,
+                                           PlanRank rank = PlanRank::gpus);
 
 } // namespace vramcalc

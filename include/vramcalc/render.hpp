@@ -62,11 +62,19 @@ struct SweepAxes {
                                              const RenderOptions& options);
 [[nodiscard]] std::string render_sweep_json(std::span<const Report> reports);
 
+// What `plan` ranked by and which price table priced it (origin "" for none).
+struct PlanPrices {
+  PlanRank rank = PlanRank::gpus;
+  std::string origin;   // "models/prices.json" or the --prices file
+  std::string revision;
+};
+
 // `vramcalc plan`: the cheapest configurations; `vramcalc compare`: models side by side.
 [[nodiscard]] std::string render_plan(std::span<const PlanOption> options, const Settings& settings,
-                                      const ModelSpec& model, const RenderOptions& render);
+                                      const ModelSpec& model, const RenderOptions& render,
+                                      const PlanPrices& prices = {});
 [[nodiscard]] std::string render_plan_json(std::span<const PlanOption> options, const Settings& settings,
-                                           const ModelSpec& model);
+                                           const ModelSpec& model, const PlanPrices& prices = {});
 // `check` in each output format: table (verdict lines), json, ndjson (one deployment per
 // line), csv, markdown, junit (JUnit XML), github (workflow annotations).
 [[nodiscard]] std::string render_check(const CheckReport& report, std::string_view format, const RenderOptions& options);

@@ -1,6 +1,8 @@
 // What an estimate found: the data every renderer (table, JSON) draws from.
 #pragma once
 
+#include "vramcalc/price.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -86,6 +88,10 @@ struct FitRow {
   std::optional<double> decode_tokens_per_s;           // per sequence
   std::optional<double> aggregate_decode_tokens_per_s; // all sequences
   std::optional<double> prefill_seconds;               // one sequence's whole context
+  // The cheapest listed way to rent this layout (Settings::prices; docs/prices.md), and what
+  // it costs per million output tokens at the aggregate decode bound: a floor on the cost.
+  std::optional<Offer> cost;
+  std::optional<double> usd_per_million_output_tokens;
 };
 
 // Answers to the inverse questions (--max-ctx, --max-batch, --fit-quant).

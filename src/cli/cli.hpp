@@ -51,6 +51,8 @@ struct Options {
   std::string color = "auto";
   std::string bars = "auto";
   std::optional<std::string> plot; // --plot FILE.svg
+  std::optional<std::string> prices; // --prices FILE: instead of models/prices.json
+  std::string rank = "hour";         // plan: hour, mtok or gpus
   // list
   bool list = false;
   std::string list_what;

@@ -14,6 +14,7 @@
 #include "vramcalc/names.hpp"
 #include "vramcalc/placement.hpp"
 #include "vramcalc/plan.hpp"
+#include "vramcalc/io/price_json.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
@@ -564,7 +565,17 @@ KvPolicy kv_policy_flag(const std::string& text) {
 
 // What every estimating command reads from the flags: the model, the lists to sweep, and
 // the settings they share.
+// The price table: --prices FILE, else the built-in one. Shared, so the spans Settings hold
+// into it stay valid however the workload is copied.
+std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Catalog& catalog) {
+  if (!o.prices) return std::make_shared<const io::PriceTable>(value_or_fail(io::load_builtin_prices(catalog.gpus)));
+  auto text = io::read_text_file(*o.prices, ErrorCode::io);
+  if (!text) throw CliError{Error{text.error().code, "--prices: " + text.error().message}};
+  return std::make_shared<const io::PriceTable>(value_or_fail(io::parse_price_table(*text, *o.prices, catalog.gpus)));
+}
+
 struct Workload {
+  std::shared_ptr<const io::PriceTable> prices;
   ResolvedModel resolved;
   std::vector<WeightFormat> formats;
   std::vector<Dtype> kvs;
@@ -576,7 +587,8 @@ struct Workload {
 };
 
 Workload read_workload(const Options& o, const io::Catalog& catalog) {
-  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
+  Workload w{load_prices(o, catalog), resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
+  w.base.prices = w.prices->rows;
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
   const EngineKind engine = engine_kind(o.engine);
@@ -856,10 +868,14 @@ Outcome run_plan(const Options& o) {
     s.weights = f;
     (void)estimate_or_fail(w, s, catalog);
   }
-  const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
-  if (o.json) return {render_plan_json(options, w.base, w.resolved.spec), 0};
-  if (o.format != "table") return {render_tabular(render_plan_json(options, w.base, w.resolved.spec), "plans", o.format), 0};
-  return {render_plan(options, w.base, w.resolved.spec, render_options(o)), 0};
+  PlanPrices prices{o.rank == "mtok" ? PlanRank::per_token : o.rank == "gpus" ? PlanRank::gpus : PlanRank::per_hour,
+                    w.prices->origin, w.prices->revision};
+  const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats, prices.rank);
+  if (o.json) return {render_plan_json(options, w.base, w.resolved.spec, prices), 0};
+  if (o.format != "table") {
+    return {render_tabular(render_plan_json(options, w.base, w.resolved.spec, prices), "plans", o.format), 0};
+  }
+  return {render_plan(options, w.base, w.resolved.spec, render_options(o), prices), 0};
 }
 
 Outcome run_explain(const Options& o) {

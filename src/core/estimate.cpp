@@ -322,6 +322,10 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
     if (f.gpu_bf16_tflops && *f.gpu_bf16_tflops > 0) {
       f.prefill_seconds = flops / (static_cast<double>(f.tp) * *f.gpu_bf16_tflops * 1e12);
     }
+    f.cost = cheapest_offer(s.prices, f.gpu, f.tp, f.pp);
+    if (f.cost && f.aggregate_decode_tokens_per_s) {
+      f.usd_per_million_output_tokens = usd_per_million_tokens(f.cost->usd_micros_per_hour, *f.aggregate_decode_tokens_per_s);
+    }
   }
 }
 

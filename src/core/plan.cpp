@@ -145,7 +145,7 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
 }
 
 std::vector<PlanOption> plan(const ModelSpec& model, const Settings& s, std::span<const GpuSpec> catalog,
-                             std::span<const WeightFormat> formats) {
+                             std::span<const WeightFormat> formats, PlanRank rank) {
   std::vector<PlanOption> out;
   const auto shared = PreparedModel::make(model);
   if (!shared) return out;
@@ -170,17 +170,37 @@ std::vector<PlanOption> plan(const ModelSpec& model, const Settings& s, std::spa
       o.required_bytes_per_gpu = row.required_bytes_per_gpu;
       o.headroom_bytes = row.headroom_bytes;
       o.decode_tokens_per_s = row.decode_tokens_per_s;
-      for (const GpuSpec& g : catalog) {
-        if (g.id == row.gpu && g.price_usd_per_hour) o.price_usd_per_hour = *g.price_usd_per_hour * row.count;
+      o.aggregate_decode_tokens_per_s = row.aggregate_decode_tokens_per_s;
+      o.cost = row.cost;
+      o.usd_per_million_output_tokens = row.usd_per_million_output_tokens;
+      o.offers = offers_by_provider(s.prices, row.gpu, row.tp, row.pp);
+      if (o.cost) {
+        o.price_usd_per_hour = static_cast<double>(o.cost->usd_micros_per_hour) / 1e6;
+      } else {
+        for (const GpuSpec& g : catalog) {
+          if (g.id == row.gpu && g.price_usd_per_hour) o.price_usd_per_hour = *g.price_usd_per_hour * row.count;
+        }
       }
       out.push_back(std::move(o));
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const PlanOption& a, const PlanOption& b) {
+  std::stable_sort(out.begin(), out.end(), [rank](const PlanOption& a, const PlanOption& b) {
     // Usable bytes < 2^56 and counts <= 1024: the product fits in 64 bits.
     const auto total = [](const PlanOption& o) { return o.gpu_usable_bytes * o.count; };
-    const double pa = a.price_usd_per_hour.value_or(1e300), pb = b.price_usd_per_hour.value_or(1e300);
-    return std::make_tuple(a.count, total(a), pa) < std::make_tuple(b.count, total(b), pb);
+    // Exact micro-dollars where an offer has them, so equal prices tie exactly.
+    const auto micros = [](const PlanOption& o) {
+      if (o.cost) return static_cast<double>(o.cost->usd_micros_per_hour);
+      return o.price_usd_per_hour ? *o.price_usd_per_hour * 1e6 : 1e300;
+    };
+    const auto per_token = [](const PlanOption& o) { return o.usd_per_million_output_tokens.value_or(1e300); };
+    const auto gpus = [&](const PlanOption& o) { return std::make_tuple(o.count, total(o), micros(o)); };
+    if (rank == PlanRank::per_hour) {
+      return std::make_tuple(micros(a), gpus(a)) < std::make_tuple(micros(b), gpus(b));
+    }
+    if (rank == PlanRank::per_token) {
+      return std::make_tuple(per_token(a), gpus(a)) < std::make_tuple(per_token(b), gpus(b));
+    }
+    return gpus(a) < gpus(b);
   });
   return out;
 }

@@ -125,6 +125,7 @@ std::expected<Catalog, Error> load_embedded(Wanted wanted) {
       labels = f.text;
       continue;
     }
+    if (f.path == "models/prices.json") continue; // io/price_json.cpp reads it
     if (f.path != "models/gpus.json" && !wanted(f.names)) continue;
     if (f.path == "models/gpus.json") {
       auto g = detail::parse_gpu_catalog_embedded(f.text, f.path);
@@ -322,8 +323,39 @@ const std::string* GpuLabels::gpu_of(const std::string& key, const std::string& 
   }
   return nullptr;
 }
+namespace {
+
+// Fine-tunes whose name says they keep the base's shapes: abliteration edits weights in place
+// (FailSpy/abliterator; mlabonne's and huihui-ai's uploads keep the base config.json), and
+// "-uncensored" uploads are plain fine-tunes. Returns the name without the marker, or "".
+std::string without_finetune_marker(std::string_view name) {
+  for (std::string_view marker : {"-abliterated", "-uncensored"}) {
+    for (std::size_t i = 0; i + marker.size() <= name.size(); ++i) {
+      if (!iequals(name.substr(i, marker.size()), marker)) continue;
+      const std::size_t end = i + marker.size();
+      if (end != name.size() && name[end] != '-' && name[end] != ':' && name[end] != '_') continue;
+      return std::string(name.substr(0, i)) + std::string(name.substr(end));
+    }
+  }
+  return "";
+}
+
+} // namespace
 
 std::expected<ModelMatch, Error> Catalog::resolve_model_name(std::string_view name) const {
+  auto direct = resolve_model_name_as_written(name);
+  if (direct || direct.error().code != ErrorCode::unknown_model) return direct;
+  const std::string base = without_finetune_marker(name);
+  if (base.empty()) return direct;
+  auto via = resolve_model_name_as_written(base);
+  if (!via) return direct; // the message names what was typed
+  via->exact_name = false;
+  via->notes.insert(via->notes.begin(), "'" + std::string(name) + "' is a fine-tune of '" + base +
+                                            "' that keeps its shapes (the name's marker); sized as " + via->model->id + ".");
+  return via;
+}
+
+std::expected<ModelMatch, Error> Catalog::resolve_model_name_as_written(std::string_view name) const {
   ModelMatch out;
   const auto take = [&](const Hit& h) {
     out.model = h.model;

@@ -66,6 +66,26 @@ ojson to_json(const MemorySummary& m) {
 
 ojson opt(const std::optional<double>& v) { return v ? ojson(*v) : ojson(nullptr); }
 
+// An offer from the price table: exact micro-dollars, and dollars for reading.
+ojson offer_json(const Offer& o) {
+  return ojson{{"provider", o.row.provider},
+               {"instance", o.row.instance},
+               {"gpus_per_instance", o.row.gpus},
+               {"instances", o.instances},
+               {"usd_micros_per_hour", o.usd_micros_per_hour},
+               {"usd_per_hour", static_cast<double>(o.usd_micros_per_hour) / 1e6},
+               {"date", o.row.date},
+               {"source", o.row.source},
+               {"note", o.row.note.empty() ? ojson(nullptr) : ojson(o.row.note)}};
+}
+
+ojson cost_json(const std::optional<Offer>& o, const std::optional<double>& per_mtok) {
+  if (!o) return nullptr;
+  ojson j = offer_json(*o);
+  j["usd_per_million_output_tokens"] = per_mtok ? ojson(*per_mtok) : ojson(nullptr);
+  return j;
+}
+
 ojson to_json(const FitRow& f) {
   ojson speed{{"decode_tokens_per_s", opt(f.decode_tokens_per_s)},
               {"aggregate_decode_tokens_per_s", opt(f.aggregate_decode_tokens_per_s)},
@@ -82,7 +102,8 @@ ojson to_json(const FitRow& f) {
                {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
                {"requested", f.requested},
                {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)},
-               {"speed", std::move(speed)}};
+               {"speed", std::move(speed)},
+               {"cost", cost_json(f.cost, f.usd_per_million_output_tokens)}};
 }
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
@@ -208,9 +229,12 @@ std::string render_sweep_json(std::span<const Report> reports) {
   return dump(ojson{{"schema_version", json_schema_version}, {"results", std::move(results)}});
 }
 
-std::string render_plan_json(std::span<const PlanOption> options, const Settings& s, const ModelSpec& model) {
+std::string render_plan_json(std::span<const PlanOption> options, const Settings& s, const ModelSpec& model,
+                             const PlanPrices& prices) {
   ojson arr = ojson::array();
   for (const PlanOption& p : options) {
+    ojson offers = ojson::array();
+    for (const Offer& o : p.offers) offers.push_back(offer_json(o));
     arr.push_back(ojson{{"gpu", p.gpu},
                         {"gpu_name", p.gpu_name},
                         {"count", p.count},
@@ -221,13 +245,21 @@ std::string render_plan_json(std::span<const PlanOption> options, const Settings
                         {"required_bytes_per_gpu", p.required_bytes_per_gpu},
                         {"headroom_bytes", p.headroom_bytes},
                         {"decode_tokens_per_s", opt(p.decode_tokens_per_s)},
-                        {"price_usd_per_hour", opt(p.price_usd_per_hour)}});
+                        {"price_usd_per_hour", opt(p.price_usd_per_hour)},
+                        {"aggregate_decode_tokens_per_s", opt(p.aggregate_decode_tokens_per_s)},
+                        {"usd_per_million_output_tokens", opt(p.usd_per_million_output_tokens)},
+                        {"cost", cost_json(p.cost, p.usd_per_million_output_tokens)},
+                        {"offers", std::move(offers)}});
   }
+  const char* rank = prices.rank == PlanRank::per_hour ? "per_hour" : prices.rank == PlanRank::per_token ? "per_token" : "gpus";
   return dump(ojson{{"schema_version", json_schema_version},
                     {"model", model.id},
                     {"context_tokens", s.context_tokens},
                     {"batch", s.batch},
                     {"kv_dtype", std::string(traits(s.kv_dtype).name)},
+                    {"rank", rank},
+                    {"prices", prices.origin.empty() ? ojson(nullptr)
+                                                     : ojson{{"origin", prices.origin}, {"revision", prices.revision}}},
                     {"plans", std::move(arr)}});
 }
 

@@ -1,6 +1,7 @@
 // Tables that compare several estimates: sweeps over settings, and the format list.
 #include "vramcalc/render.hpp"
 #include "safe_text.hpp"
+#include "vramcalc/price.hpp"
 #include "vramcalc/text.hpp"
 
 #include <fmt/format.h>
@@ -152,29 +153,46 @@ std::string render_format_list(std::span<const FormatListEntry> formats, const s
 namespace vramcalc {
 
 std::string render_plan(std::span<const PlanOption> given, const Settings& s, const ModelSpec& model,
-                        const RenderOptions& o) {
+                        const RenderOptions& o, const PlanPrices& prices) {
   const std::vector<PlanOption> safe = detail::terminal_view(given);
   const std::span<const PlanOption> options = safe;
   std::string out = fmt::format("{}  ({})\n  context {} tokens \u00b7 batch {} \u00b7 KV cache {}\n\n", terminal_safe(model.name), terminal_safe(model.id),
                                 with_commas(s.context_tokens), s.batch, dtype_display(s.kv_dtype));
   if (options.empty()) return out + "No catalog GPU holds it with up to 1,024 devices.\n";
-  std::vector<std::vector<std::string>> rows{
-      {"#", "GPUs", "layout", "weights", "per GPU", "headroom", "decode \u2264", "$/hour"}};
+  std::vector<std::vector<std::string>> rows{{"#", "GPUs", "layout", "weights", "per GPU", "headroom", "decode \u2264",
+                                              "$/hour", "$/Mtok \u2265", "cheapest listed (price date)"}};
   std::size_t n = 0;
   for (const PlanOption& p : options) {
     if (++n > 15) break;
     const std::string head =
         p.headroom_bytes >= 0 ? format_bytes(static_cast<std::uint64_t>(p.headroom_bytes), o.units) : "-";
+    std::string hour = p.price_usd_per_hour ? fmt::format("{:.2f}", *p.price_usd_per_hour) : "-";
+    std::string offer = "-";
+    if (p.cost) {
+      hour = format_usd(p.cost->usd_micros_per_hour);
+      offer = fmt::format("{} {}\u00d7 {} ({})", terminal_safe(p.cost->row.provider), p.cost->instances,
+                          terminal_safe(p.cost->row.instance), terminal_safe(p.cost->row.date));
+    }
     rows.push_back({std::to_string(n), fmt::format("{}\u00d7 {}", p.count, p.gpu_name),
                     p.pp > 1 ? fmt::format("tp{} pp{}", p.tp, p.pp) : fmt::format("tp{}", p.tp), p.quant,
                     format_bytes(p.required_bytes_per_gpu, o.units), head,
-                    p.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *p.decode_tokens_per_s) : "-",
-                    p.price_usd_per_hour ? fmt::format("{:.2f}", *p.price_usd_per_hour) : "-"});
+                    p.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *p.decode_tokens_per_s) : "-", hour,
+                    p.usd_per_million_output_tokens ? fmt::format("{:.2f}", *p.usd_per_million_output_tokens) : "-",
+                    offer});
   }
-  out += grid(rows, {true, false, false, false, true, true, true, true}, o.color);
-  out += fmt::format("\nOrdered by GPU count, then total GPU memory, then price; {} of {} options shown.\n"
+  out += grid(rows, {true, false, false, false, true, true, true, true, true, false}, o.color);
+  const char* order = prices.rank == PlanRank::per_hour    ? "$/hour, then GPU count, then total GPU memory"
+                      : prices.rank == PlanRank::per_token ? "$/Mtok, then GPU count, then total GPU memory"
+                                                           : "GPU count, then total GPU memory, then $/hour";
+  out += fmt::format("\nOrdered by {} (--rank); {} of {} options shown.\n"
                      "decode: an upper bound per sequence from memory bandwidth (docs/speed.md).\n",
-                     std::min<std::size_t>(15, options.size()), options.size());
+                     order, std::min<std::size_t>(15, options.size()), options.size());
+  if (!prices.origin.empty()) {
+    out += fmt::format("$/hour: on-demand, whole instances of the cheapest listed offer ({}, revision {}); "
+                       "$/Mtok: that price over\n"
+                       "the aggregate decode bound of {} sequences, so a floor on the real cost (docs/prices.md).\n",
+                       terminal_safe(prices.origin), terminal_safe(prices.revision), s.batch);
+  }
   return out;
 }
 

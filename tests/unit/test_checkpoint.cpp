@@ -106,3 +106,19 @@ TEST_CASE("hub names: a base both sizes share is refused as ambiguous, not guess
   REQUIRE_FALSE(m.has_value());
   CHECK(m.error().code == ErrorCode::unknown_model);
 }
+
+TEST_CASE("hub names: a fine-tune marker resolves to the base only when the base is known") {
+  const io::Catalog& c = vramcalc::test::catalog();
+  const auto m = c.resolve_model_name("huihui-ai/Qwen3-8B-abliterated");
+  REQUIRE(m.has_value());
+  CHECK(m->model->id == "qwen3-8b");
+  CHECK_FALSE(m->exact_name);
+  REQUIRE_FALSE(m->notes.empty());
+  CHECK(m->notes.front().find("fine-tune of 'huihui-ai/Qwen3-8B'") != std::string::npos);
+  // A marker over an unknown base is still unknown, and the message names what was typed.
+  const auto u = c.resolve_model_name("someone/x-abliterated");
+  REQUIRE_FALSE(u.has_value());
+  CHECK(u.error().message.starts_with("unknown model 'someone/x-abliterated'"));
+  // "abliterated" inside another word is no marker.
+  CHECK_FALSE(c.resolve_model_name("someone/Qwen3-8B-abliteratedx").has_value());
+}

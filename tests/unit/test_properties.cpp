@@ -48,9 +48,13 @@ TEST_CASE("property: totals equal the sum of their parts, on one GPU and on the 
         if (!f.requested || !f.problem.empty()) continue;
         CHECK(f.required_bytes_per_gpu ==
               f.busiest_weights_bytes + f.busiest_kv_bytes + f.busiest_state_bytes + f.overhead_bytes);
-        // The busiest of eight never holds more than the whole model, nor less than an eighth of it.
+        // The busiest of eight never holds more than the whole model, nor less than an eighth of
+        // it. "Busiest" is by weights, KV and state together: where the cache outweighs the
+        // weights (SmolLM2 135M at 131,072 tokens) it is a stage with more layers, not the one
+        // with the embedding, so only the sum is bounded below.
         CHECK(f.busiest_weights_bytes <= mem.weights_bytes);
-        CHECK(f.busiest_weights_bytes * f.count >= mem.weights_bytes);
+        const std::uint64_t busiest = f.busiest_weights_bytes + f.busiest_kv_bytes + f.busiest_state_bytes;
+        CHECK(busiest * f.count >= mem.weights_bytes + mem.kv_cache_bytes + mem.state_bytes);
         CHECK(f.headroom_bytes == static_cast<std::int64_t>(f.usable_bytes) - static_cast<std::int64_t>(f.required_bytes_per_gpu));
       }
     }

@@ -59,7 +59,12 @@ struct Catalog {
   // and maximum context), or a quantized upload's naming convention ("<base>-AWQ",
   // "<base>-GGUF:Q4_K_M", docs/checkpoints.md) over a base the catalog knows — by name, by
   // the repository's base name under another organisation, or under another spelling.
+  // Fine-tunes that name their base and keep its shapes ("<base>-abliterated",
+  // "<base>-uncensored", under any organisation) resolve to the base, with a note.
   [[nodiscard]] std::expected<ModelMatch, Error> resolve_model_name(std::string_view name) const;
+
+private:
+  [[nodiscard]] std::expected<ModelMatch, Error> resolve_model_name_as_written(std::string_view name) const;
 };
 
 // Loads the embedded catalog. Ids and aliases must be unique across all models.
