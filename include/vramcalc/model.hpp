@@ -114,6 +114,12 @@ struct OfficialParams {
   std::uint64_t precision = 0;  // the step of a rounded figure ("37B": 1e9); 0 when exact
 };
 
+// The most decoder layers a loader accepts (model spec, config.json, GGUF). The largest
+// model in the catalog has 126; every estimate walks each layer and its tensors for every
+// GPU layout it tries, so this bounds what one estimate costs (65,536 layers took seconds
+// per estimate, minutes per sweep: docs/reliability.md, "Bounded work").
+inline constexpr std::uint64_t max_model_layers = 4096;
+
 struct ModelSpec {
   std::string id;      // catalog id, lowercase ("llama3-70b")
   std::string name;    // display name
@@ -126,7 +132,7 @@ struct ModelSpec {
   std::vector<std::string> remarks; // for maintainers: how the numbers were derived
 
   std::uint64_t hidden_size = 0;
-  std::uint64_t num_layers = 0;
+  std::uint64_t num_layers = 0;         // 1 .. max_model_layers
   std::uint64_t intermediate_size = 0; // dense MLP
   std::uint64_t vocab_size = 0;
   bool tie_word_embeddings = false;
