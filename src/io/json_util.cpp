@@ -54,9 +54,9 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
 std::string json_type_name(const json& j) { return type_name(j); }
 
 DomBuilder::DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path,
-                       std::size_t max_values)
+                       std::size_t max_values, std::size_t max_depth)
     : origin_(std::move(origin)), code_(code), check_(check_duplicates), base_(std::move(base_path)),
-      max_values_(max_values) {}
+      max_values_(max_values), max_depth_(max_depth) {}
 
 json DomBuilder::take() {
   started_ = false;
@@ -77,7 +77,7 @@ bool DomBuilder::key(json::string_t& k) {
 
 json* DomBuilder::place(json&& v, std::string* token) {
   started_ = true;
-  if (skipped_ > 0 || values_ >= max_values_) {
+  if (skipped_ > 0 || values_ >= max_values_ || (v.is_structured() && stack_.size() >= max_depth_)) {
     truncated_ = true;
     return nullptr;
   }

@@ -35,13 +35,14 @@ nlohmann::json parse_strict(std::string_view text, const std::string& origin, Er
 // it walks the parent's members looking for discarded values, which made a header of
 // 200,000 tensors take minutes; here each key costs one lookup in its object. Open
 // containers are a vector, so nesting depth costs memory, never native stack. At most
-// `max_values` values are kept: the rest are read and dropped (truncated() says so), for
+// `max_values` values, and containers at most `max_depth` deep, are kept: the rest are read
+// and dropped (truncated() says so), for
 // a caller that builds one small piece of a large document at a time. A duplicate key
 // throws LoadFailure "<origin>: <base_path>/<json path>: duplicate key".
 class DomBuilder {
 public:
   DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
-             std::size_t max_values = static_cast<std::size_t>(-1));
+             std::size_t max_values = static_cast<std::size_t>(-1), std::size_t max_depth = static_cast<std::size_t>(-1));
 
   // The value built; the builder is then ready for the next one.
   nlohmann::json take();
@@ -84,6 +85,7 @@ private:
   bool check_;
   std::string base_;
   std::size_t max_values_;
+  std::size_t max_depth_;
   nlohmann::json root_;
   std::vector<Open> stack_;
   std::string key_;

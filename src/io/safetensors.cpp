@@ -119,10 +119,11 @@ SafetensorsTensor read_tensor(const std::string& origin, const std::string& name
   return t;
 }
 
-// The most JSON values one tensor entry may hold (dtype, shape, data_offsets and their
-// elements need a handful): the entry is built as a small document, and a hostile one
-// cannot make that document large.
+// The most JSON values one tensor entry may hold, and how deep (dtype, shape, data_offsets
+// and their elements need a handful, two levels): the entry is built as a small document,
+// and a hostile one cannot make that document large.
 constexpr std::size_t max_entry_values = 4096;
+constexpr std::size_t max_entry_depth = 8;
 
 // The JSON header read member by member: each top-level member is built as a small document
 // (detail::DomBuilder), checked and dropped, so memory holds the tensors read so far and one
@@ -168,7 +169,8 @@ public:
       name_ = std::move(k);
       in_member_ = true;
       member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + json_pointer_token(name_),
-                                   name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values);
+                                   name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values,
+                                   max_entry_depth);
       return true;
     }
     return in_member_ ? member_.key(k) : true;
@@ -215,7 +217,8 @@ private:
       SafetensorsTensor t = read_tensor(origin_, name_, v);
       if (truncated) {
         fail(origin_, "/" + escape_pointer(name_) + ": the entry holds more than " + with_commas(max_entry_values) +
-                          " JSON values; a tensor entry is its dtype, shape and data_offsets");
+                          " JSON values or nests deeper than " + std::to_string(max_entry_depth) +
+                          " levels; a tensor entry is its dtype, shape and data_offsets");
       }
       set_.tensors.push_back(std::move(t));
     } catch (const LoadFailure& f) {
