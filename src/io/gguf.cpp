@@ -201,9 +201,11 @@ std::uint64_t value_type_size(std::uint32_t t) {
 // Bytes from the file as they appear in messages: printable ASCII kept, anything else (which
 // a hostile file could use to drive a terminal) as \xNN.
 std::string printable(std::string_view bytes) {
+  // At most 200 bytes of it: a key may be as long as the header.
+  constexpr std::size_t max_shown = 200;
   std::string out;
   static constexpr char hex[] = "0123456789abcdef";
-  for (char ch : bytes) {
+  for (char ch : bytes.substr(0, max_shown)) {
     const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
       out += ch;
@@ -213,6 +215,7 @@ std::string printable(std::string_view bytes) {
       out += hex[c & 15];
     }
   }
+  if (bytes.size() > max_shown) out += "\u2026 (" + with_commas(bytes.size()) + " bytes)";
   return out;
 }
 

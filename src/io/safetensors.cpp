@@ -39,7 +39,7 @@ constexpr DtypeBits dtype_bits[] = {
 }
 
 // Names come from the file: messages quote a bounded excerpt, control bytes shown as \xNN.
-std::string printable(std::string_view name) { return excerpt(name); }
+std::string printable(std::string_view name) { return excerpt(name, 200); }
 
 // A key as a JSON pointer token (RFC 6901), printable.
 std::string escape_pointer(std::string_view key) {
@@ -49,7 +49,7 @@ std::string escape_pointer(std::string_view key) {
     else if (c == '/') out += "~1";
     else out += c;
   }
-  return excerpt(out);
+  return excerpt(out, 200);
 }
 
 std::uint64_t read_u64_le(const char* b) {
