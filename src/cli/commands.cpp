@@ -551,6 +551,7 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
   std::vector<std::uint64_t> xs;
   for (std::uint64_t x = 1024; x < x_max; x *= 2) xs.push_back(x);
   xs.push_back(x_max);
+  check_work(model, w.formats.size() * w.kvs.size() * w.batches.size() * xs.size(), "--plot: the lines ask for");
   PlotData p;
   p.title = model.name + ": memory against context length";
   const bool by_format = w.formats.size() > 1, by_kv = w.kvs.size() > 1, by_batch = w.batches.size() > 1;
