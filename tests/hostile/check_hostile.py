@@ -80,13 +80,27 @@ def write(path, data):
 
 # ---- running ------------------------------------------------------------------------------
 
+# GNU time reports the peak RSS of the command alone (it forks it from its own small
+# process); without it, wait4's figure also counts this script's memory at the fork (~15 MB).
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") and subprocess.run(
+    ["/usr/bin/time", "-f", "%M", "true"], capture_output=True).returncode == 0 else None
+
+
 def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False):
-    """As run(), with the child's own peak RSS from wait4."""
+    """Runs the binary; returns (exit code, stdout, stderr, seconds, peak RSS in MB)."""
     stdout = open(stdout_to, "wb") if stdout_to is not None else subprocess.PIPE
     preexec = (lambda: os.close(1)) if close_stdout else None
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    rss_file = None
+    command = [binary, *args]
+    # Not with stdout closed: GNU time's -o file would take descriptor 1 and the command's
+    # output would go there.
+    if GNU_TIME is not None and not close_stdout:
+        rss_file = tempfile.NamedTemporaryFile(prefix="vramcalc-rss-", delete=False)
+        rss_file.close()
+        command = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file.name, *command]
     start = time.monotonic()
-    p = subprocess.Popen([binary, *args], cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec, env=env)
+    p = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec, env=env)
     out_chunks, err_chunks = [], []
     deadline = start + TIME_LIMIT_S
     killed = False
@@ -114,7 +128,15 @@ def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False):
     if stdout_to is not None:
         stdout.close()
     code = -9 if killed else p.returncode
-    return code, b"".join(out_chunks), b"".join(err_chunks), seconds, usage.ru_maxrss / 1024
+    rss_kb = usage.ru_maxrss
+    if rss_file is not None:
+        try:
+            with open(rss_file.name) as f:
+                rss_kb = int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            pass
+        os.unlink(rss_file.name)
+    return code, b"".join(out_chunks), b"".join(err_chunks), seconds, rss_kb / 1024
 
 
 def case(name, binary, args, cwd, code, stderr_has=None, stdout_check=None, stdout_to=None, close_stdout=False,
