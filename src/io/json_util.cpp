@@ -26,16 +26,6 @@ std::string type_name(const json& j) {
   }
 }
 
-std::string escape_pointer(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t byte) {
   std::size_t line = 1, col = 1;
   for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
@@ -53,6 +43,16 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
 
 std::string json_type_name(const json& j) { return type_name(j); }
 
+std::string json_pointer_token(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
 DomBuilder::DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path,
                        std::size_t max_values, std::size_t max_depth)
     : origin_(std::move(origin)), code_(code), check_(check_duplicates), base_(std::move(base_path)),
@@ -69,7 +69,7 @@ bool DomBuilder::key(json::string_t& k) {
   if (skipped_ > 0) return true;
   json& top = *stack_.back().value;
   if (check_ && top.contains(k)) {
-    throw LoadFailure{{code_, origin_ + ": " + excerpt(path() + "/" + escape_pointer(k), 200) + ": duplicate key"}};
+    throw LoadFailure{{code_, origin_ + ": " + excerpt(path() + "/" + json_pointer_token(k), 200) + ": duplicate key"}};
   }
   key_ = std::move(k);
   return true;
@@ -93,7 +93,7 @@ json* DomBuilder::place(json&& v, std::string* token) {
     arr.push_back(std::move(v));
     return &arr.back();
   }
-  if (token != nullptr) *token = escape_pointer(key_);
+  if (token != nullptr) *token = json_pointer_token(key_);
   auto& obj = top.get_ref<json::object_t&>();
   return &obj.insert_or_assign(std::move(key_), std::move(v)).first->second;
 }
@@ -209,7 +209,7 @@ void ObjectReader::fail_here(const std::string& what) const {
   throw LoadFailure{{code_, origin_ + ": " + (path_.empty() ? std::string("/") : path_) + ": " + what}};
 }
 
-std::string ObjectReader::path_of(std::string_view key) const { return path_ + "/" + escape_pointer(key); }
+std::string ObjectReader::path_of(std::string_view key) const { return path_ + "/" + json_pointer_token(key); }
 
 bool ObjectReader::has(std::string_view key) const { return json_->contains(key); }
 

@@ -108,6 +108,9 @@ std::string json_excerpt(const nlohmann::json& value, std::size_t max_bytes = 80
 // "a string", "an array", "an integer" ...
 std::string json_type_name(const nlohmann::json& value);
 
+// A key as a JSON pointer token (RFC 6901: ~ as ~0, / as ~1).
+std::string json_pointer_token(std::string_view key);
+
 // The loaders for the embedded catalog (Keys::trusted).
 std::expected<ModelSpec, Error> parse_model_spec_embedded(std::string_view text, std::string_view origin);
 std::expected<GpuCatalog, Error> parse_gpu_catalog_embedded(std::string_view text, std::string_view origin);

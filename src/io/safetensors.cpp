@@ -42,15 +42,7 @@ constexpr DtypeBits dtype_bits[] = {
 std::string printable(std::string_view name) { return excerpt(name, 200); }
 
 // A key as a JSON pointer token (RFC 6901), printable.
-std::string escape_pointer(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return excerpt(out, 200);
-}
+std::string escape_pointer(std::string_view key) { return excerpt(detail::json_pointer_token(key), 200); }
 
 std::uint64_t read_u64_le(const char* b) {
   std::uint64_t v = 0;
@@ -179,7 +171,7 @@ public:
       }
       name_ = std::move(k);
       in_member_ = true;
-      member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + json_pointer_token(name_),
+      member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + detail::json_pointer_token(name_),
                                    name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values,
                                    max_entry_depth);
       return true;
@@ -235,16 +227,6 @@ private:
     } catch (const LoadFailure& f) {
       problem_ = f;
     }
-  }
-
-  static std::string json_pointer_token(std::string_view key) {
-    std::string out;
-    for (char c : key) {
-      if (c == '~') out += "~0";
-      else if (c == '/') out += "~1";
-      else out += c;
-    }
-    return out;
   }
 
   const std::string& origin_;
