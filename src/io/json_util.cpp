@@ -53,10 +53,24 @@ std::string json_pointer_token(std::string_view key) {
   return out;
 }
 
-DomBuilder::DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path,
+DomBuilder::DomBuilder(const std::string& origin, ErrorCode code, bool check_duplicates, std::string base_path,
                        std::size_t max_values, std::size_t max_depth)
-    : origin_(std::move(origin)), code_(code), check_(check_duplicates), base_(std::move(base_path)),
+    : origin_(&origin), code_(code), check_(check_duplicates), base_(std::move(base_path)),
       max_values_(max_values), max_depth_(max_depth) {}
+
+void DomBuilder::restart(std::string_view base_key, std::size_t max_values, std::size_t max_depth) {
+  root_ = json();
+  stack_.clear();
+  key_.clear();
+  base_.assign(base_key);
+  base_is_key_ = true;
+  max_values_ = max_values;
+  max_depth_ = max_depth;
+  skipped_ = 0;
+  values_ = 0;
+  started_ = false;
+  truncated_ = false;
+}
 
 json DomBuilder::take() {
   started_ = false;
@@ -69,7 +83,7 @@ bool DomBuilder::key(json::string_t& k) {
   if (skipped_ > 0) return true;
   json& top = *stack_.back().value;
   if (check_ && top.contains(k)) {
-    throw LoadFailure{{code_, origin_ + ": " + excerpt(path() + "/" + json_pointer_token(k), 200) + ": duplicate key"}};
+    throw LoadFailure{{code_, *origin_ + ": " + excerpt(path() + "/" + json_pointer_token(k), 200) + ": duplicate key"}};
   }
   key_ = std::move(k);
   return true;
@@ -118,7 +132,7 @@ bool DomBuilder::close() {
 }
 
 std::string DomBuilder::path() const {
-  std::string p = base_;
+  std::string p = base_is_key_ ? "/" + json_pointer_token(base_) : base_;
   for (std::size_t i = 1; i < stack_.size(); ++i) p += "/" + stack_[i].token;
   return p;
 }

@@ -41,8 +41,13 @@ nlohmann::json parse_strict(std::string_view text, const std::string& origin, Er
 // throws LoadFailure "<origin>: <base_path>/<json path>: duplicate key".
 class DomBuilder {
 public:
-  DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
+  // `origin` must outlive the builder.
+  DomBuilder(const std::string& origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
              std::size_t max_values = static_cast<std::size_t>(-1), std::size_t max_depth = static_cast<std::size_t>(-1));
+
+  // Ready for a new value whose path is "/<base_key as a JSON pointer token>", keeping the
+  // allocations of the last one (a reader that builds one small value per member).
+  void restart(std::string_view base_key, std::size_t max_values, std::size_t max_depth);
 
   // The value built; the builder is then ready for the next one.
   nlohmann::json take();
@@ -80,10 +85,11 @@ private:
   bool close();
   std::string path() const;
 
-  std::string origin_;
+  const std::string* origin_;
   ErrorCode code_;
   bool check_;
-  std::string base_;
+  std::string base_;      // a path, or with base_is_key_ a key the path is made from
+  bool base_is_key_ = false;
   std::size_t max_values_;
   std::size_t max_depth_;
   nlohmann::json root_;

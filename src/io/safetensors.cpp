@@ -171,9 +171,8 @@ public:
       }
       name_ = std::move(k);
       in_member_ = true;
-      member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + detail::json_pointer_token(name_),
-                                   name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values,
-                                   max_entry_depth);
+      member_.restart(name_, name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values,
+                      max_entry_depth);
       return true;
     }
     return in_member_ ? member_.key(k) : true;
