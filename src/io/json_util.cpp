@@ -118,6 +118,14 @@ bool DomBuilder::add(json&& v) {
 }
 
 bool DomBuilder::open(json&& v) {
+  if (stack_.size() + skipped_ >= refuse_depth_) {
+    // The path's first levels say where; the rest is the same bracket again and again.
+    std::string where = base_is_key_ ? "/" + json_pointer_token(base_) : base_;
+    for (std::size_t i = 1; i < stack_.size() && i <= 4; ++i) where += "/" + stack_[i].token;
+    if (stack_.size() > 5) where += "/\u2026";
+    throw LoadFailure{{code_, *origin_ + ": " + excerpt(where.empty() ? "/" : where, 200) + ": JSON nested deeper than " +
+                                  std::to_string(refuse_depth_) + " levels"}};
+  }
   std::string token;
   json* at = place(std::move(v), &token);
   if (at == nullptr) ++skipped_;
@@ -200,6 +208,7 @@ void json_failure(std::string_view text, const std::string& origin, ErrorCode co
 json parse_strict(std::string_view text, const std::string& origin, ErrorCode code, Keys keys) {
   try {
     DomBuilder builder(origin, code, keys == Keys::check_duplicates);
+    builder.refuse_deeper_than(max_json_depth);
     json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json, /*strict=*/true,
                     /*ignore_comments=*/false);
     return builder.take();

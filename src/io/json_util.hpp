@@ -23,6 +23,11 @@ struct LoadFailure {
   Error error;
 };
 
+// JSON nested deeper than this is refused by parse_strict ("nested deeper than 512 levels"):
+// no model file needs more than a handful of levels, and deeper input only costs time
+// (Python's json stops near 1,000 levels, serde_json at 128).
+inline constexpr std::size_t max_json_depth = 512;
+
 // Parses text; syntax errors and duplicate keys become LoadFailure with line:column.
 // Keys::trusted skips the duplicate-key pass (most of the parse time) for the catalog built
 // into the binary, which the tests parse strictly ("every embedded file is strict JSON").
@@ -44,6 +49,10 @@ public:
   // `origin` must outlive the builder.
   DomBuilder(const std::string& origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
              std::size_t max_values = static_cast<std::size_t>(-1), std::size_t max_depth = static_cast<std::size_t>(-1));
+
+  // Refuse containers nested deeper than `levels` (LoadFailure naming the path), instead of
+  // reading on.
+  void refuse_deeper_than(std::size_t levels) { refuse_depth_ = levels; }
 
   // Ready for a new value whose path is "/<base_key as a JSON pointer token>", keeping the
   // allocations of the last one (a reader that builds one small value per member).
@@ -92,6 +101,7 @@ private:
   bool base_is_key_ = false;
   std::size_t max_values_;
   std::size_t max_depth_;
+  std::size_t refuse_depth_ = static_cast<std::size_t>(-1);
   nlohmann::json root_;
   std::vector<Open> stack_;
   std::string key_;

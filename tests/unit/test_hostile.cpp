@@ -75,7 +75,7 @@ TEST_CASE("hostile: JSON nested 100,000 deep is refused with a bounded excerpt, 
   const std::string deep = nested(100'000);
   bounded("config.json", 10, 256, [&] {
     const auto r = io::parse_hf_config(R"({"model_type":"llama","hidden_size":)" + deep + "}", "config.json", "m");
-    return refused_with(r, "config.json: /hidden_size: expected a non-negative integer, got [[[[[\u2026]]]]]");
+    return refused_with(r, "config.json: /hidden_size/0/0/0/\u2026: JSON nested deeper than 512 levels");
   });
   const std::pair<std::string, std::string> cases[] = {
       {R"({"t":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,4]}})", "/t/shape: dimensions must be"},
@@ -91,11 +91,14 @@ TEST_CASE("hostile: JSON nested 100,000 deep is refused with a bounded excerpt, 
   }
   bounded("index weight_map", 10, 256, [&] {
     const auto r = io::parse_safetensors_index(R"({"weight_map":{"t":)" + deep + "}}", "model.safetensors.index.json");
-    return refused_with(r, "/weight_map/t: expected a shard file name, got [[[[[\u2026]]]]]");
+    return refused_with(r, "model.safetensors.index.json: /weight_map/t/0/0/\u2026: JSON nested deeper than 512 levels");
   });
 }
 
 TEST_CASE("hostile: JSON excerpts in messages are bounded, whatever the value", "[hostile]") {
+  // Nesting within the 512 levels parse_strict reads: the message quotes four of them.
+  const auto n = io::parse_hf_config(R"({"model_type":"llama","hidden_size":)" + nested(500) + "}", "c.json", "m");
+  CHECK(refused_with(n, "c.json: /hidden_size: expected a non-negative integer, got [[[[[\u2026]]]]]") == "");
   const std::string big(1 << 20, 'x');
   const auto r = io::parse_hf_config(R"({"model_type":"llama","hidden_size":")" + big + "\"}", "c.json", "m");
   CHECK(refused_with(r, "c.json: /hidden_size: expected a non-negative integer, got \"xxxx") == "");
