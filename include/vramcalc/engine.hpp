@@ -17,9 +17,14 @@ namespace vramcalc {
 
 enum class EngineKind : std::uint8_t { generic, vllm, llamacpp };
 
+// Whether `engine` loads weights stored as `format`: vLLM its quantization methods (not
+// GGUF, not ExLlamaV2), llama.cpp GGUF files (a plain f32 / f16 / bf16 format meaning the
+// GGUF of that type). Searches and suggestions under an engine consider only these.
+[[nodiscard]] bool engine_loads(EngineKind engine, const WeightFormat& format);
+
 struct VllmOptions {
   std::uint32_t version_major = 0, version_minor = 21; // behaviour of this vLLM release (V1 engine)
-  std::optional<std::uint32_t> utilization_bp;         // --gpu-memory-utilization in basis points
+  std::optional<std::uint32_t> utilization_ppm;        // --gpu-memory-utilization in millionths
   std::uint32_t block_size = 0;                        // 0: vLLM's choice (16; MLA backends 64 / 128)
   std::uint64_t max_num_seqs = 0;                      // 0: vLLM's default for the GPU
   std::uint64_t max_num_batched_tokens = 0;            // 0: vLLM's default for the GPU
@@ -30,15 +35,18 @@ struct VllmOptions {
 };
 
 struct VllmResult {
-  std::uint64_t gpu_memory_bytes = 0;
-  std::uint32_t utilization_bp = 0;
+  std::uint64_t gpu_memory_bytes = 0;   // the total CUDA reports (cuda_visible_bytes), not nvidia-smi's
+  std::string gpu_memory_source;        // where that figure comes from
+  std::uint32_t utilization_ppm = 0;
   std::uint64_t requested_bytes = 0;    // floor(total x utilization)
   std::uint64_t weights_bytes = 0;      // per GPU, incl. the rotary cos/sin cache
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces
   std::uint64_t cuda_graph_bytes = 0;   // counted in the budget from v0.21 unless --enforce-eager
-  std::uint64_t kv_cache_memory_bytes = 0; // "Available KV cache memory"
+  std::uint64_t kv_cache_memory_bytes = 0; // "Available KV cache memory" (0 when the budget is negative)
+  std::int64_t kv_budget_bytes = 0;     // requested - everything else: negative when nothing is left
   bool kv_memory_given = false;
+  std::uint32_t stage = 0;              // the pipeline stage whose KV cache limits the blocks (pp > 1)
   std::uint64_t max_num_seqs = 0;
   std::uint64_t max_num_batched_tokens = 0;
   std::uint64_t block_size = 0;
@@ -52,6 +60,10 @@ struct VllmResult {
   bool starts = false;                  // vLLM refuses to start when needed > available
   std::uint64_t max_model_len_fit = 0;  // the largest max_model_len that would start (0: none)
 };
+
+// Whether vramcalc models this vLLM release (0.6-0.9 as V0, 0.10, 0.11, 0.21); other
+// releases are computed with the rules of the nearest modelled one before them.
+[[nodiscard]] bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor);
 
 // What vLLM (V1) does on `gpu` with tensor / pipeline parallel `p` for `max_model_len`:
 // the KV budget, blocks, tokens and concurrency its start-up log reports.
@@ -69,9 +81,25 @@ struct VllmResult {
 
 enum class FlashAttn : std::uint8_t { automatic, on, off };
 
+// llama.cpp releases whose allocations differ, by the merge date (YYYYMMDD) of the pull request
+// that changed the rule (docs/engines.md, "Releases"). A build date before one of these gets the
+// rule as it was before that PR.
+namespace llamacpp_release {
+inline constexpr std::uint32_t newest = 20260912;           // the oracle's build (node-llama-cpp 3.21.1)
+inline constexpr std::uint32_t set_rows = 20250801;         // #14959: per-sequence KV streams possible (else unified)
+inline constexpr std::uint32_t fa_auto = 20250830;          // #15434: -fa auto (on where supported) by default
+inline constexpr std::uint32_t output_first = 20251217;     // #18148: -ngl counts the output layer first
+inline constexpr std::uint32_t mla_k_only = 20260124;       // #19067: MLA caches K only (no V)
+inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quantizer treats attn_qkv as attn_v
+inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
+} // namespace llamacpp_release
+
 struct LlamaCppOptions {
   std::optional<Dtype> type_k, type_v; // -ctk / -ctv (default f16)
-  FlashAttn flash_attn = FlashAttn::automatic; // auto: on (llama.cpp enables it where the GPU supports it)
+  FlashAttn flash_attn = FlashAttn::automatic; // auto: on from #15434 (where the GPU supports it), off before
+  std::uint32_t release = 0;           // build date YYYYMMDD of the llama.cpp modelled; 0: the newest
+  bool server = true;                  // llama-server; false: the library (llama-cli, bindings, Ollama, LM Studio)
+  std::uint32_t n_draft = 0;           // llama-server: draft tokens per sequence (speculative decoding)
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
   std::uint32_t n_batch = 2048, n_ubatch = 512;
@@ -108,12 +136,14 @@ struct LlamaCppResult {
   std::uint64_t kv_bytes = 0;      // all devices
   std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
   std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::uint32_t release = 0;       // the build date modelled (YYYYMMDD)
+  std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
   std::vector<LlamaCppDevice> gpus;
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
   bool fits = false;
 };
 
-// What llama.cpp (a build from 2026, after PR #19067: MLA caches K only) allocates with
+// What llama.cpp (the build of `options.release`, default the newest modelled) allocates with
 // `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).
 // `format` must be a GGUF mix. Does not throw for llama.cpp's refusals (`error`), only on
 // 64-bit overflow.

@@ -2,8 +2,10 @@
 // what is wrong and where (file, JSON path, flag).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace vramcalc {
 
@@ -21,8 +23,15 @@ enum class ErrorCode {
 [[nodiscard]] std::string_view error_code_name(ErrorCode code);
 
 struct Error {
-  ErrorCode code;
+  Error() = default;
+  Error(ErrorCode c, std::string m, std::string f = {}, std::uint64_t l = 0, std::uint64_t col = 0)
+      : code(c), message(std::move(m)), file(std::move(f)), line(l), column(col) {}
+
+  ErrorCode code = ErrorCode::invalid_argument;
   std::string message;
+  // The input file the error is in, and where (1-based; 0: not known), for CI annotations.
+  std::string file;
+  std::uint64_t line = 0, column = 0;
 };
 
 } // namespace vramcalc

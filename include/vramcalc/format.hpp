@@ -88,11 +88,13 @@ struct WeightFormat {
   bool act_order = false;           // int_group: g_idx (int32 per input feature) kept
   std::uint32_t scale_bytes = 2;    // int_channel: bytes per channel scale
   Fp8Scale fp8_scale = Fp8Scale::tensor;
+  bool fp8_ffn_only = false;        // fp8: only feed-forward layers, not the first and last (fbgemm-fp8)
   std::uint32_t block_n = 128, block_k = 128; // fp8 block scales
   bool double_quant = true;         // bnb4
   std::uint64_t bpw_num = 0, bpw_den = 1; // exl2: target bits per weight as a fraction
   std::uint32_t head_bits = 6;      // exl2: bits of the output head
   bool imatrix = false;             // gguf: quantized with an importance matrix
+  std::uint32_t llamacpp_release = 0; // gguf: the quantizer's build date (YYYYMMDD); 0: the newest rules
   std::shared_ptr<const FileTensors> file; // file: what the headers say
   std::string description;          // one line for tables
 };

@@ -24,7 +24,19 @@ struct GpuSpec {
   std::optional<double> price_usd_per_hour;
   std::vector<std::string> sources;
   bool custom = false;                 // from --gpu-mem, not the catalog
+  // The total CUDA reports (torch.cuda.mem_get_info), below nvidia-smi's: what vLLM, SGLang
+  // and TensorRT-LLM size their budgets from. Measured for some GPUs (with its source);
+  // cuda_visible_bytes() gives the rule for the others.
+  std::optional<std::uint64_t> cuda_memory_bytes;
+  std::string cuda_memory_source;
 };
+
+// What CUDA reports as the GPU's total: the measured figure where the catalog has one; for
+// other NVIDIA GPUs the driver's total less 512 MiB (docs/gpus.md: within 0.3% of the
+// measured ones); a --gpu-mem GPU and other vendors' as given.
+[[nodiscard]] std::uint64_t cuda_visible_bytes(const GpuSpec& gpu);
+// Where cuda_visible_bytes() comes from, in words.
+[[nodiscard]] std::string cuda_visible_source(const GpuSpec& gpu);
 
 // Bytes of one device the model may use: memory x usable_percent / 100, rounded down.
 [[nodiscard]] std::uint64_t usable_bytes(const GpuSpec& gpu);

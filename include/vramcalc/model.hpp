@@ -47,6 +47,7 @@ struct AttentionSpec {
   bool qk_norm = false;         // per-head RMSNorm on q and k (Qwen3, Gemma 3)
   bool sinks = false;           // learned per-head attention sink logits (gpt-oss)
   bool output_gate = false;     // q_proj also yields a per-head output gate (Qwen3-Next)
+  bool fused_qkv = false;       // one attn_qkv matrix instead of q, k, v (Phi-3, Falcon, GPT-NeoX, ...)
   std::uint64_t sliding_window = 0; // window of sliding layers, tokens
   std::uint64_t chunk_size = 0;     // chunk of chunked-local layers, tokens
   std::optional<MlaSpec> mla;
@@ -120,12 +121,23 @@ struct OfficialParams {
 // per estimate, minutes per sweep: docs/reliability.md, "Bounded work").
 inline constexpr std::uint64_t max_model_layers = 4096;
 
+// A checkpoint of the model that people load by its hub name, when it differs from the
+// model's defaults: its own storage format (a quantized upload) or its own maximum context
+// (an Instruct config may give less than the base model's).
+struct Checkpoint {
+  std::string repo;                          // "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"
+  std::optional<std::string> weights_format; // unset: the model's own
+  std::uint64_t max_context = 0;             // 0: the model's
+  std::string source;                        // where the facts were read (its config.json)
+};
+
 struct ModelSpec {
   std::string id;      // catalog id, lowercase ("llama3-70b")
   std::string name;    // display name
   std::string family;
   std::string arch;    // architecture as llama.cpp / GGUF names it ("llama", "qwen2", "deepseek2")
   std::vector<std::string> aliases;
+  std::vector<Checkpoint> checkpoints; // also names of the model
   std::string source;  // URL of the config the numbers come from
   std::string origin;  // where this spec was loaded from (file name), for messages
   std::vector<std::string> notes;   // printed under every estimate
@@ -145,6 +157,7 @@ struct ModelSpec {
   bool mlp_bias = false;
   std::uint64_t norms_per_layer = 2;    // Gemma 2/3 have 4 (pre/post attention and MLP)
   bool separate_mlp = false;            // layers hold a mixer or an MLP, not both (Nemotron-H, Mamba2)
+  bool fused_gate_up = false;           // a gated MLP's gate and up in one ffn_up of 2 x intermediate rows (Phi-3)
 
   AttentionSpec attention;
   std::optional<MoeSpec> moe;
@@ -172,6 +185,12 @@ struct LayerKind {
 // Fills spec.layers from the spec's defaults and a per-layer pattern: `pattern[i % size]`
 // gives each layer's kind (empty: all full attention). MoE placement from spec.moe.
 void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern);
+
+// The tensor layout llama.cpp's converter writes for an architecture (and Hugging Face ships):
+// a fused attn_qkv for Phi-3, Falcon, GPT-NeoX, BLOOM, MPT, GPT-2, StarCoder, Qwen (1), DBRX,
+// ...; Phi-3's gated MLP in one ffn_up. Sets spec.attention.fused_qkv and spec.fused_gate_up
+// from spec.arch (a file's own tensors override this where they are known).
+void apply_arch_layout(ModelSpec& spec);
 
 // Short description of the attention layout: "full", "5 sliding(1024) : 1 full", "MLA".
 [[nodiscard]] std::string attention_summary(const ModelSpec& spec);

@@ -46,6 +46,11 @@ struct RenderOptions {
 inline constexpr int json_schema_version = 1;
 [[nodiscard]] std::string render_json(const Report& report);
 [[nodiscard]] std::string render_error_json(const Error& error);
+// Several errors (a deployment file checked whole): "error" is the first, "errors" all of them.
+[[nodiscard]] std::string render_errors_json(std::span<const Error> errors);
+// The errors of `vramcalc check` as its CI formats carry them: "github" (an ::error annotation
+// on each error's file and line) or "junit" (a test case in error for each).
+[[nodiscard]] std::string render_errors_for_ci(std::span<const Error> errors, std::string_view format);
 
 // Which settings vary across the reports of a sweep (one column each).
 struct SweepAxes {

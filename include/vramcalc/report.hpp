@@ -36,6 +36,12 @@ struct SettingsSummary {
   std::uint64_t context_tokens = 0;
   std::uint64_t batch = 1;
   std::uint64_t overhead_bytes = 0;
+  // Where the format and the context came from (set by the command line; empty: not said):
+  // quant_source flag, file, config, catalog, repo name or default; context_source flag,
+  // checkpoint or model. checkpoint: the hub name of the checkpoint sized ("" for none).
+  std::string quant_source;
+  std::string context_source;
+  std::string checkpoint;
 };
 
 struct WeightGroup {
@@ -115,14 +121,17 @@ struct EngineSection {
   std::uint64_t context_tokens = 0; // max_model_len (vLLM) / context per sequence (llama.cpp)
   std::uint64_t batch = 1;
   // vLLM
-  std::uint64_t gpu_memory_bytes = 0;
-  std::uint32_t utilization_bp = 0;
+  std::uint64_t gpu_memory_bytes = 0;  // the total CUDA reports (below nvidia-smi's)
+  std::string gpu_memory_source;        // measured (where) or the rule
+  std::uint32_t utilization_ppm = 0;    // millionths
   std::uint64_t requested_bytes = 0;
+  std::uint32_t stage = 0;              // pp > 1: the stage whose cache limits the blocks
   std::uint64_t weights_bytes = 0;
   std::uint64_t activation_bytes = 0;
   std::uint64_t non_torch_bytes = 0;
   std::uint64_t cuda_graph_bytes = 0;
   std::uint64_t kv_cache_memory_bytes = 0;
+  std::int64_t kv_budget_bytes = 0;     // requested - the rest; negative when nothing is left
   bool kv_memory_given = false;
   std::uint64_t max_num_seqs = 0;
   std::uint64_t max_num_batched_tokens = 0;
@@ -150,6 +159,8 @@ struct EngineSection {
   std::string type_k, type_v;
   std::uint64_t kv_bytes = 0, state_bytes = 0;
   std::uint32_t gpu_layers = 0, total_layers = 0; // offloaded of (repeating layers + output)
+  std::string app;                  // "server" (llama-server) or "library"
+  std::uint64_t n_outputs = 0;      // logits rows the compute buffers are reserved for
   std::vector<EngineDevice> devices; // the GPUs
   EngineDevice host;
   std::string error;                // llama.cpp would refuse (or abort): why
@@ -198,6 +209,8 @@ struct InspectReport {
 // `vramcalc check`: one verdict per deployment.
 enum class CheckStatus : std::uint8_t { fits, does_not_fit };
 
+// (detail::terminal_view copies every field but `report` for the text formats: a new field
+// goes there too.)
 struct CheckEntry {
   std::string name;
   std::string file;                    // the deployment file, or "--vllm" / "--llama-server"

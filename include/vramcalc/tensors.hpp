@@ -17,7 +17,7 @@ namespace vramcalc {
 
 enum class TensorRole : std::uint8_t {
   token_embd, output, output_norm,
-  attn_norm, attn_q, attn_k, attn_v, attn_output, attn_q_norm, attn_k_norm, attn_sinks,
+  attn_norm, attn_q, attn_k, attn_v, attn_qkv, attn_output, attn_q_norm, attn_k_norm, attn_sinks,
   attn_q_a, attn_q_a_norm, attn_q_b, attn_kv_a_mqa, attn_kv_a_norm, attn_kv_b,
   post_attention_norm, ffn_norm, post_ffw_norm,
   ffn_gate, ffn_up, ffn_down,
@@ -71,6 +71,7 @@ struct Tensor {
   case TensorRole::attn_q:
   case TensorRole::attn_k:
   case TensorRole::attn_v:
+  case TensorRole::attn_qkv:
   case TensorRole::attn_output:
   case TensorRole::attn_sinks:
   case TensorRole::attn_q_a:

@@ -3,8 +3,10 @@
 
 #include "vramcalc/error.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vramcalc::cli {
@@ -12,7 +14,9 @@ namespace vramcalc::cli {
 // An error to report: printed as "vramcalc: error: <message>" (or the JSON error
 // document with --json), exit code 2.
 struct CliError {
+  CliError(Error e, std::vector<Error> further = {}) : error(std::move(e)), more(std::move(further)) {}
   Error error;
+  std::vector<Error> more; // further errors of the same input (a file checked whole)
 };
 
 struct Options {
@@ -21,6 +25,7 @@ struct Options {
   std::optional<std::string> quant;
   std::optional<std::string> kv;
   std::optional<std::string> ctx;
+  std::uint64_t context_divisor = 1; // without --ctx: the model's maximum / this per sequence (llama-server slots)
   std::optional<std::string> batch;
   std::vector<std::string> gpus;
   std::optional<std::string> gpu_mem;
@@ -37,7 +42,7 @@ struct Options {
   std::optional<std::string> vllm_version;
   bool enforce_eager = false;
   std::optional<std::string> cache_type_k, cache_type_v, flash_attn, batch_size, ubatch_size, n_gpu_layers,
-      n_cpu_moe, tensor_split;
+      n_cpu_moe, tensor_split, llamacpp_version, llamacpp_app, draft_max;
   bool kv_unified = false, swa_full = false;
   std::optional<std::string> kv_policy;
   bool max_ctx = false, max_batch = false, fit_quant = false;

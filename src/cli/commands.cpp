@@ -95,7 +95,19 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
       if (one.empty()) fail(ErrorCode::invalid_argument, "--gpu: '" + arg + "' has an empty entry");
       auto [count, name] = split_count("--gpu", one);
       auto g = c.find_gpu(name);
-      if (!g) fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      if (!g) {
+        // "h100x2", "h100*2": the count written after the name.
+        std::size_t digits = name.size();
+        while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1])) != 0) --digits;
+        if (digits > 1 && digits < name.size() && (name[digits - 1] == 'x' || name[digits - 1] == 'X' || name[digits - 1] == '*')) {
+          const std::string gpu = name.substr(0, digits - 1);
+          if (c.find_gpu(gpu)) {
+            fail(ErrorCode::unknown_gpu, "--gpu: unknown GPU '" + name + "'; did you mean " + name.substr(digits) + "x" +
+                                             gpu + "? (the count comes first)");
+          }
+        }
+        fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      }
       out.push_back({**g, count});
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
@@ -117,13 +129,65 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
   return out;
 }
 
-// A model argument is a catalog name, a vramcalc spec file, a Hugging Face config.json,
-// or a directory holding a config.json.
+// A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
+// file, a Hugging Face config.json, model files, or a directory holding them.
 struct ResolvedModel {
   ModelSpec spec;
-  std::vector<std::string> warnings;
+  std::vector<std::string> warnings;       // from importing a config.json or files ("Import: ...")
+  std::vector<std::string> notes;          // how the name was read
   std::optional<WeightFormat> file_format; // the model came from its weight files
+  std::string format_source;               // where spec.weights_format comes from: config, catalog, repo name
+  std::string checkpoint;                  // the hub name of the checkpoint resolved ("" for none)
+  bool context_from_checkpoint = false;    // spec.max_context is the checkpoint's, not the model's
 };
+
+// Written as a path: catalog names do not shadow these, and these do not fall back to the catalog.
+bool written_as_path(std::string_view m) {
+  return m.starts_with("/") || m.starts_with("./") || m.starts_with("../") || m.starts_with("~") || m == "." ||
+         m == ".." || m.ends_with(".json") || m.ends_with(".gguf") || m.ends_with(".safetensors");
+}
+
+ResolvedModel resolve_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (io::is_model_files_path(path)) {
+    io::ModelFiles mf = value_or_fail(io::open_model_files(path));
+    ResolvedModel r{std::move(mf.spec), std::move(mf.warnings), {}, std::move(mf.format), "file", "", false};
+    return r;
+  }
+  if (fs::is_directory(path, ec)) {
+    const fs::path config = fs::path(path) / "config.json";
+    if (!fs::is_regular_file(config, ec)) fail(ErrorCode::io, "'" + path + "' is a directory without a config.json");
+    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
+    std::string id = to_lower(fs::path(path).lexically_normal().filename().string());
+    if (id.empty() || id == ".") id = to_lower(fs::absolute(path).lexically_normal().parent_path().filename().string());
+    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  const std::string text = value_or_fail(io::read_text_file(path, ErrorCode::invalid_model));
+  if (io::looks_like_hf_config(text)) {
+    const fs::path p(path);
+    std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
+    if (id.empty()) id = "model";
+    auto imported = value_or_fail(io::parse_hf_config(text, path, to_lower(id)));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  ModelSpec spec = value_or_fail(io::parse_model_spec(text, path));
+  const bool quantized = spec.weights_format.has_value();
+  return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+}
+
+// The hint for a name nobody knows: how to size the model anyway.
+std::string unknown_model_hint(std::string_view name) {
+  if (std::count(name.begin(), name.end(), '/') == 1 && name.find(' ') == std::string_view::npos &&
+      name.size() <= 200 && !name.starts_with("/") && !name.starts_with(".")) {
+    return " (not in the catalog: size it from its config.json, https://huggingface.co/" + std::string(name) +
+           "/resolve/main/config.json: vramcalc config.json; or give the model directory, or --models-dir)";
+  }
+  return " (for a model not in the catalog, give its config.json or model directory, or --models-dir)";
+}
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   if (o.model.empty()) {
@@ -131,47 +195,71 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   }
   namespace fs = std::filesystem;
   std::error_code ec;
-  const bool looks_like_path = o.model.ends_with(".json") || o.model.find('/') != std::string::npos ||
-                               o.model.starts_with(".");
-  if (io::is_model_files_path(o.model)) {
-    io::ModelFiles mf = value_or_fail(io::open_model_files(o.model));
-    return {std::move(mf.spec), std::move(mf.warnings), std::move(mf.format)};
-  }
-  if (fs::is_directory(o.model, ec)) {
-    const fs::path config = fs::path(o.model) / "config.json";
-    if (!fs::is_regular_file(config, ec)) {
-      fail(ErrorCode::io, "'" + o.model + "' is a directory without a config.json");
-    }
-    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
-    std::string id = to_lower(fs::path(o.model).lexically_normal().filename().string());
-    if (id.empty() || id == ".") id = to_lower(fs::absolute(o.model).lexically_normal().parent_path().filename().string());
-    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
-    return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
-  }
-  if (fs::is_regular_file(o.model, ec)) {
-    const std::string text = value_or_fail(io::read_text_file(o.model, ErrorCode::invalid_model));
-    if (io::looks_like_hf_config(text)) {
-      const fs::path p(o.model);
-      std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
-      if (id.empty()) id = "model";
-      auto imported = value_or_fail(io::parse_hf_config(text, o.model, to_lower(id)));
-      return {std::move(imported.spec), std::move(imported.warnings), std::nullopt};
-    }
-    return {value_or_fail(io::parse_model_spec(text, o.model)), {}, std::nullopt};
-  }
-  auto found = c.find_model(o.model);
+  if (written_as_path(o.model)) return resolve_path(o.model);
+  // A catalog name wins over a file or directory of the same name here (write ./NAME for that).
+  auto match = c.resolve_model_name(o.model);
+  const bool exists = fs::exists(o.model, ec);
+  if ((!match || !match->exact_name) && exists) return resolve_path(o.model);
   std::optional<io::Catalog> whole;
-  if (!found && c.partial) {
+  if (!match && c.partial) {
     // Suggestions for an unknown name come from the whole catalog.
     whole = load_catalog(o);
-    found = whole->find_model(o.model);
+    match = whole->resolve_model_name(o.model);
   }
-  if (!found && looks_like_path) fail(ErrorCode::io, "cannot read '" + o.model + "': No such file or directory");
-  return {*value_or_fail(std::move(found)), {}, std::nullopt};
+  if (!match) {
+    Error e = match.error();
+    if (e.code == ErrorCode::unknown_model) e.message += unknown_model_hint(o.model);
+    throw CliError{e};
+  }
+  ResolvedModel r{*match->model, {}, std::move(match->notes), std::nullopt, "", "", false};
+  if (r.spec.weights_format) r.format_source = "catalog";
+  if (match->weights_format) {
+    r.spec.weights_format = match->weights_format;
+    r.format_source = match->format_source;
+  }
+  if (const Checkpoint* cp = match->checkpoint; cp != nullptr) {
+    if (cp->max_context != 0 && cp->max_context != r.spec.max_context) {
+      r.notes.push_back(fmt::format("Maximum context {} tokens, the checkpoint's ({}'s config.json; vLLM's default "
+                                    "--max-model-len); the {} catalog entry says {}.",
+                                    with_commas(cp->max_context), cp->repo, r.spec.id, with_commas(r.spec.max_context)));
+      r.spec.max_context = cp->max_context;
+      r.context_from_checkpoint = true;
+    }
+  }
+  // The checkpoint is the name as typed when it names one: a known checkpoint, or a quantized upload.
+  if (match->checkpoint != nullptr || match->format_source == "repo name") r.checkpoint = o.model;
+  if (exists) {
+    r.notes.push_back("'" + o.model + "' is also a path here; the catalog's model is used (write ./" + o.model +
+                      " to read the files).");
+  }
+  return r;
 }
 
 // "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
 std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
+  // "32,000" is a thousands separator, not the list 32 and 000.
+  {
+    std::size_t i = 0, group = 0;
+    bool separated = false, digits_only = !value.empty() && value.size() <= 64;
+    for (; i < value.size() && digits_only; ++i) {
+      if (value[i] == ',') {
+        digits_only = group >= 1 && group <= 3 && (!separated || group == 3);
+        separated = true;
+        group = 0;
+      } else {
+        digits_only = std::isdigit(static_cast<unsigned char>(value[i])) != 0;
+        ++group;
+      }
+    }
+    if (digits_only && separated && group == 3) {
+      std::string plain;
+      for (char c : value) {
+        if (c != ',') plain += c;
+      }
+      fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' is a list of " + value.substr(0, value.find(',')) +
+                                            " and more; for one number write " + plain + " (no thousands separators)");
+    }
+  }
   std::vector<std::string> out;
   std::string_view rest = value;
   while (true) {
@@ -199,27 +287,63 @@ WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
   fail(ErrorCode::invalid_argument, msg);
 }
 
+// " did you mean X?" for a mistyped name: the same letters and digits without separators
+// first ("fp8e4m3" is "fp8_e4m3"), else the nearest by edit distance; "" when none is close.
+std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names) {
+  const auto bare = [](std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      if (std::isalnum(static_cast<unsigned char>(c)) != 0) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  for (std::string_view n : names) {
+    if (!bare(typed).empty() && bare(typed) == bare(n)) return "; did you mean " + std::string(n) + "?";
+  }
+  std::vector<NameCandidate> candidates;
+  for (std::string_view n : names) candidates.push_back({n, n});
+  const auto s = suggest(typed, candidates, 1);
+  return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
+}
+
 Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
   // "auto" is vLLM's spelling of "the model's dtype".
   auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
   if (!d || !traits(*d).kv_allowed) {
-    fail(ErrorCode::invalid_argument,
-         "--kv: unknown KV-cache dtype '" + kv +
-             "'; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl");
+    static constexpr std::string_view known[] = {"fp32", "fp16", "bf16",  "fp8",  "fp8_e4m3", "fp8_e5m2", "int8",
+                                                 "int4", "q8_0", "q5_1",  "q5_0", "q4_1",     "q4_0",     "iq4_nl"};
+    std::string hint = did_you_mean(kv, known);
+    if (hint.empty()) hint = "; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl";
+    fail(ErrorCode::invalid_argument, "--kv: unknown KV-cache dtype '" + kv + "'" + hint);
   }
   return *d;
 }
 
 // "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
+// --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
+// more decimals are rounded to the nearest millionth.
 std::uint32_t utilization_flag(const std::string& text) {
-  auto bp = parse_percent_bp(text + "%");
-  if (!bp || *bp == 0) {
-    fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is not a fraction between 0 and 1");
+  const std::string flag = "--gpu-memory-utilization";
+  const auto bad = [&](const std::string& why) { fail(ErrorCode::invalid_argument, flag + ": '" + text + "' " + why); };
+  std::size_t i = 0;
+  std::uint64_t whole = 0, frac_ppm = 0, digits = 0;
+  bool round_up_last = false, any = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, any = true) {
+    if (whole > 10) bad("is more than 1");
+    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
   }
-  // parse_percent_bp read "0.9%" as 0.9 percent = 90 bp; a fraction is 100 times that.
-  const std::uint64_t v = *bp * 100;
-  if (v > 10000) fail(ErrorCode::invalid_argument, "--gpu-memory-utilization: '" + text + "' is more than 1");
-  return static_cast<std::uint32_t>(v);
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits, any = true) {
+      if (digits < 6) frac_ppm = frac_ppm * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      else if (digits == 6) round_up_last = text[i] >= '5';
+    }
+  }
+  if (!any || i != text.size()) bad("is not a decimal fraction such as 0.9 or 0.845");
+  for (std::uint64_t d = digits; d < 6; ++d) frac_ppm *= 10;
+  const std::uint64_t ppm = whole * 1'000'000 + frac_ppm + (round_up_last ? 1 : 0);
+  if (ppm > 1'000'000) bad("is more than 1");
+  if (ppm == 0) bad("is not more than 0");
+  return static_cast<std::uint32_t>(ppm);
 }
 
 // llama.cpp's cache types (llama-server --cache-type-k/-v: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
@@ -235,15 +359,40 @@ Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
        flag + ": llama.cpp has no '" + text + "' cache type; it has f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1");
 }
 
-// A GGUF mix, or a plain float format (llama.cpp loads it as a GGUF of that type).
-bool llamacpp_format(const WeightFormat& f) {
-  return f.kind == FormatKind::gguf || (f.kind == FormatKind::file && f.file && f.file->gguf) ||
-         (f.kind == FormatKind::plain && (f.dtype == Dtype::f32 || f.dtype == Dtype::f16 || f.dtype == Dtype::bf16));
+EngineKind engine_kind(const std::string& name) {
+  if (name == "vllm") return EngineKind::vllm;
+  if (name == "llamacpp" || name == "llama.cpp") return EngineKind::llamacpp;
+  return EngineKind::generic;
+}
+
+// "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
+std::uint32_t llamacpp_version_flag(const std::string& text) {
+  const std::string t = to_lower(text);
+  if (t == "latest" || t == "newest") return 0;
+  const auto bad = [&] {
+    fail(ErrorCode::invalid_argument, "--llamacpp-version: '" + text +
+                                          "' is not a build date like 2025-07-22 or 2025-07 (llama-server --version "
+                                          "prints the build; its release page the date), or latest");
+  };
+  const auto digits = [&](std::size_t at, std::size_t n) {
+    std::uint32_t v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i >= t.size() || t[i] < '0' || t[i] > '9') bad();
+      v = v * 10 + static_cast<std::uint32_t>(t[i] - '0');
+    }
+    return v;
+  };
+  if (t.size() != 7 && t.size() != 10) bad();
+  if (t[4] != '-' || (t.size() == 10 && t[7] != '-')) bad();
+  const std::uint32_t year = digits(0, 4), month = digits(5, 2), day = t.size() == 10 ? digits(8, 2) : 1;
+  if (year < 2023 || month < 1 || month > 12 || day < 1 || day > 31) bad();
+  return year * 10000 + month * 100 + day;
 }
 
 void apply_llamacpp_flags(const Options& o, Settings& s) {
   const bool flags = o.cache_type_k || o.cache_type_v || o.flash_attn || o.batch_size || o.ubatch_size ||
-                     o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full;
+                     o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full ||
+                     o.llamacpp_version || o.llamacpp_app || o.draft_max;
   if (flags && s.engine != EngineKind::llamacpp) {
     fail(ErrorCode::invalid_argument, "llama.cpp flags (--cache-type-k, --flash-attn, --n-gpu-layers, ...) need "
                                       "--engine llamacpp");
@@ -264,6 +413,16 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
   }
   l.kv_unified = o.kv_unified;
   l.swa_full = o.swa_full;
+  if (o.llamacpp_version) l.release = llamacpp_version_flag(*o.llamacpp_version);
+  if (o.llamacpp_app) {
+    const std::string a = to_lower(*o.llamacpp_app);
+    if (a == "server" || a == "llama-server") l.server = true;
+    else if (a == "library" || a == "cli" || a == "llama-cli") l.server = false;
+    else fail(ErrorCode::invalid_argument, "--llamacpp-app: '" + *o.llamacpp_app + "' is not server or library");
+  }
+  if (o.draft_max && *o.draft_max != "0") {
+    l.n_draft = static_cast<std::uint32_t>(flag_value("--draft-max", parse_count(*o.draft_max, 1u << 16)));
+  }
   if (o.batch_size) l.n_batch = static_cast<std::uint32_t>(flag_value("--batch-size", parse_count(*o.batch_size, 1u << 24)));
   if (o.ubatch_size) {
     l.n_ubatch = static_cast<std::uint32_t>(flag_value("--ubatch-size", parse_count(*o.ubatch_size, 1u << 24)));
@@ -295,8 +454,7 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
 }
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
-  if (o.engine == "vllm") s.engine = EngineKind::vllm;
-  else if (o.engine == "llamacpp" || o.engine == "llama.cpp") s.engine = EngineKind::llamacpp;
+  s.engine = engine_kind(o.engine);
   if (o.tp || o.pp || o.ep) {
     Parallel p;
     if (o.tp) p.tp = static_cast<std::uint32_t>(flag_value("--tp", parse_count(*o.tp, 1024)));
@@ -324,7 +482,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     fail(ErrorCode::invalid_argument, "--engine vllm: say which GPU with --gpu (vLLM sizes its KV cache from the GPU's memory)");
   }
   VllmOptions& v = s.vllm;
-  if (o.gpu_memory_utilization) v.utilization_bp = utilization_flag(*o.gpu_memory_utilization);
+  if (o.gpu_memory_utilization) v.utilization_ppm = utilization_flag(*o.gpu_memory_utilization);
   if (o.block_size) {
     const auto b = flag_value("--block-size", parse_count(*o.block_size, 4096));
     if ((b & (b - 1)) != 0) fail(ErrorCode::invalid_argument, "--block-size: '" + *o.block_size + "' is not a power of two");
@@ -440,37 +598,57 @@ struct Workload {
   std::vector<std::uint64_t> ctxs;
   std::vector<std::uint64_t> batches;
   Settings base;
+  std::string quant_source;   // flag, file, config, catalog, repo name, default
+  std::string context_source; // flag, checkpoint, model
 };
 
 Workload read_workload(const Options& o, const io::Catalog& catalog) {
-  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}};
+  Workload w{resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
-  const bool llamacpp = o.engine == "llamacpp" || o.engine == "llama.cpp";
+  const EngineKind engine = engine_kind(o.engine);
+  const bool llamacpp = engine == EngineKind::llamacpp;
   if (o.quant && iequals(*o.quant, "all")) {
     for (std::string_view n : listed_weight_formats()) {
       WeightFormat f = format_flag(std::string(n), model);
-      if (!llamacpp || llamacpp_format(f)) w.formats.push_back(std::move(f));
+      if (engine_loads(engine, f)) w.formats.push_back(std::move(f));
     }
   } else {
     std::string native = model.weights_format.value_or(std::string(traits(model.dtype).name));
-    // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
-    if (llamacpp && !o.quant) native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+    w.quant_source = o.quant ? "flag" : model.weights_format ? w.resolved.format_source : "default";
+    if (llamacpp && !o.quant && !engine_loads(engine, format_flag(native, model))) {
+      // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
+      native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+      if (native != "mxfp4_moe") w.quant_source = "default";
+    }
     const std::string quant = o.quant.value_or(native);
     for (const std::string& q : split_list("--quant", quant)) {
       // Without -q (or with -q file) the weights are the files' own.
       if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
+        w.quant_source = "file";
         w.formats.push_back(*w.resolved.file_format);
-        if (llamacpp && !llamacpp_format(w.formats.back())) {
+        if (llamacpp && !engine_loads(engine, w.formats.back())) {
           fail(ErrorCode::invalid_argument, "--engine llamacpp: llama.cpp runs GGUF files, not safetensors; give -q "
                                             "with a GGUF type (q8_0, q4_k_m, ...) to size a conversion");
         }
+        if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+          fail(ErrorCode::invalid_argument, "--engine vllm: vLLM's GGUF loading is experimental and not modelled; "
+                                            "size it with --engine llamacpp, or give -q with a vLLM format");
+        }
         continue;
       }
-      w.formats.push_back(format_flag(q, model));
-      if (llamacpp && !llamacpp_format(w.formats.back())) {
+      // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
+      w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model));
+      if (llamacpp && !engine_loads(engine, w.formats.back())) {
         fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
                                               "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
+      }
+      if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+        fail(ErrorCode::invalid_argument,
+             "--quant: vLLM does not load '" + q + "' (" +
+                 (w.formats.back().kind == FormatKind::exl2 ? std::string("ExLlamaV2 is not a vLLM format")
+                                                            : std::string("its GGUF loading is experimental and not modelled")) +
+                 "); use one of bf16, fp8, int8, gptq, awq, w4a16, nf4, mxfp4, nvfp4, or --engine llamacpp for GGUF");
       }
     }
   }
@@ -489,8 +667,10 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   if (o.ctx) {
     for (const std::string& c : split_list("--ctx", *o.ctx)) w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
   } else {
-    w.ctxs.push_back(model.max_context);
+    w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
   }
+  w.context_source = o.ctx ? "flag" : w.resolved.context_from_checkpoint ? "checkpoint" : "model";
+  if (o.quant && iequals(*o.quant, "all")) w.quant_source = "flag";
   for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
     w.batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
   }
@@ -507,6 +687,11 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
   w.base.gpus = gpu_requests(o, catalog);
   apply_engine_flags(o, model, w.base);
+  // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as
+  // it takes": the fit row's min_count and the verdict still say how many would fit.
+  for (GpuRequest& g : w.base.gpus) {
+    if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
+  }
   w.base.weights = w.formats.front();
   w.base.kv_dtype = w.kvs.front();
   w.base.context_tokens = w.ctxs.front();
@@ -518,7 +703,7 @@ std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& 
   std::vector<WeightFormat> out;
   for (std::string_view n : listed_weight_formats()) {
     WeightFormat f = format_flag(std::string(n), model);
-    if (s.engine != EngineKind::llamacpp || llamacpp_format(f)) out.push_back(std::move(f));
+    if (engine_loads(s.engine, f)) out.push_back(std::move(f));
   }
   return out;
 }
@@ -529,11 +714,16 @@ std::string overflow_message(const ModelSpec& model, const Settings& s, const Es
          (s.batch == 1 ? " sequence: " : " sequences: ") + e.message;
 }
 
-Report estimate_or_fail(const ModelSpec& model, const Settings& s, const io::Catalog& catalog,
-                        const std::vector<std::string>& warnings, const PreparedWeights* prepared = nullptr) {
+Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog& catalog,
+                        const PreparedWeights* prepared = nullptr) {
+  const ModelSpec& model = w.resolved.spec;
   auto report = prepared != nullptr ? estimate(s, catalog.gpus, *prepared) : estimate(model, s, catalog.gpus);
   if (!report) fail(ErrorCode::overflow, overflow_message(model, s, report.error()));
-  for (const std::string& w : warnings) report->notes.insert(report->notes.begin(), "Import: " + w);
+  report->notes.insert(report->notes.begin(), w.resolved.notes.begin(), w.resolved.notes.end());
+  for (const std::string& warning : w.resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + warning);
+  report->settings.quant_source = w.quant_source;
+  report->settings.context_source = w.context_source;
+  report->settings.checkpoint = w.resolved.checkpoint;
   return std::move(*report);
 }
 
@@ -638,7 +828,7 @@ Outcome run_estimate(const Options& o) {
           s.kv_dtype = kv;
           s.context_tokens = ctx;
           s.batch = batch;
-          reports.push_back(estimate_or_fail(model, s, catalog, w.resolved.warnings, &prepared[fi]));
+          reports.push_back(estimate_or_fail(w, s, catalog, &prepared[fi]));
         }
       }
     }
@@ -702,7 +892,7 @@ Outcome run_plan(const Options& o) {
   for (const WeightFormat& f : w.formats) {
     Settings s = w.base;
     s.weights = f;
-    (void)estimate_or_fail(w.resolved.spec, s, catalog, {});
+    (void)estimate_or_fail(w, s, catalog);
   }
   check_work(w.resolved.spec, w.formats.size(), "plan: the formats ask for");
   const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats);
@@ -742,14 +932,21 @@ Outcome run_compare(const Options& o) {
     if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() > 1) {
       fail(ErrorCode::invalid_argument, "compare: one setting for all models (no comma lists)");
     }
-    reports.push_back(estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings));
+    reports.push_back(estimate_or_fail(w, w.base, catalog));
   }
   if (o.json) return {render_sweep_json(reports), 0};
   if (o.format != "table") return {render_reports(reports, o.format, render_options(o)), 0};
   return {render_compare(reports, render_options(o)), 0};
 }
 
-Outcome run_list(const Options& o) {
+Outcome run_list(const Options& given) {
+  Options o = given;
+  // Singular and common synonyms: `list gpu`, `list model`, `list quants`.
+  for (const auto& [alias, what] : {std::pair<std::string_view, std::string_view>{"gpu", "gpus"}, {"model", "models"},
+                                    {"format", "formats"}, {"quant", "formats"}, {"quants", "formats"},
+                                    {"quantizations", "formats"}, {"devices", "gpus"}}) {
+    if (iequals(o.list_what, alias)) o.list_what = std::string(what);
+  }
   if (o.list_what != "models" && o.list_what != "gpus" && o.list_what != "formats") {
     fail(ErrorCode::invalid_argument,
          o.list_what.empty() ? "list: say what to list: 'vramcalc list models', 'list gpus' or 'list formats'"
@@ -923,6 +1120,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
     fail(ErrorCode::invalid_argument, std::string("--") + k + ": '" + v.text + "' is not true or false");
   };
   o.model = get("model").value_or("");
+  o.context_divisor = d.context_divisor;
   o.quant = get("quant");
   o.kv = get("kv_dtype");
   o.ctx = get("context");
@@ -942,7 +1140,9 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.max_num_batched_tokens = opt("max_num_batched_tokens");
   o.kv_cache_memory = opt("kv_cache_memory");
   o.block_size = opt("block_size");
-  o.vllm_version = opt("version");
+  // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
+  if (o.engine == "llamacpp" || o.engine == "llama.cpp") o.llamacpp_version = opt("version");
+  else o.vllm_version = opt("version");
   if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
     o.enforce_eager = boolean("enforce_eager", it->second);
   }
@@ -960,32 +1160,39 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
 }
 
 // "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
-std::string locate(const io::Deployment& d, const std::string& message) {
+Error locate(const io::Deployment& d, const Error& error) {
   static const std::pair<std::string_view, std::string_view> flags[] = {
       {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
       {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
       {"--engine", "engine"}, {"--ep", "ep"},
       {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
       {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
-      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--enforce_eager", "enforce_eager"},
+      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--llamacpp-version", "version"},
+      {"--enforce_eager", "enforce_eager"},
       {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
       {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
       {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
       {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
+  const auto at = [&](const io::DeployValue& v, const std::string& what) {
+    return Error{error.code, (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + what,
+                 v.where.empty() ? std::string() : d.file, v.line, v.column};
+  };
+  const std::string& message = error.message;
   for (const auto& [flag, key] : flags) {
     const std::string prefix = std::string(flag) + ": ";
     if (!message.starts_with(prefix)) continue;
-    const auto it = d.keys.contains(std::string(key)) ? d.keys.find(std::string(key)) : d.engine_options.find(std::string(key));
-    if (it == d.keys.end() || it == d.engine_options.end()) break;
-    const io::DeployValue& v = it->second;
-    return (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + message.substr(prefix.size());
+    const std::string k(key);
+    if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
+    if (const auto it = d.engine_options.find(k); it != d.engine_options.end()) {
+      return at(it->second, message.substr(prefix.size()));
+    }
+    break;
   }
   // Model resolution and anything else: the deployment as a whole.
   const auto m = d.keys.find("model");
-  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) {
-    return (m->second.where.empty() ? "" : m->second.where + ": ") + m->second.path + ": " + message;
-  }
-  return (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message;
+  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) return at(m->second, message);
+  return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message,
+               d.where.empty() ? std::string() : d.file, d.line, d.column};
 }
 
 std::string deployment_text(const CheckEntry& e) {
@@ -1014,13 +1221,18 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
   e.ignored = d.ignored;
   try {
     const Options o = deployment_options(base, d);
-    if (o.gpus.empty() && !o.gpu_mem) fail(ErrorCode::invalid_argument, "--gpu: a deployment needs its GPUs (gpu: 4xh100)");
+    if (o.gpus.empty() && !o.gpu_mem) {
+      throw CliError{Error{ErrorCode::invalid_argument,
+                           (d.where.empty() ? d.file : d.where) + ": " + d.path +
+                               ": missing key 'gpu' (the GPUs it runs on, e.g. gpu: 4xh100; or give --gpu)",
+                           d.where.empty() ? std::string() : d.file, d.line, d.column}};
+    }
     Workload w = read_workload(o, catalog);
     if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() != 1) {
       fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
     }
     if (w.base.gpus.size() != 1) fail(ErrorCode::invalid_argument, "--gpu: a deployment runs on one kind of GPU");
-    e.report = estimate_or_fail(w.resolved.spec, w.base, catalog, w.resolved.warnings);
+    e.report = estimate_or_fail(w, w.base, catalog);
     const Report& r = e.report;
     const FitRow& row = r.fit.front();
     e.engine = r.engine ? r.engine->name : "generic";
@@ -1030,7 +1242,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.tp = row.tp;
     e.pp = row.pp;
     e.usable_bytes = row.usable_bytes;
-    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : base.headroom.value_or("0");
+    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
     try {
       e.required_headroom_bytes = headroom_bytes(asked, row.usable_bytes);
     } catch (const CliError& err) {
@@ -1092,72 +1304,102 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     }
     e.message = head;
   } catch (const CliError& err) {
-    throw CliError{{err.error.code, locate(d, err.error.message)}};
+    if (err.error.line != 0) throw; // already located
+    throw CliError{locate(d, err.error), {}};
   }
   return e;
 }
 
+// A GGUF named on a llama-server line that is not on this machine (CI checks the command, not
+// the file): the model and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
+void model_from_gguf_name(io::Deployment& d) {
+  io::DeployValue& m = d.keys["model"];
+  std::error_code ec;
+  if (!m.text.ends_with(".gguf") || std::filesystem::exists(m.text, ec)) return;
+  std::string stem = std::filesystem::path(m.text).stem().string();
+  if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
+  for (const GgufFtypeTraits& t : gguf_ftypes()) {
+    std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
+    const std::string lower = to_lower(stem);
+    for (char sep : {'-', '.', '_'}) {
+      if (lower.ends_with(sep + name)) {
+        if (!d.keys.contains("quant")) d.keys["quant"] = {name, m.path, ""};
+        stem.erase(stem.size() - name.size() - 1);
+        break;
+      }
+    }
+    if (d.keys.contains("quant")) break;
+  }
+  d.ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
+                      (d.keys.contains("quant") ? " " + d.keys["quant"].text : "") + " from its name)");
+  m.text = stem;
+}
+
+// Every deployment of every file is read and checked; all errors are collected, each with its
+// file, line and column, and reported together (exit 2) instead of the first alone.
 Outcome run_check(const Options& o) {
   const io::Catalog catalog = load_catalog(o);
   std::vector<io::Deployment> deployments;
+  std::vector<Error> errors;
   CheckReport report;
   for (const std::string& f : o.check_files) {
-    const std::string text = value_or_fail(io::read_text_file(f, ErrorCode::io));
-    auto parsed = value_or_fail(io::parse_deployments(text, f));
-    for (io::Deployment& d : parsed) deployments.push_back(std::move(d));
+    auto text = io::read_text_file(f, ErrorCode::io);
+    if (!text) {
+      errors.push_back(text.error());
+      errors.back().file = f;
+      continue;
+    }
+    io::DeploymentFile parsed = io::read_deployments(*text, f);
+    for (Error& e : parsed.errors) errors.push_back(std::move(e));
+    for (io::Deployment& d : parsed.deployments) deployments.push_back(std::move(d));
     report.files.push_back(f);
   }
-  const auto command = [&](std::expected<io::Deployment, Error> parsed) {
-    io::Deployment d = value_or_fail(std::move(parsed));
-    // The command line says nothing about the hardware or the workload: the flags do.
-    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
-    if (o.gpu_mem) d.keys.erase("gpu");
-    if (o.batch && !d.keys.contains("batch")) d.keys["batch"] = {*o.batch, "--batch", ""};
-    if (o.ctx && !d.keys.contains("context")) d.keys["context"] = {*o.ctx, "--ctx", ""};
-    if (o.quant && !d.keys.contains("quant")) d.keys["quant"] = {*o.quant, "--quant", ""};
-    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
-    deployments.push_back(std::move(d));
-  };
-  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command));
-  if (o.llama_server_command) {
-    auto d = io::deployment_from_llama_server(*o.llama_server_command);
-    // A GGUF that is not on this machine (CI checks the command, not the file): the model
-    // and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
-    if (d) {
-      io::DeployValue& m = d->keys["model"];
-      std::error_code ec;
-      if (m.text.ends_with(".gguf") && !std::filesystem::exists(m.text, ec)) {
-        std::string stem = std::filesystem::path(m.text).stem().string();
-        if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
-        for (const GgufFtypeTraits& t : gguf_ftypes()) {
-          std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
-          const std::string lower = to_lower(stem);
-          for (char sep : {'-', '.', '_'}) {
-            if (lower.ends_with(sep + name)) {
-              if (!d->keys.contains("quant")) d->keys["quant"] = {name, m.path, ""};
-              stem.erase(stem.size() - name.size() - 1);
-              break;
-            }
-          }
-          if (d->keys.contains("quant")) break;
-        }
-        d->ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
-                             (d->keys.contains("quant") ? " " + d->keys["quant"].text : "") + " from its name)");
-        m.text = stem;
-      }
+  const auto command = [&](std::expected<io::Deployment, Error> parsed, bool gguf_name) {
+    if (!parsed) {
+      errors.push_back(parsed.error());
+      return;
     }
-    command(std::move(d));
-  }
-  if (deployments.empty()) {
+    if (gguf_name) model_from_gguf_name(*parsed);
+    deployments.push_back(std::move(*parsed));
+  };
+  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);
+  if (o.llama_server_command) command(io::deployment_from_llama_server(*o.llama_server_command), true);
+  if (deployments.empty() && errors.empty()) {
     fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
   }
   if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
     fail(ErrorCode::invalid_argument, "check --vllm / --llama-server: say which GPUs with --gpu (e.g. --gpu 4xh100)");
   }
+  if (o.gpus.size() > 1) fail(ErrorCode::invalid_argument, "check --gpu: give one GPU type (it is every deployment's)");
+  // The flags override every deployment: the same files checked on other hardware or at
+  // another context or batch (docs/ci.md).
+  for (io::Deployment& d : deployments) {
+    if (!o.gpus.empty()) d.keys["gpu"] = {o.gpus.front(), "--gpu", ""};
+    if (o.gpu_mem) d.keys.erase("gpu");
+    if (o.batch) d.keys["batch"] = {*o.batch, "--batch", ""};
+    if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
+    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
+  }
+  report.entries.reserve(deployments.size());
   for (const io::Deployment& d : deployments) {
     Options base = o;
     if (d.keys.contains("gpu")) base.gpu_mem.reset();
-    report.entries.push_back(check_one(base, d, catalog));
+    try {
+      report.entries.push_back(check_one(base, d, catalog));
+    } catch (const CliError& e) {
+      errors.push_back(e.error);
+    }
+  }
+  if (!errors.empty()) {
+    // In the order of the files, then of their lines.
+    const auto rank = [&](const Error& e) {
+      const auto f = std::find(o.check_files.begin(), o.check_files.end(), e.file);
+      return std::make_tuple(static_cast<std::size_t>(f - o.check_files.begin()), e.line, e.column);
+    };
+    std::stable_sort(errors.begin(), errors.end(), [&](const Error& a, const Error& b) { return rank(a) < rank(b); });
+    CliError all{errors.front(), {}};
+    all.more.assign(errors.begin() + 1, errors.end());
+    throw all;
   }
   const std::string format = o.json ? "json" : o.format;
   return {render_check(report, format, render_options(o)), report.ok() ? 0 : 1};
@@ -1171,7 +1413,8 @@ std::string version_text() {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }
-  out += "\nengines modelled: vLLM 0.21 (0.6-0.21 with --vllm-version), llama.cpp 2026 builds";
+  out += "\nengines modelled: vLLM 0.21 (0.6-0.11 with --vllm-version; other releases with a warning), llama.cpp "
+         "builds of 2024-2026 (--llamacpp-version)";
   out += std::string("\nbuilt with ") +
 #if defined(__clang__)
          "clang " __clang_version__

@@ -2,6 +2,8 @@
 // every failure into "vramcalc: error: ..." and exit code 2 (70 for a bug); output that
 // cannot be written is exit code 74 (docs/reliability.md, "Output").
 #include "cli.hpp"
+#include "flags.hpp"
+#include "vramcalc/names.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/text.hpp"
 
@@ -10,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +21,8 @@
 #include <vector>
 
 namespace {
+
+using vramcalc::cli::Command;
 
 // sysexits.h EX_IOERR: the output could not be written (a full disk, a closed descriptor).
 constexpr int exit_output_failed = 74;
@@ -40,16 +45,50 @@ int output_failed(int error) {
 
 // Every message leaves as one line of bounded length, its control characters escaped.
 vramcalc::Error printable(const vramcalc::Error& e) {
-  return {e.code, vramcalc::excerpt(e.message, max_message_bytes)};
+  return {e.code, vramcalc::excerpt(e.message, max_message_bytes), vramcalc::excerpt(e.file, 1024), e.line, e.column};
 }
 
-int fail(const vramcalc::Error& given, bool json) {
-  const vramcalc::Error e = printable(given);
-  const int code = e.code == vramcalc::ErrorCode::output ? exit_output_failed : 2;
-  errno = 0;
-  if (json) return write_all(stdout, vramcalc::render_error_json(e)) ? code : output_failed(errno);
-  return write_all(stderr, "vramcalc: error: " + e.message + "\n") ? code : exit_output_failed;
+// How errors are printed, as the output asked for: JSON (--json, --format json or ndjson: the
+// error document on stdout), a CI format of `check` (--format github or junit: annotations or
+// a failing test case on stdout), else "vramcalc: error: ..." lines on stderr.
+enum class ErrorStyle { text, json, github, junit };
+
+ErrorStyle error_style(int argc, char** argv) {
+  ErrorStyle style = ErrorStyle::text;
+  bool check = false; // the CI formats are `check`'s
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) check = check || std::strcmp(argv[i], "check") == 0;
+  const auto from_format = [&](std::string_view f) {
+    if (f == "json" || f == "ndjson") style = ErrorStyle::json;
+    else if (f == "github" && check) style = ErrorStyle::github;
+    else if (f == "junit" && check) style = ErrorStyle::junit;
+  };
+  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--json") return ErrorStyle::json;
+    if (a == "--format" && i + 1 < argc) from_format(argv[i + 1]);
+    if (a.starts_with("--format=")) from_format(a.substr(9));
+  }
+  return style;
 }
+
+int fail(const std::vector<vramcalc::Error>& given, ErrorStyle style) {
+  std::vector<vramcalc::Error> errors;
+  for (const vramcalc::Error& e : given) errors.push_back(printable(e));
+  const int code = errors.front().code == vramcalc::ErrorCode::output ? exit_output_failed : 2;
+  errno = 0;
+  if (style != ErrorStyle::text) {
+    const std::string out = style == ErrorStyle::json ? vramcalc::render_errors_json(errors)
+                                                      : vramcalc::render_errors_for_ci(errors, style == ErrorStyle::github ? "github" : "junit");
+    if (!write_all(stdout, out)) return output_failed(errno);
+    if (style == ErrorStyle::json) return code;
+  }
+  // The CI formats also say it on stderr, for people reading the job's log.
+  std::string text;
+  for (const vramcalc::Error& e : errors) text += "vramcalc: error: " + e.message + "\n";
+  return write_all(stderr, text) ? code : exit_output_failed;
+}
+
+int fail(const vramcalc::Error& given, ErrorStyle style) { return fail(std::vector<vramcalc::Error>{given}, style); }
 
 // A closed stdin, stdout or stderr would be the next file opened (a model file, the --plot
 // temporary), and output meant for the terminal would go into it. Each closed one is
@@ -65,22 +104,69 @@ void guard_standard_descriptors() {
   }
 }
 
-// CLI11's messages, reworded to name the flag the way the rest of vramcalc does.
-std::string parse_error_message(const CLI::ParseError& e) {
+// The flag a mistyped one most likely meant: vLLM's and llama-server's spellings first, then
+// the nearest name.
+std::string flag_hint(std::string_view typed) {
+  static const std::pair<std::string_view, std::string_view> engine_spellings[] = {
+      {"-tp", "--tp"}, {"-pp", "--pp"}, {"-c", "--ctx"}, {"-m", "MODEL (positional)"}, {"-b", "--batch-size"},
+      {"--quantization", "-q"}, {"--model", "MODEL (positional)"}, {"--ctx-size", "--ctx"}, {"--parallel", "--batch"}};
+  for (const auto& [spelling, ours] : engine_spellings) {
+    if (typed == spelling) {
+      return "; vramcalc spells it " + std::string(ours) +
+             " (or check a whole engine command line: vramcalc check --vllm \"...\" / --llama-server \"...\")";
+    }
+  }
+  std::vector<vramcalc::NameCandidate> candidates;
+  const std::vector<std::string> names = vramcalc::cli::flag_names();
+  for (const std::string& n : names) candidates.push_back({n, n});
+  const auto s = vramcalc::suggest(typed, candidates, 1);
+  return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
+}
+
+// CLI11's messages, reworded to name the flag the way the rest of vramcalc does, with the
+// arguments in the order typed (`args`, as given) and a hint for each.
+std::string parse_error_message(const CLI::ParseError& e, const std::vector<std::string>& args) {
   std::string m = e.what();
   const std::string extras = "The following argument was not expected: ";
   const std::string extras_n = "The following arguments were not expected: ";
-  if (m.starts_with(extras)) return "unexpected argument '" + m.substr(extras.size()) + "' (see vramcalc --help)";
-  if (m.starts_with(extras_n)) return "unexpected arguments: " + m.substr(extras_n.size()) + " (see vramcalc --help)";
-  return m + " (see vramcalc --help)";
+  std::string_view list;
+  if (m.starts_with(extras)) list = std::string_view(m).substr(extras.size());
+  else if (m.starts_with(extras_n)) list = std::string_view(m).substr(extras_n.size());
+  else return m + " (see vramcalc --help)";
+  std::vector<std::string> unexpected;
+  for (std::size_t at = 0; at < list.size();) {
+    const auto space = list.find(' ', at);
+    unexpected.emplace_back(list.substr(at, space - at));
+    if (space == std::string_view::npos) break;
+    at = space + 1;
+  }
+  // CLI11 lists them last first.
+  std::sort(unexpected.begin(), unexpected.end(), [&](const std::string& a, const std::string& b) {
+    return std::find(args.begin(), args.end(), a) < std::find(args.begin(), args.end(), b);
+  });
+  std::string out = unexpected.size() == 1 ? "unexpected argument " : "unexpected arguments ";
+  std::string hint;
+  for (std::size_t i = 0; i < unexpected.size(); ++i) {
+    const std::string& u = unexpected[i];
+    out += (i == 0 ? "'" : ", '") + u + "'";
+    if (!hint.empty()) continue;
+    if (u.starts_with("-")) {
+      hint = flag_hint(u);
+    } else if (const auto at = std::find(args.begin(), args.end(), u); at != args.begin() && at != args.end() &&
+                                                                        (at - 1)->ends_with(",")) {
+      hint = "; a space after a comma ends the list: write " + *(at - 1) + u + " (no spaces)";
+    } else if (u == "help") {
+      hint = "; for help: vramcalc --help, or vramcalc COMMAND --help";
+    }
+  }
+  return out + hint + " (see vramcalc --help)";
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
   guard_standard_descriptors();
-  bool json = false;
-  for (int i = 1; i < argc && std::strcmp(argv[i], "--") != 0; ++i) json = json || std::strcmp(argv[i], "--json") == 0;
+  const ErrorStyle json = error_style(argc, argv);
   try {
     vramcalc::cli::Options o;
     CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
@@ -88,90 +174,33 @@ int main(int argc, char** argv) {
     app.add_option("model", o.model,
                    "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
                    ".safetensors file, or a model directory");
-    app.add_option("-q,--quant,--weights", o.quant,
-                   "weight format (comma list or 'all' to compare): fp32 bf16 fp8 int8 gptq-int4-g128 awq nf4 mxfp4 "
-                   "nvfp4 exl2-4.65 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m q2_k ... ('vramcalc list formats'; default: the "
-                   "model's native format)");
-    app.add_option("--kv,--kv-cache-dtype", o.kv,
-                   "KV-cache dtype (comma list to compare): fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... "
-                   "(default: the model's dtype)");
-    app.add_option("--ctx,--max-model-len", o.ctx,
-                   "context per sequence in tokens, or a comma list: 8192, 32k, 128k, 1m (default: the model's maximum)");
-    app.add_option("--batch", o.batch, "concurrent sequences, or a comma list (default 1)");
-    app.add_option("--gpu", o.gpus, "GPU to fit on, e.g. h100 or 4xh100 (repeatable; default: every catalog GPU)")
-        ->allow_extra_args(false)
-        ->type_name("GPU");
-    app.add_option("--gpu-mem", o.gpu_mem, "a GPU not in the catalog, by memory: 24GiB, 2x48GB");
-    app.add_option("--overhead", o.overhead, "runtime overhead per GPU (default 1GiB)");
-    app.add_option("--engine", o.engine, "generic (the model's own needs), vllm or llamacpp: what that engine allocates")
-        ->check(CLI::IsMember({"generic", "vllm", "llamacpp", "llama.cpp"}));
-    app.add_option("--tp,--tensor-parallel-size", o.tp, "tensor-parallel GPUs (default: chosen from the GPU count)");
-    app.add_option("--pp,--pipeline-parallel-size", o.pp, "pipeline stages (default: chosen from the GPU count)");
-    app.add_flag("--ep,--enable-expert-parallel", o.ep, "MoE: whole experts per GPU instead of sharded experts");
-    app.add_option("--gpu-memory-utilization", o.gpu_memory_utilization,
-                   "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)");
-    app.add_option("--block-size", o.block_size, "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)");
-    app.add_option("--max-num-seqs", o.max_num_seqs, "vLLM: most concurrent sequences (default by GPU: 1024 or 256)");
-    app.add_option("--max-num-batched-tokens", o.max_num_batched_tokens,
-                   "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)");
-    app.add_option("--kv-cache-memory", o.kv_cache_memory, "vLLM: the KV cache budget per GPU, instead of vLLM's profiling");
-    app.add_option("--vllm-version", o.vllm_version, "vLLM: the release whose behaviour to model (default 0.21)");
-    app.add_flag("--enforce-eager", o.enforce_eager, "vLLM: no CUDA graphs");
-    app.add_option("--cache-type-k,--ctk,--kv-k", o.cache_type_k, "llama.cpp: K cache type (default: --kv, else f16)");
-    app.add_option("--cache-type-v,--ctv,--kv-v", o.cache_type_v, "llama.cpp: V cache type (default: --kv, else f16)");
-    app.add_option("--flash-attn,--fa", o.flash_attn, "llama.cpp: flash attention on, off or auto (default auto: on)");
-    app.add_flag("--kv-unified", o.kv_unified, "llama.cpp: one KV cache shared by all sequences (llama-server without -np)");
-    app.add_flag("--swa-full", o.swa_full, "llama.cpp: full-size caches for sliding-window layers");
-    app.add_option("--batch-size", o.batch_size, "llama.cpp: logical batch, tokens (-b; default 2048)");
-    app.add_option("--ubatch-size", o.ubatch_size, "llama.cpp: physical batch, tokens (-ub; default 512)");
-    app.add_option("--n-gpu-layers,--ngl", o.n_gpu_layers, "llama.cpp: layers on the GPUs, counting the output (default all)");
-    app.add_option("--n-cpu-moe", o.n_cpu_moe, "llama.cpp: keep the experts of the first N layers in system RAM");
-    app.add_option("--tensor-split", o.tensor_split, "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)");
-    app.add_option("--kv-policy", o.kv_policy,
-                   "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)");
-    app.add_flag("--max-ctx", o.max_ctx, "find the largest context that fits on the --gpu given");
-    app.add_flag("--max-batch", o.max_batch, "find the most concurrent sequences that fit on the --gpu given");
-    app.add_flag("--fit-quant", o.fit_quant, "find the best weight format (quality order of 'list formats') that fits");
-    app.add_option("--models-dir", o.models_dirs, "also load the model spec files (*.json) below this directory")
-        ->allow_extra_args(false)
-        ->type_name("DIR");
-    app.add_flag("--si", o.si, "print GB (10^9 bytes) instead of GiB (2^30)");
-    app.add_flag("--json", o.json, "print the JSON document (docs/json-output.md)");
-    app.add_option("--plot", o.plot, "also draw memory against context length into FILE.svg (a line per format / KV dtype)")
-        ->type_name("FILE.svg");
-    app.add_option("--bars", o.bars, "a memory bar per requested GPU: auto (on a terminal), always, never")
-        ->check(CLI::IsMember({"auto", "always", "never"}));
-    app.add_option("--color", o.color, "colour: auto (a terminal, unless NO_COLOR is set), always, never")
-        ->check(CLI::IsMember({"auto", "always", "never"}));
+    // Every flag on the top level (its --help lists them all, and a flag may come before the
+    // command); each command also registers its own, for its --help.
+    const auto top_flags = vramcalc::cli::register_flags(app, o, true, Command::estimate);
     CLI::App* list = app.add_subcommand(
         "list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
     list->add_option("what", o.list_what, "models, gpus or formats");
     list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
-    list->fallthrough();
     CLI::App* plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
     plan->add_option("model", o.model, "catalog id, model spec, config.json or model directory");
-    plan->fallthrough();
     CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
     compare->add_option("models", o.compare_models, "two or more models");
-    compare->fallthrough();
     CLI::App* check = app.add_subcommand(
         "check", "CI gate: do the deployments in these files fit? exit 0 all fit, 1 one does not, 2 invalid input");
     check->add_option("files", o.check_files, "deployment files (YAML or JSON; docs/ci.md)");
-    check->add_option("--vllm", o.vllm_command, "a vLLM command line to check: \"vllm serve MODEL --max-model-len ...\"");
-    check->add_option("--llama-server", o.llama_server_command,
-                      "a llama-server command line to check: \"llama-server -m model.gguf -c 32768 ...\"");
-    check->add_option("--headroom", o.headroom, "with --vllm / --llama-server: memory to keep free per GPU: 5% or 2GiB");
-    check->fallthrough();
-    app.add_option("--format", o.format, "output format: table, json, ndjson, csv, markdown; check also: junit, github")
-        ->check(CLI::IsMember({"table", "json", "ndjson", "csv", "markdown", "junit", "github"}));
     CLI::App* inspect =
         app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
     inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
-    inspect->fallthrough();
     CLI::App* explain = app.add_subcommand(
         "explain", "the arithmetic step by step, numbers substituted: vramcalc explain llama3-70b --ctx 128k --kv fp8");
     explain->add_option("model", o.model, "catalog id, model spec, config.json, model file or directory");
-    explain->fallthrough();
+    const std::pair<CLI::App*, Command> commands[] = {{list, Command::list},       {plan, Command::plan},
+                                                      {compare, Command::compare}, {check, Command::check},
+                                                      {inspect, Command::inspect}, {explain, Command::explain}};
+    for (const auto& [sub, command] : commands) {
+      (void)vramcalc::cli::register_flags(*sub, o, false, command);
+      sub->fallthrough();
+    }
     app.footer(R"(Examples:
   vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
   vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
@@ -209,6 +238,22 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
         else if (a == "-np") args.emplace_back("--batch");
         else args.push_back(a);
       }
+      // `vramcalc help [COMMAND]`: the same as --help.
+      if (argc >= 2 && std::string_view(argv[1]) == "help") {
+        CLI::App* sub = nullptr;
+        if (argc >= 3) {
+          try {
+            sub = app.get_subcommand(argv[2]);
+          } catch (const CLI::OptionNotFound&) {
+            return fail({vramcalc::ErrorCode::invalid_argument,
+                         std::string("help: no command '") + vramcalc::excerpt(argv[2], 64) +
+                             "'; the commands are list, plan, compare, check, inspect and explain"},
+                        json);
+          }
+        }
+        errno = 0;
+        return write_all(stdout, sub != nullptr ? sub->help() : app.help()) ? 0 : output_failed(errno);
+      }
       app.parse(args); // CLI11 takes them last first
     } catch (const CLI::CallForHelp&) {
       errno = 0;
@@ -217,7 +262,9 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
       errno = 0;
       return write_all(stdout, std::string(e.what()) + "\n") ? 0 : output_failed(errno);
     } catch (const CLI::ParseError& e) {
-      return fail({vramcalc::ErrorCode::invalid_argument, parse_error_message(e)}, json);
+      return fail({vramcalc::ErrorCode::invalid_argument,
+                   parse_error_message(e, std::vector<std::string>(argv + 1, argv + argc))},
+                  json);
     }
     o.list = list->parsed();
     o.plan = plan->parsed();
@@ -225,12 +272,31 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
     o.inspect = inspect->parsed();
     o.explain = explain->parsed();
     o.check = check->parsed();
+    // A flag written before the command, or one the command does not take: refused, never
+    // ignored.
+    Command command = Command::estimate;
+    for (const auto& [sub, c] : commands) {
+      if (sub->parsed()) command = c;
+    }
+    for (const auto& [opt, name] : top_flags) {
+      if (opt->count() > 0 && !vramcalc::cli::flag_applies(name, command)) {
+        return fail({vramcalc::ErrorCode::invalid_argument,
+                     name + " does not apply to '" + std::string(vramcalc::cli::command_name(command)) + "' (see " +
+                         (command == Command::estimate ? std::string("vramcalc --help")
+                                                       : "vramcalc " + std::string(vramcalc::cli::command_name(command)) +
+                                                             " --help") +
+                         ")"},
+                    json);
+      }
+    }
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
     errno = 0;
     if (!write_all(stdout, outcome.out)) return output_failed(errno);
     return outcome.exit_code;
   } catch (const vramcalc::cli::CliError& e) {
-    return fail(e.error, json);
+    std::vector<vramcalc::Error> all{e.error};
+    all.insert(all.end(), e.more.begin(), e.more.end());
+    return fail(all, json);
   } catch (const std::exception& e) {
     const std::string m = "vramcalc: internal error: " + vramcalc::excerpt(e.what(), max_message_bytes) + "\n";
     return write_all(stderr, m) ? 70 : exit_output_failed;

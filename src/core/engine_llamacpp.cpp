@@ -1,5 +1,6 @@
-// llama.cpp memory planning. Formulas and sources: docs/engines.md; measured against the
-// real library (node-llama-cpp 3.21.1's build) on the CPU for the KV cache, exactly.
+// llama.cpp memory planning, by release. Formulas and sources: docs/engines.md; measured
+// against the real library (node-llama-cpp 3.21.1's build) on the CPU for the KV cache,
+// exactly, and against llama.cpp, LM Studio and Ollama logs (tests/data/llamacpp/logs.csv).
 #include "vramcalc/engine.hpp"
 
 #include "vramcalc/kv.hpp"
@@ -29,11 +30,15 @@ std::uint64_t alloc_bytes(Dtype type, std::uint64_t bytes, std::uint64_t ne0, bo
   return round_up(bytes, 128);
 }
 
-// The compute buffer: the high-water mark of ggml's graph allocator for a prompt batch of T
-// tokens, approximated from its largest live tensors (measured on the CPU backend: exact or
-// within ~1% for real model shapes; docs/engines.md).
-std::uint64_t compute_estimate(const ModelSpec& spec, std::uint64_t t, std::uint64_t n_kv, std::uint64_t n_kv_swa,
-                               bool fa, bool output) {
+// The compute buffer: the high-water mark of ggml's graph allocator over a prompt batch of T
+// tokens, approximated from its largest live sets, the attention, MLP and output phases
+// (measured on the CPU backend: exact or within ~1% for real model shapes; docs/engines.md).
+struct Phases {
+  std::uint64_t att = 0, ffn = 0, out = 0;
+};
+
+Phases compute_phases(const ModelSpec& spec, std::uint64_t t, std::uint64_t n_out, std::uint64_t n_kv,
+                      std::uint64_t n_kv_swa, bool fa, std::uint32_t release) {
   const auto& a = spec.attention;
   const std::uint64_t e = spec.hidden_size, q = a.num_heads * a.head_dim, kv = a.num_kv_heads * a.v_head_dim;
   std::uint64_t ff = spec.intermediate_size;
@@ -42,17 +47,24 @@ std::uint64_t compute_estimate(const ModelSpec& spec, std::uint64_t t, std::uint
     ff = std::max(ff, m.expert_intermediate_size * m.experts_per_token + m.shared_experts * m.shared_intermediate_size);
   }
   const std::uint64_t mask = (fa ? 2 : 4) * (n_kv + n_kv_swa);
-  std::uint64_t att = 0, ffn = 0;
+  // With fewer outputs than tokens the last layer runs its MLP on the output rows only
+  // (llm_graph_context: inp_out_ids), which lowers the MLP phase (measured with n_outputs_max).
+  const bool all_out = n_out >= t;
+  const bool old = release < llamacpp_release::set_rows;
+  Phases p;
   if (fa) {
-    att = t * (mask + 12 * e + 8 * q + 28);
-    ffn = t * (mask + 12 * ff + 16 * e + 28);
+    p.att = t * (mask + 12 * e + 8 * q + 28);
+    p.ffn = t * (mask + 12 * ff + (all_out ? 16 * e + 28 : 8 * e + 20));
   } else {
-    att = t * (4 * n_kv * (a.num_heads + 1) + 12 * e + 8 * q + 8 * kv + 20 + 4 * n_kv_swa);
-    ffn = t * (mask + 12 * ff + 14 * e + 20);
+    // Builds before the set_rows KV store (PR #14959) keep less beside the scores: 8E + 8Q per
+    // token (16E on every Llama/Qwen log of those builds), and a fused QKV output (Phi-3).
+    p.att = old ? t * (4 * n_kv * (a.num_heads + 1) + 8 * e + 8 * q + (a.fused_qkv ? 8 * kv : 0) + 4 * n_kv_swa)
+                : t * (4 * n_kv * (a.num_heads + 1) + 12 * e + 8 * q + 8 * kv + 20 + 4 * n_kv_swa);
+    p.ffn = t * (mask + 12 * ff + 14 * e + 20);
   }
-  std::uint64_t peak = std::max(att, ffn);
-  if (output) peak = std::max(peak, 4 * spec.vocab_size * t + t * (8 * e + 4));
-  return round_up(peak, 128);
+  // The logits, and the final norm's output (one 4E row more on the 2026 oracle).
+  p.out = 4 * spec.vocab_size * n_out + n_out * (old ? 4 * e : 8 * e + 4);
+  return p;
 }
 
 } // namespace
@@ -60,12 +72,19 @@ std::uint64_t compute_estimate(const ModelSpec& spec, std::uint64_t t, std::uint
 LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, std::uint64_t n_ctx,
                              std::uint64_t n_seq, const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
                              const LlamaCppOptions& o) {
+  namespace rel = llamacpp_release;
   LlamaCppResult r;
+  const std::uint32_t release = o.release == 0 ? rel::newest : o.release;
+  r.release = release;
   r.type_k = o.type_k.value_or(Dtype::f16);
   r.type_v = o.type_v.value_or(Dtype::f16);
-  // Flash attention: "auto" turns it on where the device supports it; vramcalc assumes it does.
-  r.flash_attn = o.flash_attn != FlashAttn::off;
+  // Flash attention: "auto" (the default from PR #15434) turns it on where the device supports
+  // it, which vramcalc assumes; before that PR the default was off.
+  r.flash_attn = o.flash_attn == FlashAttn::on || (o.flash_attn == FlashAttn::automatic && release >= rel::fa_auto);
   const bool cuda = o.cuda && !gpus.empty();
+  // Before the set_rows KV store was the default (PR #14959) a request for per-sequence streams
+  // was refused ("non-unified KV cache requires ggml_set_rows() - forcing unified KV cache").
+  const bool unified = o.kv_unified || release < rel::set_rows;
 
   // Context geometry (llama_context::llama_context): the batch limits use the unpadded
   // context; the context is padded to 256; without a unified cache each of the n_seq
@@ -75,7 +94,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   r.n_batch = std::min<std::uint64_t>(n_ctx_req, o.n_batch);
   r.n_ubatch = std::min<std::uint64_t>(r.n_batch, o.n_ubatch);
   r.n_ctx = pad256(n_ctx_req);
-  if (o.kv_unified) {
+  if (unified) {
     r.cells = r.n_ctx;
     r.n_stream = 1;
   } else {
@@ -87,7 +106,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const std::uint64_t window = spec.attention.sliding_window != 0 ? spec.attention.sliding_window : spec.attention.chunk_size;
   r.swa_cells = o.swa_full || window == 0
                     ? r.cells
-                    : pad256(std::min(r.cells, window * (o.kv_unified ? n_seq : 1) + r.n_ubatch));
+                    : pad256(std::min(r.cells, window * (unified ? n_seq : 1) + r.n_ubatch));
 
   // llama_init_from_model refuses these cleanly (returns no context)...
   const bool quant_k = is_block_type(r.type_k), quant_v = is_block_type(r.type_v);
@@ -115,12 +134,16 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     r.aborts = true;
   }
 
-  // Devices: the last n_gpu_layers of [blk.0 ... blk.L-1, output] go to the GPUs, split by
-  // tensor_split (default: usable memory); token_embd always stays on the CPU.
+  // Devices (llama_model::load_tensors): layers i_gpu_start ... i_gpu_start + N - 1 of
+  // [blk.0 ... blk.L-1, output] go to the GPUs, split by tensor_split (default: usable memory);
+  // token_embd always stays on the CPU. Since PR #18148 i_gpu_start = L + 1 - N (the output
+  // layer is offloaded first); before it i_gpu_start = L - N, so the output went to a GPU only
+  // with N > L.
   const std::uint64_t n_layer = spec.num_layers;
-  const std::uint64_t ngl = gpus.empty() ? 0 : std::min<std::uint64_t>(o.n_gpu_layers.value_or(UINT32_MAX), n_layer + 1);
-  r.gpu_layers = static_cast<std::uint32_t>(ngl);
-  const std::uint64_t first_gpu = n_layer + 1 - ngl;
+  const std::uint64_t ngl_req = o.n_gpu_layers.value_or(UINT32_MAX);
+  const std::uint64_t act = gpus.empty() ? 0 : std::min<std::uint64_t>(ngl_req, n_layer + 1);
+  const std::uint64_t slots = release >= rel::output_first ? n_layer + 1 : n_layer;
+  const std::uint64_t first_gpu = slots > ngl_req ? slots - ngl_req : 0;
   std::vector<double> splits;
   {
     double sum = 0;
@@ -132,8 +155,8 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   }
   // -1: the host.
   auto device_of = [&](std::uint64_t il) -> int {
-    if (ngl == 0 || il < first_gpu) return -1;
-    const double x = static_cast<double>(il - first_gpu) / static_cast<double>(ngl);
+    if (act == 0 || il < first_gpu || il - first_gpu >= act) return -1;
+    const double x = static_cast<double>(il - first_gpu) / static_cast<double>(act);
     const auto it = std::upper_bound(splits.begin(), splits.end(), x);
     return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(it - splits.begin()), gpus.size() - 1));
   };
@@ -146,19 +169,26 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   r.host.name = "host";
   auto dev = [&](int d) -> LlamaCppDevice& { return d < 0 ? r.host : r.gpus[static_cast<std::size_t>(d)]; };
   const int output_device = device_of(n_layer);
-  for (std::uint64_t il = 0; il < n_layer; ++il) {
-    if (device_of(il) >= 0) ++dev(device_of(il)).layers;
-  }
+  for (std::uint64_t il = 0; il < n_layer; ++il) ++dev(device_of(il)).layers;
   if (output_device >= 0) dev(output_device).output = true;
+  {
+    std::uint64_t offloaded = output_device >= 0 ? 1 : 0;
+    for (const LlamaCppDevice& g : r.gpus) offloaded += g.layers;
+    r.gpu_layers = static_cast<std::uint32_t>(offloaded);
+  }
 
-  // Weights, tensor by tensor, in the buffer of their device.
+  // Weights, tensor by tensor, in the buffer of their device. Weights left in system RAM are
+  // copied to the first GPU when a batch of 32 or more tokens uses them (ggml_backend_sched:
+  // op offload, PR #6083), one weight per graph split: the largest such copy, and the
+  // weights of one host layer, size the first GPU's compute buffer below.
   const std::vector<Tensor> tensors = model_tensors(spec);
   std::vector<Tensor> in_file;
   for (const Tensor& t : tensors) {
     if (t.group() != TensorGroup::vision) in_file.push_back(t);
   }
   const std::vector<TensorStorage> storage = tensor_storage(spec, in_file, format);
-  std::uint64_t largest_cpu_matrix = 0;
+  std::uint64_t largest_host_matrix = 0, host_output_bytes = 0;
+  std::vector<std::uint64_t> host_layer_bytes(n_layer, 0);
   for (std::size_t i = 0; i < in_file.size(); ++i) {
     const Tensor& t = in_file[i];
     int d = -1;
@@ -172,13 +202,23 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     }
     const bool on_gpu = d >= 0 && cuda;
     dev(d).model_bytes = checked_add(dev(d).model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, on_gpu));
-    if (d < 0 && t.is_matrix() && t.role != TensorRole::token_embd) {
-      largest_cpu_matrix = std::max(largest_cpu_matrix, storage[i].bytes);
+    if (d < 0 && t.role != TensorRole::token_embd) {
+      // What its copy takes on the GPU.
+      const std::uint64_t copy = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
+      if (t.role == TensorRole::output) host_output_bytes = copy;
+      if (t.layer >= 0 && static_cast<std::uint64_t>(t.layer) < n_layer) {
+        host_layer_bytes[static_cast<std::size_t>(t.layer)] += copy;
+        if (t.is_matrix()) largest_host_matrix = std::max(largest_host_matrix, copy);
+      }
     }
     // A tied head needs its own copy of token_embd where the output layer is.
-    if (t.role == TensorRole::token_embd && spec.tie_word_embeddings && output_device >= 0) {
-      dev(output_device).model_bytes =
-          checked_add(dev(output_device).model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda));
+    if (t.role == TensorRole::token_embd && spec.tie_word_embeddings) {
+      if (output_device >= 0) {
+        dev(output_device).model_bytes =
+            checked_add(dev(output_device).model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda));
+      } else {
+        host_output_bytes = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
+      }
     }
   }
 
@@ -187,6 +227,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   for (const LayerSpec& l : spec.layers) {
     if (l.has_mixer && l.attention != AttentionKind::none) v_max = std::max(v_max, l.num_kv_heads * l.head_dim_v);
   }
+  std::uint64_t host_kv_layer = 0; // the largest K + V of one layer whose cache is in system RAM
   for (std::uint64_t il = 0; il < n_layer; ++il) {
     const LayerSpec& l = spec.layers[il];
     const int d = device_of(il);
@@ -205,40 +246,74 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
       continue;
     }
     const std::uint64_t cells = l.attention == AttentionKind::full ? r.cells : r.swa_cells;
-    const std::uint64_t k_width = spec.attention.mla ? spec.attention.mla->kv_lora_rank + spec.attention.mla->qk_rope_head_dim
-                                                     : l.num_kv_heads * l.head_dim_k;
+    const MlaSpec* mla = spec.attention.mla ? &*spec.attention.mla : nullptr;
+    const std::uint64_t k_width = mla ? mla->kv_lora_rank + mla->qk_rope_head_dim : l.num_kv_heads * l.head_dim_k;
     const std::uint64_t k = checked_mul(checked_mul(row_bytes(r.type_k, k_width), cells), r.n_stream, "the KV cache");
     std::uint64_t bytes = alloc_bytes(r.type_k, k, k_width, on_gpu);
-    if (!spec.attention.mla) {
-      // Without flash attention V is stored transposed, every layer at the widest V.
-      const std::uint64_t v_width = r.flash_attn ? l.num_kv_heads * l.head_dim_v : v_max;
+    // Without flash attention V is stored transposed, every layer at the widest V. MLA stores
+    // no V since PR #19067; before it, V held the latent (kv_lora_rank wide).
+    const std::uint64_t v_width = mla ? (release < rel::mla_k_only ? mla->kv_lora_rank : 0)
+                                      : r.flash_attn ? l.num_kv_heads * l.head_dim_v : v_max;
+    if (v_width != 0) {
       const std::uint64_t v = checked_mul(checked_mul(row_bytes(r.type_v, v_width), cells), r.n_stream, "the KV cache");
       bytes = checked_add(bytes, alloc_bytes(r.type_v, v, v_width, on_gpu));
     }
     r.kv_bytes = checked_add(r.kv_bytes, bytes, "the KV cache");
     dev(d).kv_bytes = checked_add(dev(d).kv_bytes, bytes, "the KV cache");
+    if (d < 0) host_kv_layer = std::max(host_kv_layer, bytes);
   }
 
-  // Compute buffers: on each device with layers (logits where the output layer is), and a
-  // host buffer for the graph inputs (token embeddings, masks).
+  // Compute buffers (llama_context::graph_reserve): a prompt batch of T = n_ubatch tokens
+  // (rounded up to a multiple of n_seq) over n_kv = the cells of one stream, with logits for
+  // n_outputs of them: all T in the library; in llama-server since PR #23861 its slots'
+  // n_parallel x (1 + n_draft) (server_output_limits).
   const std::uint64_t t = ceil_div(r.n_ubatch, n_seq) * n_seq;
+  r.n_outputs = o.server && release >= rel::server_outputs
+                    ? std::min(t, std::min<std::uint64_t>(r.n_batch, checked_mul(n_seq, 1 + o.n_draft)))
+                    : t;
   const std::uint64_t n_kv_swa = window != 0 && r.swa_cells != r.cells ? r.swa_cells : 0;
+  const Phases ph = compute_phases(spec, t, r.n_outputs, r.cells, n_kv_swa, r.flash_attn, release);
+  // With GPUs, batches of 32 tokens or more run entirely on them (ggml_backend_sched op
+  // offload: CUDA's min batch 32), layers in system RAM included; below that those layers
+  // run on the CPU.
+  const bool op_offload = !gpus.empty() && t >= 32;
+  const bool host_layers = act < n_layer + 1 || (o.n_cpu_moe > 0 && spec.moe);
   for (std::size_t i = 0; i < r.gpus.size(); ++i) {
     LlamaCppDevice& g = r.gpus[i];
-    if (g.layers == 0 && !g.output) continue;
-    g.compute_bytes = compute_estimate(spec, t, r.cells, n_kv_swa, r.flash_attn, g.output);
+    const bool takes_host_work = i == 0 && op_offload && host_layers;
+    if (g.layers == 0 && !g.output && !takes_host_work) continue;
+    std::uint64_t c = std::max(ph.att, ph.ffn);
+    if (g.output || (takes_host_work && output_device < 0)) c = std::max(c, ph.out);
+    if (takes_host_work) {
+      // A layer whose cache is in system RAM attends on the GPU from copies of its K and V;
+      // its offloaded weights fragment the buffer by about one layer's worth (an allowance:
+      // docs/engines.md). The MLP of a host layer adds its largest weight's copy, the output
+      // layer in system RAM the head's.
+      if (host_kv_layer > 0) {
+        std::uint64_t layer_weights = 0;
+        for (std::uint64_t w : host_layer_bytes) layer_weights = std::max(layer_weights, w);
+        c = std::max(c, ph.att + host_kv_layer + layer_weights);
+      }
+      c = std::max(c, ph.ffn + largest_host_matrix);
+      if (output_device < 0) c = std::max(c, ph.out + host_output_bytes);
+    }
+    c = round_up(c, 128);
     // Flash attention over a non-f16 cache converts one layer's K and V to f16 on CUDA.
     if (cuda && r.flash_attn && (r.type_k != Dtype::f16 || r.type_v != Dtype::f16)) {
       const std::uint64_t elems = checked_mul(r.cells, r.n_stream);
-      g.compute_bytes += round_up(2 * spec.attention.num_kv_heads * spec.attention.head_dim * elems, 128);
-      if (!spec.attention.mla) g.compute_bytes += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
+      c += round_up(2 * spec.attention.num_kv_heads * spec.attention.head_dim * elems, 128);
+      if (!spec.attention.mla) c += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
     }
-    // With layers left on the CPU, their large matmuls run on the GPU from a copy of the weight.
-    if (ngl < n_layer + 1) g.compute_bytes += largest_cpu_matrix;
+    g.compute_bytes = c;
   }
-  const bool cpu_layers = ngl < n_layer + 1;
-  r.host.compute_bytes = cpu_layers ? compute_estimate(spec, t, r.cells, n_kv_swa, r.flash_attn, output_device < 0)
-                                    : round_up(t * (4 * spec.hidden_size + (r.flash_attn ? 2 : 4) * r.cells + 20), 32);
+  if (op_offload || !host_layers) {
+    // Only the graph inputs stay on the host: the token embeddings it looks up and the masks.
+    const std::uint64_t mask = (r.flash_attn ? 2 : 4) * (r.cells + n_kv_swa);
+    r.host.compute_bytes = round_up(t * (4 * spec.hidden_size + mask + 20), 32);
+  } else {
+    // CPU only, or batches too small to offload: the host runs its layers' phases.
+    r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, output_device < 0 ? ph.out : 0}), 128);
+  }
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
   r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
 

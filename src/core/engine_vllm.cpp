@@ -3,6 +3,7 @@
 
 #include "vramcalc/kv.hpp"
 #include "vramcalc/units.hpp"
+#include "weights_detail.hpp"
 
 #include <algorithm>
 #include <map>
@@ -46,11 +47,15 @@ struct Plan {
   std::uint64_t num_groups = 0;
 };
 
-Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const VllmOptions& o, const GpuSpec& gpu) {
+// The KV cache of the layers [first, last) one pipeline stage holds (each stage's worker
+// sizes its own cache: vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec).
+Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const VllmOptions& o, const GpuSpec& gpu,
+               std::uint64_t first, std::uint64_t last) {
   Plan plan;
   plan.block = o.block_size != 0 ? o.block_size : default_block_size(spec, gpu);
   std::uint64_t attn_token_bytes = 0, mamba_page = 0;
-  for (const LayerSpec& layer : spec.layers) {
+  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) {
+    const LayerSpec& layer = spec.layers[i];
     if (!layer.has_mixer) continue;
     if (layer.attention == AttentionKind::none) {
       if (!spec.recurrent) continue;
@@ -153,15 +158,21 @@ void batch_defaults(VllmResult& r, std::uint64_t max_model_len, const GpuSpec& g
   r.max_num_seqs = seqs;
 }
 
-// Peak of the profile run: one forward of max_num_batched_tokens tokens (attention kernels do
-// not run in it) and the sampler over min(tokens, max_num_seqs) rows.
-std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uint64_t tokens, std::uint64_t seqs,
-                              const VllmOptions& o) {
+// Which GPU family a catalog id names, for the kernels vLLM picks.
+bool is_hopper(const GpuSpec& gpu) {
+  return contains(gpu.id, "h100") || contains(gpu.id, "h200") || contains(gpu.id, "h20") || contains(gpu.id, "gh200");
+}
+bool is_blackwell_dc(const GpuSpec& gpu) {
+  return contains(gpu.id, "b200") || contains(gpu.id, "b300") || contains(gpu.id, "gb200");
+}
+
+// The profile run's forward pass: one batch of `tokens` (attention kernels do not run in
+// it). Widest intermediate per token of one layer (elements, per GPU), besides the
+// residual: attention q, k, v and the output; dense MLP gate+up (2I) and the activation (I);
+// MoE (fused_moe): per routed expert 2I + I + H of intermediate caches.
+std::uint64_t forward_peak(const ModelSpec& spec, const Parallel& p, std::uint64_t tokens) {
   const std::uint64_t h = spec.hidden_size, tp = p.tp;
   const auto& a = spec.attention;
-  // Widest intermediate per token of one layer (elements, per GPU), besides the residual:
-  // attention: q, k, v and the attention output; dense MLP: gate+up (2I) and the activation
-  // (I); MoE (fused_moe): per routed expert 2I + I + H of intermediate caches.
   std::uint64_t widest = 0;
   const std::uint64_t q = a.num_heads * a.head_dim, kv = a.num_kv_heads * (a.head_dim + a.v_head_dim);
   widest = std::max(widest, ceil_div(2 * q + kv, tp));
@@ -171,63 +182,173 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
     widest = std::max(widest, m.experts_per_token * (ceil_div(3 * m.expert_intermediate_size, tp) + h));
   }
   const std::uint64_t act_bytes = 2; // activations in bf16 / fp16
-  const std::uint64_t forward = checked_mul(tokens, checked_mul(2 * h + widest, act_bytes), "the activations");
-  // Sampler: logits [rows, vocab] in the model dtype, an fp32 copy, and top-k / top-p's sort
-  // (fp32 values + int64 indices) — 18 bytes per logit in V1; V0's sampler about 6.
+  return checked_mul(tokens, checked_mul(2 * h + widest, act_bytes), "the activations");
+}
+
+// Peak of the profile run (gpu_model_runner.py profile_run: _dummy_run of
+// max_num_batched_tokens, then _dummy_sampler_run over one row per request, with
+// temperature 0.5, top-p 0.9 and top-k vocab - 1, so top-k/top-p run). `last_stage`: only
+// the last pipeline stage samples.
+std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uint64_t tokens, std::uint64_t seqs,
+                              const VllmOptions& o, bool last_stage) {
+  const std::uint64_t forward = forward_peak(spec, p, tokens);
+  if (!last_stage) return forward;
   const std::uint64_t rows = std::min(tokens, seqs);
-  const std::uint64_t per_logit = is_v0(o) ? 6 : 18;
-  return checked_add(forward, checked_mul(rows, checked_mul(spec.vocab_size, per_logit), "the activations"));
+  const std::uint64_t logits = checked_mul(rows, spec.vocab_size, "the activations");
+  if (is_v0(o) || at_least(o, 0, 21)) {
+    // V0: about 6 bytes per logit; 0.21: the logits, their fp32 copy and the sort of
+    // top-k/top-p, 18 bytes per logit, on top of the forward pass (as modelled before
+    // 0.10 and 0.11 were calibrated; no 0.21 log to check against).
+    return checked_add(forward, checked_mul(logits, is_v0(o) ? 6 : 18, "the activations"));
+  }
+  // 0.10 / 0.11: the forward pass's intermediates are freed before the sampler runs; what
+  // stays is the forward's output (tokens x hidden, model dtype) and about 52 MiB of cuBLAS
+  // workspaces. The sampler then holds, per logit: 0.10 about 12 bytes (top-k/top-p in
+  // FlashInfer, on by default while VLLM_USE_FLASHINFER_SAMPLER is unset: the logits, an
+  // fp32 copy, probabilities); 0.11 about 38 bytes (PyTorch's sort: the logits, the fp32
+  // copy, sorted values and int64 indices and the radix sort's buffers). Calibrated on the
+  // logs in tests/data/measurements.md (docs/engines.md).
+  const std::uint64_t per_logit = at_least(o, 0, 11) ? 38 : 12;
+  const std::uint64_t held = checked_add(checked_mul(tokens, spec.hidden_size * 2, "the activations"), 52 * MiB);
+  const std::uint64_t sampler = checked_add(held, checked_mul(logits, per_logit, "the activations"));
+  return std::max(forward, sampler);
+}
+
+// MXFP4 experts as vLLM allocates them (vllm/model_executor/layers/quantization/mxfp4.py
+// Mxfp4MoEMethod.create_weights): the Marlin kernels (Ampere, Ada) need the expert width per
+// GPU padded to a multiple of 128 and the hidden size to 256; Blackwell's FlashInfer kernels
+// both to 256; on Hopper the triton_kernels path pads the width to 64 and its swizzled
+// layout the hidden size to 256 (calibrated on the gpt-oss logs). Returns the bytes the
+// padding adds to one MoE layer on one GPU: weights (4 bits), e8m0 scales per 32 and the
+// bf16 expert biases.
+std::uint64_t mxfp4_padding_per_layer(const ModelSpec& spec, const Parallel& p, const GpuSpec& gpu) {
+  const MoeSpec& m = *spec.moe;
+  const std::uint64_t experts = p.expert_parallel ? ceil_div(m.num_experts, p.tp) : m.num_experts;
+  const std::uint64_t width = p.expert_parallel ? m.expert_intermediate_size : ceil_div(m.expert_intermediate_size, p.tp);
+  const std::uint64_t h = spec.hidden_size;
+  std::uint64_t width_align = 128, hidden_align = 256;
+  if (is_hopper(gpu)) width_align = 64;
+  if (is_blackwell_dc(gpu)) width_align = 256;
+  const auto bytes = [&](std::uint64_t i, std::uint64_t hd) {
+    // w13 [2I, H/2] + scales [2I, H/32]; w2 [H, I/2] + scales [H, I/32]; biases [2I] + [H] in bf16
+    const std::uint64_t w13 = 2 * i * (hd / 2) + 2 * i * ceil_div(hd, 32);
+    const std::uint64_t w2 = hd * (i / 2) + hd * ceil_div(i, 32);
+    const std::uint64_t bias = m.expert_bias ? (2 * i + hd) * 2 : 0;
+    return w13 + w2 + bias;
+  };
+  const std::uint64_t padded = bytes(round_up(width, width_align), round_up(h, hidden_align));
+  const std::uint64_t plain = bytes(width, h);
+  return padded > plain ? checked_mul(experts, padded - plain, "the weights") : 0;
+}
+
+// The weights one GPU of pipeline stage `stage` holds, as vLLM loads them.
+std::uint64_t stage_weights(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
+                            const GpuSpec& gpu, RankCosts& costs) {
+  std::uint64_t w = 0;
+  const bool first_stage = stage == 0, last_stage = stage + 1 == p.pp;
+  if (p.pp == 1 || format.kind == FormatKind::gguf) {
+    w = costs.busiest(p).weights_bytes;
+  } else {
+    const std::vector<Tensor> tensors = rank_tensors(spec, p, stage);
+    std::vector<TensorStorage> storage;
+    storage.reserve(tensors.size());
+    for (const Tensor& t : tensors) storage.push_back(detail::storage_of(spec, t, format));
+    w = detail::weight_bytes(tensors, storage, format).total;
+  }
+  // The rotary embedding's cos/sin cache: max_position x rotary_dim in the model dtype, one
+  // copy per GPU (RotaryEmbeddingBase).
+  const std::uint64_t rotary = spec.attention.mla ? spec.attention.mla->qk_rope_head_dim : spec.attention.head_dim;
+  w = checked_add(w, checked_mul(spec.max_context, rotary * traits(spec.dtype).block_bytes, "the weights"));
+  // The vocabulary padded to 64 rows (VocabParallelEmbedding): the embedding on the first
+  // stage, the head on the last (one tensor for both when tied on one stage).
+  const std::uint64_t pad_rows = round_up(spec.vocab_size, 64) - spec.vocab_size;
+  const std::uint64_t one_pad = pad_rows * spec.hidden_size * traits(spec.dtype).block_bytes / p.tp;
+  std::uint64_t pads = 0;
+  if (p.pp == 1) pads = spec.tie_word_embeddings ? 1u : 2u;
+  else pads = (first_stage ? 1u : 0u) + (last_stage ? 1u : 0u);
+  w = checked_add(w, one_pad * pads);
+  if (format.kind == FormatKind::mxfp4 && spec.moe) {
+    const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
+    std::uint64_t moe_layers = 0;
+    for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) moe_layers += spec.layers[i].moe ? 1u : 0u;
+    w = checked_add(w, checked_mul(moe_layers, mxfp4_padding_per_layer(spec, p, gpu), "the weights"));
+  }
+  return w;
 }
 
 } // namespace
+
+bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor) {
+  return major == 0 && ((minor >= 6 && minor <= 11) || minor == 21);
+}
 
 VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_model_len,
                        std::uint64_t kv_cache_memory_bytes, const Parallel& p, const VllmOptions& options,
                        const GpuSpec& gpu) {
   VllmResult r;
-  r.gpu_memory_bytes = gpu.memory_bytes;
+  r.gpu_memory_bytes = cuda_visible_bytes(gpu);
+  r.gpu_memory_source = cuda_visible_source(gpu);
   batch_defaults(r, max_model_len, gpu, options);
   r.kv_cache_memory_bytes = kv_cache_memory_bytes;
+  r.kv_budget_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(kv_cache_memory_bytes, INT64_MAX));
   r.kv_memory_given = true;
-  fill_blocks(r, make_plan(spec, kv_dtype, p, options, gpu), max_model_len, options);
+  const auto [first, last] = stage_layers(spec.num_layers, p.pp, 0);
+  fill_blocks(r, make_plan(spec, kv_dtype, p, options, gpu, first, p.pp == 1 ? spec.layers.size() : last),
+              max_model_len, options);
   return r;
 }
 
 VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t max_model_len,
                      const GpuSpec& gpu, const Parallel& p, const VllmOptions& o) {
-  VllmResult r;
-  r.gpu_memory_bytes = gpu.memory_bytes;
-  r.utilization_bp = o.utilization_bp.value_or(at_least(o, 0, 21) ? 9200 : 9000);
-  r.requested_bytes = gpu.memory_bytes / 10000 * r.utilization_bp + gpu.memory_bytes % 10000 * r.utilization_bp / 10000;
-  batch_defaults(r, max_model_len, gpu, o);
-
-  // Weights per GPU: the busiest rank's tensors, the rotary cos/sin cache
-  // (max_position x rotary_dim in the model dtype, one copy) and the vocabulary padded to 64.
+  VllmResult best;
   RankCosts costs(spec, format, kv_dtype, 1, 0);
-  r.weights_bytes = costs.busiest(p).weights_bytes;
-  const std::uint64_t rotary = spec.attention.mla ? spec.attention.mla->qk_rope_head_dim : spec.attention.head_dim;
-  r.weights_bytes += spec.max_context * rotary * traits(spec.dtype).block_bytes;
-  const std::uint64_t padded_vocab = round_up(spec.vocab_size, 64);
-  r.weights_bytes += (padded_vocab - spec.vocab_size) * spec.hidden_size * traits(spec.dtype).block_bytes *
-                     (spec.tie_word_embeddings ? 1 : 2) / p.tp;
+  // Each pipeline stage's worker profiles its own memory and sizes its own cache; the
+  // engine keeps the fewest blocks of any (kv_cache_utils.get_kv_cache_configs).
+  for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
+    VllmResult r;
+    r.stage = stage;
+    r.gpu_memory_bytes = cuda_visible_bytes(gpu);
+    r.gpu_memory_source = cuda_visible_source(gpu);
+    r.utilization_ppm = o.utilization_ppm.value_or(at_least(o, 0, 21) ? 920'000 : 900'000);
+    // floor(total x utilization), total < 2^56: split to stay in 64 bits.
+    r.requested_bytes = r.gpu_memory_bytes / 1'000'000 * r.utilization_ppm +
+                        r.gpu_memory_bytes % 1'000'000 * r.utilization_ppm / 1'000'000;
+    batch_defaults(r, max_model_len, gpu, o);
+    const bool last_stage = stage + 1 == p.pp;
+    r.weights_bytes = stage_weights(spec, format, p, stage, gpu, costs);
+    r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
+    // Non-torch growth during profiling (memory_profiling's non_torch_increase): before 0.11
+    // about 0.06 GiB on one GPU and 0.25 GiB with NCCL; the 0.11 logs on H100 imply 0.13 GiB
+    // on one GPU and 0.54 GiB at tp 2 (kept for later releases and larger tp). The logs are
+    // in tests/data/measurements.md.
+    const bool v011 = at_least(o, 0, 11);
+    r.non_torch_bytes = o.non_torch_bytes.value_or(p.gpus() > 1 ? (v011 ? 553 * MiB : GiB / 4) : (v011 ? 133 * MiB : 64 * MiB));
+    // v0.21 counts an estimate of the CUDA graphs' memory in the budget (VLLM_MEMORY_PROFILER_
+    // ESTIMATE_CUDAGRAPHS on by default); earlier releases take it from the remaining headroom.
+    r.cuda_graph_bytes = at_least(o, 0, 21) && !o.enforce_eager ? GiB / 2 : 0;
 
-  r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o);
-  // Non-torch growth after NCCL start-up: about 0.06 GiB on one GPU, 0.25 GiB with NCCL
-  // buffers (the logs in tests/data/measurements.md).
-  r.non_torch_bytes = o.non_torch_bytes.value_or(p.gpus() > 1 ? GiB / 4 : 64 * MiB);
-  // v0.21 counts an estimate of the CUDA graphs' memory in the budget (VLLM_MEMORY_PROFILER_
-  // ESTIMATE_CUDAGRAPHS on by default); earlier releases take it from the remaining headroom.
-  r.cuda_graph_bytes = at_least(o, 0, 21) && !o.enforce_eager ? GiB / 2 : 0;
-
-  if (o.kv_cache_memory_bytes) {
-    r.kv_cache_memory_bytes = *o.kv_cache_memory_bytes;
-    r.kv_memory_given = true;
-  } else {
-    const std::uint64_t used = r.weights_bytes + r.activation_bytes + r.non_torch_bytes + r.cuda_graph_bytes;
-    r.kv_cache_memory_bytes = r.requested_bytes > used ? r.requested_bytes - used : 0;
+    const std::uint64_t used = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the vLLM budget"),
+                                           checked_add(r.non_torch_bytes, r.cuda_graph_bytes, "the vLLM budget"),
+                                           "the vLLM budget");
+    // Both below 2^62 in any real case; clamp so the difference cannot wrap.
+    const auto as_signed = [](std::uint64_t v) { return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX / 2)); };
+    r.kv_budget_bytes = as_signed(r.requested_bytes) - as_signed(used);
+    if (o.kv_cache_memory_bytes) {
+      r.kv_cache_memory_bytes = *o.kv_cache_memory_bytes;
+      r.kv_budget_bytes = as_signed(*o.kv_cache_memory_bytes);
+      r.kv_memory_given = true;
+    } else {
+      r.kv_cache_memory_bytes = r.requested_bytes > used ? r.requested_bytes - used : 0;
+    }
+    const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
+    fill_blocks(r, make_plan(spec, kv_dtype, p, o, gpu, first, p.pp == 1 ? spec.layers.size() : last), max_model_len,
+                o);
+    if (stage == 0 || r.num_gpu_blocks < best.num_gpu_blocks ||
+        (r.num_gpu_blocks == best.num_gpu_blocks && r.kv_budget_bytes < best.kv_budget_bytes)) {
+      best = std::move(r);
+    }
   }
-  fill_blocks(r, make_plan(spec, kv_dtype, p, o, gpu), max_model_len, o);
-  return r;
+  return best;
 }
 
 } // namespace vramcalc

@@ -17,6 +17,20 @@ std::uint64_t usable_bytes(const GpuSpec& gpu) {
   return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
 }
 
+std::uint64_t cuda_visible_bytes(const GpuSpec& gpu) {
+  if (gpu.cuda_memory_bytes) return *gpu.cuda_memory_bytes;
+  constexpr std::uint64_t reserve = 512ull << 20;
+  if (gpu.custom || gpu.vendor != "nvidia" || gpu.memory_bytes <= 2 * reserve) return gpu.memory_bytes;
+  return gpu.memory_bytes - reserve;
+}
+
+std::string cuda_visible_source(const GpuSpec& gpu) {
+  if (gpu.cuda_memory_bytes) return gpu.cuda_memory_source;
+  if (gpu.custom) return "as given with --gpu-mem";
+  if (gpu.vendor != "nvidia" || gpu.memory_bytes <= (1ull << 30)) return "the catalog's total";
+  return "rule: the driver's total less 512 MiB";
+}
+
 namespace {
 
 std::uint32_t min_count_even(std::uint64_t model_bytes, std::uint64_t overhead_bytes, std::uint64_t usable) {
@@ -318,6 +332,9 @@ namespace {
 // llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
 WeightFormat as_gguf(const WeightFormat& f) {
   if (f.kind == FormatKind::gguf || f.kind == FormatKind::file) return f;
+  // gpt-oss's GGUF (convert_hf_to_gguf keeps the MXFP4 experts, the rest Q8_0) is the
+  // MXFP4_MOE mix tensor for tensor.
+  if (f.kind == FormatKind::mxfp4) return parse_weight_format("mxfp4_moe", f.dtype).value();
   const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
   return parse_weight_format(name, f.dtype).value();
 }
@@ -345,7 +362,9 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   LlamaCppOptions o = s.llamacpp;
   if (!o.type_k) o.type_k = s.kv_dtype;
   if (!o.type_v) o.type_v = s.kv_dtype;
-  const WeightFormat w = as_gguf(s.weights);
+  WeightFormat w = as_gguf(s.weights);
+  // The mix as the quantizer of that release chose it (Q2_K and attn_qkv rules changed).
+  if (w.kind == FormatKind::gguf) w.llamacpp_release = o.release;
   const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
   const auto plan_on = [&](std::uint32_t n) {
     return llamacpp_plan(model, w, n_ctx, s.batch, std::vector<GpuSpec>(n, g.gpu), s.overhead_bytes, o);
@@ -363,7 +382,13 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   }
   EngineSection e;
   e.name = "llamacpp";
-  e.version = "2026";
+  {
+    const std::uint32_t d = p.release;
+    const auto two = [](std::uint32_t v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+    e.version = std::to_string(d / 10000) + "-" + two(d / 100 % 100) + "-" + two(d % 100);
+  }
+  e.app = o.server ? "server" : "library";
+  e.n_outputs = p.n_outputs;
   e.gpu = g.gpu.id;
   e.gpu_name = g.gpu.name;
   e.tp = 1;
@@ -380,7 +405,7 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   e.n_batch = p.n_batch;
   e.n_ubatch = p.n_ubatch;
   e.flash_attn = p.flash_attn;
-  e.kv_unified = o.kv_unified;
+  e.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   e.swa_full = o.swa_full;
   // llama.cpp's spellings (ggml type names).
   const auto ggml_name = [](Dtype d) {
@@ -399,8 +424,14 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   e.aborts = p.aborts;
   if (p.gpu_layers < e.total_layers) {
     e.notes.push_back(std::to_string(e.total_layers - p.gpu_layers) + " of " + std::to_string(e.total_layers) +
-                      " layers (counting the output) stay in system RAM and run on the CPU (-ngl " +
-                      std::to_string(p.gpu_layers) + ").");
+                      " layers (counting the output) stay in system RAM (-ngl " + std::to_string(p.gpu_layers) +
+                      "): the CPU runs them token by token; prompt batches of 32 or more run on the first GPU, from "
+                      "copies of their weights in its compute buffer.");
+  }
+  if (model.attention.mla && s.weights.kind != FormatKind::file) {
+    e.notes.push_back("Sized as a GGUF with MLA metadata (converted after llama.cpp PR #12801, April 2025); a GGUF "
+                      "converted before it caches full K and V per head, far more (about 71 times at DeepSeek V3's "
+                      "shape): give the file to size it.");
   }
   if (o.n_cpu_moe > 0 && model.moe) {
     e.notes.push_back("The routed experts of the first " + std::to_string(std::min<std::uint64_t>(o.n_cpu_moe, model.num_layers)) +
@@ -509,7 +540,8 @@ PreparedWeights::PreparedWeights(PreparedModel prepared, const WeightFormat& for
   if (format.kind == FormatKind::gguf) {
     choices = detail::gguf_types_chosen(model, held, format);
     repeats = layer_repeats_typed(prepared.repeats_, choices);
-  } else if (format.kind == FormatKind::file) {
+  } else if (format.kind == FormatKind::file || format.fp8_ffn_only) {
+    // (fbgemm-fp8 stores the first and last layers differently from the alike middle ones.)
     repeats = layer_repeats(model, held, {}, false);
   } else {
     repeats = std::move(prepared.repeats_);
@@ -641,7 +673,14 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
       e.context_tokens = settings.context_tokens;
       e.batch = settings.batch;
       e.gpu_memory_bytes = v.gpu_memory_bytes;
-      e.utilization_bp = v.utilization_bp;
+      e.utilization_ppm = v.utilization_ppm;
+      e.gpu_memory_source = v.gpu_memory_source;
+      e.stage = v.stage;
+      e.kv_budget_bytes = v.kv_budget_bytes;
+      if (!vllm_release_modelled(o.version_major, o.version_minor)) {
+        e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
+                          "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
+      }
       e.requested_bytes = v.requested_bytes;
       e.weights_bytes = v.weights_bytes;
       e.activation_bytes = v.activation_bytes;

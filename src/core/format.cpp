@@ -1,5 +1,6 @@
 #include "vramcalc/format.hpp"
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/names.hpp"
 #include "vramcalc/units.hpp"
 
@@ -167,7 +168,7 @@ struct Named {
 } // namespace
 
 std::vector<std::string_view> weight_format_names() {
-  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "int8", "w8a8",
+  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "fbgemm-fp8", "int8", "w8a8",
                                       "gptq-int4-g128", "gptq-int8-g128", "awq-int4-g128", "w4a16-g128", "nf4",
                                       "bnb-fp4", "bnb-int8", "mxfp4", "nvfp4", "exl2-4.65"};
   for (const auto& t : gguf_ftype_table) names.push_back(t.name);
@@ -206,6 +207,18 @@ std::expected<WeightFormat, std::string> parse_weight_format(std::string_view na
     f.dtype = Dtype::f8_e4m3;
     f.id = "fp8-channel";
     f.description = "FP8 e4m3 linear layers, one f32 scale per output channel";
+    return f;
+  }
+  if (n == "fbgemm-fp8" || n == "fbgemm_fp8" || n == "fp8-fbgemm") {
+    // Meta's FP8 release of Llama 3.1 405B: the feed-forward layers in FP8 with row-wise
+    // scales, except in the first and last layers; attention stays bf16 (The Llama 3 Herd of
+    // Models, section 6.2; vLLM fbgemm_fp8.py: f32 weight_scale of (N, 1)).
+    f.kind = FormatKind::fp8;
+    f.fp8_scale = Fp8Scale::channel;
+    f.fp8_ffn_only = true;
+    f.dtype = Dtype::f8_e4m3;
+    f.id = "fbgemm-fp8";
+    f.description = "FP8 e4m3 feed-forward layers but the first and last, one f32 scale per row; attention native";
     return f;
   }
   if (n == "fp8-block" || n == "fp8-block128" || n == "fp8-block-128x128") {
@@ -384,6 +397,12 @@ TensorStorage exl2_storage(const Tensor& t, const WeightFormat& f) {
 TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
   if (f.kind == FormatKind::exl2) return exl2_storage(t, f);
   if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
+  if (f.fp8_ffn_only) {
+    const bool ffn = t.group() == TensorGroup::mlp || t.group() == TensorGroup::experts ||
+                     t.group() == TensorGroup::shared_experts;
+    const bool edge = t.layer <= 0 || static_cast<std::uint64_t>(t.layer) + 1 >= spec.num_layers;
+    if (!ffn || edge || t.mtp) return plain_storage(t, spec.dtype);
+  }
   // MXFP4 as gpt-oss ships it: only the routed experts (attention, router, embeddings and
   // head are in modules_to_not_convert); models without experts get every linear layer.
   if (f.kind == FormatKind::mxfp4 && spec.moe && !t.is_routed_expert()) return plain_storage(t, spec.dtype);
@@ -462,9 +481,14 @@ bool is_ffn_gate_or_up(TensorRole r) {
          r == TensorRole::ffn_up || r == TensorRole::ffn_up_exps || r == TensorRole::ffn_up_shexp;
 }
 
+// Quantizer rules that changed, by the merge date (YYYYMMDD) of the pull request.
+constexpr std::uint32_t kquants_v2 = 20230822;   // #2707: Q2_K mostly Q3_K (only attn_q / attn_k Q2_K)
+constexpr std::uint32_t q2k_two_bit = 20240112;  // #4897: Q2_K an actual 2-bit mix (today's rules)
+
 struct MixContext {
   GgufFtype ftype;
   Dtype def;
+  std::uint32_t release; // the quantizer's build date (YYYYMMDD)
   bool imatrix;
   bool falcon;
   bool type_70b;
@@ -498,9 +522,29 @@ Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
     if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
     return nt;
   }
+  // attn_qkv counts among the attn_v-like tensors; since PR #19770 it also gets their types,
+  // before it a rule of its own (below).
+  const bool qkv = t.role == TensorRole::attn_qkv;
+  const bool qkv_as_v = c.release >= llamacpp_release::qkv_as_attn_v;
+  const bool v_like = is_attn_v_like(t.role) || (qkv && qkv_as_v);
+  if (ft == F::q2_k && c.release < q2k_two_bit) {
+    // Q2_K before PR #4897: k-quants (PR #1684) gave attn_v, attn_output and ffn_down Q4_K;
+    // PR #2707 made every matrix but attn_q and attn_k Q3_K.
+    if (v_like && c.type_70b) return Dtype::q5_k;
+    if (c.release < kquants_v2) {
+      return v_like || t.role == TensorRole::attn_output || is_ffn_down(t.role) ? Dtype::q4_k : nt;
+    }
+    return t.role == TensorRole::attn_q || t.role == TensorRole::attn_k ? nt : Dtype::q3_k;
+  }
+  if (qkv && !qkv_as_v) {
+    if (in(ft, {F::q3_k_m, F::q3_k_l, F::iq3_m})) return Dtype::q4_k;
+    if (ft == F::q4_k_m) return Dtype::q5_k;
+    if (ft == F::q5_k_m) return Dtype::q6_k;
+    return nt;
+  }
   if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) {
     const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
-    if (is_attn_v_like(t.role)) {
+    if (v_like) {
       ++c.i_attention_wv;
       return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
     }
@@ -513,7 +557,7 @@ Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
     }
     return nt;
   }
-  if (is_attn_v_like(t.role)) {
+  if (v_like) {
     const std::uint64_t iw = c.i_attention_wv++;
     if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
     else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
@@ -614,6 +658,7 @@ std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tens
   MixContext c{};
   c.ftype = f.ftype;
   c.def = f.dtype;
+  c.release = f.llamacpp_release == 0 ? llamacpp_release::newest : f.llamacpp_release;
   c.imatrix = f.imatrix;
   c.falcon = spec.arch == "falcon";
   const auto& a = spec.attention;
@@ -623,7 +668,7 @@ std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tens
   // llama.cpp names 80-layer GQA llama / qwen2 models LLM_TYPE_70B and gives attn_v more bits.
   c.type_70b = spec.num_layers == 80 && (spec.arch == "llama" || spec.arch == "qwen2") &&
                a.num_heads != a.num_kv_heads;
-  for (const Tensor& t : tensors) c.n_attention_wv += is_attn_v_like(t.role) ? 1u : 0u;
+  for (const Tensor& t : tensors) c.n_attention_wv += is_attn_v_like(t.role) || t.role == TensorRole::attn_qkv ? 1u : 0u;
   // Tensors the converter writes in f16 / bf16 when the mix is a float one.
   const Dtype source = f.ftype == GgufFtype::bf16 ? Dtype::bf16 : Dtype::f16;
 

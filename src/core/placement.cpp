@@ -103,7 +103,8 @@ Split split_of(const Tensor& t) {
   case TensorRole::ssm_a:
   case TensorRole::ssm_d:
   case TensorRole::ssm_norm:
-  case TensorRole::attn_sinks: return Split::rows;
+  case TensorRole::attn_sinks:
+  case TensorRole::attn_qkv: return Split::rows;
   case TensorRole::attn_k:
   case TensorRole::attn_v: return Split::heads;
   case TensorRole::attn_output:
@@ -298,7 +299,7 @@ void WeightTables::prepare() {
     choices_ = detail::gguf_types_chosen(spec_, tensors_, format_);
   }
   if (!repeats_ || repeats_->times.size() != tensors_.size()) {
-    repeats_ = layer_repeats(spec_, tensors_, choices_, format_.kind != FormatKind::file);
+    repeats_ = layer_repeats(spec_, tensors_, choices_, format_.kind != FormatKind::file && !format_.fp8_ffn_only);
   }
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     const std::int32_t l = tensors_[i].layer;

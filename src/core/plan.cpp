@@ -132,7 +132,8 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
   Settings more = s;
   more.gpus.resize(1);
   more.parallel.reset();
-  for (std::uint32_t n = std::max<std::uint32_t>(2, s.gpus.front().count + 1); n <= 64; n *= 2) {
+  // Every count in turn, so the answer is the smallest, as the fit table's min_count is.
+  for (std::uint32_t n = std::max<std::uint32_t>(2, s.gpus.front().count + 1); n <= 64; ++n) {
     more.gpus.front().count = n;
     if (!choose_parallel(model, n)) continue;
     if (fits(model, more, catalog)) {

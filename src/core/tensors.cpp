@@ -15,6 +15,7 @@ std::string_view tensor_role_name(TensorRole r) {
   case TensorRole::attn_q: return "attn_q";
   case TensorRole::attn_k: return "attn_k";
   case TensorRole::attn_v: return "attn_v";
+  case TensorRole::attn_qkv: return "attn_qkv";
   case TensorRole::attn_output: return "attn_output";
   case TensorRole::attn_q_norm: return "attn_q_norm";
   case TensorRole::attn_k_norm: return "attn_k_norm";
@@ -149,12 +150,19 @@ void add_attention(Builder& b, const LayerSpec& l) {
   const std::uint64_t k = checked_mul(l.num_kv_heads, l.head_dim_k);
   const std::uint64_t v = checked_mul(l.num_kv_heads, l.head_dim_v);
   const std::uint64_t o = checked_mul(a.num_heads, a.v_head_dim);
-  b.matrix(TensorRole::attn_q, h, q);
-  if (a.qkv_bias) b.bias(TensorRole::attn_q, q);
-  b.matrix(TensorRole::attn_k, h, k);
-  if (a.qkv_bias) b.bias(TensorRole::attn_k, k);
-  b.matrix(TensorRole::attn_v, h, v);
-  if (a.qkv_bias) b.bias(TensorRole::attn_v, v);
+  if (a.fused_qkv) {
+    // One matrix of q + k + v rows (Phi-3's qkv_proj, Falcon's query_key_value).
+    const std::uint64_t qkv = checked_add(checked_add(q, k), v);
+    b.matrix(TensorRole::attn_qkv, h, qkv);
+    if (a.qkv_bias) b.bias(TensorRole::attn_qkv, qkv);
+  } else {
+    b.matrix(TensorRole::attn_q, h, q);
+    if (a.qkv_bias) b.bias(TensorRole::attn_q, q);
+    b.matrix(TensorRole::attn_k, h, k);
+    if (a.qkv_bias) b.bias(TensorRole::attn_k, k);
+    b.matrix(TensorRole::attn_v, h, v);
+    if (a.qkv_bias) b.bias(TensorRole::attn_v, v);
+  }
   b.matrix(TensorRole::attn_output, o, h);
   if (a.o_bias) b.bias(TensorRole::attn_output, h);
   if (a.qk_norm) {
@@ -259,6 +267,13 @@ void add_block(Builder& b, const LayerSpec& l) {
       add_mlp(b, TensorRole::ffn_gate_shexp, TensorRole::ffn_up_shexp, TensorRole::ffn_down_shexp,
               checked_mul(m.shared_experts, m.shared_intermediate_size), false);
     }
+  } else if (spec.fused_gate_up && spec.mlp == MlpKind::gated) {
+    // Gate and up in one ffn_up of 2 x intermediate rows (Phi-3's gate_up_proj).
+    const std::uint64_t up = checked_mul(2, spec.intermediate_size);
+    b.matrix(TensorRole::ffn_up, h, up);
+    if (spec.mlp_bias) b.bias(TensorRole::ffn_up, up);
+    b.matrix(TensorRole::ffn_down, spec.intermediate_size, h);
+    if (spec.mlp_bias) b.bias(TensorRole::ffn_down, h);
   } else {
     add_mlp(b, TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down, spec.intermediate_size,
             spec.mlp_bias);

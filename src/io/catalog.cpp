@@ -2,6 +2,7 @@
 
 #include "json_util.hpp"
 
+#include "vramcalc/checkpoint.hpp"
 #include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/io/model_json.hpp"
 #include "vramcalc/names.hpp"
@@ -29,10 +30,11 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-// Every name (id and aliases) a model answers to, lowercased.
+// Every name (id, aliases, known checkpoints) a model answers to, lowercased.
 std::vector<std::string> names_of(const ModelSpec& m) {
   std::vector<std::string> out{to_lower(m.id)};
   for (const auto& a : m.aliases) out.push_back(to_lower(a));
+  for (const Checkpoint& c : m.checkpoints) out.push_back(to_lower(c.repo));
   return out;
 }
 
@@ -126,20 +128,26 @@ std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::stri
   };
   // As find_model: a name that is some model's id or alias means that model; only the
   // others are looked for under other spellings.
+  // A quantized upload's name ("...-AWQ-INT4", "...-GGUF:Q4_K_M") is looked for by its base too,
+  // as resolve_model_name does.
   std::vector<std::string> keys;
   for (const std::string& n : names) {
     bool exact = false;
     for (const EmbeddedFile& f : embedded_catalog_files()) {
       exact = exact || any_name(f.names, [&](std::string_view one) { return iequals(one, n); });
     }
-    keys.push_back(exact ? std::string() : name_key(n));
+    if (exact) continue;
+    keys.push_back(name_key(n));
+    keys.push_back(name_key(parse_repo_name(n).base));
   }
   auto c = load_embedded([&](std::string_view file_names) {
     return any_name(file_names, [&](std::string_view one) {
-      for (std::size_t i = 0; i < names.size(); ++i) {
-        if (iequals(one, names[i]) || (!keys[i].empty() && name_key(one) == keys[i])) return true;
+      for (const std::string& n : names) {
+        if (iequals(one, n)) return true;
       }
-      return false;
+      if (keys.empty()) return false;
+      const std::string key = name_key(one);
+      return !key.empty() && std::find(keys.begin(), keys.end(), key) != keys.end();
     });
   });
   if (c) c->partial = true;
@@ -187,6 +195,9 @@ std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name
     for (const auto& a : m.aliases) {
       if (iequals(a, name)) return &m;
     }
+    for (const Checkpoint& c : m.checkpoints) {
+      if (iequals(c.repo, name)) return &m;
+    }
   }
   // The same model under another spelling, if exactly one model matches.
   if (const std::string key = name_key(name); !key.empty()) {
@@ -195,6 +206,7 @@ std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name
     for (const ModelSpec& m : models) {
       bool hit = name_key(m.id) == key;
       for (const auto& a : m.aliases) hit = hit || name_key(a) == key;
+      for (const Checkpoint& c : m.checkpoints) hit = hit || name_key(c.repo) == key;
       if (hit) {
         ambiguous = ambiguous || (match != nullptr && match != &m);
         match = &m;
@@ -211,6 +223,102 @@ std::expected<const ModelSpec*, Error> Catalog::find_model(std::string_view name
   std::string msg = "unknown model '" + excerpt(name) + "'";
   msg += s.empty() ? "; 'vramcalc list models' shows the catalog" : "; did you mean: " + join(s) + "?";
   return std::unexpected(Error{ErrorCode::unknown_model, msg});
+}
+
+namespace {
+
+struct Hit {
+  const ModelSpec* model = nullptr;
+  const Checkpoint* checkpoint = nullptr;
+};
+
+// A model whose id, alias or known checkpoint is `name` (case-insensitive); with `base_only`,
+// whose hub names end in the same repository name under any organisation
+// ("unsloth/Llama-3.3-70B-Instruct" is "meta-llama/Llama-3.3-70B-Instruct"), when exactly
+// one model does.
+Hit find_name(const std::vector<ModelSpec>& models, std::string_view name, bool base_only) {
+  const std::string_view wanted = base_only ? repo_basename(name) : name;
+  const auto same = [&](std::string_view candidate) {
+    if (!base_only) return iequals(candidate, name);
+    return candidate.find('/') != std::string_view::npos && iequals(repo_basename(candidate), wanted);
+  };
+  Hit hit;
+  for (const ModelSpec& m : models) {
+    Hit here;
+    for (const Checkpoint& c : m.checkpoints) {
+      if (here.model == nullptr && same(c.repo)) here = {&m, &c};
+    }
+    if (here.model == nullptr && ((!base_only && iequals(m.id, name)) ||
+                                  std::any_of(m.aliases.begin(), m.aliases.end(), same))) {
+      here = {&m, nullptr};
+    }
+    if (here.model == nullptr) continue;
+    if (hit.model != nullptr && hit.model != here.model) return {}; // two models: ambiguous
+    if (hit.model == nullptr) hit = here;
+  }
+  return hit;
+}
+
+std::string format_note(const RepoName& r, std::string_view name) {
+  if (r.gguf) {
+    return "'" + std::string(name) + "' is a GGUF repository: sized as its " + to_lower(*r.format) + " file" +
+           (r.gguf_tag ? "" : " (no :QUANT tag; Q4_K_M is llama.cpp's -hf default)") + "; -q overrides.";
+  }
+  return "'" + std::string(name) + "' is a quantized checkpoint by its name ('" + r.suffix + "'): sized as " +
+         *r.format + ", as the engine reads it from the checkpoint's config; -q overrides.";
+}
+
+} // namespace
+
+std::expected<ModelMatch, Error> Catalog::resolve_model_name(std::string_view name) const {
+  ModelMatch out;
+  const auto take = [&](const Hit& h) {
+    out.model = h.model;
+    out.checkpoint = h.checkpoint;
+    if (h.checkpoint != nullptr && h.checkpoint->weights_format) {
+      out.weights_format = h.checkpoint->weights_format;
+      out.format_source = "catalog";
+    }
+  };
+  if (const Hit h = find_name(models, name, false); h.model != nullptr) {
+    take(h);
+    out.exact_name = true;
+    if (out.weights_format && h.model->weights_format != out.weights_format) {
+      out.notes.push_back("'" + std::string(name) + "' stores its weights as " + *out.weights_format +
+                          " (its config.json, as the catalog records it); -q overrides.");
+    }
+    return out;
+  }
+  const RepoName r = parse_repo_name(name);
+  const std::string_view base = r.base;
+  Hit h = find_name(models, base, false);
+  if (h.model == nullptr && base.find('/') != std::string_view::npos) h = find_name(models, base, true);
+  if (h.model == nullptr) {
+    auto m = find_model(base);
+    if (!m) {
+      // The message names what was typed, not the base it was reduced to.
+      if (base != name) {
+        auto whole = find_model(name);
+        if (!whole) return std::unexpected(whole.error());
+        h.model = *whole;
+      } else {
+        return std::unexpected(m.error());
+      }
+    } else {
+      h.model = *m;
+    }
+  }
+  take(h);
+  if (r.format) {
+    out.weights_format = r.format;
+    out.format_source = "repo name";
+    out.notes.push_back(format_note(r, name));
+  } else if (!r.unknown.empty()) {
+    out.notes.push_back("'" + std::string(name) + "' ends in '" + r.unknown +
+                        "', which does not say how the checkpoint is stored; sized in the model's own format. Give "
+                        "-q (or the checkpoint's config.json) to size it as stored.");
+  }
+  return out;
 }
 
 std::expected<const GpuSpec*, Error> Catalog::find_gpu(std::string_view name) const {

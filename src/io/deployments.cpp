@@ -1,15 +1,16 @@
-// Deployment files and engine command lines (deployments.hpp). yaml-cpp reads YAML and
-// JSON alike and gives each node its line and column.
+// Deployment files and engine command lines (deployments.hpp). YAML and JSON alike go through
+// yaml_dom (libyaml), which gives each node its line and column.
 #include "deployments.hpp"
 
 #include "json_util.hpp"
+#include "yaml_dom.hpp"
 
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/names.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <cstdio>
+#include <map>
 #include <optional>
 #include <set>
 #include <span>
@@ -18,13 +19,19 @@ namespace vramcalc::io {
 
 namespace {
 
-std::string where(std::string_view origin, const YAML::Mark& m) {
-  if (m.line < 0) return std::string(origin);
-  return std::string(origin) + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+using yaml::Node;
+
+// The most deployments one run checks: a CI file holds tens; more is a mistake or an attack.
+constexpr std::size_t max_deployments = 10000;
+
+std::string where(std::string_view origin, const yaml::Mark& m) {
+  if (m.line == 0) return std::string(origin);
+  return std::string(origin) + ":" + std::to_string(m.line) + ":" + std::to_string(m.column);
 }
 
-Error error_at(std::string_view origin, const YAML::Node& n, const std::string& path, const std::string& what) {
-  return Error{ErrorCode::invalid_argument, where(origin, n.Mark()) + ": " + path + ": " + what};
+Error error_at(std::string_view origin, const yaml::Mark& m, const std::string& path, const std::string& what) {
+  return Error{ErrorCode::invalid_argument, where(origin, m) + ": " + (path.empty() ? "" : path + ": ") + what,
+               std::string(origin), m.line, m.column};
 }
 
 std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
@@ -40,53 +47,159 @@ std::string unknown_key_message(const std::string& key, const std::vector<std::s
   return msg;
 }
 
-// A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`),
-// which as<std::string>() would throw on; a null key reads as "null", an unknown key.
-std::expected<std::string, Error> key_text(std::string_view origin, const YAML::Node& key, const std::string& path) {
-  if (key.IsSequence() || key.IsMap()) {
-    const std::string what = "a key must be a name, not a list or a mapping";
-    if (path.empty()) return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, key.Mark()) + ": " + what});
-    return std::unexpected(error_at(origin, key, path, what));
-  }
-  return key.as<std::string>();
-}
+// Collects every problem of a file, in file order, instead of stopping at the first.
+struct Reader {
+  std::string_view origin;
+  std::vector<Error>& errors;
 
-// Reads the keys of one mapping (a deployment or `defaults`) into `d`.
-std::expected<void, Error> read_keys(std::string_view origin, const YAML::Node& map, const std::string& path,
-                                     Deployment& d) {
-  if (!map.IsMap()) return std::unexpected(error_at(origin, map, path, "expected a mapping of keys"));
-  for (const auto& kv : map) {
-    const auto key_or = key_text(origin, kv.first, path);
-    if (!key_or) return std::unexpected(key_or.error());
-    const std::string& key = *key_or;
-    const std::string kpath = path + "." + key;
-    const YAML::Node& v = kv.second;
-    const auto& keys = deployment_keys();
-    if (key == "engine_options") {
-      if (!v.IsMap()) return std::unexpected(error_at(origin, v, kpath, "expected a mapping of engine options"));
-      for (const auto& o : v) {
-        const auto okey_or = key_text(origin, o.first, kpath);
-        if (!okey_or) return std::unexpected(okey_or.error());
-        const std::string& okey = *okey_or;
-        const std::string opath = kpath + "." + okey;
-        const auto& okeys = engine_option_keys();
-        if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
-          return std::unexpected(error_at(origin, o.first, opath, unknown_key_message(okey, okeys)));
-        }
-        if (!o.second.IsScalar()) return std::unexpected(error_at(origin, o.second, opath, "expected a single value"));
-        d.engine_options[okey] = {o.second.Scalar(), opath, where(origin, o.second.Mark())};
-      }
-      continue;
-    }
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-      return std::unexpected(error_at(origin, kv.first, kpath, unknown_key_message(key, keys)));
-    }
-    if (!v.IsScalar()) return std::unexpected(error_at(origin, v, kpath, "expected a single value"));
-    if (v.Scalar().empty()) return std::unexpected(error_at(origin, v, kpath, "is empty"));
-    d.keys[key] = {v.Scalar(), kpath, where(origin, v.Mark())};
+  void add(const Node& n, const std::string& path, const std::string& what) {
+    errors.push_back(error_at(origin, n.mark, path, what));
   }
-  return {};
-}
+
+  // A mapping key as text. YAML allows a list or a mapping as a key (`[a]: 1`, `? {a: 1}`);
+  // a null key reads as "null", an unknown key.
+  std::optional<std::string> key_text(const Node& key, const std::string& path) {
+    if (key.is_sequence() || key.is_map()) {
+      add(key, path, "a key must be a name, not a list or a mapping");
+      return std::nullopt;
+    }
+    return key.is_null() ? std::string("null") : key.scalar;
+  }
+
+  // The keys of a mapping, each once: a second one is an error at its line (a reader taking
+  // either would check a deployment nobody wrote).
+  std::vector<std::pair<std::string, std::pair<const Node*, const Node*>>> keys_of(const Node& map,
+                                                                                  const std::string& path) {
+    std::vector<std::pair<std::string, std::pair<const Node*, const Node*>>> out;
+    std::map<std::string, yaml::Mark, std::less<>> seen;
+    for (const auto& [k, v] : map.pairs) {
+      const auto key = key_text(*k, path);
+      if (!key) continue;
+      const auto [it, fresh] = seen.emplace(*key, k->mark);
+      if (!fresh) {
+        add(*k, path.empty() ? *key : path + "." + *key, "duplicate key (first at line " + std::to_string(it->second.line) + ")");
+        continue;
+      }
+      out.push_back({*key, {k, v}});
+    }
+    return out;
+  }
+
+  DeployValue value(const Node& v, const std::string& path) const {
+    return {v.scalar, path, where(origin, v.mark), v.mark.line, v.mark.column};
+  }
+
+  // Reads the keys of one mapping (a deployment or `defaults`) into `d`; false on any error.
+  bool read_keys(const Node& map, const std::string& path, Deployment& d) {
+    if (!map.is_map()) {
+      add(map, path, "expected a mapping of keys");
+      return false;
+    }
+    const std::size_t before = errors.size();
+    const auto& keys = deployment_keys();
+    for (const auto& [key, kv] : keys_of(map, path)) {
+      const std::string kpath = path + "." + key;
+      const Node& k = *kv.first;
+      const Node& v = *kv.second;
+      if (key == "engine_options") {
+        if (!v.is_map()) {
+          add(v, kpath, "expected a mapping of engine options");
+          continue;
+        }
+        const auto& okeys = engine_option_keys();
+        for (const auto& [okey, o] : keys_of(v, kpath)) {
+          const std::string opath = kpath + "." + okey;
+          if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
+            add(*o.first, opath, unknown_key_message(okey, okeys));
+          } else if (!o.second->is_scalar()) {
+            add(*o.second, opath, o.second->is_null() ? "is empty" : "expected a single value");
+          } else {
+            d.engine_options[okey] = value(*o.second, opath);
+          }
+        }
+        continue;
+      }
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+        add(k, kpath, unknown_key_message(key, keys));
+      } else if (v.is_null() || (v.is_scalar() && v.scalar.empty())) {
+        add(v, kpath, "is empty");
+      } else if (!v.is_scalar()) {
+        add(v, kpath, "expected a single value");
+      } else {
+        d.keys[key] = value(v, kpath);
+      }
+    }
+    return errors.size() == before;
+  }
+
+  // One YAML document: {defaults: {...}, deployments: [...]}.
+  void read_document(const Node& root, std::size_t document, std::set<std::string>& names,
+                     std::vector<Deployment>& out) {
+    const std::string doc = document == 0 ? std::string() : "document " + std::to_string(document + 1) + ": ";
+    if (!root.is_map()) {
+      add(root, "", doc + "expected a mapping with a 'deployments' list");
+      return;
+    }
+    const Node* defaults_node = nullptr;
+    const Node* list = nullptr;
+    for (const auto& [key, kv] : keys_of(root, "")) {
+      if (key == "defaults") defaults_node = kv.second;
+      else if (key == "deployments") list = kv.second;
+      else add(*kv.first, key, unknown_key_message(key, {"deployments", "defaults"}));
+    }
+    Deployment defaults;
+    bool defaults_ok = true;
+    if (defaults_node != nullptr) {
+      defaults_ok = read_keys(*defaults_node, "defaults", defaults);
+      if (defaults.keys.contains("name")) {
+        add(*defaults_node, "defaults.name", "a default cannot have a name");
+        defaults_ok = false;
+      }
+    }
+    if (list == nullptr) {
+      add(root, "", doc + "no 'deployments' list");
+      return;
+    }
+    if (!list->is_sequence() || list->items.empty()) {
+      add(*list, "deployments", "expected a non-empty list of deployments");
+      return;
+    }
+    for (std::size_t i = 0; i < list->items.size(); ++i) {
+      const Node& item = *list->items[i];
+      const std::string path = "deployments[" + std::to_string(i) + "]";
+      if (out.size() >= max_deployments) {
+        add(item, path, "more than " + std::to_string(max_deployments) + " deployments in one run; split the file");
+        return;
+      }
+      Deployment d;
+      d.file = std::string(origin);
+      d.index = out.size();
+      d.where = where(origin, item.mark);
+      d.path = doc + path;
+      d.line = item.mark.line;
+      d.column = item.mark.column;
+      bool ok = read_keys(item, path, d) && defaults_ok;
+      if (!item.is_map()) continue;
+      // Defaults fill what the deployment does not say.
+      for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
+      for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
+      for (const char* required : {"name", "model"}) {
+        if (!d.keys.contains(required)) {
+          add(item, path, std::string("missing key '") + required + "'");
+          ok = false;
+        }
+      }
+      if (d.keys.contains("name")) {
+        d.name = d.keys.at("name").text;
+        if (!names.insert(d.name).second) {
+          add(item, path + ".name", "the name '" + d.name + "' is used twice");
+          ok = false;
+        }
+      }
+      if (ok) out.push_back(std::move(d));
+    }
+  }
+};
 
 } // namespace
 
@@ -108,73 +221,52 @@ const std::vector<std::string_view>& engine_option_keys() {
   return k;
 }
 
-std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text, std::string_view origin) {
-  // JSON files get JSON's own rules first (yaml-cpp would read some invalid JSON as YAML).
+DeploymentFile read_deployments(std::string_view text, std::string_view origin) {
+  DeploymentFile f;
+  // JSON files get JSON's own rules first (a YAML parser reads some invalid JSON as YAML).
   if (origin.ends_with(".json")) {
     try {
       (void)detail::parse_strict(text, std::string(origin), ErrorCode::invalid_argument);
-    } catch (const detail::LoadFailure& f) {
-      return std::unexpected(f.error);
-    }
-  }
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, where(origin, e.mark) + ": invalid YAML/JSON: " + e.msg});
-  } catch (const YAML::Exception& e) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": invalid YAML/JSON: " + e.msg});
-  }
-  if (!root.IsMap()) {
-    return std::unexpected(Error{ErrorCode::invalid_argument,
-                                 std::string(origin) + ": expected a mapping with a 'deployments' list"});
-  }
-  for (const auto& kv : root) {
-    const auto key_or = key_text(origin, kv.first, "");
-    if (!key_or) return std::unexpected(key_or.error());
-    const std::string& key = *key_or;
-    if (key != "deployments" && key != "defaults") {
-      return std::unexpected(error_at(origin, kv.first, key, unknown_key_message(key, {"deployments", "defaults"})));
-    }
-  }
-  Deployment defaults;
-  if (root["defaults"]) {
-    if (auto r = read_keys(origin, root["defaults"], "defaults", defaults); !r) return std::unexpected(r.error());
-    if (defaults.keys.contains("name")) {
-      return std::unexpected(error_at(origin, root["defaults"], "defaults.name", "a default cannot have a name"));
-    }
-  }
-  const YAML::Node list = root["deployments"];
-  if (!list) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": no 'deployments' list"});
-  }
-  if (!list.IsSequence() || list.size() == 0) {
-    return std::unexpected(error_at(origin, list, "deployments", "expected a non-empty list of deployments"));
-  }
-  std::vector<Deployment> out;
-  std::set<std::string> names;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string path = "deployments[" + std::to_string(i) + "]";
-    Deployment d;
-    d.file = std::string(origin);
-    d.index = i;
-    d.where = where(origin, list[i].Mark());
-    if (auto r = read_keys(origin, list[i], path, d); !r) return std::unexpected(r.error());
-    // Defaults fill what the deployment does not say.
-    for (const auto& [k, v] : defaults.keys) d.keys.try_emplace(k, v);
-    for (const auto& [k, v] : defaults.engine_options) d.engine_options.try_emplace(k, v);
-    for (const char* required : {"name", "model", "gpu"}) {
-      if (!d.keys.contains(required)) {
-        return std::unexpected(error_at(origin, list[i], path, std::string("missing key '") + required + "'"));
+    } catch (const detail::LoadFailure& e) {
+      Error err = e.error;
+      err.file = std::string(origin);
+      // "file.json:2:19: invalid JSON ...": the position, for annotations.
+      const std::string_view rest = std::string_view(err.message).substr(std::min(err.message.size(), origin.size()));
+      unsigned long line = 0, column = 0;
+      if (rest.starts_with(":") && std::sscanf(std::string(rest).c_str(), ":%lu:%lu:", &line, &column) == 2) {
+        err.line = line;
+        err.column = column;
       }
+      f.errors.push_back(std::move(err));
+      return f;
     }
-    d.name = d.keys.at("name").text;
-    if (!names.insert(d.name).second) {
-      return std::unexpected(error_at(origin, list[i], path + ".name", "the name '" + d.name + "' is used twice"));
-    }
-    out.push_back(std::move(d));
   }
-  return out;
+  auto parsed = yaml::parse(text);
+  if (!parsed) {
+    f.errors.push_back(error_at(origin, parsed.error().mark, "", "invalid YAML/JSON: " + parsed.error().message));
+    return f;
+  }
+  // Every document of a multi-document file is checked (`---` separates them), with its own
+  // defaults; empty documents are skipped.
+  Reader r{origin, f.errors};
+  std::set<std::string> names;
+  std::size_t read = 0;
+  for (std::size_t i = 0; i < parsed->documents.size(); ++i) {
+    if (parsed->documents[i]->is_null()) continue;
+    ++read;
+    r.read_document(*parsed->documents[i], i, names, f.deployments);
+  }
+  if (read == 0) {
+    f.errors.emplace_back(ErrorCode::invalid_argument,
+                          std::string(origin) + ": expected a mapping with a 'deployments' list", std::string(origin));
+  }
+  return f;
+}
+
+std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text, std::string_view origin) {
+  DeploymentFile f = read_deployments(text, origin);
+  if (!f.errors.empty()) return std::unexpected(std::move(f.errors.front()));
+  return std::move(f.deployments);
 }
 
 std::expected<std::vector<std::string>, Error> split_command_line(std::string_view line, std::string_view origin) {
@@ -404,8 +496,15 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
   if (!d.keys.contains("model")) {
     return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (-m FILE.gguf or -hf REPO:QUANT)"});
   }
-  // -c is the context of all slots; each of -np slots gets -c / -np (one slot without -np:
-  // llama-server's automatic slots share one unified cache of -c cells).
+  // Without -np, llama-server picks its slots: 4 sharing one unified cache (tools/server/
+  // server.cpp, n_parallel = -1 "auto", since PR #16736, November 2025; builds before it had
+  // one slot, and `-np 1` says so). -kvu is then on unless written otherwise.
+  if (!d.keys.contains("batch")) {
+    d.keys["batch"] = {"4", origin + " (no -np: llama-server's automatic 4 slots)", ""};
+    d.engine_options.try_emplace("kv_unified", io::DeployValue{"true", origin + " (automatic slots)", ""});
+  }
+  // -c is the context of all slots; each of -np slots gets -c / -np (-c 0, or no -c: the
+  // model's training context, n_ctx 0 in common/common.h).
   if (auto c = d.keys.find("n_ctx"); c != d.keys.end()) {
     std::string per = c->second.text;
     if (auto np = d.keys.find("batch"); np != d.keys.end() && per != "0") {
@@ -418,6 +517,14 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
     }
     if (per != "0") d.keys["context"] = {per, c->second.path, ""};
     d.keys.erase(c);
+  }
+  // No -c (or -c 0): the slots share the training context.
+  if (!d.keys.contains("context")) {
+    try {
+      d.context_divisor = std::max<std::uint64_t>(1, std::stoull(d.keys.at("batch").text));
+    } catch (const std::exception&) {
+      // left at 1: the batch check reports a bad -np
+    }
   }
   if (auto m = d.keys.find("cpu_moe"); m != d.keys.end()) {
     d.engine_options["n_cpu_moe"] = {"all", m->second.path, ""};

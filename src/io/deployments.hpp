@@ -8,6 +8,7 @@
 #include "vramcalc/error.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <map>
 #include <string>
@@ -20,6 +21,7 @@ struct DeployValue {
   std::string text;  // the scalar as written ("32k", "fp8", "true")
   std::string path;  // "deployments[0].quant", "deployments[0].engine_options.max_num_seqs"
   std::string where; // "deploy.yaml:7:12" (empty for command lines)
+  std::uint64_t line = 0, column = 0; // of `where` (0: not in a file)
 };
 
 struct Deployment {
@@ -27,17 +29,33 @@ struct Deployment {
   std::string file;  // origin
   std::size_t index = 0;
   std::string where; // of the deployment's own mapping
+  std::string path;  // "deployments[3]" ("document 2: deployments[3]" after the first document)
+  std::uint64_t line = 0, column = 0;
   std::map<std::string, DeployValue> keys;           // model, quant, kv_dtype, context, batch, engine, gpu, ...
   std::map<std::string, DeployValue> engine_options; // gpu_memory_utilization, n_gpu_layers, ...
   std::vector<std::string> ignored;                  // command-line flags that were not understood
+  std::uint64_t context_divisor = 1; // no context given: each sequence gets the model's maximum / this
+                                     // (llama-server's slots share the training context)
 };
 
 // The keys a deployment may have, and the engine options (both also accepted in `defaults:`).
 [[nodiscard]] const std::vector<std::string_view>& deployment_keys();
 [[nodiscard]] const std::vector<std::string_view>& engine_option_keys();
 
-// `text` is a YAML or JSON document: {deployments: [{name: ..., model: ..., ...}, ...]}, with
-// optional `defaults:` merged into each. Errors name the file, line and column and the path.
+// A deployment file read whole: the deployments without errors, and every error found.
+struct DeploymentFile {
+  std::vector<Deployment> deployments;
+  std::vector<Error> errors; // in file order, each with its file, line and column
+};
+
+// `text` is YAML or JSON: {deployments: [{name: ..., model: ..., ...}, ...]}, with optional
+// `defaults:` merged into each; several YAML documents (`---`) are each read. Strict: unknown
+// and duplicate keys, lists where one value is expected, names used twice and more than
+// 10,000 deployments are errors naming the file, line, column and path. Every error of the
+// file is collected; a deployment with one is left out.
+[[nodiscard]] DeploymentFile read_deployments(std::string_view text, std::string_view origin);
+
+// read_deployments, failing on its first error.
 [[nodiscard]] std::expected<std::vector<Deployment>, Error> parse_deployments(std::string_view text,
                                                                              std::string_view origin);
 

@@ -583,6 +583,12 @@ GgufModel convert(std::span<const GgufFile> parts) {
       fail(m.key("attention.sliding_window") + " is missing for the sliding layers");
     }
   }
+  // The file decides its layout where it has tensors; the architecture's otherwise.
+  apply_arch_layout(s);
+  if (has_t) {
+    a.fused_qkv = layer_has("attn_qkv.weight") && !layer_has("attn_q.weight");
+    s.fused_gate_up = s.mlp == MlpKind::gated && !layer_has("ffn_gate.weight") && layer_has("ffn_up.weight") && !s.moe;
+  }
   expand_layers(s, pattern);
 
   // Per-layer facts expand_layers cannot know.

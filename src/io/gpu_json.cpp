@@ -47,6 +47,12 @@ GpuCatalog parse(std::string_view text, const std::string& origin, detail::Keys 
     s.price_usd_per_hour = g.opt_number("price_usd_per_hour", 0, 1e6);
     s.sources = g.str_array("sources");
     if (s.sources.empty()) g.fail("sources", "must list at least one source");
+    // Optional: the total CUDA reports, with where it was measured (docs/gpus.md).
+    s.cuda_memory_bytes = g.opt_u64("cuda_memory_bytes", 1, s.memory_bytes);
+    if (auto src = g.opt_str("cuda_memory_source")) s.cuda_memory_source = *src;
+    if (s.cuda_memory_bytes && s.cuda_memory_source.empty()) {
+      g.fail("cuda_memory_source", "must say where cuda_memory_bytes was measured");
+    }
     g.finish();
     for (const std::string& n : [&] {
            std::vector<std::string> all{s.id};

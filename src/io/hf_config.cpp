@@ -171,6 +171,7 @@ std::optional<std::string> format_of(const json* qj, const std::string& origin, 
     return block != nullptr && block->is_array() && !block->empty() ? "fp8-block" : "fp8";
   }
   if (method == "mxfp4") return "mxfp4";
+  if (method == "fbgemm_fp8") return "fbgemm-fp8";
   if (method == "bitsandbytes") {
     if (q.boolean("load_in_4bit", false)) return "nf4";
     if (q.boolean("load_in_8bit", false)) return "int8";
@@ -519,6 +520,7 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   if (s.max_context == 0 && !is_mamba) {
     w.push_back("the config gives no max_position_embeddings; pass --ctx");
   }
+  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
   expand_layers(s, pattern);
   for (std::uint64_t i : dense_layers) {
     if (i < s.layers.size()) s.layers[i].moe = false;

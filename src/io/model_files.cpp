@@ -80,7 +80,7 @@ constexpr RoleName layer_roles[] = {
     {"self_attn.q_proj", "attn_q"},
     {"self_attn.k_proj", "attn_k"},
     {"self_attn.v_proj", "attn_v"},
-    {"self_attn.qkv_proj", "attn_q"},
+    {"self_attn.qkv_proj", "attn_qkv"},  // Phi-3: fused, as its GGUF keeps it
     {"self_attn.o_proj", "attn_output"},
     {"self_attn.dense", "attn_output"},
     {"self_attn.q_norm", "attn_q_norm"},
@@ -94,7 +94,7 @@ constexpr RoleName layer_roles[] = {
     {"self_attn.kv_b_proj", "attn_kv_b"},
     {"mlp.gate_proj", "ffn_gate"},
     {"mlp.up_proj", "ffn_up"},
-    {"mlp.gate_up_proj", "ffn_gate"},
+    {"mlp.gate_up_proj", "ffn_up"},      // Phi-3: gate and up in one ffn_up
     {"mlp.down_proj", "ffn_down"},
     {"mlp.fc1", "ffn_up"},
     {"mlp.fc2", "ffn_down"},

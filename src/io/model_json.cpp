@@ -76,6 +76,23 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     s.weights_format = *wf;
   }
   s.max_context = r.u64("max_context", 1, 1ull << 40);
+  if (r.has("checkpoints")) {
+    const json& arr = r.array("checkpoints");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      ObjectReader c = r.element(arr, "checkpoints", i);
+      Checkpoint cp;
+      cp.repo = c.str("repo");
+      if (cp.repo.empty() || cp.repo.size() > 256) c.fail("repo", "must be a hub name of 1 to 256 characters");
+      if (auto wf = c.opt_str("format")) {
+        if (auto f = parse_weight_format(*wf, s.dtype); !f) c.fail("format", f.error());
+        cp.weights_format = *wf;
+      }
+      cp.max_context = c.opt_u64("max_context", 1, 1ull << 40).value_or(0);
+      cp.source = c.str("source");
+      c.finish();
+      s.checkpoints.push_back(std::move(cp));
+    }
+  }
   s.hidden_size = r.u64("hidden_size", 1, max_dim);
   s.num_layers = r.u64("num_layers", 1, max_model_layers);
   s.vocab_size = r.u64("vocab_size", 1, max_dim);
@@ -253,6 +270,7 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
   }
   r.finish();
 
+  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
   expand_layers(s, pattern);
   bool recurrent_layer = false;
   for (const LayerSpec& l : s.layers) {

@@ -149,6 +149,35 @@ std::string github(const CheckReport& r) {
 
 } // namespace
 
+std::string render_errors_for_ci(std::span<const Error> errors, std::string_view format) {
+  std::string out;
+  if (format == "github") {
+    // One annotation per error, on its file and line when it has them.
+    for (const Error& e : errors) {
+      std::string props;
+      if (!e.file.empty()) props += "file=" + gh_escape(e.file, true);
+      if (e.line != 0) props += fmt::format(",line={}", e.line);
+      if (e.column != 0) props += fmt::format(",col={}", e.column);
+      props += std::string(props.empty() ? "" : ",") + "title=" + gh_escape("vramcalc: invalid input", true);
+      out += fmt::format("::error {}::{}\n", props, gh_escape(e.message, false));
+    }
+    return out + fmt::format("{} error{}: nothing was checked.\n", errors.size(), errors.size() == 1 ? "" : "s");
+  }
+  // JUnit: one failing test case per error, so CI shows why the check did not run.
+  out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  out += fmt::format("<testsuites name=\"vramcalc check\" tests=\"{0}\" failures=\"0\" errors=\"{0}\">\n", errors.size());
+  out += fmt::format("  <testsuite name=\"invalid input\" tests=\"{0}\" failures=\"0\" errors=\"{0}\">\n", errors.size());
+  for (const Error& e : errors) {
+    const std::string name = e.file.empty() ? std::string("command line")
+                             : e.line == 0  ? e.file
+                                            : fmt::format("{}:{}:{}", e.file, e.line, e.column);
+    out += fmt::format("    <testcase classname=\"vramcalc.check\" name=\"{}\">\n      <error message=\"{}\" "
+                       "type=\"{}\">{}</error>\n    </testcase>\n",
+                       xml_escape(name), xml_escape(e.message), error_code_name(e.code), xml_escape(e.message));
+  }
+  return out + "  </testsuite>\n</testsuites>\n";
+}
+
 std::string render_check(const CheckReport& report, std::string_view format, const RenderOptions& o) {
   if (format == "json") return render_check_json(report);
   if (format == "ndjson") return render_check_ndjson(report);

@@ -35,11 +35,15 @@ ojson to_json(const ModelSummary& m) {
 }
 
 ojson to_json(const SettingsSummary& s) {
+  const auto or_null = [](const std::string& v) { return v.empty() ? ojson(nullptr) : ojson(v); };
   return ojson{{"quant", s.quant},
                {"kv_dtype", s.kv_dtype},
                {"context_tokens", s.context_tokens},
                {"batch", s.batch},
-               {"overhead_bytes", s.overhead_bytes}};
+               {"overhead_bytes", s.overhead_bytes},
+               {"quant_source", or_null(s.quant_source)},
+               {"context_source", or_null(s.context_source)},
+               {"checkpoint", or_null(s.checkpoint)}};
 }
 
 ojson to_json(const MemorySummary& m) {
@@ -124,6 +128,8 @@ ojson llamacpp_json(const EngineSection& e) {
                {"state_bytes", e.state_bytes},
                {"gpu_layers", e.gpu_layers},
                {"total_layers", e.total_layers},
+               {"app", e.app},
+               {"n_outputs", e.n_outputs},
                {"devices", std::move(devices)},
                {"host", to_json(e.host, false)},
                {"error", e.error.empty() ? ojson(nullptr) : ojson(e.error)},
@@ -142,13 +148,16 @@ ojson to_json(const EngineSection& e) {
           {"context_tokens", e.context_tokens},
           {"batch", e.batch},
           {"gpu_memory_bytes", e.gpu_memory_bytes},
-          {"gpu_memory_utilization", static_cast<double>(e.utilization_bp) / 10000},
+          {"gpu_memory_source", e.gpu_memory_source},
+          {"gpu_memory_utilization", static_cast<double>(e.utilization_ppm) / 1e6},
           {"requested_bytes", e.requested_bytes},
+          {"stage", e.stage},
           {"weights_bytes", e.weights_bytes},
           {"activation_bytes", e.activation_bytes},
           {"non_torch_bytes", e.non_torch_bytes},
           {"cuda_graph_bytes", e.cuda_graph_bytes},
           {"kv_cache_memory_bytes", e.kv_cache_memory_bytes},
+          {"kv_budget_bytes", e.kv_budget_bytes},
           {"max_num_seqs", e.max_num_seqs},
           {"max_num_batched_tokens", e.max_num_batched_tokens},
           {"block_size", e.block_size},
@@ -235,19 +244,39 @@ std::string render_format_list_json(std::span<const FormatListEntry> formats, co
   return dump(ojson{{"schema_version", json_schema_version}, {"model", model_id}, {"formats", std::move(arr)}});
 }
 
-std::string render_error_json(const Error& e) {
+namespace {
+
+ojson error_object(const Error& e) {
+  ojson o{{"code", std::string(error_code_name(e.code))}, {"message", e.message}};
+  if (!e.file.empty()) o["file"] = e.file;
+  if (e.line != 0) o["line"] = e.line;
+  if (e.column != 0) o["column"] = e.column;
+  return o;
+}
+
+} // namespace
+
+std::string render_error_json(const Error& e) { return render_errors_json(std::span<const Error>(&e, 1)); }
+
+std::string render_errors_json(std::span<const Error> errors) {
+  ojson all = ojson::array();
+  for (const Error& e : errors) all.push_back(error_object(e));
   return dump(ojson{{"schema_version", json_schema_version},
-                    {"error", ojson{{"code", std::string(error_code_name(e.code))}, {"message", e.message}}}});
+                    {"error", errors.empty() ? ojson(nullptr) : error_object(errors.front())},
+                    {"errors", std::move(all)}});
 }
 
 std::string render_model_list_json(std::span<const ModelListEntry> models) {
   ojson arr = ojson::array();
   for (const ModelListEntry& e : models) {
     const ModelSpec& m = *e.model;
+    // Every other name the model answers to: aliases, then its known checkpoints.
+    std::vector<std::string> names = m.aliases;
+    for (const Checkpoint& c : m.checkpoints) names.push_back(c.repo);
     arr.push_back(ojson{{"id", m.id},
                         {"name", m.name},
                         {"family", m.family},
-                        {"aliases", m.aliases},
+                        {"aliases", names},
                         {"params_total", e.params_total},
                         {"params_active", e.params_active},
                         {"moe", m.moe.has_value()},

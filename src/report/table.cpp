@@ -105,7 +105,7 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
                            format_bytes(f.required_bytes_per_gpu, u),
                            format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
       } else {
-        std::string need = f.min_count != 0 ? fmt::format("; the smallest count that fits is {}", f.min_count)
+        std::string need = f.min_count != 0 ? fmt::format("; needs {}", count_str(f.min_count))
                                             : "; no count up to 1024 fits";
         out += fmt::format("{} {}: needs {} per GPU, has {} usable (short by {}){}.\n", st.red("DOES NOT FIT on"),
                            config, format_bytes(f.required_bytes_per_gpu, u), format_bytes(f.usable_bytes, u),
@@ -137,15 +137,16 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
 std::string vllm_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   std::string out = st.bold(fmt::format("vLLM {}", e.version)) +
-                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) +
+                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
+                                       e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", e.stage) : "")) +
                     "\n";
   TextTable t({Align::left, Align::right, Align::left});
   if (e.kv_memory_given) {
     t.row({"KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
   } else {
     t.row({"GPU memory \u00d7 utilization", format_bytes(e.requested_bytes, u),
-           fmt::format("{} \u00d7 {:.4g}", format_bytes(e.gpu_memory_bytes, u),
-                       static_cast<double>(e.utilization_bp) / 10000)});
+           fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(e.gpu_memory_bytes, u),
+                       static_cast<double>(e.utilization_ppm) / 1e6)});
     t.row({"\u2212 weights", format_bytes(e.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
     t.row({"\u2212 activation peak", format_bytes(e.activation_bytes, u),
            fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(e.max_num_batched_tokens),
@@ -154,7 +155,9 @@ std::string vllm_section(const EngineSection& e, const RenderOptions& o, const S
     if (e.cuda_graph_bytes > 0) {
       t.row({"\u2212 CUDA graphs", format_bytes(e.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
     }
-    t.row({"= KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "\"Available KV cache memory\""});
+    // Negative when the rest takes more than vLLM may use: say how far below zero.
+    t.row({"= KV cache memory", e.kv_budget_bytes < 0 ? signed_bytes(e.kv_budget_bytes, u) : format_bytes(e.kv_cache_memory_bytes, u),
+           "\"Available KV cache memory\""});
   }
   t.row({"GPU blocks", with_commas(e.num_gpu_blocks),
          fmt::format("{} tokens each; page {} \u00d7 {} layers{}", e.block_size, format_bytes_auto(e.page_bytes, u),
@@ -163,12 +166,20 @@ std::string vllm_section(const EngineSection& e, const RenderOptions& o, const S
   t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", e.max_concurrency),
          fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
   out += t.render("  ", [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
-  if (!e.starts) {
-    out += fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; the largest "
-                       "--max-model-len that starts is {}.\n",
-                       st.red("vLLM would not start"), with_commas(e.context_tokens), format_bytes(e.needed_bytes, u),
-                       format_bytes(e.kv_cache_memory_bytes, u),
-                       e.max_model_len_fit == 0 ? std::string("none") : with_commas(e.max_model_len_fit));
+  if (!e.starts && !e.kv_memory_given && e.kv_budget_bytes < 0) {
+    out += fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
+                       "KV cache budget is {} and no --max-model-len starts.\n",
+                       st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(e.kv_budget_bytes + 1)) + 1, u),
+                       format_bytes(e.requested_bytes, u), signed_bytes(e.kv_budget_bytes, u));
+  } else if (!e.starts) {
+    out += fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
+                       with_commas(e.context_tokens), format_bytes(e.needed_bytes, u),
+                       format_bytes(e.kv_cache_memory_bytes, u));
+    out += e.max_model_len_fit == 0
+               ? std::string("no --max-model-len starts.\n")
+               : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
+                             "starts.\n",
+                             with_commas(e.max_model_len_fit));
   } else if (e.fits) {
     out += fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
                        e.max_concurrency, with_commas(e.context_tokens), e.batch);
@@ -229,8 +240,10 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
 std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   const std::size_t n = e.devices.size();
-  std::string out = st.bold("llama.cpp") + st.dim(fmt::format("  on {}\u00d7 {}{}", n, e.gpu_name,
-                                                               n > 1 ? ", layers split in proportion to memory" : "")) +
+  std::string out = st.bold("llama.cpp") +
+                    st.dim(fmt::format(" {} ({})  on {}\u00d7 {}{}", e.version,
+                                       e.app == "server" ? "llama-server" : "library", n, e.gpu_name,
+                                       n > 1 ? ", layers split in proportion to memory" : "")) +
                     "\n";
   std::string cache = fmt::format("{} stream{} \u00d7 {} cells", e.n_stream, e.n_stream == 1 ? "" : "s",
                                   with_commas(e.cells));

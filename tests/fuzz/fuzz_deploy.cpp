@@ -1,7 +1,7 @@
-// io::parse_deployments (the files of `vramcalc check`, YAML or JSON through yaml-cpp) on
-// any text, read as a .yaml file and, when it starts like JSON, as a .json file too: a list
-// of deployments each with a unique name, a model and a GPU, or an Error that starts with
-// the file's name. Never an exception out of yaml-cpp.
+// io::read_deployments (the files of `vramcalc check`, YAML or JSON through libyaml) on any
+// text, read as a .yaml file and, when it starts like JSON, as a .json file too: deployments
+// each with a unique name and a model, and errors that each start with the file's name and
+// carry its line when they have one; parse_deployments fails exactly when there is an error.
 #include "fuzz_util.hpp"
 
 #include "deployments.hpp"
@@ -19,19 +19,22 @@ bool known(const std::vector<std::string_view>& list, const std::string& key) {
 }
 
 void parse(std::string_view text, std::string_view origin) {
-  const auto list = vramcalc::io::parse_deployments(text, origin);
-  if (!list) {
-    const std::string& m = list.error().message;
-    check(m.starts_with(origin) && m.size() > origin.size() + 2, "a refused file names the file and says why");
-    return;
+  const vramcalc::io::DeploymentFile file = vramcalc::io::read_deployments(text, origin);
+  const auto first = vramcalc::io::parse_deployments(text, origin);
+  check(first.has_value() == file.errors.empty(), "parse_deployments fails exactly on an error");
+  for (const vramcalc::Error& e : file.errors) {
+    check(e.message.starts_with(origin) && e.message.size() > origin.size() + 2, "an error names the file and says why");
+    check(e.file == origin, "an error names its file");
+    check(e.line == 0 || e.message.starts_with(std::string(origin) + ":" + std::to_string(e.line) + ":"),
+          "an error's line is the one its message gives");
   }
-  check(!list->empty(), "a parsed file has at least one deployment");
+  check(!file.errors.empty() || !file.deployments.empty(), "a file without errors has a deployment");
   std::set<std::string> names;
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    const vramcalc::io::Deployment& d = (*list)[i];
+  for (std::size_t i = 0; i < file.deployments.size(); ++i) {
+    const vramcalc::io::Deployment& d = file.deployments[i];
     check(d.file == origin && d.index == i && d.where.starts_with(origin), "a deployment says where it is");
-    for (const char* k : {"name", "model", "gpu"}) {
-      check(d.keys.contains(k) && !d.keys.at(k).text.empty(), "a deployment has a name, a model and a GPU");
+    for (const char* k : {"name", "model"}) {
+      check(d.keys.contains(k) && !d.keys.at(k).text.empty(), "a deployment has a name and a model");
     }
     check(d.name == d.keys.at("name").text, "the name is the name key");
     check(names.insert(d.name).second, "names are unique");

@@ -361,10 +361,10 @@ def cases(binary, tmp):
     # 10. Bounded work
     ctx = ",".join(str(1024 * (i + 1)) for i in range(100))
     case("10 65,536 layers, --gpu 1024xh100, 100 contexts", binary,
-         [d("heavy-65536.gguf"), "--gpu", "1024xh100", "--ctx", ctx, "--engine", "vllm"], tmp, 2, "implausibly large")
+         [d("heavy-65536.gguf"), "--gpu", "1024xh100", "--ctx", ctx, "--engine", "llamacpp"], tmp, 2, "implausibly large")
     ctx1000 = ",".join(str(1024 * (i + 1)) for i in range(1000))
     case("10 4,096 layers, --gpu 1024xh100, 1,000 contexts", binary,
-         [d("heavy-4096.gguf"), "--gpu", "1024xh100", "--ctx", ctx1000, "--engine", "vllm"], tmp, 2,
+         [d("heavy-4096.gguf"), "--gpu", "1024xh100", "--ctx", ctx1000, "--engine", "llamacpp"], tmp, 2,
          "4,096,000 layer-estimates); vramcalc's limit is 2,000,000 per command")
 
 

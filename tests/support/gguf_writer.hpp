@@ -57,7 +57,7 @@ struct GgmlType {
   std::uint64_t block_bytes;
 };
 inline constexpr GgmlType g_f32{0, 1, 4}, g_f16{1, 1, 2}, g_q4_0{2, 32, 18}, g_q8_0{8, 32, 34}, g_q4_k{12, 256, 144},
-    g_q6_k{14, 256, 210}, g_bf16{30, 1, 2}, g_f64{28, 1, 8};
+    g_q6_k{14, 256, 210}, g_bf16{30, 1, 2}, g_f64{28, 1, 8}, g_mxfp4{39, 32, 17};
 
 class GgufWriter {
 public:

@@ -86,6 +86,24 @@ TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT")
   CHECK(key(*h, "context") == "-"); // no -c: the model's trained context
   CHECK(opt(*h, "n_cpu_moe") == "all");
   CHECK(opt(*h, "flash_attn") == "on"); // the old bare -fa
+  // No -np: llama-server's automatic 4 slots share one unified cache of the training context.
+  CHECK(key(*h, "batch") == "4");
+  CHECK(opt(*h, "kv_unified") == "true");
+  CHECK(h->context_divisor == 4);
+
+  // -np without -c: the slots divide the training context; -c 0 is the same.
+  for (const char* line : {"llama-server -m m.gguf -np 2", "llama-server -m m.gguf -np 2 -c 0"}) {
+    auto n = deployment_from_llama_server(line);
+    REQUIRE(n);
+    CHECK(key(*n, "batch") == "2");
+    CHECK(opt(*n, "kv_unified") == "-");
+    CHECK(n->context_divisor == 2);
+  }
+  // -c given: each slot gets -c / -np, and no division is left to do.
+  auto c = deployment_from_llama_server("llama-server -m m.gguf -c 32768");
+  REQUIRE(c);
+  CHECK(key(*c, "context") == "8192");
+  CHECK(c->context_divisor == 1);
 }
 
 TEST_CASE("command lines: quoting and errors") {
@@ -115,12 +133,12 @@ TEST_CASE("deployment files: defaults, locations, errors") {
     return r ? std::string("(parsed)") : r.error().message;
   };
   CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: [h100\n") ==
-        "d.yaml:5:1: invalid YAML/JSON: end of sequence flow not found");
+        "d.yaml:5:1: invalid YAML/JSON: while parsing a flow sequence: did not find expected ',' or ']'");
   CHECK(err("{\"deployments\": [{\"name\": \"a\",, }]}", "d.json").starts_with("d.json:1:"));
   CHECK(err("deployment:\n  - name: a\n") == "d.yaml:1:1: deployment: unknown key; did you mean 'deployments'?");
   CHECK(err("deployments:\n  - name: a\n    model: x\n    gpu: h100\n    context: [1, 2]\n") ==
         "d.yaml:5:14: deployments[0].context: expected a single value");
-  CHECK(err("- a\n- b\n") == "d.yaml: expected a mapping with a 'deployments' list");
+  CHECK(err("- a\n- b\n") == "d.yaml:1:1: expected a mapping with a 'deployments' list");
   CHECK(err("defaults:\n  name: x\ndeployments:\n  - name: a\n    model: x\n    gpu: h100\n") ==
         "d.yaml:2:3: defaults.name: a default cannot have a name");
 }

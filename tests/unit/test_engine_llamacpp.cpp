@@ -104,9 +104,11 @@ std::vector<std::map<std::string, std::string>> read_csv(const std::string& name
 
 std::uint64_t u64(const std::string& s) { return std::stoull(s); }
 
+// The oracle's runs: the library (its outputs for the whole batch) on the CPU backend.
 LlamaCppOptions cpu_options() {
   LlamaCppOptions o;
   o.cuda = false;
+  o.server = false;
   return o;
 }
 
@@ -302,7 +304,8 @@ TEST_CASE("llama.cpp compute buffer: within 1.5% of the measured real-shape runs
 
 TEST_CASE("llama.cpp: Llama 3.1 8B Q4_K_M on one GPU against its server log") {
   // tests/data/measurements.md, "llama.cpp logs": -c 8192 -np 4, flash attention off,
-  // 33/33 layers on CUDA0. The log prints MiB with two decimals.
+  // 33/33 layers on CUDA0, a build of 2024 (llm_load_print_meta). The log prints MiB with two
+  // decimals.
   const ModelSpec& m = vramcalc::test::model("llama3.1-8b");
   const WeightFormat q4 = parse_weight_format("gguf-q4_k_m", Dtype::bf16).value();
   GpuSpec g;
@@ -310,10 +313,12 @@ TEST_CASE("llama.cpp: Llama 3.1 8B Q4_K_M on one GPU against its server log") {
   g.memory_bytes = 80ull << 30;
   LlamaCppOptions o;
   o.flash_attn = FlashAttn::off;
-  // The log predates per-sequence streams (2025-07): its four sequences shared one cache of
-  // 8,192 cells, which is today's --kv-unified.
-  o.kv_unified = true;
+  o.release = 20241201;
+  o.server = false;
+  // Its four sequences share one cache of 8,192 cells: builds before PR #14959 had no
+  // per-sequence streams.
   const LlamaCppResult r = llamacpp_plan(m, q4, 8192, 4, {g}, 0, o);
+  CHECK(r.n_stream == 1);
   const auto mib_x100 = [](std::uint64_t b) { return std::llround(static_cast<double>(b) / 1048576.0 * 100); };
   // "KV self size = 1024.00 MiB": 32 layers x 8192 cells x 2 x 8 x 128 x 2 bytes.
   CHECK(r.kv_bytes == 32ull * 8192 * 2 * 8 * 128 * 2);
@@ -324,10 +329,177 @@ TEST_CASE("llama.cpp: Llama 3.1 8B Q4_K_M on one GPU against its server log") {
   CHECK(mib_x100(r.host.model_bytes) == 28181);
   // "CUDA0 model buffer size = 4403.49 MiB": every other tensor, 128-byte aligned.
   CHECK(mib_x100(r.gpus.at(0).model_bytes) == 440349);
-  // "CUDA0 compute buffer size = 560.00 MiB": the estimate is within 3%. Its peak is the
-  // attention scores without flash attention, f32 [8192 cells, 512 tokens, 32 + 1 heads]
-  // (with the mask) = 528 MiB, plus 44 MiB of activations: 572 MiB (docs/engines.md).
-  const double compute = static_cast<double>(r.gpus.at(0).compute_bytes) / (560.0 * 1048576.0);
-  WARN("compute estimate / measured: " << compute);
-  CHECK(std::abs(compute - 1.0) <= 0.03);
+  // "CUDA0 compute buffer size = 560.00 MiB": the attention scores without flash attention,
+  // f32 [8192 cells, 512 tokens, 32 heads + the mask] = 528 MiB, and 8E + 8Q = 16 x 4096
+  // bytes a token beside them (builds before PR #14959) = 32 MiB.
+  CHECK(r.gpus.at(0).compute_bytes == 512ull * (4 * 8192 * 33 + 16 * 4096));
+  CHECK(r.gpus.at(0).compute_bytes == 560ull << 20);
+}
+
+TEST_CASE("llama.cpp before PR #18148: -ngl N is N repeating layers, the output only with N > L") {
+  // LM Studio's log of 2025-07-22 (tests/data/llamacpp/logs.csv): DeepSeek-R1-0528-Qwen3-8B
+  // Q8_0, 36 layers, -c 131072, -ngl 19, flash attention off, one RTX 3060 Ti.
+  const ModelSpec& m = vramcalc::test::model("qwen3-8b");
+  const WeightFormat q8 = parse_weight_format("q8_0", Dtype::bf16).value();
+  GpuSpec g;
+  g.id = "g";
+  g.memory_bytes = 8ull << 30;
+  LlamaCppOptions o;
+  o.release = 20250722;
+  o.server = false;
+  o.flash_attn = FlashAttn::off;
+  o.n_batch = o.n_ubatch = 512;
+  o.n_gpu_layers = 19;
+  const LlamaCppResult r = llamacpp_plan(m, q8, 131072, 1, {g}, 0, o);
+  // "offloading 19 repeating layers to GPU, offloaded 19/37 layers": i_gpu_start = 36 - 19 = 17.
+  CHECK(r.gpus[0].layers == 19);
+  CHECK_FALSE(r.gpus[0].output);
+  CHECK(r.gpu_layers == 19);
+  // A layer in Q8_0 (34 bytes per 32): q 4096x4096, k and v 1024x4096, o 4096x4096, gate, up,
+  // down 12288x4096 = 192,937,984 weights -> 204,996,608 bytes; norms 2 x 16,384 + 2 x 512.
+  const std::uint64_t layer = 192'937'984ull / 32 * 34 + 2 * 16'384 + 2 * 512;
+  CHECK(r.gpus[0].model_bytes == 19 * layer); // "CUDA0 model buffer size = 3715.11 MiB"
+  // token_embd and output (151,936 x 4,096 Q8_0, 661,225,472 bytes each), output_norm, 17 layers.
+  CHECK(r.host.model_bytes == 2 * 661'225'472ull + 16'384 + 17 * layer); // "CPU_Mapped ... 4585.25 MiB"
+  // "CUDA0 KV buffer size = 9728.00 MiB", "CPU KV buffer size = 8704.00 MiB": 512 MiB a layer.
+  CHECK(r.gpus[0].kv_bytes == 19 * (512ull << 20));
+  CHECK(r.host.kv_bytes == 17 * (512ull << 20));
+  // "CUDA_Host compute buffer size = 264.01 MiB": only the graph inputs stay on the host
+  // (prompt batches of 32+ run on the GPU): 512 tokens x (4 x 4096 embedding + 4 x 131072
+  // mask + 20) bytes.
+  CHECK(r.host.compute_bytes == 512ull * (4 * 4096 + 4 * 131072 + 20));
+  // Today's rule (PR #18148) counts the output layer first: 18 repeating layers and the output.
+  o.release = 0;
+  const LlamaCppResult now = llamacpp_plan(m, q8, 131072, 1, {g}, 0, o);
+  CHECK(now.gpus[0].layers == 18);
+  CHECK(now.gpus[0].output);
+}
+
+TEST_CASE("llama.cpp -ngl 0 with a GPU: the GPU still computes prompt batches") {
+  // The same log, -ngl 0, -c 4096: "CUDA0 compute buffer size = 935.34 MiB" is the output
+  // layer run on the GPU from a copy of its weight (661,225,472 bytes), the logits of 512
+  // tokens (512 x 151,936 x 4) and the final norm's output (512 x 4 x 4096).
+  const ModelSpec& m = vramcalc::test::model("qwen3-8b");
+  const WeightFormat q8 = parse_weight_format("q8_0", Dtype::bf16).value();
+  GpuSpec g;
+  g.id = "g";
+  g.memory_bytes = 8ull << 30;
+  LlamaCppOptions o;
+  o.release = 20250722;
+  o.server = false;
+  o.flash_attn = FlashAttn::off;
+  o.n_batch = o.n_ubatch = 512;
+  o.n_gpu_layers = 0;
+  const LlamaCppResult r = llamacpp_plan(m, q8, 4096, 1, {g}, 0, o);
+  CHECK(r.gpus[0].model_bytes == 0);
+  CHECK(r.gpus[0].kv_bytes == 0);
+  CHECK(r.gpus[0].compute_bytes == 661'225'472ull + 512ull * 151'936 * 4 + 512ull * 4 * 4096);
+  CHECK(std::llround(static_cast<double>(r.gpus[0].compute_bytes) / 1048576.0 * 100) == 93534);
+  // Below 32 tokens a batch stays on the CPU (CUDA's op offload minimum): no GPU compute.
+  o.n_batch = o.n_ubatch = 16;
+  CHECK(llamacpp_plan(m, q8, 4096, 1, {g}, 0, o).gpus[0].compute_bytes == 0);
+}
+
+TEST_CASE("llama-server reserves logits for its slots since PR #23861, the library for the batch") {
+  // Qwen3-0.6B shape, -c 4096 -np 4 --kv-unified, flash attention on, -ub 512, on the CPU:
+  // measured 327,956,480 bytes with the library's outputs (all 512 tokens) and 27,275,296
+  // with n_outputs_max = 4 (llama-server's n_parallel x (1 + n_draft)). With 4 outputs the
+  // MLP phase is the peak, its last layer on the output rows only: 512 x (2 x 4096 mask +
+  // 12 x 3072 + 8 x 1024 + 20) = 27,273,216 (-0.008%).
+  const ModelSpec m = spec_from(base_json("q06", "qwen3", R"("max_context": 40960, "hidden_size": 1024,
+      "num_layers": 2, "intermediate_size": 3072, "vocab_size": 151936, "tie_word_embeddings": false,
+      "attention": {"num_heads": 16, "num_kv_heads": 8, "head_dim": 128, "qk_norm": true})"));
+  LlamaCppOptions o = cpu_options();
+  o.kv_unified = true;
+  o.flash_attn = FlashAttn::on;
+  o.server = true;
+  const LlamaCppResult s = llamacpp_plan(m, f16_gguf(), 4096, 4, {}, 0, o);
+  CHECK(s.n_outputs == 4);
+  CHECK(s.host.compute_bytes == 512ull * (2 * 4096 + 12 * 3072 + 8 * 1024 + 20));
+  o.release = 20260501; // before PR #23861: the server reserved the whole batch too
+  CHECK(llamacpp_plan(m, f16_gguf(), 4096, 4, {}, 0, o).n_outputs == 512);
+  o.release = 0;
+  o.n_draft = 3; // speculative decoding: 4 slots x (1 + 3) outputs
+  CHECK(llamacpp_plan(m, f16_gguf(), 4096, 4, {}, 0, o).n_outputs == 16);
+}
+
+namespace {
+
+std::uint32_t date_of(const std::string& s) {
+  // "2025-07-22" -> 20250722; empty: 0 (the newest rules)
+  if (s.empty()) return 0;
+  return static_cast<std::uint32_t>(std::stoul(s.substr(0, 4)) * 10000 + std::stoul(s.substr(5, 2)) * 100 +
+                                    std::stoul(s.substr(8, 2)));
+}
+
+struct LogPrediction {
+  double value = 0;
+  bool known = true;
+};
+
+// What vramcalc predicts for one row of logs.csv, in the row's unit.
+LogPrediction predict(const std::map<std::string, std::string>& row) {
+  const ModelSpec& spec = vramcalc::test::model(row.at("model"));
+  WeightFormat fmt = parse_weight_format(row.at("weights"), spec.dtype).value();
+  fmt.llamacpp_release = date_of(row.at("quantizer"));
+  const std::string& q = row.at("quantity");
+  constexpr double mib = 1048576.0, gib = 1073741824.0;
+  if (q == "weights") return {static_cast<double>(weight_bytes(spec, fmt).total) / gib};
+  if (q == "params") return {static_cast<double>(count_params(spec).total) / 1e9};
+  LlamaCppOptions o;
+  o.release = date_of(row.at("release"));
+  o.server = row.at("app") == "server";
+  o.flash_attn = row.at("fa") == "1" ? FlashAttn::on : FlashAttn::off;
+  o.kv_unified = row.at("unified") == "1";
+  o.type_k = o.type_v = parse_dtype(row.at("cache")).value();
+  o.n_batch = static_cast<std::uint32_t>(u64(row.at("n_batch")));
+  o.n_ubatch = static_cast<std::uint32_t>(u64(row.at("n_ubatch")));
+  if (!row.at("ngl").empty()) o.n_gpu_layers = static_cast<std::uint32_t>(u64(row.at("ngl")));
+  GpuSpec g;
+  g.id = "g";
+  g.memory_bytes = 80ull << 30;
+  const LlamaCppResult r = llamacpp_plan(spec, fmt, u64(row.at("n_ctx")), u64(row.at("n_seq")), {g}, 0, o);
+  const LlamaCppDevice& d0 = r.gpus.at(0);
+  const auto in_mib = [&](std::uint64_t b) { return LogPrediction{static_cast<double>(b) / mib}; };
+  if (q == "kv_total") return in_mib(r.kv_bytes + r.state_bytes);
+  if (q == "kv_total_gib") return {static_cast<double>(r.kv_bytes) / gib};
+  if (q == "kv_per_token") return {static_cast<double>(r.kv_bytes) / static_cast<double>(r.cells * r.n_stream)};
+  if (q == "kv_gpu0") return in_mib(d0.kv_bytes);
+  if (q == "kv_host") return in_mib(r.host.kv_bytes);
+  if (q == "model_gpu0") return in_mib(d0.model_bytes);
+  if (q == "model_host") return in_mib(r.host.model_bytes);
+  if (q == "compute_gpu0") return in_mib(d0.compute_bytes);
+  if (q == "compute_host") return in_mib(r.host.compute_bytes);
+  if (q == "output_host") return in_mib(r.host.output_bytes);
+  return {0, false};
+}
+
+} // namespace
+
+TEST_CASE("llama.cpp and Ollama logs: every row, each run with the release it came from") {
+  // tests/data/llamacpp/logs.csv (sources in its README): per-device model, KV and compute
+  // buffers, weights and parameter counts as llama.cpp's logs print them.
+  const auto rows = read_csv("logs.csv");
+  REQUIRE(rows.size() == 71);
+  std::map<std::string, std::pair<int, int>> per_quantity; // within 2% (or the printed rounding), rows
+  std::string table;
+  for (const auto& row : rows) {
+    const LogPrediction p = predict(row);
+    INFO(row.at("run") << " " << row.at("quantity"));
+    REQUIRE(p.known);
+    const double logged = std::stod(row.at("value"));
+    const double rounding = 0.5 * std::pow(10.0, -std::stod(row.at("digits")));
+    const double err = p.value / logged - 1.0;
+    const bool ok = std::abs(err) <= 0.02 || std::abs(p.value - logged) <= rounding;
+    auto& [good, all] = per_quantity[row.at("quantity")];
+    good += ok ? 1 : 0;
+    ++all;
+    table += row.at("run") + " " + row.at("quantity") + ": logged " + row.at("value") + " " + row.at("unit") +
+             ", predicted " + std::to_string(p.value) + " (" + std::to_string(err * 100) + "%)" + (ok ? "" : " !") + "\n";
+  }
+  WARN(table);
+  for (const auto& [quantity, counts] : per_quantity) {
+    INFO(quantity << ": " << counts.first << " of " << counts.second << " within 2%");
+    CHECK(counts.first * 100 >= counts.second * 95);
+  }
 }

@@ -228,3 +228,45 @@ TEST_CASE("GGUF fixtures: weights and llama.cpp's KV cache from the files themse
   }
   CHECK(checked == 920 + 840 + 1760);
 }
+
+TEST_CASE("a Phi-3 GGUF: fused attn_qkv and ffn_up are the model's own tensors") {
+  // convert_hf_to_gguf keeps Phi-3's qkv_proj and gate_up_proj: per layer one attn_qkv of
+  // q + k + v = 64 + 32 + 32 rows and one ffn_up of 2 x 128 rows.
+  GgufWriter w;
+  w.str("general.architecture", "phi3").u32("general.file_type", 7);
+  w.u32("phi3.block_count", 2).u32("phi3.context_length", 4096).u32("phi3.embedding_length", 64);
+  w.u32("phi3.feed_forward_length", 128).u32("phi3.attention.head_count", 4).u32("phi3.attention.head_count_kv", 2);
+  w.u32("phi3.rope.dimension_count", 16);
+  w.tensor("token_embd.weight", g_q8_0, {64, 128});
+  for (int i = 0; i < 2; ++i) {
+    const std::string p = "blk." + std::to_string(i) + ".";
+    w.tensor(p + "attn_norm.weight", g_f32, {64});
+    w.tensor(p + "attn_qkv.weight", g_q8_0, {64, 128});
+    w.tensor(p + "attn_output.weight", g_q8_0, {64, 64});
+    w.tensor(p + "ffn_norm.weight", g_f32, {64});
+    w.tensor(p + "ffn_up.weight", g_q8_0, {64, 256});
+    w.tensor(p + "ffn_down.weight", g_q8_0, {128, 64});
+  }
+  w.tensor("output_norm.weight", g_f32, {64});
+  w.tensor("output.weight", g_q8_0, {64, 128});
+  const io::ModelFiles mf = gguf_files(w);
+  CHECK(mf.spec.attention.fused_qkv);
+  CHECK(mf.spec.fused_gate_up);
+  CHECK(mf.missing_count == 0);
+  // q8_0 34 bytes per 32: embedding and head 8,192 elements -> 8,704 bytes each; per layer
+  // qkv 8,192 + o 4,096 + up 16,384 + down 8,192 = 36,864 elements -> 39,168; norms
+  // (2 x 2 + 1) x 64 x 4 = 1,280. 2 x 8,704 + 2 x 39,168 + 1,280 = 97,024, none unmatched.
+  CHECK(mf.tensor_bytes == 97'024);
+  CHECK(weight_bytes(mf.spec, mf.format).groups.back().group != TensorGroup::other);
+  LlamaCppOptions o;
+  o.cuda = false;
+  const LlamaCppResult l = llamacpp_plan(mf.spec, mf.format, 4096, 1, {}, 0, o);
+  CHECK(l.host.model_bytes == 97'024);
+}
+
+TEST_CASE("a GGUF tensor in ggml's MXFP4 (type 39) takes 17 bytes per 32") {
+  GgufWriter w = tiny_llama(g_q8_0);
+  w.tensor("blk.0.extra.weight", g_mxfp4, {64, 10}); // 2 blocks of 32 per row x 10 rows x 17 bytes
+  const io::ModelFiles mf = gguf_files(w);
+  CHECK(mf.tensor_bytes == 97'024 + 2 * 10 * 17);
+}

@@ -147,3 +147,43 @@ TEST_CASE("speed bounds: decode from bandwidth, prefill from TFLOPS") {
   REQUIRE(f.prefill_seconds.has_value());
   CHECK(*f.prefill_seconds == Approx((2 * 8'030'261'248.0 + 2 * 4096.0 * 32) / 989e12));
 }
+
+TEST_CASE("engines load their own formats: vLLM no GGUF or EXL2, llama.cpp only GGUF (and its float types)") {
+  const auto f = [](std::string_view n) { return parse_weight_format(n, Dtype::bf16).value(); };
+  for (std::string_view n : {"bf16", "fp16", "fp32", "fp8", "fp8-block", "int8", "gptq-int4-g128", "awq", "w4a16-g128",
+                             "nf4", "bnb-int8", "mxfp4", "nvfp4"}) {
+    CHECK(engine_loads(EngineKind::vllm, f(n)));
+  }
+  for (std::string_view n : {"q8_0", "q4_k_m", "iq4_xs", "exl2-4.0"}) CHECK_FALSE(engine_loads(EngineKind::vllm, f(n)));
+  for (std::string_view n : {"q8_0", "q4_k_m", "iq2_xs", "bf16", "fp16", "fp32"}) {
+    CHECK(engine_loads(EngineKind::llamacpp, f(n)));
+  }
+  for (std::string_view n : {"fp8", "awq", "nf4", "nvfp4", "exl2-4.0"}) CHECK_FALSE(engine_loads(EngineKind::llamacpp, f(n)));
+  for (std::string_view n : listed_weight_formats()) CHECK(engine_loads(EngineKind::generic, f(n)));
+}
+
+TEST_CASE("best format under vLLM: the best vLLM format that fits, never a GGUF mix") {
+  // Llama 3.1 70B on one H100 at 8k: bf16, fp8 and int8 do not start; a 4-bit format does.
+  const ModelSpec& m = model("llama3.1-70b");
+  Settings s = base("h100", 1, "bf16", 8192);
+  s.engine = EngineKind::vllm;
+  std::vector<WeightFormat> loaded;
+  for (const WeightFormat& f : order()) {
+    if (engine_loads(EngineKind::vllm, f)) loaded.push_back(f);
+  }
+  const auto best = best_format(m, s, catalog().gpus, loaded);
+  REQUIRE(best.has_value());
+  CHECK(best->kind != FormatKind::gguf);
+  CHECK((best->kind == FormatKind::nvfp4 || best->kind == FormatKind::int_group || best->kind == FormatKind::bnb4 ||
+         best->kind == FormatKind::mxfp4));
+  Settings chosen = s;
+  chosen.weights = *best;
+  CHECK(fits(m, chosen, catalog().gpus));
+  // Every better vLLM format was tried and does not start.
+  for (const WeightFormat& f : loaded) {
+    if (f.id == best->id) break;
+    Settings t = s;
+    t.weights = f;
+    CHECK_FALSE(fits(m, t, catalog().gpus));
+  }
+}

@@ -192,3 +192,38 @@ TEST_CASE("format names and ids") {
   for (std::string_view n : listed_weight_formats()) CHECK(parse_weight_format(n, Dtype::bf16).has_value());
   for (std::string_view n : weight_format_names()) CHECK(parse_weight_format(n, Dtype::bf16).has_value());
 }
+
+TEST_CASE("fbgemm-fp8: feed-forward layers in FP8 but the first and last; attention, embeddings, head native") {
+  // Llama 3.1 8B: 32 layers, hidden 4,096, MLP 14,336, 8 KV heads of 128, vocabulary 128,256.
+  const ModelSpec& m = model("llama3.1-8b");
+  const std::uint64_t embed = 128256ull * 4096 * 2;                     // token_embd and output, bf16 each
+  const std::uint64_t norms = (32ull * 2 + 1) * 4096 * 2;               // 65 RMSNorm weights, bf16
+  const std::uint64_t attn = 32ull * (2 * 4096 * 4096 + 2 * 4096 * 1024) * 2; // q, o, k, v in bf16
+  const std::uint64_t mlp_edge = 2ull * 3 * 4096 * 14336 * 2;           // layers 0 and 31, bf16
+  // Layers 1-30: e4m3 weights, one f32 scale per output row (gate, up: 14,336 rows; down: 4,096).
+  const std::uint64_t mlp_fp8 = 30ull * (3 * 4096ull * 14336 + (14336 + 14336 + 4096) * 4);
+  const WeightBytes w = weight_bytes(m, fmt_of("fbgemm-fp8"));
+  CHECK(w.total == 2 * embed + norms + attn + mlp_edge + mlp_fp8);
+  CHECK(w.total == 10'779'631'616ull);
+  // The estimate's prepared path (layers deduplicated elsewhere) agrees with the one-off sum.
+  const auto prepared = PreparedWeights::make(m, fmt_of("fbgemm-fp8"));
+  REQUIRE(prepared.has_value());
+  CHECK(prepared->weights().total == w.total);
+}
+
+TEST_CASE("Phi-4 Q4_K_M: the fused layout and the quantizer of its date reproduce the file") {
+  // Phi-4's GGUF keeps the fused attn_qkv (5120 -> 5120 + 2 x 1280 rows) and ffn_up
+  // (2 x 17,920 rows). A Q4_K_M of 9,053,114,464 bytes (tests/data/llamacpp/README.md):
+  // with the quantizer before PR #19770 attn_qkv is Q5_K on all 40 layers.
+  const ModelSpec& m = model("phi-4");
+  REQUIRE(m.attention.fused_qkv);
+  REQUIRE(m.fused_gate_up);
+  WeightFormat f = fmt_of("q4_k_m");
+  f.llamacpp_release = 20241215;
+  const std::uint64_t old_rules = file_bytes(m, f);
+  f.llamacpp_release = 0;
+  const std::uint64_t new_rules = file_bytes(m, f);
+  WARN("Phi-4 Q4_K_M file: " << old_rules << " (2024 rules), " << new_rules << " (today's) for 9,053,114,464");
+  CHECK(rel(static_cast<double>(old_rules), 9'053'114'464.0) < 0.0002);
+  CHECK(rel(static_cast<double>(new_rules), 9'053'114'464.0) < 0.001);
+}

@@ -6,6 +6,7 @@
 #include "vramcalc/model.hpp"
 
 #include <expected>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -21,6 +22,16 @@ struct EmbeddedFile {
 };
 [[nodiscard]] std::span<const EmbeddedFile> embedded_catalog_files();
 
+// A model name resolved to the checkpoint it stands for (Catalog::resolve_model_name).
+struct ModelMatch {
+  const ModelSpec* model = nullptr;
+  const Checkpoint* checkpoint = nullptr;    // the known checkpoint the name, or its base, is
+  std::optional<std::string> weights_format; // what the checkpoint stores, when the name or catalog says
+  std::string format_source;                 // with weights_format: "catalog" or "repo name"
+  std::vector<std::string> notes;            // how the name was read, for the report
+  bool exact_name = false;                   // the name is an id, alias or known checkpoint as written
+};
+
 struct Catalog {
   std::string gpu_revision;
   std::vector<ModelSpec> models;
@@ -30,6 +41,12 @@ struct Catalog {
   // Case-insensitive match on id or alias; unknown names get "did you mean" suggestions.
   [[nodiscard]] std::expected<const ModelSpec*, Error> find_model(std::string_view name) const;
   [[nodiscard]] std::expected<const GpuSpec*, Error> find_gpu(std::string_view name) const;
+
+  // find_model, and what the name says about the checkpoint: a known checkpoint (its format
+  // and maximum context), or a quantized upload's naming convention ("<base>-AWQ",
+  // "<base>-GGUF:Q4_K_M", docs/checkpoints.md) over a base the catalog knows — by name, by
+  // the repository's base name under another organisation, or under another spelling.
+  [[nodiscard]] std::expected<ModelMatch, Error> resolve_model_name(std::string_view name) const;
 };
 
 // Loads the embedded catalog. Ids and aliases must be unique across all models.

@@ -44,4 +44,4 @@ write("quant-config-type.json", '{"model_type":"llama","hidden_size":64,"num_hid
                                 '"quantization_config":{"quant_method":"gptq","bits":"four"}}\n')
 write("names.yaml", 'deployments:\n'
                     '  - name: "a\\x01b\\x1b[2J\\x1b]0;title\\x07"\n    model: llama3-8b\n    gpu: h100\n    context: 4k\n'
-                    '  - name: "=HYPERLINK(\\"http://x\\",\\"y\\")"\n    model: llama3-8b\n    gpu: l4\n    context: 128k\n')
+                    '  - name: "=HYPERLINK(\\"http://x\\",\\"y\\")"\n    model: llama3-8b\n    gpu: 2xl4\n    context: 128k\n')

@@ -1,0 +1,190 @@
+// The flag table (flags.hpp).
+#include "flags.hpp"
+
+#include <variant>
+
+namespace vramcalc::cli {
+
+namespace {
+
+using Member = std::variant<std::optional<std::string> Options::*, std::string Options::*,
+                            std::vector<std::string> Options::*, bool Options::*>;
+
+constexpr unsigned E = static_cast<unsigned>(Command::estimate), P = static_cast<unsigned>(Command::plan),
+                   C = static_cast<unsigned>(Command::compare), K = static_cast<unsigned>(Command::check),
+                   X = static_cast<unsigned>(Command::explain), L = static_cast<unsigned>(Command::list),
+                   I = static_cast<unsigned>(Command::inspect);
+constexpr unsigned all = E | P | C | K | X | L | I;
+
+struct Flag {
+  const char* names;       // CLI11 names: "-q,--quant,--weights"
+  const char* help;
+  unsigned commands;       // Command bits it applies to
+  Member member;
+  std::vector<std::string> choices = {}; // a closed set of values
+  const char* type_name = nullptr;
+  bool one_value = false;                // a repeatable option takes one value each time
+};
+
+const std::vector<Flag>& flags() {
+  static const std::vector<Flag> table{
+      {"-q,--quant,--weights",
+       "weight format (comma list or 'all' to compare): fp32 bf16 fp8 int8 gptq-int4-g128 awq nf4 mxfp4 nvfp4 "
+       "exl2-4.65 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m q2_k ... ('vramcalc list formats'; default: the model's native "
+       "format, or the checkpoint's)",
+       E | P | C | X, &Options::quant},
+      {"--kv,--kv-cache-dtype",
+       "KV-cache dtype (comma list to compare): fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... (default: "
+       "the model's dtype)",
+       E | P | C | X, &Options::kv},
+      {"--ctx,--max-model-len",
+       "context per sequence in tokens, or a comma list: 8192, 32k, 128k, 1m (default: the model's maximum; check: "
+       "overrides every deployment's)",
+       E | P | C | X | K, &Options::ctx},
+      {"--batch", "concurrent sequences, or a comma list (default 1; check: overrides every deployment's)",
+       E | P | C | X | K, &Options::batch},
+      {"--gpu",
+       "GPU to fit on, e.g. h100 (one) or 4xh100 (repeatable; default: every catalog GPU; check: overrides every "
+       "deployment's)",
+       E | C | X | K, &Options::gpus, {}, "GPU", true},
+      {"--gpu-mem", "a GPU not in the catalog, by memory: 24GiB, 2x48GB", E | C | X | K, &Options::gpu_mem},
+      {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
+      {"--engine", "generic (the model's own needs), vllm or llamacpp: what that engine allocates", E | X,
+       &Options::engine, {"generic", "vllm", "llamacpp", "llama.cpp"}},
+      {"--tp,--tensor-parallel-size", "tensor-parallel GPUs (default: chosen from the GPU count)", E | C | X,
+       &Options::tp},
+      {"--pp,--pipeline-parallel-size", "pipeline stages (default: chosen from the GPU count)", E | C | X,
+       &Options::pp},
+      {"--ep,--enable-expert-parallel", "MoE: whole experts per GPU instead of sharded experts", E | C | X,
+       &Options::ep},
+      {"--gpu-memory-utilization", "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", E,
+       &Options::gpu_memory_utilization},
+      {"--block-size", "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)", E,
+       &Options::block_size},
+      {"--max-num-seqs", "vLLM: most concurrent sequences (default by GPU: 1024 or 256)", E, &Options::max_num_seqs},
+      {"--max-num-batched-tokens", "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)", E,
+       &Options::max_num_batched_tokens},
+      {"--kv-cache-memory", "vLLM: the KV cache budget per GPU, instead of vLLM's profiling", E,
+       &Options::kv_cache_memory},
+      {"--vllm-version", "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)", E,
+       &Options::vllm_version},
+      {"--enforce-eager", "vLLM: no CUDA graphs", E, &Options::enforce_eager},
+      {"--cache-type-k,--ctk,--kv-k", "llama.cpp: K cache type (default: --kv, else f16)", E, &Options::cache_type_k},
+      {"--cache-type-v,--ctv,--kv-v", "llama.cpp: V cache type (default: --kv, else f16)", E, &Options::cache_type_v},
+      {"--flash-attn,--fa", "llama.cpp: flash attention on, off or auto (default auto: on)", E, &Options::flash_attn},
+      {"--kv-unified", "llama.cpp: one KV cache shared by all sequences (llama-server without -np)", E,
+       &Options::kv_unified},
+      {"--swa-full", "llama.cpp: full-size caches for sliding-window layers", E, &Options::swa_full},
+      {"--batch-size", "llama.cpp: logical batch, tokens (-b; default 2048)", E, &Options::batch_size},
+      {"--ubatch-size", "llama.cpp: physical batch, tokens (-ub; default 512)", E, &Options::ubatch_size},
+      {"--n-gpu-layers,--ngl", "llama.cpp: layers on the GPUs, counting the output (default all)", E,
+       &Options::n_gpu_layers},
+      {"--n-cpu-moe", "llama.cpp: keep the experts of the first N layers in system RAM", E, &Options::n_cpu_moe},
+      {"--tensor-split", "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)", E,
+       &Options::tensor_split},
+      {"--llamacpp-version",
+       "llama.cpp: the build date whose behaviour to model, e.g. 2025-07 or 2025-07-22 (default: newest)", E,
+       &Options::llamacpp_version},
+      {"--llamacpp-app", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
+       E, &Options::llamacpp_app},
+      {"--draft-max", "llama.cpp: draft tokens per sequence of speculative decoding (default 0)", E,
+       &Options::draft_max},
+      {"--kv-policy",
+       "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)",
+       E | P | C | X, &Options::kv_policy},
+      {"--max-ctx", "find the largest context that fits on the --gpu given", E, &Options::max_ctx},
+      {"--max-batch", "find the most concurrent sequences that fit on the --gpu given", E, &Options::max_batch},
+      {"--fit-quant", "find the best weight format (quality order of 'list formats') that fits", E,
+       &Options::fit_quant},
+      {"--models-dir", "also load the model spec files (*.json) below this directory", E | P | C | X | K | L,
+       &Options::models_dirs, {}, "DIR", true},
+      {"--si", "print GB (10^9 bytes) instead of GiB (2^30)", all, &Options::si},
+      {"--json", "print the JSON document (docs/json-output.md)", all, &Options::json},
+      {"--plot", "also draw memory against context length into FILE.svg (a line per format / KV dtype)", E,
+       &Options::plot, {}, "FILE.svg"},
+      {"--bars", "a memory bar per requested GPU: auto (on a terminal), always, never", E, &Options::bars,
+       {"auto", "always", "never"}},
+      {"--color", "colour: auto (a terminal, unless NO_COLOR is set), always, never", all, &Options::color,
+       {"auto", "always", "never"}},
+      {"--vllm", "a vLLM command line to check: \"vllm serve MODEL --max-model-len ...\"", K, &Options::vllm_command},
+      {"--llama-server", "a llama-server command line to check: \"llama-server -m model.gguf -c 32768 ...\"", K,
+       &Options::llama_server_command},
+      {"--headroom", "memory to keep free per GPU: 5% or 2GiB (overrides every deployment's)", K, &Options::headroom},
+      {"--format", "output format: table, json, ndjson, csv, markdown; check also: junit, github", all,
+       &Options::format, {"table", "json", "ndjson", "csv", "markdown", "junit", "github"}},
+  };
+  return table;
+}
+
+// The first long name: "--quant" of "-q,--quant,--weights".
+std::string canonical(const char* names) {
+  std::string_view n = names;
+  while (!n.empty()) {
+    const auto comma = n.find(',');
+    const std::string_view one = n.substr(0, comma);
+    if (one.starts_with("--")) return std::string(one);
+    if (comma == std::string_view::npos) break;
+    n.remove_prefix(comma + 1);
+  }
+  return std::string(names);
+}
+
+} // namespace
+
+std::string_view command_name(Command c) {
+  switch (c) {
+  case Command::estimate: return "vramcalc MODEL";
+  case Command::plan: return "plan";
+  case Command::compare: return "compare";
+  case Command::check: return "check";
+  case Command::explain: return "explain";
+  case Command::list: return "list";
+  case Command::inspect: return "inspect";
+  }
+  return "";
+}
+
+std::map<const CLI::Option*, std::string> register_flags(CLI::App& app, Options& o, bool top_level, Command command) {
+  std::map<const CLI::Option*, std::string> out;
+  for (const Flag& f : flags()) {
+    if (!top_level && (f.commands & static_cast<unsigned>(command)) == 0) continue;
+    CLI::Option* opt = std::visit(
+        [&](auto member) -> CLI::Option* {
+          auto& target = o.*member;
+          if constexpr (std::is_same_v<std::decay_t<decltype(target)>, bool>) {
+            return app.add_flag(f.names, target, f.help);
+          } else {
+            return app.add_option(f.names, target, f.help);
+          }
+        },
+        f.member);
+    if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
+    if (f.type_name != nullptr) opt->type_name(f.type_name);
+    if (f.one_value) opt->allow_extra_args(false);
+    out.emplace(opt, canonical(f.names));
+  }
+  return out;
+}
+
+bool flag_applies(std::string_view name, Command command) {
+  for (const Flag& f : flags()) {
+    if (canonical(f.names) == name) return (f.commands & static_cast<unsigned>(command)) != 0;
+  }
+  return true;
+}
+
+std::vector<std::string> flag_names() {
+  std::vector<std::string> out;
+  for (const Flag& f : flags()) {
+    std::string_view n = f.names;
+    while (!n.empty()) {
+      const auto comma = n.find(',');
+      out.emplace_back(n.substr(0, comma));
+      if (comma == std::string_view::npos) break;
+      n.remove_prefix(comma + 1);
+    }
+  }
+  return out;
+}
+
+} // namespace vramcalc::cli
