@@ -16,6 +16,7 @@
 #include "vramcalc/plan.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
 #include <set>
@@ -430,6 +431,11 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
   if (o.n_gpu_layers) {
     const std::string n = to_lower(*o.n_gpu_layers);
     if (n != "all" && n != "auto" && n != "-1") {
+      // llama.cpp takes 0 (every layer on the CPU) and -1 (all); other negatives are mistakes.
+      if (n.starts_with("-")) {
+        fail(ErrorCode::invalid_argument, "--n-gpu-layers: '" + excerpt(n) +
+                                              "' is negative; give a layer count (0 keeps every layer on the CPU), or -1, all or auto for every layer");
+      }
       const auto v = parse_count(n, 1u << 20);
       if (!v && n == "0") l.n_gpu_layers = 0;
       else l.n_gpu_layers = static_cast<std::uint32_t>(flag_value("--n-gpu-layers", v));
