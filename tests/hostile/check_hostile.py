@@ -86,7 +86,7 @@ GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") and subprocess.run
     ["/usr/bin/time", "-f", "%M", "true"], capture_output=True).returncode == 0 else None
 
 
-def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False, time_limit=TIME_LIMIT_S):
+def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False, time_limit=TIME_LIMIT_S, stdin_pipe=False):
     """Runs the binary; returns (exit code, stdout, stderr, seconds, peak RSS in MB)."""
     stdout = open(stdout_to, "wb") if stdout_to is not None else subprocess.PIPE
     preexec = (lambda: os.close(1)) if close_stdout else None
@@ -100,7 +100,10 @@ def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False, time_lim
         rss_file.close()
         command = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file.name, *command]
     start = time.monotonic()
-    p = subprocess.Popen(command, cwd=cwd, stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec, env=env)
+    p = subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL, stdout=stdout,
+                         stderr=subprocess.PIPE, preexec_fn=preexec, env=env)
+    if p.stdin is not None:
+        p.stdin.close()  # an empty pipe: a reader that waited on it would see end of file, not hang
     out_chunks, err_chunks = [], []
     deadline = start + time_limit
     killed = False
@@ -140,15 +143,15 @@ def run_measured(binary, args, cwd, stdout_to=None, close_stdout=False, time_lim
 
 
 def case(name, binary, args, cwd, code, stderr_has=None, stdout_check=None, stdout_to=None, close_stdout=False,
-         after=None, rss_mb=RSS_LIMIT_MB, time_s=TIME_LIMIT_S):
+         after=None, rss_mb=RSS_LIMIT_MB, time_s=TIME_LIMIT_S, stdin_pipe=False):
     if ONLY and ONLY not in name:
         return
-    got, out, err, seconds, rss = run_measured(binary, args, cwd, stdout_to, close_stdout, time_s)
+    got, out, err, seconds, rss = run_measured(binary, args, cwd, stdout_to, close_stdout, time_s, stdin_pipe)
     problems = []
     if got != code:
         problems.append(f"exit {got}, expected {code}")
     text = err.decode("utf-8", "replace")
-    if code != 0:
+    if code not in (0, 1):  # 1: check's "a deployment does not fit", a verdict on stdout
         lines = text.splitlines()
         if len(lines) != 1:
             problems.append(f"stderr has {len(lines)} lines")
@@ -252,6 +255,24 @@ def generate(tmp):
                            '"bits":"four"}}')
     write(d("kv.gguf"), gguf(llama(2, heads=4, kv_heads=7)))
     write(d("heavy-65536.gguf"), gguf(llama(65536)))
+
+    # 6. Deployment files that were half-checked
+    write(d("two-lists.yaml"), "deployments:\n  - name: a\n    model: llama3-8b\n    gpu: h100\n"
+                               "deployments:\n  - name: b\n    model: llama3-70b\n    gpu: l4\n")
+    write(d("two-docs.yaml"), "deployments:\n  - name: first\n    model: llama3-8b\n    gpu: h100\n---\n"
+                              "deployments:\n  - name: second\n    model: llama3-70b\n    gpu: l4\n")
+    write(d("dup-gpu.yaml"), "deployments:\n  - name: a\n    model: llama3-70b\n    gpu: l4\n    gpu: 8xb200\n")
+    # 8. Files named like catalog models in the working directory
+    os.mkdir(d("cwd"))
+    write(d("cwd", "llama3-70b"), '{"id": "shadow"}')
+    os.mkdir(d("cwd", "qwen2.5-7b"))
+    # Neither file is a valid model: reading either would end in exit 2.
+    write(d("cwd", "qwen2.5-7b", "config.json"), '{"model_type": "shadow"}')
+    write(d("cwd", "shadow.yaml"), "deployments:\n  - name: a\n    model: llama3-70b\n    gpu: 8xh100\n"
+                                   "  - name: b\n    model: qwen2.5-7b\n    gpu: h100\n")
+    # 10. 100,000 deployments
+    write(d("many-deployments.yaml"), "deployments:\n" + "".join(
+        "  - name: d%d\n    model: llama3-8b\n    gpu: h100\n" % i for i in range(100_000)))
     write(d("heavy-4096.gguf"), gguf(llama(4096)))
 
 
@@ -339,6 +360,28 @@ def cases(binary, tmp):
         case(f"5 {label} with stdout closed", binary, args, tmp, 74, "cannot write the output: Bad file descriptor",
              close_stdout=True)
 
+    # 6. Deployment files: strict, every document checked
+    case("6 a second top-level deployments: key", binary, ["check", d("two-lists.yaml")], tmp, 2,
+         "two-lists.yaml:5:1: deployments: duplicate key (first at line 1)")
+    case("6 a key twice in one deployment (gpu: l4, gpu: 8xb200)", binary, ["check", d("dup-gpu.yaml")], tmp, 2,
+         "dup-gpu.yaml:5:5: deployments[0].gpu: duplicate key (first at line 4)")
+    case("6 two YAML documents: both checked", binary, ["check", d("two-docs.yaml")], tmp, 1,
+         stdout_check=lambda out: None if b"PASS first" in out and b"FAIL second" in out and b"2 deployments" in out
+         else f"not both documents checked: {out[:300]!r}")
+
+    # 8. A catalog name is the catalog's, whatever the working directory holds
+    def catalog_model(name):
+        return lambda out: None if f"({name})".encode() in out else f"not the catalog's {name}: {out[:200]!r}"
+    case("8 ./llama3-70b (a spec) beside 'vramcalc llama3-70b'", binary, ["llama3-70b", "--gpu", "h100"], d("cwd"), 0,
+         stdout_check=catalog_model("llama3-70b"))
+    case("8 ./qwen2.5-7b/config.json beside 'vramcalc qwen2.5-7b'", binary, ["qwen2.5-7b", "--gpu", "h100"], d("cwd"),
+         0, stdout_check=catalog_model("qwen2.5-7b"))
+    case("8 the same names in check", binary, ["check", "shadow.yaml"], d("cwd"), 0,
+         stdout_check=lambda out: None if b"8\xc3\x97 NVIDIA H100" in out and b"2 deployments: 2 fit" in out
+         else f"not the catalog's models: {out[:300]!r}")
+    case("8 written as a path, ./llama3-70b is the file", binary, ["./llama3-70b", "--gpu", "h100"], d("cwd"), 2,
+         "./llama3-70b: /: missing required key 'schema'")
+
     # 7. Escapes from file contents
     case("7 GGUF general.name with terminal escapes", binary, [d("esc.gguf"), "--gpu", "h100"], tmp, 0,
          stdout_check=no_control_bytes)
@@ -352,6 +395,14 @@ def cases(binary, tmp):
              stdout_check=check_formats(fmt))
 
     # 9. Messages
+    for dev, what in [("/dev/zero", "a character device"), ("/dev/null", "a character device"),
+                      (d("x.gguf"), "a FIFO (named pipe)")]:
+        case(f"9 {what if dev.startswith(tmp) else dev} as MODEL", binary, [dev], tmp, 2, f"is {what}, not a regular file")
+    case("9 /dev/stdin (a pipe) as MODEL", binary, ["/dev/stdin"], tmp, 2, "is a FIFO (named pipe), not a regular file",
+         stdin_pipe=True)
+    case("9 -ngl -5 in a llama-server line", binary,
+         ["check", "--llama-server", "llama-server -hf unsloth/Qwen3-8B-GGUF:Q4_K_M -ngl -5", "--gpu", "4090"], tmp, 2,
+         "--llama-server -ngl: '-5' is negative")
     case("9 --plot /tmp (a directory)", binary, ["llama3-8b", "--plot", tmp], tmp, 2, "is a directory, not a regular file")
     case("9 quantization_config field of the wrong type", binary, [d("quant.json")], tmp, 2,
          "/quantization_config/bits: expected an integer, got \"four\"")
@@ -362,6 +413,8 @@ def cases(binary, tmp):
     ctx = ",".join(str(1024 * (i + 1)) for i in range(100))
     case("10 65,536 layers, --gpu 1024xh100, 100 contexts", binary,
          [d("heavy-65536.gguf"), "--gpu", "1024xh100", "--ctx", ctx, "--engine", "llamacpp"], tmp, 2, "implausibly large")
+    case("10 100,000 deployments", binary, ["check", d("many-deployments.yaml")], tmp, 2, "not a deployment file",
+         rss_mb=100)
     ctx1000 = ",".join(str(1024 * (i + 1)) for i in range(1000))
     case("10 4,096 layers, --gpu 1024xh100, 1,000 contexts", binary,
          [d("heavy-4096.gguf"), "--gpu", "1024xh100", "--ctx", ctx1000, "--engine", "llamacpp"], tmp, 2,
