@@ -240,9 +240,9 @@ TEST_CASE("hostile: a GGUF header takes at most 16 bytes of memory per header by
   GgufWriter t;
   t.alignment = 1;
   t.u32("general.alignment", 1);
-  for (int i = 0; i < 300'000; ++i) {
+  for (std::uint64_t i = 0; i < 300'000; ++i) {
     Bytes info;
-    info.str(std::to_string(1'000'000 + i).substr(1)).u32(0).u32(g_f32.id).u64(4ull * static_cast<std::uint64_t>(i));
+    info.str(std::to_string(1'000'000 + i).substr(1)).u32(0).u32(g_f32.id).u64(4 * i);
     t.tensor_info_raw(info);
   }
   const std::string infos = t.bytes() + std::string(4 * 300'000, '\0');
@@ -323,7 +323,7 @@ TEST_CASE("hostile: --plot replaces only new paths and the user's own regular fi
   CHECK(std::string(std::istreambuf_iterator<char>(m), {}) == "two");
   // Nothing else left in the directory (no temporary files).
   std::size_t n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir.file(""))) n += e.path().filename().string().starts_with(".") ? 1 : 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file(""))) n += e.path().filename().string().starts_with(".") ? 1u : 0u;
   CHECK(n == 0);
   if (::geteuid() == 0) {
     // As root: a character device twin of /dev/null made here, and another user's read-only
@@ -370,7 +370,8 @@ TEST_CASE("hostile: JUnit is XML 1.0 and CSV is formula-safe, whatever the names
   r.entries.push_back(e);
   r.files.push_back(e.file);
   const std::string junit = render_check(r, "junit", {});
-  for (unsigned char c : junit) {
+  for (const char ch : junit) {
+    const auto c = static_cast<unsigned char>(ch);
     CHECK((c >= 0x20 || c == '\n'));
   }
   CHECK(junit.find("name=\"a\\x01b\\x1b[2J\\xef\\xbf\\xbe&lt;&amp;&gt;\"") != std::string::npos);
@@ -402,7 +403,8 @@ TEST_CASE("hostile: a GGUF's name and a safetensors' metadata reach the terminal
   REQUIRE(report);
   const std::string out = render_table(*report, {});
   CHECK(out.starts_with("\\x1b]0;pwned\\x07\\x1b[2J\\x0aPASS forged  ("));
-  for (unsigned char c : out) {
+  for (const char ch : out) {
+    const auto c = static_cast<unsigned char>(ch);
     CHECK((c >= 0x20 || c == '\n'));
   }
 }
