@@ -115,6 +115,12 @@ struct OfficialParams {
   std::uint64_t precision = 0;  // the step of a rounded figure ("37B": 1e9); 0 when exact
 };
 
+// The most decoder layers a loader accepts (model spec, config.json, GGUF). The largest
+// model in the catalog has 126; every estimate walks each layer and its tensors for every
+// GPU layout it tries, so this bounds what one estimate costs (65,536 layers took seconds
+// per estimate, minutes per sweep: docs/reliability.md, "Bounded work").
+inline constexpr std::uint64_t max_model_layers = 4096;
+
 // A checkpoint of the model that people load by its hub name, when it differs from the
 // model's defaults: its own storage format (a quantized upload) or its own maximum context
 // (an Instruct config may give less than the base model's).
@@ -138,7 +144,7 @@ struct ModelSpec {
   std::vector<std::string> remarks; // for maintainers: how the numbers were derived
 
   std::uint64_t hidden_size = 0;
-  std::uint64_t num_layers = 0;
+  std::uint64_t num_layers = 0;         // 1 .. max_model_layers
   std::uint64_t intermediate_size = 0; // dense MLP
   std::uint64_t vocab_size = 0;
   bool tie_word_embeddings = false;

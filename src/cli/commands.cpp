@@ -17,6 +17,7 @@
 #include "vramcalc/io/price_json.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
 #include <set>
@@ -431,6 +432,11 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
   if (o.n_gpu_layers) {
     const std::string n = to_lower(*o.n_gpu_layers);
     if (n != "all" && n != "auto" && n != "-1") {
+      // llama.cpp takes 0 (every layer on the CPU) and -1 (all); other negatives are mistakes.
+      if (n.starts_with("-")) {
+        fail(ErrorCode::invalid_argument, "--n-gpu-layers: '" + excerpt(n) +
+                                              "' is negative; give a layer count (0 keeps every layer on the CPU), or -1, all or auto for every layer");
+      }
       const auto v = parse_count(n, 1u << 20);
       if (!v && n == "0") l.n_gpu_layers = 0;
       else l.n_gpu_layers = static_cast<std::uint32_t>(flag_value("--n-gpu-layers", v));
@@ -515,6 +521,33 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
 
 // The most combinations one sweep may ask for.
 constexpr std::size_t max_sweep = 10000;
+
+// The most layer-estimates (estimates x the model's layers) one command may ask for. An
+// estimate walks every layer and its tensors for each GPU layout it tries, so its time grows
+// with the layers: under the 10,000-combination cap alone a 372-byte GGUF declaring 65,536
+// layers took 28 s for 100 contexts, and could take an hour. 2,000,000 holds every catalog
+// model at the cap (126 layers x 10,000 = 1,260,000). docs/reliability.md, "Bounded work".
+constexpr std::uint64_t max_layer_estimates = 2'000'000;
+// Estimates of the searches: --max-ctx / --max-batch double then bisect (at most ~80 each);
+// the "would fit with" suggestions add those, the formats, three KV dtypes and GPU counts.
+constexpr std::uint64_t search_estimates = 80;
+constexpr std::uint64_t suggestion_estimates = 250;
+// Suggestions are not asked for: they are searched only while they stay cheap (models of up
+// to 1,024 layers).
+constexpr std::uint64_t max_unasked_layer_estimates = 256'000;
+
+bool within_work(const ModelSpec& model, std::uint64_t estimates, std::uint64_t budget = max_layer_estimates) {
+  return estimates <= budget / std::max<std::uint64_t>(1, model.num_layers);
+}
+
+void check_work(const ModelSpec& model, std::uint64_t estimates, const std::string& what) {
+  if (within_work(model, estimates)) return;
+  const std::uint64_t layers = std::max<std::uint64_t>(1, model.num_layers);
+  fail(ErrorCode::invalid_argument,
+       what + " " + with_commas(estimates) + " estimates of a " + with_commas(layers) + "-layer model (" +
+           with_commas(estimates * layers) + " layer-estimates); vramcalc's limit is " + with_commas(max_layer_estimates) +
+           " per command");
+}
 
 // "streaming:sinks=4,window=4096", "streaming" (4 + 4096), "h2o:budget=2048", "h2o:ratio=0.2".
 KvPolicy kv_policy_flag(const std::string& text) {
@@ -664,6 +697,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     fail(ErrorCode::invalid_argument, "the flags ask for " + std::to_string(combos) +
                                           " combinations; a sweep is limited to " + std::to_string(max_sweep));
   }
+  check_work(model, combos, "the flags ask for");
   if (o.overhead) {
     w.base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
     w.base.overhead_given = true;
@@ -725,6 +759,7 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
   std::vector<std::uint64_t> xs;
   for (std::uint64_t x = 1024; x < x_max; x *= 2) xs.push_back(x);
   xs.push_back(x_max);
+  check_work(model, w.formats.size() * w.kvs.size() * w.batches.size() * xs.size(), "--plot: the lines ask for");
   PlotData p;
   p.title = model.name + ": memory against context length";
   const bool by_format = w.formats.size() > 1, by_kv = w.kvs.size() > 1, by_batch = w.batches.size() > 1;
@@ -820,6 +855,9 @@ Outcome run_estimate(const Options& o) {
     Report& r = reports.front();
     const Settings& s = w.base;
     if (o.max_ctx || o.max_batch || o.fit_quant) {
+      check_work(model, (o.max_ctx ? search_estimates : 0) + (o.max_batch ? search_estimates : 0) +
+                            (o.fit_quant ? listed_weight_formats().size() : 0),
+                 "--max-ctx, --max-batch and --fit-quant ask for about");
       Limits l;
       const std::uint64_t align = s.engine == EngineKind::vllm ? 16 : s.engine == EngineKind::llamacpp ? 256 : 1;
       if (o.max_ctx) {
@@ -838,8 +876,14 @@ Outcome run_estimate(const Options& o) {
       r.limits = l;
     }
     if (s.gpus.size() == 1 && !fits(model, s, catalog.gpus)) {
-      const auto order = quality_order(model, s);
-      r.suggestions = what_would_fit(model, s, catalog.gpus, order);
+      if (within_work(model, suggestion_estimates, max_unasked_layer_estimates)) {
+        const auto order = quality_order(model, s);
+        r.suggestions = what_would_fit(model, s, catalog.gpus, order);
+      } else {
+        r.notes.push_back("No suggestions of what would fit: searching them takes about " +
+                          with_commas(suggestion_estimates) + " estimates, too many for a " + with_commas(model.num_layers) +
+                          "-layer model (docs/reliability.md, \"Bounded work\")");
+      }
     }
     if (o.json) return {render_json(r), 0};
     if (o.format != "table") return {render_reports(std::span<const Report>(&r, 1), o.format, render_options(o)), 0};
@@ -868,6 +912,7 @@ Outcome run_plan(const Options& o) {
     s.weights = f;
     (void)estimate_or_fail(w, s, catalog);
   }
+  check_work(w.resolved.spec, w.formats.size(), "plan: the formats ask for");
   PlanPrices prices{o.rank == "mtok" ? PlanRank::per_token : o.rank == "gpus" ? PlanRank::gpus : PlanRank::per_hour,
                     w.prices->origin, w.prices->revision};
   const auto options = plan(w.resolved.spec, w.base, catalog.gpus, w.formats, prices.rank);
@@ -935,6 +980,7 @@ Outcome run_list(const Options& given) {
     Options with_model = o;
     if (with_model.model.empty()) with_model.model = "llama3-8b";
     const ModelSpec model = resolve_model(with_model, catalog).spec;
+    check_work(model, listed_weight_formats().size(), "list formats: sizing every format takes");
     std::vector<FormatListEntry> entries;
     try {
       const std::uint64_t params = count_params(model).total;

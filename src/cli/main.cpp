@@ -223,8 +223,7 @@ int main(int argc, char** argv) {
   vramcalc list models                              the built-in models (also: list gpus, list formats)
 
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
-Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit,
-2 invalid input, 70 internal error, 74 the output could not be written.)");
+Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
     try {
       // llama.cpp's single-dash long flags, spelled as llama-server users type them.
       std::vector<std::string> args;

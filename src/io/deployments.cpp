@@ -10,6 +10,7 @@
 #include "vramcalc/names.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -352,7 +353,12 @@ std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::
       continue;
     }
     const auto it = std::find_if(known.begin(), known.end(), [&](const FlagMap& f) { return f.flag == a; });
-    const bool next_is_value = i + 1 < args.size() && (!args[i + 1].starts_with("-") || args[i + 1] == "-1");
+    // A negative number is a value, not a flag (argparse and llama.cpp's parser agree), so
+    // "-ngl -5" reaches the value check and says what is wrong with -5.
+    const auto negative_number = [](std::string_view w) {
+      return w.size() > 1 && w[0] == '-' && (std::isdigit(static_cast<unsigned char>(w[1])) != 0 || w[1] == '.');
+    };
+    const bool next_is_value = i + 1 < args.size() && (!args[i + 1].starts_with("-") || negative_number(args[i + 1]));
     if (it == known.end()) {
       std::string ignored = args[i];
       if (!inline_value && !booleans.contains(a) && next_is_value) ignored += " " + args[++i];

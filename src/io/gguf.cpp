@@ -163,6 +163,7 @@ struct Failure {
 };
 
 constexpr std::uint64_t read_chunk = 1u << 20; // bytes read ahead from the source at a time
+constexpr std::uint64_t max_reserved = 1u << 20; // entries reserved ahead of reading them
 constexpr std::uint64_t min_kv_bytes = 8 + 1 + 4 + 1;      // key length, 1-byte key, type, 1-byte value
 constexpr std::uint64_t min_tensor_info_bytes = 8 + 4 + 4 + 8; // name length, n_dims, type, offset
 constexpr std::uint32_t max_version = 3;
@@ -200,9 +201,11 @@ std::uint64_t value_type_size(std::uint32_t t) {
 // Bytes from the file as they appear in messages: printable ASCII kept, anything else (which
 // a hostile file could use to drive a terminal) as \xNN.
 std::string printable(std::string_view bytes) {
+  // At most 200 bytes of it: a key may be as long as the header.
+  constexpr std::size_t max_shown = 200;
   std::string out;
   static constexpr char hex[] = "0123456789abcdef";
-  for (char ch : bytes) {
+  for (char ch : bytes.substr(0, max_shown)) {
     const auto c = static_cast<unsigned char>(ch);
     if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
       out += ch;
@@ -212,6 +215,7 @@ std::string printable(std::string_view bytes) {
       out += hex[c & 15];
     }
   }
+  if (bytes.size() > max_shown) out += "\u2026 (" + with_commas(bytes.size()) + " bytes)";
   return out;
 }
 
@@ -333,35 +337,58 @@ const DtypeTraits* ggml_traits(std::uint32_t id) {
 std::string in_quotes(const std::string& s) { return "'" + printable(s) + "'"; }
 
 // A set of positions in a vector of named things, looked up by name: duplicate keys and
-// tensor names are found without a second copy of every name.
+// tensor names are found without a second copy of every name. Open addressing over
+// (hash, position) pairs, at most half full: one probe sequence per lookup, no allocation
+// per name.
 class PositionSet {
 public:
-  using NameOf = std::function<std::string_view(std::uint32_t)>;
-  explicit PositionSet(NameOf name_of) : set_(16, Hash{name_of}, Equal{name_of}) {}
-  bool contains(std::string_view name) const { return set_.find(name) != set_.end(); }
+  using NameOf = std::string_view (*)(const void* owner, std::uint32_t position);
+  PositionSet(const void* owner, NameOf name_of) : owner_(owner), name_of_(name_of) {}
+
+  // The position holding `name`, if any.
   std::optional<std::uint32_t> find(std::string_view name) const {
-    const auto it = set_.find(name);
-    return it == set_.end() ? std::nullopt : std::optional<std::uint32_t>(*it);
+    if (slots_.empty()) return std::nullopt;
+    const std::uint64_t h = hash(name);
+    for (std::size_t i = h & mask(); slots_[i].used; i = (i + 1) & mask()) {
+      if (slots_[i].hash == h && name_of_(owner_, slots_[i].position) == name) return slots_[i].position;
+    }
+    return std::nullopt;
   }
-  void insert(std::uint32_t position) { set_.insert(position); }
-  void clear() { set_ = decltype(set_)(0, set_.hash_function(), set_.key_eq()); }
+  bool contains(std::string_view name) const { return find(name).has_value(); }
+  void insert(std::uint32_t position) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    place({hash(name_of_(owner_, position)), position, true});
+    ++size_;
+  }
+  void clear() {
+    slots_ = {};
+    size_ = 0;
+  }
 
 private:
-  struct Hash {
-    using is_transparent = void;
-    NameOf name_of;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    std::size_t operator()(std::uint32_t i) const { return (*this)(name_of(i)); }
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint32_t position = 0;
+    bool used = false;
   };
-  struct Equal {
-    using is_transparent = void;
-    NameOf name_of;
-    std::string_view name(std::string_view s) const { return s; }
-    std::string_view name(std::uint32_t i) const { return name_of(i); }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const { return name(a) == name(b); }
-  };
-  std::unordered_set<std::uint32_t, Hash, Equal> set_;
+  static std::uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  std::size_t mask() const { return slots_.size() - 1; }
+  void place(const Slot& s) {
+    std::size_t i = s.hash & mask();
+    while (slots_[i].used) i = (i + 1) & mask();
+    slots_[i] = s;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    for (const Slot& s : old) {
+      if (s.used) place(s);
+    }
+  }
+  const void* owner_;
+  NameOf name_of_;
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
 };
 
 Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
@@ -497,12 +524,13 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   }
 
   // Metadata. Memory grows with what is read, not with the counts (a count is checked
-  // only against the file's size, which includes the tensor data); the first 4,096 entries
-  // are reserved. Duplicates are found through a set of positions (no second copy of the
+  // only against the file's size, which includes the tensor data): at most max_reserved
+  // entries are reserved, address space that is touched only as entries are read. Duplicates are found through a set of positions (no second copy of the
   // keys); key_index is the same positions, sorted.
-  f.metadata.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_kv, 4096)));
-  const auto key_of = [&f](std::uint32_t i) { return std::string_view(f.metadata[i].key); };
-  PositionSet keys(key_of);
+  f.metadata.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_kv, max_reserved)));
+  PositionSet keys(&f, [](const void* file, std::uint32_t i) {
+    return std::string_view(static_cast<const GgufFile*>(file)->metadata[i].key);
+  });
   std::uint64_t kept_budget = options.max_kept_array_bytes;
   std::uint64_t alignment_at = 0;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
@@ -521,7 +549,7 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   keys.clear();
   f.key_index.resize(f.metadata.size());
   for (std::uint32_t i = 0; i < f.key_index.size(); ++i) f.key_index[i] = i;
-  std::ranges::sort(f.key_index, {}, key_of);
+  std::ranges::sort(f.key_index, {}, [&f](std::uint32_t i) { return std::string_view(f.metadata[i].key); });
 
   if (const GgufValue* a = f.find("general.alignment")) {
     if (a->type != GgufType::u32) {
@@ -536,8 +564,10 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   }
 
   // Tensor infos (reserved as the metadata).
-  f.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_tensors, 4096)));
-  PositionSet names([&f](std::uint32_t i) { return std::string_view(f.tensors[i].name); });
+  f.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_tensors, max_reserved)));
+  PositionSet names(&f, [](const void* file, std::uint32_t i) {
+    return std::string_view(static_cast<const GgufFile*>(file)->tensors[i].name);
+  });
   std::vector<std::uint64_t> info_at;
   info_at.reserve(f.tensors.capacity());
   for (std::uint64_t i = 0; i < n_tensors; ++i) {

@@ -20,7 +20,7 @@ struct Failure {
   Error error;
 };
 
-constexpr std::uint64_t max_layers = 65536;
+constexpr std::uint64_t max_layers = max_model_layers;
 constexpr std::uint64_t max_dim = 1ull << 31;
 
 // llama_ftype values (llama.h) of the mixes vramcalc models, with their format names.
@@ -231,7 +231,10 @@ GgufModel convert(std::span<const GgufFile> parts) {
   const auto n_all = m.u("block_count");
   const auto hidden = m.u("embedding_length");
   // Sizes are checked before anything is allocated from them.
-  if (n_all && *n_all > max_layers) fail(m.key("block_count") + " " + std::to_string(*n_all) + " is implausibly large");
+  if (n_all && *n_all > max_layers) {
+    fail(m.key("block_count") + " " + std::to_string(*n_all) + " is implausibly large (vramcalc reads at most " +
+         with_commas(max_layers) + " layers)");
+  }
   if (hidden && *hidden > max_dim) fail(m.key("embedding_length") + " " + std::to_string(*hidden) + " is implausibly large");
   if (!n_all) missing.push_back(m.key("block_count"));
   if (!hidden) missing.push_back(m.key("embedding_length"));
@@ -618,6 +621,18 @@ GgufModel convert(std::span<const GgufFile> parts) {
         w.push_back("some layers of architecture '" + arch + "' have no KV heads (head_count_kv 0); vramcalc counts no "
                     "cache and no mixer for them");
         break;
+      }
+    }
+  }
+  // More KV heads than query heads is no model (llama.cpp's n_gqa() = n_head / n_head_kv
+  // would be 0); refused, as a model spec with the same numbers is.
+  if (!a.mla) {
+    for (std::uint64_t i = 0; i < s.layers.size(); ++i) {
+      const std::uint64_t h = heads.size() == s.layers.size() ? heads[static_cast<std::size_t>(i)] : a.num_heads;
+      if (s.layers[i].num_kv_heads > h && h != 0) {
+        fail(m.key("attention.head_count_kv") + (kv.size() > 1 && kv.front() != kv.back() ? "[" + std::to_string(i) + "]" : "") +
+             " " + std::to_string(s.layers[i].num_kv_heads) + " is more than " + m.key("attention.head_count") + " " +
+             std::to_string(h) + ": a layer cannot cache more key-value heads than it has query heads");
       }
     }
   }

@@ -3,6 +3,7 @@
 #include "json_util.hpp"
 #include "vramcalc/text.hpp"
 #include "vramcalc/format.hpp"
+#include "vramcalc/units.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -275,7 +276,9 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     throw LoadFailure{{ErrorCode::invalid_model, origin + ": hidden_size, num_hidden_layers, vocab_size and "
                                                           "num_attention_heads must be positive"}};
   }
-  if (s.num_layers > 65536) c.fail("num_hidden_layers", "is implausibly large");
+  if (s.num_layers > max_model_layers) {
+    c.fail("num_hidden_layers", "is implausibly large (vramcalc reads at most " + with_commas(max_model_layers) + " layers)");
+  }
   a.num_kv_heads = c.u64_or("num_key_value_heads", a.num_heads);
   a.head_dim = c.u64_or("head_dim", c.u64_or("attention_head_dim", s.hidden_size / a.num_heads));
   a.v_head_dim = a.head_dim;

@@ -26,16 +26,6 @@ std::string type_name(const json& j) {
   }
 }
 
-std::string escape_pointer(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return out;
-}
-
 std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t byte) {
   std::size_t line = 1, col = 1;
   for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
@@ -53,10 +43,34 @@ std::pair<std::size_t, std::size_t> line_col(std::string_view text, std::size_t 
 
 std::string json_type_name(const json& j) { return type_name(j); }
 
-DomBuilder::DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path,
-                       std::size_t max_values)
-    : origin_(std::move(origin)), code_(code), check_(check_duplicates), base_(std::move(base_path)),
-      max_values_(max_values) {}
+std::string json_pointer_token(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') out += "~0";
+    else if (c == '/') out += "~1";
+    else out += c;
+  }
+  return out;
+}
+
+DomBuilder::DomBuilder(const std::string& origin, ErrorCode code, bool check_duplicates, std::string base_path,
+                       std::size_t max_values, std::size_t max_depth)
+    : origin_(&origin), code_(code), check_(check_duplicates), base_(std::move(base_path)),
+      max_values_(max_values), max_depth_(max_depth) {}
+
+void DomBuilder::restart(std::string_view base_key, std::size_t max_values, std::size_t max_depth) {
+  root_ = json();
+  stack_.clear();
+  key_.clear();
+  base_.assign(base_key);
+  base_is_key_ = true;
+  max_values_ = max_values;
+  max_depth_ = max_depth;
+  skipped_ = 0;
+  values_ = 0;
+  started_ = false;
+  truncated_ = false;
+}
 
 json DomBuilder::take() {
   started_ = false;
@@ -69,7 +83,7 @@ bool DomBuilder::key(json::string_t& k) {
   if (skipped_ > 0) return true;
   json& top = *stack_.back().value;
   if (check_ && top.contains(k)) {
-    throw LoadFailure{{code_, origin_ + ": " + excerpt(path() + "/" + escape_pointer(k), 200) + ": duplicate key"}};
+    throw LoadFailure{{code_, *origin_ + ": " + excerpt(path() + "/" + json_pointer_token(k), 200) + ": duplicate key"}};
   }
   key_ = std::move(k);
   return true;
@@ -77,7 +91,7 @@ bool DomBuilder::key(json::string_t& k) {
 
 json* DomBuilder::place(json&& v, std::string* token) {
   started_ = true;
-  if (skipped_ > 0 || values_ >= max_values_) {
+  if (skipped_ > 0 || values_ >= max_values_ || (v.is_structured() && stack_.size() >= max_depth_)) {
     truncated_ = true;
     return nullptr;
   }
@@ -93,7 +107,7 @@ json* DomBuilder::place(json&& v, std::string* token) {
     arr.push_back(std::move(v));
     return &arr.back();
   }
-  if (token != nullptr) *token = escape_pointer(key_);
+  if (token != nullptr) *token = json_pointer_token(key_);
   auto& obj = top.get_ref<json::object_t&>();
   return &obj.insert_or_assign(std::move(key_), std::move(v)).first->second;
 }
@@ -104,6 +118,14 @@ bool DomBuilder::add(json&& v) {
 }
 
 bool DomBuilder::open(json&& v) {
+  if (stack_.size() + skipped_ >= refuse_depth_) {
+    // The path's first levels say where; the rest is the same bracket again and again.
+    std::string where = base_is_key_ ? "/" + json_pointer_token(base_) : base_;
+    for (std::size_t i = 1; i < stack_.size() && i <= 4; ++i) where += "/" + stack_[i].token;
+    if (stack_.size() > 5) where += "/\u2026";
+    throw LoadFailure{{code_, *origin_ + ": " + excerpt(where.empty() ? "/" : where, 200) + ": JSON nested deeper than " +
+                                  std::to_string(refuse_depth_) + " levels"}};
+  }
   std::string token;
   json* at = place(std::move(v), &token);
   if (at == nullptr) ++skipped_;
@@ -118,7 +140,7 @@ bool DomBuilder::close() {
 }
 
 std::string DomBuilder::path() const {
-  std::string p = base_;
+  std::string p = base_is_key_ ? "/" + json_pointer_token(base_) : base_;
   for (std::size_t i = 1; i < stack_.size(); ++i) p += "/" + stack_[i].token;
   return p;
 }
@@ -186,6 +208,7 @@ void json_failure(std::string_view text, const std::string& origin, ErrorCode co
 json parse_strict(std::string_view text, const std::string& origin, ErrorCode code, Keys keys) {
   try {
     DomBuilder builder(origin, code, keys == Keys::check_duplicates);
+    builder.refuse_deeper_than(max_json_depth);
     json::sax_parse(text.begin(), text.end(), &builder, nlohmann::detail::input_format_t::json, /*strict=*/true,
                     /*ignore_comments=*/false);
     return builder.take();
@@ -209,7 +232,7 @@ void ObjectReader::fail_here(const std::string& what) const {
   throw LoadFailure{{code_, origin_ + ": " + (path_.empty() ? std::string("/") : path_) + ": " + what}};
 }
 
-std::string ObjectReader::path_of(std::string_view key) const { return path_ + "/" + escape_pointer(key); }
+std::string ObjectReader::path_of(std::string_view key) const { return path_ + "/" + json_pointer_token(key); }
 
 bool ObjectReader::has(std::string_view key) const { return json_->contains(key); }
 

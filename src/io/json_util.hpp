@@ -23,6 +23,11 @@ struct LoadFailure {
   Error error;
 };
 
+// JSON nested deeper than this is refused by parse_strict ("nested deeper than 512 levels"):
+// no model file needs more than a handful of levels, and deeper input only costs time
+// (Python's json stops near 1,000 levels, serde_json at 128).
+inline constexpr std::size_t max_json_depth = 512;
+
 // Parses text; syntax errors and duplicate keys become LoadFailure with line:column.
 // Keys::trusted skips the duplicate-key pass (most of the parse time) for the catalog built
 // into the binary, which the tests parse strictly ("every embedded file is strict JSON").
@@ -35,13 +40,23 @@ nlohmann::json parse_strict(std::string_view text, const std::string& origin, Er
 // it walks the parent's members looking for discarded values, which made a header of
 // 200,000 tensors take minutes; here each key costs one lookup in its object. Open
 // containers are a vector, so nesting depth costs memory, never native stack. At most
-// `max_values` values are kept: the rest are read and dropped (truncated() says so), for
+// `max_values` values, and containers at most `max_depth` deep, are kept: the rest are read
+// and dropped (truncated() says so), for
 // a caller that builds one small piece of a large document at a time. A duplicate key
 // throws LoadFailure "<origin>: <base_path>/<json path>: duplicate key".
 class DomBuilder {
 public:
-  DomBuilder(std::string origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
-             std::size_t max_values = static_cast<std::size_t>(-1));
+  // `origin` must outlive the builder.
+  DomBuilder(const std::string& origin, ErrorCode code, bool check_duplicates, std::string base_path = "",
+             std::size_t max_values = static_cast<std::size_t>(-1), std::size_t max_depth = static_cast<std::size_t>(-1));
+
+  // Refuse containers nested deeper than `levels` (LoadFailure naming the path), instead of
+  // reading on.
+  void refuse_deeper_than(std::size_t levels) { refuse_depth_ = levels; }
+
+  // Ready for a new value whose path is "/<base_key as a JSON pointer token>", keeping the
+  // allocations of the last one (a reader that builds one small value per member).
+  void restart(std::string_view base_key, std::size_t max_values, std::size_t max_depth);
 
   // The value built; the builder is then ready for the next one.
   nlohmann::json take();
@@ -79,11 +94,14 @@ private:
   bool close();
   std::string path() const;
 
-  std::string origin_;
+  const std::string* origin_;
   ErrorCode code_;
   bool check_;
-  std::string base_;
+  std::string base_;      // a path, or with base_is_key_ a key the path is made from
+  bool base_is_key_ = false;
   std::size_t max_values_;
+  std::size_t max_depth_;
+  std::size_t refuse_depth_ = static_cast<std::size_t>(-1);
   nlohmann::json root_;
   std::vector<Open> stack_;
   std::string key_;
@@ -105,6 +123,9 @@ std::string json_excerpt(const nlohmann::json& value, std::size_t max_bytes = 80
 
 // "a string", "an array", "an integer" ...
 std::string json_type_name(const nlohmann::json& value);
+
+// A key as a JSON pointer token (RFC 6901: ~ as ~0, / as ~1).
+std::string json_pointer_token(std::string_view key);
 
 // The loaders for the embedded catalog (Keys::trusted).
 std::expected<ModelSpec, Error> parse_model_spec_embedded(std::string_view text, std::string_view origin);

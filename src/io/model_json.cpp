@@ -94,7 +94,7 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     }
   }
   s.hidden_size = r.u64("hidden_size", 1, max_dim);
-  s.num_layers = r.u64("num_layers", 1, max_layers);
+  s.num_layers = r.u64("num_layers", 1, max_model_layers);
   s.vocab_size = r.u64("vocab_size", 1, max_dim);
   s.intermediate_size = r.u64("intermediate_size", 0, max_dim);
   s.tie_word_embeddings = r.boolean("tie_word_embeddings");

@@ -39,18 +39,10 @@ constexpr DtypeBits dtype_bits[] = {
 }
 
 // Names come from the file: messages quote a bounded excerpt, control bytes shown as \xNN.
-std::string printable(std::string_view name) { return excerpt(name); }
+std::string printable(std::string_view name) { return excerpt(name, 200); }
 
 // A key as a JSON pointer token (RFC 6901), printable.
-std::string escape_pointer(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out += c;
-  }
-  return excerpt(out);
-}
+std::string escape_pointer(std::string_view key) { return excerpt(detail::json_pointer_token(key), 200); }
 
 std::uint64_t read_u64_le(const char* b) {
   std::uint64_t v = 0;
@@ -72,57 +64,69 @@ std::uint64_t non_negative(const json& v, const std::string& origin, const std::
 }
 
 SafetensorsTensor read_tensor(const std::string& origin, const std::string& name, const json& info) {
-  const std::string path = "/" + escape_pointer(name);
-  if (!info.is_object()) fail(origin, path + ": expected an object with dtype, shape and data_offsets");
+  // Messages only: built when one is needed, not for each of 200,000 tensors.
+  const auto path = [&] { return "/" + escape_pointer(name); };
+  if (!info.is_object()) fail(origin, path() + ": expected an object with dtype, shape and data_offsets");
   SafetensorsTensor t;
   t.name = name;
   t.file = origin;
   for (const char* k : {"dtype", "shape", "data_offsets"}) {
-    if (!info.contains(k)) fail(origin, path + ": missing key '" + k + "'");
+    if (!info.contains(k)) fail(origin, path() + ": missing key '" + k + "'");
   }
   const json& dtype = info.at("dtype");
-  if (!dtype.is_string()) fail(origin, path + "/dtype: expected a string, got " + detail::json_excerpt(dtype));
+  if (!dtype.is_string()) fail(origin, path() + "/dtype: expected a string, got " + detail::json_excerpt(dtype));
   t.dtype = dtype.get<std::string>();
   const std::uint32_t bits = safetensors_dtype_bits(t.dtype);
-  if (bits == 0) fail(origin, path + "/dtype: unknown dtype '" + printable(t.dtype) + "'");
+  if (bits == 0) fail(origin, path() + "/dtype: unknown dtype '" + printable(t.dtype) + "'");
 
   const json& shape = info.at("shape");
-  if (!shape.is_array()) fail(origin, path + "/shape: expected an array, got " + detail::json_excerpt(shape));
-  for (const json& d : shape) t.shape.push_back(non_negative(d, origin, path + "/shape", "dimensions"));
-
-  const json& offsets = info.at("data_offsets");
-  if (!offsets.is_array() || offsets.size() != 2) fail(origin, path + "/data_offsets: expected [begin, end], got " + detail::json_excerpt(offsets));
-  t.begin = non_negative(offsets[0], origin, path + "/data_offsets", "offsets");
-  t.end = non_negative(offsets[1], origin, path + "/data_offsets", "offsets");
-  if (t.end < t.begin) {
-    fail(origin, path + "/data_offsets: end " + std::to_string(t.end) + " is before begin " + std::to_string(t.begin));
+  if (!shape.is_array()) fail(origin, path() + "/shape: expected an array, got " + detail::json_excerpt(shape));
+  t.shape.reserve(shape.size());
+  for (const json& d : shape) {
+    if (d.is_number_unsigned()) t.shape.push_back(d.get<std::uint64_t>());
+    else t.shape.push_back(non_negative(d, origin, path() + "/shape", "dimensions")); // fails unless >= 0
   }
 
-  std::string dims;
-  for (std::uint64_t d : t.shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+  const json& offsets = info.at("data_offsets");
+  if (!offsets.is_array() || offsets.size() != 2) fail(origin, path() + "/data_offsets: expected [begin, end], got " + detail::json_excerpt(offsets));
+  const auto offset = [&](const json& v) {
+    return v.is_number_unsigned() ? v.get<std::uint64_t>() : non_negative(v, origin, path() + "/data_offsets", "offsets");
+  };
+  t.begin = offset(offsets[0]);
+  t.end = offset(offsets[1]);
+  if (t.end < t.begin) {
+    fail(origin, path() + "/data_offsets: end " + std::to_string(t.end) + " is before begin " + std::to_string(t.begin));
+  }
+
+  const auto dims = [&] {
+    std::string out;
+    for (std::uint64_t d : t.shape) out += (out.empty() ? "" : ", ") + std::to_string(d);
+    return out;
+  };
   std::uint64_t bits_total = 0;
   try {
     bits_total = checked_mul(t.elements(), bits);
   } catch (const OverflowError&) {
-    fail(origin, path + "/shape: [" + dims + "] x " + std::to_string(bits) + " bits does not fit in 64 bits");
+    fail(origin, path() + "/shape: [" + dims() + "] x " + std::to_string(bits) + " bits does not fit in 64 bits");
   }
   const std::uint64_t elements = t.elements();
   if (bits_total % 8 != 0) {
-    fail(origin, path + ": " + std::to_string(elements) + " elements of " + t.dtype + " take " + // a known dtype
+    fail(origin, path() + ": " + std::to_string(elements) + " elements of " + t.dtype + " take " + // a known dtype
                      std::to_string(bits_total) + " bits, not a whole number of bytes");
   }
   if (t.end - t.begin != bits_total / 8) {
-    fail(origin, path + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "] hold " +
-                     std::to_string(t.end - t.begin) + " bytes, but shape [" + dims + "] of " + t.dtype + " takes " +
+    fail(origin, path() + ": data_offsets [" + std::to_string(t.begin) + ", " + std::to_string(t.end) + "] hold " +
+                     std::to_string(t.end - t.begin) + " bytes, but shape [" + dims() + "] of " + t.dtype + " takes " +
                      std::to_string(bits_total / 8));
   }
   return t;
 }
 
-// The most JSON values one tensor entry may hold (dtype, shape, data_offsets and their
-// elements need a handful): the entry is built as a small document, and a hostile one
-// cannot make that document large.
+// The most JSON values one tensor entry may hold, and how deep (dtype, shape, data_offsets
+// and their elements need a handful, two levels): the entry is built as a small document,
+// and a hostile one cannot make that document large.
 constexpr std::size_t max_entry_values = 4096;
+constexpr std::size_t max_entry_depth = 8;
 
 // The JSON header read member by member: each top-level member is built as a small document
 // (detail::DomBuilder), checked and dropped, so memory holds the tensors read so far and one
@@ -167,8 +171,8 @@ public:
       }
       name_ = std::move(k);
       in_member_ = true;
-      member_ = detail::DomBuilder(origin_, ErrorCode::invalid_model, true, "/" + json_pointer_token(name_),
-                                   name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values);
+      member_.restart(name_, name_ == "__metadata__" ? static_cast<std::size_t>(-1) : max_entry_values,
+                      max_entry_depth);
       return true;
     }
     return in_member_ ? member_.key(k) : true;
@@ -215,22 +219,13 @@ private:
       SafetensorsTensor t = read_tensor(origin_, name_, v);
       if (truncated) {
         fail(origin_, "/" + escape_pointer(name_) + ": the entry holds more than " + with_commas(max_entry_values) +
-                          " JSON values; a tensor entry is its dtype, shape and data_offsets");
+                          " JSON values or nests deeper than " + std::to_string(max_entry_depth) +
+                          " levels; a tensor entry is its dtype, shape and data_offsets");
       }
       set_.tensors.push_back(std::move(t));
     } catch (const LoadFailure& f) {
       problem_ = f;
     }
-  }
-
-  static std::string json_pointer_token(std::string_view key) {
-    std::string out;
-    for (char c : key) {
-      if (c == '~') out += "~0";
-      else if (c == '/') out += "~1";
-      else out += c;
-    }
-    return out;
   }
 
   const std::string& origin_;
@@ -246,6 +241,13 @@ private:
 // Parses the JSON header into `set`: its metadata and tensors, in the order written. A
 // tensor name written twice is an error, as a duplicate key anywhere in the text.
 void read_header_json(std::string_view text, const std::string& origin, SafetensorsSet& set) {
+  // Every entry names "data_offsets" and takes at least 50 bytes: a reservation from that
+  // count is address space for at most text / 50 tensors, touched only as they are read.
+  std::size_t entries = 0;
+  for (std::size_t at = text.find("data_offsets"); at != std::string_view::npos; at = text.find("data_offsets", at + 12)) {
+    ++entries;
+  }
+  set.tensors.reserve(std::min(entries, text.size() / 50));
   HeaderReader reader(origin, set);
   try {
     json::sax_parse(text.begin(), text.end(), &reader, nlohmann::detail::input_format_t::json, true, false);

@@ -19,6 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& t : file->tensors) {
     check(t.bytes <= size && file->data_offset + t.offset <= size - t.bytes, "a tensor lies inside the file");
   }
+  // The key index finds every key, and only the keys there are.
+  for (const auto& kv : file->metadata) check(file->find(kv.key) == &kv.value, "find() returns each key's value");
+  check(file->find("") == nullptr, "no key is empty");
   // Keeping the string arrays reads the same header to the same tensors.
   const auto kept = io::parse_gguf(io::memory_source(bytes), "fuzz.gguf", {.keep_arrays = true});
   check(kept && kept->tensors.size() == file->tensors.size() && kept->data_offset == file->data_offset,

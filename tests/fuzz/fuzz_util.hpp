@@ -11,9 +11,9 @@
 namespace vramcalc::fuzz {
 
 // The targets that run estimate() skip specs with more layers: its cost is linear in layers
-// times the layouts it tries, so a spec of 60,000 layers (allowed by the loaders) takes
-// seconds per run under the sanitizers and would stall the fuzzer on one input. The largest
-// real models have a few hundred layers.
+// times the layouts it tries, so a spec of 4,096 layers (max_model_layers, allowed by the
+// loaders) takes a second per run under the sanitizers and would stall the fuzzer on one
+// input. The largest real models have a few hundred layers.
 inline constexpr std::uint64_t max_estimated_layers = 1024;
 
 [[nodiscard]] inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {

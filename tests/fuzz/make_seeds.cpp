@@ -121,5 +121,35 @@ int main(int argc, char** argv) {
   ll.tensor("lm_head.weight", "BF16", {16, 8}, 16);
   write(st / "llama-bf16.safetensors", ll.bytes());
   write(st / "empty.safetensors", safetensors_file("{}", 0));
+
+  // Regression seeds of "Hostile input, round two" (docs/reliability.md), each under the
+  // 1 MiB max_len of run.sh. JSON nested 65,600 deep: dump() in a message overflowed the stack.
+  const std::string deep = std::string(65600, '[') + std::string(65600, ']');
+  const std::filesystem::path corpus(argv[1]);
+  write(corpus / "hf_config" / "crash-deep-nesting.json", R"({"model_type":"llama","hidden_size":)" + deep + "}");
+  write(corpus / "model_spec" / "crash-deep-nesting.json", R"({"id":"x","name":)" + deep + "}");
+  write(corpus / "safetensors_index" / "crash-deep-nesting.json", R"({"weight_map":{"t":)" + deep + "}}");
+  write(st / "crash-deep-nesting.safetensors",
+        safetensors_file(R"({"t":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,4]}})", 4));
+  // 15,000 tensors: nlohmann's callback parser walked the siblings at every object's end.
+  SafetensorsWriter many;
+  for (int i = 0; i < 15000; ++i) many.tensor("t" + std::to_string(i), "U8", {1}, 8);
+  write(st / "slow-15000-tensors.safetensors", many.bytes());
+  // Per-layer arrays of 4,096 layers among 25,000 keys: a key scan per layer.
+  GgufWriter keys = base("llama", 4096, 64, 4);
+  Bytes kv;
+  kv.u32(t_u32).u64(4096);
+  for (int i = 0; i < 4096; ++i) kv.u32(2);
+  keys.kv_raw("llama.attention.head_count_kv", t_array, kv).u32("llama.feed_forward_length", 128);
+  for (int i = 0; i < 25000; ++i) keys.u8("k" + std::to_string(i), 1);
+  write(gguf / "slow-keys-per-layer.gguf", keys.bytes());
+  // Ten numeric arrays of 65,536 elements: 40 bytes of memory per element before.
+  GgufWriter arrays = base("llama", 2, 64, 4);
+  for (int a = 0; a < 10; ++a) {
+    Bytes b;
+    b.u32(t_u8).u64(65536).zeros(65536);
+    arrays.kv_raw("a." + std::to_string(a), t_array, b);
+  }
+  write(gguf / "fat-numeric-arrays.gguf", arrays.bytes());
   return 0;
 }

@@ -52,7 +52,7 @@ TEST_CASE("loader errors name the file, the JSON path and what is wrong") {
   CHECK(error_of(s) == "models/m.json: /attention/num_kv_heads: must divide num_heads (4), got 3");
   s = with("");
   s.replace(s.find("\"num_layers\": 2"), 15, "\"num_layers\": 1000000000");
-  CHECK(error_of(s) == "models/m.json: /num_layers: must be between 1 and 65,536, got 1000000000");
+  CHECK(error_of(s) == "models/m.json: /num_layers: must be between 1 and 4,096, got 1000000000");
   s = with("");
   s.replace(s.find("\"hidden_size\": 64"), 17, "\"hidden_size\": -64");
   CHECK(error_of(s) == "models/m.json: /hidden_size: must be at least 1, got -64");
