@@ -4,7 +4,7 @@
 # reading the headers of sparse 1 GB and 100 GB checkpoints (written by vramcalc_bench_files
 # into a temporary directory, removed on exit), with the bytes each process reads (strace).
 # Targets (docs/performance.md): a typical invocation under 5 ms wall and under 10 MB RSS;
-# header reads independent of file size.
+# header reads independent of file size; `check` of a 500-deployment manifest under 1 s.
 #
 #   tests/bench/process.sh            builds build-bench (Release) if needed, then measures
 #   BENCH_BUILD_DIR=DIR tests/bench/process.sh
@@ -79,6 +79,11 @@ hyperfine -N --warmup 10 --min-runs 100 \
   -n "estimate large.gguf --ctx 8k" "$bin $files/large.gguf --ctx 8k" \
   -n "estimate small/ --ctx 8k" "$bin $files/small --ctx 8k" \
   -n "estimate large/ --ctx 8k" "$bin $files/large --ctx 8k"
+
+echo "== check: a Kubernetes manifest of 500 vLLM Deployments and 500 Services (tests/bench/manifest.sh)"
+"$root/tests/bench/manifest.sh" 500 > "$files/manifest.yaml"
+hyperfine -N --warmup 3 --min-runs 20 -i -n "check manifest.yaml (500 deployments)" "$bin check $files/manifest.yaml"
+peak_rss "vramcalc check manifest.yaml (500 deployments)" check "$files/manifest.yaml"
 
 echo "== peak resident memory of header reads (/usr/bin/time -v, smallest of 5 runs)"
 for f in small.gguf large.gguf small large; do
