@@ -58,8 +58,11 @@ std::pair<Engine, std::size_t> find_engine(const std::vector<std::string>& words
     if (b == "llama-server") return {Engine::llama_server, i};
     if (b == "trtllm-serve") return {Engine::trtllm, i};
     if (b.starts_with("python") && i + 2 < words.size() && words[i + 1] == "-m") {
-      if (words[i + 2].starts_with("vllm.entrypoints")) return {Engine::vllm, i};
-      if (words[i + 2].starts_with("sglang.launch_server")) return {Engine::sglang, i};
+      const std::string& m = words[i + 2];
+      // NVIDIA Dynamo's workers take their engine's own flags (components/src/dynamo/vllm/args.py).
+      if (m.starts_with("vllm.entrypoints") || m == "dynamo.vllm") return {Engine::vllm, i};
+      if (m.starts_with("sglang.launch_server") || m == "dynamo.sglang") return {Engine::sglang, i};
+      if (m == "dynamo.trtllm") return {Engine::trtllm, i};
     }
   }
   return {Engine::none, 0};
@@ -240,7 +243,8 @@ struct Workload {
   std::string image;
   std::uint32_t gpus = 0;        // per pod or service
   std::string gpu_resource;      // where the count was read
-  std::uint32_t group = 1;       // LeaderWorkerSet: pods per group
+  std::uint32_t group = 1;       // LeaderWorkerSet: pods per group; Dynamo: nodes
+  std::string group_from = "pods of the group (leaderWorkerTemplate.size)";
   std::optional<std::string> gpu_type;  // a catalog GPU id
   std::string gpu_type_from;            // "nodeSelector nvidia.com/gpu.product=..."
   std::map<std::string, std::string> annotations;
@@ -295,7 +299,12 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     skip(ctx, w.name, w.at, std::string(engine_name(engine)) + " is not modelled yet");
     return;
   }
-  const std::vector<std::string> command(words.begin() + static_cast<std::ptrdiff_t>(start), words.end());
+  std::vector<std::string> command(words.begin() + static_cast<std::ptrdiff_t>(start), words.end());
+  // "python3 -m MODULE ARGS...": the engine's arguments alone, as `vllm serve ARGS...`.
+  if (command.size() >= 3 && basename(command[0]).starts_with("python") && command[1] == "-m") {
+    command.erase(command.begin(), command.begin() + 3);
+    if (engine == Engine::vllm) command.insert(command.begin(), {"vllm", "serve"});
+  }
   const std::string origin = where_text + ": " + w.name;
   auto parsed = engine == Engine::vllm ? deployment_from_vllm_args(command, origin)
                                        : deployment_from_llama_server_args(command, origin);
@@ -373,8 +382,8 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     }
   }
   if (count > 0) {
-    d.notes.push_back(w.group > 1 ? std::to_string(w.gpus) + " GPUs per pod (" + w.gpu_resource + ") x " +
-                                        std::to_string(w.group) + " pods of the group (leaderWorkerTemplate.size)"
+    d.notes.push_back(w.group > 1 ? std::to_string(w.gpus) + (w.gpus == 1 ? " GPU" : " GPUs") + " per pod (" + w.gpu_resource + ") x " +
+                                        std::to_string(w.group) + " " + w.group_from
                                   : std::to_string(count) + (count == 1 ? " GPU from " : " GPUs from ") + w.gpu_resource);
   }
   const auto with_count = [&](const std::string& gpu) {
@@ -426,6 +435,65 @@ void read_pod(ManifestContext& ctx, const Node* pod, const std::string& prefix, 
     add_workload(ctx, w);
   }
   if (!any) skip(ctx, prefix, pod, "no container asks for a GPU (resources.limits nvidia.com/gpu)");
+}
+
+// The pod specs below `n` (maps with a `containers` list), at most 8 levels down.
+void find_pod_specs(const Node* n, const std::string& path, int depth,
+                    std::vector<std::pair<const Node*, std::string>>& out) {
+  if (n == nullptr || depth > 8) return;
+  if (n->is_map()) {
+    if (const Node* c = get(n, "containers"); c != nullptr && c->is_sequence()) {
+      out.emplace_back(n, path);
+      return;
+    }
+    for (const auto& [k, v] : n->pairs) find_pod_specs(v, path + "." + text(k), depth + 1, out);
+  } else if (n->is_sequence()) {
+    for (std::size_t i = 0; i < n->items.size(); ++i) {
+      find_pod_specs(n->items[i], path + "[" + std::to_string(i) + "]", depth + 1, out);
+    }
+  }
+}
+
+// NVIDIA Dynamo's DynamoGraphDeployment (nvidia.com/v1alpha1): each service's main container,
+// with `resources.limits.gpu` GPUs per node x `multinode.nodeCount` nodes
+// (deploy/cloud/operator api/v1alpha1 DynamoComponentDeploymentSharedSpec).
+void read_dynamo(ManifestContext& ctx, const Node* spec, const std::string& prefix,
+                 const std::map<std::string, std::string>& annotations) {
+  const Node* services = get(spec, "services");
+  if (services == nullptr || !services->is_map()) return;
+  for (const auto& [k, svc] : services->pairs) {
+    const std::string name = prefix + "/" + text(k);
+    const Node* main = path_of(svc, {"extraPodSpec", "mainContainer"});
+    std::string gpus = text(path_of(svc, {"resources", "limits", "gpu"}));
+    if (gpus.empty()) gpus = text(path_of(svc, {"resources", "requests", "gpu"}));
+    if (gpus.empty() || gpus == "0" || main == nullptr) {
+      skip(ctx, name, svc, "the service asks for no GPU (resources.limits.gpu)");
+      continue;
+    }
+    Workload w;
+    w.kind = "DynamoGraphDeployment";
+    w.name = name;
+    w.at = main;
+    w.origin_path = "spec.services." + text(k) + ".extraPodSpec.mainContainer";
+    w.image = text(get(main, "image"));
+    w.gpu_resource = "resources.limits.gpu";
+    try {
+      w.gpus = static_cast<std::uint32_t>(std::min(std::stoul(gpus), 4096ul));
+      if (const std::string nodes = text(path_of(svc, {"multinode", "nodeCount"})); !nodes.empty()) {
+        w.group = static_cast<std::uint32_t>(std::clamp(std::stoul(nodes), 1ul, 1024ul));
+        w.group_from = "nodes (multinode.nodeCount)";
+      }
+    } catch (const std::exception&) {
+      ctx.file.errors.push_back(error_at(ctx.origin, svc->mark, name + ": spec.services." + text(k) + ".resources",
+                                         "'" + excerpt(gpus, 40) + "' is not a GPU count"));
+      continue;
+    }
+    for (const std::string& word : words_of(get(main, "command"))) w.words.push_back(word);
+    for (const std::string& word : words_of(get(main, "args"))) w.words.push_back(word);
+    w.annotations = annotations;
+    gpu_type_from_labels(ctx, node_labels(get(svc, "extraPodSpec")), w);
+    add_workload(ctx, w);
+  }
 }
 
 void read_kubernetes(const Node& root, ManifestContext& ctx) {
@@ -529,11 +597,22 @@ void read_kubernetes(const Node& root, ManifestContext& ctx) {
     w.annotations = annotations_of({meta});
     gpu_type_from_labels(ctx, node_labels(predictor), w);
     add_workload(ctx, w);
+  } else if (kind == "DynamoGraphDeployment") {
+    read_dynamo(ctx, spec, prefix, annotations_of({meta}));
   } else if (kind == "ServingRuntime" || kind == "ClusterServingRuntime") {
     skip(ctx, prefix, &root, "a runtime template: its InferenceServices are the workloads", kind, false);
   } else {
-    skip(ctx, prefix, &root, "a " + (kind.empty() ? std::string("resource") : kind) + " runs no GPU workload", kind,
-         false);
+    // Any other kind (Argo Rollout, Knative Service, RayService, a company's own resource): its
+    // pod templates, wherever they are, are read as pods; without one it runs nothing.
+    std::vector<std::pair<const Node*, std::string>> pods;
+    find_pod_specs(spec, "spec", 0, pods);
+    if (pods.empty()) {
+      skip(ctx, prefix, &root, "a " + (kind.empty() ? std::string("resource") : kind) + " runs no workload", kind, false);
+      return;
+    }
+    for (const auto& [pod, path] : pods) {
+      read_pod(ctx, pod, pods.size() == 1 ? prefix : prefix + "/" + path, kind, path, 1, annotations_of({meta}));
+    }
   }
 }
 
