@@ -1,6 +1,10 @@
 // libyaml events to a bounded tree (yaml_dom.hpp).
 #include "yaml_dom.hpp"
 
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+
 #include <yaml.h>
 
 #include <map>
@@ -54,14 +58,26 @@ std::expected<Stream, ParseError> parse(std::string_view text, const Limits& lim
   const auto fail = [](const Mark& m, std::string message) {
     return std::unexpected(ParseError{m, std::move(message)});
   };
+  bool too_long = false; // a sequence or the stream past its limit, at the first item too many
+  Mark too_long_at;
   // Adds a finished node to the open collection (or as a document's root).
   const auto attach = [&](const Node* n) {
     if (open.empty()) {
+      if (out.documents.size() >= limits.max_documents) {
+        too_long = true;
+        too_long_at = n->mark;
+        return;
+      }
       out.documents.push_back(n);
       return;
     }
     Open& top = open.back();
     if (top.node->kind == Kind::sequence) {
+      if (top.node->items.size() >= limits.max_items) {
+        too_long = true;
+        too_long_at = n->mark;
+        return;
+      }
       top.node->items.push_back(n);
     } else if (top.key == nullptr) {
       top.key = n;
@@ -135,6 +151,11 @@ std::expected<Stream, ParseError> parse(std::string_view text, const Limits& lim
       attach(done);
       break;
     }
+    }
+    if (too_long) {
+      return fail(too_long_at, "more than " + with_commas(std::min(limits.max_items, limits.max_documents)) +
+                         " list items or documents: not a deployment file (one run checks at most 10,000 "
+                         "deployments; split the file)");
     }
   }
 }

@@ -167,3 +167,22 @@ TEST_CASE("deployment files: a list or a mapping as a key is an error, not an ex
   // a null key is the key "null", unknown
   CHECK(err("~: 1\n").starts_with("d.yaml:1:1: null: unknown key"));
 }
+
+TEST_CASE("more than 10,000 list items or documents are refused as they are read") {
+  // 10,000 deployments are read; the 10,001st item is refused at its own line (3 lines each
+  // after the first: line 2 + 3 x 10,000 = 30,002), before any more of the file is built.
+  std::string text = "deployments:\n";
+  for (int i = 0; i < 10001; ++i) text += "  - name: d" + std::to_string(i) + "\n    model: llama3-8b\n    gpu: h100\n";
+  const DeploymentFile f = read_deployments(text, "many.yaml");
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].line == 30002);
+  CHECK(f.errors[0].message.find("more than 10,000 list items or documents") != std::string::npos);
+  const std::size_t last = text.rfind("  - name: d10000");
+  CHECK(read_deployments(text.substr(0, last), "many.yaml").deployments.size() == 10000);
+
+  std::string docs;
+  for (int i = 0; i < 10001; ++i) docs += "---\ndeployments: [{name: d" + std::to_string(i) + ", model: llama3-8b, gpu: h100}]\n";
+  const DeploymentFile g = read_deployments(docs, "docs.yaml");
+  REQUIRE(g.errors.size() == 1);
+  CHECK(g.errors[0].message.find("more than 10,000 list items or documents") != std::string::npos);
+}
