@@ -59,6 +59,13 @@ struct EstimateError {
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
 
+// The engine's verdict as the fit row of the GPU it was planned for (estimate() does this for
+// the first requested GPU): fits, the busiest GPU's needs and headroom in the engine's terms
+// (vLLM: its share of the GPU, and the KV memory beyond `batch` full requests; llama.cpp: the
+// device with the least room), decided_by the engine's name. min_count is left as it is.
+// Throws OverflowError like the checked arithmetic.
+void decide_by_engine(FitRow& row, const EngineSection& engine, std::uint64_t batch);
+
 // What the weights of every format of one model share: the tensor list, the parameter
 // counts, the layers that repeat. Sweeps over formats make it once per model (the one-model
 // form of PreparedWeights::make makes its own). It refers to the model, which must outlive it.

@@ -1201,10 +1201,11 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.count = row.count;
     e.tp = row.tp;
     e.pp = row.pp;
-    e.usable_bytes = row.usable_bytes;
+    // The GPU's usable memory (the fit row of a vLLM deployment holds vLLM's share of it).
+    e.usable_bytes = usable_bytes(w.base.gpus.front().gpu);
     const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
     try {
-      e.required_headroom_bytes = headroom_bytes(asked, row.usable_bytes);
+      e.required_headroom_bytes = headroom_bytes(asked, e.usable_bytes);
     } catch (const CliError& err) {
       throw CliError{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
     }

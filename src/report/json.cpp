@@ -82,6 +82,7 @@ ojson to_json(const FitRow& f) {
                {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
                {"requested", f.requested},
                {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)},
+               {"decided_by", f.decided_by},
                {"speed", std::move(speed)}};
 }
 

@@ -87,6 +87,28 @@ std::string join(const std::vector<std::string>& v, std::string_view sep, std::s
   return out;
 }
 
+} // namespace
+
+// The fit table's last column: the row's verdict, in the engine's words when an engine decided it.
+std::string fit_status(const FitRow& row, const EngineSection* engine) {
+  if (!row.problem.empty()) return "invalid: " + row.problem;
+  const std::string needs = row.min_count != 0 ? fmt::format(" (needs {})", row.min_count) : " (no count fits)";
+  if (row.decided_by != "generic" && engine != nullptr) {
+    const std::string who = engine->name == "vllm" ? "vLLM" : "llama.cpp";
+    if (row.fits) return who + ": fits";
+    if (engine->name == "vllm" && !engine->starts) return "vLLM would not start" + needs;
+    if (engine->name == "llamacpp" && !engine->error.empty()) {
+      return engine->aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+    }
+    return who + ": does not fit" + needs;
+  }
+  if (row.fits) return "fits";
+  if (row.min_count == 0) return "too small";
+  return row.requested ? "does not fit" + needs : "does not fit";
+}
+
+namespace {
+
 std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   bool requested = false;
@@ -353,10 +375,7 @@ std::string render_table(const Report& report, const RenderOptions& o) {
                Align::right, Align::left});
   f.row({"GPU", "usable", "GPUs", "layout", "per GPU", "headroom", "decode \u2264", "prefill \u2265", ""});
   for (const FitRow& row : r.fit) {
-    std::string status = row.fits ? "fits" : "does not fit";
-    if (!row.fits && row.requested && row.min_count != 0) status += fmt::format(" (needs {})", row.min_count);
-    if (!row.fits && row.min_count == 0) status = "too small";
-    if (!row.problem.empty()) status = "invalid: " + row.problem;
+    std::string status = fit_status(row, r.engine ? &*r.engine : nullptr);
     const std::string split = row.pp > 1 ? fmt::format("tp{} pp{}", row.tp, row.pp) : fmt::format("tp{}", row.tp);
     const std::string decode =
         row.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *row.decode_tokens_per_s) : std::string("-");
