@@ -194,6 +194,8 @@ Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
 
 // The KV cache by the tokens its layers hold (report.hpp KvGroup), from the same per-layer
 // bytes as kv_cache(): the groups sum to its total.
+namespace {
+
 std::vector<KvGroup> kv_groups(const ModelSpec& model, std::span<const LayerKvBytes> layers, const Settings& s) {
   std::vector<KvGroup> out;
   const std::uint64_t kept = policy_tokens(s.kv_policy, s.context_tokens);
@@ -218,9 +220,18 @@ std::vector<KvGroup> kv_groups(const ModelSpec& model, std::span<const LayerKvBy
     ++g->layers;
     g->bytes_per_token = checked_add(g->bytes_per_token, layers[i].kv_bytes_per_token, "the KV bytes per token");
   }
+  // Full context first, then the layers that hold less (the order the table reads them in).
+  const auto rank = [](const KvGroup& g) {
+    return g.kind == "full" ? 0 : g.kind == "latent" ? 1 : g.kind == "chunked" ? 2 : 3;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const KvGroup& a, const KvGroup& b) {
+    return std::make_pair(rank(a), a.window_tokens) < std::make_pair(rank(b), b.window_tokens);
+  });
   for (KvGroup& g : out) g.bytes = checked_mul(checked_mul(g.bytes_per_token, g.tokens_held, "the KV cache size"), s.batch, "the KV cache size");
   return out;
 }
+
+} // namespace
 
 // What a fit check keeps between estimates: the catalog's GPUs in the order rows list GPUs
 // that need as many (least memory, then id, then catalog order), their usable bytes, the

@@ -200,7 +200,31 @@ std::string render_compare(std::span<const Report> given, const RenderOptions& o
   row("max context", [](const Report& r) { return with_commas(r.model.max_context); });
   row("format", [](const Report& r) { return r.settings.quant; });
   row("weights", [&](const Report& r) { return format_bytes(r.memory.weights_bytes, u); });
-  row("KV per token", [&](const Report& r) { return format_bytes_auto(r.memory.kv_bytes_per_token, u); });
+  // The KV cache per kind of layer, bytes per token x the tokens each holds: the rows multiply
+  // out (a sliding-window layer holds its window, not the context).
+  std::vector<std::pair<std::string, std::uint64_t>> kinds; // (kind, window) in the reports' order
+  for (const Report& r : reports) {
+    for (const KvGroup& g : r.memory.kv_groups) {
+      if (std::find(kinds.begin(), kinds.end(), std::make_pair(g.kind, g.window_tokens)) == kinds.end()) {
+        kinds.emplace_back(g.kind, g.window_tokens);
+      }
+    }
+  }
+  for (const auto& [kind, window] : kinds) {
+    const std::string name = kind == "full"     ? "KV full layers"
+                             : kind == "latent" ? "KV latent layers"
+                             : kind == "chunked" ? "KV chunked layers"
+                                                 : "KV window layers";
+    row(kinds.size() > 1 && window != 0 ? fmt::format("{} ({})", name, with_commas(window)) : name, [&](const Report& r) {
+      for (const KvGroup& g : r.memory.kv_groups) {
+        if (g.kind == kind && g.window_tokens == window) {
+          return fmt::format("{}/tok \u00d7 {}{}", format_bytes_auto(g.bytes_per_token, u), with_commas(g.tokens_held),
+                             r.settings.batch > 1 ? fmt::format(" \u00d7 {}", with_commas(r.settings.batch)) : "");
+        }
+      }
+      return std::string("-");
+    });
+  }
   row("KV cache", [&](const Report& r) { return format_bytes(r.memory.kv_cache_bytes, u); });
   row("total", [&](const Report& r) { return format_bytes(r.memory.total_bytes, u); });
   row("smallest fit", [](const Report& r) {

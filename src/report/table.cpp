@@ -109,6 +109,14 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
 
 namespace {
 
+// "full-attention", "sliding-window (1,024)", "chunked (8,192)", "latent (MLA)".
+std::string kv_kind_name(const KvGroup& g) {
+  if (g.kind == "window") return fmt::format("sliding-window ({})", with_commas(g.window_tokens));
+  if (g.kind == "chunked") return fmt::format("chunked ({})", with_commas(g.window_tokens));
+  if (g.kind == "latent") return "latent (MLA)";
+  return "full-attention";
+}
+
 std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   bool requested = false;
@@ -351,18 +359,45 @@ std::string render_table(const Report& report, const RenderOptions& o) {
   t.row({"Weights", format_bytes(mem.weights_bytes, u),
          fmt::format("{}, {} params; file {}", s.quant_description, with_commas(m.params_total),
                      format_bytes(mem.file_bytes, UnitSystem::si))});
-  t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
-         fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}{}", format_bytes_auto(mem.kv_bytes_per_token, u),
-                     with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s",
-                     mem.kv_policy.empty() ? "" : "; kept: " + mem.kv_policy)});
+  // The KV line multiplies out: per kind of layer, its bytes per token x the tokens it holds.
+  const std::string sequences = fmt::format("{} sequence{}", with_commas(s.batch), s.batch == 1 ? "" : "s");
+  const std::string kept = mem.kv_policy.empty() ? "" : "; kept: " + mem.kv_policy;
+  const auto kv_product = [&](const KvGroup& g) {
+    return fmt::format("{}/token \u00d7 {} tokens{} \u00d7 {}", format_bytes_auto(g.bytes_per_token, u),
+                       with_commas(g.tokens_held),
+                       g.window_tokens != 0 && g.tokens_held == g.window_tokens ? (g.kind == "chunked" ? " (chunk)" : " (window)") : "",
+                       sequences);
+  };
+  std::size_t memory_rows = 1;
+  if (mem.kv_groups.size() == 1 && mem.kv_groups.front().kind == "full" && mem.kv_groups.front().layers == m.num_layers) {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), kv_product(mem.kv_groups.front()) + kept});
+    ++memory_rows;
+  } else if (mem.kv_groups.empty()) {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), "no attention layers" + kept});
+    ++memory_rows;
+  } else if (mem.kv_groups.size() == 1) {
+    const KvGroup& g = mem.kv_groups.front();
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
+           fmt::format("{} {} layers: {}{}", g.layers, kv_kind_name(g), kv_product(g), kept)});
+    ++memory_rows;
+  } else {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), "the sum of the kinds of layer below" + kept});
+    ++memory_rows;
+    for (const KvGroup& g : mem.kv_groups) {
+      t.row({fmt::format("  {} {} layer{}", g.layers, kv_kind_name(g), g.layers == 1 ? "" : "s"), format_bytes_auto(g.bytes, u),
+             kv_product(g)});
+      ++memory_rows;
+    }
+  }
   if (mem.state_bytes > 0) {
     t.row({"Recurrent state", format_bytes(mem.state_bytes, u),
-           fmt::format("fixed per sequence \u00d7 {} sequence{}, independent of context", s.batch,
-                       s.batch == 1 ? "" : "s")});
+           fmt::format("{}/sequence \u00d7 {}, independent of context", format_bytes_auto(mem.state_bytes / std::max<std::uint64_t>(s.batch, 1), u),
+                       sequences)});
+    ++memory_rows;
   }
   t.row({"Runtime overhead", format_bytes(mem.overhead_bytes, u), "per GPU: CUDA context, allocator, activations"});
   t.row({"Total", format_bytes(mem.total_bytes, u), "on one GPU"});
-  const std::size_t total_row = mem.state_bytes > 0 ? 4 : 3;
+  const std::size_t total_row = memory_rows + 1; // after the overhead
   out += st.bold("Memory") + "\n";
   out += t.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
     return row == total_row && col < 2 ? st.bold(c) : col == 2 ? st.dim(c) : c;
