@@ -28,6 +28,10 @@ namespace vramcalc {
 // activation workspace. docs/memory-model.md explains the figure.
 inline constexpr std::uint64_t default_overhead_bytes = 1ull << 30; // 1 GiB
 
+// The longest maximum context of the catalog's models (Llama 4 Scout's 10M; test_catalog
+// checks it): the command line refuses contexts beyond 8x it (or 8x a longer model's own).
+inline constexpr std::uint64_t longest_known_context_tokens = 10'485'760;
+
 // The most GPUs of one type the fit check considers.
 inline constexpr std::uint32_t max_gpu_count = 1024;
 

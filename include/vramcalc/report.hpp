@@ -80,7 +80,7 @@ struct MemorySummary {
 struct FitRow {
   std::string gpu;      // id
   std::string gpu_name;
-  std::string gpu_vendor;     // nvidia, amd, intel, apple, custom (not in JSON)
+  std::string gpu_segment;    // datacenter, workstation, consumer, mac (GpuSpec::segment; not in JSON)
   std::uint64_t gpu_memory_bytes = 0;
   double gpu_bandwidth_gb_per_s = 0;
   std::optional<double> gpu_bf16_tflops;

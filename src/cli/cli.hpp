@@ -50,6 +50,7 @@ struct Options {
   bool json = false;
   std::string color = "auto";
   std::string bars = "auto";
+  bool all_gpus = false;
   std::optional<std::string> plot; // --plot FILE.svg
   // list
   bool list = false;

@@ -26,6 +26,7 @@
 #include <tuple>
 #include <filesystem>
 #include <fstream>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace vramcalc::cli {
@@ -56,9 +57,27 @@ bool use_color(const std::string& mode) {
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
+// The columns to lay text out in: COLUMNS when set, else the terminal's own width, else 100;
+// never more than 100 (longer lines are harder to read) nor fewer than 40.
+std::size_t terminal_width() {
+  std::size_t columns = 0;
+  if (const char* env = std::getenv("COLUMNS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != nullptr && *end == '\0') columns = v;
+  }
+  struct winsize ws {};
+  if (columns == 0 && ::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) columns = ws.ws_col;
+  if (columns == 0) columns = 100;
+  return std::clamp<std::size_t>(columns, 40, 100);
+}
+
 RenderOptions render_options(const Options& o) {
   const bool bars = o.bars == "always" || (o.bars == "auto" && ::isatty(STDOUT_FILENO) == 1);
-  return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
+  RenderOptions r{o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
+  r.width = terminal_width();
+  r.all_gpus = o.all_gpus;
+  return r;
 }
 
 // The whole catalog; or, given the model names a command looks up, only those models (and
@@ -638,7 +657,19 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
   }
   if (o.ctx) {
-    for (const std::string& c : split_list("--ctx", *o.ctx)) w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+    for (const std::string& c : split_list("--ctx", *o.ctx)) {
+      w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+      // Far beyond what any model takes is a slip (128000k for 128k), not a plan: say so rather
+      // than size 44 GPUs for it. Beyond this model's maximum but within reach is a what-if:
+      // the table says it plainly.
+      const std::uint64_t longest = std::max(longest_known_context_tokens, model.max_context);
+      if (w.ctxs.back() / 8 >= longest && w.ctxs.back() != 8 * longest) {
+        fail(ErrorCode::invalid_argument,
+             "--ctx: '" + c + "' is " + with_commas(w.ctxs.back()) + " tokens, more than 8\u00d7 the longest context any model takes (" +
+                 with_commas(longest) + " tokens); " + model.id + " takes " + with_commas(model.max_context) +
+                 " (k is 1,024 tokens, m 1,048,576)");
+      }
+    }
   } else {
     w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
   }

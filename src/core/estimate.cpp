@@ -303,7 +303,7 @@ void fill_fit_row(FitRow& r, const GpuFit& f, const ModelSpec& spec) {
   const GpuSpec& gpu = *f.gpu;
   r.gpu = gpu.id;
   r.gpu_name = gpu.name;
-  r.gpu_vendor = gpu.vendor;
+  r.gpu_segment = gpu.segment;
   r.gpu_memory_bytes = gpu.memory_bytes;
   r.gpu_bandwidth_gb_per_s = gpu.bandwidth_gb_per_s;
   r.gpu_bf16_tflops = gpu.bf16_tflops;
@@ -834,9 +834,9 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
       if (!r.fit.front().fits) r.fit.front().min_count = engine_min_count(model, settings);
     }
     if (model.moe) {
-      r.notes.push_back("MoE: all " + std::to_string(model.moe->num_experts) +
-                        " experts must be in memory; only " + std::to_string(model.moe->experts_per_token) +
-                        " are read per token (" + with_commas(params.active) + " active parameters).");
+      r.notes.push_back("MoE: all " + with_commas(model.moe->num_experts) +
+                        " experts must be in memory; only " + with_commas(model.moe->experts_per_token) +
+                        (model.moe->experts_per_token == 1 ? " is" : " are") + " read per token (" + with_commas(params.active) + " active parameters).");
     }
     if (model.max_context != 0 && settings.context_tokens > model.max_context) {
       r.notes.push_back("The context (" + with_commas(settings.context_tokens) +

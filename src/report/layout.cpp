@@ -112,8 +112,9 @@ std::string Table::render(std::string_view indent, std::size_t width, const Colo
     return wraps() && total - w[last] + std::min<std::size_t>(w[last], 24) <= width;
   };
   std::size_t total = measure();
+  // Columns give way first; a wrapping last column wraps only when none is left to give.
   for (const Shrink& s : steps_) {
-    if (fits(total)) break;
+    if (total <= width) break;
     if (s.kind == Shrink::Kind::drop) dropped_[s.column] = true;
     else shortened_[s.column] = true;
     total = measure();

@@ -30,7 +30,8 @@ enum class Align { left, right };
 struct Column {
   std::string header;
   Align align = Align::left;
-  bool wraps = false; // the last column only: prose that wraps under itself to fit the width
+  bool wraps = false; // the last column only: prose that wraps under itself (at least 24 columns
+                      // wide) when dropping and shortening columns was not enough
 };
 
 // How a table gives way when it is too wide: drop a column, or use its short cells.

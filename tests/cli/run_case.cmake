@@ -9,7 +9,7 @@ if(EXISTS "${CASE}/env")
   file(STRINGS "${CASE}/env" env_args ENCODING UTF-8)
 endif()
 execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR --unset=TERM ${env_args} ${BIN} ${args}
+  COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR --unset=TERM --unset=COLUMNS ${env_args} ${BIN} ${args}
   WORKING_DIRECTORY "${SOURCE_DIR}"
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err

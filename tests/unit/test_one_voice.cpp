@@ -86,7 +86,12 @@ TEST_CASE("one voice: fit row, engine verdict, suggestions and table agree over 
       CHECK(fits(m, s, catalog().gpus) == row.fits);
       const auto suggestions = what_would_fit(m, s, catalog().gpus, formats_for(m, c.engine));
       RenderOptions o;
-      const std::string table = render_table(*r, o);
+      // Lines joined: the table wraps its prose and its last column.
+      std::string table;
+      for (const char ch : render_table(*r, o)) {
+        if (ch == '\n') table += ' ';
+        else if (ch != ' ' || table.empty() || table.back() != ' ') table += ch;
+      }
       ++checked;
       if (row.fits) {
         CHECK(suggestions.empty());
@@ -99,6 +104,7 @@ TEST_CASE("one voice: fit row, engine verdict, suggestions and table agree over 
       CHECK(suggested_count(suggestions, row.gpu_name) == row.min_count);
       if (row.min_count != 0) {
         CHECK(table.find(fmt::format("(needs {})", row.min_count)) != std::string::npos);
+        CHECK(table.find(fmt::format("needs {}\u00d7", row.min_count)) != std::string::npos); // the verdict
         Settings more = s;
         more.gpus.front().count = row.min_count;
         CHECK(fits(m, more, catalog().gpus));
