@@ -104,7 +104,23 @@ std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::st
   return {static_cast<std::uint32_t>(n), std::string(spec.substr(rest))};
 }
 
-std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
+// A short name that several catalog GPUs share ("a100", "h100") picks one of them by its
+// aliases: say which, and name the others.
+std::optional<std::string> variant_note(const std::string& typed, const GpuSpec& picked, const io::Catalog& c) {
+  const std::string name = to_lower(typed);
+  if (name == to_lower(picked.id)) return std::nullopt;
+  std::vector<std::string> others;
+  for (const GpuSpec& g : c.gpus) {
+    if (g.id != picked.id && to_lower(g.id).starts_with(name + "-")) others.push_back(g.id);
+  }
+  if (others.empty()) return std::nullopt;
+  std::string list;
+  for (std::size_t i = 0; i < others.size(); ++i) list += (i == 0 ? "" : i + 1 == others.size() ? " and " : ", ") + others[i];
+  return "--gpu " + typed + " is the " + picked.name + " (" + picked.id + "); the catalog also has " + list +
+         ": name one to size it instead.";
+}
+
+std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes = nullptr) {
   std::vector<GpuRequest> out;
   for (const std::string& arg : o.gpus) {
     std::string_view rest = arg;
@@ -128,6 +144,9 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
         fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
       }
       out.push_back({**g, count});
+      if (notes != nullptr) {
+        if (auto n = variant_note(name, **g, c)) notes->push_back(*n);
+      }
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
@@ -688,7 +707,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.base.overhead_given = true;
   }
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
-  w.base.gpus = gpu_requests(o, catalog);
+  w.base.gpus = gpu_requests(o, catalog, &w.resolved.notes);
   apply_engine_flags(o, model, w.base);
   // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as
   // it takes": the fit row's min_count and the verdict still say how many would fit.
