@@ -798,16 +798,22 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
       }
     }
   }
-  p.subtitle = fmt::format("weights {}, KV cache {}, batch {}, {} overhead; lines: total on one GPU",
+  p.subtitle = fmt::format("weights {}, KV cache {}, batch {}, {} overhead; lines: total on one GPU; dashed: "
+                           "n GPUs' usable memory less n - 1 overheads",
                            by_format ? std::string("as labelled") : w.formats.front().id,
                            by_kv ? std::string("as labelled") : std::string(dtype_display(w.kvs.front())),
                            by_batch ? std::string("as labelled") : std::to_string(w.batches.front()),
                            format_bytes(w.base.overhead_bytes, UnitSystem::binary));
   if (!w.base.gpus.empty()) {
+    // Comparable with the lines, which count the overhead once: n GPUs' usable memory less
+    // the overhead of the n - 1 others (tensors every GPU keeps a copy of are not taken off,
+    // so it is a little above what n GPUs hold).
     for (const GpuRequest& g : w.base.gpus) {
       const std::uint32_t n = std::max<std::uint32_t>(1, g.count);
+      const std::uint64_t all = checked_mul(usable_bytes(g.gpu), n);
+      const std::uint64_t others = checked_mul(w.base.overhead_bytes, n - 1);
       p.capacities.emplace_back(fmt::format("{}{}", n > 1 ? std::to_string(n) + "\u00d7 " : "", g.gpu.name),
-                                checked_mul(usable_bytes(g.gpu), n));
+                                all > others ? all - others : 0);
     }
   } else {
     for (const char* id : {"rtx-4090", "l40s", "h100-sxm", "h200"}) {
