@@ -21,4 +21,17 @@ for section in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS EXAMPLES "EXIT STATUS"
     exit 1
   fi
 done
+# EXIT STATUS lists every code --help states (0, 1, 2, 70, 74), and no code is left in another
+# section (a statement split over lines once put "2 invalid input, 70 ..." in DESCRIPTION).
+status=$(sed -n '/^\.SH EXIT STATUS$/,/^\.SH /p' "$page")
+for code in 0 1 2 70 74; do
+  if ! printf '%s\n' "$status" | grep -qx ".B $code"; then
+    echo "$page: EXIT STATUS does not list $code"
+    exit 1
+  fi
+done
+if sed '/^\.SH EXIT STATUS$/,/^\.SH /d' "$page" | grep -q "70 internal error"; then
+  echo "$page: an exit code outside EXIT STATUS"
+  exit 1
+fi
 echo "$page: renders without warnings"

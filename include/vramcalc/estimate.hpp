@@ -28,6 +28,10 @@ namespace vramcalc {
 // activation workspace. docs/memory-model.md explains the figure.
 inline constexpr std::uint64_t default_overhead_bytes = 1ull << 30; // 1 GiB
 
+// The longest maximum context of the catalog's models (Llama 4 Scout's 10M; test_catalog
+// checks it): the command line refuses contexts beyond 8x it (or 8x a longer model's own).
+inline constexpr std::uint64_t longest_known_context_tokens = 10'485'760;
+
 // The most GPUs of one type the fit check considers.
 inline constexpr std::uint32_t max_gpu_count = 1024;
 
@@ -61,6 +65,13 @@ struct EstimateError {
 // Computes the report. Fails only when an exact quantity does not fit in 64 bits.
 [[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
+
+// The engine's verdict as the fit row of the GPU it was planned for (estimate() does this for
+// the first requested GPU): fits, the busiest GPU's needs and headroom in the engine's terms
+// (vLLM: its share of the GPU, and the KV memory beyond `batch` full requests; llama.cpp: the
+// device with the least room), decided_by the engine's name. min_count is left as it is.
+// Throws OverflowError like the checked arithmetic.
+void decide_by_engine(FitRow& row, const EngineSection& engine, std::uint64_t batch);
 
 // What the weights of every format of one model share: the tensor list, the parameter
 // counts, the layers that repeat. Sweeps over formats make it once per model (the one-model

@@ -12,6 +12,10 @@ struct GpuSpec {
   std::string id;   // "h100-sxm"
   std::string name; // "NVIDIA H100 SXM 80GB"
   std::string vendor;
+  // datacenter, workstation, consumer or mac (Apple unified memory): what kind of machine it
+  // goes in, for the default fit table's choice and order. Optional in a catalog file (an
+  // Apple entry is a mac, others datacenter).
+  std::string segment = "datacenter";
   std::vector<std::string> aliases;
   std::uint64_t memory_bytes = 0;      // what the driver reports (nvidia-smi, rocm-smi)
   std::string memory_basis = "reported"; // or "marketed" when no driver reading was found

@@ -24,6 +24,10 @@ struct RenderOptions {
   UnitSystem units = UnitSystem::binary;
   bool color = false;
   bool bars = false; // a stacked bar per requested GPU (on a terminal)
+  // The terminal's columns (COLUMNS, at most 100): the estimate table wraps its prose and gives
+  // up columns by priority to stay within it.
+  std::size_t width = 100;
+  bool all_gpus = false; // the fit table lists every catalog GPU, not a choice of them
 };
 
 // "131.42 GiB" / "141.11 GB"; always with the unit.

@@ -53,12 +53,25 @@ struct WeightGroup {
   std::uint64_t bytes = 0;
 };
 
+// The KV cache of the layers that hold the same tokens: one kind of attention (full, window:
+// sliding, chunked: chunked local, latent: MLA's full-context latent), its layers, and
+// bytes = bytes_per_token x tokens_held x sequences.
+struct KvGroup {
+  std::string kind;                  // "full", "window", "chunked", "latent"
+  std::uint64_t layers = 0;
+  std::uint64_t window_tokens = 0;   // window or chunk (0: full context)
+  std::uint64_t bytes_per_token = 0; // all the group's layers, one token of one sequence
+  std::uint64_t tokens_held = 0;     // per sequence
+  std::uint64_t bytes = 0;           // all sequences
+};
+
 struct MemorySummary {
   std::uint64_t weights_bytes = 0;
   std::uint64_t file_bytes = 0;     // predicted checkpoint / GGUF file size in this format
   std::vector<WeightGroup> weights_by_group;
   std::uint64_t kv_cache_bytes = 0;
   std::uint64_t kv_bytes_per_token = 0;
+  std::vector<KvGroup> kv_groups;   // sums to kv_cache_bytes
   std::uint64_t state_bytes = 0;    // recurrent state of all sequences (hybrid / SSM models)
   std::optional<std::uint64_t> kv_naive_bytes;
   std::string kv_policy;            // the eviction policy applied ("" for none)
@@ -69,6 +82,7 @@ struct MemorySummary {
 struct FitRow {
   std::string gpu;      // id
   std::string gpu_name;
+  std::string gpu_segment;    // datacenter, workstation, consumer, mac (GpuSpec::segment; not in JSON)
   std::uint64_t gpu_memory_bytes = 0;
   double gpu_bandwidth_gb_per_s = 0;
   std::optional<double> gpu_bf16_tflops;
@@ -82,6 +96,11 @@ struct FitRow {
   std::int64_t headroom_bytes = 0;           // usable - required (negative: short by)
   std::uint32_t min_count = 0;               // smallest count that fits, 0 if none <= 1024
   std::string problem;                       // why this layout cannot be used (empty: it can)
+  // Who decided `fits` (and min_count): "generic" (the model's own needs) or, for the
+  // requested GPU an engine was planned for, "vllm" / "llamacpp": then fits is the engine's
+  // verdict, required / headroom are the engine's figures (docs/json-output.md) and
+  // min_count the fewest GPUs the engine fits on.
+  std::string decided_by = "generic";
   // The busiest GPU's parts (not in JSON; for the bars): weights, KV cache, state, overhead.
   std::uint64_t busiest_weights_bytes = 0, busiest_kv_bytes = 0, busiest_state_bytes = 0, overhead_bytes = 0;
   // Upper bounds (docs/speed.md): decode limited by memory bandwidth, prefill by dense TFLOPS.

@@ -50,6 +50,7 @@ struct Options {
   bool json = false;
   std::string color = "auto";
   std::string bars = "auto";
+  bool all_gpus = false;
   std::optional<std::string> plot; // --plot FILE.svg
   std::optional<std::string> prices; // --prices FILE: instead of models/prices.json
   std::string rank = "hour";         // plan: hour, mtok or gpus

@@ -28,6 +28,7 @@
 #include <tuple>
 #include <filesystem>
 #include <fstream>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace vramcalc::cli {
@@ -58,9 +59,27 @@ bool use_color(const std::string& mode) {
   return ::isatty(STDOUT_FILENO) == 1;
 }
 
+// The columns to lay text out in: COLUMNS when set, else the terminal's own width, else 100;
+// never more than 100 (longer lines are harder to read) nor fewer than 40.
+std::size_t terminal_width() {
+  std::size_t columns = 0;
+  if (const char* env = std::getenv("COLUMNS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != nullptr && *end == '\0') columns = v;
+  }
+  struct winsize ws {};
+  if (columns == 0 && ::isatty(STDOUT_FILENO) == 1 && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) columns = ws.ws_col;
+  if (columns == 0) columns = 100;
+  return std::clamp<std::size_t>(columns, 40, 100);
+}
+
 RenderOptions render_options(const Options& o) {
   const bool bars = o.bars == "always" || (o.bars == "auto" && ::isatty(STDOUT_FILENO) == 1);
-  return {o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
+  RenderOptions r{o.si ? UnitSystem::si : UnitSystem::binary, use_color(o.color), bars};
+  r.width = terminal_width();
+  r.all_gpus = o.all_gpus;
+  return r;
 }
 
 // The whole catalog; or, given the model names a command looks up, only those models (and
@@ -87,7 +106,23 @@ std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::st
   return {static_cast<std::uint32_t>(n), std::string(spec.substr(rest))};
 }
 
-std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
+// A short name that several catalog GPUs share ("a100", "h100") picks one of them by its
+// aliases: say which, and name the others.
+std::optional<std::string> variant_note(const std::string& typed, const GpuSpec& picked, const io::Catalog& c) {
+  const std::string name = to_lower(typed);
+  if (name == to_lower(picked.id)) return std::nullopt;
+  std::vector<std::string> others;
+  for (const GpuSpec& g : c.gpus) {
+    if (g.id != picked.id && to_lower(g.id).starts_with(name + "-")) others.push_back(g.id);
+  }
+  if (others.empty()) return std::nullopt;
+  std::string list;
+  for (std::size_t i = 0; i < others.size(); ++i) list += (i == 0 ? "" : i + 1 == others.size() ? " and " : ", ") + others[i];
+  return "--gpu " + typed + " is the " + picked.name + " (" + picked.id + "); the catalog also has " + list +
+         ": name one to size it instead.";
+}
+
+std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes = nullptr) {
   std::vector<GpuRequest> out;
   for (const std::string& arg : o.gpus) {
     std::string_view rest = arg;
@@ -111,6 +146,9 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c) {
         fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
       }
       out.push_back({**g, count});
+      if (notes != nullptr) {
+        if (auto n = variant_note(name, **g, c)) notes->push_back(*n);
+      }
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
@@ -683,7 +721,19 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
   }
   if (o.ctx) {
-    for (const std::string& c : split_list("--ctx", *o.ctx)) w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+    for (const std::string& c : split_list("--ctx", *o.ctx)) {
+      w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+      // Far beyond what any model takes is a slip (128000k for 128k), not a plan: say so rather
+      // than size 44 GPUs for it. Beyond this model's maximum but within reach is a what-if:
+      // the table says it plainly.
+      const std::uint64_t longest = std::max(longest_known_context_tokens, model.max_context);
+      if (w.ctxs.back() / 8 >= longest && w.ctxs.back() != 8 * longest) {
+        fail(ErrorCode::invalid_argument,
+             "--ctx: '" + c + "' is " + with_commas(w.ctxs.back()) + " tokens, more than 8\u00d7 the longest context any model takes (" +
+                 with_commas(longest) + " tokens); " + model.id + " takes " + with_commas(model.max_context) +
+                 " (k is 1,024 tokens, m 1,048,576)");
+      }
+    }
   } else {
     w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
   }
@@ -703,7 +753,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.base.overhead_given = true;
   }
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
-  w.base.gpus = gpu_requests(o, catalog);
+  w.base.gpus = gpu_requests(o, catalog, &w.resolved.notes);
   apply_engine_flags(o, model, w.base);
   // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as
   // it takes": the fit row's min_count and the verdict still say how many would fit.
@@ -795,16 +845,22 @@ std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Option
       }
     }
   }
-  p.subtitle = fmt::format("weights {}, KV cache {}, batch {}, {} overhead; lines: total on one GPU",
+  p.subtitle = fmt::format("weights {}, KV cache {}, batch {}, {} overhead; lines: total on one GPU; dashed: "
+                           "n GPUs' usable memory less n - 1 overheads",
                            by_format ? std::string("as labelled") : w.formats.front().id,
                            by_kv ? std::string("as labelled") : std::string(dtype_display(w.kvs.front())),
                            by_batch ? std::string("as labelled") : std::to_string(w.batches.front()),
                            format_bytes(w.base.overhead_bytes, UnitSystem::binary));
   if (!w.base.gpus.empty()) {
+    // Comparable with the lines, which count the overhead once: n GPUs' usable memory less
+    // the overhead of the n - 1 others (tensors every GPU keeps a copy of are not taken off,
+    // so it is a little above what n GPUs hold).
     for (const GpuRequest& g : w.base.gpus) {
       const std::uint32_t n = std::max<std::uint32_t>(1, g.count);
+      const std::uint64_t all = checked_mul(usable_bytes(g.gpu), n);
+      const std::uint64_t others = checked_mul(w.base.overhead_bytes, n - 1);
       p.capacities.emplace_back(fmt::format("{}{}", n > 1 ? std::to_string(n) + "\u00d7 " : "", g.gpu.name),
-                                checked_mul(usable_bytes(g.gpu), n));
+                                all > others ? all - others : 0);
     }
   } else {
     for (const char* id : {"rtx-4090", "l40s", "h100-sxm", "h200"}) {
@@ -1286,10 +1342,11 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.count = row.count;
     e.tp = row.tp;
     e.pp = row.pp;
-    e.usable_bytes = row.usable_bytes;
+    // The GPU's usable memory (the fit row of a vLLM deployment holds vLLM's share of it).
+    e.usable_bytes = usable_bytes(w.base.gpus.front().gpu);
     const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
     try {
-      e.required_headroom_bytes = headroom_bytes(asked, row.usable_bytes);
+      e.required_headroom_bytes = headroom_bytes(asked, e.usable_bytes);
     } catch (const CliError& err) {
       throw CliError{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
     }

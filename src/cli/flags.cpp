@@ -106,6 +106,9 @@ const std::vector<Flag>& flags() {
       {"--json", "print the JSON document (docs/json-output.md)", all, &Options::json},
       {"--plot", "also draw memory against context length into FILE.svg (a line per format / KV dtype)", E,
        &Options::plot, {}, "FILE.svg"},
+      {"--all-gpus", "list every catalog GPU in the fit table (default: the least memory that fits on 1, 2, 4 and 8 "
+                     "of each kind of machine)",
+       E, &Options::all_gpus},
       {"--bars", "a memory bar per requested GPU: auto (on a terminal), always, never", E, &Options::bars,
        {"auto", "always", "never"}},
       {"--color", "colour: auto (a terminal, unless NO_COLOR is set), always, never", all, &Options::color,

@@ -192,6 +192,47 @@ Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
 
 } // namespace
 
+// The KV cache by the tokens its layers hold (report.hpp KvGroup), from the same per-layer
+// bytes as kv_cache(): the groups sum to its total.
+namespace {
+
+std::vector<KvGroup> kv_groups(const ModelSpec& model, std::span<const LayerKvBytes> layers, const Settings& s) {
+  std::vector<KvGroup> out;
+  const std::uint64_t kept = policy_tokens(s.kv_policy, s.context_tokens);
+  for (std::size_t i = 0; i < std::min(layers.size(), model.layers.size()); ++i) {
+    const LayerSpec& l = model.layers[i];
+    if (layers[i].kv_bytes_per_token == 0) continue;
+    const std::string kind = l.attention == AttentionKind::sliding   ? "window"
+                             : l.attention == AttentionKind::chunked ? "chunked"
+                             : model.attention.mla                   ? "latent"
+                                                                     : "full";
+    const std::uint64_t window = l.attention == AttentionKind::full ? 0 : l.window;
+    KvGroup* g = nullptr;
+    for (KvGroup& x : out) {
+      if (x.kind == kind && x.window_tokens == window) g = &x;
+    }
+    if (g == nullptr) {
+      g = &out.emplace_back();
+      g->kind = kind;
+      g->window_tokens = window;
+      g->tokens_held = kv_tokens_kept(l, kept);
+    }
+    ++g->layers;
+    g->bytes_per_token = checked_add(g->bytes_per_token, layers[i].kv_bytes_per_token, "the KV bytes per token");
+  }
+  // Full context first, then the layers that hold less (the order the table reads them in).
+  const auto rank = [](const KvGroup& g) {
+    return g.kind == "full" ? 0 : g.kind == "latent" ? 1 : g.kind == "chunked" ? 2 : 3;
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const KvGroup& a, const KvGroup& b) {
+    return std::make_pair(rank(a), a.window_tokens) < std::make_pair(rank(b), b.window_tokens);
+  });
+  for (KvGroup& g : out) g.bytes = checked_mul(checked_mul(g.bytes_per_token, g.tokens_held, "the KV cache size"), s.batch, "the KV cache size");
+  return out;
+}
+
+} // namespace
+
 // What a fit check keeps between estimates: the catalog's GPUs in the order rows list GPUs
 // that need as many (least memory, then id, then catalog order), their usable bytes, the
 // search and the rows.
@@ -262,6 +303,7 @@ void fill_fit_row(FitRow& r, const GpuFit& f, const ModelSpec& spec) {
   const GpuSpec& gpu = *f.gpu;
   r.gpu = gpu.id;
   r.gpu_name = gpu.name;
+  r.gpu_segment = gpu.segment;
   r.gpu_memory_bytes = gpu.memory_bytes;
   r.gpu_bandwidth_gb_per_s = gpu.bandwidth_gb_per_s;
   r.gpu_bf16_tflops = gpu.bf16_tflops;
@@ -443,6 +485,133 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   }
   e.fits = p.fits;
   return e;
+}
+
+// What vLLM's start-up would do on the first requested GPU type, `p` its layout.
+EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& p) {
+  const GpuRequest& g = settings.gpus.front();
+  VllmOptions o = settings.vllm;
+  // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
+  if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
+  const VllmResult v = vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, p, o);
+  EngineSection e;
+  e.name = "vllm";
+  e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = p.tp;
+  e.pp = p.pp;
+  e.context_tokens = settings.context_tokens;
+  e.batch = settings.batch;
+  e.gpu_memory_bytes = v.gpu_memory_bytes;
+  e.utilization_ppm = v.utilization_ppm;
+  e.gpu_memory_source = v.gpu_memory_source;
+  e.stage = v.stage;
+  e.kv_budget_bytes = v.kv_budget_bytes;
+  if (!vllm_release_modelled(o.version_major, o.version_minor)) {
+    e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
+                      "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
+  }
+  e.requested_bytes = v.requested_bytes;
+  e.weights_bytes = v.weights_bytes;
+  e.activation_bytes = v.activation_bytes;
+  e.non_torch_bytes = v.non_torch_bytes;
+  e.cuda_graph_bytes = v.cuda_graph_bytes;
+  e.kv_cache_memory_bytes = v.kv_cache_memory_bytes;
+  e.kv_memory_given = v.kv_memory_given;
+  e.max_num_seqs = v.max_num_seqs;
+  e.max_num_batched_tokens = v.max_num_batched_tokens;
+  e.block_size = v.block_size;
+  e.page_bytes = v.page_bytes;
+  e.num_groups = v.num_groups;
+  e.group_size = v.group_size;
+  e.num_gpu_blocks = v.num_gpu_blocks;
+  e.kv_cache_tokens = v.kv_cache_tokens;
+  e.max_concurrency = v.max_concurrency;
+  e.needed_bytes = v.needed_bytes;
+  e.starts = v.starts;
+  e.max_model_len_fit = v.max_model_len_fit;
+  e.fits = v.starts && v.max_concurrency >= static_cast<double>(settings.batch);
+  return e;
+}
+
+std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
+  constexpr auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
+                      : -static_cast<std::int64_t>(std::min(need - have, cap));
+}
+
+} // namespace
+
+void decide_by_engine(FitRow& row, const EngineSection& e, std::uint64_t batch) {
+  row.decided_by = e.name;
+  row.fits = e.fits;
+  if (e.name == "vllm") {
+    // vLLM takes its share of the GPU (total x utilization, or the rest + --kv-cache-memory):
+    // that is what it may use; it needs the rest plus `batch` full-length requests of KV
+    // cache; the headroom is the KV memory left beyond them (as `check` says), so usable -
+    // required = headroom in the table.
+    std::uint64_t rest = checked_add(e.weights_bytes, e.activation_bytes, "the vLLM budget");
+    rest = checked_add(rest, e.non_torch_bytes, "the vLLM budget");
+    rest = checked_add(rest, e.cuda_graph_bytes, "the vLLM budget");
+    const std::uint64_t need = checked_mul(e.needed_bytes, batch, "the KV cache size");
+    row.usable_bytes = e.kv_memory_given ? checked_add(rest, e.kv_cache_memory_bytes, "the vLLM budget") : e.requested_bytes;
+    row.required_bytes_per_gpu = checked_add(rest, need, "the vLLM budget");
+    row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
+    row.tp = e.tp;
+    row.pp = e.pp;
+    row.count = e.tp * e.pp;
+    row.busiest_weights_bytes = e.weights_bytes;
+    row.busiest_kv_bytes = need;
+    row.busiest_state_bytes = 0;
+    row.overhead_bytes = rest - e.weights_bytes;
+    return;
+  }
+  // llama.cpp: its layer split over the GPUs; the busiest GPU is the one with the least room.
+  row.count = static_cast<std::uint32_t>(e.devices.size());
+  row.tp = 1;
+  row.pp = row.count;
+  const EngineDevice* busiest = nullptr;
+  std::int64_t least = std::numeric_limits<std::int64_t>::max();
+  for (const EngineDevice& d : e.devices) {
+    const std::int64_t h = signed_difference(d.usable_bytes, d.total_bytes);
+    if (busiest == nullptr || h < least) {
+      busiest = &d;
+      least = h;
+    }
+  }
+  if (busiest == nullptr) return;
+  row.required_bytes_per_gpu = busiest->total_bytes;
+  row.usable_bytes = busiest->usable_bytes;
+  row.headroom_bytes = least;
+  row.busiest_weights_bytes = busiest->model_bytes;
+  row.busiest_kv_bytes = busiest->kv_bytes;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = busiest->compute_bytes + busiest->output_bytes + busiest->overhead_bytes;
+}
+
+namespace {
+
+// The fewest GPUs of the first requested type the engine fits on (more than asked, up to
+// 64); 0 if none. The same search as every engine verdict: the engine planned at each count.
+std::uint32_t engine_min_count(const ModelSpec& model, const Settings& settings) {
+  Settings t = settings;
+  t.gpus.resize(1);
+  t.parallel.reset();
+  const std::uint32_t most = settings.engine == EngineKind::llamacpp
+                                 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64))
+                                 : 64;
+  for (std::uint32_t n = std::max<std::uint32_t>(2, settings.gpus.front().count + 1); n <= most; ++n) {
+    t.gpus.front().count = n;
+    if (settings.engine == EngineKind::vllm) {
+      const auto p = choose_parallel(model, n);
+      if (!p) continue;
+      if (vllm_section(model, t, *p).fits) return n;
+    } else if (llamacpp_section(model, t).fits) {
+      return n;
+    }
+  }
+  return 0;
 }
 
 } // namespace
@@ -649,6 +818,7 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     r.memory.kv_bytes_per_token = kv.bytes_per_token;
     r.memory.kv_naive_bytes = kv.naive_bytes;
     r.memory.state_bytes = kv.state_total_bytes;
+    r.memory.kv_groups = kv_groups(model, prepared.tables().layer_kv(1, settings.kv_dtype).layers, settings);
     r.memory.overhead_bytes = settings.overhead_bytes;
     r.memory.total_bytes = totals.total_bytes;
 
@@ -659,61 +829,18 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     for (std::size_t i = 0; i < fits.size(); ++i) fill_fit_row(r.fit[i], fits[i], model);
 
     add_speed_bounds(r, model, settings, w, kv, params);
-    if (settings.engine == EngineKind::vllm && !settings.gpus.empty()) {
-      const GpuRequest& g = settings.gpus.front();
+    if (settings.engine != EngineKind::generic && !settings.gpus.empty()) {
       const FitRow& row = r.fit.front();
-      const Parallel p = settings.parallel.value_or(Parallel{row.tp, row.pp, false});
-      VllmOptions o = settings.vllm;
-      // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
-      if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
-      const VllmResult v = vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, p, o);
-      EngineSection e;
-      e.name = "vllm";
-      e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
-      e.gpu = g.gpu.id;
-      e.gpu_name = g.gpu.name;
-      e.tp = p.tp;
-      e.pp = p.pp;
-      e.context_tokens = settings.context_tokens;
-      e.batch = settings.batch;
-      e.gpu_memory_bytes = v.gpu_memory_bytes;
-      e.utilization_ppm = v.utilization_ppm;
-      e.gpu_memory_source = v.gpu_memory_source;
-      e.stage = v.stage;
-      e.kv_budget_bytes = v.kv_budget_bytes;
-      if (!vllm_release_modelled(o.version_major, o.version_minor)) {
-        e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
-                          "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
-      }
-      e.requested_bytes = v.requested_bytes;
-      e.weights_bytes = v.weights_bytes;
-      e.activation_bytes = v.activation_bytes;
-      e.non_torch_bytes = v.non_torch_bytes;
-      e.cuda_graph_bytes = v.cuda_graph_bytes;
-      e.kv_cache_memory_bytes = v.kv_cache_memory_bytes;
-      e.kv_memory_given = v.kv_memory_given;
-      e.max_num_seqs = v.max_num_seqs;
-      e.max_num_batched_tokens = v.max_num_batched_tokens;
-      e.block_size = v.block_size;
-      e.page_bytes = v.page_bytes;
-      e.num_groups = v.num_groups;
-      e.group_size = v.group_size;
-      e.num_gpu_blocks = v.num_gpu_blocks;
-      e.kv_cache_tokens = v.kv_cache_tokens;
-      e.max_concurrency = v.max_concurrency;
-      e.needed_bytes = v.needed_bytes;
-      e.starts = v.starts;
-      e.max_model_len_fit = v.max_model_len_fit;
-      e.fits = v.starts && v.max_concurrency >= static_cast<double>(settings.batch);
-      r.engine = std::move(e);
-    }
-    if (settings.engine == EngineKind::llamacpp && !settings.gpus.empty()) {
-      r.engine = llamacpp_section(model, settings);
+      r.engine = settings.engine == EngineKind::vllm
+                     ? vllm_section(model, settings, settings.parallel.value_or(Parallel{row.tp, row.pp, false}))
+                     : llamacpp_section(model, settings);
+      decide_by_engine(r.fit.front(), *r.engine, settings.batch);
+      if (!r.fit.front().fits) r.fit.front().min_count = engine_min_count(model, settings);
     }
     if (model.moe) {
-      r.notes.push_back("MoE: all " + std::to_string(model.moe->num_experts) +
-                        " experts must be in memory; only " + std::to_string(model.moe->experts_per_token) +
-                        " are read per token (" + with_commas(params.active) + " active parameters).");
+      r.notes.push_back("MoE: all " + with_commas(model.moe->num_experts) +
+                        " experts must be in memory; only " + with_commas(model.moe->experts_per_token) +
+                        (model.moe->experts_per_token == 1 ? " is" : " are") + " read per token (" + with_commas(params.active) + " active parameters).");
     }
     if (model.max_context != 0 && settings.context_tokens > model.max_context) {
       r.notes.push_back("The context (" + with_commas(settings.context_tokens) +

@@ -128,18 +128,12 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
       break;
     }
   }
-  // More of the same GPU.
-  Settings more = s;
-  more.gpus.resize(1);
-  more.parallel.reset();
-  // Every count in turn, so the answer is the smallest, as the fit table's min_count is.
-  for (std::uint32_t n = std::max<std::uint32_t>(2, s.gpus.front().count + 1); n <= 64; ++n) {
-    more.gpus.front().count = n;
-    if (!choose_parallel(model, n)) continue;
-    if (fits(model, more, catalog)) {
-      out.push_back(std::to_string(n) + "\u00d7 " + s.gpus.front().gpu.name);
-      break;
-    }
+  // More of the same GPU: the count the fit row says (one search, engine or not).
+  Settings one = s;
+  one.gpus.resize(1);
+  if (const auto r = estimate(model, one, catalog); r && !r->fit.empty()) {
+    const FitRow& row = r->fit.front();
+    if (row.min_count > s.gpus.front().count) out.push_back(std::to_string(row.min_count) + "\u00d7 " + s.gpus.front().gpu.name);
   }
   return out;
 }

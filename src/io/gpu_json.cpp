@@ -32,6 +32,13 @@ GpuCatalog parse(std::string_view text, const std::string& origin, detail::Keys 
     if (s.vendor != "nvidia" && s.vendor != "amd" && s.vendor != "intel" && s.vendor != "apple") {
       g.fail("vendor", "expected nvidia, amd, intel or apple, got '" + s.vendor + "'");
     }
+    s.segment = s.vendor == "apple" ? "mac" : "datacenter";
+    if (auto seg = g.opt_str("segment")) {
+      if (*seg != "datacenter" && *seg != "workstation" && *seg != "consumer" && *seg != "mac") {
+        g.fail("segment", "expected datacenter, workstation, consumer or mac, got '" + *seg + "'");
+      }
+      s.segment = *seg;
+    }
     s.aliases = g.str_array("aliases");
     s.memory_bytes = g.u64("memory_bytes", 1, 1ull << 56);
     s.memory_basis = g.str("memory_basis");

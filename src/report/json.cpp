@@ -51,6 +51,15 @@ ojson to_json(const MemorySummary& m) {
   for (const WeightGroup& g : m.weights_by_group) {
     groups.push_back(ojson{{"group", g.group}, {"format", g.dtypes}, {"params", g.params}, {"bytes", g.bytes}});
   }
+  ojson kv_groups = ojson::array();
+  for (const KvGroup& g : m.kv_groups) {
+    kv_groups.push_back(ojson{{"kind", g.kind},
+                              {"layers", g.layers},
+                              {"window_tokens", g.window_tokens == 0 ? ojson(nullptr) : ojson(g.window_tokens)},
+                              {"bytes_per_token", g.bytes_per_token},
+                              {"tokens_held", g.tokens_held},
+                              {"bytes", g.bytes}});
+  }
   ojson j{{"weights_bytes", m.weights_bytes},
           {"file_bytes", m.file_bytes},
           {"kv_cache_bytes", m.kv_cache_bytes},
@@ -58,7 +67,8 @@ ojson to_json(const MemorySummary& m) {
           {"state_bytes", m.state_bytes},
           {"overhead_bytes", m.overhead_bytes},
           {"total_bytes", m.total_bytes},
-          {"weights_by_group", std::move(groups)}};
+          {"weights_by_group", std::move(groups)},
+          {"kv_groups", std::move(kv_groups)}};
   j["kv_naive_bytes"] = m.kv_naive_bytes ? ojson(*m.kv_naive_bytes) : ojson(nullptr);
   j["kv_policy"] = m.kv_policy.empty() ? ojson(nullptr) : ojson(m.kv_policy);
   return j;
@@ -102,6 +112,7 @@ ojson to_json(const FitRow& f) {
                {"min_count", f.min_count == 0 ? ojson(nullptr) : ojson(f.min_count)},
                {"requested", f.requested},
                {"problem", f.problem.empty() ? ojson(nullptr) : ojson(f.problem)},
+               {"decided_by", f.decided_by},
                {"speed", std::move(speed)},
                {"cost", cost_json(f.cost, f.usd_per_million_output_tokens)}};
 }

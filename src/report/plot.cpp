@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 namespace vramcalc {
 
@@ -17,16 +19,56 @@ std::string tokens_label(std::uint64_t t) {
   return std::to_string(t);
 }
 
-// Colour-blind-safe palette (Okabe-Ito).
-constexpr const char* palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"};
+// Twelve colours that stay apart on white and for colour-blind readers: Okabe-Ito without its
+// yellow, then Paul Tol's muted scheme. Beyond 12 series the colours repeat with a dash
+// pattern, so up to 36 lines look different.
+constexpr const char* palette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
+                                   "#000000", "#882255", "#117733", "#999933", "#AA4499", "#44AA99"};
+constexpr const char* dashes[] = {"", "8 4", "2 3"};
+
+// Width of a label in pixels at font-size 12: DejaVu Sans averages about 0.6 em per character;
+// 7.5 px leaves room for wide ones.
+double text_width(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return 7.5 * static_cast<double>(n);
+}
 
 } // namespace
 
 std::string render_plot_svg(const PlotData& p, UnitSystem units) {
-  constexpr double width = 860, height = 520, left = 80, right = 210, top = 64, bottom = 56;
-  const double pw = width - left - right, ph = height - top - bottom;
+  constexpr double width = 860, left = 80, right = 200, ph = 400;
+  // The subtitle in lines that fit the picture, words whole.
+  std::vector<std::string> subtitle{""};
+  {
+    std::size_t at = 0;
+    while (at < p.subtitle.size()) {
+      std::size_t end = p.subtitle.find(' ', at);
+      if (end == std::string::npos) end = p.subtitle.size();
+      const std::string word = p.subtitle.substr(at, end - at);
+      if (!subtitle.back().empty() && text_width(subtitle.back() + " " + word) > width - left - 20) subtitle.emplace_back();
+      subtitle.back() += (subtitle.back().empty() ? "" : " ") + word;
+      at = end + 1;
+    }
+  }
+  const double top = 48 + 16 * static_cast<double>(subtitle.size());
+  const double pw = width - left - right;
   const double unit = units == UnitSystem::si ? 1e9 : 1073741824.0;
   const char* unit_name = units == UnitSystem::si ? "GB" : "GiB";
+  // The legend goes below the plot, never over it: as many columns as fit, rows as needed,
+  // top to bottom in the order the lines end (highest first).
+  const std::size_t n = p.series.size();
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  const auto end_value = [&](std::size_t i) { return p.series[i].points.empty() ? 0 : p.series[i].points.back().second; };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return end_value(a) > end_value(b); });
+  double label_w = 0;
+  for (const PlotSeries& s : p.series) label_w = std::max(label_w, text_width(s.label));
+  const double column_w = 36 + label_w + 16;
+  const std::size_t columns = std::max<std::size_t>(1, static_cast<std::size_t>((width - left) / column_w));
+  const std::size_t rows = (n + columns - 1) / columns;
+  const double legend_top = top + ph + 52, row_h = 18;
+  const double height = legend_top + row_h * static_cast<double>(rows) + 12;
 
   std::uint64_t x_min = UINT64_MAX, x_max = 0, y_max = 0;
   for (const PlotSeries& s : p.series) {
@@ -57,9 +99,11 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
       "<rect width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n"
-      "<text x=\"{2}\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n"
-      "<text x=\"{2}\" y=\"44\" fill=\"#555555\">{4}</text>\n",
-      width, height, left, xml_escape(p.title), xml_escape(p.subtitle));
+      "<text x=\"{2}\" y=\"26\" font-size=\"16\" font-weight=\"bold\">{3}</text>\n",
+      width, height, left, xml_escape(p.title));
+  for (std::size_t i = 0; i < subtitle.size(); ++i) {
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555555\">{}</text>\n", left, 44 + 16 * i, xml_escape(subtitle[i]));
+  }
   // Grid and axes.
   for (int i = 0; i <= 5; ++i) {
     const double v = y_top_units * i / 5;
@@ -75,33 +119,63 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
   }
   svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999999\"/>\n", left, top, pw, ph);
   svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">context length, tokens (log scale)</text>\n",
-                     left + pw / 2, height - 14);
+                     left + pw / 2, top + ph + 38);
   svg += fmt::format("<text transform=\"translate(22 {:.1f}) rotate(-90)\" text-anchor=\"middle\">memory, {}</text>\n",
                      top + ph / 2, unit_name);
-  // GPU capacities: dashed, labelled at the right.
+  // Labels at the right of the plot, each where its line ends, unless another is within a
+  // line's height there: first the GPU capacities, then the series from the top.
+  std::vector<double> taken;
+  const auto place = [&](double y) {
+    for (double t : taken) {
+      if (std::abs(t - y) < 13) return false;
+    }
+    taken.push_back(y);
+    return true;
+  };
+  // GPU capacities: dashed grey lines.
   for (const auto& [label, bytes] : p.capacities) {
     const double y = Y(bytes);
+    double ly = y + 4;
+    while (!place(ly)) ly += 13; // capacities are always labelled: below a clash
     svg += fmt::format("<g class=\"capacity\"><line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#888888\" "
                        "stroke-dasharray=\"6 4\"/><text x=\"{}\" y=\"{:.1f}\" fill=\"#555555\">{}</text></g>\n",
-                       left, y, left + pw, y, left + pw + 8, y + 4, xml_escape(label));
+                       left, y, left + pw, y, left + pw + 8, ly, xml_escape(label));
   }
-  // Series.
-  for (std::size_t i = 0; i < p.series.size(); ++i) {
+  const auto colour = [](std::size_t i) { return palette[i % std::size(palette)]; };
+  const auto dash = [](std::size_t i) {
+    const char* d = dashes[i / std::size(palette) % std::size(dashes)];
+    return *d == '\0' ? std::string() : fmt::format(" stroke-dasharray=\"{}\"", d);
+  };
+  // Series, in the order given (the legend and the direct labels follow the end values).
+  for (std::size_t i = 0; i < n; ++i) {
     const PlotSeries& s = p.series[i];
-    const char* color = palette[i % std::size(palette)];
     std::string points;
     for (const auto& [x, y] : s.points) points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", X(x), Y(y));
     svg += fmt::format("<g class=\"series\"><title>{}</title><polyline points=\"{}\" fill=\"none\" stroke=\"{}\" "
-                       "stroke-width=\"2.5\"/>\n",
-                       xml_escape(s.label), points, color);
+                       "stroke-width=\"2.5\"{}/>\n",
+                       xml_escape(s.label), points, colour(i), dash(i));
     for (const auto& [x, y] : s.points) {
-      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", X(x), Y(y), color);
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>\n", X(x), Y(y), colour(i));
     }
-    const double ly = top + 14 + 18.0 * static_cast<double>(i);
-    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2.5\"/>"
-                       "<text x=\"{}\" y=\"{:.1f}\">{}</text></g>\n",
-                       left + 12, ly, left + 36, ly, color, left + 42, ly + 4, xml_escape(s.label));
+    svg += "</g>\n";
   }
+  for (const std::size_t i : order) {
+    if (p.series[i].points.empty()) continue;
+    const double ly = Y(p.series[i].points.back().second) + 4;
+    if (!place(ly)) continue;
+    svg += fmt::format("<text class=\"direct-label\" x=\"{}\" y=\"{:.1f}\" fill=\"{}\">{}</text>\n", left + pw + 8, ly,
+                       colour(i), xml_escape(p.series[i].label));
+  }
+  svg += "<g class=\"legend\">\n";
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = order[k], row = k / columns, col = k % columns;
+    const double x = left + column_w * static_cast<double>(col), y = legend_top + row_h * static_cast<double>(row);
+    svg += fmt::format("<g class=\"legend-entry\" data-row=\"{}\" data-col=\"{}\"><line x1=\"{:.1f}\" y1=\"{:.1f}\" "
+                       "x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2.5\"{}/><text x=\"{:.1f}\" "
+                       "y=\"{:.1f}\">{}</text></g>\n",
+                       row, col, x, y, x + 28, y, colour(i), dash(i), x + 34, y + 4, xml_escape(p.series[i].label));
+  }
+  svg += "</g>\n";
   return svg + "</svg>\n";
 }
 

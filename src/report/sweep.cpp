@@ -1,5 +1,6 @@
 // Tables that compare several estimates: sweeps over settings, and the format list.
 #include "vramcalc/render.hpp"
+#include "layout.hpp"
 #include "safe_text.hpp"
 #include "vramcalc/price.hpp"
 #include "vramcalc/text.hpp"
@@ -42,10 +43,15 @@ std::string grid(const std::vector<std::vector<std::string>>& rows, const std::v
 
 std::string percent(double v) { return fmt::format("{:.1f}%", v * 100); }
 
-// Where the configuration fits: the requested GPU(s), or the smallest single catalog GPU.
-std::string fit_cell(const Report& r) {
+// Where the configuration fits: on requested GPU `which` (0: the first), or the smallest
+// single catalog GPU.
+std::string fit_cell(const Report& r, std::size_t which = 0) {
   const FitRow* best = nullptr;
   for (const FitRow& f : r.fit) {
+    if (f.requested && which > 0) {
+      --which;
+      continue;
+    }
     if (f.requested) {
       return f.fits ? fmt::format("fits {}\u00d7 {}", f.count, f.gpu)
                     : (f.min_count != 0 ? fmt::format("no (needs {}\u00d7)", f.min_count) : std::string("no"));
@@ -78,8 +84,9 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
   if (!line.empty()) out += "  " + line + "\n";
   out += "\n";
 
-  bool requested = false;
-  for (const FitRow& f : first.fit) requested = requested || f.requested;
+  std::size_t requested_gpus = 0;
+  for (const FitRow& f : first.fit) requested_gpus += f.requested ? 1 : 0;
+  const bool requested = requested_gpus > 0;
   std::vector<std::string> header;
   std::vector<bool> right;
   auto col = [&](std::string name, bool r) {
@@ -98,7 +105,14 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
   col("KV cache", true);
   if (first.memory.state_bytes > 0) col("state", true);
   col("total", true);
-  col(requested ? "fit" : "smallest fit", false);
+  // A column per GPU asked for (--gpu h100,4090: both), each headed by its GPU when more than one.
+  if (requested_gpus > 1) {
+    for (const FitRow& f : first.fit) {
+      if (f.requested) col("fit " + f.gpu, false);
+    }
+  } else {
+    col(requested ? "fit" : "smallest fit", false);
+  }
 
   std::vector<std::vector<std::string>> rows{header};
   for (const Report& r : reports) {
@@ -120,7 +134,7 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
     row.push_back(format_bytes(r.memory.kv_cache_bytes, u));
     if (first.memory.state_bytes > 0) row.push_back(format_bytes(r.memory.state_bytes, u));
     row.push_back(format_bytes(r.memory.total_bytes, u));
-    row.push_back(fit_cell(r));
+    for (std::size_t i = 0; i < std::max<std::size_t>(requested_gpus, 1); ++i) row.push_back(fit_cell(r, i));
     rows.push_back(std::move(row));
   }
   out += grid(rows, right, o.color);
@@ -130,6 +144,10 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
   }
   out += requested ? "fit: on the GPUs given with --gpu (the busiest GPU's share, runtime overhead on each).\n"
                    : "smallest fit: the smallest catalog GPU that holds it alone, else the fewest GPUs.\n";
+  // Which GPU a short --gpu name picked (the same for every row).
+  for (const std::string& n : first.notes) {
+    if (n.starts_with("--gpu ")) out += detail::wrap("Note: " + n, o.width, "", "  ");
+  }
   return out;
 }
 
@@ -176,7 +194,7 @@ std::string render_plan(std::span<const PlanOption> given, const Settings& s, co
     rows.push_back({std::to_string(n), fmt::format("{}\u00d7 {}", p.count, p.gpu_name),
                     p.pp > 1 ? fmt::format("tp{} pp{}", p.tp, p.pp) : fmt::format("tp{}", p.tp), p.quant,
                     format_bytes(p.required_bytes_per_gpu, o.units), head,
-                    p.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *p.decode_tokens_per_s) : "-", hour,
+                    p.decode_tokens_per_s ? with_commas(static_cast<std::uint64_t>(*p.decode_tokens_per_s + 0.5)) + " tok/s" : "-", hour,
                     p.usd_per_million_output_tokens ? fmt::format("{:.2f}", *p.usd_per_million_output_tokens) : "-",
                     offer});
   }
@@ -218,7 +236,31 @@ std::string render_compare(std::span<const Report> given, const RenderOptions& o
   row("max context", [](const Report& r) { return with_commas(r.model.max_context); });
   row("format", [](const Report& r) { return r.settings.quant; });
   row("weights", [&](const Report& r) { return format_bytes(r.memory.weights_bytes, u); });
-  row("KV per token", [&](const Report& r) { return format_bytes_auto(r.memory.kv_bytes_per_token, u); });
+  // The KV cache per kind of layer, bytes per token x the tokens each holds: the rows multiply
+  // out (a sliding-window layer holds its window, not the context).
+  std::vector<std::pair<std::string, std::uint64_t>> kinds; // (kind, window) in the reports' order
+  for (const Report& r : reports) {
+    for (const KvGroup& g : r.memory.kv_groups) {
+      if (std::find(kinds.begin(), kinds.end(), std::make_pair(g.kind, g.window_tokens)) == kinds.end()) {
+        kinds.emplace_back(g.kind, g.window_tokens);
+      }
+    }
+  }
+  for (const auto& [kind, window] : kinds) {
+    const std::string name = kind == "full"     ? "KV full layers"
+                             : kind == "latent" ? "KV latent layers"
+                             : kind == "chunked" ? "KV chunked layers"
+                                                 : "KV window layers";
+    row(kinds.size() > 1 && window != 0 ? fmt::format("{} ({})", name, with_commas(window)) : name, [&](const Report& r) {
+      for (const KvGroup& g : r.memory.kv_groups) {
+        if (g.kind == kind && g.window_tokens == window) {
+          return fmt::format("{}/tok \u00d7 {}{}", format_bytes_auto(g.bytes_per_token, u), with_commas(g.tokens_held),
+                             r.settings.batch > 1 ? fmt::format(" \u00d7 {}", with_commas(r.settings.batch)) : "");
+        }
+      }
+      return std::string("-");
+    });
+  }
   row("KV cache", [&](const Report& r) { return format_bytes(r.memory.kv_cache_bytes, u); });
   row("total", [&](const Report& r) { return format_bytes(r.memory.total_bytes, u); });
   row("smallest fit", [](const Report& r) {

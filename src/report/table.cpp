@@ -1,5 +1,6 @@
 #include "vramcalc/model.hpp"
 #include "vramcalc/render.hpp"
+#include "layout.hpp"
 #include "safe_text.hpp"
 
 #include <fmt/format.h>
@@ -87,6 +88,80 @@ std::string join(const std::vector<std::string>& v, std::string_view sep, std::s
   return out;
 }
 
+} // namespace
+
+// The fit table's last column: the row's verdict, in the engine's words when an engine decided it.
+std::string fit_status(const FitRow& row, const EngineSection* engine) {
+  if (!row.problem.empty()) return "invalid: " + row.problem;
+  const std::string needs = row.min_count != 0 ? fmt::format(" (needs {})", row.min_count) : " (no count fits)";
+  if (row.decided_by != "generic" && engine != nullptr) {
+    const std::string who = engine->name == "vllm" ? "vLLM" : "llama.cpp";
+    if (row.fits) return who + ": fits";
+    if (engine->name == "vllm" && !engine->starts) return "vLLM would not start" + needs;
+    if (engine->name == "llamacpp" && !engine->error.empty()) {
+      return engine->aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+    }
+    return who + ": does not fit" + needs;
+  }
+  if (row.fits) return "fits";
+  if (row.min_count == 0) return "too small";
+  return row.requested ? "does not fit" + needs : "does not fit";
+}
+
+namespace {
+
+// "full", "sliding (1,024)", "chunked (8,192)", "latent (MLA)".
+std::string kv_kind_name(const KvGroup& g) {
+  if (g.kind == "window") return fmt::format("sliding ({})", with_commas(g.window_tokens));
+  if (g.kind == "chunked") return fmt::format("chunked ({})", with_commas(g.window_tokens));
+  if (g.kind == "latent") return "latent (MLA)";
+  return "full";
+}
+
+// Macs are not paired: no engine splits one model over several Macs' unified memory.
+bool deployable(const FitRow& f) { return f.gpu_segment != "mac" || f.count <= 1; }
+
+std::string engine_label(const EngineSection& e) {
+  return e.name == "vllm" ? "vLLM " + e.version : "llama.cpp " + e.version;
+}
+
+// The rows the default table shows (no GPU named, no --all-gpus): for each kind of machine
+// (data-centre first, then workstation, consumer, Mac), the GPU with the least memory that
+// fits on 1, 2, 4 and 8 of them (beyond 8: the fewest any needs), at its smallest count; no
+// pairs of Macs. Indexes into r.fit, in the order shown.
+std::vector<std::size_t> chosen_rows(const Report& r) {
+  std::vector<std::size_t> out;
+  constexpr std::array<std::pair<std::string_view, std::size_t>, 4> segments{
+      {{"datacenter", 4}, {"workstation", 2}, {"consumer", 3}, {"mac", 1}}};
+  for (const auto& [segment, most] : segments) {
+    std::vector<std::size_t> picked;
+    std::uint32_t fewest = 0;
+    for (const FitRow& f : r.fit) {
+      if (f.gpu_segment == segment && f.min_count != 0 && f.problem.empty() && deployable(f) &&
+          (fewest == 0 || f.min_count < fewest)) {
+        fewest = f.min_count;
+      }
+    }
+    if (fewest == 0) continue;
+    for (std::uint32_t n : {1u, 2u, 4u, 8u, std::max(fewest, 9u)}) {
+      if (n > 8 && !picked.empty()) break;
+      std::size_t best = r.fit.size();
+      for (std::size_t i = 0; i < r.fit.size(); ++i) {
+        const FitRow& f = r.fit[i];
+        if (f.gpu_segment != segment || f.min_count == 0 || f.min_count > n || !f.problem.empty() || !deployable(f)) continue;
+        if (best == r.fit.size() || f.gpu_memory_bytes < r.fit[best].gpu_memory_bytes) best = i;
+      }
+      if (best != r.fit.size() && std::find(picked.begin(), picked.end(), best) == picked.end()) picked.push_back(best);
+    }
+    std::sort(picked.begin(), picked.end()); // the fit table's order: fewest GPUs first
+    if (picked.size() > most) picked.resize(most);
+    out.insert(out.end(), picked.begin(), picked.end());
+  }
+  return out;
+}
+
+// The verdict, first thing under the header: for each requested GPU the fit row's answer (the
+// engine's when one decided it), or without GPUs the least memory that fits on 1, 2, 4, 8.
 std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   bool requested = false;
@@ -96,30 +171,55 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
     for (const FitRow& f : r.fit) {
       const std::string config = fmt::format("{} {}{}", count_str(f.count), f.gpu_name,
                                              f.count > 1 ? fmt::format(" (tp {}, pp {})", f.tp, f.pp) : "");
+      std::string line;
+      const std::string needs = f.min_count != 0 ? fmt::format("; needs {}", count_str(f.min_count))
+                                                 : "; no count up to 1,024 fits";
       if (!f.problem.empty()) {
-        out += fmt::format("{} {}: {}.\n", st.red("CANNOT RUN on"), config, f.problem);
-        continue;
-      }
-      if (f.fits) {
-        out += fmt::format("{} {}: {} per GPU, {} headroom on each.\n", st.green("FITS on"), config,
+        line = fmt::format("{} {}: {}.", st.red("CANNOT RUN on"), config, f.problem);
+      } else if (f.decided_by != "generic" && r.engine) {
+        const EngineSection& e = *r.engine;
+        if (f.fits) {
+          line = e.name == "vllm"
+                     ? fmt::format("{} {} with {}: room for {:.2f} requests of {} tokens, {} asked.", st.green("FITS on"),
+                                   config, engine_label(e), e.max_concurrency, with_commas(e.context_tokens), e.batch)
+                     : fmt::format("{} {} with {}: {} on the busiest GPU, {} headroom.", st.green("FITS on"), config,
+                                   engine_label(e), format_bytes(f.required_bytes_per_gpu, u),
+                                   format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
+        } else {
+          std::string why;
+          if (e.name == "vllm") {
+            why = !e.starts ? "vLLM would not start"
+                            : fmt::format("holds {:.2f} requests of {} tokens, {} asked", e.max_concurrency,
+                                          with_commas(e.context_tokens), e.batch);
+          } else {
+            why = !e.error.empty() ? (e.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
+                                   : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
+                                                 format_bytes(f.usable_bytes, u));
+          }
+          line = fmt::format("{} {} with {}: {}{}.", st.red("DOES NOT FIT on"), config, engine_label(e), why,
+                             e.error.empty() ? needs : "");
+        }
+      } else if (f.fits) {
+        line = fmt::format("{} {}: {} per GPU, {} headroom on each.", st.green("FITS on"), config,
                            format_bytes(f.required_bytes_per_gpu, u),
                            format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
       } else {
-        std::string need = f.min_count != 0 ? fmt::format("; needs {}", count_str(f.min_count))
-                                            : "; no count up to 1024 fits";
-        out += fmt::format("{} {}: needs {} per GPU, has {} usable (short by {}){}.\n", st.red("DOES NOT FIT on"),
-                           config, format_bytes(f.required_bytes_per_gpu, u), format_bytes(f.usable_bytes, u),
-                           format_bytes(f.required_bytes_per_gpu - f.usable_bytes, u), need);
+        line = fmt::format("{} {}: needs {} per GPU, has {} usable (short by {}){}.", st.red("DOES NOT FIT on"), config,
+                           format_bytes(f.required_bytes_per_gpu, u), format_bytes(f.usable_bytes, u),
+                           format_bytes(f.required_bytes_per_gpu - f.usable_bytes, u), needs);
       }
+      out += detail::wrap(line, o.width, "", "  ");
     }
     return out;
   }
   // No GPU named: the smallest GPU for common server sizes (1, 2, 4, 8 GPUs).
   std::vector<std::string> options;
   std::vector<std::string> seen;
+  // From the rows the fit table shows (chosen_rows), so the two name the same deployments.
   for (std::uint32_t n : {1u, 2u, 4u, 8u}) {
     const FitRow* best = nullptr;
-    for (const FitRow& f : r.fit) {
+    for (const std::size_t i : chosen_rows(r)) {
+      const FitRow& f = r.fit[i];
       if (f.min_count == 0 || f.min_count > n) continue;
       if (best == nullptr || f.gpu_memory_bytes < best->gpu_memory_bytes) best = &f;
     }
@@ -129,18 +229,30 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
   }
   const std::string total = format_bytes(r.memory.total_bytes, u);
   if (options.empty()) {
-    return fmt::format("{}: needs {}; no catalog GPU holds it with 8 or fewer devices.\n", st.red("Verdict"), total);
+    return detail::wrap(fmt::format("{}: needs {}; no catalog GPU holds it with 8 or fewer devices.", st.red("Verdict"), total),
+                        o.width, "", "  ");
   }
-  return fmt::format("{}: needs {} on one GPU; fits on {}.\n", st.bold("Verdict"), total, join(options, ", ", " or "));
+  return detail::wrap(fmt::format("{}: needs {} on one GPU; fits on {}.", st.bold("Verdict"), total, join(options, ", ", " or ")),
+                      o.width, "", "  ");
+}
+
+// "H100 SXM 80GB" for "NVIDIA H100 SXM 80GB": no maker, no bracketed detail.
+std::string short_gpu_name(const std::string& name) {
+  std::string s = name;
+  for (std::string_view maker : {"NVIDIA ", "AMD ", "Apple ", "Intel "}) {
+    if (s.starts_with(maker)) s.erase(0, maker.size());
+  }
+  if (const auto open = s.find(" ("); open != std::string::npos && s.ends_with(")")) s.erase(open);
+  return s;
 }
 
 std::string vllm_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
-  std::string out = st.bold(fmt::format("vLLM {}", e.version)) +
-                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
-                                       e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", e.stage) : "")) +
-                    "\n";
-  TextTable t({Align::left, Align::right, Align::left});
+  const std::string head = detail::wrap(fmt::format("on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
+                                                   e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", e.stage) : ""),
+                                       o.width, std::string(e.version.size() + 7, ' '), "  ");
+  std::string out = st.bold(fmt::format("vLLM {}", e.version)) + st.dim(head.substr(e.version.size() + 5, head.size() - e.version.size() - 6)) + "\n";
+  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
   if (e.kv_memory_given) {
     t.row({"KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
   } else {
@@ -165,29 +277,33 @@ std::string vllm_section(const EngineSection& e, const RenderOptions& o, const S
   t.row({"GPU KV cache size", with_commas(e.kv_cache_tokens) + " tokens", ""});
   t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", e.max_concurrency),
          fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
-  out += t.render("  ", [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  out += rows.substr(rows.find('\n') + 1); // no header row
+  std::string verdict_line;
   if (!e.starts && !e.kv_memory_given && e.kv_budget_bytes < 0) {
-    out += fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
+    verdict_line = fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
                        "KV cache budget is {} and no --max-model-len starts.\n",
                        st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(e.kv_budget_bytes + 1)) + 1, u),
                        format_bytes(e.requested_bytes, u), signed_bytes(e.kv_budget_bytes, u));
   } else if (!e.starts) {
-    out += fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
+    verdict_line = fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
                        with_commas(e.context_tokens), format_bytes(e.needed_bytes, u),
                        format_bytes(e.kv_cache_memory_bytes, u));
-    out += e.max_model_len_fit == 0
+    verdict_line += e.max_model_len_fit == 0
                ? std::string("no --max-model-len starts.\n")
                : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
                              "starts.\n",
                              with_commas(e.max_model_len_fit));
   } else if (e.fits) {
-    out += fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
+    verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
                        e.max_concurrency, with_commas(e.context_tokens), e.batch);
   } else {
-    out += fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
+    verdict_line = fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
                        st.red("vLLM starts"), e.max_concurrency, with_commas(e.context_tokens), e.batch);
   }
-  for (const std::string& n : e.notes) out += st.dim("Note: " + n) + "\n";
+  // The engine's own verdict, in lines that fit the terminal.
+  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
+  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
   return out;
 }
 
@@ -240,24 +356,29 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
 std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   const std::size_t n = e.devices.size();
-  std::string out = st.bold("llama.cpp") +
-                    st.dim(fmt::format(" {} ({})  on {}\u00d7 {}{}", e.version,
-                                       e.app == "server" ? "llama-server" : "library", n, e.gpu_name,
-                                       n > 1 ? ", layers split in proportion to memory" : "")) +
-                    "\n";
+  const std::string head = detail::wrap(fmt::format("llama.cpp {} ({})  on {}\u00d7 {}{}", e.version,
+                                                   e.app == "server" ? "llama-server" : "library", n, e.gpu_name,
+                                                   n > 1 ? ", layers split in proportion to memory" : ""),
+                                       o.width, "", "  ");
+  std::string out = st.bold("llama.cpp") + st.dim(head.substr(9, head.size() - 10)) + "\n";
   std::string cache = fmt::format("{} stream{} \u00d7 {} cells", e.n_stream, e.n_stream == 1 ? "" : "s",
                                   with_commas(e.cells));
   if (e.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(e.swa_cells));
-  out += fmt::format("  -c {} -np {}{}{} \u00b7 {} \u00b7 cache {} / {} \u00b7 flash attention {} \u00b7 -b {} -ub {} "
-                     "\u00b7 {}/{} layers on GPU\n",
-                     with_commas(e.n_ctx), e.n_seq, e.kv_unified ? " --kv-unified" : "",
-                     e.swa_full ? " --swa-full" : "", e.weights, e.type_k, e.type_v, e.flash_attn ? "on" : "off",
-                     e.n_batch, e.n_ubatch, e.gpu_layers, e.total_layers);
-  out += fmt::format("  KV cache {} ({}){}\n", format_bytes(e.kv_bytes, u), cache,
-                     e.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(e.state_bytes, u)) : "");
-  TextTable t({Align::left, Align::right, Align::right, Align::right, Align::right, Align::right, Align::right,
-               Align::right, Align::right});
-  t.row({"", "layers", "weights", "KV cache", "compute", "margin", "total", "usable", "headroom"});
+  out += detail::wrap_items({fmt::format("-c {} -np {}{}{}", with_commas(e.n_ctx), e.n_seq, e.kv_unified ? " --kv-unified" : "",
+                                         e.swa_full ? " --swa-full" : ""),
+                             e.weights, fmt::format("cache {} / {}", e.type_k, e.type_v),
+                             fmt::format("flash attention {}", e.flash_attn ? "on" : "off"),
+                             fmt::format("-b {} -ub {}", e.n_batch, e.n_ubatch),
+                             fmt::format("{}/{} layers on GPU", e.gpu_layers, e.total_layers)},
+                            " \u00b7 ", o.width, "  ", "  ");
+  out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(e.kv_bytes, u), cache,
+                                  e.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(e.state_bytes, u)) : ""),
+                      o.width, "  ", "    ");
+  using detail::Align;
+  detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
+                   {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
+                   {"usable", Align::right}, {"headroom", Align::right}});
+  t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
   const auto row = [&](const std::string& name, const EngineDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
     constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
@@ -271,15 +392,16 @@ std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, con
   };
   for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), e.devices[i], true);
   row("system RAM", e.host, false);
-  out += t.render("  ", [&](std::size_t r, std::size_t col, const std::string& c) {
+  out += t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
     if (r == 0) return st.dim(c);
     if (col == 8 && r <= n && !e.devices[r - 1].fits) return st.red(c);
     return c;
   });
+  std::string verdict_line;
   if (!e.error.empty()) {
-    out += fmt::format("{}: {}.\n", st.red(e.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), e.error);
+    verdict_line = fmt::format("{}: {}.\n", st.red(e.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), e.error);
   } else if (e.fits) {
-    out += fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.n_seq,
+    verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.n_seq,
                        e.n_seq == 1 ? "" : "s", with_commas(e.context_tokens));
   } else {
     std::size_t short_i = 0;
@@ -290,14 +412,16 @@ std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, con
       }
     }
     const EngineDevice& d = e.devices[short_i];
-    out += fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
+    verdict_line = fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
                        e.gpu_name, n == 1 ? std::string("the GPU") : fmt::format("GPU {}", short_i),
                        format_bytes(d.total_bytes, u), format_bytes(d.usable_bytes, u),
                        format_bytes(d.total_bytes - d.usable_bytes, u));
   }
-  out += st.dim("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
-                "llama-server's --fit keeps free per GPU (CUDA context, pools).") + "\n";
-  for (const std::string& note : e.notes) out += st.dim("Note: " + note) + "\n";
+  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
+  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
+                             "llama-server's --fit keeps free per GPU (CUDA context, pools).",
+                             o.width, "", "  "));
+  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
   return out;
 }
 
@@ -307,6 +431,7 @@ std::string render_table(const Report& report, const RenderOptions& o) {
   const Report r = detail::terminal_view(report);
   const Style st{o.color};
   const UnitSystem u = o.units;
+  const std::size_t width = o.width;
   std::string out;
   const ModelSummary& m = r.model;
   out += fmt::format("{}  ({})\n", st.bold(m.name), m.id);
@@ -317,66 +442,127 @@ std::string render_table(const Report& report, const RenderOptions& o) {
   std::string hd = m.v_head_dim != m.head_dim ? fmt::format("head_dim {} (V {})", m.head_dim, m.v_head_dim)
                                               : fmt::format("head_dim {}", m.head_dim);
   const std::string layout = m.attention == "full" ? "full attention" : "layers: " + m.attention;
-  out += fmt::format("  {} \u00b7 {} layers \u00b7 {} \u00b7 {} \u00b7 {}\n", params, m.num_layers, heads, hd, layout);
+  out += detail::wrap_items({params, fmt::format("{} layers", m.num_layers), heads, hd, layout}, " \u00b7 ", width, "  ", "  ");
   const SettingsSummary& s = r.settings;
-  out += fmt::format("  weights {} \u00b7 KV cache {} \u00b7 context {} tokens \u00b7 batch {}\n",
-                     s.quant == "file" ? std::string("from the files") : s.quant, s.kv_display,
-                     with_commas(s.context_tokens), s.batch);
+  out += detail::wrap_items({"weights " + (s.quant == "file" ? std::string("from the files") : s.quant), "KV cache " + s.kv_display,
+                             fmt::format("context {} tokens", with_commas(s.context_tokens)),
+                             fmt::format("batch {}", with_commas(s.batch))},
+                            " \u00b7 ", width, "  ", "  ");
+  out += "\n";
+  // The answer first: it decides whether the rest is worth reading.
+  out += verdict(r, o, st);
+  // A context beyond the model's own maximum is a what-if: said before the figures.
+  const auto beyond = [](const std::string& n) { return n.starts_with("The context (") && n.find("longer than the model's maximum") != std::string::npos; };
+  for (const std::string& n : r.notes) {
+    if (beyond(n)) out += st.red(detail::wrap("Note: " + n, width, "", "  "));
+  }
   out += "\n";
 
   const MemorySummary& mem = r.memory;
-  TextTable t({Align::left, Align::right, Align::left});
+  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
   t.row({"Weights", format_bytes(mem.weights_bytes, u),
          fmt::format("{}, {} params; file {}", s.quant_description, with_commas(m.params_total),
                      format_bytes(mem.file_bytes, UnitSystem::si))});
-  t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
-         fmt::format("{}/token \u00d7 {} tokens \u00d7 {} sequence{}{}", format_bytes_auto(mem.kv_bytes_per_token, u),
-                     with_commas(s.context_tokens), s.batch, s.batch == 1 ? "" : "s",
-                     mem.kv_policy.empty() ? "" : "; kept: " + mem.kv_policy)});
+  // The KV line multiplies out: per kind of layer, its bytes per token x the tokens it holds.
+  const std::string sequences = fmt::format("{} sequence{}", with_commas(s.batch), s.batch == 1 ? "" : "s");
+  const std::string kept = mem.kv_policy.empty() ? "" : "; kept: " + mem.kv_policy;
+  const auto kv_product = [&](const KvGroup& g) {
+    return fmt::format("{}/token \u00d7 {} tokens{} \u00d7 {}", format_bytes_auto(g.bytes_per_token, u),
+                       with_commas(g.tokens_held),
+                       g.window_tokens != 0 && g.tokens_held == g.window_tokens ? (g.kind == "chunked" ? " (chunk)" : " (window)") : "",
+                       sequences);
+  };
+  std::size_t memory_rows = 1;
+  if (mem.kv_groups.size() == 1 && mem.kv_groups.front().kind == "full" && mem.kv_groups.front().layers == m.num_layers) {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), kv_product(mem.kv_groups.front()) + kept});
+    ++memory_rows;
+  } else if (mem.kv_groups.empty()) {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), "no attention layers" + kept});
+    ++memory_rows;
+  } else if (mem.kv_groups.size() == 1) {
+    const KvGroup& g = mem.kv_groups.front();
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u),
+           fmt::format("{} {} layers: {}{}", g.layers, kv_kind_name(g), kv_product(g), kept)});
+    ++memory_rows;
+  } else {
+    t.row({"KV cache", format_bytes(mem.kv_cache_bytes, u), "the sum of the kinds of layer below" + kept});
+    ++memory_rows;
+    for (const KvGroup& g : mem.kv_groups) {
+      t.row({fmt::format("  {} {} layer{}", g.layers, kv_kind_name(g), g.layers == 1 ? "" : "s"), format_bytes_auto(g.bytes, u),
+             kv_product(g)});
+      ++memory_rows;
+    }
+  }
   if (mem.state_bytes > 0) {
     t.row({"Recurrent state", format_bytes(mem.state_bytes, u),
-           fmt::format("fixed per sequence \u00d7 {} sequence{}, independent of context", s.batch,
-                       s.batch == 1 ? "" : "s")});
+           fmt::format("{}/sequence \u00d7 {}, independent of context",
+                       format_bytes_auto(mem.state_bytes / std::max<std::uint64_t>(s.batch, 1), u), sequences)});
+    ++memory_rows;
   }
   t.row({"Runtime overhead", format_bytes(mem.overhead_bytes, u), "per GPU: CUDA context, allocator, activations"});
   t.row({"Total", format_bytes(mem.total_bytes, u), "on one GPU"});
-  const std::size_t total_row = mem.state_bytes > 0 ? 4 : 3;
+  const std::size_t total_row = memory_rows + 2; // row 0 is the (empty) header
   out += st.bold("Memory") + "\n";
-  out += t.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
+  std::string memory = t.render("  ", width, [&](std::size_t row, std::size_t col, const std::string& c) {
     return row == total_row && col < 2 ? st.bold(c) : col == 2 ? st.dim(c) : c;
   });
+  out += memory.substr(memory.find('\n') + 1); // no header row
   out += "\n";
 
-  out += st.bold("Fit") + st.dim("  (busiest GPU: tensor parallel up to 8, pipeline stages beyond; overhead on each)") +
-         "\n";
-  TextTable f({Align::left, Align::right, Align::right, Align::left, Align::right, Align::right, Align::right,
-               Align::right, Align::left});
-  f.row({"GPU", "usable", "GPUs", "layout", "per GPU", "headroom", "decode \u2264", "prefill \u2265", ""});
-  for (const FitRow& row : r.fit) {
-    std::string status = row.fits ? "fits" : "does not fit";
-    if (!row.fits && row.requested && row.min_count != 0) status += fmt::format(" (needs {})", row.min_count);
-    if (!row.fits && row.min_count == 0) status = "too small";
-    if (!row.problem.empty()) status = "invalid: " + row.problem;
+  // The rows: the requested GPUs, or a choice that answers the question (--all-gpus: all).
+  bool requested = false;
+  for (const FitRow& f : r.fit) requested = requested || f.requested;
+  std::vector<std::size_t> rows;
+  if (requested || o.all_gpus) {
+    for (std::size_t i = 0; i < r.fit.size(); ++i) rows.push_back(i);
+  } else {
+    rows = chosen_rows(r);
+  }
+  const bool chosen = rows.size() < r.fit.size();
+  {
+    const std::string what = chosen ? fmt::format("({} of {} GPUs: the least memory that fits on 1, 2, 4, 8 of each kind; "
+                                                  "--all-gpus: all)",
+                                                  rows.size(), r.fit.size())
+                                    : std::string("(busiest GPU: tensor parallel up to 8, pipeline stages beyond; "
+                                                  "overhead on each)");
+    const std::string lines = detail::wrap(what, width, "Fit  ", "  ");
+    out += st.bold("Fit") + st.dim(lines.substr(3, lines.size() - 4)) + "\n";
+  }
+  detail::Table f({{"GPU"}, {"usable", detail::Align::right}, {"GPUs", detail::Align::right}, {"layout"},
+                   {"per GPU", detail::Align::right}, {"headroom", detail::Align::right},
+                   {"decode \u2264", detail::Align::right}, {"prefill \u2265", detail::Align::right},
+                   {"", detail::Align::left, true}});
+  for (const std::size_t i : rows) {
+    const FitRow& row = r.fit[i];
+    const std::string status = fit_status(row, r.engine ? &*r.engine : nullptr);
     const std::string split = row.pp > 1 ? fmt::format("tp{} pp{}", row.tp, row.pp) : fmt::format("tp{}", row.tp);
     const std::string decode =
-        row.decode_tokens_per_s ? fmt::format("{:.0f} tok/s", *row.decode_tokens_per_s) : std::string("-");
+        row.decode_tokens_per_s ? with_commas(static_cast<std::uint64_t>(*row.decode_tokens_per_s + 0.5)) + " tok/s"
+                                : std::string("-");
     const std::string prefill = row.prefill_seconds ? seconds(*row.prefill_seconds) : std::string("-");
-    f.row({row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count), split,
-           format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u), decode, prefill,
-           status});
+    std::vector<std::string> cells{row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count), split,
+                                   format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u),
+                                   decode, prefill, status};
+    std::vector<std::string> shorter = cells;
+    shorter[0] = short_gpu_name(row.gpu_name);
+    f.row(std::move(cells), std::move(shorter));
   }
-  out += f.render("  ", [&](std::size_t row, std::size_t col, const std::string& c) {
+  using detail::Shrink;
+  f.shrink({{Shrink::Kind::shorten, 0}, {Shrink::Kind::drop, 7}, {Shrink::Kind::drop, 1}, {Shrink::Kind::drop, 3},
+            {Shrink::Kind::drop, 6}, {Shrink::Kind::drop, 5}});
+  out += f.render("  ", width, [&](std::size_t row, std::size_t col, const std::string& c) {
     if (row == 0) return st.dim(c);
-    if (col == 8) return r.fit[row - 1].fits ? st.green(c) : st.red(c);
+    if (col == 8) return r.fit[rows[row - 1]].fits ? st.green(c) : st.red(c);
     if (col == 6 || col == 7) return st.dim(c);
     return c;
   });
-  out += st.dim("  decode \u2264: per sequence, bandwidth bound; prefill \u2265: the whole context, compute bound "
-                "(upper bounds on speed, docs/speed.md)") +
-         "\n";
+  std::vector<std::string> keys;
+  if (f.shown(6)) keys.push_back("decode \u2264: per sequence, bandwidth bound");
+  if (f.shown(7)) keys.push_back("prefill \u2265: whole context, compute bound");
+  if (!keys.empty()) {
+    out += st.dim(detail::wrap(join(keys, "; ", "; ") + " (docs/speed.md)", width, "  ", "  "));
+  }
   out += "\n";
-  // With an engine, its verdict (does vLLM start, how many requests fit) replaces the
-  // engine-neutral one.
   if (o.bars) {
     std::string bars;
     for (const FitRow& row : r.fit) {
@@ -384,15 +570,11 @@ std::string render_table(const Report& report, const RenderOptions& o) {
     }
     if (!bars.empty()) out += st.bold("Per GPU (the busiest)") + "\n" + bars + "\n";
   }
+  // With an engine, its account (does vLLM start, how many requests fit; llama.cpp's devices).
   if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
   else if (r.engine && r.engine->name == "llamacpp") out += llamacpp_section(*r.engine, o, st);
-  else out += verdict(r, o, st);
   if (!r.suggestions.empty()) {
-    std::string line;
-    for (std::size_t i = 0; i < r.suggestions.size(); ++i) {
-      line += (i == 0 ? "" : i + 1 == r.suggestions.size() ? " or " : ", ") + r.suggestions[i];
-    }
-    out += fmt::format("{} {}.\n", st.bold("Would fit with:"), line);
+    out += detail::wrap(fmt::format("{} {}.", st.bold("Would fit with:"), join(r.suggestions, ", ", " or ")), width, "", "  ");
   }
   if (r.limits) {
     const Limits& l = *r.limits;
@@ -405,11 +587,11 @@ std::string render_table(const Report& report, const RenderOptions& o) {
       parts.push_back(l.max_batch ? "most sequences " + with_commas(*l.max_batch) : "not one sequence fits");
     }
     if (l.asked_quant) parts.push_back(l.best_quant ? "best format " + *l.best_quant : "no format fits");
-    std::string line;
-    for (std::size_t i = 0; i < parts.size(); ++i) line += (i == 0 ? "" : "; ") + parts[i];
-    out += fmt::format("{} {}.\n", st.bold("Limits:"), line);
+    out += detail::wrap(fmt::format("{} {}.", st.bold("Limits:"), join(parts, "; ", "; ")), width, "", "  ");
   }
-  for (const std::string& n : r.notes) out += st.dim("Note: " + n) + "\n";
+  for (const std::string& n : r.notes) {
+    if (!beyond(n)) out += st.dim(detail::wrap("Note: " + n, width, "", "  "));
+  }
   return out;
 }
 

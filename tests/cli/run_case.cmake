@@ -15,7 +15,7 @@ if(EXISTS "${CASE}/stdin")
   set(input "${SOURCE_DIR}/${input}")
 endif()
 execute_process(
-  COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR --unset=TERM ${env_args} ${BIN} ${args}
+  COMMAND ${CMAKE_COMMAND} -E env --unset=NO_COLOR --unset=TERM --unset=COLUMNS ${env_args} ${BIN} ${args}
   WORKING_DIRECTORY "${SOURCE_DIR}"
   INPUT_FILE "${input}"
   OUTPUT_VARIABLE out

@@ -149,3 +149,9 @@ TEST_CASE("every embedded file is strict JSON") {
     }
   }
 }
+
+TEST_CASE("longest_known_context_tokens is the longest maximum context of the catalog's models") {
+  std::uint64_t longest = 0;
+  for (const ModelSpec& m : vramcalc::test::catalog().models) longest = std::max(longest, m.max_context);
+  CHECK(longest == longest_known_context_tokens);
+}

@@ -89,3 +89,48 @@ TEST_CASE("JSON output carries integer byte fields") {
   CHECK(j.find("\"kv_cache_bytes\":21474836480") != std::string::npos);
   CHECK(j.find("\"params_total\":70553706496") != std::string::npos);
 }
+
+TEST_CASE("KV groups: each kind of layer multiplies out with the tokens it holds", "[kv-groups]") {
+  SECTION("Gemma 3 27B: 10 full layers hold the context, 52 sliding-window layers their 1,024") {
+    const auto r = estimate(model("gemma3-27b"), settings_for("bf16", Dtype::bf16, 131072), catalog().gpus).value();
+    REQUIRE(r.memory.kv_groups.size() == 2);
+    const KvGroup& full = r.memory.kv_groups[0];
+    const KvGroup& window = r.memory.kv_groups[1];
+    // one layer, one token: K and V, 16 KV heads x 128 x 2 bytes each = 8,192 bytes
+    CHECK(full.kind == "full");
+    CHECK(full.layers == 10);
+    CHECK(full.bytes_per_token == 81'920);              // 10 x 8,192
+    CHECK(full.tokens_held == 131'072);
+    CHECK(full.bytes == 10'737'418'240ull);             // 81,920 x 131,072
+    CHECK(window.kind == "window");
+    CHECK(window.layers == 52);
+    CHECK(window.window_tokens == 1024);
+    CHECK(window.bytes_per_token == 425'984);           // 52 x 8,192
+    CHECK(window.tokens_held == 1024);
+    CHECK(window.bytes == 436'207'616ull);              // 425,984 x 1,024
+    CHECK(r.memory.kv_cache_bytes == 10'737'418'240ull + 436'207'616ull);
+  }
+  SECTION("gpt-oss-120b at 2 sequences: 18 full and 18 sliding-window (128) layers") {
+    const auto r = estimate(model("gpt-oss-120b"), settings_for("mxfp4", Dtype::bf16, 131072, 2), catalog().gpus).value();
+    REQUIRE(r.memory.kv_groups.size() == 2);
+    // one layer, one token: K and V, 8 KV heads x 64 x 2 bytes each = 2,048 bytes; x 18 = 36,864
+    CHECK(r.memory.kv_groups[0].bytes == 9'663'676'416ull); // 36,864 x 131,072 x 2
+    CHECK(r.memory.kv_groups[1].bytes == 9'437'184ull);     // 36,864 x 128 x 2
+    CHECK(r.memory.kv_cache_bytes == 9'663'676'416ull + 9'437'184ull);
+  }
+  SECTION("over the catalog, the groups sum to the KV cache and each is bytes/token x tokens x batch") {
+    for (const ModelSpec& m : catalog().models) {
+      INFO(m.id);
+      const auto r = estimate(m, settings_for("bf16", Dtype::bf16, 20000, 3, m.dtype), catalog().gpus).value();
+      std::uint64_t sum = 0, per_token = 0;
+      for (const KvGroup& g : r.memory.kv_groups) {
+        CHECK(g.bytes == g.bytes_per_token * g.tokens_held * 3);
+        CHECK(g.tokens_held == (g.window_tokens != 0 ? std::min<std::uint64_t>(g.window_tokens, 20000) : 20000));
+        sum += g.bytes;
+        per_token += g.bytes_per_token;
+      }
+      CHECK(sum == r.memory.kv_cache_bytes);
+      CHECK(per_token == r.memory.kv_bytes_per_token);
+    }
+  }
+}
