@@ -522,6 +522,11 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
                " for them after the header and the tensor infos",
            16);
   }
+  if (n_kv > gguf_max_metadata_pairs) {
+    r.fail("metadata count " + std::to_string(n_kv) + " is implausibly large (vramcalc reads at most " +
+               with_commas(gguf_max_metadata_pairs) + " key-value pairs; real files carry fewer than 100)",
+           16);
+  }
 
   // Metadata. Memory grows with what is read, not with the counts (a count is checked
   // only against the file's size, which includes the tensor data): at most max_reserved
