@@ -4,6 +4,7 @@
 #include "vramcalc/io/safetensors.hpp"
 
 #include "json_util.hpp"
+#include "position_set.hpp"
 #include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
@@ -274,7 +275,9 @@ public:
         member_.restart(name_, static_cast<std::size_t>(-1), max_entry_depth);
         return true;
       }
-      name_ = std::move(k);
+      // A copy of its exact size: moving the parser's buffer would leave the parser to
+      // grow a new one, a few allocations per long name.
+      name_.assign(k);
       fast_ = true;
       entry_.restart();
       return true;
@@ -403,15 +406,16 @@ void read_header_json(std::string_view text, const std::string& origin, Safetens
   } catch (const json::out_of_range&) {
     detail::json_failure(text, origin, ErrorCode::invalid_model);
   }
-  // Tensor names: the first name, in the order written, that an earlier entry already used.
-  std::vector<std::uint32_t> order(set.tensors.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::ranges::stable_sort(order, [&](std::uint32_t a, std::uint32_t b) { return set.tensors[a].name < set.tensors[b].name; });
-  std::optional<std::uint32_t> second;
-  for (std::size_t i = 1; i < order.size(); ++i) {
-    if (set.tensors[order[i]].name == set.tensors[order[i - 1]].name && (!second || order[i] < *second)) second = order[i];
+  // Tensor names: the first name, in the order written, that an earlier entry already used
+  // (a set of positions: one hash and probe per name, no copy of the names).
+  detail::PositionSet names(&set, [](const void* owner, std::uint32_t i) {
+    return std::string_view(static_cast<const SafetensorsSet*>(owner)->tensors[i].name);
+  });
+  names.reserve(set.tensors.size());
+  for (std::uint32_t i = 0; i < set.tensors.size(); ++i) {
+    if (names.contains(set.tensors[i].name)) fail(origin, "/" + escape_pointer(set.tensors[i].name) + ": duplicate key");
+    names.insert(i);
   }
-  if (second) fail(origin, "/" + escape_pointer(set.tensors[*second].name) + ": duplicate key");
   reader.finish();
 }
 
