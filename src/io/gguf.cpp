@@ -2,6 +2,8 @@
 // (gguf_init_from_reader) and llama.cpp's model loader; docs/file-formats.md lists them.
 #include "vramcalc/io/gguf.hpp"
 
+#include "position_set.hpp"
+
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/units.hpp"
 
@@ -336,61 +338,6 @@ const DtypeTraits* ggml_traits(std::uint32_t id) {
 
 std::string in_quotes(const std::string& s) { return "'" + printable(s) + "'"; }
 
-// A set of positions in a vector of named things, looked up by name: duplicate keys and
-// tensor names are found without a second copy of every name. Open addressing over
-// (hash, position) pairs, at most half full: one probe sequence per lookup, no allocation
-// per name.
-class PositionSet {
-public:
-  using NameOf = std::string_view (*)(const void* owner, std::uint32_t position);
-  PositionSet(const void* owner, NameOf name_of) : owner_(owner), name_of_(name_of) {}
-
-  // The position holding `name`, if any.
-  std::optional<std::uint32_t> find(std::string_view name) const {
-    if (slots_.empty()) return std::nullopt;
-    const std::uint64_t h = hash(name);
-    for (std::size_t i = h & mask(); slots_[i].used; i = (i + 1) & mask()) {
-      if (slots_[i].hash == h && name_of_(owner_, slots_[i].position) == name) return slots_[i].position;
-    }
-    return std::nullopt;
-  }
-  bool contains(std::string_view name) const { return find(name).has_value(); }
-  void insert(std::uint32_t position) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    place({hash(name_of_(owner_, position)), position, true});
-    ++size_;
-  }
-  void clear() {
-    slots_ = {};
-    size_ = 0;
-  }
-
-private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    std::uint32_t position = 0;
-    bool used = false;
-  };
-  static std::uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
-  std::size_t mask() const { return slots_.size() - 1; }
-  void place(const Slot& s) {
-    std::size_t i = s.hash & mask();
-    while (slots_[i].used) i = (i + 1) & mask();
-    slots_[i] = s;
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
-    for (const Slot& s : old) {
-      if (s.used) place(s);
-    }
-  }
-  const void* owner_;
-  NameOf name_of_;
-  std::vector<Slot> slots_;
-  std::size_t size_ = 0;
-};
-
 Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
   auto what = [&] { return "the value of key " + in_quotes(key); };
   switch (type) {
@@ -522,15 +469,21 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
                " for them after the header and the tensor infos",
            16);
   }
+  if (n_kv > gguf_max_metadata_pairs) {
+    r.fail("metadata count " + std::to_string(n_kv) + " is implausibly large (vramcalc reads at most " +
+               with_commas(gguf_max_metadata_pairs) + " key-value pairs; real files carry fewer than 100)",
+           16);
+  }
 
   // Metadata. Memory grows with what is read, not with the counts (a count is checked
   // only against the file's size, which includes the tensor data): at most max_reserved
   // entries are reserved, address space that is touched only as entries are read. Duplicates are found through a set of positions (no second copy of the
   // keys); key_index is the same positions, sorted.
   f.metadata.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_kv, max_reserved)));
-  PositionSet keys(&f, [](const void* file, std::uint32_t i) {
+  detail::PositionSet keys(&f, [](const void* file, std::uint32_t i) {
     return std::string_view(static_cast<const GgufFile*>(file)->metadata[i].key);
   });
+  keys.reserve(static_cast<std::size_t>(n_kv)); // at most gguf_max_metadata_pairs
   std::uint64_t kept_budget = options.max_kept_array_bytes;
   std::uint64_t alignment_at = 0;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
@@ -565,7 +518,7 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
 
   // Tensor infos (reserved as the metadata).
   f.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_tensors, max_reserved)));
-  PositionSet names(&f, [](const void* file, std::uint32_t i) {
+  detail::PositionSet names(&f, [](const void* file, std::uint32_t i) {
     return std::string_view(static_cast<const GgufFile*>(file)->tensors[i].name);
   });
   std::vector<std::uint64_t> info_at;

@@ -131,28 +131,45 @@ TEST_CASE("hostile: a safetensors header of 100,000 tensors parses in linear tim
 }
 
 TEST_CASE("hostile: GGUF per-layer keys are looked up once, not per layer through every key", "[hostile]") {
-  GgufWriter w;
-  const std::uint32_t layers = 4096;
-  w.str("general.architecture", "llama").u32("llama.block_count", layers).u32("llama.embedding_length", 64);
-  w.u32("llama.feed_forward_length", 128).u32("llama.context_length", 4096);
-  Bytes heads, kv;
-  heads.u32(t_u32).u64(layers);
-  kv.u32(t_u32).u64(layers);
-  for (std::uint32_t i = 0; i < layers; ++i) {
-    heads.u32(4);
-    kv.u32(2);
-  }
-  w.kv_raw("llama.attention.head_count", t_array, heads).kv_raw("llama.attention.head_count_kv", t_array, kv);
-  for (int i = 0; i < 500'000; ++i) w.u8("junk." + std::to_string(i), 1);
-  const std::string bytes = w.bytes();
-  bounded("4,096 layers, 500,000 keys", 15, 512, [&] {
+  // 7 keys of the model and junk up to the limit of 65,536 key-value pairs: read; one more, or
+  // the issue's 500,000, refused from the count alone.
+  const auto file = [](std::uint64_t junk) {
+    GgufWriter w;
+    const std::uint32_t layers = 4096;
+    w.str("general.architecture", "llama").u32("llama.block_count", layers).u32("llama.embedding_length", 64);
+    w.u32("llama.feed_forward_length", 128).u32("llama.context_length", 4096);
+    Bytes heads, kv;
+    heads.u32(t_u32).u64(layers);
+    kv.u32(t_u32).u64(layers);
+    for (std::uint32_t i = 0; i < layers; ++i) {
+      heads.u32(4);
+      kv.u32(2);
+    }
+    w.kv_raw("llama.attention.head_count", t_array, heads).kv_raw("llama.attention.head_count_kv", t_array, kv);
+    for (std::uint64_t i = 0; i < junk; ++i) w.u8("junk." + std::to_string(i), 1);
+    return w.bytes();
+  };
+  STATIC_REQUIRE(io::gguf_max_metadata_pairs == 65'536);
+  const std::string bytes = file(65'536 - 7);
+  bounded("4,096 layers, 65,536 keys", 15, 256, [&] {
     const auto f = io::parse_gguf(io::memory_source(bytes), "x.gguf");
     if (!f) return f.error().message;
-    if (f->find("junk.499999") == nullptr || f->find("junk.5000000") != nullptr) return std::string("key index");
+    if (f->metadata.size() != 65'536 || f->find("junk.65528") == nullptr || f->find("junk.65529") != nullptr) {
+      return std::string("key index");
+    }
     const auto m = io::gguf_to_spec(*f);
     if (!m) return m.error().message;
-    return m->spec.num_layers == layers && m->spec.layers.back().num_kv_heads == 2 ? std::string() : "wrong spec";
+    return m->spec.num_layers == 4096 && m->spec.layers.back().num_kv_heads == 2 ? std::string() : "wrong spec";
   });
+  for (const std::uint64_t junk : {std::uint64_t{65'536 - 6}, std::uint64_t{500'000 - 7}}) {
+    const std::string over = file(junk);
+    bounded("more keys than the limit", 5, 128, [&] {
+      const auto f = io::parse_gguf(io::memory_source(over), "x.gguf");
+      return refused_with(f, "x.gguf: metadata count " + std::to_string(junk + 7) +
+                                 " is implausibly large (vramcalc reads at most 65,536 key-value pairs; real files "
+                                 "carry fewer than 100) (at byte 16)");
+    });
+  }
 }
 
 TEST_CASE("hostile: 'did you mean' on a 1 MiB name answers at once, and quotes a bounded excerpt", "[hostile]") {
@@ -221,10 +238,11 @@ TEST_CASE("hostile: GGUF numeric arrays cost their file bytes, within a 16 MiB b
 
 TEST_CASE("hostile: a GGUF header takes at most 16 bytes of memory per header byte", "[hostile]") {
   // The worst cases for the reader: the smallest key-value pairs (3-byte keys, u8 values, 16
-  // bytes each in the file), and the smallest tensor infos (3-byte names, 0 dimensions).
+  // bytes each in the file) up to the limit of 65,536, and the smallest tensor infos (3-byte
+  // names, 0 dimensions).
   GgufWriter w;
   std::string key = "aaa";
-  for (int i = 0; i < 400'000; ++i) {
+  for (int i = 0; i < 65'536; ++i) {
     key[0] = static_cast<char>('a' + i % 26);
     key[1] = static_cast<char>('a' + i / 26 % 26);
     key[2] = static_cast<char>(' ' + i / 676 % 95);
@@ -232,10 +250,10 @@ TEST_CASE("hostile: a GGUF header takes at most 16 bytes of memory per header by
     w.u8(key, 1);
   }
   const std::string bytes = w.bytes();
-  bounded("400,000 tiny keys", 15, bytes.size() * 16 / (1 << 20) + 4, [&] {
+  bounded("65,536 tiny keys", 15, bytes.size() * 16 / (1 << 20) + 4, [&] {
     const auto f = io::parse_gguf(io::memory_source(bytes), "x.gguf");
     if (!f) return f.error().message;
-    return f->metadata.size() == 400'000 ? std::string() : "wrong key count";
+    return f->metadata.size() == 65'536 ? std::string() : "wrong key count";
   });
   GgufWriter t;
   t.alignment = 1;

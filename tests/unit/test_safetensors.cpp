@@ -67,7 +67,7 @@ TEST_CASE("safetensors: every dtype, sized from its bits", "[safetensors]") {
   CHECK(s.tensors[18].bytes() == 64);
   CHECK(s.tensors[18].elements() == 8);
   CHECK(s.tensors[18].shape == std::vector<std::uint64_t>{2, 4});
-  CHECK(s.tensors[18].file == "x.safetensors");
+  CHECK(s.files[s.tensors[18].file_index] == "x.safetensors");
 }
 
 TEST_CASE("safetensors: headers in any order, zero-sized tensors, an empty file", "[safetensors]") {
@@ -200,7 +200,7 @@ TEST_CASE("safetensors: a sharded checkpoint through its index", "[safetensors]"
   CHECK(set->tensor_bytes() == 32 + 8 + 24);
   CHECK(set->file_bytes == s1.bytes().size() + s2.bytes().size());
   CHECK(set->metadata.at("format") == "pt");
-  CHECK(set->tensors[2].file == shard2);
+  CHECK(set->files[set->tensors[2].file_index] == shard2);
   CHECK(set->warnings.empty());
 
   index("65", good_map);

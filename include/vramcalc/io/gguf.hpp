@@ -147,6 +147,13 @@ struct GgufReadOptions {
   std::uint64_t max_kept_array_bytes = 16ull << 20;
 };
 
+// The most metadata key-value pairs a GGUF header may declare. Real files carry 20-60 (the
+// tokenizer is one array per key; llama.cpp logs "loaded meta data with 53 key-value pairs"
+// for unsloth's DeepSeek-R1, 56 for gemma-4-E2B, 57 for the largest seen): a limit three
+// orders of magnitude above them bounds the work of a header that declares 500,000 keys to
+// slow the reader down. docs/reliability.md, "Bounded work".
+inline constexpr std::uint64_t gguf_max_metadata_pairs = 65536;
+
 // GGML_MAX_NAME (ggml.h): a tensor name must be shorter than this.
 inline constexpr std::uint64_t gguf_max_name_bytes = 64;
 

@@ -22,7 +22,8 @@ struct SafetensorsTensor {
   std::string dtype;               // "BF16", "F8_E4M3", "I32", "U8", "F4" ...
   std::vector<std::uint64_t> shape;
   std::uint64_t begin = 0, end = 0; // data_offsets, relative to the data section
-  std::string file;                 // shard the tensor lives in
+  std::uint32_t file_index = 0;     // the shard it lives in: SafetensorsSet::files[file_index]
+                                    // (an index, not a copy of the path per tensor)
   [[nodiscard]] std::uint64_t elements() const; // checked product of shape
   [[nodiscard]] std::uint64_t bytes() const { return end - begin; }
 };
