@@ -214,30 +214,63 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   return std::max(forward, sampler);
 }
 
+// One expert's MXFP4 tensors at width `i` and hidden size `hd`: w13 [2i, hd/2] + scales
+// [2i, hd/32]; w2 [hd, i/2] + scales [hd, i/32]; biases [2i] + [hd] in bf16.
+std::uint64_t mxfp4_expert_bytes(const MoeSpec& m, std::uint64_t i, std::uint64_t hd) {
+  const std::uint64_t w13 = 2 * i * (hd / 2) + 2 * i * ceil_div(hd, 32);
+  const std::uint64_t w2 = hd * (i / 2) + hd * ceil_div(i, 32);
+  const std::uint64_t bias = m.expert_bias ? (2 * i + hd) * 2 : 0;
+  return w13 + w2 + bias;
+}
+
+// Hopper (vLLM 0.10-0.11, the triton_kernels backend: Mxfp4MoEMethod.process_weights_after_
+// loading, TRITON branch). create_weights rounds the expert width to 64 (the hidden size is
+// not padded); after loading, the biases are replaced by fp32 copies, and _swizzle_mxfp4
+// (mxfp4_utils.py) converts weights and scales to the Hopper layouts. The swizzled weights
+// replace the originals ("del layer.w13_weight / w2_weight"); the original e8m0 scales stay
+// on the layer beside their swizzled copies. triton_kernels tensor_details/layout.py:
+// HopperMXScaleLayout.swizzle_data pads the scales' rows (2i for w13, hd for w2) to
+// 2 x num_warps x 2 x 8 and their columns to 2; HopperMXValueLayout.swizzle_data pads the
+// weights' rows to 16 and their byte columns to 32. num_warps is 8, or 4 with expert
+// parallelism (VLLM_MOE_DP_CHUNK_SIZE, 256 by default, <= 512). Returns the bytes one MoE
+// layer holds on one GPU beyond the checkpoint's experts.
+std::uint64_t hopper_mxfp4_extra(const ModelSpec& spec, const Parallel& p) {
+  const MoeSpec& m = *spec.moe;
+  const std::uint64_t experts = p.expert_parallel ? ceil_div(m.num_experts, p.tp) : m.num_experts;
+  const std::uint64_t width = p.expert_parallel ? m.expert_intermediate_size : ceil_div(m.expert_intermediate_size, p.tp);
+  const std::uint64_t hd = spec.hidden_size;
+  const std::uint64_t i = round_up(width, 64);
+  const std::uint64_t rows_align = 2 * (p.expert_parallel ? 4 : 8) * 2 * 8;
+  // create_weights' padding of the width
+  std::uint64_t extra = mxfp4_expert_bytes(m, i, hd) - mxfp4_expert_bytes(m, width, hd);
+  // the swizzled weights' padding (rows to 16, byte columns to 32)
+  const auto value_pad = [](std::uint64_t rows, std::uint64_t cols) {
+    return round_up(rows, 16) * round_up(cols, 32) - rows * cols;
+  };
+  extra += value_pad(2 * i, hd / 2) + value_pad(hd, i / 2);
+  // the swizzled copies of the scales, beside the originals
+  extra += round_up(2 * i, rows_align) * round_up(ceil_div(hd, 32), 2) +
+           round_up(hd, rows_align) * round_up(ceil_div(i, 32), 2);
+  // biases in fp32 instead of bf16
+  if (m.expert_bias) extra += (2 * i + hd) * 2;
+  return checked_mul(experts, extra, "the weights");
+}
+
 // MXFP4 experts as vLLM allocates them (vllm/model_executor/layers/quantization/mxfp4.py
 // Mxfp4MoEMethod.create_weights): the Marlin kernels (Ampere, Ada) need the expert width per
 // GPU padded to a multiple of 128 and the hidden size to 256; Blackwell's FlashInfer kernels
-// both to 256; on Hopper the triton_kernels path pads the width to 64 and its swizzled
-// layout the hidden size to 256 (calibrated on the gpt-oss logs). Returns the bytes the
-// padding adds to one MoE layer on one GPU: weights (4 bits), e8m0 scales per 32 and the
-// bf16 expert biases.
+// both to 256. Returns the bytes the padding adds to one MoE layer on one GPU: weights
+// (4 bits), e8m0 scales per 32 and the bf16 expert biases. Hopper: hopper_mxfp4_extra.
 std::uint64_t mxfp4_padding_per_layer(const ModelSpec& spec, const Parallel& p, const GpuSpec& gpu) {
+  if (is_hopper(gpu)) return hopper_mxfp4_extra(spec, p);
   const MoeSpec& m = *spec.moe;
   const std::uint64_t experts = p.expert_parallel ? ceil_div(m.num_experts, p.tp) : m.num_experts;
   const std::uint64_t width = p.expert_parallel ? m.expert_intermediate_size : ceil_div(m.expert_intermediate_size, p.tp);
   const std::uint64_t h = spec.hidden_size;
   std::uint64_t width_align = 128, hidden_align = 256;
-  if (is_hopper(gpu)) width_align = 64;
   if (is_blackwell_dc(gpu)) width_align = 256;
-  const auto bytes = [&](std::uint64_t i, std::uint64_t hd) {
-    // w13 [2I, H/2] + scales [2I, H/32]; w2 [H, I/2] + scales [H, I/32]; biases [2I] + [H] in bf16
-    const std::uint64_t w13 = 2 * i * (hd / 2) + 2 * i * ceil_div(hd, 32);
-    const std::uint64_t w2 = hd * (i / 2) + hd * ceil_div(i, 32);
-    const std::uint64_t bias = m.expert_bias ? (2 * i + hd) * 2 : 0;
-    return w13 + w2 + bias;
-  };
-  const std::uint64_t padded = bytes(round_up(width, width_align), round_up(h, hidden_align));
-  const std::uint64_t plain = bytes(width, h);
+  const std::uint64_t padded = mxfp4_expert_bytes(m, round_up(width, width_align), round_up(h, hidden_align));
+  const std::uint64_t plain = mxfp4_expert_bytes(m, width, h);
   return padded > plain ? checked_mul(experts, padded - plain, "the weights") : 0;
 }
 
