@@ -1,0 +1,405 @@
+// `vramcalc check`: every deployment of every file checked, errors collected.
+#include "common.hpp"
+
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/output_file.hpp"
+#include "deployments.hpp"
+
+#include <fmt/format.h>
+#include "vramcalc/io/hf_config.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/placement.hpp"
+#include "vramcalc/plan.hpp"
+#include "vramcalc/io/price_json.hpp"
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
+#include "vramcalc/units.hpp"
+
+#include <set>
+#include <array>
+#include <algorithm>
+#include <map>
+#include <cstdlib>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+
+
+namespace vramcalc::app {
+
+// ---- check ------------------------------------------------------------------------
+
+namespace {
+
+// A deployment's keys as the flags they stand for; the same checks then apply.
+Options deployment_options(const Options& base, const io::Deployment& d) {
+  Options o;
+  o.models_dirs = base.models_dirs;
+  o.gpu_mem = base.gpu_mem;
+  o.si = base.si;
+  o.color = base.color;
+  const auto get = [&](const char* k) -> std::optional<std::string> {
+    const auto it = d.keys.find(k);
+    return it == d.keys.end() ? std::nullopt : std::optional<std::string>(it->second.text);
+  };
+  const auto opt = [&](const char* k) -> std::optional<std::string> {
+    const auto it = d.engine_options.find(k);
+    return it == d.engine_options.end() ? std::nullopt : std::optional<std::string>(it->second.text);
+  };
+  const auto boolean = [&](const char* k, const io::DeployValue& v) {
+    std::string t = to_lower(v.text);
+    if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
+    if (t == "false" || t == "no" || t == "off" || t == "0") return false;
+    fail(ErrorCode::invalid_argument, std::string("--") + k + ": '" + v.text + "' is not true or false");
+  };
+  o.model = get("model").value_or("");
+  o.context_divisor = d.context_divisor;
+  o.quant = get("quant");
+  o.kv = get("kv_dtype");
+  o.ctx = get("context");
+  o.batch = get("batch");
+  o.engine = to_lower(get("engine").value_or("generic"));
+  if (o.engine != "generic" && o.engine != "vllm" && o.engine != "llamacpp" && o.engine != "llama.cpp") {
+    fail(ErrorCode::invalid_argument, "--engine: '" + o.engine + "' is not generic, vllm or llamacpp");
+  }
+  if (auto g = get("gpu")) o.gpus.push_back(*g);
+  o.tp = get("tp");
+  o.pp = get("pp");
+  if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
+  o.overhead = get("overhead");
+  o.kv_policy = get("kv_policy");
+  o.gpu_memory_utilization = opt("gpu_memory_utilization");
+  o.max_num_seqs = opt("max_num_seqs");
+  o.max_num_batched_tokens = opt("max_num_batched_tokens");
+  o.kv_cache_memory = opt("kv_cache_memory");
+  o.block_size = opt("block_size");
+  // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
+  if (o.engine == "llamacpp" || o.engine == "llama.cpp") o.llamacpp_version = opt("version");
+  else o.vllm_version = opt("version");
+  if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
+    o.enforce_eager = boolean("enforce_eager", it->second);
+  }
+  o.cache_type_k = opt("cache_type_k");
+  o.cache_type_v = opt("cache_type_v");
+  o.flash_attn = opt("flash_attn");
+  o.batch_size = opt("batch_size");
+  o.ubatch_size = opt("ubatch_size");
+  o.n_gpu_layers = opt("n_gpu_layers");
+  o.n_cpu_moe = opt("n_cpu_moe");
+  o.tensor_split = opt("tensor_split");
+  if (auto it = d.engine_options.find("kv_unified"); it != d.engine_options.end()) o.kv_unified = boolean("kv_unified", it->second);
+  if (auto it = d.engine_options.find("swa_full"); it != d.engine_options.end()) o.swa_full = boolean("swa_full", it->second);
+  return o;
+}
+
+// "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
+Error locate(const io::Deployment& d, const Error& error) {
+  static const std::pair<std::string_view, std::string_view> flags[] = {
+      {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
+      {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
+      {"--engine", "engine"}, {"--ep", "ep"},
+      {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
+      {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
+      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--llamacpp-version", "version"},
+      {"--enforce_eager", "enforce_eager"},
+      {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
+      {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
+      {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
+      {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
+  const auto at = [&](const io::DeployValue& v, const std::string& what) {
+    // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
+    if (v.where.empty() && !d.where.empty()) {
+      return Error{error.code, d.where + ": " + d.name + ": " + v.path + ": " + what, d.file, d.line, d.column};
+    }
+    return Error{error.code, (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + what,
+                 v.where.empty() ? std::string() : d.file, v.line, v.column};
+  };
+  const std::string& message = error.message;
+  for (const auto& [flag, key] : flags) {
+    const std::string prefix = std::string(flag) + ": ";
+    if (!message.starts_with(prefix)) continue;
+    const std::string k(key);
+    if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
+    if (const auto it = d.engine_options.find(k); it != d.engine_options.end()) {
+      return at(it->second, message.substr(prefix.size()));
+    }
+    break;
+  }
+  // Model resolution and anything else: the deployment as a whole.
+  const auto m = d.keys.find("model");
+  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) return at(m->second, message);
+  return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message,
+               d.where.empty() ? std::string() : d.file, d.line, d.column};
+}
+
+std::string deployment_text(const CheckEntry& e) {
+  std::string layout;
+  if (e.engine == "llamacpp") layout = e.count > 1 ? ", layers split" : "";
+  else if (e.tp * e.pp > 1) layout = fmt::format(", tp {} pp {}", e.tp, e.pp);
+  return fmt::format("{}\u00d7 {}{}{}", e.count, e.gpu_name, layout, e.engine == "generic" ? "" : ", " + e.engine);
+}
+
+// Headroom asked: "5%" of a GPU's usable memory, or a size.
+std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
+  if (text.ends_with("%")) {
+    auto bp = parse_percent_bp(text);
+    if (!bp || *bp > 10000) fail(ErrorCode::invalid_argument, "--headroom: '" + text + "' is not a percentage up to 100%");
+    return usable / 10000 * *bp + usable % 10000 * *bp / 10000; // floor(usable x bp / 10^4), no overflow
+  }
+  return flag_value("--headroom", parse_size(text));
+}
+
+CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Catalog& catalog) {
+  CheckEntry e;
+  e.name = d.name;
+  e.file = d.file;
+  e.where = d.where;
+  e.index = d.index;
+  e.ignored = d.ignored;
+  e.kind = d.kind;
+  e.line = d.line;
+  e.column = d.column;
+  e.path = d.path;
+  e.notes = d.notes;
+  try {
+    const Options o = deployment_options(base, d);
+    if (o.gpus.empty() && !o.gpu_mem && !d.kind.empty()) {
+      const std::string count = d.gpu_count > 0 ? std::to_string(d.gpu_count) : std::string();
+      throw Failure{Error{ErrorCode::invalid_argument,
+                           d.where + ": " + d.name + ": " +
+                               (d.kind == "vLLM config"
+                                    ? "a vLLM config does not say which GPU" +
+                                          (d.gpu_count > 0 ? " (it uses " + count + ")" : std::string()) + "; give --gpu TYPE"
+                                    : "the " + d.kind + " does not say which GPU" +
+                                          (d.gpu_count > 0 ? " (it asks for " + count + ")" : std::string()) +
+                                          ": no node selector or affinity names one (nvidia.com/gpu.product, "
+                                          "cloud.google.com/gke-accelerator, node.kubernetes.io/instance-type, ...); give "
+                                          "--gpu TYPE or the annotation vramcalc/gpu"),
+                           d.file, d.line, d.column}};
+    }
+    if (o.gpus.empty() && !o.gpu_mem) {
+      throw Failure{Error{ErrorCode::invalid_argument,
+                           (d.where.empty() ? d.file : d.where) + ": " + d.path +
+                               ": missing key 'gpu' (the GPUs it runs on, e.g. gpu: 4xh100; or give --gpu)",
+                           d.where.empty() ? std::string() : d.file, d.line, d.column}};
+    }
+    Workload w = read_workload(o, catalog);
+    if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() != 1) {
+      fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
+    }
+    if (w.base.gpus.size() != 1) fail(ErrorCode::invalid_argument, "--gpu: a deployment runs on one kind of GPU");
+    e.report = estimate_or_fail(w, w.base, catalog);
+    const Report& r = e.report;
+    const FitRow& row = r.fit.front();
+    e.engine = r.engine ? r.engine->name : "generic";
+    e.gpu = row.gpu;
+    e.gpu_name = row.gpu_name;
+    e.count = row.count;
+    e.tp = row.tp;
+    e.pp = row.pp;
+    // The GPU's usable memory (the fit row of a vLLM deployment holds vLLM's share of it).
+    e.usable_bytes = usable_bytes(w.base.gpus.front().gpu);
+    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
+    try {
+      e.required_headroom_bytes = headroom_bytes(asked, e.usable_bytes);
+    } catch (const Failure& err) {
+      throw Failure{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
+    }
+    bool fits = false;
+    const auto u = UnitSystem::binary;
+    std::string why;
+    if (r.engine && r.engine->name == "vllm") {
+      const EngineSection& v = *r.engine;
+      e.required_bytes_per_gpu = v.requested_bytes;
+      // What vLLM leaves over: KV memory beyond `batch` full-length requests.
+      const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
+      e.headroom_bytes = v.kv_cache_memory_bytes >= need
+                             ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
+                             : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
+      fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !v.starts && v.kv_budget_bytes <= 0
+                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
+                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
+                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
+                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
+            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
+                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
+                                    format_bytes(v.kv_cache_memory_bytes, u))
+            : !v.fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                    with_commas(r.settings.context_tokens), r.settings.batch)
+                      : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                                    with_commas(r.settings.context_tokens), r.settings.batch);
+    } else if (r.engine && r.engine->name == "llamacpp") {
+      const EngineSection& l = *r.engine;
+      e.count = static_cast<std::uint32_t>(l.devices.size());
+      e.tp = 1;
+      e.pp = e.count;
+      std::int64_t least = INT64_MAX;
+      for (const EngineDevice& dev : l.devices) {
+        e.required_bytes_per_gpu = std::max(e.required_bytes_per_gpu, dev.total_bytes);
+        const std::int64_t h = dev.total_bytes <= dev.usable_bytes
+                                   ? static_cast<std::int64_t>(dev.usable_bytes - dev.total_bytes)
+                                   : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total_bytes - dev.usable_bytes, INT64_MAX));
+        least = std::min(least, h);
+      }
+      e.headroom_bytes = least == INT64_MAX ? 0 : least;
+      fits = l.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !l.error.empty() ? "llama.cpp would " + std::string(l.aborts ? "abort" : "refuse") + ": " + l.error
+                             : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(e.required_bytes_per_gpu, u),
+                                           format_bytes(e.usable_bytes, u));
+    } else {
+      e.required_bytes_per_gpu = row.required_bytes_per_gpu;
+      e.headroom_bytes = row.headroom_bytes;
+      fits = row.fits && row.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+      why = !row.problem.empty() ? row.problem
+                                 : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
+                                               format_bytes(row.usable_bytes, u));
+    }
+    e.status = fits ? CheckStatus::fits : CheckStatus::does_not_fit;
+    std::string head = fmt::format("{}: {}", deployment_text(e), why);
+    if (e.required_headroom_bytes > 0) {
+      head += fmt::format("; {} {}{} {} {} required", e.engine == "vllm" ? "spare KV memory" : "headroom",
+                          e.headroom_bytes >= 0 ? "" : "-",
+                          format_bytes(static_cast<std::uint64_t>(e.headroom_bytes >= 0 ? e.headroom_bytes : -e.headroom_bytes), u),
+                          e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes) ? "\u2265" : "<",
+                          format_bytes(e.required_headroom_bytes, u));
+    }
+    e.message = head;
+  } catch (const Failure& err) {
+    if (err.error.line != 0) throw; // already located
+    throw Failure{locate(d, err.error), {}};
+  }
+  return e;
+}
+
+// A GGUF named on a llama-server line that is not on this machine (CI checks the command, not
+// the file): the model and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
+void model_from_gguf_name(io::Deployment& d) {
+  io::DeployValue& m = d.keys["model"];
+  std::error_code ec;
+  if (!m.text.ends_with(".gguf") || std::filesystem::exists(m.text, ec)) return;
+  std::string stem = std::filesystem::path(m.text).stem().string();
+  if (const auto split = stem.find("-00001-of-"); split != std::string::npos) stem.erase(split);
+  for (const GgufFtypeTraits& t : gguf_ftypes()) {
+    std::string name(t.name.starts_with("gguf-") ? t.name.substr(5) : t.name);
+    const std::string lower = to_lower(stem);
+    for (char sep : {'-', '.', '_'}) {
+      if (lower.ends_with(sep + name)) {
+        if (!d.keys.contains("quant")) d.keys["quant"] = {name, m.path, ""};
+        stem.erase(stem.size() - name.size() - 1);
+        break;
+      }
+    }
+    if (d.keys.contains("quant")) break;
+  }
+  d.ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
+                      (d.keys.contains("quant") ? " " + d.keys["quant"].text : "") + " from its name)");
+  m.text = stem;
+}
+
+} // namespace
+
+// Every deployment of every file is read and checked; all errors are collected, each with its
+// file, line and column, and reported together (exit 2) instead of the first alone.
+Outcome run_check(const Options& o) {
+  const io::Catalog catalog = load_catalog(o);
+  std::vector<io::Deployment> deployments;
+  std::vector<Error> errors;
+  CheckReport report;
+  if (std::count(o.check_files.begin(), o.check_files.end(), "-") > 1) {
+    fail(ErrorCode::invalid_argument, "check: standard input ('-') can be read once");
+  }
+  std::vector<std::string> origins; // the files as messages name them ("<stdin>" for -)
+  for (const std::string& f : o.check_files) {
+    const bool in = f == "-";
+    const std::string origin = in ? "<stdin>" : f;
+    origins.push_back(origin);
+    auto text = in ? io::read_standard_input(ErrorCode::io) : io::read_text_file(f, ErrorCode::io);
+    if (!text) {
+      errors.push_back(text.error());
+      errors.back().file = origin;
+      continue;
+    }
+    io::DeploymentFile parsed = io::read_deployments(*text, origin, &catalog.gpu_labels);
+    for (Error& e : parsed.errors) errors.push_back(std::move(e));
+    for (io::Deployment& d : parsed.deployments) deployments.push_back(std::move(d));
+    for (io::Skipped& k : parsed.skipped) report.skipped.push_back({std::move(k.name), std::move(k.file), k.line, std::move(k.reason), std::move(k.kind), k.workload});
+    report.files.push_back(origin);
+  }
+  const auto command = [&](std::expected<io::Deployment, Error> parsed, bool gguf_name) {
+    if (!parsed) {
+      errors.push_back(parsed.error());
+      return;
+    }
+    if (gguf_name) model_from_gguf_name(*parsed);
+    deployments.push_back(std::move(*parsed));
+  };
+  if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);
+  if (o.llama_server_command) command(io::deployment_from_llama_server(*o.llama_server_command), true);
+  if (deployments.empty() && errors.empty() && report.skipped.empty()) {
+    fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
+  }
+  if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
+    fail(ErrorCode::invalid_argument, "check --vllm / --llama-server: say which GPUs with --gpu (e.g. --gpu 4xh100)");
+  }
+  if (o.gpus.size() > 1) fail(ErrorCode::invalid_argument, "check --gpu: give one GPU type (it is every deployment's)");
+  // The flags override every deployment: the same files checked on other hardware or at
+  // another context or batch (docs/ci.md).
+  for (io::Deployment& d : deployments) {
+    if (!o.gpus.empty()) {
+      // A manifest's GPUs keep their count when --gpu names only the type.
+      const bool counted = split_count("--gpu", o.gpus.front()).first > 0;
+      const bool keep_count = !counted && d.gpu_count > 0;
+      d.keys["gpu"] = {keep_count ? std::to_string(d.gpu_count) + "x" + o.gpus.front() : o.gpus.front(), "--gpu", ""};
+      if (!d.kind.empty()) {
+        // The flag wins over what the manifest said of the type.
+        std::string over;
+        std::erase_if(d.notes, [&](const std::string& n) {
+          const bool type = n.starts_with("the GPU type from the ") || n.starts_with("the GPU from the ");
+          if (type) over = n.substr(n.find(" from the ") + 10);
+          return type;
+        });
+        d.notes.push_back(std::string(keep_count ? "the GPU type from --gpu" : "the GPUs from --gpu") +
+                          (over.empty() ? "" : ", over the " + over));
+      }
+    }
+    if (o.gpu_mem) d.keys.erase("gpu");
+    if (o.batch) d.keys["batch"] = {*o.batch, "--batch", ""};
+    if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
+    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
+  }
+  report.entries.reserve(deployments.size());
+  for (const io::Deployment& d : deployments) {
+    Options base = o;
+    if (d.keys.contains("gpu")) base.gpu_mem.reset();
+    try {
+      report.entries.push_back(check_one(base, d, catalog));
+    } catch (const Failure& e) {
+      errors.push_back(e.error);
+    }
+  }
+  if (!errors.empty()) {
+    // In the order of the files, then of their lines.
+    const auto rank = [&](const Error& e) {
+      const auto f = std::find(origins.begin(), origins.end(), e.file);
+      return std::make_tuple(static_cast<std::size_t>(f - origins.begin()), e.line, e.column);
+    };
+    std::stable_sort(errors.begin(), errors.end(), [&](const Error& a, const Error& b) { return rank(a) < rank(b); });
+    Failure all{errors.front(), {}};
+    all.more.assign(errors.begin() + 1, errors.end());
+    throw all;
+  }
+  const std::string format = o.json ? "json" : o.format;
+  return {render_check(report, format, o.render), report.ok() ? 0 : 1};
+}
+
+
+} // namespace vramcalc::app

@@ -1,0 +1,136 @@
+// What the application's commands share: failing with a message, reading flag values,
+// resolving the model, the workload every estimating command reads. Private to src/app.
+#pragma once
+
+#include "app.hpp"
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/price_json.hpp"
+#include "vramcalc/kv.hpp"
+#include "vramcalc/model.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vramcalc::app {
+
+[[noreturn]] inline void fail(ErrorCode code, std::string message) { throw Failure{{code, std::move(message)}}; }
+
+template <typename T>
+T value_or_fail(std::expected<T, Error> v) {
+  if (!v) throw Failure{v.error()};
+  return std::move(*v);
+}
+
+// A flag's value, or the parser's complaint prefixed with the flag.
+template <typename T>
+T flag_value(std::string_view flag, std::expected<T, std::string> v) {
+  if (!v) fail(ErrorCode::invalid_argument, std::string(flag) + ": " + v.error());
+  return *v;
+}
+
+// ---- values (values.cpp) --------------------------------------------------------------
+
+// "[N x]NAME": "4xh100", "4×h100", "h100". Returns the count (0 if none given) and the name.
+std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::string_view spec);
+// --gpu and --gpu-mem as requests; notes get what a short name picked.
+std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes = nullptr);
+// "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
+std::vector<std::string> split_list(std::string_view flag, const std::string& value);
+WeightFormat format_flag(const std::string& quant, const ModelSpec& model);
+std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names);
+Dtype kv_flag(const std::string& kv, const ModelSpec& model);
+std::uint32_t utilization_flag(const std::string& text);
+Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text);
+EngineKind engine_kind(const std::string& name);
+KvPolicy kv_policy_flag(const std::string& text);
+
+// The most combinations one sweep may ask for.
+inline constexpr std::size_t max_sweep = 10000;
+// The most layer-estimates (estimates x the model's layers) one command may ask for. An
+// estimate walks every layer and its tensors for each GPU layout it tries, so its time grows
+// with the layers: under the 10,000-combination cap alone a 372-byte GGUF declaring 65,536
+// layers took 28 s for 100 contexts, and could take an hour. 2,000,000 holds every catalog
+// model at the cap (126 layers x 10,000 = 1,260,000). docs/reliability.md, "Bounded work".
+inline constexpr std::uint64_t max_layer_estimates = 2'000'000;
+// Estimates of the searches: --max-ctx / --max-batch double then bisect (at most ~80 each);
+// the "would fit with" suggestions add those, the formats, three KV dtypes and GPU counts.
+inline constexpr std::uint64_t search_estimates = 80;
+inline constexpr std::uint64_t suggestion_estimates = 250;
+// Suggestions are not asked for: they are searched only while they stay cheap (models of up
+// to 1,024 layers).
+inline constexpr std::uint64_t max_unasked_layer_estimates = 256'000;
+
+bool within_work(const ModelSpec& model, std::uint64_t estimates, std::uint64_t budget = max_layer_estimates);
+void check_work(const ModelSpec& model, std::uint64_t estimates, const std::string& what);
+
+// ---- the model (resolve.cpp) ----------------------------------------------------------
+
+// The whole catalog; or, given the model names a command looks up, only those models (and
+// the GPUs): most commands need one model, and parsing one spec instead of all of them is
+// most of a typical invocation's time (docs/performance.md).
+io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only = std::nullopt);
+
+// A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
+// file, a Hugging Face config.json, model files, or a directory holding them.
+struct ResolvedModel {
+  ModelSpec spec;
+  std::vector<std::string> warnings;       // from importing a config.json or files ("Import: ...")
+  std::vector<std::string> notes;          // how the name was read
+  std::optional<WeightFormat> file_format; // the model came from its weight files
+  std::string format_source;               // where spec.weights_format comes from: config, catalog, repo name
+  std::string checkpoint;                  // the hub name of the checkpoint resolved ("" for none)
+  bool context_from_checkpoint = false;    // spec.max_context is the checkpoint's, not the model's
+};
+
+ResolvedModel resolve_model(const Options& o, const io::Catalog& c);
+
+// ---- engines' flags (engine_flags.cpp) ------------------------------------------------
+
+void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s);
+
+// ---- the workload (workload.cpp) ------------------------------------------------------
+
+// What every estimating command reads from the flags: the model, the lists to sweep, and
+// the settings they share.
+struct Workload {
+  std::shared_ptr<const io::PriceTable> prices;
+  ResolvedModel resolved;
+  std::vector<WeightFormat> formats;
+  std::vector<Dtype> kvs;
+  std::vector<std::uint64_t> ctxs;
+  std::vector<std::uint64_t> batches;
+  Settings base;
+  std::string quant_source;   // flag, file, config, catalog, repo name, default
+  std::string context_source; // flag, checkpoint, model
+};
+
+Workload read_workload(const Options& o, const io::Catalog& catalog);
+std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& s);
+std::string overflow_message(const ModelSpec& model, const Settings& s, const EstimateError& e);
+Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog& catalog,
+                        const PreparedWeights* prepared = nullptr);
+void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);
+
+// ---- commands -------------------------------------------------------------------------
+
+std::string plot_svg(const Workload& w, const io::Catalog& catalog, const Options& o); // plot.cpp
+Outcome run_estimate(const Options& o);                                               // commands.cpp
+Outcome run_plan(const Options& o);
+Outcome run_explain(const Options& o);
+Outcome run_compare(const Options& o);
+Outcome run_list(const Options& o);
+Outcome run_inspect(const Options& o);                                                // inspect.cpp
+Outcome run_check(const Options& o);                                                  // check.cpp
+
+} // namespace vramcalc::app

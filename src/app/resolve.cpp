@@ -1,0 +1,145 @@
+// A model argument resolved: catalog name, hub name, spec file, config.json or model files.
+#include "common.hpp"
+
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/output_file.hpp"
+#include "deployments.hpp"
+
+#include <fmt/format.h>
+#include "vramcalc/io/hf_config.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/placement.hpp"
+#include "vramcalc/plan.hpp"
+#include "vramcalc/io/price_json.hpp"
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
+#include "vramcalc/units.hpp"
+
+#include <set>
+#include <array>
+#include <algorithm>
+#include <map>
+#include <cstdlib>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+
+
+namespace vramcalc::app {
+
+io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only) {
+  io::Catalog c = value_or_fail(only ? io::load_builtin_catalog_for(*only) : io::load_builtin_catalog());
+  for (const std::string& dir : o.models_dirs) {
+    if (auto r = io::add_models_dir(c, dir); !r) throw Failure{r.error()};
+  }
+  return c;
+}
+
+
+namespace {
+
+// Written as a path: catalog names do not shadow these, and these do not fall back to the catalog.
+bool written_as_path(std::string_view m) {
+  return m.starts_with("/") || m.starts_with("./") || m.starts_with("../") || m.starts_with("~") || m == "." ||
+         m == ".." || m.ends_with(".json") || m.ends_with(".gguf") || m.ends_with(".safetensors");
+}
+
+ResolvedModel resolve_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (io::is_model_files_path(path)) {
+    io::ModelFiles mf = value_or_fail(io::open_model_files(path));
+    ResolvedModel r{std::move(mf.spec), std::move(mf.warnings), {}, std::move(mf.format), "file", "", false};
+    return r;
+  }
+  if (fs::is_directory(path, ec)) {
+    const fs::path config = fs::path(path) / "config.json";
+    if (!fs::is_regular_file(config, ec)) fail(ErrorCode::io, "'" + path + "' is a directory without a config.json");
+    const std::string text = value_or_fail(io::read_text_file(config.string(), ErrorCode::invalid_model));
+    std::string id = to_lower(fs::path(path).lexically_normal().filename().string());
+    if (id.empty() || id == ".") id = to_lower(fs::absolute(path).lexically_normal().parent_path().filename().string());
+    auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  const std::string text = value_or_fail(io::read_text_file(path, ErrorCode::invalid_model));
+  if (io::looks_like_hf_config(text)) {
+    const fs::path p(path);
+    std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
+    if (id.empty()) id = "model";
+    auto imported = value_or_fail(io::parse_hf_config(text, path, to_lower(id)));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  ModelSpec spec = value_or_fail(io::parse_model_spec(text, path));
+  const bool quantized = spec.weights_format.has_value();
+  return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+}
+
+// The hint for a name nobody knows: how to size the model anyway.
+std::string unknown_model_hint(std::string_view name) {
+  if (std::count(name.begin(), name.end(), '/') == 1 && name.find(' ') == std::string_view::npos &&
+      name.size() <= 200 && !name.starts_with("/") && !name.starts_with(".")) {
+    return " (not in the catalog: size it from its config.json, https://huggingface.co/" + std::string(name) +
+           "/resolve/main/config.json: vramcalc config.json; or give the model directory, or --models-dir)";
+  }
+  return " (for a model not in the catalog, give its config.json or model directory, or --models-dir)";
+}
+
+} // namespace
+
+ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
+  if (o.model.empty()) {
+    fail(ErrorCode::invalid_argument, "no model given; try 'vramcalc llama3-70b' or 'vramcalc list models'");
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (written_as_path(o.model)) return resolve_path(o.model);
+  // A catalog name wins over a file or directory of the same name here (write ./NAME for that).
+  auto match = c.resolve_model_name(o.model);
+  const bool exists = fs::exists(o.model, ec);
+  if ((!match || !match->exact_name) && exists) return resolve_path(o.model);
+  std::optional<io::Catalog> whole;
+  if (!match && c.partial) {
+    // Suggestions for an unknown name come from the whole catalog.
+    whole = load_catalog(o);
+    match = whole->resolve_model_name(o.model);
+  }
+  if (!match) {
+    Error e = match.error();
+    if (e.code == ErrorCode::unknown_model) e.message += unknown_model_hint(o.model);
+    throw Failure{e};
+  }
+  ResolvedModel r{*match->model, {}, std::move(match->notes), std::nullopt, "", "", false};
+  if (r.spec.weights_format) r.format_source = "catalog";
+  if (match->weights_format) {
+    r.spec.weights_format = match->weights_format;
+    r.format_source = match->format_source;
+  }
+  if (const Checkpoint* cp = match->checkpoint; cp != nullptr) {
+    if (cp->max_context != 0 && cp->max_context != r.spec.max_context) {
+      r.notes.push_back(fmt::format("Maximum context {} tokens, the checkpoint's ({}'s config.json; vLLM's default "
+                                    "--max-model-len); the {} catalog entry says {}.",
+                                    with_commas(cp->max_context), cp->repo, r.spec.id, with_commas(r.spec.max_context)));
+      r.spec.max_context = cp->max_context;
+      r.context_from_checkpoint = true;
+    }
+  }
+  // The checkpoint is the name as typed when it names one: a known checkpoint, or a quantized upload.
+  if (match->checkpoint != nullptr || match->format_source == "repo name") r.checkpoint = o.model;
+  if (exists) {
+    r.notes.push_back("'" + o.model + "' is also a path here; the catalog's model is used (write ./" + o.model +
+                      " to read the files).");
+  }
+  return r;
+}
+
+
+} // namespace vramcalc::app

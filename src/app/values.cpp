@@ -1,0 +1,311 @@
+// Flag and deployment values read into typed settings: GPU requests, lists, formats, KV
+// dtypes, eviction policies, and the bound on the work one command may ask for.
+#include "common.hpp"
+
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/output_file.hpp"
+#include "deployments.hpp"
+
+#include <fmt/format.h>
+#include "vramcalc/io/hf_config.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/placement.hpp"
+#include "vramcalc/plan.hpp"
+#include "vramcalc/io/price_json.hpp"
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
+#include "vramcalc/units.hpp"
+
+#include <set>
+#include <array>
+#include <algorithm>
+#include <map>
+#include <cstdlib>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+
+
+namespace vramcalc::app {
+
+std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::string_view spec) {
+  std::size_t i = 0;
+  while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9') ++i;
+  std::size_t rest = 0;
+  if (i > 0 && i < spec.size() && (spec[i] == 'x' || spec[i] == 'X')) rest = i + 1;
+  else if (i > 0 && spec.substr(i).starts_with("\u00d7")) rest = i + 2;
+  if (rest == 0) return {0, std::string(spec)};
+  const auto n = flag_value(flag, parse_count(spec.substr(0, i), max_gpu_count));
+  if (rest >= spec.size()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + std::string(spec) + "' names no GPU");
+  return {static_cast<std::uint32_t>(n), std::string(spec.substr(rest))};
+}
+
+namespace {
+
+// A short name that several catalog GPUs share ("a100", "h100") picks one of them by its
+// aliases: say which, and name the others.
+std::optional<std::string> variant_note(const std::string& typed, const GpuSpec& picked, const io::Catalog& c) {
+  const std::string name = to_lower(typed);
+  if (name == to_lower(picked.id)) return std::nullopt;
+  std::vector<std::string> others;
+  for (const GpuSpec& g : c.gpus) {
+    if (g.id != picked.id && to_lower(g.id).starts_with(name + "-")) others.push_back(g.id);
+  }
+  if (others.empty()) return std::nullopt;
+  std::string list;
+  for (std::size_t i = 0; i < others.size(); ++i) list += (i == 0 ? "" : i + 1 == others.size() ? " and " : ", ") + others[i];
+  return "--gpu " + typed + " is the " + picked.name + " (" + picked.id + "); the catalog also has " + list +
+         ": name one to size it instead.";
+}
+
+} // namespace
+
+std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes) {
+  std::vector<GpuRequest> out;
+  for (const std::string& arg : o.gpus) {
+    std::string_view rest = arg;
+    while (true) {
+      const auto comma = rest.find(',');
+      const std::string_view one = rest.substr(0, comma);
+      if (one.empty()) fail(ErrorCode::invalid_argument, "--gpu: '" + arg + "' has an empty entry");
+      auto [count, name] = split_count("--gpu", one);
+      auto g = c.find_gpu(name);
+      if (!g) {
+        // "h100x2", "h100*2": the count written after the name.
+        std::size_t digits = name.size();
+        while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1])) != 0) --digits;
+        if (digits > 1 && digits < name.size() && (name[digits - 1] == 'x' || name[digits - 1] == 'X' || name[digits - 1] == '*')) {
+          const std::string gpu = name.substr(0, digits - 1);
+          if (c.find_gpu(gpu)) {
+            fail(ErrorCode::unknown_gpu, "--gpu: unknown GPU '" + name + "'; did you mean " + name.substr(digits) + "x" +
+                                             gpu + "? (the count comes first)");
+          }
+        }
+        fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+      }
+      out.push_back({**g, count});
+      if (notes != nullptr) {
+        if (auto n = variant_note(name, **g, c)) notes->push_back(*n);
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  if (o.gpu_mem) {
+    auto [count, size] = split_count("--gpu-mem", *o.gpu_mem);
+    GpuSpec g;
+    g.memory_bytes = flag_value("--gpu-mem", parse_size(size));
+    if (g.memory_bytes == 0) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is zero");
+    if (g.memory_bytes > (1ull << 56)) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is too large");
+    g.id = "custom";
+    g.name = "GPU with " + size;
+    g.vendor = "custom";
+    g.memory_note = "given with --gpu-mem";
+    g.custom = true;
+    out.push_back({g, count});
+  }
+  return out;
+}
+
+// A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
+
+std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
+  // "32,000" is a thousands separator, not the list 32 and 000.
+  {
+    std::size_t i = 0, group = 0;
+    bool separated = false, digits_only = !value.empty() && value.size() <= 64;
+    for (; i < value.size() && digits_only; ++i) {
+      if (value[i] == ',') {
+        digits_only = group >= 1 && group <= 3 && (!separated || group == 3);
+        separated = true;
+        group = 0;
+      } else {
+        digits_only = std::isdigit(static_cast<unsigned char>(value[i])) != 0;
+        ++group;
+      }
+    }
+    if (digits_only && separated && group == 3) {
+      std::string plain;
+      for (char c : value) {
+        if (c != ',') plain += c;
+      }
+      fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' is a list of " + value.substr(0, value.find(',')) +
+                                            " and more; for one number write " + plain + " (no thousands separators)");
+    }
+  }
+  std::vector<std::string> out;
+  std::string_view rest = value;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (one.empty()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' has an empty entry");
+    out.emplace_back(one);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
+  auto f = parse_weight_format(quant, model.dtype);
+  if (f) return *f;
+  std::vector<NameCandidate> cands;
+  const auto names = weight_format_names();
+  for (std::string_view n : names) cands.push_back({n, n});
+  const auto sug = suggest(quant, cands);
+  std::string msg = "--quant: " + f.error();
+  msg += sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?";
+  fail(ErrorCode::invalid_argument, msg);
+}
+
+// " did you mean X?" for a mistyped name: the same letters and digits without separators
+// first ("fp8e4m3" is "fp8_e4m3"), else the nearest by edit distance; "" when none is close.
+std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names) {
+  const auto bare = [](std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      if (std::isalnum(static_cast<unsigned char>(c)) != 0) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+  };
+  for (std::string_view n : names) {
+    if (!bare(typed).empty() && bare(typed) == bare(n)) return "; did you mean " + std::string(n) + "?";
+  }
+  std::vector<NameCandidate> candidates;
+  for (std::string_view n : names) candidates.push_back({n, n});
+  const auto s = suggest(typed, candidates, 1);
+  return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
+}
+
+Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
+  // "auto" is vLLM's spelling of "the model's dtype".
+  auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
+  if (!d || !traits(*d).kv_allowed) {
+    static constexpr std::string_view known[] = {"fp32", "fp16", "bf16",  "fp8",  "fp8_e4m3", "fp8_e5m2", "int8",
+                                                 "int4", "q8_0", "q5_1",  "q5_0", "q4_1",     "q4_0",     "iq4_nl"};
+    std::string hint = did_you_mean(kv, known);
+    if (hint.empty()) hint = "; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl";
+    fail(ErrorCode::invalid_argument, "--kv: unknown KV-cache dtype '" + kv + "'" + hint);
+  }
+  return *d;
+}
+
+// "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
+// --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
+// more decimals are rounded to the nearest millionth.
+std::uint32_t utilization_flag(const std::string& text) {
+  const std::string flag = "--gpu-memory-utilization";
+  const auto bad = [&](const std::string& why) { fail(ErrorCode::invalid_argument, flag + ": '" + text + "' " + why); };
+  std::size_t i = 0;
+  std::uint64_t whole = 0, frac_ppm = 0, digits = 0;
+  bool round_up_last = false, any = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, any = true) {
+    if (whole > 10) bad("is more than 1");
+    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits, any = true) {
+      if (digits < 6) frac_ppm = frac_ppm * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      else if (digits == 6) round_up_last = text[i] >= '5';
+    }
+  }
+  if (!any || i != text.size()) bad("is not a decimal fraction such as 0.9 or 0.845");
+  for (std::uint64_t d = digits; d < 6; ++d) frac_ppm *= 10;
+  const std::uint64_t ppm = whole * 1'000'000 + frac_ppm + (round_up_last ? 1 : 0);
+  if (ppm > 1'000'000) bad("is more than 1");
+  if (ppm == 0) bad("is not more than 0");
+  return static_cast<std::uint32_t>(ppm);
+}
+
+// llama.cpp's cache types (llama-server --cache-type-k/-v: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
+constexpr Dtype llamacpp_kv_types[] = {Dtype::f32,  Dtype::f16,  Dtype::bf16,   Dtype::q8_0, Dtype::q4_0,
+                                       Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
+
+Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
+  const auto d = parse_dtype(text);
+  if (d && std::find(std::begin(llamacpp_kv_types), std::end(llamacpp_kv_types), *d) != std::end(llamacpp_kv_types)) {
+    return *d;
+  }
+  fail(ErrorCode::invalid_argument,
+       flag + ": llama.cpp has no '" + text + "' cache type; it has f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1");
+}
+
+EngineKind engine_kind(const std::string& name) {
+  if (name == "vllm") return EngineKind::vllm;
+  if (name == "llamacpp" || name == "llama.cpp") return EngineKind::llamacpp;
+  return EngineKind::generic;
+}
+
+// "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
+
+bool within_work(const ModelSpec& model, std::uint64_t estimates, std::uint64_t budget) {
+  return estimates <= budget / std::max<std::uint64_t>(1, model.num_layers);
+}
+
+void check_work(const ModelSpec& model, std::uint64_t estimates, const std::string& what) {
+  if (within_work(model, estimates)) return;
+  const std::uint64_t layers = std::max<std::uint64_t>(1, model.num_layers);
+  fail(ErrorCode::invalid_argument,
+       what + " " + with_commas(estimates) + " estimates of a " + with_commas(layers) + "-layer model (" +
+           with_commas(estimates * layers) + " layer-estimates); vramcalc's limit is " + with_commas(max_layer_estimates) +
+           " per command");
+}
+
+// "streaming:sinks=4,window=4096", "streaming" (4 + 4096), "h2o:budget=2048", "h2o:ratio=0.2".
+KvPolicy kv_policy_flag(const std::string& text) {
+  KvPolicy p;
+  const std::string flag = "--kv-policy";
+  const auto colon = text.find(':');
+  const std::string kind = to_lower(text.substr(0, colon));
+  std::map<std::string, std::string> params;
+  if (colon != std::string::npos) {
+    for (const std::string& kv : split_list(flag, text.substr(colon + 1))) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) fail(ErrorCode::invalid_argument, flag + ": '" + kv + "' is not key=value");
+      params[to_lower(kv.substr(0, eq))] = kv.substr(eq + 1);
+    }
+  }
+  auto take = [&](const std::string& key, std::uint64_t fallback) -> std::uint64_t {
+    auto it = params.find(key);
+    if (it == params.end()) return fallback;
+    const std::string v = it->second;
+    params.erase(it);
+    return flag_value(flag + " " + key, parse_tokens(v));
+  };
+  if (kind == "none") return p;
+  if (kind == "streaming" || kind == "streamingllm") {
+    p.kind = KvPolicy::Kind::streaming;
+    p.sinks = take("sinks", 4);
+    p.window = take("window", 4096);
+  } else if (kind == "h2o") {
+    p.kind = KvPolicy::Kind::h2o;
+    if (auto it = params.find("ratio"); it != params.end()) {
+      auto bp = parse_percent_bp(it->second + "%");
+      if (!bp || *bp == 0 || *bp * 100 > 10000) {
+        fail(ErrorCode::invalid_argument, flag + ": ratio '" + it->second + "' is not a fraction between 0 and 1");
+      }
+      p.ratio_bp = static_cast<std::uint32_t>(*bp * 100);
+      params.erase(it);
+    } else {
+      p.budget = take("budget", 2048);
+    }
+  } else {
+    fail(ErrorCode::invalid_argument, flag + ": unknown policy '" + kind + "'; known: streaming, h2o, none");
+  }
+  if (!params.empty()) {
+    fail(ErrorCode::invalid_argument, flag + ": unknown parameter '" + params.begin()->first + "' for " + kind);
+  }
+  return p;
+}
+
+
+} // namespace vramcalc::app

@@ -1,0 +1,196 @@
+// What every estimating command reads from the flags, and the estimate around it.
+#include "common.hpp"
+
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/output_file.hpp"
+#include "deployments.hpp"
+
+#include <fmt/format.h>
+#include "vramcalc/io/hf_config.hpp"
+#include "vramcalc/io/model_json.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/placement.hpp"
+#include "vramcalc/plan.hpp"
+#include "vramcalc/io/price_json.hpp"
+#include "vramcalc/render.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/text.hpp"
+#include "vramcalc/units.hpp"
+
+#include <set>
+#include <array>
+#include <algorithm>
+#include <map>
+#include <cstdlib>
+#include <tuple>
+#include <filesystem>
+#include <fstream>
+
+
+namespace vramcalc::app {
+
+namespace {
+
+// The price table: --prices FILE, else the built-in one. Shared, so the spans Settings hold
+// into it stay valid however the workload is copied.
+std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Catalog& catalog) {
+  if (!o.prices) return std::make_shared<const io::PriceTable>(value_or_fail(io::load_builtin_prices(catalog.gpus)));
+  auto text = io::read_text_file(*o.prices, ErrorCode::io);
+  if (!text) throw Failure{Error{text.error().code, "--prices: " + text.error().message}};
+  return std::make_shared<const io::PriceTable>(value_or_fail(io::parse_price_table(*text, *o.prices, catalog.gpus)));
+}
+
+
+} // namespace
+
+Workload read_workload(const Options& o, const io::Catalog& catalog) {
+  Workload w{load_prices(o, catalog), resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
+  w.base.prices = w.prices->rows;
+  const ModelSpec& model = w.resolved.spec;
+  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
+  const EngineKind engine = engine_kind(o.engine);
+  const bool llamacpp = engine == EngineKind::llamacpp;
+  if (o.quant && iequals(*o.quant, "all")) {
+    for (std::string_view n : listed_weight_formats()) {
+      WeightFormat f = format_flag(std::string(n), model);
+      if (engine_loads(engine, f)) w.formats.push_back(std::move(f));
+    }
+  } else {
+    std::string native = model.weights_format.value_or(std::string(traits(model.dtype).name));
+    w.quant_source = o.quant ? "flag" : model.weights_format ? w.resolved.format_source : "default";
+    if (llamacpp && !o.quant && !engine_loads(engine, format_flag(native, model))) {
+      // llama.cpp's GGUF of a checkpoint keeps its dtype; gpt-oss ships MXFP4 experts.
+      native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
+      if (native != "mxfp4_moe") w.quant_source = "default";
+    }
+    const std::string quant = o.quant.value_or(native);
+    for (const std::string& q : split_list("--quant", quant)) {
+      // Without -q (or with -q file) the weights are the files' own.
+      if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
+        w.quant_source = "file";
+        w.formats.push_back(*w.resolved.file_format);
+        if (llamacpp && !engine_loads(engine, w.formats.back())) {
+          fail(ErrorCode::invalid_argument, "--engine llamacpp: llama.cpp runs GGUF files, not safetensors; give -q "
+                                            "with a GGUF type (q8_0, q4_k_m, ...) to size a conversion");
+        }
+        if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+          fail(ErrorCode::invalid_argument, "--engine vllm: vLLM's GGUF loading is experimental and not modelled; "
+                                            "size it with --engine llamacpp, or give -q with a vLLM format");
+        }
+        continue;
+      }
+      // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
+      w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model));
+      if (llamacpp && !engine_loads(engine, w.formats.back())) {
+        fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
+                                              "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
+      }
+      if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
+        fail(ErrorCode::invalid_argument,
+             "--quant: vLLM does not load '" + q + "' (" +
+                 (w.formats.back().kind == FormatKind::exl2 ? std::string("ExLlamaV2 is not a vLLM format")
+                                                            : std::string("its GGUF loading is experimental and not modelled")) +
+                 "); use one of bf16, fp8, int8, gptq, awq, w4a16, nf4, mxfp4, nvfp4, or --engine llamacpp for GGUF");
+      }
+    }
+  }
+  if (llamacpp && o.kv) {
+    for (const std::string& k : split_list("--kv", *o.kv)) w.kvs.push_back(llamacpp_kv_flag("--kv", k));
+  } else if (llamacpp) {
+    w.kvs.push_back(Dtype::f16); // llama.cpp's default cache type
+  } else {
+    for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
+      w.kvs.push_back(kv_flag(k, model));
+    }
+  }
+  if (!o.ctx && model.max_context == 0) {
+    fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
+  }
+  if (o.ctx) {
+    for (const std::string& c : split_list("--ctx", *o.ctx)) {
+      w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+      // Far beyond what any model takes is a slip (128000k for 128k), not a plan: say so rather
+      // than size 44 GPUs for it. Beyond this model's maximum but within reach is a what-if:
+      // the table says it plainly.
+      const std::uint64_t longest = std::max(longest_known_context_tokens, model.max_context);
+      if (w.ctxs.back() / 8 >= longest && w.ctxs.back() != 8 * longest) {
+        fail(ErrorCode::invalid_argument,
+             "--ctx: '" + c + "' is " + with_commas(w.ctxs.back()) + " tokens, more than 8\u00d7 the longest context any model takes (" +
+                 with_commas(longest) + " tokens); " + model.id + " takes " + with_commas(model.max_context) +
+                 " (k is 1,024 tokens, m 1,048,576)");
+      }
+    }
+  } else {
+    w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
+  }
+  w.context_source = o.ctx ? "flag" : w.resolved.context_from_checkpoint ? "checkpoint" : "model";
+  if (o.quant && iequals(*o.quant, "all")) w.quant_source = "flag";
+  for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
+    w.batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
+  }
+  const std::uint64_t combos = w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size();
+  if (combos > max_sweep) {
+    fail(ErrorCode::invalid_argument, "the flags ask for " + std::to_string(combos) +
+                                          " combinations; a sweep is limited to " + std::to_string(max_sweep));
+  }
+  check_work(model, combos, "the flags ask for");
+  if (o.overhead) {
+    w.base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+    w.base.overhead_given = true;
+  }
+  if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
+  w.base.gpus = gpu_requests(o, catalog, &w.resolved.notes);
+  apply_engine_flags(o, model, w.base);
+  // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as
+  // it takes": the fit row's min_count and the verdict still say how many would fit.
+  for (GpuRequest& g : w.base.gpus) {
+    if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
+  }
+  w.base.weights = w.formats.front();
+  w.base.kv_dtype = w.kvs.front();
+  w.base.context_tokens = w.ctxs.front();
+  w.base.batch = w.batches.front();
+  return w;
+}
+
+std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& s) {
+  std::vector<WeightFormat> out;
+  for (std::string_view n : listed_weight_formats()) {
+    WeightFormat f = format_flag(std::string(n), model);
+    if (engine_loads(s.engine, f)) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Names the model and the workload: which of them is absurd is for the reader to see.
+std::string overflow_message(const ModelSpec& model, const Settings& s, const EstimateError& e) {
+  return model.id + " at " + with_commas(s.context_tokens) + " tokens \u00d7 " + with_commas(s.batch) +
+         (s.batch == 1 ? " sequence: " : " sequences: ") + e.message;
+}
+
+Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog& catalog,
+                        const PreparedWeights* prepared) {
+  const ModelSpec& model = w.resolved.spec;
+  auto report = prepared != nullptr ? estimate(s, catalog.gpus, *prepared) : estimate(model, s, catalog.gpus);
+  if (!report) fail(ErrorCode::overflow, overflow_message(model, s, report.error()));
+  report->notes.insert(report->notes.begin(), w.resolved.notes.begin(), w.resolved.notes.end());
+  for (const std::string& warning : w.resolved.warnings) report->notes.insert(report->notes.begin(), "Import: " + warning);
+  report->settings.quant_source = w.quant_source;
+  report->settings.context_source = w.context_source;
+  report->settings.checkpoint = w.resolved.checkpoint;
+  return std::move(*report);
+}
+
+// Writes `text` to `path` whole or not at all, never over a device, FIFO, link or another
+// user's file (io::write_output_file).
+void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag) {
+  if (auto w = io::write_output_file(path, text); !w) fail(w.error().code, flag + ": " + w.error().message);
+}
+
+
+} // namespace vramcalc::app
