@@ -9,13 +9,72 @@
 #include "vramcalc/placement.hpp"
 
 #include <cstdint>
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vramcalc {
 
 enum class EngineKind : std::uint8_t { generic, vllm, llamacpp };
+
+// What the rest of the program asks of an engine by name: one row per engine, in EngineKind
+// order. Its behaviour is its plan (engine_<id>.cpp), the alternative of EngineSection it
+// fills (report.hpp) and the renderers of that alternative.
+struct EngineTraits {
+  EngineKind kind;
+  std::string_view id;       // --engine value, JSON "name", FitRow::decided_by
+  std::string_view display;  // in prose: "vLLM"
+  std::string_view alias;    // another spelling --engine takes ("" for none)
+  // Contexts it allocates in steps of: vLLM's 16-token KV blocks, llama.cpp's context
+  // padded to 256 (docs/engines.md); searches for the longest context step by it.
+  std::uint64_t context_step_tokens;
+  // The KV-cache dtypes it takes (empty: any KV dtype): vLLM's --kv-cache-dtype (auto,
+  // fp8/fp8_e4m3, fp8_e5m2; vllm/config/cache.py), llama.cpp's --cache-type-k/-v
+  // (common/arg.cpp: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
+  std::span<const Dtype> kv_dtypes;
+  // Whether it runs tensor / pipeline parallel layouts (vLLM); llama.cpp splits layers its own way.
+  bool parallel_layouts;
+  std::string_view needs_gpu; // why it must be told the GPU ("" when it need not)
+  std::string_view flags;     // its own flags, named when they are given without it
+};
+
+namespace detail {
+inline constexpr Dtype vllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
+inline constexpr Dtype llamacpp_kv_dtypes[] = {Dtype::f32,  Dtype::f16,    Dtype::bf16, Dtype::q8_0, Dtype::q4_0,
+                                               Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
+} // namespace detail
+
+inline constexpr EngineTraits engine_table[] = {
+    {EngineKind::generic, "generic", "vramcalc", "", 1, {}, true, "", ""},
+    {EngineKind::vllm, "vllm", "vLLM", "", 16, detail::vllm_kv_dtypes, true,
+     "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ..."},
+    {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, detail::llamacpp_kv_dtypes, false,
+     "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ..."},
+};
+
+constexpr bool engine_table_in_order() {
+  for (std::size_t i = 0; i < std::size(engine_table); ++i) {
+    if (static_cast<std::size_t>(engine_table[i].kind) != i || engine_table[i].id.empty()) return false;
+  }
+  return true;
+}
+static_assert(engine_table_in_order(), "engine_table: one row per EngineKind, in its order");
+
+[[nodiscard]] constexpr const EngineTraits& engine_traits(EngineKind kind) {
+  return engine_table[static_cast<std::size_t>(kind)];
+}
+
+// The engine an --engine value (or a deployment's `engine`) names, by id or alias, in any case.
+[[nodiscard]] std::optional<EngineKind> find_engine(std::string_view name);
+
+// "generic, vllm or llamacpp": the ids, for messages.
+[[nodiscard]] std::string engine_ids();
+
+// Whether the engine takes `kv` as its KV-cache dtype.
+[[nodiscard]] bool engine_takes_kv(EngineKind engine, Dtype kv);
 
 // Whether `engine` loads weights stored as `format`: vLLM its quantization methods (not
 // GGUF, not ExLlamaV2), llama.cpp GGUF files (a plain f32 / f16 / bf16 format meaning the
@@ -142,6 +201,9 @@ struct LlamaCppResult {
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
   bool fits = false;
 };
+
+// A cache type as llama.cpp spells it (ggml's type names: f16, f32, q8_0, ...).
+[[nodiscard]] std::string_view ggml_type_name(Dtype d);
 
 // What llama.cpp (the build of `options.release`, default the newest modelled) allocates with
 // `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).

@@ -1,11 +1,14 @@
 // What an estimate found: the data every renderer (table, JSON) draws from.
 #pragma once
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/price.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace vramcalc {
@@ -121,75 +124,38 @@ struct Limits {
   bool asked_context = false, asked_batch = false, asked_quant = false;
 };
 
-// One device of a llama.cpp deployment: a GPU, or the host (system RAM).
-struct EngineDevice {
-  std::string name;                 // GPU id, or "host"
-  std::uint64_t usable_bytes = 0;   // 0 for the host
-  std::uint64_t model_bytes = 0;    // weights in its buffers
-  std::uint64_t kv_bytes = 0;       // KV cache and recurrent state of its layers
-  std::uint64_t compute_bytes = 0;  // compute buffer (an estimate)
-  std::uint64_t output_bytes = 0;   // logits buffer (host)
-  std::uint64_t overhead_bytes = 0; // free margin kept per GPU
-  std::uint64_t total_bytes = 0;
-  std::uint32_t layers = 0;         // repeating layers it holds
-  bool output = false;              // it holds the output layer
-  bool fits = true;
+// vLLM's account (--engine vllm): the figures of its start-up log.
+struct VllmSection {
+  VllmResult plan;
 };
 
-// What a serving engine would do (present with --engine vllm | llamacpp).
+// llama.cpp's account (--engine llamacpp): its buffers on each GPU and in system RAM.
+struct LlamaCppSection {
+  LlamaCppResult plan;            // swa_cells 0 for models without sliding-window layers
+  std::string weights;            // the GGUF format sized
+  bool server = true;             // llama-server; false: the library (llama-cli, bindings)
+  bool kv_unified = false, swa_full = false;
+  std::uint32_t total_layers = 0; // repeating layers + the output layer
+};
+
+// What a serving engine would do (present with --engine vllm | llamacpp): what every engine
+// says, and its own account as one alternative per engine (in EngineKind order, generic
+// aside), which the renderers visit.
 struct EngineSection {
-  std::string name;          // "vllm", "llamacpp"
   std::string version;       // the release whose behaviour is modelled
   std::string gpu;           // GPU id it was planned for
   std::string gpu_name;
   std::uint32_t tp = 1, pp = 1;
   std::uint64_t context_tokens = 0; // max_model_len (vLLM) / context per sequence (llama.cpp)
   std::uint64_t batch = 1;
-  // vLLM
-  std::uint64_t gpu_memory_bytes = 0;  // the total CUDA reports (below nvidia-smi's)
-  std::string gpu_memory_source;        // measured (where) or the rule
-  std::uint32_t utilization_ppm = 0;    // millionths
-  std::uint64_t requested_bytes = 0;
-  std::uint32_t stage = 0;              // pp > 1: the stage whose cache limits the blocks
-  std::uint64_t weights_bytes = 0;
-  std::uint64_t activation_bytes = 0;
-  std::uint64_t non_torch_bytes = 0;
-  std::uint64_t cuda_graph_bytes = 0;
-  std::uint64_t kv_cache_memory_bytes = 0;
-  std::int64_t kv_budget_bytes = 0;     // requested - the rest; negative when nothing is left
-  bool kv_memory_given = false;
-  std::uint64_t max_num_seqs = 0;
-  std::uint64_t max_num_batched_tokens = 0;
-  std::uint64_t block_size = 0;
-  std::uint64_t page_bytes = 0;
-  std::uint64_t num_groups = 0;
-  std::uint64_t group_size = 0;
-  std::uint64_t num_gpu_blocks = 0;
-  std::uint64_t kv_cache_tokens = 0;
-  double max_concurrency = 0;
-  std::uint64_t needed_bytes = 0;
-  bool starts = false;
-  std::uint64_t max_model_len_fit = 0;
-  bool fits = false;           // starts, and holds `batch` requests at full length
+  bool fits = false;         // it starts, and holds `batch` requests at full length
   std::vector<std::string> notes;
-  // llama.cpp
-  std::string weights;              // the GGUF format sized
-  std::uint64_t n_ctx = 0;          // -c as llama.cpp pads it
-  std::uint64_t n_seq = 1;          // -np
-  std::uint64_t cells = 0;          // KV cells per stream
-  std::uint64_t n_stream = 1;
-  std::uint64_t swa_cells = 0;      // cells of sliding-window layers (0: none)
-  std::uint64_t n_batch = 0, n_ubatch = 0;
-  bool flash_attn = true, kv_unified = false, swa_full = false;
-  std::string type_k, type_v;
-  std::uint64_t kv_bytes = 0, state_bytes = 0;
-  std::uint32_t gpu_layers = 0, total_layers = 0; // offloaded of (repeating layers + output)
-  std::string app;                  // "server" (llama-server) or "library"
-  std::uint64_t n_outputs = 0;      // logits rows the compute buffers are reserved for
-  std::vector<EngineDevice> devices; // the GPUs
-  EngineDevice host;
-  std::string error;                // llama.cpp would refuse (or abort): why
-  bool aborts = false;
+  std::variant<VllmSection, LlamaCppSection> detail;
+
+  [[nodiscard]] EngineKind kind() const {
+    return std::holds_alternative<VllmSection>(detail) ? EngineKind::vllm : EngineKind::llamacpp;
+  }
+  [[nodiscard]] std::string_view name() const { return engine_traits(kind()).id; }
 };
 
 struct Report {

@@ -66,9 +66,8 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.ctx = get("context");
   o.batch = get("batch");
   o.engine = to_lower(get("engine").value_or("generic"));
-  if (o.engine != "generic" && o.engine != "vllm" && o.engine != "llamacpp" && o.engine != "llama.cpp") {
-    fail(ErrorCode::invalid_argument, "--engine: '" + o.engine + "' is not generic, vllm or llamacpp");
-  }
+  const auto engine = find_engine(o.engine);
+  if (!engine) fail(ErrorCode::invalid_argument, "--engine: '" + o.engine + "' is not " + engine_ids());
   if (auto g = get("gpu")) o.gpus.push_back(*g);
   o.tp = get("tp");
   o.pp = get("pp");
@@ -81,7 +80,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.kv_cache_memory = opt("kv_cache_memory");
   o.block_size = opt("block_size");
   // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
-  if (o.engine == "llamacpp" || o.engine == "llama.cpp") o.llamacpp_version = opt("version");
+  if (*engine == EngineKind::llamacpp) o.llamacpp_version = opt("version");
   else o.vllm_version = opt("version");
   if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
     o.enforce_eager = boolean("enforce_eager", it->second);
@@ -141,7 +140,8 @@ Error locate(const io::Deployment& d, const Error& error) {
 
 std::string deployment_text(const CheckEntry& e) {
   std::string layout;
-  if (e.engine == "llamacpp") layout = e.count > 1 ? ", layers split" : "";
+  const auto engine = find_engine(e.engine);
+  if (engine && !engine_traits(*engine).parallel_layouts) layout = e.count > 1 ? ", layers split" : "";
   else if (e.tp * e.pp > 1) layout = fmt::format(", tp {} pp {}", e.tp, e.pp);
   return fmt::format("{}\u00d7 {}{}{}", e.count, e.gpu_name, layout, e.engine == "generic" ? "" : ", " + e.engine);
 }
@@ -154,6 +154,78 @@ std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
     return usable / 10000 * *bp + usable % 10000 * *bp / 10000; // floor(usable x bp / 10^4), no overflow
   }
   return flag_value("--headroom", parse_size(text));
+}
+
+// A deployment's verdict in its engine's terms: what it needs per GPU, what is left, whether
+// it fits (before the headroom asked), and why, in a sentence; an engine that splits layers
+// its own way says how many GPUs it used.
+struct Verdict {
+  bool fits = false;
+  std::uint64_t required_bytes_per_gpu = 0;
+  std::int64_t headroom_bytes = 0;
+  std::string why;
+  std::optional<std::uint32_t> count;
+  std::string headroom_name = "headroom"; // what the headroom is, in its terms
+};
+
+Verdict generic_verdict(const FitRow& row) {
+  const auto u = UnitSystem::binary;
+  return {row.fits, row.required_bytes_per_gpu, row.headroom_bytes,
+          !row.problem.empty() ? row.problem
+                               : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
+                                             format_bytes(row.usable_bytes, u)),
+          std::nullopt};
+}
+
+// vLLM needs its share of the GPU (its memory request); what it leaves over is the KV
+// memory beyond `batch` full-length requests.
+Verdict engine_verdict(const Report& r, const VllmSection& vllm, const CheckEntry&) {
+  const VllmResult& v = vllm.plan;
+  const auto u = UnitSystem::binary;
+  const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
+  Verdict out;
+  out.required_bytes_per_gpu = v.requested_bytes;
+  out.headroom_bytes = v.kv_cache_memory_bytes >= need
+                           ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
+                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
+  out.fits = r.engine->fits;
+  out.headroom_name = "spare KV memory";
+  out.why = !v.starts && v.kv_budget_bytes <= 0
+                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
+                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
+                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
+                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
+            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
+                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
+                                    format_bytes(v.kv_cache_memory_bytes, u))
+            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                          with_commas(r.settings.context_tokens), r.settings.batch)
+                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                                            with_commas(r.settings.context_tokens), r.settings.batch);
+  return out;
+}
+
+// llama.cpp: the device with the least room decides; its layers are split over the GPUs.
+Verdict engine_verdict(const Report& r, const LlamaCppSection& l, const CheckEntry& e) {
+  const auto u = UnitSystem::binary;
+  Verdict out;
+  out.count = static_cast<std::uint32_t>(l.plan.gpus.size());
+  std::int64_t least = INT64_MAX;
+  for (const LlamaCppDevice& dev : l.plan.gpus) {
+    out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
+    const std::int64_t h = dev.total() <= dev.usable_bytes
+                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
+                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
+    least = std::min(least, h);
+  }
+  out.headroom_bytes = least == INT64_MAX ? 0 : least;
+  out.fits = r.engine->fits;
+  out.why = !l.plan.error.empty()
+                ? "llama.cpp would " + std::string(l.plan.aborts ? "abort" : "refuse") + ": " + l.plan.error
+                : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
+                              format_bytes(e.usable_bytes, u));
+  return out;
 }
 
 CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Catalog& catalog) {
@@ -198,7 +270,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.report = estimate_or_fail(w, w.base, catalog);
     const Report& r = e.report;
     const FitRow& row = r.fit.front();
-    e.engine = r.engine ? r.engine->name : "generic";
+    e.engine = r.engine ? std::string(r.engine->name()) : "generic";
     e.gpu = row.gpu;
     e.gpu_name = row.gpu_name;
     e.count = row.count;
@@ -212,61 +284,24 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     } catch (const Failure& err) {
       throw Failure{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
     }
-    bool fits = false;
-    const auto u = UnitSystem::binary;
-    std::string why;
-    if (r.engine && r.engine->name == "vllm") {
-      const EngineSection& v = *r.engine;
-      e.required_bytes_per_gpu = v.requested_bytes;
-      // What vLLM leaves over: KV memory beyond `batch` full-length requests.
-      const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
-      e.headroom_bytes = v.kv_cache_memory_bytes >= need
-                             ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
-                             : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
-      fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
-      why = !v.starts && v.kv_budget_bytes <= 0
-                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
-                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
-                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
-                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
-                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
-            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
-                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
-                                    format_bytes(v.kv_cache_memory_bytes, u))
-            : !v.fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
-                                    with_commas(r.settings.context_tokens), r.settings.batch)
-                      : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
-                                    with_commas(r.settings.context_tokens), r.settings.batch);
-    } else if (r.engine && r.engine->name == "llamacpp") {
-      const EngineSection& l = *r.engine;
-      e.count = static_cast<std::uint32_t>(l.devices.size());
-      e.tp = 1;
-      e.pp = e.count;
-      std::int64_t least = INT64_MAX;
-      for (const EngineDevice& dev : l.devices) {
-        e.required_bytes_per_gpu = std::max(e.required_bytes_per_gpu, dev.total_bytes);
-        const std::int64_t h = dev.total_bytes <= dev.usable_bytes
-                                   ? static_cast<std::int64_t>(dev.usable_bytes - dev.total_bytes)
-                                   : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total_bytes - dev.usable_bytes, INT64_MAX));
-        least = std::min(least, h);
+    const Verdict v = r.engine ? std::visit([&](const auto& a) { return engine_verdict(r, a, e); }, r.engine->detail)
+                               : generic_verdict(row);
+    if (r.engine) {
+      e.count = v.count.value_or(e.count);
+      if (v.count) {
+        e.tp = 1;
+        e.pp = e.count;
       }
-      e.headroom_bytes = least == INT64_MAX ? 0 : least;
-      fits = l.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
-      why = !l.error.empty() ? "llama.cpp would " + std::string(l.aborts ? "abort" : "refuse") + ": " + l.error
-                             : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(e.required_bytes_per_gpu, u),
-                                           format_bytes(e.usable_bytes, u));
-    } else {
-      e.required_bytes_per_gpu = row.required_bytes_per_gpu;
-      e.headroom_bytes = row.headroom_bytes;
-      fits = row.fits && row.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
-      why = !row.problem.empty() ? row.problem
-                                 : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
-                                               format_bytes(row.usable_bytes, u));
     }
+    e.required_bytes_per_gpu = v.required_bytes_per_gpu;
+    e.headroom_bytes = v.headroom_bytes;
+    const bool fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
+    const std::string& why = v.why;
+    const auto u = UnitSystem::binary;
     e.status = fits ? CheckStatus::fits : CheckStatus::does_not_fit;
     std::string head = fmt::format("{}: {}", deployment_text(e), why);
     if (e.required_headroom_bytes > 0) {
-      head += fmt::format("; {} {}{} {} {} required", e.engine == "vllm" ? "spare KV memory" : "headroom",
+      head += fmt::format("; {} {}{} {} {} required", v.headroom_name,
                           e.headroom_bytes >= 0 ? "" : "-",
                           format_bytes(static_cast<std::uint64_t>(e.headroom_bytes >= 0 ? e.headroom_bytes : -e.headroom_bytes), u),
                           e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes) ? "\u2265" : "<",

@@ -79,7 +79,7 @@ Outcome run_estimate(const Options& o) {
                             (o.fit_quant ? listed_weight_formats().size() : 0),
                  "--max-ctx, --max-batch and --fit-quant ask for about");
       Limits l;
-      const std::uint64_t align = s.engine == EngineKind::vllm ? 16 : s.engine == EngineKind::llamacpp ? 256 : 1;
+      const std::uint64_t align = engine_traits(s.engine).context_step_tokens;
       if (o.max_ctx) {
         l.asked_context = true;
         l.max_context_tokens = max_context(model, s, catalog.gpus, align);

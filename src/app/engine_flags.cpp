@@ -59,18 +59,25 @@ std::uint32_t llamacpp_version_flag(const std::string& text) {
   return year * 10000 + month * 100 + day;
 }
 
+// An engine's own flags are refused without --engine naming it; an engine that sizes from
+// the GPU must be told which.
+void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) {
+  const EngineTraits& t = engine_traits(engine);
+  if (flags_given && s.engine != engine) {
+    fail(ErrorCode::invalid_argument,
+         std::string(t.display) + " flags (" + std::string(t.flags) + ") need --engine " + std::string(t.id));
+  }
+  if (s.engine == engine && s.gpus.empty() && !t.needs_gpu.empty()) {
+    fail(ErrorCode::invalid_argument,
+         "--engine " + std::string(t.id) + ": say which GPU with --gpu (" + std::string(t.needs_gpu) + ")");
+  }
+}
+
 void apply_llamacpp_flags(const Options& o, Settings& s) {
   const bool flags = o.cache_type_k || o.cache_type_v || o.flash_attn || o.batch_size || o.ubatch_size ||
                      o.n_gpu_layers || o.n_cpu_moe || o.tensor_split || o.kv_unified || o.swa_full ||
                      o.llamacpp_version || o.llamacpp_app || o.draft_max;
-  if (flags && s.engine != EngineKind::llamacpp) {
-    fail(ErrorCode::invalid_argument, "llama.cpp flags (--cache-type-k, --flash-attn, --n-gpu-layers, ...) need "
-                                      "--engine llamacpp");
-  }
-  if (s.engine == EngineKind::llamacpp && s.gpus.empty()) {
-    fail(ErrorCode::invalid_argument,
-         "--engine llamacpp: say which GPU with --gpu (llama.cpp places layers by each GPU's memory)");
-  }
+  check_engine_flags(EngineKind::llamacpp, flags, s);
   LlamaCppOptions& l = s.llamacpp;
   if (o.cache_type_k) l.type_k = llamacpp_kv_flag("--cache-type-k", *o.cache_type_k);
   if (o.cache_type_v) l.type_v = llamacpp_kv_flag("--cache-type-v", *o.cache_type_v);
@@ -151,13 +158,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
   }
   const bool vllm_flags = o.gpu_memory_utilization || o.block_size || o.max_num_seqs || o.max_num_batched_tokens ||
                           o.kv_cache_memory || o.vllm_version || o.enforce_eager;
-  if (vllm_flags && s.engine != EngineKind::vllm) {
-    fail(ErrorCode::invalid_argument, "vLLM flags (--gpu-memory-utilization, --block-size, --max-num-seqs, ...) "
-                                      "need --engine vllm");
-  }
-  if (s.engine == EngineKind::vllm && s.gpus.empty()) {
-    fail(ErrorCode::invalid_argument, "--engine vllm: say which GPU with --gpu (vLLM sizes its KV cache from the GPU's memory)");
-  }
+  check_engine_flags(EngineKind::vllm, vllm_flags, s);
   VllmOptions& v = s.vllm;
   if (o.gpu_memory_utilization) v.utilization_ppm = utilization_flag(*o.gpu_memory_utilization);
   if (o.block_size) {

@@ -226,23 +226,17 @@ std::uint32_t utilization_flag(const std::string& text) {
   return static_cast<std::uint32_t>(ppm);
 }
 
-// llama.cpp's cache types (llama-server --cache-type-k/-v: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
-constexpr Dtype llamacpp_kv_types[] = {Dtype::f32,  Dtype::f16,  Dtype::bf16,   Dtype::q8_0, Dtype::q4_0,
-                                       Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
-
+// llama.cpp's cache types (engine_table).
 Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
   const auto d = parse_dtype(text);
-  if (d && std::find(std::begin(llamacpp_kv_types), std::end(llamacpp_kv_types), *d) != std::end(llamacpp_kv_types)) {
-    return *d;
-  }
-  fail(ErrorCode::invalid_argument,
-       flag + ": llama.cpp has no '" + text + "' cache type; it has f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1");
+  if (d && engine_takes_kv(EngineKind::llamacpp, *d)) return *d;
+  std::string known;
+  for (Dtype k : engine_traits(EngineKind::llamacpp).kv_dtypes) known += (known.empty() ? "" : ", ") + std::string(ggml_type_name(k));
+  fail(ErrorCode::invalid_argument, flag + ": llama.cpp has no '" + text + "' cache type; it has " + known);
 }
 
 EngineKind engine_kind(const std::string& name) {
-  if (name == "vllm") return EngineKind::vllm;
-  if (name == "llamacpp" || name == "llama.cpp") return EngineKind::llamacpp;
-  return EngineKind::generic;
+  return find_engine(name).value_or(EngineKind::generic);
 }
 
 // "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).

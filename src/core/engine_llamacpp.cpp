@@ -6,10 +6,17 @@
 #include "vramcalc/kv.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
+#include "engine_sections.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <string>
 
 namespace vramcalc {
+
+std::string_view ggml_type_name(Dtype d) {
+  return d == Dtype::f16 ? "f16" : d == Dtype::f32 ? "f32" : traits(d).name;
+}
 
 std::uint64_t LlamaCppDevice::total() const {
   return checked_add(checked_add(checked_add(checked_add(model_bytes, kv_bytes), compute_bytes), output_bytes),
@@ -323,3 +330,120 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
 }
 
 } // namespace vramcalc
+
+// ---- llama.cpp's part of an estimate (engine_sections.hpp) --------------------------
+
+namespace vramcalc::detail {
+
+namespace {
+
+// llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
+WeightFormat as_gguf(const WeightFormat& f) {
+  if (f.kind == FormatKind::gguf || f.kind == FormatKind::file) return f;
+  // gpt-oss's GGUF (convert_hf_to_gguf keeps the MXFP4 experts, the rest Q8_0) is the
+  // MXFP4_MOE mix tensor for tensor.
+  if (f.kind == FormatKind::mxfp4) return parse_weight_format("mxfp4_moe", f.dtype).value();
+  const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
+  return parse_weight_format(name, f.dtype).value();
+}
+
+// The build date YYYYMMDD as llama.cpp's release pages write it: 2026-09-12.
+std::string release_text(std::uint32_t d) {
+  const auto two = [](std::uint32_t v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
+  return std::to_string(d / 10000) + "-" + two(d / 100 % 100) + "-" + two(d % 100);
+}
+
+std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& s, const LlamaCppSection& l) {
+  std::vector<std::string> notes;
+  const LlamaCppResult& p = l.plan;
+  if (p.gpu_layers < l.total_layers) {
+    notes.push_back(std::to_string(l.total_layers - p.gpu_layers) + " of " + std::to_string(l.total_layers) +
+                    " layers (counting the output) stay in system RAM (-ngl " + std::to_string(p.gpu_layers) +
+                    "): the CPU runs them token by token; prompt batches of 32 or more run on the first GPU, from "
+                    "copies of their weights in its compute buffer.");
+  }
+  if (model.attention.mla && s.weights.kind != FormatKind::file) {
+    notes.push_back("Sized as a GGUF with MLA metadata (converted after llama.cpp PR #12801, April 2025); a GGUF "
+                    "converted before it caches full K and V per head, far more (about 71 times at DeepSeek V3's "
+                    "shape): give the file to size it.");
+  }
+  if (s.llamacpp.n_cpu_moe > 0 && model.moe) {
+    notes.push_back("The routed experts of the first " +
+                    std::to_string(std::min<std::uint64_t>(s.llamacpp.n_cpu_moe, model.num_layers)) +
+                    " layers stay in system RAM and run on the CPU (--n-cpu-moe).");
+  }
+  return notes;
+}
+
+} // namespace
+
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
+  const GpuRequest& g = s.gpus.front();
+  LlamaCppOptions o = s.llamacpp;
+  if (!o.type_k) o.type_k = s.kv_dtype;
+  if (!o.type_v) o.type_v = s.kv_dtype;
+  WeightFormat w = as_gguf(s.weights);
+  // The mix as the quantizer of that release chose it (Q2_K and attn_qkv rules changed).
+  if (w.kind == FormatKind::gguf) w.llamacpp_release = o.release;
+  const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
+  const auto plan_on = [&](std::uint32_t n) {
+    return llamacpp_plan(model, w, n_ctx, s.batch, std::vector<GpuSpec>(n, g.gpu), s.overhead_bytes, o);
+  };
+  LlamaCppSection l;
+  if (g.count != 0) {
+    l.plan = plan_on(g.count);
+  } else {
+    // More GPUs than layers + 1 hold nothing more.
+    const auto most = static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, max_gpu_count));
+    for (std::uint32_t n = 1; n <= most; ++n) {
+      l.plan = plan_on(n);
+      if (l.plan.fits || !l.plan.error.empty()) break;
+    }
+  }
+  LlamaCppResult& p = l.plan;
+  const std::uint64_t window = model.attention.sliding_window != 0 ? model.attention.sliding_window : model.attention.chunk_size;
+  if (window == 0) p.swa_cells = 0;
+  l.weights = w.id;
+  l.server = o.server;
+  l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
+  l.swa_full = o.swa_full;
+  l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
+  EngineSection e;
+  e.version = release_text(p.release);
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = 1;
+  e.pp = static_cast<std::uint32_t>(p.gpus.size());
+  e.context_tokens = s.context_tokens;
+  e.batch = s.batch;
+  e.notes = llamacpp_notes(model, s, l);
+  e.fits = p.fits;
+  e.detail = std::move(l);
+  return e;
+}
+
+void llamacpp_decide(FitRow& row, const LlamaCppSection& l) {
+  // Its layer split over the GPUs; the busiest GPU is the one with the least room.
+  row.count = static_cast<std::uint32_t>(l.plan.gpus.size());
+  row.tp = 1;
+  row.pp = row.count;
+  const LlamaCppDevice* busiest = nullptr;
+  std::int64_t least = std::numeric_limits<std::int64_t>::max();
+  for (const LlamaCppDevice& d : l.plan.gpus) {
+    const std::int64_t h = signed_difference(d.usable_bytes, d.total());
+    if (busiest == nullptr || h < least) {
+      busiest = &d;
+      least = h;
+    }
+  }
+  if (busiest == nullptr) return;
+  row.required_bytes_per_gpu = busiest->total();
+  row.usable_bytes = busiest->usable_bytes;
+  row.headroom_bytes = least;
+  row.busiest_weights_bytes = busiest->model_bytes;
+  row.busiest_kv_bytes = busiest->kv_bytes;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = busiest->compute_bytes + busiest->output_bytes + busiest->overhead_bytes;
+}
+
+} // namespace vramcalc::detail

@@ -3,6 +3,7 @@
 
 #include "vramcalc/kv.hpp"
 #include "vramcalc/units.hpp"
+#include "engine_sections.hpp"
 #include "weights_detail.hpp"
 
 #include <algorithm>
@@ -385,3 +386,54 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
 }
 
 } // namespace vramcalc
+
+// ---- vLLM's part of an estimate (engine_sections.hpp) -------------------------------
+
+namespace vramcalc::detail {
+
+EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
+  const GpuRequest& g = settings.gpus.front();
+  VllmOptions o = settings.vllm;
+  // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
+  if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
+  VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
+  EngineSection e;
+  e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = layout.tp;
+  e.pp = layout.pp;
+  e.context_tokens = settings.context_tokens;
+  e.batch = settings.batch;
+  if (!vllm_release_modelled(o.version_major, o.version_minor)) {
+    e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
+                      "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
+  }
+  e.fits = v.plan.starts && v.plan.max_concurrency >= static_cast<double>(settings.batch);
+  e.detail = std::move(v);
+  return e;
+}
+
+void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch) {
+  const VllmResult& v = vllm.plan;
+  // vLLM takes its share of the GPU (total x utilization, or the rest + --kv-cache-memory):
+  // that is what it may use; it needs the rest plus `batch` full-length requests of KV
+  // cache; the headroom is the KV memory left beyond them (as `check` says), so usable -
+  // required = headroom in the table.
+  std::uint64_t rest = checked_add(v.weights_bytes, v.activation_bytes, "the vLLM budget");
+  rest = checked_add(rest, v.non_torch_bytes, "the vLLM budget");
+  rest = checked_add(rest, v.cuda_graph_bytes, "the vLLM budget");
+  const std::uint64_t need = checked_mul(v.needed_bytes, batch, "the KV cache size");
+  row.usable_bytes = v.kv_memory_given ? checked_add(rest, v.kv_cache_memory_bytes, "the vLLM budget") : v.requested_bytes;
+  row.required_bytes_per_gpu = checked_add(rest, need, "the vLLM budget");
+  row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
+  row.tp = common.tp;
+  row.pp = common.pp;
+  row.count = common.tp * common.pp;
+  row.busiest_weights_bytes = v.weights_bytes;
+  row.busiest_kv_bytes = need;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = rest - v.weights_bytes;
+}
+
+} // namespace vramcalc::detail

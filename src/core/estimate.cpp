@@ -4,6 +4,7 @@
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 
+#include "engine_sections.hpp"
 #include "weights_detail.hpp"
 
 #include <algorithm>
@@ -373,221 +374,12 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
 
 } // namespace
 
-namespace {
-
-// llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
-WeightFormat as_gguf(const WeightFormat& f) {
-  if (f.kind == FormatKind::gguf || f.kind == FormatKind::file) return f;
-  // gpt-oss's GGUF (convert_hf_to_gguf keeps the MXFP4 experts, the rest Q8_0) is the
-  // MXFP4_MOE mix tensor for tensor.
-  if (f.kind == FormatKind::mxfp4) return parse_weight_format("mxfp4_moe", f.dtype).value();
-  const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
-  return parse_weight_format(name, f.dtype).value();
-}
-
-EngineDevice engine_device(const LlamaCppDevice& d) {
-  EngineDevice e;
-  e.name = d.name;
-  e.usable_bytes = d.usable_bytes;
-  e.model_bytes = d.model_bytes;
-  e.kv_bytes = d.kv_bytes;
-  e.compute_bytes = d.compute_bytes;
-  e.output_bytes = d.output_bytes;
-  e.overhead_bytes = d.overhead_bytes;
-  e.total_bytes = d.total();
-  e.layers = d.layers;
-  e.output = d.output;
-  e.fits = d.fits();
-  return e;
-}
-
-// The first requested GPU type, at its count (or the fewest of them that llama.cpp fits on,
-// splitting layers, when no count is given).
-EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
-  const GpuRequest& g = s.gpus.front();
-  LlamaCppOptions o = s.llamacpp;
-  if (!o.type_k) o.type_k = s.kv_dtype;
-  if (!o.type_v) o.type_v = s.kv_dtype;
-  WeightFormat w = as_gguf(s.weights);
-  // The mix as the quantizer of that release chose it (Q2_K and attn_qkv rules changed).
-  if (w.kind == FormatKind::gguf) w.llamacpp_release = o.release;
-  const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
-  const auto plan_on = [&](std::uint32_t n) {
-    return llamacpp_plan(model, w, n_ctx, s.batch, std::vector<GpuSpec>(n, g.gpu), s.overhead_bytes, o);
-  };
-  LlamaCppResult p;
-  if (g.count != 0) {
-    p = plan_on(g.count);
-  } else {
-    // More GPUs than layers + 1 hold nothing more.
-    const auto most = static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, max_gpu_count));
-    for (std::uint32_t n = 1; n <= most; ++n) {
-      p = plan_on(n);
-      if (p.fits || !p.error.empty()) break;
-    }
-  }
-  EngineSection e;
-  e.name = "llamacpp";
-  {
-    const std::uint32_t d = p.release;
-    const auto two = [](std::uint32_t v) { return std::string(v < 10 ? "0" : "") + std::to_string(v); };
-    e.version = std::to_string(d / 10000) + "-" + two(d / 100 % 100) + "-" + two(d % 100);
-  }
-  e.app = o.server ? "server" : "library";
-  e.n_outputs = p.n_outputs;
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = 1;
-  e.pp = static_cast<std::uint32_t>(p.gpus.size());
-  e.context_tokens = s.context_tokens;
-  e.batch = s.batch;
-  e.weights = w.id;
-  e.n_ctx = p.n_ctx;
-  e.n_seq = s.batch;
-  e.cells = p.cells;
-  e.n_stream = p.n_stream;
-  const std::uint64_t window = model.attention.sliding_window != 0 ? model.attention.sliding_window : model.attention.chunk_size;
-  e.swa_cells = window != 0 ? p.swa_cells : 0;
-  e.n_batch = p.n_batch;
-  e.n_ubatch = p.n_ubatch;
-  e.flash_attn = p.flash_attn;
-  e.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
-  e.swa_full = o.swa_full;
-  // llama.cpp's spellings (ggml type names).
-  const auto ggml_name = [](Dtype d) {
-    return d == Dtype::f16 ? std::string("f16") : d == Dtype::f32 ? std::string("f32") : std::string(traits(d).name);
-  };
-  e.type_k = ggml_name(p.type_k);
-  e.type_v = ggml_name(p.type_v);
-  e.kv_bytes = p.kv_bytes;
-  e.state_bytes = p.state_bytes;
-  e.gpu_layers = p.gpu_layers;
-  e.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
-  for (const LlamaCppDevice& d : p.gpus) e.devices.push_back(engine_device(d));
-  e.host = engine_device(p.host);
-  e.host.fits = true;
-  e.error = p.error;
-  e.aborts = p.aborts;
-  if (p.gpu_layers < e.total_layers) {
-    e.notes.push_back(std::to_string(e.total_layers - p.gpu_layers) + " of " + std::to_string(e.total_layers) +
-                      " layers (counting the output) stay in system RAM (-ngl " + std::to_string(p.gpu_layers) +
-                      "): the CPU runs them token by token; prompt batches of 32 or more run on the first GPU, from "
-                      "copies of their weights in its compute buffer.");
-  }
-  if (model.attention.mla && s.weights.kind != FormatKind::file) {
-    e.notes.push_back("Sized as a GGUF with MLA metadata (converted after llama.cpp PR #12801, April 2025); a GGUF "
-                      "converted before it caches full K and V per head, far more (about 71 times at DeepSeek V3's "
-                      "shape): give the file to size it.");
-  }
-  if (o.n_cpu_moe > 0 && model.moe) {
-    e.notes.push_back("The routed experts of the first " + std::to_string(std::min<std::uint64_t>(o.n_cpu_moe, model.num_layers)) +
-                      " layers stay in system RAM and run on the CPU (--n-cpu-moe).");
-  }
-  e.fits = p.fits;
-  return e;
-}
-
-// What vLLM's start-up would do on the first requested GPU type, `p` its layout.
-EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& p) {
-  const GpuRequest& g = settings.gpus.front();
-  VllmOptions o = settings.vllm;
-  // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
-  if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
-  const VllmResult v = vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, p, o);
-  EngineSection e;
-  e.name = "vllm";
-  e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = p.tp;
-  e.pp = p.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
-  e.gpu_memory_bytes = v.gpu_memory_bytes;
-  e.utilization_ppm = v.utilization_ppm;
-  e.gpu_memory_source = v.gpu_memory_source;
-  e.stage = v.stage;
-  e.kv_budget_bytes = v.kv_budget_bytes;
-  if (!vllm_release_modelled(o.version_major, o.version_minor)) {
-    e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
-                      "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
-  }
-  e.requested_bytes = v.requested_bytes;
-  e.weights_bytes = v.weights_bytes;
-  e.activation_bytes = v.activation_bytes;
-  e.non_torch_bytes = v.non_torch_bytes;
-  e.cuda_graph_bytes = v.cuda_graph_bytes;
-  e.kv_cache_memory_bytes = v.kv_cache_memory_bytes;
-  e.kv_memory_given = v.kv_memory_given;
-  e.max_num_seqs = v.max_num_seqs;
-  e.max_num_batched_tokens = v.max_num_batched_tokens;
-  e.block_size = v.block_size;
-  e.page_bytes = v.page_bytes;
-  e.num_groups = v.num_groups;
-  e.group_size = v.group_size;
-  e.num_gpu_blocks = v.num_gpu_blocks;
-  e.kv_cache_tokens = v.kv_cache_tokens;
-  e.max_concurrency = v.max_concurrency;
-  e.needed_bytes = v.needed_bytes;
-  e.starts = v.starts;
-  e.max_model_len_fit = v.max_model_len_fit;
-  e.fits = v.starts && v.max_concurrency >= static_cast<double>(settings.batch);
-  return e;
-}
-
-std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
-  constexpr auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
-                      : -static_cast<std::int64_t>(std::min(need - have, cap));
-}
-
-} // namespace
 
 void decide_by_engine(FitRow& row, const EngineSection& e, std::uint64_t batch) {
-  row.decided_by = e.name;
+  row.decided_by = std::string(e.name());
   row.fits = e.fits;
-  if (e.name == "vllm") {
-    // vLLM takes its share of the GPU (total x utilization, or the rest + --kv-cache-memory):
-    // that is what it may use; it needs the rest plus `batch` full-length requests of KV
-    // cache; the headroom is the KV memory left beyond them (as `check` says), so usable -
-    // required = headroom in the table.
-    std::uint64_t rest = checked_add(e.weights_bytes, e.activation_bytes, "the vLLM budget");
-    rest = checked_add(rest, e.non_torch_bytes, "the vLLM budget");
-    rest = checked_add(rest, e.cuda_graph_bytes, "the vLLM budget");
-    const std::uint64_t need = checked_mul(e.needed_bytes, batch, "the KV cache size");
-    row.usable_bytes = e.kv_memory_given ? checked_add(rest, e.kv_cache_memory_bytes, "the vLLM budget") : e.requested_bytes;
-    row.required_bytes_per_gpu = checked_add(rest, need, "the vLLM budget");
-    row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
-    row.tp = e.tp;
-    row.pp = e.pp;
-    row.count = e.tp * e.pp;
-    row.busiest_weights_bytes = e.weights_bytes;
-    row.busiest_kv_bytes = need;
-    row.busiest_state_bytes = 0;
-    row.overhead_bytes = rest - e.weights_bytes;
-    return;
-  }
-  // llama.cpp: its layer split over the GPUs; the busiest GPU is the one with the least room.
-  row.count = static_cast<std::uint32_t>(e.devices.size());
-  row.tp = 1;
-  row.pp = row.count;
-  const EngineDevice* busiest = nullptr;
-  std::int64_t least = std::numeric_limits<std::int64_t>::max();
-  for (const EngineDevice& d : e.devices) {
-    const std::int64_t h = signed_difference(d.usable_bytes, d.total_bytes);
-    if (busiest == nullptr || h < least) {
-      busiest = &d;
-      least = h;
-    }
-  }
-  if (busiest == nullptr) return;
-  row.required_bytes_per_gpu = busiest->total_bytes;
-  row.usable_bytes = busiest->usable_bytes;
-  row.headroom_bytes = least;
-  row.busiest_weights_bytes = busiest->model_bytes;
-  row.busiest_kv_bytes = busiest->kv_bytes;
-  row.busiest_state_bytes = 0;
-  row.overhead_bytes = busiest->compute_bytes + busiest->output_bytes + busiest->overhead_bytes;
+  if (const auto* v = std::get_if<VllmSection>(&e.detail)) detail::vllm_decide(row, e, *v, batch);
+  else if (const auto* l = std::get_if<LlamaCppSection>(&e.detail)) detail::llamacpp_decide(row, *l);
 }
 
 namespace {
@@ -598,18 +390,12 @@ std::uint32_t engine_min_count(const ModelSpec& model, const Settings& settings)
   Settings t = settings;
   t.gpus.resize(1);
   t.parallel.reset();
-  const std::uint32_t most = settings.engine == EngineKind::llamacpp
-                                 ? static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64))
-                                 : 64;
+  const std::uint32_t most = detail::engine_most_gpus(settings.engine, model);
   for (std::uint32_t n = std::max<std::uint32_t>(2, settings.gpus.front().count + 1); n <= most; ++n) {
     t.gpus.front().count = n;
-    if (settings.engine == EngineKind::vllm) {
-      const auto p = choose_parallel(model, n);
-      if (!p) continue;
-      if (vllm_section(model, t, *p).fits) return n;
-    } else if (llamacpp_section(model, t).fits) {
-      return n;
-    }
+    const auto p = choose_parallel(model, n);
+    if (!p && engine_traits(settings.engine).parallel_layouts) continue;
+    if (detail::engine_section(model, t, p.value_or(Parallel{1, n, false})).fits) return n;
   }
   return 0;
 }
@@ -831,9 +617,7 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     add_speed_bounds(r, model, settings, w, kv, params);
     if (settings.engine != EngineKind::generic && !settings.gpus.empty()) {
       const FitRow& row = r.fit.front();
-      r.engine = settings.engine == EngineKind::vllm
-                     ? vllm_section(model, settings, settings.parallel.value_or(Parallel{row.tp, row.pp, false}))
-                     : llamacpp_section(model, settings);
+      r.engine = detail::engine_section(model, settings, settings.parallel.value_or(Parallel{row.tp, row.pp, false}));
       decide_by_engine(r.fit.front(), *r.engine, settings.batch);
       if (!r.fit.front().fits) r.fit.front().min_count = engine_min_count(model, settings);
     }

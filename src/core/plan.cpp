@@ -102,7 +102,7 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
                                         std::span<const WeightFormat> formats) {
   std::vector<std::string> out;
   if (s.gpus.empty() || fits(model, s, catalog)) return out;
-  const std::uint64_t align = s.engine == EngineKind::vllm ? 16 : s.engine == EngineKind::llamacpp ? 256 : 1;
+  const std::uint64_t align = engine_traits(s.engine).context_step_tokens;
   if (auto c = max_context(model, s, catalog, align); c && *c < s.context_tokens) {
     out.push_back("a context of at most " + with_commas(*c) + " tokens (--ctx " + std::to_string(*c) + ")");
   }
@@ -118,8 +118,7 @@ std::vector<std::string> what_would_fit(const ModelSpec& model, const Settings& 
     if (traits(kv).block_bytes * traits(s.kv_dtype).block_elems >= traits(s.kv_dtype).block_bytes * traits(kv).block_elems) {
       continue; // not smaller than the KV dtype asked
     }
-    if (s.engine == EngineKind::vllm && kv != Dtype::f8_e4m3) continue; // vLLM's KV dtypes
-    if (s.engine == EngineKind::llamacpp && kv == Dtype::f8_e4m3) continue; // llama.cpp's
+    if (!engine_takes_kv(s.engine, kv)) continue;
     Settings t = s;
     t.kv_dtype = kv;
     if (fits(model, t, catalog)) {

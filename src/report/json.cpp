@@ -119,7 +119,7 @@ ojson to_json(const FitRow& f) {
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
 
-ojson to_json(const EngineDevice& d, bool gpu) {
+ojson to_json(const LlamaCppDevice& d, bool gpu) {
   ojson j{{"name", d.name}};
   if (gpu) j["usable_bytes"] = d.usable_bytes;
   j["layers"] = d.layers;
@@ -129,81 +129,85 @@ ojson to_json(const EngineDevice& d, bool gpu) {
   j["compute_bytes"] = d.compute_bytes;
   j["output_buffer_bytes"] = d.output_bytes;
   if (gpu) j["margin_bytes"] = d.overhead_bytes;
-  j["total_bytes"] = d.total_bytes;
-  if (gpu) j["fits"] = d.fits;
+  j["total_bytes"] = d.total();
+  if (gpu) j["fits"] = d.fits();
   return j;
 }
 
-ojson llamacpp_json(const EngineSection& e) {
+ojson to_json(const EngineSection& e, const LlamaCppSection& l) {
+  const LlamaCppResult& p = l.plan;
   ojson devices = ojson::array();
-  for (const EngineDevice& d : e.devices) devices.push_back(to_json(d, true));
-  return ojson{{"name", e.name},
+  for (const LlamaCppDevice& d : p.gpus) devices.push_back(to_json(d, true));
+  return ojson{{"name", e.name()},
                {"version", e.version},
                {"gpu", e.gpu},
-               {"gpus", e.devices.size()},
+               {"gpus", p.gpus.size()},
                {"context_tokens", e.context_tokens},
                {"batch", e.batch},
-               {"weights", e.weights},
-               {"n_ctx", e.n_ctx},
-               {"n_seq", e.n_seq},
-               {"kv_unified", e.kv_unified},
-               {"swa_full", e.swa_full},
-               {"n_batch", e.n_batch},
-               {"n_ubatch", e.n_ubatch},
-               {"flash_attn", e.flash_attn},
-               {"cache_type_k", e.type_k},
-               {"cache_type_v", e.type_v},
-               {"n_stream", e.n_stream},
-               {"cells_per_stream", e.cells},
-               {"swa_cells", e.swa_cells},
-               {"kv_bytes", e.kv_bytes},
-               {"state_bytes", e.state_bytes},
-               {"gpu_layers", e.gpu_layers},
-               {"total_layers", e.total_layers},
-               {"app", e.app},
-               {"n_outputs", e.n_outputs},
+               {"weights", l.weights},
+               {"n_ctx", p.n_ctx},
+               {"n_seq", e.batch},
+               {"kv_unified", l.kv_unified},
+               {"swa_full", l.swa_full},
+               {"n_batch", p.n_batch},
+               {"n_ubatch", p.n_ubatch},
+               {"flash_attn", p.flash_attn},
+               {"cache_type_k", ggml_type_name(p.type_k)},
+               {"cache_type_v", ggml_type_name(p.type_v)},
+               {"n_stream", p.n_stream},
+               {"cells_per_stream", p.cells},
+               {"swa_cells", p.swa_cells},
+               {"kv_bytes", p.kv_bytes},
+               {"state_bytes", p.state_bytes},
+               {"gpu_layers", p.gpu_layers},
+               {"total_layers", l.total_layers},
+               {"app", l.server ? "server" : "library"},
+               {"n_outputs", p.n_outputs},
                {"devices", std::move(devices)},
-               {"host", to_json(e.host, false)},
-               {"error", e.error.empty() ? ojson(nullptr) : ojson(e.error)},
-               {"aborts", e.aborts},
+               {"host", to_json(p.host, false)},
+               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
+               {"aborts", p.aborts},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
+ojson to_json(const EngineSection& e, const VllmSection& vllm) {
+  const VllmResult& v = vllm.plan;
+  return ojson{{"name", e.name()},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"tp", e.tp},
+               {"pp", e.pp},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"gpu_memory_bytes", v.gpu_memory_bytes},
+               {"gpu_memory_source", v.gpu_memory_source},
+               {"gpu_memory_utilization", static_cast<double>(v.utilization_ppm) / 1e6},
+               {"requested_bytes", v.requested_bytes},
+               {"stage", v.stage},
+               {"weights_bytes", v.weights_bytes},
+               {"activation_bytes", v.activation_bytes},
+               {"non_torch_bytes", v.non_torch_bytes},
+               {"cuda_graph_bytes", v.cuda_graph_bytes},
+               {"kv_cache_memory_bytes", v.kv_cache_memory_bytes},
+               {"kv_budget_bytes", v.kv_budget_bytes},
+               {"max_num_seqs", v.max_num_seqs},
+               {"max_num_batched_tokens", v.max_num_batched_tokens},
+               {"block_size", v.block_size},
+               {"page_bytes", v.page_bytes},
+               {"kv_cache_groups", v.num_groups},
+               {"num_gpu_blocks", v.num_gpu_blocks},
+               {"kv_cache_tokens", v.kv_cache_tokens},
+               {"max_concurrency", v.max_concurrency},
+               {"needed_bytes", v.needed_bytes},
+               {"starts", v.starts},
+               {"max_model_len_fit", v.max_model_len_fit},
                {"fits", e.fits},
                {"notes", e.notes}};
 }
 
 ojson to_json(const EngineSection& e) {
-  if (e.name == "llamacpp") return llamacpp_json(e);
-  ojson j{{"name", e.name},
-          {"version", e.version},
-          {"gpu", e.gpu},
-          {"tp", e.tp},
-          {"pp", e.pp},
-          {"context_tokens", e.context_tokens},
-          {"batch", e.batch},
-          {"gpu_memory_bytes", e.gpu_memory_bytes},
-          {"gpu_memory_source", e.gpu_memory_source},
-          {"gpu_memory_utilization", static_cast<double>(e.utilization_ppm) / 1e6},
-          {"requested_bytes", e.requested_bytes},
-          {"stage", e.stage},
-          {"weights_bytes", e.weights_bytes},
-          {"activation_bytes", e.activation_bytes},
-          {"non_torch_bytes", e.non_torch_bytes},
-          {"cuda_graph_bytes", e.cuda_graph_bytes},
-          {"kv_cache_memory_bytes", e.kv_cache_memory_bytes},
-          {"kv_budget_bytes", e.kv_budget_bytes},
-          {"max_num_seqs", e.max_num_seqs},
-          {"max_num_batched_tokens", e.max_num_batched_tokens},
-          {"block_size", e.block_size},
-          {"page_bytes", e.page_bytes},
-          {"kv_cache_groups", e.num_groups},
-          {"num_gpu_blocks", e.num_gpu_blocks},
-          {"kv_cache_tokens", e.kv_cache_tokens},
-          {"max_concurrency", e.max_concurrency},
-          {"needed_bytes", e.needed_bytes},
-          {"starts", e.starts},
-          {"max_model_len_fit", e.max_model_len_fit},
-          {"fits", e.fits},
-          {"notes", e.notes}};
-  return j;
+  return std::visit([&](const auto& alternative) { return to_json(e, alternative); }, e.detail);
 }
 
 // The one estimate document; a sweep prints a list of them.

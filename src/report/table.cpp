@@ -95,11 +95,13 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
   if (!row.problem.empty()) return "invalid: " + row.problem;
   const std::string needs = row.min_count != 0 ? fmt::format(" (needs {})", row.min_count) : " (no count fits)";
   if (row.decided_by != "generic" && engine != nullptr) {
-    const std::string who = engine->name == "vllm" ? "vLLM" : "llama.cpp";
+    const std::string who(engine_traits(engine->kind()).display);
     if (row.fits) return who + ": fits";
-    if (engine->name == "vllm" && !engine->starts) return "vLLM would not start" + needs;
-    if (engine->name == "llamacpp" && !engine->error.empty()) {
-      return engine->aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+    if (const auto* v = std::get_if<VllmSection>(&engine->detail); v != nullptr && !v->plan.starts) {
+      return "vLLM would not start" + needs;
+    }
+    if (const auto* l = std::get_if<LlamaCppSection>(&engine->detail); l != nullptr && !l->plan.error.empty()) {
+      return l->plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
     }
     return who + ": does not fit" + needs;
   }
@@ -121,9 +123,36 @@ std::string kv_kind_name(const KvGroup& g) {
 // Macs are not paired: no engine splits one model over several Macs' unified memory.
 bool deployable(const FitRow& f) { return f.gpu_segment != "mac" || f.count <= 1; }
 
-std::string engine_label(const EngineSection& e) {
-  return e.name == "vllm" ? "vLLM " + e.version : "llama.cpp " + e.version;
+std::string engine_label(const EngineSection& e) { return std::string(engine_traits(e.kind()).display) + " " + e.version; }
+
+// Why the engine says the requested GPUs do not fit, for the verdict line.
+std::string engine_shortfall(const EngineSection& e, const VllmSection& vllm, const FitRow&, UnitSystem) {
+  const VllmResult& v = vllm.plan;
+  return !v.starts ? "vLLM would not start"
+                   : fmt::format("holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                 with_commas(e.context_tokens), e.batch);
 }
+
+std::string engine_shortfall(const EngineSection&, const LlamaCppSection& l, const FitRow& f, UnitSystem u) {
+  return !l.plan.error.empty() ? (l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
+                               : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
+                                             format_bytes(f.usable_bytes, u));
+}
+
+// What the engine says when the requested GPUs fit, for the verdict line.
+std::string engine_room(const EngineSection& e, const VllmSection& v, const FitRow&, UnitSystem) {
+  return fmt::format("room for {:.2f} requests of {} tokens, {} asked", v.plan.max_concurrency, with_commas(e.context_tokens),
+                     e.batch);
+}
+
+std::string engine_room(const EngineSection&, const LlamaCppSection&, const FitRow& f, UnitSystem u) {
+  return fmt::format("{} on the busiest GPU, {} headroom", format_bytes(f.required_bytes_per_gpu, u),
+                     format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
+}
+
+// A refusal that is not for want of memory (no GPU count would help).
+bool engine_refuses(const VllmSection&) { return false; }
+bool engine_refuses(const LlamaCppSection& l) { return !l.plan.error.empty(); }
 
 // The rows the default table shows (no GPU named, no --all-gpus): for each kind of machine
 // (data-centre first, then workstation, consumer, Mac), the GPU with the least memory that
@@ -179,25 +208,13 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
       } else if (f.decided_by != "generic" && r.engine) {
         const EngineSection& e = *r.engine;
         if (f.fits) {
-          line = e.name == "vllm"
-                     ? fmt::format("{} {} with {}: room for {:.2f} requests of {} tokens, {} asked.", st.green("FITS on"),
-                                   config, engine_label(e), e.max_concurrency, with_commas(e.context_tokens), e.batch)
-                     : fmt::format("{} {} with {}: {} on the busiest GPU, {} headroom.", st.green("FITS on"), config,
-                                   engine_label(e), format_bytes(f.required_bytes_per_gpu, u),
-                                   format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
+          const std::string room = std::visit([&](const auto& a) { return engine_room(e, a, f, u); }, e.detail);
+          line = fmt::format("{} {} with {}: {}.", st.green("FITS on"), config, engine_label(e), room);
         } else {
-          std::string why;
-          if (e.name == "vllm") {
-            why = !e.starts ? "vLLM would not start"
-                            : fmt::format("holds {:.2f} requests of {} tokens, {} asked", e.max_concurrency,
-                                          with_commas(e.context_tokens), e.batch);
-          } else {
-            why = !e.error.empty() ? (e.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
-                                   : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
-                                                 format_bytes(f.usable_bytes, u));
-          }
+          const std::string why = std::visit([&](const auto& a) { return engine_shortfall(e, a, f, u); }, e.detail);
+          const bool refuses = std::visit([](const auto& a) { return engine_refuses(a); }, e.detail);
           line = fmt::format("{} {} with {}: {}{}.", st.red("DOES NOT FIT on"), config, engine_label(e), why,
-                             e.error.empty() ? needs : "");
+                             refuses ? "" : needs);
         }
       } else if (f.fits) {
         line = fmt::format("{} {}: {} per GPU, {} headroom on each.", st.green("FITS on"), config,
@@ -246,60 +263,61 @@ std::string short_gpu_name(const std::string& name) {
   return s;
 }
 
-std::string vllm_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
+std::string engine_text(const EngineSection& e, const VllmSection& vllm, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
+  const VllmResult& v = vllm.plan;
   const std::string head = detail::wrap(fmt::format("on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
-                                                   e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", e.stage) : ""),
+                                                   e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", v.stage) : ""),
                                        o.width, std::string(e.version.size() + 7, ' '), "  ");
   std::string out = st.bold(fmt::format("vLLM {}", e.version)) + st.dim(head.substr(e.version.size() + 5, head.size() - e.version.size() - 6)) + "\n";
   detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
-  if (e.kv_memory_given) {
-    t.row({"KV cache memory", format_bytes(e.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
+  if (v.kv_memory_given) {
+    t.row({"KV cache memory", format_bytes(v.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
   } else {
-    t.row({"GPU memory \u00d7 utilization", format_bytes(e.requested_bytes, u),
-           fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(e.gpu_memory_bytes, u),
-                       static_cast<double>(e.utilization_ppm) / 1e6)});
-    t.row({"\u2212 weights", format_bytes(e.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
-    t.row({"\u2212 activation peak", format_bytes(e.activation_bytes, u),
-           fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(e.max_num_batched_tokens),
-                       with_commas(std::min(e.max_num_seqs, e.max_num_batched_tokens)))});
-    t.row({"\u2212 non-torch", format_bytes(e.non_torch_bytes, u), "NCCL and library workspaces"});
-    if (e.cuda_graph_bytes > 0) {
-      t.row({"\u2212 CUDA graphs", format_bytes(e.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
+    t.row({"GPU memory \u00d7 utilization", format_bytes(v.requested_bytes, u),
+           fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(v.gpu_memory_bytes, u),
+                       static_cast<double>(v.utilization_ppm) / 1e6)});
+    t.row({"\u2212 weights", format_bytes(v.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
+    t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
+           fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
+                       with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
+    t.row({"\u2212 non-torch", format_bytes(v.non_torch_bytes, u), "NCCL and library workspaces"});
+    if (v.cuda_graph_bytes > 0) {
+      t.row({"\u2212 CUDA graphs", format_bytes(v.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
     }
     // Negative when the rest takes more than vLLM may use: say how far below zero.
-    t.row({"= KV cache memory", e.kv_budget_bytes < 0 ? signed_bytes(e.kv_budget_bytes, u) : format_bytes(e.kv_cache_memory_bytes, u),
+    t.row({"= KV cache memory", v.kv_budget_bytes < 0 ? signed_bytes(v.kv_budget_bytes, u) : format_bytes(v.kv_cache_memory_bytes, u),
            "\"Available KV cache memory\""});
   }
-  t.row({"GPU blocks", with_commas(e.num_gpu_blocks),
-         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", e.block_size, format_bytes_auto(e.page_bytes, u),
-                     e.group_size, e.num_groups > 1 ? fmt::format(", {} groups", e.num_groups) : "")});
-  t.row({"GPU KV cache size", with_commas(e.kv_cache_tokens) + " tokens", ""});
-  t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", e.max_concurrency),
+  t.row({"GPU blocks", with_commas(v.num_gpu_blocks),
+         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", v.block_size, format_bytes_auto(v.page_bytes, u),
+                     v.group_size, v.num_groups > 1 ? fmt::format(", {} groups", v.num_groups) : "")});
+  t.row({"GPU KV cache size", with_commas(v.kv_cache_tokens) + " tokens", ""});
+  t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", v.max_concurrency),
          fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
   const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
   out += rows.substr(rows.find('\n') + 1); // no header row
   std::string verdict_line;
-  if (!e.starts && !e.kv_memory_given && e.kv_budget_bytes < 0) {
+  if (!v.starts && !v.kv_memory_given && v.kv_budget_bytes < 0) {
     verdict_line = fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
                        "KV cache budget is {} and no --max-model-len starts.\n",
-                       st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(e.kv_budget_bytes + 1)) + 1, u),
-                       format_bytes(e.requested_bytes, u), signed_bytes(e.kv_budget_bytes, u));
-  } else if (!e.starts) {
+                       st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(v.kv_budget_bytes + 1)) + 1, u),
+                       format_bytes(v.requested_bytes, u), signed_bytes(v.kv_budget_bytes, u));
+  } else if (!v.starts) {
     verdict_line = fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
-                       with_commas(e.context_tokens), format_bytes(e.needed_bytes, u),
-                       format_bytes(e.kv_cache_memory_bytes, u));
-    verdict_line += e.max_model_len_fit == 0
+                       with_commas(e.context_tokens), format_bytes(v.needed_bytes, u),
+                       format_bytes(v.kv_cache_memory_bytes, u));
+    verdict_line += v.max_model_len_fit == 0
                ? std::string("no --max-model-len starts.\n")
                : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
                              "starts.\n",
-                             with_commas(e.max_model_len_fit));
+                             with_commas(v.max_model_len_fit));
   } else if (e.fits) {
     verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
-                       e.max_concurrency, with_commas(e.context_tokens), e.batch);
+                       v.max_concurrency, with_commas(e.context_tokens), e.batch);
   } else {
     verdict_line = fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
-                       st.red("vLLM starts"), e.max_concurrency, with_commas(e.context_tokens), e.batch);
+                       st.red("vLLM starts"), v.max_concurrency, with_commas(e.context_tokens), e.batch);
   }
   // The engine's own verdict, in lines that fit the terminal.
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
@@ -353,69 +371,70 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
   return out;
 }
 
-std::string llamacpp_section(const EngineSection& e, const RenderOptions& o, const Style& st) {
+std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
-  const std::size_t n = e.devices.size();
+  const LlamaCppResult& p = l.plan;
+  const std::size_t n = p.gpus.size();
   const std::string head = detail::wrap(fmt::format("llama.cpp {} ({})  on {}\u00d7 {}{}", e.version,
-                                                   e.app == "server" ? "llama-server" : "library", n, e.gpu_name,
+                                                   l.server ? "llama-server" : "library", n, e.gpu_name,
                                                    n > 1 ? ", layers split in proportion to memory" : ""),
                                        o.width, "", "  ");
   std::string out = st.bold("llama.cpp") + st.dim(head.substr(9, head.size() - 10)) + "\n";
-  std::string cache = fmt::format("{} stream{} \u00d7 {} cells", e.n_stream, e.n_stream == 1 ? "" : "s",
-                                  with_commas(e.cells));
-  if (e.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(e.swa_cells));
-  out += detail::wrap_items({fmt::format("-c {} -np {}{}{}", with_commas(e.n_ctx), e.n_seq, e.kv_unified ? " --kv-unified" : "",
-                                         e.swa_full ? " --swa-full" : ""),
-                             e.weights, fmt::format("cache {} / {}", e.type_k, e.type_v),
-                             fmt::format("flash attention {}", e.flash_attn ? "on" : "off"),
-                             fmt::format("-b {} -ub {}", e.n_batch, e.n_ubatch),
-                             fmt::format("{}/{} layers on GPU", e.gpu_layers, e.total_layers)},
+  std::string cache = fmt::format("{} stream{} \u00d7 {} cells", p.n_stream, p.n_stream == 1 ? "" : "s",
+                                  with_commas(p.cells));
+  if (p.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(p.swa_cells));
+  out += detail::wrap_items({fmt::format("-c {} -np {}{}{}", with_commas(p.n_ctx), e.batch, l.kv_unified ? " --kv-unified" : "",
+                                         l.swa_full ? " --swa-full" : ""),
+                             l.weights, fmt::format("cache {} / {}", ggml_type_name(p.type_k), ggml_type_name(p.type_v)),
+                             fmt::format("flash attention {}", p.flash_attn ? "on" : "off"),
+                             fmt::format("-b {} -ub {}", p.n_batch, p.n_ubatch),
+                             fmt::format("{}/{} layers on GPU", p.gpu_layers, l.total_layers)},
                             " \u00b7 ", o.width, "  ", "  ");
-  out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(e.kv_bytes, u), cache,
-                                  e.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(e.state_bytes, u)) : ""),
+  out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
+                                  p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
                       o.width, "  ", "    ");
   using detail::Align;
   detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
                    {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
                    {"usable", Align::right}, {"headroom", Align::right}});
   t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
-  const auto row = [&](const std::string& name, const EngineDevice& d, bool gpu) {
+  const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
     constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
-    const std::int64_t headroom = d.total_bytes <= d.usable_bytes
-                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total_bytes, cap))
-                                      : -static_cast<std::int64_t>(std::min(d.total_bytes - d.usable_bytes, cap));
+    const std::int64_t headroom = d.total() <= d.usable_bytes
+                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
+                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
     t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
            format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
-           format_bytes(d.total_bytes, u), gpu ? format_bytes(d.usable_bytes, u) : "",
+           format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
            gpu ? signed_bytes(headroom, u) : ""});
   };
-  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), e.devices[i], true);
-  row("system RAM", e.host, false);
+  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
+  row("system RAM", p.host, false);
   out += t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
     if (r == 0) return st.dim(c);
-    if (col == 8 && r <= n && !e.devices[r - 1].fits) return st.red(c);
+    if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
     return c;
   });
   std::string verdict_line;
-  if (!e.error.empty()) {
-    verdict_line = fmt::format("{}: {}.\n", st.red(e.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), e.error);
+  if (!p.error.empty()) {
+    verdict_line = fmt::format("{}: {}.\n", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
   } else if (e.fits) {
-    verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.n_seq,
-                       e.n_seq == 1 ? "" : "s", with_commas(e.context_tokens));
+    verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.batch,
+                       e.batch == 1 ? "" : "s", with_commas(e.context_tokens));
   } else {
     std::size_t short_i = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!e.devices[i].fits) {
+      if (!p.gpus[i].fits()) {
         short_i = i;
         break;
       }
     }
-    const EngineDevice& d = e.devices[short_i];
+    const LlamaCppDevice& d = p.gpus[short_i];
     verdict_line = fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
                        e.gpu_name, n == 1 ? std::string("the GPU") : fmt::format("GPU {}", short_i),
-                       format_bytes(d.total_bytes, u), format_bytes(d.usable_bytes, u),
-                       format_bytes(d.total_bytes - d.usable_bytes, u));
+                       format_bytes(d.total(), u), format_bytes(d.usable_bytes, u),
+                       format_bytes(d.total() - d.usable_bytes, u));
   }
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
   out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
@@ -571,8 +590,7 @@ std::string render_table(const Report& report, const RenderOptions& o) {
     if (!bars.empty()) out += st.bold("Per GPU (the busiest)") + "\n" + bars + "\n";
   }
   // With an engine, its account (does vLLM start, how many requests fit; llama.cpp's devices).
-  if (r.engine && r.engine->name == "vllm") out += vllm_section(*r.engine, o, st);
-  else if (r.engine && r.engine->name == "llamacpp") out += llamacpp_section(*r.engine, o, st);
+  if (r.engine) out += std::visit([&](const auto& a) { return engine_text(*r.engine, a, o, st); }, r.engine->detail);
   if (!r.suggestions.empty()) {
     out += detail::wrap(fmt::format("{} {}.", st.bold("Would fit with:"), join(r.suggestions, ", ", " or ")), width, "", "  ");
   }

@@ -91,10 +91,13 @@ void safe(Report& r) {
   if (r.limits && r.limits->best_quant) safe(*r.limits->best_quant);
   if (r.engine) {
     EngineSection& e = *r.engine;
-    for (std::string* s : {&e.name, &e.version, &e.gpu, &e.gpu_name, &e.weights, &e.type_k, &e.type_v, &e.error}) safe(*s);
+    for (std::string* s : {&e.version, &e.gpu, &e.gpu_name}) safe(*s);
     safe(e.notes);
-    for (EngineDevice& d : e.devices) safe(d.name);
-    safe(e.host.name);
+    if (auto* v = std::get_if<VllmSection>(&e.detail)) safe(v->plan.gpu_memory_source);
+    if (auto* l = std::get_if<LlamaCppSection>(&e.detail)) {
+      for (std::string* s : {&l->weights, &l->plan.error, &l->plan.host.name}) safe(*s);
+      for (LlamaCppDevice& d : l->plan.gpus) safe(d.name);
+    }
   }
   safe(r.suggestions);
   safe(r.notes);

@@ -70,7 +70,7 @@ TEST_CASE("one voice: fit row, engine verdict, suggestions and table agree over 
       const FitRow& row = r->fit.front();
       if (c.engine != EngineKind::generic) {
         REQUIRE(r->engine.has_value());
-        CHECK(row.decided_by == r->engine->name);
+        CHECK(row.decided_by == r->engine->name());
         CHECK(row.fits == r->engine->fits);
       } else {
         CHECK(row.decided_by == "generic");

@@ -1,0 +1,34 @@
+// The engines' part of an estimate, private to the core: each engine plans the first
+// requested GPU type into its EngineSection alternative and decides that GPU's fit row.
+// engines.cpp dispatches on Settings::engine; each engine's own file implements its part.
+#pragma once
+
+#include "vramcalc/estimate.hpp"
+
+#include <cstdint>
+#include <limits>
+
+namespace vramcalc::detail {
+
+// have - need as a signed quantity, saturated at the int64 range.
+inline std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
+  constexpr auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
+                      : -static_cast<std::int64_t>(std::min(need - have, cap));
+}
+
+// engine_vllm.cpp: vLLM's start-up on the first requested GPU type, `layout` its parallelism.
+EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch);
+
+// engine_llamacpp.cpp: llama.cpp on the first requested GPU type, at its count (or the fewest
+// it fits on when no count is given).
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& settings);
+void llamacpp_decide(FitRow& row, const LlamaCppSection& llamacpp);
+
+// engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
+EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// The most GPUs of one type the engine can use for `model` (the fewest-count search's bound).
+std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model);
+
+} // namespace vramcalc::detail
