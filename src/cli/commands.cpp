@@ -49,6 +49,12 @@ T flag_value(std::string_view flag, std::expected<T, std::string> v) {
   return *v;
 }
 
+template <class T>
+T flag_value(std::string_view flag, std::expected<T, Error> v) {
+  if (!v) fail(v.error().code, std::string(flag) + ": " + v.error().message);
+  return *v;
+}
+
 bool use_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;
@@ -322,7 +328,7 @@ WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
   const auto names = weight_format_names();
   for (std::string_view n : names) cands.push_back({n, n});
   const auto sug = suggest(quant, cands);
-  std::string msg = "--quant: " + f.error();
+  std::string msg = "--quant: " + f.error().message;
   msg += sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?";
   fail(ErrorCode::invalid_argument, msg);
 }
