@@ -422,132 +422,157 @@ bool in(GgufFtype f, std::initializer_list<GgufFtype> set) {
   return std::find(set.begin(), set.end(), f) != set.end();
 }
 
-Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
-  using F = GgufFtype;
+// The parts of llama_tensor_get_type(), one per kind of tensor; `c.def` is the mix's default
+// type, `i` the tensor's layer and `n` the layer count.
+using F = GgufFtype;
+
+// The output head (and a tied token embedding, which is the head too).
+Dtype output_type(const MixContext& c, const Tensor& t) {
+  const F ft = c.ftype;
+  if (ft == F::mxfp4_moe) return Dtype::q8_0;
+  if (c.falcon || t.ne0 % traits(c.def).block_elems != 0) return Dtype::q8_0;
+  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq3_xxs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) return Dtype::q5_k;
+  return c.def != Dtype::q8_0 ? Dtype::q6_k : c.def;
+}
+
+Dtype token_embd_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq1_m})) return Dtype::q2_k;
+  if (in(ft, {F::iq2_s, F::iq2_m, F::iq3_xxs})) return Dtype::iq3_s;
+  if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
+  return c.def;
+}
+
+// Q2_K before PR #4897: k-quants (PR #1684) gave attn_v, attn_output and ffn_down Q4_K;
+// PR #2707 made every matrix but attn_q and attn_k Q3_K.
+Dtype legacy_q2_k_type(const MixContext& c, const Tensor& t, bool v_like) {
+  if (v_like && c.type_70b) return Dtype::q5_k;
+  if (c.release < kquants_v2) {
+    return v_like || t.role == TensorRole::attn_output || is_ffn_down(t.role) ? Dtype::q4_k : c.def;
+  }
+  return t.role == TensorRole::attn_q || t.role == TensorRole::attn_k ? c.def : Dtype::q3_k;
+}
+
+// A fused attn_qkv before PR #19770 (a rule of its own).
+Dtype fused_qkv_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (in(ft, {F::q3_k_m, F::q3_k_l, F::iq3_m})) return Dtype::q4_k;
+  if (ft == F::q4_k_m) return Dtype::q5_k;
+  if (ft == F::q5_k_m) return Dtype::q6_k;
+  return c.def;
+}
+
+bool is_iq2_or_iq1(GgufFtype ft) { return in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m}); }
+
+// The 1- and 2-bit IQ mixes.
+Dtype iq2_or_iq1_type(MixContext& c, const Tensor& t, bool v_like, std::uint64_t i, std::uint64_t n) {
+  const F ft = c.ftype;
+  const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
+  if (v_like) {
+    ++c.i_attention_wv;
+    return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
+  }
+  if (t.role == TensorRole::attn_k && c.n_expert == 8) return Dtype::q4_k;
+  if (is_ffn_down(t.role)) return i < n / 8 ? (s_or_m ? Dtype::iq3_s : Dtype::q2_k) : c.def;
+  if (t.role == TensorRole::attn_output) {
+    if (c.n_expert == 8) return Dtype::q5_k;
+    if (ft == F::iq1_s || ft == F::iq1_m) return Dtype::iq2_xxs;
+    if (s_or_m) return Dtype::iq3_s;
+  }
+  return c.def;
+}
+
+// attn_v and the tensors counted with it (attn_kv_b; attn_qkv since PR #19770).
+Dtype attn_v_type(MixContext& c) {
   const F ft = c.ftype;
   Dtype nt = c.def;
+  const std::uint64_t iw = c.i_attention_wv++;
+  if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
+  else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
+  else if (ft == F::iq3_xxs) nt = c.n_gqa >= 4 ? Dtype::q4_k : (c.imatrix ? Dtype::iq3_xxs : Dtype::iq3_s);
+  else if ((ft == F::iq3_xs || ft == F::iq3_s) && c.n_gqa >= 4) nt = Dtype::q4_k;
+  else if (ft == F::iq3_m) nt = Dtype::q4_k;
+  else if (ft == F::q3_k_m) nt = iw < 2 ? Dtype::q5_k : Dtype::q4_k;
+  else if (ft == F::q3_k_l) nt = Dtype::q5_k;
+  else if ((ft == F::iq4_nl || ft == F::iq4_xs) && c.n_gqa >= 4) nt = Dtype::q5_k;
+  else if ((ft == F::q4_k_m || ft == F::q5_k_m) && use_more_bits(iw, c.n_attention_wv)) nt = Dtype::q6_k;
+  else if (ft == F::q4_k_s && iw < 4) nt = Dtype::q5_k;
+  if (c.type_70b && (nt == Dtype::q3_k || nt == Dtype::q4_k)) nt = Dtype::q5_k;
+  if (c.n_expert == 8) nt = Dtype::q8_0;
+  return nt;
+}
+
+Dtype ffn_down_type(const MixContext& c, std::uint64_t i, std::uint64_t n) {
+  const F ft = c.ftype;
+  const Dtype nt = c.def;
+  if (ft == F::q2_k) return Dtype::q3_k;
+  if (ft == F::q2_k_s) return i < n / 8 ? Dtype::q4_k : nt;
+  if (ft == F::iq3_xxs && !c.imatrix) return i < n / 8 ? Dtype::q4_k : Dtype::q3_k;
+  if (ft == F::q3_k_m) {
+    return i < n / 16 ? Dtype::q5_k : (!c.falcon || use_more_bits(i, n)) ? Dtype::q4_k : Dtype::q3_k;
+  }
+  if (ft == F::iq3_m && (i < n / 8 || (c.n_expert == 8 && use_more_bits(i, n)))) return Dtype::q4_k;
+  if (ft == F::iq3_m) return nt;
+  if (ft == F::q3_k_l) return c.falcon ? Dtype::q4_k : Dtype::q5_k;
+  if (ft == F::q4_k_m) {
+    if (c.falcon) return i < n / 16 ? Dtype::q6_k : use_more_bits(i, n) ? Dtype::q5_k : Dtype::q4_k;
+    return use_more_bits(i, n) ? Dtype::q6_k : nt;
+  }
+  if (i < n / 8 && (ft == F::iq4_nl || ft == F::iq4_xs) && !c.imatrix) return Dtype::q5_k;
+  if (ft == F::q5_k_m && use_more_bits(i, n)) return Dtype::q6_k;
+  if (ft == F::q4_k_s && !c.falcon && i < n / 8) return Dtype::q5_k;
+  if ((ft == F::q4_0 || ft == F::q5_0) && c.imatrix && i < n / 8) {
+    return ft == F::q4_0 ? Dtype::q4_1 : Dtype::q5_1;
+  }
+  return nt;
+}
+
+Dtype attn_output_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (c.falcon) return ft == F::q3_k_l ? Dtype::q4_k : c.def;
+  if (c.n_expert == 8) {
+    return in(ft, {F::q2_k, F::iq3_xs, F::iq3_xxs, F::q3_k_s, F::q3_k_m, F::iq4_nl, F::q4_k_s, F::q4_k_m, F::iq3_s,
+                   F::iq3_m, F::iq4_xs})
+               ? Dtype::q5_k
+               : c.def;
+  }
+  if (ft == F::q2_k) return Dtype::q3_k;
+  if (ft == F::iq3_xxs) return Dtype::iq3_s;
+  if (ft == F::q3_k_m) return Dtype::q4_k;
+  if (ft == F::q3_k_l) return Dtype::q5_k;
+  if (ft == F::iq3_m) return Dtype::q4_k;
+  return c.def;
+}
+
+Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
+  const F ft = c.ftype;
   const std::uint64_t i = t.layer < 0 ? 0 : static_cast<std::uint64_t>(t.layer);
   const std::uint64_t n = c.n_layer;
-  if (output_like) {
-    if (ft == F::mxfp4_moe) return Dtype::q8_0;
-    if (c.falcon || t.ne0 % traits(nt).block_elems != 0) return Dtype::q8_0;
-    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq3_xxs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) return Dtype::q5_k;
-    return nt != Dtype::q8_0 ? Dtype::q6_k : nt;
-  }
+  if (output_like) return output_type(c, t);
   if (ft == F::mxfp4_moe) return t.ne2 > 1 ? Dtype::mxfp4 : Dtype::q8_0;
-  if (t.role == TensorRole::token_embd) {
-    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq1_m})) return Dtype::q2_k;
-    if (in(ft, {F::iq2_s, F::iq2_m, F::iq3_xxs})) return Dtype::iq3_s;
-    if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
-    return nt;
-  }
+  if (t.role == TensorRole::token_embd) return token_embd_type(c);
   // attn_qkv counts among the attn_v-like tensors; since PR #19770 it also gets their types,
-  // before it a rule of its own (below).
+  // before it a rule of its own.
   const bool qkv = t.role == TensorRole::attn_qkv;
   const bool qkv_as_v = c.release >= llamacpp_release::qkv_as_attn_v;
   const bool v_like = is_attn_v_like(t.role) || (qkv && qkv_as_v);
-  if (ft == F::q2_k && c.release < q2k_two_bit) {
-    // Q2_K before PR #4897: k-quants (PR #1684) gave attn_v, attn_output and ffn_down Q4_K;
-    // PR #2707 made every matrix but attn_q and attn_k Q3_K.
-    if (v_like && c.type_70b) return Dtype::q5_k;
-    if (c.release < kquants_v2) {
-      return v_like || t.role == TensorRole::attn_output || is_ffn_down(t.role) ? Dtype::q4_k : nt;
-    }
-    return t.role == TensorRole::attn_q || t.role == TensorRole::attn_k ? nt : Dtype::q3_k;
-  }
-  if (qkv && !qkv_as_v) {
-    if (in(ft, {F::q3_k_m, F::q3_k_l, F::iq3_m})) return Dtype::q4_k;
-    if (ft == F::q4_k_m) return Dtype::q5_k;
-    if (ft == F::q5_k_m) return Dtype::q6_k;
-    return nt;
-  }
-  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) {
-    const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
-    if (v_like) {
-      ++c.i_attention_wv;
-      return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
-    }
-    if (t.role == TensorRole::attn_k && c.n_expert == 8) return Dtype::q4_k;
-    if (is_ffn_down(t.role)) return i < n / 8 ? (s_or_m ? Dtype::iq3_s : Dtype::q2_k) : nt;
-    if (t.role == TensorRole::attn_output) {
-      if (c.n_expert == 8) return Dtype::q5_k;
-      if (ft == F::iq1_s || ft == F::iq1_m) return Dtype::iq2_xxs;
-      if (s_or_m) return Dtype::iq3_s;
-    }
-    return nt;
-  }
-  if (v_like) {
-    const std::uint64_t iw = c.i_attention_wv++;
-    if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
-    else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
-    else if (ft == F::iq3_xxs) nt = c.n_gqa >= 4 ? Dtype::q4_k : (c.imatrix ? Dtype::iq3_xxs : Dtype::iq3_s);
-    else if ((ft == F::iq3_xs || ft == F::iq3_s) && c.n_gqa >= 4) nt = Dtype::q4_k;
-    else if (ft == F::iq3_m) nt = Dtype::q4_k;
-    else if (ft == F::q3_k_m) nt = iw < 2 ? Dtype::q5_k : Dtype::q4_k;
-    else if (ft == F::q3_k_l) nt = Dtype::q5_k;
-    else if ((ft == F::iq4_nl || ft == F::iq4_xs) && c.n_gqa >= 4) nt = Dtype::q5_k;
-    else if ((ft == F::q4_k_m || ft == F::q5_k_m) && use_more_bits(iw, c.n_attention_wv)) nt = Dtype::q6_k;
-    else if (ft == F::q4_k_s && iw < 4) nt = Dtype::q5_k;
-    if (c.type_70b && (nt == Dtype::q3_k || nt == Dtype::q4_k)) nt = Dtype::q5_k;
-    if (c.n_expert == 8) nt = Dtype::q8_0;
-    return nt;
-  }
+  if (ft == F::q2_k && c.release < q2k_two_bit) return legacy_q2_k_type(c, t, v_like);
+  if (qkv && !qkv_as_v) return fused_qkv_type(c);
+  if (is_iq2_or_iq1(ft)) return iq2_or_iq1_type(c, t, v_like, i, n);
+  if (v_like) return attn_v_type(c);
   if (t.role == TensorRole::attn_k) {
     if (c.n_expert == 8) return Dtype::q8_0;
     if (ft == F::iq3_xs) return Dtype::iq3_xxs;
-    if (ft == F::iq3_xxs) return Dtype::iq2_s;
-    return nt;
+    return ft == F::iq3_xxs ? Dtype::iq2_s : c.def;
   }
   if (t.role == TensorRole::attn_q) {
     if (ft == F::iq3_xs) return Dtype::iq3_xxs;
-    if (ft == F::iq3_xxs) return Dtype::iq2_s;
-    return nt;
+    return ft == F::iq3_xxs ? Dtype::iq2_s : c.def;
   }
-  if (is_ffn_down(t.role)) {
-    if (ft == F::q2_k) return Dtype::q3_k;
-    if (ft == F::q2_k_s) return i < n / 8 ? Dtype::q4_k : nt;
-    if (ft == F::iq3_xxs && !c.imatrix) return i < n / 8 ? Dtype::q4_k : Dtype::q3_k;
-    if (ft == F::q3_k_m) {
-      return i < n / 16 ? Dtype::q5_k : (!c.falcon || use_more_bits(i, n)) ? Dtype::q4_k : Dtype::q3_k;
-    }
-    if (ft == F::iq3_m && (i < n / 8 || (c.n_expert == 8 && use_more_bits(i, n)))) return Dtype::q4_k;
-    if (ft == F::iq3_m) return nt;
-    if (ft == F::q3_k_l) return c.falcon ? Dtype::q4_k : Dtype::q5_k;
-    if (ft == F::q4_k_m) {
-      if (c.falcon) return i < n / 16 ? Dtype::q6_k : use_more_bits(i, n) ? Dtype::q5_k : Dtype::q4_k;
-      return use_more_bits(i, n) ? Dtype::q6_k : nt;
-    }
-    if (i < n / 8 && (ft == F::iq4_nl || ft == F::iq4_xs) && !c.imatrix) return Dtype::q5_k;
-    if (ft == F::q5_k_m && use_more_bits(i, n)) return Dtype::q6_k;
-    if (ft == F::q4_k_s && !c.falcon && i < n / 8) return Dtype::q5_k;
-    if ((ft == F::q4_0 || ft == F::q5_0) && c.imatrix && i < n / 8) {
-      return ft == F::q4_0 ? Dtype::q4_1 : Dtype::q5_1;
-    }
-    return nt;
-  }
-  if (t.role == TensorRole::attn_output) {
-    if (!c.falcon) {
-      if (c.n_expert == 8) {
-        if (in(ft, {F::q2_k, F::iq3_xs, F::iq3_xxs, F::q3_k_s, F::q3_k_m, F::iq4_nl, F::q4_k_s, F::q4_k_m,
-                    F::iq3_s, F::iq3_m, F::iq4_xs}))
-          return Dtype::q5_k;
-        return nt;
-      }
-      if (ft == F::q2_k) return Dtype::q3_k;
-      if (ft == F::iq3_xxs) return Dtype::iq3_s;
-      if (ft == F::q3_k_m) return Dtype::q4_k;
-      if (ft == F::q3_k_l) return Dtype::q5_k;
-      if (ft == F::iq3_m) return Dtype::q4_k;
-    } else if (ft == F::q3_k_l) {
-      return Dtype::q4_k;
-    }
-    return nt;
-  }
-  if (is_ffn_gate_or_up(t.role)) {
-    if (ft == F::iq3_xs && i >= n / 8 && i < 7 * n / 8) return Dtype::iq3_xxs;
-    return nt;
-  }
-  return nt;
+  if (is_ffn_down(t.role)) return ffn_down_type(c, i, n);
+  if (t.role == TensorRole::attn_output) return attn_output_type(c);
+  if (is_ffn_gate_or_up(t.role) && ft == F::iq3_xs && i >= n / 8 && i < 7 * n / 8) return Dtype::iq3_xxs;
+  return c.def;
 }
 
 // tensor_type_fallback(): a row length the chosen block does not divide.

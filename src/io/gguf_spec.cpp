@@ -170,6 +170,22 @@ std::vector<LayerKind> swa_pattern(std::uint64_t period, AttentionKind local, st
   return p;
 }
 
+// general.file_type: a quantized llama.cpp mix names the weights' format (the GGUF rows of
+// weight_format_table); an all-f32 / f16 / bf16 file leaves it to the dtype read off the
+// tensors; a value no row has is a warning.
+void read_file_type(const GgufFile& f, ModelSpec& s, std::vector<std::string>& w) {
+  const GgufValue* ft = f.find("general.file_type");
+  if (ft == nullptr) return;
+  const auto id = f.get_uint("general.file_type");
+  const GgufFtypeTraits* mix = id ? gguf_ftype_by_llama_ftype(*id) : nullptr;
+  if (mix == nullptr) {
+    w.push_back("general.file_type " + (id ? std::to_string(*id) : Meta::describe(*ft)) +
+                " is not a llama.cpp mix vramcalc knows; the file's tensor bytes are exact regardless");
+  } else if (traits(mix->default_type).block_elems != 1) {
+    s.weights_format = std::string(mix->name);
+  }
+}
+
 GgufModel convert(std::span<const GgufFile> parts) {
   const GgufFile& f = parts.front();
   const std::string& origin = f.origin;
@@ -341,19 +357,7 @@ GgufModel convert(std::span<const GgufFile> parts) {
       s.dtype = f16 >= f32 ? Dtype::f16 : Dtype::f32;
     }
   }
-  if (const GgufValue* ft = f.find("general.file_type"); ft != nullptr) {
-    const auto id = f.get_uint("general.file_type");
-    const GgufFtypeTraits* mix = id ? gguf_ftype_by_llama_ftype(*id) : nullptr;
-    // A quantized mix names the weights' format; an all-f32 / f16 / bf16 file leaves the
-    // format to the dtype read off the tensors above.
-    const bool float_file = mix != nullptr && traits(mix->default_type).block_elems == 1;
-    if (mix == nullptr) {
-      w.push_back("general.file_type " + (id ? std::to_string(*id) : Meta::describe(*ft)) +
-                  " is not a llama.cpp mix vramcalc knows; the file's tensor bytes are exact regardless");
-    } else if (!float_file) {
-      s.weights_format = std::string(mix->name);
-    }
-  }
+  read_file_type(f, s, w);
 
   // Facts read off the tensors (with architecture defaults for tensor-less files).
   const bool has_t = !tensors.empty();
