@@ -186,7 +186,7 @@ WeightFormat format_of(const WeightFormatTraits& row, Dtype native) {
   f.fp8_scale = row.rule.fp8_scale;
   f.fp8_ffn_only = row.rule.fp8_ffn_only;
   f.scale_bytes = row.rule.scale_bytes != 0 ? row.rule.scale_bytes : traits(native).block_bytes;
-  if (row.kind == FormatKind::bnb4) f.bits = 4;
+  if (row.kind == FormatKind::bnb4) f.bits = 4; // 4-bit codes, whatever the dtype says
   f.double_quant = row.rule.double_quant;
   return f;
 }
