@@ -35,6 +35,8 @@ struct EngineTraits {
   // fp8/fp8_e4m3, fp8_e5m2; vllm/config/cache.py), llama.cpp's --cache-type-k/-v
   // (common/arg.cpp: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
   std::span<const Dtype> kv_dtypes;
+  // Its bit in weight_format_table's loaded_by column (the weight formats it loads).
+  std::uint8_t loaded_by;
   // Whether it runs tensor / pipeline parallel layouts (vLLM); llama.cpp splits layers its own way.
   bool parallel_layouts;
   std::string_view needs_gpu; // why it must be told the GPU ("" when it need not)
@@ -48,10 +50,10 @@ inline constexpr Dtype llamacpp_kv_dtypes[] = {Dtype::f32,  Dtype::f16,    Dtype
 } // namespace detail
 
 inline constexpr EngineTraits engine_table[] = {
-    {EngineKind::generic, "generic", "vramcalc", "", 1, {}, true, "", ""},
-    {EngineKind::vllm, "vllm", "vLLM", "", 16, detail::vllm_kv_dtypes, true,
+    {EngineKind::generic, "generic", "vramcalc", "", 1, {}, loaded_by_no_engine, true, "", ""},
+    {EngineKind::vllm, "vllm", "vLLM", "", 16, detail::vllm_kv_dtypes, loaded_by_vllm, true,
      "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ..."},
-    {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, detail::llamacpp_kv_dtypes, false,
+    {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, detail::llamacpp_kv_dtypes, loaded_by_llamacpp, false,
      "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ..."},
 };
 

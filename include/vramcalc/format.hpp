@@ -9,6 +9,8 @@
 #pragma once
 
 #include "vramcalc/dtype.hpp"
+#include "vramcalc/error.hpp"
+#include "vramcalc/format_table.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/tensors.hpp"
 
@@ -23,30 +25,7 @@
 
 namespace vramcalc {
 
-enum class FormatKind : std::uint8_t {
-  plain,       // every tensor in `dtype`
-  fp8,         // e4m3 weights + f32 scales: per tensor, per output channel, or per block
-  int_channel, // int8 weights + one scale per output channel (W8A16: model dtype; W8A8: f32)
-  int_group,   // GPTQ / AWQ / compressed-tensors WNA16: packed ints + per-group scales (+ zeros)
-  bnb4,        // bitsandbytes NF4 / FP4 (64-element blocks, optionally double-quantized absmax)
-  bnb8,        // bitsandbytes LLM.int8: int8 weights + an f32 scale per output row
-  mxfp4,       // OCP MXFP4: e2m1 pairs + one e8m0 scale per 32 (routed experts when the model has them)
-  nvfp4,       // NVFP4: e2m1 pairs + one e4m3 scale per 16 + f32 global and input scales per tensor
-  exl2,        // ExLlamaV2: decoder layers at a target bits per weight, the head at its own bits
-  gguf,        // a llama.cpp quantization mix (llama_ftype)
-  file,        // as stored in the model's own files (GGUF or safetensors headers)
-};
-
-enum class Fp8Scale : std::uint8_t { tensor, channel, block };
-
-// llama.cpp's file types (llama_ftype), the mixes `llama-quantize` produces.
-enum class GgufFtype : std::uint8_t {
-  all_f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0,
-  q2_k, q2_k_s, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k,
-  iq2_xxs, iq2_xs, iq2_s, iq2_m, iq3_xxs, iq3_xs, iq3_s, iq3_m, iq1_s, iq1_m, iq4_nl, iq4_xs,
-  tq1_0, tq2_0, mxfp4_moe,
-};
-
+// A llama.cpp mix as GGUF files name it: the gguf rows of weight_format_table, by GgufFtype.
 struct GgufFtypeTraits {
   GgufFtype id;
   std::string_view name;  // "q4_k_m"
@@ -100,19 +79,26 @@ struct WeightFormat {
 };
 
 // Parses a format name ("bf16", "fp8", "int8", "awq", "gptq", "gptq-int4-g128", "nf4",
-// "q4_k_m", ...) case-insensitively. `native` is the model's dtype (used by "native").
-[[nodiscard]] std::expected<WeightFormat, std::string> parse_weight_format(std::string_view name,
-                                                                           Dtype native);
+// "q4_k_m", ...) case-insensitively: a row of weight_format_table by its id or an alias,
+// the int_group and exl2 grammars, a GGUF mix in any of its spellings. `native` is the
+// model's dtype (used by "native"). An unknown name is an ErrorCode::invalid_argument.
+[[nodiscard]] std::expected<WeightFormat, Error> parse_weight_format(std::string_view name, Dtype native);
 
-// llama.cpp's file types, in enum GgufFtype order.
+// llama.cpp's file types, in enum GgufFtype order (the gguf rows of weight_format_table).
 [[nodiscard]] std::span<const GgufFtypeTraits> gguf_ftypes();
 
-// Names accepted by parse_weight_format, for help text and suggestions.
+// The GGUF mix whose enum llama_ftype value (GGUF general.file_type) is `llama_ftype`.
+[[nodiscard]] const GgufFtypeTraits* gguf_ftype_by_llama_ftype(std::uint64_t llama_ftype);
+
+// Every id of weight_format_table, for suggestions.
 [[nodiscard]] std::vector<std::string_view> weight_format_names();
 
-// One row per format family for `vramcalc list formats`, in the order of the quality
-// ranking (best first): plain floats, 8-bit, GGUF K-quants ..., down to 2-bit.
+// The ranked formats of weight_format_table in the order of the quality ranking (best
+// first), for `vramcalc list formats`, `--fit-quant` and `-q all`.
 [[nodiscard]] std::vector<std::string_view> listed_weight_formats();
+
+// The formats `-q`'s --help names, as it spells them.
+[[nodiscard]] std::vector<std::string_view> help_weight_formats();
 
 // Storage of every tensor (same order as `tensors`) under `format`. Needs the whole list:
 // llama.cpp's mixes depend on a tensor's position among its kind.

@@ -5,6 +5,8 @@
 // (never wrap). Units (GiB, GB) appear only when parsing input and rendering output.
 #pragma once
 
+#include "vramcalc/error.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <stdexcept>
@@ -72,7 +74,8 @@ inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 // Parses a memory size: "80GB" (10^9), "80GiB" (2^30), "512MiB", "1.5GiB", plain digits =
 // bytes. A bare "24G" is rejected as ambiguous (tools disagree on it). Fractions are exact
 // decimal: "1.5GiB" = 1,610,612,736 bytes; a part of a byte left over is rounded down.
-[[nodiscard]] std::expected<std::uint64_t, std::string> parse_size(std::string_view text);
+// A refused text is an ErrorCode::invalid_argument whose message says why, without the flag.
+[[nodiscard]] std::expected<std::uint64_t, Error> parse_size(std::string_view text);
 
 // Parses a percentage "5%" into a (numerator, 10000) fraction in basis points.
 [[nodiscard]] std::expected<std::uint64_t, std::string> parse_percent_bp(std::string_view text);

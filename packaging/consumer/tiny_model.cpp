@@ -35,7 +35,7 @@ int main() {
   for (const char* name : {"bf16", "q8_0"}) {
     const auto format = vramcalc::parse_weight_format(name, spec.dtype);
     if (!format) {
-      std::printf("%s: %s\n", name, format.error().c_str());
+      std::printf("%s: %s\n", name, format.error().message.c_str());
       return 1;
     }
     const vramcalc::WeightBytes bytes = vramcalc::weight_bytes(spec, *format);

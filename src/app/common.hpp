@@ -39,6 +39,12 @@ T flag_value(std::string_view flag, std::expected<T, std::string> v) {
   return *v;
 }
 
+template <typename T>
+T flag_value(std::string_view flag, std::expected<T, Error> v) {
+  if (!v) fail(v.error().code, std::string(flag) + ": " + v.error().message);
+  return *v;
+}
+
 // ---- values (values.cpp) --------------------------------------------------------------
 
 // "[N x]NAME": "4xh100", "4×h100", "h100". Returns the count (0 if none given) and the name.

@@ -162,7 +162,7 @@ WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
   const auto names = weight_format_names();
   for (std::string_view n : names) cands.push_back({n, n});
   const auto sug = suggest(quant, cands);
-  std::string msg = "--quant: " + f.error();
+  std::string msg = "--quant: " + f.error().message;
   msg += sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?";
   fail(ErrorCode::invalid_argument, msg);
 }

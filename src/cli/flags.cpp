@@ -1,6 +1,8 @@
 // The flag table (flags.hpp).
 #include "flags.hpp"
 
+#include "vramcalc/format.hpp"
+
 #include <variant>
 
 namespace vramcalc::cli {
@@ -18,7 +20,7 @@ constexpr unsigned all = E | P | C | K | X | L | I;
 
 struct Flag {
   const char* names;       // CLI11 names: "-q,--quant,--weights"
-  const char* help;
+  std::string help;
   unsigned commands;       // Command bits it applies to
   Member member;
   std::vector<std::string> choices = {}; // a closed set of values
@@ -26,13 +28,16 @@ struct Flag {
   bool one_value = false;                // a repeatable option takes one value each time
 };
 
+// The formats weight_format_table marks for --help, then where to find them all.
+std::string quant_help() {
+  std::string help = "weight format (comma list or 'all' to compare):";
+  for (std::string_view name : help_weight_formats()) help += " " + std::string(name);
+  return help + " ... ('vramcalc list formats'; default: the model's native format, or the checkpoint's)";
+}
+
 const std::vector<Flag>& flags() {
   static const std::vector<Flag> table{
-      {"-q,--quant,--weights",
-       "weight format (comma list or 'all' to compare): fp32 bf16 fp8 int8 gptq-int4-g128 awq nf4 mxfp4 nvfp4 "
-       "exl2-4.65 q8_0 q6_k q5_k_m q4_k_m q4_0 q3_k_m q2_k ... ('vramcalc list formats'; default: the model's native "
-       "format, or the checkpoint's)",
-       E | P | C | X, &Options::quant},
+      {"-q,--quant,--weights", quant_help(), E | P | C | X, &Options::quant},
       {"--kv,--kv-cache-dtype",
        "KV-cache dtype (comma list to compare): fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... (default: "
        "the model's dtype)",

@@ -15,50 +15,15 @@ namespace vramcalc {
 
 namespace {
 
-constexpr std::array gguf_ftype_table{
-    GgufFtypeTraits{GgufFtype::all_f32, "gguf-f32", 0, Dtype::f32},
-    GgufFtypeTraits{GgufFtype::f16, "gguf-f16", 1, Dtype::f16},
-    GgufFtypeTraits{GgufFtype::bf16, "gguf-bf16", 32, Dtype::bf16},
-    GgufFtypeTraits{GgufFtype::q4_0, "q4_0", 2, Dtype::q4_0},
-    GgufFtypeTraits{GgufFtype::q4_1, "q4_1", 3, Dtype::q4_1},
-    GgufFtypeTraits{GgufFtype::q5_0, "q5_0", 8, Dtype::q5_0},
-    GgufFtypeTraits{GgufFtype::q5_1, "q5_1", 9, Dtype::q5_1},
-    GgufFtypeTraits{GgufFtype::q8_0, "q8_0", 7, Dtype::q8_0},
-    GgufFtypeTraits{GgufFtype::q2_k, "q2_k", 10, Dtype::q2_k},
-    GgufFtypeTraits{GgufFtype::q2_k_s, "q2_k_s", 21, Dtype::q2_k},
-    GgufFtypeTraits{GgufFtype::q3_k_s, "q3_k_s", 11, Dtype::q3_k},
-    GgufFtypeTraits{GgufFtype::q3_k_m, "q3_k_m", 12, Dtype::q3_k},
-    GgufFtypeTraits{GgufFtype::q3_k_l, "q3_k_l", 13, Dtype::q3_k},
-    GgufFtypeTraits{GgufFtype::q4_k_s, "q4_k_s", 14, Dtype::q4_k},
-    GgufFtypeTraits{GgufFtype::q4_k_m, "q4_k_m", 15, Dtype::q4_k},
-    GgufFtypeTraits{GgufFtype::q5_k_s, "q5_k_s", 16, Dtype::q5_k},
-    GgufFtypeTraits{GgufFtype::q5_k_m, "q5_k_m", 17, Dtype::q5_k},
-    GgufFtypeTraits{GgufFtype::q6_k, "q6_k", 18, Dtype::q6_k},
-    GgufFtypeTraits{GgufFtype::iq2_xxs, "iq2_xxs", 19, Dtype::iq2_xxs},
-    GgufFtypeTraits{GgufFtype::iq2_xs, "iq2_xs", 20, Dtype::iq2_xs},
-    GgufFtypeTraits{GgufFtype::iq2_s, "iq2_s", 28, Dtype::iq2_xs},
-    GgufFtypeTraits{GgufFtype::iq2_m, "iq2_m", 29, Dtype::iq2_s},
-    GgufFtypeTraits{GgufFtype::iq3_xxs, "iq3_xxs", 23, Dtype::iq3_xxs},
-    GgufFtypeTraits{GgufFtype::iq3_xs, "iq3_xs", 22, Dtype::iq3_s},
-    GgufFtypeTraits{GgufFtype::iq3_s, "iq3_s", 26, Dtype::iq3_s},
-    GgufFtypeTraits{GgufFtype::iq3_m, "iq3_m", 27, Dtype::iq3_s},
-    GgufFtypeTraits{GgufFtype::iq1_s, "iq1_s", 24, Dtype::iq1_s},
-    GgufFtypeTraits{GgufFtype::iq1_m, "iq1_m", 31, Dtype::iq1_m},
-    GgufFtypeTraits{GgufFtype::iq4_nl, "iq4_nl", 25, Dtype::iq4_nl},
-    GgufFtypeTraits{GgufFtype::iq4_xs, "iq4_xs", 30, Dtype::iq4_xs},
-    GgufFtypeTraits{GgufFtype::tq1_0, "tq1_0", 36, Dtype::tq1_0},
-    GgufFtypeTraits{GgufFtype::tq2_0, "tq2_0", 37, Dtype::tq2_0},
-    GgufFtypeTraits{GgufFtype::mxfp4_moe, "mxfp4_moe", 38, Dtype::mxfp4},
-};
-
-consteval bool gguf_table_is_ordered() {
-  for (std::size_t i = 0; i < gguf_ftype_table.size(); ++i) {
-    if (static_cast<std::size_t>(gguf_ftype_table[i].id) != i) return false;
+// The GGUF view of weight_format_table: its gguf rows in enum GgufFtype order.
+constexpr auto gguf_ftype_table = [] {
+  std::array<GgufFtypeTraits, static_cast<std::size_t>(GgufFtype::mxfp4_moe) + 1> out{};
+  for (const WeightFormatTraits& row : weight_format_table) {
+    if (row.kind != FormatKind::gguf) continue;
+    out[static_cast<std::size_t>(row.rule.ftype)] = {row.rule.ftype, row.id, row.rule.llama_ftype, row.dtype};
   }
-  return true;
-}
-static_assert(gguf_ftype_table.size() == static_cast<std::size_t>(GgufFtype::mxfp4_moe) + 1);
-static_assert(gguf_table_is_ordered(), "gguf_ftype_table must follow the order of enum GgufFtype");
+  return out;
+}();
 
 bool is_float_plain(Dtype d) { return d == Dtype::f32 || d == Dtype::f16 || d == Dtype::bf16; }
 
@@ -160,153 +125,107 @@ std::optional<WeightFormat> parse_exl2(std::string_view n) {
   return f;
 }
 
-struct Named {
-  std::string_view name;
-  FormatKind kind;
-};
+bool has_word(std::string_view list, std::string_view word) {
+  bool found = false;
+  format_table_checks::each_word(list, [&](std::string_view w) { found = found || w == word; });
+  return found;
+}
+
+// The row `n` (lowercase) names by its id or an alias.
+const WeightFormatTraits* row_named(std::string_view n) {
+  for (const WeightFormatTraits& row : weight_format_table) {
+    if (row.id == n || has_word(row.aliases, n)) return &row;
+  }
+  return nullptr;
+}
+
+// GGUF mixes: "q4_k_m", "Q4_K_M", "q4-k-m", "q4km", "gguf-q4_k_m" all name Q4_K_M.
+std::string squeeze_gguf(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c != '_' && c != '-') out += c;
+  }
+  if (out.starts_with("gguf")) out = out.substr(4);
+  return out;
+}
+
+const WeightFormatTraits* gguf_row_named(std::string_view n) {
+  const std::string squeezed = squeeze_gguf(n);
+  for (const WeightFormatTraits& row : weight_format_table) {
+    if (row.kind == FormatKind::gguf && squeezed == squeeze_gguf(row.id)) return &row;
+  }
+  return nullptr;
+}
+
+WeightFormat gguf_format(const WeightFormatTraits& row) {
+  WeightFormat f;
+  f.kind = FormatKind::gguf;
+  f.ftype = row.rule.ftype;
+  f.dtype = row.dtype;
+  f.id = std::string(row.id);
+  // Importance matrices are how IQ mixes are made (llama-quantize refuses the smallest ones
+  // without one); K-quants and legacy types are modelled without.
+  f.imatrix = row.id.starts_with("iq");
+  f.description = "GGUF " + upper(row.id.starts_with("gguf-") ? row.id.substr(5) : row.id) + " (llama.cpp mix)";
+  return f;
+}
+
+// The format a row names, with the parameters of its storage rule.
+WeightFormat format_of(const WeightFormatTraits& row, Dtype native) {
+  switch (row.kind) {
+  case FormatKind::int_group: return *parse_int_group(row.id);
+  case FormatKind::exl2: return *parse_exl2(row.id);
+  case FormatKind::gguf: return gguf_format(row);
+  default: break;
+  }
+  WeightFormat f;
+  f.id = std::string(row.id);
+  f.kind = row.kind;
+  f.dtype = row.dtype;
+  f.description = std::string(row.description);
+  f.fp8_scale = row.rule.fp8_scale;
+  f.fp8_ffn_only = row.rule.fp8_ffn_only;
+  f.scale_bytes = row.rule.scale_bytes != 0 ? row.rule.scale_bytes : traits(native).block_bytes;
+  if (row.kind == FormatKind::bnb4) f.bits = 4; // 4-bit codes, whatever the dtype says
+  f.double_quant = row.rule.double_quant;
+  return f;
+}
 
 } // namespace
 
 std::vector<std::string_view> weight_format_names() {
-  std::vector<std::string_view> names{"fp32", "fp16", "bf16", "fp8", "fp8-channel", "fp8-block", "fbgemm-fp8", "int8", "w8a8",
-                                      "gptq-int4-g128", "gptq-int8-g128", "awq-int4-g128", "w4a16-g128", "nf4",
-                                      "bnb-fp4", "bnb-int8", "mxfp4", "nvfp4", "exl2-4.65"};
-  for (const auto& t : gguf_ftype_table) names.push_back(t.name);
+  std::vector<std::string_view> names;
+  for (const WeightFormatTraits& row : weight_format_table) names.push_back(row.id);
   return names;
 }
 
 std::vector<std::string_view> listed_weight_formats() {
-  return {"fp32", "bf16", "fp8", "fp8-block", "int8", "gptq-int8-g128", "q8_0", "bnb-int8", "exl2-8.0", "q6_k",
-          "q5_k_m", "q5_k_s", "exl2-5.0", "nvfp4", "q4_k_m", "mxfp4", "gptq-int4-g128", "awq-int4-g128",
-          "w4a16-g128", "q4_k_s", "iq4_xs", "nf4", "q4_0", "exl2-4.0", "q3_k_l", "q3_k_m", "q3_k_s",
-          "iq3_xxs", "exl2-3.0", "q2_k", "iq2_xs"};
+  std::vector<std::string_view> names;
+  for (std::size_t rank = 1;; ++rank) {
+    const auto* row = std::ranges::find(weight_format_table, rank, &WeightFormatTraits::quality_rank);
+    if (row == weight_format_table.end()) return names;
+    names.push_back(row->id);
+  }
 }
 
-std::expected<WeightFormat, std::string> parse_weight_format(std::string_view name, Dtype native) {
+std::vector<std::string_view> help_weight_formats() {
+  std::vector<std::string_view> names;
+  for (const WeightFormatTraits& row : weight_format_table) {
+    if (!row.help.empty()) names.push_back(row.help);
+  }
+  return names;
+}
+
+std::expected<WeightFormat, Error> parse_weight_format(std::string_view name, Dtype native) {
   std::string n = to_lower(name);
-  WeightFormat f;
   if (n == "native" || n == "auto") n = std::string(traits(native).name);
-  if (auto d = parse_dtype(n); d && is_float_plain(*d)) {
-    f.kind = FormatKind::plain;
-    f.dtype = *d;
-    f.id = std::string(traits(*d).name);
-    f.description = "unquantized " + f.id;
-    return f;
-  }
-  if (n == "fp8" || n == "fp8_e4m3" || n == "fp8-e4m3" || n == "w8a8-fp8" || n == "f8" || n == "fp8-tensor" ||
-      n == "fp8-dynamic") {
-    f.kind = FormatKind::fp8;
-    f.dtype = Dtype::f8_e4m3;
-    f.id = "fp8";
-    f.description = "FP8 e4m3 linear layers, one f32 scale per tensor";
-    return f;
-  }
-  if (n == "fp8-channel" || n == "fp8-per-channel") {
-    f.kind = FormatKind::fp8;
-    f.fp8_scale = Fp8Scale::channel;
-    f.dtype = Dtype::f8_e4m3;
-    f.id = "fp8-channel";
-    f.description = "FP8 e4m3 linear layers, one f32 scale per output channel";
-    return f;
-  }
-  if (n == "fbgemm-fp8" || n == "fbgemm_fp8" || n == "fp8-fbgemm") {
-    // Meta's FP8 release of Llama 3.1 405B: the feed-forward layers in FP8 with row-wise
-    // scales, except in the first and last layers; attention stays bf16 (The Llama 3 Herd of
-    // Models, section 6.2; vLLM fbgemm_fp8.py: f32 weight_scale of (N, 1)).
-    f.kind = FormatKind::fp8;
-    f.fp8_scale = Fp8Scale::channel;
-    f.fp8_ffn_only = true;
-    f.dtype = Dtype::f8_e4m3;
-    f.id = "fbgemm-fp8";
-    f.description = "FP8 e4m3 feed-forward layers but the first and last, one f32 scale per row; attention native";
-    return f;
-  }
-  if (n == "fp8-block" || n == "fp8-block128" || n == "fp8-block-128x128") {
-    f.kind = FormatKind::fp8;
-    f.fp8_scale = Fp8Scale::block;
-    f.dtype = Dtype::f8_e4m3;
-    f.id = "fp8-block";
-    f.description = "FP8 e4m3 linear layers, one f32 scale per 128x128 block";
-    return f;
-  }
-  if (n == "int8" || n == "w8a16" || n == "int8-w8a16") {
-    f.kind = FormatKind::int_channel;
-    f.dtype = Dtype::i8;
-    f.scale_bytes = traits(native).block_bytes;
-    f.id = "int8";
-    f.description = "INT8 W8A16 linear layers, one scale per output channel";
-    return f;
-  }
-  if (n == "w8a8" || n == "int8-w8a8" || n == "w8a8-int8") {
-    f.kind = FormatKind::int_channel;
-    f.dtype = Dtype::i8;
-    f.scale_bytes = 4;
-    f.id = "w8a8";
-    f.description = "INT8 W8A8 linear layers, one f32 scale per output channel";
-    return f;
-  }
-  if (n == "nf4" || n == "bnb-nf4" || n == "bnb4" || n == "bitsandbytes-nf4" || n == "bnb-fp4" || n == "nf4-nodq" ||
-      n == "bnb-nf4-nodq" || n == "bnb-fp4-nodq") {
-    const bool fp4 = n.starts_with("bnb-fp4");
-    f.kind = FormatKind::bnb4;
-    f.dtype = Dtype::i4;
-    f.bits = 4;
-    f.double_quant = !n.ends_with("-nodq");
-    f.id = std::string(fp4 ? "bnb-fp4" : "nf4") + (f.double_quant ? "" : "-nodq");
-    f.description = std::string("bitsandbytes ") + (fp4 ? "FP4" : "NF4") + ", blocks of 64, " +
-                    (f.double_quant ? "double-quantized scales" : "f32 scales");
-    return f;
-  }
-  if (n == "bnb-int8" || n == "llm-int8" || n == "bnb8") {
-    f.kind = FormatKind::bnb8;
-    f.dtype = Dtype::i8;
-    f.id = "bnb-int8";
-    f.description = "bitsandbytes LLM.int8, one f32 scale per row";
-    return f;
-  }
-  if (n == "mxfp4" || n == "mxfp4-moe") {
-    f.kind = FormatKind::mxfp4;
-    f.dtype = Dtype::mxfp4;
-    f.id = "mxfp4";
-    f.description = "MXFP4 (4.25 bits) experts, the rest native, as gpt-oss ships";
-    return f;
-  }
-  if (n == "nvfp4") {
-    f.kind = FormatKind::nvfp4;
-    f.dtype = Dtype::nvfp4;
-    f.id = "nvfp4";
-    f.description = "NVFP4 linear layers: fp4 + fp8 scale per 16 (4.5 bits)";
-    return f;
-  }
+  // Every spelling of a float dtype (f16, half, float16 ...) names its plain row.
+  if (auto d = parse_dtype(n); d && is_float_plain(*d)) n = std::string(traits(*d).name);
+  if (const WeightFormatTraits* row = row_named(n)) return format_of(*row, native);
   if (auto g = parse_int_group(n)) return *g;
   if (auto e = parse_exl2(n)) return *e;
-  // GGUF mixes: "q4_k_m", "Q4_K_M", "q4-k-m", "q4km", "gguf-q4_k_m" all name Q4_K_M.
-  auto squeeze = [](std::string_view v) {
-    std::string out;
-    for (char c : v) {
-      if (c != '_' && c != '-') out += c;
-    }
-    if (out.starts_with("gguf")) out = out.substr(4);
-    return out;
-  };
-  const std::string gname = squeeze(n);
-  for (const auto& t : gguf_ftype_table) {
-    if (gname == squeeze(t.name)) {
-      f.kind = FormatKind::gguf;
-      f.ftype = t.id;
-      f.dtype = t.default_type;
-      f.id = std::string(t.name);
-      // Importance matrices are how IQ mixes are made (llama-quantize refuses the
-      // smallest ones without one); K-quants and legacy types are modelled without.
-      f.imatrix = gname.starts_with("iq");
-      f.description = "GGUF " + upper(t.id == GgufFtype::all_f32 || t.id == GgufFtype::f16 || t.id == GgufFtype::bf16
-                                          ? t.name.substr(5)
-                                          : t.name) +
-                      " (llama.cpp mix)";
-      return f;
-    }
-  }
-  return std::unexpected("unknown weight format '" + std::string(name) + "'");
+  if (const WeightFormatTraits* row = gguf_row_named(n)) return format_of(*row, native);
+  return std::unexpected(Error{ErrorCode::invalid_argument, "unknown weight format '" + std::string(name) + "'"});
 }
 
 std::uint64_t exl2_head_bits(std::uint32_t head_bits, std::uint64_t rows, std::uint64_t columns) {
@@ -503,132 +422,157 @@ bool in(GgufFtype f, std::initializer_list<GgufFtype> set) {
   return std::find(set.begin(), set.end(), f) != set.end();
 }
 
-Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
-  using F = GgufFtype;
+// The parts of llama_tensor_get_type(), one per kind of tensor; `c.def` is the mix's default
+// type, `i` the tensor's layer and `n` the layer count.
+using F = GgufFtype;
+
+// The output head (and a tied token embedding, which is the head too).
+Dtype output_type(const MixContext& c, const Tensor& t) {
+  const F ft = c.ftype;
+  if (ft == F::mxfp4_moe) return Dtype::q8_0;
+  if (c.falcon || t.ne0 % traits(c.def).block_elems != 0) return Dtype::q8_0;
+  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq3_xxs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) return Dtype::q5_k;
+  return c.def != Dtype::q8_0 ? Dtype::q6_k : c.def;
+}
+
+Dtype token_embd_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq1_m})) return Dtype::q2_k;
+  if (in(ft, {F::iq2_s, F::iq2_m, F::iq3_xxs})) return Dtype::iq3_s;
+  if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
+  return c.def;
+}
+
+// Q2_K before PR #4897: k-quants (PR #1684) gave attn_v, attn_output and ffn_down Q4_K;
+// PR #2707 made every matrix but attn_q and attn_k Q3_K.
+Dtype legacy_q2_k_type(const MixContext& c, const Tensor& t, bool v_like) {
+  if (v_like && c.type_70b) return Dtype::q5_k;
+  if (c.release < kquants_v2) {
+    return v_like || t.role == TensorRole::attn_output || is_ffn_down(t.role) ? Dtype::q4_k : c.def;
+  }
+  return t.role == TensorRole::attn_q || t.role == TensorRole::attn_k ? c.def : Dtype::q3_k;
+}
+
+// A fused attn_qkv before PR #19770 (a rule of its own).
+Dtype fused_qkv_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (in(ft, {F::q3_k_m, F::q3_k_l, F::iq3_m})) return Dtype::q4_k;
+  if (ft == F::q4_k_m) return Dtype::q5_k;
+  if (ft == F::q5_k_m) return Dtype::q6_k;
+  return c.def;
+}
+
+bool is_iq2_or_iq1(GgufFtype ft) { return in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m}); }
+
+// The 1- and 2-bit IQ mixes.
+Dtype iq2_or_iq1_type(MixContext& c, const Tensor& t, bool v_like, std::uint64_t i, std::uint64_t n) {
+  const F ft = c.ftype;
+  const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
+  if (v_like) {
+    ++c.i_attention_wv;
+    return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
+  }
+  if (t.role == TensorRole::attn_k && c.n_expert == 8) return Dtype::q4_k;
+  if (is_ffn_down(t.role)) return i < n / 8 ? (s_or_m ? Dtype::iq3_s : Dtype::q2_k) : c.def;
+  if (t.role == TensorRole::attn_output) {
+    if (c.n_expert == 8) return Dtype::q5_k;
+    if (ft == F::iq1_s || ft == F::iq1_m) return Dtype::iq2_xxs;
+    if (s_or_m) return Dtype::iq3_s;
+  }
+  return c.def;
+}
+
+// attn_v and the tensors counted with it (attn_kv_b; attn_qkv since PR #19770).
+Dtype attn_v_type(MixContext& c) {
   const F ft = c.ftype;
   Dtype nt = c.def;
+  const std::uint64_t iw = c.i_attention_wv++;
+  if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
+  else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
+  else if (ft == F::iq3_xxs) nt = c.n_gqa >= 4 ? Dtype::q4_k : (c.imatrix ? Dtype::iq3_xxs : Dtype::iq3_s);
+  else if ((ft == F::iq3_xs || ft == F::iq3_s) && c.n_gqa >= 4) nt = Dtype::q4_k;
+  else if (ft == F::iq3_m) nt = Dtype::q4_k;
+  else if (ft == F::q3_k_m) nt = iw < 2 ? Dtype::q5_k : Dtype::q4_k;
+  else if (ft == F::q3_k_l) nt = Dtype::q5_k;
+  else if ((ft == F::iq4_nl || ft == F::iq4_xs) && c.n_gqa >= 4) nt = Dtype::q5_k;
+  else if ((ft == F::q4_k_m || ft == F::q5_k_m) && use_more_bits(iw, c.n_attention_wv)) nt = Dtype::q6_k;
+  else if (ft == F::q4_k_s && iw < 4) nt = Dtype::q5_k;
+  if (c.type_70b && (nt == Dtype::q3_k || nt == Dtype::q4_k)) nt = Dtype::q5_k;
+  if (c.n_expert == 8) nt = Dtype::q8_0;
+  return nt;
+}
+
+Dtype ffn_down_type(const MixContext& c, std::uint64_t i, std::uint64_t n) {
+  const F ft = c.ftype;
+  const Dtype nt = c.def;
+  if (ft == F::q2_k) return Dtype::q3_k;
+  if (ft == F::q2_k_s) return i < n / 8 ? Dtype::q4_k : nt;
+  if (ft == F::iq3_xxs && !c.imatrix) return i < n / 8 ? Dtype::q4_k : Dtype::q3_k;
+  if (ft == F::q3_k_m) {
+    return i < n / 16 ? Dtype::q5_k : (!c.falcon || use_more_bits(i, n)) ? Dtype::q4_k : Dtype::q3_k;
+  }
+  if (ft == F::iq3_m && (i < n / 8 || (c.n_expert == 8 && use_more_bits(i, n)))) return Dtype::q4_k;
+  if (ft == F::iq3_m) return nt;
+  if (ft == F::q3_k_l) return c.falcon ? Dtype::q4_k : Dtype::q5_k;
+  if (ft == F::q4_k_m) {
+    if (c.falcon) return i < n / 16 ? Dtype::q6_k : use_more_bits(i, n) ? Dtype::q5_k : Dtype::q4_k;
+    return use_more_bits(i, n) ? Dtype::q6_k : nt;
+  }
+  if (i < n / 8 && (ft == F::iq4_nl || ft == F::iq4_xs) && !c.imatrix) return Dtype::q5_k;
+  if (ft == F::q5_k_m && use_more_bits(i, n)) return Dtype::q6_k;
+  if (ft == F::q4_k_s && !c.falcon && i < n / 8) return Dtype::q5_k;
+  if ((ft == F::q4_0 || ft == F::q5_0) && c.imatrix && i < n / 8) {
+    return ft == F::q4_0 ? Dtype::q4_1 : Dtype::q5_1;
+  }
+  return nt;
+}
+
+Dtype attn_output_type(const MixContext& c) {
+  const F ft = c.ftype;
+  if (c.falcon) return ft == F::q3_k_l ? Dtype::q4_k : c.def;
+  if (c.n_expert == 8) {
+    return in(ft, {F::q2_k, F::iq3_xs, F::iq3_xxs, F::q3_k_s, F::q3_k_m, F::iq4_nl, F::q4_k_s, F::q4_k_m, F::iq3_s,
+                   F::iq3_m, F::iq4_xs})
+               ? Dtype::q5_k
+               : c.def;
+  }
+  if (ft == F::q2_k) return Dtype::q3_k;
+  if (ft == F::iq3_xxs) return Dtype::iq3_s;
+  if (ft == F::q3_k_m) return Dtype::q4_k;
+  if (ft == F::q3_k_l) return Dtype::q5_k;
+  if (ft == F::iq3_m) return Dtype::q4_k;
+  return c.def;
+}
+
+Dtype mix_type_impl(MixContext& c, const Tensor& t, bool output_like) {
+  const F ft = c.ftype;
   const std::uint64_t i = t.layer < 0 ? 0 : static_cast<std::uint64_t>(t.layer);
   const std::uint64_t n = c.n_layer;
-  if (output_like) {
-    if (ft == F::mxfp4_moe) return Dtype::q8_0;
-    if (c.falcon || t.ne0 % traits(nt).block_elems != 0) return Dtype::q8_0;
-    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq3_xxs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) return Dtype::q5_k;
-    return nt != Dtype::q8_0 ? Dtype::q6_k : nt;
-  }
+  if (output_like) return output_type(c, t);
   if (ft == F::mxfp4_moe) return t.ne2 > 1 ? Dtype::mxfp4 : Dtype::q8_0;
-  if (t.role == TensorRole::token_embd) {
-    if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq1_m})) return Dtype::q2_k;
-    if (in(ft, {F::iq2_s, F::iq2_m, F::iq3_xxs})) return Dtype::iq3_s;
-    if (in(ft, {F::tq1_0, F::tq2_0})) return Dtype::q4_k;
-    return nt;
-  }
+  if (t.role == TensorRole::token_embd) return token_embd_type(c);
   // attn_qkv counts among the attn_v-like tensors; since PR #19770 it also gets their types,
-  // before it a rule of its own (below).
+  // before it a rule of its own.
   const bool qkv = t.role == TensorRole::attn_qkv;
   const bool qkv_as_v = c.release >= llamacpp_release::qkv_as_attn_v;
   const bool v_like = is_attn_v_like(t.role) || (qkv && qkv_as_v);
-  if (ft == F::q2_k && c.release < q2k_two_bit) {
-    // Q2_K before PR #4897: k-quants (PR #1684) gave attn_v, attn_output and ffn_down Q4_K;
-    // PR #2707 made every matrix but attn_q and attn_k Q3_K.
-    if (v_like && c.type_70b) return Dtype::q5_k;
-    if (c.release < kquants_v2) {
-      return v_like || t.role == TensorRole::attn_output || is_ffn_down(t.role) ? Dtype::q4_k : nt;
-    }
-    return t.role == TensorRole::attn_q || t.role == TensorRole::attn_k ? nt : Dtype::q3_k;
-  }
-  if (qkv && !qkv_as_v) {
-    if (in(ft, {F::q3_k_m, F::q3_k_l, F::iq3_m})) return Dtype::q4_k;
-    if (ft == F::q4_k_m) return Dtype::q5_k;
-    if (ft == F::q5_k_m) return Dtype::q6_k;
-    return nt;
-  }
-  if (in(ft, {F::iq2_xxs, F::iq2_xs, F::iq1_s, F::iq2_s, F::iq2_m, F::iq1_m})) {
-    const bool s_or_m = ft == F::iq2_s || ft == F::iq2_m;
-    if (v_like) {
-      ++c.i_attention_wv;
-      return c.n_gqa >= 4 || c.n_expert >= 4 ? Dtype::q4_k : s_or_m ? Dtype::iq3_s : Dtype::q2_k;
-    }
-    if (t.role == TensorRole::attn_k && c.n_expert == 8) return Dtype::q4_k;
-    if (is_ffn_down(t.role)) return i < n / 8 ? (s_or_m ? Dtype::iq3_s : Dtype::q2_k) : nt;
-    if (t.role == TensorRole::attn_output) {
-      if (c.n_expert == 8) return Dtype::q5_k;
-      if (ft == F::iq1_s || ft == F::iq1_m) return Dtype::iq2_xxs;
-      if (s_or_m) return Dtype::iq3_s;
-    }
-    return nt;
-  }
-  if (v_like) {
-    const std::uint64_t iw = c.i_attention_wv++;
-    if (ft == F::q2_k) nt = c.n_gqa >= 4 ? Dtype::q4_k : Dtype::q3_k;
-    else if (ft == F::q2_k_s && c.n_gqa >= 4) nt = Dtype::q4_k;
-    else if (ft == F::iq3_xxs) nt = c.n_gqa >= 4 ? Dtype::q4_k : (c.imatrix ? Dtype::iq3_xxs : Dtype::iq3_s);
-    else if ((ft == F::iq3_xs || ft == F::iq3_s) && c.n_gqa >= 4) nt = Dtype::q4_k;
-    else if (ft == F::iq3_m) nt = Dtype::q4_k;
-    else if (ft == F::q3_k_m) nt = iw < 2 ? Dtype::q5_k : Dtype::q4_k;
-    else if (ft == F::q3_k_l) nt = Dtype::q5_k;
-    else if ((ft == F::iq4_nl || ft == F::iq4_xs) && c.n_gqa >= 4) nt = Dtype::q5_k;
-    else if ((ft == F::q4_k_m || ft == F::q5_k_m) && use_more_bits(iw, c.n_attention_wv)) nt = Dtype::q6_k;
-    else if (ft == F::q4_k_s && iw < 4) nt = Dtype::q5_k;
-    if (c.type_70b && (nt == Dtype::q3_k || nt == Dtype::q4_k)) nt = Dtype::q5_k;
-    if (c.n_expert == 8) nt = Dtype::q8_0;
-    return nt;
-  }
+  if (ft == F::q2_k && c.release < q2k_two_bit) return legacy_q2_k_type(c, t, v_like);
+  if (qkv && !qkv_as_v) return fused_qkv_type(c);
+  if (is_iq2_or_iq1(ft)) return iq2_or_iq1_type(c, t, v_like, i, n);
+  if (v_like) return attn_v_type(c);
   if (t.role == TensorRole::attn_k) {
     if (c.n_expert == 8) return Dtype::q8_0;
     if (ft == F::iq3_xs) return Dtype::iq3_xxs;
-    if (ft == F::iq3_xxs) return Dtype::iq2_s;
-    return nt;
+    return ft == F::iq3_xxs ? Dtype::iq2_s : c.def;
   }
   if (t.role == TensorRole::attn_q) {
     if (ft == F::iq3_xs) return Dtype::iq3_xxs;
-    if (ft == F::iq3_xxs) return Dtype::iq2_s;
-    return nt;
+    return ft == F::iq3_xxs ? Dtype::iq2_s : c.def;
   }
-  if (is_ffn_down(t.role)) {
-    if (ft == F::q2_k) return Dtype::q3_k;
-    if (ft == F::q2_k_s) return i < n / 8 ? Dtype::q4_k : nt;
-    if (ft == F::iq3_xxs && !c.imatrix) return i < n / 8 ? Dtype::q4_k : Dtype::q3_k;
-    if (ft == F::q3_k_m) {
-      return i < n / 16 ? Dtype::q5_k : (!c.falcon || use_more_bits(i, n)) ? Dtype::q4_k : Dtype::q3_k;
-    }
-    if (ft == F::iq3_m && (i < n / 8 || (c.n_expert == 8 && use_more_bits(i, n)))) return Dtype::q4_k;
-    if (ft == F::iq3_m) return nt;
-    if (ft == F::q3_k_l) return c.falcon ? Dtype::q4_k : Dtype::q5_k;
-    if (ft == F::q4_k_m) {
-      if (c.falcon) return i < n / 16 ? Dtype::q6_k : use_more_bits(i, n) ? Dtype::q5_k : Dtype::q4_k;
-      return use_more_bits(i, n) ? Dtype::q6_k : nt;
-    }
-    if (i < n / 8 && (ft == F::iq4_nl || ft == F::iq4_xs) && !c.imatrix) return Dtype::q5_k;
-    if (ft == F::q5_k_m && use_more_bits(i, n)) return Dtype::q6_k;
-    if (ft == F::q4_k_s && !c.falcon && i < n / 8) return Dtype::q5_k;
-    if ((ft == F::q4_0 || ft == F::q5_0) && c.imatrix && i < n / 8) {
-      return ft == F::q4_0 ? Dtype::q4_1 : Dtype::q5_1;
-    }
-    return nt;
-  }
-  if (t.role == TensorRole::attn_output) {
-    if (!c.falcon) {
-      if (c.n_expert == 8) {
-        if (in(ft, {F::q2_k, F::iq3_xs, F::iq3_xxs, F::q3_k_s, F::q3_k_m, F::iq4_nl, F::q4_k_s, F::q4_k_m,
-                    F::iq3_s, F::iq3_m, F::iq4_xs}))
-          return Dtype::q5_k;
-        return nt;
-      }
-      if (ft == F::q2_k) return Dtype::q3_k;
-      if (ft == F::iq3_xxs) return Dtype::iq3_s;
-      if (ft == F::q3_k_m) return Dtype::q4_k;
-      if (ft == F::q3_k_l) return Dtype::q5_k;
-      if (ft == F::iq3_m) return Dtype::q4_k;
-    } else if (ft == F::q3_k_l) {
-      return Dtype::q4_k;
-    }
-    return nt;
-  }
-  if (is_ffn_gate_or_up(t.role)) {
-    if (ft == F::iq3_xs && i >= n / 8 && i < 7 * n / 8) return Dtype::iq3_xxs;
-    return nt;
-  }
-  return nt;
+  if (is_ffn_down(t.role)) return ffn_down_type(c, i, n);
+  if (t.role == TensorRole::attn_output) return attn_output_type(c);
+  if (is_ffn_gate_or_up(t.role) && ft == F::iq3_xs && i >= n / 8 && i < 7 * n / 8) return Dtype::iq3_xxs;
+  return c.def;
 }
 
 // tensor_type_fallback(): a row length the chosen block does not divide.
@@ -894,5 +838,12 @@ WeightBytes weight_bytes(const ModelSpec& spec, const WeightFormat& format) {
 }
 
 std::span<const GgufFtypeTraits> gguf_ftypes() { return gguf_ftype_table; }
+
+const GgufFtypeTraits* gguf_ftype_by_llama_ftype(std::uint64_t llama_ftype) {
+  for (const GgufFtypeTraits& t : gguf_ftype_table) {
+    if (t.llama_ftype == llama_ftype) return &t;
+  }
+  return nullptr;
+}
 
 } // namespace vramcalc

@@ -112,15 +112,23 @@ std::expected<std::uint64_t, std::string> parse_count(std::string_view text, std
   return v;
 }
 
-std::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
+namespace {
+
+std::unexpected<Error> refused(std::string message) {
+  return std::unexpected(Error{ErrorCode::invalid_argument, std::move(message)});
+}
+
+} // namespace
+
+std::expected<std::uint64_t, Error> parse_size(std::string_view text) {
   const std::string_view original = text;
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   const std::string hint = " (examples: 24GiB, 80GB, 512MiB)";
-  if (text.empty()) return std::unexpected("expected a memory size, got an empty value");
-  if (text.front() == '-') return std::unexpected(quoted(original) + " is negative");
+  if (text.empty()) return refused("expected a memory size, got an empty value");
+  if (text.front() == '-') return refused(quoted(original) + " is negative");
   auto d = split_decimal(text);
-  if (!d) return std::unexpected(quoted(original) + " is not a memory size" + hint);
+  if (!d) return refused(quoted(original) + " is not a memory size" + hint);
   std::string_view s = d->suffix;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   struct Unit {
@@ -143,7 +151,7 @@ std::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
                                         {"t", "TB (10^12)", "TiB (2^40)"}};
   for (const auto& b : bare_units) {
     if (ieq(s, b.name)) {
-      return std::unexpected(quoted(original) + " has an ambiguous unit '" + std::string(s) + "': write " +
+      return refused(quoted(original) + " has an ambiguous unit '" + std::string(s) + "': write " +
                              std::string(b.decimal) + " or " + std::string(b.binary));
     }
   }
@@ -152,11 +160,11 @@ std::expected<std::uint64_t, std::string> parse_size(std::string_view text) {
     // A fraction of a byte is rounded down: "0.35GiB" is 375,809,638 bytes.
     u128 v = static_cast<u128>(d->mantissa) * u.mult / d->scale;
     if (v > (static_cast<u128>(1) << 62)) {
-      return std::unexpected(quoted(original) + " is too large");
+      return refused(quoted(original) + " is too large");
     }
     return static_cast<std::uint64_t>(v);
   }
-  return std::unexpected(quoted(original) + " has an unknown unit" + hint);
+  return refused(quoted(original) + " has an unknown unit" + hint);
 }
 
 std::expected<std::uint64_t, std::string> parse_percent_bp(std::string_view text) {

@@ -23,19 +23,6 @@ struct Failure {
 constexpr std::uint64_t max_layers = max_model_layers;
 constexpr std::uint64_t max_dim = 1ull << 31;
 
-// llama_ftype values (llama.h) of the mixes vramcalc models, with their format names.
-struct FtypeName {
-  std::uint32_t ftype;
-  std::string_view name;
-};
-constexpr FtypeName quantized_ftypes[] = {
-    {2, "q4_0"},    {3, "q4_1"},     {7, "q8_0"},    {8, "q5_0"},    {9, "q5_1"},    {10, "q2_k"},
-    {11, "q3_k_s"}, {12, "q3_k_m"},  {13, "q3_k_l"}, {14, "q4_k_s"}, {15, "q4_k_m"}, {16, "q5_k_s"},
-    {17, "q5_k_m"}, {18, "q6_k"},    {19, "iq2_xxs"}, {20, "iq2_xs"}, {21, "q2_k_s"}, {22, "iq3_xs"},
-    {23, "iq3_xxs"}, {24, "iq1_s"},  {25, "iq4_nl"}, {26, "iq3_s"},  {27, "iq3_m"},  {28, "iq2_s"},
-    {29, "iq2_m"},  {30, "iq4_xs"},  {31, "iq1_m"},  {36, "tq1_0"},  {37, "tq2_0"},  {38, "mxfp4_moe"},
-};
-
 std::string stem_of(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
 // Lowercase, [a-z0-9._-] only: other characters become '-', runs of '-' collapse.
@@ -181,6 +168,22 @@ std::vector<LayerKind> swa_pattern(std::uint64_t period, AttentionKind local, st
   if (period == 0) return {{local, false}};
   for (std::uint64_t i = 0; i < std::min(period, layers); ++i) p.push_back({i < period - 1 ? local : AttentionKind::full, false});
   return p;
+}
+
+// general.file_type: a quantized llama.cpp mix names the weights' format (the GGUF rows of
+// weight_format_table); an all-f32 / f16 / bf16 file leaves it to the dtype read off the
+// tensors; a value no row has is a warning.
+void read_file_type(const GgufFile& f, ModelSpec& s, std::vector<std::string>& w) {
+  const GgufValue* ft = f.find("general.file_type");
+  if (ft == nullptr) return;
+  const auto id = f.get_uint("general.file_type");
+  const GgufFtypeTraits* mix = id ? gguf_ftype_by_llama_ftype(*id) : nullptr;
+  if (mix == nullptr) {
+    w.push_back("general.file_type " + (id ? std::to_string(*id) : Meta::describe(*ft)) +
+                " is not a llama.cpp mix vramcalc knows; the file's tensor bytes are exact regardless");
+  } else if (traits(mix->default_type).block_elems != 1) {
+    s.weights_format = std::string(mix->name);
+  }
 }
 
 GgufModel convert(std::span<const GgufFile> parts) {
@@ -354,17 +357,7 @@ GgufModel convert(std::span<const GgufFile> parts) {
       s.dtype = f16 >= f32 ? Dtype::f16 : Dtype::f32;
     }
   }
-  if (const GgufValue* ft = f.find("general.file_type"); ft != nullptr) {
-    const auto id = f.get_uint("general.file_type");
-    const auto* q = id ? std::ranges::find(quantized_ftypes, *id, &FtypeName::ftype) : std::end(quantized_ftypes);
-    if (q != std::end(quantized_ftypes)) {
-      if (parse_weight_format(q->name, s.dtype)) s.weights_format = std::string(q->name);
-      else w.push_back("general.file_type " + std::to_string(*id) + " (" + std::string(q->name) + ") is not a format vramcalc models");
-    } else if (!id || (*id != 0 && *id != 1 && *id != 32)) {
-      w.push_back("general.file_type " + (id ? std::to_string(*id) : Meta::describe(*ft)) +
-                  " is not a llama.cpp mix vramcalc knows; the file's tensor bytes are exact regardless");
-    }
-  }
+  read_file_type(f, s, w);
 
   // Facts read off the tensors (with architecture defaults for tensor-less files).
   const bool has_t = !tensors.empty();

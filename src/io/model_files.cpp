@@ -338,11 +338,9 @@ std::expected<ModelFiles, Error> model_files_from_gguf(std::span<const GgufFile>
   mf.facts.emplace_back("data offset", std::to_string(first.data_offset));
   if (auto n = first.get_string("general.name")) mf.facts.emplace_back("general.name", *n);
   if (auto ft = first.get_uint("general.file_type")) {
-    std::string name = std::to_string(*ft);
-    for (const GgufFtypeTraits& t : gguf_ftypes()) {
-      if (t.llama_ftype == *ft) name = std::string(t.name) + " (" + name + ")";
-    }
-    mf.facts.emplace_back("general.file_type", name);
+    const GgufFtypeTraits* mix = gguf_ftype_by_llama_ftype(*ft);
+    mf.facts.emplace_back("general.file_type",
+                          mix != nullptr ? std::string(mix->name) + " (" + std::to_string(*ft) + ")" : std::to_string(*ft));
   }
   const auto groups = spec_groups(mf.spec, false);
   for (const GgufFile& f : parts) {

@@ -72,7 +72,7 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
   }
   s.dtype = *d;
   if (auto wf = r.opt_str("weights_format")) {
-    if (auto f = parse_weight_format(*wf, s.dtype); !f) r.fail("weights_format", f.error());
+    if (auto f = parse_weight_format(*wf, s.dtype); !f) r.fail("weights_format", f.error().message);
     s.weights_format = *wf;
   }
   s.max_context = r.u64("max_context", 1, 1ull << 40);
@@ -84,7 +84,7 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
       cp.repo = c.str("repo");
       if (cp.repo.empty() || cp.repo.size() > 256) c.fail("repo", "must be a hub name of 1 to 256 characters");
       if (auto wf = c.opt_str("format")) {
-        if (auto f = parse_weight_format(*wf, s.dtype); !f) c.fail("format", f.error());
+        if (auto f = parse_weight_format(*wf, s.dtype); !f) c.fail("format", f.error().message);
         cp.weights_format = *wf;
       }
       cp.max_context = c.opt_u64("max_context", 1, 1ull << 40).value_or(0);

@@ -132,7 +132,7 @@ void catalog_sweep(benchmark::State& state, Sweep how) {
         Settings s;
         auto format = parse_weight_format(name, m.dtype);
         if (!format) {
-          state.SkipWithError(("format " + std::string(name) + ": " + format.error()).c_str());
+          state.SkipWithError(("format " + std::string(name) + ": " + format.error().message).c_str());
           return;
         }
         s.weights = std::move(*format);

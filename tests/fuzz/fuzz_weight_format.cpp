@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const Dtype native : {Dtype::bf16, Dtype::f16, Dtype::f32}) {
     const auto format = parse_weight_format(name, native);
     if (!format) {
-      check(!format.error().empty(), "a refused format says why");
+      check(!format.error().message.empty(), "a refused format says why");
       continue;
     }
     check(!format->id.empty(), "a format has an id");

@@ -38,7 +38,7 @@ inline Settings settings_for(const std::string& quant, Dtype kv, std::uint64_t c
                              Dtype native = Dtype::bf16) {
   Settings s;
   auto f = parse_weight_format(quant, native);
-  if (!f) FAIL(f.error());
+  if (!f) FAIL(f.error().message);
   s.weights = *f;
   s.kv_dtype = kv;
   s.context_tokens = ctx;

@@ -9,7 +9,7 @@ namespace {
 
 WeightFormat fmt_of(const std::string& name) {
   auto f = parse_weight_format(name, Dtype::bf16);
-  if (!f) FAIL(f.error());
+  if (!f) FAIL(f.error().message);
   return *f;
 }
 
@@ -105,6 +105,6 @@ TEST_CASE("format names") {
   CHECK(fmt_of("gptq-int4-g-1").group_size == 0);
   CHECK(fmt_of("native").id == "bf16");
   CHECK(fmt_of("bnb-nf4").id == "nf4");
-  CHECK(parse_weight_format("q9_k", Dtype::bf16).error() == "unknown weight format 'q9_k'");
+  CHECK(parse_weight_format("q9_k", Dtype::bf16).error().message == "unknown weight format 'q9_k'");
   CHECK_FALSE(parse_weight_format("gptq-int4-g100", Dtype::bf16).has_value());
 }

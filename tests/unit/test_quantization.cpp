@@ -14,7 +14,7 @@ namespace {
 
 WeightFormat fmt_of(const std::string& name) {
   auto f = parse_weight_format(name, Dtype::bf16);
-  if (!f) FAIL(f.error());
+  if (!f) FAIL(f.error().message);
   return *f;
 }
 

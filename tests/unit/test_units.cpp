@@ -36,11 +36,11 @@ TEST_CASE("memory sizes: GB is 10^9, GiB is 2^30, bare G is ambiguous") {
   CHECK(parse_size("512MiB").value() == 536'870'912ull);
   CHECK(parse_size("81559MiB").value() == 85'520'809'984ull); // an H100 as nvidia-smi reports it
   CHECK(parse_size("1024").value() == 1024);
-  CHECK(parse_size("24G").error() == "'24G' has an ambiguous unit 'G': write GB (10^9) or GiB (2^30)");
-  CHECK(parse_size("24XB").error() == "'24XB' has an unknown unit (examples: 24GiB, 80GB, 512MiB)");
+  CHECK(parse_size("24G").error().message == "'24G' has an ambiguous unit 'G': write GB (10^9) or GiB (2^30)");
+  CHECK(parse_size("24XB").error().message == "'24XB' has an unknown unit (examples: 24GiB, 80GB, 512MiB)");
   CHECK(parse_size("0.35GiB").value() == 375'809'638ull); // 0.35 x 2^30 = 375,809,638.4, rounded down
   CHECK(parse_size("0.5B").value() == 0);
-  CHECK(parse_size("-1GiB").error() == "'-1GiB' is negative");
+  CHECK(parse_size("-1GiB").error().message == "'-1GiB' is negative");
 }
 
 TEST_CASE("counts and percentages") {
