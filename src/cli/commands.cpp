@@ -49,6 +49,17 @@ T flag_value(std::string_view flag, std::expected<T, std::string> v) {
   return *v;
 }
 
+// The catalog's files: the built-in ones, or those of the directory VRAMCALC_CATALOG_DIR names
+// (laid out like models/): the tests' fixed catalog, tests/data/catalog, for the cases that
+// enumerate the catalog (tests/cli/README.md).
+std::expected<io::CatalogFiles, Error> catalog_files() {
+  const char* env = std::getenv("VRAMCALC_CATALOG_DIR");
+  if (env == nullptr || *env == '\0') return io::builtin_catalog_files();
+  static std::expected<io::CatalogDir, Error> dir = io::read_catalog_dir(env);
+  if (!dir) return std::unexpected(Error{dir.error().code, "VRAMCALC_CATALOG_DIR: " + dir.error().message});
+  return dir->files();
+}
+
 bool use_color(const std::string& mode) {
   if (mode == "always") return true;
   if (mode == "never") return false;
@@ -86,7 +97,8 @@ RenderOptions render_options(const Options& o) {
 // the GPUs): most commands need one model, and parsing one spec instead of all of them is
 // most of a typical invocation's time (docs/performance.md).
 io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only = std::nullopt) {
-  io::Catalog c = value_or_fail(only ? io::load_builtin_catalog_for(*only) : io::load_builtin_catalog());
+  const io::CatalogFiles files = value_or_fail(catalog_files());
+  io::Catalog c = value_or_fail(only ? io::load_catalog_for(files, *only) : io::load_catalog(files));
   for (const std::string& dir : o.models_dirs) {
     if (auto r = io::add_models_dir(c, dir); !r) throw CliError{r.error()};
   }
@@ -639,7 +651,9 @@ KvPolicy kv_policy_flag(const std::string& text) {
 // The price table: --prices FILE, else the built-in one. Shared, so the spans Settings hold
 // into it stay valid however the workload is copied.
 std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Catalog& catalog) {
-  if (!o.prices) return std::make_shared<const io::PriceTable>(value_or_fail(io::load_builtin_prices(catalog.gpus)));
+  if (!o.prices) {
+    return std::make_shared<const io::PriceTable>(value_or_fail(io::load_prices(value_or_fail(catalog_files()), catalog.gpus)));
+  }
   auto text = io::read_text_file(*o.prices, ErrorCode::io);
   if (!text) throw CliError{Error{text.error().code, "--prices: " + text.error().message}};
   return std::make_shared<const io::PriceTable>(value_or_fail(io::parse_price_table(*text, *o.prices, catalog.gpus)));
@@ -1541,7 +1555,8 @@ Outcome run_check(const Options& o) {
 
 std::string version_text() {
   std::string out = std::string("vramcalc ") + VRAMCALC_VERSION;
-  if (auto c = io::load_builtin_catalog()) {
+  const auto files = catalog_files();
+  if (auto c = files ? io::load_catalog(*files) : std::unexpected(files.error())) {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }
