@@ -164,7 +164,7 @@ TEST_CASE("a catalog directory stands in for the built-in catalog: the tests' fi
   REQUIRE(d.has_value());
   const io::Catalog c = io::load_catalog(d->files()).value();
   CHECK(c.gpus.size() == 22);
-  CHECK(c.models.size() == 8);
+  CHECK(c.models.size() == 9);
   CHECK(c.models.front().origin == dir + "/deepseek/deepseek-r1.json");
   // Each GPU and model is a verbatim copy of the built-in one (tests/data/catalog/README.md).
   for (const GpuSpec& g : c.gpus) {
