@@ -5,9 +5,11 @@
 #pragma once
 
 #include "vramcalc/error.hpp"
+#include "vramcalc/io/catalog.hpp"
 #include "vramcalc/render.hpp"
 
 #include <cstdint>
+#include <expected>
 #include <optional>
 #include <string>
 #include <utility>
@@ -83,6 +85,11 @@ struct Outcome {
   std::string out;
   int exit_code = 0;
 };
+
+// The catalog's files: the built-in ones, or those of the directory VRAMCALC_CATALOG_DIR names
+// (laid out like models/): the tests' fixed catalog, tests/data/catalog, for the cases that
+// enumerate the catalog (tests/cli/README.md).
+std::expected<io::CatalogFiles, Error> catalog_files();
 
 // Runs the command `options` asks for. Throws Failure for bad input (exit 2) or output
 // errors (exit 74).

@@ -34,8 +34,17 @@
 
 namespace vramcalc::app {
 
+std::expected<io::CatalogFiles, Error> catalog_files() {
+  const char* env = std::getenv("VRAMCALC_CATALOG_DIR");
+  if (env == nullptr || *env == '\0') return io::builtin_catalog_files();
+  static std::expected<io::CatalogDir, Error> dir = io::read_catalog_dir(env);
+  if (!dir) return std::unexpected(Error{dir.error().code, "VRAMCALC_CATALOG_DIR: " + dir.error().message});
+  return dir->files();
+}
+
 io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only) {
-  io::Catalog c = value_or_fail(only ? io::load_builtin_catalog_for(*only) : io::load_builtin_catalog());
+  const io::CatalogFiles files = value_or_fail(catalog_files());
+  io::Catalog c = value_or_fail(only ? io::load_catalog_for(files, *only) : io::load_catalog(files));
   for (const std::string& dir : o.models_dirs) {
     if (auto r = io::add_models_dir(c, dir); !r) throw Failure{r.error()};
   }

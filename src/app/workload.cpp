@@ -39,7 +39,9 @@ namespace {
 // The price table: --prices FILE, else the built-in one. Shared, so the spans Settings hold
 // into it stay valid however the workload is copied.
 std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Catalog& catalog) {
-  if (!o.prices) return std::make_shared<const io::PriceTable>(value_or_fail(io::load_builtin_prices(catalog.gpus)));
+  if (!o.prices) {
+    return std::make_shared<const io::PriceTable>(value_or_fail(io::load_prices(value_or_fail(catalog_files()), catalog.gpus)));
+  }
   auto text = io::read_text_file(*o.prices, ErrorCode::io);
   if (!text) throw Failure{Error{text.error().code, "--prices: " + text.error().message}};
   return std::make_shared<const io::PriceTable>(value_or_fail(io::parse_price_table(*text, *o.prices, catalog.gpus)));

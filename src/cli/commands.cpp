@@ -53,7 +53,8 @@ RenderOptions render_options(const Options& o) {
 
 std::string version_text() {
   std::string out = std::string("vramcalc ") + VRAMCALC_VERSION;
-  if (auto c = io::load_builtin_catalog()) {
+  const auto files = app::catalog_files();
+  if (auto c = files ? io::load_catalog(*files) : std::unexpected(files.error())) {
     out += "\ncatalog: " + std::to_string(c->models.size()) + " models, " + std::to_string(c->gpus.size()) +
            " GPUs (GPU list revision " + c->gpu_revision + ")";
   }

@@ -3,6 +3,7 @@
 // cannot be written is exit code 74 (docs/reliability.md, "Output").
 #include "cli.hpp"
 #include "flags.hpp"
+#include "help_examples.hpp" // generated: cmake/help_examples.cmake
 #include "vramcalc/names.hpp"
 #include "vramcalc/render.hpp"
 #include "vramcalc/text.hpp"
@@ -201,27 +202,10 @@ int main(int argc, char** argv) {
       (void)vramcalc::cli::register_flags(*sub, o, false, command);
       sub->fallthrough();
     }
-    app.footer(R"(Examples:
-  vramcalc llama3-70b --ctx 128k --kv fp8          memory, and how many of each GPU it needs
-  vramcalc llama3-70b -q q4_k_m --gpu 2x4090        does it fit on two RTX 4090?
-  vramcalc mixtral-8x7b --ctx 32k --batch 8 --json  the same as JSON, for scripts
-  vramcalc qwen2.5-7b --gpu-mem 24GiB               a GPU that is not in the catalog
-  vramcalc llama3-70b --ctx 4k,32k,128k             KV cache by context length
-  vramcalc llama3-70b -q fp32,bf16,int8,q4_k_m       the precision table (-q all: every format)
-  vramcalc llama3-70b --gpu 2x4090 --max-ctx        the longest context two RTX 4090s hold
-  vramcalc llama3-70b --gpu h100 --fit-quant        the best format that fits one H100
-  vramcalc plan qwen2.5-72b --ctx 32k --batch 8     the cheapest GPUs for a workload
-  vramcalc compare llama3-70b qwen2.5-72b --ctx 32k models side by side
-  vramcalc llama3.1-8b --engine vllm --gpu 4090     what vLLM's start-up log will say
-  vramcalc qwen3-30b-a3b --engine llamacpp -q q4_k_m --gpu 4090 --n-cpu-moe 24
-                                                    llama.cpp's buffers, per GPU and in RAM
-  vramcalc ./Llama-3.1-8B-Q4_K_M.gguf --gpu 4090   a model from its files: exact weights, its architecture
-  vramcalc explain llama3-70b --ctx 128k --kv fp8  the arithmetic, step by step, to check by hand
-  vramcalc inspect ./Qwen3-8B/                      what a model's files hold, by tensor group
-  vramcalc check deploy.yaml --format github        CI gate: exit 1 when a deployment does not fit
-  vramcalc check --vllm "vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 4" --gpu 4xh100
-  vramcalc list models                              the built-in models (also: list gpus, list formats)
-
+    // The examples are the CLI cases marked as such (tests/cli/cases/*/example), each run and
+    // compared whole by the test suite: generated into help_examples.hpp by
+    // cmake/help_examples.cmake.
+    app.footer("Examples:\n" + std::string(vramcalc::cli::help_examples) + R"(
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
     try {

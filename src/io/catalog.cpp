@@ -114,34 +114,44 @@ std::expected<GpuLabels, Error> parse_gpu_labels_keys(std::string_view text, std
   }
 }
 
-// Loads the GPUs and the models `wanted` accepts (by their build-time names).
+// Loads the GPUs and the models `wanted` accepts (by the names each file lists) from the
+// catalog's files: the built-in ones (trusted: checked when the binary was built) or a
+// CatalogDir's (checked as a user's files are).
 template <typename Wanted>
-std::expected<Catalog, Error> load_embedded(Wanted wanted) {
+std::expected<Catalog, Error> load_files(const CatalogFiles& source, Wanted wanted) {
+  const detail::Keys keys = source.trusted ? detail::Keys::trusted : detail::Keys::check_duplicates;
+  const std::string gpus_path = std::string(source.root) + "gpus.json";
+  const std::string labels_path = std::string(source.root) + "gpu-labels.json";
+  const std::string prices_path = std::string(source.root) + "prices.json";
   Catalog c;
   bool have_gpus = false;
   std::string_view labels;
-  for (const EmbeddedFile& f : embedded_catalog_files()) {
-    if (f.path == "models/gpu-labels.json") {
+  for (const EmbeddedFile& f : source.files) {
+    if (f.path == labels_path) {
       labels = f.text;
       continue;
     }
-    if (f.path == "models/prices.json") continue; // io/price_json.cpp reads it
-    if (f.path != "models/gpus.json" && !wanted(f.names)) continue;
-    if (f.path == "models/gpus.json") {
-      auto g = detail::parse_gpu_catalog_embedded(f.text, f.path);
+    if (f.path == prices_path) continue; // io/price_json.cpp reads it
+    if (f.path != gpus_path && !wanted(f.names)) continue;
+    if (f.path == gpus_path) {
+      auto g = source.trusted ? detail::parse_gpu_catalog_embedded(f.text, f.path) : parse_gpu_catalog(f.text, f.path);
       if (!g) return std::unexpected(g.error());
       c.gpus = std::move(g->gpus);
       c.gpu_revision = std::move(g->revision);
       have_gpus = true;
       continue;
     }
-    auto m = detail::parse_model_spec_embedded(f.text, f.path);
+    auto m = source.trusted ? detail::parse_model_spec_embedded(f.text, f.path) : parse_model_spec(f.text, f.path);
     if (!m) return std::unexpected(m.error());
     c.models.push_back(std::move(*m));
   }
-  if (!have_gpus) return std::unexpected(Error{ErrorCode::invalid_catalog, "the built-in GPU catalog is missing"});
+  if (!have_gpus) {
+    return std::unexpected(Error{ErrorCode::invalid_catalog,
+                                 source.trusted ? std::string("the built-in GPU catalog is missing")
+                                                : "the catalog has no " + gpus_path});
+  }
   if (!labels.empty()) {
-    auto l = parse_gpu_labels_keys(labels, "models/gpu-labels.json", c.gpus, detail::Keys::trusted);
+    auto l = parse_gpu_labels_keys(labels, labels_path, c.gpus, keys);
     if (!l) return std::unexpected(l.error());
     c.gpu_labels = std::move(*l);
   }
@@ -149,13 +159,7 @@ std::expected<Catalog, Error> load_embedded(Wanted wanted) {
   return c;
 }
 
-} // namespace
-
-std::expected<Catalog, Error> load_builtin_catalog() {
-  return load_embedded([](std::string_view) { return true; });
-}
-
-std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::string> names) {
+std::expected<Catalog, Error> load_files_for(const CatalogFiles& source, std::span<const std::string> names) {
   // Whether one of a file's names (one per line) satisfies `match`.
   const auto any_name = [](std::string_view file_names, const auto& match) {
     while (!file_names.empty()) {
@@ -172,14 +176,14 @@ std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::stri
   std::vector<std::string> keys;
   for (const std::string& n : names) {
     bool exact = false;
-    for (const EmbeddedFile& f : embedded_catalog_files()) {
+    for (const EmbeddedFile& f : source.files) {
       exact = exact || any_name(f.names, [&](std::string_view one) { return iequals(one, n); });
     }
     if (exact) continue;
     keys.push_back(name_key(n));
     keys.push_back(name_key(parse_repo_name(n).base));
   }
-  auto c = load_embedded([&](std::string_view file_names) {
+  auto c = load_files(source, [&](std::string_view file_names) {
     return any_name(file_names, [&](std::string_view one) {
       for (const std::string& n : names) {
         if (iequals(one, n)) return true;
@@ -191,6 +195,60 @@ std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::stri
   });
   if (c) c->partial = true;
   return c;
+}
+
+} // namespace
+
+CatalogFiles builtin_catalog_files() { return {embedded_catalog_files(), "models/", true}; }
+
+CatalogFiles CatalogDir::files() const { return {views, root, false}; }
+
+std::expected<CatalogDir, Error> read_catalog_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, "catalog directory '" + dir + "' is not a directory"});
+  }
+  std::vector<std::filesystem::path> found;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && it->path().extension() == ".json") found.push_back(it->path());
+  }
+  if (ec) return std::unexpected(Error{ErrorCode::io, "cannot list '" + dir + "': " + ec.message()});
+  std::sort(found.begin(), found.end());
+  CatalogDir d;
+  d.root = dir.ends_with('/') ? dir : dir + "/";
+  for (const auto& p : found) {
+    const std::string rel = std::filesystem::relative(p, dir).generic_string();
+    auto text = read_text_file(p.string(), ErrorCode::invalid_catalog);
+    if (!text) return std::unexpected(text.error());
+    std::string names;
+    if (rel != "gpus.json" && rel != "prices.json" && rel != "gpu-labels.json") {
+      // The names a model answers to, as cmake/embed.cmake lists them for the built-in files.
+      auto m = parse_model_spec(*text, d.root + rel);
+      if (!m) return std::unexpected(m.error());
+      for (const std::string& n : names_of(*m)) names += (names.empty() ? "" : "\n") + n;
+    }
+    d.paths.push_back(d.root + rel);
+    d.texts.push_back(std::move(*text));
+    d.names.push_back(std::move(names));
+  }
+  // The views are made once every string is in place (a vector's move keeps its elements).
+  for (std::size_t i = 0; i < d.paths.size(); ++i) d.views.push_back({d.paths[i], d.texts[i], d.names[i]});
+  return d;
+}
+
+std::expected<Catalog, Error> load_catalog(const CatalogFiles& source) {
+  return load_files(source, [](std::string_view) { return true; });
+}
+
+std::expected<Catalog, Error> load_catalog_for(const CatalogFiles& source, std::span<const std::string> names) {
+  return load_files_for(source, names);
+}
+
+std::expected<Catalog, Error> load_builtin_catalog() { return load_catalog(builtin_catalog_files()); }
+
+std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::string> names) {
+  return load_files_for(builtin_catalog_files(), names);
 }
 
 std::expected<void, Error> add_models_dir(Catalog& catalog, const std::string& dir) {

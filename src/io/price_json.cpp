@@ -80,11 +80,17 @@ std::expected<PriceTable, Error> parse_price_table(std::string_view text, std::s
   }
 }
 
-std::expected<PriceTable, Error> load_builtin_prices(std::span<const GpuSpec> gpus) {
-  for (const EmbeddedFile& f : embedded_catalog_files()) {
-    if (f.path == "models/prices.json") return parse_price_table(f.text, f.path, gpus);
+std::expected<PriceTable, Error> load_prices(const CatalogFiles& source, std::span<const GpuSpec> gpus) {
+  const std::string path = std::string(source.root) + "prices.json";
+  for (const EmbeddedFile& f : source.files) {
+    if (f.path == path) return parse_price_table(f.text, f.path, gpus);
   }
-  return std::unexpected(Error{ErrorCode::invalid_catalog, "the built-in price table is missing"});
+  return std::unexpected(Error{ErrorCode::invalid_catalog, source.trusted ? std::string("the built-in price table is missing")
+                                                                          : "the catalog has no " + path});
+}
+
+std::expected<PriceTable, Error> load_builtin_prices(std::span<const GpuSpec> gpus) {
+  return load_prices(builtin_catalog_files(), gpus);
 }
 
 } // namespace vramcalc::io

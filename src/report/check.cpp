@@ -2,6 +2,7 @@
 // (JSON and NDJSON are in json.cpp). docs/ci.md shows each.
 #include "vramcalc/render.hpp"
 #include "safe_text.hpp"
+#include "text_table.hpp"
 
 #include <fmt/format.h>
 
@@ -76,12 +77,11 @@ std::string source_line(const CheckEntry& e) {
 }
 
 std::string table(const CheckReport& r, const RenderOptions& o) {
-  const bool color = o.color;
-  const auto paint = [&](const char* code, const std::string& s) { return color ? "\x1b[" + std::string(code) + "m" + s + "\x1b[0m" : s; };
+  const detail::Style st{o.color};
   std::string out;
   for (const CheckEntry& e : r.entries) {
     const bool ok = e.status == CheckStatus::fits;
-    out += fmt::format("{} {}  {}\n", ok ? paint("32", "PASS") : paint("31", "FAIL"), e.name, e.message);
+    out += fmt::format("{} {}  {}\n", ok ? st.green("PASS") : st.red("FAIL"), e.name, e.message);
     if (!e.ignored.empty()) {
       std::string list;
       for (std::size_t i = 0; i < e.ignored.size(); ++i) list += (i == 0 ? "" : ", ") + e.ignored[i];
@@ -90,7 +90,7 @@ std::string table(const CheckReport& r, const RenderOptions& o) {
     if (!e.kind.empty()) out += "     read from " + source_line(e) + "\n";
   }
   for (const CheckSkipped& s : r.skipped) {
-    if (s.workload) out += fmt::format("{} {}  {}: {}\n", paint("33", "SKIP"), s.name, skipped_where(s), s.reason);
+    if (s.workload) out += fmt::format("{} {}  {}: {}\n", st.yellow("SKIP"), s.name, skipped_where(s), s.reason);
   }
   if (const std::string others = other_objects(r); !others.empty()) out += "     " + others + ".\n";
   out += summary(r) + ".\n";

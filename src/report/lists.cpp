@@ -1,5 +1,6 @@
 #include "vramcalc/render.hpp"
 #include "vramcalc/text.hpp"
+#include "text_table.hpp"
 
 #include <fmt/format.h>
 
@@ -10,35 +11,15 @@ namespace vramcalc {
 
 namespace {
 
-// Column widths from the widest cell; the header dim when colour is on. Cells are
-// terminal_safe (model names come from spec files).
+// Column widths from the widest cell (text_table.hpp); the header dim when colour is on. Cells
+// are terminal_safe (model names come from spec files).
 std::string render_rows(std::vector<std::vector<std::string>> rows, const std::vector<bool>& right, bool color) {
   for (auto& row : rows) {
     for (std::string& cell : row) {
       if (needs_escaping(cell)) cell = terminal_safe(cell);
     }
   }
-  std::vector<std::size_t> width(right.size(), 0);
-  auto w = [](const std::string& s) {
-    std::size_t n = 0;
-    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
-    return n;
-  };
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], w(r[i]));
-  }
-  std::string out;
-  for (std::size_t ri = 0; ri < rows.size(); ++ri) {
-    std::string line;
-    for (std::size_t i = 0; i < rows[ri].size(); ++i) {
-      const std::string pad(width[i] - w(rows[ri][i]), ' ');
-      line += right[i] ? pad + rows[ri][i] : rows[ri][i] + pad;
-      if (i + 1 < rows[ri].size()) line += "  ";
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += (ri == 0 && color ? "\x1b[2m" + line + "\x1b[0m" : line) + "\n";
-  }
-  return out;
+  return detail::grid(rows, right, "", detail::Style{color});
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "vramcalc/render.hpp"
 #include "layout.hpp"
 #include "safe_text.hpp"
+#include "text_table.hpp"
 #include "vramcalc/price.hpp"
 #include "vramcalc/text.hpp"
 
@@ -13,33 +14,6 @@
 namespace vramcalc {
 
 namespace {
-
-std::size_t width(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
-  return n;
-}
-
-// Columns padded to their widest cell; `right[i]` aligns column i right. The first row is
-// the header (dim when colour is on).
-std::string grid(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right, bool color) {
-  std::vector<std::size_t> w(right.size(), 0);
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) w[i] = std::max(w[i], width(r[i]));
-  }
-  std::string out;
-  for (std::size_t ri = 0; ri < rows.size(); ++ri) {
-    std::string line = "  ";
-    for (std::size_t i = 0; i < rows[ri].size(); ++i) {
-      const std::string pad(w[i] - width(rows[ri][i]), ' ');
-      line += right[i] ? pad + rows[ri][i] : rows[ri][i] + pad;
-      if (i + 1 < rows[ri].size()) line += "  ";
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out += (ri == 0 && color ? "\x1b[2m" + line + "\x1b[0m" : line) + "\n";
-  }
-  return out;
-}
 
 std::string percent(double v) { return fmt::format("{:.1f}%", v * 100); }
 
@@ -72,7 +46,7 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
   const std::span<const Report> reports = safe;
   const Report& first = reports.front();
   const UnitSystem u = o.units;
-  std::string out = fmt::format("{}  ({})\n", o.color ? "\x1b[1m" + first.model.name + "\x1b[0m" : first.model.name,
+  std::string out = fmt::format("{}  ({})\n", detail::Style{o.color}.bold(first.model.name),
                                 first.model.id);
   std::vector<std::string> fixed;
   if (!axes.quant) fixed.push_back("weights " + first.settings.quant);
@@ -137,7 +111,7 @@ std::string render_sweep_table(std::span<const Report> given, const SweepAxes& a
     for (std::size_t i = 0; i < std::max<std::size_t>(requested_gpus, 1); ++i) row.push_back(fit_cell(r, i));
     rows.push_back(std::move(row));
   }
-  out += grid(rows, right, o.color);
+  out += detail::grid(rows, right, "  ", detail::Style{o.color});
   out += "\n";
   if (axes.quant) {
     out += "bits/w: weight bytes x 8 / parameters. vs FP32: weight memory relative to fp32.\n";
@@ -160,7 +134,7 @@ std::string render_format_list(std::span<const FormatListEntry> formats, const s
                     fmt::format("{:.2f}", static_cast<double>(f.weights_bytes) * 8 / static_cast<double>(f.params)),
                     format_bytes(f.weights_bytes, o.units), format_bytes(f.file_bytes, UnitSystem::si), f.description});
   }
-  out += grid(rows, {false, true, true, true, false}, o.color);
+  out += detail::grid(rows, {false, true, true, true, false}, "  ", detail::Style{o.color});
   out += "\nAlso: gptq/awq with -g32, -g64, -g-1 and -actorder; w4a16-gN; fp8-channel; nf4-nodq, bnb-fp4;\n"
          "exl2-<bpw>[-h<head bits>]; every llama.cpp mix (q2_k ... q8_0, iq1_s ... iq4_xs, tq1_0, tq2_0).\n";
   return out;
@@ -198,7 +172,7 @@ std::string render_plan(std::span<const PlanOption> given, const Settings& s, co
                     p.usd_per_million_output_tokens ? fmt::format("{:.2f}", *p.usd_per_million_output_tokens) : "-",
                     offer});
   }
-  out += grid(rows, {true, false, false, false, true, true, true, true, true, false}, o.color);
+  out += detail::grid(rows, {true, false, false, false, true, true, true, true, true, false}, "  ", detail::Style{o.color});
   const char* order = prices.rank == PlanRank::per_hour    ? "$/hour, then GPU count, then total GPU memory"
                       : prices.rank == PlanRank::per_token ? "$/Mtok, then GPU count, then total GPU memory"
                                                            : "GPU count, then total GPU memory, then $/hour";
@@ -279,7 +253,7 @@ std::string render_compare(std::span<const Report> given, const RenderOptions& o
   const Report& f = reports.front();
   std::string out = fmt::format("context {} tokens \u00b7 batch {}\n\n", with_commas(f.settings.context_tokens),
                                 f.settings.batch);
-  return out + grid(rows, right, o.color);
+  return out + detail::grid(rows, right, "  ", detail::Style{o.color});
 }
 
 } // namespace vramcalc

@@ -2,6 +2,7 @@
 #include "vramcalc/render.hpp"
 #include "layout.hpp"
 #include "safe_text.hpp"
+#include "text_table.hpp"
 
 #include <fmt/format.h>
 
@@ -13,58 +14,7 @@ namespace vramcalc {
 
 namespace {
 
-struct Style {
-  bool on;
-  std::string wrap(std::string_view code, const std::string& s) const {
-    return on ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s;
-  }
-  std::string bold(const std::string& s) const { return wrap("1", s); }
-  std::string dim(const std::string& s) const { return wrap("2", s); }
-  std::string green(const std::string& s) const { return wrap("32", s); }
-  std::string red(const std::string& s) const { return wrap("31", s); }
-};
-
-enum class Align { left, right };
-
-// A plain text table: columns padded to their widest cell. `style_cell` may colour a
-// cell after padding, so colour codes never count toward widths.
-class TextTable {
-public:
-  explicit TextTable(std::vector<Align> align) : align_(std::move(align)) {}
-  void row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
-
-  template <typename Colour>
-  std::string render(std::string_view indent, Colour&& colour) const {
-    std::vector<std::size_t> width(align_.size(), 0);
-    for (const auto& r : rows_) {
-      for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], utf8_width(r[i]));
-    }
-    std::string out;
-    for (std::size_t ri = 0; ri < rows_.size(); ++ri) {
-      std::string line(indent);
-      for (std::size_t i = 0; i < rows_[ri].size(); ++i) {
-        const std::string& c = rows_[ri][i];
-        const std::string pad(width[i] - utf8_width(c), ' ');
-        std::string cell = align_[i] == Align::left ? c + pad : pad + c;
-        cell = colour(ri, i, cell);
-        line += cell;
-        if (i + 1 < rows_[ri].size()) line += "  ";
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out += line + "\n";
-    }
-    return out;
-  }
-
-private:
-  static std::size_t utf8_width(const std::string& s) {
-    std::size_t n = 0;
-    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
-    return n;
-  }
-  std::vector<Align> align_;
-  std::vector<std::vector<std::string>> rows_;
-};
+using detail::Style;
 
 std::string signed_bytes(std::int64_t v, UnitSystem u) {
   if (v >= 0) return "+" + format_bytes(static_cast<std::uint64_t>(v), u);
@@ -647,13 +597,13 @@ std::string render_inspect(const InspectReport& report, const RenderOptions& o) 
   }
   out += "\n\n" + st.bold("Tensors") + "\n";
   }
-  TextTable t({Align::left, Align::right, Align::left, Align::right, Align::right});
-  t.row({"group", "tensors", "types", "params", "bytes"});
+  std::vector<std::vector<std::string>> rows{{"group", "tensors", "types", "params", "bytes"}};
   for (const InspectGroup& g : r.groups) {
-    t.row({g.group, with_commas(g.tensors), g.types, with_commas(g.params), format_bytes_auto(g.bytes, u)});
+    rows.push_back({g.group, with_commas(g.tensors), g.types, with_commas(g.params), format_bytes_auto(g.bytes, u)});
   }
-  t.row({"total", with_commas(r.tensor_count), "", "", format_bytes_auto(r.tensor_bytes, u)});
-  out += t.render("  ", [&](std::size_t row, std::size_t, const std::string& c) { return row == 0 ? st.dim(c) : c; });
+  rows.push_back({"total", with_commas(r.tensor_count), "", "", format_bytes_auto(r.tensor_bytes, u)});
+  out += detail::grid(rows, {false, true, false, true, true}, "  ",
+                      [&](std::size_t row, std::size_t, const std::string& c) { return row == 0 ? st.dim(c) : c; });
   out += fmt::format("  {} bytes of tensors; {} on disk\n", with_commas(r.tensor_bytes),
                      format_bytes(r.file_bytes, UnitSystem::si));
   if (!r.unmatched.empty()) {

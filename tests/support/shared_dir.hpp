@@ -1,5 +1,5 @@
 // Where the shared reference material lives: $VRAMCALC_SHARED_DIR, else ../shared next to
-// the repository. Tests tagged [shared] skip (with a WARN) when it is absent.
+// the repository. Tests tagged [shared] skip when it is absent (VRAMCALC_SKIP, skip.hpp).
 #pragma once
 
 #include <cstdlib>

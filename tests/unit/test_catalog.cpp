@@ -1,4 +1,5 @@
 // Data tests: every shipped model and GPU loads and is consistent.
+#include "../support/safetensors_writer.hpp" // TempDir
 #include "helpers.hpp"
 #include "vramcalc/io/gpu_json.hpp"
 #include "vramcalc/io/price_json.hpp"
@@ -6,6 +7,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
@@ -154,4 +156,52 @@ TEST_CASE("longest_known_context_tokens is the longest maximum context of the ca
   std::uint64_t longest = 0;
   for (const ModelSpec& m : vramcalc::test::catalog().models) longest = std::max(longest, m.max_context);
   CHECK(longest == longest_known_context_tokens);
+}
+
+TEST_CASE("a catalog directory stands in for the built-in catalog: the tests' fixed catalog") {
+  const std::string dir = std::string(VRAMCALC_TEST_DATA) + "/catalog";
+  auto d = io::read_catalog_dir(dir);
+  REQUIRE(d.has_value());
+  const io::Catalog c = io::load_catalog(d->files()).value();
+  CHECK(c.gpus.size() == 22);
+  CHECK(c.models.size() == 9);
+  CHECK(c.models.front().origin == dir + "/deepseek/deepseek-r1.json");
+  // Each GPU and model is a verbatim copy of the built-in one (tests/data/catalog/README.md).
+  for (const GpuSpec& g : c.gpus) {
+    INFO(g.id);
+    const auto built_in = catalog().find_gpu(g.id);
+    REQUIRE(built_in.has_value());
+    CHECK((*built_in)->memory_bytes == g.memory_bytes);
+    CHECK((*built_in)->name == g.name);
+  }
+  // Only the models asked for, as from the built-in files.
+  const std::vector<std::string> asked{"meta-llama/Llama-3.1-70B-Instruct"};
+  const io::Catalog part = io::load_catalog_for(d->files(), asked).value();
+  CHECK(part.partial);
+  REQUIRE(part.models.size() == 1);
+  CHECK(part.models[0].id == "llama3.1-70b");
+  const auto prices = io::load_prices(d->files(), c.gpus).value();
+  CHECK(prices.origin == dir + "/prices.json");
+  CHECK(prices.rows.size() == 16);
+}
+
+TEST_CASE("a catalog directory's files are checked as a user's are, with their paths") {
+  vramcalc::test::TempDir tmp;
+  const std::string root = std::filesystem::path(tmp.file("x")).parent_path().string();
+  tmp.write("gpus.json", R"({"schema": "vramcalc-gpus/1", "revision": "x", "gpus": [], "gpus": []})");
+  const auto d = io::read_catalog_dir(root);
+  REQUIRE(d.has_value());
+  const auto c = io::load_catalog(d->files());
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error().message.starts_with(root + "/gpus.json: "));
+  CHECK(c.error().message.find("gpus") != std::string::npos);
+
+  vramcalc::test::TempDir empty;
+  const std::string none = std::filesystem::path(empty.file("x")).parent_path().string();
+  const auto e = io::read_catalog_dir(none);
+  REQUIRE(e.has_value());
+  CHECK(io::load_catalog(e->files()).error().message == "the catalog has no " + none + "/gpus.json");
+  CHECK(io::load_prices(e->files(), {}).error().message == "the catalog has no " + none + "/prices.json");
+  CHECK(io::read_catalog_dir(none + "/none").error().message ==
+        "catalog directory '" + none + "/none' is not a directory");
 }

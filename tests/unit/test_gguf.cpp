@@ -3,6 +3,7 @@
 #include "../support/gguf_writer.hpp"
 #include "../support/safetensors_writer.hpp" // TempDir
 #include "../support/shared_dir.hpp"
+#include "../support/skip.hpp"
 #include "vramcalc/io/gguf.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/tensors.hpp"
@@ -751,8 +752,7 @@ TEST_CASE("GGUF: every truncation and single-byte corruption is read or refused,
 TEST_CASE("GGUF: real llama.cpp files parse to llama.cpp's own numbers", "[shared]") {
   const std::string dir = shared_dir() + "/fixtures/gguf";
   if (!std::filesystem::is_directory(dir)) {
-    WARN("skipped: no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
-    return;
+    VRAMCALC_SKIP("no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
   }
   // Measured with the llama.cpp of node-llama-cpp@3.21.1 (CPU, its kvprobe tool):
   //   run.sh measure FILE 1024 1 f16 f16 1   (n_ctx 1024, 1 sequence, f16 K and V, flash

@@ -2,6 +2,7 @@
 // priority; and the estimate's default table within 100 columns (and within narrower ones).
 #include "helpers.hpp"
 #include "report/layout.hpp"
+#include "report/text_table.hpp"
 #include "vramcalc/render.hpp"
 
 #include <string>
@@ -73,4 +74,16 @@ TEST_CASE("the default estimate table stays within the terminal for every catalo
       CHECK(fit_rows <= 10);
     }
   }
+}
+
+TEST_CASE("text_table: columns padded to their widest cell, the header line dim with colour") {
+  const std::vector<std::vector<std::string>> rows{{"GPU", "GiB", "note"}, {"H100 \u00d7 2", "80", ""}, {"L4", "24", "x"}};
+  // "H100 × 2" is 8 columns wide (× is one column, two bytes); trailing spaces are dropped.
+  CHECK(detail::grid(rows, {false, true, false}, "  ", detail::Style{false}) ==
+        "  GPU       GiB  note\n"
+        "  H100 \u00d7 2   80\n"
+        "  L4         24  x\n");
+  CHECK(detail::grid(rows, {false, true, false}, "", detail::Style{true}).starts_with("\x1b[2mGPU       GiB  note\x1b[0m\n"));
+  CHECK(detail::Style{true}.red("FAIL") == "\x1b[31mFAIL\x1b[0m");
+  CHECK(detail::Style{false}.red("FAIL") == "FAIL");
 }

@@ -4,6 +4,7 @@
 #include "../support/gguf_writer.hpp"
 #include "../support/safetensors_writer.hpp"
 #include "../support/shared_dir.hpp"
+#include "../support/skip.hpp"
 #include "helpers.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
@@ -183,8 +184,7 @@ TEST_CASE("a safetensors file without config.json is refused with the reason") {
 TEST_CASE("GGUF fixtures: weights and llama.cpp's KV cache from the files themselves", "[shared]") {
   const std::string dir = shared_dir() + "/fixtures/gguf";
   if (!std::filesystem::is_directory(dir)) {
-    WARN("skipped: no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
-    return;
+    VRAMCALC_SKIP("no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
   }
   std::map<std::string, io::ModelFiles> files;
   for (const char* name : {"tiny-llama-f16", "llama-2-tiny-random", "tiny-gemma3-swa-f16"}) {

@@ -5,6 +5,7 @@
 #include "../support/gguf_writer.hpp"
 #include "../support/safetensors_writer.hpp" // TempDir
 #include "../support/shared_dir.hpp"
+#include "../support/skip.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/gguf.hpp"
 #include "vramcalc/io/model_json.hpp"
@@ -22,8 +23,7 @@ using namespace vramcalc::test;
 TEST_CASE("llama.cpp's quantizer: every mix, tensor by tensor", "[oracle]") {
   const char* run = std::getenv("VRAMCALC_ORACLE_RUN");
   if (run == nullptr || *run == '\0') {
-    WARN("skipped: VRAMCALC_ORACLE_RUN is not set (tests/oracle/llamacpp-quantize.sh sets it)");
-    return;
+    VRAMCALC_SKIP("VRAMCALC_ORACLE_RUN is not set (tests/oracle/llamacpp-quantize.sh sets it)");
   }
   const std::string fixtures = shared_dir() + "/fixtures/gguf";
   TempDir tmp;
@@ -121,8 +121,7 @@ std::string source_gguf(const ModelSpec& spec) {
 TEST_CASE("llama.cpp's quantizer: fused QKV / gate-up (Phi-3) and an 8-expert MoE (gpt-oss), every mix", "[oracle]") {
   const char* run = std::getenv("VRAMCALC_ORACLE_RUN");
   if (run == nullptr || *run == '\0') {
-    WARN("skipped: VRAMCALC_ORACLE_RUN is not set (tests/oracle/llamacpp-quantize.sh sets it)");
-    return;
+    VRAMCALC_SKIP("VRAMCALC_ORACLE_RUN is not set (tests/oracle/llamacpp-quantize.sh sets it)");
   }
   const auto base = [](const std::string& id, const std::string& arch, const std::string& body) {
     return R"({"schema": "vramcalc-model/1", "id": ")" + id + R"(", "name": ")" + id + R"(", "family": "t", "arch": ")" +

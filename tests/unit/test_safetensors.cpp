@@ -2,6 +2,7 @@
 // tests/support/safetensors_writer.hpp; [shared] reads the safetensors project's samples.
 #include "../support/safetensors_writer.hpp"
 #include "../support/shared_dir.hpp"
+#include "../support/skip.hpp"
 #include "vramcalc/io/safetensors.hpp"
 
 #include <catch2/catch.hpp>
@@ -269,8 +270,7 @@ TEST_CASE("safetensors: the index text on its own", "[safetensors]") {
 TEST_CASE("safetensors: the safetensors project's sample files", "[shared]") {
   const std::string dir = shared_dir() + "/fixtures/safetensors";
   if (!std::filesystem::is_directory(dir)) {
-    WARN("skipped: no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
-    return;
+    VRAMCALC_SKIP("no shared fixtures at " << dir << " (set VRAMCALC_SHARED_DIR)");
   }
   // data bytes = file size - 8 - header length; each sample holds shape [6] of its dtype
   struct Sample {

@@ -24,6 +24,34 @@ struct EmbeddedFile {
 };
 [[nodiscard]] std::span<const EmbeddedFile> embedded_catalog_files();
 
+// The files a catalog is read from: a file's role is its path less `root` ("gpus.json",
+// "prices.json", "gpu-labels.json", else a model spec).
+struct CatalogFiles {
+  std::span<const EmbeddedFile> files;
+  std::string_view root; // "models/" for the built-in files
+  bool trusted = false;  // checked when the binary was built (the built-in files only)
+};
+[[nodiscard]] CatalogFiles builtin_catalog_files();
+
+// A directory laid out like models/ (gpus.json, prices.json, gpu-labels.json,
+// <family>/<id>.json), read to stand in for the built-in catalog: the command line's
+// VRAMCALC_CATALOG_DIR, with which the tests run the cases that enumerate the catalog against a
+// fixed one (tests/data/catalog), so adding a GPU or a model touches only data. Its files are
+// checked as a user's are. Not copyable: `views` point into the strings it owns.
+struct CatalogDir {
+  std::string root; // "DIR/"
+  std::vector<std::string> paths, texts, names;
+  std::vector<EmbeddedFile> views;
+
+  CatalogDir() = default;
+  CatalogDir(const CatalogDir&) = delete;
+  CatalogDir& operator=(const CatalogDir&) = delete;
+  CatalogDir(CatalogDir&&) = default;
+  CatalogDir& operator=(CatalogDir&&) = default;
+  [[nodiscard]] CatalogFiles files() const;
+};
+[[nodiscard]] std::expected<CatalogDir, Error> read_catalog_dir(const std::string& dir);
+
 // A model name resolved to the checkpoint it stands for (Catalog::resolve_model_name).
 struct ModelMatch {
   const ModelSpec* model = nullptr;
@@ -69,12 +97,16 @@ private:
 
 // Loads the embedded catalog. Ids and aliases must be unique across all models.
 [[nodiscard]] std::expected<Catalog, Error> load_builtin_catalog();
+// The same from any catalog's files (a CatalogDir's).
+[[nodiscard]] std::expected<Catalog, Error> load_catalog(const CatalogFiles& source);
 
 // The GPUs and only the built-in models that answer to one of `names` (by id or alias, in
 // any spelling find_model accepts): one command looking up one model parses one model file
 // instead of the whole catalog. A name that matches nothing gives no models; find_model's
 // suggestions then need the whole catalog.
 [[nodiscard]] std::expected<Catalog, Error> load_builtin_catalog_for(std::span<const std::string> names);
+[[nodiscard]] std::expected<Catalog, Error> load_catalog_for(const CatalogFiles& source,
+                                                             std::span<const std::string> names);
 
 // Adds every *.json model spec below `dir` (recursively, sorted by path). A user model
 // whose id or alias matches a built-in one replaces that built-in model.

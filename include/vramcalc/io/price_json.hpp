@@ -4,6 +4,7 @@
 
 #include "vramcalc/error.hpp"
 #include "vramcalc/gpu.hpp"
+#include "vramcalc/io/catalog.hpp"
 #include "vramcalc/price.hpp"
 
 #include <expected>
@@ -26,5 +27,7 @@ struct PriceTable {
 
 // The built-in table, models/prices.json.
 [[nodiscard]] std::expected<PriceTable, Error> load_builtin_prices(std::span<const GpuSpec> gpus);
+// A catalog's prices.json (a CatalogDir's).
+[[nodiscard]] std::expected<PriceTable, Error> load_prices(const CatalogFiles& source, std::span<const GpuSpec> gpus);
 
 } // namespace vramcalc::io
