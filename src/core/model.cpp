@@ -1,5 +1,7 @@
 #include "vramcalc/model.hpp"
 
+#include "vramcalc/architecture.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <string>
@@ -26,16 +28,10 @@ std::string_view recurrent_kind_name(RecurrentKind k) {
 }
 
 void apply_arch_layout(ModelSpec& spec) {
-  // gguf-py constants.py MODEL_TENSORS: the architectures whose tensor list has ATTN_QKV and
-  // no ATTN_Q are always written fused by convert_hf_to_gguf; Phi-3 (phi3, also Phi-4) keeps
-  // the checkpoint's fused qkv_proj and gate_up_proj (ffn_up of 2 x n_ff rows, LLM_ARCH_PHI3).
-  static constexpr std::string_view qkv_archs[] = {
-      "phi3", "falcon", "gptneox", "starcoder", "mpt", "bloom", "qwen", "gpt2", "codeshell", "dbrx",
-      "openelm", "jais", "bailingmoe2", "plamo3", "cogvlm",
-  };
-  spec.attention.fused_qkv = !spec.attention.mla && !spec.attention.output_gate &&
-                             std::find(std::begin(qkv_archs), std::end(qkv_archs), spec.arch) != std::end(qkv_archs);
-  spec.fused_gate_up = spec.arch == "phi3" && spec.mlp == MlpKind::gated;
+  // The architecture table's fused_qkv / fused_gate_up (architecture.cpp).
+  const ArchitectureFacts* row = architecture_layout(spec.arch);
+  spec.attention.fused_qkv = !spec.attention.mla && !spec.attention.output_gate && row != nullptr && row->fused_qkv;
+  spec.fused_gate_up = row != nullptr && row->fused_gate_up && spec.mlp == MlpKind::gated;
 }
 
 void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
