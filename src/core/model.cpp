@@ -34,6 +34,21 @@ void apply_arch_layout(ModelSpec& spec) {
   spec.fused_gate_up = row != nullptr && row->fused_gate_up && spec.mlp == MlpKind::gated;
 }
 
+namespace {
+
+// The tokens a layer of this kind keeps: its window or chunk; 0 for the whole context.
+std::uint64_t window_of(AttentionKind kind, const AttentionSpec& attention) {
+  switch (kind) {
+  case AttentionKind::sliding: return attention.sliding_window;
+  case AttentionKind::chunked: return attention.chunk_size;
+  case AttentionKind::full:
+  case AttentionKind::none: return 0;
+  }
+  return 0;
+}
+
+} // namespace
+
 void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
   spec.layers.assign(spec.num_layers, LayerSpec{});
   for (std::uint64_t i = 0; i < spec.num_layers; ++i) {
@@ -42,9 +57,7 @@ void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
     l.attention = kind.attention;
     l.has_mixer = !kind.mlp_only;
     l.has_mlp = kind.mlp_only || !spec.separate_mlp;
-    l.window = l.attention == AttentionKind::sliding   ? spec.attention.sliding_window
-               : l.attention == AttentionKind::chunked ? spec.attention.chunk_size
-                                                       : 0;
+    l.window = window_of(l.attention, spec.attention);
     l.num_kv_heads = spec.attention.num_kv_heads;
     l.head_dim_k = spec.attention.head_dim;
     l.head_dim_v = spec.attention.v_head_dim;
