@@ -11,6 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 
 using namespace vramcalc;
@@ -220,4 +223,31 @@ TEST_CASE("architecture table: the converter's fused tensors", "[architecture]")
   s.arch = "no-such-arch";
   apply_arch_layout(s);
   CHECK_FALSE(s.attention.fused_qkv);
+}
+
+TEST_CASE("architecture table: the docs list every architecture the importers know", "[architecture]") {
+  const auto read = [](const std::string& name) {
+    std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/../../docs/" + name);
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  const std::string hf_doc = read("hf-import.md");
+  const std::string gguf_doc = read("file-formats.md");
+  const std::size_t rules = gguf_doc.find("Architectures with rules");
+  REQUIRE(rules != std::string::npos);
+  const std::string gguf_list = gguf_doc.substr(rules, gguf_doc.find("Others are", rules) - rules);
+  const auto listed = [](const std::string& text, std::string_view name) {
+    return std::regex_search(text, std::regex("[ |,(`\\n]" + std::string(name) + "[ ,.`|)\n]"));
+  };
+  for (const ArchitectureFacts& row : architecture_table()) {
+    INFO(row.name);
+    for (const char* model_type : row.hf_model_types) {
+      if (model_type != nullptr) CHECK(listed(hf_doc, model_type));
+    }
+    // A GGUF name is listed when some row gives its rules (Mistral's and DeepSeek V3's are
+    // Llama's and DeepSeek V2's).
+    CHECK(listed(gguf_list, row.gguf_arch) == (gguf_architecture(row.gguf_arch) != nullptr));
+  }
 }
