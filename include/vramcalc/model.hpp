@@ -189,7 +189,8 @@ void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern);
 // The tensor layout llama.cpp's converter writes for an architecture (and Hugging Face ships):
 // a fused attn_qkv for Phi-3, Falcon, GPT-NeoX, BLOOM, MPT, GPT-2, StarCoder, Qwen (1), DBRX,
 // ...; Phi-3's gated MLP in one ffn_up. Sets spec.attention.fused_qkv and spec.fused_gate_up
-// from spec.arch (a file's own tensors override this where they are known).
+// from spec.arch's row of the architecture table (architecture.hpp); a file's own tensors
+// override this where they are known.
 void apply_arch_layout(ModelSpec& spec);
 
 // Short description of the attention layout: "full", "5 sliding(1024) : 1 full", "MLA".

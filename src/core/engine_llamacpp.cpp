@@ -74,6 +74,19 @@ Phases compute_phases(const ModelSpec& spec, std::uint64_t t, std::uint64_t n_ou
   return p;
 }
 
+// The cells a layer's cache holds: llama_kv_cache_iswa keeps full-attention layers in the
+// main cache and sliding and chunked ones (LLAMA_SWA_TYPE_STANDARD / _CHUNKED) in the SWA
+// cache. A switch, so a new attention kind is a compiler warning here.
+std::uint64_t cache_cells(AttentionKind kind, const LlamaCppResult& r) {
+  switch (kind) {
+  case AttentionKind::full: return r.cells;
+  case AttentionKind::sliding:
+  case AttentionKind::chunked: return r.swa_cells;
+  case AttentionKind::none: return 0; // recurrent layers keep a state, not cells
+  }
+  return r.cells;
+}
+
 } // namespace
 
 LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, std::uint64_t n_ctx,
@@ -252,7 +265,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
       dev(d).kv_bytes = checked_add(dev(d).kv_bytes, alloc_bytes(Dtype::f32, st, 1, on_gpu));
       continue;
     }
-    const std::uint64_t cells = l.attention == AttentionKind::full ? r.cells : r.swa_cells;
+    const std::uint64_t cells = cache_cells(l.attention, r);
     const MlaSpec* mla = spec.attention.mla ? &*spec.attention.mla : nullptr;
     const std::uint64_t k_width = mla ? mla->kv_lora_rank + mla->qk_rope_head_dim : l.num_kv_heads * l.head_dim_k;
     const std::uint64_t k = checked_mul(checked_mul(row_bytes(r.type_k, k_width), cells), r.n_stream, "the KV cache");

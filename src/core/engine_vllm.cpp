@@ -40,6 +40,19 @@ struct LayerKey {
   auto operator<=>(const LayerKey&) const = default;
 };
 
+// The spec class vLLM gives an attention layer (FullAttentionSpec, SlidingWindowSpec,
+// ChunkedLocalAttentionSpec; MambaSpec for layers without attention). A switch, so a new
+// attention kind is a compiler warning here rather than a layer filed under the wrong spec.
+int layer_key_kind(AttentionKind kind) {
+  switch (kind) {
+  case AttentionKind::full: return 0;
+  case AttentionKind::sliding: return 1;
+  case AttentionKind::chunked: return 2;
+  case AttentionKind::none: return 3;
+  }
+  return 0;
+}
+
 struct Plan {
   std::uint64_t block = 16;
   std::uint64_t page = 0;       // bytes of one block of one layer (uniform after alignment)
@@ -61,13 +74,13 @@ Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const V
     if (layer.attention == AttentionKind::none) {
       if (!spec.recurrent) continue;
       mamba_page = std::max(mamba_page, ceil_div(state_bytes_per_sequence(spec, layer), p.tp));
-      ++plan.layer_counts[LayerKey{3, 0}];
+      ++plan.layer_counts[LayerKey{layer_key_kind(AttentionKind::none), 0}];
       continue;
     }
     LayerSpec l = layer;
     l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, p.tp);
     attn_token_bytes = std::max(attn_token_bytes, kv_bytes_per_token(spec, l, kv_dtype));
-    const int kind = l.attention == AttentionKind::full ? 0 : l.attention == AttentionKind::sliding ? 1 : 2;
+    const int kind = layer_key_kind(l.attention);
     ++plan.layer_counts[LayerKey{kind, kind == 0 ? 0 : l.window}];
   }
   if (mamba_page > 0 && attn_token_bytes > 0 && o.block_size == 0) {

@@ -1,5 +1,7 @@
 #include "vramcalc/model.hpp"
 
+#include "vramcalc/architecture.hpp"
+
 #include <algorithm>
 #include <iterator>
 #include <string>
@@ -26,17 +28,26 @@ std::string_view recurrent_kind_name(RecurrentKind k) {
 }
 
 void apply_arch_layout(ModelSpec& spec) {
-  // gguf-py constants.py MODEL_TENSORS: the architectures whose tensor list has ATTN_QKV and
-  // no ATTN_Q are always written fused by convert_hf_to_gguf; Phi-3 (phi3, also Phi-4) keeps
-  // the checkpoint's fused qkv_proj and gate_up_proj (ffn_up of 2 x n_ff rows, LLM_ARCH_PHI3).
-  static constexpr std::string_view qkv_archs[] = {
-      "phi3", "falcon", "gptneox", "starcoder", "mpt", "bloom", "qwen", "gpt2", "codeshell", "dbrx",
-      "openelm", "jais", "bailingmoe2", "plamo3", "cogvlm",
-  };
-  spec.attention.fused_qkv = !spec.attention.mla && !spec.attention.output_gate &&
-                             std::find(std::begin(qkv_archs), std::end(qkv_archs), spec.arch) != std::end(qkv_archs);
-  spec.fused_gate_up = spec.arch == "phi3" && spec.mlp == MlpKind::gated;
+  // The architecture table's fused_qkv / fused_gate_up (architecture.cpp).
+  const ArchitectureFacts* row = architecture_layout(spec.arch);
+  spec.attention.fused_qkv = !spec.attention.mla && !spec.attention.output_gate && row != nullptr && row->fused_qkv;
+  spec.fused_gate_up = row != nullptr && row->fused_gate_up && spec.mlp == MlpKind::gated;
 }
+
+namespace {
+
+// The tokens a layer of this kind keeps: its window or chunk; 0 for the whole context.
+std::uint64_t window_of(AttentionKind kind, const AttentionSpec& attention) {
+  switch (kind) {
+  case AttentionKind::sliding: return attention.sliding_window;
+  case AttentionKind::chunked: return attention.chunk_size;
+  case AttentionKind::full:
+  case AttentionKind::none: return 0;
+  }
+  return 0;
+}
+
+} // namespace
 
 void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
   spec.layers.assign(spec.num_layers, LayerSpec{});
@@ -46,9 +57,7 @@ void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
     l.attention = kind.attention;
     l.has_mixer = !kind.mlp_only;
     l.has_mlp = kind.mlp_only || !spec.separate_mlp;
-    l.window = l.attention == AttentionKind::sliding   ? spec.attention.sliding_window
-               : l.attention == AttentionKind::chunked ? spec.attention.chunk_size
-                                                       : 0;
+    l.window = window_of(l.attention, spec.attention);
     l.num_kv_heads = spec.attention.num_kv_heads;
     l.head_dim_k = spec.attention.head_dim;
     l.head_dim_v = spec.attention.v_head_dim;

@@ -1,13 +1,13 @@
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/architecture.hpp"
 #include "vramcalc/text.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/units.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 namespace vramcalc::io {
 
@@ -213,64 +213,47 @@ std::vector<LayerKind> layer_types_of(const json* types, std::uint64_t n, const 
   return out;
 }
 
-const std::set<std::string> known_types{
-    "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next", "deepseek_v2",
-    "deepseek_v3", "kimi_k2", "gemma", "gemma2", "gemma3", "gemma3_text", "phi3", "gpt_oss", "falcon", "jamba",
-    "mamba2", "nemotron_h", "llama4", "llama4_text", "glm4_moe", "cohere", "cohere2"};
+// The rules of a model_type vramcalc has no row for: the standard keys only.
+constexpr ArchitectureFacts standard_architecture{};
 
-std::string arch_of(const std::string& mt) {
-  if (mt == "llama" || mt == "mistral" || mt == "mixtral") return "llama";
-  if (mt == "llama4" || mt == "llama4_text") return "llama4";
-  if (mt == "qwen2_moe") return "qwen2moe";
-  if (mt == "qwen3_moe") return "qwen3moe";
-  if (mt == "qwen3_next") return "qwen3next";
-  if (mt == "deepseek_v2" || mt == "deepseek_v3" || mt == "kimi_k2") return "deepseek2";
-  if (mt == "gemma3_text") return "gemma3";
-  if (mt == "gpt_oss") return "gpt-oss";
-  if (mt == "glm4_moe") return "glm4moe";
-  if (mt == "cohere") return "command-r";
-  return mt;
+// transformers' default layer_types for a periodic pattern: every period-th layer global, the
+// others `local`. Layers past num_layers never use the pattern: a period beyond them is cut there.
+std::vector<LayerKind> periodic_pattern(std::uint64_t period, AttentionKind local, std::uint64_t layers) {
+  std::vector<LayerKind> out;
+  for (std::uint64_t i = 0; i < std::min(period, layers); ++i) {
+    out.push_back({(i + 1) % period == 0 ? AttentionKind::full : local, false});
+  }
+  return out;
 }
 
-HfImport import(std::string_view text, const std::string& origin, std::string_view id) {
-  const json root = detail::parse_strict(text, origin, ErrorCode::invalid_model);
-  if (!root.is_object()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": expected a JSON object"}};
-  HfImport out;
-  auto& w = out.warnings;
-  ModelSpec& s = out.spec;
-  const Fields root_fields(root, origin, "");
-  const std::string top_type = root_fields.string("model_type", "");
-  // Multimodal wrappers keep the language model in text_config.
-  const bool nested = root.contains("text_config") && root.at("text_config").is_object();
-  const json& tj = nested ? root.at("text_config") : root;
-  Config c(tj, origin, nested ? "/text_config" : "");
-  Config top(root, origin, "");
-  std::string mt = nested ? Fields(tj, origin, "/text_config").string("model_type", top_type) : top_type;
-  if (mt.empty()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": /model_type: missing; is this a Hugging Face config.json?"}};
-  if (!known_types.contains(mt)) {
-    w.push_back("model_type '" + excerpt(mt) + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
-                "num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, vocab_size)");
+// One config being read: the language model's object (`text`, text_config in multimodal
+// wrappers), the top-level object, and the architecture's row.
+struct Reading {
+  Config& text;
+  const Config& top;
+  const ArchitectureFacts& arch;
+  const std::string& model_type;
+  std::vector<std::string>& warnings;
+};
+
+bool by_config(ByConfig rule, bool configured) {
+  switch (rule) {
+  case ByConfig::from_config: return configured;
+  case ByConfig::always: return true;
+  case ByConfig::never: return false;
   }
+  return configured;
+}
 
-  s.id = std::string(id);
-  s.name = std::string(id);
-  s.family = mt;
-  s.arch = arch_of(mt);
-  s.source = origin;
-  s.origin = origin;
-  s.dtype = dtype_of(nested && !tj.contains("torch_dtype") ? top : c, w);
-  if (auto f = format_of(top.get("quantization_config"), origin, w)) s.weights_format = *f;
-
+// hidden_size, layers, vocabulary, heads and their sizes, context, MLP width.
+void read_sizes(Reading& r, ModelSpec& s, const std::string& origin) {
+  Config& c = r.text;
   s.hidden_size = c.u64("hidden_size");
   s.num_layers = c.u64("num_hidden_layers");
   s.vocab_size = c.u64("vocab_size");
-  const bool is_mamba = mt == "mamba2";
   AttentionSpec& a = s.attention;
-  if (!is_mamba) {
-    a.num_heads = c.u64("num_attention_heads");
-  } else {
-    a.num_heads = 1;
-  }
+  // A model without attention has no heads to read.
+  a.num_heads = r.arch.mixers == Mixers::recurrent_only ? 1 : c.u64("num_attention_heads");
   c.check_missing();
   if (s.hidden_size == 0 || s.num_layers == 0 || s.vocab_size == 0 || a.num_heads == 0) {
     throw LoadFailure{{ErrorCode::invalid_model, origin + ": hidden_size, num_hidden_layers, vocab_size and "
@@ -284,224 +267,243 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   a.v_head_dim = a.head_dim;
   s.max_context = c.u64_or("max_position_embeddings", 0);
   s.intermediate_size = c.u64_or("intermediate_size", 0);
-  const bool tie_default = mt == "gemma" || mt == "gemma2" || mt == "gemma3" || mt == "gemma3_text" ||
-                           mt == "falcon" || mt == "cohere" || mt == "cohere2" || mt == "mamba2";
-  s.tie_word_embeddings = c.boolean_or("tie_word_embeddings", top.boolean_or("tie_word_embeddings", tie_default));
-  const bool attn_bias = c.boolean_or("attention_bias", false);
-  a.qkv_bias = attn_bias;
-  a.o_bias = attn_bias;
+}
+
+// Tied head, biases, norms and MLP kind: the config's flags and the architecture's facts.
+void read_block(const Reading& r, ModelSpec& s) {
+  const Config& c = r.text;
+  const ArchitectureFacts& arch = r.arch;
+  s.tie_word_embeddings = c.boolean_or("tie_word_embeddings", r.top.boolean_or("tie_word_embeddings", arch.tied_embeddings));
+  const bool attention_bias = c.boolean_or("attention_bias", false);
+  s.attention.qkv_bias = by_config(arch.qkv_bias, attention_bias);
+  s.attention.o_bias = by_config(arch.o_bias, attention_bias);
   s.mlp_bias = c.boolean_or("mlp_bias", false);
+  s.attention.sinks = arch.sinks;
+  s.attention.output_gate = arch.output_gate;
+  s.norm = arch.norm;
+  s.norm_bias = arch.norm_bias;
+  s.norms_per_layer = arch.norms_per_layer;
+  s.mlp = arch.mlp;
+  s.separate_mlp = arch.separate_mlp;
+}
 
-  std::vector<LayerKind> pattern = layer_types_of(c.get("layer_types"), s.num_layers, c);
-  if (c.has("sliding_window") && !tj.at("sliding_window").is_boolean()) a.sliding_window = c.u64("sliding_window");
-  else if (c.has("sliding_window_size")) a.sliding_window = c.u64("sliding_window_size"); // MLC's spelling
-
-  if (mt == "mistral" || mt == "mixtral") {
-    if (a.sliding_window > 0 && pattern.empty()) pattern = {{AttentionKind::sliding, false}};
+// Falcon's spelling: one bias flag for every projection, multi-query or grouped KV heads,
+// one or two LayerNorms per block, head size hidden / heads.
+void read_falcon_keys(const Config& c, ModelSpec& s) {
+  AttentionSpec& a = s.attention;
+  a.qkv_bias = a.o_bias = s.mlp_bias = c.boolean_or("bias", false);
+  if (c.boolean_or("new_decoder_architecture", false)) {
+    a.num_kv_heads = c.u64_or("num_kv_heads", a.num_heads);
+    s.norms_per_layer = 2;
+  } else {
+    a.num_kv_heads = c.boolean_or("multi_query", true) ? 1 : a.num_heads;
+    s.norms_per_layer = c.boolean_or("parallel_attn", true) ? 1 : 2;
   }
-  if (mt == "qwen2" || mt == "qwen2_moe") {
-    a.qkv_bias = true;
-    a.o_bias = false;
+  a.head_dim = a.v_head_dim = s.hidden_size / a.num_heads;
+  s.intermediate_size = c.u64_or("ffn_hidden_size", 4 * s.hidden_size);
+  if (s.max_context == 0) s.max_context = 2048;
+}
+
+// Which layers attend locally: layer_types when the config lists them, else the
+// architecture's rule.
+std::vector<LayerKind> local_attention_pattern(const Reading& r, ModelSpec& s, const json& text_json) {
+  const Config& c = r.text;
+  AttentionSpec& a = s.attention;
+  std::vector<LayerKind> pattern = layer_types_of(c.get("layer_types"), s.num_layers, c);
+  if (c.has("sliding_window") && !text_json.at("sliding_window").is_boolean()) a.sliding_window = r.text.u64("sliding_window");
+  else if (c.has("sliding_window_size")) a.sliding_window = r.text.u64("sliding_window_size"); // MLC's spelling
+  switch (r.arch.local_attention) {
+  case LocalAttention::as_listed: break;
+  case LocalAttention::every_layer:
+    if (a.sliding_window > 0 && pattern.empty()) pattern = {{AttentionKind::sliding, false}};
+    break;
+  case LocalAttention::above_window_layers:
     if (c.boolean_or("use_sliding_window", false) && a.sliding_window > 0) {
-      // Qwen2 applies the window to layers at or above max_window_layers.
       const std::uint64_t first = c.u64_or("max_window_layers", 0);
       pattern.clear();
       for (std::uint64_t i = 0; i < s.num_layers; ++i) {
         pattern.push_back({i >= first ? AttentionKind::sliding : AttentionKind::full, false});
       }
     }
-  }
-  if (mt == "qwen3" || mt == "qwen3_moe" || mt == "qwen3_next" || mt == "gemma3" || mt == "gemma3_text") {
-    a.qk_norm = true;
-  }
-  if ((mt == "qwen3" || mt == "qwen3_moe") && !c.boolean_or("use_sliding_window", false)) pattern.clear();
-  if (mt == "gemma2" || mt == "gemma3" || mt == "gemma3_text") {
-    s.norms_per_layer = 4;
-    if (pattern.empty()) {
-      const std::uint64_t period = mt == "gemma2" ? 2 : c.u64_or("sliding_window_pattern", 6);
-      // Gemma 2: even layers local; Gemma 3: every period-th layer global.
-      // Layers past num_layers never use the pattern: a period beyond them is cut there.
-      for (std::uint64_t i = 0; i < std::min(period, s.num_layers); ++i) {
-        const bool global = mt == "gemma2" ? i % 2 == 1 : (i + 1) % period == 0;
-        pattern.push_back({global ? AttentionKind::full : AttentionKind::sliding, false});
-      }
+    break;
+  case LocalAttention::opt_in:
+    if (!c.boolean_or("use_sliding_window", false)) pattern.clear();
+    break;
+  case LocalAttention::ignored:
+    if (a.sliding_window > 0 && pattern.empty()) {
+      r.warnings.push_back(r.model_type + " sliding_window " + std::to_string(a.sliding_window) + " is ignored: engines run " +
+                           std::string(r.arch.name) + " with full attention");
     }
-  }
-  if (mt == "llama4" || mt == "llama4_text") {
-    a.qk_norm = false; // Llama 4's qk norm has no weights
+    break;
+  case LocalAttention::periodic:
+    if (pattern.empty() && !r.arch.hf_layer_types_only) {
+      const std::uint64_t period = r.arch.hf_period_key.empty()
+                                       ? r.arch.local_period
+                                       : c.u64_or(std::string(r.arch.hf_period_key).c_str(), r.arch.local_period);
+      pattern = periodic_pattern(period, AttentionKind::sliding, s.num_layers);
+    }
+    break;
+  case LocalAttention::periodic_chunked:
     a.chunk_size = c.u64_or("attention_chunk_size", 0);
-    if (a.chunk_size > 0 && pattern.empty()) {
-      // no_rope_layers: every 4th layer is a global (NoPE) full-attention layer.
-      pattern = {{AttentionKind::chunked, false}, {AttentionKind::chunked, false}, {AttentionKind::chunked, false},
-                 {AttentionKind::full, false}};
-    }
+    if (a.chunk_size > 0 && pattern.empty()) pattern = periodic_pattern(r.arch.local_period, AttentionKind::chunked, s.num_layers);
+    break;
   }
-  if (mt == "phi3" && a.sliding_window > 0 && pattern.empty()) {
-    w.push_back("phi3 sliding_window " + std::to_string(a.sliding_window) +
-                " is ignored: engines run Phi-3 with full attention");
-  }
-  if (mt == "glm4_moe") {
-    a.o_bias = false; // attention_bias covers q, k and v only
-    a.qk_norm = c.boolean_or("use_qk_norm", false);
-  }
-  if (mt == "gpt_oss") {
-    a.sinks = true;
-    a.qkv_bias = a.o_bias = true;
-  }
-  if (mt == "cohere" || mt == "cohere2") {
-    s.norm = NormKind::layernorm;
-    s.norms_per_layer = 1; // one input layernorm feeds attention and MLP in parallel
-  }
-  if (mt == "falcon") {
-    s.norm = NormKind::layernorm;
-    s.norm_bias = true;
-    s.mlp = MlpKind::plain;
-    a.qkv_bias = a.o_bias = s.mlp_bias = c.boolean_or("bias", false);
-    const bool new_arch = c.boolean_or("new_decoder_architecture", false);
-    if (new_arch) {
-      a.num_kv_heads = c.u64_or("num_kv_heads", a.num_heads);
-      s.norms_per_layer = 2;
-    } else {
-      a.num_kv_heads = c.boolean_or("multi_query", true) ? 1 : a.num_heads;
-      s.norms_per_layer = c.boolean_or("parallel_attn", true) ? 1 : 2;
-    }
-    a.head_dim = a.v_head_dim = s.hidden_size / a.num_heads;
-    s.intermediate_size = c.u64_or("ffn_hidden_size", 4 * s.hidden_size);
-    if (s.max_context == 0) s.max_context = 2048;
-  }
+  return pattern;
+}
 
-  // MLA
-  if (mt == "deepseek_v2" || mt == "deepseek_v3" || mt == "kimi_k2" || c.has("kv_lora_rank")) {
-    MlaSpec m;
-    m.q_lora_rank = c.u64_or("q_lora_rank", 0);
-    m.kv_lora_rank = c.u64("kv_lora_rank");
-    m.qk_nope_head_dim = c.u64("qk_nope_head_dim");
-    m.qk_rope_head_dim = c.u64("qk_rope_head_dim");
-    m.v_head_dim = c.u64("v_head_dim");
-    c.check_missing();
-    a.mla = m;
-    a.head_dim = m.qk_nope_head_dim + m.qk_rope_head_dim;
-    a.v_head_dim = m.v_head_dim;
-  }
+// Multi-head latent attention: the cache holds kv_lora_rank + qk_rope_head_dim per token.
+void read_mla(Config& c, AttentionSpec& a) {
+  MlaSpec m;
+  m.q_lora_rank = c.u64_or("q_lora_rank", 0);
+  m.kv_lora_rank = c.u64("kv_lora_rank");
+  m.qk_nope_head_dim = c.u64("qk_nope_head_dim");
+  m.qk_rope_head_dim = c.u64("qk_rope_head_dim");
+  m.v_head_dim = c.u64("v_head_dim");
+  c.check_missing();
+  a.mla = m;
+  a.head_dim = m.qk_nope_head_dim + m.qk_rope_head_dim;
+  a.v_head_dim = m.v_head_dim;
+}
 
-  // Mixture of experts
-  const std::uint64_t experts =
-      c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
-  std::vector<std::uint64_t> dense_layers; // explicit dense layers (Qwen mlp_only_layers)
-  if (experts > 1) {
-    MoeSpec m;
-    m.num_experts = experts;
-    m.experts_per_token = c.u64_or("num_experts_per_tok", c.u64_or("experts_per_token", 0));
-    if (m.experts_per_token == 0) c.fail("num_experts_per_tok", "missing for a MoE model");
-    m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
-    m.shared_experts = c.u64_or("n_shared_experts", 0);
+// Mixture of experts, when the config has more than one expert. Returns the layers the
+// config lists as dense (Qwen's mlp_only_layers).
+std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
+  const Config& c = r.text;
+  const ArchitectureFacts& arch = r.arch;
+  std::vector<std::uint64_t> dense_layers;
+  const std::uint64_t experts = c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
+  if (experts <= 1) return dense_layers;
+  MoeSpec m;
+  m.num_experts = experts;
+  m.experts_per_token = c.u64_or("num_experts_per_tok", c.u64_or("experts_per_token", 0));
+  if (m.experts_per_token == 0) c.fail("num_experts_per_tok", "missing for a MoE model");
+  m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
+  m.shared_experts = c.u64_or("n_shared_experts", 0);
+  m.shared_intermediate_size = m.expert_intermediate_size;
+  if (c.has("shared_expert_intermediate_size") && r.text.u64("shared_expert_intermediate_size") > 0) {
+    m.shared_experts = 1;
+    m.shared_intermediate_size = r.text.u64("shared_expert_intermediate_size");
+    m.shared_expert_gate = arch.shared_expert_gate;
+  }
+  m.first_dense_layers = c.u64_or("first_k_dense_replace", 0);
+  m.layer_step = std::max<std::uint64_t>(1, c.u64_or("moe_layer_freq", c.u64_or("decoder_sparse_step", 1)));
+  if (c.has("decoder_sparse_step")) m.layer_offset = m.layer_step - 1; // Qwen: (i + 1) % step == 0
+  m.router_bias = arch.router_bias == RouterBias::always; // e_score_correction_bias
+  m.expert_bias = arch.expert_bias;
+  switch (arch.moe_layers) {
+  case MoeLayers::as_configured: break;
+  case MoeLayers::interleaved:
+    m.shared_experts = 1;
     m.shared_intermediate_size = m.expert_intermediate_size;
-    if (c.has("shared_expert_intermediate_size") && c.u64("shared_expert_intermediate_size") > 0) {
-      m.shared_experts = 1;
-      m.shared_intermediate_size = c.u64("shared_expert_intermediate_size");
-      m.shared_expert_gate = mt == "qwen2_moe" || mt == "qwen3_next";
-    }
-    m.first_dense_layers = c.u64_or("first_k_dense_replace", 0);
-    m.layer_step = std::max<std::uint64_t>(1, c.u64_or("moe_layer_freq", c.u64_or("decoder_sparse_step", 1)));
-    if (c.has("decoder_sparse_step")) m.layer_offset = m.layer_step - 1; // Qwen: (i + 1) % step == 0
-    if (mt == "deepseek_v3" || mt == "kimi_k2" || mt == "glm4_moe") m.router_bias = true; // e_score_correction_bias
-    if (mt == "gpt_oss") {
-      m.router_bias = true;
-      m.expert_bias = true;
-    }
-    if (mt == "llama4" || mt == "llama4_text") {
-      m.shared_experts = 1;
-      m.shared_intermediate_size = m.expert_intermediate_size;
-      m.layer_step = std::max<std::uint64_t>(1, c.u64_or("interleave_moe_layer_step", 1));
-      m.layer_offset = m.layer_step - 1;
-      s.intermediate_size = c.u64_or("intermediate_size_mlp", s.intermediate_size);
-    }
-    if (mt == "jamba") {
-      m.layer_step = std::max<std::uint64_t>(1, c.u64_or("expert_layer_period", 2));
-      m.layer_offset = c.u64_or("expert_layer_offset", 1) % m.layer_step;
-    }
-    if (const json* mlp_only = c.get("mlp_only_layers"); mlp_only != nullptr && mlp_only->is_array()) {
-      for (const json& i : *mlp_only) {
-        if (i.is_number_unsigned()) dense_layers.push_back(i.get<std::uint64_t>());
-      }
-    }
-    s.moe = m;
+    m.layer_step = std::max<std::uint64_t>(1, c.u64_or("interleave_moe_layer_step", 1));
+    m.layer_offset = m.layer_step - 1;
+    s.intermediate_size = c.u64_or(std::string(arch.hf_dense_width_key).c_str(), s.intermediate_size);
+    break;
+  case MoeLayers::periodic:
+    m.layer_step = std::max<std::uint64_t>(1, c.u64_or("expert_layer_period", arch.moe_period));
+    m.layer_offset = c.u64_or("expert_layer_offset", arch.moe_offset) % m.layer_step;
+    break;
   }
+  if (const json* mlp_only = c.get("mlp_only_layers"); mlp_only != nullptr && mlp_only->is_array()) {
+    for (const json& i : *mlp_only) {
+      if (i.is_number_unsigned()) dense_layers.push_back(i.get<std::uint64_t>());
+    }
+  }
+  s.moe = m;
+  return dense_layers;
+}
 
-  // Hybrid and recurrent models
-  if (mt == "qwen3_next") {
-    RecurrentSpec r;
-    r.kind = RecurrentKind::gated_deltanet;
-    r.num_heads = c.u64("linear_num_value_heads");
-    r.num_k_heads = c.u64("linear_num_key_heads");
-    r.head_k_dim = c.u64("linear_key_head_dim");
-    r.head_v_dim = c.u64("linear_value_head_dim");
-    r.d_conv = c.u64("linear_conv_kernel_dim");
-    r.conv_bias = false;
+// The recurrent mixer's state shape, in the keys of its kind.
+RecurrentSpec read_recurrent_state(const Reading& r, RecurrentKind kind, std::uint64_t hidden_size) {
+  Config& c = r.text;
+  RecurrentSpec out;
+  out.kind = kind;
+  switch (kind) {
+  case RecurrentKind::gated_deltanet:
+    out.num_heads = c.u64("linear_num_value_heads");
+    out.num_k_heads = c.u64("linear_num_key_heads");
+    out.head_k_dim = c.u64("linear_key_head_dim");
+    out.head_v_dim = c.u64("linear_value_head_dim");
+    out.d_conv = c.u64("linear_conv_kernel_dim");
+    out.conv_bias = false;
     c.check_missing();
-    s.recurrent = r;
-    a.output_gate = true;
-    if (pattern.empty()) {
-      const std::uint64_t interval = std::max<std::uint64_t>(1, c.u64_or("full_attention_interval", 4));
-      for (std::uint64_t i = 0; i < std::min(interval, s.num_layers); ++i) {
-        pattern.push_back({(i + 1) % interval == 0 ? AttentionKind::full : AttentionKind::none, false});
-      }
-    }
-  }
-  if (mt == "jamba") {
-    RecurrentSpec r;
-    r.kind = RecurrentKind::mamba;
-    r.d_state = c.u64_or("mamba_d_state", 16);
-    r.d_conv = c.u64_or("mamba_d_conv", 4);
-    r.d_inner = c.u64_or("mamba_expand", 2) * s.hidden_size;
+    break;
+  case RecurrentKind::mamba: {
+    out.d_state = c.u64_or("mamba_d_state", 16);
+    out.d_conv = c.u64_or("mamba_d_conv", 4);
+    out.d_inner = c.u64_or("mamba_expand", 2) * hidden_size;
     const json* dt = c.get("mamba_dt_rank");
-    r.dt_rank = dt != nullptr && dt->is_number_unsigned() ? dt->get<std::uint64_t>() : (s.hidden_size + 15) / 16;
-    r.conv_bias = c.boolean_or("mamba_conv_bias", true);
-    r.dt_norms = true;
-    s.recurrent = r;
-    const std::uint64_t period = std::max<std::uint64_t>(1, c.u64_or("attn_layer_period", 8));
-    const std::uint64_t offset = c.u64_or("attn_layer_offset", 4) % period;
+    out.dt_rank = dt != nullptr && dt->is_number_unsigned() ? dt->get<std::uint64_t>() : (hidden_size + 15) / 16;
+    out.conv_bias = c.boolean_or("mamba_conv_bias", true);
+    break;
+  }
+  case RecurrentKind::mamba2: {
+    const HfSsmKeys& keys = r.arch.hf_ssm_keys;
+    const std::uint64_t heads = c.u64(std::string(keys.heads).c_str());
+    const std::uint64_t head_dim = c.u64(std::string(keys.head_dim).c_str());
+    out.d_state = c.u64(std::string(keys.state_size).c_str());
+    out.d_conv = c.u64("conv_kernel");
+    out.n_groups = c.u64_or("n_groups", 1);
+    c.check_missing();
+    out.num_heads = heads;
+    out.head_dim = head_dim;
+    out.d_inner = heads * head_dim;
+    out.conv_bias = c.boolean_or("use_conv_bias", true);
+    break;
+  }
+  }
+  out.dt_norms = r.arch.ssm_dt_norms;
+  return out;
+}
+
+// Which layers attend and which run the recurrent mixer (hybrid and recurrent models).
+void mixer_pattern(const Reading& r, ModelSpec& s, std::vector<LayerKind>& pattern) {
+  const Config& c = r.text;
+  const std::uint64_t layers = s.num_layers;
+  switch (r.arch.mixers) {
+  case Mixers::attention: return;
+  case Mixers::every_nth_attention:
+    if (pattern.empty()) {
+      const std::uint64_t interval = std::max<std::uint64_t>(1, c.u64_or("full_attention_interval", r.arch.attention_period));
+      pattern = periodic_pattern(interval, AttentionKind::none, layers);
+    }
+    return;
+  case Mixers::one_attention_per_period: {
+    const std::uint64_t period = std::max<std::uint64_t>(1, c.u64_or("attn_layer_period", r.arch.attention_period));
+    const std::uint64_t offset = c.u64_or("attn_layer_offset", r.arch.attention_offset) % period;
     pattern.clear();
-    for (std::uint64_t i = 0; i < std::min(period, s.num_layers); ++i) {
+    for (std::uint64_t i = 0; i < std::min(period, layers); ++i) {
       pattern.push_back({i == offset ? AttentionKind::full : AttentionKind::none, false});
     }
+    return;
   }
-  if (mt == "mamba2" || mt == "nemotron_h") {
-    RecurrentSpec r;
-    r.kind = RecurrentKind::mamba2;
-    const std::uint64_t heads = c.u64(mt == "mamba2" ? "num_heads" : "mamba_num_heads");
-    const std::uint64_t head_dim = c.u64(mt == "mamba2" ? "head_dim" : "mamba_head_dim");
-    r.d_state = c.u64(mt == "mamba2" ? "state_size" : "ssm_state_size");
-    r.d_conv = c.u64("conv_kernel");
-    r.n_groups = c.u64_or("n_groups", 1);
-    c.check_missing();
-    r.num_heads = heads;
-    r.head_dim = head_dim;
-    r.d_inner = heads * head_dim;
-    r.conv_bias = c.boolean_or("use_conv_bias", true);
-    s.recurrent = r;
-    s.separate_mlp = true;
-    s.norms_per_layer = 1;
-    s.mlp = MlpKind::plain;
+  case Mixers::listed: {
     pattern.clear();
-    if (mt == "mamba2") {
-      pattern = {{AttentionKind::none, false}};
-      a.num_kv_heads = 1;
-      a.head_dim = a.v_head_dim = 1;
-    } else {
-      const std::string p = c.string_or("hybrid_override_pattern", "");
-      if (p.size() != s.num_layers) c.fail("hybrid_override_pattern", "expected one character per layer");
-      for (char ch : p) {
-        if (ch == 'M') pattern.push_back({AttentionKind::none, false});
-        else if (ch == '*') pattern.push_back({AttentionKind::full, false});
-        else if (ch == '-') pattern.push_back({AttentionKind::none, true});
-        else c.fail("hybrid_override_pattern", "unknown layer '" + excerpt(std::string(1, ch)) + "'");
-      }
+    const std::string p = c.string_or("hybrid_override_pattern", "");
+    if (p.size() != layers) c.fail("hybrid_override_pattern", "expected one character per layer");
+    for (char ch : p) {
+      if (ch == 'M') pattern.push_back({AttentionKind::none, false});
+      else if (ch == '*') pattern.push_back({AttentionKind::full, false});
+      else if (ch == '-') pattern.push_back({AttentionKind::none, true});
+      else c.fail("hybrid_override_pattern", "unknown layer '" + excerpt(std::string(1, ch)) + "'");
     }
+    return;
   }
+  case Mixers::recurrent_only:
+    pattern = {{AttentionKind::none, false}};
+    s.attention.num_kv_heads = 1;
+    s.attention.head_dim = s.attention.v_head_dim = 1;
+    return;
+  }
+}
 
+// KV heads that divide the query heads; a window for every sliding layer, a chunk for every
+// chunked one.
+void check_attention(const Reading& r, const ModelSpec& s, const std::vector<LayerKind>& pattern) {
+  const Config& c = r.text;
+  const AttentionSpec& a = s.attention;
   // Falcon's key is num_kv_heads; a count of 0 would divide by zero below.
-  const char* kv_key = mt == "falcon" ? "num_kv_heads" : "num_key_value_heads";
+  const char* kv_key = r.arch.hf_keys == HfKeys::falcon ? "num_kv_heads" : "num_key_value_heads";
   if (!a.mla && a.num_kv_heads == 0) c.fail(kv_key, "must be positive");
   if (!a.mla && a.num_heads % a.num_kv_heads != 0) {
     c.fail(kv_key, "must divide num_attention_heads (" + std::to_string(a.num_heads) + ")");
@@ -510,16 +512,21 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
     if (k.attention == AttentionKind::sliding && a.sliding_window == 0) c.fail("sliding_window", "missing for sliding layers");
     if (k.attention == AttentionKind::chunked && a.chunk_size == 0) c.fail("attention_chunk_size", "missing");
   }
-  s.mtp_layers = c.u64_or("num_nextn_predict_layers", 0);
-  if (mt == "qwen3_next") {
-    // The config has no key for it, but the checkpoints ship one MTP block (mtp.*) that
-    // shares the main embedding and head.
-    s.mtp_layers = c.u64_or("mtp_num_hidden_layers", 1);
-    s.mtp_own_embeddings = false;
+}
+
+// Multi-token prediction blocks: num_nextn_predict_layers, or the blocks the checkpoints ship
+// though the config has no key for them (Qwen3-Next's mtp.*, sharing the embedding and head).
+void read_mtp(const Reading& r, ModelSpec& s) {
+  s.mtp_layers = r.text.u64_or("num_nextn_predict_layers", 0);
+  if (r.arch.hf_unlisted_mtp_layers > 0) {
+    s.mtp_layers = r.text.u64_or("mtp_num_hidden_layers", r.arch.hf_unlisted_mtp_layers);
+    s.mtp_own_embeddings = !r.arch.mtp_shares_embeddings;
   }
-  if (s.max_context == 0 && !is_mamba) {
-    w.push_back("the config gives no max_position_embeddings; pass --ctx");
-  }
+}
+
+// The layers from the pattern; the dense layers the config lists; a dense MLP needs its width.
+void build_layers(ModelSpec& s, const std::vector<LayerKind>& pattern, const std::vector<std::uint64_t>& dense_layers,
+                  const std::string& origin) {
   apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
   expand_layers(s, pattern);
   for (std::uint64_t i : dense_layers) {
@@ -530,6 +537,59 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   if (needs_dense && s.intermediate_size == 0) {
     throw LoadFailure{{ErrorCode::invalid_model, origin + ": missing key vramcalc needs: intermediate_size"}};
   }
+}
+
+// The model_type (of text_config in multimodal wrappers, whose vision tower is not read).
+std::string model_type_of(const json& root, const json* text_config, const std::string& origin) {
+  const std::string top_type = Fields(root, origin, "").string("model_type", "");
+  const std::string mt =
+      text_config != nullptr ? Fields(*text_config, origin, "/text_config").string("model_type", top_type) : top_type;
+  if (mt.empty()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": /model_type: missing; is this a Hugging Face config.json?"}};
+  return mt;
+}
+
+HfImport import(std::string_view text, const std::string& origin, std::string_view id) {
+  const json root = detail::parse_strict(text, origin, ErrorCode::invalid_model);
+  if (!root.is_object()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": expected a JSON object"}};
+  HfImport out;
+  ModelSpec& s = out.spec;
+  // Multimodal wrappers keep the language model in text_config.
+  const bool nested = root.contains("text_config") && root.at("text_config").is_object();
+  const json& tj = nested ? root.at("text_config") : root;
+  const std::string mt = model_type_of(root, nested ? &tj : nullptr, origin);
+  const ArchitectureFacts* known = hf_architecture(mt);
+  if (known == nullptr) {
+    out.warnings.push_back("model_type '" + excerpt(mt) + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
+                           "num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, vocab_size)");
+  }
+  Config c(tj, origin, nested ? "/text_config" : "");
+  const Config top(root, origin, "");
+  Reading r{c, top, known != nullptr ? *known : standard_architecture, mt, out.warnings};
+
+  s.id = std::string(id);
+  s.name = std::string(id);
+  s.family = mt;
+  s.arch = known != nullptr ? std::string(known->gguf_arch) : mt;
+  s.source = origin;
+  s.origin = origin;
+  s.dtype = dtype_of(nested && !tj.contains("torch_dtype") ? top : c, out.warnings);
+  if (auto f = format_of(top.get("quantization_config"), origin, out.warnings)) s.weights_format = *f;
+
+  read_sizes(r, s, origin);
+  read_block(r, s);
+  std::vector<LayerKind> pattern = local_attention_pattern(r, s, tj);
+  s.attention.qk_norm = by_config(r.arch.qk_norm, r.arch.qk_norm == ByConfig::from_config && c.boolean_or("use_qk_norm", false));
+  if (r.arch.hf_keys == HfKeys::falcon) read_falcon_keys(c, s);
+  if (r.arch.mla || c.has("kv_lora_rank")) read_mla(c, s.attention);
+  const std::vector<std::uint64_t> dense_layers = read_moe(r, s);
+  if (r.arch.recurrent) s.recurrent = read_recurrent_state(r, *r.arch.recurrent, s.hidden_size);
+  mixer_pattern(r, s, pattern);
+  check_attention(r, s, pattern);
+  read_mtp(r, s);
+  if (s.max_context == 0 && r.arch.mixers != Mixers::recurrent_only) {
+    out.warnings.push_back("the config gives no max_position_embeddings; pass --ctx");
+  }
+  build_layers(s, pattern, dense_layers, origin);
   return out;
 }
 

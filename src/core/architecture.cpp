@@ -1,0 +1,168 @@
+// The architecture table. Sources per fact: transformers' configuration_<model>.py (class
+// defaults of a config.json), llama.cpp's src/llama-model.cpp (load_hparams, the tensors each
+// architecture loads) and src/llama-hparams.cpp (set_swa_pattern), gguf-py constants.py
+// (MODEL_TENSORS: which converters write a fused attn_qkv).
+#include "vramcalc/architecture.hpp"
+
+#include <algorithm>
+
+namespace vramcalc {
+
+namespace {
+
+using enum LocalAttention;
+constexpr HfSsmKeys mamba2_keys{"num_heads", "head_dim", "state_size"};
+constexpr HfSsmKeys nemotron_h_keys{"mamba_num_heads", "mamba_head_dim", "ssm_state_size"};
+
+// The layout-only rows: architectures whose GGUF files the converter writes with a fused
+// attn_qkv (and no attn_q); vramcalc has no other rules for them.
+constexpr ArchitectureFacts fused_qkv_only(std::string_view name, std::string_view gguf) {
+  return {.name = name, .gguf_arch = gguf, .gguf_rules = false, .fused_qkv = true};
+}
+
+constexpr ArchitectureFacts table[] = {
+    {.name = "Llama", .hf_model_types = {"llama"}, .gguf_arch = "llama"},
+    // Mistral and Mixtral files are llama files in GGUF; their config.json has its own window rule.
+    {.name = "Mistral", .hf_model_types = {"mistral", "mixtral"}, .gguf_arch = "llama", .gguf_rules = false,
+     .local_attention = every_layer},
+    {.name = "Qwen2", .hf_model_types = {"qwen2"}, .gguf_arch = "qwen2", .local_attention = above_window_layers,
+     .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},
+    {.name = "Qwen2-MoE", .hf_model_types = {"qwen2_moe"}, .gguf_arch = "qwen2moe", .local_attention = above_window_layers,
+     .qkv_bias = ByConfig::always, .o_bias = ByConfig::never, .shared_expert_gate = true},
+    {.name = "Qwen3", .hf_model_types = {"qwen3"}, .gguf_arch = "qwen3", .local_attention = opt_in,
+     .qk_norm = ByConfig::always},
+    {.name = "Qwen3-MoE", .hf_model_types = {"qwen3_moe"}, .gguf_arch = "qwen3moe", .local_attention = opt_in,
+     .qk_norm = ByConfig::always},
+    {.name = "Qwen3-Next", .hf_model_types = {"qwen3_next"}, .gguf_arch = "qwen3next", .gguf_rules = false,
+     .qk_norm = ByConfig::always, .output_gate = true, .mixers = Mixers::every_nth_attention, .attention_period = 4,
+     .recurrent = RecurrentKind::gated_deltanet, .shared_expert_gate = true, .hf_unlisted_mtp_layers = 1,
+     .mtp_shares_embeddings = true},
+    {.name = "DeepSeek V2", .hf_model_types = {"deepseek_v2"}, .gguf_arch = "deepseek2", .mla = true,
+     .router_bias = RouterBias::with_sigmoid_gating},
+    // DeepSeek V3 and Kimi K2 are deepseek2 files in GGUF (expert_gating_func 2 there).
+    {.name = "DeepSeek V3", .hf_model_types = {"deepseek_v3", "kimi_k2"}, .gguf_arch = "deepseek2",
+     .gguf_rules = false, .mla = true, .router_bias = RouterBias::always},
+    {.name = "Gemma", .hf_model_types = {"gemma"}, .gguf_arch = "gemma", .tied_embeddings = true},
+    {.name = "Gemma 2", .hf_model_types = {"gemma2"}, .gguf_arch = "gemma2", .local_attention = periodic,
+     .local_period = 2, .gguf_default_window = 4096, .norms_per_layer = 4, .tied_embeddings = true},
+    {.name = "Gemma 3", .hf_model_types = {"gemma3", "gemma3_text"}, .gguf_arch = "gemma3", .local_attention = periodic,
+     .local_period = 6, .hf_period_key = "sliding_window_pattern", .qk_norm = ByConfig::always, .norms_per_layer = 4,
+     .tied_embeddings = true},
+    {.name = "Phi-3", .hf_model_types = {"phi3"}, .gguf_arch = "phi3", .local_attention = ignored, .fused_qkv = true,
+     .fused_gate_up = true},
+    {.name = "gpt-oss", .hf_model_types = {"gpt_oss"}, .gguf_arch = "gpt-oss", .local_attention = periodic,
+     .local_period = 2, .hf_layer_types_only = true, .warn_without_window = true, .qkv_bias = ByConfig::always, .o_bias = ByConfig::always,
+     .sinks = true, .router_bias = RouterBias::always, .expert_bias = true},
+    {.name = "Falcon", .hf_model_types = {"falcon"}, .gguf_arch = "falcon", .fused_qkv = true,
+     .norm = NormKind::layernorm, .norm_bias = true, .norms_per_layer = 1, .mlp = MlpKind::plain,
+     .tied_embeddings = true, .hf_keys = HfKeys::falcon},
+    // One input LayerNorm feeds attention and MLP in parallel.
+    {.name = "Command R", .hf_model_types = {"cohere"}, .gguf_arch = "command-r", .norm = NormKind::layernorm,
+     .norms_per_layer = 1, .tied_embeddings = true},
+    {.name = "Command R7B", .hf_model_types = {"cohere2"}, .gguf_arch = "cohere2", .local_attention = periodic,
+     .local_period = 4, .hf_layer_types_only = true, .norm = NormKind::layernorm, .norms_per_layer = 1,
+     .tied_embeddings = true},
+    // no_rope_layers: every 4th layer is a global (NoPE) full-attention layer. Llama 4's qk
+    // norm has no weights.
+    {.name = "Llama 4", .hf_model_types = {"llama4", "llama4_text"}, .gguf_arch = "llama4",
+     .local_attention = periodic_chunked, .local_period = 4, .gguf_chunk_tokens = 8192,
+     .hf_dense_width_key = "intermediate_size_mlp", .moe_layers = MoeLayers::interleaved},
+    {.name = "Mamba", .gguf_arch = "mamba", .mixers = Mixers::recurrent_only, .recurrent = RecurrentKind::mamba,
+     .separate_mlp = true, .norms_per_layer = 1, .tied_embeddings = true},
+    {.name = "Mamba-2", .hf_model_types = {"mamba2"}, .gguf_arch = "mamba2", .mixers = Mixers::recurrent_only,
+     .recurrent = RecurrentKind::mamba2, .hf_ssm_keys = mamba2_keys, .separate_mlp = true, .norms_per_layer = 1,
+     .mlp = MlpKind::plain, .tied_embeddings = true},
+    {.name = "Jamba", .hf_model_types = {"jamba"}, .gguf_arch = "jamba", .mixers = Mixers::one_attention_per_period,
+     .attention_period = 8, .attention_offset = 4, .recurrent = RecurrentKind::mamba, .ssm_dt_norms = true,
+     .moe_layers = MoeLayers::periodic, .moe_period = 2, .moe_offset = 1},
+    {.name = "Nemotron-H", .hf_model_types = {"nemotron_h"}, .gguf_arch = "nemotron_h", .gguf_rules = false,
+     .mixers = Mixers::listed, .recurrent = RecurrentKind::mamba2, .hf_ssm_keys = nemotron_h_keys,
+     .separate_mlp = true, .norms_per_layer = 1, .mlp = MlpKind::plain},
+    // attention_bias covers q, k and v only.
+    {.name = "GLM-4.5", .hf_model_types = {"glm4_moe"}, .gguf_arch = "glm4moe", .gguf_rules = false,
+     .o_bias = ByConfig::never, .qk_norm = ByConfig::from_config, .router_bias = RouterBias::always},
+    fused_qkv_only("GPT-NeoX", "gptneox"),
+    fused_qkv_only("StarCoder", "starcoder"),
+    fused_qkv_only("MPT", "mpt"),
+    fused_qkv_only("BLOOM", "bloom"),
+    fused_qkv_only("Qwen", "qwen"),
+    fused_qkv_only("GPT-2", "gpt2"),
+    fused_qkv_only("CodeShell", "codeshell"),
+    fused_qkv_only("DBRX", "dbrx"),
+    fused_qkv_only("OpenELM", "openelm"),
+    fused_qkv_only("JAIS", "jais"),
+    fused_qkv_only("Ling 2", "bailingmoe2"),
+    fused_qkv_only("PLaMo 3", "plamo3"),
+    fused_qkv_only("CogVLM", "cogvlm"),
+};
+
+constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {
+  if (model_type.empty()) return false;
+  for (const char* t : row.hf_model_types) {
+    if (t != nullptr && t == model_type) return true;
+  }
+  return false;
+}
+
+// Every lookup has one answer: a model_type in one row, a GGUF name with one rule row, and
+// rows sharing a GGUF name agree on the layout the converter writes.
+constexpr bool lookups_are_unique() {
+  for (const ArchitectureFacts& a : table) {
+    if (a.gguf_arch.empty()) return false;
+    for (const ArchitectureFacts& b : table) {
+      if (&a == &b) continue;
+      for (const char* t : a.hf_model_types) {
+        if (t != nullptr && names_hf(b, t)) return false;
+      }
+      if (a.gguf_arch == b.gguf_arch &&
+          ((a.gguf_rules && b.gguf_rules) || a.fused_qkv != b.fused_qkv || a.fused_gate_up != b.fused_gate_up)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+static_assert(lookups_are_unique(), "a model_type or a GGUF architecture's rules are in two rows");
+
+// The facts a rule needs are in the row: a periodic pattern has its period, a hybrid its
+// recurrent mixer, a periodic MoE its period; the GGUF importer reads only Mamba's SSM keys.
+constexpr bool rows_are_complete() {
+  for (const ArchitectureFacts& a : table) {
+    const bool periodic_rule = a.local_attention == periodic || a.local_attention == periodic_chunked;
+    if (periodic_rule != (a.local_period > 0)) return false;
+    if ((a.local_attention == periodic_chunked) != (a.gguf_chunk_tokens > 0)) return false;
+    if ((a.mixers == Mixers::attention) == a.recurrent.has_value()) return false;
+    if ((a.mixers == Mixers::every_nth_attention || a.mixers == Mixers::one_attention_per_period) &&
+        a.attention_period == 0) {
+      return false;
+    }
+    if (a.moe_layers == MoeLayers::periodic && (a.moe_period == 0 || a.moe_offset >= a.moe_period)) return false;
+    if (a.recurrent == RecurrentKind::mamba2 && a.hf_model_types[0] != nullptr && a.hf_ssm_keys.heads.empty()) return false;
+    if (a.gguf_rules && a.recurrent == RecurrentKind::gated_deltanet) return false;
+    if (a.fused_gate_up && a.mlp != MlpKind::gated) return false;
+  }
+  return true;
+}
+static_assert(rows_are_complete(), "a row's rule lacks the fact it needs");
+
+} // namespace
+
+std::span<const ArchitectureFacts> architecture_table() { return table; }
+
+const ArchitectureFacts* hf_architecture(std::string_view model_type) {
+  const auto* it = std::ranges::find_if(table, [&](const ArchitectureFacts& a) { return names_hf(a, model_type); });
+  return it == std::end(table) ? nullptr : it;
+}
+
+const ArchitectureFacts* gguf_architecture(std::string_view arch) {
+  const auto* it =
+      std::ranges::find_if(table, [&](const ArchitectureFacts& a) { return a.gguf_rules && a.gguf_arch == arch; });
+  return it == std::end(table) ? nullptr : it;
+}
+
+const ArchitectureFacts* architecture_layout(std::string_view arch) {
+  const auto* it = std::ranges::find(table, arch, &ArchitectureFacts::gguf_arch);
+  return it == std::end(table) ? nullptr : it;
+}
+
+} // namespace vramcalc
