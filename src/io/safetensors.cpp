@@ -16,6 +16,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include <sys/mman.h>
+
 namespace vramcalc::io {
 
 using nlohmann::json;
@@ -65,6 +67,33 @@ std::uint64_t non_negative(const json& v, const std::string& origin, const std::
   fail(origin, path + ": " + what + " must be non-negative integers, got " + detail::json_excerpt(v));
 }
 
+// The JSON text of a header, in memory mapped for it alone: release() gives it back to the
+// system at once, before the duplicate-name check takes its table (malloc would keep the
+// pages, and AddressSanitizer's allocator keeps freed memory in quarantine, so the text and
+// the table would add up in the peak resident set).
+class HeaderText {
+public:
+  explicit HeaderText(std::size_t n) : size_(n) {
+    if (n == 0) return;
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = static_cast<char*>(p);
+  }
+  HeaderText(const HeaderText&) = delete;
+  HeaderText& operator=(const HeaderText&) = delete;
+  ~HeaderText() { release(); }
+  [[nodiscard]] char* data() { return data_ != nullptr ? data_ : empty_; }
+  void release() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+    data_ = nullptr;
+  }
+
+private:
+  char* data_ = nullptr;
+  std::size_t size_;
+  char empty_[1] = {};
+};
+
 SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
   const std::uint64_t size = source.size;
   if (size < 8) {
@@ -85,10 +114,11 @@ SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
   set.file_bytes = size;
   {
     // The text only while it is scanned: the tensors keep their names in their own arena.
-    // n is at most 100,000,000 and inside the file; read over, not zeroed first.
-    const auto text = std::make_unique_for_overwrite<char[]>(static_cast<std::size_t>(n));
-    read_at(source, origin, 8, n, text.get());
-    detail::read_safetensors_header(std::string_view(text.get(), static_cast<std::size_t>(n)), origin, set);
+    // n is at most 100,000,000 and inside the file.
+    HeaderText text(static_cast<std::size_t>(n));
+    read_at(source, origin, 8, n, text.data());
+    detail::read_safetensors_header(std::string_view(text.data(), static_cast<std::size_t>(n)), origin, set,
+                                    [&text] { text.release(); });
   }
 
   // tensor.rs: sorted by offsets, the tensors tile the data buffer from 0 without gaps or

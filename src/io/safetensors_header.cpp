@@ -716,7 +716,8 @@ private:
 
 } // namespace
 
-void read_safetensors_header(std::string_view text, const std::string& origin, SafetensorsSet& set) {
+void read_safetensors_header(std::string_view text, const std::string& origin, SafetensorsSet& set,
+                             const std::function<void()>& text_done) {
   // Every entry names "data_offsets" and takes at least 50 bytes: a reservation from that
   // count is address space for at most text / 50 tensors, touched only as they are read.
   std::size_t entries = 0;
@@ -743,6 +744,7 @@ void read_safetensors_header(std::string_view text, const std::string& origin, S
     fail(origin, "invalid JSON"); // the two disagree: never seen (the differential tests and fuzzing check it)
   }
   set.storage.push_back(std::move(storage));
+  if (text_done) text_done();
   // Tensor names: the first name, in the order written, that an earlier entry already used
   // (a set of positions: one hash and probe per name, no copy of the names).
   PositionSet names(&set, [](const void* owner, std::uint32_t i) {

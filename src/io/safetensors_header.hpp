@@ -5,6 +5,7 @@
 #include "vramcalc/io/safetensors.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,7 +36,11 @@ std::string_view safetensors_dtype_name(std::string_view dtype);
 // in a new arena added to set.storage) and its __metadata__. Throws LoadFailure with the
 // message the rules of docs/file-formats.md give (the JSON path of the first problem; invalid
 // JSON with nlohmann's wording and line:column). Time linear in the text, memory the tensors'.
-void read_safetensors_header(std::string_view text, const std::string& origin, SafetensorsSet& set);
+// `text_done`, when given, is called once the text has been scanned and is no longer needed
+// (before the duplicate-name check, which needs only the tensors): the caller frees it there,
+// so the text and the check's table are never held at once.
+void read_safetensors_header(std::string_view text, const std::string& origin, SafetensorsSet& set,
+                             const std::function<void()>& text_done = {});
 
 } // namespace detail
 } // namespace vramcalc::io
