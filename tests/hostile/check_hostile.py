@@ -340,7 +340,7 @@ def cases(binary, tmp):
     case("3 FIFO as a deployment's model:", binary, ["check", d("deploy-fifo.yaml")], tmp, 2, "is a FIFO")
     case("3 FIFO in 'vllm serve fifo.gguf'", binary, ["check", "--vllm", f"vllm serve {d('x.gguf')}", "--gpu", "h100"],
          tmp, 2, "is a FIFO")
-    # Valid and large (13.4 MB of JSON): read by the header scanner in about 0.15 s of CPU and
+    # Valid and large (13.4 MB of JSON): read by the header scanner in 0.2-0.3 s of CPU and
     # 35 MB in the release build, 0.7-1.2 s and 84-86 MB under ASan (docs/reliability.md; the
     # previous reader took 3-4 s and 116 MB there). The 100 MB is the bound; the time
     # bound leaves room for a sanitized build on a busy machine.
