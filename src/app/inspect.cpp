@@ -61,8 +61,8 @@ Outcome run_inspect(const Options& o) {
       for (const auto& [k, v] : set.metadata) r.facts.emplace_back("__metadata__." + k, v);
       std::map<std::string, InspectGroup> by_type;
       for (const io::SafetensorsTensor& t : set.tensors) {
-        InspectGroup& g = by_type[t.dtype];
-        g.group = "dtype " + t.dtype;
+        InspectGroup& g = by_type[std::string(t.dtype)];
+        g.group = "dtype " + std::string(t.dtype);
         g.types = t.dtype;
         ++g.tensors;
         g.params = checked_add(g.params, t.elements(), "the element count");

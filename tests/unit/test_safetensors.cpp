@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 using namespace vramcalc;
@@ -67,7 +68,7 @@ TEST_CASE("safetensors: every dtype, sized from its bits", "[safetensors]") {
   CHECK(s.tensors[18].dtype == "C64");
   CHECK(s.tensors[18].bytes() == 64);
   CHECK(s.tensors[18].elements() == 8);
-  CHECK(s.tensors[18].shape == std::vector<std::uint64_t>{2, 4});
+  CHECK(std::ranges::equal(s.tensors[18].shape, std::vector<std::uint64_t>{2, 4}));
   CHECK(s.files[s.tensors[18].file_index] == "x.safetensors");
 }
 
@@ -287,7 +288,7 @@ TEST_CASE("safetensors: the safetensors project's sample files", "[shared]") {
     REQUIRE(r);
     REQUIRE(r->tensors.size() == 1);
     CHECK(r->tensors[0].dtype == s.dtype);
-    CHECK(r->tensors[0].shape == std::vector<std::uint64_t>{6});
+    CHECK(std::ranges::equal(r->tensors[0].shape, std::vector<std::uint64_t>{6}));
     CHECK(r->tensor_bytes() == s.bytes);
     CHECK(r->metadata.at("test") == "a");
   }

@@ -10,17 +10,25 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace vramcalc::io {
 
+// Where the tensors' names and shapes are kept: one block of memory per header read, shared
+// by copies of the set and never changed after the read (defined in src/io).
+struct SafetensorsStorage;
+
 struct SafetensorsTensor {
-  std::string name;
-  std::string dtype;               // "BF16", "F8_E4M3", "I32", "U8", "F4" ...
-  std::vector<std::uint64_t> shape;
+  // The name and shape point into SafetensorsSet::storage (one arena per header, not an
+  // allocation per tensor): valid while a set holding that storage lives.
+  std::string_view name;
+  std::string_view dtype;                // "BF16", "F8_E4M3", "I32", "U8", "F4" ... (static storage)
+  std::span<const std::uint64_t> shape;
   std::uint64_t begin = 0, end = 0; // data_offsets, relative to the data section
   std::uint32_t file_index = 0;     // the shard it lives in: SafetensorsSet::files[file_index]
                                     // (an index, not a copy of the path per tensor)
@@ -34,6 +42,7 @@ struct SafetensorsSet {
   std::vector<SafetensorsTensor> tensors;        // every tensor of every shard
   std::uint64_t file_bytes = 0;                  // sum of shard file sizes
   std::vector<std::string> warnings;             // index disagreements that do not stop reading
+  std::vector<std::shared_ptr<const SafetensorsStorage>> storage; // the tensors' names and shapes
   [[nodiscard]] std::uint64_t tensor_bytes() const;
 };
 
