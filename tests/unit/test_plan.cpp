@@ -148,6 +148,19 @@ TEST_CASE("speed bounds: decode from bandwidth, prefill from TFLOPS") {
   CHECK(*f.prefill_seconds == Approx((2 * 8'030'261'248.0 + 2 * 4096.0 * 32) / 989e12));
 }
 
+TEST_CASE("GeForce cards get a prefill bound from their whitepaper TFLOPS (models/gpus.json)") {
+  const ModelSpec& m = model("llama3.1-8b");
+  // prefill of 1 token: 2 x 8,030,261,248 FLOPs + attention 2 x 4,096 x 1 x 1 x 32 layers, at the dense
+  // BF16 rate with FP32 accumulate: RTX 3090 71 TFLOPS (GA102 whitepaper), RTX 5090 209.5 (RTX Blackwell)
+  const double flops = 2 * 8'030'261'248.0 + 2 * 4096.0 * 32;
+  for (const auto& [gpu, tflops] : {std::pair{"3090", 71e12}, std::pair{"5090", 209.5e12}}) {
+    INFO(gpu);
+    const auto r = estimate(m, base(gpu, 1, "bf16", 1, 1), catalog().gpus).value();
+    REQUIRE(r.fit.front().prefill_seconds.has_value());
+    CHECK(*r.fit.front().prefill_seconds == Approx(flops / tflops));
+  }
+}
+
 TEST_CASE("engines load their own formats: vLLM no GGUF or EXL2, llama.cpp only GGUF (and its float types)") {
   const auto f = [](std::string_view n) { return parse_weight_format(n, Dtype::bf16).value(); };
   for (std::string_view n : {"bf16", "fp16", "fp32", "fp8", "fp8-block", "int8", "gptq-int4-g128", "awq", "w4a16-g128",
