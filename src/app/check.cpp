@@ -74,27 +74,30 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
   o.overhead = get("overhead");
   o.kv_policy = get("kv_policy");
-  o.gpu_memory_utilization = opt("gpu_memory_utilization");
-  o.max_num_seqs = opt("max_num_seqs");
-  o.max_num_batched_tokens = opt("max_num_batched_tokens");
-  o.kv_cache_memory = opt("kv_cache_memory");
-  o.block_size = opt("block_size");
   // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
   if (*engine == EngineKind::llamacpp) o.llamacpp_version = opt("version");
   else o.vllm_version = opt("version");
-  if (auto it = d.engine_options.find("enforce_eager"); it != d.engine_options.end()) {
-    o.enforce_eager = boolean("enforce_eager", it->second);
+  // The other engine options, each the flag of the same name.
+  static constexpr std::pair<const char*, std::optional<std::string> Options::*> texts[] = {
+      {"gpu_memory_utilization", &Options::gpu_memory_utilization},
+      {"max_num_seqs", &Options::max_num_seqs},
+      {"max_num_batched_tokens", &Options::max_num_batched_tokens},
+      {"kv_cache_memory", &Options::kv_cache_memory},
+      {"block_size", &Options::block_size},
+      {"cache_type_k", &Options::cache_type_k},
+      {"cache_type_v", &Options::cache_type_v},
+      {"flash_attn", &Options::flash_attn},
+      {"batch_size", &Options::batch_size},
+      {"ubatch_size", &Options::ubatch_size},
+      {"n_gpu_layers", &Options::n_gpu_layers},
+      {"n_cpu_moe", &Options::n_cpu_moe},
+      {"tensor_split", &Options::tensor_split}};
+  for (const auto& [key, member] : texts) o.*member = opt(key);
+  static constexpr std::pair<const char*, bool Options::*> switches[] = {
+      {"enforce_eager", &Options::enforce_eager}, {"kv_unified", &Options::kv_unified}, {"swa_full", &Options::swa_full}};
+  for (const auto& [key, member] : switches) {
+    if (const auto it = d.engine_options.find(key); it != d.engine_options.end()) o.*member = boolean(key, it->second);
   }
-  o.cache_type_k = opt("cache_type_k");
-  o.cache_type_v = opt("cache_type_v");
-  o.flash_attn = opt("flash_attn");
-  o.batch_size = opt("batch_size");
-  o.ubatch_size = opt("ubatch_size");
-  o.n_gpu_layers = opt("n_gpu_layers");
-  o.n_cpu_moe = opt("n_cpu_moe");
-  o.tensor_split = opt("tensor_split");
-  if (auto it = d.engine_options.find("kv_unified"); it != d.engine_options.end()) o.kv_unified = boolean("kv_unified", it->second);
-  if (auto it = d.engine_options.find("swa_full"); it != d.engine_options.end()) o.swa_full = boolean("swa_full", it->second);
   return o;
 }
 

@@ -1,0 +1,88 @@
+// The application library: engines by name, and check verdicts that agree with the estimate's
+// own fit row (one computation, two views), run without a process.
+#include "app/app.hpp"
+#include "vramcalc/engine.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+using namespace vramcalc;
+
+TEST_CASE("engine_table: ids, aliases, context steps and KV dtypes", "[app][engine]") {
+  CHECK(find_engine("vllm") == EngineKind::vllm);
+  CHECK(find_engine("LLAMA.CPP") == EngineKind::llamacpp);
+  CHECK(find_engine("llamacpp") == EngineKind::llamacpp);
+  CHECK(find_engine("generic") == EngineKind::generic);
+  CHECK_FALSE(find_engine("sglang").has_value());
+  CHECK(engine_ids() == "generic, vllm or llamacpp");
+  // vLLM pages KV in 16-token blocks; llama.cpp pads the context to 256 (docs/engines.md).
+  CHECK(engine_traits(EngineKind::vllm).context_step_tokens == 16);
+  CHECK(engine_traits(EngineKind::llamacpp).context_step_tokens == 256);
+  CHECK(engine_traits(EngineKind::generic).context_step_tokens == 1);
+  CHECK(engine_takes_kv(EngineKind::vllm, Dtype::f8_e4m3));
+  CHECK_FALSE(engine_takes_kv(EngineKind::vllm, Dtype::q8_0));
+  CHECK(engine_takes_kv(EngineKind::llamacpp, Dtype::q8_0));
+  CHECK_FALSE(engine_takes_kv(EngineKind::llamacpp, Dtype::f8_e4m3));
+  CHECK(engine_takes_kv(EngineKind::generic, Dtype::q4_0));
+  CHECK(ggml_type_name(Dtype::f16) == "f16");
+  CHECK(ggml_type_name(Dtype::q8_0) == "q8_0");
+}
+
+namespace {
+
+nlohmann::json check_json(const std::string& flag, const std::string& command, const std::string& gpu) {
+  app::Options o;
+  o.check = true;
+  o.format = "json";
+  o.gpus = {gpu};
+  if (flag == "--vllm") o.vllm_command = command;
+  else o.llama_server_command = command;
+  return nlohmann::json::parse(app::run(o).out);
+}
+
+} // namespace
+
+TEST_CASE("check: a verdict in the engine's terms agrees with the estimate's fit row", "[app][check]") {
+  SECTION("vLLM: needs its memory request; headroom is the KV memory beyond the requests") {
+    const auto j = check_json("--vllm", "vllm serve meta-llama/Llama-3.1-70B-Instruct -tp 2 --max-model-len 32768 "
+                                        "--max-num-seqs 4", "2xh100");
+    const auto& d = j["deployments"][0];
+    const auto& engine = d["report"]["engine"];
+    const auto& row = d["report"]["fit"][0];
+    CHECK(d["engine"] == "vllm");
+    CHECK(d["required_bytes_per_gpu"] == engine["requested_bytes"]);
+    // KV memory - needed x batch, the same figure as the table's headroom.
+    const std::int64_t kv = engine["kv_cache_memory_bytes"], need = engine["needed_bytes"], batch = engine["batch"];
+    CHECK(d["headroom_bytes"] == kv - need * batch);
+    CHECK(d["headroom_bytes"] == row["headroom_bytes"]);
+    CHECK((d["status"] == "fits") == row["fits"].get<bool>());
+  }
+  SECTION("llama.cpp: the busiest device decides, layers split over the GPUs") {
+    const auto j = check_json("--llama-server", "llama-server -m Meta-Llama-3.1-70B-Instruct-Q4_K_M.gguf -c 16384 -ngl 99",
+                              "2x4090");
+    const auto& d = j["deployments"][0];
+    const auto& row = d["report"]["fit"][0];
+    CHECK(d["engine"] == "llamacpp");
+    CHECK(d["count"] == 2);
+    CHECK(d["pp"] == 2);
+    std::uint64_t busiest = 0;
+    for (const auto& dev : d["report"]["engine"]["devices"]) busiest = std::max(busiest, dev["total_bytes"].get<std::uint64_t>());
+    CHECK(d["required_bytes_per_gpu"] == busiest);
+    CHECK(d["headroom_bytes"] == row["headroom_bytes"]);
+  }
+}
+
+TEST_CASE("app::run: bad input is a Failure naming the flag", "[app]") {
+  app::Options o;
+  o.model = "llama3.1-8b";
+  o.kv = "fp9";
+  try {
+    (void)app::run(o);
+    FAIL("no failure");
+  } catch (const app::Failure& f) {
+    CHECK(f.error.code == ErrorCode::invalid_argument);
+    CHECK(f.error.message.starts_with("--kv: unknown KV-cache dtype 'fp9'"));
+  }
+}
