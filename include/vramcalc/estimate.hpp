@@ -6,6 +6,7 @@
 
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/engine.hpp"
+#include "vramcalc/error.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/gpu.hpp"
@@ -58,12 +59,8 @@ struct Settings {
   std::span<const PriceRow> prices;
 };
 
-struct EstimateError {
-  std::string message;
-};
-
 // Computes the report. Fails only when an exact quantity does not fit in 64 bits.
-[[nodiscard]] std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
+[[nodiscard]] std::expected<Report, Error> estimate(const ModelSpec& model, const Settings& settings,
                                                             std::span<const GpuSpec> catalog);
 
 // The engine's verdict as the fit row of the GPU it was planned for (estimate() does this for
@@ -79,7 +76,7 @@ void decide_by_engine(FitRow& row, const EngineSection& engine, std::uint64_t ba
 class PreparedModel {
 public:
   // Fails like estimate() when a count does not fit in 64 bits.
-  [[nodiscard]] static std::expected<PreparedModel, EstimateError> make(const ModelSpec& model);
+  [[nodiscard]] static std::expected<PreparedModel, Error> make(const ModelSpec& model);
   [[nodiscard]] const ModelSpec& model() const { return *model_; }
   [[nodiscard]] const ParamCounts& params() const { return params_; }
 
@@ -104,9 +101,9 @@ private:
 class PreparedWeights {
 public:
   // Fails like estimate() when a quantity does not fit in 64 bits.
-  [[nodiscard]] static std::expected<PreparedWeights, EstimateError> make(const ModelSpec& model,
+  [[nodiscard]] static std::expected<PreparedWeights, Error> make(const ModelSpec& model,
                                                                            const WeightFormat& format);
-  [[nodiscard]] static std::expected<PreparedWeights, EstimateError> make(const PreparedModel& model,
+  [[nodiscard]] static std::expected<PreparedWeights, Error> make(const PreparedModel& model,
                                                                            const WeightFormat& format);
   [[nodiscard]] const ModelSpec& model() const { return *model_; }
   [[nodiscard]] const WeightFormat& format() const { return format_; }
@@ -127,7 +124,7 @@ private:
 
 // The same report, with the weights prepared for `settings.weights` (which must be the
 // format `prepared` was made for, of the same model).
-[[nodiscard]] std::expected<Report, EstimateError> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
+[[nodiscard]] std::expected<Report, Error> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
                                                             const PreparedWeights& prepared);
 
 // One row of the fit check: what estimate() puts in a Report::fit row, without the
@@ -154,7 +151,7 @@ struct GpuFit {
 // The fit check alone, for sweeps and searches that ask only "how many of which GPU": the
 // rows of estimate()'s Report::fit, in the same order (settings.gpus as asked, or the whole
 // catalog from the smallest deployment up), from the same computation. Fails like estimate().
-[[nodiscard]] std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings,
+[[nodiscard]] std::expected<std::vector<GpuFit>, Error> fit_check(const Settings& settings,
                                                                           std::span<const GpuSpec> catalog,
                                                                           const PreparedWeights& prepared);
 
@@ -169,7 +166,7 @@ public:
   FitChecker& operator=(FitChecker&&) noexcept;
 
   // fit_check(settings, catalog, prepared)'s rows, valid until the next check.
-  [[nodiscard]] std::expected<std::span<const GpuFit>, EstimateError> check(const Settings& settings,
+  [[nodiscard]] std::expected<std::span<const GpuFit>, Error> check(const Settings& settings,
                                                                            const PreparedWeights& prepared);
 
   struct State; // opaque: estimate.cpp's, which estimate() uses too

@@ -48,6 +48,6 @@ struct Explanation {
 };
 
 // Fails, like estimate(), only when an exact quantity does not fit in 64 bits.
-[[nodiscard]] std::expected<Explanation, EstimateError> explain(const ModelSpec& model, const Settings& settings, std::span<const GpuSpec> catalog);
+[[nodiscard]] std::expected<Explanation, Error> explain(const ModelSpec& model, const Settings& settings, std::span<const GpuSpec> catalog);
 
 } // namespace vramcalc

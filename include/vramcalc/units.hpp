@@ -22,6 +22,17 @@ public:
   explicit OverflowError(const std::string& what) : std::overflow_error(what) {}
 };
 
+// Runs `f`, turning the checked arithmetic's OverflowError into an Error (code overflow): the
+// one place where the pure math's only exception becomes a value.
+template <typename F>
+[[nodiscard]] auto overflow_as_error(F&& f) -> std::expected<decltype(f()), Error> {
+  try {
+    return f();
+  } catch (const OverflowError& e) {
+    return std::unexpected(Error{ErrorCode::overflow, e.what()});
+  }
+}
+
 [[nodiscard]] inline std::uint64_t checked_mul(std::uint64_t a, std::uint64_t b,
                                                const char* what = "a byte count") {
   std::uint64_t r = 0;
@@ -65,10 +76,10 @@ inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 // Parses a token count: "131072", "128k"/"128K" (x1024), "1m"/"1M" (x1048576),
 // with optional '_' or ',' digit separators. Rejects 0, negatives, fractions and
 // anything above max_context_tokens. The error text says what is wrong, without the flag.
-[[nodiscard]] std::expected<std::uint64_t, std::string> parse_tokens(std::string_view text);
+[[nodiscard]] std::expected<std::uint64_t, Error> parse_tokens(std::string_view text);
 
 // Parses a positive count (sequences, GPUs): digits only, 1 .. limit.
-[[nodiscard]] std::expected<std::uint64_t, std::string> parse_count(std::string_view text,
+[[nodiscard]] std::expected<std::uint64_t, Error> parse_count(std::string_view text,
                                                                     std::uint64_t limit);
 
 // Parses a memory size: "80GB" (10^9), "80GiB" (2^30), "512MiB", "1.5GiB", plain digits =
@@ -78,6 +89,6 @@ inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 [[nodiscard]] std::expected<std::uint64_t, Error> parse_size(std::string_view text);
 
 // Parses a percentage "5%" into a (numerator, 10000) fraction in basis points.
-[[nodiscard]] std::expected<std::uint64_t, std::string> parse_percent_bp(std::string_view text);
+[[nodiscard]] std::expected<std::uint64_t, Error> parse_percent_bp(std::string_view text);
 
 } // namespace vramcalc

@@ -34,12 +34,6 @@ T value_or_fail(std::expected<T, Error> v) {
 
 // A flag's value, or the parser's complaint prefixed with the flag.
 template <typename T>
-T flag_value(std::string_view flag, std::expected<T, std::string> v) {
-  if (!v) fail(ErrorCode::invalid_argument, std::string(flag) + ": " + v.error());
-  return *v;
-}
-
-template <typename T>
 T flag_value(std::string_view flag, std::expected<T, Error> v) {
   if (!v) fail(v.error().code, std::string(flag) + ": " + v.error().message);
   return *v;
@@ -123,7 +117,7 @@ struct Workload {
 
 Workload read_workload(const Options& o, const io::Catalog& catalog);
 std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& s);
-std::string overflow_message(const ModelSpec& model, const Settings& s, const EstimateError& e);
+std::string overflow_message(const ModelSpec& model, const Settings& s, const Error& e);
 Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog& catalog,
                         const PreparedWeights* prepared = nullptr);
 void write_file_atomically(const std::string& path, const std::string& text, const std::string& flag);

@@ -179,7 +179,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     std::string minor_text = dot == std::string_view::npos ? "0" : std::string(t.substr(dot + 1));
     if (const auto dot2 = minor_text.find('.'); dot2 != std::string::npos) minor_text = minor_text.substr(0, dot2);
     const bool zero_major = t.substr(0, dot) == "0";
-    auto minor = minor_text == "0" ? std::expected<std::uint64_t, std::string>(0) : parse_count(minor_text, 999);
+    auto minor = minor_text == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(minor_text, 999);
     if (!major || !minor || dot == std::string_view::npos) {
       fail(ErrorCode::invalid_argument, "--vllm-version: '" + *o.vllm_version + "' is not a version like 0.11 or 0.21.1");
     }

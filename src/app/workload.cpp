@@ -170,7 +170,7 @@ std::vector<WeightFormat> quality_order(const ModelSpec& model, const Settings& 
 }
 
 // Names the model and the workload: which of them is absurd is for the reader to see.
-std::string overflow_message(const ModelSpec& model, const Settings& s, const EstimateError& e) {
+std::string overflow_message(const ModelSpec& model, const Settings& s, const Error& e) {
   return model.id + " at " + with_commas(s.context_tokens) + " tokens \u00d7 " + with_commas(s.batch) +
          (s.batch == 1 ? " sequence: " : " sequences: ") + e.message;
 }

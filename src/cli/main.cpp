@@ -163,6 +163,24 @@ std::string parse_error_message(const CLI::ParseError& e, const std::vector<std:
   return out + hint + " (see vramcalc --help)";
 }
 
+// The arguments in the reverse order CLI11's parse takes them, llama.cpp's single-dash long
+// flags spelled as llama-server users type them.
+std::vector<std::string> reversed_arguments(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) {
+    const std::string a = argv[i];
+    if (a == "-ctk") args.emplace_back("--ctk");
+    else if (a == "-ctv") args.emplace_back("--ctv");
+    else if (a == "-ngl") args.emplace_back("--ngl");
+    else if (a == "-fa") args.emplace_back("--fa");
+    else if (a == "-ub") args.emplace_back("--ubatch-size");
+    else if (a == "-ts") args.emplace_back("--tensor-split");
+    else if (a == "-np") args.emplace_back("--batch");
+    else args.push_back(a);
+  }
+  return args;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -209,19 +227,7 @@ int main(int argc, char** argv) {
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
     try {
-      // llama.cpp's single-dash long flags, spelled as llama-server users type them.
-      std::vector<std::string> args;
-      for (int i = argc - 1; i >= 1; --i) {
-        const std::string a = argv[i];
-        if (a == "-ctk") args.emplace_back("--ctk");
-        else if (a == "-ctv") args.emplace_back("--ctv");
-        else if (a == "-ngl") args.emplace_back("--ngl");
-        else if (a == "-fa") args.emplace_back("--fa");
-        else if (a == "-ub") args.emplace_back("--ubatch-size");
-        else if (a == "-ts") args.emplace_back("--tensor-split");
-        else if (a == "-np") args.emplace_back("--batch");
-        else args.push_back(a);
-      }
+      std::vector<std::string> args = reversed_arguments(argc, argv);
       // `vramcalc help [COMMAND]`: the same as --help.
       if (argc >= 2 && std::string_view(argv[1]) == "help") {
         CLI::App* sub = nullptr;

@@ -407,22 +407,20 @@ FitChecker::~FitChecker() = default;
 FitChecker::FitChecker(FitChecker&&) noexcept = default;
 FitChecker& FitChecker::operator=(FitChecker&&) noexcept = default;
 
-std::expected<std::span<const GpuFit>, EstimateError> FitChecker::check(const Settings& settings,
+std::expected<std::span<const GpuFit>, Error> FitChecker::check(const Settings& settings,
                                                                        const PreparedWeights& prepared) {
   if (settings.weights.id != prepared.format().id) {
     auto again = PreparedWeights::make(prepared.model(), settings.weights);
     if (!again) return std::unexpected(again.error());
     return check(settings, *again); // the rows refer to GPUs, not to the weights
   }
-  try {
+  return overflow_as_error([&] {
     state_->fit_rows(settings, prepared, totals_of(settings, prepared).model_bytes);
-    return state_->rows;
-  } catch (const OverflowError& e) {
-    return std::unexpected(EstimateError{e.what()});
-  }
+    return std::span<const GpuFit>(state_->rows);
+  });
 }
 
-std::expected<std::vector<GpuFit>, EstimateError> fit_check(const Settings& settings, std::span<const GpuSpec> catalog,
+std::expected<std::vector<GpuFit>, Error> fit_check(const Settings& settings, std::span<const GpuSpec> catalog,
                                                            const PreparedWeights& prepared) {
   FitChecker checker(catalog);
   auto rows = checker.check(settings, prepared);
@@ -474,12 +472,8 @@ std::uint64_t PreparedModel::gguf_infos_bytes() const {
   return bytes;
 }
 
-std::expected<PreparedModel, EstimateError> PreparedModel::make(const ModelSpec& model) {
-  try {
-    return PreparedModel(model);
-  } catch (const OverflowError& e) {
-    return std::unexpected(EstimateError{e.what()});
-  }
+std::expected<PreparedModel, Error> PreparedModel::make(const ModelSpec& model) {
+  return overflow_as_error([&] { return PreparedModel(model); });
 }
 
 PreparedWeights::PreparedWeights(PreparedModel prepared, const WeightFormat& format)
@@ -531,38 +525,30 @@ PreparedWeights::PreparedWeights(PreparedModel prepared, const WeightFormat& for
                                            std::move(repeats));
 }
 
-std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const PreparedModel& model,
+std::expected<PreparedWeights, Error> PreparedWeights::make(const PreparedModel& model,
                                                                     const WeightFormat& format) {
-  try {
-    return PreparedWeights(model, format); // a copy: the weights keep the tensor list
-  } catch (const OverflowError& e) {
-    return std::unexpected(EstimateError{e.what()});
-  }
+  return overflow_as_error([&] { return PreparedWeights(model, format); }); // a copy: the weights keep the tensor list
 }
 
-std::expected<PreparedWeights, EstimateError> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
+std::expected<PreparedWeights, Error> PreparedWeights::make(const ModelSpec& model, const WeightFormat& format) {
   auto prepared = PreparedModel::make(model);
   if (!prepared) return std::unexpected(prepared.error());
-  try {
-    return PreparedWeights(std::move(*prepared), format);
-  } catch (const OverflowError& e) {
-    return std::unexpected(EstimateError{e.what()});
-  }
+  return overflow_as_error([&] { return PreparedWeights(std::move(*prepared), format); });
 }
 
-std::expected<Report, EstimateError> estimate(const ModelSpec& model, const Settings& settings,
+std::expected<Report, Error> estimate(const ModelSpec& model, const Settings& settings,
                                               std::span<const GpuSpec> catalog) {
   auto prepared = PreparedWeights::make(model, settings.weights);
   if (!prepared) return std::unexpected(prepared.error());
   return estimate(settings, catalog, *prepared);
 }
 
-std::expected<Report, EstimateError> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
+std::expected<Report, Error> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
                                               const PreparedWeights& prepared) {
   // Weights prepared for another format would be silently wrong: prepare the right ones.
   if (settings.weights.id != prepared.format().id) return estimate(prepared.model(), settings, catalog);
   const ModelSpec& model = prepared.model();
-  try {
+  return overflow_as_error([&] {
     Report r;
     const ParamCounts& params = prepared.params();
     r.model.id = model.id;
@@ -643,9 +629,7 @@ std::expected<Report, EstimateError> estimate(const Settings& settings, std::spa
     }
     for (const std::string& n : model.notes) r.notes.push_back(n);
     return r;
-  } catch (const OverflowError& e) {
-    return std::unexpected(EstimateError{e.what()});
-  }
+  });
 }
 
 } // namespace vramcalc

@@ -10,7 +10,7 @@
 
 namespace vramcalc {
 
-std::expected<Explanation, EstimateError> explain(const ModelSpec& model, const Settings& s,
+std::expected<Explanation, Error> explain(const ModelSpec& model, const Settings& s,
                                                   std::span<const GpuSpec> catalog) {
   Explanation e;
   auto r = estimate(model, s, catalog);

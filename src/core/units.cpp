@@ -60,19 +60,23 @@ std::expected<Decimal, std::string> split_decimal(std::string_view text) {
   return d;
 }
 
+std::unexpected<Error> refused(std::string message) {
+  return std::unexpected(Error{ErrorCode::invalid_argument, std::move(message)});
+}
+
 } // namespace
 
-std::expected<std::uint64_t, std::string> parse_tokens(std::string_view text) {
+std::expected<std::uint64_t, Error> parse_tokens(std::string_view text) {
   const std::string_view original = text;
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  if (text.empty()) return std::unexpected("expected a token count, got an empty value");
+  if (text.empty()) return refused("expected a token count, got an empty value");
   if (text.front() == '-') {
-    return std::unexpected(quoted(original) + " is negative; a token count must be at least 1");
+    return refused(quoted(original) + " is negative; a token count must be at least 1");
   }
   auto d = split_decimal(text);
   const std::string hint = " (examples: 8192, 128k, 1m)";
-  if (!d) return std::unexpected(quoted(original) + " is not a token count" + hint);
+  if (!d) return refused(quoted(original) + " is not a token count" + hint);
   std::uint64_t mult = 1;
   if (d->suffix.empty()) {
     mult = 1;
@@ -83,42 +87,34 @@ std::expected<std::uint64_t, std::string> parse_tokens(std::string_view text) {
   } else if (ieq(d->suffix, "g")) {
     mult = 1024ull * 1024 * 1024;
   } else {
-    return std::unexpected(quoted(original) + " is not a token count" + hint);
+    return refused(quoted(original) + " is not a token count" + hint);
   }
   u128 v = static_cast<u128>(d->mantissa) * mult;
   if (v % d->scale != 0) {
-    return std::unexpected(quoted(original) + " is not a whole number of tokens");
+    return refused(quoted(original) + " is not a whole number of tokens");
   }
   v /= d->scale;
-  if (v == 0) return std::unexpected(quoted(original) + " is zero; a token count must be at least 1");
+  if (v == 0) return refused(quoted(original) + " is zero; a token count must be at least 1");
   if (v > max_context_tokens) {
-    return std::unexpected(quoted(original) +
+    return refused(quoted(original) +
                            " is more than the largest context accepted (2^40 = 1,099,511,627,776 tokens)");
   }
   return static_cast<std::uint64_t>(v);
 }
 
-std::expected<std::uint64_t, std::string> parse_count(std::string_view text, std::uint64_t limit) {
-  if (text.empty()) return std::unexpected("expected a number, got an empty value");
-  if (text.front() == '-') return std::unexpected(quoted(text) + " is negative; it must be at least 1");
+std::expected<std::uint64_t, Error> parse_count(std::string_view text, std::uint64_t limit) {
+  if (text.empty()) return refused("expected a number, got an empty value");
+  if (text.front() == '-') return refused(quoted(text) + " is negative; it must be at least 1");
   std::uint64_t v = 0;
   for (char c : text) {
-    if (c < '0' || c > '9') return std::unexpected(quoted(text) + " is not a whole number");
-    if (v > (limit + 9) / 10 + 1) return std::unexpected(quoted(text) + " is more than " + std::to_string(limit));
+    if (c < '0' || c > '9') return refused(quoted(text) + " is not a whole number");
+    if (v > (limit + 9) / 10 + 1) return refused(quoted(text) + " is more than " + std::to_string(limit));
     v = v * 10 + static_cast<std::uint64_t>(c - '0');
   }
-  if (v == 0) return std::unexpected(quoted(text) + " is zero; it must be at least 1");
-  if (v > limit) return std::unexpected(quoted(text) + " is more than " + std::to_string(limit));
+  if (v == 0) return refused(quoted(text) + " is zero; it must be at least 1");
+  if (v > limit) return refused(quoted(text) + " is more than " + std::to_string(limit));
   return v;
 }
-
-namespace {
-
-std::unexpected<Error> refused(std::string message) {
-  return std::unexpected(Error{ErrorCode::invalid_argument, std::move(message)});
-}
-
-} // namespace
 
 std::expected<std::uint64_t, Error> parse_size(std::string_view text) {
   const std::string_view original = text;
@@ -167,14 +163,14 @@ std::expected<std::uint64_t, Error> parse_size(std::string_view text) {
   return refused(quoted(original) + " has an unknown unit" + hint);
 }
 
-std::expected<std::uint64_t, std::string> parse_percent_bp(std::string_view text) {
-  if (text.empty() || text.back() != '%') return std::unexpected(quoted(text) + " is not a percentage");
+std::expected<std::uint64_t, Error> parse_percent_bp(std::string_view text) {
+  if (text.empty() || text.back() != '%') return refused(quoted(text) + " is not a percentage");
   auto d = split_decimal(text.substr(0, text.size() - 1));
-  if (!d || !d->suffix.empty()) return std::unexpected(quoted(text) + " is not a percentage");
+  if (!d || !d->suffix.empty()) return refused(quoted(text) + " is not a percentage");
   u128 v = static_cast<u128>(d->mantissa) * 100;
-  if (v % d->scale != 0) return std::unexpected(quoted(text) + " has more than two decimals");
+  if (v % d->scale != 0) return refused(quoted(text) + " has more than two decimals");
   v /= d->scale;
-  if (v > 10000) return std::unexpected(quoted(text) + " is more than 100%");
+  if (v > 10000) return refused(quoted(text) + " is more than 100%");
   return static_cast<std::uint64_t>(v);
 }
 

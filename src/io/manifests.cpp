@@ -272,13 +272,10 @@ void gpu_type_from_labels(ManifestContext& ctx, const std::vector<std::pair<std:
   }
 }
 
-void add_workload(ManifestContext& ctx, Workload& w) {
-  if (w.annotations.contains("vramcalc/skip") && to_lower(w.annotations["vramcalc/skip"]) != "false") {
-    skip(ctx, w.name, w.at, "annotation vramcalc/skip");
-    return;
-  }
-  const std::string where_text = where(ctx.origin, w.at->mark);
-  // The engine: from the command, else the image's entrypoint.
+// The engine a workload runs and its command line: from the container's command (a shell
+// script's too), else the image's entrypoint; `python3 -m MODULE ARGS...` as the engine's
+// own command (`vllm serve ARGS...`).
+std::pair<Engine, std::vector<std::string>> engine_command(const Workload& w) {
   std::vector<std::string> words = unwrap_shell(w.words, w.env);
   auto [engine, start] = find_engine(words);
   if (engine == Engine::none) {
@@ -290,6 +287,56 @@ void add_workload(ManifestContext& ctx, Workload& w) {
       start = 0;
     }
   }
+  if (engine == Engine::none) return {engine, {}};
+  std::vector<std::string> command(words.begin() + static_cast<std::ptrdiff_t>(start), words.end());
+  if (command.size() >= 3 && basename(command[0]).starts_with("python") && command[1] == "-m") {
+    command.erase(command.begin(), command.begin() + 3);
+    if (engine == Engine::vllm) command.insert(command.begin(), {"vllm", "serve"});
+  }
+  return {engine, std::move(command)};
+}
+
+// How many GPUs the engine uses of the `count` the pod (or group) holds. The engine may use
+// fewer (tp x pp); more is an error, added to the file's (nullopt). Without a GPU count in
+// the manifest (a vLLM config), vLLM's tp x pp is the count.
+std::optional<std::uint64_t> gpus_used(ManifestContext& ctx, const Workload& w, Engine engine, std::uint32_t count,
+                                       Deployment& d) {
+  std::uint64_t used = count;
+  const std::string holder = w.kind == "compose service" ? "service" : w.group > 1 ? "group" : "pod";
+  if (engine == Engine::vllm) {
+    std::uint64_t tp = 1, pp = 1;
+    try {
+      if (d.keys.contains("tp")) tp = std::stoull(d.keys["tp"].text);
+      if (d.keys.contains("pp")) pp = std::stoull(d.keys["pp"].text);
+    } catch (const std::exception&) {
+      tp = pp = 0; // the flag check reports it
+    }
+    if (tp * pp != 0 && count == 0) {
+      used = tp * pp;
+      d.notes.push_back(std::to_string(used) + (used == 1 ? " GPU" : " GPUs") + ": vLLM's tp x pp");
+    } else if (tp * pp != 0 && tp * pp != count) {
+      if (tp * pp > count) {
+        ctx.file.errors.push_back(error_at(ctx.origin, w.at->mark, w.name + ": " + w.origin_path,
+                                           "vLLM uses tp x pp = " + std::to_string(tp * pp) + " GPUs, the " +
+                                               holder + " has " + std::to_string(count) +
+                                               " (" + w.gpu_resource + ")"));
+        return std::nullopt;
+      }
+      d.notes.push_back("the " + holder + " holds " + std::to_string(count) +
+                        " GPUs; vLLM uses tp x pp = " + std::to_string(tp * pp));
+      used = tp * pp;
+    }
+  }
+  return used;
+}
+
+void add_workload(ManifestContext& ctx, Workload& w) {
+  if (w.annotations.contains("vramcalc/skip") && to_lower(w.annotations["vramcalc/skip"]) != "false") {
+    skip(ctx, w.name, w.at, "annotation vramcalc/skip");
+    return;
+  }
+  const std::string where_text = where(ctx.origin, w.at->mark);
+  auto [engine, command] = engine_command(w);
   if (engine == Engine::none) {
     skip(ctx, w.name, w.at, "its command is not an engine vramcalc models (vllm serve, llama-server)" +
                                 (w.image.empty() ? std::string() : "; image " + excerpt(w.image, 80)));
@@ -298,12 +345,6 @@ void add_workload(ManifestContext& ctx, Workload& w) {
   if (engine == Engine::sglang || engine == Engine::trtllm) {
     skip(ctx, w.name, w.at, std::string(engine_name(engine)) + " is not modelled yet");
     return;
-  }
-  std::vector<std::string> command(words.begin() + static_cast<std::ptrdiff_t>(start), words.end());
-  // "python3 -m MODULE ARGS...": the engine's arguments alone, as `vllm serve ARGS...`.
-  if (command.size() >= 3 && basename(command[0]).starts_with("python") && command[1] == "-m") {
-    command.erase(command.begin(), command.begin() + 3);
-    if (engine == Engine::vllm) command.insert(command.begin(), {"vllm", "serve"});
   }
   const std::string origin = where_text + ": " + w.name;
   auto parsed = engine == Engine::vllm ? deployment_from_vllm_args(command, origin)
@@ -353,34 +394,9 @@ void add_workload(ManifestContext& ctx, Workload& w) {
   // group's pods), else the annotation's.
   std::string gpu_annotation = w.annotations.contains("vramcalc/gpu") ? w.annotations["vramcalc/gpu"] : "";
   const std::uint32_t count = w.gpus * w.group;
-  // The engine may use fewer GPUs than the pod holds (tp x pp); more is an error. Without a
-  // GPU count in the manifest (a vLLM config), vLLM's tp x pp is the count.
-  std::uint64_t used = count;
-  const std::string holder = w.kind == "compose service" ? "service" : w.group > 1 ? "group" : "pod";
-  if (engine == Engine::vllm) {
-    std::uint64_t tp = 1, pp = 1;
-    try {
-      if (d.keys.contains("tp")) tp = std::stoull(d.keys["tp"].text);
-      if (d.keys.contains("pp")) pp = std::stoull(d.keys["pp"].text);
-    } catch (const std::exception&) {
-      tp = pp = 0; // the flag check reports it
-    }
-    if (tp * pp != 0 && count == 0) {
-      used = tp * pp;
-      d.notes.push_back(std::to_string(used) + (used == 1 ? " GPU" : " GPUs") + ": vLLM's tp x pp");
-    } else if (tp * pp != 0 && tp * pp != count) {
-      if (tp * pp > count) {
-        ctx.file.errors.push_back(error_at(ctx.origin, w.at->mark, w.name + ": " + w.origin_path,
-                                           "vLLM uses tp x pp = " + std::to_string(tp * pp) + " GPUs, the " +
-                                               holder + " has " + std::to_string(count) +
-                                               " (" + w.gpu_resource + ")"));
-        return;
-      }
-      d.notes.push_back("the " + holder + " holds " + std::to_string(count) +
-                        " GPUs; vLLM uses tp x pp = " + std::to_string(tp * pp));
-      used = tp * pp;
-    }
-  }
+  const auto used_or_none = gpus_used(ctx, w, engine, count, d);
+  if (!used_or_none) return;
+  const std::uint64_t used = *used_or_none;
   if (count > 0) {
     d.notes.push_back(w.group > 1 ? std::to_string(w.gpus) + (w.gpus == 1 ? " GPU" : " GPUs") + " per pod (" + w.gpu_resource + ") x " +
                                         std::to_string(w.group) + " " + w.group_from

@@ -45,12 +45,8 @@ LayerKind parse_kind(const ObjectReader& r, const std::string& origin, std::stri
                      where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked, none or mlp)"}};
 }
 
-ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys keys) {
-  const json j = detail::parse_strict(text, origin, ErrorCode::invalid_model, keys);
-  ObjectReader r(j, origin, "", ErrorCode::invalid_model);
-  ModelSpec s;
-  s.origin = origin;
-
+// Schema, names, source, dtype, the format a checkpoint ships in, the maximum context.
+void read_identity(ObjectReader& r, ModelSpec& s) {
   const std::string schema = r.str("schema");
   if (schema != "vramcalc-model/1") {
     r.fail("schema", "unsupported schema '" + schema + "' (this vramcalc reads vramcalc-model/1)");
@@ -76,6 +72,10 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     s.weights_format = *wf;
   }
   s.max_context = r.u64("max_context", 1, 1ull << 40);
+}
+
+// Known hub checkpoints with their own format or context.
+void read_checkpoints(ObjectReader& r, ModelSpec& s) {
   if (r.has("checkpoints")) {
     const json& arr = r.array("checkpoints");
     for (std::size_t i = 0; i < arr.size(); ++i) {
@@ -93,6 +93,10 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
       s.checkpoints.push_back(std::move(cp));
     }
   }
+}
+
+// Sizes, norms and the MLP of a decoder block.
+void read_block(ObjectReader& r, ModelSpec& s) {
   s.hidden_size = r.u64("hidden_size", 1, max_dim);
   s.num_layers = r.u64("num_layers", 1, max_model_layers);
   s.vocab_size = r.u64("vocab_size", 1, max_dim);
@@ -118,40 +122,45 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
   s.mlp_bias = r.opt_bool("mlp_bias", false);
   s.separate_mlp = r.opt_bool("separate_mlp", false);
 
-  {
-    ObjectReader a = r.object("attention");
-    AttentionSpec& at = s.attention;
-    at.num_heads = a.u64("num_heads", 1, max_heads);
-    at.num_kv_heads = a.u64("num_kv_heads", 1, max_heads);
-    at.qkv_bias = a.opt_bool("qkv_bias", false);
-    at.o_bias = a.opt_bool("o_bias", false);
-    at.qk_norm = a.opt_bool("qk_norm", false);
-    at.sinks = a.opt_bool("sinks", false);
-    at.output_gate = a.opt_bool("output_gate", false);
-    at.sliding_window = a.opt_u64("sliding_window", 1, 1ull << 40).value_or(0);
-    at.chunk_size = a.opt_u64("chunk_size", 1, 1ull << 40).value_or(0);
-    if (auto m = a.opt_object("mla")) {
-      MlaSpec mla;
-      mla.q_lora_rank = m->u64("q_lora_rank", 0, max_dim);
-      mla.kv_lora_rank = m->u64("kv_lora_rank", 1, max_dim);
-      mla.qk_nope_head_dim = m->u64("qk_nope_head_dim", 1, max_dim);
-      mla.qk_rope_head_dim = m->u64("qk_rope_head_dim", 0, max_dim);
-      mla.v_head_dim = m->u64("v_head_dim", 1, max_dim);
-      m->finish();
-      at.mla = mla;
-      at.head_dim = a.opt_u64("head_dim", 1, max_dim).value_or(mla.qk_nope_head_dim + mla.qk_rope_head_dim);
-      at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(mla.v_head_dim);
-    } else {
-      at.head_dim = a.u64("head_dim", 1, max_dim);
-      at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(at.head_dim);
-      if (at.num_heads % at.num_kv_heads != 0) {
-        a.fail("num_kv_heads", "must divide num_heads (" + std::to_string(at.num_heads) + "), got " +
-                                   std::to_string(at.num_kv_heads));
-      }
-    }
-    a.finish();
-  }
+}
 
+// /attention: heads, head sizes, biases, local windows, MLA.
+void read_attention(ObjectReader& r, ModelSpec& s) {
+  ObjectReader a = r.object("attention");
+  AttentionSpec& at = s.attention;
+  at.num_heads = a.u64("num_heads", 1, max_heads);
+  at.num_kv_heads = a.u64("num_kv_heads", 1, max_heads);
+  at.qkv_bias = a.opt_bool("qkv_bias", false);
+  at.o_bias = a.opt_bool("o_bias", false);
+  at.qk_norm = a.opt_bool("qk_norm", false);
+  at.sinks = a.opt_bool("sinks", false);
+  at.output_gate = a.opt_bool("output_gate", false);
+  at.sliding_window = a.opt_u64("sliding_window", 1, 1ull << 40).value_or(0);
+  at.chunk_size = a.opt_u64("chunk_size", 1, 1ull << 40).value_or(0);
+  if (auto m = a.opt_object("mla")) {
+    MlaSpec mla;
+    mla.q_lora_rank = m->u64("q_lora_rank", 0, max_dim);
+    mla.kv_lora_rank = m->u64("kv_lora_rank", 1, max_dim);
+    mla.qk_nope_head_dim = m->u64("qk_nope_head_dim", 1, max_dim);
+    mla.qk_rope_head_dim = m->u64("qk_rope_head_dim", 0, max_dim);
+    mla.v_head_dim = m->u64("v_head_dim", 1, max_dim);
+    m->finish();
+    at.mla = mla;
+    at.head_dim = a.opt_u64("head_dim", 1, max_dim).value_or(mla.qk_nope_head_dim + mla.qk_rope_head_dim);
+    at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(mla.v_head_dim);
+  } else {
+    at.head_dim = a.u64("head_dim", 1, max_dim);
+    at.v_head_dim = a.opt_u64("v_head_dim", 1, max_dim).value_or(at.head_dim);
+    if (at.num_heads % at.num_kv_heads != 0) {
+      a.fail("num_kv_heads", "must divide num_heads (" + std::to_string(at.num_heads) + "), got " +
+                                 std::to_string(at.num_kv_heads));
+    }
+  }
+  a.finish();
+}
+
+// /moe: experts, shared experts, which layers.
+void read_moe(ObjectReader& r, ModelSpec& s) {
   if (auto m = r.opt_object("moe")) {
     MoeSpec moe;
     moe.num_experts = m->u64("num_experts", 2, max_experts);
@@ -176,6 +185,10 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     s.moe = moe;
   }
 
+}
+
+// /recurrent: the state of Mamba, Mamba-2 and Gated DeltaNet layers.
+void read_recurrent(ObjectReader& r, ModelSpec& s) {
   if (auto rr = r.opt_object("recurrent")) {
     RecurrentSpec rec;
     const std::string kind = rr->str("kind");
@@ -215,14 +228,10 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     rr->finish();
     s.recurrent = rec;
   }
-  s.mtp_layers = r.opt_u64("mtp_layers", 0, 64).value_or(0);
-  s.mtp_own_embeddings = r.opt_bool("mtp_own_embeddings", true);
-  if (auto v = r.opt_object("vision")) {
-    s.vision_params = v->u64("params", 1, 1ull << 40);
-    s.vision_source = v->str("source");
-    v->finish();
-  }
+}
 
+// layer_pattern (repeated) or layer_types (one per layer).
+std::vector<LayerKind> read_layer_pattern(ObjectReader& r, const ModelSpec& s, const std::string& origin) {
   std::vector<LayerKind> pattern;
   const bool has_pattern = r.has("layer_pattern"), has_types = r.has("layer_types");
   if (has_pattern && has_types) r.fail("layer_types", "give layer_pattern or layer_types, not both");
@@ -248,6 +257,23 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     }
   }
 
+  return pattern;
+}
+
+// Multi-token prediction and the vision tower.
+void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
+  s.mtp_layers = r.opt_u64("mtp_layers", 0, 64).value_or(0);
+  s.mtp_own_embeddings = r.opt_bool("mtp_own_embeddings", true);
+  if (auto v = r.opt_object("vision")) {
+    s.vision_params = v->u64("params", 1, 1ull << 40);
+    s.vision_source = v->str("source");
+    v->finish();
+  }
+
+}
+
+// The tokenizer and the published counts.
+void read_tokenizer_and_counts(ObjectReader& r, ModelSpec& s) {
   if (auto t = r.opt_object("tokenizer")) {
     const std::string kind = t->str("kind");
     if (kind != "spm" && kind != "bpe") t->fail("kind", "expected spm or bpe, got '" + kind + "'");
@@ -268,10 +294,10 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     o->finish();
     s.official = p;
   }
-  r.finish();
+}
 
-  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
-  expand_layers(s, pattern);
+// What the expanded layers must agree with.
+void check_layers(const ObjectReader& r, const ModelSpec& s) {
   bool recurrent_layer = false;
   for (const LayerSpec& l : s.layers) {
     recurrent_layer = recurrent_layer || (l.attention == AttentionKind::none && l.has_mixer);
@@ -289,6 +315,27 @@ ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys k
     for (const LayerSpec& l : s.layers) any_moe = any_moe || l.moe;
     if (!any_moe) r.fail("moe", "no layer is a MoE layer with this first_dense_layers / layer_step / layer_offset");
   }
+}
+
+ModelSpec parse(std::string_view text, const std::string& origin, detail::Keys keys) {
+  const json j = detail::parse_strict(text, origin, ErrorCode::invalid_model, keys);
+  ObjectReader r(j, origin, "", ErrorCode::invalid_model);
+  ModelSpec s;
+  s.origin = origin;
+  read_identity(r, s);
+  read_checkpoints(r, s);
+  read_block(r, s);
+  read_attention(r, s);
+  read_moe(r, s);
+  read_recurrent(r, s);
+  read_mtp_and_vision(r, s);
+  const std::vector<LayerKind> pattern = read_layer_pattern(r, s, origin);
+  read_tokenizer_and_counts(r, s);
+  r.finish();
+
+  apply_arch_layout(s); // the converter's fused tensors (Phi-3, Falcon, ...)
+  expand_layers(s, pattern);
+  check_layers(r, s);
   return s;
 }
 

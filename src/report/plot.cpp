@@ -34,23 +34,61 @@ double text_width(const std::string& s) {
   return 7.5 * static_cast<double>(n);
 }
 
+
+// `text` in lines no wider than `max_width` (text_width), words whole.
+std::vector<std::string> wrap_words(const std::string& text, double max_width) {
+  std::vector<std::string> lines{""};
+  std::size_t at = 0;
+  while (at < text.size()) {
+    std::size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(at, end - at);
+    if (!lines.back().empty() && text_width(lines.back() + " " + word) > max_width) lines.emplace_back();
+    lines.back() += (lines.back().empty() ? "" : " ") + word;
+    at = end + 1;
+  }
+  return lines;
+}
+
+// The y axis runs from 0 to a round number (1, 2, 2.5 or 5 times a power of ten) at least `v`.
+double round_up_nicely(double v) {
+  const double mag = std::pow(10.0, std::floor(std::log10(std::max(v, 1e-9))));
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
+    if (v <= m * mag) return m * mag;
+  }
+  return 10 * mag;
+}
+
+// Grid, ticks, frame and axis titles of the plot area (left, top, pw x ph).
+template <typename XScale>
+std::string axes_svg(double left, double top, double pw, double ph, double y_top_units, std::uint64_t x_max, double lx0,
+                     const XScale& X, const char* unit_name) {
+  std::string svg;
+  for (int i = 0; i <= 5; ++i) {
+    const double v = y_top_units * i / 5;
+    const double y = top + ph - ph * i / 5;
+    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", left, y, left + pw, y);
+    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#333333\">{:g}</text>\n", left - 8, y + 4, v);
+  }
+  for (std::uint64_t x = std::uint64_t{1} << static_cast<int>(std::ceil(lx0)); x <= x_max; x *= 2) {
+    const double px = X(x);
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#f0f0f0\"/>\n", px, top, px, top + ph);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333333\">{}</text>\n", px,
+                       top + ph + 18, tokens_label(x));
+  }
+  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999999\"/>\n", left, top, pw, ph);
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">context length, tokens (log scale)</text>\n",
+                     left + pw / 2, top + ph + 38);
+  svg += fmt::format("<text transform=\"translate(22 {:.1f}) rotate(-90)\" text-anchor=\"middle\">memory, {}</text>\n",
+                     top + ph / 2, unit_name);
+  return svg;
+}
+
 } // namespace
 
 std::string render_plot_svg(const PlotData& p, UnitSystem units) {
   constexpr double width = 860, left = 80, right = 200, ph = 400;
-  // The subtitle in lines that fit the picture, words whole.
-  std::vector<std::string> subtitle{""};
-  {
-    std::size_t at = 0;
-    while (at < p.subtitle.size()) {
-      std::size_t end = p.subtitle.find(' ', at);
-      if (end == std::string::npos) end = p.subtitle.size();
-      const std::string word = p.subtitle.substr(at, end - at);
-      if (!subtitle.back().empty() && text_width(subtitle.back() + " " + word) > width - left - 20) subtitle.emplace_back();
-      subtitle.back() += (subtitle.back().empty() ? "" : " ") + word;
-      at = end + 1;
-    }
-  }
+  const std::vector<std::string> subtitle = wrap_words(p.subtitle, width - left - 20);
   const double top = 48 + 16 * static_cast<double>(subtitle.size());
   const double pw = width - left - right;
   const double unit = units == UnitSystem::si ? 1e9 : 1073741824.0;
@@ -81,15 +119,7 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
   for (const auto& [label, bytes] : p.capacities) y_max = std::max(y_max, bytes);
   if (x_max == 0) x_min = x_max = 1;
   if (x_min == x_max) x_max = x_min * 2;
-  // y: 0 to a round number of units above the largest value.
-  const double y_top_units = [&] {
-    const double v = static_cast<double>(y_max) / unit * 1.08;
-    const double mag = std::pow(10.0, std::floor(std::log10(std::max(v, 1e-9))));
-    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
-      if (v <= m * mag) return m * mag;
-    }
-    return 10 * mag;
-  }();
+  const double y_top_units = round_up_nicely(static_cast<double>(y_max) / unit * 1.08);
   const double lx0 = std::log2(static_cast<double>(x_min)), lx1 = std::log2(static_cast<double>(x_max));
   const auto X = [&](std::uint64_t x) { return left + (std::log2(static_cast<double>(x)) - lx0) / (lx1 - lx0) * pw; };
   const auto Y = [&](std::uint64_t y) { return top + ph - static_cast<double>(y) / unit / y_top_units * ph; };
@@ -104,24 +134,7 @@ std::string render_plot_svg(const PlotData& p, UnitSystem units) {
   for (std::size_t i = 0; i < subtitle.size(); ++i) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#555555\">{}</text>\n", left, 44 + 16 * i, xml_escape(subtitle[i]));
   }
-  // Grid and axes.
-  for (int i = 0; i <= 5; ++i) {
-    const double v = y_top_units * i / 5;
-    const double y = top + ph - ph * i / 5;
-    svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#e5e5e5\"/>\n", left, y, left + pw, y);
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#333333\">{:g}</text>\n", left - 8, y + 4, v);
-  }
-  for (std::uint64_t x = std::uint64_t{1} << static_cast<int>(std::ceil(lx0)); x <= x_max; x *= 2) {
-    const double px = X(x);
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\" stroke=\"#f0f0f0\"/>\n", px, top, px, top + ph);
-    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333333\">{}</text>\n", px,
-                       top + ph + 18, tokens_label(x));
-  }
-  svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999999\"/>\n", left, top, pw, ph);
-  svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">context length, tokens (log scale)</text>\n",
-                     left + pw / 2, top + ph + 38);
-  svg += fmt::format("<text transform=\"translate(22 {:.1f}) rotate(-90)\" text-anchor=\"middle\">memory, {}</text>\n",
-                     top + ph / 2, unit_name);
+  svg += axes_svg(left, top, pw, ph, y_top_units, x_max, lx0, X, unit_name);
   // Labels at the right of the plot, each where its line ends, unless another is within a
   // line's height there: first the GPU capacities, then the series from the top.
   std::vector<double> taken;

@@ -17,14 +17,14 @@ TEST_CASE("token counts: plain, k = 1024, m = 1048576") {
 }
 
 TEST_CASE("token counts: rejected with the reason") {
-  CHECK(parse_tokens("abc").error() == "'abc' is not a token count (examples: 8192, 128k, 1m)");
-  CHECK(parse_tokens("-5").error() == "'-5' is negative; a token count must be at least 1");
-  CHECK(parse_tokens("0").error() == "'0' is zero; a token count must be at least 1");
-  CHECK(parse_tokens("1099511627777").error() ==
+  CHECK(parse_tokens("abc").error().message == "'abc' is not a token count (examples: 8192, 128k, 1m)");
+  CHECK(parse_tokens("-5").error().message == "'-5' is negative; a token count must be at least 1");
+  CHECK(parse_tokens("0").error().message == "'0' is zero; a token count must be at least 1");
+  CHECK(parse_tokens("1099511627777").error().message ==
         "'1099511627777' is more than the largest context accepted (2^40 = 1,099,511,627,776 tokens)");
-  CHECK(parse_tokens("1.0001k").error() == "'1.0001k' is not a whole number of tokens");
-  CHECK(parse_tokens("12q").error() == "'12q' is not a token count (examples: 8192, 128k, 1m)");
-  CHECK(parse_tokens("").error() == "expected a token count, got an empty value");
+  CHECK(parse_tokens("1.0001k").error().message == "'1.0001k' is not a whole number of tokens");
+  CHECK(parse_tokens("12q").error().message == "'12q' is not a token count (examples: 8192, 128k, 1m)");
+  CHECK(parse_tokens("").error().message == "expected a token count, got an empty value");
   CHECK(!parse_tokens("99999999999999999999").has_value());
 }
 
@@ -45,10 +45,11 @@ TEST_CASE("memory sizes: GB is 10^9, GiB is 2^30, bare G is ambiguous") {
 
 TEST_CASE("counts and percentages") {
   CHECK(parse_count("8", 64).value() == 8);
-  CHECK(parse_count("65", 64).error() == "'65' is more than 64");
-  CHECK(parse_count("0", 64).error() == "'0' is zero; it must be at least 1");
-  CHECK(parse_count("x", 64).error() == "'x' is not a whole number");
-  CHECK(parse_count("99999999999999999999999", 64).error() == "'99999999999999999999999' is more than 64");
+  CHECK(parse_count("65", 64).error().message == "'65' is more than 64");
+  CHECK(parse_count("0", 64).error().message == "'0' is zero; it must be at least 1");
+  CHECK(parse_count("x", 64).error().message == "'x' is not a whole number");
+  CHECK(parse_count("x", 64).error().code == ErrorCode::invalid_argument);
+  CHECK(parse_count("99999999999999999999999", 64).error().message == "'99999999999999999999999' is more than 64");
   CHECK(parse_percent_bp("5%").value() == 500);
   CHECK(parse_percent_bp("12.5%").value() == 1250);
   CHECK(!parse_percent_bp("101%").has_value());
