@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto again = parse_tokens(std::to_string(*tokens));
     check(again && *again == *tokens, "a token count reads back from its digits");
   } else {
-    check(!tokens.error().empty(), "a refused token count says why");
+    check(!tokens.error().message.empty(), "a refused token count says why");
   }
   for (const std::uint64_t limit : {std::uint64_t{1}, std::uint64_t{1024}, std::uint64_t{1} << 32, ~std::uint64_t{0}}) {
     if (const auto n = parse_count(text, limit)) check(*n >= 1 && *n <= limit, "a count is in 1 .. limit");
