@@ -209,6 +209,34 @@ Verdict engine_verdict(const Report& r, const VllmSection& vllm, const CheckEntr
   return out;
 }
 
+// SGLang holds its static share (weights + KV pool); what it leaves over is the pool beyond
+// `batch` full-length requests.
+Verdict engine_verdict(const Report& r, const SglangSection& s, const CheckEntry&) {
+  const SglangResult& g = s.plan;
+  const auto u = UnitSystem::binary;
+  const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, r.settings.context_tokens), g.cell_bytes);
+  const std::uint64_t holds = r.settings.context_tokens == 0
+                                  ? 0
+                                  : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
+  Verdict out;
+  out.required_bytes_per_gpu = g.static_bytes;
+  out.headroom_bytes = g.kv_pool_bytes >= need
+                           ? static_cast<std::int64_t>(g.kv_pool_bytes - need)
+                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - g.kv_pool_bytes, INT64_MAX));
+  out.fits = r.engine->fits;
+  out.headroom_name = "spare KV pool";
+  out.why = !g.error.empty() ? "SGLang: " + g.error
+            : !g.starts ? fmt::format("SGLang would not start: weights {} per GPU leave nothing of its static share {} "
+                                      "(mem_fraction_static {:g}) for the KV pool",
+                                      format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u),
+                                      static_cast<double>(g.mem_fraction_static_ppm) / 1e6)
+            : !r.engine->fits ? fmt::format("SGLang holds {} requests of {} tokens, {} asked", holds,
+                                          with_commas(r.settings.context_tokens), r.settings.batch)
+                              : fmt::format("SGLang starts; {} requests of {} tokens fit, {} asked", holds,
+                                            with_commas(r.settings.context_tokens), r.settings.batch);
+  return out;
+}
+
 // llama.cpp: the device with the least room decides; its layers are split over the GPUs.
 Verdict engine_verdict(const Report& r, const LlamaCppSection& l, const CheckEntry& e) {
   const auto u = UnitSystem::binary;
