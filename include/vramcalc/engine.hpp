@@ -18,7 +18,7 @@
 
 namespace vramcalc {
 
-enum class EngineKind : std::uint8_t { generic, vllm, llamacpp };
+enum class EngineKind : std::uint8_t { generic, vllm, llamacpp, sglang };
 
 // What the rest of the program asks of an engine by name: one row per engine, in EngineKind
 // order. Its behaviour is its plan (engine_<id>.cpp), the alternative of EngineSection it
@@ -47,6 +47,8 @@ namespace detail {
 inline constexpr Dtype vllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
 inline constexpr Dtype llamacpp_kv_dtypes[] = {Dtype::f32,  Dtype::f16,    Dtype::bf16, Dtype::q8_0, Dtype::q4_0,
                                                Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
+// SGLang's --kv-cache-dtype: auto (the model dtype), fp8_e4m3, fp8_e5m2 (server_args.py).
+inline constexpr Dtype sglang_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
 } // namespace detail
 
 inline constexpr EngineTraits engine_table[] = {
@@ -55,6 +57,10 @@ inline constexpr EngineTraits engine_table[] = {
      "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ..."},
     {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, detail::llamacpp_kv_dtypes, loaded_by_llamacpp, false,
      "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ..."},
+    // SGLang loads what vLLM loads (its quantization methods; not GGUF here); its KV pool is
+    // per token (page size 1 by default).
+    {EngineKind::sglang, "sglang", "SGLang", "", 1, detail::sglang_kv_dtypes, loaded_by_vllm, true,
+     "SGLang sizes its static memory from the GPU's memory", "--mem-fraction-static, --chunked-prefill-size, --cuda-graph-max-bs, ..."},
 };
 
 constexpr bool engine_table_in_order() {
@@ -137,6 +143,51 @@ struct VllmResult {
 [[nodiscard]] VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_model_len,
                                      std::uint64_t kv_cache_memory_bytes, const Parallel& p,
                                      const VllmOptions& options, const GpuSpec& gpu);
+
+// ---- SGLang --------------------------------------------------------------------------
+
+// SGLang 0.5 (server_args.py _handle_gpu_memory_settings as reworked by PR #10975;
+// model_runner.py profile_max_num_token / init_memory_pool). docs/engines.md, "SGLang".
+struct SglangOptions {
+  std::optional<std::uint32_t> mem_fraction_static_ppm; // --mem-fraction-static in millionths
+  std::optional<std::uint64_t> chunked_prefill_size;    // 0: disabled (-1 on SGLang's command line)
+  std::uint64_t cuda_graph_max_bs = 0;                  // 0: SGLang's default for the GPU and tp
+  std::uint64_t max_running_requests = 0;               // 0: SGLang's default from the pool
+  std::uint64_t page_size = 1;                          // --page-size
+  std::optional<std::uint64_t> init_bytes;              // memory in use before the weights (replaces the estimate)
+};
+
+struct SglangResult {
+  std::string error;                  // a model vramcalc does not model under SGLang (why); nothing else is set
+  std::uint64_t gpu_mem_mib = 0;      // the driver's total, MiB: what the fraction is derived from
+  std::uint64_t chunked_prefill_size = 0; // 0: disabled
+  std::uint64_t max_prefill_tokens = 16384;
+  std::uint64_t cuda_graph_max_bs = 0;
+  std::uint64_t reserved_bytes = 0;   // reserved_mem (MiB in SGLang, here in bytes); 0 when the fraction is given
+  std::uint32_t mem_fraction_static_ppm = 0;
+  bool fraction_given = false;
+  std::uint64_t cuda_memory_bytes = 0; // the total CUDA reports
+  std::string cuda_memory_source;
+  std::uint64_t init_bytes = 0;       // CUDA context and torch distributed before the weights
+  std::uint64_t total_gpu_memory_bytes = 0; // free before the weights ("Load weight begin. avail mem")
+  std::uint64_t static_bytes = 0;     // total_gpu_memory x mem_fraction_static
+  std::uint64_t weights_bytes = 0;    // per GPU (the busiest stage)
+  std::int64_t rest_bytes = 0;        // static - weights: the KV pool's memory (negative: none)
+  std::uint64_t cell_bytes = 0;       // KV bytes per token on one GPU (cell_size)
+  std::uint64_t max_total_num_tokens = 0; // "max_total_num_tokens=" of its log
+  std::uint64_t kv_pool_bytes = 0;    // max_total_num_tokens x cell
+  std::uint64_t page_size = 1;
+  std::uint64_t context_len = 0;
+  std::uint64_t max_running_requests = 0;
+  bool starts = false;                // SGLang raises "Not enough memory" when no token fits
+};
+
+// What SGLang does on `gpu` with tensor / pipeline parallel `p` for `context_len`: the static
+// fraction, the KV pool in tokens and whether it starts. Does not throw for models it does not
+// model (`error`), only on 64-bit overflow.
+[[nodiscard]] SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
+                                       std::uint64_t context_len, const GpuSpec& gpu, const Parallel& p,
+                                       const SglangOptions& options);
 
 // ---- llama.cpp ----------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ struct Settings {
   EngineKind engine = EngineKind::generic;
   VllmOptions vllm;
   LlamaCppOptions llamacpp;         // type_k / type_v unset: kv_dtype
+  SglangOptions sglang;
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
   // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
   // which points into them.

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -138,7 +139,12 @@ struct LlamaCppSection {
   std::uint32_t total_layers = 0; // repeating layers + the output layer
 };
 
-// What a serving engine would do (present with --engine vllm | llamacpp): what every engine
+// SGLang's account (--engine sglang): the figures of its start-up log.
+struct SglangSection {
+  SglangResult plan;
+};
+
+// What a serving engine would do (present with --engine vllm | llamacpp | sglang): what every engine
 // says, and its own account as one alternative per engine (in EngineKind order, generic
 // aside), which the renderers visit.
 struct EngineSection {
@@ -150,13 +156,19 @@ struct EngineSection {
   std::uint64_t batch = 1;
   bool fits = false;         // it starts, and holds `batch` requests at full length
   std::vector<std::string> notes;
-  std::variant<VllmSection, LlamaCppSection> detail;
+  std::variant<VllmSection, LlamaCppSection, SglangSection> detail;
 
   [[nodiscard]] EngineKind kind() const {
-    return std::holds_alternative<VllmSection>(detail) ? EngineKind::vllm : EngineKind::llamacpp;
+    // Alternatives in EngineKind order, generic aside.
+    return static_cast<EngineKind>(detail.index() + 1);
   }
   [[nodiscard]] std::string_view name() const { return engine_traits(kind()).id; }
 };
+
+static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EngineKind::sglang) - 1,
+                                                    decltype(EngineSection::detail)>,
+                             SglangSection>,
+              "EngineSection::detail: one alternative per engine, in EngineKind order");
 
 struct Report {
   ModelSummary model;

@@ -51,6 +51,8 @@ struct Options {
   std::optional<std::string> cache_type_k, cache_type_v, flash_attn, batch_size, ubatch_size, n_gpu_layers,
       n_cpu_moe, tensor_split, llamacpp_version, llamacpp_app, draft_max;
   bool kv_unified = false, swa_full = false;
+  std::optional<std::string> mem_fraction_static, chunked_prefill_size, cuda_graph_max_bs, max_running_requests,
+      page_size; // SGLang
   std::optional<std::string> kv_policy;
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;

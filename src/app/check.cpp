@@ -76,7 +76,9 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.kv_policy = get("kv_policy");
   // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
   if (*engine == EngineKind::llamacpp) o.llamacpp_version = opt("version");
-  else o.vllm_version = opt("version");
+  else if (*engine == EngineKind::sglang) {
+    if (opt("version")) fail(ErrorCode::invalid_argument, "--sglang-version: one SGLang release is modelled (0.5); leave version out");
+  } else o.vllm_version = opt("version");
   // The other engine options, each the flag of the same name.
   static constexpr std::pair<const char*, std::optional<std::string> Options::*> texts[] = {
       {"gpu_memory_utilization", &Options::gpu_memory_utilization},
@@ -91,7 +93,12 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
       {"ubatch_size", &Options::ubatch_size},
       {"n_gpu_layers", &Options::n_gpu_layers},
       {"n_cpu_moe", &Options::n_cpu_moe},
-      {"tensor_split", &Options::tensor_split}};
+      {"tensor_split", &Options::tensor_split},
+      {"mem_fraction_static", &Options::mem_fraction_static},
+      {"chunked_prefill_size", &Options::chunked_prefill_size},
+      {"cuda_graph_max_bs", &Options::cuda_graph_max_bs},
+      {"max_running_requests", &Options::max_running_requests},
+      {"page_size", &Options::page_size}};
   for (const auto& [key, member] : texts) o.*member = opt(key);
   static constexpr std::pair<const char*, bool Options::*> switches[] = {
       {"enforce_eager", &Options::enforce_eager}, {"kv_unified", &Options::kv_unified}, {"swa_full", &Options::swa_full}};
@@ -114,7 +121,10 @@ Error locate(const io::Deployment& d, const Error& error) {
       {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
       {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
       {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
-      {"--swa_full", "swa_full"}, {"--headroom", "headroom"}};
+      {"--swa_full", "swa_full"}, {"--headroom", "headroom"},
+      {"--mem-fraction-static", "mem_fraction_static"}, {"--chunked-prefill-size", "chunked_prefill_size"},
+      {"--cuda-graph-max-bs", "cuda_graph_max_bs"}, {"--max-running-requests", "max_running_requests"},
+      {"--page-size", "page_size"}, {"--sglang-version", "version"}};
   const auto at = [&](const io::DeployValue& v, const std::string& what) {
     // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
     if (v.where.empty() && !d.where.empty()) {
@@ -205,6 +215,34 @@ Verdict engine_verdict(const Report& r, const VllmSection& vllm, const CheckEntr
             : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
                                           with_commas(r.settings.context_tokens), r.settings.batch)
                               : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                                            with_commas(r.settings.context_tokens), r.settings.batch);
+  return out;
+}
+
+// SGLang holds its static share (weights + KV pool); what it leaves over is the pool beyond
+// `batch` full-length requests.
+Verdict engine_verdict(const Report& r, const SglangSection& s, const CheckEntry&) {
+  const SglangResult& g = s.plan;
+  const auto u = UnitSystem::binary;
+  const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, r.settings.context_tokens), g.cell_bytes);
+  const std::uint64_t holds = r.settings.context_tokens == 0
+                                  ? 0
+                                  : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
+  Verdict out;
+  out.required_bytes_per_gpu = g.static_bytes;
+  out.headroom_bytes = g.kv_pool_bytes >= need
+                           ? static_cast<std::int64_t>(g.kv_pool_bytes - need)
+                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - g.kv_pool_bytes, INT64_MAX));
+  out.fits = r.engine->fits;
+  out.headroom_name = "spare KV pool";
+  out.why = !g.error.empty() ? "SGLang: " + g.error
+            : !g.starts ? fmt::format("SGLang would not start: weights {} per GPU leave nothing of its static share {} "
+                                      "(mem_fraction_static {:g}) for the KV pool",
+                                      format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u),
+                                      static_cast<double>(g.mem_fraction_static_ppm) / 1e6)
+            : !r.engine->fits ? fmt::format("SGLang holds {} requests of {} tokens, {} asked", holds,
+                                          with_commas(r.settings.context_tokens), r.settings.batch)
+                              : fmt::format("SGLang starts; {} requests of {} tokens fit, {} asked", holds,
                                             with_commas(r.settings.context_tokens), r.settings.batch);
   return out;
 }

@@ -50,7 +50,7 @@ std::vector<std::string> split_list(std::string_view flag, const std::string& va
 WeightFormat format_flag(const std::string& quant, const ModelSpec& model);
 std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names);
 Dtype kv_flag(const std::string& kv, const ModelSpec& model);
-std::uint32_t utilization_flag(const std::string& text);
+std::uint32_t utilization_flag(const std::string& text, const std::string& flag = "--gpu-memory-utilization");
 Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text);
 EngineKind engine_kind(const std::string& name);
 KvPolicy kv_policy_flag(const std::string& text);

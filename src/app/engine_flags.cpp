@@ -135,6 +135,24 @@ void apply_llamacpp_flags(const Options& o, Settings& s) {
   }
 }
 
+void apply_sglang_flags(const Options& o, Settings& s) {
+  const bool flags = o.mem_fraction_static || o.chunked_prefill_size || o.cuda_graph_max_bs || o.max_running_requests ||
+                     o.page_size;
+  check_engine_flags(EngineKind::sglang, flags, s);
+  SglangOptions& g = s.sglang;
+  if (o.mem_fraction_static) g.mem_fraction_static_ppm = utilization_flag(*o.mem_fraction_static, "--mem-fraction-static");
+  if (o.chunked_prefill_size) {
+    // SGLang disables chunked prefill with -1 (or 0).
+    const std::string c = *o.chunked_prefill_size;
+    g.chunked_prefill_size = c == "-1" || c == "0" ? 0 : flag_value("--chunked-prefill-size", parse_tokens(c));
+  }
+  if (o.cuda_graph_max_bs) g.cuda_graph_max_bs = flag_value("--cuda-graph-max-bs", parse_count(*o.cuda_graph_max_bs, 1u << 16));
+  if (o.max_running_requests) {
+    g.max_running_requests = flag_value("--max-running-requests", parse_count(*o.max_running_requests, 1ull << 24));
+  }
+  if (o.page_size) g.page_size = flag_value("--page-size", parse_count(*o.page_size, 1u << 16));
+}
+
 } // namespace
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
@@ -188,6 +206,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
   }
   v.enforce_eager = o.enforce_eager;
   apply_llamacpp_flags(o, s);
+  apply_sglang_flags(o, s);
 }
 
 

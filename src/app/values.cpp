@@ -202,8 +202,7 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
 // "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
 // --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
 // more decimals are rounded to the nearest millionth.
-std::uint32_t utilization_flag(const std::string& text) {
-  const std::string flag = "--gpu-memory-utilization";
+std::uint32_t utilization_flag(const std::string& text, const std::string& flag) {
   const auto bad = [&](const std::string& why) { fail(ErrorCode::invalid_argument, flag + ": '" + text + "' " + why); };
   std::size_t i = 0;
   std::uint64_t whole = 0, frac_ppm = 0, digits = 0;

@@ -26,8 +26,14 @@ void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vl
 EngineSection llamacpp_section(const ModelSpec& model, const Settings& settings);
 void llamacpp_decide(FitRow& row, const LlamaCppSection& llamacpp);
 
+// engine_sglang.cpp: SGLang's start-up on the first requested GPU type, `layout` its parallelism.
+EngineSection sglang_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+void sglang_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch);
+
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// The engine's fit row for the GPU it planned: its verdict, needs and headroom.
+void engine_decide(FitRow& row, const EngineSection& e, std::uint64_t batch);
 // The most GPUs of one type the engine can use for `model` (the fewest-count search's bound).
 std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model);
 

@@ -7,6 +7,7 @@
 #include "vramcalc/names.hpp"
 
 #include <algorithm>
+#include <variant>
 #include <stdexcept>
 
 namespace vramcalc {
@@ -55,6 +56,7 @@ EngineSection engine_section(const ModelSpec& model, const Settings& settings, c
   switch (settings.engine) {
   case EngineKind::vllm: return vllm_section(model, settings, layout);
   case EngineKind::llamacpp: return llamacpp_section(model, settings);
+  case EngineKind::sglang: return sglang_section(model, settings, layout);
   case EngineKind::generic: break;
   }
   throw std::logic_error("engine_section: the generic estimate has no engine section");
@@ -66,9 +68,20 @@ std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model) {
     // It splits by layers: more GPUs than layers + the output layer hold nothing more.
     return static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64));
   case EngineKind::vllm:
+  case EngineKind::sglang:
   case EngineKind::generic: break;
   }
   return 64;
+}
+
+namespace {
+void decide(FitRow& row, const EngineSection& e, const VllmSection& v, std::uint64_t batch) { vllm_decide(row, e, v, batch); }
+void decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, std::uint64_t) { llamacpp_decide(row, l); }
+void decide(FitRow& row, const EngineSection& e, const SglangSection& s, std::uint64_t batch) { sglang_decide(row, e, s, batch); }
+} // namespace
+
+void engine_decide(FitRow& row, const EngineSection& e, std::uint64_t batch) {
+  std::visit([&](const auto& alternative) { decide(row, e, alternative, batch); }, e.detail);
 }
 
 } // namespace vramcalc::detail

@@ -378,8 +378,7 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
 void decide_by_engine(FitRow& row, const EngineSection& e, std::uint64_t batch) {
   row.decided_by = std::string(e.name());
   row.fits = e.fits;
-  if (const auto* v = std::get_if<VllmSection>(&e.detail)) detail::vllm_decide(row, e, *v, batch);
-  else if (const auto* l = std::get_if<LlamaCppSection>(&e.detail)) detail::llamacpp_decide(row, *l);
+  detail::engine_decide(row, e, batch);
 }
 
 namespace {

@@ -223,7 +223,9 @@ const std::vector<std::string_view>& engine_option_keys() {
       "enforce_eager", "version",
       // llama.cpp
       "cache_type_k", "cache_type_v", "flash_attn", "kv_unified", "swa_full", "n_gpu_layers", "n_cpu_moe",
-      "tensor_split", "batch_size", "ubatch_size"};
+      "tensor_split", "batch_size", "ubatch_size",
+      // SGLang
+      "mem_fraction_static", "chunked_prefill_size", "cuda_graph_max_bs", "max_running_requests", "page_size"};
   return k;
 }
 

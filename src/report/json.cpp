@@ -206,6 +206,40 @@ ojson to_json(const EngineSection& e, const VllmSection& vllm) {
                {"notes", e.notes}};
 }
 
+ojson to_json(const EngineSection& e, const SglangSection& sglang) {
+  const SglangResult& g = sglang.plan;
+  return ojson{{"name", e.name()},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"tp", e.tp},
+               {"pp", e.pp},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"error", g.error.empty() ? ojson(nullptr) : ojson(g.error)},
+               {"gpu_mem_mib", g.gpu_mem_mib},
+               {"chunked_prefill_size", g.chunked_prefill_size},
+               {"cuda_graph_max_bs", g.cuda_graph_max_bs},
+               {"reserved_bytes", g.reserved_bytes},
+               {"mem_fraction_static", static_cast<double>(g.mem_fraction_static_ppm) / 1e6},
+               {"mem_fraction_static_given", g.fraction_given},
+               {"gpu_memory_bytes", g.cuda_memory_bytes},
+               {"gpu_memory_source", g.cuda_memory_source},
+               {"init_bytes", g.init_bytes},
+               {"total_gpu_memory_bytes", g.total_gpu_memory_bytes},
+               {"static_bytes", g.static_bytes},
+               {"weights_bytes", g.weights_bytes},
+               {"rest_bytes", g.rest_bytes},
+               {"cell_bytes", g.cell_bytes},
+               {"page_size", g.page_size},
+               {"max_total_num_tokens", g.max_total_num_tokens},
+               {"kv_pool_bytes", g.kv_pool_bytes},
+               {"context_len", g.context_len},
+               {"max_running_requests", g.max_running_requests},
+               {"starts", g.starts},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
 ojson to_json(const EngineSection& e) {
   return std::visit([&](const auto& alternative) { return to_json(e, alternative); }, e.detail);
 }

@@ -53,6 +53,10 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
     if (const auto* l = std::get_if<LlamaCppSection>(&engine->detail); l != nullptr && !l->plan.error.empty()) {
       return l->plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
     }
+    if (const auto* g = std::get_if<SglangSection>(&engine->detail); g != nullptr) {
+      if (!g->plan.error.empty()) return "SGLang: not modelled";
+      if (!g->plan.starts) return "SGLang would not start" + needs;
+    }
     return who + ": does not fit" + needs;
   }
   if (row.fits) return "fits";
@@ -89,6 +93,19 @@ std::string engine_shortfall(const EngineSection&, const LlamaCppSection& l, con
                                              format_bytes(f.usable_bytes, u));
 }
 
+// How many full-length requests SGLang's pool holds, bounded by max_running_requests.
+std::uint64_t sglang_holds(const EngineSection& e, const SglangResult& g) {
+  return e.context_tokens == 0 ? 0 : std::min(g.max_total_num_tokens / e.context_tokens, g.max_running_requests);
+}
+
+std::string engine_shortfall(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
+  const SglangResult& g = s.plan;
+  return !g.error.empty() ? "SGLang: not modelled"
+         : !g.starts      ? "SGLang would not start"
+                          : fmt::format("holds {} requests of {} tokens, {} asked", sglang_holds(e, g),
+                                        with_commas(e.context_tokens), e.batch);
+}
+
 // What the engine says when the requested GPUs fit, for the verdict line.
 std::string engine_room(const EngineSection& e, const VllmSection& v, const FitRow&, UnitSystem) {
   return fmt::format("room for {:.2f} requests of {} tokens, {} asked", v.plan.max_concurrency, with_commas(e.context_tokens),
@@ -100,8 +117,14 @@ std::string engine_room(const EngineSection&, const LlamaCppSection&, const FitR
                      format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
 }
 
+std::string engine_room(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
+  return fmt::format("room for {} requests of {} tokens, {} asked", sglang_holds(e, s.plan), with_commas(e.context_tokens),
+                     e.batch);
+}
+
 // A refusal that is not for want of memory (no GPU count would help).
 bool engine_refuses(const VllmSection&) { return false; }
+bool engine_refuses(const SglangSection& s) { return !s.plan.error.empty(); }
 bool engine_refuses(const LlamaCppSection& l) { return !l.plan.error.empty(); }
 
 // The rows the default table shows (no GPU named, no --all-gpus): for each kind of machine
@@ -271,6 +294,54 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
   }
   // The engine's own verdict, in lines that fit the terminal.
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
+  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
+  return out;
+}
+
+std::string engine_text(const EngineSection& e, const SglangSection& s, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const SglangResult& g = s.plan;
+  std::string out = st.bold(fmt::format("SGLang {}", e.version)) +
+                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) + "\n";
+  if (!g.error.empty()) {
+    out += detail::wrap(fmt::format("{}: {}.", st.red("Not modelled"), g.error), o.width, "", "  ");
+    for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
+    return out;
+  }
+  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
+  const std::string fraction = fmt::format("{:.6g}", static_cast<double>(g.mem_fraction_static_ppm) / 1e6);
+  t.row({"mem_fraction_static", fraction,
+         g.fraction_given ? std::string("given with --mem-fraction-static")
+                          : fmt::format("({} MiB \u2212 reserved {}{} MiB) / {} MiB; chunked prefill {}, CUDA graph bs {}",
+                                        with_commas(g.gpu_mem_mib), with_commas(g.reserved_bytes >> 20),
+                                        (g.reserved_bytes >> 19) % 2 != 0 ? ".5" : "", with_commas(g.gpu_mem_mib),
+                                        g.chunked_prefill_size == 0 ? std::string("off") : std::to_string(g.chunked_prefill_size),
+                                        g.cuda_graph_max_bs)});
+  t.row({"free before the weights", format_bytes(g.total_gpu_memory_bytes, u),
+         fmt::format("{} CUDA total \u2212 {} context", format_bytes(g.cuda_memory_bytes, u), format_bytes(g.init_bytes, u))});
+  t.row({"\u00d7 fraction = static", format_bytes(g.static_bytes, u), "weights + KV pool"});
+  t.row({"\u2212 weights", format_bytes(g.weights_bytes, u), "this GPU's shards"});
+  t.row({"= KV pool memory", g.rest_bytes < 0 ? signed_bytes(g.rest_bytes, u) : format_bytes(static_cast<std::uint64_t>(g.rest_bytes), u),
+         ""});
+  t.row({"cell size", format_bytes_auto(g.cell_bytes, u), "KV bytes per token on this GPU"});
+  t.row({"max_total_num_tokens", with_commas(g.max_total_num_tokens),
+         g.page_size > 1 ? fmt::format("whole pages of {} tokens", g.page_size) : std::string()});
+  t.row({"max_running_requests", with_commas(g.max_running_requests), ""});
+  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  out += rows.substr(rows.find('\n') + 1); // no header row
+  std::string verdict;
+  if (!g.starts) {
+    verdict = fmt::format("{}: the weights take {} of the {} static share, no token of KV cache is left (\"Not enough "
+                          "memory. Please try to increase --mem-fraction-static.\")",
+                          st.red("SGLang would not start"), format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u));
+  } else if (e.fits) {
+    verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("SGLang starts"), sglang_holds(e, g),
+                          with_commas(e.context_tokens), e.batch);
+  } else {
+    verdict = fmt::format("{}, but holds {} requests of {} tokens at once, fewer than the {} asked; the rest queue.",
+                          st.red("SGLang starts"), sglang_holds(e, g), with_commas(e.context_tokens), e.batch);
+  }
+  out += detail::wrap(verdict, o.width, "", "  ");
   for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
   return out;
 }

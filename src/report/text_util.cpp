@@ -94,6 +94,9 @@ void safe(Report& r) {
     for (std::string* s : {&e.version, &e.gpu, &e.gpu_name}) safe(*s);
     safe(e.notes);
     if (auto* v = std::get_if<VllmSection>(&e.detail)) safe(v->plan.gpu_memory_source);
+    if (auto* g = std::get_if<SglangSection>(&e.detail)) {
+      for (std::string* s : {&g->plan.cuda_memory_source, &g->plan.error}) safe(*s);
+    }
     if (auto* l = std::get_if<LlamaCppSection>(&e.detail)) {
       for (std::string* s : {&l->weights, &l->plan.error, &l->plan.host.name}) safe(*s);
       for (LlamaCppDevice& d : l->plan.gpus) safe(d.name);

@@ -15,12 +15,16 @@ TEST_CASE("engine_table: ids, aliases, context steps and KV dtypes", "[app][engi
   CHECK(find_engine("LLAMA.CPP") == EngineKind::llamacpp);
   CHECK(find_engine("llamacpp") == EngineKind::llamacpp);
   CHECK(find_engine("generic") == EngineKind::generic);
-  CHECK_FALSE(find_engine("sglang").has_value());
-  CHECK(engine_ids() == "generic, vllm or llamacpp");
+  CHECK(find_engine("SGLang") == EngineKind::sglang);
+  CHECK_FALSE(find_engine("trtllm").has_value());
+  CHECK(engine_ids() == "generic, vllm, llamacpp or sglang");
   // vLLM pages KV in 16-token blocks; llama.cpp pads the context to 256 (docs/engines.md).
   CHECK(engine_traits(EngineKind::vllm).context_step_tokens == 16);
   CHECK(engine_traits(EngineKind::llamacpp).context_step_tokens == 256);
   CHECK(engine_traits(EngineKind::generic).context_step_tokens == 1);
+  CHECK(engine_traits(EngineKind::sglang).context_step_tokens == 1); // a pool of tokens (page size 1)
+  CHECK(engine_takes_kv(EngineKind::sglang, Dtype::f8_e5m2));
+  CHECK_FALSE(engine_takes_kv(EngineKind::sglang, Dtype::q8_0));
   CHECK(engine_takes_kv(EngineKind::vllm, Dtype::f8_e4m3));
   CHECK_FALSE(engine_takes_kv(EngineKind::vllm, Dtype::q8_0));
   CHECK(engine_takes_kv(EngineKind::llamacpp, Dtype::q8_0));
