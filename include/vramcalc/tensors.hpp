@@ -52,6 +52,9 @@ struct Tensor {
   [[nodiscard]] bool is_routed_expert() const;
   [[nodiscard]] TensorGroup group() const; // inline below: sums over every tensor call it
   [[nodiscard]] std::string gguf_name() const;         // "blk.3.attn_q.weight"
+  // The same name appended to `out`: a caller naming every tensor of a model reuses one buffer
+  // (a 4,096-layer model has 36,000 names, each longer than std::string's inline storage).
+  void append_gguf_name(std::string& out) const;
 };
 
 // The group of a tensor of this role outside an MTP block (what Tensor::group() returns).

@@ -646,8 +646,13 @@ TensorStorage gguf_storage_as(const Tensor& t, Dtype choice) { return plain_stor
 
 TensorStorage storage_of(const ModelSpec& spec, const Tensor& t, const WeightFormat& format) {
   if (format.kind == FormatKind::file) {
-    const auto it = format.file ? format.file->by_name.find(t.gguf_name()) : decltype(format.file->by_name.end()){};
-    if (!format.file || it == format.file->by_name.end()) return {spec.dtype, 0};
+    if (!format.file) return {spec.dtype, 0};
+    // One name buffer for every call: no allocation per tensor.
+    thread_local std::string name;
+    name.clear();
+    t.append_gguf_name(name);
+    const auto it = format.file->by_name.find(name);
+    if (it == format.file->by_name.end()) return {spec.dtype, 0};
     const FileTensors::Entry& e = it->second;
     // A shard (tensor parallel) takes its share of the stored bytes.
     const std::uint64_t n = t.elements();

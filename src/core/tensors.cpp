@@ -4,6 +4,8 @@
 
 #include "weights_detail.hpp"
 
+#include <charconv>
+
 namespace vramcalc {
 
 std::string_view tensor_role_name(TensorRole r) {
@@ -93,10 +95,20 @@ bool Tensor::is_routed_expert() const {
 
 std::string Tensor::gguf_name() const {
   std::string out;
-  if (layer >= 0) out = "blk." + std::to_string(layer) + ".";
+  append_gguf_name(out);
+  return out;
+}
+
+void Tensor::append_gguf_name(std::string& out) const {
+  if (layer >= 0) {
+    out += "blk.";
+    char digits[12];
+    const auto end = std::to_chars(digits, digits + sizeof digits, layer).ptr;
+    out.append(digits, end);
+    out += '.';
+  }
   out += tensor_role_name(role);
   out += bias ? ".bias" : ".weight";
-  return out;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -39,19 +40,59 @@ ByteSource memory_source(std::string_view bytes) {
 // FileSource (every reader opens files through it): file_source.cpp.
 
 // ---------------------------------------------------------------------------------------
+// The store a file's metadata points into
+
+// Keys and string values are copied once, end to end, into blocks that never move (a view
+// stays valid as more are added); kept arrays live in a deque for the same reason. A block
+// doubles from 1 KiB to 64 KiB, and a string longer than a quarter block gets its own: at
+// most half the last block and a quarter of each other is unused.
+class GgufStore {
+public:
+  std::string_view copy(const char* bytes, std::size_t n) {
+    char* out = allocate(n);
+    if (n != 0) std::memcpy(out, bytes, n);
+    return {out, n};
+  }
+  // Room for n bytes, to be filled before anything else is allocated.
+  char* allocate(std::size_t n) {
+    if (n == 0) return nullptr;
+    if (n > max_block_bytes / 4) return blocks_.emplace_back(std::make_unique_for_overwrite<char[]>(n)).get();
+    if (n > left_) {
+      next_block_ = std::min(next_block_ * 2, max_block_bytes);
+      while (next_block_ < n) next_block_ *= 2;
+      cur_ = blocks_.emplace_back(std::make_unique_for_overwrite<char[]>(next_block_)).get();
+      left_ = next_block_;
+    }
+    char* out = cur_;
+    cur_ += n;
+    left_ -= n;
+    return out;
+  }
+  GgufArray& add_array() { return arrays_.emplace_back(); }
+
+private:
+  static constexpr std::size_t max_block_bytes = 64u << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* cur_ = nullptr;
+  std::size_t left_ = 0;
+  std::size_t next_block_ = 512; // the first block is 1 KiB
+  std::deque<GgufArray> arrays_;
+};
+
+// ---------------------------------------------------------------------------------------
 // GgufFile accessors
 
 namespace {
 
-using Scalar = GgufScalar;
-
-std::optional<std::uint64_t> as_uint(const Scalar& v) {
+template <class Variant>
+std::optional<std::uint64_t> as_uint(const Variant& v) {
   if (const auto* u = std::get_if<std::uint64_t>(&v)) return *u;
   if (const auto* i = std::get_if<std::int64_t>(&v); i != nullptr && *i >= 0) return static_cast<std::uint64_t>(*i);
   return std::nullopt;
 }
 
-std::optional<double> as_double(const Scalar& v) {
+template <class Variant>
+std::optional<double> as_double(const Variant& v) {
   if (const auto* d = std::get_if<double>(&v)) return *d;
   if (const auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<double>(*u);
   if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
@@ -63,7 +104,7 @@ std::optional<double> as_double(const Scalar& v) {
 const GgufValue* GgufFile::find(std::string_view key) const {
   if (key_index.size() == metadata.size()) {
     const auto it = std::ranges::lower_bound(key_index, key, {},
-                                             [this](std::uint32_t i) { return std::string_view(metadata[i].key); });
+                                             [this](std::uint32_t i) { return metadata[i].key; });
     return it != key_index.end() && metadata[*it].key == key ? &metadata[*it].value : nullptr;
   }
   for (const GgufKv& kv : metadata) {
@@ -111,7 +152,7 @@ std::optional<std::uint64_t> GgufFile::get_uint(std::string_view key) const {
 std::optional<std::string> GgufFile::get_string(std::string_view key) const {
   const GgufValue* v = find(key);
   if (v == nullptr || v->type != GgufType::string) return std::nullopt;
-  return std::get<std::string>(v->scalar);
+  return std::string(std::get<std::string_view>(v->scalar));
 }
 
 std::optional<double> GgufFile::get_float(std::string_view key) const {
@@ -164,7 +205,7 @@ struct Failure {
   Error error;
 };
 
-constexpr std::uint64_t read_chunk = 1u << 20; // bytes read ahead from the source at a time
+constexpr std::uint64_t read_chunk = 256u << 10; // bytes read ahead from the source at a time
 constexpr std::uint64_t max_reserved = 1u << 20; // entries reserved ahead of reading them
 constexpr std::uint64_t min_kv_bytes = 8 + 1 + 4 + 1;      // key length, 1-byte key, type, 1-byte value
 constexpr std::uint64_t min_tensor_info_bytes = 8 + 4 + 4 + 8; // name length, n_dims, type, offset
@@ -289,6 +330,16 @@ public:
     return s;
   }
 
+  // A string copied into the store (no std::string of its own): a view of the copy.
+  template <class Describe>
+  std::string_view string_in(GgufStore& store, Describe&& describe) {
+    const auto len = le<std::uint64_t>([&] { return "the length of " + describe(); });
+    need(len, describe); // checked before the allocation
+    char* out = store.allocate(static_cast<std::size_t>(len));
+    copy(out, len);
+    return {out, static_cast<std::size_t>(len)};
+  }
+
   // A string whose bytes are not needed: its length, and the bytes skipped unread.
   template <class Describe>
   std::uint64_t skip_string(Describe&& describe) {
@@ -336,9 +387,9 @@ const DtypeTraits* ggml_traits(std::uint32_t id) {
   return nullptr;
 }
 
-std::string in_quotes(const std::string& s) { return "'" + printable(s) + "'"; }
+std::string in_quotes(std::string_view s) { return "'" + printable(s) + "'"; }
 
-Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
+GgufScalarView read_scalar(Reader& r, std::uint32_t type, std::string_view key, GgufStore& store) {
   auto what = [&] { return "the value of key " + in_quotes(key); };
   switch (type) {
   case 0: return std::uint64_t{r.le<std::uint8_t>(what)};
@@ -349,7 +400,7 @@ Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
   case 5: return std::int64_t{r.le<std::int32_t>(what)};
   case 6: return static_cast<double>(std::bit_cast<float>(r.le<std::uint32_t>(what)));
   case 7: return r.le<std::int8_t>(what) != 0; // gguf.cpp: a bool is an int8, non-zero is true
-  case 8: return r.string(what);
+  case 8: return r.string_in(store, what);
   case 10: return r.le<std::uint64_t>(what);
   case 11: return r.le<std::int64_t>(what);
   case 12: return std::bit_cast<double>(r.le<std::uint64_t>(what));
@@ -357,13 +408,13 @@ Scalar read_scalar(Reader& r, std::uint32_t type, const std::string& key) {
   }
 }
 
-GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std::uint64_t type_at,
-                     const GgufReadOptions& options, std::uint64_t& kept_budget) {
+GgufValue read_value(Reader& r, std::uint32_t type, std::string_view key, std::uint64_t type_at,
+                     const GgufReadOptions& options, std::uint64_t& kept_budget, GgufStore& store) {
   GgufValue v;
   const std::uint64_t start = r.pos();
   v.type = static_cast<GgufType>(type);
   if (type != 9) {
-    v.scalar = read_scalar(r, type, key);
+    v.scalar = read_scalar(r, type, key, store);
     v.encoded_bytes = r.pos() - start;
     return v;
   }
@@ -390,18 +441,18 @@ GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std:
                     (elem != 8 && v.count <= gguf_kept_array_limit && numbers_bytes <= kept_budget);
   if (elem != 8) {
     if (keep) {
-      auto a = std::make_shared<GgufArray>();
-      a->bytes.resize(static_cast<std::size_t>(numbers_bytes));
-      r.read(a->bytes.data(), numbers_bytes, [&] { return "the elements of key " + in_quotes(key); });
-      v.elements = std::move(a);
+      GgufArray& a = store.add_array();
+      a.bytes.resize(static_cast<std::size_t>(numbers_bytes));
+      r.read(a.bytes.data(), numbers_bytes, [&] { return "the elements of key " + in_quotes(key); });
+      v.elements = &a;
       if (!options.keep_arrays) kept_budget -= numbers_bytes;
     } else {
       r.skip(numbers_bytes, [&] { return "the elements of key " + in_quotes(key); });
     }
   } else {
-    std::shared_ptr<GgufArray> a;
+    GgufArray* a = nullptr;
     if (keep) {
-      a = std::make_shared<GgufArray>();
+      a = &store.add_array();
       a->ends.reserve(static_cast<std::size_t>(v.count)); // count <= remaining / 8
     }
     for (std::uint64_t i = 0; i < v.count; ++i) {
@@ -417,9 +468,9 @@ GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std:
       r.read(a->bytes.data() + at, len, what);
       a->ends.push_back(a->bytes.size());
     }
-    if (a) {
+    if (a != nullptr) {
       a->bytes.shrink_to_fit();
-      v.elements = std::move(a);
+      v.elements = a;
     }
   }
   v.encoded_bytes = r.pos() - start;
@@ -429,6 +480,8 @@ GgufValue read_value(Reader& r, std::uint32_t type, const std::string& key, std:
 GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptions& options) {
   Reader r(source, std::move(origin), options.max_header_bytes);
   GgufFile f;
+  auto store = std::make_shared<GgufStore>();
+  f.store = store;
   f.origin = r.origin();
   f.file_size = source.size;
 
@@ -481,28 +534,28 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   // keys); key_index is the same positions, sorted.
   f.metadata.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_kv, max_reserved)));
   detail::PositionSet keys(&f, [](const void* file, std::uint32_t i) {
-    return std::string_view(static_cast<const GgufFile*>(file)->metadata[i].key);
+    return static_cast<const GgufFile*>(file)->metadata[i].key;
   });
   keys.reserve(static_cast<std::size_t>(n_kv)); // at most gguf_max_metadata_pairs
   std::uint64_t kept_budget = options.max_kept_array_bytes;
   std::uint64_t alignment_at = 0;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     const std::uint64_t at = r.pos();
-    std::string key = r.string([&] { return "metadata key " + std::to_string(i); });
+    const std::string_view key = r.string_in(*store, [&] { return "metadata key " + std::to_string(i); });
     if (key.empty()) r.fail("metadata key " + std::to_string(i) + " is empty", at);
     if (keys.contains(key)) r.fail("metadata key " + in_quotes(key) + " appears twice", at);
     const std::uint64_t type_at = r.pos();
     const auto type = r.le<std::uint32_t>([&] { return "the value type of key " + in_quotes(key); });
     if (type > 12) r.fail("metadata key " + in_quotes(key) + " has unknown value type " + std::to_string(type), type_at);
-    GgufValue v = read_value(r, type, key, type_at, options, kept_budget);
+    GgufValue v = read_value(r, type, key, type_at, options, kept_budget, *store);
     if (key == "general.alignment") alignment_at = at;
-    f.metadata.push_back(GgufKv{std::move(key), std::move(v)});
+    f.metadata.push_back(GgufKv{key, v});
     keys.insert(static_cast<std::uint32_t>(f.metadata.size() - 1));
   }
   keys.clear();
   f.key_index.resize(f.metadata.size());
   for (std::uint32_t i = 0; i < f.key_index.size(); ++i) f.key_index[i] = i;
-  std::ranges::sort(f.key_index, {}, [&f](std::uint32_t i) { return std::string_view(f.metadata[i].key); });
+  std::ranges::sort(f.key_index, {}, [&f](std::uint32_t i) { return f.metadata[i].key; });
 
   if (const GgufValue* a = f.find("general.alignment")) {
     if (a->type != GgufType::u32) {

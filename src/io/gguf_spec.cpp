@@ -200,7 +200,7 @@ std::string architecture_of(const GgufFile& f) {
   const GgufValue* arch_value = f.find("general.architecture");
   if (arch_value == nullptr) fail("general.architecture is missing; is this a model file?");
   if (arch_value->type != GgufType::string) fail("general.architecture must be a string");
-  const std::string arch = std::get<std::string>(arch_value->scalar);
+  const std::string arch(std::get<std::string_view>(arch_value->scalar));
   if (arch.empty()) fail("general.architecture is empty");
   for (char c : arch) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||

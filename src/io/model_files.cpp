@@ -13,7 +13,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace vramcalc::io {
 
@@ -150,11 +153,6 @@ constexpr RoleName expert_roles[] = {
     {"w1", "ffn_gate_exps"},        {"w3", "ffn_up_exps"},      {"w2", "ffn_down_exps"},
 };
 
-TensorGroup group_of_gguf_name(std::string_view gguf, const std::map<std::string, TensorGroup, std::less<>>& groups) {
-  const auto it = groups.find(gguf);
-  return it == groups.end() ? TensorGroup::other : it->second;
-}
-
 // safetensors dtype of the main data -> Dtype, for display.
 Dtype safetensors_dtype(std::string_view t, Dtype fallback) {
   if (t == "BF16") return Dtype::bf16;
@@ -169,19 +167,39 @@ Dtype safetensors_dtype(std::string_view t, Dtype fallback) {
   return fallback;
 }
 
-// The model's own tensors by GGUF name, with their groups.
-std::map<std::string, TensorGroup, std::less<>> spec_groups(const ModelSpec& spec, bool with_vision) {
-  std::map<std::string, TensorGroup, std::less<>> out;
-  for (const Tensor& t : model_tensors(spec)) {
-    if (!with_vision && t.group() == TensorGroup::vision) continue;
-    out.emplace(t.gguf_name(), t.group());
-  }
-  return out;
-}
-
 // Builds the FileTensors of `mf` from its tensor list; counts model tensors the files lack.
-void finish(ModelFiles& mf, const std::map<std::string, TensorGroup, std::less<>>& groups, bool gguf,
-            std::uint64_t file_bytes) {
+// Each tensor's `mapped` holds the GGUF name it would have (empty: none); it is kept when a
+// tensor of the model has that name (GGUF files: a tensor outside the vision tower), with
+// the group of the first such tensor. The model's tensors are walked with one name buffer
+// and looked up among the files' names, not put in a map of their own: a 4,096-layer model
+// has 36,000 of them, and a header may hold none.
+void finish(ModelFiles& mf, bool gguf, std::uint64_t file_bytes) {
+  const std::vector<Tensor> model = model_tensors(mf.spec);
+  {
+    std::unordered_map<std::string_view, std::optional<TensorGroup>> wanted; // views of mf.tensors[].mapped
+    for (const FileTensorInfo& t : mf.tensors) {
+      if (!t.mapped.empty()) wanted.emplace(t.mapped, std::nullopt);
+    }
+    std::string name;
+    for (const Tensor& t : model) {
+      if (wanted.empty()) break;
+      if (gguf && t.group() == TensorGroup::vision) continue;
+      name.clear();
+      t.append_gguf_name(name);
+      if (const auto it = wanted.find(name); it != wanted.end() && !it->second) it->second = t.group();
+    }
+    std::vector<std::optional<TensorGroup>> group_of(mf.tensors.size());
+    for (std::size_t i = 0; i < mf.tensors.size(); ++i) {
+      if (!mf.tensors[i].mapped.empty()) group_of[i] = wanted.at(mf.tensors[i].mapped);
+    }
+    for (std::size_t i = 0; i < mf.tensors.size(); ++i) {
+      if (group_of[i]) {
+        mf.tensors[i].group = *group_of[i];
+      } else {
+        mf.tensors[i].mapped.clear();
+      }
+    }
+  }
   auto ft = std::make_shared<FileTensors>();
   ft->origin = mf.files.empty() ? std::string() : mf.files.front();
   ft->gguf = gguf;
@@ -194,7 +212,6 @@ void finish(ModelFiles& mf, const std::map<std::string, TensorGroup, std::less<>
       ++ft->unmatched_count;
       continue;
     }
-    t.group = group_of_gguf_name(t.mapped, groups);
     FileTensors::Entry& e = ft->by_name[t.mapped];
     const Dtype d = gguf ? parse_dtype(t.type).value_or(mf.spec.dtype) : safetensors_dtype(t.type, mf.spec.dtype);
     // The type of the largest part is the tensor's type (qweight over its scales).
@@ -209,8 +226,11 @@ void finish(ModelFiles& mf, const std::map<std::string, TensorGroup, std::less<>
   }
   // A shard's share (tensor parallel) is taken by element count; packed or block formats
   // store fewer elements than the model tensor has, so use the model's count there.
-  for (const Tensor& t : model_tensors(mf.spec)) {
-    const auto it = ft->by_name.find(t.gguf_name());
+  std::string name;
+  for (const Tensor& t : model) {
+    name.clear();
+    t.append_gguf_name(name);
+    const auto it = ft->by_name.find(name);
     if (it != ft->by_name.end()) {
       it->second.elements = t.elements();
     } else if (!(gguf && t.group() == TensorGroup::vision)) {
@@ -342,7 +362,6 @@ std::expected<ModelFiles, Error> model_files_from_gguf(std::span<const GgufFile>
     mf.facts.emplace_back("general.file_type",
                           mix != nullptr ? std::string(mix->name) + " (" + std::to_string(*ft) + ")" : std::to_string(*ft));
   }
-  const auto groups = spec_groups(mf.spec, false);
   for (const GgufFile& f : parts) {
     for (const GgufTensorInfo& t : f.tensors) {
       FileTensorInfo info;
@@ -350,11 +369,11 @@ std::expected<ModelFiles, Error> model_files_from_gguf(std::span<const GgufFile>
       info.type = std::string(ggml_type_name(t.ggml_type));
       info.elements = checked_mul(checked_mul(t.ne[0], t.ne[1]), checked_mul(t.ne[2], t.ne[3]), "a tensor's size");
       info.bytes = t.bytes;
-      if (groups.contains(t.name)) info.mapped = t.name;
+      info.mapped = t.name; // kept by finish() when the model has a tensor of that name
       mf.tensors.push_back(std::move(info));
     }
   }
-  finish(mf, groups, true, file_bytes);
+  finish(mf, true, file_bytes);
   return mf;
 }
 
@@ -367,17 +386,16 @@ ModelFiles model_files_from_safetensors(const SafetensorsSet& set, ModelSpec spe
   mf.files = set.files.empty() ? std::vector<std::string>{origin} : set.files;
   mf.facts.emplace_back("shards", std::to_string(std::max<std::size_t>(1, set.files.size())));
   for (const auto& [k, v] : set.metadata) mf.facts.emplace_back("__metadata__." + k, v);
-  const auto groups = spec_groups(mf.spec, true);
   for (const SafetensorsTensor& t : set.tensors) {
     FileTensorInfo info;
     info.name = t.name;
     info.type = t.dtype;
     info.elements = t.elements();
     info.bytes = t.bytes();
-    if (auto g = hf_tensor_to_gguf(t.name, mf.spec); g && groups.contains(*g)) info.mapped = *g;
+    if (auto g = hf_tensor_to_gguf(t.name, mf.spec)) info.mapped = std::move(*g); // kept by finish() as for GGUF
     mf.tensors.push_back(std::move(info));
   }
-  finish(mf, groups, false, set.file_bytes);
+  finish(mf, false, set.file_bytes);
   return mf;
 }
 

@@ -123,9 +123,11 @@ SafetensorsSet parse(const ByteSource& source, const std::string& origin) {
 
   // tensor.rs: sorted by offsets, the tensors tile the data buffer from 0 without gaps or
   // overlaps, and the buffer ends at the end of the file.
-  std::ranges::sort(set.tensors, [](const SafetensorsTensor& x, const SafetensorsTensor& y) {
+  // Writers store the tensors in offset order: checked in one pass, sorted only when not.
+  const auto by_offsets = [](const SafetensorsTensor& x, const SafetensorsTensor& y) {
     return std::tie(x.begin, x.end, x.name) < std::tie(y.begin, y.end, y.name);
-  });
+  };
+  if (!std::ranges::is_sorted(set.tensors, by_offsets)) std::ranges::sort(set.tensors, by_offsets);
   std::uint64_t expected = 0;
   const SafetensorsTensor* prev = nullptr;
   for (const SafetensorsTensor& t : set.tensors) {

@@ -66,6 +66,9 @@ enum class GgufType : std::uint32_t {
 };
 
 using GgufScalar = std::variant<std::uint64_t, std::int64_t, double, bool, std::string>;
+// A scalar as a metadata value holds it: a string as a view of the file's text (GgufStore),
+// 24 bytes where GgufScalar takes 40.
+using GgufScalarView = std::variant<std::uint64_t, std::int64_t, double, bool, std::string_view>;
 
 // The kept elements of an array value, stored compactly: numbers as the file stores them
 // (little-endian, the element type's width: one byte of memory per byte of the file),
@@ -76,17 +79,21 @@ struct GgufArray {
   std::vector<std::uint64_t> ends; // strings only
 };
 
+// What the metadata of a GgufFile points into: its keys and string values end to end in
+// blocks, and its kept arrays. Shared by the file and its copies, never changed once read.
+class GgufStore;
+
 // A metadata value. Arrays hold scalars or strings (GGUF allows no nested arrays here); an
 // array keeps its count and byte size always, and its elements when they were kept (see
 // GgufReadOptions): element(i) reads one back.
 struct GgufValue {
   GgufType type = GgufType::u32;
   GgufType elem_type = GgufType::u32; // arrays
-  GgufScalar scalar;
+  GgufScalarView scalar;               // strings: a view into the file's GgufStore
   std::uint64_t count = 0;       // arrays: number of elements
   std::uint64_t encoded_bytes = 0; // bytes the value takes in the file (after the key and its
                                    // type tag; arrays: element type + count + elements)
-  std::shared_ptr<const GgufArray> elements; // arrays whose elements were kept; else null
+  const GgufArray* elements = nullptr; // arrays whose elements were kept (in the file's GgufStore); else null
 
   [[nodiscard]] bool elements_kept() const { return count == 0 || elements != nullptr; }
   // Element i of a kept array as a scalar (integers widened as read_scalar does: unsigned
@@ -95,8 +102,10 @@ struct GgufValue {
   [[nodiscard]] std::optional<GgufScalar> element(std::uint64_t i) const;
 };
 
+// 72 bytes per pair (112 with the key and a string value as std::string, the array as a
+// shared_ptr): the reader's memory per key, docs/file-formats.md "Memory".
 struct GgufKv {
-  std::string key;
+  std::string_view key; // into the file's GgufStore
   GgufValue value;
 };
 
@@ -116,8 +125,9 @@ struct GgufFile {
   std::uint64_t header_bytes = 0; // magic .. end of tensor infos (before padding)
   std::uint64_t data_offset = 0;  // start of the tensor data, aligned
   std::uint64_t file_size = 0;
-  std::vector<GgufKv> metadata;
+  std::vector<GgufKv> metadata;     // keys and values viewing `store`
   std::vector<GgufTensorInfo> tensors;
+  std::shared_ptr<const GgufStore> store;
   // Positions in `metadata` sorted by key, so find() is a binary search (a file of 500,000
   // keys read per layer took minutes with a scan). parse_gguf fills it; a GgufFile built by
   // hand may leave it empty, and find() then scans.
