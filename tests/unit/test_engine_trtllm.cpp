@@ -162,7 +162,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 4096, gpu("h100"), Parallel{}, one).max_num_tokens == 4096);
 }
 
-TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills a quarter of its budget (the estimate's 2 bytes)", "[trtllm]") {
+TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills 28% of its budget (the estimate's 2 bytes)", "[trtllm]") {
   const ModelSpec& m = model("llama3.1-8b");
   TrtllmOptions o;
   o.activation_bytes = gib;
@@ -311,4 +311,51 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   const TrtllmResult p = trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 2049, gpu("rtx-3060-12gb"), Parallel{}, l4);
   CHECK(p.blocks == 13189);
   CHECK(std::abs(static_cast<double>(p.kv_cache_bytes) / gib_d - 9.06) < 0.005);
+}
+
+TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by name, the pool adds up, monotone",
+          "[trtllm]") {
+  std::size_t modelled = 0, refused = 0;
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    const std::optional<Parallel> p = choose_parallel(m, 8);
+    if (!p) continue;
+    const WeightFormat f = parse_weight_format("bf16", m.dtype).value();
+    const TrtllmResult r = trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, {});
+    if (!r.error.empty()) {
+      CHECK(r.kv_tokens == 0);
+      ++refused;
+      continue;
+    }
+    ++modelled;
+    CHECK(r.bytes_per_token > 0);
+    CHECK(r.kv_tokens % r.tokens_per_block == 0);
+    CHECK(r.kv_tokens == r.blocks * r.tokens_per_block);
+    CHECK(r.kv_cache_bytes == r.kv_tokens * r.bytes_per_token);
+    CHECK(r.peak_bytes == r.weights_bytes + r.estimation_kv_bytes + r.activation_bytes + r.non_torch_bytes);
+    CHECK(r.estimation_kv_bytes == r.estimation_tokens * r.bytes_per_token);
+    CHECK(r.estimation_tokens >= r.max_num_tokens);
+    // The budget is 0.9 (as a float32) of what the peak leaves, the profiling cache added back.
+    const std::uint64_t room = r.device_total_bytes + r.estimation_kv_bytes;
+    CHECK(r.kv_budget_bytes == (room > r.peak_bytes ? trtllm_fraction_of(room - r.peak_bytes, 900000) : 0));
+    CHECK(r.max_tokens == r.kv_budget_bytes / r.estimate_bytes_per_token);
+    // The smaller of max_tokens and the free memory's cap (which binds when the estimate counts
+    // less than a KV head per GPU), rounded up to a block (1.1).
+    const std::uint64_t tokens = std::min(r.max_tokens, r.free_cap_tokens);
+    CHECK(r.kv_tokens >= tokens);
+    CHECK(r.kv_tokens < tokens + r.tokens_per_block);
+    if (r.estimate_bytes_per_token == r.bytes_per_token) CHECK(tokens == r.max_tokens);
+    CHECK(r.max_seq_len_final <= r.max_seq_len);
+    CHECK(r.max_seq_len_final <= r.kv_tokens);
+    if (r.starts) CHECK(r.blocks > 0);
+    // A smaller fraction or a larger forward pass never gives more tokens.
+    TrtllmOptions half;
+    half.free_gpu_memory_fraction_ppm = 500000;
+    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, half).kv_tokens <= r.kv_tokens);
+    TrtllmOptions wide;
+    wide.max_num_tokens = 32768;
+    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, wide).kv_tokens <= r.kv_tokens);
+  }
+  CHECK(modelled > 50);
+  CHECK(refused > 0); // models with recurrent layers
 }
