@@ -243,6 +243,15 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   const std::uint64_t layers = busiest_stage_layers(spec, p.pp);
   r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
   r.estimate_bytes_per_token = trtllm_estimate_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp, o.release);
+  if (r.bytes_per_token == 0 || r.estimate_bytes_per_token == 0) {
+    // head_dim x kv_heads // tp is 0 past head_dim x kv_heads GPUs: TensorRT-LLM divides by it.
+    const TrtllmRelease release = r.release;
+    r = TrtllmResult{};
+    r.release = release;
+    r.error = "TensorRT-LLM's estimate counts 0 KV bytes per token at tp " + std::to_string(p.tp) +
+              " (head_dim x KV heads // tp) and fails dividing by it";
+    return r;
+  }
 
   // The profiling requests (KvCacheCreator._create_dummy_context_requests): max_num_tokens
   // split into prompts of min(max_num_tokens, max_seq_len - 1), repeated tp times with

@@ -195,6 +195,8 @@ TEST_CASE("TensorRT-LLM: does not start, refuses what it does not model", "[trtl
   // Recurrent layers (MambaHybridCacheManager), a KV dtype it does not allocate, a fraction of 1.
   CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h200"), Parallel{}, {}).error.empty());
   CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::q8_0, 0, gpu("h100"), Parallel{}, {}).error.empty());
+  // Llama-3.1-8B's 8 heads of 128 at tp 2048: 1,024 // 2,048 = 0 bytes estimated.
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());
   TrtllmOptions whole;
   whole.free_gpu_memory_fraction_ppm = 1'000'000;
   CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, whole).error.empty());
@@ -263,6 +265,10 @@ TEST_CASE("TensorRT-LLM: L2, Llama-3.1-8B FP8 on one H100, 0.20.0 (logs.md, from
   REQUIRE(r.error.empty());
   CHECK(r.cuda_graph_batch_sizes.size() == 24);
   CHECK(r.bytes_per_token == 65536);
+  // "Rank 0 uses 8.46 GB for model weights" (GiB): the FP8 linear layers and bf16 embedding,
+  // head and norms vramcalc sizes, 9,081,201,536 bytes = 8.457 GiB.
+  CHECK(r.weights_bytes == 9081201536ull);
+  CHECK(std::abs(static_cast<double>(r.weights_bytes) / gib_d - 8.46) < 0.005);
   CHECK(r.max_seq_len_final == 157);
   // Logged: "Both free_gpu_memory_fraction and max_tokens are set (to 0.800000011920929 and
   // 860308)". vramcalc: 859,259 (-0.12%); the non-torch memory (its CUDA graphs up to batch 4,096)
