@@ -19,7 +19,7 @@
 
 namespace vramcalc {
 
-// The releases whose start-up rules differ (docs/engines.md, "TensorRT-LLM", "Releases"):
+// The releases whose start-up rules differ (docs/engines.md, "TensorRT-LLM", "Releases modelled"):
 //   v1_1:   0.20 to 1.1 (checked on 0.20.0 and 1.1.0rc3 logs): the final pool is
 //           ceil(max_tokens / tokens_per_block) blocks; the profiling estimate counts an NVFP4
 //           KV cache as 2 bytes an element, so such a pool is left about 3.6 times too small.
