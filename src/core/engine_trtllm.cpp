@@ -1,0 +1,322 @@
+// TensorRT-LLM (PyTorch backend) KV-cache planning. Formulas, sources and their error on
+// public logs: docs/engines.md, "TensorRT-LLM".
+#include "vramcalc/engine_trtllm.hpp"
+
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace vramcalc {
+
+namespace {
+
+__extension__ typedef unsigned __int128 u128; // exact products of bytes and a float32's mantissa
+
+// Memory in use outside torch's allocator during the profiling run when no measurement is
+// given, besides the CUDA graphs' pool: the CUDA context and library workspaces (cuBLAS,
+// attention), and NCCL's buffers with more than one GPU. Approximations fitted to the one
+// discrete-GPU log with the inputs to derive them (tests/data/trtllm/logs.md, L2; NCCL not in
+// any log read): docs/engines.md.
+constexpr std::uint64_t default_context_bytes = GiB / 2;
+constexpr std::uint64_t default_nccl_bytes = GiB / 2;
+
+bool takes_kv(Dtype kv) {
+  for (Dtype d : trtllm_kv_dtypes) {
+    if (d == kv) return true;
+  }
+  return false;
+}
+
+// The layers of the cache: every layer with attention. Sliding-window and chunked layers keep
+// a full-length cache too: kv_cache_config.max_attention_window is unset by default, so the
+// window of every layer is max_seq_len (_util.py _create_kv_cache_manager passes
+// num_hidden_layers; a per-layer window is the VSWA path, not modelled).
+std::uint64_t attention_layers(const ModelSpec& spec, std::uint64_t first, std::uint64_t last) {
+  std::uint64_t n = 0;
+  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) {
+    if (spec.layers[i].attention != AttentionKind::none && spec.layers[i].has_mixer) ++n;
+  }
+  return n;
+}
+
+// The attention layers of the pipeline stage holding the most (the pool is sized per rank and
+// the ranks agree on the smallest: calculate_max_num_blocks' allreduce MIN). At least one, as
+// get_cache_size_per_token provides.
+std::uint64_t busiest_stage_layers(const ModelSpec& spec, std::uint32_t pp) {
+  std::uint64_t most = 0;
+  for (std::uint32_t stage = 0; stage < pp; ++stage) {
+    const auto [first, last] = stage_layers(spec.num_layers, pp, stage);
+    most = std::max(most, attention_layers(spec, first, last));
+  }
+  return std::max<std::uint64_t>(most, 1);
+}
+
+// Bytes of `elements` KV elements of `kv` as TensorRT-LLM counts them: get_size_in_bytes
+// (FP8 1, HALF / BF16 2, FLOAT 4, NVFP4 half a byte) plus NVFP4's FP8 scale per 16 elements
+// (calculate_scaling_factor_size_bytes).
+std::uint64_t kv_element_bytes(std::uint64_t elements, Dtype kv) {
+  if (kv == Dtype::nvfp4) return checked_add(elements / 2, elements / 16, "the KV bytes per token");
+  return checked_mul(elements, traits(kv).block_bytes, "the KV bytes per token");
+}
+
+// One token's activations in one layer, per GPU, in the model dtype: the residual stream and
+// its normalized copy, and the widest intermediate of one layer (layers free theirs before the
+// next): attention's fused qkv output and its output; the dense MLP's fused gate_up (2I) and
+// the activation (I); a routed MoE's per selected expert copy of the input, fc1 (2I) and the
+// activation (I).
+std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p) {
+  const std::uint64_t h = spec.hidden_size, tp = p.tp;
+  const AttentionSpec& a = spec.attention;
+  std::uint64_t widest = 0;
+  if (a.mla) {
+    const MlaSpec& m = *a.mla;
+    const std::uint64_t q = a.num_heads * (m.qk_nope_head_dim + m.qk_rope_head_dim);
+    const std::uint64_t kv = a.num_heads * (m.qk_nope_head_dim + m.v_head_dim);
+    widest = ceil_div(q + kv + a.num_heads * m.v_head_dim, tp) + m.kv_lora_rank + m.qk_rope_head_dim;
+  } else {
+    const std::uint64_t qkv = (a.num_heads + 2 * a.num_kv_heads) * a.head_dim;
+    widest = ceil_div(qkv + a.num_heads * a.v_head_dim, tp);
+  }
+  if (spec.intermediate_size > 0) widest = std::max(widest, ceil_div(3 * spec.intermediate_size, tp));
+  if (spec.moe) {
+    const MoeSpec& m = *spec.moe;
+    widest = std::max(widest, checked_mul(m.experts_per_token, h + ceil_div(3 * m.expert_intermediate_size, tp),
+                                          "the activations"));
+  }
+  return checked_mul(2 * h + widest, traits(spec.dtype).block_bytes, "the activations");
+}
+
+// The profiling run's activations (inside torch): a forward pass over `tokens` tokens (the
+// dummy context requests of max_num_tokens in one batch), then the logits of each request's
+// last token in fp32.
+std::uint64_t activation_estimate(const ModelSpec& spec, const Parallel& p, std::uint64_t tokens,
+                                  std::uint64_t requests) {
+  const std::uint64_t forward = checked_mul(tokens, token_activation_bytes(spec, p), "the activations");
+  const std::uint64_t logits = checked_mul(checked_mul(requests, spec.vocab_size, "the activations"), 4, "the activations");
+  return checked_add(forward, logits, "the activations");
+}
+
+// The CUDA graphs' private pool, captured before the profiling run and held outside what torch
+// counts as allocated: the largest decode graph's intermediates, its batch of one layer's
+// activations and its logits in fp32 (an approximation: docs/engines.md).
+std::uint64_t cuda_graph_pool_estimate(const ModelSpec& spec, const Parallel& p, std::uint64_t max_graph_batch) {
+  const std::uint64_t row = checked_add(token_activation_bytes(spec, p), checked_mul(spec.vocab_size, 4, "the CUDA graphs"),
+                                        "the CUDA graphs");
+  return checked_mul(max_graph_batch, row, "the CUDA graphs");
+}
+
+} // namespace
+
+std::string_view trtllm_release_name(TrtllmRelease release) {
+  switch (release) {
+  case TrtllmRelease::v1_1: return "1.1";
+  case TrtllmRelease::newest: return "newest";
+  }
+  return "1.1";
+}
+
+std::vector<std::uint64_t> trtllm_cuda_graph_batch_sizes(const TrtllmOptions& o) {
+  std::vector<std::uint64_t> sizes;
+  if (!o.cuda_graphs) return sizes;
+  if (!o.cuda_graph_batch_sizes.empty()) {
+    sizes = o.cuda_graph_batch_sizes;
+  } else {
+    // llm_args.py CudaGraphConfig._generate_cuda_graph_batch_sizes (1.1): padding 1, 2, 4 and
+    // multiples of 8 to 128, else 1-31, 32, 64, 128; powers of two from 256 below
+    // 2^ceil(log2 max); those above max left out, max itself added.
+    const std::uint64_t max_bs = o.cuda_graph_max_batch_size != 0 ? o.cuda_graph_max_batch_size : 128;
+    if (o.cuda_graph_padding) {
+      sizes = {1, 2, 4};
+      for (std::uint64_t i = 1; i <= 16; ++i) sizes.push_back(8 * i);
+    } else {
+      for (std::uint64_t i = 1; i < 32; ++i) sizes.push_back(i);
+      sizes.insert(sizes.end(), {32, 64, 128});
+    }
+    std::uint64_t ceil_log2 = 0;
+    while (ceil_log2 < 63 && (1ull << ceil_log2) < max_bs) ++ceil_log2;
+    for (std::uint64_t e = 8; e < ceil_log2; ++e) sizes.push_back(1ull << e);
+    std::erase_if(sizes, [&](std::uint64_t s) { return s > max_bs; });
+    if (sizes.empty() || sizes.back() != max_bs) sizes.push_back(max_bs);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  // The model engine captures only the sizes the executor can run (<= max_batch_size): the
+  // 1.1.0rc3 log of tests/data/trtllm/logs.md captures 11 of 19 at max_batch_size 64.
+  std::erase_if(sizes, [&](std::uint64_t s) { return s > o.max_batch_size; });
+  return sizes;
+}
+
+std::uint64_t trtllm_bytes_per_token(const ModelSpec& spec, Dtype kv, std::uint64_t layers, std::uint32_t tp,
+                                     bool attention_dp) {
+  // KVCacheManager.get_cache_bytes_per_token: kv_factor x sum over the layers of the heads on
+  // this GPU x head_dim, in the KV dtype. MLA (CacheType.SELFKONLY): one head of kv_lora_rank +
+  // qk_rope_head_dim, kv_factor 1, on every GPU; otherwise K and V of ceil(kv_heads / tp)
+  // heads (tp 1 with attention DP).
+  std::uint64_t per_layer = 0;
+  if (spec.attention.mla) {
+    per_layer = spec.attention.mla->kv_lora_rank + spec.attention.mla->qk_rope_head_dim;
+  } else {
+    const std::uint64_t t = attention_dp ? 1 : tp;
+    per_layer = checked_mul(2 * ceil_div(spec.attention.num_kv_heads, t), spec.attention.head_dim, "the KV bytes per token");
+  }
+  return kv_element_bytes(checked_mul(per_layer, layers, "the KV bytes per token"), kv);
+}
+
+std::uint64_t trtllm_estimate_bytes_per_token(const ModelSpec& spec, Dtype kv, std::uint64_t layers, std::uint32_t tp,
+                                              bool attention_dp, TrtllmRelease release) {
+  // KVCacheManager.get_cache_size_per_token, what the profiled budget is divided by: the
+  // model's KV heads x head_dim // tp (a floor: below one head per GPU it counts a fraction
+  // where the pool keeps a whole head), x 2 for K and V; MLA's latent once, not divided.
+  std::uint64_t elements = 0;
+  if (spec.attention.mla) {
+    elements = spec.attention.mla->kv_lora_rank + spec.attention.mla->qk_rope_head_dim;
+  } else {
+    const std::uint64_t t = attention_dp ? 1 : tp;
+    elements = 2 * (checked_mul(spec.attention.head_dim, spec.attention.num_kv_heads, "the KV bytes per token") / t);
+  }
+  elements = checked_mul(elements, layers, "the KV bytes per token");
+  // Bytes per element: FP8 1; NVFP4 counted as 2 in 1.1 (only FP8 is tested for), in the
+  // newest as ceil(x / 2) + ceil(x / 16); everything else 2 (FLOAT too).
+  if (kv == Dtype::f8_e4m3 || kv == Dtype::f8_e5m2) return elements;
+  if (kv == Dtype::nvfp4 && release == TrtllmRelease::newest) return ceil_div(elements, 2) + ceil_div(elements, 16);
+  return checked_mul(elements, 2, "the KV bytes per token");
+}
+
+std::uint64_t trtllm_fraction_of(std::uint64_t bytes, std::uint32_t ppm) {
+  // The float32 nearest to ppm / 10^6 is m x 2^(e - 24) with m < 2^24 (frexp).
+  int e = 0;
+  const float f = std::frexp(static_cast<float>(static_cast<double>(ppm) / 1e6), &e);
+  const auto m = static_cast<std::uint64_t>(std::ldexp(f, 24));
+  const int shift = 24 - e;
+  if (m == 0 || shift >= 128) return 0;
+  const u128 product = static_cast<u128>(bytes) * m;
+  const u128 result = shift >= 0 ? product >> shift : product << -shift;
+  if (result > UINT64_MAX) throw OverflowError("the KV budget");
+  return static_cast<std::uint64_t>(result);
+}
+
+TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv, std::uint64_t max_seq_len,
+                         const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o) {
+  TrtllmResult r;
+  r.release = o.release;
+  for (const LayerSpec& layer : spec.layers) {
+    if (layer.attention == AttentionKind::none && layer.has_mixer) {
+      r.error = "TensorRT-LLM keeps the state of recurrent layers in its MambaHybridCacheManager, which vramcalc "
+                "does not model; this model has such layers";
+      return r;
+    }
+  }
+  if (!takes_kv(kv)) {
+    r.error = "TensorRT-LLM's KV cache takes fp16, bf16, fp32, fp8 (e4m3) or nvfp4, not " +
+              std::string(traits(kv).name);
+    return r;
+  }
+  if (o.free_gpu_memory_fraction_ppm == 0 || o.free_gpu_memory_fraction_ppm >= 1'000'000) {
+    r.error = "free_gpu_memory_fraction must be above 0 and below 1 (KVCacheManager asserts < 1.0)";
+    return r;
+  }
+  if (o.tokens_per_block == 0 || o.max_batch_size == 0 || o.max_num_tokens == 0 || o.max_beam_width == 0) {
+    r.error = "max_batch_size, max_num_tokens, tokens_per_block and max_beam_width must be positive";
+    return r;
+  }
+  if (o.max_tokens && *o.max_tokens == 0) {
+    r.error = "kv_cache_config.max_tokens must be positive";
+    return r;
+  }
+
+  r.device_total_bytes = cuda_visible_bytes(gpu);
+  r.device_total_source = cuda_visible_source(gpu);
+  r.fraction_ppm = o.free_gpu_memory_fraction_ppm;
+  r.tokens_per_block = o.tokens_per_block;
+  r.max_batch_size = o.max_batch_size;
+  // max_seq_len: given, else the model's (model_engine.py _infer_max_seq_len_from_config:
+  // max_position_embeddings); a larger one is clamped to it. max_num_tokens at most
+  // max_seq_len x max_batch_size (_init_max_num_tokens).
+  r.max_seq_len = max_seq_len == 0 ? spec.max_context : std::min(max_seq_len, spec.max_context);
+  if (r.max_seq_len == 0) r.max_seq_len = 8192; // default_max_seq_len without a model config
+  const std::uint64_t seq_times_batch = checked_mul(r.max_seq_len, o.max_batch_size, "max_num_tokens");
+  r.max_num_tokens = std::min(o.max_num_tokens, seq_times_batch);
+  r.longest_prompt_tokens = o.enable_chunked_prefill ? r.max_seq_len : std::min(r.max_num_tokens, r.max_seq_len);
+  r.cuda_graph_batch_sizes = trtllm_cuda_graph_batch_sizes(o);
+
+  const std::uint64_t layers = busiest_stage_layers(spec, p.pp);
+  r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
+  r.estimate_bytes_per_token = trtllm_estimate_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp, o.release);
+  if (r.bytes_per_token == 0 || r.estimate_bytes_per_token == 0) {
+    // head_dim x kv_heads // tp is 0 past head_dim x kv_heads GPUs: TensorRT-LLM divides by it.
+    const TrtllmRelease release = r.release;
+    r = TrtllmResult{};
+    r.release = release;
+    r.error = "TensorRT-LLM's estimate counts 0 KV bytes per token at tp " + std::to_string(p.tp) +
+              " (head_dim x KV heads // tp) and fails dividing by it";
+    return r;
+  }
+
+  // The profiling requests (KvCacheCreator._create_dummy_context_requests): max_num_tokens
+  // split into prompts of min(max_num_tokens, max_seq_len - 1), repeated tp times with
+  // attention DP. Their cache (_get_token_num_for_estimation): each request's tokens + 1
+  // generated (+ 1 with the overlap scheduler) in whole blocks, x beam width.
+  const std::uint64_t prompt = std::min(r.max_num_tokens, std::max<std::uint64_t>(1, r.max_seq_len - 1));
+  const std::uint64_t full = r.max_num_tokens / prompt, rest = r.max_num_tokens % prompt;
+  const std::uint64_t extra = o.disable_overlap_scheduler ? 1 : 2;
+  std::uint64_t blocks = checked_mul(full, ceil_div(prompt + extra, o.tokens_per_block), "the profiling cache");
+  if (rest > 0) blocks = checked_add(blocks, ceil_div(rest + extra, o.tokens_per_block), "the profiling cache");
+  r.estimation_requests = full + (rest > 0 ? 1 : 0);
+  if (o.attention_dp) {
+    blocks = checked_mul(blocks, p.tp, "the profiling cache");
+    r.estimation_requests = checked_mul(r.estimation_requests, p.tp, "the profiling cache");
+  }
+  r.estimation_tokens = checked_mul(checked_mul(blocks, o.tokens_per_block, "the profiling cache"), o.max_beam_width,
+                                    "the profiling cache");
+  r.estimation_kv_bytes = checked_mul(r.estimation_tokens, r.bytes_per_token, "the profiling cache");
+
+  // The peak of the profiling run (configure_kv_cache_capacity): torch's peak (weights, the
+  // profiling cache, the forward pass's activations) + everything outside torch.
+  RankCosts costs(spec, format, kv, 1, 0);
+  r.weights_bytes = costs.busiest(p).weights_bytes;
+  r.activation_given = o.activation_bytes.has_value();
+  r.activation_bytes = o.activation_bytes ? *o.activation_bytes
+                                          : activation_estimate(spec, p, r.max_num_tokens, r.estimation_requests);
+  r.non_torch_given = o.non_torch_bytes.has_value();
+  const std::uint64_t max_graph_batch = r.cuda_graph_batch_sizes.empty() ? 0 : r.cuda_graph_batch_sizes.back();
+  r.cuda_graph_bytes = cuda_graph_pool_estimate(spec, p, max_graph_batch);
+  r.non_torch_bytes = o.non_torch_bytes ? *o.non_torch_bytes
+                                        : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0),
+                                                      r.cuda_graph_bytes, "the profiled peak");
+  r.peak_bytes = checked_add(checked_add(r.weights_bytes, r.estimation_kv_bytes, "the profiled peak"),
+                             checked_add(r.activation_bytes, r.non_torch_bytes, "the profiled peak"), "the profiled peak");
+
+  // The budget (_cal_max_memory): (total - peak + the profiling cache) x fraction, in bytes
+  // (int()); max_tokens = budget // kv size, at most kv_cache_config.max_tokens.
+  const std::uint64_t room = checked_add(r.device_total_bytes, r.estimation_kv_bytes, "the KV budget");
+  r.kv_budget_bytes = room > r.peak_bytes ? trtllm_fraction_of(room - r.peak_bytes, r.fraction_ppm) : 0;
+  r.max_tokens = r.kv_budget_bytes / r.estimate_bytes_per_token;
+  r.max_tokens_given = o.max_tokens.has_value();
+  if (o.max_tokens) r.max_tokens = std::min(r.max_tokens, *o.max_tokens);
+
+  // The pool (KVCacheManager.calculate_max_num_blocks, after the profiling executor is torn
+  // down): min(max_tokens, fraction x free now / bytes per token), free now being the device
+  // less the weights and what stays outside torch; in blocks, rounded up in 1.1, down in the
+  // newest sources.
+  const std::uint64_t held = checked_add(r.weights_bytes, r.non_torch_bytes, "the KV pool");
+  const std::uint64_t free_now = r.device_total_bytes > held ? r.device_total_bytes - held : 0;
+  r.free_cap_tokens = trtllm_fraction_of(free_now, r.fraction_ppm) / r.bytes_per_token;
+  const std::uint64_t tokens = std::min(r.max_tokens, r.free_cap_tokens);
+  r.blocks = o.release == TrtllmRelease::v1_1 ? ceil_div(tokens, o.tokens_per_block) : tokens / o.tokens_per_block;
+  r.kv_tokens = checked_mul(r.blocks, o.tokens_per_block, "the KV pool");
+  r.kv_cache_bytes = checked_mul(r.kv_tokens, r.bytes_per_token, "the KV pool");
+
+  // max_seq_len as the pool allows (_validate_and_adjust_attention_windows,
+  // get_max_atten_window_upper_bound): whole blocks per beam, one block less with beams when
+  // it binds; "Impossible to fit in any sequence in kvCache" when not one block.
+  const std::uint64_t per_seq_blocks = r.blocks / o.max_beam_width;
+  std::uint64_t bound = checked_mul(per_seq_blocks, o.tokens_per_block, "the KV pool");
+  if (o.max_beam_width > 1 && r.max_seq_len > bound && bound >= o.tokens_per_block) bound -= o.tokens_per_block;
+  r.max_seq_len_final = std::min(r.max_seq_len, bound);
+  r.max_seq_len_reduced = r.max_seq_len_final < r.max_seq_len;
+  r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
+  return r;
+}
+
+} // namespace vramcalc
