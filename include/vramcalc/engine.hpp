@@ -3,12 +3,14 @@
 #pragma once
 
 #include "vramcalc/dtype.hpp"
+#include "vramcalc/engine_option.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
 #include "vramcalc/placement.hpp"
 
 #include <cstdint>
+#include <expected>
 #include <iterator>
 #include <optional>
 #include <span>
@@ -41,7 +43,14 @@ struct EngineTraits {
   bool parallel_layouts;
   std::string_view needs_gpu; // why it must be told the GPU ("" when it need not)
   std::string_view flags;     // its own flags, named when they are given without it
+  // Its options (engine_<id>.cpp), each with its flag, deployment key, help and parser.
+  std::span<const EngineOptionSpec> (*options)() = nullptr;
 };
+
+// Each engine's options, declared in its own file.
+[[nodiscard]] std::span<const EngineOptionSpec> vllm_option_specs();
+[[nodiscard]] std::span<const EngineOptionSpec> llamacpp_option_specs();
+[[nodiscard]] std::span<const EngineOptionSpec> sglang_option_specs();
 
 namespace detail {
 inline constexpr Dtype vllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
@@ -54,13 +63,13 @@ inline constexpr Dtype sglang_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16
 inline constexpr EngineTraits engine_table[] = {
     {EngineKind::generic, "generic", "vramcalc", "", 1, {}, loaded_by_no_engine, true, "", ""},
     {EngineKind::vllm, "vllm", "vLLM", "", 16, detail::vllm_kv_dtypes, loaded_by_vllm, true,
-     "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ..."},
+     "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ...", vllm_option_specs},
     {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, detail::llamacpp_kv_dtypes, loaded_by_llamacpp, false,
-     "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ..."},
+     "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ...", llamacpp_option_specs},
     // SGLang loads what vLLM loads (its quantization methods; not GGUF here); its KV pool is
     // per token (page size 1 by default).
     {EngineKind::sglang, "sglang", "SGLang", "", 1, detail::sglang_kv_dtypes, loaded_by_vllm, true,
-     "SGLang sizes its static memory from the GPU's memory", "--mem-fraction-static, --chunked-prefill-size, --cuda-graph-max-bs, ..."},
+     "SGLang sizes its static memory from the GPU's memory", "--mem-fraction-static, --chunked-prefill-size, --cuda-graph-max-bs, ...", sglang_option_specs},
 };
 
 constexpr bool engine_table_in_order() {
@@ -73,6 +82,12 @@ static_assert(engine_table_in_order(), "engine_table: one row per EngineKind, in
 
 [[nodiscard]] constexpr const EngineTraits& engine_traits(EngineKind kind) {
   return engine_table[static_cast<std::size_t>(kind)];
+}
+
+// The options of an engine (none for generic).
+[[nodiscard]] inline std::span<const EngineOptionSpec> engine_option_specs(EngineKind kind) {
+  const auto options = engine_traits(kind).options;
+  return options == nullptr ? std::span<const EngineOptionSpec>() : options();
 }
 
 // The engine an --engine value (or a deployment's `engine`) names, by id or alias, in any case.
@@ -255,8 +270,18 @@ struct LlamaCppResult {
   bool fits = false;
 };
 
+// A cache type llama.cpp takes (-ctk / -ctv), by ggml's name or vramcalc's; the error lists them.
+[[nodiscard]] std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text);
+
 // A cache type as llama.cpp spells it (ggml's type names: f16, f32, q8_0, ...).
 [[nodiscard]] std::string_view ggml_type_name(Dtype d);
+
+// Every engine's options, as the settings hold them (one member per engine, generic aside).
+struct EngineOptions {
+  VllmOptions vllm;
+  LlamaCppOptions llamacpp; // type_k / type_v unset: the settings' kv_dtype
+  SglangOptions sglang;
+};
 
 // What llama.cpp (the build of `options.release`, default the newest modelled) allocates with
 // `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).

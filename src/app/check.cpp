@@ -49,10 +49,6 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
     const auto it = d.keys.find(k);
     return it == d.keys.end() ? std::nullopt : std::optional<std::string>(it->second.text);
   };
-  const auto opt = [&](const char* k) -> std::optional<std::string> {
-    const auto it = d.engine_options.find(k);
-    return it == d.engine_options.end() ? std::nullopt : std::optional<std::string>(it->second.text);
-  };
   const auto boolean = [&](const char* k, const io::DeployValue& v) {
     std::string t = to_lower(v.text);
     if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
@@ -74,57 +70,41 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
   o.overhead = get("overhead");
   o.kv_policy = get("kv_policy");
-  // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
-  if (*engine == EngineKind::llamacpp) o.llamacpp_version = opt("version");
-  else if (*engine == EngineKind::sglang) {
-    if (opt("version")) fail(ErrorCode::invalid_argument, "--sglang-version: one SGLang release is modelled (0.5); leave version out");
-  } else o.vllm_version = opt("version");
-  // The other engine options, each the flag of the same name.
-  static constexpr std::pair<const char*, std::optional<std::string> Options::*> texts[] = {
-      {"gpu_memory_utilization", &Options::gpu_memory_utilization},
-      {"max_num_seqs", &Options::max_num_seqs},
-      {"max_num_batched_tokens", &Options::max_num_batched_tokens},
-      {"kv_cache_memory", &Options::kv_cache_memory},
-      {"block_size", &Options::block_size},
-      {"cache_type_k", &Options::cache_type_k},
-      {"cache_type_v", &Options::cache_type_v},
-      {"flash_attn", &Options::flash_attn},
-      {"batch_size", &Options::batch_size},
-      {"ubatch_size", &Options::ubatch_size},
-      {"n_gpu_layers", &Options::n_gpu_layers},
-      {"n_cpu_moe", &Options::n_cpu_moe},
-      {"tensor_split", &Options::tensor_split},
-      {"mem_fraction_static", &Options::mem_fraction_static},
-      {"chunked_prefill_size", &Options::chunked_prefill_size},
-      {"cuda_graph_max_bs", &Options::cuda_graph_max_bs},
-      {"max_running_requests", &Options::max_running_requests},
-      {"page_size", &Options::page_size}};
-  for (const auto& [key, member] : texts) o.*member = opt(key);
-  static constexpr std::pair<const char*, bool Options::*> switches[] = {
-      {"enforce_eager", &Options::enforce_eager}, {"kv_unified", &Options::kv_unified}, {"swa_full", &Options::swa_full}};
-  for (const auto& [key, member] : switches) {
-    if (const auto it = d.engine_options.find(key); it != d.engine_options.end()) o.*member = boolean(key, it->second);
+  // The engine options, each the flag its spec names. A key several engines have (version)
+  // is the deployment's engine's, else the first engine's that has it (its flag then asks
+  // for that engine).
+  for (const auto& [key, value] : d.engine_options) {
+    const EngineOptionSpec* spec = nullptr;
+    for (const EngineTraits& e : engine_table) {
+      for (const EngineOptionSpec& s : engine_option_specs(e.kind)) {
+        if (s.key == key && (spec == nullptr || e.kind == *engine)) spec = &s;
+      }
+    }
+    if (spec == nullptr) continue;
+    if (!spec->is_switch) o.engine_flags[std::string(spec->flag())] = value.text;
+    else if (boolean(key.c_str(), value)) o.engine_flags[std::string(spec->flag())] = "true";
   }
   return o;
 }
 
 // "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
 Error locate(const io::Deployment& d, const Error& error) {
-  static const std::pair<std::string_view, std::string_view> flags[] = {
-      {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
-      {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
-      {"--engine", "engine"}, {"--ep", "ep"},
-      {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
-      {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
-      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--llamacpp-version", "version"},
-      {"--enforce_eager", "enforce_eager"},
-      {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
-      {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
-      {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
-      {"--swa_full", "swa_full"}, {"--headroom", "headroom"},
-      {"--mem-fraction-static", "mem_fraction_static"}, {"--chunked-prefill-size", "chunked_prefill_size"},
-      {"--cuda-graph-max-bs", "cuda_graph_max_bs"}, {"--max-running-requests", "max_running_requests"},
-      {"--page-size", "page_size"}, {"--sglang-version", "version"}};
+  static const std::vector<std::pair<std::string, std::string_view>> flags = [] {
+    std::vector<std::pair<std::string, std::string_view>> out{
+        {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
+        {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
+        {"--engine", "engine"}, {"--ep", "ep"}, {"--headroom", "headroom"}};
+    // Each engine's options: the flag its parser names, and the key (a switch's value is
+    // refused under its key's name, "--enforce_eager").
+    for (const EngineTraits& e : engine_table) {
+      for (const EngineOptionSpec& s : engine_option_specs(e.kind)) {
+        if (s.key.empty()) continue;
+        out.emplace_back(std::string(s.flag()), s.key);
+        if (s.is_switch) out.emplace_back("--" + std::string(s.key), s.key);
+      }
+    }
+    return out;
+  }();
   const auto at = [&](const io::DeployValue& v, const std::string& what) {
     // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
     if (v.where.empty() && !d.where.empty()) {
@@ -135,7 +115,7 @@ Error locate(const io::Deployment& d, const Error& error) {
   };
   const std::string& message = error.message;
   for (const auto& [flag, key] : flags) {
-    const std::string prefix = std::string(flag) + ": ";
+    const std::string prefix = flag + ": ";
     if (!message.starts_with(prefix)) continue;
     const std::string k(key);
     if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
