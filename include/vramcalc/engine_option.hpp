@@ -23,7 +23,7 @@ struct EngineOptionSpec {
   std::string_view key;
   std::string_view help;
   bool is_switch = false;      // a switch (--enforce-eager: text "true" / "false"); else it takes a value
-  bool on_command_line = true; // false: a deployment key only (SGLang's `version`, refused by its parser)
+  bool on_command_line = true; // false: a deployment key only (a `version` an engine refuses by its parser)
   // Reads the text into settings.engine_options (the settings' GPUs are already read); a
   // refusal is an Error whose message names the flag ("--max-num-seqs: ...").
   std::optional<Error> (*apply)(std::string_view text, Settings& settings) = nullptr;

@@ -149,17 +149,7 @@ std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
   return flag_value("--headroom", parse_size(text));
 }
 
-// A deployment's verdict in its engine's terms: what it needs per GPU, what is left, whether
-// it fits (before the headroom asked), and why, in a sentence; an engine that splits layers
-// its own way says how many GPUs it used.
-struct Verdict {
-  bool fits = false;
-  std::uint64_t required_bytes_per_gpu = 0;
-  std::int64_t headroom_bytes = 0;
-  std::string why;
-  std::optional<std::uint32_t> count;
-  std::string headroom_name = "headroom"; // what the headroom is, in its terms
-};
+using Verdict = EngineVerdict; // report.hpp
 
 Verdict generic_verdict(const FitRow& row) {
   const auto u = UnitSystem::binary;
@@ -168,85 +158,6 @@ Verdict generic_verdict(const FitRow& row) {
                                : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
                                              format_bytes(row.usable_bytes, u)),
           std::nullopt};
-}
-
-// vLLM needs its share of the GPU (its memory request); what it leaves over is the KV
-// memory beyond `batch` full-length requests.
-Verdict engine_verdict(const Report& r, const VllmSection& vllm, const CheckEntry&) {
-  const VllmResult& v = vllm.plan;
-  const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
-  Verdict out;
-  out.required_bytes_per_gpu = v.requested_bytes;
-  out.headroom_bytes = v.kv_cache_memory_bytes >= need
-                           ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
-                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
-  out.fits = r.engine->fits;
-  out.headroom_name = "spare KV memory";
-  out.why = !v.starts && v.kv_budget_bytes <= 0
-                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
-                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
-                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
-                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
-                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
-            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
-                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
-                                    format_bytes(v.kv_cache_memory_bytes, u))
-            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
-                                          with_commas(r.settings.context_tokens), r.settings.batch)
-                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
-                                            with_commas(r.settings.context_tokens), r.settings.batch);
-  return out;
-}
-
-// SGLang holds its static share (weights + KV pool); what it leaves over is the pool beyond
-// `batch` full-length requests.
-Verdict engine_verdict(const Report& r, const SglangSection& s, const CheckEntry&) {
-  const SglangResult& g = s.plan;
-  const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, r.settings.context_tokens), g.cell_bytes);
-  const std::uint64_t holds = r.settings.context_tokens == 0
-                                  ? 0
-                                  : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
-  Verdict out;
-  out.required_bytes_per_gpu = g.static_bytes;
-  out.headroom_bytes = g.kv_pool_bytes >= need
-                           ? static_cast<std::int64_t>(g.kv_pool_bytes - need)
-                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - g.kv_pool_bytes, INT64_MAX));
-  out.fits = r.engine->fits;
-  out.headroom_name = "spare KV pool";
-  out.why = !g.error.empty() ? "SGLang: " + g.error
-            : !g.starts ? fmt::format("SGLang would not start: weights {} per GPU leave nothing of its static share {} "
-                                      "(mem_fraction_static {:g}) for the KV pool",
-                                      format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u),
-                                      static_cast<double>(g.mem_fraction_static_ppm) / 1e6)
-            : !r.engine->fits ? fmt::format("SGLang holds {} requests of {} tokens, {} asked", holds,
-                                          with_commas(r.settings.context_tokens), r.settings.batch)
-                              : fmt::format("SGLang starts; {} requests of {} tokens fit, {} asked", holds,
-                                            with_commas(r.settings.context_tokens), r.settings.batch);
-  return out;
-}
-
-// llama.cpp: the device with the least room decides; its layers are split over the GPUs.
-Verdict engine_verdict(const Report& r, const LlamaCppSection& l, const CheckEntry& e) {
-  const auto u = UnitSystem::binary;
-  Verdict out;
-  out.count = static_cast<std::uint32_t>(l.plan.gpus.size());
-  std::int64_t least = INT64_MAX;
-  for (const LlamaCppDevice& dev : l.plan.gpus) {
-    out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
-    const std::int64_t h = dev.total() <= dev.usable_bytes
-                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
-                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
-    least = std::min(least, h);
-  }
-  out.headroom_bytes = least == INT64_MAX ? 0 : least;
-  out.fits = r.engine->fits;
-  out.why = !l.plan.error.empty()
-                ? "llama.cpp would " + std::string(l.plan.aborts ? "abort" : "refuse") + ": " + l.plan.error
-                : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
-                              format_bytes(e.usable_bytes, u));
-  return out;
 }
 
 CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Catalog& catalog) {
@@ -305,7 +216,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     } catch (const Failure& err) {
       throw Failure{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
     }
-    const Verdict v = r.engine ? std::visit([&](const auto& a) { return engine_verdict(r, a, e); }, r.engine->detail)
+    const Verdict v = r.engine ? std::visit([&](const auto& a) { return detail::engine_verdict(r, a, e.usable_bytes); }, r.engine->detail)
                                : generic_verdict(row);
     if (r.engine) {
       e.count = v.count.value_or(e.count);

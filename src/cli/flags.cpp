@@ -40,6 +40,22 @@ std::string quant_help() {
   return help + " ... ('vramcalc list formats'; default: the model's native format, or the checkpoint's)";
 }
 
+// "generic (the model's own needs), vllm, llamacpp or ...: what that engine allocates".
+std::string engine_help() {
+  const std::string ids = engine_ids(); // "generic, vllm, ..."
+  return "generic (the model's own needs)" + ids.substr(ids.find(',')) + ": what that engine allocates";
+}
+
+// Every id and alias --engine takes, in engine_table's order.
+std::vector<std::string> engine_names() {
+  std::vector<std::string> out;
+  for (const EngineTraits& e : engine_table) {
+    out.emplace_back(e.id);
+    if (!e.alias.empty()) out.emplace_back(e.alias);
+  }
+  return out;
+}
+
 // Each engine's flags, from its option specs, in engine_table's order.
 std::vector<Flag> engine_flags() {
   std::vector<Flag> out;
@@ -71,8 +87,7 @@ const std::vector<Flag>& flags() {
        E | C | X | K, &Options::gpus, {}, "GPU", true},
       {"--gpu-mem", "a GPU not in the catalog, by memory: 24GiB, 2x48GB", E | C | X | K, &Options::gpu_mem},
       {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
-      {"--engine", "generic (the model's own needs), vllm, llamacpp or sglang: what that engine allocates", E | X,
-       &Options::engine, {"generic", "vllm", "llamacpp", "llama.cpp", "sglang"}},
+      {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
       {"--tp,--tensor-parallel-size", "tensor-parallel GPUs (default: chosen from the GPU count)", E | C | X,
        &Options::tp},
       {"--pp,--pipeline-parallel-size", "pipeline stages (default: chosen from the GPU count)", E | C | X,

@@ -392,7 +392,7 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
 
 } // namespace
 
-EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const Parallel&) {
   const GpuRequest& g = s.gpus.front();
   LlamaCppOptions o = s.engine_options.llamacpp;
   if (!o.type_k) o.type_k = s.kv_dtype;
@@ -437,7 +437,11 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   return e;
 }
 
-void llamacpp_decide(FitRow& row, const LlamaCppSection& l) {
+std::uint32_t llamacpp_most_gpus(const ModelSpec& model) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64));
+}
+
+void engine_decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, std::uint64_t) {
   // Its layer split over the GPUs; the busiest GPU is the one with the least room.
   row.count = static_cast<std::uint32_t>(l.plan.gpus.size());
   row.tp = 1;

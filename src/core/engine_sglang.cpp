@@ -163,7 +163,7 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   return e;
 }
 
-void sglang_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch) {
+void engine_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch) {
   const SglangResult& r = sglang.plan;
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.

@@ -427,7 +427,7 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   return e;
 }
 
-void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch) {
+void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch) {
   const VllmResult& v = vllm.plan;
   // vLLM takes its share of the GPU (total x utilization, or the rest + --kv-cache-memory):
   // that is what it may use; it needs the rest plus `batch` full-length requests of KV
