@@ -51,9 +51,7 @@ struct Settings {
   std::optional<Parallel> parallel; // --tp / --pp; unset: chosen per GPU count
   KvPolicy kv_policy;
   EngineKind engine = EngineKind::generic;
-  VllmOptions vllm;
-  LlamaCppOptions llamacpp;         // type_k / type_v unset: kv_dtype
-  SglangOptions sglang;
+  EngineOptions engine_options;     // each engine's own (engine.hpp)
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
   // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
   // which points into them.

@@ -28,8 +28,8 @@ struct GpuSpec {
   std::optional<double> price_usd_per_hour;
   std::vector<std::string> sources;
   bool custom = false;                 // from --gpu-mem, not the catalog
-  // The total CUDA reports (torch.cuda.mem_get_info), below nvidia-smi's: what vLLM, SGLang
-  // and TensorRT-LLM size their budgets from. Measured for some GPUs (with its source);
+  // The total CUDA reports (torch.cuda.mem_get_info), below nvidia-smi's: what the serving
+  // engines (vLLM, TensorRT-LLM, ...) size their budgets from. Measured for some GPUs (with its source);
   // cuda_visible_bytes() gives the rule for the others.
   std::optional<std::uint64_t> cuda_memory_bytes;
   std::string cuda_memory_source;

@@ -125,28 +125,21 @@ struct Limits {
   bool asked_context = false, asked_batch = false, asked_quant = false;
 };
 
-// vLLM's account (--engine vllm): the figures of its start-up log.
-struct VllmSection {
-  VllmResult plan;
+// A deployment's verdict in its engine's terms (vramcalc check; each engine's engine_verdict):
+// what it needs per GPU, what is left, whether it fits (before the headroom asked), and why,
+// in a sentence; an engine that splits layers its own way says how many GPUs it used.
+struct EngineVerdict {
+  bool fits = false;
+  std::uint64_t required_bytes_per_gpu = 0;
+  std::int64_t headroom_bytes = 0;
+  std::string why;
+  std::optional<std::uint32_t> count;
+  std::string headroom_name = "headroom"; // what the headroom is, in its terms
 };
 
-// llama.cpp's account (--engine llamacpp): its buffers on each GPU and in system RAM.
-struct LlamaCppSection {
-  LlamaCppResult plan;            // swa_cells 0 for models without sliding-window layers
-  std::string weights;            // the GGUF format sized
-  bool server = true;             // llama-server; false: the library (llama-cli, bindings)
-  bool kv_unified = false, swa_full = false;
-  std::uint32_t total_layers = 0; // repeating layers + the output layer
-};
-
-// SGLang's account (--engine sglang): the figures of its start-up log.
-struct SglangSection {
-  SglangResult plan;
-};
-
-// What a serving engine would do (present with --engine vllm | llamacpp | sglang): what every engine
-// says, and its own account as one alternative per engine (in EngineKind order, generic
-// aside), which the renderers visit.
+// What a serving engine would do (present with --engine and an engine's id): what every
+// engine says, and its own account as one alternative per engine (EngineDetail, engine.hpp:
+// in EngineKind order, generic aside), which the renderers visit.
 struct EngineSection {
   std::string version;       // the release whose behaviour is modelled
   std::string gpu;           // GPU id it was planned for
@@ -156,7 +149,7 @@ struct EngineSection {
   std::uint64_t batch = 1;
   bool fits = false;         // it starts, and holds `batch` requests at full length
   std::vector<std::string> notes;
-  std::variant<VllmSection, LlamaCppSection, SglangSection> detail;
+  EngineDetail detail;
 
   [[nodiscard]] EngineKind kind() const {
     // Alternatives in EngineKind order, generic aside.
@@ -164,11 +157,6 @@ struct EngineSection {
   }
   [[nodiscard]] std::string_view name() const { return engine_traits(kind()).id; }
 };
-
-static_assert(std::is_same_v<std::variant_alternative_t<static_cast<std::size_t>(EngineKind::sglang) - 1,
-                                                    decltype(EngineSection::detail)>,
-                             SglangSection>,
-              "EngineSection::detail: one alternative per engine, in EngineKind order");
 
 struct Report {
   ModelSummary model;

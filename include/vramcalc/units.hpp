@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vramcalc {
 
@@ -90,5 +91,13 @@ inline constexpr std::uint64_t max_context_tokens = 1ull << 40;
 
 // Parses a percentage "5%" into a (numerator, 10000) fraction in basis points.
 [[nodiscard]] std::expected<std::uint64_t, Error> parse_percent_bp(std::string_view text);
+
+// Parses a fraction in (0, 1] into millionths: "0.9" = 900000, "0.8455555" rounded at the
+// seventh digit. The error text says what is wrong, without the flag.
+[[nodiscard]] std::expected<std::uint32_t, Error> parse_fraction_ppm(std::string_view text);
+
+// Splits "a, b,c" into its trimmed entries; an empty entry, or digits grouped by thousands
+// ("32,000", one number, not a list), is refused. The error text is without the flag.
+[[nodiscard]] std::expected<std::vector<std::string>, Error> parse_list(std::string_view text);
 
 } // namespace vramcalc

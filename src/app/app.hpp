@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,18 +42,9 @@ struct Options {
   std::string engine = "generic";
   std::optional<std::string> tp, pp;
   bool ep = false;
-  std::optional<std::string> gpu_memory_utilization;
-  std::optional<std::string> block_size;
-  std::optional<std::string> max_num_seqs;
-  std::optional<std::string> max_num_batched_tokens;
-  std::optional<std::string> kv_cache_memory;
-  std::optional<std::string> vllm_version;
-  bool enforce_eager = false;
-  std::optional<std::string> cache_type_k, cache_type_v, flash_attn, batch_size, ubatch_size, n_gpu_layers,
-      n_cpu_moe, tensor_split, llamacpp_version, llamacpp_app, draft_max;
-  bool kv_unified = false, swa_full = false;
-  std::optional<std::string> mem_fraction_static, chunked_prefill_size, cuda_graph_max_bs, max_running_requests,
-      page_size; // SGLang
+  // Each engine's own flags as given, by canonical name ("--max-num-seqs" -> "64"; a switch
+  // "true"): the engines' option specs (engine.hpp) read them.
+  std::map<std::string, std::string> engine_flags;
   std::optional<std::string> kv_policy;
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;

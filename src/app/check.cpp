@@ -49,10 +49,6 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
     const auto it = d.keys.find(k);
     return it == d.keys.end() ? std::nullopt : std::optional<std::string>(it->second.text);
   };
-  const auto opt = [&](const char* k) -> std::optional<std::string> {
-    const auto it = d.engine_options.find(k);
-    return it == d.engine_options.end() ? std::nullopt : std::optional<std::string>(it->second.text);
-  };
   const auto boolean = [&](const char* k, const io::DeployValue& v) {
     std::string t = to_lower(v.text);
     if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
@@ -74,57 +70,41 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
   o.overhead = get("overhead");
   o.kv_policy = get("kv_policy");
-  // engine_options.version: the release of the deployment's engine (vLLM 0.11, llama.cpp 2025-07-22).
-  if (*engine == EngineKind::llamacpp) o.llamacpp_version = opt("version");
-  else if (*engine == EngineKind::sglang) {
-    if (opt("version")) fail(ErrorCode::invalid_argument, "--sglang-version: one SGLang release is modelled (0.5); leave version out");
-  } else o.vllm_version = opt("version");
-  // The other engine options, each the flag of the same name.
-  static constexpr std::pair<const char*, std::optional<std::string> Options::*> texts[] = {
-      {"gpu_memory_utilization", &Options::gpu_memory_utilization},
-      {"max_num_seqs", &Options::max_num_seqs},
-      {"max_num_batched_tokens", &Options::max_num_batched_tokens},
-      {"kv_cache_memory", &Options::kv_cache_memory},
-      {"block_size", &Options::block_size},
-      {"cache_type_k", &Options::cache_type_k},
-      {"cache_type_v", &Options::cache_type_v},
-      {"flash_attn", &Options::flash_attn},
-      {"batch_size", &Options::batch_size},
-      {"ubatch_size", &Options::ubatch_size},
-      {"n_gpu_layers", &Options::n_gpu_layers},
-      {"n_cpu_moe", &Options::n_cpu_moe},
-      {"tensor_split", &Options::tensor_split},
-      {"mem_fraction_static", &Options::mem_fraction_static},
-      {"chunked_prefill_size", &Options::chunked_prefill_size},
-      {"cuda_graph_max_bs", &Options::cuda_graph_max_bs},
-      {"max_running_requests", &Options::max_running_requests},
-      {"page_size", &Options::page_size}};
-  for (const auto& [key, member] : texts) o.*member = opt(key);
-  static constexpr std::pair<const char*, bool Options::*> switches[] = {
-      {"enforce_eager", &Options::enforce_eager}, {"kv_unified", &Options::kv_unified}, {"swa_full", &Options::swa_full}};
-  for (const auto& [key, member] : switches) {
-    if (const auto it = d.engine_options.find(key); it != d.engine_options.end()) o.*member = boolean(key, it->second);
+  // The engine options, each the flag its spec names. A key several engines have (version)
+  // is the deployment's engine's, else the first engine's that has it (its flag then asks
+  // for that engine).
+  for (const auto& [key, value] : d.engine_options) {
+    const EngineOptionSpec* spec = nullptr;
+    for (const EngineTraits& e : engine_table) {
+      for (const EngineOptionSpec& s : engine_option_specs(e.kind)) {
+        if (s.key == key && (spec == nullptr || e.kind == *engine)) spec = &s;
+      }
+    }
+    if (spec == nullptr) continue;
+    if (!spec->is_switch) o.engine_flags[std::string(spec->flag())] = value.text;
+    else if (boolean(key.c_str(), value)) o.engine_flags[std::string(spec->flag())] = "true";
   }
   return o;
 }
 
 // "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
 Error locate(const io::Deployment& d, const Error& error) {
-  static const std::pair<std::string_view, std::string_view> flags[] = {
-      {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
-      {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
-      {"--engine", "engine"}, {"--ep", "ep"},
-      {"--gpu-memory-utilization", "gpu_memory_utilization"}, {"--max-num-seqs", "max_num_seqs"},
-      {"--max-num-batched-tokens", "max_num_batched_tokens"}, {"--kv-cache-memory", "kv_cache_memory"},
-      {"--block-size", "block_size"}, {"--vllm-version", "version"}, {"--llamacpp-version", "version"},
-      {"--enforce_eager", "enforce_eager"},
-      {"--cache-type-k", "cache_type_k"}, {"--cache-type-v", "cache_type_v"}, {"--flash-attn", "flash_attn"},
-      {"--batch-size", "batch_size"}, {"--ubatch-size", "ubatch_size"}, {"--n-gpu-layers", "n_gpu_layers"},
-      {"--n-cpu-moe", "n_cpu_moe"}, {"--tensor-split", "tensor_split"}, {"--kv_unified", "kv_unified"},
-      {"--swa_full", "swa_full"}, {"--headroom", "headroom"},
-      {"--mem-fraction-static", "mem_fraction_static"}, {"--chunked-prefill-size", "chunked_prefill_size"},
-      {"--cuda-graph-max-bs", "cuda_graph_max_bs"}, {"--max-running-requests", "max_running_requests"},
-      {"--page-size", "page_size"}, {"--sglang-version", "version"}};
+  static const std::vector<std::pair<std::string, std::string_view>> flags = [] {
+    std::vector<std::pair<std::string, std::string_view>> out{
+        {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
+        {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
+        {"--engine", "engine"}, {"--ep", "ep"}, {"--headroom", "headroom"}};
+    // Each engine's options: the flag its parser names, and the key (a switch's value is
+    // refused under its key's name, "--enforce_eager").
+    for (const EngineTraits& e : engine_table) {
+      for (const EngineOptionSpec& s : engine_option_specs(e.kind)) {
+        if (s.key.empty()) continue;
+        out.emplace_back(std::string(s.flag()), s.key);
+        if (s.is_switch) out.emplace_back("--" + std::string(s.key), s.key);
+      }
+    }
+    return out;
+  }();
   const auto at = [&](const io::DeployValue& v, const std::string& what) {
     // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
     if (v.where.empty() && !d.where.empty()) {
@@ -135,7 +115,7 @@ Error locate(const io::Deployment& d, const Error& error) {
   };
   const std::string& message = error.message;
   for (const auto& [flag, key] : flags) {
-    const std::string prefix = std::string(flag) + ": ";
+    const std::string prefix = flag + ": ";
     if (!message.starts_with(prefix)) continue;
     const std::string k(key);
     if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
@@ -169,17 +149,7 @@ std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
   return flag_value("--headroom", parse_size(text));
 }
 
-// A deployment's verdict in its engine's terms: what it needs per GPU, what is left, whether
-// it fits (before the headroom asked), and why, in a sentence; an engine that splits layers
-// its own way says how many GPUs it used.
-struct Verdict {
-  bool fits = false;
-  std::uint64_t required_bytes_per_gpu = 0;
-  std::int64_t headroom_bytes = 0;
-  std::string why;
-  std::optional<std::uint32_t> count;
-  std::string headroom_name = "headroom"; // what the headroom is, in its terms
-};
+using Verdict = EngineVerdict; // report.hpp
 
 Verdict generic_verdict(const FitRow& row) {
   const auto u = UnitSystem::binary;
@@ -188,85 +158,6 @@ Verdict generic_verdict(const FitRow& row) {
                                : fmt::format("{} per GPU of {} usable", format_bytes(row.required_bytes_per_gpu, u),
                                              format_bytes(row.usable_bytes, u)),
           std::nullopt};
-}
-
-// vLLM needs its share of the GPU (its memory request); what it leaves over is the KV
-// memory beyond `batch` full-length requests.
-Verdict engine_verdict(const Report& r, const VllmSection& vllm, const CheckEntry&) {
-  const VllmResult& v = vllm.plan;
-  const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
-  Verdict out;
-  out.required_bytes_per_gpu = v.requested_bytes;
-  out.headroom_bytes = v.kv_cache_memory_bytes >= need
-                           ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
-                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
-  out.fits = r.engine->fits;
-  out.headroom_name = "spare KV memory";
-  out.why = !v.starts && v.kv_budget_bytes <= 0
-                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
-                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
-                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
-                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
-                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
-            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
-                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
-                                    format_bytes(v.kv_cache_memory_bytes, u))
-            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
-                                          with_commas(r.settings.context_tokens), r.settings.batch)
-                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
-                                            with_commas(r.settings.context_tokens), r.settings.batch);
-  return out;
-}
-
-// SGLang holds its static share (weights + KV pool); what it leaves over is the pool beyond
-// `batch` full-length requests.
-Verdict engine_verdict(const Report& r, const SglangSection& s, const CheckEntry&) {
-  const SglangResult& g = s.plan;
-  const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, r.settings.context_tokens), g.cell_bytes);
-  const std::uint64_t holds = r.settings.context_tokens == 0
-                                  ? 0
-                                  : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
-  Verdict out;
-  out.required_bytes_per_gpu = g.static_bytes;
-  out.headroom_bytes = g.kv_pool_bytes >= need
-                           ? static_cast<std::int64_t>(g.kv_pool_bytes - need)
-                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - g.kv_pool_bytes, INT64_MAX));
-  out.fits = r.engine->fits;
-  out.headroom_name = "spare KV pool";
-  out.why = !g.error.empty() ? "SGLang: " + g.error
-            : !g.starts ? fmt::format("SGLang would not start: weights {} per GPU leave nothing of its static share {} "
-                                      "(mem_fraction_static {:g}) for the KV pool",
-                                      format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u),
-                                      static_cast<double>(g.mem_fraction_static_ppm) / 1e6)
-            : !r.engine->fits ? fmt::format("SGLang holds {} requests of {} tokens, {} asked", holds,
-                                          with_commas(r.settings.context_tokens), r.settings.batch)
-                              : fmt::format("SGLang starts; {} requests of {} tokens fit, {} asked", holds,
-                                            with_commas(r.settings.context_tokens), r.settings.batch);
-  return out;
-}
-
-// llama.cpp: the device with the least room decides; its layers are split over the GPUs.
-Verdict engine_verdict(const Report& r, const LlamaCppSection& l, const CheckEntry& e) {
-  const auto u = UnitSystem::binary;
-  Verdict out;
-  out.count = static_cast<std::uint32_t>(l.plan.gpus.size());
-  std::int64_t least = INT64_MAX;
-  for (const LlamaCppDevice& dev : l.plan.gpus) {
-    out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
-    const std::int64_t h = dev.total() <= dev.usable_bytes
-                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
-                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
-    least = std::min(least, h);
-  }
-  out.headroom_bytes = least == INT64_MAX ? 0 : least;
-  out.fits = r.engine->fits;
-  out.why = !l.plan.error.empty()
-                ? "llama.cpp would " + std::string(l.plan.aborts ? "abort" : "refuse") + ": " + l.plan.error
-                : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
-                              format_bytes(e.usable_bytes, u));
-  return out;
 }
 
 CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Catalog& catalog) {
@@ -325,7 +216,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     } catch (const Failure& err) {
       throw Failure{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
     }
-    const Verdict v = r.engine ? std::visit([&](const auto& a) { return engine_verdict(r, a, e); }, r.engine->detail)
+    const Verdict v = r.engine ? std::visit([&](const auto& a) { return detail::engine_verdict(r, a, e.usable_bytes); }, r.engine->detail)
                                : generic_verdict(row);
     if (r.engine) {
       e.count = v.count.value_or(e.count);

@@ -117,42 +117,7 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std
 // A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
 
 std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
-  // "32,000" is a thousands separator, not the list 32 and 000.
-  {
-    std::size_t i = 0, group = 0;
-    bool separated = false, digits_only = !value.empty() && value.size() <= 64;
-    for (; i < value.size() && digits_only; ++i) {
-      if (value[i] == ',') {
-        digits_only = group >= 1 && group <= 3 && (!separated || group == 3);
-        separated = true;
-        group = 0;
-      } else {
-        digits_only = std::isdigit(static_cast<unsigned char>(value[i])) != 0;
-        ++group;
-      }
-    }
-    if (digits_only && separated && group == 3) {
-      std::string plain;
-      for (char c : value) {
-        if (c != ',') plain += c;
-      }
-      fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' is a list of " + value.substr(0, value.find(',')) +
-                                            " and more; for one number write " + plain + " (no thousands separators)");
-    }
-  }
-  std::vector<std::string> out;
-  std::string_view rest = value;
-  while (true) {
-    const auto comma = rest.find(',');
-    std::string_view one = rest.substr(0, comma);
-    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
-    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
-    if (one.empty()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + value + "' has an empty entry");
-    out.emplace_back(one);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return out;
+  return flag_value(flag, parse_list(value));
 }
 
 WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
@@ -203,35 +168,11 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
 // --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
 // more decimals are rounded to the nearest millionth.
 std::uint32_t utilization_flag(const std::string& text, const std::string& flag) {
-  const auto bad = [&](const std::string& why) { fail(ErrorCode::invalid_argument, flag + ": '" + text + "' " + why); };
-  std::size_t i = 0;
-  std::uint64_t whole = 0, frac_ppm = 0, digits = 0;
-  bool round_up_last = false, any = false;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, any = true) {
-    if (whole > 10) bad("is more than 1");
-    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
-  }
-  if (i < text.size() && text[i] == '.') {
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits, any = true) {
-      if (digits < 6) frac_ppm = frac_ppm * 10 + static_cast<std::uint64_t>(text[i] - '0');
-      else if (digits == 6) round_up_last = text[i] >= '5';
-    }
-  }
-  if (!any || i != text.size()) bad("is not a decimal fraction such as 0.9 or 0.845");
-  for (std::uint64_t d = digits; d < 6; ++d) frac_ppm *= 10;
-  const std::uint64_t ppm = whole * 1'000'000 + frac_ppm + (round_up_last ? 1 : 0);
-  if (ppm > 1'000'000) bad("is more than 1");
-  if (ppm == 0) bad("is not more than 0");
-  return static_cast<std::uint32_t>(ppm);
+  return static_cast<std::uint32_t>(flag_value(flag, parse_fraction_ppm(text)));
 }
 
-// llama.cpp's cache types (engine_table).
 Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
-  const auto d = parse_dtype(text);
-  if (d && engine_takes_kv(EngineKind::llamacpp, *d)) return *d;
-  std::string known;
-  for (Dtype k : engine_traits(EngineKind::llamacpp).kv_dtypes) known += (known.empty() ? "" : ", ") + std::string(ggml_type_name(k));
-  fail(ErrorCode::invalid_argument, flag + ": llama.cpp has no '" + text + "' cache type; it has " + known);
+  return flag_value(flag, llamacpp_cache_type(text));
 }
 
 EngineKind engine_kind(const std::string& name) {

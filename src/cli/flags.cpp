@@ -1,7 +1,10 @@
 // The flag table (flags.hpp).
 #include "flags.hpp"
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/format.hpp"
+
+#include <algorithm>
 
 #include <variant>
 
@@ -9,8 +12,10 @@ namespace vramcalc::cli {
 
 namespace {
 
+// An Options member, or an engine's option (its spec, in engine_<id>.cpp; the text goes to
+// Options::engine_flags under its canonical name).
 using Member = std::variant<std::optional<std::string> Options::*, std::string Options::*,
-                            std::vector<std::string> Options::*, bool Options::*>;
+                            std::vector<std::string> Options::*, bool Options::*, const EngineOptionSpec*>;
 
 constexpr unsigned E = static_cast<unsigned>(Command::estimate), P = static_cast<unsigned>(Command::plan),
                    C = static_cast<unsigned>(Command::compare), K = static_cast<unsigned>(Command::check),
@@ -19,7 +24,7 @@ constexpr unsigned E = static_cast<unsigned>(Command::estimate), P = static_cast
 constexpr unsigned all = E | P | C | K | X | L | I;
 
 struct Flag {
-  const char* names;       // CLI11 names: "-q,--quant,--weights"
+  std::string names;       // CLI11 names: "-q,--quant,--weights"
   std::string help;
   unsigned commands;       // Command bits it applies to
   Member member;
@@ -35,8 +40,36 @@ std::string quant_help() {
   return help + " ... ('vramcalc list formats'; default: the model's native format, or the checkpoint's)";
 }
 
+// "generic (the model's own needs), vllm, llamacpp or ...: what that engine allocates".
+std::string engine_help() {
+  const std::string ids = engine_ids(); // "generic, vllm, ..."
+  return "generic (the model's own needs)" + ids.substr(ids.find(',')) + ": what that engine allocates";
+}
+
+// Every id and alias --engine takes, in engine_table's order.
+std::vector<std::string> engine_names() {
+  std::vector<std::string> out;
+  for (const EngineTraits& e : engine_table) {
+    out.emplace_back(e.id);
+    if (!e.alias.empty()) out.emplace_back(e.alias);
+  }
+  return out;
+}
+
+// Each engine's flags, from its option specs, in engine_table's order.
+std::vector<Flag> engine_flags() {
+  std::vector<Flag> out;
+  for (const EngineTraits& engine : engine_table) {
+    for (const EngineOptionSpec& spec : engine_option_specs(engine.kind)) {
+      if (spec.on_command_line) out.push_back({std::string(spec.names), std::string(spec.help), E, &spec});
+    }
+  }
+  return out;
+}
+
 const std::vector<Flag>& flags() {
-  static const std::vector<Flag> table{
+  static const std::vector<Flag> table = [] {
+    std::vector<Flag> t{
       {"-q,--quant,--weights", quant_help(), E | P | C | X, &Options::quant},
       {"--kv,--kv-cache-dtype",
        "KV-cache dtype (comma list to compare): fp32 fp16 bf16 fp8 (e4m3) fp8_e5m2 int8 int4 q8_0 q4_0 ... (default: "
@@ -54,56 +87,14 @@ const std::vector<Flag>& flags() {
        E | C | X | K, &Options::gpus, {}, "GPU", true},
       {"--gpu-mem", "a GPU not in the catalog, by memory: 24GiB, 2x48GB", E | C | X | K, &Options::gpu_mem},
       {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
-      {"--engine", "generic (the model's own needs), vllm, llamacpp or sglang: what that engine allocates", E | X,
-       &Options::engine, {"generic", "vllm", "llamacpp", "llama.cpp", "sglang"}},
+      {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
       {"--tp,--tensor-parallel-size", "tensor-parallel GPUs (default: chosen from the GPU count)", E | C | X,
        &Options::tp},
       {"--pp,--pipeline-parallel-size", "pipeline stages (default: chosen from the GPU count)", E | C | X,
        &Options::pp},
       {"--ep,--enable-expert-parallel", "MoE: whole experts per GPU instead of sharded experts", E | C | X,
        &Options::ep},
-      {"--gpu-memory-utilization", "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", E,
-       &Options::gpu_memory_utilization},
-      {"--block-size", "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)", E,
-       &Options::block_size},
-      {"--max-num-seqs", "vLLM: most concurrent sequences (default by GPU: 1024 or 256)", E, &Options::max_num_seqs},
-      {"--max-num-batched-tokens", "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)", E,
-       &Options::max_num_batched_tokens},
-      {"--kv-cache-memory", "vLLM: the KV cache budget per GPU, instead of vLLM's profiling", E,
-       &Options::kv_cache_memory},
-      {"--vllm-version", "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)", E,
-       &Options::vllm_version},
-      {"--enforce-eager", "vLLM: no CUDA graphs", E, &Options::enforce_eager},
-      {"--cache-type-k,--ctk,--kv-k", "llama.cpp: K cache type (default: --kv, else f16)", E, &Options::cache_type_k},
-      {"--cache-type-v,--ctv,--kv-v", "llama.cpp: V cache type (default: --kv, else f16)", E, &Options::cache_type_v},
-      {"--flash-attn,--fa", "llama.cpp: flash attention on, off or auto (default auto: on)", E, &Options::flash_attn},
-      {"--kv-unified", "llama.cpp: one KV cache shared by all sequences (llama-server without -np)", E,
-       &Options::kv_unified},
-      {"--swa-full", "llama.cpp: full-size caches for sliding-window layers", E, &Options::swa_full},
-      {"--batch-size", "llama.cpp: logical batch, tokens (-b; default 2048)", E, &Options::batch_size},
-      {"--ubatch-size", "llama.cpp: physical batch, tokens (-ub; default 512)", E, &Options::ubatch_size},
-      {"--n-gpu-layers,--ngl", "llama.cpp: layers on the GPUs, counting the output (default all)", E,
-       &Options::n_gpu_layers},
-      {"--n-cpu-moe", "llama.cpp: keep the experts of the first N layers in system RAM", E, &Options::n_cpu_moe},
-      {"--tensor-split", "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)", E,
-       &Options::tensor_split},
-      {"--llamacpp-version",
-       "llama.cpp: the build date whose behaviour to model, e.g. 2025-07 or 2025-07-22 (default: newest)", E,
-       &Options::llamacpp_version},
-      {"--llamacpp-app", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
-       E, &Options::llamacpp_app},
-      {"--draft-max", "llama.cpp: draft tokens per sequence of speculative decoding (default 0)", E,
-       &Options::draft_max},
-      {"--mem-fraction-static",
-       "SGLang: share of the memory free before the weights for weights + KV pool (default: from the GPU's memory)", E,
-       &Options::mem_fraction_static},
-      {"--chunked-prefill-size", "SGLang: prefill chunk in tokens, -1 for none (default by GPU: 2048 to 16384)", E,
-       &Options::chunked_prefill_size},
-      {"--cuda-graph-max-bs", "SGLang: largest CUDA-graph batch (default by GPU and tp: 8 to 512)", E,
-       &Options::cuda_graph_max_bs},
-      {"--max-running-requests", "SGLang: most running requests (default: from the KV pool, 2048 to 4096)", E,
-       &Options::max_running_requests},
-      {"--page-size", "SGLang: tokens per KV page (default 1)", E, &Options::page_size},
+      // (each engine's own flags go here: engine_flags())
       {"--kv-policy",
        "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)",
        E | P | C | X, &Options::kv_policy},
@@ -134,12 +125,18 @@ const std::vector<Flag>& flags() {
       {"--headroom", "memory to keep free per GPU: 5% or 2GiB (overrides every deployment's)", K, &Options::headroom},
       {"--format", "output format: table, json, ndjson, csv, markdown; check also: junit, github", all,
        &Options::format, {"table", "json", "ndjson", "csv", "markdown", "junit", "github"}},
-  };
+    };
+    // The engines' flags after the engine's choice and its layout (--engine, --tp, --pp, --ep).
+    const auto after = std::find_if(t.begin(), t.end(), [](const Flag& f) { return f.names == "--kv-policy"; });
+    const std::vector<Flag> engines = engine_flags();
+    t.insert(after, engines.begin(), engines.end());
+    return t;
+  }();
   return table;
 }
 
 // The first long name: "--quant" of "-q,--quant,--weights".
-std::string canonical(const char* names) {
+std::string canonical(std::string_view names) {
   std::string_view n = names;
   while (!n.empty()) {
     const auto comma = n.find(',');
@@ -172,11 +169,20 @@ std::map<const CLI::Option*, std::string> register_flags(CLI::App& app, Options&
     if (!top_level && (f.commands & static_cast<unsigned>(command)) == 0) continue;
     CLI::Option* opt = std::visit(
         [&](auto member) -> CLI::Option* {
-          auto& target = o.*member;
-          if constexpr (std::is_same_v<std::decay_t<decltype(target)>, bool>) {
-            return app.add_flag(f.names, target, f.help);
+          if constexpr (std::is_same_v<decltype(member), const EngineOptionSpec*>) {
+            std::string flag(member->flag());
+            if (member->is_switch) {
+              return app.add_flag_callback(f.names, [&o, flag] { o.engine_flags[flag] = "true"; }, f.help);
+            }
+            return app.add_option_function<std::string>(
+                f.names, [&o, flag](const std::string& value) { o.engine_flags[flag] = value; }, f.help);
           } else {
-            return app.add_option(f.names, target, f.help);
+            auto& target = o.*member;
+            if constexpr (std::is_same_v<std::decay_t<decltype(target)>, bool>) {
+              return app.add_flag(f.names, target, f.help);
+            } else {
+              return app.add_option(f.names, target, f.help);
+            }
           }
         },
         f.member);

@@ -4,6 +4,8 @@
 #include "vramcalc/engine.hpp"
 
 #include "vramcalc/kv.hpp"
+#include "vramcalc/names.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 #include "engine_sections.hpp"
@@ -380,9 +382,9 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                     "converted before it caches full K and V per head, far more (about 71 times at DeepSeek V3's "
                     "shape): give the file to size it.");
   }
-  if (s.llamacpp.n_cpu_moe > 0 && model.moe) {
+  if (s.engine_options.llamacpp.n_cpu_moe > 0 && model.moe) {
     notes.push_back("The routed experts of the first " +
-                    std::to_string(std::min<std::uint64_t>(s.llamacpp.n_cpu_moe, model.num_layers)) +
+                    std::to_string(std::min<std::uint64_t>(s.engine_options.llamacpp.n_cpu_moe, model.num_layers)) +
                     " layers stay in system RAM and run on the CPU (--n-cpu-moe).");
   }
   return notes;
@@ -390,9 +392,9 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
 
 } // namespace
 
-EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const Parallel&) {
   const GpuRequest& g = s.gpus.front();
-  LlamaCppOptions o = s.llamacpp;
+  LlamaCppOptions o = s.engine_options.llamacpp;
   if (!o.type_k) o.type_k = s.kv_dtype;
   if (!o.type_v) o.type_v = s.kv_dtype;
   WeightFormat w = as_gguf(s.weights);
@@ -435,7 +437,11 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s) {
   return e;
 }
 
-void llamacpp_decide(FitRow& row, const LlamaCppSection& l) {
+std::uint32_t llamacpp_most_gpus(const ModelSpec& model) {
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64));
+}
+
+void engine_decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, std::uint64_t) {
   // Its layer split over the GPUs; the busiest GPU is the one with the least room.
   row.count = static_cast<std::uint32_t>(l.plan.gpus.size());
   row.tp = 1;
@@ -460,3 +466,162 @@ void llamacpp_decide(FitRow& row, const LlamaCppSection& l) {
 }
 
 } // namespace vramcalc::detail
+
+// ---- llama.cpp's options: the flags of llama-server, the keys of a deployment's engine_options ----
+
+namespace vramcalc {
+
+std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text) {
+  const auto d = parse_dtype(text);
+  if (d && engine_takes_kv(EngineKind::llamacpp, *d)) return *d;
+  std::string known;
+  for (Dtype k : engine_traits(EngineKind::llamacpp).kv_dtypes) known += (known.empty() ? "" : ", ") + std::string(ggml_type_name(k));
+  return std::unexpected(Error{ErrorCode::invalid_argument, "llama.cpp has no '" + std::string(text) + "' cache type; it has " + known});
+}
+
+namespace {
+
+// "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
+std::optional<Error> llamacpp_version(std::string_view text, Settings& s) {
+  const std::string t = to_lower(text);
+  const std::optional<Error> bad = flag_error(
+      "--llamacpp-version", "'" + std::string(text) +
+                                "' is not a build date like 2025-07-22 or 2025-07 (llama-server --version prints the "
+                                "build; its release page the date), or latest");
+  if (t == "latest" || t == "newest") {
+    s.engine_options.llamacpp.release = 0;
+    return std::nullopt;
+  }
+  if (t.size() != 7 && t.size() != 10) return bad;
+  if (t[4] != '-' || (t.size() == 10 && t[7] != '-')) return bad;
+  bool digits_ok = true;
+  const auto digits = [&](std::size_t at, std::size_t n) {
+    std::uint32_t v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i >= t.size() || t[i] < '0' || t[i] > '9') digits_ok = false;
+      else v = v * 10 + static_cast<std::uint32_t>(t[i] - '0');
+    }
+    return v;
+  };
+  const std::uint32_t year = digits(0, 4), month = digits(5, 2), day = t.size() == 10 ? digits(8, 2) : 1;
+  if (!digits_ok || year < 2023 || month < 1 || month > 12 || day < 1 || day > 31) return bad;
+  s.engine_options.llamacpp.release = year * 10000 + month * 100 + day;
+  return std::nullopt;
+}
+
+std::optional<Error> flash_attn(std::string_view text, Settings& s) {
+  const std::string f = to_lower(text);
+  FlashAttn& fa = s.engine_options.llamacpp.flash_attn;
+  if (f == "on" || f == "1" || f == "true") fa = FlashAttn::on;
+  else if (f == "off" || f == "0" || f == "false") fa = FlashAttn::off;
+  else if (f == "auto") fa = FlashAttn::automatic;
+  else return flag_error("--flash-attn", "'" + std::string(text) + "' is not on, off or auto");
+  return std::nullopt;
+}
+
+std::optional<Error> n_gpu_layers(std::string_view text, Settings& s) {
+  const std::string n = to_lower(text);
+  if (n == "all" || n == "auto" || n == "-1") return std::nullopt;
+  // llama.cpp takes 0 (every layer on the CPU) and -1 (all); other negatives are mistakes.
+  if (n.starts_with("-")) {
+    return flag_error("--n-gpu-layers", "'" + excerpt(n) +
+                                            "' is negative; give a layer count (0 keeps every layer on the CPU), or -1, "
+                                            "all or auto for every layer");
+  }
+  const auto v = parse_count(n, 1u << 20);
+  if (!v && n == "0") {
+    s.engine_options.llamacpp.n_gpu_layers = 0;
+    return std::nullopt;
+  }
+  return read_into(s.engine_options.llamacpp.n_gpu_layers, "--n-gpu-layers", v);
+}
+
+std::optional<Error> n_cpu_moe(std::string_view text, Settings& s) {
+  // 0: none (llama-server's default); "all": every layer (--cpu-moe).
+  const std::string n = to_lower(text);
+  std::uint32_t& moe = s.engine_options.llamacpp.n_cpu_moe;
+  if (n == "0") moe = 0;
+  else if (n == "all") moe = 1u << 20;
+  else return read_into(moe, "--n-cpu-moe", parse_count(n, 1u << 20));
+  return std::nullopt;
+}
+
+std::optional<Error> tensor_split(std::string_view text, Settings& s) {
+  const auto parts = parse_list(text);
+  if (!parts) return flag_error("--tensor-split", parts.error());
+  std::vector<std::uint32_t>& split = s.engine_options.llamacpp.tensor_split;
+  for (const std::string& part : *parts) {
+    std::uint32_t share = 0;
+    if (auto e = read_into(share, "--tensor-split", parse_count(part, 1u << 20))) return e;
+    split.push_back(share);
+  }
+  std::uint32_t count = 0;
+  for (const GpuRequest& g : s.gpus) count += std::max<std::uint32_t>(1, g.count);
+  if (split.size() > count) {
+    return flag_error("--tensor-split", std::to_string(split.size()) + " shares for " + std::to_string(count) + " GPU" +
+                                            (count == 1 ? "" : "s"));
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> llamacpp_app(std::string_view text, Settings& s) {
+  const std::string a = to_lower(text);
+  if (a == "server" || a == "llama-server") s.engine_options.llamacpp.server = true;
+  else if (a == "library" || a == "cli" || a == "llama-cli") s.engine_options.llamacpp.server = false;
+  else return flag_error("--llamacpp-app", "'" + std::string(text) + "' is not server or library");
+  return std::nullopt;
+}
+
+constexpr EngineOptionSpec llamacpp_options[] = {
+    {"--cache-type-k,--ctk,--kv-k", "cache_type_k", "llama.cpp: K cache type (default: --kv, else f16)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.llamacpp.type_k, "--cache-type-k", llamacpp_cache_type(t));
+     }},
+    {"--cache-type-v,--ctv,--kv-v", "cache_type_v", "llama.cpp: V cache type (default: --kv, else f16)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.llamacpp.type_v, "--cache-type-v", llamacpp_cache_type(t));
+     }},
+    {"--flash-attn,--fa", "flash_attn", "llama.cpp: flash attention on, off or auto (default auto: on)", false, true,
+     flash_attn},
+    {"--kv-unified", "kv_unified", "llama.cpp: one KV cache shared by all sequences (llama-server without -np)", true,
+     true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.llamacpp.kv_unified = t == "true";
+       return std::nullopt;
+     }},
+    {"--swa-full", "swa_full", "llama.cpp: full-size caches for sliding-window layers", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.llamacpp.swa_full = t == "true";
+       return std::nullopt;
+     }},
+    {"--batch-size", "batch_size", "llama.cpp: logical batch, tokens (-b; default 2048)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.llamacpp.n_batch, "--batch-size", parse_count(t, 1u << 24));
+     }},
+    {"--ubatch-size", "ubatch_size", "llama.cpp: physical batch, tokens (-ub; default 512)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.llamacpp.n_ubatch, "--ubatch-size", parse_count(t, 1u << 24));
+     }},
+    {"--n-gpu-layers,--ngl", "n_gpu_layers", "llama.cpp: layers on the GPUs, counting the output (default all)", false,
+     true, n_gpu_layers},
+    {"--n-cpu-moe", "n_cpu_moe", "llama.cpp: keep the experts of the first N layers in system RAM", false, true,
+     n_cpu_moe},
+    {"--tensor-split", "tensor_split", "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)", false, true,
+     tensor_split},
+    {"--llamacpp-version", "version",
+     "llama.cpp: the build date whose behaviour to model, e.g. 2025-07 or 2025-07-22 (default: newest)", false, true,
+     llamacpp_version},
+    {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
+     false, true, llamacpp_app},
+    {"--draft-max", "", "llama.cpp: draft tokens per sequence of speculative decoding (default 0)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t == "0") return std::nullopt;
+       return read_into(s.engine_options.llamacpp.n_draft, "--draft-max", parse_count(t, 1u << 16));
+     }},
+};
+
+} // namespace
+
+std::span<const EngineOptionSpec> llamacpp_option_specs() { return llamacpp_options; }
+
+} // namespace vramcalc

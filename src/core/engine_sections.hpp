@@ -1,6 +1,7 @@
 // The engines' part of an estimate, private to the core: each engine plans the first
-// requested GPU type into its EngineSection alternative and decides that GPU's fit row.
-// engines.cpp dispatches on Settings::engine; each engine's own file implements its part.
+// requested GPU type into its EngineSection alternative and decides that GPU's fit row
+// (declared in its header, engine_<id>.hpp). engines.cpp dispatches through engine_table's
+// function pointers and, on the section, by overload.
 #pragma once
 
 #include "vramcalc/estimate.hpp"
@@ -16,19 +17,6 @@ inline std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
   return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
                       : -static_cast<std::int64_t>(std::min(need - have, cap));
 }
-
-// engine_vllm.cpp: vLLM's start-up on the first requested GPU type, `layout` its parallelism.
-EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
-void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch);
-
-// engine_llamacpp.cpp: llama.cpp on the first requested GPU type, at its count (or the fewest
-// it fits on when no count is given).
-EngineSection llamacpp_section(const ModelSpec& model, const Settings& settings);
-void llamacpp_decide(FitRow& row, const LlamaCppSection& llamacpp);
-
-// engine_sglang.cpp: SGLang's start-up on the first requested GPU type, `layout` its parallelism.
-EngineSection sglang_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
-void sglang_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch);
 
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);

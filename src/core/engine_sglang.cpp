@@ -138,7 +138,7 @@ namespace vramcalc::detail {
 
 EngineSection sglang_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const GpuRequest& g = settings.gpus.front();
-  SglangOptions o = settings.sglang;
+  SglangOptions o = settings.engine_options.sglang;
   // --overhead replaces the memory in use before the weights (e.g. with a log's own figure).
   if (settings.overhead_given) o.init_bytes = settings.overhead_bytes;
   SglangSection s{sglang_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
@@ -163,7 +163,7 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   return e;
 }
 
-void sglang_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch) {
+void engine_decide(FitRow& row, const EngineSection& common, const SglangSection& sglang, std::uint64_t batch) {
   const SglangResult& r = sglang.plan;
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.
@@ -181,3 +181,54 @@ void sglang_decide(FitRow& row, const EngineSection& common, const SglangSection
 }
 
 } // namespace vramcalc::detail
+
+// ---- SGLang's options: the flags of sglang.launch_server, the keys of a deployment's engine_options ----
+
+namespace vramcalc {
+
+namespace {
+
+constexpr EngineOptionSpec sglang_options[] = {
+    {"--mem-fraction-static", "mem_fraction_static",
+     "SGLang: share of the memory free before the weights for weights + KV pool (default: from the GPU's memory)",
+     false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.mem_fraction_static_ppm, "--mem-fraction-static", parse_fraction_ppm(t));
+     }},
+    {"--chunked-prefill-size", "chunked_prefill_size",
+     "SGLang: prefill chunk in tokens, -1 for none (default by GPU: 2048 to 16384)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       // SGLang disables chunked prefill with -1 (or 0).
+       if (t == "-1" || t == "0") {
+         s.engine_options.sglang.chunked_prefill_size = 0;
+         return std::nullopt;
+       }
+       return read_into(s.engine_options.sglang.chunked_prefill_size, "--chunked-prefill-size", parse_tokens(t));
+     }},
+    {"--cuda-graph-max-bs", "cuda_graph_max_bs", "SGLang: largest CUDA-graph batch (default by GPU and tp: 8 to 512)",
+     false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.cuda_graph_max_bs, "--cuda-graph-max-bs", parse_count(t, 1u << 16));
+     }},
+    {"--max-running-requests", "max_running_requests",
+     "SGLang: most running requests (default: from the KV pool, 2048 to 4096)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.max_running_requests, "--max-running-requests",
+                        parse_count(t, 1ull << 24));
+     }},
+    {"--page-size", "page_size", "SGLang: tokens per KV page (default 1)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.page_size, "--page-size", parse_count(t, 1u << 16));
+     }},
+    // A deployment's `version`: one release is modelled.
+    {"--sglang-version", "version", "", false, false,
+     [](std::string_view, Settings&) -> std::optional<Error> {
+       return flag_error("--sglang-version", "one SGLang release is modelled (0.5); leave version out");
+     }},
+};
+
+} // namespace
+
+std::span<const EngineOptionSpec> sglang_option_specs() { return sglang_options; }
+
+} // namespace vramcalc

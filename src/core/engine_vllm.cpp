@@ -406,7 +406,7 @@ namespace vramcalc::detail {
 
 EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const GpuRequest& g = settings.gpus.front();
-  VllmOptions o = settings.vllm;
+  VllmOptions o = settings.engine_options.vllm;
   // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
   VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
@@ -427,7 +427,7 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   return e;
 }
 
-void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch) {
+void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& vllm, std::uint64_t batch) {
   const VllmResult& v = vllm.plan;
   // vLLM takes its share of the GPU (total x utilization, or the rest + --kv-cache-memory):
   // that is what it may use; it needs the rest plus `batch` full-length requests of KV
@@ -450,3 +450,74 @@ void vllm_decide(FitRow& row, const EngineSection& common, const VllmSection& vl
 }
 
 } // namespace vramcalc::detail
+
+// ---- vLLM's options: the flags of `vllm serve`, the keys of a deployment's engine_options ----
+
+namespace vramcalc {
+
+namespace {
+
+// "0.11", "v0.21.1", "0.10.2" -> the release's major and minor.
+std::optional<Error> vllm_version(std::string_view text, Settings& s) {
+  std::string_view t = text;
+  if (t.starts_with("v")) t.remove_prefix(1);
+  const auto dot = t.find('.');
+  const std::string first(t.substr(0, dot));
+  const bool zero_major = first == "0";
+  auto major = parse_count(zero_major ? "1" : first, 99);
+  std::string minor_text = dot == std::string_view::npos ? "0" : std::string(t.substr(dot + 1));
+  if (const auto dot2 = minor_text.find('.'); dot2 != std::string::npos) minor_text = minor_text.substr(0, dot2);
+  auto minor = minor_text == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(minor_text, 999);
+  if (!major || !minor || dot == std::string_view::npos) {
+    return flag_error("--vllm-version", "'" + std::string(text) + "' is not a version like 0.11 or 0.21.1");
+  }
+  VllmOptions& v = s.engine_options.vllm;
+  v.version_major = zero_major ? 0 : static_cast<std::uint32_t>(*major);
+  v.version_minor = static_cast<std::uint32_t>(*minor);
+  return std::nullopt;
+}
+
+std::optional<Error> block_size(std::string_view text, Settings& s) {
+  std::uint64_t b = 0;
+  if (auto e = read_into(b, "--block-size", parse_count(text, 4096))) return e;
+  if ((b & (b - 1)) != 0) return flag_error("--block-size", "'" + std::string(text) + "' is not a power of two");
+  s.engine_options.vllm.block_size = static_cast<std::uint32_t>(b);
+  return std::nullopt;
+}
+
+constexpr EngineOptionSpec vllm_options[] = {
+    {"--gpu-memory-utilization", "gpu_memory_utilization",
+     "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.vllm.utilization_ppm, "--gpu-memory-utilization", parse_fraction_ppm(t));
+     }},
+    {"--block-size", "block_size", "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)", false,
+     true, block_size},
+    {"--max-num-seqs", "max_num_seqs", "vLLM: most concurrent sequences (default by GPU: 1024 or 256)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.vllm.max_num_seqs, "--max-num-seqs", parse_count(t, 1ull << 24));
+     }},
+    {"--max-num-batched-tokens", "max_num_batched_tokens",
+     "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.vllm.max_num_batched_tokens, "--max-num-batched-tokens", parse_tokens(t));
+     }},
+    {"--kv-cache-memory", "kv_cache_memory", "vLLM: the KV cache budget per GPU, instead of vLLM's profiling", false,
+     true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.vllm.kv_cache_memory_bytes, "--kv-cache-memory", parse_size(t));
+     }},
+    {"--vllm-version", "version", "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)",
+     false, true, vllm_version},
+    {"--enforce-eager", "enforce_eager", "vLLM: no CUDA graphs", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.vllm.enforce_eager = t == "true";
+       return std::nullopt;
+     }},
+};
+
+} // namespace
+
+std::span<const EngineOptionSpec> vllm_option_specs() { return vllm_options; }
+
+} // namespace vramcalc

@@ -53,35 +53,19 @@ bool engine_loads(EngineKind engine, const WeightFormat& f) {
 namespace vramcalc::detail {
 
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
-  switch (settings.engine) {
-  case EngineKind::vllm: return vllm_section(model, settings, layout);
-  case EngineKind::llamacpp: return llamacpp_section(model, settings);
-  case EngineKind::sglang: return sglang_section(model, settings, layout);
-  case EngineKind::generic: break;
-  }
-  throw std::logic_error("engine_section: the generic estimate has no engine section");
+  const auto section = engine_traits(settings.engine).section;
+  if (section == nullptr) throw std::logic_error("engine_section: the generic estimate has no engine section");
+  return section(model, settings, layout);
 }
 
 std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model) {
-  switch (engine) {
-  case EngineKind::llamacpp:
-    // It splits by layers: more GPUs than layers + the output layer hold nothing more.
-    return static_cast<std::uint32_t>(std::min<std::uint64_t>(model.num_layers + 1, 64));
-  case EngineKind::vllm:
-  case EngineKind::sglang:
-  case EngineKind::generic: break;
-  }
-  return 64;
+  const auto most = engine_traits(engine).most_gpus;
+  return most == nullptr ? 64 : most(model);
 }
 
-namespace {
-void decide(FitRow& row, const EngineSection& e, const VllmSection& v, std::uint64_t batch) { vllm_decide(row, e, v, batch); }
-void decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, std::uint64_t) { llamacpp_decide(row, l); }
-void decide(FitRow& row, const EngineSection& e, const SglangSection& s, std::uint64_t batch) { sglang_decide(row, e, s, batch); }
-} // namespace
-
 void engine_decide(FitRow& row, const EngineSection& e, std::uint64_t batch) {
-  std::visit([&](const auto& alternative) { decide(row, e, alternative, batch); }, e.detail);
+  // Each engine's engine_decide, by its section's type (engine_<id>.hpp).
+  std::visit([&](const auto& alternative) { engine_decide(row, e, alternative, batch); }, e.detail);
 }
 
 } // namespace vramcalc::detail

@@ -174,4 +174,69 @@ std::expected<std::uint64_t, Error> parse_percent_bp(std::string_view text) {
   return static_cast<std::uint64_t>(v);
 }
 
+std::expected<std::uint32_t, Error> parse_fraction_ppm(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, quoted(text) + " " + std::string(why)});
+  };
+  std::size_t i = 0;
+  std::uint64_t whole = 0, frac_ppm = 0, digits = 0;
+  bool round_up_last = false, any = false;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, any = true) {
+    if (whole > 10) return bad("is more than 1");
+    whole = whole * 10 + static_cast<std::uint64_t>(text[i] - '0');
+  }
+  if (i < text.size() && text[i] == '.') {
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits, any = true) {
+      if (digits < 6) frac_ppm = frac_ppm * 10 + static_cast<std::uint64_t>(text[i] - '0');
+      else if (digits == 6) round_up_last = text[i] >= '5';
+    }
+  }
+  if (!any || i != text.size()) return bad("is not a decimal fraction such as 0.9 or 0.845");
+  for (std::uint64_t d = digits; d < 6; ++d) frac_ppm *= 10;
+  const std::uint64_t ppm = whole * 1'000'000 + frac_ppm + (round_up_last ? 1 : 0);
+  if (ppm > 1'000'000) return bad("is more than 1");
+  if (ppm == 0) return bad("is not more than 0");
+  return static_cast<std::uint32_t>(ppm);
+}
+
+std::expected<std::vector<std::string>, Error> parse_list(std::string_view value) {
+  const auto bad = [&](std::string message) { return std::unexpected(Error{ErrorCode::invalid_argument, std::move(message)}); };
+  // "32,000" is a thousands separator, not the list 32 and 000.
+  {
+    std::size_t i = 0, group = 0;
+    bool separated = false, digits_only = !value.empty() && value.size() <= 64;
+    for (; i < value.size() && digits_only; ++i) {
+      if (value[i] == ',') {
+        digits_only = group >= 1 && group <= 3 && (!separated || group == 3);
+        separated = true;
+        group = 0;
+      } else {
+        digits_only = std::isdigit(static_cast<unsigned char>(value[i])) != 0;
+        ++group;
+      }
+    }
+    if (digits_only && separated && group == 3) {
+      std::string plain;
+      for (char c : value) {
+        if (c != ',') plain += c;
+      }
+      return bad(quoted(value) + " is a list of " + std::string(value.substr(0, value.find(','))) +
+                 " and more; for one number write " + plain + " (no thousands separators)");
+    }
+  }
+  std::vector<std::string> out;
+  std::string_view rest = value;
+  while (true) {
+    const auto comma = rest.find(',');
+    std::string_view one = rest.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (one.empty()) return bad(quoted(value) + " has an empty entry");
+    out.emplace_back(one);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 } // namespace vramcalc

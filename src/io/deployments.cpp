@@ -6,6 +6,7 @@
 #include "manifests.hpp"
 #include "yaml_dom.hpp"
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/names.hpp"
 
@@ -217,15 +218,16 @@ const std::vector<std::string_view>& deployment_keys() {
 }
 
 const std::vector<std::string_view>& engine_option_keys() {
-  static const std::vector<std::string_view> k{
-      // vLLM
-      "gpu_memory_utilization", "max_num_seqs", "max_num_batched_tokens", "kv_cache_memory", "block_size",
-      "enforce_eager", "version",
-      // llama.cpp
-      "cache_type_k", "cache_type_v", "flash_attn", "kv_unified", "swa_full", "n_gpu_layers", "n_cpu_moe",
-      "tensor_split", "batch_size", "ubatch_size",
-      // SGLang
-      "mem_fraction_static", "chunked_prefill_size", "cuda_graph_max_bs", "max_running_requests", "page_size"};
+  // Every engine's option keys (its specs, engine_<id>.cpp), each once.
+  static const std::vector<std::string_view> k = [] {
+    std::vector<std::string_view> out;
+    for (const EngineTraits& engine : engine_table) {
+      for (const EngineOptionSpec& spec : engine_option_specs(engine.kind)) {
+        if (!spec.key.empty() && std::find(out.begin(), out.end(), spec.key) == out.end()) out.push_back(spec.key);
+      }
+    }
+    return out;
+  }();
   return k;
 }
 

@@ -477,14 +477,12 @@ GgufValue read_value(Reader& r, std::uint32_t type, std::string_view key, std::u
   return v;
 }
 
-GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptions& options) {
-  Reader r(source, std::move(origin), options.max_header_bytes);
-  GgufFile f;
-  auto store = std::make_shared<GgufStore>();
-  f.store = store;
-  f.origin = r.origin();
-  f.file_size = source.size;
+// The magic, the version and the two counts, each checked against what the file can hold.
+struct GgufCounts {
+  std::uint64_t tensors = 0, metadata = 0;
+};
 
+GgufCounts read_counts(Reader& r, GgufFile& f) {
   char magic[4];
   r.read(magic, 4, [] { return std::string("the magic"); });
   if (std::memcmp(magic, "GGUF", 4) != 0) r.fail_plain("not a GGUF file (magic '" + printable(std::string_view(magic, 4)) + "')");
@@ -528,6 +526,11 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
            16);
   }
 
+  return {n_tensors, n_kv};
+}
+
+// The metadata pairs (duplicate keys refused), the key index, general.alignment.
+void read_metadata(Reader& r, GgufFile& f, GgufStore& store, std::uint64_t n_kv, const GgufReadOptions& options) {
   // Metadata. Memory grows with what is read, not with the counts (a count is checked
   // only against the file's size, which includes the tensor data): at most max_reserved
   // entries are reserved, address space that is touched only as entries are read. Duplicates are found through a set of positions (no second copy of the
@@ -541,13 +544,13 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   std::uint64_t alignment_at = 0;
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     const std::uint64_t at = r.pos();
-    const std::string_view key = r.string_in(*store, [&] { return "metadata key " + std::to_string(i); });
+    const std::string_view key = r.string_in(store, [&] { return "metadata key " + std::to_string(i); });
     if (key.empty()) r.fail("metadata key " + std::to_string(i) + " is empty", at);
     if (keys.contains(key)) r.fail("metadata key " + in_quotes(key) + " appears twice", at);
     const std::uint64_t type_at = r.pos();
     const auto type = r.le<std::uint32_t>([&] { return "the value type of key " + in_quotes(key); });
     if (type > 12) r.fail("metadata key " + in_quotes(key) + " has unknown value type " + std::to_string(type), type_at);
-    GgufValue v = read_value(r, type, key, type_at, options, kept_budget, *store);
+    GgufValue v = read_value(r, type, key, type_at, options, kept_budget, store);
     if (key == "general.alignment") alignment_at = at;
     f.metadata.push_back(GgufKv{key, v});
     keys.insert(static_cast<std::uint32_t>(f.metadata.size() - 1));
@@ -569,6 +572,11 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
     }
   }
 
+}
+
+// The tensor infos: names, shapes, types and byte sizes; returns where each was read.
+std::vector<std::uint64_t> read_tensor_infos(Reader& r, GgufFile& f, std::uint64_t n_tensors) {
+  constexpr auto int64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   // Tensor infos (reserved as the metadata).
   f.tensors.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n_tensors, max_reserved)));
   detail::PositionSet names(&f, [](const void* file, std::uint32_t i) {
@@ -632,6 +640,12 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
   }
   names.clear();
 
+  return info_at;
+}
+
+// The data section: after the header padded to the alignment, each tensor's data where the
+// offsets before it say and inside the file.
+void check_tensor_data(Reader& r, GgufFile& f, const std::vector<std::uint64_t>& info_at) {
   f.header_bytes = r.pos();
   // The data section starts at the header padded to the alignment (GGML_PAD in gguf.cpp).
   f.data_offset = f.header_bytes + (f.alignment - f.header_bytes % f.alignment) % f.alignment;
@@ -670,6 +684,19 @@ GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptio
     }
     expected += t.bytes + (f.alignment - t.bytes % f.alignment) % f.alignment;
   }
+}
+
+GgufFile parse(const ByteSource& source, std::string origin, const GgufReadOptions& options) {
+  Reader r(source, std::move(origin), options.max_header_bytes);
+  GgufFile f;
+  auto store = std::make_shared<GgufStore>();
+  f.store = store;
+  f.origin = r.origin();
+  f.file_size = source.size;
+  const GgufCounts n = read_counts(r, f);
+  read_metadata(r, f, *store, n.metadata, options);
+  const std::vector<std::uint64_t> info_at = read_tensor_infos(r, f, n.tensors);
+  check_tensor_data(r, f, info_at);
   return f;
 }
 

@@ -3,6 +3,7 @@
 #include "vramcalc/render.hpp"
 #include "vramcalc/text.hpp"
 #include "vramcalc/tensors.hpp"
+#include "engine_render.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -119,129 +120,11 @@ ojson to_json(const FitRow& f) {
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; }
 
-ojson to_json(const LlamaCppDevice& d, bool gpu) {
-  ojson j{{"name", d.name}};
-  if (gpu) j["usable_bytes"] = d.usable_bytes;
-  j["layers"] = d.layers;
-  j["output_layer"] = d.output;
-  j["model_bytes"] = d.model_bytes;
-  j["kv_bytes"] = d.kv_bytes;
-  j["compute_bytes"] = d.compute_bytes;
-  j["output_buffer_bytes"] = d.output_bytes;
-  if (gpu) j["margin_bytes"] = d.overhead_bytes;
-  j["total_bytes"] = d.total();
-  if (gpu) j["fits"] = d.fits();
-  return j;
-}
-
-ojson to_json(const EngineSection& e, const LlamaCppSection& l) {
-  const LlamaCppResult& p = l.plan;
-  ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(to_json(d, true));
-  return ojson{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"gpus", p.gpus.size()},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"weights", l.weights},
-               {"n_ctx", p.n_ctx},
-               {"n_seq", e.batch},
-               {"kv_unified", l.kv_unified},
-               {"swa_full", l.swa_full},
-               {"n_batch", p.n_batch},
-               {"n_ubatch", p.n_ubatch},
-               {"flash_attn", p.flash_attn},
-               {"cache_type_k", ggml_type_name(p.type_k)},
-               {"cache_type_v", ggml_type_name(p.type_v)},
-               {"n_stream", p.n_stream},
-               {"cells_per_stream", p.cells},
-               {"swa_cells", p.swa_cells},
-               {"kv_bytes", p.kv_bytes},
-               {"state_bytes", p.state_bytes},
-               {"gpu_layers", p.gpu_layers},
-               {"total_layers", l.total_layers},
-               {"app", l.server ? "server" : "library"},
-               {"n_outputs", p.n_outputs},
-               {"devices", std::move(devices)},
-               {"host", to_json(p.host, false)},
-               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
-               {"aborts", p.aborts},
-               {"fits", e.fits},
-               {"notes", e.notes}};
-}
-
-ojson to_json(const EngineSection& e, const VllmSection& vllm) {
-  const VllmResult& v = vllm.plan;
-  return ojson{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"tp", e.tp},
-               {"pp", e.pp},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"gpu_memory_bytes", v.gpu_memory_bytes},
-               {"gpu_memory_source", v.gpu_memory_source},
-               {"gpu_memory_utilization", static_cast<double>(v.utilization_ppm) / 1e6},
-               {"requested_bytes", v.requested_bytes},
-               {"stage", v.stage},
-               {"weights_bytes", v.weights_bytes},
-               {"activation_bytes", v.activation_bytes},
-               {"non_torch_bytes", v.non_torch_bytes},
-               {"cuda_graph_bytes", v.cuda_graph_bytes},
-               {"kv_cache_memory_bytes", v.kv_cache_memory_bytes},
-               {"kv_budget_bytes", v.kv_budget_bytes},
-               {"max_num_seqs", v.max_num_seqs},
-               {"max_num_batched_tokens", v.max_num_batched_tokens},
-               {"block_size", v.block_size},
-               {"page_bytes", v.page_bytes},
-               {"kv_cache_groups", v.num_groups},
-               {"num_gpu_blocks", v.num_gpu_blocks},
-               {"kv_cache_tokens", v.kv_cache_tokens},
-               {"max_concurrency", v.max_concurrency},
-               {"needed_bytes", v.needed_bytes},
-               {"starts", v.starts},
-               {"max_model_len_fit", v.max_model_len_fit},
-               {"fits", e.fits},
-               {"notes", e.notes}};
-}
-
-ojson to_json(const EngineSection& e, const SglangSection& sglang) {
-  const SglangResult& g = sglang.plan;
-  return ojson{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"tp", e.tp},
-               {"pp", e.pp},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"error", g.error.empty() ? ojson(nullptr) : ojson(g.error)},
-               {"gpu_mem_mib", g.gpu_mem_mib},
-               {"chunked_prefill_size", g.chunked_prefill_size},
-               {"cuda_graph_max_bs", g.cuda_graph_max_bs},
-               {"reserved_bytes", g.reserved_bytes},
-               {"mem_fraction_static", static_cast<double>(g.mem_fraction_static_ppm) / 1e6},
-               {"mem_fraction_static_given", g.fraction_given},
-               {"gpu_memory_bytes", g.cuda_memory_bytes},
-               {"gpu_memory_source", g.cuda_memory_source},
-               {"init_bytes", g.init_bytes},
-               {"total_gpu_memory_bytes", g.total_gpu_memory_bytes},
-               {"static_bytes", g.static_bytes},
-               {"weights_bytes", g.weights_bytes},
-               {"rest_bytes", g.rest_bytes},
-               {"cell_bytes", g.cell_bytes},
-               {"page_size", g.page_size},
-               {"max_total_num_tokens", g.max_total_num_tokens},
-               {"kv_pool_bytes", g.kv_pool_bytes},
-               {"context_len", g.context_len},
-               {"max_running_requests", g.max_running_requests},
-               {"starts", g.starts},
-               {"fits", e.fits},
-               {"notes", e.notes}};
-}
-
 ojson to_json(const EngineSection& e) {
-  return std::visit([&](const auto& alternative) { return to_json(e, alternative); }, e.detail);
+  // Each engine's object, by its section's type (engine_<id>.hpp).
+  detail::JsonObject out;
+  std::visit([&](const auto& alternative) { detail::engine_json(out, e, alternative); }, e.detail);
+  return std::move(out.value);
 }
 
 // The one estimate document; a sweep prints a list of them.

@@ -1,5 +1,6 @@
 #include "vramcalc/model.hpp"
 #include "vramcalc/render.hpp"
+#include "engine_render.hpp"
 #include "layout.hpp"
 #include "safe_text.hpp"
 #include "text_table.hpp"
@@ -12,14 +13,15 @@
 
 namespace vramcalc {
 
-namespace {
-
-using detail::Style;
-
-std::string signed_bytes(std::int64_t v, UnitSystem u) {
+std::string detail::signed_bytes(std::int64_t v, UnitSystem u) {
   if (v >= 0) return "+" + format_bytes(static_cast<std::uint64_t>(v), u);
   return "-" + format_bytes(static_cast<std::uint64_t>(-(v + 1)) + 1, u);
 }
+
+namespace {
+
+using detail::signed_bytes;
+using detail::Style;
 
 std::string count_str(std::uint32_t n) { return fmt::format("{}\u00d7", n); }
 
@@ -47,16 +49,9 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
   if (row.decided_by != "generic" && engine != nullptr) {
     const std::string who(engine_traits(engine->kind()).display);
     if (row.fits) return who + ": fits";
-    if (const auto* v = std::get_if<VllmSection>(&engine->detail); v != nullptr && !v->plan.starts) {
-      return "vLLM would not start" + needs;
-    }
-    if (const auto* l = std::get_if<LlamaCppSection>(&engine->detail); l != nullptr && !l->plan.error.empty()) {
-      return l->plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
-    }
-    if (const auto* g = std::get_if<SglangSection>(&engine->detail); g != nullptr) {
-      if (!g->plan.error.empty()) return "SGLang: not modelled";
-      if (!g->plan.starts) return "SGLang would not start" + needs;
-    }
+    const std::string said =
+        std::visit([&](const auto& a) { return detail::engine_status(*engine, a, needs); }, engine->detail);
+    if (!said.empty()) return said;
     return who + ": does not fit" + needs;
   }
   if (row.fits) return "fits";
@@ -78,54 +73,6 @@ std::string kv_kind_name(const KvGroup& g) {
 bool deployable(const FitRow& f) { return f.gpu_segment != "mac" || f.count <= 1; }
 
 std::string engine_label(const EngineSection& e) { return std::string(engine_traits(e.kind()).display) + " " + e.version; }
-
-// Why the engine says the requested GPUs do not fit, for the verdict line.
-std::string engine_shortfall(const EngineSection& e, const VllmSection& vllm, const FitRow&, UnitSystem) {
-  const VllmResult& v = vllm.plan;
-  return !v.starts ? "vLLM would not start"
-                   : fmt::format("holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
-                                 with_commas(e.context_tokens), e.batch);
-}
-
-std::string engine_shortfall(const EngineSection&, const LlamaCppSection& l, const FitRow& f, UnitSystem u) {
-  return !l.plan.error.empty() ? (l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
-                               : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
-                                             format_bytes(f.usable_bytes, u));
-}
-
-// How many full-length requests SGLang's pool holds, bounded by max_running_requests.
-std::uint64_t sglang_holds(const EngineSection& e, const SglangResult& g) {
-  return e.context_tokens == 0 ? 0 : std::min(g.max_total_num_tokens / e.context_tokens, g.max_running_requests);
-}
-
-std::string engine_shortfall(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
-  const SglangResult& g = s.plan;
-  return !g.error.empty() ? "SGLang: not modelled"
-         : !g.starts      ? "SGLang would not start"
-                          : fmt::format("holds {} requests of {} tokens, {} asked", sglang_holds(e, g),
-                                        with_commas(e.context_tokens), e.batch);
-}
-
-// What the engine says when the requested GPUs fit, for the verdict line.
-std::string engine_room(const EngineSection& e, const VllmSection& v, const FitRow&, UnitSystem) {
-  return fmt::format("room for {:.2f} requests of {} tokens, {} asked", v.plan.max_concurrency, with_commas(e.context_tokens),
-                     e.batch);
-}
-
-std::string engine_room(const EngineSection&, const LlamaCppSection&, const FitRow& f, UnitSystem u) {
-  return fmt::format("{} on the busiest GPU, {} headroom", format_bytes(f.required_bytes_per_gpu, u),
-                     format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
-}
-
-std::string engine_room(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
-  return fmt::format("room for {} requests of {} tokens, {} asked", sglang_holds(e, s.plan), with_commas(e.context_tokens),
-                     e.batch);
-}
-
-// A refusal that is not for want of memory (no GPU count would help).
-bool engine_refuses(const VllmSection&) { return false; }
-bool engine_refuses(const SglangSection& s) { return !s.plan.error.empty(); }
-bool engine_refuses(const LlamaCppSection& l) { return !l.plan.error.empty(); }
 
 // The rows the default table shows (no GPU named, no --all-gpus): for each kind of machine
 // (data-centre first, then workstation, consumer, Mac), the GPU with the least memory that
@@ -181,11 +128,11 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
       } else if (f.decided_by != "generic" && r.engine) {
         const EngineSection& e = *r.engine;
         if (f.fits) {
-          const std::string room = std::visit([&](const auto& a) { return engine_room(e, a, f, u); }, e.detail);
+          const std::string room = std::visit([&](const auto& a) { return detail::engine_room(e, a, f, u); }, e.detail);
           line = fmt::format("{} {} with {}: {}.", st.green("FITS on"), config, engine_label(e), room);
         } else {
-          const std::string why = std::visit([&](const auto& a) { return engine_shortfall(e, a, f, u); }, e.detail);
-          const bool refuses = std::visit([](const auto& a) { return engine_refuses(a); }, e.detail);
+          const std::string why = std::visit([&](const auto& a) { return detail::engine_shortfall(e, a, f, u); }, e.detail);
+          const bool refuses = std::visit([](const auto& a) { return detail::engine_refuses(a); }, e.detail);
           line = fmt::format("{} {} with {}: {}{}.", st.red("DOES NOT FIT on"), config, engine_label(e), why,
                              refuses ? "" : needs);
         }
@@ -236,116 +183,6 @@ std::string short_gpu_name(const std::string& name) {
   return s;
 }
 
-std::string engine_text(const EngineSection& e, const VllmSection& vllm, const RenderOptions& o, const Style& st) {
-  const UnitSystem u = o.units;
-  const VllmResult& v = vllm.plan;
-  const std::string head = detail::wrap(fmt::format("on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
-                                                   e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", v.stage) : ""),
-                                       o.width, std::string(e.version.size() + 7, ' '), "  ");
-  std::string out = st.bold(fmt::format("vLLM {}", e.version)) + st.dim(head.substr(e.version.size() + 5, head.size() - e.version.size() - 6)) + "\n";
-  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
-  if (v.kv_memory_given) {
-    t.row({"KV cache memory", format_bytes(v.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
-  } else {
-    t.row({"GPU memory \u00d7 utilization", format_bytes(v.requested_bytes, u),
-           fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(v.gpu_memory_bytes, u),
-                       static_cast<double>(v.utilization_ppm) / 1e6)});
-    t.row({"\u2212 weights", format_bytes(v.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
-    t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
-           fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
-                       with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
-    t.row({"\u2212 non-torch", format_bytes(v.non_torch_bytes, u), "NCCL and library workspaces"});
-    if (v.cuda_graph_bytes > 0) {
-      t.row({"\u2212 CUDA graphs", format_bytes(v.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
-    }
-    // Negative when the rest takes more than vLLM may use: say how far below zero.
-    t.row({"= KV cache memory", v.kv_budget_bytes < 0 ? signed_bytes(v.kv_budget_bytes, u) : format_bytes(v.kv_cache_memory_bytes, u),
-           "\"Available KV cache memory\""});
-  }
-  t.row({"GPU blocks", with_commas(v.num_gpu_blocks),
-         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", v.block_size, format_bytes_auto(v.page_bytes, u),
-                     v.group_size, v.num_groups > 1 ? fmt::format(", {} groups", v.num_groups) : "")});
-  t.row({"GPU KV cache size", with_commas(v.kv_cache_tokens) + " tokens", ""});
-  t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", v.max_concurrency),
-         fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
-  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
-  out += rows.substr(rows.find('\n') + 1); // no header row
-  std::string verdict_line;
-  if (!v.starts && !v.kv_memory_given && v.kv_budget_bytes < 0) {
-    verdict_line = fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
-                       "KV cache budget is {} and no --max-model-len starts.\n",
-                       st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(v.kv_budget_bytes + 1)) + 1, u),
-                       format_bytes(v.requested_bytes, u), signed_bytes(v.kv_budget_bytes, u));
-  } else if (!v.starts) {
-    verdict_line = fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
-                       with_commas(e.context_tokens), format_bytes(v.needed_bytes, u),
-                       format_bytes(v.kv_cache_memory_bytes, u));
-    verdict_line += v.max_model_len_fit == 0
-               ? std::string("no --max-model-len starts.\n")
-               : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
-                             "starts.\n",
-                             with_commas(v.max_model_len_fit));
-  } else if (e.fits) {
-    verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
-                       v.max_concurrency, with_commas(e.context_tokens), e.batch);
-  } else {
-    verdict_line = fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
-                       st.red("vLLM starts"), v.max_concurrency, with_commas(e.context_tokens), e.batch);
-  }
-  // The engine's own verdict, in lines that fit the terminal.
-  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
-  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
-  return out;
-}
-
-std::string engine_text(const EngineSection& e, const SglangSection& s, const RenderOptions& o, const Style& st) {
-  const UnitSystem u = o.units;
-  const SglangResult& g = s.plan;
-  std::string out = st.bold(fmt::format("SGLang {}", e.version)) +
-                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) + "\n";
-  if (!g.error.empty()) {
-    out += detail::wrap(fmt::format("{}: {}.", st.red("Not modelled"), g.error), o.width, "", "  ");
-    for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
-    return out;
-  }
-  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
-  const std::string fraction = fmt::format("{:.6g}", static_cast<double>(g.mem_fraction_static_ppm) / 1e6);
-  t.row({"mem_fraction_static", fraction,
-         g.fraction_given ? std::string("given with --mem-fraction-static")
-                          : fmt::format("({} MiB \u2212 reserved {}{} MiB) / {} MiB; chunked prefill {}, CUDA graph bs {}",
-                                        with_commas(g.gpu_mem_mib), with_commas(g.reserved_bytes >> 20),
-                                        (g.reserved_bytes >> 19) % 2 != 0 ? ".5" : "", with_commas(g.gpu_mem_mib),
-                                        g.chunked_prefill_size == 0 ? std::string("off") : std::to_string(g.chunked_prefill_size),
-                                        g.cuda_graph_max_bs)});
-  t.row({"free before the weights", format_bytes(g.total_gpu_memory_bytes, u),
-         fmt::format("{} CUDA total \u2212 {} context", format_bytes(g.cuda_memory_bytes, u), format_bytes(g.init_bytes, u))});
-  t.row({"\u00d7 fraction = static", format_bytes(g.static_bytes, u), "weights + KV pool"});
-  t.row({"\u2212 weights", format_bytes(g.weights_bytes, u), "this GPU's shards"});
-  t.row({"= KV pool memory", g.rest_bytes < 0 ? signed_bytes(g.rest_bytes, u) : format_bytes(static_cast<std::uint64_t>(g.rest_bytes), u),
-         ""});
-  t.row({"cell size", format_bytes_auto(g.cell_bytes, u), "KV bytes per token on this GPU"});
-  t.row({"max_total_num_tokens", with_commas(g.max_total_num_tokens),
-         g.page_size > 1 ? fmt::format("whole pages of {} tokens", g.page_size) : std::string()});
-  t.row({"max_running_requests", with_commas(g.max_running_requests), ""});
-  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
-  out += rows.substr(rows.find('\n') + 1); // no header row
-  std::string verdict;
-  if (!g.starts) {
-    verdict = fmt::format("{}: the weights take {} of the {} static share, no token of KV cache is left (\"Not enough "
-                          "memory. Please try to increase --mem-fraction-static.\")",
-                          st.red("SGLang would not start"), format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u));
-  } else if (e.fits) {
-    verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("SGLang starts"), sglang_holds(e, g),
-                          with_commas(e.context_tokens), e.batch);
-  } else {
-    verdict = fmt::format("{}, but holds {} requests of {} tokens at once, fewer than the {} asked; the rest queue.",
-                          st.red("SGLang starts"), sglang_holds(e, g), with_commas(e.context_tokens), e.batch);
-  }
-  out += detail::wrap(verdict, o.width, "", "  ");
-  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
-  return out;
-}
-
 // A stacked bar of one GPU: weights, KV cache (and state), overhead, free, against its
 // usable memory; past capacity the bar is full and marked.
 std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st) {
@@ -392,86 +229,12 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
   return out;
 }
 
-std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const RenderOptions& o, const Style& st) {
-  const UnitSystem u = o.units;
-  const LlamaCppResult& p = l.plan;
-  const std::size_t n = p.gpus.size();
-  const std::string head = detail::wrap(fmt::format("llama.cpp {} ({})  on {}\u00d7 {}{}", e.version,
-                                                   l.server ? "llama-server" : "library", n, e.gpu_name,
-                                                   n > 1 ? ", layers split in proportion to memory" : ""),
-                                       o.width, "", "  ");
-  std::string out = st.bold("llama.cpp") + st.dim(head.substr(9, head.size() - 10)) + "\n";
-  std::string cache = fmt::format("{} stream{} \u00d7 {} cells", p.n_stream, p.n_stream == 1 ? "" : "s",
-                                  with_commas(p.cells));
-  if (p.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(p.swa_cells));
-  out += detail::wrap_items({fmt::format("-c {} -np {}{}{}", with_commas(p.n_ctx), e.batch, l.kv_unified ? " --kv-unified" : "",
-                                         l.swa_full ? " --swa-full" : ""),
-                             l.weights, fmt::format("cache {} / {}", ggml_type_name(p.type_k), ggml_type_name(p.type_v)),
-                             fmt::format("flash attention {}", p.flash_attn ? "on" : "off"),
-                             fmt::format("-b {} -ub {}", p.n_batch, p.n_ubatch),
-                             fmt::format("{}/{} layers on GPU", p.gpu_layers, l.total_layers)},
-                            " \u00b7 ", o.width, "  ", "  ");
-  out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
-                                  p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
-                      o.width, "  ", "    ");
-  using detail::Align;
-  detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
-                   {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
-                   {"usable", Align::right}, {"headroom", Align::right}});
-  t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
-  const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
-    const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
-    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
-    const std::int64_t headroom = d.total() <= d.usable_bytes
-                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
-                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
-    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
-           format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
-           format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
-           gpu ? signed_bytes(headroom, u) : ""});
-  };
-  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
-  row("system RAM", p.host, false);
-  out += t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
-    if (r == 0) return st.dim(c);
-    if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
-    return c;
-  });
-  std::string verdict_line;
-  if (!p.error.empty()) {
-    verdict_line = fmt::format("{}: {}.\n", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
-  } else if (e.fits) {
-    verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.batch,
-                       e.batch == 1 ? "" : "s", with_commas(e.context_tokens));
-  } else {
-    std::size_t short_i = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!p.gpus[i].fits()) {
-        short_i = i;
-        break;
-      }
-    }
-    const LlamaCppDevice& d = p.gpus[short_i];
-    verdict_line = fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
-                       e.gpu_name, n == 1 ? std::string("the GPU") : fmt::format("GPU {}", short_i),
-                       format_bytes(d.total(), u), format_bytes(d.usable_bytes, u),
-                       format_bytes(d.total() - d.usable_bytes, u));
-  }
-  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
-  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
-                             "llama-server's --fit keeps free per GPU (CUDA context, pools).",
-                             o.width, "", "  "));
-  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
-  return out;
-}
-
 } // namespace
 
-std::string render_table(const Report& report, const RenderOptions& o) {
-  const Report r = detail::terminal_view(report);
-  const Style st{o.color};
-  const UnitSystem u = o.units;
-  const std::size_t width = o.width;
+namespace {
+
+// The model and the settings, in lines that fit the terminal.
+std::string model_lines(const Report& r, std::size_t width, const Style& st) {
   std::string out;
   const ModelSummary& m = r.model;
   out += fmt::format("{}  ({})\n", st.bold(m.name), m.id);
@@ -489,15 +252,16 @@ std::string render_table(const Report& report, const RenderOptions& o) {
                              fmt::format("batch {}", with_commas(s.batch))},
                             " \u00b7 ", width, "  ", "  ");
   out += "\n";
-  // The answer first: it decides whether the rest is worth reading.
-  out += verdict(r, o, st);
-  // A context beyond the model's own maximum is a what-if: said before the figures.
-  const auto beyond = [](const std::string& n) { return n.starts_with("The context (") && n.find("longer than the model's maximum") != std::string::npos; };
-  for (const std::string& n : r.notes) {
-    if (beyond(n)) out += st.red(detail::wrap("Note: " + n, width, "", "  "));
-  }
-  out += "\n";
+  return out;
+}
 
+// The memory table: weights, KV cache (per kind of layer), state, overhead, total.
+std::string memory_section(const Report& r, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const std::size_t width = o.width;
+  const ModelSummary& m = r.model;
+  const SettingsSummary& s = r.settings;
+  std::string out;
   const MemorySummary& mem = r.memory;
   detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
   t.row({"Weights", format_bytes(mem.weights_bytes, u),
@@ -549,6 +313,14 @@ std::string render_table(const Report& report, const RenderOptions& o) {
   out += memory.substr(memory.find('\n') + 1); // no header row
   out += "\n";
 
+  return out;
+}
+
+// The fit table: the requested GPUs, or a choice that answers the question, and its key.
+std::string fit_section(const Report& r, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const std::size_t width = o.width;
+  std::string out;
   // The rows: the requested GPUs, or a choice that answers the question (--all-gpus: all).
   bool requested = false;
   for (const FitRow& f : r.fit) requested = requested || f.requested;
@@ -603,6 +375,27 @@ std::string render_table(const Report& report, const RenderOptions& o) {
     out += st.dim(detail::wrap(join(keys, "; ", "; ") + " (docs/speed.md)", width, "  ", "  "));
   }
   out += "\n";
+  return out;
+}
+
+} // namespace
+
+std::string render_table(const Report& report, const RenderOptions& o) {
+  const Report r = detail::terminal_view(report);
+  const Style st{o.color};
+  const std::size_t width = o.width;
+  std::string out = model_lines(r, width, st);
+  // The answer first: it decides whether the rest is worth reading.
+  out += verdict(r, o, st);
+  // A context beyond the model's own maximum is a what-if: said before the figures.
+  const auto beyond = [](const std::string& n) { return n.starts_with("The context (") && n.find("longer than the model's maximum") != std::string::npos; };
+  for (const std::string& n : r.notes) {
+    if (beyond(n)) out += st.red(detail::wrap("Note: " + n, width, "", "  "));
+  }
+  out += "\n";
+
+  out += memory_section(r, o, st);
+  out += fit_section(r, o, st);
   if (o.bars) {
     std::string bars;
     for (const FitRow& row : r.fit) {
@@ -611,7 +404,7 @@ std::string render_table(const Report& report, const RenderOptions& o) {
     if (!bars.empty()) out += st.bold("Per GPU (the busiest)") + "\n" + bars + "\n";
   }
   // With an engine, its account (does vLLM start, how many requests fit; llama.cpp's devices).
-  if (r.engine) out += std::visit([&](const auto& a) { return engine_text(*r.engine, a, o, st); }, r.engine->detail);
+  if (r.engine) out += std::visit([&](const auto& a) { return detail::engine_text(*r.engine, a, o, st); }, r.engine->detail);
   if (!r.suggestions.empty()) {
     out += detail::wrap(fmt::format("{} {}.", st.bold("Would fit with:"), join(r.suggestions, ", ", " or ")), width, "", "  ");
   }

@@ -93,14 +93,12 @@ void safe(Report& r) {
     EngineSection& e = *r.engine;
     for (std::string* s : {&e.version, &e.gpu, &e.gpu_name}) safe(*s);
     safe(e.notes);
-    if (auto* v = std::get_if<VllmSection>(&e.detail)) safe(v->plan.gpu_memory_source);
-    if (auto* g = std::get_if<SglangSection>(&e.detail)) {
-      for (std::string* s : {&g->plan.cuda_memory_source, &g->plan.error}) safe(*s);
-    }
-    if (auto* l = std::get_if<LlamaCppSection>(&e.detail)) {
-      for (std::string* s : {&l->weights, &l->plan.error, &l->plan.host.name}) safe(*s);
-      for (LlamaCppDevice& d : l->plan.gpus) safe(d.name);
-    }
+    // Each engine's texts from files (engine_<id>.hpp).
+    std::visit(
+        [](auto& a) {
+          for (std::string* s : detail::engine_file_texts(a)) safe(*s);
+        },
+        e.detail);
   }
   safe(r.suggestions);
   safe(r.notes);

@@ -1,0 +1,167 @@
+// llama.cpp as it allocates, by release: padded caches, compute and output buffers, layers
+// split over GPUs. Its options, result, section and plan; engine.hpp (the registry) includes
+// it. docs/engines.md, "llama.cpp", has every formula with its source.
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/engine_option.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/gpu.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/placement.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vramcalc {
+
+// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
+// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
+// object (src/report).
+struct EngineSection;
+struct EngineVerdict;
+struct FitRow;
+struct Report;
+struct RenderOptions;
+struct Settings;
+enum class UnitSystem;
+namespace detail {
+struct Style;
+struct JsonObject;
+} // namespace detail
+
+// llama.cpp's --cache-type-k/-v (common/arg.cpp: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
+inline constexpr Dtype llamacpp_kv_dtypes[] = {Dtype::f32,  Dtype::f16,    Dtype::bf16, Dtype::q8_0, Dtype::q4_0,
+                                               Dtype::q4_1, Dtype::iq4_nl, Dtype::q5_0, Dtype::q5_1};
+
+enum class FlashAttn : std::uint8_t { automatic, on, off };
+
+// llama.cpp releases whose allocations differ, by the merge date (YYYYMMDD) of the pull request
+// that changed the rule (docs/engines.md, "Releases"). A build date before one of these gets the
+// rule as it was before that PR.
+namespace llamacpp_release {
+inline constexpr std::uint32_t newest = 20260912;           // the oracle's build (node-llama-cpp 3.21.1)
+inline constexpr std::uint32_t set_rows = 20250801;         // #14959: per-sequence KV streams possible (else unified)
+inline constexpr std::uint32_t fa_auto = 20250830;          // #15434: -fa auto (on where supported) by default
+inline constexpr std::uint32_t output_first = 20251217;     // #18148: -ngl counts the output layer first
+inline constexpr std::uint32_t mla_k_only = 20260124;       // #19067: MLA caches K only (no V)
+inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quantizer treats attn_qkv as attn_v
+inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
+} // namespace llamacpp_release
+
+struct LlamaCppOptions {
+  std::optional<Dtype> type_k, type_v; // -ctk / -ctv (default f16)
+  FlashAttn flash_attn = FlashAttn::automatic; // auto: on from #15434 (where the GPU supports it), off before
+  std::uint32_t release = 0;           // build date YYYYMMDD of the llama.cpp modelled; 0: the newest
+  bool server = true;                  // llama-server; false: the library (llama-cli, bindings, Ollama, LM Studio)
+  std::uint32_t n_draft = 0;           // llama-server: draft tokens per sequence (speculative decoding)
+  bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
+  bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
+  std::uint32_t n_batch = 2048, n_ubatch = 512;
+  std::optional<std::uint32_t> n_gpu_layers; // -ngl (default: all, with the output layer)
+  std::uint32_t n_cpu_moe = 0;         // --n-cpu-moe: experts of the first N layers stay on the CPU
+  std::vector<std::uint32_t> tensor_split; // --tensor-split proportions (default: by usable memory)
+  bool cuda = true;                    // GPU buffers (128-byte alignment, padded quantized rows); false: CPU
+};
+
+struct LlamaCppDevice {
+  std::string name;
+  std::uint64_t usable_bytes = 0;
+  std::uint64_t model_bytes = 0;
+  std::uint64_t kv_bytes = 0;      // KV cache and recurrent state of its layers
+  std::uint64_t compute_bytes = 0; // compute buffer (an estimate, docs/engines.md)
+  std::uint64_t output_bytes = 0;  // logits buffer (host only)
+  std::uint64_t overhead_bytes = 0;
+  std::uint32_t layers = 0;        // repeating layers it holds (+ the output layer)
+  bool output = false;
+  [[nodiscard]] std::uint64_t total() const;
+  [[nodiscard]] bool fits() const { return total() <= usable_bytes; }
+};
+
+struct LlamaCppResult {
+  std::string error;               // llama.cpp would refuse this configuration, or abort on it (why)
+  bool aborts = false;             // the error is an assertion failure, not a clean refusal
+  std::uint64_t n_ctx = 0;         // -c: context of all slots, padded to 256
+  std::uint64_t cells = 0;         // KV cells per stream
+  std::uint64_t n_stream = 1;
+  std::uint64_t swa_cells = 0;     // cells of sliding-window layers
+  std::uint64_t n_batch = 0, n_ubatch = 0;
+  bool flash_attn = true;
+  Dtype type_k = Dtype::f16, type_v = Dtype::f16;
+  std::uint64_t kv_bytes = 0;      // all devices
+  std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
+  std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::uint32_t release = 0;       // the build date modelled (YYYYMMDD)
+  std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
+  std::vector<LlamaCppDevice> gpus;
+  LlamaCppDevice host;             // weights, caches and buffers left in system RAM
+  bool fits = false;
+};
+
+// A cache type llama.cpp takes (-ctk / -ctv), by ggml's name or vramcalc's; the error lists them.
+[[nodiscard]] std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text);
+
+// A cache type as llama.cpp spells it (ggml's type names: f16, f32, q8_0, ...).
+[[nodiscard]] std::string_view ggml_type_name(Dtype d);
+
+// What llama.cpp (the build of `options.release`, default the newest modelled) allocates with
+// `-c n_ctx -np n_seq` (n_ctx 0: the model's trained context) on `gpus` (none: CPU only).
+// `format` must be a GGUF mix. Does not throw for llama.cpp's refusals (`error`), only on
+// 64-bit overflow.
+[[nodiscard]] LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format,
+                                           std::uint64_t n_ctx, std::uint64_t n_seq,
+                                           const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
+                                           const LlamaCppOptions& options);
+
+
+// llama.cpp's account (--engine llamacpp): its buffers on each GPU and in system RAM.
+struct LlamaCppSection {
+  static constexpr std::string_view engine = "llamacpp"; // its engine_table id
+  LlamaCppResult plan;            // swa_cells 0 for models without sliding-window layers
+  std::string weights;            // the GGUF format sized
+  bool server = true;             // llama-server; false: the library (llama-cli, bindings)
+  bool kv_unified = false, swa_full = false;
+  std::uint32_t total_layers = 0; // repeating layers + the output layer
+};
+
+// Its options (src/core/engine_llamacpp.cpp): flags, deployment keys, parsers.
+[[nodiscard]] std::span<const EngineOptionSpec> llamacpp_option_specs();
+
+// ---- its part of an estimate (src/core/engine_llamacpp.cpp) ----
+namespace detail {
+// llama.cpp on the first requested GPU type, at its count (or the fewest it fits on when no count is given); `layout` unused (it splits layers its own way).
+EngineSection llamacpp_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// Its verdict as the fit row of that GPU: the device with the least room.
+void engine_decide(FitRow& row, const EngineSection& common, const LlamaCppSection& section, std::uint64_t batch);
+} // namespace detail
+
+// ---- its renderers (src/report/engine_llamacpp.cpp), found by the section's type ----
+namespace detail {
+// The fit table's status of its GPU when it does not fit ("": "<engine>: does not fit" + needs).
+std::string engine_status(const EngineSection& e, const LlamaCppSection& section, const std::string& needs);
+// Why it does not fit / what room is left, for the verdict line under the fit table.
+std::string engine_shortfall(const EngineSection& e, const LlamaCppSection& section, const FitRow& row, UnitSystem u);
+std::string engine_room(const EngineSection& e, const LlamaCppSection& section, const FitRow& row, UnitSystem u);
+// A refusal that is not for want of memory (no GPU count would help).
+bool engine_refuses(const LlamaCppSection& section);
+// Its section of the text report.
+std::string engine_text(const EngineSection& e, const LlamaCppSection& section, const RenderOptions& o, const Style& st);
+// Its JSON object ("engine" of the estimate document; docs/json-output.md).
+void engine_json(JsonObject& out, const EngineSection& e, const LlamaCppSection& section);
+// The texts it holds that came from files, to make safe for a terminal.
+std::vector<std::string*> engine_file_texts(LlamaCppSection& section);
+// A deployment's verdict in its terms (vramcalc check); `usable_bytes` per GPU.
+EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& section, std::uint64_t usable_bytes);
+} // namespace detail
+
+namespace detail {
+// The most GPUs it can use for `model`: more than its layers + the output layer hold nothing more.
+std::uint32_t llamacpp_most_gpus(const ModelSpec& model);
+} // namespace detail
+
+} // namespace vramcalc

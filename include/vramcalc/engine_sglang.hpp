@@ -1,0 +1,119 @@
+// SGLang 0.5 as it allocates: the static memory fraction, the KV pool in tokens. Its options,
+// result, section and plan; engine.hpp (the registry) includes it. docs/engines.md, "SGLang".
+#pragma once
+
+#include "vramcalc/dtype.hpp"
+#include "vramcalc/engine_option.hpp"
+#include "vramcalc/format.hpp"
+#include "vramcalc/gpu.hpp"
+#include "vramcalc/model.hpp"
+#include "vramcalc/placement.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vramcalc {
+
+// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
+// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
+// object (src/report).
+struct EngineSection;
+struct EngineVerdict;
+struct FitRow;
+struct Report;
+struct RenderOptions;
+struct Settings;
+enum class UnitSystem;
+namespace detail {
+struct Style;
+struct JsonObject;
+} // namespace detail
+
+// SGLang's --kv-cache-dtype: auto (the model dtype), fp8_e4m3, fp8_e5m2 (server_args.py).
+inline constexpr Dtype sglang_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
+
+// SGLang 0.5 (server_args.py _handle_gpu_memory_settings as reworked by PR #10975;
+// model_runner.py profile_max_num_token / init_memory_pool). docs/engines.md, "SGLang".
+struct SglangOptions {
+  std::optional<std::uint32_t> mem_fraction_static_ppm; // --mem-fraction-static in millionths
+  std::optional<std::uint64_t> chunked_prefill_size;    // 0: disabled (-1 on SGLang's command line)
+  std::uint64_t cuda_graph_max_bs = 0;                  // 0: SGLang's default for the GPU and tp
+  std::uint64_t max_running_requests = 0;               // 0: SGLang's default from the pool
+  std::uint64_t page_size = 1;                          // --page-size
+  std::optional<std::uint64_t> init_bytes;              // memory in use before the weights (replaces the estimate)
+};
+
+struct SglangResult {
+  std::string error;                  // a model vramcalc does not model under SGLang (why); nothing else is set
+  std::uint64_t gpu_mem_mib = 0;      // the driver's total, MiB: what the fraction is derived from
+  std::uint64_t chunked_prefill_size = 0; // 0: disabled
+  std::uint64_t max_prefill_tokens = 16384;
+  std::uint64_t cuda_graph_max_bs = 0;
+  std::uint64_t reserved_bytes = 0;   // reserved_mem (MiB in SGLang, here in bytes); 0 when the fraction is given
+  std::uint32_t mem_fraction_static_ppm = 0;
+  bool fraction_given = false;
+  std::uint64_t cuda_memory_bytes = 0; // the total CUDA reports
+  std::string cuda_memory_source;
+  std::uint64_t init_bytes = 0;       // CUDA context and torch distributed before the weights
+  std::uint64_t total_gpu_memory_bytes = 0; // free before the weights ("Load weight begin. avail mem")
+  std::uint64_t static_bytes = 0;     // total_gpu_memory x mem_fraction_static
+  std::uint64_t weights_bytes = 0;    // per GPU (the busiest stage)
+  std::int64_t rest_bytes = 0;        // static - weights: the KV pool's memory (negative: none)
+  std::uint64_t cell_bytes = 0;       // KV bytes per token on one GPU (cell_size)
+  std::uint64_t max_total_num_tokens = 0; // "max_total_num_tokens=" of its log
+  std::uint64_t kv_pool_bytes = 0;    // max_total_num_tokens x cell
+  std::uint64_t page_size = 1;
+  std::uint64_t context_len = 0;
+  std::uint64_t max_running_requests = 0;
+  bool starts = false;                // SGLang raises "Not enough memory" when no token fits
+};
+
+// What SGLang does on `gpu` with tensor / pipeline parallel `p` for `context_len`: the static
+// fraction, the KV pool in tokens and whether it starts. Does not throw for models it does not
+// model (`error`), only on 64-bit overflow.
+[[nodiscard]] SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
+                                       std::uint64_t context_len, const GpuSpec& gpu, const Parallel& p,
+                                       const SglangOptions& options);
+
+// SGLang's account (--engine sglang): the figures of its start-up log.
+struct SglangSection {
+  static constexpr std::string_view engine = "sglang"; // its engine_table id
+  SglangResult plan;
+};
+
+// Its options (src/core/engine_sglang.cpp): flags, deployment keys, parsers.
+[[nodiscard]] std::span<const EngineOptionSpec> sglang_option_specs();
+
+// ---- its part of an estimate (src/core/engine_sglang.cpp) ----
+namespace detail {
+// SGLang's start-up on the first requested GPU type, `layout` its parallelism.
+EngineSection sglang_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// Its verdict as the fit row of that GPU: its static share, the KV pool beyond `batch` full requests.
+void engine_decide(FitRow& row, const EngineSection& common, const SglangSection& section, std::uint64_t batch);
+} // namespace detail
+
+// ---- its renderers (src/report/engine_sglang.cpp), found by the section's type ----
+namespace detail {
+// The fit table's status of its GPU when it does not fit ("": "<engine>: does not fit" + needs).
+std::string engine_status(const EngineSection& e, const SglangSection& section, const std::string& needs);
+// Why it does not fit / what room is left, for the verdict line under the fit table.
+std::string engine_shortfall(const EngineSection& e, const SglangSection& section, const FitRow& row, UnitSystem u);
+std::string engine_room(const EngineSection& e, const SglangSection& section, const FitRow& row, UnitSystem u);
+// A refusal that is not for want of memory (no GPU count would help).
+bool engine_refuses(const SglangSection& section);
+// Its section of the text report.
+std::string engine_text(const EngineSection& e, const SglangSection& section, const RenderOptions& o, const Style& st);
+// Its JSON object ("engine" of the estimate document; docs/json-output.md).
+void engine_json(JsonObject& out, const EngineSection& e, const SglangSection& section);
+// The texts it holds that came from files, to make safe for a terminal.
+std::vector<std::string*> engine_file_texts(SglangSection& section);
+// A deployment's verdict in its terms (vramcalc check); `usable_bytes` per GPU.
+EngineVerdict engine_verdict(const Report& r, const SglangSection& section, std::uint64_t usable_bytes);
+} // namespace detail
+
+} // namespace vramcalc

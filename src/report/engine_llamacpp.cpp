@@ -1,0 +1,200 @@
+// llama.cpp's renderers: its section of the text report (a row per device), its JSON object,
+// its words in the fit table and the verdict lines, its check verdict. Found by
+// LlamaCppSection (engine_llamacpp.hpp).
+#include "vramcalc/render.hpp"
+#include "vramcalc/report.hpp"
+#include "vramcalc/units.hpp"
+#include "engine_render.hpp"
+#include "layout.hpp"
+#include "text_table.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vramcalc::detail {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+ojson to_json(const LlamaCppDevice& d, bool gpu) {
+  ojson j{{"name", d.name}};
+  if (gpu) j["usable_bytes"] = d.usable_bytes;
+  j["layers"] = d.layers;
+  j["output_layer"] = d.output;
+  j["model_bytes"] = d.model_bytes;
+  j["kv_bytes"] = d.kv_bytes;
+  j["compute_bytes"] = d.compute_bytes;
+  j["output_buffer_bytes"] = d.output_bytes;
+  if (gpu) j["margin_bytes"] = d.overhead_bytes;
+  j["total_bytes"] = d.total();
+  if (gpu) j["fits"] = d.fits();
+  return j;
+}
+
+ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
+  const LlamaCppResult& p = l.plan;
+  ojson devices = ojson::array();
+  for (const LlamaCppDevice& d : p.gpus) devices.push_back(to_json(d, true));
+  return ojson{{"name", e.name()},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"gpus", p.gpus.size()},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"weights", l.weights},
+               {"n_ctx", p.n_ctx},
+               {"n_seq", e.batch},
+               {"kv_unified", l.kv_unified},
+               {"swa_full", l.swa_full},
+               {"n_batch", p.n_batch},
+               {"n_ubatch", p.n_ubatch},
+               {"flash_attn", p.flash_attn},
+               {"cache_type_k", ggml_type_name(p.type_k)},
+               {"cache_type_v", ggml_type_name(p.type_v)},
+               {"n_stream", p.n_stream},
+               {"cells_per_stream", p.cells},
+               {"swa_cells", p.swa_cells},
+               {"kv_bytes", p.kv_bytes},
+               {"state_bytes", p.state_bytes},
+               {"gpu_layers", p.gpu_layers},
+               {"total_layers", l.total_layers},
+               {"app", l.server ? "server" : "library"},
+               {"n_outputs", p.n_outputs},
+               {"devices", std::move(devices)},
+               {"host", to_json(p.host, false)},
+               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
+               {"aborts", p.aborts},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
+} // namespace
+
+std::string engine_status(const EngineSection&, const LlamaCppSection& l, const std::string&) {
+  if (l.plan.error.empty()) return "";
+  return l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+}
+
+std::string engine_shortfall(const EngineSection&, const LlamaCppSection& l, const FitRow& f, UnitSystem u) {
+  return !l.plan.error.empty() ? (l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
+                               : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
+                                             format_bytes(f.usable_bytes, u));
+}
+
+std::string engine_room(const EngineSection&, const LlamaCppSection&, const FitRow& f, UnitSystem u) {
+  return fmt::format("{} on the busiest GPU, {} headroom", format_bytes(f.required_bytes_per_gpu, u),
+                     format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
+}
+
+bool engine_refuses(const LlamaCppSection& l) { return !l.plan.error.empty(); }
+
+std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const LlamaCppResult& p = l.plan;
+  const std::size_t n = p.gpus.size();
+  const std::string head = detail::wrap(fmt::format("llama.cpp {} ({})  on {}\u00d7 {}{}", e.version,
+                                                   l.server ? "llama-server" : "library", n, e.gpu_name,
+                                                   n > 1 ? ", layers split in proportion to memory" : ""),
+                                       o.width, "", "  ");
+  std::string out = st.bold("llama.cpp") + st.dim(head.substr(9, head.size() - 10)) + "\n";
+  std::string cache = fmt::format("{} stream{} \u00d7 {} cells", p.n_stream, p.n_stream == 1 ? "" : "s",
+                                  with_commas(p.cells));
+  if (p.swa_cells != 0) cache += fmt::format(", sliding-window layers {} cells", with_commas(p.swa_cells));
+  out += detail::wrap_items({fmt::format("-c {} -np {}{}{}", with_commas(p.n_ctx), e.batch, l.kv_unified ? " --kv-unified" : "",
+                                         l.swa_full ? " --swa-full" : ""),
+                             l.weights, fmt::format("cache {} / {}", ggml_type_name(p.type_k), ggml_type_name(p.type_v)),
+                             fmt::format("flash attention {}", p.flash_attn ? "on" : "off"),
+                             fmt::format("-b {} -ub {}", p.n_batch, p.n_ubatch),
+                             fmt::format("{}/{} layers on GPU", p.gpu_layers, l.total_layers)},
+                            " \u00b7 ", o.width, "  ", "  ");
+  out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
+                                  p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
+                      o.width, "  ", "    ");
+  using detail::Align;
+  detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
+                   {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
+                   {"usable", Align::right}, {"headroom", Align::right}});
+  t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
+  const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
+    const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
+    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
+    const std::int64_t headroom = d.total() <= d.usable_bytes
+                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
+                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
+    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
+           format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
+           format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
+           gpu ? signed_bytes(headroom, u) : ""});
+  };
+  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
+  row("system RAM", p.host, false);
+  out += t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
+    if (r == 0) return st.dim(c);
+    if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
+    return c;
+  });
+  std::string verdict_line;
+  if (!p.error.empty()) {
+    verdict_line = fmt::format("{}: {}.\n", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+  } else if (e.fits) {
+    verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.batch,
+                       e.batch == 1 ? "" : "s", with_commas(e.context_tokens));
+  } else {
+    std::size_t short_i = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!p.gpus[i].fits()) {
+        short_i = i;
+        break;
+      }
+    }
+    const LlamaCppDevice& d = p.gpus[short_i];
+    verdict_line = fmt::format("{} {}\u00d7 {}: {} needs {}, has {} usable (short by {}).\n", st.red("DOES NOT FIT on"), n,
+                       e.gpu_name, n == 1 ? std::string("the GPU") : fmt::format("GPU {}", short_i),
+                       format_bytes(d.total(), u), format_bytes(d.usable_bytes, u),
+                       format_bytes(d.total() - d.usable_bytes, u));
+  }
+  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
+  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
+                             "llama-server's --fit keeps free per GPU (CUDA context, pools).",
+                             o.width, "", "  "));
+  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
+  return out;
+}
+
+void engine_json(JsonObject& out, const EngineSection& e, const LlamaCppSection& l) { out.value = section_json(e, l); }
+
+std::vector<std::string*> engine_file_texts(LlamaCppSection& l) {
+  std::vector<std::string*> out{&l.weights, &l.plan.error, &l.plan.host.name};
+  for (LlamaCppDevice& d : l.plan.gpus) out.push_back(&d.name);
+  return out;
+}
+
+// llama.cpp: the device with the least room decides; its layers are split over the GPUs.
+EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& l, std::uint64_t usable_bytes) {
+  const auto u = UnitSystem::binary;
+  EngineVerdict out;
+  out.count = static_cast<std::uint32_t>(l.plan.gpus.size());
+  std::int64_t least = INT64_MAX;
+  for (const LlamaCppDevice& dev : l.plan.gpus) {
+    out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
+    const std::int64_t h = dev.total() <= dev.usable_bytes
+                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
+                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
+    least = std::min(least, h);
+  }
+  out.headroom_bytes = least == INT64_MAX ? 0 : least;
+  out.fits = r.engine->fits;
+  out.why = !l.plan.error.empty()
+                ? "llama.cpp would " + std::string(l.plan.aborts ? "abort" : "refuse") + ": " + l.plan.error
+                : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
+                              format_bytes(usable_bytes, u));
+  return out;
+}
+
+} // namespace vramcalc::detail

@@ -1,0 +1,23 @@
+// What the engines' renderers (src/report/engine_<id>.cpp) share with the report's
+// renderers: the JSON object an engine fills, and the byte formats of its tables. Private to
+// src/report; the renderers' declarations are in each engine's header (engine_<id>.hpp).
+#pragma once
+
+#include "vramcalc/render.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace vramcalc::detail {
+
+// An engine's JSON object, opaque to the public headers that declare its renderers.
+struct JsonObject {
+  nlohmann::ordered_json value;
+};
+
+// "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
+[[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
+
+} // namespace vramcalc::detail

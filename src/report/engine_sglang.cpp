@@ -1,0 +1,166 @@
+// SGLang's renderers: its section of the text report, its JSON object, its words in the fit
+// table and the verdict lines, its check verdict. Found by SglangSection (engine_sglang.hpp).
+#include "vramcalc/render.hpp"
+#include "vramcalc/report.hpp"
+#include "vramcalc/units.hpp"
+#include "engine_render.hpp"
+#include "layout.hpp"
+#include "text_table.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vramcalc::detail {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+// How many full-length requests SGLang's pool holds, bounded by max_running_requests.
+std::uint64_t sglang_holds(const EngineSection& e, const SglangResult& g) {
+  return e.context_tokens == 0 ? 0 : std::min(g.max_total_num_tokens / e.context_tokens, g.max_running_requests);
+}
+
+ojson section_json(const EngineSection& e, const SglangSection& sglang) {
+  const SglangResult& g = sglang.plan;
+  return ojson{{"name", e.name()},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"tp", e.tp},
+               {"pp", e.pp},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"error", g.error.empty() ? ojson(nullptr) : ojson(g.error)},
+               {"gpu_mem_mib", g.gpu_mem_mib},
+               {"chunked_prefill_size", g.chunked_prefill_size},
+               {"cuda_graph_max_bs", g.cuda_graph_max_bs},
+               {"reserved_bytes", g.reserved_bytes},
+               {"mem_fraction_static", static_cast<double>(g.mem_fraction_static_ppm) / 1e6},
+               {"mem_fraction_static_given", g.fraction_given},
+               {"gpu_memory_bytes", g.cuda_memory_bytes},
+               {"gpu_memory_source", g.cuda_memory_source},
+               {"init_bytes", g.init_bytes},
+               {"total_gpu_memory_bytes", g.total_gpu_memory_bytes},
+               {"static_bytes", g.static_bytes},
+               {"weights_bytes", g.weights_bytes},
+               {"rest_bytes", g.rest_bytes},
+               {"cell_bytes", g.cell_bytes},
+               {"page_size", g.page_size},
+               {"max_total_num_tokens", g.max_total_num_tokens},
+               {"kv_pool_bytes", g.kv_pool_bytes},
+               {"context_len", g.context_len},
+               {"max_running_requests", g.max_running_requests},
+               {"starts", g.starts},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
+} // namespace
+
+std::string engine_status(const EngineSection&, const SglangSection& s, const std::string& needs) {
+  if (!s.plan.error.empty()) return "SGLang: not modelled";
+  if (!s.plan.starts) return "SGLang would not start" + needs;
+  return "";
+}
+
+std::string engine_shortfall(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
+  const SglangResult& g = s.plan;
+  return !g.error.empty() ? "SGLang: not modelled"
+         : !g.starts      ? "SGLang would not start"
+                          : fmt::format("holds {} requests of {} tokens, {} asked", sglang_holds(e, g),
+                                        with_commas(e.context_tokens), e.batch);
+}
+
+std::string engine_room(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
+  return fmt::format("room for {} requests of {} tokens, {} asked", sglang_holds(e, s.plan), with_commas(e.context_tokens),
+                     e.batch);
+}
+
+bool engine_refuses(const SglangSection& s) { return !s.plan.error.empty(); }
+
+std::string engine_text(const EngineSection& e, const SglangSection& s, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const SglangResult& g = s.plan;
+  std::string out = st.bold(fmt::format("SGLang {}", e.version)) +
+                    st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) + "\n";
+  if (!g.error.empty()) {
+    out += detail::wrap(fmt::format("{}: {}.", st.red("Not modelled"), g.error), o.width, "", "  ");
+    for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
+    return out;
+  }
+  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
+  const std::string fraction = fmt::format("{:.6g}", static_cast<double>(g.mem_fraction_static_ppm) / 1e6);
+  t.row({"mem_fraction_static", fraction,
+         g.fraction_given ? std::string("given with --mem-fraction-static")
+                          : fmt::format("({} MiB \u2212 reserved {}{} MiB) / {} MiB; chunked prefill {}, CUDA graph bs {}",
+                                        with_commas(g.gpu_mem_mib), with_commas(g.reserved_bytes >> 20),
+                                        (g.reserved_bytes >> 19) % 2 != 0 ? ".5" : "", with_commas(g.gpu_mem_mib),
+                                        g.chunked_prefill_size == 0 ? std::string("off") : std::to_string(g.chunked_prefill_size),
+                                        g.cuda_graph_max_bs)});
+  t.row({"free before the weights", format_bytes(g.total_gpu_memory_bytes, u),
+         fmt::format("{} CUDA total \u2212 {} context", format_bytes(g.cuda_memory_bytes, u), format_bytes(g.init_bytes, u))});
+  t.row({"\u00d7 fraction = static", format_bytes(g.static_bytes, u), "weights + KV pool"});
+  t.row({"\u2212 weights", format_bytes(g.weights_bytes, u), "this GPU's shards"});
+  t.row({"= KV pool memory", g.rest_bytes < 0 ? signed_bytes(g.rest_bytes, u) : format_bytes(static_cast<std::uint64_t>(g.rest_bytes), u),
+         ""});
+  t.row({"cell size", format_bytes_auto(g.cell_bytes, u), "KV bytes per token on this GPU"});
+  t.row({"max_total_num_tokens", with_commas(g.max_total_num_tokens),
+         g.page_size > 1 ? fmt::format("whole pages of {} tokens", g.page_size) : std::string()});
+  t.row({"max_running_requests", with_commas(g.max_running_requests), ""});
+  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  out += rows.substr(rows.find('\n') + 1); // no header row
+  std::string verdict;
+  if (!g.starts) {
+    verdict = fmt::format("{}: the weights take {} of the {} static share, no token of KV cache is left (\"Not enough "
+                          "memory. Please try to increase --mem-fraction-static.\")",
+                          st.red("SGLang would not start"), format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u));
+  } else if (e.fits) {
+    verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("SGLang starts"), sglang_holds(e, g),
+                          with_commas(e.context_tokens), e.batch);
+  } else {
+    verdict = fmt::format("{}, but holds {} requests of {} tokens at once, fewer than the {} asked; the rest queue.",
+                          st.red("SGLang starts"), sglang_holds(e, g), with_commas(e.context_tokens), e.batch);
+  }
+  out += detail::wrap(verdict, o.width, "", "  ");
+  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
+  return out;
+}
+
+void engine_json(JsonObject& out, const EngineSection& e, const SglangSection& s) { out.value = section_json(e, s); }
+
+std::vector<std::string*> engine_file_texts(SglangSection& s) { return {&s.plan.cuda_memory_source, &s.plan.error}; }
+
+// SGLang holds its static share (weights + KV pool); what it leaves over is the pool beyond
+// `batch` full-length requests.
+EngineVerdict engine_verdict(const Report& r, const SglangSection& s, std::uint64_t) {
+  const SglangResult& g = s.plan;
+  const auto u = UnitSystem::binary;
+  const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, r.settings.context_tokens), g.cell_bytes);
+  const std::uint64_t holds = r.settings.context_tokens == 0
+                                  ? 0
+                                  : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
+  EngineVerdict out;
+  out.required_bytes_per_gpu = g.static_bytes;
+  out.headroom_bytes = g.kv_pool_bytes >= need
+                           ? static_cast<std::int64_t>(g.kv_pool_bytes - need)
+                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - g.kv_pool_bytes, INT64_MAX));
+  out.fits = r.engine->fits;
+  out.headroom_name = "spare KV pool";
+  out.why = !g.error.empty() ? "SGLang: " + g.error
+            : !g.starts ? fmt::format("SGLang would not start: weights {} per GPU leave nothing of its static share {} "
+                                      "(mem_fraction_static {:g}) for the KV pool",
+                                      format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u),
+                                      static_cast<double>(g.mem_fraction_static_ppm) / 1e6)
+            : !r.engine->fits ? fmt::format("SGLang holds {} requests of {} tokens, {} asked", holds,
+                                          with_commas(r.settings.context_tokens), r.settings.batch)
+                              : fmt::format("SGLang starts; {} requests of {} tokens fit, {} asked", holds,
+                                            with_commas(r.settings.context_tokens), r.settings.batch);
+  return out;
+}
+
+} // namespace vramcalc::detail

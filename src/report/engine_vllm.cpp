@@ -1,0 +1,174 @@
+// vLLM's renderers: its section of the text report, its JSON object, its words in the fit
+// table and the verdict lines, its check verdict. Found by VllmSection (engine_vllm.hpp).
+#include "vramcalc/render.hpp"
+#include "vramcalc/report.hpp"
+#include "vramcalc/units.hpp"
+#include "engine_render.hpp"
+#include "layout.hpp"
+#include "text_table.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vramcalc::detail {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+ojson section_json(const EngineSection& e, const VllmSection& vllm) {
+  const VllmResult& v = vllm.plan;
+  return ojson{{"name", e.name()},
+               {"version", e.version},
+               {"gpu", e.gpu},
+               {"tp", e.tp},
+               {"pp", e.pp},
+               {"context_tokens", e.context_tokens},
+               {"batch", e.batch},
+               {"gpu_memory_bytes", v.gpu_memory_bytes},
+               {"gpu_memory_source", v.gpu_memory_source},
+               {"gpu_memory_utilization", static_cast<double>(v.utilization_ppm) / 1e6},
+               {"requested_bytes", v.requested_bytes},
+               {"stage", v.stage},
+               {"weights_bytes", v.weights_bytes},
+               {"activation_bytes", v.activation_bytes},
+               {"non_torch_bytes", v.non_torch_bytes},
+               {"cuda_graph_bytes", v.cuda_graph_bytes},
+               {"kv_cache_memory_bytes", v.kv_cache_memory_bytes},
+               {"kv_budget_bytes", v.kv_budget_bytes},
+               {"max_num_seqs", v.max_num_seqs},
+               {"max_num_batched_tokens", v.max_num_batched_tokens},
+               {"block_size", v.block_size},
+               {"page_bytes", v.page_bytes},
+               {"kv_cache_groups", v.num_groups},
+               {"num_gpu_blocks", v.num_gpu_blocks},
+               {"kv_cache_tokens", v.kv_cache_tokens},
+               {"max_concurrency", v.max_concurrency},
+               {"needed_bytes", v.needed_bytes},
+               {"starts", v.starts},
+               {"max_model_len_fit", v.max_model_len_fit},
+               {"fits", e.fits},
+               {"notes", e.notes}};
+}
+
+} // namespace
+
+std::string engine_status(const EngineSection&, const VllmSection& v, const std::string& needs) {
+  return v.plan.starts ? "" : "vLLM would not start" + needs;
+}
+
+std::string engine_shortfall(const EngineSection& e, const VllmSection& vllm, const FitRow&, UnitSystem) {
+  const VllmResult& v = vllm.plan;
+  return !v.starts ? "vLLM would not start"
+                   : fmt::format("holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                 with_commas(e.context_tokens), e.batch);
+}
+
+std::string engine_room(const EngineSection& e, const VllmSection& v, const FitRow&, UnitSystem) {
+  return fmt::format("room for {:.2f} requests of {} tokens, {} asked", v.plan.max_concurrency, with_commas(e.context_tokens),
+                     e.batch);
+}
+
+bool engine_refuses(const VllmSection&) { return false; }
+
+std::string engine_text(const EngineSection& e, const VllmSection& vllm, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const VllmResult& v = vllm.plan;
+  const std::string head = detail::wrap(fmt::format("on {}\u00d7 {} (tp {}, pp {}), per GPU{}", e.tp * e.pp, e.gpu_name, e.tp, e.pp,
+                                                   e.pp > 1 ? fmt::format(" of stage {} (the fewest blocks)", v.stage) : ""),
+                                       o.width, std::string(e.version.size() + 7, ' '), "  ");
+  std::string out = st.bold(fmt::format("vLLM {}", e.version)) + st.dim(head.substr(e.version.size() + 5, head.size() - e.version.size() - 6)) + "\n";
+  detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
+  if (v.kv_memory_given) {
+    t.row({"KV cache memory", format_bytes(v.kv_cache_memory_bytes, u), "given with --kv-cache-memory"});
+  } else {
+    t.row({"GPU memory \u00d7 utilization", format_bytes(v.requested_bytes, u),
+           fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(v.gpu_memory_bytes, u),
+                       static_cast<double>(v.utilization_ppm) / 1e6)});
+    t.row({"\u2212 weights", format_bytes(v.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
+    t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
+           fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
+                       with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
+    t.row({"\u2212 non-torch", format_bytes(v.non_torch_bytes, u), "NCCL and library workspaces"});
+    if (v.cuda_graph_bytes > 0) {
+      t.row({"\u2212 CUDA graphs", format_bytes(v.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
+    }
+    // Negative when the rest takes more than vLLM may use: say how far below zero.
+    t.row({"= KV cache memory", v.kv_budget_bytes < 0 ? signed_bytes(v.kv_budget_bytes, u) : format_bytes(v.kv_cache_memory_bytes, u),
+           "\"Available KV cache memory\""});
+  }
+  t.row({"GPU blocks", with_commas(v.num_gpu_blocks),
+         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", v.block_size, format_bytes_auto(v.page_bytes, u),
+                     v.group_size, v.num_groups > 1 ? fmt::format(", {} groups", v.num_groups) : "")});
+  t.row({"GPU KV cache size", with_commas(v.kv_cache_tokens) + " tokens", ""});
+  t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", v.max_concurrency),
+         fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
+  const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
+  out += rows.substr(rows.find('\n') + 1); // no header row
+  std::string verdict_line;
+  if (!v.starts && !v.kv_memory_given && v.kv_budget_bytes < 0) {
+    verdict_line = fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
+                       "KV cache budget is {} and no --max-model-len starts.\n",
+                       st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(v.kv_budget_bytes + 1)) + 1, u),
+                       format_bytes(v.requested_bytes, u), signed_bytes(v.kv_budget_bytes, u));
+  } else if (!v.starts) {
+    verdict_line = fmt::format("{}: one {}-token request needs {} of KV cache, {} is available; ", st.red("vLLM would not start"),
+                       with_commas(e.context_tokens), format_bytes(v.needed_bytes, u),
+                       format_bytes(v.kv_cache_memory_bytes, u));
+    verdict_line += v.max_model_len_fit == 0
+               ? std::string("no --max-model-len starts.\n")
+               : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
+                             "starts.\n",
+                             with_commas(v.max_model_len_fit));
+  } else if (e.fits) {
+    verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
+                       v.max_concurrency, with_commas(e.context_tokens), e.batch);
+  } else {
+    verdict_line = fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
+                       st.red("vLLM starts"), v.max_concurrency, with_commas(e.context_tokens), e.batch);
+  }
+  // The engine's own verdict, in lines that fit the terminal.
+  out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
+  for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
+  return out;
+}
+
+void engine_json(JsonObject& out, const EngineSection& e, const VllmSection& v) { out.value = section_json(e, v); }
+
+std::vector<std::string*> engine_file_texts(VllmSection& v) { return {&v.plan.gpu_memory_source}; }
+
+// vLLM needs its share of the GPU (its memory request); what it leaves over is the KV
+// memory beyond `batch` full-length requests.
+EngineVerdict engine_verdict(const Report& r, const VllmSection& vllm, std::uint64_t) {
+  const VllmResult& v = vllm.plan;
+  const auto u = UnitSystem::binary;
+  const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
+  EngineVerdict out;
+  out.required_bytes_per_gpu = v.requested_bytes;
+  out.headroom_bytes = v.kv_cache_memory_bytes >= need
+                           ? static_cast<std::int64_t>(v.kv_cache_memory_bytes - need)
+                           : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
+  out.fits = r.engine->fits;
+  out.headroom_name = "spare KV memory";
+  out.why = !v.starts && v.kv_budget_bytes <= 0
+                ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
+                              "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
+                              format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
+                              fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
+            : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
+                                    with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
+                                    format_bytes(v.kv_cache_memory_bytes, u))
+            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                                          with_commas(r.settings.context_tokens), r.settings.batch)
+                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                                            with_commas(r.settings.context_tokens), r.settings.batch);
+  return out;
+}
+
+} // namespace vramcalc::detail
