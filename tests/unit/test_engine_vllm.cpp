@@ -136,7 +136,7 @@ TEST_CASE("weights, activation peak and available KV memory from the GPU alone, 
       {"Qwen2-7B tp 2 util 0.5", "qwen2-7b", "bf16", "a100-80gb-sxm", 10, 2, 500000, 16384, 0, 71217, none, 318300,
        0.02, 0},
       // Older logs: V0 (0.6-era), an A100 40GB, a 16 GB card whose release is not stated
-      {"T4, V0", "qwen2.5-1.5b", "fp16", "t4", 6, 1, 500000, 32768, 0, 28875, none, 23600, 0.05, 0},
+      {"T4, V0", "qwen2.5-1.5b", "fp16", "t4", 6, 1, 500000, 32768, 0, 28875, 20200, 23600, 0.02, 0},
       {"A100 40GB Llama-3.1-8B", "llama3.1-8b", "bf16", "a100-40gb", 10, 1, 900000, 32768, 0, none, none, 199200, 0.02,
        0},
       // The RTX 3090 logs count 0.35 GiB of other processes' memory as non-torch (a desktop
@@ -145,11 +145,24 @@ TEST_CASE("weights, activation peak and available KV memory from the GPU alone, 
        gib_x100(35)},
       {"RTX 3090 29000 tokens, V0", "llama3.1-8b", "bf16", "rtx-3090", 6, 1, 900000, 29000, 0, none, none, 28900, 0.02,
        gib_x100(35)},
-      // RTX 4080 under WSL2 (CUDA total 15.99 GiB as logged), vLLM 0.26.0: not a modelled
-      // release, computed with the 0.21 rules: KV 7.64 against 8.00 (-4.5%), its activation
-      // 0.90 against 1.04 not checked (measurements.md has the reasons)
-      {"RTX 4080 AWQ, 0.26 (0.21 rules)", "qwen2.5-7b", "awq", "rtx-4080", 26, 1, 900000, 32768, 0, 52900, none, 80000,
-       0.05, 0, 1599},
+      // RTX 4080 under WSL2 (CUDA total 15.99 GiB as logged), vLLM 0.26.0: a dense model on
+      // the V2 model runner (0.25+), no CUDA-graph estimate; the sampler with the 0.21 rules
+      // (activation 0.90 against the logged 1.04, not checked: measurements.md)
+      {"RTX 4080 AWQ, 0.26 (V2 runner)", "qwen2.5-7b", "awq", "rtx-4080", 26, 1, 900000, 32768, 0, 52900, none, 80000,
+       0.02, 0, 1599},
+      // DeepSeek-R1-Distill-Qwen-14B on 2 x RTX 4090, tp 2, V0 (February 2025): weights per
+      // rank. Its KV (8.69) and activation (0.19) are the second rank's, which does not sample;
+      // vLLM keeps the first rank's smaller cache (measurements.md), so they are not compared.
+      {"R1-Distill-Qwen-14B tp 2, V0", "qwen2.5-14b", "bf16", "rtx-4090", 7, 2, 980000, 131072, 0, 139476, none, none,
+       0.02, 0},
+      // Weights only (the GPU does not change them): Mistral-7B v0.3, Llama-3.1-8B on V1 and
+      // V0, Qwen2.5-1.5B on a DGX Spark, Qwen2.5-VL-7B AWQ (V0); the LoRA row is below.
+      {"Mistral-7B v0.3 weights", "mistral-7b-v0.3", "bf16", "h100", 11, 1, 900000, 32768, 0, 135084, none, none, 0.02, 0},
+      {"Llama-3.1-8B weights, V1", "llama3.1-8b", "bf16", "h100", 10, 1, 900000, 131072, 0, 149889, none, none, 0.02, 0},
+      {"Llama-3.1-8B weights, V0", "llama3.1-8b", "bf16", "h100", 6, 1, 900000, 131072, 0, 149888, none, none, 0.02, 0},
+      {"Qwen2.5-1.5B weights, DGX Spark", "qwen2.5-1.5b", "bf16", "h100", 20, 1, 900000, 32768, 0, 28900, none, none, 0.02,
+       0},
+      {"Qwen2.5-VL-7B AWQ weights, V0", "qwen2.5-vl-7b", "awq", "h100", 6, 1, 900000, 4096, 0, 65935, none, none, 0.02, 0},
   };
   for (const Row& r : rows) {
     INFO(r.what);
@@ -303,4 +316,34 @@ TEST_CASE("MLA block sizes and sliding-window groups") {
   // 12 GiB / 32 KiB / 12 = 32,768 blocks; reported (before 0.21) as 32,768 // 2 x 16 tokens
   CHECK(oss.num_gpu_blocks == 32'768);
   CHECK(oss.kv_cache_tokens == 262'144);
+}
+
+TEST_CASE("EAGLE drafter: its layer is one more in the cache") {
+  // Llama-3.1-8B with an EAGLE drafter on an H100 (V1): "Available KV cache memory: 51.63 GiB",
+  // "GPU KV cache size: 410,128 tokens", "Maximum concurrency for 131,072 tokens per request:
+  // 3.13x". The drafter's decoder layer has the target's KV shape and joins its cache group:
+  // 33 layers x 65,536 bytes a block = 2,162,688; 51.63 GiB = 55,437,290,373 bytes (the
+  // log's two decimals) -> 25,633 blocks x 16 = 410,128 tokens; 25,633 / 8,192 = 3.129.
+  ModelSpec m = model("llama3.1-8b");
+  m.layers.push_back(m.layers.back());
+  m.num_layers += 1;
+  const VllmResult v = vllm_blocks(m, Dtype::bf16, 131072, gib_x100(5163), Parallel{}, version(10),
+                                   gpu_with(80ull << 30));
+  CHECK(gib_x100(5163) == 55'437'290'373ull);
+  CHECK(v.num_gpu_blocks == 55'437'290'373ull / (33 * 65'536));
+  CHECK(v.kv_cache_tokens == 410'128);
+  CHECK(std::round(v.max_concurrency * 100) == 313);
+}
+
+TEST_CASE("MiniMax-M2 at tp 2: the KV one 196,608-token request needs") {
+  // "To serve at least one request with the model's max seq len (196608), 23.25 GiB KV cache
+  // is needed, which is larger than the available KV cache memory (22.5 GiB)" (MiniMax-M2.7
+  // AWQ, 2 x DGX Spark, tp 2, vLLM 0.29.1rc1; M2.7 has MiniMax-M2's attention shapes).
+  // Per rank and token: 62 layers x 2 x (8 / 2) KV heads x 128 x 2 bytes = 126,976;
+  // x 196,608 = 24,964,497,408 bytes = 23.25 GiB exactly.
+  const VllmResult v = vllm_blocks(model("minimax-m2"), Dtype::bf16, 196608, 22ull * (1ull << 30) + (1ull << 29),
+                                   Parallel{2, 1, false}, version(21), gpu_with(119ull << 30));
+  CHECK(v.needed_bytes == 196'608ull * 126'976);
+  CHECK(v.needed_bytes == 2325ull * (1ull << 30) / 100);
+  CHECK_FALSE(v.starts);
 }
