@@ -163,6 +163,13 @@ TEST_CASE("weights, activation peak and available KV memory from the GPU alone, 
       {"Qwen2.5-1.5B weights, DGX Spark", "qwen2.5-1.5b", "bf16", "h100", 20, 1, 900000, 32768, 0, 28900, none, none, 0.02,
        0},
       {"Qwen2.5-VL-7B AWQ weights, V0", "qwen2.5-vl-7b", "awq", "h100", 6, 1, 900000, 4096, 0, 65935, none, none, 0.02, 0},
+      // Qwen2.5-7B with a LoRA adapter enabled (V1): 14.5499 logged, 14.2164 predicted (-2.3%).
+      // vramcalc does not model LoRA: with --enable-lora vLLM allocates each projection's
+      // stacked adapter buffers, max_loras x max_lora_rank x (in + out) x 2 bytes (28 layers x
+      // 90,112 x rank x 2: 0.30 GiB at rank 64), but the log does not give the rank, so the
+      // 0.33 GiB stay unexplained (measurements.md); the row holds the base weights to 3%.
+      {"Qwen2.5-7B weights with LoRA enabled", "qwen2.5-7b", "bf16", "h100", 11, 1, 900000, 32768, 0, 145499, none, none,
+       0.03, 0},
   };
   for (const Row& r : rows) {
     INFO(r.what);
