@@ -56,6 +56,12 @@ TEST_CASE("blocks, tokens and concurrency from the logged KV memory (within 1%)"
       {"qwen2.5-7b", 1, 800, 32768, 0, 149712, 4.57, 11, "Qwen2.5-7B-Instruct-AWQ, 16 GB card"},
       {"qwen3-30b-a3b", 4, 2374, 32768, 0, 1037152, 31.65, 11, "Qwen3-Coder-30B (Qwen3-30B-A3B), 4 x L40S, tp 4"},
       {"qwen3-30b-a3b", 1, 3359, 32768, 0, 366880, 0, 20, "Qwen3-VL-30B-A3B-FP8 language model, RTX PRO 6000"},
+      // vLLM 0.10.1.1 on A100 80GB (dennislee22/vLLM-benchmarking logs); Qwen2-7B-Instruct has
+      // Qwen2.5-7B's KV shapes
+      {"gpt-oss-120b", 4, 4532, 16384, 0, 2640144, 284.25, 10, "gpt-oss-120b, 4 x A100 80GB, tp 4"},
+      {"qwen2.5-7b", 1, 501, 16384, 5867, 93872, 5.73, 10, "Qwen2-7B, A100 80GB, util 0.25"},
+      {"qwen2.5-7b", 1, 2483, 16384, 29053, 464848, 28.37, 10, "Qwen2-7B, A100 80GB, util 0.5"},
+      {"qwen2.5-7b", 2, 3183, 16384, 74510, 1192160, 72.76, 10, "Qwen2-7B, 2 x A100 80GB, tp 2"},
   };
   for (const Row& r : rows) {
     INFO(r.what);
