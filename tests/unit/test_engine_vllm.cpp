@@ -62,6 +62,9 @@ TEST_CASE("blocks, tokens and concurrency from the logged KV memory (within 1%)"
       {"qwen2.5-7b", 1, 501, 16384, 5867, 93872, 5.73, 10, "Qwen2-7B, A100 80GB, util 0.25"},
       {"qwen2.5-7b", 1, 2483, 16384, 29053, 464848, 28.37, 10, "Qwen2-7B, A100 80GB, util 0.5"},
       {"qwen2.5-7b", 2, 3183, 16384, 74510, 1192160, 72.76, 10, "Qwen2-7B, 2 x A100 80GB, tp 2"},
+      // MiniMax-M2.7 AWQ on 2 x DGX Spark (0.29.1rc1) at utilization 0.85: "28.74 GiB KV ->
+      // 240,816 tokens" (the summary's rounding; +0.9% here)
+      {"minimax-m2", 2, 2874, 196608, 0, 240816, 0, 21, "MiniMax-M2.7, 2 x DGX Spark, tp 2"},
   };
   for (const Row& r : rows) {
     INFO(r.what);
@@ -379,4 +382,15 @@ TEST_CASE("R1-Distill-Qwen-14B at tp 2 (V0): the quoted KV memory is not the ran
   const std::uint64_t first_rank_at_most = 5'097ull * 1'572'864;
   CHECK(first_rank_at_most < gib_x100(748));
   CHECK(gib_x100(869) - first_rank_at_most > gib_x100(120));
+}
+
+TEST_CASE("Llama-3.1-8B on an H100 NVL: the KV cache tokens from the GPU alone") {
+  // "NVIDIA H100 NVL | FlashAttention 3 | 545,456 tokens" (max_model_len 32,768; the same
+  // benchmark notes as the A100 40GB row, whose release is taken as 0.10 above). The GPU
+  // total is the catalog's CUDA figure (nvidia-smi less 512 MiB: no H100 NVL log prints it).
+  VllmOptions o = version(10);
+  const VllmResult v = vllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 32768,
+                                 **catalog().find_gpu("h100-nvl"), Parallel{}, o);
+  INFO("predicted " << v.kv_cache_tokens << " tokens");
+  CHECK(rel(static_cast<double>(v.kv_cache_tokens), 545456.0) < 0.02);
 }
