@@ -394,3 +394,51 @@ TEST_CASE("Llama-3.1-8B on an H100 NVL: the KV cache tokens from the GPU alone")
   INFO("predicted " << v.kv_cache_tokens << " tokens");
   CHECK(rel(static_cast<double>(v.kv_cache_tokens), 545456.0) < 0.02);
 }
+
+TEST_CASE("V0 turns chunked prefill on above 32K: the profile run is 2,048 tokens") {
+  // Qwen2.5-14B at tp 2 on RTX 4090s, V0. At 131,072 tokens chunked prefill is on: a step is
+  // 2,048 tokens; forward 2,048 x (2 x 5,120 + 3 x 13,824 / 2) x 2 bytes = 126,877,696; the
+  // sampler 256 rows x 152,064 x 6 bytes = 233,570,304 -> 360,448,000 bytes.
+  const ModelSpec& m = model("qwen2.5-14b");
+  const GpuSpec& g = **catalog().find_gpu("rtx-4090");
+  const Parallel tp2{2, 1, false};
+  const VllmResult chunked = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, g, tp2, version(7));
+  CHECK(chunked.max_num_batched_tokens == 2048);
+  CHECK(chunked.max_num_seqs == 256);
+  CHECK(chunked.activation_bytes == 2048ull * (2 * 5120 + 3 * 13824 / 2) * 2 + 256ull * 152064 * 6);
+  CHECK(chunked.activation_bytes == 360'448'000ull);
+  CHECK(chunked.non_torch_bytes == (1ull << 30) / 4); // several GPUs before 0.11
+  // At 32,768 tokens (not above 32K) a step holds a whole prompt.
+  const VllmResult whole = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, g, tp2, version(7));
+  CHECK(whole.max_num_batched_tokens == 32768);
+  // One GPU, V0: non-torch 16 MiB (the V0 logs: 0.01 and 0.02 GiB).
+  CHECK(vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("h100"), Parallel{}, version(6))
+            .non_torch_bytes == 16ull << 20);
+}
+
+TEST_CASE("From 0.25 dense models run on the V2 model runner: no CUDA-graph estimate") {
+  const GpuSpec& h100 = **catalog().find_gpu("h100");
+  const auto graphs = [&](const char* name, std::uint32_t minor, bool eager = false) {
+    VllmOptions o = version(minor);
+    o.enforce_eager = eager;
+    return vllm_plan(model(name), fmt_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o).cuda_graph_bytes;
+  };
+  CHECK(graphs("llama3.1-8b", 21) == 512ull << 20); // V1 runner, the 0.21 estimate
+  CHECK(graphs("llama3.1-8b", 24) == 512ull << 20);
+  CHECK(graphs("llama3.1-8b", 25) == 0);            // V2 runner: profile_cudagraph_memory returns 0
+  CHECK(graphs("llama3.1-8b", 27) == 0);
+  CHECK(graphs("qwen3-30b-a3b", 27) == 512ull << 20); // MoE: still the V1 runner
+  CHECK(graphs("qwen3-30b-a3b", 27, true) == 0);
+  CHECK(graphs("llama3.1-8b", 11) == 0);            // before 0.21, out of the headroom
+  // The RTX 4080 log (0.26, 15.99 GiB as logged, utilization 0.9): requested = floor(15.99
+  // GiB x 0.9) and available = requested - weights - activation - non-torch, nothing else.
+  GpuSpec g = **catalog().find_gpu("rtx-4080");
+  g.memory_bytes = gib_x100(1599);
+  g.custom = true;
+  VllmOptions o = version(26);
+  o.utilization_ppm = 900000;
+  const VllmResult v = vllm_plan(model("qwen2.5-7b"), fmt_of("awq"), Dtype::bf16, 32768, g, Parallel{}, o);
+  CHECK(v.requested_bytes == gib_x100(1599) * 9 / 10);
+  CHECK(v.kv_budget_bytes == static_cast<std::int64_t>(v.requested_bytes - v.weights_bytes - v.activation_bytes -
+                                                       v.non_torch_bytes));
+}
