@@ -226,11 +226,21 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   if (!last_stage) return forward;
   const std::uint64_t rows = std::min(tokens, seqs);
   const std::uint64_t logits = checked_mul(rows, spec.vocab_size, "the activations");
-  if (is_v0(o) || at_least(o, 0, 21)) {
-    // V0: about 6 bytes per logit; 0.21: the logits, their fp32 copy and the sort of
-    // top-k/top-p, 18 bytes per logit, on top of the forward pass (as modelled before
-    // 0.10 and 0.11 were calibrated; no 0.21 log to check against).
-    return checked_add(forward, checked_mul(logits, is_v0(o) ? 6 : 18, "the activations"));
+  const std::uint64_t held = checked_add(checked_mul(tokens, spec.hidden_size * 2, "the activations"), 52 * MiB);
+  if (is_v0(o)) {
+    // V0 (vllm/worker/model_runner.py profile_run: SamplingParams(top_p=0.99, top_k=vocab - 1)
+    // "to reflect the accurate memory usage"): the forward pass ends holding its logits (bf16
+    // and fp32, 6 bytes each); then vllm/model_executor/layers/sampler.py _apply_top_k_top_p
+    // sorts them as 0.11's PyTorch-native path does, 38 bytes per logit (0.11's calibration)
+    // beside the forward's output. The larger of the two.
+    const std::uint64_t with_logits = checked_add(forward, checked_mul(logits, 6, "the activations"));
+    return std::max(with_logits, checked_add(held, checked_mul(logits, 38, "the activations")));
+  }
+  if (at_least(o, 0, 21)) {
+    // 0.21: the logits, their fp32 copy and the sort of top-k/top-p, 18 bytes per logit, on
+    // top of the forward pass (as modelled before 0.10 and 0.11 were calibrated; no 0.21 log
+    // to check against).
+    return checked_add(forward, checked_mul(logits, 18, "the activations"));
   }
   // 0.10 / 0.11: the forward pass's intermediates are freed before the sampler runs; what
   // stays is the forward's output (tokens x hidden, model dtype) and about 52 MiB of cuBLAS
@@ -240,7 +250,6 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   // copy, sorted values and int64 indices and the radix sort's buffers). Calibrated on the
   // logs in tests/data/measurements.md (docs/engines.md).
   const std::uint64_t per_logit = at_least(o, 0, 11) ? 38 : 12;
-  const std::uint64_t held = checked_add(checked_mul(tokens, spec.hidden_size * 2, "the activations"), 52 * MiB);
   const std::uint64_t sampler = checked_add(held, checked_mul(logits, per_logit, "the activations"));
   return std::max(forward, sampler);
 }

@@ -382,6 +382,16 @@ TEST_CASE("R1-Distill-Qwen-14B at tp 2 (V0): the quoted KV memory is not the ran
   const std::uint64_t first_rank_at_most = 5'097ull * 1'572'864;
   CHECK(first_rank_at_most < gib_x100(748));
   CHECK(gib_x100(869) - first_rank_at_most > gib_x100(120));
+  // The first rank samples: V0's profile run sorts 256 x 152,064 logits for top-k/top-p (1.45
+  // GiB of activation, where the second rank logs 0.19). From the GPU alone vramcalc gives that
+  // rank 23.49 GiB x 0.98 - 13.79 weights - 1.45 - 0.25 non-torch = 7.53 GiB: 5,142 blocks
+  // against the 5,096 the log's 81,536 tokens are (+0.9%).
+  VllmOptions o = version(7);
+  o.utilization_ppm = 980'000; // the run's --gpu-memory-utilization 0.98
+  const VllmResult first = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, **catalog().find_gpu("rtx-4090"), tp2, o);
+  INFO("predicted " << first.num_gpu_blocks << " blocks");
+  CHECK(rel(static_cast<double>(first.num_gpu_blocks), 5096.0) < 0.02);
+  CHECK(rel(static_cast<double>(first.kv_cache_tokens), 81536.0) < 0.02);
 }
 
 TEST_CASE("Llama-3.1-8B on an H100 NVL: the KV cache tokens from the GPU alone") {
@@ -397,16 +407,19 @@ TEST_CASE("Llama-3.1-8B on an H100 NVL: the KV cache tokens from the GPU alone")
 
 TEST_CASE("V0 turns chunked prefill on above 32K: the profile run is 2,048 tokens") {
   // Qwen2.5-14B at tp 2 on RTX 4090s, V0. At 131,072 tokens chunked prefill is on: a step is
-  // 2,048 tokens; forward 2,048 x (2 x 5,120 + 3 x 13,824 / 2) x 2 bytes = 126,877,696; the
-  // sampler 256 rows x 152,064 x 6 bytes = 233,570,304 -> 360,448,000 bytes.
+  // 2,048 tokens; the forward 2,048 x (2 x 5,120 + 3 x 13,824 / 2) x 2 bytes = 126,877,696
+  // with its logits, 256 rows x 152,064 x 6 bytes = 233,570,304: 360,448,000. The sampler's
+  // sort is larger: the forward's output 2,048 x 5,120 x 2 = 20,971,520, 52 MiB of cuBLAS
+  // workspaces and 38 bytes a logit, 256 x 152,064 x 38 = 1,479,278,592: 1,554,776,064.
   const ModelSpec& m = model("qwen2.5-14b");
   const GpuSpec& g = **catalog().find_gpu("rtx-4090");
   const Parallel tp2{2, 1, false};
   const VllmResult chunked = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, g, tp2, version(7));
   CHECK(chunked.max_num_batched_tokens == 2048);
   CHECK(chunked.max_num_seqs == 256);
-  CHECK(chunked.activation_bytes == 2048ull * (2 * 5120 + 3 * 13824 / 2) * 2 + 256ull * 152064 * 6);
-  CHECK(chunked.activation_bytes == 360'448'000ull);
+  CHECK(2048ull * (2 * 5120 + 3 * 13824 / 2) * 2 + 256ull * 152064 * 6 == 360'448'000ull);
+  CHECK(chunked.activation_bytes == 2048ull * 5120 * 2 + (52ull << 20) + 256ull * 152064 * 38);
+  CHECK(chunked.activation_bytes == 1'554'776'064ull);
   CHECK(chunked.non_torch_bytes == (1ull << 30) / 4); // several GPUs before 0.11
   // At 32,768 tokens (not above 32K) a step holds a whole prompt.
   const VllmResult whole = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, g, tp2, version(7));
