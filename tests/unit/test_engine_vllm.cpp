@@ -377,7 +377,7 @@ TEST_CASE("R1-Distill-Qwen-14B at tp 2 (V0): the quoted KV memory is not the ran
   CHECK(second.num_gpu_blocks == gib_x100(869) / 1'572'864); // 5,932 blocks, 94,912 tokens
   CHECK(second.kv_cache_tokens == 94'912);
   // 81,536 tokens are 5,096 blocks: the first rank held at most 5,097 blocks, 7.47 GiB, 1.2 GiB
-  // less than the quoted second rank (tests/data/measurements.md: not explained).
+  // less than the quoted second rank.
   CHECK(81'536 / 16 == 5'096);
   const std::uint64_t first_rank_at_most = 5'097ull * 1'572'864;
   CHECK(first_rank_at_most < gib_x100(748));
