@@ -21,6 +21,10 @@ bool at_least(const VllmOptions& o, std::uint32_t major, std::uint32_t minor) {
 // max_model_len tokens; a lighter sampler.
 bool is_v0(const VllmOptions& o) { return !at_least(o, 0, 10); }
 
+// vLLM runs dense models on its V2 model runner by default from 0.25 (PR #44443, "Enable by
+// default for all dense models", merged 2026-07-02; MoE models keep the V1 runner).
+bool v2_model_runner(const ModelSpec& spec, const VllmOptions& o) { return at_least(o, 0, 25) && !spec.moe; }
+
 std::uint64_t contains(const std::string& s, const char* needle) { return s.find(needle) != std::string::npos; }
 
 // Block size: 16 on CUDA; MLA backends force 64 (FlashMLA, Hopper) or 128 (CUTLASS MLA,
@@ -151,14 +155,27 @@ void fill_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len, c
   r.max_model_len_fit = lo;
 }
 
-void batch_defaults(VllmResult& r, std::uint64_t max_model_len, const GpuSpec& gpu, const VllmOptions& o) {
+// V0 turns chunked prefill on by itself for a context above 32K (vllm/engine/arg_utils.py
+// EngineArgs.create_engine_config, 0.6-0.9: "Chunked prefill is enabled by default for models
+// with max_model_len > 32K"), except for sliding-window, multimodal and MLA models (and
+// speculative decoding or LoRA, which vramcalc does not model).
+bool v0_chunked_prefill(const ModelSpec& spec, std::uint64_t max_model_len) {
+  if (max_model_len <= 32768 || spec.attention.mla || spec.vision_params > 0) return false;
+  return std::none_of(spec.layers.begin(), spec.layers.end(),
+                      [](const LayerSpec& l) { return l.attention == AttentionKind::sliding; });
+}
+
+void batch_defaults(VllmResult& r, const ModelSpec& spec, std::uint64_t max_model_len, const GpuSpec& gpu,
+                    const VllmOptions& o) {
   // vllm/engine/arg_utils.py get_batch_defaults: GPUs with >= 70 GiB, A100s excepted, get
   // 8192 batched tokens and 1024 sequences for `vllm serve`; others 2048 and 256.
   const bool big = gpu.memory_bytes >= 70 * GiB && gpu.id.find("a100") == std::string::npos;
   std::uint64_t tokens = big ? (o.llm_class ? 16384 : 8192) : (o.llm_class ? 8192 : 2048);
   std::uint64_t seqs = big ? 1024 : 256;
   if (is_v0(o)) {
-    tokens = std::max<std::uint64_t>(max_model_len, 2048); // V0: no chunked prefill
+    // V0 (vllm/config.py SchedulerConfig): without chunked prefill a step holds a whole
+    // prompt, max(max_model_len, 2048) tokens; with it, _DEFAULT_MAX_NUM_BATCHED_TOKENS (2048).
+    tokens = v0_chunked_prefill(spec, max_model_len) ? 2048 : std::max<std::uint64_t>(max_model_len, 2048);
     seqs = 256;
   }
   if (o.max_num_seqs != 0) seqs = o.max_num_seqs;
@@ -209,11 +226,21 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   if (!last_stage) return forward;
   const std::uint64_t rows = std::min(tokens, seqs);
   const std::uint64_t logits = checked_mul(rows, spec.vocab_size, "the activations");
-  if (is_v0(o) || at_least(o, 0, 21)) {
-    // V0: about 6 bytes per logit; 0.21: the logits, their fp32 copy and the sort of
-    // top-k/top-p, 18 bytes per logit, on top of the forward pass (as modelled before
-    // 0.10 and 0.11 were calibrated; no 0.21 log to check against).
-    return checked_add(forward, checked_mul(logits, is_v0(o) ? 6 : 18, "the activations"));
+  const std::uint64_t held = checked_add(checked_mul(tokens, spec.hidden_size * 2, "the activations"), 52 * MiB);
+  if (is_v0(o)) {
+    // V0 (vllm/worker/model_runner.py profile_run: SamplingParams(top_p=0.99, top_k=vocab - 1)
+    // "to reflect the accurate memory usage"): the forward pass ends holding its logits (bf16
+    // and fp32, 6 bytes each); then vllm/model_executor/layers/sampler.py _apply_top_k_top_p
+    // sorts them as 0.11's PyTorch-native path does, 38 bytes per logit (0.11's calibration)
+    // beside the forward's output. The larger of the two.
+    const std::uint64_t with_logits = checked_add(forward, checked_mul(logits, 6, "the activations"));
+    return std::max(with_logits, checked_add(held, checked_mul(logits, 38, "the activations")));
+  }
+  if (at_least(o, 0, 21)) {
+    // 0.21: the logits, their fp32 copy and the sort of top-k/top-p, 18 bytes per logit, on
+    // top of the forward pass (as modelled before 0.10 and 0.11 were calibrated; no 0.21 log
+    // to check against).
+    return checked_add(forward, checked_mul(logits, 18, "the activations"));
   }
   // 0.10 / 0.11: the forward pass's intermediates are freed before the sampler runs; what
   // stays is the forward's output (tokens x hidden, model dtype) and about 52 MiB of cuBLAS
@@ -223,7 +250,6 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   // copy, sorted values and int64 indices and the radix sort's buffers). Calibrated on the
   // logs in tests/data/measurements.md (docs/engines.md).
   const std::uint64_t per_logit = at_least(o, 0, 11) ? 38 : 12;
-  const std::uint64_t held = checked_add(checked_mul(tokens, spec.hidden_size * 2, "the activations"), 52 * MiB);
   const std::uint64_t sampler = checked_add(held, checked_mul(logits, per_logit, "the activations"));
   return std::max(forward, sampler);
 }
@@ -335,7 +361,7 @@ VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_
   VllmResult r;
   r.gpu_memory_bytes = cuda_visible_bytes(gpu);
   r.gpu_memory_source = cuda_visible_source(gpu);
-  batch_defaults(r, max_model_len, gpu, options);
+  batch_defaults(r, spec, max_model_len, gpu, options);
   r.kv_cache_memory_bytes = kv_cache_memory_bytes;
   r.kv_budget_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(kv_cache_memory_bytes, INT64_MAX));
   r.kv_memory_given = true;
@@ -360,19 +386,24 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     // floor(total x utilization), total < 2^56: split to stay in 64 bits.
     r.requested_bytes = r.gpu_memory_bytes / 1'000'000 * r.utilization_ppm +
                         r.gpu_memory_bytes % 1'000'000 * r.utilization_ppm / 1'000'000;
-    batch_defaults(r, max_model_len, gpu, o);
+    batch_defaults(r, spec, max_model_len, gpu, o);
     const bool last_stage = stage + 1 == p.pp;
     r.weights_bytes = stage_weights(spec, format, p, stage, gpu, costs);
     r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
-    // Non-torch growth during profiling (memory_profiling's non_torch_increase): before 0.11
-    // about 0.06 GiB on one GPU and 0.25 GiB with NCCL; the 0.11 logs on H100 imply 0.13 GiB
-    // on one GPU and 0.54 GiB at tp 2 (kept for later releases and larger tp). The logs are
-    // in tests/data/measurements.md.
+    // Non-torch growth during profiling (memory_profiling's non_torch_increase, measured from
+    // a snapshot taken after the CUDA context exists): V0 on one GPU 16 MiB (its logs print
+    // 0.01 and 0.02 GiB), 0.10 on one GPU 64 MiB, 0.25 GiB with NCCL before 0.11; the 0.11
+    // logs on H100 imply 0.13 GiB on one GPU and 0.54 GiB at tp 2 (kept for later releases
+    // and larger tp). The logs are in tests/data/measurements.md.
     const bool v011 = at_least(o, 0, 11);
-    r.non_torch_bytes = o.non_torch_bytes.value_or(p.gpus() > 1 ? (v011 ? 553 * MiB : GiB / 4) : (v011 ? 133 * MiB : 64 * MiB));
+    const std::uint64_t one_gpu = v011 ? 133 * MiB : is_v0(o) ? 16 * MiB : 64 * MiB;
+    r.non_torch_bytes = o.non_torch_bytes.value_or(p.gpus() > 1 ? (v011 ? 553 * MiB : GiB / 4) : one_gpu);
     // v0.21 counts an estimate of the CUDA graphs' memory in the budget (VLLM_MEMORY_PROFILER_
     // ESTIMATE_CUDAGRAPHS on by default); earlier releases take it from the remaining headroom.
-    r.cuda_graph_bytes = at_least(o, 0, 21) && !o.enforce_eager ? GiB / 2 : 0;
+    // From 0.25 dense models run on the V2 model runner (PR #44443), whose
+    // profile_cudagraph_memory returns 0 (vllm/v1/worker/gpu/model_runner.py): nothing is
+    // set aside for the graphs again. MoE models stay on the V1 runner's estimate.
+    r.cuda_graph_bytes = at_least(o, 0, 21) && !o.enforce_eager && !v2_model_runner(spec, o) ? GiB / 2 : 0;
 
     const std::uint64_t used = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the vLLM budget"),
                                            checked_add(r.non_torch_bytes, r.cuda_graph_bytes, "the vLLM budget"),
@@ -421,6 +452,10 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   if (!vllm_release_modelled(o.version_major, o.version_minor)) {
     e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
                       "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
+    if (v2_model_runner(model, o)) {
+      e.notes.push_back("From vLLM 0.25 a dense model runs on the V2 model runner, which sets nothing aside for CUDA "
+                        "graphs (its profile_cudagraph_memory returns 0); its sampler is sized with the 0.21 rules.");
+    }
   }
   e.fits = v.plan.starts && v.plan.max_concurrency >= static_cast<double>(settings.batch);
   e.detail = std::move(v);
