@@ -60,6 +60,8 @@ enum class RouterBias : std::uint8_t {
 enum class HfKeys : std::uint8_t {
   standard, // hidden_size, num_key_value_heads, head_dim, attention_bias, intermediate_size
   falcon,   // bias, num_kv_heads / multi_query, new_decoder_architecture, parallel_attn, ffn_hidden_size
+  ernie,    // ERNIE 4.5: use_bias; moe_num_experts, moe_k, moe_num_shared_experts, moe_layer_start/end_index, moe_layer_interval
+  bailing,  // Ling (Bailing MoE): use_qkv_bias, use_bias; num_shared_experts, moe_router_enable_expert_bias
 };
 
 // A Mamba-2 config's spelling of the SSM's heads, head size and state size.

@@ -81,6 +81,14 @@ constexpr ArchitectureFacts table[] = {
     // attention_bias covers q, k and v only.
     {.name = "GLM-4.5", .hf_model_types = {"glm4_moe"}, .gguf_arch = "glm4moe", .gguf_rules = false,
      .o_bias = ByConfig::never, .qk_norm = ByConfig::from_config, .router_bias = RouterBias::always},
+    // ERNIE 4.5 MoE (transformers configuration_ernie4_5_moe.py, modeling_ernie4_5_moe.py): every
+    // MoE block has a per-expert score-correction bias (moe_statics), whatever moe_use_aux_free says.
+    {.name = "ERNIE 4.5 MoE", .hf_model_types = {"ernie4_5_moe"}, .gguf_arch = "ernie4_5-moe", .gguf_rules = false,
+     .tied_embeddings = true, .hf_keys = HfKeys::ernie, .router_bias = RouterBias::always},
+    // Ling 2.0 (inclusionAI's modeling_bailing_moe_v2.py; its config.json says model_type
+    // bailing_moe): one fused query_key_value, q/k norms and the router's expert bias as configured.
+    {.name = "Ling 2", .hf_model_types = {"bailing_moe", "bailing_moe_v2"}, .gguf_arch = "bailingmoe2",
+     .gguf_rules = false, .qk_norm = ByConfig::from_config, .fused_qkv = true, .hf_keys = HfKeys::bailing},
     fused_qkv_only("GPT-NeoX", "gptneox"),
     fused_qkv_only("StarCoder", "starcoder"),
     fused_qkv_only("MPT", "mpt"),
@@ -91,7 +99,6 @@ constexpr ArchitectureFacts table[] = {
     fused_qkv_only("DBRX", "dbrx"),
     fused_qkv_only("OpenELM", "openelm"),
     fused_qkv_only("JAIS", "jais"),
-    fused_qkv_only("Ling 2", "bailingmoe2"),
     fused_qkv_only("PLaMo 3", "plamo3"),
     fused_qkv_only("CogVLM", "cogvlm"),
 };

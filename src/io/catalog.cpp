@@ -330,20 +330,27 @@ struct Hit {
 };
 
 // A model whose id, alias or known checkpoint is `name` (case-insensitive); with `base_only`,
-// whose hub names end in the same repository name under any organisation
-// ("unsloth/Llama-3.3-70B-Instruct" is "meta-llama/Llama-3.3-70B-Instruct"), when exactly
-// one model does.
+// whose hub names end in the same repository name under any organisation, or under none
+// ("unsloth/Llama-3.3-70B-Instruct" and "Llama-3.3-70B-Instruct" are
+// "meta-llama/Llama-3.3-70B-Instruct"), when exactly one model does.
 Hit find_name(const std::vector<ModelSpec>& models, std::string_view name, bool base_only) {
   const std::string_view wanted = base_only ? repo_basename(name) : name;
   const auto same = [&](std::string_view candidate) {
     if (!base_only) return iequals(candidate, name);
     return candidate.find('/') != std::string_view::npos && iequals(repo_basename(candidate), wanted);
   };
+  // A name without an organisation is a checkpoint's repository name too, as its org/name
+  // would be: the checkpoint's own context and format, not only its model's. The catalog id
+  // itself names the catalog entry ("deepseek-r1", not deepseek-ai/DeepSeek-R1's 163,840 tokens).
+  const bool bare = !base_only && name.find('/') == std::string_view::npos;
   Hit hit;
   for (const ModelSpec& m : models) {
     Hit here;
+    const bool by_basename = bare && !iequals(m.id, name);
     for (const Checkpoint& c : m.checkpoints) {
-      if (here.model == nullptr && same(c.repo)) here = {&m, &c};
+      if (here.model == nullptr && (same(c.repo) || (by_basename && iequals(repo_basename(c.repo), name)))) {
+        here = {&m, &c};
+      }
     }
     if (here.model == nullptr && ((!base_only && iequals(m.id, name)) ||
                                   std::any_of(m.aliases.begin(), m.aliases.end(), same))) {
@@ -434,8 +441,11 @@ std::expected<ModelMatch, Error> Catalog::resolve_model_name_as_written(std::str
   }
   const RepoName r = parse_repo_name(name);
   const std::string_view base = r.base;
+  // Then the repository name under any organisation, or a name without one
+  // ("Qwen3-4B-Instruct-2507-AWQ" is "Qwen/Qwen3-4B-Instruct-2507" quantized): the same
+  // checkpoint, with its own context, as the org/name id resolves to.
   Hit h = find_name(models, base, false);
-  if (h.model == nullptr && base.find('/') != std::string_view::npos) h = find_name(models, base, true);
+  if (h.model == nullptr) h = find_name(models, base, true);
   if (h.model == nullptr) {
     auto m = find_model(base);
     if (!m) {

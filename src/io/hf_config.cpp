@@ -278,6 +278,18 @@ void read_block(const Reading& r, ModelSpec& s) {
   s.attention.qkv_bias = by_config(arch.qkv_bias, attention_bias);
   s.attention.o_bias = by_config(arch.o_bias, attention_bias);
   s.mlp_bias = c.boolean_or("mlp_bias", false);
+  switch (arch.hf_keys) {
+  case HfKeys::standard:
+  case HfKeys::falcon: break; // read_falcon_keys
+  case HfKeys::ernie: // Ernie4_5_MoeConfig use_bias: every projection but the router's
+    s.attention.qkv_bias = s.attention.o_bias = s.mlp_bias = c.boolean_or("use_bias", false);
+    break;
+  case HfKeys::bailing: // modeling_bailing_moe_v2.py: query_key_value by use_qkv_bias, dense by use_bias; MLPs without
+    s.attention.qkv_bias = c.boolean_or("use_qkv_bias", false);
+    s.attention.o_bias = c.boolean_or("use_bias", false);
+    s.mlp_bias = false;
+    break;
+  }
   s.attention.sinks = arch.sinks;
   s.attention.output_gate = arch.output_gate;
   s.norm = arch.norm;
@@ -365,18 +377,44 @@ void read_mla(Config& c, AttentionSpec& a) {
   a.v_head_dim = m.v_head_dim;
 }
 
+// ERNIE 4.5's MoE layers (modeling_ernie4_5_moe.py, Ernie4_5_MoeDecoderLayer): layer i routes when
+// (i + 1) % moe_layer_interval == 0 and moe_layer_start_index <= i <= moe_layer_end_index (-1: the
+// last layer); its moe_num_shared_experts are one MLP as wide as that many routed experts. Absent
+// keys take Ernie4_5_MoeConfig's defaults (2 shared experts, start 1, end -1, interval 1).
+void read_ernie_moe(const Reading& r, std::uint64_t layers, MoeSpec& m, std::vector<std::uint64_t>& dense_layers) {
+  Config& c = r.text;
+  m.shared_experts = c.u64_or("moe_num_shared_experts", 2);
+  m.shared_intermediate_size = m.expert_intermediate_size;
+  m.layer_step = std::max<std::uint64_t>(1, c.u64_or("moe_layer_interval", 1));
+  m.layer_offset = m.layer_step - 1;
+  m.first_dense_layers = c.u64_or("moe_layer_start_index", 1);
+  const json* end = c.get("moe_layer_end_index");
+  const bool to_last = end == nullptr || (end->is_number_integer() && end->get<std::int64_t>() == -1);
+  const std::uint64_t last = to_last ? layers - 1 : c.u64("moe_layer_end_index");
+  for (std::uint64_t i = last + 1; i < layers; ++i) dense_layers.push_back(i);
+  m.expert_bias = c.boolean_or("use_bias", false);
+  if (m.expert_bias && m.shared_experts > 0) {
+    r.warnings.push_back("use_bias: the shared experts' biases are not counted (their gate, up and down projections' "
+                         "biases in each MoE layer)");
+  }
+}
+
 // Mixture of experts, when the config has more than one expert. Returns the layers the
-// config lists as dense (Qwen's mlp_only_layers).
+// config lists as dense (Qwen's mlp_only_layers, ERNIE's layers past moe_layer_end_index).
 std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   const Config& c = r.text;
   const ArchitectureFacts& arch = r.arch;
   std::vector<std::uint64_t> dense_layers;
-  const std::uint64_t experts = c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
+  const bool ernie = arch.hf_keys == HfKeys::ernie;
+  const std::uint64_t experts =
+      ernie ? c.u64_or("moe_num_experts", 0)
+            : c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
   if (experts <= 1) return dense_layers;
   MoeSpec m;
   m.num_experts = experts;
-  m.experts_per_token = c.u64_or("num_experts_per_tok", c.u64_or("experts_per_token", 0));
-  if (m.experts_per_token == 0) c.fail("num_experts_per_tok", "missing for a MoE model");
+  const char* top_k_key = ernie ? "moe_k" : "num_experts_per_tok";
+  m.experts_per_token = c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", 0));
+  if (m.experts_per_token == 0) c.fail(top_k_key, "missing for a MoE model");
   m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
   m.shared_experts = c.u64_or("n_shared_experts", 0);
   m.shared_intermediate_size = m.expert_intermediate_size;
@@ -402,6 +440,18 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   case MoeLayers::periodic:
     m.layer_step = std::max<std::uint64_t>(1, c.u64_or("expert_layer_period", arch.moe_period));
     m.layer_offset = c.u64_or("expert_layer_offset", arch.moe_offset) % m.layer_step;
+    break;
+  }
+  switch (arch.hf_keys) {
+  case HfKeys::standard:
+  case HfKeys::falcon: break;
+  case HfKeys::ernie: read_ernie_moe(r, s.num_layers, m, dense_layers); break;
+  case HfKeys::bailing:
+    // modeling_bailing_moe_v2.py: num_shared_experts in one MLP of num_shared_experts x
+    // moe_intermediate_size; the gate's expert_bias as moe_router_enable_expert_bias says.
+    m.shared_experts = c.u64_or("num_shared_experts", 0);
+    m.shared_intermediate_size = m.expert_intermediate_size;
+    m.router_bias = c.boolean_or("moe_router_enable_expert_bias", false);
     break;
   }
   if (const json* mlp_only = c.get("mlp_only_layers"); mlp_only != nullptr && mlp_only->is_array()) {

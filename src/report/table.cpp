@@ -233,6 +233,23 @@ std::string memory_bar(const FitRow& f, const RenderOptions& o, const Style& st)
 
 namespace {
 
+// The fit table's $/hour key: what the figure is, and each price date of the rows shown once,
+// with the providers observed on it.
+std::string price_key(const Report& r, const std::vector<std::size_t>& rows) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> dates; // date -> providers, in row order
+  for (const std::size_t i : rows) {
+    if (!r.fit[i].fits || !r.fit[i].cost) continue;
+    const PriceRow& p = r.fit[i].cost->row;
+    auto d = std::ranges::find(dates, p.date, &std::pair<std::string, std::vector<std::string>>::first);
+    if (d == dates.end()) d = dates.insert(dates.end(), {p.date, {}});
+    if (std::ranges::find(d->second, p.provider) == d->second.end()) d->second.push_back(p.provider);
+  }
+  std::vector<std::string> parts;
+  for (const auto& [date, providers] : dates) parts.push_back(fmt::format("{} ({})", date, join(providers, ", ", ", ")));
+  return fmt::format("$/hour: cheapest listed on-demand offer (docs/prices.md); prices of {}", join(parts, ", ", ", "));
+}
+
+
 // The model and the settings, in lines that fit the terminal.
 std::string model_lines(const Report& r, std::size_t width, const Style& st) {
   std::string out;
@@ -340,10 +357,17 @@ std::string fit_section(const Report& r, const RenderOptions& o, const Style& st
     const std::string lines = detail::wrap(what, width, "Fit  ", "  ");
     out += st.bold("Fit") + st.dim(lines.substr(3, lines.size() - 4)) + "\n";
   }
-  detail::Table f({{"GPU"}, {"usable", detail::Align::right}, {"GPUs", detail::Align::right}, {"layout"},
-                   {"per GPU", detail::Align::right}, {"headroom", detail::Align::right},
-                   {"decode \u2264", detail::Align::right}, {"prefill \u2265", detail::Align::right},
-                   {"", detail::Align::left, true}});
+  // $/hour: the cheapest listed offer for the row's layout, as plan shows it (docs/prices.md), for
+  // the rows that fit; a column only when some row shown has one.
+  const auto price_shown = [&](const FitRow& row) { return row.fits && row.cost.has_value(); };
+  const bool priced = std::ranges::any_of(rows, [&](std::size_t i) { return price_shown(r.fit[i]); });
+  const std::size_t status_col = priced ? 9 : 8;
+  std::vector<detail::Column> columns{{"GPU"}, {"usable", detail::Align::right}, {"GPUs", detail::Align::right}, {"layout"},
+                                      {"per GPU", detail::Align::right}, {"headroom", detail::Align::right},
+                                      {"decode \u2264", detail::Align::right}, {"prefill \u2265", detail::Align::right}};
+  if (priced) columns.push_back({"$/hour", detail::Align::right});
+  columns.push_back({"", detail::Align::left, true});
+  detail::Table f(std::move(columns));
   for (const std::size_t i : rows) {
     const FitRow& row = r.fit[i];
     const std::string status = fit_status(row, r.engine ? &*r.engine : nullptr);
@@ -354,17 +378,23 @@ std::string fit_section(const Report& r, const RenderOptions& o, const Style& st
     const std::string prefill = row.prefill_seconds ? seconds(*row.prefill_seconds) : std::string("-");
     std::vector<std::string> cells{row.gpu_name, format_bytes(row.usable_bytes, u), count_str(row.count), split,
                                    format_bytes(row.required_bytes_per_gpu, u), signed_bytes(row.headroom_bytes, u),
-                                   decode, prefill, status};
+                                   decode, prefill};
+    if (priced) cells.push_back(price_shown(row) ? format_usd(row.cost->usd_micros_per_hour) : std::string("-"));
+    cells.push_back(status);
     std::vector<std::string> shorter = cells;
     shorter[0] = short_gpu_name(row.gpu_name);
     f.row(std::move(cells), std::move(shorter));
   }
   using detail::Shrink;
-  f.shrink({{Shrink::Kind::shorten, 0}, {Shrink::Kind::drop, 7}, {Shrink::Kind::drop, 1}, {Shrink::Kind::drop, 3},
-            {Shrink::Kind::drop, 6}, {Shrink::Kind::drop, 5}});
+  // $/hour gives way after the layout (the GPU count stays), before the decode bound.
+  std::vector<Shrink> steps{{Shrink::Kind::shorten, 0}, {Shrink::Kind::drop, 7}, {Shrink::Kind::drop, 1},
+                            {Shrink::Kind::drop, 3}};
+  if (priced) steps.push_back({Shrink::Kind::drop, 8});
+  steps.insert(steps.end(), {{Shrink::Kind::drop, 6}, {Shrink::Kind::drop, 5}});
+  f.shrink(std::move(steps));
   out += f.render("  ", width, [&](std::size_t row, std::size_t col, const std::string& c) {
     if (row == 0) return st.dim(c);
-    if (col == 8) return r.fit[rows[row - 1]].fits ? st.green(c) : st.red(c);
+    if (col == status_col) return r.fit[rows[row - 1]].fits ? st.green(c) : st.red(c);
     if (col == 6 || col == 7) return st.dim(c);
     return c;
   });
@@ -374,6 +404,7 @@ std::string fit_section(const Report& r, const RenderOptions& o, const Style& st
   if (!keys.empty()) {
     out += st.dim(detail::wrap(join(keys, "; ", "; ") + " (docs/speed.md)", width, "  ", "  "));
   }
+  if (priced && f.shown(8)) out += st.dim(detail::wrap(price_key(r, rows), width, "  ", "  "));
   out += "\n";
   return out;
 }

@@ -87,6 +87,9 @@ void safe(Report& r) {
   safe(r.memory.kv_policy);
   for (FitRow& f : r.fit) {
     for (std::string* s : {&f.gpu, &f.gpu_name, &f.problem}) safe(*s);
+    if (f.cost) {
+      for (std::string* s : {&f.cost->row.provider, &f.cost->row.instance, &f.cost->row.date}) safe(*s);
+    }
   }
   if (r.limits && r.limits->best_quant) safe(*r.limits->best_quant);
   if (r.engine) {

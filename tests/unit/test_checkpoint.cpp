@@ -122,3 +122,27 @@ TEST_CASE("hub names: a fine-tune marker resolves to the base only when the base
   // "abliterated" inside another word is no marker.
   CHECK_FALSE(c.resolve_model_name("someone/Qwen3-8B-abliteratedx").has_value());
 }
+
+TEST_CASE("hub names: a checkpoint's name without its organisation resolves as its org/name does") {
+  const io::Catalog& c = vramcalc::test::catalog();
+  // Qwen/Qwen3-4B-Instruct-2507 is a checkpoint of qwen3-4b with its own 262,144-token context.
+  for (const char* name : {"Qwen/Qwen3-4B-Instruct-2507-AWQ", "Qwen3-4B-Instruct-2507-AWQ", "qwen3-4b-instruct-2507",
+                           "unsloth/Qwen3-4B-Instruct-2507"}) {
+    INFO(name);
+    const auto m = c.resolve_model_name(name);
+    REQUIRE(m.has_value());
+    CHECK(m->model->id == "qwen3-4b");
+    REQUIRE(m->checkpoint != nullptr);
+    CHECK(m->checkpoint->repo == "Qwen/Qwen3-4B-Instruct-2507");
+    CHECK(m->checkpoint->max_context == 262144);
+  }
+  // The catalog id names the catalog entry, not the checkpoint spelled like it
+  // (deepseek-ai/DeepSeek-R1, 163,840 tokens).
+  const auto r1 = c.resolve_model_name("deepseek-r1");
+  REQUIRE(r1.has_value());
+  CHECK(r1->checkpoint == nullptr);
+  const auto org = c.resolve_model_name("deepseek-ai/DeepSeek-R1");
+  REQUIRE(org.has_value());
+  REQUIRE(org->checkpoint != nullptr);
+  CHECK(org->checkpoint->max_context == 163840);
+}

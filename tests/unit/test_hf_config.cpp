@@ -60,6 +60,78 @@ TEST_CASE("DeepSeek-R1: MLA latent, MTP counted apart, fp8 checkpoint") {
   CHECK(s.layers[3].moe == true);
 }
 
+TEST_CASE("ERNIE 4.5 MoE: its own expert keys, layer 0 dense, two shared experts") {
+  // Before the architecture table had a row for ernie4_5_moe, moe_num_experts went unread and
+  // the model imported as a dense 3,347,724,800.
+  const io::HfImport r = import_dir("ERNIE-4.5-21B-A3B-Thinking");
+  CHECK(r.warnings.empty());
+  const ModelSpec& s = r.spec;
+  REQUIRE(s.moe);
+  CHECK(s.moe->num_experts == 64);
+  CHECK(s.moe->experts_per_token == 6);
+  CHECK(s.moe->shared_experts == 2);
+  CHECK(s.moe->router_bias);
+  CHECK_FALSE(s.layers[0].moe);
+  CHECK(s.layers[1].moe);
+  CHECK(s.layers[27].moe);
+  // tied embedding 103,424 x 2,560                                   =    264,765,440
+  // 28 layers x (attention 2 x 2,560^2 + 2 x 2,560 x 4 x 128 = 15,728,640, norms 5,120)
+  //                                                                     =    440,545,280
+  // layer 0 dense MLP 3 x 2,560 x 12,288                              =     94,371,840
+  // 27 MoE layers x (66 experts (64 + 2 shared) x 3 x 2,560 x 1,536 = 778,567,680,
+  //                  router 2,560 x 64 = 163,840, bias 64)           = 21,025,752,768
+  // final norm                                                        =          2,560
+  //                                                                     21,825,437,888
+  // = the Hugging Face safetensors total (21,821,012,480 bf16 + 4,425,408 f32; SOURCES.md)
+  const ParamCounts p = count_params(s);
+  CHECK(p.total == 21'825'437'888ull);
+  // active: 27 layers x 58 idle experts x 11,796,480 = 18,473,287,680 fewer
+  CHECK(p.active == 21'825'437'888ull - 18'473'287'680ull);
+}
+
+TEST_CASE("Ling 2.0 (bailing_moe): the shared expert, q/k norms and the router's expert bias") {
+  // Before the row, num_shared_experts went unread: 390,086,400 short (31 shared experts of
+  // 12,582,912, 32 layers' q/k norms of 256, 31 routers' biases of 256).
+  const io::HfImport r = import_dir("Ling-flash-2.0");
+  CHECK(r.warnings.empty());
+  const ModelSpec& s = r.spec;
+  REQUIRE(s.moe);
+  CHECK(s.moe->shared_experts == 1);
+  CHECK(s.moe->router_bias);
+  CHECK(s.attention.qk_norm);
+  CHECK(s.attention.fused_qkv);
+  CHECK_FALSE(s.attention.qkv_bias);
+  // embedding and head 2 x 157,184 x 4,096                            =   1,287,651,328
+  // 32 layers x (attention 2 x 4,096^2 + 2 x 4,096 x 4 x 128 = 37,748,736, q/k norms 256,
+  //              norms 8,192)                                           =   1,208,229,888
+  // layer 0 dense MLP 3 x 4,096 x 9,216                                =     113,246,208
+  // 31 MoE layers x (257 experts (256 + 1 shared) x 3 x 4,096 x 1,024 = 3,233,808,384,
+  //                  router 4,096 x 256 = 1,048,576, bias 256)        = 100,280,573,696
+  // final norm                                                         =           4,096
+  //                                                                      102,889,705,216
+  // = the Hugging Face safetensors total (102,889,697,280 bf16 + 7,936 f32 biases; SOURCES.md)
+  CHECK(count_params(s).total == 102'889'705'216ull);
+}
+
+TEST_CASE("ERNIE 4.5 MoE: moe_layer_end_index and moe_layer_interval") {
+  // 6 layers; MoE where (i + 1) % 2 == 0 and 1 <= i <= 4: layers 1 and 3 (5 is past the end)
+  auto r = io::parse_hf_config(R"({"model_type": "ernie4_5_moe", "hidden_size": 64, "num_hidden_layers": 6,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 100,
+      "max_position_embeddings": 2048, "moe_num_experts": 4, "moe_k": 2, "moe_intermediate_size": 32,
+      "moe_layer_start_index": 1, "moe_layer_end_index": 4, "moe_layer_interval": 2})", "e/config.json", "e");
+  REQUIRE(r.has_value());
+  std::string moe;
+  for (const LayerSpec& l : r->spec.layers) moe += l.moe ? 'M' : 'd';
+  CHECK(moe == "dMdMdd");
+  CHECK(r->spec.moe->shared_experts == 2); // Ernie4_5_MoeConfig's default
+  CHECK(r->spec.tie_word_embeddings);      // ditto
+  auto bad = io::parse_hf_config(R"({"model_type": "ernie4_5_moe", "hidden_size": 64, "num_hidden_layers": 6,
+      "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 100, "moe_num_experts": 4,
+      "moe_intermediate_size": 32})", "e/config.json", "e");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "e/config.json: /moe_k: missing for a MoE model");
+}
+
 TEST_CASE("gpt-oss: alternating 128-token windows, sinks, MXFP4 experts") {
   const ModelSpec s = import_dir("gpt-oss-120b").spec;
   CHECK(s.weights_format == "mxfp4");
@@ -156,6 +228,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"gemma-2-27b", "gemma-2-27b"},
       {"gpt-oss-20b", "gpt-oss-20b"},
       {"gpt-oss-120b", "gpt-oss-120b"},
+      {"ERNIE-4.5-21B-A3B-Thinking", "ernie-4.5-21b-a3b"},
+      {"Ling-flash-2.0", "ling-flash-2.0"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
