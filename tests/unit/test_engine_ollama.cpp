@@ -3,6 +3,7 @@
 #include "helpers.hpp"
 #include "vramcalc/engine_ollama.hpp"
 #include "vramcalc/format.hpp"
+#include "vramcalc/io/ollama_tags.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -299,4 +300,60 @@ TEST_CASE("Ollama's public logs reproduced (tests/data/ollama/logs.csv)", "[olla
       CHECK(std::abs(predicted - row.value) <= 0.5 * std::pow(10.0, -row.digits));
     }
   }
+}
+
+TEST_CASE("Ollama tags: every entry names a catalog model and a GGUF mix, with its source", "[ollama]") {
+  const auto t = io::load_builtin_ollama_tags();
+  REQUIRE(t.has_value());
+  CHECK(t->origin == "models/ollama-tags.json");
+  CHECK(t->tags.size() >= 7);
+  for (const io::OllamaTag& tag : t->tags) {
+    INFO(tag.tag);
+    CHECK(vramcalc::test::catalog().find_model(tag.model).has_value());
+    const auto f = parse_weight_format(tag.weights, Dtype::bf16);
+    REQUIRE(f.has_value());
+    CHECK(f->kind == FormatKind::gguf);
+    CHECK(tag.source.starts_with("https://"));
+    CHECK(io::ollama_canonical_name(tag.tag) == tag.tag);
+    if (tag.context_tokens) CHECK(*tag.context_tokens != model(tag.model).max_context);
+  }
+}
+
+TEST_CASE("Ollama tag lookup: Ollama's name rules, :latest by default, unknown tags named", "[ollama]") {
+  CHECK(io::ollama_canonical_name("qwen3") == "qwen3:latest");
+  CHECK(io::ollama_canonical_name("registry.ollama.ai/library/Llama3.1:70B-instruct-Q8_0") == "llama3.1:70b-instruct-q8_0");
+  const auto t = io::parse_ollama_tags(R"({"schema": "vramcalc-ollama-tags/1", "revision": "r", "tags": [
+      {"tag": "llama3.2:latest", "model": "llama3.2-3b", "weights": "q4_k_m", "as_of": "2025-05-04", "source": "https://a"},
+      {"tag": "llama3.1:70b-instruct-q8_0", "model": "llama3.1-70b", "weights": "q8_0", "context": 65536,
+       "as_of": "2026-08-21", "source": "https://b"}]})", "t.json");
+  REQUIRE(t.has_value());
+  CHECK((*io::find_ollama_tag(*t, "llama3.2"))->model == "llama3.2-3b");
+  CHECK((*io::find_ollama_tag(*t, "library/llama3.2:latest"))->weights == "q4_k_m");
+  const io::OllamaTag* q8 = *io::find_ollama_tag(*t, "llama3.1:70b-instruct-q8_0");
+  CHECK(q8->context_tokens == 65536u);
+  CHECK(io::find_ollama_tag(*t, "llama3.2:1b").error().message ==
+        "Ollama tag 'llama3.2:1b' (llama3.2:1b) is not in t.json (known: llama3.2:latest); give the catalog model and its -q mix instead");
+  CHECK(io::find_ollama_tag(*t, "qwen3:8b").error().code == ErrorCode::unknown_model);
+  CHECK(io::find_ollama_tag(*t, "qwen3:8b").error().message.find("(no tag of that model is)") != std::string::npos);
+  // The builtin table: the examples of the issue that a source covers.
+  const auto b = io::load_builtin_ollama_tags();
+  REQUIRE(b.has_value());
+  CHECK((*io::find_ollama_tag(*b, "gpt-oss:120b"))->model == "gpt-oss-120b");
+  CHECK((*io::find_ollama_tag(*b, "llama3.1:70b-instruct-q8_0"))->weights == "q8_0");
+}
+
+TEST_CASE("Ollama tag files: errors name the file and the JSON path", "[ollama]") {
+  const auto error_of = [](const std::string& tags) {
+    const auto t = io::parse_ollama_tags(R"({"schema": "vramcalc-ollama-tags/1", "revision": "r", "tags": [)" + tags + "]}",
+                                         "t.json");
+    REQUIRE_FALSE(t.has_value());
+    CHECK(t.error().code == ErrorCode::invalid_catalog);
+    return t.error().message;
+  };
+  const std::string ok = R"("model": "m", "weights": "q4_0", "as_of": "2025-01-01", "source": "https://x")";
+  CHECK(error_of(R"({"tag": "qwen3", )" + ok + "}") == "t.json: /tags/0/tag: expected model:tag, such as qwen3:8b, got 'qwen3'");
+  CHECK(error_of(R"({"tag": "a:b", )" + ok + R"(}, {"tag": "A:B", )" + ok + "}") == "t.json: /tags/1/tag: 'A:B' is listed twice");
+  CHECK(error_of(R"({"tag": "a:b", "extra": 1, )" + ok + "}") == "t.json: /tags/0/extra: unknown key");
+  CHECK(error_of(R"({"tag": "a:b", "context": 0, )" + ok + "}").starts_with("t.json: /tags/0/context: "));
+  CHECK(io::parse_ollama_tags("{", "t.json").error().message.starts_with("t.json:1:"));
 }
