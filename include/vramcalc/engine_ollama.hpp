@@ -126,6 +126,13 @@ struct OllamaLlamaCpp {
 [[nodiscard]] std::uint64_t ollama_layer_buffer_bytes(const ModelSpec& spec, const WeightFormat& format,
                                                       Dtype kv_type, std::uint64_t cells);
 
+// Ollama's own compute-graph estimate where vramcalc uses it instead of llama.cpp's compute
+// buffer (when larger): the old estimator's fallback GQA × kvTotal / 6 for architectures
+// fs/ggml/ggml.go GraphSize has no formula for, v0.5.0 - v0.11.10; 0 otherwise. `cells`: the
+// context of all sequences.
+[[nodiscard]] std::uint64_t ollama_graph_bytes(const ModelSpec& spec, OllamaRelease release, std::uint64_t cells,
+                                               Dtype kv_type);
+
 struct OllamaResult {
   OllamaSettings settings;
   OllamaLlamaCpp request;
@@ -133,7 +140,9 @@ struct OllamaResult {
   std::uint32_t gpu_layers = 0;     // layers Ollama offloads (counting the output layer)
   std::uint32_t model_layers = 0;   // blocks + the output layer (Ollama's "layers.model")
   bool fully_offloaded = false;
-  std::vector<std::uint64_t> gpu_totals_bytes; // per GPU: llama.cpp's allocations + Ollama's reservation
+  // Per GPU, what Ollama's layout compares with its free memory: llama.cpp's allocations, Ollama's
+  // reservation, and its graph estimate in place of the compute buffer where larger.
+  std::vector<std::uint64_t> gpu_totals_bytes;
 };
 
 // What Ollama `release` allocates for `spec` in `format` (a GGUF mix) on `gpus`.

@@ -385,6 +385,29 @@ std::uint64_t ollama_layer_buffer_bytes(const ModelSpec& spec, const WeightForma
   return checked_add(bytes, kv, "blk.0's weights and KV");
 }
 
+std::uint64_t ollama_graph_bytes(const ModelSpec& spec, OllamaRelease release, std::uint64_t cells, Dtype kv_type) {
+  // llm/memory.go EstimateGPULayers (v0.5.0 - v0.11.10, every model): when fs/ggml/ggml.go
+  // GraphSize has no formula for the architecture, graphPartialOffload = GQA × kvTotal / 6 and
+  // graphFullOffload the same. The architectures with a formula are left to llama.cpp's own
+  // compute buffer (an approximation, docs/engines.md); so are later releases, whose layouts
+  // come from the runner's real allocations (d5a0d8d90, eb10390de) or llama-server's own fit.
+  if (release >= OllamaRelease{0, 11, 11}) return 0;
+  if (contains({"llama", "llama4", "mllama", "gemma", "gemma2", "gemma3", "command-r", "qwen2", "phi2", "stablelm",
+                "deepseek2", "chatglm"},
+               spec.arch)) {
+    return 0;
+  }
+  if (spec.attention.num_kv_heads == 0) return 0;
+  const std::uint64_t gqa = spec.attention.num_heads / spec.attention.num_kv_heads;
+  // kv[i] = context × (head_k + head_v) × heads_kv × bytes per element (f16 2, q8_0 1, q4_0 ½).
+  const std::uint64_t head_v = spec.attention.v_head_dim != 0 ? spec.attention.v_head_dim : spec.attention.head_dim;
+  std::uint64_t per_layer = checked_mul(checked_mul(cells, spec.attention.head_dim + head_v, "Ollama's KV estimate"),
+                                        spec.attention.num_kv_heads, "Ollama's KV estimate");
+  per_layer = kv_type == Dtype::q8_0 ? per_layer : kv_type == Dtype::q4_0 ? per_layer / 2 : checked_mul(per_layer, 2, "Ollama's KV estimate");
+  const std::uint64_t kv_total = checked_mul(per_layer, spec.num_layers, "Ollama's KV estimate");
+  return checked_mul(gqa, kv_total, "Ollama's graph estimate") / 6;
+}
+
 OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
                          const OllamaEnv& env, const std::vector<GpuSpec>& gpus) {
   OllamaResult out;
@@ -403,8 +426,15 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
     LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
     return std::tuple{std::move(s), std::move(q), std::move(lr)};
   };
-  const auto fits = [](const LlamaCppResult& lr) {
-    return lr.error.empty() && std::all_of(lr.gpus.begin(), lr.gpus.end(), [](const LlamaCppDevice& d) { return d.fits(); });
+  // What Ollama's layout compares with a GPU's free memory: llama.cpp's allocations and Ollama's
+  // reservation, its own graph estimate where it has one larger than llama.cpp's compute buffer.
+  const auto estimate = [&](const LlamaCppResult& lr, const LlamaCppDevice& d) {
+    const std::uint64_t graph = ollama_graph_bytes(spec, release, lr.n_ctx, lr.type_k);
+    return checked_add(d.total() - d.compute_bytes, std::max(d.compute_bytes, d.layers > 0 ? graph : 0), "a GPU's total");
+  };
+  const auto fits = [&](const LlamaCppResult& lr) {
+    return lr.error.empty() && std::all_of(lr.gpus.begin(), lr.gpus.end(),
+                                           [&](const LlamaCppDevice& d) { return estimate(lr, d) <= d.usable_bytes; });
   };
   const auto full = [&](const LlamaCppResult& lr) { return lr.gpu_layers >= out.model_layers; };
   const auto finish = [&](std::tuple<OllamaSettings, OllamaLlamaCpp, LlamaCppResult> t) {
@@ -413,7 +443,7 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
     out.llamacpp = std::move(std::get<2>(t));
     out.gpu_layers = out.llamacpp.gpu_layers;
     out.fully_offloaded = !gpus.empty() && full(out.llamacpp);
-    for (const LlamaCppDevice& d : out.llamacpp.gpus) out.gpu_totals_bytes.push_back(d.total());
+    for (const LlamaCppDevice& d : out.llamacpp.gpus) out.gpu_totals_bytes.push_back(estimate(out.llamacpp, d));
     return out;
   };
 
