@@ -95,7 +95,7 @@ struct OllamaSettings {
   Dtype kv_type = Dtype::f16;          // K and V alike
   std::uint64_t num_batch = 512;
   std::optional<std::uint64_t> num_gpu;
-  std::uint64_t minimum_memory_bytes = 0; // per GPU used: 457 MiB (CUDA / ROCm), library runner only
+  std::uint64_t minimum_memory_bytes = 0; // per GPU: 457 MiB (CUDA / ROCm) to v0.29; llama-server's 1 GiB --fit margin from v0.30
   std::uint64_t gpu_overhead_bytes = 0;   // OLLAMA_GPU_OVERHEAD, per GPU
   std::vector<std::string> notes;          // what Ollama logs or warns about these settings
 };
@@ -107,8 +107,8 @@ struct OllamaSettings {
                                              const OllamaModelFacts& model, std::span<const GpuSpec> gpus);
 
 // The settings as llama.cpp's: `-c` (all sequences), `-np`, and its options; `overhead_bytes` is
-// what Ollama's own estimator holds back on every GPU beyond llama.cpp's allocations (the
-// library runner: 457 MiB + OLLAMA_GPU_OVERHEAD + one layer's weights and KV as a buffer).
+// what is held back on every GPU beyond llama.cpp's allocations (the library runner: 457 MiB +
+// OLLAMA_GPU_OVERHEAD + one layer's weights and KV as a buffer; llama-server: its 1 GiB --fit margin).
 struct OllamaLlamaCpp {
   std::uint64_t n_ctx = 0;
   std::uint64_t n_seq = 1;

@@ -223,8 +223,10 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
   s.runner = r >= rel(0, 30, 0) ? OllamaRunner::llama_server : OllamaRunner::llama_library;
   s.gpu_overhead_bytes = env.gpu_overhead_bytes;
   // discover/gpu.go cudaMinimumMemory / rocmMinimumMemory (ml/device.go MinimumMemory from
-  // v0.12): held back on every GPU by Ollama's own layout. llama-server (v0.30+) fits itself.
-  s.minimum_memory_bytes = s.runner == OllamaRunner::llama_library && !gpus.empty() ? 457 * MiB : 0;
+  // v0.12): held back on every GPU by Ollama's own layout. llama-server (v0.30+) fits the model
+  // itself, leaving its --fit target free (1024 MiB: "will leave ... >= 1024 MiB of free device
+  // memory", Ollama issue 16416).
+  if (!gpus.empty()) s.minimum_memory_bytes = s.runner == OllamaRunner::llama_library ? 457 * MiB : 1024 * MiB;
   const std::string& arch = model.arch;
 
   // Total VRAM less OLLAMA_GPU_OVERHEAD per GPU (server/routes.go Serve): the input of the
@@ -368,6 +370,8 @@ OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& s, std::uint64_t la
     q.layer_buffer_bytes = layer_buffer_bytes;
     q.overhead_bytes = checked_add(checked_add(s.minimum_memory_bytes, s.gpu_overhead_bytes, "Ollama's reservation"),
                                    layer_buffer_bytes, "Ollama's reservation");
+  } else {
+    q.overhead_bytes = s.minimum_memory_bytes; // llama-server's --fit margin
   }
   return q;
 }

@@ -209,8 +209,8 @@ TEST_CASE("Ollama's reservation per GPU: 457 MiB, OLLAMA_GPU_OVERHEAD and blk.0 
   CHECK_FALSE(q.options.server);
   CHECK(q.options.n_batch == 512);
   CHECK(q.options.flash_attn == FlashAttn::off);
-  // llama-server chooses its own layers: no reservation.
-  CHECK(ollama_llamacpp_request(settings("0.30.0", "", "llama3.1-8b", gpus(1, 24 * GiB)), 5).overhead_bytes == 0);
+  // llama-server chooses its own layers, leaving its --fit margin: 1024 MiB, no layer buffer.
+  CHECK(ollama_llamacpp_request(settings("0.30.0", "", "llama3.1-8b", gpus(1, 24 * GiB)), 5).overhead_bytes == 1024 * MiB);
 }
 
 TEST_CASE("Ollama's graph estimate: GQA × kvTotal / 6 for architectures GraphSize has no formula for, to 0.11.10", "[ollama]") {
