@@ -469,12 +469,15 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
   // Partial offload with the last value tried (1 when automatic): the most layers whose
   // allocations, with Ollama's reservation, fit on every GPU (llm/memory.go EstimateGPULayers
   // places layers from the last block down while they fit; llama-server's own fit, v0.30+).
+  // A GPU's bytes grow with the layers it holds, so the most that fit is found by bisection.
   const std::uint64_t p = tries.back();
-  for (std::uint32_t ngl = out.model_layers; ngl-- > 0;) {
-    auto t = attempt(p, gpus, ngl);
-    if (fits(std::get<2>(t)) || ngl == 0) return finish(std::move(t));
+  std::uint32_t lo = 0, hi = out.model_layers - 1; // lo fits (or is 0), hi + 1 does not
+  while (lo < hi) {
+    const std::uint32_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(std::get<2>(attempt(p, gpus, mid)))) lo = mid;
+    else hi = mid - 1;
   }
-  return out; // unreachable: ngl 0 returns
+  return finish(attempt(p, gpus, lo));
 }
 
 } // namespace vramcalc

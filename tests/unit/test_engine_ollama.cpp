@@ -374,3 +374,24 @@ TEST_CASE("Ollama tag files: errors name the file and the JSON path", "[ollama]"
   CHECK(error_of(R"({"tag": "a:b", "context": 0, )" + ok + "}").starts_with("t.json: /tags/0/context: "));
   CHECK(io::parse_ollama_tags("{", "t.json").error().message.starts_with("t.json:1:"));
 }
+
+TEST_CASE("ollama_plan over the catalog: runs, asks num_ctx x parallel, fits what it offloads, more memory offloads no fewer layers", "[ollama]") {
+  const WeightFormat q4 = format_of("q4_k_m");
+  for (const ModelSpec& m : vramcalc::test::catalog().models) {
+    for (const char* rel : {"0.5.7", "0.11.6", "0.12.4", "0.33.0"}) {
+      INFO(m.id << " " << rel);
+      std::uint32_t previous_layers = 0;
+      for (const std::vector<GpuSpec>& g : {std::vector<GpuSpec>{}, gpus(1, 24 * GiB), gpus(2, 80 * GiB)}) {
+        const OllamaResult r = ollama_plan(m, q4, release(rel), env(""), g);
+        CHECK(r.request.n_ctx == r.settings.num_ctx * r.settings.parallel);
+        CHECK(r.settings.num_ctx <= m.max_context);
+        CHECK(r.gpu_layers >= previous_layers);
+        previous_layers = r.gpu_layers;
+        if (!g.empty() && r.gpu_layers > 0 && r.llamacpp.error.empty() && r.settings.num_gpu == std::nullopt) {
+          for (std::size_t i = 0; i < g.size(); ++i) CHECK(r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes);
+        }
+        if (g.empty()) CHECK(r.gpu_layers == 0);
+      }
+    }
+  }
+}
