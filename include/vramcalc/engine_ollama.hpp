@@ -101,8 +101,8 @@ struct OllamaSettings {
 };
 
 // What Ollama `release` asks llama.cpp for with `env`, `model` and `gpus` (what the driver
-// reports, total memory). `release` must be ≥ ollama_oldest. Pure; no overflow possible (the
-// inputs are bounded by the parsers) beyond checked sums, which throw OverflowError.
+// reports, total memory). `release` must be ≥ ollama_oldest. Pure; its sums are checked
+// (OverflowError), as every byte quantity.
 [[nodiscard]] OllamaSettings ollama_settings(OllamaRelease release, const OllamaEnv& env,
                                              const OllamaModelFacts& model, std::span<const GpuSpec> gpus);
 
