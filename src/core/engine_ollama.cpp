@@ -1,0 +1,483 @@
+// Ollama's rules, each with the file, function and release of github.com/ollama/ollama it
+// comes from (docs/engines.md, "Ollama").
+#include "vramcalc/engine_ollama.hpp"
+
+#include "vramcalc/kv.hpp"
+#include "vramcalc/tensors.hpp"
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace vramcalc {
+
+namespace {
+
+constexpr OllamaRelease rel(std::uint32_t a, std::uint32_t b, std::uint32_t c) { return {a, b, c}; }
+
+bool contains(std::initializer_list<std::string_view> list, std::string_view s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// The llama.cpp each release runs. Up to v0.29 Ollama vendors llama.cpp (llama/vendoring,
+// Makefile.sync); the date is that of Ollama's sync commit (the llama.cpp code is of that day
+// or older). From v0.30.0 (9db4bdbad "runner: Remove CGO engines, use llama-server
+// exclusively") it launches the llama-server build named in LLAMA_CPP_VERSION.
+struct LlamaCppPin {
+  OllamaRelease first;
+  std::uint32_t date;
+  std::string_view build;
+};
+constexpr std::array<LlamaCppPin, 25> llamacpp_pins{{
+    {rel(0, 5, 0), 20241204, "3f1ae2e3"},   // LLAMACPP_BASE_COMMIT at v0.5.0 (the release's date)
+    {rel(0, 6, 0), 20250226, "d7cfe1ff"},   // d7d7e9966 (#9356)
+    {rel(0, 7, 0), 20250512, "de4c07f9"},   // 0cefd46f2 (#10655)
+    {rel(0, 11, 5), 20250814, "1a19df1f"},  // 1a19df1f3 (#11823) "update vendored llama.cpp and ggml"
+    {rel(0, 12, 4), 20251002, "b6646"},     // c68f367ef (#12245)
+    {rel(0, 12, 11), 20251106, "b6840"},    // 544b6739d (#12791)
+    {rel(0, 13, 2), 20251203, "b7108"},     // 0cf7794b1 (#12992)
+    {rel(0, 13, 5), 20251217, "ec98e2002"}, // 49a9c9ba6 (#13451)
+    {rel(0, 30, 0), 20260601, "b9452"},     // LLAMA_CPP_VERSION from here on
+    {rel(0, 30, 1), 20260602, "b9479"},
+    {rel(0, 30, 4), 20260603, "b9493"},
+    {rel(0, 30, 5), 20260604, "b9509"},
+    {rel(0, 30, 9), 20260614, "b9626"},
+    {rel(0, 30, 10), 20260616, "b9672"},
+    {rel(0, 30, 11), 20260624, "b9781"},
+    {rel(0, 31, 0), 20260629, "b9840"},
+    {rel(0, 31, 2), 20260706, "b9888"},
+    {rel(0, 32, 2), 20260720, "b10069"},
+    {rel(0, 32, 3), 20260722, "b10091"},
+    {rel(0, 32, 6), 20260804, "b10242"},
+    {rel(0, 32, 8), 20260810, "b10353"},
+    {rel(0, 32, 10), 20260812, "b10380"},
+    {rel(0, 32, 14), 20260814, "b10434"},
+    {rel(0, 32, 15), 20260818, "b10488"},
+    {rel(0, 33, 0), 20260818, "b10488"},
+}};
+
+const LlamaCppPin& pin_of(OllamaRelease r) {
+  const LlamaCppPin* found = &llamacpp_pins.front();
+  for (const LlamaCppPin& p : llamacpp_pins) {
+    if (p.first <= r) found = &p;
+  }
+  return *found;
+}
+
+Error env_error(std::string_view key, const std::string& what) {
+  return Error{ErrorCode::invalid_argument, "--ollama-env: " + std::string(key) + ": " + what};
+}
+
+// A Go strconv.ParseUint value, as envconfig.Uint reads it: digits only, 0 allowed.
+std::expected<std::uint64_t, Error> parse_uint(std::string_view key, std::string_view v, std::uint64_t limit) {
+  if (!v.empty() && v.find_first_not_of('0') == std::string_view::npos) return 0;
+  auto n = parse_count(v, limit);
+  if (!n) return std::unexpected(env_error(key, n.error().message));
+  return *n;
+}
+
+} // namespace
+
+std::expected<OllamaRelease, Error> parse_ollama_release(std::string_view text) {
+  const auto bad = [&](const std::string& why) {
+    return std::unexpected(Error{ErrorCode::invalid_argument,
+                                 "Ollama release '" + std::string(text.substr(0, 40)) + "': " + why});
+  };
+  std::string_view t = text;
+  if (t.starts_with('v')) t.remove_prefix(1);
+  if (const std::size_t dash = t.find("-rc"); dash != std::string_view::npos) {
+    const std::string_view rc = t.substr(dash + 3);
+    if (rc.empty() || rc.find_first_not_of("0123456789") != std::string_view::npos) {
+      return bad("expected major.minor.patch with an optional -rcN");
+    }
+    t = t.substr(0, dash);
+  }
+  std::array<std::uint32_t, 3> parts{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::size_t end = i < 2 ? t.find('.') : t.size();
+    if (end == std::string_view::npos) return bad("expected major.minor.patch, such as 0.12.4");
+    const std::string_view p = t.substr(0, end);
+    if (p.empty() || p.size() > 4 || p.find_first_not_of("0123456789") != std::string_view::npos) {
+      return bad("expected major.minor.patch, such as 0.12.4");
+    }
+    for (char c : p) parts[i] = parts[i] * 10 + static_cast<std::uint32_t>(c - '0');
+    t.remove_prefix(std::min(end + 1, t.size()));
+  }
+  const OllamaRelease r{parts[0], parts[1], parts[2]};
+  if (r < ollama_oldest) {
+    return bad("vramcalc models Ollama from " + ollama_release_name(ollama_oldest) +
+               " (the first release with OLLAMA_KV_CACHE_TYPE)");
+  }
+  return r;
+}
+
+std::string ollama_release_name(OllamaRelease r) {
+  return std::to_string(r.major) + "." + std::to_string(r.minor) + "." + std::to_string(r.patch);
+}
+
+std::expected<OllamaEnv, Error> parse_ollama_env(std::string_view text) {
+  OllamaEnv env;
+  std::vector<std::string> seen;
+  std::size_t i = 0;
+  while (true) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    if (i >= text.size()) break;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] != '=' && text[i] != ' ' && text[i] != '\t' && text[i] != '\n') ++i;
+    const std::string key(text.substr(start, i - start));
+    if (i >= text.size() || text[i] != '=') {
+      return std::unexpected(Error{ErrorCode::invalid_argument,
+                                   "--ollama-env: '" + key.substr(0, 60) + "' is not KEY=VALUE"});
+    }
+    ++i;
+    std::string value;
+    if (i < text.size() && (text[i] == '"' || text[i] == '\'')) {
+      const char q = text[i++];
+      const std::size_t close = text.find(q, i);
+      if (close == std::string_view::npos) return std::unexpected(env_error(key, "unterminated quote"));
+      value = std::string(text.substr(i, close - i));
+      i = close + 1;
+    } else {
+      const std::size_t vs = i;
+      while (i < text.size() && text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r') ++i;
+      value = std::string(text.substr(vs, i - vs));
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) return std::unexpected(env_error(key, "given twice"));
+    seen.push_back(key);
+
+    if (key == "OLLAMA_CONTEXT_LENGTH") {
+      auto n = parse_uint(key, value, max_context_tokens);
+      if (!n) return std::unexpected(n.error());
+      env.context_length = *n;
+    } else if (key == "OLLAMA_NUM_PARALLEL") {
+      auto n = parse_uint(key, value, 4096);
+      if (!n) return std::unexpected(n.error());
+      env.num_parallel = *n;
+    } else if (key == "OLLAMA_KV_CACHE_TYPE") {
+      // kvCacheTypeFromStr (llama/llama.go) and SupportsKVCacheType (fs/ggml/ggml.go): f16,
+      // q8_0, q4_0; an empty value is f16.
+      std::string v = value;
+      for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (v.empty() || v == "f16") env.kv_cache_type = Dtype::f16;
+      else if (v == "q8_0") env.kv_cache_type = Dtype::q8_0;
+      else if (v == "q4_0") env.kv_cache_type = Dtype::q4_0;
+      else return std::unexpected(env_error(key, "'" + value.substr(0, 40) + "' is not a cache type Ollama accepts (f16, q8_0, q4_0)"));
+    } else if (key == "OLLAMA_FLASH_ATTENTION") {
+      // strconv.ParseBool's spellings. Ollama reads anything else as on (BoolWithDefault).
+      if (contains({"1", "t", "T", "true", "TRUE", "True"}, value)) env.flash_attention = true;
+      else if (contains({"0", "f", "F", "false", "FALSE", "False"}, value)) env.flash_attention = false;
+      else return std::unexpected(env_error(key, "'" + value.substr(0, 40) + "' is not 1, true, 0 or false (Ollama would read it as on)"));
+    } else if (key == "OLLAMA_GPU_OVERHEAD") {
+      // envconfig.Uint64: a byte count, digits only (up to 1 EiB here).
+      if (value.find_first_not_of("0123456789") != std::string::npos) {
+        return std::unexpected(env_error(key, "expected a byte count (digits only, as Ollama reads it), got '" +
+                                                  value.substr(0, 40) + "'"));
+      }
+      auto n = parse_uint(key, value, 1ull << 60);
+      if (!n) return std::unexpected(n.error());
+      env.gpu_overhead_bytes = *n;
+    } else if (key == "num_ctx") {
+      auto n = parse_uint(key, value, max_context_tokens);
+      if (!n) return std::unexpected(n.error());
+      if (*n != 0) env.num_ctx = *n;
+    } else if (key == "num_gpu") {
+      if (value == "-1") continue; // api.DefaultOptions: "set dynamically"
+      auto n = parse_uint(key, value, 1u << 20);
+      if (!n) return std::unexpected(n.error());
+      env.num_gpu = *n;
+    } else if (key == "num_batch") {
+      auto n = parse_count(value, 1u << 20);
+      if (!n) return std::unexpected(env_error(key, n.error().message));
+      env.num_batch = *n;
+    } else if (key.starts_with("OLLAMA_") || key.ends_with("_VISIBLE_DEVICES") || key == "GPU_DEVICE_ORDINAL" ||
+               contains({"num_thread", "num_predict", "num_keep", "temperature", "top_k", "top_p", "min_p", "stop",
+                         "seed", "repeat_penalty", "repeat_last_n", "use_mmap", "main_gpu"},
+                        key)) {
+      env.ignored.push_back(key + "=" + value.substr(0, 60));
+    } else {
+      return std::unexpected(Error{ErrorCode::invalid_argument,
+                                   "--ollama-env: unknown key '" + key.substr(0, 60) +
+                                       "' (expected OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, OLLAMA_KV_CACHE_TYPE, "
+                                       "OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu or num_batch)"});
+    }
+  }
+  return env;
+}
+
+OllamaModelFacts ollama_model_facts(const ModelSpec& spec) {
+  OllamaModelFacts f;
+  f.arch = spec.arch;
+  f.trained_context = spec.max_context;
+  f.head_dim_k = spec.attention.head_dim;
+  f.head_dim_v = spec.attention.v_head_dim != 0 ? spec.attention.v_head_dim : spec.attention.head_dim;
+  return f;
+}
+
+OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model,
+                               std::span<const GpuSpec> gpus) {
+  OllamaSettings s;
+  s.release = r;
+  const LlamaCppPin& pin = pin_of(r);
+  s.llamacpp_release = pin.date;
+  s.llamacpp_build = std::string(pin.build);
+  s.runner = r >= rel(0, 30, 0) ? OllamaRunner::llama_server : OllamaRunner::llama_library;
+  s.gpu_overhead_bytes = env.gpu_overhead_bytes;
+  // discover/gpu.go cudaMinimumMemory / rocmMinimumMemory (ml/device.go MinimumMemory from
+  // v0.12): held back on every GPU by Ollama's own layout. llama-server (v0.30+) fits the model
+  // itself, leaving its --fit target free (1024 MiB: "will leave ... >= 1024 MiB of free device
+  // memory", Ollama issue 16416).
+  if (!gpus.empty()) s.minimum_memory_bytes = s.runner == OllamaRunner::llama_library ? 457 * MiB : 1024 * MiB;
+  const std::string& arch = model.arch;
+
+  // Total VRAM less OLLAMA_GPU_OVERHEAD per GPU (server/routes.go Serve): the input of the
+  // low-VRAM mode (v0.11.4) and of the tiered default context (v0.15.5).
+  for (const GpuSpec& g : gpus) {
+    const std::uint64_t total = g.memory_bytes > env.gpu_overhead_bytes ? g.memory_bytes - env.gpu_overhead_bytes : 0;
+    s.vram_bytes = checked_add(s.vram_bytes, total, "the total VRAM");
+  }
+
+  // ---- context per sequence ----
+  // api.DefaultOptions NumCtx 2048 (≤ v0.5.12); envconfig.ContextLength from v0.5.13 (default
+  // 2048), 4096 from v0.6.7 (44b466eeb); 0 = the VRAM tier from v0.15.5 (0334ffa62).
+  if (r < rel(0, 5, 13)) {
+    s.default_num_ctx = 2048;
+    if (env.context_length) s.notes.push_back("OLLAMA_CONTEXT_LENGTH is read from 0.5.13; " + ollama_release_name(r) + " ignores it");
+  } else if (r < rel(0, 15, 5)) {
+    s.default_num_ctx = r < rel(0, 6, 7) ? 2048 : 4096;
+  } else {
+    s.default_num_ctx = s.vram_bytes >= 47 * GiB ? 262144 : s.vram_bytes >= 23 * GiB ? 32768 : 4096;
+  }
+  s.num_ctx = s.default_num_ctx;
+  s.num_ctx_source = r >= rel(0, 15, 5) ? "VRAM tier" : "default";
+  if (r >= rel(0, 5, 13) && env.context_length && *env.context_length != 0) {
+    s.num_ctx = *env.context_length;
+    s.num_ctx_source = "OLLAMA_CONTEXT_LENGTH";
+  }
+  if (env.num_ctx) {
+    s.num_ctx = *env.num_ctx;
+    s.num_ctx_source = "num_ctx";
+  }
+  // gpt-oss's floor (server/routes.go scheduleRunner, fa7776fd2 v0.11.1): 8192 tokens; from
+  // v0.11.4 (f2e9c9aff) not in low-VRAM mode (under 20 GiB); qwen3vl by v0.13.0; removed in
+  // v0.15.5 (0334ffa62).
+  s.low_vram = r >= rel(0, 11, 4) && r < rel(0, 15, 5) && s.vram_bytes < 20 * GiB;
+  if (r >= rel(0, 11, 1) && r < rel(0, 15, 5) && !s.low_vram) {
+    const bool floor_arch = contains({"gptoss", "gpt-oss"}, arch) ||
+                            (r >= rel(0, 13, 0) && contains({"qwen3vl", "qwen3vlmoe"}, arch));
+    if (floor_arch && s.num_ctx < 8192) {
+      s.num_ctx = 8192;
+      s.num_ctx_source += ", raised to gpt-oss's minimum 8192";
+    }
+  }
+  if (s.low_vram) s.notes.push_back("entering low vram mode (under 20 GiB)");
+  // The clamp to the trained context (llm/server.go NewLlamaServer, 10a8e04a8, v0.9.3).
+  if (r >= rel(0, 9, 3) && model.trained_context > 0 && s.num_ctx > model.trained_context) {
+    s.notes.push_back("requested context size too large for model: num_ctx " + std::to_string(s.num_ctx) +
+                      ", n_ctx_train " + std::to_string(model.trained_context));
+    s.num_ctx = model.trained_context;
+    s.num_ctx_source += ", clamped to the trained context";
+  }
+
+  // ---- parallel sequences ----
+  // server/sched.go: defaultParallel 4 (≤ v0.6.6), 2 (v0.6.7, 424f64863), 1 (v0.9.7,
+  // 20c3266e9); OLLAMA_NUM_PARALLEL 0 = automatic: defaultParallel, then 1 (pickBestFullFitByLibrary).
+  const std::uint64_t default_parallel = r < rel(0, 6, 7) ? 4 : r < rel(0, 9, 7) ? 2 : 1;
+  const std::uint64_t env_parallel = env.num_parallel.value_or(r < rel(0, 9, 7) ? 0 : 1);
+  if (env_parallel != 0) {
+    s.parallel = env_parallel;
+  } else {
+    s.parallel = default_parallel;
+    if (default_parallel > 1) s.parallel_tries = {default_parallel, 1};
+  }
+  // Forced to one sequence (server/sched.go load): embedding models, mllama; qwen3vl and
+  // qwen3vlmoe (encoder cache) by v0.12.10; qwen3next, lfm2, lfm2moe by v0.15.5; qwen35,
+  // qwen35moe, nemotron_h, nemotron_h_moe by v0.20.0; nemotron_h_omni by v0.30.0.
+  const bool forced_one = model.embedding || arch == "mllama" ||
+                          (r >= rel(0, 12, 10) && contains({"qwen3vl", "qwen3vlmoe"}, arch)) ||
+                          (r >= rel(0, 15, 5) && contains({"qwen3next", "lfm2", "lfm2moe"}, arch)) ||
+                          (r >= rel(0, 20, 0) && contains({"qwen35", "qwen35moe", "nemotron_h", "nemotron_h_moe"}, arch)) ||
+                          (r >= rel(0, 30, 0) && arch == "nemotron_h_omni");
+  if (forced_one && s.parallel != 1) {
+    s.notes.push_back(arch + " runs one sequence at a time (parallel " + std::to_string(s.parallel) + " ignored)");
+    s.parallel = 1;
+    s.parallel_tries.clear();
+  }
+
+  // ---- flash attention and the cache type ----
+  const Dtype kvct = env.kv_cache_type.value_or(Dtype::f16);
+  if (s.runner == OllamaRunner::llama_server) {
+    // llm/llama_server.go LlamaServerFlashAttention: the environment's on/off, else "auto"
+    // (vramcalc assumes GPUs that support it); the cache type is passed as it is.
+    s.flash_attn = env.flash_attention ? (*env.flash_attention ? FlashAttn::on : FlashAttn::off) : FlashAttn::automatic;
+    s.flash_attention = s.flash_attn != FlashAttn::off;
+    s.kv_type = kvct;
+  } else {
+    // llm/server.go NewLlamaServer: envconfig.FlashAttention (default off); gpt-oss forced on
+    // from v0.11.8 (85ccf7354); from v0.12.4 (fdb109469) the per-architecture default of
+    // GGML.FlashAttention (fs/ggml/ggml.go), which the environment overrides.
+    bool fa_default = false;
+    if (r >= rel(0, 11, 8) && contains({"gptoss", "gpt-oss"}, arch)) fa_default = true;
+    if (r >= rel(0, 12, 4) && contains({"qwen3", "qwen3moe"}, arch)) fa_default = true;
+    if (r >= rel(0, 12, 6) && arch == "gemma3") fa_default = true;
+    if (r >= rel(0, 12, 10) && contains({"qwen3vl", "qwen3vlmoe"}, arch)) fa_default = true;
+    if (r >= rel(0, 14, 0) && contains({"bert", "mistral3", "olmo3"}, arch)) fa_default = true;
+    if (r >= rel(0, 20, 0) && contains({"glm4moelite", "glmocr", "lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe",
+                                         "qwen35", "qwen35moe", "qwen3next"},
+                                        arch)) {
+      fa_default = true;
+    }
+    bool fa = env.flash_attention.value_or(false);
+    if (r < rel(0, 12, 4)) fa = fa || fa_default; // "model wants flash attention": the env cannot turn it off
+    else fa = env.flash_attention.value_or(fa_default);
+    // GGML.SupportsFlashAttention: not embeddings, not gemma2, K and V heads of one nonzero size.
+    if (fa && (model.embedding || arch == "gemma2" || model.head_dim_k == 0 || model.head_dim_k != model.head_dim_v)) {
+      s.notes.push_back("flash attention enabled but not supported by model");
+      fa = false;
+    }
+    s.flash_attention = fa;
+    s.flash_attn = fa ? FlashAttn::on : FlashAttn::off;
+    s.kv_type = Dtype::f16;
+    if (kvct != Dtype::f16) {
+      if (fa) s.kv_type = kvct;
+      else s.notes.push_back(std::string("quantized kv cache requested but flash attention disabled, type ") +
+                             std::string(traits(kvct).name));
+    }
+  }
+  s.num_batch = env.num_batch.value_or(512); // api.DefaultOptions NumBatch
+  s.num_gpu = env.num_gpu;
+  return s;
+}
+
+OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& s, std::uint64_t layer_buffer_bytes) {
+  OllamaLlamaCpp q;
+  // Context of all sequences: old sched.go `NumCtx = origNumCtx * numParallel` (≤ v0.11.4),
+  // LoadRequest KvSize = NumCtx * numParallel (v0.11.5+), llama-server `-c NumCtx*numParallel
+  // -np numParallel` (llm/llama_server.go, v0.30+).
+  q.n_ctx = checked_mul(s.num_ctx, s.parallel, "the context of all sequences");
+  q.n_seq = s.parallel;
+  q.options.type_k = s.kv_type;
+  q.options.type_v = s.kv_type;
+  q.options.flash_attn = s.flash_attn;
+  q.options.release = s.llamacpp_release;
+  q.options.server = s.runner == OllamaRunner::llama_server;
+  // llama/llama.go NewContextParams: n_batch = num_batch, llama.cpp's default n_ubatch (512);
+  // llama-server gets `-b num_batch -ub num_batch`.
+  q.options.n_batch = static_cast<std::uint32_t>(s.num_batch);
+  q.options.n_ubatch = q.options.server ? static_cast<std::uint32_t>(s.num_batch)
+                                        : static_cast<std::uint32_t>(std::min<std::uint64_t>(s.num_batch, 512));
+  if (s.num_gpu) q.options.n_gpu_layers = static_cast<std::uint32_t>(*s.num_gpu);
+  if (s.runner == OllamaRunner::llama_library) {
+    q.layer_buffer_bytes = layer_buffer_bytes;
+    q.overhead_bytes = checked_add(checked_add(s.minimum_memory_bytes, s.gpu_overhead_bytes, "Ollama's reservation"),
+                                   layer_buffer_bytes, "Ollama's reservation");
+  } else {
+    q.overhead_bytes = s.minimum_memory_bytes; // llama-server's --fit margin
+  }
+  return q;
+}
+
+std::uint64_t ollama_layer_buffer_bytes(const ModelSpec& spec, const WeightFormat& format, Dtype kv_type,
+                                        std::uint64_t cells) {
+  if (spec.layers.empty()) return 0;
+  const std::vector<Tensor> tensors = model_tensors(spec);
+  const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].layer == 0) bytes = checked_add(bytes, storage[i].bytes, "blk.0's weights");
+  }
+  const std::uint64_t kv = checked_mul(kv_bytes_per_token(spec, spec.layers[0], kv_type), cells, "blk.0's KV");
+  return checked_add(bytes, kv, "blk.0's weights and KV");
+}
+
+std::uint64_t ollama_graph_bytes(const ModelSpec& spec, OllamaRelease release, std::uint64_t cells, Dtype kv_type) {
+  // llm/memory.go EstimateGPULayers (v0.5.0 - v0.11.10, every model): when fs/ggml/ggml.go
+  // GraphSize has no formula for the architecture, graphPartialOffload = GQA × kvTotal / 6 and
+  // graphFullOffload the same. The architectures with a formula are left to llama.cpp's own
+  // compute buffer (an approximation, docs/engines.md); so are later releases, whose layouts
+  // come from the runner's real allocations (d5a0d8d90, eb10390de) or llama-server's own fit.
+  if (release >= OllamaRelease{0, 11, 11}) return 0;
+  if (contains({"llama", "llama4", "mllama", "gemma", "gemma2", "gemma3", "command-r", "qwen2", "phi2", "stablelm",
+                "deepseek2", "chatglm"},
+               spec.arch)) {
+    return 0;
+  }
+  if (spec.attention.num_kv_heads == 0) return 0;
+  const std::uint64_t gqa = spec.attention.num_heads / spec.attention.num_kv_heads;
+  // kv[i] = context × (head_k + head_v) × heads_kv × bytes per element (f16 2, q8_0 1, q4_0 ½).
+  const std::uint64_t head_v = spec.attention.v_head_dim != 0 ? spec.attention.v_head_dim : spec.attention.head_dim;
+  std::uint64_t per_layer = checked_mul(checked_mul(cells, spec.attention.head_dim + head_v, "Ollama's KV estimate"),
+                                        spec.attention.num_kv_heads, "Ollama's KV estimate");
+  per_layer = kv_type == Dtype::q8_0 ? per_layer : kv_type == Dtype::q4_0 ? per_layer / 2 : checked_mul(per_layer, 2, "Ollama's KV estimate");
+  const std::uint64_t kv_total = checked_mul(per_layer, spec.num_layers, "Ollama's KV estimate");
+  return checked_mul(gqa, kv_total, "Ollama's graph estimate") / 6;
+}
+
+OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
+                         const OllamaEnv& env, const std::vector<GpuSpec>& gpus) {
+  OllamaResult out;
+  const OllamaModelFacts facts = ollama_model_facts(spec);
+  out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1);
+
+  const auto attempt = [&](std::uint64_t parallel, const std::vector<GpuSpec>& use, std::optional<std::uint32_t> ngl) {
+    OllamaSettings s = ollama_settings(release, env, facts, gpus);
+    s.parallel = parallel;
+    const std::uint64_t cells = checked_mul(s.num_ctx, parallel, "the context of all sequences");
+    const std::uint64_t buffer = s.runner == OllamaRunner::llama_library && !use.empty()
+                                     ? ollama_layer_buffer_bytes(spec, format, s.kv_type, cells)
+                                     : 0;
+    OllamaLlamaCpp q = ollama_llamacpp_request(s, buffer);
+    if (ngl && !s.num_gpu) q.options.n_gpu_layers = ngl;
+    LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
+    return std::tuple{std::move(s), std::move(q), std::move(lr)};
+  };
+  // What Ollama's layout compares with a GPU's free memory: llama.cpp's allocations and Ollama's
+  // reservation, its own graph estimate where it has one larger than llama.cpp's compute buffer.
+  const auto estimate = [&](const LlamaCppResult& lr, const LlamaCppDevice& d) {
+    const std::uint64_t graph = ollama_graph_bytes(spec, release, lr.n_ctx, lr.type_k);
+    return checked_add(d.total() - d.compute_bytes, std::max(d.compute_bytes, d.layers > 0 ? graph : 0), "a GPU's total");
+  };
+  const auto fits = [&](const LlamaCppResult& lr) {
+    return lr.error.empty() && std::all_of(lr.gpus.begin(), lr.gpus.end(),
+                                           [&](const LlamaCppDevice& d) { return estimate(lr, d) <= d.usable_bytes; });
+  };
+  const auto full = [&](const LlamaCppResult& lr) { return lr.gpu_layers >= out.model_layers; };
+  const auto finish = [&](std::tuple<OllamaSettings, OllamaLlamaCpp, LlamaCppResult> t) {
+    out.settings = std::move(std::get<0>(t));
+    out.request = std::move(std::get<1>(t));
+    out.llamacpp = std::move(std::get<2>(t));
+    out.gpu_layers = out.llamacpp.gpu_layers;
+    out.fully_offloaded = !gpus.empty() && full(out.llamacpp);
+    for (const LlamaCppDevice& d : out.llamacpp.gpus) out.gpu_totals_bytes.push_back(estimate(out.llamacpp, d));
+    return out;
+  };
+
+  const OllamaSettings base = ollama_settings(release, env, facts, gpus);
+  std::vector<std::uint64_t> tries = base.parallel_tries;
+  if (tries.empty()) tries = {base.parallel};
+  if (gpus.empty() || base.num_gpu) return finish(attempt(tries.front(), gpus, std::nullopt));
+
+  // Full offload: the automatic parallel values in order, one GPU before all of them
+  // (server/sched.go pickBestFullFitByLibrary; Ollama packs a model into as few GPUs as it can).
+  for (std::uint64_t p : tries) {
+    if (gpus.size() > 1) {
+      auto one = attempt(p, std::vector<GpuSpec>(gpus.begin(), gpus.begin() + 1), std::nullopt);
+      if (fits(std::get<2>(one)) && full(std::get<2>(one))) return finish(std::move(one));
+    }
+    auto all = attempt(p, gpus, std::nullopt);
+    if (fits(std::get<2>(all)) && full(std::get<2>(all))) return finish(std::move(all));
+  }
+  // Partial offload with the last value tried (1 when automatic): the most layers whose
+  // allocations, with Ollama's reservation, fit on every GPU (llm/memory.go EstimateGPULayers
+  // places layers from the last block down while they fit; llama-server's own fit, v0.30+).
+  // A GPU's bytes grow with the layers it holds, so the most that fit is found by bisection.
+  const std::uint64_t p = tries.back();
+  std::uint32_t lo = 0, hi = out.model_layers - 1; // lo fits (or is 0), hi + 1 does not
+  while (lo < hi) {
+    const std::uint32_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(std::get<2>(attempt(p, gpus, mid)))) lo = mid;
+    else hi = mid - 1;
+  }
+  return finish(attempt(p, gpus, lo));
+}
+
+} // namespace vramcalc
