@@ -108,11 +108,13 @@ std::expected<std::uint64_t, Error> parse_count(std::string_view text, std::uint
   std::uint64_t v = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return refused(quoted(text) + " is not a whole number");
-    if (v > (limit + 9) / 10 + 1) return refused(quoted(text) + " is more than " + std::to_string(limit));
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    // v * 10 + d <= limit exactly when v <= (limit - d) / 10: no step can wrap, whatever
+    // the limit (up to 2^64 - 1).
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (d > limit || v > (limit - d) / 10) return refused(quoted(text) + " is more than " + std::to_string(limit));
+    v = v * 10 + d;
   }
   if (v == 0) return refused(quoted(text) + " is zero; it must be at least 1");
-  if (v > limit) return refused(quoted(text) + " is more than " + std::to_string(limit));
   return v;
 }
 

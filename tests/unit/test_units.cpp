@@ -50,6 +50,18 @@ TEST_CASE("counts and percentages") {
   CHECK(parse_count("x", 64).error().message == "'x' is not a whole number");
   CHECK(parse_count("x", 64).error().code == ErrorCode::invalid_argument);
   CHECK(parse_count("99999999999999999999999", 64).error().message == "'99999999999999999999999' is more than 64");
+  // Limits near 2^64 - 1 = 18,446,744,073,709,551,615: the digits are checked before they are
+  // added, so nothing wraps (with the old test, (limit + 9) / 10 wrapped to 0 and 2^64 + 4
+  // was read as 4).
+  constexpr std::uint64_t max = ~std::uint64_t{0};
+  CHECK(parse_count("18446744073709551615", max).value() == max);
+  CHECK(parse_count("18446744073709551616", max).error().message ==
+        "'18446744073709551616' is more than 18446744073709551615");
+  CHECK(parse_count("18446744073709551620", max).has_value() == false);
+  CHECK(parse_count("99999999999999999999", max).has_value() == false);
+  CHECK(parse_count("18446744073709551614", max - 1).value() == max - 1);
+  CHECK(parse_count("18446744073709551615", max - 1).has_value() == false);
+  CHECK(parse_count("9", 8).error().message == "'9' is more than 8");
   CHECK(parse_percent_bp("5%").value() == 500);
   CHECK(parse_percent_bp("12.5%").value() == 1250);
   CHECK(!parse_percent_bp("101%").has_value());
