@@ -35,6 +35,12 @@ struct MlaSpec {
   std::uint64_t qk_nope_head_dim = 0;
   std::uint64_t qk_rope_head_dim = 0;
   std::uint64_t v_head_dim = 0;
+  // Whether the cache holds the compressed latent (kv_lora_rank + rope per token and layer).
+  // false: a GGUF converted before llama.cpp's MLA metadata (no attention.key_length_mla /
+  // value_length_mla, convert_hf_to_gguf.py before PR #12801), which llama.cpp runs without
+  // its MLA path (llama_hparams::is_mla() false): K and V cached per head, about 71x the latent
+  // for DeepSeek-V3 (docs/file-formats.md).
+  bool latent_cache = true;
 };
 
 struct AttentionSpec {

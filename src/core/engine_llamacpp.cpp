@@ -133,15 +133,18 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   // llama_init_from_model refuses these cleanly (returns no context)...
   const bool quant_k = is_block_type(r.type_k), quant_v = is_block_type(r.type_v);
   const std::uint64_t head_k = spec.attention.head_dim, head_v = spec.attention.v_head_dim;
-  if (r.flash_attn && !spec.attention.mla && quant_k && head_k % traits(r.type_k).block_elems != 0) {
+  // MLA as llama.cpp runs it: the latent cache only when the file says so (MlaSpec::latent_cache);
+  // an older DeepSeek GGUF runs as MHA and is treated as such below.
+  const bool latent = spec.attention.mla && spec.attention.mla->latent_cache;
+  if (r.flash_attn && !latent && quant_k && head_k % traits(r.type_k).block_elems != 0) {
     r.error = "the K cache type's block (" + std::to_string(traits(r.type_k).block_elems) +
               ") does not divide the head size (" + std::to_string(head_k) + ")";
-  } else if (r.flash_attn && !spec.attention.mla && quant_v && head_v % traits(r.type_v).block_elems != 0) {
+  } else if (r.flash_attn && !latent && quant_v && head_v % traits(r.type_v).block_elems != 0) {
     r.error = "the V cache type's block (" + std::to_string(traits(r.type_v).block_elems) +
               ") does not divide the head size (" + std::to_string(head_v) + ")";
   } else if (quant_v && !r.flash_attn) {
     r.error = "a quantized V cache needs flash attention";
-  } else if (spec.attention.mla && r.type_k != r.type_v) {
+  } else if (latent && r.type_k != r.type_v) {
     r.error = "MLA models need the same K and V cache types";
   }
   // ...and these abort the process (GGML_ASSERT).
@@ -149,7 +152,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     r.error = "the batch (" + std::to_string(r.n_batch) + " tokens) is smaller than the " + std::to_string(n_seq) +
               " sequences (llama_context::output_reserve asserts)";
     r.aborts = true;
-  } else if (!r.flash_attn && quant_k && !spec.attention.mla && head_k % traits(r.type_k).block_elems != 0) {
+  } else if (!r.flash_attn && quant_k && !latent && head_k % traits(r.type_k).block_elems != 0) {
     r.error = "a quantized K cache without flash attention needs the head size (" + std::to_string(head_k) +
               ") to be a multiple of the type's block (" + std::to_string(traits(r.type_k).block_elems) +
               "; ggml_view asserts)";
@@ -268,7 +271,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
       continue;
     }
     const std::uint64_t cells = cache_cells(l.attention, r);
-    const MlaSpec* mla = spec.attention.mla ? &*spec.attention.mla : nullptr;
+    const MlaSpec* mla = latent ? &*spec.attention.mla : nullptr;
     const std::uint64_t k_width = mla ? mla->kv_lora_rank + mla->qk_rope_head_dim : l.num_kv_heads * l.head_dim_k;
     const std::uint64_t k = checked_mul(checked_mul(row_bytes(r.type_k, k_width), cells), r.n_stream, "the KV cache");
     std::uint64_t bytes = alloc_bytes(r.type_k, k, k_width, on_gpu);
@@ -324,7 +327,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     if (cuda && r.flash_attn && (r.type_k != Dtype::f16 || r.type_v != Dtype::f16)) {
       const std::uint64_t elems = checked_mul(r.cells, r.n_stream);
       c += round_up(2 * spec.attention.num_kv_heads * spec.attention.head_dim * elems, 128);
-      if (!spec.attention.mla) c += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
+      if (!latent) c += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
     }
     g.compute_bytes = c;
   }

@@ -205,7 +205,7 @@ std::vector<KvGroup> kv_groups(const ModelSpec& model, std::span<const LayerKvBy
     if (layers[i].kv_bytes_per_token == 0) continue;
     const std::string kind = l.attention == AttentionKind::sliding   ? "window"
                              : l.attention == AttentionKind::chunked ? "chunked"
-                             : model.attention.mla                   ? "latent"
+                             : model.attention.mla && model.attention.mla->latent_cache ? "latent"
                                                                      : "full";
     const std::uint64_t window = l.attention == AttentionKind::full ? 0 : l.window;
     KvGroup* g = nullptr;

@@ -39,8 +39,9 @@ std::expected<Explanation, Error> explain(const ModelSpec& model, const Settings
   }
 
   e.kv_dtype = s.kv_dtype;
-  const std::uint64_t mla_rank = model.attention.mla ? model.attention.mla->kv_lora_rank : 0;
-  const std::uint64_t mla_rope = model.attention.mla ? model.attention.mla->qk_rope_head_dim : 0;
+  const bool latent = model.attention.mla && model.attention.mla->latent_cache;
+  const std::uint64_t mla_rank = latent ? model.attention.mla->kv_lora_rank : 0;
+  const std::uint64_t mla_rope = latent ? model.attention.mla->qk_rope_head_dim : 0;
   for (const LayerSpec& l : model.layers) {
     if (!l.has_mixer) continue;
     if (l.attention == AttentionKind::none) {

@@ -9,7 +9,7 @@ namespace vramcalc {
 
 std::uint64_t kv_bytes_per_token(const ModelSpec& spec, const LayerSpec& layer, Dtype dtype) {
   if (layer.attention == AttentionKind::none || !layer.has_mixer) return 0;
-  if (spec.attention.mla) {
+  if (spec.attention.mla && spec.attention.mla->latent_cache) {
     const MlaSpec& m = *spec.attention.mla;
     return row_bytes(dtype, checked_add(m.kv_lora_rank, m.qk_rope_head_dim, "a KV row"));
   }

@@ -69,6 +69,10 @@ void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
 }
 
 std::string attention_summary(const ModelSpec& spec) {
+  if (spec.attention.mla && !spec.attention.mla->latent_cache) {
+    return "MLA weights, cached per head (" + std::to_string(spec.attention.num_kv_heads) + " KV heads: a GGUF without "
+           "llama.cpp's MLA metadata)";
+  }
   if (spec.attention.mla) return "MLA (latent " + std::to_string(spec.attention.mla->kv_lora_rank) + "+" +
                                  std::to_string(spec.attention.mla->qk_rope_head_dim) + ")";
   std::uint64_t full = 0, sliding = 0, chunked = 0, none = 0;

@@ -508,6 +508,9 @@ void read_mla(const Reading& r, AttentionSpec& a) {
                              " is smaller than " + m.key("rope.dimension_count") + " " + std::to_string(*rope));
   mla.qk_nope_head_dim = k_head - *rope;
   mla.v_head_dim = v_head;
+  // Without both keys llama.cpp's is_mla() (llama-hparams.cpp) is false: the file runs as MHA
+  // over every head, K of key_length and V of value_length per head.
+  mla.latent_cache = k_mla.has_value() && v_mla.has_value();
   if (k_mla && a.head_dim != mla.kv_lora_rank + mla.qk_rope_head_dim) {
     r.warn(m.key("attention.key_length") + " " + std::to_string(a.head_dim) + " is not kv_lora_rank + rope (" +
            std::to_string(mla.kv_lora_rank + mla.qk_rope_head_dim) + ")");

@@ -64,8 +64,11 @@ io::GgufFile gguf_file(const ArchitectureFacts& row) {
   const std::string a = std::string(row.gguf_arch) + ".";
   w.str("general.architecture", row.gguf_arch).u32(a + "block_count", layers).u32(a + "embedding_length", hidden);
   w.u32(a + "feed_forward_length", ff).u32(a + "attention.head_count", heads).u32(a + "vocab_size", vocab);
-  // MLA in the older converters' keys: the heads' sizes (nope + rope, v) in key_length / value_length.
-  w.u32(a + "attention.key_length", row.mla ? 48 : head_dim).u32(a + "attention.value_length", row.mla ? 32 : head_dim);
+  // MLA in the current converters' keys: the cache row in key_length / value_length (kv_lora_rank
+  // + rope, kv_lora_rank), the heads' sizes (nope + rope, v) in key_length_mla / value_length_mla.
+  // (The older keys, without the _mla pair, make llama.cpp run the file without MLA: test_gguf.cpp.)
+  w.u32(a + "attention.key_length", row.mla ? 80 : head_dim).u32(a + "attention.value_length", row.mla ? 64 : head_dim);
+  if (row.mla) w.u32(a + "attention.key_length_mla", 48).u32(a + "attention.value_length_mla", 32);
   w.u32(a + "context_length", 8192).u32(a + "attention.sliding_window", 512);
   if (row.mixers == Mixers::one_attention_per_period) {
     w.arr_u32(a + "attention.head_count_kv", {0, 0, 0, 0, 1, 0, 0, 0}); // Jamba: layer 4 of 8 attends

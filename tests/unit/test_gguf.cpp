@@ -4,6 +4,7 @@
 #include "../support/safetensors_writer.hpp" // TempDir
 #include "../support/shared_dir.hpp"
 #include "../support/skip.hpp"
+#include "vramcalc/engine.hpp"
 #include "vramcalc/io/gguf.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/tensors.hpp"
@@ -375,7 +376,7 @@ TEST_CASE("GGUF to spec: sliding-window rules per architecture", "[gguf]") {
   CHECK(std::ranges::count(p.warnings, "phi3.attention.sliding_window 2047 is ignored: llama.cpp runs Phi-3 with full attention") == 1);
 }
 
-TEST_CASE("GGUF to spec: DeepSeek MLA from both generations of keys", "[gguf]") {
+TEST_CASE("GGUF to spec: DeepSeek MLA from both generations of keys; the older runs without MLA", "[gguf]") {
   auto meta = [](bool new_keys) {
     GgufWriter w;
     const std::string a = "deepseek2.";
@@ -408,8 +409,25 @@ TEST_CASE("GGUF to spec: DeepSeek MLA from both generations of keys", "[gguf]") 
     CHECK(s.moe->first_dense_layers == 3);
     CHECK_FALSE(s.layers[2].moe);
     CHECK(s.layers[3].moe);
-    // 61 layers x (512 + 64) x 2 bytes = 70,272 bytes per token
-    CHECK(kv_cache(s, Dtype::bf16, 1, 1).bytes_per_token == 70'272);
+    if (new_keys) {
+      // 61 layers x (512 + 64) x 2 bytes = 70,272 bytes per token
+      CHECK(s.attention.mla->latent_cache);
+      CHECK(kv_cache(s, Dtype::bf16, 1, 1).bytes_per_token == 70'272);
+    } else {
+      // Without key_length_mla / value_length_mla llama.cpp's is_mla() is false: K and V per
+      // head, 61 layers x 128 heads x (192 + 128) x 2 bytes = 4,997,120 bytes per token,
+      // 71.1 times the latent's 70,272.
+      CHECK_FALSE(s.attention.mla->latent_cache);
+      CHECK(kv_cache(s, Dtype::bf16, 1, 1).bytes_per_token == 4'997'120);
+    }
+    // What llama.cpp allocates on the CPU for -c 4096 (f16 cache, flash attention on): the
+    // newer file caches the latent K only (PR #19067): 4,096 cells x 61 x 576 x 2 bytes =
+    // 287,834,112; the older one K and V per head: 4,096 x 61 x 128 x (192 + 128) x 2 =
+    // 20,468,203,520.
+    LlamaCppOptions o;
+    o.flash_attn = FlashAttn::on;
+    const WeightFormat q4 = parse_weight_format("gguf-q4_k_m", Dtype::bf16).value();
+    CHECK(llamacpp_plan(s, q4, 4096, 1, {}, 0, o).kv_bytes == (new_keys ? 287'834'112ull : 20'468'203'520ull));
     // the same totals as the Hugging Face import of DeepSeek-R1 (test_hf_config.cpp)
     const ParamCounts p = count_params(s);
     CHECK(p.total == 671'026'419'200ull);
