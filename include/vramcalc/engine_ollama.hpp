@@ -180,6 +180,8 @@ struct OllamaSection {
   std::string kv_source;        // "OLLAMA_KV_CACHE_TYPE", "default", ...
   std::string flash_source;     // "OLLAMA_FLASH_ATTENTION", "release default", "architecture default"
   std::uint32_t total_layers = 0;
+  std::uint64_t requested_num_ctx = 0; // the context asked for; Ollama clamps one beyond the trained context
+  [[nodiscard]] bool clamped() const { return plan.settings.num_ctx < requested_num_ctx; }
 };
 
 // Its options (src/core/engine_ollama.cpp): flags, deployment keys, parsers.

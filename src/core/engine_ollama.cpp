@@ -532,13 +532,14 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   const OllamaSettings& st = r.settings;
   os.weights = w.id;
   os.total_layers = r.model_layers;
+  os.requested_num_ctx = s.context_tokens;
   if (o.default_context_source.empty()) {
     // "num_ctx" and what Ollama then did to it (raised to a floor, clamped).
-    os.num_ctx_source = "--ctx (num_ctx)" + st.num_ctx_source.substr(std::min<std::size_t>(7, st.num_ctx_source.size()));
+    os.num_ctx_source = "--ctx" + st.num_ctx_source.substr(std::min<std::size_t>(7, st.num_ctx_source.size()));
   } else {
     os.num_ctx_source = o.default_context_source;
   }
-  if (o.batch_given) os.parallel_source = "--batch (OLLAMA_NUM_PARALLEL)";
+  if (o.batch_given) os.parallel_source = "--batch";
   else if (o.env.num_parallel && *o.env.num_parallel != 0) os.parallel_source = "OLLAMA_NUM_PARALLEL";
   else if (!st.parallel_tries.empty()) os.parallel_source = "automatic: " + std::to_string(st.parallel_tries.front()) + ", else 1";
   else os.parallel_source = "release default";
@@ -560,7 +561,9 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   }
   // Ollama runs a model it cannot place whole with the rest of its layers on the CPU: that is
   // not a fit (its speed is the CPU's), and the section says how many layers it offloads.
-  e.fits = within && r.fully_offloaded;
+  // A context beyond the trained one is clamped (not an error to Ollama): the context asked
+  // for is not had, so that is not a fit either, and no GPU count changes it.
+  e.fits = within && r.fully_offloaded && !os.clamped();
   for (const std::string& n : st.notes) e.notes.push_back("Ollama logs: " + n + ".");
   if (r.llamacpp.error.empty() && !r.fully_offloaded) {
     e.notes.push_back(std::to_string(r.model_layers - r.gpu_layers) + " of " + std::to_string(r.model_layers) +

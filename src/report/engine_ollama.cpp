@@ -66,6 +66,7 @@ ojson section_json(const EngineSection& e, const OllamaSection& os) {
                {"weights", os.weights},
                {"num_ctx", s.num_ctx},
                {"num_ctx_source", os.num_ctx_source},
+               {"requested_num_ctx", os.requested_num_ctx},
                {"default_num_ctx", s.default_num_ctx},
                {"parallel", s.parallel},
                {"parallel_source", os.parallel_source},
@@ -99,6 +100,7 @@ ojson section_json(const EngineSection& e, const OllamaSection& os) {
 std::string engine_status(const EngineSection&, const OllamaSection& os, const std::string&) {
   const OllamaResult& r = os.plan;
   if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (os.clamped()) return fmt::format("Ollama: context clamped to {}", with_commas(r.settings.num_ctx));
   if (partial(r)) return fmt::format("Ollama: {}/{} layers on GPU", r.gpu_layers, r.model_layers);
   return "";
 }
@@ -106,6 +108,10 @@ std::string engine_status(const EngineSection&, const OllamaSection& os, const s
 std::string engine_shortfall(const EngineSection&, const OllamaSection& os, const FitRow& f, UnitSystem u) {
   const OllamaResult& r = os.plan;
   if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (os.clamped()) {
+    return fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}", with_commas(os.requested_num_ctx),
+                       with_commas(r.settings.num_ctx));
+  }
   if (partial(r)) {
     return fmt::format("Ollama offloads {} of {} layers and runs the rest on the CPU", r.gpu_layers, r.model_layers);
   }
@@ -118,7 +124,7 @@ std::string engine_room(const EngineSection&, const OllamaSection&, const FitRow
                      format_bytes(static_cast<std::uint64_t>(f.headroom_bytes), u));
 }
 
-bool engine_refuses(const OllamaSection& os) { return !os.plan.llamacpp.error.empty(); }
+bool engine_refuses(const OllamaSection& os) { return !os.plan.llamacpp.error.empty() || os.clamped(); }
 
 std::string engine_text(const EngineSection& e, const OllamaSection& os, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
@@ -151,6 +157,9 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
   std::string verdict_line;
   if (!p.error.empty()) {
     verdict_line = fmt::format("{}: {}.", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+  } else if (os.clamped()) {
+    verdict_line = fmt::format("{}: Ollama clamps num_ctx {} to the model's trained context, {}.", st.red("Not the context asked"),
+                               with_commas(os.requested_num_ctx), with_commas(s.num_ctx));
   } else if (e.fits) {
     verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens, all {} layers on the GPU.", st.green("Fits on"),
                                n, e.gpu_name, e.batch, e.batch == 1 ? "" : "s", with_commas(e.context_tokens),
@@ -200,6 +209,8 @@ EngineVerdict engine_verdict(const Report& r, const OllamaSection& os, std::uint
   out.fits = r.engine->fits;
   out.why = !p.llamacpp.error.empty()
                 ? "llama.cpp would " + std::string(p.llamacpp.aborts ? "abort" : "refuse") + ": " + p.llamacpp.error
+            : os.clamped() ? fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}",
+                                         with_commas(os.requested_num_ctx), with_commas(p.settings.num_ctx))
             : partial(p) ? fmt::format("Ollama offloads {} of {} layers, the rest run on the CPU", p.gpu_layers, p.model_layers)
                          : fmt::format("Ollama: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
                                        format_bytes(usable_bytes, u));

@@ -440,8 +440,8 @@ TEST_CASE("Ollama as an engine: its own context without --ctx, --ctx as num_ctx 
   const auto& os = std::get<OllamaSection>(r.engine->detail);
   CHECK(os.plan.settings.num_ctx == 8192);
   CHECK(os.plan.settings.parallel == 3);
-  CHECK(os.num_ctx_source == "--ctx (num_ctx)");
-  CHECK(os.parallel_source == "--batch (OLLAMA_NUM_PARALLEL)");
+  CHECK(os.num_ctx_source == "--ctx");
+  CHECK(os.parallel_source == "--batch");
   CHECK(os.plan.llamacpp.n_ctx == 3 * 8192);
   // f16 KV: 32 layers × 8 KV heads × 128 × 2 (K and V) × 2 B = 131,072 B a cell, 24,576 cells.
   CHECK(os.plan.llamacpp.kv_bytes == 24576ull * 131072);
@@ -452,6 +452,21 @@ TEST_CASE("Ollama as an engine: its own context without --ctx, --ctx as num_ctx 
   CHECK(row.decided_by == "ollama");
   CHECK(row.required_bytes_per_gpu == os.plan.gpu_totals_bytes.front());
   CHECK(row.headroom_bytes == static_cast<std::int64_t>(row.usable_bytes - row.required_bytes_per_gpu));
+
+  // --ctx beyond the trained 131,072: Ollama clamps num_ctx and runs with less, which is no fit
+  // at any GPU count (the --max-ctx search stops at the trained context).
+  s.context_tokens = 204800;
+  s.batch = 1;
+  const Report c = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  const auto& cs = std::get<OllamaSection>(c.engine->detail);
+  CHECK(cs.plan.settings.num_ctx == 131072);
+  CHECK(cs.requested_num_ctx == 204800);
+  CHECK(cs.clamped());
+  CHECK(cs.plan.fully_offloaded);
+  CHECK_FALSE(c.engine->fits);
+  CHECK(c.fit.front().min_count == 0);
+  s.context_tokens = 8192;
+  s.batch = 3;
 
   // --kv q8_0 is OLLAMA_KV_CACHE_TYPE when the environment does not say; llama-server takes it.
   s.kv_dtype = Dtype::q8_0;
