@@ -522,3 +522,29 @@ TEST_CASE("Ollama as an engine: its options, a misspelt memory variable refused 
   REQUIRE(old);
   CHECK(old->message.starts_with("--ollama-version: "));
 }
+
+TEST_CASE("Ollama as an engine: issue 8990's log through an estimate, with Ollama's own context and parallel", "[ollama]") {
+  // tests/data/ollama/logs.csv o8990: Ollama 0.5.7, Qwen2.5-7B Q4_0, one 8 GiB GPU, no
+  // environment: n_ctx 8192, parallel 4, KV 448.0 MiB. No --ctx, no --batch: the context is
+  // Ollama's default (2048 before 0.5.13) and the parallel its automatic 4.
+  Settings s = vramcalc::test::settings_for("q4_0", Dtype::f16, 0, 1, Dtype::bf16);
+  s.engine = EngineKind::ollama;
+  s.gpus.push_back(GpuRequest{gpu_of(8ull << 30), 1});
+  s.engine_options.ollama.release = release("0.5.7");
+  const ModelSpec m = model("qwen2.5-7b");
+  const auto [ctx, why] = detail::ollama_default_context(m, s);
+  CHECK(ctx == 2048);
+  CHECK(why == "default");
+  s.context_tokens = ctx;
+  s.engine_options.ollama.default_context_source = why;
+  const Report r = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  const auto& os = std::get<OllamaSection>(r.engine->detail);
+  CHECK(os.plan.llamacpp.n_ctx == 8192);
+  CHECK(os.plan.settings.parallel == 4);
+  CHECK(os.parallel_source == "automatic: 4, else 1");
+  CHECK(os.num_ctx_source == "default");
+  // 28 layers × 4 KV heads × 128 × 2 (K and V) × 2 B = 57,344 B a cell × 8,192 = 469,762,048 B = 448.0 MiB.
+  CHECK(os.plan.llamacpp.kv_bytes == 469762048ull);
+  CHECK(r.engine->batch == 4);
+  CHECK(r.engine->fits);
+}
