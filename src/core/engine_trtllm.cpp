@@ -490,6 +490,12 @@ constexpr EngineOptionSpec trtllm_options[] = {
        return read_into(s.engine_options.trtllm.cuda_graph_max_batch_size, "--cuda-graph-max-batch-size",
                         parse_count(t, 1u << 16));
      }},
+    {"--cuda-graph-enable-padding", "cuda_graph_enable_padding",
+     "TensorRT-LLM: CUDA graphs for 1, 2, 4 and multiples of 8 (cuda_graph_config.enable_padding)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.trtllm.cuda_graph_padding = t == "true";
+       return std::nullopt;
+     }},
     {"--no-cuda-graphs", "no_cuda_graphs", "TensorRT-LLM: no CUDA graphs (cuda_graph_config: null)", true, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        s.engine_options.trtllm.cuda_graphs = t != "true";

@@ -36,7 +36,7 @@ std::string shortfall(const EngineSection& e, const TrtllmSection& s, UnitSystem
     return fmt::format("runs with max_seq_len {}, under the {} tokens asked", with_commas(g.max_seq_len_final),
                        with_commas(e.context_tokens));
   }
-  return fmt::format("holds {} requests of {} tokens{}, {} asked", s.holds_requests, with_commas(e.context_tokens),
+  return fmt::format("holds {} requests of {} tokens{}, {} asked", with_commas(s.holds_requests), with_commas(e.context_tokens),
                      s.holds_requests == g.max_batch_size ? " (max_batch_size)" : "", e.batch);
 }
 
@@ -99,7 +99,7 @@ std::string engine_shortfall(const EngineSection& e, const TrtllmSection& s, con
 }
 
 std::string engine_room(const EngineSection& e, const TrtllmSection& s, const FitRow&, UnitSystem) {
-  return fmt::format("room for {} requests of {} tokens, {} asked", s.holds_requests, with_commas(e.context_tokens), e.batch);
+  return fmt::format("room for {} requests of {} tokens, {} asked", with_commas(s.holds_requests), with_commas(e.context_tokens), e.batch);
 }
 
 bool engine_refuses(const TrtllmSection& s) { return !s.plan.error.empty(); }
@@ -131,7 +131,7 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
                                          g.cuda_graph_batch_sizes.size(),
                                          g.cuda_graph_batch_sizes.empty()
                                              ? std::string()
-                                             : " up to " + std::to_string(g.cuda_graph_batch_sizes.back()),
+                                             : " up to " + with_commas(g.cuda_graph_batch_sizes.back()),
                                          estimated(false))});
   t.row({"= profiled peak", format_bytes(g.peak_bytes, u), "torch's peak + outside torch"});
   t.row({"KV budget", format_bytes(g.kv_budget_bytes, u),
@@ -162,7 +162,7 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
                           st.red("TensorRT-LLM would not start"), g.tokens_per_block);
   } else if (e.fits) {
     verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("TensorRT-LLM starts"),
-                          s.holds_requests, with_commas(e.context_tokens), e.batch);
+                          with_commas(s.holds_requests), with_commas(e.context_tokens), e.batch);
   } else {
     verdict = fmt::format("{}, but {}.", st.red("TensorRT-LLM starts"), shortfall(e, s, u));
   }
@@ -198,7 +198,7 @@ EngineVerdict engine_verdict(const Report& r, const TrtllmSection& s, std::uint6
   };
   out.why = !g.error.empty() ? named(g.error)
             : !e.fits        ? named(shortfall(e, s, u))
-                             : fmt::format("TensorRT-LLM starts; {} requests of {} tokens fit, {} asked", s.holds_requests,
+                             : fmt::format("TensorRT-LLM starts; {} requests of {} tokens fit, {} asked", with_commas(s.holds_requests),
                                            with_commas(r.settings.context_tokens), r.settings.batch);
   return out;
 }

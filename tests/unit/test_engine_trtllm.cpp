@@ -474,6 +474,8 @@ TEST_CASE("TensorRT-LLM: its options read and refused by flag", "[trtllm]") {
   CHECK(apply_option(s, "--tokens-per-block", "0"));
   CHECK_FALSE(apply_option(s, "--cuda-graph-max-batch-size", "256"));
   CHECK(s.engine_options.trtllm.cuda_graph_max_batch_size == 256);
+  CHECK_FALSE(apply_option(s, "--cuda-graph-enable-padding", "true"));
+  CHECK(s.engine_options.trtllm.cuda_graph_padding);
   CHECK_FALSE(apply_option(s, "--no-cuda-graphs", "true"));
   CHECK_FALSE(s.engine_options.trtllm.cuda_graphs);
   CHECK_FALSE(apply_option(s, "--enable-chunked-prefill", "true"));
