@@ -108,7 +108,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.kvs.push_back(Dtype::f16); // llama.cpp's default cache type
   } else {
     for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
-      w.kvs.push_back(kv_flag(k, model));
+      w.kvs.push_back(kv_flag(k, model, engine));
     }
   }
   if (!o.ctx && model.max_context == 0) {
