@@ -14,7 +14,9 @@
 
 // The engines, one header each.
 #include "vramcalc/engine_llamacpp.hpp"
+#include "vramcalc/engine_ollama.hpp"
 #include "vramcalc/engine_sglang.hpp"
+#include "vramcalc/engine_trtllm.hpp"
 #include "vramcalc/engine_vllm.hpp"
 
 #include <cstdint>
@@ -28,7 +30,7 @@
 
 namespace vramcalc {
 
-enum class EngineKind : std::uint8_t { generic, vllm, llamacpp, sglang };
+enum class EngineKind : std::uint8_t { generic, vllm, llamacpp, sglang, ollama, trtllm };
 
 // What the rest of the program asks of an engine: one row per engine, in EngineKind order,
 // with the functions of its own files: its options, its section of an estimate.
@@ -70,6 +72,15 @@ inline constexpr EngineTraits engine_table[] = {
     {EngineKind::sglang, "sglang", "SGLang", "", 1, sglang_kv_dtypes, loaded_by_vllm, true,
      "SGLang sizes its static memory from the GPU's memory", "--mem-fraction-static, --chunked-prefill-size, --cuda-graph-max-bs, ...", sglang_option_specs,
      detail::sglang_section},
+    // Ollama runs llama.cpp's GGUF files; its context defaults by release and GPUs (--ollama-env).
+    {EngineKind::ollama, "ollama", "Ollama", "", 256, ollama_kv_dtypes, loaded_by_llamacpp, false,
+     "Ollama's default context and layer placement follow the GPU's memory", "--ollama-env, --ollama-version",
+     ollama_option_specs, detail::ollama_section, detail::llamacpp_most_gpus},
+    // TensorRT-LLM's PyTorch backend loads Hugging Face / ModelOpt checkpoints (vLLM's set
+    // stands for them; not GGUF); its pool is in blocks, a request holding whole ones.
+    {EngineKind::trtllm, "trtllm", "TensorRT-LLM", "tensorrt-llm", 1, trtllm_kv_dtypes, loaded_by_vllm, true,
+     "TensorRT-LLM sizes its KV cache from the GPU's memory", "--free-gpu-memory-fraction, --max-num-tokens, --max-tokens, ...",
+     trtllm_option_specs, detail::trtllm_section},
 };
 
 constexpr bool engine_table_in_order() {
@@ -109,12 +120,14 @@ struct EngineOptions {
   VllmOptions vllm;
   LlamaCppOptions llamacpp; // type_k / type_v unset: the settings' kv_dtype
   SglangOptions sglang;
+  OllamaOptions ollama;
+  TrtllmOptions trtllm;
 };
 
 // Every engine's own account in a report (EngineSection::detail, report.hpp): one alternative
 // per engine, in EngineKind order, generic aside. The renderers visit it and find each
 // engine's functions by the alternative's type.
-using EngineDetail = std::variant<VllmSection, LlamaCppSection, SglangSection>;
+using EngineDetail = std::variant<VllmSection, LlamaCppSection, SglangSection, OllamaSection, TrtllmSection>;
 
 template <std::size_t... I>
 constexpr bool engine_detail_in_order(std::index_sequence<I...>) {

@@ -160,6 +160,9 @@ EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& section, st
 } // namespace detail
 
 namespace detail {
+// The GGUF file a format means to llama.cpp (and to Ollama, which runs it): a plain float
+// format the GGUF of that type, gpt-oss's MXFP4 the MXFP4_MOE mix; others as they are.
+WeightFormat llamacpp_gguf_weights(const WeightFormat& format);
 // The most GPUs it can use for `model`: more than its layers + the output layer hold nothing more.
 std::uint32_t llamacpp_most_gpus(const ModelSpec& model);
 } // namespace detail

@@ -7,15 +7,18 @@
 // environment, the model and the GPUs), `ollama_llamacpp_request` (those as llama.cpp's
 // options), and `ollama_plan` (llama.cpp's allocations for them, with Ollama's own layer
 // placement where it chooses the offloaded layers). docs/engines.md, "Ollama", gives each rule
-// with its file, function and release.
+// with its file, function and release. Its options, section and renderers make it an engine
+// (--engine ollama); engine.hpp (the registry) includes it.
 #pragma once
 
 #include "vramcalc/dtype.hpp"
-#include "vramcalc/engine.hpp"
+#include "vramcalc/engine_llamacpp.hpp"
+#include "vramcalc/engine_option.hpp"
 #include "vramcalc/error.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
+#include "vramcalc/placement.hpp"
 
 #include <compare>
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vramcalc {
@@ -148,5 +152,62 @@ struct OllamaResult {
 // What Ollama `release` allocates for `spec` in `format` (a GGUF mix) on `gpus`.
 [[nodiscard]] OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
                                        const OllamaEnv& env, const std::vector<GpuSpec>& gpus);
+
+// ---- Ollama as an engine (--engine ollama) ----
+
+// OLLAMA_KV_CACHE_TYPE's values (llama/llama.go kvCacheTypeFromStr).
+inline constexpr Dtype ollama_kv_dtypes[] = {Dtype::f16, Dtype::q8_0, Dtype::q4_0};
+
+// --ollama-env and --ollama-version, and how vramcalc's --ctx and --batch map onto them
+// (docs/engines.md, "Ollama as an engine"): --ctx is num_ctx, --batch OLLAMA_NUM_PARALLEL;
+// without them Ollama's own context and parallel for the release, environment and GPUs.
+struct OllamaOptions {
+  OllamaEnv env;
+  OllamaRelease release = ollama_newest;
+  // How the settings' context was chosen when --ctx was not given (Ollama's rule: "VRAM
+  // tier", "OLLAMA_CONTEXT_LENGTH", ...); "" when --ctx gave it (it is then num_ctx).
+  std::string default_context_source;
+  bool batch_given = false; // --batch given: it is OLLAMA_NUM_PARALLEL
+};
+
+// Ollama's account (--engine ollama): what it asks llama.cpp for, and why.
+struct OllamaSection {
+  static constexpr std::string_view engine = "ollama"; // its engine_table id
+  OllamaResult plan;
+  std::string weights;          // the GGUF mix sized
+  std::string num_ctx_source;   // why num_ctx is what it is
+  std::string parallel_source;  // "--batch", "OLLAMA_NUM_PARALLEL", "release default", "automatic"
+  std::string kv_source;        // "OLLAMA_KV_CACHE_TYPE", "default", ...
+  std::string flash_source;     // "OLLAMA_FLASH_ATTENTION", "release default", "architecture default"
+  std::uint32_t total_layers = 0;
+  std::uint64_t requested_num_ctx = 0; // the context asked for; Ollama clamps one beyond the trained context
+  [[nodiscard]] bool clamped() const { return plan.settings.num_ctx < requested_num_ctx; }
+};
+
+// Its options (src/core/engine_ollama.cpp): flags, deployment keys, parsers.
+[[nodiscard]] std::span<const EngineOptionSpec> ollama_option_specs();
+
+// ---- its part of an estimate (src/core/engine_ollama.cpp) ----
+namespace detail {
+// The context Ollama `settings`' release chooses for `model` on the settings' GPUs with its
+// environment, and why (num_ctx_source): the context of an estimate when --ctx is not given.
+std::pair<std::uint64_t, std::string> ollama_default_context(const ModelSpec& model, const Settings& settings);
+// Ollama on the first requested GPU type, at its count; `layout` unused (llama.cpp splits layers).
+EngineSection ollama_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// Its verdict as the fit row of that GPU: the device with the least room in Ollama's terms.
+void engine_decide(FitRow& row, const EngineSection& common, const OllamaSection& section, std::uint64_t batch);
+} // namespace detail
+
+// ---- its renderers (src/report/engine_ollama.cpp), found by the section's type ----
+namespace detail {
+std::string engine_status(const EngineSection& e, const OllamaSection& section, const std::string& needs);
+std::string engine_shortfall(const EngineSection& e, const OllamaSection& section, const FitRow& row, UnitSystem u);
+std::string engine_room(const EngineSection& e, const OllamaSection& section, const FitRow& row, UnitSystem u);
+bool engine_refuses(const OllamaSection& section);
+std::string engine_text(const EngineSection& e, const OllamaSection& section, const RenderOptions& o, const Style& st);
+void engine_json(JsonObject& out, const EngineSection& e, const OllamaSection& section);
+std::vector<std::string*> engine_file_texts(OllamaSection& section);
+EngineVerdict engine_verdict(const Report& r, const OllamaSection& section, std::uint64_t usable_bytes);
+} // namespace detail
 
 } // namespace vramcalc

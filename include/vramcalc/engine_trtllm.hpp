@@ -2,10 +2,12 @@
 // start-up: a profiling run over max_num_tokens, then free_gpu_memory_fraction of what the
 // device has left, in blocks of tokens_per_block. docs/engines.md, "TensorRT-LLM", has every
 // rule with its source (tensorrt_llm/_torch/pyexecutor/_util.py KvCacheCreator,
-// resource_manager.py KVCacheManager) and its error on public logs.
+// resource_manager.py KVCacheManager) and its error on public logs. Its options, result,
+// section and plan; engine.hpp (the registry) includes it.
 #pragma once
 
 #include "vramcalc/dtype.hpp"
+#include "vramcalc/engine_option.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/gpu.hpp"
 #include "vramcalc/model.hpp"
@@ -13,11 +15,27 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace vramcalc {
+
+// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
+// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
+// object (src/report).
+struct EngineSection;
+struct EngineVerdict;
+struct FitRow;
+struct Report;
+struct RenderOptions;
+struct Settings;
+enum class UnitSystem;
+namespace detail {
+struct Style;
+struct JsonObject;
+} // namespace detail
 
 // The releases whose start-up rules differ (docs/engines.md, "TensorRT-LLM", "Releases modelled"):
 //   v1_1:   0.20 to 1.1 (checked on 0.20.0 and 1.1.0rc3 logs): the final pool is
@@ -128,5 +146,38 @@ struct TrtllmResult {
 [[nodiscard]] TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv,
                                        std::uint64_t max_seq_len, const GpuSpec& gpu, const Parallel& p,
                                        const TrtllmOptions& options);
+
+// TensorRT-LLM's account (--engine trtllm): the figures of its start-up log.
+struct TrtllmSection {
+  static constexpr std::string_view engine = "trtllm"; // its engine_table id
+  TrtllmResult plan;
+  // Requests of the asked context it holds at once: whole blocks each, at most max_batch_size;
+  // 0 when the context is over the max_seq_len it runs with.
+  std::uint64_t holds_requests = 0;
+};
+
+// Its options (src/core/engine_trtllm.cpp): flags, deployment keys, parsers.
+[[nodiscard]] std::span<const EngineOptionSpec> trtllm_option_specs();
+
+// ---- its part of an estimate (src/core/engine_trtllm.cpp) ----
+namespace detail {
+// TensorRT-LLM's start-up on the first requested GPU type, `layout` its parallelism.
+EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
+// Its verdict as the fit row of that GPU: weights, activations, memory outside torch and its
+// KV pool; the headroom is the pool beyond `batch` full requests.
+void engine_decide(FitRow& row, const EngineSection& common, const TrtllmSection& section, std::uint64_t batch);
+} // namespace detail
+
+// ---- its renderers (src/report/engine_trtllm.cpp), found by the section's type ----
+namespace detail {
+std::string engine_status(const EngineSection& e, const TrtllmSection& section, const std::string& needs);
+std::string engine_shortfall(const EngineSection& e, const TrtllmSection& section, const FitRow& row, UnitSystem u);
+std::string engine_room(const EngineSection& e, const TrtllmSection& section, const FitRow& row, UnitSystem u);
+bool engine_refuses(const TrtllmSection& section);
+std::string engine_text(const EngineSection& e, const TrtllmSection& section, const RenderOptions& o, const Style& st);
+void engine_json(JsonObject& out, const EngineSection& e, const TrtllmSection& section);
+std::vector<std::string*> engine_file_texts(TrtllmSection& section);
+EngineVerdict engine_verdict(const Report& r, const TrtllmSection& section, std::uint64_t usable_bytes);
+} // namespace detail
 
 } // namespace vramcalc

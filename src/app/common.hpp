@@ -49,7 +49,8 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std
 std::vector<std::string> split_list(std::string_view flag, const std::string& value);
 WeightFormat format_flag(const std::string& quant, const ModelSpec& model);
 std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names);
-Dtype kv_flag(const std::string& kv, const ModelSpec& model);
+// --kv: a KV dtype every engine may take (kv_allowed), or one `engine` lists as its own.
+Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine = EngineKind::generic);
 std::uint32_t utilization_flag(const std::string& text, const std::string& flag = "--gpu-memory-utilization");
 Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text);
 EngineKind engine_kind(const std::string& name);

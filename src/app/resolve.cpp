@@ -7,6 +7,7 @@
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/model_files.hpp"
+#include "vramcalc/io/ollama_tags.hpp"
 #include "vramcalc/io/output_file.hpp"
 #include "deployments.hpp"
 
@@ -104,6 +105,30 @@ std::string unknown_model_hint(std::string_view name) {
 
 } // namespace
 
+namespace {
+
+// An Ollama tag ("llama3:70b"): the catalog model of its shapes with the GGUF mix the tag
+// ships and its GGUF's context (models/ollama-tags.json; docs/engines.md, "Model tags").
+ResolvedModel resolve_ollama_tag(const Options& o, const io::Catalog& c) {
+  const io::OllamaTagTable table = value_or_fail(io::load_builtin_ollama_tags());
+  const io::OllamaTag* tag = value_or_fail(io::find_ollama_tag(table, o.model));
+  Options named = o;
+  named.model = tag->model;
+  ResolvedModel r = resolve_model(named, c);
+  r.spec.weights_format = tag->weights;
+  r.format_source = "ollama tag";
+  r.notes.push_back(fmt::format("Ollama tag {}: {} as {} (as of {}, {}).", tag->tag, tag->model, tag->weights,
+                                tag->as_of, tag->source));
+  if (tag->context_tokens && *tag->context_tokens != r.spec.max_context) {
+    r.notes.push_back(fmt::format("Maximum context {} tokens, the tag's GGUF's; the {} catalog entry says {}.",
+                                  with_commas(*tag->context_tokens), r.spec.id, with_commas(r.spec.max_context)));
+    r.spec.max_context = *tag->context_tokens;
+  }
+  return r;
+}
+
+} // namespace
+
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   if (o.model.empty()) {
     fail(ErrorCode::invalid_argument, "no model given; try 'vramcalc llama3-70b' or 'vramcalc list models'");
@@ -111,6 +136,9 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (written_as_path(o.model)) return resolve_path(o.model);
+  // model:tag is Ollama's naming (a hub name's ":Q4_K_M" names a GGUF file of the repository).
+  const bool ollama_name = o.model.find(':') != std::string::npos;
+  if (ollama_name && o.model.find('/') == std::string::npos && !fs::exists(o.model, ec)) return resolve_ollama_tag(o, c);
   // A catalog name wins over a file or directory of the same name here (write ./NAME for that).
   auto match = c.resolve_model_name(o.model);
   const bool exists = fs::exists(o.model, ec);
@@ -121,6 +149,7 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
     whole = load_catalog(o);
     match = whole->resolve_model_name(o.model);
   }
+  if (!match && ollama_name && !exists) return resolve_ollama_tag(o, c);
   if (!match) {
     Error e = match.error();
     if (e.code == ErrorCode::unknown_model) e.message += unknown_model_hint(o.model);

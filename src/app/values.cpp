@@ -151,9 +151,24 @@ std::string did_you_mean(std::string_view typed, std::span<const std::string_vie
   return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
 }
 
-Dtype kv_flag(const std::string& kv, const ModelSpec& model) {
+Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine) {
   // "auto" is vLLM's spelling of "the model's dtype".
   auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
+  // A dtype only some engines' caches take (TensorRT-LLM's NVFP4): under one of them, or named.
+  const auto own = [](EngineKind e, Dtype t) {
+    const auto list = engine_traits(e).kv_dtypes;
+    return std::find(list.begin(), list.end(), t) != list.end();
+  };
+  if (d && !traits(*d).kv_allowed && own(engine, *d)) return *d;
+  if (d && !traits(*d).kv_allowed) {
+    std::string engines;
+    for (const EngineTraits& e : engine_table) {
+      if (own(e.kind, *d)) engines += std::string(engines.empty() ? "" : " or ") + "--engine " + std::string(e.id);
+    }
+    if (!engines.empty()) {
+      fail(ErrorCode::invalid_argument, "--kv: " + std::string(traits(*d).name) + " is a KV-cache dtype only under " + engines);
+    }
+  }
   if (!d || !traits(*d).kv_allowed) {
     static constexpr std::string_view known[] = {"fp32", "fp16", "bf16",  "fp8",  "fp8_e4m3", "fp8_e5m2", "int8",
                                                  "int4", "q8_0", "q5_1",  "q5_0", "q4_1",     "q4_0",     "iq4_nl"};

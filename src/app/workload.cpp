@@ -56,7 +56,8 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.
   const EngineKind engine = engine_kind(o.engine);
-  const bool llamacpp = engine == EngineKind::llamacpp;
+  // llama.cpp and the engines that run it (Ollama) load GGUF files.
+  const bool llamacpp = engine_traits(engine).loaded_by == loaded_by_llamacpp;
   if (o.quant && iequals(*o.quant, "all")) {
     for (std::string_view n : listed_weight_formats()) {
       WeightFormat f = format_flag(std::string(n), model);
@@ -107,7 +108,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.kvs.push_back(Dtype::f16); // llama.cpp's default cache type
   } else {
     for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
-      w.kvs.push_back(kv_flag(k, model));
+      w.kvs.push_back(kv_flag(k, model, engine));
     }
   }
   if (!o.ctx && model.max_context == 0) {
@@ -152,6 +153,38 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   // it takes": the fit row's min_count and the verdict still say how many would fit.
   for (GpuRequest& g : w.base.gpus) {
     if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
+  }
+  if (w.base.engine == EngineKind::ollama) {
+    // --ctx is num_ctx and --batch OLLAMA_NUM_PARALLEL; without --ctx, the context Ollama
+    // chooses itself for its release, environment and GPUs (docs/engines.md, "Ollama as an engine").
+    OllamaOptions& ol = w.base.engine_options.ollama;
+    for (Dtype kv : w.kvs) {
+      if (!engine_takes_kv(EngineKind::ollama, kv)) {
+        fail(ErrorCode::invalid_argument, "--kv: Ollama's cache types (OLLAMA_KV_CACHE_TYPE) are f16, q8_0 and q4_0");
+      }
+    }
+    // OLLAMA_KV_CACHE_TYPE is the estimate's KV dtype too; --kv is it when the environment is silent.
+    if (ol.env.kv_cache_type) {
+      if (o.kv && (w.kvs.size() != 1 || w.kvs.front() != *ol.env.kv_cache_type)) {
+        fail(ErrorCode::invalid_argument,
+             "--kv is OLLAMA_KV_CACHE_TYPE under --engine ollama: give --kv or --ollama-env OLLAMA_KV_CACHE_TYPE=..., not both");
+      }
+      w.kvs = {*ol.env.kv_cache_type};
+    }
+    if (o.ctx && ol.env.num_ctx) {
+      fail(ErrorCode::invalid_argument, "--ctx is num_ctx under --engine ollama: give --ctx or --ollama-env num_ctx=..., not both");
+    }
+    if (o.batch && ol.env.num_parallel) {
+      fail(ErrorCode::invalid_argument,
+           "--batch is OLLAMA_NUM_PARALLEL under --engine ollama: give --batch or --ollama-env OLLAMA_NUM_PARALLEL=..., not both");
+    }
+    ol.batch_given = o.batch.has_value();
+    if (!o.ctx) {
+      auto [tokens, source] = detail::ollama_default_context(model, w.base);
+      w.ctxs = {tokens};
+      ol.default_context_source = std::move(source);
+      w.context_source = "ollama";
+    }
   }
   w.base.weights = w.formats.front();
   w.base.kv_dtype = w.kvs.front();

@@ -353,10 +353,8 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
 
 namespace vramcalc::detail {
 
-namespace {
-
 // llama.cpp runs GGUF files: a plain float format means the GGUF file of that type.
-WeightFormat as_gguf(const WeightFormat& f) {
+WeightFormat llamacpp_gguf_weights(const WeightFormat& f) {
   if (f.kind == FormatKind::gguf || f.kind == FormatKind::file) return f;
   // gpt-oss's GGUF (convert_hf_to_gguf keeps the MXFP4 experts, the rest Q8_0) is the
   // MXFP4_MOE mix tensor for tensor.
@@ -364,6 +362,8 @@ WeightFormat as_gguf(const WeightFormat& f) {
   const char* name = f.dtype == Dtype::f32 ? "gguf-f32" : f.dtype == Dtype::f16 ? "gguf-f16" : "gguf-bf16";
   return parse_weight_format(name, f.dtype).value();
 }
+
+namespace {
 
 // The build date YYYYMMDD as llama.cpp's release pages write it: 2026-09-12.
 std::string release_text(std::uint32_t d) {
@@ -400,7 +400,7 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   LlamaCppOptions o = s.engine_options.llamacpp;
   if (!o.type_k) o.type_k = s.kv_dtype;
   if (!o.type_v) o.type_v = s.kv_dtype;
-  WeightFormat w = as_gguf(s.weights);
+  WeightFormat w = llamacpp_gguf_weights(s.weights);
   // The mix as the quantizer of that release chose it (Q2_K and attn_qkv rules changed).
   if (w.kind == FormatKind::gguf) w.llamacpp_release = o.release;
   const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");

@@ -2,9 +2,11 @@
 // comes from (docs/engines.md, "Ollama").
 #include "vramcalc/engine_ollama.hpp"
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
+#include "engine_sections.hpp"
 
 #include <algorithm>
 #include <array>
@@ -479,5 +481,196 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
   }
   return finish(attempt(p, gpus, lo));
 }
+
+} // namespace vramcalc
+
+// ---- Ollama's part of an estimate (engine_sections.hpp) ----------------------------------
+
+namespace vramcalc::detail {
+
+namespace {
+
+// The GPUs Ollama is given: the first requested type at its count (one when none is given).
+std::vector<GpuSpec> ollama_gpus(const Settings& s) {
+  if (s.gpus.empty()) return {};
+  const GpuRequest& g = s.gpus.front();
+  return std::vector<GpuSpec>(std::max<std::uint32_t>(1, g.count), g.gpu);
+}
+
+} // namespace
+
+std::pair<std::uint64_t, std::string> ollama_default_context(const ModelSpec& model, const Settings& s) {
+  const OllamaOptions& o = s.engine_options.ollama;
+  const std::vector<GpuSpec> gpus = ollama_gpus(s);
+  const OllamaSettings st = ollama_settings(o.release, o.env, ollama_model_facts(model), gpus);
+  return {st.num_ctx, st.num_ctx_source};
+}
+
+EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Parallel&) {
+  const GpuRequest& g = s.gpus.front();
+  const OllamaOptions& o = s.engine_options.ollama;
+  // The settings' context is num_ctx: --ctx, or Ollama's own default (ollama_default_context,
+  // chosen before the estimate); --batch is OLLAMA_NUM_PARALLEL; --kv, OLLAMA_KV_CACHE_TYPE
+  // when the environment does not say.
+  OllamaEnv env = o.env;
+  env.num_ctx = s.context_tokens;
+  if (o.batch_given) env.num_parallel = s.batch;
+  OllamaSection os;
+  os.kv_source = env.kv_cache_type ? "OLLAMA_KV_CACHE_TYPE" : "default";
+  if (!env.kv_cache_type && s.kv_dtype != Dtype::f16) {
+    env.kv_cache_type = s.kv_dtype;
+    os.kv_source = "--kv";
+  }
+  const std::vector<GpuSpec> gpus = ollama_gpus(s);
+  WeightFormat w = llamacpp_gguf_weights(s.weights);
+  // The mix as the quantizer of the llama.cpp that release runs chose it.
+  if (w.kind == FormatKind::gguf) {
+    w.llamacpp_release = ollama_settings(o.release, env, ollama_model_facts(model), gpus).llamacpp_release;
+  }
+  os.plan = ollama_plan(model, w, o.release, env, gpus);
+  const OllamaResult& r = os.plan;
+  const OllamaSettings& st = r.settings;
+  os.weights = w.id;
+  os.total_layers = r.model_layers;
+  os.requested_num_ctx = s.context_tokens;
+  if (o.default_context_source.empty()) {
+    // "num_ctx" and what Ollama then did to it (raised to a floor, clamped).
+    os.num_ctx_source = "--ctx" + st.num_ctx_source.substr(std::min<std::size_t>(7, st.num_ctx_source.size()));
+  } else {
+    os.num_ctx_source = o.default_context_source;
+  }
+  if (o.batch_given) os.parallel_source = "--batch";
+  else if (o.env.num_parallel && *o.env.num_parallel != 0) os.parallel_source = "OLLAMA_NUM_PARALLEL";
+  else if (!st.parallel_tries.empty()) os.parallel_source = "automatic: " + std::to_string(st.parallel_tries.front()) + ", else 1";
+  else os.parallel_source = "release default";
+  if (env.flash_attention) os.flash_source = "OLLAMA_FLASH_ATTENTION";
+  else if (st.runner == OllamaRunner::llama_server) os.flash_source = "llama-server's auto";
+  else os.flash_source = "release default for " + (ollama_model_facts(model).arch);
+
+  EngineSection e;
+  e.version = ollama_release_name(st.release);
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = 1;
+  e.pp = static_cast<std::uint32_t>(std::max<std::size_t>(1, r.llamacpp.gpus.size()));
+  e.context_tokens = st.num_ctx;
+  e.batch = st.parallel;
+  bool within = r.llamacpp.error.empty();
+  for (std::size_t i = 0; i < r.llamacpp.gpus.size() && i < r.gpu_totals_bytes.size(); ++i) {
+    within = within && r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes;
+  }
+  // Ollama runs a model it cannot place whole with the rest of its layers on the CPU: that is
+  // not a fit (its speed is the CPU's), and the section says how many layers it offloads.
+  // A context beyond the trained one is clamped (not an error to Ollama): the context asked
+  // for is not had, so that is not a fit either, and no GPU count changes it.
+  e.fits = within && r.fully_offloaded && !os.clamped();
+  for (const std::string& n : st.notes) e.notes.push_back("Ollama logs: " + n + ".");
+  if (r.llamacpp.error.empty() && !r.fully_offloaded) {
+    e.notes.push_back(std::to_string(r.model_layers - r.gpu_layers) + " of " + std::to_string(r.model_layers) +
+                      " layers (counting the output) stay in system RAM: Ollama offloads " +
+                      std::to_string(r.gpu_layers) + " and runs the rest on the CPU.");
+  }
+  if (!o.env.ignored.empty()) {
+    std::string keys;
+    for (const std::string& k : o.env.ignored) keys += (keys.empty() ? "" : ", ") + k;
+    e.notes.push_back("--ollama-env: not modelled, no effect on memory: " + keys + ".");
+  }
+  e.detail = std::move(os);
+  return e;
+}
+
+void engine_decide(FitRow& row, const EngineSection&, const OllamaSection& os, std::uint64_t) {
+  // The device with the least room in Ollama's terms: llama.cpp's allocations, its
+  // reservation, its graph estimate where larger (OllamaResult::gpu_totals_bytes).
+  const LlamaCppResult& p = os.plan.llamacpp;
+  row.count = static_cast<std::uint32_t>(p.gpus.size());
+  row.tp = 1;
+  row.pp = row.count;
+  std::size_t busiest = p.gpus.size();
+  std::int64_t least = std::numeric_limits<std::int64_t>::max();
+  for (std::size_t i = 0; i < p.gpus.size() && i < os.plan.gpu_totals_bytes.size(); ++i) {
+    const std::int64_t h = signed_difference(p.gpus[i].usable_bytes, os.plan.gpu_totals_bytes[i]);
+    if (busiest == p.gpus.size() || h < least) {
+      busiest = i;
+      least = h;
+    }
+  }
+  if (busiest == p.gpus.size()) return;
+  const LlamaCppDevice& d = p.gpus[busiest];
+  const std::uint64_t total = os.plan.gpu_totals_bytes[busiest];
+  row.required_bytes_per_gpu = total;
+  row.usable_bytes = d.usable_bytes;
+  row.headroom_bytes = least;
+  row.busiest_weights_bytes = d.model_bytes;
+  row.busiest_kv_bytes = d.kv_bytes;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = total - std::min(total, d.model_bytes + d.kv_bytes);
+}
+
+} // namespace vramcalc::detail
+
+// ---- Ollama's options: its server's environment and release ----
+
+namespace vramcalc {
+
+namespace {
+
+// Edit distance, bounded inputs (environment keys).
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Ollama ignores a variable it does not read, so a misspelt OLLAMA_CONTEXT_LENGTH would be
+// silently the default: refused here when the key is a prefix of, or two edits from, one
+// that changes memory.
+std::optional<Error> ollama_env(std::string_view text, Settings& s) {
+  auto env = parse_ollama_env(text);
+  if (!env) return env.error(); // its messages name --ollama-env and the key
+  for (const std::string& entry : env->ignored) {
+    const std::string_view key = std::string_view(entry).substr(0, entry.find('='));
+    if (!key.starts_with("OLLAMA_") || key.size() > 60) continue;
+    for (std::string_view known : {"OLLAMA_CONTEXT_LENGTH", "OLLAMA_NUM_PARALLEL", "OLLAMA_KV_CACHE_TYPE",
+                                   "OLLAMA_FLASH_ATTENTION", "OLLAMA_GPU_OVERHEAD"}) {
+      const bool prefix = key.size() > 8 && (known.starts_with(key) || key.starts_with(known));
+      if (prefix || edit_distance(key, known) <= 2) {
+        return flag_error("--ollama-env", "'" + std::string(key) + "' is not a variable Ollama reads (it would be ignored); did you mean " +
+                                              std::string(known) + "?");
+      }
+    }
+  }
+  s.engine_options.ollama.env = std::move(*env);
+  return std::nullopt;
+}
+
+constexpr EngineOptionSpec ollama_options[] = {
+    {"--ollama-env", "env",
+     "Ollama: its environment and Modelfile parameters, \"K=V K=V\" (OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, "
+     "OLLAMA_KV_CACHE_TYPE, OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch)",
+     false, true, ollama_env},
+    {"--ollama-version", "version", "Ollama: the release whose rules to model, 0.5.0 to 0.33.0 (default: newest)", false,
+     true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t == "latest" || t == "newest") {
+         s.engine_options.ollama.release = ollama_newest;
+         return std::nullopt;
+       }
+       return read_into(s.engine_options.ollama.release, "--ollama-version", parse_ollama_release(t));
+     }},
+};
+
+} // namespace
+
+std::span<const EngineOptionSpec> ollama_option_specs() { return ollama_options; }
 
 } // namespace vramcalc

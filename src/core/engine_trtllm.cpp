@@ -1,10 +1,13 @@
 // TensorRT-LLM (PyTorch backend) KV-cache planning. Formulas, sources and their error on
 // public logs: docs/engines.md, "TensorRT-LLM".
-#include "vramcalc/engine_trtllm.hpp"
+#include "vramcalc/engine.hpp"
 
+#include "vramcalc/names.hpp"
 #include "vramcalc/units.hpp"
+#include "engine_sections.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 namespace vramcalc {
@@ -318,5 +321,193 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
   return r;
 }
+
+} // namespace vramcalc
+
+// ---- TensorRT-LLM's part of an estimate (engine_sections.hpp) ------------------------
+
+namespace vramcalc::detail {
+
+EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
+  const GpuRequest& g = settings.gpus.front();
+  TrtllmOptions o = settings.engine_options.trtllm;
+  // --overhead replaces the memory outside torch (a log's "Memory used outside torch").
+  if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
+  TrtllmSection s{trtllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
+  if (s.plan.error.empty() && !engine_loads(EngineKind::trtllm, settings.weights)) {
+    s.plan = TrtllmResult{};
+    s.plan.release = o.release;
+    s.plan.error = "TensorRT-LLM loads Hugging Face and ModelOpt checkpoints, not " + settings.weights.id +
+                   " (GGUF and ExLlamaV2 files); give -q with a format it loads, such as bf16, fp8, nvfp4 or awq";
+  }
+  EngineSection e;
+  e.version = std::string(trtllm_release_name(o.release));
+  e.gpu = g.gpu.id;
+  e.gpu_name = g.gpu.name;
+  e.tp = layout.tp;
+  e.pp = layout.pp;
+  e.context_tokens = settings.context_tokens;
+  e.batch = settings.batch;
+  const TrtllmResult& r = s.plan;
+  if (r.error.empty()) {
+    // A request holds whole blocks (beam width 1); one over max_seq_len is refused.
+    const std::uint64_t per_request = checked_mul(ceil_div(std::max<std::uint64_t>(1, settings.context_tokens), r.tokens_per_block),
+                                                  r.tokens_per_block, "the KV pool");
+    if (r.starts && settings.context_tokens <= r.max_seq_len_final) {
+      s.holds_requests = std::min(r.kv_tokens / per_request, r.max_batch_size);
+    }
+    e.fits = r.starts && settings.batch <= s.holds_requests;
+    if (settings.context_tokens > r.max_seq_len) {
+      e.notes.push_back("TensorRT-LLM clamps max_seq_len to the model's " + with_commas(r.max_seq_len) +
+                        " tokens (max_position_embeddings): requests of " + with_commas(settings.context_tokens) +
+                        " tokens are refused.");
+    }
+    if (!o.enable_chunked_prefill && settings.context_tokens > r.max_num_tokens) {
+      e.notes.push_back("Without chunked prefill a prompt must fit in one forward pass: prompts over max_num_tokens (" +
+                        with_commas(r.max_num_tokens) + " tokens) are refused; raise --max-num-tokens or give "
+                        "--enable-chunked-prefill.");
+    }
+    if (r.bytes_per_token != r.estimate_bytes_per_token) {
+      e.notes.push_back("The budget is divided by " + with_commas(r.estimate_bytes_per_token) +
+                        " bytes a token (get_cache_size_per_token) where the pool allocates " +
+                        with_commas(r.bytes_per_token) + " (get_cache_bytes_per_token): the pool fills " +
+                        std::to_string(r.kv_budget_bytes == 0 ? 0 : r.kv_cache_bytes * 100 / r.kv_budget_bytes) +
+                        "% of its budget.");
+    }
+    if (!r.activation_given || !r.non_torch_given) {
+      e.notes.push_back("The profiled peak's activations and memory outside torch are estimates (docs/engines.md, "
+                        "\"TensorRT-LLM\"); --overhead gives the log's \"Memory used outside torch\".");
+    }
+  }
+  e.detail = std::move(s);
+  return e;
+}
+
+void engine_decide(FitRow& row, const EngineSection& common, const TrtllmSection& trtllm, std::uint64_t batch) {
+  const TrtllmResult& r = trtllm.plan;
+  // TensorRT-LLM holds its weights, what stays outside torch and its KV pool, and needs its
+  // activations at run time: usable is that with the pool, required the same with `batch`
+  // full-length requests in whole blocks, so the headroom is the spare pool.
+  const std::uint64_t per_request =
+      r.tokens_per_block == 0 ? 0
+                              : checked_mul(ceil_div(std::max<std::uint64_t>(1, common.context_tokens), r.tokens_per_block),
+                                            r.tokens_per_block, "the KV pool");
+  const std::uint64_t need = checked_mul(checked_mul(batch, per_request, "the KV pool"), r.bytes_per_token, "the KV pool");
+  const std::uint64_t rest = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the TensorRT-LLM budget"),
+                                         r.non_torch_bytes, "the TensorRT-LLM budget");
+  row.usable_bytes = checked_add(rest, r.kv_cache_bytes, "the TensorRT-LLM budget");
+  row.required_bytes_per_gpu = checked_add(rest, need, "the TensorRT-LLM budget");
+  row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
+  row.tp = common.tp;
+  row.pp = common.pp;
+  row.count = common.tp * common.pp;
+  row.busiest_weights_bytes = r.weights_bytes;
+  row.busiest_kv_bytes = need;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = rest - r.weights_bytes;
+}
+
+} // namespace vramcalc::detail
+
+// ---- TensorRT-LLM's options: the LLM API's names (trtllm-serve, extra_llm_api_options), a deployment's engine_options ----
+
+namespace vramcalc {
+
+namespace {
+
+// "1.1", "1.0", "0.20", "1.1.0rc3": the 1.1 rules (checked on 0.20.0 and 1.1.0rc3); "newest".
+std::optional<Error> trtllm_version(std::string_view t, Settings& s) {
+  const std::string_view flag = "--trtllm-version";
+  if (iequals(t, "newest") || iequals(t, "latest")) {
+    s.engine_options.trtllm.release = TrtllmRelease::newest;
+    return std::nullopt;
+  }
+  std::uint32_t major = 0, minor = 0;
+  const char* end = t.data() + t.size();
+  auto [p, ec] = std::from_chars(t.data(), end, major);
+  bool ok = ec == std::errc() && p != end && *p == '.';
+  if (ok) {
+    auto [q, ec2] = std::from_chars(p + 1, end, minor);
+    ok = ec2 == std::errc() && (q == end || *q == '.' || *q == 'r');
+  }
+  if (!ok) return flag_error(flag, "'" + std::string(t) + "' is not a release like 1.1 or 1.1.0rc3, or newest");
+  if ((major == 0 && minor >= 20) || (major == 1 && minor <= 1)) {
+    s.engine_options.trtllm.release = TrtllmRelease::v1_1;
+    return std::nullopt;
+  }
+  return flag_error(flag, "release " + std::string(t) + " is not modelled: 0.20 to 1.1 follow the 1.1 rules, "
+                          "'newest' the current sources (docs/engines.md, \"TensorRT-LLM\")");
+}
+
+constexpr EngineOptionSpec trtllm_options[] = {
+    {"--free-gpu-memory-fraction", "free_gpu_memory_fraction",
+     "TensorRT-LLM: share of the memory left after the profiled peak for the KV cache (default 0.9)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       constexpr std::string_view flag = "--free-gpu-memory-fraction";
+       auto ppm = parse_fraction_ppm(t);
+       if (!ppm) return flag_error(flag, ppm.error());
+       if (*ppm >= 1'000'000) return flag_error(flag, "must be below 1 (KVCacheManager asserts free_gpu_memory_fraction < 1.0)");
+       s.engine_options.trtllm.free_gpu_memory_fraction_ppm = *ppm;
+       return std::nullopt;
+     }},
+    {"--max-tokens", "max_tokens", "TensorRT-LLM: most tokens in the KV cache (kv_cache_config.max_tokens; default: no cap)",
+     false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.trtllm.max_tokens, "--max-tokens", parse_tokens(t));
+     }},
+    {"--max-batch-size", "max_batch_size", "TensorRT-LLM: most requests scheduled at once (default 2048)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.trtllm.max_batch_size, "--max-batch-size", parse_count(t, 1ull << 24));
+     }},
+    {"--max-num-tokens", "max_num_tokens",
+     "TensorRT-LLM: tokens of one forward pass, the profiling run's size (default 8192)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       auto n = parse_tokens(t);
+       if (!n) return flag_error("--max-num-tokens", n.error());
+       if (*n == 0 || *n > (1ull << 24)) return flag_error("--max-num-tokens", "must be between 1 and 16,777,216");
+       s.engine_options.trtllm.max_num_tokens = *n;
+       return std::nullopt;
+     }},
+    {"--tokens-per-block", "tokens_per_block", "TensorRT-LLM: tokens per KV-cache block (default 32)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.trtllm.tokens_per_block, "--tokens-per-block", parse_count(t, 1u << 16));
+     }},
+    {"--enable-chunked-prefill", "enable_chunked_prefill",
+     "TensorRT-LLM: split prompts longer than max_num_tokens over forward passes", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.trtllm.enable_chunked_prefill = t == "true";
+       return std::nullopt;
+     }},
+    {"--enable-attention-dp", "enable_attention_dp",
+     "TensorRT-LLM: attention data parallel (each GPU keeps every KV head)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.trtllm.attention_dp = t == "true";
+       return std::nullopt;
+     }},
+    {"--cuda-graph-max-batch-size", "cuda_graph_max_batch_size",
+     "TensorRT-LLM: largest CUDA-graph batch (cuda_graph_config.max_batch_size; default 128)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.trtllm.cuda_graph_max_batch_size, "--cuda-graph-max-batch-size",
+                        parse_count(t, 1u << 16));
+     }},
+    {"--cuda-graph-enable-padding", "cuda_graph_enable_padding",
+     "TensorRT-LLM: CUDA graphs for 1, 2, 4 and multiples of 8 (cuda_graph_config.enable_padding)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.trtllm.cuda_graph_padding = t == "true";
+       return std::nullopt;
+     }},
+    {"--no-cuda-graphs", "no_cuda_graphs", "TensorRT-LLM: no CUDA graphs (cuda_graph_config: null)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.trtllm.cuda_graphs = t != "true";
+       return std::nullopt;
+     }},
+    {"--trtllm-version", "version",
+     "TensorRT-LLM: the release whose rules to model, 1.1 (0.20 to 1.1) or newest (default 1.1)", false, true,
+     trtllm_version},
+};
+
+} // namespace
+
+std::span<const EngineOptionSpec> trtllm_option_specs() { return trtllm_options; }
 
 } // namespace vramcalc

@@ -34,9 +34,9 @@ bool engine_takes_kv(EngineKind engine, Dtype kv) {
 
 bool engine_loads(EngineKind engine, const WeightFormat& f) {
   if (engine == EngineKind::generic) return true;
-  // A model's own files: llama.cpp runs GGUF files, vLLM safetensors (its GGUF loading is
+  // A model's own files: llama.cpp (and Ollama over it) runs GGUF files, vLLM safetensors (its GGUF loading is
   // experimental and not modelled).
-  if (f.kind == FormatKind::file) return f.file && f.file->gguf == (engine == EngineKind::llamacpp);
+  if (f.kind == FormatKind::file) return f.file && f.file->gguf == (engine_traits(engine).loaded_by == loaded_by_llamacpp);
   for (const WeightFormatTraits& row : weight_format_table) {
     // Rows of one kind agree on their engines (format_table.hpp checks it); plain ones are
     // told apart by their dtype.

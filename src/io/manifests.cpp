@@ -343,7 +343,9 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     return;
   }
   if (engine == Engine::sglang || engine == Engine::trtllm) {
-    skip(ctx, w.name, w.at, std::string(engine_name(engine)) + " is not modelled yet");
+    // Both are engines (--engine sglang / trtllm) but their command lines are not read yet.
+    skip(ctx, w.name, w.at, std::string(engine_name(engine)) + "'s command line is not read yet; check it as a "
+                                "deployment with its engine and engine_options (docs/ci.md)");
     return;
   }
   const std::string origin = where_text + ": " + w.name;

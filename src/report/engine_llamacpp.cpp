@@ -20,9 +20,7 @@ namespace vramcalc::detail {
 
 using ojson = nlohmann::ordered_json;
 
-namespace {
-
-ojson to_json(const LlamaCppDevice& d, bool gpu) {
+ojson llamacpp_device_json(const LlamaCppDevice& d, bool gpu) {
   ojson j{{"name", d.name}};
   if (gpu) j["usable_bytes"] = d.usable_bytes;
   j["layers"] = d.layers;
@@ -37,10 +35,12 @@ ojson to_json(const LlamaCppDevice& d, bool gpu) {
   return j;
 }
 
+namespace {
+
 ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
   const LlamaCppResult& p = l.plan;
   ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(to_json(d, true));
+  for (const LlamaCppDevice& d : p.gpus) devices.push_back(llamacpp_device_json(d, true));
   return ojson{{"name", e.name()},
                {"version", e.version},
                {"gpu", e.gpu},
@@ -67,7 +67,7 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                {"app", l.server ? "server" : "library"},
                {"n_outputs", p.n_outputs},
                {"devices", std::move(devices)},
-               {"host", to_json(p.host, false)},
+               {"host", llamacpp_device_json(p.host, false)},
                {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
                {"aborts", p.aborts},
                {"fits", e.fits},
@@ -75,6 +75,35 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
 }
 
 } // namespace
+
+// The per-device table: a row per GPU and one for system RAM (Ollama's section shows it too).
+std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& o, const Style& st) {
+  const UnitSystem u = o.units;
+  const std::size_t n = p.gpus.size();
+  using detail::Align;
+  detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
+                   {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
+                   {"usable", Align::right}, {"headroom", Align::right}});
+  t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
+  const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
+    const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
+    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
+    const std::int64_t headroom = d.total() <= d.usable_bytes
+                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
+                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
+    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
+           format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
+           format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
+           gpu ? signed_bytes(headroom, u) : ""});
+  };
+  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
+  row("system RAM", p.host, false);
+  return t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
+    if (r == 0) return st.dim(c);
+    if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
+    return c;
+  });
+}
 
 std::string engine_status(const EngineSection&, const LlamaCppSection& l, const std::string&) {
   if (l.plan.error.empty()) return "";
@@ -116,29 +145,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
   out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
                                   p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
                       o.width, "  ", "    ");
-  using detail::Align;
-  detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
-                   {"compute", Align::right}, {"margin", Align::right}, {"total", Align::right},
-                   {"usable", Align::right}, {"headroom", Align::right}});
-  t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
-  const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
-    const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
-    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
-    const std::int64_t headroom = d.total() <= d.usable_bytes
-                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
-                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
-    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
-           format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
-           format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
-           gpu ? signed_bytes(headroom, u) : ""});
-  };
-  for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
-  row("system RAM", p.host, false);
-  out += t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
-    if (r == 0) return st.dim(c);
-    if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
-    return c;
-  });
+  out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {
     verdict_line = fmt::format("{}: {}.\n", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);

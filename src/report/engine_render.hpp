@@ -3,6 +3,7 @@
 // src/report; the renderers' declarations are in each engine's header (engine_<id>.hpp).
 #pragma once
 
+#include "vramcalc/engine_llamacpp.hpp"
 #include "vramcalc/render.hpp"
 
 #include <nlohmann/json.hpp>
@@ -19,5 +20,12 @@ struct JsonObject {
 
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
+
+// llama.cpp's devices (src/report/engine_llamacpp.cpp), for the engines that run it (Ollama):
+// the per-device table of the text report, and a device's JSON object (usable, margin and
+// fits only for a GPU).
+struct Style;
+[[nodiscard]] std::string llamacpp_device_table(const LlamaCppResult& plan, const RenderOptions& o, const Style& st);
+[[nodiscard]] nlohmann::ordered_json llamacpp_device_json(const LlamaCppDevice& device, bool gpu);
 
 } // namespace vramcalc::detail

@@ -16,8 +16,11 @@ TEST_CASE("engine_table: ids, aliases, context steps and KV dtypes", "[app][engi
   CHECK(find_engine("llamacpp") == EngineKind::llamacpp);
   CHECK(find_engine("generic") == EngineKind::generic);
   CHECK(find_engine("SGLang") == EngineKind::sglang);
-  CHECK_FALSE(find_engine("trtllm").has_value());
-  CHECK(engine_ids() == "generic, vllm, llamacpp or sglang");
+  CHECK(find_engine("Ollama") == EngineKind::ollama);
+  CHECK(find_engine("trtllm") == EngineKind::trtllm);
+  CHECK(find_engine("TensorRT-LLM") == EngineKind::trtllm);
+  CHECK_FALSE(find_engine("tensorrt").has_value());
+  CHECK(engine_ids() == "generic, vllm, llamacpp, sglang, ollama or trtllm");
   // vLLM pages KV in 16-token blocks; llama.cpp pads the context to 256 (docs/engines.md).
   CHECK(engine_traits(EngineKind::vllm).context_step_tokens == 16);
   CHECK(engine_traits(EngineKind::llamacpp).context_step_tokens == 256);
@@ -30,6 +33,19 @@ TEST_CASE("engine_table: ids, aliases, context steps and KV dtypes", "[app][engi
   CHECK(engine_takes_kv(EngineKind::llamacpp, Dtype::q8_0));
   CHECK_FALSE(engine_takes_kv(EngineKind::llamacpp, Dtype::f8_e4m3));
   CHECK(engine_takes_kv(EngineKind::generic, Dtype::q4_0));
+  // Ollama: llama.cpp's padding; OLLAMA_KV_CACHE_TYPE's three types.
+  CHECK(engine_traits(EngineKind::ollama).context_step_tokens == 256);
+  CHECK(engine_takes_kv(EngineKind::ollama, Dtype::q4_0));
+  CHECK_FALSE(engine_takes_kv(EngineKind::ollama, Dtype::q5_1));
+  // TensorRT-LLM's pool (KVCacheManager.get_cache_bytes_per_token) takes NVFP4, which no other
+  // engine's cache does (dtype_table's kv_allowed is false); not fp8_e5m2 nor int8.
+  CHECK(engine_traits(EngineKind::trtllm).context_step_tokens == 1);
+  CHECK(engine_takes_kv(EngineKind::trtllm, Dtype::nvfp4));
+  CHECK(engine_takes_kv(EngineKind::trtllm, Dtype::f8_e4m3));
+  CHECK_FALSE(engine_takes_kv(EngineKind::trtllm, Dtype::f8_e5m2));
+  CHECK_FALSE(engine_takes_kv(EngineKind::trtllm, Dtype::i8));
+  CHECK_FALSE(engine_takes_kv(EngineKind::vllm, Dtype::nvfp4));
+  CHECK_FALSE(traits(Dtype::nvfp4).kv_allowed);
   CHECK(ggml_type_name(Dtype::f16) == "f16");
   CHECK(ggml_type_name(Dtype::q8_0) == "q8_0");
 }

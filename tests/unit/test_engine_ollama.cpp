@@ -1,7 +1,9 @@
 // Ollama's rules per release (the arithmetic written out) and the public Ollama logs of
 // tests/data/ollama/logs.csv (sources in its README) reproduced.
 #include "helpers.hpp"
+#include "vramcalc/engine.hpp"
 #include "vramcalc/engine_ollama.hpp"
+#include "vramcalc/report.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/ollama_tags.hpp"
 
@@ -9,6 +11,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 using namespace vramcalc;
 using vramcalc::test::model;
@@ -394,4 +398,153 @@ TEST_CASE("ollama_plan over the catalog: runs, asks num_ctx x parallel, fits wha
       }
     }
   }
+}
+
+// ---- Ollama as an engine (--engine ollama) ----
+
+namespace {
+
+const GpuSpec& catalog_gpu(const std::string& id) { return **vramcalc::test::catalog().find_gpu(id); }
+
+const EngineOptionSpec& ollama_spec(std::string_view flag) {
+  for (const EngineOptionSpec& spec : ollama_option_specs()) {
+    if (spec.flag() == flag) return spec;
+  }
+  FAIL("no option " << flag);
+  throw std::logic_error("unreachable");
+}
+
+} // namespace
+
+TEST_CASE("Ollama as an engine: its own context without --ctx, --ctx as num_ctx and --batch as OLLAMA_NUM_PARALLEL", "[ollama]") {
+  Settings s = vramcalc::test::settings_for("q4_k_m", Dtype::f16, 8192, 1, Dtype::f16);
+  s.engine = EngineKind::ollama;
+  s.gpus.push_back(GpuRequest{catalog_gpu("rtx-4090"), 1});
+  const ModelSpec m = model("llama3.1-8b");
+  // The 0.15.5+ tier: 25,757,220,864 B ≥ 23 GiB (24,696,061,952 B) → 32,768 tokens.
+  CHECK(detail::ollama_default_context(m, s) == std::pair<std::uint64_t, std::string>{32768, "VRAM tier"});
+  // Less OLLAMA_GPU_OVERHEAD 1 GiB: 24,683,479,040 B < 23 GiB → 4,096.
+  s.engine_options.ollama.env = env("OLLAMA_GPU_OVERHEAD=1073741824");
+  CHECK(detail::ollama_default_context(m, s).first == 4096);
+  s.engine_options.ollama.env = {};
+  s.engine_options.ollama.release = release("0.6.0");
+  CHECK(detail::ollama_default_context(m, s) == std::pair<std::uint64_t, std::string>{2048, "default"});
+  s.engine_options.ollama.release = ollama_newest;
+
+  // --ctx 8192 --batch 3: num_ctx 8,192, three sequences, llama.cpp -c 24,576 -np 3.
+  s.batch = 3;
+  s.engine_options.ollama.batch_given = true;
+  const Report r = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  REQUIRE(r.engine);
+  REQUIRE(r.engine->kind() == EngineKind::ollama);
+  const auto& os = std::get<OllamaSection>(r.engine->detail);
+  CHECK(os.plan.settings.num_ctx == 8192);
+  CHECK(os.plan.settings.parallel == 3);
+  CHECK(os.num_ctx_source == "--ctx");
+  CHECK(os.parallel_source == "--batch");
+  CHECK(os.plan.llamacpp.n_ctx == 3 * 8192);
+  // f16 KV: 32 layers × 8 KV heads × 128 × 2 (K and V) × 2 B = 131,072 B a cell, 24,576 cells.
+  CHECK(os.plan.llamacpp.kv_bytes == 24576ull * 131072);
+  CHECK(r.engine->fits);
+  CHECK(r.engine->context_tokens == 8192);
+  CHECK(r.engine->batch == 3);
+  const FitRow& row = r.fit.front();
+  CHECK(row.decided_by == "ollama");
+  CHECK(row.required_bytes_per_gpu == os.plan.gpu_totals_bytes.front());
+  CHECK(row.headroom_bytes == static_cast<std::int64_t>(row.usable_bytes - row.required_bytes_per_gpu));
+
+  // --ctx beyond the trained 131,072: Ollama clamps num_ctx and runs with less, which is no fit
+  // at any GPU count (the --max-ctx search stops at the trained context).
+  s.context_tokens = 204800;
+  s.batch = 1;
+  const Report c = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  const auto& cs = std::get<OllamaSection>(c.engine->detail);
+  CHECK(cs.plan.settings.num_ctx == 131072);
+  CHECK(cs.requested_num_ctx == 204800);
+  CHECK(cs.clamped());
+  CHECK(cs.plan.fully_offloaded);
+  CHECK_FALSE(c.engine->fits);
+  CHECK(c.fit.front().min_count == 0);
+  s.context_tokens = 8192;
+  s.batch = 3;
+
+  // --kv q8_0 is OLLAMA_KV_CACHE_TYPE when the environment does not say; llama-server takes it.
+  s.kv_dtype = Dtype::q8_0;
+  const Report q = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  const auto& qs = std::get<OllamaSection>(q.engine->detail);
+  CHECK(qs.kv_source == "--kv");
+  CHECK(qs.plan.settings.kv_type == Dtype::q8_0);
+  // q8_0: 34 bytes per 32 elements; a cell 32 × 8 × 128 × 2 / 32 × 34 = 69,632 B.
+  CHECK(qs.plan.llamacpp.kv_bytes == 24576ull * 69632);
+}
+
+TEST_CASE("Ollama as an engine: a model it cannot hold whole runs partly on the CPU and is not a fit", "[ollama]") {
+  // llama3:70b (Q4_0, about 40 GB) on one 24 GB GPU at 8,192 tokens.
+  Settings s = vramcalc::test::settings_for("q4_0", Dtype::f16, 8192, 1, Dtype::f16);
+  s.engine = EngineKind::ollama;
+  s.gpus.push_back(GpuRequest{catalog_gpu("rtx-4090"), 1});
+  const Report r = estimate(model("llama3-70b"), s, vramcalc::test::catalog().gpus).value();
+  const auto& os = std::get<OllamaSection>(r.engine->detail);
+  CHECK_FALSE(os.plan.fully_offloaded);
+  CHECK(os.plan.gpu_layers > 0);
+  CHECK(os.plan.gpu_layers < os.total_layers);
+  CHECK_FALSE(r.engine->fits);
+  CHECK_FALSE(r.fit.front().fits);
+  CHECK(r.fit.front().headroom_bytes >= 0); // what it offloads fits
+  CHECK(r.fit.front().min_count == 2);      // two hold it whole
+}
+
+TEST_CASE("Ollama as an engine: its options, a misspelt memory variable refused rather than ignored", "[ollama]") {
+  Settings s;
+  const EngineOptionSpec& e = ollama_spec("--ollama-env");
+  CHECK(e.key == "env");
+  for (const char* typo : {"OLLAMA_CONTEXT=8192", "OLLAMA_NUM_PARALEL=2", "OLLAMA_KV_CACHE=q8_0"}) {
+    INFO(typo);
+    const auto err = e.apply(typo, s);
+    REQUIRE(err);
+    CHECK(err->message.starts_with("--ollama-env: "));
+    CHECK(err->message.find("did you mean") != std::string::npos);
+  }
+  CHECK_FALSE(e.apply("OLLAMA_HOST=0.0.0.0 OLLAMA_NUM_PARALLEL=2", s));
+  CHECK(s.engine_options.ollama.env.num_parallel == 2u);
+  CHECK(s.engine_options.ollama.env.ignored.size() == 1);
+  const auto unknown = e.apply("NUM_CTX=8192", s);
+  REQUIRE(unknown);
+  CHECK(unknown->message.find("unknown key 'NUM_CTX'") != std::string::npos);
+
+  const EngineOptionSpec& v = ollama_spec("--ollama-version");
+  CHECK(v.key == "version");
+  CHECK_FALSE(v.apply("0.6.0", s));
+  CHECK(s.engine_options.ollama.release == OllamaRelease{0, 6, 0});
+  CHECK_FALSE(v.apply("latest", s));
+  CHECK(s.engine_options.ollama.release == ollama_newest);
+  const auto old = v.apply("0.4.7", s);
+  REQUIRE(old);
+  CHECK(old->message.starts_with("--ollama-version: "));
+}
+
+TEST_CASE("Ollama as an engine: issue 8990's log through an estimate, with Ollama's own context and parallel", "[ollama]") {
+  // tests/data/ollama/logs.csv o8990: Ollama 0.5.7, Qwen2.5-7B Q4_0, one 8 GiB GPU, no
+  // environment: n_ctx 8192, parallel 4, KV 448.0 MiB. No --ctx, no --batch: the context is
+  // Ollama's default (2048 before 0.5.13) and the parallel its automatic 4.
+  Settings s = vramcalc::test::settings_for("q4_0", Dtype::f16, 0, 1, Dtype::bf16);
+  s.engine = EngineKind::ollama;
+  s.gpus.push_back(GpuRequest{gpu_of(8ull << 30), 1});
+  s.engine_options.ollama.release = release("0.5.7");
+  const ModelSpec m = model("qwen2.5-7b");
+  const auto [ctx, why] = detail::ollama_default_context(m, s);
+  CHECK(ctx == 2048);
+  CHECK(why == "default");
+  s.context_tokens = ctx;
+  s.engine_options.ollama.default_context_source = why;
+  const Report r = estimate(m, s, vramcalc::test::catalog().gpus).value();
+  const auto& os = std::get<OllamaSection>(r.engine->detail);
+  CHECK(os.plan.llamacpp.n_ctx == 8192);
+  CHECK(os.plan.settings.parallel == 4);
+  CHECK(os.parallel_source == "automatic: 4, else 1");
+  CHECK(os.num_ctx_source == "default");
+  // 28 layers × 4 KV heads × 128 × 2 (K and V) × 2 B = 57,344 B a cell × 8,192 = 469,762,048 B = 448.0 MiB.
+  CHECK(os.plan.llamacpp.kv_bytes == 469762048ull);
+  CHECK(r.engine->batch == 4);
+  CHECK(r.engine->fits);
 }

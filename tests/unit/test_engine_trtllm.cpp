@@ -1,7 +1,9 @@
 // TensorRT-LLM's KV budget, bytes per token and blocks, with the arithmetic written out, and
 // against public start-up logs (tests/data/trtllm/logs.md lists each line with its source).
 #include "helpers.hpp"
-#include "vramcalc/engine_trtllm.hpp"
+#include "vramcalc/engine.hpp"
+#include "vramcalc/estimate.hpp"
+#include "vramcalc/report.hpp"
 
 #include <cmath>
 
@@ -26,6 +28,22 @@ GpuSpec gpu_of_bytes(std::uint64_t bytes) {
   g.custom = true;
   g.memory_bytes = bytes;
   return g;
+}
+
+// Applies an engine option by its flag, as the command line and deployment files do.
+std::optional<Error> apply_option(Settings& s, std::string_view flag, std::string_view text) {
+  for (const EngineOptionSpec& spec : trtllm_option_specs()) {
+    if (spec.flag() == flag) return spec.apply(text, s);
+  }
+  FAIL("no such option " << flag);
+  return std::nullopt;
+}
+
+Settings trtllm_settings(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch, const std::string& gpu_id) {
+  Settings s = vramcalc::test::settings_for(quant, kv, ctx, batch);
+  s.engine = EngineKind::trtllm;
+  s.gpus.push_back(GpuRequest{gpu(gpu_id), 1});
+  return s;
 }
 
 // The log's two-decimal GiB figure as bytes (its middle).
@@ -364,4 +382,190 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by 
   }
   CHECK(modelled > 50);
   CHECK(refused > 0); // models with recurrent layers
+}
+
+TEST_CASE("TensorRT-LLM: an estimate with NVFP4 KV on a B200: bytes per token with their scales, the pool, the fit", "[trtllm]") {
+  const ModelSpec& llama = model("llama3.1-8b"); // 32 layers, 8 KV heads of 128
+  Settings s = trtllm_settings("bf16", Dtype::nvfp4, 32768, 4, "b200");
+  const Report r = estimate(llama, s, catalog().gpus).value();
+  REQUIRE(r.engine);
+  REQUIRE(r.engine->kind() == EngineKind::trtllm);
+  const TrtllmSection& t = std::get<TrtllmSection>(r.engine->detail);
+  const TrtllmResult& g = t.plan;
+  REQUIRE(g.error.empty());
+  // K and V: 2 x 32 layers x 8 heads x 128 = 65,536 elements; e2m1 half a byte each (32,768)
+  // plus one FP8 scale per 16 elements (4,096) = 36,864 bytes a token.
+  CHECK(g.bytes_per_token == 36864);
+  // The generic report counts the same cache with dtype_table's nvfp4 block (64 elements in
+  // 36 bytes: 4 scales + 32 bytes): 2,048 elements a layer = 32 blocks = 1,152 bytes, x 32.
+  CHECK(r.memory.kv_bytes_per_token == 36864);
+  CHECK(r.memory.kv_cache_bytes == 36864ull * 32768 * 4);
+  // 1.1's budget is divided by 2 bytes an element: 131,072.
+  CHECK(g.estimate_bytes_per_token == 131072);
+  CHECK(g.max_tokens == g.kv_budget_bytes / 131072);
+  CHECK(g.blocks == (g.max_tokens + 31) / 32);
+  CHECK(g.kv_tokens == g.blocks * 32);
+  CHECK(g.kv_cache_bytes == g.kv_tokens * 36864);
+  // Each request of 32,768 tokens holds 1,024 whole blocks.
+  CHECK(t.holds_requests == g.kv_tokens / 32768);
+  CHECK(r.engine->fits == (t.holds_requests >= 4));
+  // The fit row: what it holds (weights, activations, outside torch, the pool) against the
+  // same with 4 requests of 32,768 tokens x 36,864 bytes; the headroom is the spare pool.
+  const FitRow& row = r.fit.front();
+  CHECK(row.decided_by == "trtllm");
+  const std::uint64_t rest = g.weights_bytes + g.activation_bytes + g.non_torch_bytes;
+  CHECK(row.usable_bytes == rest + g.kv_cache_bytes);
+  CHECK(row.required_bytes_per_gpu == rest + 4ull * 32768 * 36864);
+  CHECK(row.headroom_bytes == static_cast<std::int64_t>(g.kv_cache_bytes) - static_cast<std::int64_t>(4ull * 32768 * 36864));
+
+  // The newest sources divide the budget by what the pool allocates: 36,864, and round down.
+  s.engine_options.trtllm.release = TrtllmRelease::newest;
+  const Report n = estimate(llama, s, catalog().gpus).value();
+  const TrtllmResult& gn = std::get<TrtllmSection>(n.engine->detail).plan;
+  CHECK(gn.estimate_bytes_per_token == 36864);
+  CHECK(gn.max_tokens == gn.kv_budget_bytes / 36864);
+  CHECK(gn.blocks == gn.max_tokens / 32);
+  CHECK(gn.kv_cache_bytes > 3 * g.kv_cache_bytes); // 131,072 / 36,864 = 3.56 times the tokens
+}
+
+TEST_CASE("TensorRT-LLM: the fit needs the context within max_seq_len and the batch within max_batch_size", "[trtllm]") {
+  const ModelSpec& llama = model("llama3.1-8b");
+  Settings s = trtllm_settings("bf16", Dtype::bf16, 32768, 8, "h100");
+  const Report r = estimate(llama, s, catalog().gpus).value();
+  const TrtllmSection& t = std::get<TrtllmSection>(r.engine->detail);
+  REQUIRE(r.engine->fits);
+  CHECK(t.holds_requests == t.plan.kv_tokens / 32768);
+  // max_batch_size 4: 4 at once, 8 asked.
+  REQUIRE_FALSE(apply_option(s, "--max-batch-size", "4"));
+  const Report b = estimate(llama, s, catalog().gpus).value();
+  CHECK(std::get<TrtllmSection>(b.engine->detail).holds_requests == 4);
+  CHECK_FALSE(b.engine->fits);
+  CHECK_FALSE(b.fit.front().fits);
+  // A cap of 100,000 tokens: 3,125 blocks, 3 requests of 32,768 (1,024 blocks each).
+  s = trtllm_settings("bf16", Dtype::bf16, 32768, 3, "h100");
+  REQUIRE_FALSE(apply_option(s, "--max-tokens", "100000"));
+  const Report c = estimate(llama, s, catalog().gpus).value();
+  const TrtllmSection& tc = std::get<TrtllmSection>(c.engine->detail);
+  CHECK(tc.plan.max_tokens == 100000);
+  CHECK(tc.plan.blocks == 3125);
+  CHECK(tc.holds_requests == 3);
+  CHECK(c.engine->fits);
+  // A context over the model's 131,072: max_seq_len is clamped, the requests refused.
+  s = trtllm_settings("bf16", Dtype::bf16, 262144, 1, "h100");
+  const Report l = estimate(llama, s, catalog().gpus).value();
+  const TrtllmSection& tl = std::get<TrtllmSection>(l.engine->detail);
+  CHECK(tl.plan.max_seq_len == 131072);
+  CHECK(tl.holds_requests == 0);
+  CHECK_FALSE(l.engine->fits);
+}
+
+TEST_CASE("TensorRT-LLM: its options read and refused by flag", "[trtllm]") {
+  Settings s;
+  CHECK_FALSE(apply_option(s, "--free-gpu-memory-fraction", "0.85"));
+  CHECK(s.engine_options.trtllm.free_gpu_memory_fraction_ppm == 850000);
+  const auto one = apply_option(s, "--free-gpu-memory-fraction", "1");
+  REQUIRE(one);
+  CHECK(one->message.starts_with("--free-gpu-memory-fraction: must be below 1"));
+  CHECK(apply_option(s, "--free-gpu-memory-fraction", "0"));
+  CHECK_FALSE(apply_option(s, "--max-num-tokens", "16k"));
+  CHECK(s.engine_options.trtllm.max_num_tokens == 16384);
+  CHECK_FALSE(apply_option(s, "--tokens-per-block", "64"));
+  CHECK(s.engine_options.trtllm.tokens_per_block == 64);
+  CHECK(apply_option(s, "--tokens-per-block", "0"));
+  CHECK_FALSE(apply_option(s, "--cuda-graph-max-batch-size", "256"));
+  CHECK(s.engine_options.trtllm.cuda_graph_max_batch_size == 256);
+  CHECK_FALSE(apply_option(s, "--cuda-graph-enable-padding", "true"));
+  CHECK(s.engine_options.trtllm.cuda_graph_padding);
+  CHECK_FALSE(apply_option(s, "--no-cuda-graphs", "true"));
+  CHECK_FALSE(s.engine_options.trtllm.cuda_graphs);
+  CHECK_FALSE(apply_option(s, "--enable-chunked-prefill", "true"));
+  CHECK(s.engine_options.trtllm.enable_chunked_prefill);
+  CHECK_FALSE(apply_option(s, "--enable-attention-dp", "true"));
+  CHECK(s.engine_options.trtllm.attention_dp);
+  // Releases: 0.20 to 1.1 (1.1.0rc3 too) follow the 1.1 rules; "newest"; others are refused.
+  for (const char* v : {"1.1", "1.1.0", "1.1.0rc3", "1.0", "0.20", "0.21.0"}) {
+    INFO(v);
+    s.engine_options.trtllm.release = TrtllmRelease::newest;
+    CHECK_FALSE(apply_option(s, "--trtllm-version", v));
+    CHECK(s.engine_options.trtllm.release == TrtllmRelease::v1_1);
+  }
+  CHECK_FALSE(apply_option(s, "--trtllm-version", "newest"));
+  CHECK(s.engine_options.trtllm.release == TrtllmRelease::newest);
+  for (const char* v : {"1.2", "0.19", "2", "abc", ""}) {
+    INFO(v);
+    const auto e = apply_option(s, "--trtllm-version", v);
+    REQUIRE(e);
+    CHECK(e->message.starts_with("--trtllm-version: "));
+  }
+  // Every flag and key is its own across the engines.
+  std::vector<std::string_view> flags, keys;
+  for (const EngineTraits& e : engine_table) {
+    for (const EngineOptionSpec& spec : engine_option_specs(e.kind)) {
+      INFO(spec.names);
+      CHECK(std::find(flags.begin(), flags.end(), spec.flag()) == flags.end());
+      flags.push_back(spec.flag());
+      if (e.kind == EngineKind::trtllm && spec.key != "version") {
+        CHECK(std::find(keys.begin(), keys.end(), spec.key) == keys.end());
+      }
+      keys.push_back(spec.key);
+    }
+  }
+}
+
+TEST_CASE("TensorRT-LLM: weights it does not load and KV dtypes its pool does not take are refused by name", "[trtllm]") {
+  const Report g = estimate(model("llama3.1-8b"), trtllm_settings("q4_k_m", Dtype::f16, 8192, 1, "h100"), catalog().gpus).value();
+  const TrtllmResult& gg = std::get<TrtllmSection>(g.engine->detail).plan;
+  CHECK(gg.error.starts_with("TensorRT-LLM loads Hugging Face and ModelOpt checkpoints, not q4_k_m"));
+  CHECK_FALSE(g.engine->fits);
+  const Report k = estimate(model("llama3.1-8b"), trtllm_settings("bf16", Dtype::i8, 8192, 1, "h100"), catalog().gpus).value();
+  CHECK(std::get<TrtllmSection>(k.engine->detail).plan.error.find("not int8") != std::string::npos);
+  const Report h = estimate(model("nemotron-3-nano-30b-a3b"), trtllm_settings("bf16", Dtype::bf16, 8192, 1, "h100"), catalog().gpus).value();
+  CHECK(std::get<TrtllmSection>(h.engine->detail).plan.error.starts_with("TensorRT-LLM keeps the state of recurrent layers"));
+  CHECK_FALSE(h.engine->fits);
+}
+
+TEST_CASE("property: TensorRT-LLM on every catalog model: runs, the pool adds up, monotone in context and batch", "[trtllm]") {
+  std::size_t modelled = 0, refused = 0;
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    Settings s = vramcalc::test::settings_for("bf16", m.dtype, 4096, 1, m.dtype);
+    s.engine = EngineKind::trtllm;
+    s.gpus.push_back(GpuRequest{gpu("h100"), 8});
+    bool fits[3][3] = {};
+    std::size_t i = 0;
+    for (const std::uint64_t ctx : {std::uint64_t{1024}, std::uint64_t{8192}, std::uint64_t{65536}}) {
+      std::size_t j = 0;
+      for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{8}, std::uint64_t{64}}) {
+        s.context_tokens = ctx;
+        s.batch = batch;
+        auto r = estimate(m, s, catalog().gpus);
+        REQUIRE(r.has_value());
+        REQUIRE(r->engine);
+        const TrtllmSection& t = std::get<TrtllmSection>(r->engine->detail);
+        const TrtllmResult& g = t.plan;
+        if (!g.error.empty()) {
+          CHECK_FALSE(r->engine->fits);
+          ++refused;
+          goto next_model;
+        }
+        CHECK(g.kv_tokens == g.blocks * g.tokens_per_block);
+        CHECK(g.kv_cache_bytes == g.kv_tokens * g.bytes_per_token);
+        CHECK(g.peak_bytes == g.weights_bytes + g.estimation_kv_bytes + g.activation_bytes + g.non_torch_bytes);
+        CHECK(g.max_tokens <= g.kv_budget_bytes / g.estimate_bytes_per_token);
+        if (r->engine->fits) CHECK(g.kv_tokens >= ctx * batch);
+        fits[i][j] = r->engine->fits;
+        if (fits[i][j]) {
+          for (std::size_t a = 0; a <= i; ++a) {
+            for (std::size_t b = 0; b <= j; ++b) CHECK(fits[a][b]);
+          }
+        }
+        ++j;
+      }
+      ++i;
+    }
+    ++modelled;
+  next_model:;
+  }
+  CHECK(modelled > 50);
+  CHECK(refused > 0); // recurrent models
 }
