@@ -18,6 +18,23 @@ inline std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
                       : -static_cast<std::int64_t>(std::min(need - have, cap));
 }
 
+// The fit row of an engine that sizes from a budget (vLLM, SGLang, TensorRT-LLM): on its tp x pp
+// GPUs it may use `usable_bytes` and needs `required_bytes` per GPU, of which the weights and
+// the KV of the requests asked; the rest of what it needs is overhead.
+inline void budget_fit_row(FitRow& row, const EngineSection& common, std::uint64_t usable_bytes,
+                           std::uint64_t required_bytes, std::uint64_t weights_bytes, std::uint64_t kv_bytes) {
+  row.usable_bytes = usable_bytes;
+  row.required_bytes_per_gpu = required_bytes;
+  row.headroom_bytes = signed_difference(usable_bytes, required_bytes);
+  row.tp = common.tp;
+  row.pp = common.pp;
+  row.count = common.tp * common.pp;
+  row.busiest_weights_bytes = weights_bytes;
+  row.busiest_kv_bytes = kv_bytes;
+  row.busiest_state_bytes = 0;
+  row.overhead_bytes = required_bytes - weights_bytes - kv_bytes;
+}
+
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
 // The engine's fit row for the GPU it planned: its verdict, needs and headroom.

@@ -168,16 +168,7 @@ void engine_decide(FitRow& row, const EngineSection& common, const SglangSection
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.
   const std::uint64_t need = checked_mul(checked_mul(batch, common.context_tokens, "the KV pool"), r.cell_bytes, "the KV pool");
-  row.usable_bytes = r.static_bytes;
-  row.required_bytes_per_gpu = checked_add(r.weights_bytes, need, "the SGLang budget");
-  row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
-  row.tp = common.tp;
-  row.pp = common.pp;
-  row.count = common.tp * common.pp;
-  row.busiest_weights_bytes = r.weights_bytes;
-  row.busiest_kv_bytes = need;
-  row.busiest_state_bytes = 0;
-  row.overhead_bytes = 0;
+  budget_fit_row(row, common, r.static_bytes, checked_add(r.weights_bytes, need, "the SGLang budget"), r.weights_bytes, need);
 }
 
 } // namespace vramcalc::detail

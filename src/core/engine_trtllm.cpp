@@ -395,16 +395,8 @@ void engine_decide(FitRow& row, const EngineSection& common, const TrtllmSection
   const std::uint64_t need = checked_mul(checked_mul(batch, per_request, "the KV pool"), r.bytes_per_token, "the KV pool");
   const std::uint64_t rest = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the TensorRT-LLM budget"),
                                          r.non_torch_bytes, "the TensorRT-LLM budget");
-  row.usable_bytes = checked_add(rest, r.kv_cache_bytes, "the TensorRT-LLM budget");
-  row.required_bytes_per_gpu = checked_add(rest, need, "the TensorRT-LLM budget");
-  row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
-  row.tp = common.tp;
-  row.pp = common.pp;
-  row.count = common.tp * common.pp;
-  row.busiest_weights_bytes = r.weights_bytes;
-  row.busiest_kv_bytes = need;
-  row.busiest_state_bytes = 0;
-  row.overhead_bytes = rest - r.weights_bytes;
+  budget_fit_row(row, common, checked_add(rest, r.kv_cache_bytes, "the TensorRT-LLM budget"),
+                 checked_add(rest, need, "the TensorRT-LLM budget"), r.weights_bytes, need);
 }
 
 } // namespace vramcalc::detail

@@ -472,16 +472,9 @@ void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& 
   rest = checked_add(rest, v.non_torch_bytes, "the vLLM budget");
   rest = checked_add(rest, v.cuda_graph_bytes, "the vLLM budget");
   const std::uint64_t need = checked_mul(v.needed_bytes, batch, "the KV cache size");
-  row.usable_bytes = v.kv_memory_given ? checked_add(rest, v.kv_cache_memory_bytes, "the vLLM budget") : v.requested_bytes;
-  row.required_bytes_per_gpu = checked_add(rest, need, "the vLLM budget");
-  row.headroom_bytes = signed_difference(row.usable_bytes, row.required_bytes_per_gpu);
-  row.tp = common.tp;
-  row.pp = common.pp;
-  row.count = common.tp * common.pp;
-  row.busiest_weights_bytes = v.weights_bytes;
-  row.busiest_kv_bytes = need;
-  row.busiest_state_bytes = 0;
-  row.overhead_bytes = rest - v.weights_bytes;
+  budget_fit_row(row, common,
+                 v.kv_memory_given ? checked_add(rest, v.kv_cache_memory_bytes, "the vLLM budget") : v.requested_bytes,
+                 checked_add(rest, need, "the vLLM budget"), v.weights_bytes, need);
 }
 
 } // namespace vramcalc::detail

@@ -18,6 +18,11 @@ struct JsonObject {
   nlohmann::ordered_json value;
 };
 
+// The first fields of the JSON object of an engine that runs tensor / pipeline parallel layouts
+// (vLLM, SGLang, TensorRT-LLM): name, version, gpu, tp, pp, context_tokens, batch; each engine
+// appends its own (engine_<id>.cpp).
+[[nodiscard]] nlohmann::ordered_json parallel_engine_json(const EngineSection& e);
+
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
 

@@ -13,6 +13,11 @@ namespace vramcalc {
 
 using ojson = nlohmann::ordered_json;
 
+ojson detail::parallel_engine_json(const EngineSection& e) {
+  return ojson{{"name", e.name()}, {"version", e.version}, {"gpu", e.gpu}, {"tp", e.tp},
+               {"pp", e.pp},       {"context_tokens", e.context_tokens}, {"batch", e.batch}};
+}
+
 namespace {
 
 ojson to_json(const ModelSummary& m) {
