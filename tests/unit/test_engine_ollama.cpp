@@ -392,7 +392,12 @@ TEST_CASE("ollama_plan over the catalog: runs, asks num_ctx x parallel, fits wha
         CHECK(r.gpu_layers >= previous_layers);
         previous_layers = r.gpu_layers;
         if (!g.empty() && r.gpu_layers > 0 && r.llamacpp.error.empty() && r.settings.num_gpu == std::nullopt) {
-          for (std::size_t i = 0; i < g.size(); ++i) CHECK(r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes);
+          // Ollama loads the model on as few of the GPUs as hold it: one total per GPU used.
+          REQUIRE(r.gpu_totals_bytes.size() == r.llamacpp.gpus.size());
+          CHECK(r.gpu_totals_bytes.size() <= g.size());
+          for (std::size_t i = 0; i < r.gpu_totals_bytes.size(); ++i) {
+            CHECK(r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes);
+          }
         }
         if (g.empty()) CHECK(r.gpu_layers == 0);
       }
