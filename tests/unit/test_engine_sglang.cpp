@@ -22,6 +22,20 @@ SglangOptions fraction(std::uint32_t ppm) {
 }
 
 constexpr std::uint64_t gib = 1ull << 30;
+constexpr double gib_d = 1073741824.0;
+
+// A GPU given by its memory, as --gpu-mem gives one (taken as given: no driver reservation).
+GpuSpec gpu_of_bytes(std::uint64_t bytes) {
+  GpuSpec g;
+  g.id = "custom";
+  g.name = "custom";
+  g.custom = true;
+  g.memory_bytes = bytes;
+  return g;
+}
+
+// vramcalc / logged - 1.
+double rel(double ours, double logged) { return ours / logged - 1; }
 
 } // namespace
 
@@ -142,6 +156,133 @@ TEST_CASE("SGLang: whole-model predictions against the logs, and where they diff
   CHECK(std::abs(static_cast<double>(q.weights_bytes) / gib - 15.54) < 0.3);
   // 0 requests of 131,072 tokens fit: 50,603 < 131,072.
   CHECK(q.max_total_num_tokens < 131072);
+}
+
+TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md, issue 16 rows)", "[sglang]") {
+  // profile_max_num_token on each log's printed "avail mem" figures (GiB, two decimals) and its
+  // fraction, the cell from vramcalc's plan of the catalog model: within 2% of the logged #tokens.
+  const auto tokens = [](double avail, double total, double f, double cell) {
+    return std::floor((avail - total * (1 - f)) * gib_d / cell);
+  };
+  // RTX3090-R1Q7B: DeepSeek-R1-Distill-Qwen-7B = Qwen2.5-7B's shapes: 4 KV heads x 128 x 28 layers
+  // x 2 x 2 bytes = 57,344. (8.37 - 22.76 x 0.12) GiB / 57,344 = 105,584; logged 105,531.
+  const SglangResult r7 = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+                                      Parallel{}, fraction(880000));
+  CHECK(r7.cell_bytes == 57344);
+  CHECK(tokens(8.37, 22.76, 0.88, 57344) == 105584);
+  CHECK(std::abs(rel(105584, 105531)) < 0.001);
+  // Its "K size: 2.82 GB" is half the pool: 105,531 x 28,672 bytes = 2.818 GiB.
+  CHECK(std::abs(105531.0 * 28672 / gib_d - 2.82) < 0.005);
+  // 24G-8B: Llama-3.1-8B, 131,072 a token; at 0.88 (7.37 - 22.39 x 0.12) / 131,072 = 38,364
+  // against 38,141 (+0.58%, as H100-8B-b: the fraction derived from the log is 0.879).
+  CHECK(tokens(7.37, 22.39, 0.88, 131072) == 38364);
+  CHECK(std::abs(rel(38364, 38141)) < 0.006);
+  // A48-Q3-14B: Qwen3-14B, 8 KV heads x 128 x 40 layers x 2 x 2 = 163,840; 91,758 against 91,749.
+  const SglangResult q14 = sglang_plan(model("qwen3-14b"), fmt_of("bf16"), Dtype::bf16, 40960,
+                                       gpu_of_bytes(49140ull << 20), Parallel{}, fraction(880000));
+  CHECK(q14.cell_bytes == 163840);
+  CHECK(tokens(19.67, 47.24, 0.88, 163840) == 91758);
+  CHECK(std::abs(rel(91758, 91749)) < 0.001);
+  // T16-0.5B: Qwen2.5-0.5B, 2 KV heads x 64 x 24 layers x 2 x 2 = 12,288; at 0.15 (13.72 - 14.70 x
+  // 0.85) / 12,288 = 107,042 against 107,319 (-0.26%; the printed rounding is +/- 0.009 GiB =
+  // +/- 800 tokens of this cell).
+  const SglangResult q05 = sglang_plan(model("qwen2.5-0.5b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("t4"),
+                                       Parallel{}, fraction(150000));
+  CHECK(q05.cell_bytes == 12288);
+  CHECK(tokens(13.72, 14.70, 0.15, 12288) == 107042);
+  CHECK(std::abs(tokens(13.72, 14.70, 0.15, 12288) - 107319) < 800);
+  // Its load: 0.92 GiB of shards (494,032,768 params x 2, tied embeddings) against "mem usage=0.98".
+  CHECK(std::abs(static_cast<double>(q05.weights_bytes) / gib_d - 0.98) < 0.07);
+  // H100x4-Q3-235B: 4 KV heads / tp 4 = 1 x 128 x 94 layers x 2 x 2 = 48,128; "K size: 8.23 GB" =
+  // 367,404 x 24,064 bytes.
+  const SglangResult q235 = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8"), Dtype::bf16, 40960, gpu("h100"),
+                                        Parallel{4, 1, false}, fraction(930000));
+  CHECK(q235.cell_bytes == 48128);
+  CHECK(std::abs(367404.0 * 24064 / gib_d - 8.23) < 0.005);
+  // MI355X-Q3-30B: 4 KV heads x 128 x 48 layers x 2 x 2 = 98,304; the logged budget 219,721,119,039
+  // bytes is 287.18 GiB x 0.911 - 56.98 GiB from the log's own figures (within their rounding).
+  const SglangResult q30 = sglang_plan(model("qwen3-30b-a3b"), fmt_of("bf16"), Dtype::bf16, 262144, gpu("mi355x"),
+                                       Parallel{}, {});
+  CHECK(q30.cell_bytes == 98304);
+  CHECK(std::abs((230.20 + 56.98) * 0.911 - 56.98 - 219721119039.0 / gib_d) < 0.02);
+  CHECK(219721119039ull / 98304 == 2235118);
+}
+
+TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the pool, and why it differs", "[sglang]") {
+  // RTX3090-R1Q7B (0.88 printed): 23.58 GiB CUDA total - 420 MiB = 23.17 GiB free before the
+  // weights against the logged 22.76 (+1.8%).
+  const SglangResult a = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+                                     Parallel{}, fraction(880000));
+  CHECK(std::abs(rel(static_cast<double>(a.total_gpu_memory_bytes) / gib_d, 22.76)) < 0.02);
+  // 23.17 x 0.88 - 14.19 GiB (7,615,616,512 params x 2) = 6.20 GiB: 116,173 tokens against 105,531
+  // (+10.1%). The Windows desktop held 0.41 GiB more before the start (0.36 GiB of pool) and the
+  // load took 14.39 GiB (22.76 - 8.37) where the shards are 14.19.
+  CHECK(a.weights_bytes == 15231233024ull);
+  CHECK(a.max_total_num_tokens == 116173);
+  CHECK(std::abs(rel(116173, 105531) - 0.101) < 0.001);
+  // Both of the log's figures entered: the memory in use before the weights (--overhead) and the
+  // load's extra, taken off the pool: within 0.1% of the log.
+  SglangOptions own = fraction(880000);
+  own.init_bytes = a.cuda_memory_bytes - static_cast<std::uint64_t>(std::llround(22.76 * gib_d));
+  const SglangResult a2 = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+                                      Parallel{}, own);
+  const double load_extra = (22.76 - 8.37) * gib_d - static_cast<double>(a2.weights_bytes);
+  CHECK(std::abs(rel((static_cast<double>(a2.rest_bytes) - load_extra) / 57344, 105531)) < 0.001);
+
+  // 24G-8B, taken as an RTX 3090 at 0.88: 23.17 GiB against 22.39 (+3.5%); 44,498 tokens against
+  // 38,141 (+16.7%): the desktop's 0.78 GiB at 0.88 is 5,600 tokens of a 128 KiB cell.
+  const SglangResult b = sglang_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+                                     Parallel{}, fraction(880000));
+  CHECK(std::abs(rel(static_cast<double>(b.total_gpu_memory_bytes) / gib_d, 22.39)) < 0.05);
+  CHECK(b.max_total_num_tokens == 44498);
+  SglangOptions own_b = fraction(880000);
+  own_b.init_bytes = b.cuda_memory_bytes - static_cast<std::uint64_t>(std::llround(22.39 * gib_d));
+  const SglangResult b2 = sglang_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+                                      Parallel{}, own_b);
+  // With the log's free memory: 38,878 (+1.9%); the rest is the load's 0.06 GiB and the fraction
+  // (0.879 derived).
+  CHECK(std::abs(rel(static_cast<double>(b2.max_total_num_tokens), 38141)) < 0.02);
+
+  // A48-Q3-14B on a 49,140 MiB card (given, as --gpu-mem): 47.58 GiB against 47.24 (+0.7%);
+  // 94,113 tokens against 91,749 (+2.6%: 0.34 GiB more free, 0.30 GiB of pool).
+  const SglangResult c = sglang_plan(model("qwen3-14b"), fmt_of("bf16"), Dtype::bf16, 40960,
+                                     gpu_of_bytes(49140ull << 20), Parallel{}, fraction(880000));
+  CHECK(std::abs(rel(static_cast<double>(c.total_gpu_memory_bytes) / gib_d, 47.24)) < 0.01);
+  CHECK(c.max_total_num_tokens == 94113);
+  CHECK(std::abs(rel(94113, 91749)) < 0.03);
+
+  // H100x4-Q3-235B at tp 4, 0.93: 404,864 tokens against 367,404 (+10.2%): 18.15 GiB of pool per
+  // GPU where SGLang's is 367,404 x 48,128 = 16.47 GiB. The 1.68 GiB is 0.93 x 1.81 GiB more in use
+  // before the weights than 420 MiB: NVLink tp runs hold ~2 GiB there (pull request #11716: "Init
+  // torch distributed ends. mem usage=2.01 GB", 137.29 GiB free of an H200's 139.49).
+  const SglangResult d = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8"), Dtype::bf16, 40960, gpu("h100"),
+                                     Parallel{4, 1, false}, fraction(930000));
+  CHECK(d.max_total_num_tokens == 404864);
+  CHECK(std::abs(rel(404864, 367404) - 0.102) < 0.001);
+  const double missing = static_cast<double>(d.rest_bytes) - 367404.0 * 48128;
+  CHECK(std::abs(missing / gib_d - 1.68) < 0.01);
+  CHECK(std::abs(missing / 0.93 / gib_d - 1.81) < 0.01);
+  const SglangResult h200 = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8"), Dtype::bf16, 40960, gpu("h200"),
+                                        Parallel{8, 1, false}, {});
+  CHECK(std::abs(static_cast<double>(h200.total_gpu_memory_bytes) / gib_d - 139.49) < 0.005);
+  CHECK(std::abs(rel(static_cast<double>(h200.total_gpu_memory_bytes) / gib_d, 137.29)) < 0.02);
+
+  // MI355X-Q3-30B, the default fraction: 294,896 MiB is over 160 GiB: chunk 16,384, graph batch
+  // 512; 512 + 24,576 + 1,024 + 128 = 26,240 MiB; (294,896 - 26,240) / 294,896 = 0.91102 -> 0.911,
+  // as printed.
+  const SglangResult e = sglang_plan(model("qwen3-30b-a3b"), fmt_of("bf16"), Dtype::bf16, 262144, gpu("mi355x"),
+                                     Parallel{}, {});
+  CHECK(e.gpu_mem_mib == 294896);
+  CHECK(e.reserved_bytes == 26240ull << 20);
+  CHECK(e.mem_fraction_static_ppm == 911000);
+  // 287.98 GiB (an AMD card: taken as given) - 420 MiB = 287.57 GiB against 287.20 (issue #18262)
+  // and 287.18 (+0.13%); weights 56.87 GiB against 56.98; the budget 220,234,759,438 bytes against
+  // 219,721,119,039 (+0.23%): 2,240,343 tokens against 2,235,118.
+  CHECK(std::abs(rel(static_cast<double>(e.total_gpu_memory_bytes) / gib_d, 287.20)) < 0.002);
+  CHECK(std::abs(static_cast<double>(e.weights_bytes) / gib_d - 56.98) < 0.12);
+  CHECK(e.rest_bytes == 220234759438ll);
+  CHECK(std::abs(rel(static_cast<double>(e.rest_bytes), 219721119039.0)) < 0.003);
+  CHECK(e.max_total_num_tokens == 2240343);
 }
 
 TEST_CASE("SGLang: does not start when the weights take the static share; hybrid models refused", "[sglang]") {
