@@ -337,6 +337,82 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   CHECK(std::abs(static_cast<double>(p.kv_cache_bytes) / gib_d - 9.06) < 0.005);
 }
 
+TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and TinyLlama at tp 2 (logs.md)", "[trtllm]") {
+  // L5 (1.2.0rc2): nvidia/Qwen3-8B-FP8 with its FP8 KV, max_seq_len 9193, max_num_tokens 8192; the
+  // GPU an sm_120 GeForce (taken as an RTX 5090). 36 layers x 2 x 8 heads x 128 x 1 byte = 73,728.
+  const TrtllmResult q = trtllm_plan(model("qwen3-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 9193, gpu("rtx-5090"), Parallel{}, {});
+  REQUIRE(q.error.empty());
+  CHECK(q.bytes_per_token == 73728);
+  // The profiling cache: one prompt of min(8192, 9192) = 8,192 + 2 tokens -> 257 blocks ("primary
+  // blocks=257") = 8,224 tokens x 73,728 = 606,339,072 bytes = 0.56 GiB, as logged.
+  CHECK(q.estimation_requests == 1);
+  CHECK(q.estimation_tokens == 8224);
+  CHECK(q.estimation_kv_bytes == 606339072ull);
+  CHECK(std::abs(static_cast<double>(q.estimation_kv_bytes) / gib_d - 0.56) < 0.005);
+  // The final pool: 1,444 blocks x 32 = 46,208 tokens x 73,728 = 3.17 GiB. The script's KV settings
+  // are not in the log: from the GPU alone the pool would be about six times this (logs.md).
+  TrtllmOptions q_capped;
+  q_capped.max_tokens = 46208;
+  const TrtllmResult qc = trtllm_plan(model("qwen3-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 9193, gpu("rtx-5090"), Parallel{}, q_capped);
+  CHECK(qc.blocks == 1444);
+  CHECK(std::abs(static_cast<double>(qc.kv_cache_bytes) / gib_d - 3.17) < 0.005);
+  CHECK(q.kv_cache_bytes > 5 * qc.kv_cache_bytes);
+
+  // L6 (1.3.0rc7, the newest rules): Kimi-K2.5-NVFP4 on 8x B300 at tp 8, quickstart_advanced's
+  // defaults (fraction 0.9, no CUDA graphs), FP8 KV. MLA: 61 layers x (512 + 64) x 1 byte = 35,136
+  // on every GPU. 5,073,376 tokens // 32 = 158,543 blocks x 32 x 35,136 = 166.02 GiB, as logged.
+  TrtllmOptions k;
+  k.release = TrtllmRelease::newest;
+  k.cuda_graphs = false;
+  TrtllmOptions k_capped = k;
+  k_capped.max_tokens = 5073376;
+  const TrtllmResult kc = trtllm_plan(model("kimi-k2"), fmt_of("nvfp4"), Dtype::f8_e4m3, 0, gpu("b300"), Parallel{8, 1, false}, k_capped);
+  REQUIRE(kc.error.empty());
+  CHECK(kc.bytes_per_token == 35136);
+  CHECK(kc.blocks == 158543);
+  CHECK(kc.kv_tokens == 5073376);
+  CHECK(std::abs(static_cast<double>(kc.kv_cache_bytes) / gib_d - 166.02) < 0.005);
+  // From the GPU alone: a budget of 177.82 GiB, +7.1% over the logged pool: outside 5%. The log
+  // prints no peak; 166.02 / 0.9 puts it at 83.9 GiB per GPU where vramcalc has 70.8 (weights 68.3):
+  // not pinned (logs.md names the candidates).
+  const TrtllmResult kg = trtllm_plan(model("kimi-k2"), fmt_of("nvfp4"), Dtype::f8_e4m3, 0, gpu("b300"), Parallel{8, 1, false}, k);
+  const double k_err = static_cast<double>(kg.kv_budget_bytes) / static_cast<double>(kc.kv_cache_bytes) - 1;
+  CHECK(k_err > 0.06);
+  CHECK(k_err < 0.08);
+  const double logged_peak = static_cast<double>(kg.device_total_bytes + kg.estimation_kv_bytes) / gib_d - 166.02 / 0.9;
+  CHECK(std::abs(logged_peak - 83.9) < 0.1);
+  CHECK(std::abs(static_cast<double>(kg.peak_bytes) / gib_d - 70.8) < 0.1);
+
+  // L7 (February 2025): 131,072 bytes a token and max_seq_len 131072: a Llama-3.1-8B-class model;
+  // 64 tokens a block. 220,480 = 3,445 blocks x 64; x 131,072 = 26.91 GiB; the pool holds 131,072
+  // tokens, so max_seq_len stays 131072 ("max_seq_len=131072, ..., max_num_tokens=8192").
+  TrtllmOptions l7;
+  l7.tokens_per_block = 64;
+  l7.max_tokens = 220480;
+  const TrtllmResult e = trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, l7);
+  CHECK(e.bytes_per_token == 131072);
+  CHECK(e.blocks == 3445);
+  CHECK(std::abs(static_cast<double>(e.kv_cache_bytes) / gib_d - 26.91) < 0.005);
+  CHECK(e.max_seq_len_final == 131072);
+  CHECK(e.max_num_tokens == 8192);
+
+  // L8 (February 2025): TinyLlama at tp 2: 22 layers x 2 x (4 / 2) heads x 64 x 2 = 11,264 bytes a
+  // token. 1,800,032 tokens = 56,251 blocks x 32 x 11,264 = 18.88 GiB, as logged.
+  TrtllmOptions t;
+  t.free_gpu_memory_fraction_ppm = 250000;
+  TrtllmOptions t_capped = t;
+  t_capped.max_tokens = 1800032;
+  const TrtllmResult tc = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h100"), Parallel{2, 1, false}, t_capped);
+  CHECK(tc.bytes_per_token == 11264);
+  CHECK(tc.blocks == 56251);
+  CHECK(std::abs(static_cast<double>(tc.kv_cache_bytes) / gib_d - 18.88) < 0.005);
+  // From the GPU alone (H100, fraction 0.25): 1,833,696 tokens, 19.24 GiB: +1.9%, within 2%.
+  const TrtllmResult tg = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h100"), Parallel{2, 1, false}, t);
+  CHECK(tg.kv_tokens == 1833696);
+  CHECK(std::abs(static_cast<double>(tg.kv_tokens) / 1800032 - 1) < 0.02);
+  CHECK(std::abs(static_cast<double>(tg.kv_cache_bytes) / gib_d / 18.88 - 1) < 0.02);
+}
+
 TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by name, the pool adds up, monotone",
           "[trtllm]") {
   std::size_t modelled = 0, refused = 0;
