@@ -272,12 +272,34 @@ void model_from_gguf_name(io::Deployment& d) {
   m.text = stem;
 }
 
+// The models the deployments name; the whole catalog when one of them is not a catalog
+// name (a path, an Ollama tag, a typo), so that resolving it (suggestions for a typo) does not
+// reload the catalog once per deployment.
+io::Catalog check_catalog(const Options& o, const std::vector<io::Deployment>& deployments) {
+  std::set<std::string> names;
+  for (const io::Deployment& d : deployments) {
+    const auto m = d.keys.find("model");
+    if (m == d.keys.end()) continue;
+    // No catalog name is this long; looking one up by its spellings would copy it for nothing.
+    if (m->second.text.size() > 256) return load_catalog(o);
+    names.insert(m->second.text);
+  }
+  io::Catalog some = load_catalog(o, std::vector<std::string>(names.begin(), names.end()));
+  for (const std::string& n : names) {
+    if (!some.resolve_model_name(n)) return load_catalog(o);
+  }
+  return some;
+}
+
 } // namespace
 
 // Every deployment of every file is read and checked; all errors are collected, each with its
 // file, line and column, and reported together (exit 2) instead of the first alone.
 Outcome run_check(const Options& o) {
-  const io::Catalog catalog = load_catalog(o);
+  // The files are read with the GPU catalog alone (node labels name GPU types); the models
+  // are loaded once every deployment is known (check_catalog): a file refused whole costs no
+  // model catalog, and 10,000 deployments of one model parse one spec, not 151.
+  io::Catalog catalog = value_or_fail(io::load_catalog_for(value_or_fail(catalog_files()), {}));
   std::vector<io::Deployment> deployments;
   std::vector<Error> errors;
   CheckReport report;
@@ -343,6 +365,7 @@ Outcome run_check(const Options& o) {
     if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
     if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
   }
+  if (!deployments.empty()) catalog = check_catalog(o, deployments);
   report.entries.reserve(deployments.size());
   for (const io::Deployment& d : deployments) {
     Options base = o;

@@ -69,7 +69,7 @@ struct Reader {
       add(key, path, "a key must be a name, not a list or a mapping");
       return std::nullopt;
     }
-    return key.is_null() ? std::string("null") : key.scalar;
+    return key.is_null() ? std::string("null") : std::string(key.scalar);
   }
 
   // The keys of a mapping, each once: a second one is an error at its line (a reader taking
@@ -92,7 +92,7 @@ struct Reader {
   }
 
   DeployValue value(const Node& v, const std::string& path) const {
-    return {v.scalar, path, where(origin, v.mark), v.mark.line, v.mark.column};
+    return {std::string(v.scalar), path, where(origin, v.mark), v.mark.line, v.mark.column};
   }
 
   // Reads the keys of one mapping (a deployment or `defaults`) into `d`; false on any error.

@@ -29,7 +29,7 @@ const Node* path_of(const Node* n, std::initializer_list<std::string_view> keys)
   return n;
 }
 
-std::string text(const Node* n) { return n != nullptr && n->is_scalar() ? n->scalar : std::string(); }
+std::string text(const Node* n) { return n != nullptr && n->is_scalar() ? std::string(n->scalar) : std::string(); }
 
 std::string basename(std::string_view s) {
   const auto slash = s.rfind('/');
@@ -125,7 +125,7 @@ std::vector<std::string> words_of(const Node* list) {
   if (list == nullptr) return out;
   if (list->is_scalar()) {
     if (auto split = split_command_line(list->scalar, "command")) return *split;
-    return {list->scalar};
+    return {std::string(list->scalar)};
   }
   for (const Node* w : list->items) out.push_back(text(w));
   return out;
@@ -698,7 +698,7 @@ void read_vllm_config(const Node& root, ManifestContext& ctx) {
       continue;
     } else if (v->is_scalar()) {
       w.words.push_back("--" + key);
-      w.words.push_back(v->scalar);
+      w.words.emplace_back(v->scalar);
     }
   }
   w.name = "vllm-config/" + text(get(&root, "model"));
