@@ -48,7 +48,45 @@ struct VllmOptions {
   std::optional<std::uint64_t> non_torch_bytes;       // replaces the non-torch estimate
   bool enforce_eager = false;
   bool llm_class = false;                              // LLM(...) defaults instead of `vllm serve`
+  // LoRA (vllm/config/lora.py LoRAConfig): vLLM preallocates max_loras adapter slots of
+  // max_lora_rank in every supported module at load time (docs/engines.md, "LoRA").
+  bool enable_lora = false;                            // --enable-lora
+  bool lora_options_given = false;                     // a LoRA option was given (vLLM ignores them without --enable-lora)
+  std::uint32_t max_loras = 1;                         // --max-loras: GPU slots
+  std::uint32_t max_lora_rank = 16;                    // --max-lora-rank
+  std::uint32_t max_cpu_loras = 0;                     // --max-cpu-loras (0: max_loras): host memory only
+  bool fully_sharded_loras = false;                    // --fully-sharded-loras
+  std::uint32_t lora_target_modules = 0;               // --lora-target-modules (v0.19+): VllmLoraModule bits; 0: all
 };
+
+// The modules --lora-target-modules names (vLLM's module suffixes), as bits.
+enum VllmLoraModule : std::uint32_t {
+  vllm_lora_qkv_proj = 1u << 0,
+  vllm_lora_o_proj = 1u << 1,
+  vllm_lora_gate_up_proj = 1u << 2,
+  vllm_lora_down_proj = 1u << 3,
+  vllm_lora_embed_tokens = 1u << 4,
+  vllm_lora_lm_head = 1u << 5,
+};
+
+// vLLM's LoRA memory on one GPU (of one pipeline stage): the stacked lora_a / lora_b slots
+// of every module it wraps, and before v0.12 the extra vocabulary's rows and tensors.
+struct VllmLora {
+  std::uint64_t slot_bytes = 0;        // lora_a + lora_b stacks: max_loras x max_lora_rank, lora_dtype
+  std::uint64_t extra_vocab_bytes = 0; // before v0.12: 256 x max_loras embedding rows, 256 head rows, embeddings_tensors
+  std::uint64_t lora_dtype_bytes = 0;  // bytes per element (lora_dtype "auto" = the model's dtype)
+  bool extra_vocab = false;            // the release still has lora_extra_vocab_size (before v0.12)
+  bool model_extra_vocab = false;      // and the model's own embedding and head grow by it (Llama family)
+  std::uint64_t refused_vocab_above = 0; // nonzero: vLLM refuses LoRA, the vocabulary is above this
+  bool target_modules_applied = false; // --lora-target-modules restricted the modules (v0.19+)
+  // Layers whose LoRA layout vramcalc does not model, so their buffers are not counted.
+  std::uint64_t moe_layers = 0, mla_layers = 0, recurrent_layers = 0;
+  [[nodiscard]] std::uint64_t total() const { return slot_bytes + extra_vocab_bytes; }
+};
+
+// What vLLM's --enable-lora adds to one GPU of pipeline stage `stage`; all zero without it.
+[[nodiscard]] VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Parallel& p,
+                                 std::uint32_t stage, const VllmOptions& options);
 
 struct VllmResult {
   std::uint64_t gpu_memory_bytes = 0;   // the total CUDA reports (cuda_visible_bytes), not nvidia-smi's
@@ -56,6 +94,7 @@ struct VllmResult {
   std::uint32_t utilization_ppm = 0;
   std::uint64_t requested_bytes = 0;    // floor(total x utilization)
   std::uint64_t weights_bytes = 0;      // per GPU, incl. the rotary cos/sin cache
+  VllmLora lora;                        // --enable-lora: its buffers, in "Model loading took" beside the weights
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces
   std::uint64_t cuda_graph_bytes = 0;   // counted in the budget from v0.21 unless --enforce-eager
@@ -97,6 +136,7 @@ struct VllmResult {
 struct VllmSection {
   static constexpr std::string_view engine = "vllm"; // its engine_table id
   VllmResult plan;
+  VllmOptions options; // as planned (the LoRA options its renderers show)
 };
 
 // Its options (src/core/engine_vllm.cpp): flags, deployment keys, parsers.

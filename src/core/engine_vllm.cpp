@@ -157,10 +157,10 @@ void fill_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len, c
 
 // V0 turns chunked prefill on by itself for a context above 32K (vllm/engine/arg_utils.py
 // EngineArgs.create_engine_config, 0.6-0.9: "Chunked prefill is enabled by default for models
-// with max_model_len > 32K"), except for sliding-window, multimodal and MLA models (and
-// speculative decoding or LoRA, which vramcalc does not model).
-bool v0_chunked_prefill(const ModelSpec& spec, std::uint64_t max_model_len) {
-  if (max_model_len <= 32768 || spec.attention.mla || spec.vision_params > 0) return false;
+// with max_model_len > 32K"), except for sliding-window, multimodal and MLA models, LoRA
+// (and speculative decoding, which vramcalc does not model).
+bool v0_chunked_prefill(const ModelSpec& spec, std::uint64_t max_model_len, const VllmOptions& o) {
+  if (max_model_len <= 32768 || spec.attention.mla || spec.vision_params > 0 || o.enable_lora) return false;
   return std::none_of(spec.layers.begin(), spec.layers.end(),
                       [](const LayerSpec& l) { return l.attention == AttentionKind::sliding; });
 }
@@ -175,7 +175,7 @@ void batch_defaults(VllmResult& r, const ModelSpec& spec, std::uint64_t max_mode
   if (is_v0(o)) {
     // V0 (vllm/config.py SchedulerConfig): without chunked prefill a step holds a whole
     // prompt, max(max_model_len, 2048) tokens; with it, _DEFAULT_MAX_NUM_BATCHED_TOKENS (2048).
-    tokens = v0_chunked_prefill(spec, max_model_len) ? 2048 : std::max<std::uint64_t>(max_model_len, 2048);
+    tokens = v0_chunked_prefill(spec, max_model_len, o) ? 2048 : std::max<std::uint64_t>(max_model_len, 2048);
     seqs = 256;
   }
   if (o.max_num_seqs != 0) seqs = o.max_num_seqs;
@@ -349,7 +349,133 @@ std::uint64_t stage_weights(const ModelSpec& spec, const WeightFormat& format, c
   return w;
 }
 
+// The element size of vLLM's LoRA buffers: lora_dtype "auto" is the model's dtype
+// (LoRAConfig.verify_with_model_config, vllm/config/lora.py, 0.11), which vLLM's own
+// "auto" dtype makes fp16/bf16 for an fp32 checkpoint; --dtype float16/bfloat16/float32
+// (a plain float weight format here) sets it. Quantized weights do not shrink it.
+std::uint64_t lora_dtype_bytes(const ModelSpec& spec, const WeightFormat& format) {
+  if (format.kind == FormatKind::plain &&
+      (format.dtype == Dtype::f16 || format.dtype == Dtype::bf16 || format.dtype == Dtype::f32)) {
+    return traits(format.dtype).block_bytes;
+  }
+  return spec.dtype == Dtype::f32 ? 2 : traits(spec.dtype).block_bytes;
+}
+
 } // namespace
+
+VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
+                   const VllmOptions& o) {
+  VllmLora out;
+  if (!o.enable_lora) return out;
+  out.lora_dtype_bytes = lora_dtype_bytes(spec, format);
+  // lora_extra_vocab_size (256) until PR #28382 / #28545 removed it for v0.12.
+  out.extra_vocab = !at_least(o, 0, 12);
+  // --lora-target-modules exists from v0.19 (PR #34984); before, every supported module.
+  out.target_modules_applied = o.lora_target_modules != 0 && at_least(o, 0, 19);
+  const auto targeted = [&](std::uint32_t bit) { return !out.target_modules_applied || (o.lora_target_modules & bit) != 0; };
+  const std::uint64_t b = out.lora_dtype_bytes, slots = o.max_loras, r = o.max_lora_rank, t = p.tp;
+  const std::uint64_t h = spec.hidden_size;
+  // Column-parallel lora_a is [slots, 1, r, in] per slice (r / tp fully sharded); its lora_b
+  // [slots, 1, out / tp, r]. Row-parallel lora_a [slots, 1, r, in / tp]; lora_b
+  // [slots, 1, out, r] (out / tp fully sharded). vllm/lora/layers/base_linear.py
+  // create_lora_weights, column_parallel_linear.py (MergedColumn / MergedQKV: one lora_a per
+  // slice), row_parallel_linear.py; 0.11 and newest alike.
+  const std::uint64_t ra = o.fully_sharded_loras ? r / t : r;
+  const std::uint64_t row_out = o.fully_sharded_loras ? h / t : h;
+  const auto elems = [&](std::uint64_t a_in_slices, std::uint64_t b_out) {
+    // a_in_slices: Σ over slices of lora_a's input width; b_out: Σ of lora_b's output rows.
+    return checked_add(checked_mul(a_in_slices, ra, "the LoRA buffers"), checked_mul(b_out, r, "the LoRA buffers"),
+                       "the LoRA buffers");
+  };
+  const auto row_elems = [&](std::uint64_t in_per_rank) {
+    return checked_add(checked_mul(in_per_rank, r, "the LoRA buffers"), checked_mul(row_out, r, "the LoRA buffers"),
+                       "the LoRA buffers");
+  };
+  std::uint64_t per_slot = 0; // elements of one slot
+  const auto add = [&](std::uint64_t e) { per_slot = checked_add(per_slot, e, "the LoRA buffers"); };
+  const auto& a = spec.attention;
+  const auto [first, last] = p.pp == 1 ? std::pair<std::uint64_t, std::uint64_t>{0, spec.layers.size()}
+                                       : stage_layers(spec.num_layers, p.pp, stage);
+  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    if (l.has_mixer && l.attention == AttentionKind::none) {
+      ++out.recurrent_layers;
+    } else if (l.has_mixer && a.mla) {
+      ++out.mla_layers;
+    } else if (l.has_mixer) {
+      const std::uint64_t head = a.head_dim, q = a.num_heads * head * (a.output_gate ? 2 : 1);
+      const std::uint64_t k = kv_heads_per_rank(l.num_kv_heads, p.tp) * head;
+      // qkv_proj: MergedQKVParallelLinearWithLoRA, three slices q, k, v (KV heads replicated
+      // below one per rank); a checkpoint with one fused qkv matrix gets one slice
+      // (QKVParallelLinearWithLoRA).
+      if (targeted(vllm_lora_qkv_proj)) add(elems((a.fused_qkv ? 1 : 3) * h, ceil_div(q, t) + 2 * k));
+      if (targeted(vllm_lora_o_proj)) add(row_elems(ceil_div(a.num_heads * (a.v_head_dim != 0 ? a.v_head_dim : head), t)));
+    }
+    if (!l.has_mlp) continue;
+    if (l.moe) {
+      ++out.moe_layers;
+      continue;
+    }
+    const std::uint64_t inter = spec.intermediate_size;
+    if (inter == 0) continue;
+    if (targeted(vllm_lora_gate_up_proj)) {
+      // gate_up_proj: two slices (MergedColumnParallelLinearWithLoRA), one when the checkpoint
+      // fuses them (Phi-3); a plain MLP's up projection: one slice of I.
+      const std::uint64_t slices = spec.mlp == MlpKind::gated && !spec.fused_gate_up ? 2 : 1;
+      const std::uint64_t out_rows = spec.mlp == MlpKind::gated ? 2 * ceil_div(inter, t) : ceil_div(inter, t);
+      add(elems(slices * h, out_rows));
+    }
+    if (targeted(vllm_lora_down_proj)) add(row_elems(ceil_div(inter, t)));
+  }
+  const bool first_stage = p.pp == 1 || stage == 0, last_stage = p.pp == 1 || stage + 1 == p.pp;
+  const std::uint64_t v = spec.vocab_size, e = out.extra_vocab ? 256 : 0;
+  // Before v0.12 the Llama family's model files (LlamaModel, and Phi3ForCausalLM built on
+  // LlamaForCausalLM) grow the embedding by E x max_loras rows and give the head and its
+  // LogitsProcessor V + E rows; Qwen2, Gemma and the rest keep V.
+  out.model_extra_vocab = out.extra_vocab && (spec.arch == "llama" || spec.arch == "phi3");
+  // LogitsProcessorWithLoRA.create_lora_weights refuses a larger vocabulary: 257,024 before
+  // v0.12 (with the extra vocabulary), 258,048 after ("When using LoRA, vocab size must be").
+  if (const std::uint64_t most = out.extra_vocab ? 257024 : 258048; v > most) out.refused_vocab_above = most;
+  const std::uint64_t head_vocab = v + (out.model_extra_vocab ? e : 0);
+  // embed_tokens (VocabParallelEmbeddingWithLoRA, whole vocabulary on every rank): lora_a
+  // [slots, V + E, r], lora_b [slots, 1, h, r] (vllm/lora/layers/vocal_parallel_embedding.py).
+  if (first_stage && targeted(vllm_lora_embed_tokens)) add(checked_mul(v + e + h, r, "the LoRA buffers"));
+  // lm_head (LogitsProcessorWithLoRA, on the gathered logits): lora_a [slots, 1, r, h],
+  // lora_b [slots, 1, V', r]; V' = V from v0.12 (logits_processor.py), before it
+  // the LogitsProcessor's vocabulary padded to lora_vocab_padding_size (256) "for kernel
+  // compatibility".
+  if (last_stage && targeted(vllm_lora_lm_head)) {
+    const std::uint64_t head_rows = out.extra_vocab ? round_up(head_vocab, 256) : v;
+    add(checked_mul(h + head_rows, r, "the LoRA buffers"));
+  }
+  out.slot_bytes = checked_mul(checked_mul(per_slot, slots, "the LoRA buffers"), b, "the LoRA buffers");
+  if (out.extra_vocab) {
+    // Before v0.12 the extra vocabulary: embeddings_tensors [slots, E, h] in the embedding's
+    // and the head's LoRA layers (model dtype); in the Llama family the base weights grow too
+    // (0.10 / 0.11 LlamaModel: embed_tokens of V + E x max_loras rows; LlamaForCausalLM:
+    // lm_head of V + E rows padded to 256 instead of 64), sharded by tensor parallelism. A
+    // tied head is the embedding.
+    const std::uint64_t mb = traits(spec.dtype).block_bytes;
+    std::uint64_t extra = 0;
+    if (first_stage && targeted(vllm_lora_embed_tokens)) {
+      extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
+    }
+    if (first_stage && out.model_extra_vocab) {
+      extra += checked_mul(ceil_div(checked_mul(e, slots, "the LoRA buffers"), t), h * mb, "the LoRA buffers");
+    }
+    if (last_stage && targeted(vllm_lora_lm_head)) {
+      extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
+    }
+    if (last_stage && out.model_extra_vocab) {
+      if (!spec.tie_word_embeddings) {
+        const std::uint64_t rows = round_up(v, 256) + e - round_up(v, 64);
+        extra += checked_mul(ceil_div(rows, t), h * mb, "the LoRA buffers");
+      }
+    }
+    out.extra_vocab_bytes = extra;
+  }
+  return out;
+}
 
 bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor) {
   return major == 0 && ((minor >= 6 && minor <= 11) || minor == 21);
@@ -389,6 +515,10 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     batch_defaults(r, spec, max_model_len, gpu, o);
     const bool last_stage = stage + 1 == p.pp;
     r.weights_bytes = stage_weights(spec, format, p, stage, gpu, costs);
+    // LoRA slots are allocated inside load_model's DeviceMemoryProfiler (V1 since PR #14469,
+    // GPUModelRunner.load_model -> load_lora_model; V0 ModelRunner.load_model's
+    // create_lora_manager), so they are in "Model loading took" and off the KV budget.
+    r.lora = vllm_lora(spec, format, p, stage, o);
     r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
     // Non-torch growth during profiling (memory_profiling's non_torch_increase, measured from
     // a snapshot taken after the CUDA context exists): V0 on one GPU 16 MiB (its logs print
@@ -405,9 +535,10 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     // set aside for the graphs again. MoE models stay on the V1 runner's estimate.
     r.cuda_graph_bytes = at_least(o, 0, 21) && !o.enforce_eager && !v2_model_runner(spec, o) ? GiB / 2 : 0;
 
-    const std::uint64_t used = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the vLLM budget"),
-                                           checked_add(r.non_torch_bytes, r.cuda_graph_bytes, "the vLLM budget"),
-                                           "the vLLM budget");
+    std::uint64_t used = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the vLLM budget"),
+                                     checked_add(r.non_torch_bytes, r.cuda_graph_bytes, "the vLLM budget"),
+                                     "the vLLM budget");
+    used = checked_add(used, r.lora.total(), "the vLLM budget");
     // Both below 2^62 in any real case; clamp so the difference cannot wrap.
     const auto as_signed = [](std::uint64_t v) { return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX / 2)); };
     r.kv_budget_bytes = as_signed(r.requested_bytes) - as_signed(used);
@@ -435,12 +566,56 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
 
 namespace vramcalc::detail {
 
+namespace {
+
+// What the LoRA figure leaves out or what vLLM would say of the LoRA options.
+void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const VllmLora& lora, const VllmOptions& o,
+                const Parallel& p, const std::string& version) {
+  if (!o.enable_lora) {
+    if (o.lora_options_given) notes.push_back("LoRA options without --enable-lora: vLLM ignores them.");
+    return;
+  }
+  if (lora.refused_vocab_above != 0) {
+    notes.push_back("vLLM refuses LoRA for this model: \"When using LoRA, vocab size must be <= " +
+                    std::to_string(lora.refused_vocab_above) + "\" (its vocabulary has " +
+                    std::to_string(spec.vocab_size) + " tokens).");
+  }
+  const auto layers = [](std::uint64_t n) { return std::to_string(n) + (n == 1 ? " layer" : " layers"); };
+  if (lora.moe_layers > 0) {
+    notes.push_back("LoRA: the MoE blocks of " + layers(lora.moe_layers) +
+                    " are not counted (vLLM wraps routed experts, shared experts and the router in releases with "
+                    "FusedMoE LoRA; vramcalc does not model that layout), so the LoRA figure is a lower bound.");
+  }
+  if (lora.mla_layers > 0) {
+    notes.push_back("LoRA: the MLA attention of " + layers(lora.mla_layers) +
+                    " is not counted (its projections' LoRA layout is not modelled), so the LoRA figure is a lower "
+                    "bound.");
+  }
+  if (lora.recurrent_layers > 0) {
+    notes.push_back("LoRA: the recurrent mixers of " + layers(lora.recurrent_layers) +
+                    " are not counted (their projections' LoRA layout is not modelled), so the LoRA figure is a "
+                    "lower bound.");
+  }
+  if (o.lora_target_modules != 0 && !lora.target_modules_applied) {
+    notes.push_back("vLLM " + version + " has no --lora-target-modules (from 0.19): every supported module is counted.");
+  }
+  if (o.fully_sharded_loras && p.tp > 1 && o.max_lora_rank % p.tp != 0) {
+    notes.push_back("--fully-sharded-loras: vLLM divides --max-lora-rank " + std::to_string(o.max_lora_rank) +
+                    " by the tensor parallel size " + std::to_string(p.tp) + ", which it refuses when it does not divide.");
+  }
+  const std::uint32_t cpu = o.max_cpu_loras != 0 ? o.max_cpu_loras : o.max_loras;
+  notes.push_back("LoRA: up to " + std::to_string(cpu) + (cpu == 1 ? " adapter is" : " adapters are") +
+                  " kept in host memory (--max-cpu-loras, each about its file's size), not on the GPU.");
+}
+
+} // namespace
+
 EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const GpuRequest& g = settings.gpus.front();
   VllmOptions o = settings.engine_options.vllm;
   // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
-  VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
+  VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o), o};
   EngineSection e;
   e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
   e.gpu = g.gpu.id;
@@ -457,7 +632,9 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
                         "graphs (its profile_cudagraph_memory returns 0); its sampler is sized with the 0.21 rules.");
     }
   }
-  e.fits = v.plan.starts && v.plan.max_concurrency >= static_cast<double>(settings.batch);
+  lora_notes(e.notes, model, v.plan.lora, o, layout, e.version);
+  e.fits = v.plan.starts && v.plan.max_concurrency >= static_cast<double>(settings.batch) &&
+           v.plan.lora.refused_vocab_above == 0;
   e.detail = std::move(v);
   return e;
 }
@@ -471,10 +648,12 @@ void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& 
   std::uint64_t rest = checked_add(v.weights_bytes, v.activation_bytes, "the vLLM budget");
   rest = checked_add(rest, v.non_torch_bytes, "the vLLM budget");
   rest = checked_add(rest, v.cuda_graph_bytes, "the vLLM budget");
+  rest = checked_add(rest, v.lora.total(), "the vLLM budget");
   const std::uint64_t need = checked_mul(v.needed_bytes, batch, "the KV cache size");
   budget_fit_row(row, common,
                  v.kv_memory_given ? checked_add(rest, v.kv_cache_memory_bytes, "the vLLM budget") : v.requested_bytes,
                  checked_add(rest, need, "the vLLM budget"), v.weights_bytes, need);
+  if (v.lora.refused_vocab_above != 0) row.fits = false; // no GPU helps
 }
 
 } // namespace vramcalc::detail
@@ -513,6 +692,67 @@ std::optional<Error> block_size(std::string_view text, Settings& s) {
   return std::nullopt;
 }
 
+// --max-lora-rank: vLLM's MaxLoRARanks (vllm/config/lora.py, 0.11: 1, 8, 16, ..., 512).
+std::optional<Error> max_lora_rank(std::string_view text, Settings& s) {
+  std::uint64_t r = 0;
+  if (auto e = read_into(r, "--max-lora-rank", parse_count(text, 512))) return e;
+  constexpr std::uint64_t ranks[] = {1, 8, 16, 32, 64, 128, 256, 320, 512};
+  if (std::find(std::begin(ranks), std::end(ranks), r) == std::end(ranks)) {
+    return flag_error("--max-lora-rank", "'" + std::string(text) + "' is not one of vLLM's ranks 1, 8, 16, 32, 64, "
+                                         "128, 256, 320, 512");
+  }
+  s.engine_options.vllm.max_lora_rank = static_cast<std::uint32_t>(r);
+  s.engine_options.vllm.lora_options_given = true;
+  return std::nullopt;
+}
+
+// --max-cpu-loras: at least --max-loras (LoRAConfig._validate_lora_config); read after it.
+std::optional<Error> max_cpu_loras(std::string_view text, Settings& s) {
+  VllmOptions& v = s.engine_options.vllm;
+  if (auto e = read_into(v.max_cpu_loras, "--max-cpu-loras", parse_count(text, 1u << 20))) return e;
+  if (v.max_cpu_loras < v.max_loras) {
+    return flag_error("--max-cpu-loras", std::to_string(v.max_cpu_loras) + " is less than --max-loras " +
+                                             std::to_string(v.max_loras) + " (vLLM requires max_cpu_loras >= max_loras)");
+  }
+  v.lora_options_given = true;
+  return std::nullopt;
+}
+
+// --lora-target-modules: vLLM's module suffixes, separated by commas or spaces; the
+// unpacked names (q_proj, gate_proj, ...) stand for the packed module holding them.
+std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
+  static constexpr std::pair<std::string_view, std::uint32_t> names[] = {
+      {"qkv_proj", vllm_lora_qkv_proj},       {"q_proj", vllm_lora_qkv_proj},     {"k_proj", vllm_lora_qkv_proj},
+      {"v_proj", vllm_lora_qkv_proj},         {"o_proj", vllm_lora_o_proj},       {"gate_up_proj", vllm_lora_gate_up_proj},
+      {"gate_proj", vllm_lora_gate_up_proj},  {"up_proj", vllm_lora_gate_up_proj}, {"down_proj", vllm_lora_down_proj},
+      {"embed_tokens", vllm_lora_embed_tokens}, {"lm_head", vllm_lora_lm_head}};
+  std::uint32_t bits = 0;
+  std::string word;
+  const auto take = [&]() -> std::optional<Error> {
+    if (word.empty()) return std::nullopt;
+    const auto it = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return n.first == word; });
+    if (it == std::end(names)) {
+      return flag_error("--lora-target-modules", "'" + word + "' is not a module vramcalc knows (qkv_proj, o_proj, "
+                                                 "gate_up_proj, down_proj, embed_tokens, lm_head, or q/k/v/gate/up_proj)");
+    }
+    bits |= it->second;
+    word.clear();
+    return std::nullopt;
+  };
+  for (const char c : text) {
+    if (c == ',' || c == ' ' || c == '[' || c == ']' || c == '"' || c == '\'') {
+      if (auto e = take()) return e;
+    } else {
+      word += c;
+    }
+  }
+  if (auto e = take()) return e;
+  if (bits == 0) return flag_error("--lora-target-modules", "no module named");
+  s.engine_options.vllm.lora_target_modules = bits;
+  s.engine_options.vllm.lora_options_given = true;
+  return std::nullopt;
+}
+
 constexpr EngineOptionSpec vllm_options[] = {
     {"--gpu-memory-utilization", "gpu_memory_utilization",
      "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", false, true,
@@ -542,6 +782,31 @@ constexpr EngineOptionSpec vllm_options[] = {
        s.engine_options.vllm.enforce_eager = t == "true";
        return std::nullopt;
      }},
+    {"--enable-lora", "enable_lora", "vLLM: LoRA adapters; their slots are preallocated on every GPU", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.vllm.enable_lora = t == "true";
+       return std::nullopt;
+     }},
+    {"--max-loras", "max_loras", "vLLM: LoRA slots on the GPU, adapters in one batch (default 1)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (auto e = read_into(s.engine_options.vllm.max_loras, "--max-loras", parse_count(t, 1u << 16))) return e;
+       s.engine_options.vllm.lora_options_given = true;
+       return std::nullopt;
+     }},
+    {"--max-lora-rank", "max_lora_rank", "vLLM: rank of every LoRA slot (default 16)", false, true, max_lora_rank},
+    {"--max-cpu-loras", "max_cpu_loras", "vLLM: LoRA adapters cached in host memory (default --max-loras)", false, true,
+     max_cpu_loras},
+    {"--fully-sharded-loras", "fully_sharded_loras", "vLLM: shard LoRA slots fully over tensor parallel GPUs", true,
+     true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.vllm.fully_sharded_loras = t == "true";
+       s.engine_options.vllm.lora_options_given = true;
+       return std::nullopt;
+     }},
+    {"--lora-target-modules", "lora_target_modules",
+     "vLLM 0.19+: LoRA only on these modules (comma list: qkv_proj, o_proj, gate_up_proj, ...)",
+     false, true,
+     lora_target_modules},
 };
 
 } // namespace

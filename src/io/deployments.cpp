@@ -424,17 +424,24 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
       {"--kv-cache-memory-bytes", "opt:kv_cache_memory"},
       {"--block-size", "opt:block_size"},
       {"--enforce-eager", "opt:enforce_eager", false},
+      {"--enable-lora", "opt:enable_lora", false},
+      {"--max-loras", "opt:max_loras"},
+      {"--max-lora-rank", "opt:max_lora_rank"},
+      {"--max-cpu-loras", "opt:max_cpu_loras"},
+      {"--fully-sharded-loras", "opt:fully_sharded_loras", false},
+      {"--lora-target-modules", "opt:lora_target_modules"},
   };
   static const std::set<std::string_view> booleans{
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",
       "--no-enable-chunked-prefill", "--disable-log-requests", "--disable-log-stats", "--enable-auto-tool-choice",
-      "--enable-lora", "--disable-custom-all-reduce", "--async-scheduling", "--enable-log-requests",
+      "--disable-custom-all-reduce", "--async-scheduling", "--enable-log-requests",
       "--disable-frontend-multiprocessing", "--enable-sleep-mode", "--headless", "--disable-uvicorn-access-log"};
   static const std::set<std::string_view> silent{
       "--host", "--port", "--api-key", "--served-model-name", "--chat-template", "--tool-call-parser",
       "--reasoning-parser", "--uvicorn-log-level", "--root-path", "--download-dir", "--enable-auto-tool-choice",
       "--disable-log-requests", "--disable-log-stats", "--enable-log-requests", "--disable-uvicorn-access-log",
-      "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching"};
+      "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching",
+      "--lora-modules"}; // adapters go into the preallocated LoRA slots (--max-loras) or host memory
   Deployment d;
   d.file = origin;
   std::vector<std::string> positional;

@@ -48,17 +48,48 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
                  {"max_model_len_fit", v.max_model_len_fit},
                  {"fits", e.fits},
                  {"notes", e.notes}});
+  if (vllm.options.enable_lora) {
+    // Only with --enable-lora, so documents without LoRA stay as they were.
+    const VllmOptions& o = vllm.options;
+    const VllmLora& l = v.lora;
+    ojson modules = ojson::array();
+    static constexpr std::pair<std::uint32_t, const char*> names[] = {
+        {vllm_lora_qkv_proj, "qkv_proj"},   {vllm_lora_o_proj, "o_proj"},         {vllm_lora_gate_up_proj, "gate_up_proj"},
+        {vllm_lora_down_proj, "down_proj"}, {vllm_lora_embed_tokens, "embed_tokens"}, {vllm_lora_lm_head, "lm_head"}};
+    for (const auto& [bit, name] : names) {
+      if (!l.target_modules_applied || (o.lora_target_modules & bit) != 0) modules.push_back(name);
+    }
+    j["lora_bytes"] = l.total();
+    j["lora"] = ojson{{"max_loras", o.max_loras},
+                      {"max_lora_rank", o.max_lora_rank},
+                      {"max_cpu_loras", o.max_cpu_loras != 0 ? o.max_cpu_loras : o.max_loras},
+                      {"fully_sharded_loras", o.fully_sharded_loras},
+                      {"target_modules", modules},
+                      {"lora_dtype_bytes", l.lora_dtype_bytes},
+                      {"slot_bytes", l.slot_bytes},
+                      {"extra_vocab_bytes", l.extra_vocab_bytes},
+                      {"unmodelled_moe_layers", l.moe_layers},
+                      {"unmodelled_mla_layers", l.mla_layers},
+                      {"unmodelled_recurrent_layers", l.recurrent_layers}};
+  }
   return j;
 }
 
 } // namespace
 
+// vLLM's refusal of LoRA for a large vocabulary, in its words.
+static std::string lora_refusal(const VllmResult& v) {
+  return fmt::format("vLLM refuses LoRA: the vocabulary is above {}", with_commas(v.lora.refused_vocab_above));
+}
+
 std::string engine_status(const EngineSection&, const VllmSection& v, const std::string& needs) {
+  if (v.plan.lora.refused_vocab_above != 0) return "vLLM refuses LoRA";
   return v.plan.starts ? "" : "vLLM would not start" + needs;
 }
 
 std::string engine_shortfall(const EngineSection& e, const VllmSection& vllm, const FitRow&, UnitSystem) {
   const VllmResult& v = vllm.plan;
+  if (v.lora.refused_vocab_above != 0) return lora_refusal(v);
   return !v.starts ? "vLLM would not start"
                    : fmt::format("holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
                                  with_commas(e.context_tokens), e.batch);
@@ -69,7 +100,7 @@ std::string engine_room(const EngineSection& e, const VllmSection& v, const FitR
                      e.batch);
 }
 
-bool engine_refuses(const VllmSection&) { return false; }
+bool engine_refuses(const VllmSection& v) { return v.plan.lora.refused_vocab_above != 0; }
 
 std::string engine_text(const EngineSection& e, const VllmSection& vllm, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
@@ -86,6 +117,14 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
            fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(v.gpu_memory_bytes, u),
                        static_cast<double>(v.utilization_ppm) / 1e6)});
     t.row({"\u2212 weights", format_bytes(v.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
+    if (vllm.options.enable_lora) {
+      const VllmOptions& lo = vllm.options;
+      t.row({"\u2212 LoRA slots", format_bytes(v.lora.total(), u),
+             fmt::format("{} \u00d7 rank {}, {} bytes per element{}{}", lo.max_loras, lo.max_lora_rank,
+                         v.lora.lora_dtype_bytes,
+                         v.lora.extra_vocab ? fmt::format(", extra vocabulary {}", format_bytes(v.lora.extra_vocab_bytes, u)) : "",
+                         lo.fully_sharded_loras ? ", fully sharded" : "")});
+    }
     t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
            fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
                        with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
@@ -106,7 +145,9 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
   const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
   out += rows.substr(rows.find('\n') + 1); // no header row
   std::string verdict_line;
-  if (!v.starts && !v.kv_memory_given && v.kv_budget_bytes < 0) {
+  if (v.lora.refused_vocab_above != 0) {
+    verdict_line = st.red(lora_refusal(v)) + ".\n";
+  } else if (!v.starts && !v.kv_memory_given && v.kv_budget_bytes < 0) {
     verdict_line = fmt::format("{}: the weights, activation peak and the rest take {} more than the {} vLLM may use, so the "
                        "KV cache budget is {} and no --max-model-len starts.\n",
                        st.red("vLLM would not start"), format_bytes(static_cast<std::uint64_t>(-(v.kv_budget_bytes + 1)) + 1, u),
@@ -150,11 +191,13 @@ EngineVerdict engine_verdict(const Report& r, const VllmSection& vllm, std::uint
                            : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - v.kv_cache_memory_bytes, INT64_MAX));
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV memory";
-  out.why = !v.starts && v.kv_budget_bytes <= 0
+  out.why = v.lora.refused_vocab_above != 0 ? lora_refusal(v)
+            : !v.starts && v.kv_budget_bytes <= 0
                 ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
                               "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
                               format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
-                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes, u), format_bytes(v.requested_bytes, u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes + v.lora.total(), u),
+                              format_bytes(v.requested_bytes, u),
                               fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
             : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
                                     with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),

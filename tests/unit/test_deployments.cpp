@@ -47,6 +47,22 @@ TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
   CHECK(d->ignored == std::vector<std::string>{"--swap-space 4"});
 }
 
+TEST_CASE("vllm serve: the LoRA flags are engine options, not ignored") {
+  auto d = deployment_from_vllm(
+      "vllm serve meta-llama/Llama-3.1-8B-Instruct --enable-lora --max-loras 4 --max_lora_rank=64 "
+      "--max-cpu-loras 8 --fully-sharded-loras --lora-target-modules o_proj,qkv_proj "
+      "--lora-modules dolly=/adapters/dolly");
+  REQUIRE(d);
+  CHECK(opt(*d, "enable_lora") == "true");
+  CHECK(opt(*d, "max_loras") == "4");
+  CHECK(opt(*d, "max_lora_rank") == "64");
+  CHECK(opt(*d, "max_cpu_loras") == "8");
+  CHECK(opt(*d, "fully_sharded_loras") == "true");
+  CHECK(opt(*d, "lora_target_modules") == "o_proj,qkv_proj");
+  // The adapters named at start-up go into those slots (or host memory): read silently.
+  CHECK(d->ignored.empty());
+}
+
 TEST_CASE("vllm: --dtype is the format when nothing is quantized; --model; python -m") {
   auto d = deployment_from_vllm("python3 -m vllm.entrypoints.openai.api_server --model Qwen/Qwen2.5-7B --dtype float16 "
                                 "--kv-cache-dtype auto --tensor-parallel-size 2 --quantization bitsandbytes");
