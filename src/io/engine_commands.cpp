@@ -215,8 +215,9 @@ std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::st
   if (auto dp = d.keys.find("dp"); dp != d.keys.end()) {
     const auto n = detail::count_of(dp->second.text);
     if (!n || *n == 0) {
-      return std::unexpected(Error{ErrorCode::invalid_argument, dp->second.path + ": '" + excerpt(dp->second.text, 40) +
-                                                                    "' is not a replica count"});
+      const std::string flag = dp->second.path.substr(std::min(dp->second.path.size(), origin.size() + 1));
+      return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": " + flag + ": '" +
+                                                                    excerpt(dp->second.text, 40) + "' is not a replica count"});
     }
     d.data_parallel = *n;
     if (*n > 1) d.notes.push_back("--dp-size " + std::to_string(*n) + ": each of " + std::to_string(*n) + " replicas checked");

@@ -90,7 +90,7 @@ TEST_CASE("sglang: errors name the flag") {
   CHECK(value.error().message == "--sglang: --context-length needs a value");
   auto dp = deployment_from_sglang("python -m sglang.launch_server --model-path x --dp-size two");
   REQUIRE_FALSE(dp);
-  CHECK(dp.error().message == "--sglang --dp-size: 'two' is not a replica count");
+  CHECK(dp.error().message == "--sglang: --dp-size: 'two' is not a replica count");
   // A value is checked later by the option's own parser, which names the flag; the value
   // keeps the flag it came from for that message's place.
   auto bad = deployment_from_sglang("python -m sglang.launch_server --model-path x --mem-fraction-static 1.5");
