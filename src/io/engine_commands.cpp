@@ -137,7 +137,7 @@ void drop_auto_kv(Deployment& d) {
 // The flags of python/sglang/srt/server_args.py (ServerArgs, its fields as --flag-names with
 // their aliases; SGLang 0.5 and main as of 2026): --model-path / --model, --tp-size /
 // --tensor-parallel-size, --pp-size / --pipeline-parallel-size, --dp-size /
-// --data-parallel-size, --ep-size / --expert-parallel-size. Python's argparse also takes a
+// --data-parallel-size, --ep-size / --expert-parallel-size / --ep. Python's argparse also takes a
 // unique prefix of a long flag, so `--tp 4` and `--dp 2` (as SGLang's docs write them) are
 // --tp-size and --dp-size.
 
@@ -150,14 +150,12 @@ std::expected<Deployment, Error> deployment_from_sglang(std::string_view command
 std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::string> a, const std::string& origin) {
   // "python -m sglang.launch_server ...", "sglang serve ...", or the flags alone (a container's args).
   std::size_t start = 0;
+  const auto base = [](const std::string& w) { return w.substr(w.rfind('/') == std::string::npos ? 0 : w.rfind('/') + 1); };
   while (start < a.size() && !a[start].starts_with("-") &&
-         (a[start].starts_with("python") || a[start] == "sglang" || a[start].ends_with("/sglang") ||
-          a[start] == "serve" || a[start].starts_with("sglang.") || a[start] == "dynamo.sglang")) {
+         (base(a[start]).starts_with("python") || base(a[start]) == "sglang" || a[start] == "serve")) {
     ++start;
   }
-  if (start < a.size() && a[start] == "-m") {
-    start += 2; // "-m MODULE" after a python elsewhere in the path
-  }
+  if (start + 1 < a.size() && a[start] == "-m") start += 2; // -m sglang.launch_server (or dynamo.sglang)
   static constexpr FlagMap known[] = {
       {"--model-path", "model"},
       {"--model", "model"},

@@ -74,11 +74,12 @@ TEST_CASE("sglang: each modelled flag, its aliases, and the ignored ones") {
   CHECK(e->data_parallel == 3);
   CHECK(opt(*e, "cuda_graph_max_bs") == "64");
   CHECK(e->ignored.empty());
-  auto f = deployment_from_sglang("python3 -m sglang.launch_server --model-path x --tp-size 8 --dp 1 --ep-size 1");
+  auto f = deployment_from_sglang("/usr/bin/python3 -m sglang.launch_server --model-path x --tp-size 8 --dp 1 --ep-size 1");
   REQUIRE(f);
   CHECK(key(*f, "tp") == "8");
   CHECK(key(*f, "ep") == "-"); // one expert group: not split
   CHECK(f->data_parallel == 1);
+  CHECK(f->ignored.empty());
 }
 
 TEST_CASE("sglang: errors name the flag") {
