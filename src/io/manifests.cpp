@@ -731,6 +731,16 @@ void read_compose(const Node& root, ManifestContext& ctx) {
       continue;
     }
     w.gpu_resource = "deploy.resources.reservations.devices";
+    // The container's environment (`environment:` as a mapping or as K=V items): Ollama's
+    // server reads its OLLAMA_* variables from it.
+    if (const Node* env = get(s, "environment"); env != nullptr && env->is_map()) {
+      for (const auto& [ek, ev] : env->pairs) w.env[text(ek)] = text(ev);
+    } else if (env != nullptr && env->is_sequence()) {
+      for (const Node* item : env->items) {
+        const std::string kv = text(item);
+        if (const auto eq = kv.find('='); eq != std::string::npos && eq > 0) w.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+    }
     for (const std::string& word : words_of(get(s, "entrypoint"))) w.words.push_back(word);
     for (const std::string& word : words_of(get(s, "command"))) w.words.push_back(word);
     if (const Node* labels = get(s, "labels"); labels != nullptr && labels->is_map()) {

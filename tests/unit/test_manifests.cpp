@@ -296,9 +296,17 @@ spec:
   sg:
     image: lmsysorg/sglang:latest
     deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
+  ol:
+    image: ollama/ollama
+    command: [run, "llama3:70b"]
+    environment: {OLLAMA_NUM_PARALLEL: "4", PATH: /usr/bin}
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
 )y");
   REQUIRE(t.errors.empty());
-  REQUIRE(t.deployments.size() == 1);
+  REQUIRE(t.deployments.size() == 2);
+  // A Compose service's environment (a mapping here, K=V items too) is Ollama's server's.
+  CHECK(key(t.deployments[1], "model") == "llama3:70b");
+  CHECK(t.deployments[1].engine_options.at("env").text == "OLLAMA_NUM_PARALLEL=4");
   CHECK(key(t.deployments[0], "engine") == "trtllm");
   CHECK(t.deployments[0].ignored ==
         std::vector<std::string>{"--extra_llm_api_options /config/extra.yaml (a file inside the container: not read)"});
