@@ -481,8 +481,8 @@ std::expected<Deployment, Error> deployment_from_ollama_args(std::vector<std::st
     const auto end_of_command = [](const std::string& w) {
       return w == "&" || w == "&&" || w == ";" || w == "||" || w == "|";
     };
-    if (sub == "serve") {
-      serve = true;
+    if (sub == "serve" || sub.empty() || end_of_command(sub)) {
+      serve = true; // `ollama` alone: the ollama/ollama image's CMD, serve
     } else if (sub == "run" || sub == "pull") {
       bool have = false;
       for (; i < a.size() && !end_of_command(a[i]); ++i) {

@@ -266,6 +266,7 @@ struct Workload {
   std::set<std::string> env_elsewhere;    // env set from a ConfigMap, Secret or field (valueFrom)
   std::string origin_path;       // "spec.template.spec.containers[0]"
   std::vector<std::string> notes; // what the reader knows the check should say
+  std::vector<std::string> post_start; // lifecycle.postStart.exec.command (an Ollama pod pulls its model there)
 };
 
 void skip(ManifestContext& ctx, const std::string& name, const Node* at, const std::string& reason,
@@ -392,6 +393,11 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     }
     const auto a = w.annotations.find("vramcalc/model");
     const std::string model = a == w.annotations.end() ? std::string() : a->second;
+    // A postStart hook's `ollama pull MODEL` names the model the server is given.
+    if (!w.post_start.empty()) {
+      command.emplace_back(";");
+      for (std::string& word : unwrap_shell(w.post_start, w.env)) command.push_back(std::move(word));
+    }
     parsed = deployment_from_ollama_args(command, origin, env, model);
     if (!parsed && model.empty()) {
       skip(ctx, w.name, w.at, "Ollama loads the models its requests name and the manifest names none (no `ollama run "
@@ -505,6 +511,9 @@ void read_pod(ManifestContext& ctx, const Node* pod, const std::string& prefix, 
     }
     for (const std::string& word : words_of(get(c, "command"))) w.words.push_back(substitute(word, w.env));
     for (const std::string& word : words_of(get(c, "args"))) w.words.push_back(substitute(word, w.env));
+    for (const std::string& word : words_of(path_of(c, {"lifecycle", "postStart", "exec", "command"}))) {
+      w.post_start.push_back(substitute(word, w.env));
+    }
     w.annotations = annotations;
     gpu_type_from_labels(ctx, labels, w);
     add_workload(ctx, w);

@@ -287,6 +287,21 @@ spec:
   CHECK(f.skipped[0].name == "Deployment/default/ol2/o");
   CHECK(f.skipped[0].reason.find("annotation vramcalc/model") != std::string::npos);
 
+  // A postStart hook's `ollama pull` names the model of an image that only serves.
+  const DeploymentFile hook = read(R"y(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: o
+      image: ollama/ollama
+      lifecycle: {postStart: {exec: {command: [/bin/sh, -c, "sleep 5 && ollama pull llama3:70b"]}}}
+      resources: {limits: {nvidia.com/gpu: 2}}
+)y");
+  REQUIRE(hook.deployments.size() == 1);
+  CHECK(key(hook.deployments[0], "model") == "llama3:70b");
+  CHECK(hook.deployments[0].ignored.empty());
+
   // The extra options file of a manifest is inside the container: listed, not read.
   const DeploymentFile t = read(R"y(services:
   trt:
