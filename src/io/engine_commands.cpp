@@ -291,7 +291,7 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
                                                  "disable_overlap_scheduler"};
   const auto put = [&](const FlagMap* f, const yaml::Node& v, const std::string& path) -> std::optional<Error> {
     if (!v.is_scalar()) return at(v, path, v.is_null() ? "is empty" : "expected a single value");
-    const DeployValue value{v.scalar, path, file + ":" + std::to_string(v.mark.line) + ":" + std::to_string(v.mark.column),
+    const DeployValue value{std::string(v.scalar), path, file + ":" + std::to_string(v.mark.line) + ":" + std::to_string(v.mark.column),
                             v.mark.line, v.mark.column};
     if (f->key.starts_with("opt:")) d.engine_options[std::string(f->key.substr(4))] = value;
     else d.keys[std::string(f->key)] = value;
@@ -302,7 +302,7 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
     return it == table.end() ? nullptr : &*it;
   };
   for (const auto& [kn, vn] : root.pairs) {
-    const std::string k = kn->is_scalar() ? kn->scalar : std::string("?");
+    const std::string k = kn->is_scalar() ? std::string(kn->scalar) : std::string("?");
     const std::string& path = k; // placed by the value's file:line:col
     if (const FlagMap* f = find(top, k)) {
       if (auto e = put(f, *vn, path)) return std::unexpected(*e);
@@ -315,7 +315,7 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
       }
       if (!vn->is_map()) return std::unexpected(at(*vn, k, "expected a mapping"));
       for (const auto& [ck, cv] : vn->pairs) {
-        const std::string sub = ck->is_scalar() ? ck->scalar : std::string("?");
+        const std::string sub = ck->is_scalar() ? std::string(ck->scalar) : std::string("?");
         if (const FlagMap* g = find(graph ? std::span<const FlagMap>(graphs) : std::span<const FlagMap>(kv), sub)) {
           if (auto e = put(g, *cv, path + "." + sub)) return std::unexpected(*e);
         } else if (!silent.contains(sub)) {
