@@ -67,6 +67,7 @@ struct Options {
   bool check = false;
   std::vector<std::string> check_files;
   std::optional<std::string> vllm_command, llama_server_command, headroom;
+  std::optional<std::string> sglang_command, trtllm_command, ollama_command; // check --sglang / --trtllm / --ollama
   std::string format = "table";
   std::vector<std::string> compare_models;
   // How to render text (units, colour, bars, width): the command line fills it from the

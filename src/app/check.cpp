@@ -333,11 +333,16 @@ Outcome run_check(const Options& o) {
   };
   if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);
   if (o.llama_server_command) command(io::deployment_from_llama_server(*o.llama_server_command), true);
+  if (o.sglang_command) command(io::deployment_from_sglang(*o.sglang_command), false);
+  if (o.trtllm_command) command(io::deployment_from_trtllm(*o.trtllm_command), false);
+  if (o.ollama_command) command(io::deployment_from_ollama(*o.ollama_command), false);
   if (deployments.empty() && errors.empty() && report.skipped.empty()) {
-    fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\"");
+    fail(ErrorCode::invalid_argument, "check: give deployment files, --vllm \"vllm serve ...\" or --llama-server \"llama-server ...\" "
+                                      "(or --sglang, --trtllm, --ollama)");
   }
-  if ((o.vllm_command || o.llama_server_command) && o.gpus.empty() && !o.gpu_mem) {
-    fail(ErrorCode::invalid_argument, "check --vllm / --llama-server: say which GPUs with --gpu (e.g. --gpu 4xh100)");
+  if ((o.vllm_command || o.llama_server_command || o.sglang_command || o.trtllm_command || o.ollama_command) &&
+      o.gpus.empty() && !o.gpu_mem) {
+    fail(ErrorCode::invalid_argument, "check --vllm / --llama-server / --sglang / --trtllm / --ollama: say which GPUs with --gpu (e.g. --gpu 4xh100)");
   }
   if (o.gpus.size() > 1) fail(ErrorCode::invalid_argument, "check --gpu: give one GPU type (it is every deployment's)");
   // The flags override every deployment: the same files checked on other hardware or at

@@ -2,6 +2,7 @@
 // yaml_dom (libyaml), which gives each node its line and column.
 #include "deployments.hpp"
 
+#include "command_line.hpp"
 #include "json_util.hpp"
 #include "manifests.hpp"
 #include "yaml_dom.hpp"
@@ -38,6 +39,8 @@ using yaml::Node;
 constexpr std::size_t max_deployments = 10000;
 
 using detail::error_at;
+using detail::FlagMap;
+using detail::map_flags;
 using detail::where;
 
 std::string unknown_key_message(const std::string& key, const std::vector<std::string_view>& known) {
@@ -328,62 +331,6 @@ std::expected<std::vector<std::string>, Error> split_command_line(std::string_vi
   return out;
 }
 
-namespace {
-
-struct FlagMap {
-  std::string_view flag;  // as the engine spells it
-  std::string_view key;   // deployment key, or "opt:<engine option>"
-  bool takes_value = true;
-};
-
-// Walks `args` from `start`: known flags become keys; anything else is listed as ignored
-// (with its value, when the next word is not a flag).
-// `silent`: flags that do not change memory (the address, names, logging, templates); read
-// with their values and not listed as ignored.
-std::expected<void, Error> map_flags(const std::vector<std::string>& args, std::size_t start,
-                                     std::span<const FlagMap> known, const std::set<std::string_view>& booleans,
-                                     const std::set<std::string_view>& silent, Deployment& d, std::string_view origin,
-                                     std::vector<std::string>& positional) {
-  for (std::size_t i = start; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.starts_with("-")) {
-      if (const auto eq = a.find('='); eq != std::string::npos) {
-        inline_value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-    } else {
-      positional.push_back(a);
-      continue;
-    }
-    const auto it = std::find_if(known.begin(), known.end(), [&](const FlagMap& f) { return f.flag == a; });
-    // A negative number is a value, not a flag (argparse and llama.cpp's parser agree), so
-    // "-ngl -5" reaches the value check and says what is wrong with -5.
-    const auto negative_number = [](std::string_view w) {
-      return w.size() > 1 && w[0] == '-' && (std::isdigit(static_cast<unsigned char>(w[1])) != 0 || w[1] == '.');
-    };
-    const bool next_is_value = i + 1 < args.size() && (!args[i + 1].starts_with("-") || negative_number(args[i + 1]));
-    if (it == known.end()) {
-      std::string ignored = args[i];
-      if (!inline_value && !booleans.contains(a) && next_is_value) ignored += " " + args[++i];
-      if (!silent.contains(a)) d.ignored.push_back(ignored);
-      continue;
-    }
-    std::string value = "true";
-    if (it->takes_value) {
-      if (inline_value) value = *inline_value;
-      else if (next_is_value) value = args[++i];
-      else return std::unexpected(Error{ErrorCode::invalid_argument, std::string(origin) + ": " + a + " needs a value"});
-    }
-    const std::string path = std::string(origin) + " " + a;
-    if (it->key.starts_with("opt:")) d.engine_options[std::string(it->key.substr(4))] = {value, path, ""};
-    else d.keys[std::string(it->key)] = {value, path, ""};
-  }
-  return {};
-}
-
-} // namespace
-
 std::expected<Deployment, Error> deployment_from_vllm(std::string_view command) {
   auto args = split_command_line(command, "--vllm");
   if (!args) return std::unexpected(args.error());
@@ -454,25 +401,7 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
   if (!d.keys.contains("model")) {
     return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (vllm serve MODEL or --model MODEL)"});
   }
-  // vLLM's --quantization names the method; --dtype the unquantized type.
-  if (auto q = d.keys.find("quant"); q != d.keys.end()) {
-    if (q->second.text == "bitsandbytes") q->second.text = "nf4";
-    if (q->second.text == "compressed-tensors" || q->second.text == "awq_marlin" || q->second.text == "gptq_marlin") {
-      if (q->second.text != "compressed-tensors") q->second.text = q->second.text.substr(0, 4);
-      else {
-        d.ignored.push_back("--quantization compressed-tensors (give the scheme with -q)");
-        d.keys.erase(q);
-      }
-    }
-  }
-  if (auto t = d.keys.find("dtype"); t != d.keys.end()) {
-    const std::string v = t->second.text;
-    if (!d.keys.contains("quant") && v != "auto") {
-      d.keys["quant"] = {v == "bfloat16" ? "bf16" : v == "float16" || v == "half" ? "fp16" : v == "float32" || v == "float" ? "fp32" : v,
-                         t->second.path, ""};
-    }
-    d.keys.erase("dtype");
-  }
+  detail::quant_from_method_and_dtype(d, "--quantization compressed-tensors (give the scheme with -q)");
   if (auto k = d.keys.find("kv_dtype"); k != d.keys.end() && k->second.text == "auto") d.keys.erase(k);
   d.keys["engine"] = {"vllm", origin, ""};
   d.name = d.keys.at("model").text;

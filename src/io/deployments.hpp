@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vramcalc::io {
@@ -35,6 +36,9 @@ struct Deployment {
   std::map<std::string, DeployValue> keys;           // model, quant, kv_dtype, context, batch, engine, gpu, ...
   std::map<std::string, DeployValue> engine_options; // gpu_memory_utilization, n_gpu_layers, ...
   std::vector<std::string> ignored;                  // command-line flags that were not understood
+  // SGLang's --dp-size: replicas of the tp x pp GPUs each (a manifest's pod holds them all);
+  // each replica is checked as the one deployment.
+  std::uint64_t data_parallel = 1;
   std::uint64_t context_divisor = 1; // no context given: each sequence gets the model's maximum / this
                                      // (llama-server's slots share the training context)
   // From a manifest: the GPUs its resources ask for (× a LeaderWorkerSet's size); 0 when not
@@ -95,5 +99,24 @@ struct DeploymentFile {
                                                                          const std::string& origin);
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<std::string> args,
                                                                                  const std::string& origin);
+
+// SGLang: `python -m sglang.launch_server --model-path M --tp 4 ...` (also `sglang serve`);
+// TensorRT-LLM: `trtllm-serve M --tp_size 2 ... --extra_llm_api_options extra.yaml`, the file
+// read (relative to the current directory, as trtllm-serve reads it) when `read_files`, else
+// listed as ignored (a manifest's path inside its container); Ollama: `[K=V ...] ollama run M`,
+// its environment the text --ollama-env takes. Engine options go by the keys of the engine's
+// option specs; flags vramcalc does not model are listed in `ignored`.
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_sglang(std::string_view command);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::string> args,
+                                                                           const std::string& origin);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_trtllm(std::string_view command);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_trtllm_args(std::vector<std::string> args,
+                                                                           const std::string& origin, bool read_files);
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_ollama(std::string_view command);
+// `env`: the server's environment besides the line's own (a container's OLLAMA_* variables);
+// `model`: the model when the line names none (`ollama serve`; "" for none).
+[[nodiscard]] std::expected<Deployment, Error> deployment_from_ollama_args(
+    std::vector<std::string> args, const std::string& origin,
+    const std::vector<std::pair<std::string, std::string>>& env, const std::string& model);
 
 } // namespace vramcalc::io

@@ -37,7 +37,8 @@ std::string basename(std::string_view s) {
 }
 
 // The engines a container may run, by its command (or, without one, its image).
-enum class Engine : std::uint8_t { none, vllm, llama_server, sglang, trtllm };
+// `unread`: an engine whose worker's own flags are not read (NVIDIA Dynamo's TensorRT-LLM worker).
+enum class Engine : std::uint8_t { none, vllm, llama_server, sglang, trtllm, ollama, unread };
 
 std::string_view engine_name(Engine e) {
   switch (e) {
@@ -45,6 +46,8 @@ std::string_view engine_name(Engine e) {
   case Engine::llama_server: return "llama-server";
   case Engine::sglang: return "SGLang";
   case Engine::trtllm: return "TensorRT-LLM";
+  case Engine::ollama: return "Ollama";
+  case Engine::unread:
   case Engine::none: break;
   }
   return "";
@@ -57,12 +60,20 @@ std::pair<Engine, std::size_t> find_engine(const std::vector<std::string>& words
     if (b == "vllm" && i + 1 < words.size() && words[i + 1] == "serve") return {Engine::vllm, i};
     if (b == "llama-server") return {Engine::llama_server, i};
     if (b == "trtllm-serve") return {Engine::trtllm, i};
+    if (b == "sglang" && i + 1 < words.size() && words[i + 1] == "serve") return {Engine::sglang, i};
+    if (b == "ollama" && i + 1 < words.size() && (words[i + 1] == "serve" || words[i + 1] == "run")) {
+      // The environment written before it (`OLLAMA_NUM_PARALLEL=2 ollama serve`) is the server's.
+      std::size_t at = i;
+      while (at > 0 && words[at - 1].find('=') != std::string::npos && !words[at - 1].starts_with("-")) --at;
+      return {Engine::ollama, at};
+    }
     if (b.starts_with("python") && i + 2 < words.size() && words[i + 1] == "-m") {
       const std::string& m = words[i + 2];
       // NVIDIA Dynamo's workers take their engine's own flags (components/src/dynamo/vllm/args.py).
       if (m.starts_with("vllm.entrypoints") || m == "dynamo.vllm") return {Engine::vllm, i};
       if (m.starts_with("sglang.launch_server") || m == "dynamo.sglang") return {Engine::sglang, i};
-      if (m == "dynamo.trtllm") return {Engine::trtllm, i};
+      // Dynamo's TensorRT-LLM worker has flags of its own (--model-path, --extra-engine-args).
+      if (m == "dynamo.trtllm") return {Engine::unread, i};
     }
   }
   return {Engine::none, 0};
@@ -78,6 +89,8 @@ std::pair<Engine, std::vector<std::string>> image_entrypoint(const std::string& 
     return {Engine::llama_server, {"llama-server"}};
   }
   if (i.find("sglang") != std::string::npos) return {Engine::sglang, {}};
+  // ollama/ollama: ENTRYPOINT ["/bin/ollama"], CMD ["serve"]; a container's args replace the CMD.
+  if (i.starts_with("ollama/ollama") || i.find("/ollama/ollama") != std::string::npos) return {Engine::ollama, {"ollama"}};
   if (i.find("tensorrt") != std::string::npos || i.find("trtllm") != std::string::npos) return {Engine::trtllm, {}};
   return {Engine::none, {}};
 }
@@ -169,7 +182,8 @@ std::vector<std::string> unwrap_shell(std::vector<std::string> words, const std:
   if (engine == Engine::none) return *script;
   for (std::size_t i = at; i < script->size(); ++i) {
     const std::string& w = (*script)[i];
-    if (w == "&&" || w == "||" || w == ";" || w == "|" || w == "&") break;
+    // Ollama's script goes on: `ollama serve & sleep 5; ollama pull MODEL; wait` names its model.
+    if (engine != Engine::ollama && (w == "&&" || w == "||" || w == ";" || w == "|" || w == "&")) break;
     out.push_back(w);
   }
   return out;
@@ -252,6 +266,7 @@ struct Workload {
   std::set<std::string> env_elsewhere;    // env set from a ConfigMap, Secret or field (valueFrom)
   std::string origin_path;       // "spec.template.spec.containers[0]"
   std::vector<std::string> notes; // what the reader knows the check should say
+  std::vector<std::string> post_start; // lifecycle.postStart.exec.command (an Ollama pod pulls its model there)
 };
 
 void skip(ManifestContext& ctx, const std::string& name, const Node* at, const std::string& reason,
@@ -303,7 +318,9 @@ std::optional<std::uint64_t> gpus_used(ManifestContext& ctx, const Workload& w, 
                                        Deployment& d) {
   std::uint64_t used = count;
   const std::string holder = w.kind == "compose service" ? "service" : w.group > 1 ? "group" : "pod";
-  if (engine == Engine::vllm) {
+  // The engines that lay a model out tp x pp (SGLang's --dp-size replicas each on tp x pp).
+  if (engine == Engine::vllm || engine == Engine::sglang || engine == Engine::trtllm) {
+    const std::string name(engine_name(engine));
     std::uint64_t tp = 1, pp = 1;
     try {
       if (d.keys.contains("tp")) tp = std::stoull(d.keys["tp"].text);
@@ -311,20 +328,27 @@ std::optional<std::uint64_t> gpus_used(ManifestContext& ctx, const Workload& w, 
     } catch (const std::exception&) {
       tp = pp = 0; // the flag check reports it
     }
-    if (tp * pp != 0 && count == 0) {
+    const std::uint64_t dp = std::min<std::uint64_t>(d.data_parallel, 4096);
+    const std::uint64_t all = tp * pp * dp; // each at most 2^32 (the counts' checks refuse more), dp at most 4096
+    const std::string layout = dp > 1 ? "tp x pp x dp" : "tp x pp";
+    if (all != 0 && count == 0) {
       used = tp * pp;
-      d.notes.push_back(std::to_string(used) + (used == 1 ? " GPU" : " GPUs") + ": vLLM's tp x pp");
-    } else if (tp * pp != 0 && tp * pp != count) {
-      if (tp * pp > count) {
+      d.notes.push_back(std::to_string(used) + (used == 1 ? " GPU" : " GPUs") + ": " + name + "'s tp x pp");
+    } else if (all != 0 && all != count) {
+      if (all > count) {
         ctx.file.errors.push_back(error_at(ctx.origin, w.at->mark, w.name + ": " + w.origin_path,
-                                           "vLLM uses tp x pp = " + std::to_string(tp * pp) + " GPUs, the " +
+                                           name + " uses " + layout + " = " + std::to_string(all) + " GPUs, the " +
                                                holder + " has " + std::to_string(count) +
                                                " (" + w.gpu_resource + ")"));
         return std::nullopt;
       }
       d.notes.push_back("the " + holder + " holds " + std::to_string(count) +
-                        " GPUs; vLLM uses tp x pp = " + std::to_string(tp * pp));
+                        " GPUs; " + name + " uses " + layout + " = " + std::to_string(all));
       used = tp * pp;
+    } else if (all != 0 && dp > 1) {
+      used = tp * pp; // each replica is checked on its own GPUs
+      d.notes.push_back("the " + holder + " holds " + std::to_string(count) + " GPUs; " + name + " uses " + layout +
+                        " = " + std::to_string(all));
     }
   }
   return used;
@@ -338,19 +362,58 @@ void add_workload(ManifestContext& ctx, Workload& w) {
   const std::string where_text = where(ctx.origin, w.at->mark);
   auto [engine, command] = engine_command(w);
   if (engine == Engine::none) {
-    skip(ctx, w.name, w.at, "its command is not an engine vramcalc models (vllm serve, llama-server)" +
+    skip(ctx, w.name, w.at, "its command is not an engine vramcalc models (vllm serve, llama-server, "
+                            "sglang.launch_server, trtllm-serve, ollama)" +
                                 (w.image.empty() ? std::string() : "; image " + excerpt(w.image, 80)));
     return;
   }
-  if (engine == Engine::sglang || engine == Engine::trtllm) {
-    // Both are engines (--engine sglang / trtllm) but their command lines are not read yet.
-    skip(ctx, w.name, w.at, std::string(engine_name(engine)) + "'s command line is not read yet; check it as a "
-                                "deployment with its engine and engine_options (docs/ci.md)");
+  if (engine == Engine::unread) {
+    skip(ctx, w.name, w.at, "NVIDIA Dynamo's TensorRT-LLM worker's flags are not read; check it as a deployment "
+                            "with engine trtllm and its engine_options (docs/ci.md)");
+    return;
+  }
+  if (command.empty() && (engine == Engine::sglang || engine == Engine::trtllm)) {
+    // The image's own entrypoint starts no server: the container's command does.
+    skip(ctx, w.name, w.at, "image " + excerpt(w.image, 80) + " runs " + std::string(engine_name(engine)) +
+                                " but the container gives no command to read");
     return;
   }
   const std::string origin = where_text + ": " + w.name;
-  auto parsed = engine == Engine::vllm ? deployment_from_vllm_args(command, origin)
-                                       : deployment_from_llama_server_args(command, origin);
+  std::expected<Deployment, Error> parsed;
+  switch (engine) {
+  case Engine::vllm: parsed = deployment_from_vllm_args(command, origin); break;
+  case Engine::llama_server: parsed = deployment_from_llama_server_args(command, origin); break;
+  case Engine::sglang: parsed = deployment_from_sglang_args(command, origin); break;
+  case Engine::trtllm: parsed = deployment_from_trtllm_args(command, origin, false); break;
+  case Engine::ollama: {
+    // Its server's environment: the container's OLLAMA_* variables.
+    std::vector<std::pair<std::string, std::string>> env;
+    for (const auto& [k, v] : w.env) {
+      if (k.starts_with("OLLAMA_")) env.emplace_back(k, v);
+    }
+    const auto a = w.annotations.find("vramcalc/model");
+    const std::string model = a == w.annotations.end() ? std::string() : a->second;
+    // A postStart hook's `ollama pull MODEL` names the model the server is given.
+    if (!w.post_start.empty()) {
+      command.emplace_back(";");
+      for (std::string& word : unwrap_shell(w.post_start, w.env)) command.push_back(std::move(word));
+    }
+    parsed = deployment_from_ollama_args(command, origin, env, model);
+    if (!parsed && model.empty()) {
+      skip(ctx, w.name, w.at, "Ollama loads the models its requests name and the manifest names none (no `ollama run "
+                              "MODEL` in its command); say which with the annotation vramcalc/model (e.g. qwen3:8b)");
+      return;
+    }
+    if (parsed) {
+      for (const std::string& v : w.env_elsewhere) {
+        if (v.starts_with("OLLAMA_")) parsed->ignored.push_back(v + " (set from a ConfigMap, Secret or field: not read)");
+      }
+    }
+    break;
+  }
+  case Engine::none:
+  case Engine::unread: return;
+  }
   if (!parsed) {
     Error e = parsed.error();
     e.file = std::string(ctx.origin);
@@ -378,7 +441,7 @@ void add_workload(ManifestContext& ctx, Workload& w) {
   d.line = w.at->mark.line;
   d.column = w.at->mark.column;
   d.kind = w.kind;
-  d.notes = w.notes;
+  d.notes.insert(d.notes.begin(), w.notes.begin(), w.notes.end()); // after what the command line said
   if (!ctx.names.insert(d.name).second) {
     ctx.file.errors.push_back(error_at(ctx.origin, w.at->mark, w.name + ": " + w.origin_path, "the workload appears twice"));
     return;
@@ -448,6 +511,9 @@ void read_pod(ManifestContext& ctx, const Node* pod, const std::string& prefix, 
     }
     for (const std::string& word : words_of(get(c, "command"))) w.words.push_back(substitute(word, w.env));
     for (const std::string& word : words_of(get(c, "args"))) w.words.push_back(substitute(word, w.env));
+    for (const std::string& word : words_of(path_of(c, {"lifecycle", "postStart", "exec", "command"}))) {
+      w.post_start.push_back(substitute(word, w.env));
+    }
     w.annotations = annotations;
     gpu_type_from_labels(ctx, labels, w);
     add_workload(ctx, w);
@@ -674,6 +740,16 @@ void read_compose(const Node& root, ManifestContext& ctx) {
       continue;
     }
     w.gpu_resource = "deploy.resources.reservations.devices";
+    // The container's environment (`environment:` as a mapping or as K=V items): Ollama's
+    // server reads its OLLAMA_* variables from it.
+    if (const Node* env = get(s, "environment"); env != nullptr && env->is_map()) {
+      for (const auto& [ek, ev] : env->pairs) w.env[text(ek)] = text(ev);
+    } else if (env != nullptr && env->is_sequence()) {
+      for (const Node* item : env->items) {
+        const std::string kv = text(item);
+        if (const auto eq = kv.find('='); eq != std::string::npos && eq > 0) w.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+    }
     for (const std::string& word : words_of(get(s, "entrypoint"))) w.words.push_back(word);
     for (const std::string& word : words_of(get(s, "command"))) w.words.push_back(word);
     if (const Node* labels = get(s, "labels"); labels != nullptr && labels->is_map()) {

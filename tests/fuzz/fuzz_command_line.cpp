@@ -1,8 +1,9 @@
 // The engine command lines `vramcalc check` accepts: io::split_command_line, then
-// io::deployment_from_vllm and io::deployment_from_llama_server on the same text. Splitting
+// io::deployment_from_vllm, _llama_server, _sglang, _ollama and _trtllm (its extra options
+// file not read: a fuzzed path is not opened) on the same text. Splitting
 // is checked by a round trip (the words, each single-quoted, split back to themselves); a
 // deployment has a model, the engine it came from and only known keys; an error names the
-// flag (--vllm, --llama-server).
+// flag (--vllm, --llama-server, --sglang, --trtllm, --ollama).
 #include "fuzz_util.hpp"
 
 #include "deployments.hpp"
@@ -63,5 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   deployment(vramcalc::io::deployment_from_vllm(text), "--vllm", "vllm");
   deployment(vramcalc::io::deployment_from_llama_server(text), "--llama-server", "llamacpp");
+  deployment(vramcalc::io::deployment_from_sglang(text), "--sglang", "sglang");
+  deployment(vramcalc::io::deployment_from_ollama(text), "--ollama", "ollama");
+  if (words) deployment(vramcalc::io::deployment_from_trtllm_args(*words, "--trtllm", false), "--trtllm", "trtllm");
   return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace vramcalc;
 using namespace vramcalc::io;
 
@@ -130,7 +132,7 @@ spec:
   CHECK(f.skipped[0].reason == "annotation vramcalc/skip");
 }
 
-TEST_CASE("manifests: what is not a GPU workload is skipped, never failed; what cannot be read is an error") {
+TEST_CASE("manifests: what is not a GPU workload is skipped, never failed, and what cannot be read is an error") {
   const DeploymentFile f = read(R"y(apiVersion: v1
 kind: ConfigMap
 metadata: {name: c}
@@ -155,11 +157,13 @@ spec:
       containers:
         - {name: v, image: vllm/vllm-openai:v0.11.0, args: [llama3-70b, -tp, "8"], resources: {limits: {nvidia.com/gpu: 4}}}
 )y");
-  REQUIRE(f.skipped.size() == 2);
+  REQUIRE(f.skipped.size() == 1);
   CHECK(f.skipped[0].kind == "ConfigMap");
   CHECK(!f.skipped[0].workload);
-  CHECK(f.skipped[1].reason == "SGLang is not modelled yet");
-  CHECK(f.skipped[1].workload);
+  // SGLang's command line is read like vLLM's (test_engine_commands.cpp).
+  REQUIRE(f.deployments.size() == 1);
+  CHECK(f.deployments[0].name == "Deployment/default/sg/s");
+  CHECK(key(f.deployments[0], "engine") == "sglang");
   REQUIRE(f.errors.size() == 1);
   CHECK(f.errors[0].line == 23);
   CHECK(f.errors[0].message.find("vLLM uses tp x pp = 8 GPUs, the pod has 4") != std::string::npos);
@@ -190,4 +194,137 @@ TEST_CASE("compose services and vLLM configs") {
   CHECK(d.gpu_count == 2); // vLLM's tp x pp
   CHECK(key(d, "context") == "4096");
   CHECK(d.engine_options.at("enforce_eager").text == "true");
+}
+
+TEST_CASE("manifests: SGLang, trtllm-serve and Ollama containers are read as their engines") {
+  const DeploymentFile f = read(R"y(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sg}
+spec:
+  template:
+    spec:
+      nodeSelector: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}
+      containers:
+        - name: s
+          image: lmsysorg/sglang:v0.5.2-cu126
+          command: [python3, -m, sglang.launch_server]
+          args: [--model-path, meta-llama/Llama-3.1-70B-Instruct, --tp, "4", --dp-size, "2", --mem-fraction-static, "0.85"]
+          resources: {limits: {nvidia.com/gpu: 8}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: trt}
+spec:
+  template:
+    spec:
+      containers:
+        - name: t
+          image: nvcr.io/nvidia/tensorrt-llm/release:1.1.0
+          command: [sh, -c, "trtllm-serve meta-llama/Llama-3.1-8B-Instruct --tp_size 4 --extra_llm_api_options /config/extra.yaml"]
+          resources: {limits: {nvidia.com/gpu: 2}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ol
+  annotations: {vramcalc/model: "gpt-oss:20b"}
+spec:
+  template:
+    spec:
+      containers:
+        - name: o
+          image: ollama/ollama:0.12.4
+          env:
+            - {name: OLLAMA_CONTEXT_LENGTH, value: "16384"}
+            - {name: OLLAMA_NUM_PARALLEL, valueFrom: {configMapKeyRef: {name: c, key: p}}}
+            - {name: HOME, value: /root}
+          resources: {limits: {nvidia.com/gpu: 1}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ol2}
+spec:
+  template:
+    spec:
+      containers:
+        - {name: o, image: ollama/ollama, resources: {limits: {nvidia.com/gpu: 1}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ol3}
+spec:
+  template:
+    spec:
+      containers:
+        - name: o
+          image: ollama/ollama
+          command: [/bin/sh, -c, "ollama serve & sleep 5 && ollama pull llama3:70b && wait"]
+          resources: {limits: {nvidia.com/gpu: 2}}
+)y");
+  // trtllm-serve's tp 4 on a pod of 2 GPUs is an error, as vLLM's is.
+  REQUIRE(f.errors.size() == 1);
+  CHECK(f.errors[0].message.find("TensorRT-LLM uses tp x pp = 4 GPUs, the pod has 2") != std::string::npos);
+  REQUIRE(f.deployments.size() == 3);
+  const Deployment& s = f.deployments[0];
+  CHECK(s.name == "Deployment/default/sg/s");
+  CHECK(key(s, "engine") == "sglang");
+  CHECK(key(s, "tp") == "4");
+  CHECK(s.data_parallel == 2);
+  CHECK(key(s, "gpu") == "4xh100-sxm"); // each replica's tp x pp of the pod's 8
+  CHECK(s.gpu_count == 4);
+  CHECK(std::find(s.notes.begin(), s.notes.end(), "the pod holds 8 GPUs; SGLang uses tp x pp x dp = 8") != s.notes.end());
+  const Deployment& o = f.deployments[1];
+  CHECK(o.name == "Deployment/default/ol/o");
+  CHECK(key(o, "engine") == "ollama");
+  CHECK(key(o, "model") == "gpt-oss:20b");
+  CHECK(o.engine_options.at("env").text == "OLLAMA_CONTEXT_LENGTH=16384"); // HOME is not Ollama's
+  CHECK(o.ignored == std::vector<std::string>{"OLLAMA_NUM_PARALLEL (set from a ConfigMap, Secret or field: not read)"});
+  const Deployment& o3 = f.deployments[2];
+  CHECK(key(o3, "model") == "llama3:70b");
+  CHECK(o3.gpu_count == 2);
+  // No model anywhere: skipped with the reason and the way to name one.
+  REQUIRE(f.skipped.size() == 1);
+  CHECK(f.skipped[0].name == "Deployment/default/ol2/o");
+  CHECK(f.skipped[0].reason.find("annotation vramcalc/model") != std::string::npos);
+
+  // A postStart hook's `ollama pull` names the model of an image that only serves.
+  const DeploymentFile hook = read(R"y(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: o
+      image: ollama/ollama
+      lifecycle: {postStart: {exec: {command: [/bin/sh, -c, "sleep 5 && ollama pull llama3:70b"]}}}
+      resources: {limits: {nvidia.com/gpu: 2}}
+)y");
+  REQUIRE(hook.deployments.size() == 1);
+  CHECK(key(hook.deployments[0], "model") == "llama3:70b");
+  CHECK(hook.deployments[0].ignored.empty());
+
+  // The extra options file of a manifest is inside the container: listed, not read.
+  const DeploymentFile t = read(R"y(services:
+  trt:
+    image: nvcr.io/nvidia/tensorrt-llm/release:1.1.0
+    command: [trtllm-serve, meta-llama/Llama-3.1-8B-Instruct, --tp_size, "2", --extra_llm_api_options, /config/extra.yaml]
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 2, capabilities: [gpu]}]}}}
+  sg:
+    image: lmsysorg/sglang:latest
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
+  ol:
+    image: ollama/ollama
+    command: [run, "llama3:70b"]
+    environment: {OLLAMA_NUM_PARALLEL: "4", PATH: /usr/bin}
+    deploy: {resources: {reservations: {devices: [{driver: nvidia, count: 1, capabilities: [gpu]}]}}}
+)y");
+  REQUIRE(t.errors.empty());
+  REQUIRE(t.deployments.size() == 2);
+  // A Compose service's environment (a mapping here, K=V items too) is Ollama's server's.
+  CHECK(key(t.deployments[1], "model") == "llama3:70b");
+  CHECK(t.deployments[1].engine_options.at("env").text == "OLLAMA_NUM_PARALLEL=4");
+  CHECK(key(t.deployments[0], "engine") == "trtllm");
+  CHECK(t.deployments[0].ignored ==
+        std::vector<std::string>{"--extra_llm_api_options /config/extra.yaml (a file inside the container: not read)"});
+  REQUIRE(t.skipped.size() == 1);
+  CHECK(t.skipped[0].reason == "image lmsysorg/sglang:latest runs SGLang but the container gives no command to read");
 }
