@@ -42,7 +42,7 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
   const EngineTraits& t = engine_traits(engine);
   if (flags_given && s.engine != engine) {
     fail(ErrorCode::invalid_argument,
-         std::string(t.display) + " flags (" + std::string(t.flags) + ") need --engine " + std::string(t.id));
+         std::string(t.display) + " flags (" + engine_flag_names(engine) + ") need --engine " + std::string(t.id));
   }
   if (s.engine == engine && s.gpus.empty() && !t.needs_gpu.empty()) {
     fail(ErrorCode::invalid_argument,
@@ -79,7 +79,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     for (const EngineOptionSpec& spec : specs) {
       const auto it = o.engine_flags.find(std::string(spec.flag()));
       if (it == o.engine_flags.end()) continue;
-      if (auto e = spec.apply(it->second, s)) throw Failure{std::move(*e)};
+      if (auto e = spec.apply(it->second, s)) throw Failure{Error{e->code, std::string(spec.flag()) + ": " + e->message}};
     }
   }
 }

@@ -644,7 +644,7 @@ std::optional<Error> ollama_env(std::string_view text, Settings& s) {
                                    "OLLAMA_FLASH_ATTENTION", "OLLAMA_GPU_OVERHEAD"}) {
       const bool prefix = key.size() > 8 && (known.starts_with(key) || key.starts_with(known));
       if (prefix || edit_distance(key, known) <= 2) {
-        return flag_error("--ollama-env", "'" + std::string(key) + "' is not a variable Ollama reads (it would be ignored); did you mean " +
+        return value_error("'" + std::string(key) + "' is not a variable Ollama reads (it would be ignored); did you mean " +
                                               std::string(known) + "?");
       }
     }
@@ -657,7 +657,7 @@ constexpr EngineOptionSpec ollama_options[] = {
     {"--ollama-env", "env",
      "Ollama: its environment and Modelfile parameters, \"K=V K=V\" (OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, "
      "OLLAMA_KV_CACHE_TYPE, OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch)",
-     false, true, ollama_env},
+     false, true, ollama_env, 1},
     {"--ollama-version", "version", "Ollama: the release whose rules to model, 0.5.0 to 0.33.0 (default: newest)", false,
      true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
@@ -665,8 +665,8 @@ constexpr EngineOptionSpec ollama_options[] = {
          s.engine_options.ollama.release = ollama_newest;
          return std::nullopt;
        }
-       return read_into(s.engine_options.ollama.release, "--ollama-version", parse_ollama_release(t));
-     }},
+       return read_into(s.engine_options.ollama.release, parse_ollama_release(t));
+     }, 2},
 };
 
 } // namespace

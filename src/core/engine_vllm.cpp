@@ -497,7 +497,7 @@ std::optional<Error> vllm_version(std::string_view text, Settings& s) {
   if (const auto dot2 = minor_text.find('.'); dot2 != std::string::npos) minor_text = minor_text.substr(0, dot2);
   auto minor = minor_text == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(minor_text, 999);
   if (!major || !minor || dot == std::string_view::npos) {
-    return flag_error("--vllm-version", "'" + std::string(text) + "' is not a version like 0.11 or 0.21.1");
+    return value_error("'" + std::string(text) + "' is not a version like 0.11 or 0.21.1");
   }
   VllmOptions& v = s.engine_options.vllm;
   v.version_major = zero_major ? 0 : static_cast<std::uint32_t>(*major);
@@ -507,8 +507,8 @@ std::optional<Error> vllm_version(std::string_view text, Settings& s) {
 
 std::optional<Error> block_size(std::string_view text, Settings& s) {
   std::uint64_t b = 0;
-  if (auto e = read_into(b, "--block-size", parse_count(text, 4096))) return e;
-  if ((b & (b - 1)) != 0) return flag_error("--block-size", "'" + std::string(text) + "' is not a power of two");
+  if (auto e = read_into(b, parse_count(text, 4096))) return e;
+  if ((b & (b - 1)) != 0) return value_error("'" + std::string(text) + "' is not a power of two");
   s.engine_options.vllm.block_size = static_cast<std::uint32_t>(b);
   return std::nullopt;
 }
@@ -517,23 +517,23 @@ constexpr EngineOptionSpec vllm_options[] = {
     {"--gpu-memory-utilization", "gpu_memory_utilization",
      "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.utilization_ppm, "--gpu-memory-utilization", parse_fraction_ppm(t));
-     }},
+       return read_into(s.engine_options.vllm.utilization_ppm, parse_fraction_ppm(t));
+     }, 1},
     {"--block-size", "block_size", "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)", false,
-     true, block_size},
+     true, block_size, 2},
     {"--max-num-seqs", "max_num_seqs", "vLLM: most concurrent sequences (default by GPU: 1024 or 256)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.max_num_seqs, "--max-num-seqs", parse_count(t, 1ull << 24));
-     }},
+       return read_into(s.engine_options.vllm.max_num_seqs, parse_count(t, 1ull << 24));
+     }, 3},
     {"--max-num-batched-tokens", "max_num_batched_tokens",
      "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.max_num_batched_tokens, "--max-num-batched-tokens", parse_tokens(t));
+       return read_into(s.engine_options.vllm.max_num_batched_tokens, parse_tokens(t));
      }},
     {"--kv-cache-memory", "kv_cache_memory", "vLLM: the KV cache budget per GPU, instead of vLLM's profiling", false,
      true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.kv_cache_memory_bytes, "--kv-cache-memory", parse_size(t));
+       return read_into(s.engine_options.vllm.kv_cache_memory_bytes, parse_size(t));
      }},
     {"--vllm-version", "version", "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)",
      false, true, vllm_version},

@@ -52,9 +52,7 @@ ojson section_json(const EngineSection& e, const OllamaSection& os) {
   const OllamaResult& r = os.plan;
   const OllamaSettings& s = r.settings;
   const LlamaCppResult& p = r.llamacpp;
-  ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(llamacpp_device_json(d, true));
-  return ojson{{"name", e.name()},
+  ojson out{{"name", e.name()},
                {"version", e.version},
                {"gpu", e.gpu},
                {"gpus", p.gpus.size()},
@@ -86,20 +84,16 @@ ojson section_json(const EngineSection& e, const OllamaSection& os) {
                {"gpu_layers", r.gpu_layers},
                {"total_layers", os.total_layers},
                {"fully_offloaded", r.fully_offloaded},
-               {"gpu_totals_bytes", r.gpu_totals_bytes},
-               {"devices", std::move(devices)},
-               {"host", llamacpp_device_json(p.host, false)},
-               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
-               {"aborts", p.aborts},
-               {"fits", e.fits},
-               {"notes", e.notes}};
+               {"gpu_totals_bytes", r.gpu_totals_bytes}};
+  llamacpp_json_tail(out, e, p);
+  return out;
 }
 
 } // namespace
 
 std::string engine_status(const EngineSection&, const OllamaSection& os, const std::string&) {
   const OllamaResult& r = os.plan;
-  if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (!r.llamacpp.error.empty()) return llamacpp_refusal(r.llamacpp);
   if (os.clamped()) return fmt::format("Ollama: context clamped to {}", with_commas(r.settings.num_ctx));
   if (partial(r)) return fmt::format("Ollama: {}/{} layers on GPU", r.gpu_layers, r.model_layers);
   return "";
@@ -107,7 +101,7 @@ std::string engine_status(const EngineSection&, const OllamaSection& os, const s
 
 std::string engine_shortfall(const EngineSection&, const OllamaSection& os, const FitRow& f, UnitSystem u) {
   const OllamaResult& r = os.plan;
-  if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (!r.llamacpp.error.empty()) return llamacpp_refusal(r.llamacpp);
   if (os.clamped()) {
     return fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}", with_commas(os.requested_num_ctx),
                        with_commas(r.settings.num_ctx));
@@ -156,7 +150,7 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {
-    verdict_line = fmt::format("{}: {}.", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+    verdict_line = llamacpp_refusal_line(p, st);
   } else if (os.clamped()) {
     verdict_line = fmt::format("{}: Ollama clamps num_ctx {} to the model's trained context, {}.", st.red("Not the context asked"),
                                with_commas(os.requested_num_ctx), with_commas(s.num_ctx));
@@ -187,8 +181,8 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
 void engine_json(JsonObject& out, const EngineSection& e, const OllamaSection& os) { out.value = section_json(e, os); }
 
 std::vector<std::string*> engine_file_texts(OllamaSection& os) {
-  std::vector<std::string*> out{&os.weights, &os.plan.llamacpp.error, &os.plan.llamacpp.host.name};
-  for (LlamaCppDevice& d : os.plan.llamacpp.gpus) out.push_back(&d.name);
+  std::vector<std::string*> out{&os.weights};
+  llamacpp_file_texts(os.plan.llamacpp, out);
   for (std::string& note : os.plan.settings.notes) out.push_back(&note);
   return out;
 }
@@ -208,7 +202,7 @@ EngineVerdict engine_verdict(const Report& r, const OllamaSection& os, std::uint
   }
   out.fits = r.engine->fits;
   out.why = !p.llamacpp.error.empty()
-                ? "llama.cpp would " + std::string(p.llamacpp.aborts ? "abort" : "refuse") + ": " + p.llamacpp.error
+                ? llamacpp_refusal_why(p.llamacpp)
             : os.clamped() ? fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}",
                                          with_commas(os.requested_num_ctx), with_commas(p.settings.num_ctx))
             : partial(p) ? fmt::format("Ollama offloads {} of {} layers, the rest run on the CPU", p.gpu_layers, p.model_layers)

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vramcalc::detail {
 
@@ -26,11 +27,17 @@ struct JsonObject {
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
 
-// llama.cpp's devices (src/report/engine_llamacpp.cpp), for the engines that run it (Ollama):
-// the per-device table of the text report, and a device's JSON object (usable, margin and
-// fits only for a GPU).
+// llama.cpp's plan (src/report/engine_llamacpp.cpp) as llama.cpp's renderers show it, for the
+// engines that run it (Ollama): the per-device table of the text report; the last fields of
+// the JSON object (devices, host, error, aborts, fits, notes); the words for a plan llama.cpp
+// refuses (the fit table's, "llama.cpp refuses"; the verdict line's, "llama.cpp would refuse
+// this: <why>."; the check's, "llama.cpp would refuse: <why>"); the texts from files it holds.
 struct Style;
 [[nodiscard]] std::string llamacpp_device_table(const LlamaCppResult& plan, const RenderOptions& o, const Style& st);
-[[nodiscard]] nlohmann::ordered_json llamacpp_device_json(const LlamaCppDevice& device, bool gpu);
+void llamacpp_json_tail(nlohmann::ordered_json& out, const EngineSection& e, const LlamaCppResult& plan);
+[[nodiscard]] std::string llamacpp_refusal(const LlamaCppResult& plan);
+[[nodiscard]] std::string llamacpp_refusal_line(const LlamaCppResult& plan, const Style& st);
+[[nodiscard]] std::string llamacpp_refusal_why(const LlamaCppResult& plan);
+void llamacpp_file_texts(LlamaCppResult& plan, std::vector<std::string*>& out);
 
 } // namespace vramcalc::detail

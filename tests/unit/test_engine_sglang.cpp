@@ -1,6 +1,7 @@
 // SGLang's static fraction, KV pool and token count, with the arithmetic written out, and
 // against its own start-up logs (tests/data/sglang/logs.md lists each line with its source).
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 
 #include <cmath>
@@ -178,52 +179,23 @@ TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", 
 }
 
 TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, monotone in context and batch", "[sglang]") {
-  std::size_t modelled = 0, refused = 0;
-  for (const ModelSpec& m : catalog().models) {
-    INFO(m.id);
-    Settings s = vramcalc::test::settings_for("bf16", m.dtype, 4096, 1, m.dtype);
-    s.engine = EngineKind::sglang;
-    s.gpus.push_back(GpuRequest{gpu("h100"), 8});
-    bool fits[3][3] = {};
-    std::optional<std::uint64_t> tokens;
-    std::size_t i = 0;
-    // Larger contexts and batches never fit where smaller ones did not; the pool does not
-    // depend on either (only max_running_requests does, on the context).
-    for (const std::uint64_t ctx : {std::uint64_t{1024}, std::uint64_t{8192}, std::uint64_t{65536}}) {
-      std::size_t j = 0;
-      for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{8}, std::uint64_t{64}}) {
-        s.context_tokens = ctx;
-        s.batch = batch;
-        auto r = estimate(m, s, catalog().gpus);
-        REQUIRE(r.has_value());
-        REQUIRE(r->engine);
-        const SglangResult& g = std::get<SglangSection>(r->engine->detail).plan;
-        if (!g.error.empty()) {
-          CHECK_FALSE(r->engine->fits);
-          ++refused;
-          goto next_model;
-        }
-        CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
-        CHECK(static_cast<std::int64_t>(g.static_bytes) - static_cast<std::int64_t>(g.weights_bytes) == g.rest_bytes);
-        CHECK(g.kv_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
-        CHECK(g.cell_bytes > 0);
-        if (tokens) CHECK(*tokens == g.max_total_num_tokens);
-        tokens = g.max_total_num_tokens;
-        if (r->engine->fits) CHECK(g.max_total_num_tokens >= ctx * batch);
-        fits[i][j] = r->engine->fits;
-        // Fitting here means fitting at every smaller context and batch.
-        if (fits[i][j]) {
-          for (std::size_t a = 0; a <= i; ++a) {
-            for (std::size_t b = 0; b <= j; ++b) CHECK(fits[a][b]);
-          }
-        }
-        ++j;
-      }
-      ++i;
-    }
-    ++modelled;
-  next_model:;
-  }
-  CHECK(modelled > 50);
-  CHECK(refused > 0); // sliding-window and recurrent models
+  // The pool does not depend on the context or the batch (only max_running_requests does, on
+  // the context).
+  std::optional<std::uint64_t> tokens;
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::sglang, gpu("h100"), 8,
+                                                        [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool first) {
+    const SglangResult& g = std::get<SglangSection>(r.engine->detail).plan;
+    if (!g.error.empty()) return false;
+    CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
+    CHECK(static_cast<std::int64_t>(g.static_bytes) - static_cast<std::int64_t>(g.weights_bytes) == g.rest_bytes);
+    CHECK(g.kv_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
+    CHECK(g.cell_bytes > 0);
+    if (first) tokens.reset();
+    if (tokens) CHECK(*tokens == g.max_total_num_tokens);
+    tokens = g.max_total_num_tokens;
+    if (r.engine->fits) CHECK(g.max_total_num_tokens >= ctx * batch);
+    return true;
+  });
+  CHECK(counts.modelled > 50);
+  CHECK(counts.refused > 0); // sliding-window and recurrent models
 }

@@ -1,6 +1,7 @@
 // TensorRT-LLM's KV budget, bytes per token and blocks, with the arithmetic written out, and
 // against public start-up logs (tests/data/trtllm/logs.md lists each line with its source).
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/report.hpp"
@@ -32,11 +33,7 @@ GpuSpec gpu_of_bytes(std::uint64_t bytes) {
 
 // Applies an engine option by its flag, as the command line and deployment files do.
 std::optional<Error> apply_option(Settings& s, std::string_view flag, std::string_view text) {
-  for (const EngineOptionSpec& spec : trtllm_option_specs()) {
-    if (spec.flag() == flag) return spec.apply(text, s);
-  }
-  FAIL("no such option " << flag);
-  return std::nullopt;
+  return vramcalc::test::apply_option(EngineKind::trtllm, s, flag, text);
 }
 
 Settings trtllm_settings(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch, const std::string& gpu_id) {
@@ -525,47 +522,17 @@ TEST_CASE("TensorRT-LLM: weights it does not load and KV dtypes its pool does no
 }
 
 TEST_CASE("property: TensorRT-LLM on every catalog model: runs, the pool adds up, monotone in context and batch", "[trtllm]") {
-  std::size_t modelled = 0, refused = 0;
-  for (const ModelSpec& m : catalog().models) {
-    INFO(m.id);
-    Settings s = vramcalc::test::settings_for("bf16", m.dtype, 4096, 1, m.dtype);
-    s.engine = EngineKind::trtllm;
-    s.gpus.push_back(GpuRequest{gpu("h100"), 8});
-    bool fits[3][3] = {};
-    std::size_t i = 0;
-    for (const std::uint64_t ctx : {std::uint64_t{1024}, std::uint64_t{8192}, std::uint64_t{65536}}) {
-      std::size_t j = 0;
-      for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{8}, std::uint64_t{64}}) {
-        s.context_tokens = ctx;
-        s.batch = batch;
-        auto r = estimate(m, s, catalog().gpus);
-        REQUIRE(r.has_value());
-        REQUIRE(r->engine);
-        const TrtllmSection& t = std::get<TrtllmSection>(r->engine->detail);
-        const TrtllmResult& g = t.plan;
-        if (!g.error.empty()) {
-          CHECK_FALSE(r->engine->fits);
-          ++refused;
-          goto next_model;
-        }
-        CHECK(g.kv_tokens == g.blocks * g.tokens_per_block);
-        CHECK(g.kv_cache_bytes == g.kv_tokens * g.bytes_per_token);
-        CHECK(g.peak_bytes == g.weights_bytes + g.estimation_kv_bytes + g.activation_bytes + g.non_torch_bytes);
-        CHECK(g.max_tokens <= g.kv_budget_bytes / g.estimate_bytes_per_token);
-        if (r->engine->fits) CHECK(g.kv_tokens >= ctx * batch);
-        fits[i][j] = r->engine->fits;
-        if (fits[i][j]) {
-          for (std::size_t a = 0; a <= i; ++a) {
-            for (std::size_t b = 0; b <= j; ++b) CHECK(fits[a][b]);
-          }
-        }
-        ++j;
-      }
-      ++i;
-    }
-    ++modelled;
-  next_model:;
-  }
-  CHECK(modelled > 50);
-  CHECK(refused > 0); // recurrent models
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::trtllm, gpu("h100"), 8,
+                                                        [](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+    const TrtllmResult& g = std::get<TrtllmSection>(r.engine->detail).plan;
+    if (!g.error.empty()) return false;
+    CHECK(g.kv_tokens == g.blocks * g.tokens_per_block);
+    CHECK(g.kv_cache_bytes == g.kv_tokens * g.bytes_per_token);
+    CHECK(g.peak_bytes == g.weights_bytes + g.estimation_kv_bytes + g.activation_bytes + g.non_torch_bytes);
+    CHECK(g.max_tokens <= g.kv_budget_bytes / g.estimate_bytes_per_token);
+    if (r.engine->fits) CHECK(g.kv_tokens >= ctx * batch);
+    return true;
+  });
+  CHECK(counts.modelled > 50);
+  CHECK(counts.refused > 0); // recurrent models
 }
