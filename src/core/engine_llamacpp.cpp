@@ -426,14 +426,8 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   l.swa_full = o.swa_full;
   l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
-  EngineSection e;
-  e.version = release_text(p.release);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = 1;
-  e.pp = static_cast<std::uint32_t>(p.gpus.size());
-  e.context_tokens = s.context_tokens;
-  e.batch = s.batch;
+  EngineSection e = section_head(release_text(p.release), g.gpu, 1, static_cast<std::uint32_t>(p.gpus.size()),
+                                 s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
   e.fits = p.fits;
   e.detail = std::move(l);

@@ -547,14 +547,9 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   else if (st.runner == OllamaRunner::llama_server) os.flash_source = "llama-server's auto";
   else os.flash_source = "release default for " + (ollama_model_facts(model).arch);
 
-  EngineSection e;
-  e.version = ollama_release_name(st.release);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = 1;
-  e.pp = static_cast<std::uint32_t>(std::max<std::size_t>(1, r.llamacpp.gpus.size()));
-  e.context_tokens = st.num_ctx;
-  e.batch = st.parallel;
+  EngineSection e = section_head(ollama_release_name(st.release), g.gpu, 1,
+                                 static_cast<std::uint32_t>(std::max<std::size_t>(1, r.llamacpp.gpus.size())), st.num_ctx,
+                                 st.parallel);
   bool within = r.llamacpp.error.empty();
   for (std::size_t i = 0; i < r.llamacpp.gpus.size() && i < r.gpu_totals_bytes.size(); ++i) {
     within = within && r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes;

@@ -142,14 +142,7 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   // --overhead replaces the memory in use before the weights (e.g. with a log's own figure).
   if (settings.overhead_given) o.init_bytes = settings.overhead_bytes;
   SglangSection s{sglang_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
-  EngineSection e;
-  e.version = "0.5";
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head("0.5", g.gpu, layout.tp, layout.pp, settings.context_tokens, settings.batch);
   const SglangResult& r = s.plan;
   if (r.error.empty()) {
     const std::uint64_t need = checked_mul(settings.batch, settings.context_tokens, "the KV pool");

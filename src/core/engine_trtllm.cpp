@@ -340,14 +340,8 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
     s.plan.error = "TensorRT-LLM loads Hugging Face and ModelOpt checkpoints, not " + settings.weights.id +
                    " (GGUF and ExLlamaV2 files); give -q with a format it loads, such as bf16, fp8, nvfp4 or awq";
   }
-  EngineSection e;
-  e.version = std::string(trtllm_release_name(o.release));
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head(std::string(trtllm_release_name(o.release)), g.gpu, layout.tp, layout.pp,
+                                 settings.context_tokens, settings.batch);
   const TrtllmResult& r = s.plan;
   if (r.error.empty()) {
     // A request holds whole blocks (beam width 1); one over max_seq_len is refused.

@@ -441,14 +441,8 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
   VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
-  EngineSection e;
-  e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head(std::to_string(o.version_major) + "." + std::to_string(o.version_minor), g.gpu, layout.tp,
+                                 layout.pp, settings.context_tokens, settings.batch);
   if (!vllm_release_modelled(o.version_major, o.version_minor)) {
     e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
                       "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");

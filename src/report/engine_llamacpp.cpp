@@ -111,10 +111,7 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
   t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
   const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
-    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
-    const std::int64_t headroom = d.total() <= d.usable_bytes
-                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
-                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
+    const std::int64_t headroom = room_bytes(d.usable_bytes, d.total());
     t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
            format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
            format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
@@ -213,10 +210,7 @@ EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& l, std::uin
   std::int64_t least = INT64_MAX;
   for (const LlamaCppDevice& dev : l.plan.gpus) {
     out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
-    const std::int64_t h = dev.total() <= dev.usable_bytes
-                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
-                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
-    least = std::min(least, h);
+    least = std::min(least, room_bytes(dev.usable_bytes, dev.total()));
   }
   out.headroom_bytes = least == INT64_MAX ? 0 : least;
   out.fits = r.engine->fits;

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +25,13 @@ struct JsonObject {
 // (vLLM, SGLang, TensorRT-LLM): name, version, gpu, tp, pp, context_tokens, batch; each engine
 // appends its own (engine_<id>.cpp).
 [[nodiscard]] nlohmann::ordered_json parallel_engine_json(const EngineSection& e);
+
+// have - need, the room a GPU or pool has left, as a signed number of bytes saturated at the
+// int64 range.
+[[nodiscard]] inline std::int64_t room_bytes(std::uint64_t have, std::uint64_t need) {
+  constexpr auto cap = static_cast<std::uint64_t>(INT64_MAX);
+  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap)) : -static_cast<std::int64_t>(std::min(need - have, cap));
+}
 
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
