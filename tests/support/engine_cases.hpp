@@ -17,6 +17,18 @@
 
 namespace vramcalc::test {
 
+// A weight format by name, for a bf16 model; a catalog GPU by id.
+inline WeightFormat format_of(const std::string& name) {
+  auto f = parse_weight_format(name, Dtype::bf16);
+  if (!f) FAIL(f.error().message);
+  return *f;
+}
+inline const GpuSpec& catalog_gpu(const std::string& id) {
+  auto g = catalog().find_gpu(id);
+  if (!g) FAIL(g.error().message);
+  return **g;
+}
+
 // The option of `engine` whose canonical flag is `flag`.
 inline const EngineOptionSpec& option_spec(EngineKind engine, std::string_view flag) {
   for (const EngineOptionSpec& spec : engine_option_specs(engine)) {

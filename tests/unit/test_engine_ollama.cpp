@@ -16,6 +16,8 @@
 #include <utility>
 
 using namespace vramcalc;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
@@ -41,12 +43,6 @@ GpuSpec gpu_of(std::uint64_t bytes) {
 }
 
 std::vector<GpuSpec> gpus(std::size_t n, std::uint64_t bytes) { return std::vector<GpuSpec>(n, gpu_of(bytes)); }
-
-WeightFormat format_of(const std::string& name) {
-  auto f = parse_weight_format(name, Dtype::bf16);
-  if (!f) FAIL(f.error().message);
-  return *f;
-}
 
 OllamaSettings settings(std::string_view rel, std::string_view e, const std::string& id, const std::vector<GpuSpec>& g) {
   return ollama_settings(release(rel), env(e), ollama_model_facts(model(id)), g);
@@ -410,7 +406,6 @@ TEST_CASE("ollama_plan over the catalog: runs, asks num_ctx x parallel, fits wha
 
 namespace {
 
-const GpuSpec& catalog_gpu(const std::string& id) { return **vramcalc::test::catalog().find_gpu(id); }
 
 } // namespace
 

@@ -8,13 +8,11 @@
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
-
-WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
-
-const GpuSpec& gpu(const std::string& id) { return **catalog().find_gpu(id); }
 
 SglangOptions fraction(std::uint32_t ppm) {
   SglangOptions o;
@@ -32,7 +30,7 @@ TEST_CASE("SGLang: the default static fraction from the GPU's memory, chunk, gra
   // reserved = 512 + 1.5 x 8192 + 2 x 256 + 1 x 1 / 8 x 1024 = 512 + 12288 + 512 + 128 =
   // 13,440 MiB (over the 10,240 floor); (81559 - 13440) / 81559 = 0.83521 -> 0.835, as the
   // docs notebook's server_args print (logs.md, docs-0.5B).
-  const SglangResult h = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult h = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK(h.gpu_mem_mib == 81559);
   CHECK(h.chunked_prefill_size == 8192);
   CHECK(h.cuda_graph_max_bs == 256);
@@ -41,27 +39,27 @@ TEST_CASE("SGLang: the default static fraction from the GPU's memory, chunk, gra
   CHECK_FALSE(h.fraction_given);
   // 4x L4 at tp 4: 23,034 MiB (20-35 GiB: chunk 2048, graph bs 80 at tp >= 4): 512 + 3072 +
   // 160 + 4 / 8 x 1024 = 4,256 MiB, no floor below 60 GiB; (23034 - 4256) / 23034 = 0.81523.
-  const SglangResult l = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("l4"), Parallel{4, 1, false}, {});
+  const SglangResult l = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("l4"), Parallel{4, 1, false}, {});
   CHECK(l.cuda_graph_max_bs == 80);
   CHECK(l.reserved_bytes == 4256ull << 20);
   CHECK(l.mem_fraction_static_ppm == 815000);
   // 8x H200 at tp 8: 143,771 MiB (90-160 GiB: 8192, bs 512): 512 + 12288 + 1024 + 1024 =
   // 14,848 MiB; (143771 - 14848) / 143771 = 0.89672 -> 0.897.
-  const SglangResult h200 = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h200"), Parallel{8, 1, false}, {});
+  const SglangResult h200 = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h200"), Parallel{8, 1, false}, {});
   CHECK(h200.reserved_bytes == 14848ull << 20);
   CHECK(h200.mem_fraction_static_ppm == 897000);
   SglangOptions no_chunk;
   // --chunked-prefill-size -1: max_prefill_tokens 16384 counts instead: 512 + 1.5 x 16384 +
   // 512 + 128 = 25,728 MiB.
   no_chunk.chunked_prefill_size = 0;
-  const SglangResult n = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, no_chunk);
+  const SglangResult n = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, no_chunk);
   CHECK(n.reserved_bytes == 25728ull << 20);
   CHECK(n.mem_fraction_static_ppm == 685000); // (81559 - 25728) / 81559 = 0.68454
 }
 
 TEST_CASE("SGLang: MHA pool, Llama-3.1-8B on one H100 (exact bytes; logs within 0.6%)", "[sglang]") {
   const ModelSpec& m = model("llama3.1-8b");
-  const SglangResult r = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, fraction(880000));
+  const SglangResult r = sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, fraction(880000));
   // Free before the weights: the CUDA total 85,018,542,080 - 420 MiB (440,401,920) =
   // 84,578,140,160; x 0.88 = 74,428,763,340.8 -> 74,428,763,340; weights 8,030,261,248
   // params x 2 = 16,060,522,496; the pool 58,368,240,844 bytes.
@@ -81,18 +79,18 @@ TEST_CASE("SGLang: MHA pool, Llama-3.1-8B on one H100 (exact bytes; logs within 
   CHECK(std::abs(445314.0 / 444500 - 1) < 0.002);
   CHECK(std::abs(445314.0 / 442750 - 1) < 0.006);
   // fp8 KV halves the cell: 65,536 bytes, twice the tokens (58,368,240,844 / 65,536 = 890,628.6).
-  const SglangResult f8 = sglang_plan(m, fmt_of("bf16"), Dtype::f8_e4m3, 131072, gpu("h100"), Parallel{}, fraction(880000));
+  const SglangResult f8 = sglang_plan(m, format_of("bf16"), Dtype::f8_e4m3, 131072, catalog_gpu("h100"), Parallel{}, fraction(880000));
   CHECK(f8.cell_bytes == 65536);
   CHECK(f8.max_total_num_tokens == 890628);
   // --page-size 64: whole pages, 445,314 -> 6,958 x 64 = 445,312.
   SglangOptions paged = fraction(880000);
   paged.page_size = 64;
-  CHECK(sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, paged).max_total_num_tokens == 445312);
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, paged).max_total_num_tokens == 445312);
 }
 
 TEST_CASE("SGLang: MLA pool, DeepSeek-V2-Lite on one H100 with the default fraction (exact bytes)", "[sglang]") {
   const ModelSpec& m = model("deepseek-v2-lite");
-  const SglangResult r = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, gpu("h100"), Parallel{}, {});
+  const SglangResult r = sglang_plan(m, format_of("bf16"), Dtype::bf16, 32768, catalog_gpu("h100"), Parallel{}, {});
   // 0.835 (the H100 derivation above): 84,578,140,160 x 0.835 = 70,622,747,033.6 -> 70,622,747,033;
   // weights 15,706,484,224 params x 2 = 31,412,968,448; the pool 39,209,778,585 bytes.
   CHECK(r.static_bytes == 70622747033ull);
@@ -105,11 +103,11 @@ TEST_CASE("SGLang: MLA pool, DeepSeek-V2-Lite on one H100 with the default fract
   // min(max(1260602 x 512 / 32768 = 19,696, 2048), 4096) = 4096.
   CHECK(r.max_running_requests == 4096);
   // fp8_e5m2: one byte per element, 15,552 a token: 2,521,204 tokens.
-  const SglangResult f8 = sglang_plan(m, fmt_of("bf16"), Dtype::f8_e5m2, 32768, gpu("h100"), Parallel{}, {});
+  const SglangResult f8 = sglang_plan(m, format_of("bf16"), Dtype::f8_e5m2, 32768, catalog_gpu("h100"), Parallel{}, {});
   CHECK(f8.cell_bytes == 15552);
   CHECK(f8.max_total_num_tokens == 2521204);
   // At tp 2 the latent is still whole on each GPU: the same cell.
-  CHECK(sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, gpu("h100"), Parallel{2, 1, false}, {}).cell_bytes == 31104);
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 32768, catalog_gpu("h100"), Parallel{2, 1, false}, {}).cell_bytes == 31104);
 }
 
 TEST_CASE("SGLang: the pool formula against the logs' own figures", "[sglang]") {
@@ -126,7 +124,7 @@ TEST_CASE("SGLang: the pool formula against the logs' own figures", "[sglang]") 
   // H100-8B-b: logged 442,750 (total = 63.48 + 15.11 from its "mem usage").
   CHECK(std::abs(tokens(63.48, 78.59, 0.88, 131072) - 442750) < 45);
   // The same cells from the catalog's models.
-  const SglangResult q = sglang_plan(model("qwq-32b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("l4"),
+  const SglangResult q = sglang_plan(model("qwq-32b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("l4"),
                                      Parallel{4, 1, false}, fraction(850000));
   CHECK(q.cell_bytes == 65536);
 }
@@ -136,7 +134,7 @@ TEST_CASE("SGLang: whole-model predictions against the logs, and where they diff
   // the shards 15.26 GiB where the log's load took 15.54 GiB: the 0.28 GiB more it holds after
   // loading (not modelled) is 4,600 tokens of a 64 KiB cell, so vramcalc says 50,603 where
   // SGLang logged 46,611 (+8.6%; docs/engines.md).
-  const SglangResult q = sglang_plan(model("qwq-32b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("l4"),
+  const SglangResult q = sglang_plan(model("qwq-32b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("l4"),
                                      Parallel{4, 1, false}, fraction(850000));
   CHECK(q.max_total_num_tokens == 50603);
   CHECK(std::abs(static_cast<double>(q.total_gpu_memory_bytes) / gib - 21.63) < 0.06);
@@ -147,12 +145,12 @@ TEST_CASE("SGLang: whole-model predictions against the logs, and where they diff
 
 TEST_CASE("SGLang: does not start when the weights take the static share; hybrid models refused", "[sglang]") {
   // Llama-3-70B in bf16 on one H100: 141 GB of weights against 0.835 x 78.77 GiB.
-  const SglangResult r = sglang_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult r = sglang_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK_FALSE(r.starts);
   CHECK(r.rest_bytes < 0);
   CHECK(r.max_total_num_tokens == 0);
   // gpt-oss has sliding-window layers: SGLang's SWA pool is not modelled.
-  const SglangResult g = sglang_plan(model("gpt-oss-20b"), fmt_of("mxfp4"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult g = sglang_plan(model("gpt-oss-20b"), format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK_FALSE(g.error.empty());
   CHECK_FALSE(g.starts);
 }
@@ -160,7 +158,7 @@ TEST_CASE("SGLang: does not start when the weights take the static share; hybrid
 TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", "[sglang]") {
   Settings s = vramcalc::test::settings_for("bf16", Dtype::bf16, 131072, 3);
   s.engine = EngineKind::sglang;
-  s.gpus.push_back(GpuRequest{gpu("h100"), 1});
+  s.gpus.push_back(GpuRequest{catalog_gpu("h100"), 1});
   // Default fraction: 416,276 tokens = 3 requests of 131,072 (393,216), not 4.
   const Report r3 = estimate(model("llama3.1-8b"), s, catalog().gpus).value();
   REQUIRE(r3.engine);
@@ -182,7 +180,7 @@ TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, mono
   // The pool does not depend on the context or the batch (only max_running_requests does, on
   // the context).
   std::optional<std::uint64_t> tokens;
-  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::sglang, gpu("h100"), 8,
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::sglang, catalog_gpu("h100"), 8,
                                                         [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool first) {
     const SglangResult& g = std::get<SglangSection>(r.engine->detail).plan;
     if (!g.error.empty()) return false;

@@ -10,13 +10,11 @@
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
-
-WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
-
-const GpuSpec& gpu(const std::string& id) { return **catalog().find_gpu(id); }
 
 constexpr std::uint64_t gib = 1ull << 30;
 constexpr double gib_d = 1073741824.0;
@@ -39,7 +37,7 @@ std::optional<Error> apply_option(Settings& s, std::string_view flag, std::strin
 Settings trtllm_settings(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch, const std::string& gpu_id) {
   Settings s = vramcalc::test::settings_for(quant, kv, ctx, batch);
   s.engine = EngineKind::trtllm;
-  s.gpus.push_back(GpuRequest{gpu(gpu_id), 1});
+  s.gpus.push_back(GpuRequest{catalog_gpu(gpu_id), 1});
   return s;
 }
 
@@ -76,11 +74,11 @@ TEST_CASE("TensorRT-LLM: KV bytes per token per GPU, allocated and estimated (GQ
   // Through the plan, which counts the layers: gpt-oss-120b's 36 layers (sliding ones too, at full
   // length: no max_attention_window) x 2 x 8 heads x 64 x 2 = 73,728 = L1's "kv size is 73728";
   // SmolLM2-135M 30 x 2 x 3 x 64 x 2 = 23,040 (L4); TinyLlama 22 x 2 x 4 x 64 x 2 = 22,528 (L3).
-  CHECK(trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, gpu("h200"), Parallel{}, {}).bytes_per_token == 73728);
-  CHECK(trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 0, gpu("l4"), Parallel{}, {}).bytes_per_token == 23040);
-  CHECK(trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("l4"), Parallel{}, {}).bytes_per_token == 22528);
+  CHECK(trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {}).bytes_per_token == 73728);
+  CHECK(trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("l4"), Parallel{}, {}).bytes_per_token == 23040);
+  CHECK(trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("l4"), Parallel{}, {}).bytes_per_token == 22528);
   // Pipeline parallel 2: the 16 layers of a stage, 65,536.
-  CHECK(trtllm_plan(llama, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{1, 2, false}, {}).bytes_per_token == 65536);
+  CHECK(trtllm_plan(llama, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{1, 2, false}, {}).bytes_per_token == 65536);
 }
 
 TEST_CASE("TensorRT-LLM: the fraction as a float32, and the CUDA-graph batch sizes", "[trtllm]") {
@@ -121,7 +119,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   TrtllmOptions o;
   o.activation_bytes = gib;
   o.non_torch_bytes = 2 * gib;
-  const TrtllmResult r = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, o);
+  const TrtllmResult r = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, o);
   REQUIRE(r.error.empty());
   CHECK(r.device_total_bytes == 85018542080ull); // the H100's measured CUDA total
   CHECK(r.weights_bytes == 16060522496ull);      // 8,030,261,248 params x 2
@@ -145,7 +143,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   CHECK(r.kv_cache_bytes == 451392ull * 131072);
   TrtllmOptions newest = o;
   newest.release = TrtllmRelease::newest;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, newest).kv_tokens == 451360);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, newest).kv_tokens == 451360);
   // The pool holds 451,392 >= 131,072: max_seq_len stays; it starts.
   CHECK(r.max_seq_len == 131072);
   CHECK(r.max_seq_len_final == 131072);
@@ -154,7 +152,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   // kv_cache_config.max_tokens 100,000 caps it: ceil(100,000 / 32) = 3,125 blocks = 100,000.
   TrtllmOptions capped = o;
   capped.max_tokens = 100000;
-  const TrtllmResult c = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, capped);
   CHECK(c.max_tokens == 100000);
   CHECK(c.kv_tokens == 100000);
   // ... and max_seq_len is cut to the pool: "Adjusted max_seq_len to 100000".
@@ -164,17 +162,17 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   CHECK(r.longest_prompt_tokens == 8192);
   TrtllmOptions chunked = o;
   chunked.enable_chunked_prefill = true;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, chunked).longest_prompt_tokens == 131072);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, chunked).longest_prompt_tokens == 131072);
   // max_seq_len 4096 with 2048 requests at most: max_num_tokens stays 8192 (< 4096 x 2048); the
   // dummy prompts are 4095 tokens: 2 of 4095 + one of 2, (4097 -> 129 blocks) x 2 + (4 -> 1) =
   // 259 blocks = 8,288 tokens.
-  const TrtllmResult s = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 4096, gpu("h100"), Parallel{}, o);
+  const TrtllmResult s = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 4096, catalog_gpu("h100"), Parallel{}, o);
   CHECK(s.estimation_requests == 3);
   CHECK(s.estimation_tokens == 8288);
   // max_batch_size 1 and max_seq_len 4096: max_num_tokens clamped to 4096.
   TrtllmOptions one = o;
   one.max_batch_size = 1;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 4096, gpu("h100"), Parallel{}, one).max_num_tokens == 4096);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 4096, catalog_gpu("h100"), Parallel{}, one).max_num_tokens == 4096);
 }
 
 TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills 28% of its budget (the estimate's 2 bytes)", "[trtllm]") {
@@ -186,35 +184,35 @@ TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills 28% of its budget (the estimat
   // counted as 2 bytes) = 451,378 tokens in 1.1 -> 451,392 x 36,864 bytes: 16.6 GB of a 59.2 GB
   // budget. The newest sources divide by 36,864: 1,604,902 tokens -> 50,153 blocks (floor) =
   // 1,604,896.
-  const TrtllmResult old = trtllm_plan(m, fmt_of("bf16"), Dtype::nvfp4, 0, gpu("h100"), Parallel{}, o);
+  const TrtllmResult old = trtllm_plan(m, format_of("bf16"), Dtype::nvfp4, 0, catalog_gpu("h100"), Parallel{}, o);
   CHECK(old.kv_budget_bytes == 59163113133ull);
   CHECK(old.estimate_bytes_per_token == 131072);
   CHECK(old.bytes_per_token == 36864);
   CHECK(old.kv_tokens == 451392);
   TrtllmOptions n = o;
   n.release = TrtllmRelease::newest;
-  const TrtllmResult now = trtllm_plan(m, fmt_of("bf16"), Dtype::nvfp4, 0, gpu("h100"), Parallel{}, n);
+  const TrtllmResult now = trtllm_plan(m, format_of("bf16"), Dtype::nvfp4, 0, catalog_gpu("h100"), Parallel{}, n);
   CHECK(now.max_tokens == 1604902);
   CHECK(now.kv_tokens == 1604896);
 }
 
 TEST_CASE("TensorRT-LLM: does not start, refuses what it does not model", "[trtllm]") {
   // Llama-3-70B in bf16 on one H100: 141 GB of weights on a 79.2 GiB device.
-  const TrtllmResult r = trtllm_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const TrtllmResult r = trtllm_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   REQUIRE(r.error.empty());
   CHECK_FALSE(r.starts);
   CHECK(r.kv_budget_bytes == 0);
   CHECK(r.kv_tokens == 0);
   // At tp 4 it starts.
-  CHECK(trtllm_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{4, 1, false}, {}).starts);
+  CHECK(trtllm_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{4, 1, false}, {}).starts);
   // Recurrent layers (MambaHybridCacheManager), a KV dtype it does not allocate, a fraction of 1.
-  CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h200"), Parallel{}, {}).error.empty());
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::q8_0, 0, gpu("h100"), Parallel{}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::q8_0, 0, catalog_gpu("h100"), Parallel{}, {}).error.empty());
   // Llama-3.1-8B's 8 heads of 128 at tp 2048: 1,024 // 2,048 = 0 bytes estimated.
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());
   TrtllmOptions whole;
   whole.free_gpu_memory_fraction_ppm = 1'000'000;
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, whole).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, whole).error.empty());
 }
 
 TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "[trtllm]") {
@@ -235,7 +233,7 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   o.free_gpu_memory_fraction_ppm = 900000;
   TrtllmOptions capped = o;
   capped.max_tokens = 86711;
-  const TrtllmResult c = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, capped);
   CHECK(c.kv_tokens == 86720);
   CHECK(std::abs(static_cast<double>(c.kv_cache_bytes) / gib_d - 5.95) < 0.005);
   CHECK(c.max_seq_len_final == 86720);
@@ -247,7 +245,7 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   // The activation estimate against "Memory dynamically allocated during inference (inside
   // torch) 0.85 GiB": 8,192 tokens x (2 x 2,880 + 4 experts x (2,880 + 3 x 2,880)) x 2 bytes +
   // 201,088 logits x 4 = 850,150,912 = 0.79 GiB (-7%).
-  const TrtllmResult e = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, o);
+  const TrtllmResult e = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, o);
   CHECK(e.activation_bytes == 8192ull * (2 * 2880 + 4 * (2880 + 3 * 2880)) * 2 + 201088ull * 4);
   CHECK(std::abs(static_cast<double>(e.activation_bytes) / gib_d / 0.85 - 1) < 0.08);
   // Unified memory: "outside torch" is 49.28 GiB (the OS and everything else in the 119.70 GiB),
@@ -258,12 +256,12 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   TrtllmOptions measured = o;
   measured.activation_bytes = gib_bytes(0.85);
   measured.non_torch_bytes = gib_bytes(49.28);
-  const TrtllmResult w = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
+  const TrtllmResult w = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
   CHECK(std::abs(static_cast<double>(w.weights_bytes) / gib_d - 60.77) < 0.01);
   CHECK(std::abs(static_cast<double>(gib_bytes(113.65) - w.peak_bytes) / gib_d - (62.96 - 60.77)) < 0.02);
   // The weights' gap entered where the plan takes a measurement gives the log's pool to 0.1%.
   measured.non_torch_bytes = gib_bytes(49.28) + gib_bytes(62.96) - w.weights_bytes;
-  const TrtllmResult fixed = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
+  const TrtllmResult fixed = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
   CHECK(std::abs(static_cast<double>(fixed.kv_tokens) / 86720 - 1) < 0.002);
 }
 
@@ -276,7 +274,7 @@ TEST_CASE("TensorRT-LLM: L2, Llama-3.1-8B FP8 on one H100, 0.20.0 (logs.md, from
   o.max_batch_size = 4096;
   o.cuda_graph_padding = true;
   o.cuda_graph_max_batch_size = 4096;
-  const TrtllmResult r = trtllm_plan(model("llama3.1-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 157, gpu("h100"), Parallel{}, o);
+  const TrtllmResult r = trtllm_plan(model("llama3.1-8b"), format_of("fp8"), Dtype::f8_e4m3, 157, catalog_gpu("h100"), Parallel{}, o);
   REQUIRE(r.error.empty());
   CHECK(r.cuda_graph_batch_sizes.size() == 24);
   CHECK(r.bytes_per_token == 65536);
@@ -296,7 +294,7 @@ TEST_CASE("TensorRT-LLM: L2, Llama-3.1-8B FP8 on one H100, 0.20.0 (logs.md, from
   TrtllmOptions capped = o;
   capped.max_tokens = 860308;
   capped.non_torch_bytes = 0;
-  const TrtllmResult c = trtllm_plan(model("llama3.1-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 157, gpu("h100"), Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(model("llama3.1-8b"), format_of("fp8"), Dtype::f8_e4m3, 157, catalog_gpu("h100"), Parallel{}, capped);
   CHECK(c.blocks == 26885);
   CHECK(c.kv_tokens == 860320);
   CHECK(std::abs(static_cast<double>(c.kv_cache_bytes) / gib_d - 52.51) < 0.005);
@@ -307,7 +305,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // blocks x 32 = 3,731,744 tokens x 22,528 = 78.30 GiB, as logged.
   TrtllmOptions l3;
   l3.max_tokens = 116617 * 32;
-  const TrtllmResult t = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h200"), Parallel{}, l3);
+  const TrtllmResult t = trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 2048, catalog_gpu("h200"), Parallel{}, l3);
   CHECK(t.blocks == 116617);
   CHECK(t.kv_tokens == 3731744);
   CHECK(std::abs(static_cast<double>(t.kv_cache_bytes) / gib_d - 78.30) < 0.005);
@@ -315,7 +313,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // L4: SmolLM2-135M-Instruct, --max_seq_len 2049, on a "12 GiB GPU" (the log names no model:
   // taken as an RTX 3060 12GB, CUDA total 11.5 GiB by the catalog's rule). Logged: "Estimated max
   // memory in KV cache : 9.06 GiB", 13,189 blocks = 422,048 tokens.
-  const TrtllmResult s = trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 2049, gpu("rtx-3060-12gb"), Parallel{}, {});
+  const TrtllmResult s = trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 2049, catalog_gpu("rtx-3060-12gb"), Parallel{}, {});
   REQUIRE(s.error.empty());
   // The profiling cache: 4 prompts of 2,048 tokens + 2 -> 65 blocks each: 260 blocks = 8,320
   // tokens x 23,040 = 191,692,800 bytes.
@@ -329,7 +327,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // The logged pool's arithmetic: 13,189 x 32 x 23,040 = 9.06 GiB.
   TrtllmOptions l4;
   l4.max_tokens = 422048;
-  const TrtllmResult p = trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 2049, gpu("rtx-3060-12gb"), Parallel{}, l4);
+  const TrtllmResult p = trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 2049, catalog_gpu("rtx-3060-12gb"), Parallel{}, l4);
   CHECK(p.blocks == 13189);
   CHECK(std::abs(static_cast<double>(p.kv_cache_bytes) / gib_d - 9.06) < 0.005);
 }
@@ -342,7 +340,7 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by 
     const std::optional<Parallel> p = choose_parallel(m, 8);
     if (!p) continue;
     const WeightFormat f = parse_weight_format("bf16", m.dtype).value();
-    const TrtllmResult r = trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, {});
+    const TrtllmResult r = trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, {});
     if (!r.error.empty()) {
       CHECK(r.kv_tokens == 0);
       ++refused;
@@ -372,10 +370,10 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by 
     // A smaller fraction or a larger forward pass never gives more tokens.
     TrtllmOptions half;
     half.free_gpu_memory_fraction_ppm = 500000;
-    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, half).kv_tokens <= r.kv_tokens);
+    CHECK(trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, half).kv_tokens <= r.kv_tokens);
     TrtllmOptions wide;
     wide.max_num_tokens = 32768;
-    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, wide).kv_tokens <= r.kv_tokens);
+    CHECK(trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, wide).kv_tokens <= r.kv_tokens);
   }
   CHECK(modelled > 50);
   CHECK(refused > 0); // models with recurrent layers
@@ -522,7 +520,7 @@ TEST_CASE("TensorRT-LLM: weights it does not load and KV dtypes its pool does no
 }
 
 TEST_CASE("property: TensorRT-LLM on every catalog model: runs, the pool adds up, monotone in context and batch", "[trtllm]") {
-  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::trtllm, gpu("h100"), 8,
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::trtllm, catalog_gpu("h100"), 8,
                                                         [](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
     const TrtllmResult& g = std::get<TrtllmSection>(r.engine->detail).plan;
     if (!g.error.empty()) return false;
