@@ -94,6 +94,15 @@ std::string llamacpp_refusal_why(const LlamaCppResult& p) {
   return "llama.cpp would " + std::string(p.aborts ? "abort" : "refuse") + ": " + p.error;
 }
 
+std::string llamacpp_notes_text(std::string_view margin, const std::vector<std::string>& notes, const RenderOptions& o,
+                                const Style& st) {
+  std::string out = st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is " +
+                                            std::string(margin) + ".",
+                                        o.width, "", "  "));
+  for (const std::string& note : notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
+  return out;
+}
+
 void llamacpp_file_texts(LlamaCppResult& p, std::vector<std::string*>& out) {
   out.push_back(&p.error);
   out.push_back(&p.host.name);
@@ -187,11 +196,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                        format_bytes(d.total() - d.usable_bytes, u));
   }
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
-  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
-                             "llama-server's --fit keeps free per GPU (CUDA context, pools).",
-                             o.width, "", "  "));
-  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
-  return out;
+  return out + llamacpp_notes_text("the memory llama-server's --fit keeps free per GPU (CUDA context, pools)", e.notes, o, st);
 }
 
 void engine_json(JsonObject& out, const EngineSection& e, const LlamaCppSection& l) { out.value = section_json(e, l); }

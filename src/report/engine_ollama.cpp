@@ -170,11 +170,8 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
     }
   }
   if (!verdict_line.empty()) out += detail::wrap(verdict_line, o.width, "", "  ");
-  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is what "
-                             "Ollama keeps free per GPU beyond llama.cpp's buffers (docs/engines.md, \"Ollama\").",
-                             o.width, "", "  "));
-  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
-  return out;
+  return out + llamacpp_notes_text("what Ollama keeps free per GPU beyond llama.cpp's buffers (docs/engines.md, \"Ollama\")",
+                                   e.notes, o, st);
 }
 
 void engine_json(JsonObject& out, const EngineSection& e, const OllamaSection& os) { out.value = section_json(e, os); }

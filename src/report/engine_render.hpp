@@ -12,6 +12,7 @@
 #include <climits>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vramcalc::detail {
@@ -47,6 +48,10 @@ void llamacpp_json_tail(nlohmann::ordered_json& out, const EngineSection& e, con
 [[nodiscard]] std::string llamacpp_refusal(const LlamaCppResult& plan);
 [[nodiscard]] std::string llamacpp_refusal_line(const LlamaCppResult& plan, const Style& st);
 [[nodiscard]] std::string llamacpp_refusal_why(const LlamaCppResult& plan);
+// The notes under the device table: the compute buffer is an estimate, the margin is `margin`;
+// then the section's own notes.
+[[nodiscard]] std::string llamacpp_notes_text(std::string_view margin, const std::vector<std::string>& notes,
+                                              const RenderOptions& o, const Style& st);
 void llamacpp_file_texts(LlamaCppResult& plan, std::vector<std::string*>& out);
 
 } // namespace vramcalc::detail
