@@ -40,36 +40,36 @@ ojson device_json(const LlamaCppDevice& d, bool gpu) {
 
 ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
   const LlamaCppResult& p = l.plan;
-  ojson out{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"gpus", p.gpus.size()},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"weights", l.weights},
-               {"n_ctx", p.n_ctx},
-               {"n_seq", e.batch},
-               {"kv_unified", l.kv_unified},
-               {"swa_full", l.swa_full},
-               {"n_batch", p.n_batch},
-               {"n_ubatch", p.n_ubatch},
-               {"flash_attn", p.flash_attn},
-               {"cache_type_k", ggml_type_name(p.type_k)},
-               {"cache_type_v", ggml_type_name(p.type_v)},
-               {"n_stream", p.n_stream},
-               {"cells_per_stream", p.cells},
-               {"swa_cells", p.swa_cells},
-               {"kv_bytes", p.kv_bytes},
-               {"state_bytes", p.state_bytes},
-               {"gpu_layers", p.gpu_layers},
-               {"total_layers", l.total_layers},
-               {"app", l.server ? "server" : "library"},
-               {"n_outputs", p.n_outputs}};
+  ojson out = llamacpp_json_head(e, p);
+  out.update(ojson{{"weights", l.weights},
+                   {"n_ctx", p.n_ctx},
+                   {"n_seq", e.batch},
+                   {"kv_unified", l.kv_unified},
+                   {"swa_full", l.swa_full},
+                   {"n_batch", p.n_batch},
+                   {"n_ubatch", p.n_ubatch},
+                   {"flash_attn", p.flash_attn},
+                   {"cache_type_k", ggml_type_name(p.type_k)},
+                   {"cache_type_v", ggml_type_name(p.type_v)},
+                   {"n_stream", p.n_stream},
+                   {"cells_per_stream", p.cells},
+                   {"swa_cells", p.swa_cells},
+                   {"kv_bytes", p.kv_bytes},
+                   {"state_bytes", p.state_bytes},
+                   {"gpu_layers", p.gpu_layers},
+                   {"total_layers", l.total_layers},
+                   {"app", l.server ? "server" : "library"},
+                   {"n_outputs", p.n_outputs}});
   llamacpp_json_tail(out, e, p);
   return out;
 }
 
 } // namespace
+
+ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
+  return ojson{{"name", e.name()}, {"version", e.version}, {"gpu", e.gpu}, {"gpus", p.gpus.size()},
+               {"context_tokens", e.context_tokens}, {"batch", e.batch}};
+}
 
 void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
   ojson devices = ojson::array();

@@ -39,11 +39,13 @@ struct JsonObject {
 
 // llama.cpp's plan (src/report/engine_llamacpp.cpp) as llama.cpp's renderers show it, for the
 // engines that run it (Ollama): the per-device table of the text report; the last fields of
-// the JSON object (devices, host, error, aborts, fits, notes); the words for a plan llama.cpp
+// the JSON object's first fields (name, version, gpu, gpus, context_tokens, batch) and its last
+// (devices, host, error, aborts, fits, notes); the words for a plan llama.cpp
 // refuses (the fit table's, "llama.cpp refuses"; the verdict line's, "llama.cpp would refuse
 // this: <why>."; the check's, "llama.cpp would refuse: <why>"); the texts from files it holds.
 struct Style;
 [[nodiscard]] std::string llamacpp_device_table(const LlamaCppResult& plan, const RenderOptions& o, const Style& st);
+[[nodiscard]] nlohmann::ordered_json llamacpp_json_head(const EngineSection& e, const LlamaCppResult& plan);
 void llamacpp_json_tail(nlohmann::ordered_json& out, const EngineSection& e, const LlamaCppResult& plan);
 [[nodiscard]] std::string llamacpp_refusal(const LlamaCppResult& plan);
 [[nodiscard]] std::string llamacpp_refusal_line(const LlamaCppResult& plan, const Style& st);
