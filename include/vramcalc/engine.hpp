@@ -49,7 +49,6 @@ struct EngineTraits {
   // Whether it runs tensor / pipeline parallel layouts (vLLM); llama.cpp splits layers its own way.
   bool parallel_layouts;
   std::string_view needs_gpu; // why it must be told the GPU ("" when it need not)
-  std::string_view flags;     // its own flags, named when they are given without it
   // Its options (engine_<id>.cpp), each with its flag, deployment key, help and parser.
   std::span<const EngineOptionSpec> (*options)() = nullptr;
   // Its start-up on the first requested GPU type, `layout` the fit row's parallelism.
@@ -60,27 +59,24 @@ struct EngineTraits {
 
 
 inline constexpr EngineTraits engine_table[] = {
-    {EngineKind::generic, "generic", "vramcalc", "", 1, {}, loaded_by_no_engine, true, "", ""},
+    {EngineKind::generic, "generic", "vramcalc", "", 1, {}, loaded_by_no_engine, true, ""},
     {EngineKind::vllm, "vllm", "vLLM", "", 16, vllm_kv_dtypes, loaded_by_vllm, true,
-     "vLLM sizes its KV cache from the GPU's memory", "--gpu-memory-utilization, --block-size, --max-num-seqs, ...", vllm_option_specs,
-     detail::vllm_section},
+     "vLLM sizes its KV cache from the GPU's memory", vllm_option_specs, detail::vllm_section},
     {EngineKind::llamacpp, "llamacpp", "llama.cpp", "llama.cpp", 256, llamacpp_kv_dtypes, loaded_by_llamacpp, false,
-     "llama.cpp places layers by each GPU's memory", "--cache-type-k, --flash-attn, --n-gpu-layers, ...", llamacpp_option_specs,
-     detail::llamacpp_section, detail::llamacpp_most_gpus},
+     "llama.cpp places layers by each GPU's memory", llamacpp_option_specs, detail::llamacpp_section,
+     detail::llamacpp_most_gpus},
     // SGLang loads what vLLM loads (its quantization methods; not GGUF here); its KV pool is
     // per token (page size 1 by default).
     {EngineKind::sglang, "sglang", "SGLang", "", 1, sglang_kv_dtypes, loaded_by_vllm, true,
-     "SGLang sizes its static memory from the GPU's memory", "--mem-fraction-static, --chunked-prefill-size, --cuda-graph-max-bs, ...", sglang_option_specs,
-     detail::sglang_section},
+     "SGLang sizes its static memory from the GPU's memory", sglang_option_specs, detail::sglang_section},
     // Ollama runs llama.cpp's GGUF files; its context defaults by release and GPUs (--ollama-env).
     {EngineKind::ollama, "ollama", "Ollama", "", 256, ollama_kv_dtypes, loaded_by_llamacpp, false,
-     "Ollama's default context and layer placement follow the GPU's memory", "--ollama-env, --ollama-version",
+     "Ollama's default context and layer placement follow the GPU's memory",
      ollama_option_specs, detail::ollama_section, detail::llamacpp_most_gpus},
     // TensorRT-LLM's PyTorch backend loads Hugging Face / ModelOpt checkpoints (vLLM's set
     // stands for them; not GGUF); its pool is in blocks, a request holding whole ones.
     {EngineKind::trtllm, "trtllm", "TensorRT-LLM", "tensorrt-llm", 1, trtllm_kv_dtypes, loaded_by_vllm, true,
-     "TensorRT-LLM sizes its KV cache from the GPU's memory", "--free-gpu-memory-fraction, --max-num-tokens, --max-tokens, ...",
-     trtllm_option_specs, detail::trtllm_section},
+     "TensorRT-LLM sizes its KV cache from the GPU's memory", trtllm_option_specs, detail::trtllm_section},
 };
 
 constexpr bool engine_table_in_order() {
@@ -100,6 +96,10 @@ static_assert(engine_table_in_order(), "engine_table: one row per EngineKind, in
   const auto options = engine_traits(kind).options;
   return options == nullptr ? std::span<const EngineOptionSpec>() : options();
 }
+
+// The flags a message names for the engine: its options' flags of named_rank 1, 2 and 3, in
+// that order, and "..." when it has more ("--ollama-env, --ollama-version").
+[[nodiscard]] std::string engine_flag_names(EngineKind kind);
 
 // The engine an --engine value (or a deployment's `engine`) names, by id or alias, in any case.
 [[nodiscard]] std::optional<EngineKind> find_engine(std::string_view name);

@@ -3,37 +3,9 @@
 // it. docs/engines.md, "llama.cpp", has every formula with its source.
 #pragma once
 
-#include "vramcalc/dtype.hpp"
-#include "vramcalc/engine_option.hpp"
-#include "vramcalc/format.hpp"
-#include "vramcalc/gpu.hpp"
-#include "vramcalc/model.hpp"
-#include "vramcalc/placement.hpp"
-
-#include <cstdint>
-#include <expected>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "vramcalc/engine_fwd.hpp"
 
 namespace vramcalc {
-
-// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
-// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
-// object (src/report).
-struct EngineSection;
-struct EngineVerdict;
-struct FitRow;
-struct Report;
-struct RenderOptions;
-struct Settings;
-enum class UnitSystem;
-namespace detail {
-struct Style;
-struct JsonObject;
-} // namespace detail
 
 // llama.cpp's --cache-type-k/-v (common/arg.cpp: f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1).
 inline constexpr Dtype llamacpp_kv_dtypes[] = {Dtype::f32,  Dtype::f16,    Dtype::bf16, Dtype::q8_0, Dtype::q4_0,

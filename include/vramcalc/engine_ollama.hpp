@@ -11,24 +11,12 @@
 // (--engine ollama); engine.hpp (the registry) includes it.
 #pragma once
 
-#include "vramcalc/dtype.hpp"
+#include "vramcalc/engine_fwd.hpp"
 #include "vramcalc/engine_llamacpp.hpp"
-#include "vramcalc/engine_option.hpp"
 #include "vramcalc/error.hpp"
-#include "vramcalc/format.hpp"
-#include "vramcalc/gpu.hpp"
-#include "vramcalc/model.hpp"
-#include "vramcalc/placement.hpp"
 
 #include <compare>
-#include <cstdint>
-#include <expected>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
 #include <utility>
-#include <vector>
 
 namespace vramcalc {
 

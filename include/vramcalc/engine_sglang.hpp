@@ -2,37 +2,9 @@
 // result, section and plan; engine.hpp (the registry) includes it. docs/engines.md, "SGLang".
 #pragma once
 
-#include "vramcalc/dtype.hpp"
-#include "vramcalc/engine_option.hpp"
-#include "vramcalc/format.hpp"
-#include "vramcalc/gpu.hpp"
-#include "vramcalc/model.hpp"
-#include "vramcalc/placement.hpp"
-
-#include <cstdint>
-#include <expected>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "vramcalc/engine_fwd.hpp"
 
 namespace vramcalc {
-
-// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
-// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
-// object (src/report).
-struct EngineSection;
-struct EngineVerdict;
-struct FitRow;
-struct Report;
-struct RenderOptions;
-struct Settings;
-enum class UnitSystem;
-namespace detail {
-struct Style;
-struct JsonObject;
-} // namespace detail
 
 // SGLang's --kv-cache-dtype: auto (the model dtype), fp8_e4m3, fp8_e5m2 (server_args.py).
 inline constexpr Dtype sglang_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};

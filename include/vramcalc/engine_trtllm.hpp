@@ -6,36 +6,9 @@
 // section and plan; engine.hpp (the registry) includes it.
 #pragma once
 
-#include "vramcalc/dtype.hpp"
-#include "vramcalc/engine_option.hpp"
-#include "vramcalc/format.hpp"
-#include "vramcalc/gpu.hpp"
-#include "vramcalc/model.hpp"
-#include "vramcalc/placement.hpp"
-
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "vramcalc/engine_fwd.hpp"
 
 namespace vramcalc {
-
-// Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
-// (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
-// object (src/report).
-struct EngineSection;
-struct EngineVerdict;
-struct FitRow;
-struct Report;
-struct RenderOptions;
-struct Settings;
-enum class UnitSystem;
-namespace detail {
-struct Style;
-struct JsonObject;
-} // namespace detail
 
 // The releases whose start-up rules differ (docs/engines.md, "TensorRT-LLM", "Releases modelled"):
 //   v1_1:   0.20 to 1.1 (checked on 0.20.0 and 1.1.0rc3 logs): the final pool is

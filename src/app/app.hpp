@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,31 +22,69 @@ namespace vramcalc::app {
 // An error to report: printed as "vramcalc: error: <message>" (or the error document of the
 // output's format), exit code 2 (74 for output errors).
 struct Failure {
-  Failure(Error e, std::vector<Error> further = {}) : error(std::move(e)), more(std::move(further)) {}
+  Failure(Error e, std::vector<Error> further = {}, bool at_origin = false)
+      : error(std::move(e)), more(std::move(further)), placed(at_origin) {}
   Error error;
   std::vector<Error> more; // further errors of the same input (a file checked whole)
+  bool placed = false;     // the error names a deployment's value it is about (check places others)
 };
 
-// A command's request: the flags as typed (text; the application reads and checks them).
+// Where a value came from, for the messages about it: a flag of the command ("--quant: ..."),
+// or a value of a deployment `vramcalc check` reads: a key of its file
+// ("deploy.yaml:5:12: deployments[0].quant: ..."), a flag of the check applied to it
+// ("deploy.yaml:2:5: llama-8b: --gpu: ..."), a flag of an engine's command line
+// ("--max-model-len: ...").
+struct Origin {
+  std::string name;   // the flag ("--quant") or the key's path; "" for a command's model argument
+  std::string prefix; // what comes before the name ("deploy.yaml:5:12: ")
+  std::string file;   // the error's file, line and column ("", 0: none)
+  std::uint64_t line = 0, column = 0;
+  bool deployment = false; // a deployment's value, not a flag of the command
+
+  [[nodiscard]] static Origin flag(std::string name) {
+    Origin at;
+    at.name = std::move(name);
+    return at;
+  }
+};
+
+// What is wrong with a value, placed at its origin: "<prefix><name>: <what>" with the origin's
+// file, line and column. `flag`, when given, is what a flag's message names instead of its
+// name ("--tp/--pp").
+[[nodiscard]] Error error_at(const Origin& at, ErrorCode code, const std::string& what, std::string_view flag = {});
+
+// A value as typed, and where it came from.
+struct Value {
+  std::string text;
+  Origin origin;
+
+  // A flag's value: "--kv" "fp8".
+  [[nodiscard]] static Value flag(std::string name, std::string text) { return {std::move(text), Origin::flag(std::move(name))}; }
+};
+
+// A command's request: the flags as typed (text and where each came from: a flag, or a
+// deployment's key for `check`; the application reads and checks them, and names that origin
+// in its messages).
 struct Options {
   // estimate
   std::string model;
-  std::optional<std::string> quant;
-  std::optional<std::string> kv;
-  std::optional<std::string> ctx;
+  Origin model_origin; // "" for the command's argument; a deployment's `model` key
+  std::optional<Value> quant;
+  std::optional<Value> kv;
+  std::optional<Value> ctx;
   std::uint64_t context_divisor = 1; // without --ctx: the model's maximum / this per sequence (llama-server slots)
-  std::optional<std::string> batch;
-  std::vector<std::string> gpus;
+  std::optional<Value> batch;
+  std::vector<Value> gpus;
   std::optional<std::string> gpu_mem;
-  std::optional<std::string> overhead;
+  std::optional<Value> overhead;
   std::vector<std::string> models_dirs;
-  std::string engine = "generic";
-  std::optional<std::string> tp, pp;
+  Value engine = Value::flag("--engine", "generic");
+  std::optional<Value> tp, pp;
   bool ep = false;
   // Each engine's own flags as given, by canonical name ("--max-num-seqs" -> "64"; a switch
   // "true"): the engines' option specs (engine.hpp) read them.
-  std::map<std::string, std::string> engine_flags;
-  std::optional<std::string> kv_policy;
+  std::map<std::string, Value> engine_flags;
+  std::optional<Value> kv_policy;
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;
@@ -66,8 +105,9 @@ struct Options {
   // check
   bool check = false;
   std::vector<std::string> check_files;
-  std::optional<std::string> vllm_command, llama_server_command, headroom;
+  std::optional<std::string> vllm_command, llama_server_command;
   std::optional<std::string> sglang_command, trtllm_command, ollama_command; // check --sglang / --trtllm / --ollama
+  std::optional<Value> headroom;
   std::string format = "table";
   std::vector<std::string> compare_models;
   // How to render text (units, colour, bars, width): the command line fills it from the

@@ -38,38 +38,61 @@ namespace vramcalc::app {
 
 namespace {
 
-// A deployment's keys as the flags they stand for; the same checks then apply.
+// Where a deployment's value came from: its key (file:line:column and path), a flag of the
+// check applied to the deployment (check --gpu ...: placed at the deployment), or a flag of a
+// command line (check --vllm "...": named alone).
+Origin origin_of(const io::Deployment& d, const io::DeployValue& v) {
+  Origin at{v.path, "", "", v.line, v.column, true};
+  if (v.where.empty() && !d.where.empty()) {
+    at.prefix = d.where + ": " + d.name + ": ";
+    at.file = d.file;
+    at.line = d.line;
+    at.column = d.column;
+  } else if (!v.where.empty()) {
+    at.prefix = v.where + ": ";
+    at.file = d.file;
+  }
+  return at;
+}
+
+// A deployment's values with their origins: the same reading and checks as the flags they
+// stand for, each error at its key.
 Options deployment_options(const Options& base, const io::Deployment& d) {
   Options o;
   o.models_dirs = base.models_dirs;
   o.gpu_mem = base.gpu_mem;
   o.si = base.si;
   o.color = base.color;
-  const auto get = [&](const char* k) -> std::optional<std::string> {
+  const auto get = [&](const char* k) -> std::optional<Value> {
     const auto it = d.keys.find(k);
-    return it == d.keys.end() ? std::nullopt : std::optional<std::string>(it->second.text);
+    if (it == d.keys.end()) return std::nullopt;
+    return Value{it->second.text, origin_of(d, it->second)};
   };
-  const auto boolean = [&](const char* k, const io::DeployValue& v) {
+  const auto boolean = [&](const io::DeployValue& v) {
     std::string t = to_lower(v.text);
     if (t == "true" || t == "yes" || t == "on" || t == "1") return true;
     if (t == "false" || t == "no" || t == "off" || t == "0") return false;
-    fail(ErrorCode::invalid_argument, std::string("--") + k + ": '" + v.text + "' is not true or false");
+    fail_at(origin_of(d, v), ErrorCode::invalid_argument, "'" + v.text + "' is not true or false");
   };
-  o.model = get("model").value_or("");
+  if (auto m = get("model")) {
+    o.model = m->text;
+    o.model_origin = m->origin;
+  }
   o.context_divisor = d.context_divisor;
   o.quant = get("quant");
   o.kv = get("kv_dtype");
   o.ctx = get("context");
   o.batch = get("batch");
-  o.engine = to_lower(get("engine").value_or("generic"));
-  const auto engine = find_engine(o.engine);
-  if (!engine) fail(ErrorCode::invalid_argument, "--engine: '" + o.engine + "' is not " + engine_ids());
+  if (auto e = get("engine")) o.engine = Value{to_lower(e->text), e->origin};
+  const auto engine = find_engine(o.engine.text);
+  if (!engine) fail_at(o.engine.origin, ErrorCode::invalid_argument, "'" + o.engine.text + "' is not " + engine_ids());
   if (auto g = get("gpu")) o.gpus.push_back(*g);
   o.tp = get("tp");
   o.pp = get("pp");
-  if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean("ep", it->second);
+  if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean(it->second);
   o.overhead = get("overhead");
   o.kv_policy = get("kv_policy");
+  o.headroom = get("headroom");
   // The engine options, each the flag its spec names. A key several engines have (version)
   // is the deployment's engine's, else the first engine's that has it (its flag then asks
   // for that engine).
@@ -81,53 +104,15 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
       }
     }
     if (spec == nullptr) continue;
-    if (!spec->is_switch) o.engine_flags[std::string(spec->flag())] = value.text;
-    else if (boolean(key.c_str(), value)) o.engine_flags[std::string(spec->flag())] = "true";
+    if (!spec->is_switch) o.engine_flags[std::string(spec->flag())] = Value{value.text, origin_of(d, value)};
+    else if (boolean(value)) o.engine_flags[std::string(spec->flag())] = Value{"true", origin_of(d, value)};
   }
   return o;
 }
 
-// "--quant: unknown ..." from the flag checks -> "deploy.yaml:5:12: deployments[0].quant: unknown ...".
-Error locate(const io::Deployment& d, const Error& error) {
-  static const std::vector<std::pair<std::string, std::string_view>> flags = [] {
-    std::vector<std::pair<std::string, std::string_view>> out{
-        {"--quant", "quant"}, {"--kv", "kv_dtype"}, {"--ctx", "context"}, {"--batch", "batch"}, {"--gpu", "gpu"},
-        {"--tp/--pp", "tp"}, {"--tp", "tp"}, {"--pp", "pp"}, {"--overhead", "overhead"}, {"--kv-policy", "kv_policy"},
-        {"--engine", "engine"}, {"--ep", "ep"}, {"--headroom", "headroom"}};
-    // Each engine's options: the flag its parser names, and the key (a switch's value is
-    // refused under its key's name, "--enforce_eager").
-    for (const EngineTraits& e : engine_table) {
-      for (const EngineOptionSpec& s : engine_option_specs(e.kind)) {
-        if (s.key.empty()) continue;
-        out.emplace_back(std::string(s.flag()), s.key);
-        if (s.is_switch) out.emplace_back("--" + std::string(s.key), s.key);
-      }
-    }
-    return out;
-  }();
-  const auto at = [&](const io::DeployValue& v, const std::string& what) {
-    // A value from a flag (check --gpu ...) is placed at the deployment it was applied to.
-    if (v.where.empty() && !d.where.empty()) {
-      return Error{error.code, d.where + ": " + d.name + ": " + v.path + ": " + what, d.file, d.line, d.column};
-    }
-    return Error{error.code, (v.where.empty() ? "" : v.where + ": ") + v.path + ": " + what,
-                 v.where.empty() ? std::string() : d.file, v.line, v.column};
-  };
-  const std::string& message = error.message;
-  for (const auto& [flag, key] : flags) {
-    const std::string prefix = flag + ": ";
-    if (!message.starts_with(prefix)) continue;
-    const std::string k(key);
-    if (const auto it = d.keys.find(k); it != d.keys.end()) return at(it->second, message.substr(prefix.size()));
-    if (const auto it = d.engine_options.find(k); it != d.engine_options.end()) {
-      return at(it->second, message.substr(prefix.size()));
-    }
-    break;
-  }
-  // Model resolution and anything else: the deployment as a whole.
-  const auto m = d.keys.find("model");
-  if (m != d.keys.end() && message.find(m->second.text) != std::string::npos) return at(m->second, message);
-  return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + message,
+// An error of the deployment as a whole (not of one of its values): placed at the deployment.
+Error at_deployment(const io::Deployment& d, const Error& error) {
+  return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + error.message,
                d.where.empty() ? std::string() : d.file, d.line, d.column};
 }
 
@@ -140,13 +125,14 @@ std::string deployment_text(const CheckEntry& e) {
 }
 
 // Headroom asked: "5%" of a GPU's usable memory, or a size.
-std::uint64_t headroom_bytes(const std::string& text, std::uint64_t usable) {
+std::uint64_t headroom_bytes(const Value& asked, std::uint64_t usable) {
+  const std::string& text = asked.text;
   if (text.ends_with("%")) {
     auto bp = parse_percent_bp(text);
-    if (!bp || *bp > 10000) fail(ErrorCode::invalid_argument, "--headroom: '" + text + "' is not a percentage up to 100%");
+    if (!bp || *bp > 10000) fail_at(asked.origin, ErrorCode::invalid_argument, "'" + text + "' is not a percentage up to 100%");
     return usable / 10000 * *bp + usable % 10000 * *bp / 10000; // floor(usable x bp / 10^4), no overflow
   }
-  return flag_value("--headroom", parse_size(text));
+  return value_at(asked.origin, parse_size(text));
 }
 
 using Verdict = EngineVerdict; // report.hpp
@@ -186,19 +172,21 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
                                           ": no node selector or affinity names one (nvidia.com/gpu.product, "
                                           "cloud.google.com/gke-accelerator, node.kubernetes.io/instance-type, ...); give "
                                           "--gpu TYPE or the annotation vramcalc/gpu"),
-                           d.file, d.line, d.column}};
+                           d.file, d.line, d.column},
+                    {}, true};
     }
     if (o.gpus.empty() && !o.gpu_mem) {
       throw Failure{Error{ErrorCode::invalid_argument,
                            (d.where.empty() ? d.file : d.where) + ": " + d.path +
                                ": missing key 'gpu' (the GPUs it runs on, e.g. gpu: 4xh100; or give --gpu)",
-                           d.where.empty() ? std::string() : d.file, d.line, d.column}};
+                           d.where.empty() ? std::string() : d.file, d.line, d.column},
+                    {}, true};
     }
     Workload w = read_workload(o, catalog);
     if (w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size() != 1) {
-      fail(ErrorCode::invalid_argument, "--quant: a deployment is one configuration, not a list");
+      fail_at(o.quant ? &*o.quant : nullptr, "--quant", "a deployment is one configuration, not a list");
     }
-    if (w.base.gpus.size() != 1) fail(ErrorCode::invalid_argument, "--gpu: a deployment runs on one kind of GPU");
+    if (w.base.gpus.size() != 1) fail_at(o.gpus.empty() ? nullptr : &o.gpus.front(), "--gpu", "a deployment runs on one kind of GPU");
     e.report = estimate_or_fail(w, w.base, catalog);
     const Report& r = e.report;
     const FitRow& row = r.fit.front();
@@ -210,12 +198,7 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     e.pp = row.pp;
     // The GPU's usable memory (the fit row of a vLLM deployment holds vLLM's share of it).
     e.usable_bytes = usable_bytes(w.base.gpus.front().gpu);
-    const std::string asked = d.keys.contains("headroom") ? d.keys.at("headroom").text : "0";
-    try {
-      e.required_headroom_bytes = headroom_bytes(asked, e.usable_bytes);
-    } catch (const Failure& err) {
-      throw Failure{{err.error.code, "--headroom: " + err.error.message.substr(std::string("--headroom: ").size())}};
-    }
+    e.required_headroom_bytes = headroom_bytes(o.headroom.value_or(Value::flag("--headroom", "0")), e.usable_bytes);
     const Verdict v = r.engine ? std::visit([&](const auto& a) { return detail::engine_verdict(r, a, e.usable_bytes); }, r.engine->detail)
                                : generic_verdict(row);
     if (r.engine) {
@@ -241,8 +224,8 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     }
     e.message = head;
   } catch (const Failure& err) {
-    if (err.error.line != 0) throw; // already located
-    throw Failure{locate(d, err.error), {}};
+    if (err.placed || err.error.line != 0) throw; // at one of its values, or already located
+    throw Failure{at_deployment(d, err.error), {}, true};
   }
   return e;
 }
@@ -350,9 +333,10 @@ Outcome run_check(const Options& o) {
   for (io::Deployment& d : deployments) {
     if (!o.gpus.empty()) {
       // A manifest's GPUs keep their count when --gpu names only the type.
-      const bool counted = split_count("--gpu", o.gpus.front()).first > 0;
+      const Value& gpu = o.gpus.front();
+      const bool counted = split_count(gpu.origin, gpu.text).first > 0;
       const bool keep_count = !counted && d.gpu_count > 0;
-      d.keys["gpu"] = {keep_count ? std::to_string(d.gpu_count) + "x" + o.gpus.front() : o.gpus.front(), "--gpu", ""};
+      d.keys["gpu"] = {keep_count ? std::to_string(d.gpu_count) + "x" + gpu.text : gpu.text, "--gpu", ""};
       if (!d.kind.empty()) {
         // The flag wins over what the manifest said of the type.
         std::string over;
@@ -366,9 +350,9 @@ Outcome run_check(const Options& o) {
       }
     }
     if (o.gpu_mem) d.keys.erase("gpu");
-    if (o.batch) d.keys["batch"] = {*o.batch, "--batch", ""};
-    if (o.ctx) d.keys["context"] = {*o.ctx, "--ctx", ""};
-    if (o.headroom) d.keys["headroom"] = {*o.headroom, "--headroom", ""};
+    if (o.batch) d.keys["batch"] = {o.batch->text, "--batch", ""};
+    if (o.ctx) d.keys["context"] = {o.ctx->text, "--ctx", ""};
+    if (o.headroom) d.keys["headroom"] = {o.headroom->text, "--headroom", ""};
   }
   if (!deployments.empty()) catalog = check_catalog(o, deployments);
   report.entries.reserve(deployments.size());

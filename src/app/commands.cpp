@@ -147,9 +147,9 @@ Outcome run_explain(const Options& o) {
   if (o.json || o.format != "table") {
     fail(ErrorCode::invalid_argument, "explain: prints the arithmetic as text; for JSON run the estimate: vramcalc MODEL --json");
   }
-  if (o.engine != "generic") {
-    fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic (--engine generic); what " + o.engine +
-                                          " allocates is the engine section of 'vramcalc MODEL --engine " + o.engine + "'");
+  if (o.engine.text != "generic") {
+    fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic (--engine generic); what " + o.engine.text +
+                                          " allocates is the engine section of 'vramcalc MODEL --engine " + o.engine.text + "'");
   }
   const io::Catalog catalog = load_catalog(o, std::vector<std::string>{o.model});
   Workload w = read_workload(o, catalog);

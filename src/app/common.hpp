@@ -32,29 +32,34 @@ T value_or_fail(std::expected<T, Error> v) {
   return std::move(*v);
 }
 
-// A flag's value, or the parser's complaint prefixed with the flag.
+// What is wrong with a value, at its origin (error_at); a deployment's value's error is placed.
+[[noreturn]] void fail_at(const Origin& at, ErrorCode code, const std::string& what, std::string_view flag = {});
+// At the value when one was given, else naming `flag` ("--quant: ..."; check then places it
+// at the deployment as a whole).
+[[noreturn]] void fail_at(const Value* v, std::string_view flag, const std::string& what);
+
+// A value read by its parser, or the parser's complaint at the value's origin.
 template <typename T>
-T flag_value(std::string_view flag, std::expected<T, Error> v) {
-  if (!v) fail(v.error().code, std::string(flag) + ": " + v.error().message);
-  return *v;
+T value_at(const Origin& at, std::expected<T, Error> v) {
+  if (!v) fail_at(at, v.error().code, v.error().message);
+  return std::move(*v);
 }
 
 // ---- values (values.cpp) --------------------------------------------------------------
 
 // "[N x]NAME": "4xh100", "4×h100", "h100". Returns the count (0 if none given) and the name.
-std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::string_view spec);
+std::pair<std::uint32_t, std::string> split_count(const Origin& at, std::string_view spec);
 // --gpu and --gpu-mem as requests; notes get what a short name picked.
 std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes = nullptr);
-// "a,b,c" -> {"a", "b", "c"}; empty entries are an error naming the flag.
-std::vector<std::string> split_list(std::string_view flag, const std::string& value);
-WeightFormat format_flag(const std::string& quant, const ModelSpec& model);
+// "a,b,c" -> {"a", "b", "c"}; empty entries are an error at the value's origin.
+std::vector<std::string> split_list(const Origin& at, const std::string& text);
+WeightFormat format_flag(const std::string& quant, const ModelSpec& model, const Origin& at = Origin::flag("--quant"));
 std::string did_you_mean(std::string_view typed, std::span<const std::string_view> names);
 // --kv: a KV dtype every engine may take (kv_allowed), or one `engine` lists as its own.
-Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine = EngineKind::generic);
-std::uint32_t utilization_flag(const std::string& text, const std::string& flag = "--gpu-memory-utilization");
-Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text);
+Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine, const Origin& at);
+Dtype llamacpp_kv_flag(const Origin& at, const std::string& text);
 EngineKind engine_kind(const std::string& name);
-KvPolicy kv_policy_flag(const std::string& text);
+KvPolicy kv_policy_flag(const Value& v);
 
 // The most combinations one sweep may ask for.
 inline constexpr std::size_t max_sweep = 10000;

@@ -42,7 +42,7 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
   const EngineTraits& t = engine_traits(engine);
   if (flags_given && s.engine != engine) {
     fail(ErrorCode::invalid_argument,
-         std::string(t.display) + " flags (" + std::string(t.flags) + ") need --engine " + std::string(t.id));
+         std::string(t.display) + " flags (" + engine_flag_names(engine) + ") need --engine " + std::string(t.id));
   }
   if (s.engine == engine && s.gpus.empty() && !t.needs_gpu.empty()) {
     fail(ErrorCode::invalid_argument,
@@ -53,20 +53,18 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
 } // namespace
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
-  s.engine = engine_kind(o.engine);
+  s.engine = engine_kind(o.engine.text);
   if (o.tp || o.pp || o.ep) {
     Parallel p;
-    if (o.tp) p.tp = static_cast<std::uint32_t>(flag_value("--tp", parse_count(*o.tp, 1024)));
-    if (o.pp) p.pp = static_cast<std::uint32_t>(flag_value("--pp", parse_count(*o.pp, 1024)));
+    if (o.tp) p.tp = static_cast<std::uint32_t>(value_at(o.tp->origin, parse_count(o.tp->text, 1024)));
+    if (o.pp) p.pp = static_cast<std::uint32_t>(value_at(o.pp->origin, parse_count(o.pp->text, 1024)));
     p.expert_parallel = o.ep;
-    if (const std::string why = parallel_problem(model, p); !why.empty()) {
-      fail(ErrorCode::invalid_argument, "--tp/--pp: " + why);
-    }
+    if (const std::string why = parallel_problem(model, p); !why.empty()) fail_at(o.tp ? &*o.tp : nullptr, "--tp/--pp", why);
     for (const GpuRequest& g : s.gpus) {
       if (g.count != 0 && g.count != p.gpus()) {
-        fail(ErrorCode::invalid_argument, "--gpu: " + std::to_string(g.count) + "x" + g.gpu.id + " but --tp " +
-                                              std::to_string(p.tp) + " --pp " + std::to_string(p.pp) + " use " +
-                                              std::to_string(p.gpus()) + " GPUs");
+        fail_at(o.gpus.empty() ? nullptr : &o.gpus.front(), "--gpu",
+                std::to_string(g.count) + "x" + g.gpu.id + " but --tp " + std::to_string(p.tp) + " --pp " +
+                    std::to_string(p.pp) + " use " + std::to_string(p.gpus()) + " GPUs");
       }
     }
     s.parallel = p;
@@ -79,7 +77,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     for (const EngineOptionSpec& spec : specs) {
       const auto it = o.engine_flags.find(std::string(spec.flag()));
       if (it == o.engine_flags.end()) continue;
-      if (auto e = spec.apply(it->second, s)) throw Failure{std::move(*e)};
+      if (auto e = spec.apply(it->second.text, s)) fail_at(it->second.origin, e->code, e->message, spec.flag());
     }
   }
 }

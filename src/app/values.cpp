@@ -35,15 +35,29 @@
 
 namespace vramcalc::app {
 
-std::pair<std::uint32_t, std::string> split_count(std::string_view flag, std::string_view spec) {
+Error error_at(const Origin& at, ErrorCode code, const std::string& what, std::string_view flag) {
+  const std::string name = at.deployment || flag.empty() ? at.name : std::string(flag);
+  return Error{code, at.prefix + (name.empty() ? what : name + ": " + what), at.file, at.line, at.column};
+}
+
+void fail_at(const Origin& at, ErrorCode code, const std::string& what, std::string_view flag) {
+  throw Failure{error_at(at, code, what, flag), {}, at.deployment};
+}
+
+void fail_at(const Value* v, std::string_view flag, const std::string& what) {
+  if (v != nullptr) fail_at(v->origin, ErrorCode::invalid_argument, what, flag);
+  fail(ErrorCode::invalid_argument, std::string(flag) + ": " + what);
+}
+
+std::pair<std::uint32_t, std::string> split_count(const Origin& at, std::string_view spec) {
   std::size_t i = 0;
   while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9') ++i;
   std::size_t rest = 0;
   if (i > 0 && i < spec.size() && (spec[i] == 'x' || spec[i] == 'X')) rest = i + 1;
   else if (i > 0 && spec.substr(i).starts_with("\u00d7")) rest = i + 2;
   if (rest == 0) return {0, std::string(spec)};
-  const auto n = flag_value(flag, parse_count(spec.substr(0, i), max_gpu_count));
-  if (rest >= spec.size()) fail(ErrorCode::invalid_argument, std::string(flag) + ": '" + std::string(spec) + "' names no GPU");
+  const auto n = value_at(at, parse_count(spec.substr(0, i), max_gpu_count));
+  if (rest >= spec.size()) fail_at(at, ErrorCode::invalid_argument, "'" + std::string(spec) + "' names no GPU");
   return {static_cast<std::uint32_t>(n), std::string(spec.substr(rest))};
 }
 
@@ -69,13 +83,13 @@ std::optional<std::string> variant_note(const std::string& typed, const GpuSpec&
 
 std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std::vector<std::string>* notes) {
   std::vector<GpuRequest> out;
-  for (const std::string& arg : o.gpus) {
-    std::string_view rest = arg;
+  for (const Value& arg : o.gpus) {
+    std::string_view rest = arg.text;
     while (true) {
       const auto comma = rest.find(',');
       const std::string_view one = rest.substr(0, comma);
-      if (one.empty()) fail(ErrorCode::invalid_argument, "--gpu: '" + arg + "' has an empty entry");
-      auto [count, name] = split_count("--gpu", one);
+      if (one.empty()) fail_at(arg.origin, ErrorCode::invalid_argument, "'" + arg.text + "' has an empty entry");
+      auto [count, name] = split_count(arg.origin, one);
       auto g = c.find_gpu(name);
       if (!g) {
         // "h100x2", "h100*2": the count written after the name.
@@ -84,11 +98,11 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std
         if (digits > 1 && digits < name.size() && (name[digits - 1] == 'x' || name[digits - 1] == 'X' || name[digits - 1] == '*')) {
           const std::string gpu = name.substr(0, digits - 1);
           if (c.find_gpu(gpu)) {
-            fail(ErrorCode::unknown_gpu, "--gpu: unknown GPU '" + name + "'; did you mean " + name.substr(digits) + "x" +
-                                             gpu + "? (the count comes first)");
+            fail_at(arg.origin, ErrorCode::unknown_gpu,
+                    "unknown GPU '" + name + "'; did you mean " + name.substr(digits) + "x" + gpu + "? (the count comes first)");
           }
         }
-        fail(ErrorCode::unknown_gpu, "--gpu: " + g.error().message);
+        fail_at(arg.origin, ErrorCode::unknown_gpu, g.error().message);
       }
       out.push_back({**g, count});
       if (notes != nullptr) {
@@ -99,9 +113,10 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std
     }
   }
   if (o.gpu_mem) {
-    auto [count, size] = split_count("--gpu-mem", *o.gpu_mem);
+    const Origin at = Origin::flag("--gpu-mem");
+    auto [count, size] = split_count(at, *o.gpu_mem);
     GpuSpec g;
-    g.memory_bytes = flag_value("--gpu-mem", parse_size(size));
+    g.memory_bytes = value_at(at, parse_size(size));
     if (g.memory_bytes == 0) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is zero");
     if (g.memory_bytes > (1ull << 56)) fail(ErrorCode::invalid_argument, "--gpu-mem: '" + *o.gpu_mem + "' is too large");
     g.id = "custom";
@@ -114,22 +129,19 @@ std::vector<GpuRequest> gpu_requests(const Options& o, const io::Catalog& c, std
   return out;
 }
 
-// A model argument is a catalog name (or a hub name the catalog resolves), a vramcalc spec
-
-std::vector<std::string> split_list(std::string_view flag, const std::string& value) {
-  return flag_value(flag, parse_list(value));
+std::vector<std::string> split_list(const Origin& at, const std::string& text) {
+  return value_at(at, parse_list(text));
 }
 
-WeightFormat format_flag(const std::string& quant, const ModelSpec& model) {
+WeightFormat format_flag(const std::string& quant, const ModelSpec& model, const Origin& at) {
   auto f = parse_weight_format(quant, model.dtype);
   if (f) return *f;
   std::vector<NameCandidate> cands;
   const auto names = weight_format_names();
   for (std::string_view n : names) cands.push_back({n, n});
   const auto sug = suggest(quant, cands);
-  std::string msg = "--quant: " + f.error().message;
-  msg += sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?";
-  fail(ErrorCode::invalid_argument, msg);
+  fail_at(at, ErrorCode::invalid_argument,
+          f.error().message + (sug.empty() ? "; 'vramcalc list formats' shows them all" : "; did you mean: " + sug.front() + "?"));
 }
 
 // " did you mean X?" for a mistyped name: the same letters and digits without separators
@@ -151,7 +163,7 @@ std::string did_you_mean(std::string_view typed, std::span<const std::string_vie
   return s.empty() ? std::string() : "; did you mean " + s.front() + "?";
 }
 
-Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine) {
+Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine, const Origin& at) {
   // "auto" is vLLM's spelling of "the model's dtype".
   auto d = iequals(kv, "auto") ? std::optional<Dtype>(model.dtype) : parse_dtype(kv);
   // A dtype only some engines' caches take (TensorRT-LLM's NVFP4): under one of them, or named.
@@ -166,7 +178,7 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine) 
       if (own(e.kind, *d)) engines += std::string(engines.empty() ? "" : " or ") + "--engine " + std::string(e.id);
     }
     if (!engines.empty()) {
-      fail(ErrorCode::invalid_argument, "--kv: " + std::string(traits(*d).name) + " is a KV-cache dtype only under " + engines);
+      fail_at(at, ErrorCode::invalid_argument, std::string(traits(*d).name) + " is a KV-cache dtype only under " + engines);
     }
   }
   if (!d || !traits(*d).kv_allowed) {
@@ -174,27 +186,18 @@ Dtype kv_flag(const std::string& kv, const ModelSpec& model, EngineKind engine) 
                                                  "int4", "q8_0", "q5_1",  "q5_0", "q4_1",     "q4_0",     "iq4_nl"};
     std::string hint = did_you_mean(kv, known);
     if (hint.empty()) hint = "; known: fp32, fp16, bf16, fp8 (e4m3), fp8_e5m2, int8, int4, q8_0, q5_1, q5_0, q4_1, q4_0, iq4_nl";
-    fail(ErrorCode::invalid_argument, "--kv: unknown KV-cache dtype '" + kv + "'" + hint);
+    fail_at(at, ErrorCode::invalid_argument, "unknown KV-cache dtype '" + kv + "'" + hint);
   }
   return *d;
 }
 
-// "0.9" -> 9000 basis points; (0, 1] with at most four decimals.
-// --gpu-memory-utilization: a decimal in (0, 1] (vLLM takes a float), kept in millionths;
-// more decimals are rounded to the nearest millionth.
-std::uint32_t utilization_flag(const std::string& text, const std::string& flag) {
-  return static_cast<std::uint32_t>(flag_value(flag, parse_fraction_ppm(text)));
-}
-
-Dtype llamacpp_kv_flag(const std::string& flag, const std::string& text) {
-  return flag_value(flag, llamacpp_cache_type(text));
+Dtype llamacpp_kv_flag(const Origin& at, const std::string& text) {
+  return value_at(at, llamacpp_cache_type(text));
 }
 
 EngineKind engine_kind(const std::string& name) {
   return find_engine(name).value_or(EngineKind::generic);
 }
-
-// "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
 
 bool within_work(const ModelSpec& model, std::uint64_t estimates, std::uint64_t budget) {
   return estimates <= budget / std::max<std::uint64_t>(1, model.num_layers);
@@ -210,16 +213,17 @@ void check_work(const ModelSpec& model, std::uint64_t estimates, const std::stri
 }
 
 // "streaming:sinks=4,window=4096", "streaming" (4 + 4096), "h2o:budget=2048", "h2o:ratio=0.2".
-KvPolicy kv_policy_flag(const std::string& text) {
+KvPolicy kv_policy_flag(const Value& value) {
   KvPolicy p;
-  const std::string flag = "--kv-policy";
+  const std::string& text = value.text;
+  const auto fail_here = [&](const std::string& what) { fail_at(value.origin, ErrorCode::invalid_argument, what); };
   const auto colon = text.find(':');
   const std::string kind = to_lower(text.substr(0, colon));
   std::map<std::string, std::string> params;
   if (colon != std::string::npos) {
-    for (const std::string& kv : split_list(flag, text.substr(colon + 1))) {
+    for (const std::string& kv : split_list(value.origin, text.substr(colon + 1))) {
       const auto eq = kv.find('=');
-      if (eq == std::string::npos) fail(ErrorCode::invalid_argument, flag + ": '" + kv + "' is not key=value");
+      if (eq == std::string::npos) fail_here("'" + kv + "' is not key=value");
       params[to_lower(kv.substr(0, eq))] = kv.substr(eq + 1);
     }
   }
@@ -228,7 +232,9 @@ KvPolicy kv_policy_flag(const std::string& text) {
     if (it == params.end()) return fallback;
     const std::string v = it->second;
     params.erase(it);
-    return flag_value(flag + " " + key, parse_tokens(v));
+    Origin parameter = value.origin; // "--kv-policy sinks: ..."
+    parameter.name += " " + key;
+    return value_at(parameter, parse_tokens(v));
   };
   if (kind == "none") return p;
   if (kind == "streaming" || kind == "streamingllm") {
@@ -240,7 +246,7 @@ KvPolicy kv_policy_flag(const std::string& text) {
     if (auto it = params.find("ratio"); it != params.end()) {
       auto bp = parse_percent_bp(it->second + "%");
       if (!bp || *bp == 0 || *bp * 100 > 10000) {
-        fail(ErrorCode::invalid_argument, flag + ": ratio '" + it->second + "' is not a fraction between 0 and 1");
+        fail_here("ratio '" + it->second + "' is not a fraction between 0 and 1");
       }
       p.ratio_bp = static_cast<std::uint32_t>(*bp * 100);
       params.erase(it);
@@ -248,10 +254,10 @@ KvPolicy kv_policy_flag(const std::string& text) {
       p.budget = take("budget", 2048);
     }
   } else {
-    fail(ErrorCode::invalid_argument, flag + ": unknown policy '" + kind + "'; known: streaming, h2o, none");
+    fail_here("unknown policy '" + kind + "'; known: streaming, h2o, none");
   }
   if (!params.empty()) {
-    fail(ErrorCode::invalid_argument, flag + ": unknown parameter '" + params.begin()->first + "' for " + kind);
+    fail_here("unknown parameter '" + params.begin()->first + "' for " + kind);
   }
   return p;
 }

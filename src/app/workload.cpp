@@ -48,17 +48,22 @@ std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Ca
 }
 
 
-} // namespace
+// The model, its errors at the model's origin: a deployment's `model` key.
+ResolvedModel resolve_at_origin(const Options& o, const io::Catalog& catalog) {
+  try {
+    return resolve_model(o, catalog);
+  } catch (const Failure& f) {
+    if (!o.model_origin.deployment || f.placed || f.error.line != 0) throw;
+    fail_at(o.model_origin, f.error.code, f.error.message);
+  }
+}
 
-Workload read_workload(const Options& o, const io::Catalog& catalog) {
-  Workload w{load_prices(o, catalog), resolve_model(o, catalog), {}, {}, {}, {}, {}, {}, {}};
-  w.base.prices = w.prices->rows;
+// -q: the weight formats (a list, 'all', or the model's own), each one the engine loads.
+void read_formats(const Options& o, EngineKind engine, Workload& w) {
   const ModelSpec& model = w.resolved.spec;
-  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
-  const EngineKind engine = engine_kind(o.engine);
   // llama.cpp and the engines that run it (Ollama) load GGUF files.
   const bool llamacpp = engine_traits(engine).loaded_by == loaded_by_llamacpp;
-  if (o.quant && iequals(*o.quant, "all")) {
+  if (o.quant && iequals(o.quant->text, "all")) {
     for (std::string_view n : listed_weight_formats()) {
       WeightFormat f = format_flag(std::string(n), model);
       if (engine_loads(engine, f)) w.formats.push_back(std::move(f));
@@ -71,8 +76,8 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
       native = native == "mxfp4" ? "mxfp4_moe" : std::string(traits(model.dtype).name);
       if (native != "mxfp4_moe") w.quant_source = "default";
     }
-    const std::string quant = o.quant.value_or(native);
-    for (const std::string& q : split_list("--quant", quant)) {
+    const Value quant = o.quant.value_or(Value::flag("--quant", native));
+    for (const std::string& q : split_list(quant.origin, quant.text)) {
       // Without -q (or with -q file) the weights are the files' own.
       if (w.resolved.file_format && (!o.quant || iequals(q, "file"))) {
         w.quant_source = "file";
@@ -88,42 +93,89 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
         continue;
       }
       // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
-      w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model));
+      w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model, quant.origin));
       if (llamacpp && !engine_loads(engine, w.formats.back())) {
-        fail(ErrorCode::invalid_argument, "--quant: llama.cpp runs GGUF files and '" + q +
-                                              "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
+        fail_at(quant.origin, ErrorCode::invalid_argument,
+                "llama.cpp runs GGUF files and '" + q + "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");
       }
       if (engine == EngineKind::vllm && !engine_loads(engine, w.formats.back())) {
-        fail(ErrorCode::invalid_argument,
-             "--quant: vLLM does not load '" + q + "' (" +
+        fail_at(quant.origin, ErrorCode::invalid_argument,
+             "vLLM does not load '" + q + "' (" +
                  (w.formats.back().kind == FormatKind::exl2 ? std::string("ExLlamaV2 is not a vLLM format")
                                                             : std::string("its GGUF loading is experimental and not modelled")) +
                  "); use one of bf16, fp8, int8, gptq, awq, w4a16, nf4, mxfp4, nvfp4, or --engine llamacpp for GGUF");
       }
     }
   }
+}
+
+// Under --engine ollama: --ctx is num_ctx and --batch OLLAMA_NUM_PARALLEL; without --ctx, the
+// context Ollama chooses itself for its release, environment and GPUs (docs/engines.md,
+// "Ollama as an engine").
+void ollama_workload(const Options& o, Workload& w) {
+  const ModelSpec& model = w.resolved.spec;
+  OllamaOptions& ol = w.base.engine_options.ollama;
+  for (Dtype kv : w.kvs) {
+    if (!engine_takes_kv(EngineKind::ollama, kv)) {
+      fail_at(o.kv ? &*o.kv : nullptr, "--kv", "Ollama's cache types (OLLAMA_KV_CACHE_TYPE) are f16, q8_0 and q4_0");
+    }
+  }
+  // OLLAMA_KV_CACHE_TYPE is the estimate's KV dtype too; --kv is it when the environment is silent.
+  if (ol.env.kv_cache_type) {
+    if (o.kv && (w.kvs.size() != 1 || w.kvs.front() != *ol.env.kv_cache_type)) {
+      fail(ErrorCode::invalid_argument,
+           "--kv is OLLAMA_KV_CACHE_TYPE under --engine ollama: give --kv or --ollama-env OLLAMA_KV_CACHE_TYPE=..., not both");
+    }
+    w.kvs = {*ol.env.kv_cache_type};
+  }
+  if (o.ctx && ol.env.num_ctx) {
+    fail(ErrorCode::invalid_argument, "--ctx is num_ctx under --engine ollama: give --ctx or --ollama-env num_ctx=..., not both");
+  }
+  if (o.batch && ol.env.num_parallel) {
+    fail(ErrorCode::invalid_argument,
+         "--batch is OLLAMA_NUM_PARALLEL under --engine ollama: give --batch or --ollama-env OLLAMA_NUM_PARALLEL=..., not both");
+  }
+  ol.batch_given = o.batch.has_value();
+  if (!o.ctx) {
+    auto [tokens, source] = detail::ollama_default_context(model, w.base);
+    w.ctxs = {tokens};
+    ol.default_context_source = std::move(source);
+    w.context_source = "ollama";
+  }
+}
+
+} // namespace
+
+Workload read_workload(const Options& o, const io::Catalog& catalog) {
+  Workload w{load_prices(o, catalog), resolve_at_origin(o, catalog), {}, {}, {}, {}, {}, {}, {}};
+  w.base.prices = w.prices->rows;
+  const ModelSpec& model = w.resolved.spec;
+  // Every flag may hold a comma list; more than one value anywhere makes a sweep.
+  const EngineKind engine = engine_kind(o.engine.text);
+  // llama.cpp and the engines that run it (Ollama) load GGUF files.
+  const bool llamacpp = engine_traits(engine).loaded_by == loaded_by_llamacpp;
+  read_formats(o, engine, w);
   if (llamacpp && o.kv) {
-    for (const std::string& k : split_list("--kv", *o.kv)) w.kvs.push_back(llamacpp_kv_flag("--kv", k));
+    for (const std::string& k : split_list(o.kv->origin, o.kv->text)) w.kvs.push_back(llamacpp_kv_flag(o.kv->origin, k));
   } else if (llamacpp) {
     w.kvs.push_back(Dtype::f16); // llama.cpp's default cache type
   } else {
-    for (const std::string& k : o.kv ? split_list("--kv", *o.kv) : std::vector<std::string>{"auto"}) {
-      w.kvs.push_back(kv_flag(k, model, engine));
-    }
+    const Value kv = o.kv.value_or(Value::flag("--kv", "auto"));
+    for (const std::string& k : split_list(kv.origin, kv.text)) w.kvs.push_back(kv_flag(k, model, engine, kv.origin));
   }
   if (!o.ctx && model.max_context == 0) {
     fail(ErrorCode::invalid_argument, "--ctx: the model gives no maximum context; say how many tokens with --ctx");
   }
   if (o.ctx) {
-    for (const std::string& c : split_list("--ctx", *o.ctx)) {
-      w.ctxs.push_back(flag_value("--ctx", parse_tokens(c)));
+    for (const std::string& c : split_list(o.ctx->origin, o.ctx->text)) {
+      w.ctxs.push_back(value_at(o.ctx->origin, parse_tokens(c)));
       // Far beyond what any model takes is a slip (128000k for 128k), not a plan: say so rather
       // than size 44 GPUs for it. Beyond this model's maximum but within reach is a what-if:
       // the table says it plainly.
       const std::uint64_t longest = std::max(longest_known_context_tokens, model.max_context);
       if (w.ctxs.back() / 8 >= longest && w.ctxs.back() != 8 * longest) {
-        fail(ErrorCode::invalid_argument,
-             "--ctx: '" + c + "' is " + with_commas(w.ctxs.back()) + " tokens, more than 8\u00d7 the longest context any model takes (" +
+        fail_at(o.ctx->origin, ErrorCode::invalid_argument,
+             "'" + c + "' is " + with_commas(w.ctxs.back()) + " tokens, more than 8\u00d7 the longest context any model takes (" +
                  with_commas(longest) + " tokens); " + model.id + " takes " + with_commas(model.max_context) +
                  " (k is 1,024 tokens, m 1,048,576)");
       }
@@ -132,9 +184,10 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.ctxs.push_back(std::max<std::uint64_t>(1, model.max_context / o.context_divisor));
   }
   w.context_source = o.ctx ? "flag" : w.resolved.context_from_checkpoint ? "checkpoint" : "model";
-  if (o.quant && iequals(*o.quant, "all")) w.quant_source = "flag";
-  for (const std::string& b : o.batch ? split_list("--batch", *o.batch) : std::vector<std::string>{"1"}) {
-    w.batches.push_back(flag_value("--batch", parse_count(b, 1ull << 32)));
+  if (o.quant && iequals(o.quant->text, "all")) w.quant_source = "flag";
+  const Value batch = o.batch.value_or(Value::flag("--batch", "1"));
+  for (const std::string& b : split_list(batch.origin, batch.text)) {
+    w.batches.push_back(value_at(batch.origin, parse_count(b, 1ull << 32)));
   }
   const std::uint64_t combos = w.formats.size() * w.kvs.size() * w.ctxs.size() * w.batches.size();
   if (combos > max_sweep) {
@@ -143,7 +196,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   }
   check_work(model, combos, "the flags ask for");
   if (o.overhead) {
-    w.base.overhead_bytes = flag_value("--overhead", parse_size(*o.overhead));
+    w.base.overhead_bytes = value_at(o.overhead->origin, parse_size(o.overhead->text));
     w.base.overhead_given = true;
   }
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
@@ -154,38 +207,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   for (GpuRequest& g : w.base.gpus) {
     if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
   }
-  if (w.base.engine == EngineKind::ollama) {
-    // --ctx is num_ctx and --batch OLLAMA_NUM_PARALLEL; without --ctx, the context Ollama
-    // chooses itself for its release, environment and GPUs (docs/engines.md, "Ollama as an engine").
-    OllamaOptions& ol = w.base.engine_options.ollama;
-    for (Dtype kv : w.kvs) {
-      if (!engine_takes_kv(EngineKind::ollama, kv)) {
-        fail(ErrorCode::invalid_argument, "--kv: Ollama's cache types (OLLAMA_KV_CACHE_TYPE) are f16, q8_0 and q4_0");
-      }
-    }
-    // OLLAMA_KV_CACHE_TYPE is the estimate's KV dtype too; --kv is it when the environment is silent.
-    if (ol.env.kv_cache_type) {
-      if (o.kv && (w.kvs.size() != 1 || w.kvs.front() != *ol.env.kv_cache_type)) {
-        fail(ErrorCode::invalid_argument,
-             "--kv is OLLAMA_KV_CACHE_TYPE under --engine ollama: give --kv or --ollama-env OLLAMA_KV_CACHE_TYPE=..., not both");
-      }
-      w.kvs = {*ol.env.kv_cache_type};
-    }
-    if (o.ctx && ol.env.num_ctx) {
-      fail(ErrorCode::invalid_argument, "--ctx is num_ctx under --engine ollama: give --ctx or --ollama-env num_ctx=..., not both");
-    }
-    if (o.batch && ol.env.num_parallel) {
-      fail(ErrorCode::invalid_argument,
-           "--batch is OLLAMA_NUM_PARALLEL under --engine ollama: give --batch or --ollama-env OLLAMA_NUM_PARALLEL=..., not both");
-    }
-    ol.batch_given = o.batch.has_value();
-    if (!o.ctx) {
-      auto [tokens, source] = detail::ollama_default_context(model, w.base);
-      w.ctxs = {tokens};
-      ol.default_context_source = std::move(source);
-      w.context_source = "ollama";
-    }
-  }
+  if (w.base.engine == EngineKind::ollama) ollama_workload(o, w);
   w.base.weights = w.formats.front();
   w.base.kv_dtype = w.kvs.front();
   w.base.context_tokens = w.ctxs.front();

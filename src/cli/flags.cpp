@@ -13,9 +13,12 @@ namespace vramcalc::cli {
 namespace {
 
 // An Options member, or an engine's option (its spec, in engine_<id>.cpp; the text goes to
-// Options::engine_flags under its canonical name).
+// Options::engine_flags under its canonical name). A Value is the text with the flag it came
+// from (its canonical name), which its messages name.
+using app::Value;
 using Member = std::variant<std::optional<std::string> Options::*, std::string Options::*,
-                            std::vector<std::string> Options::*, bool Options::*, const EngineOptionSpec*>;
+                            std::vector<std::string> Options::*, bool Options::*, std::optional<Value> Options::*,
+                            Value Options::*, std::vector<Value> Options::*, const EngineOptionSpec*>;
 
 constexpr unsigned E = static_cast<unsigned>(Command::estimate), P = static_cast<unsigned>(Command::plan),
                    C = static_cast<unsigned>(Command::compare), K = static_cast<unsigned>(Command::check),
@@ -173,15 +176,27 @@ std::map<const CLI::Option*, std::string> register_flags(CLI::App& app, Options&
   std::map<const CLI::Option*, std::string> out;
   for (const Flag& f : flags()) {
     if (!top_level && (f.commands & static_cast<unsigned>(command)) == 0) continue;
+    const std::string name = canonical(f.names);
     CLI::Option* opt = std::visit(
         [&](auto member) -> CLI::Option* {
-          if constexpr (std::is_same_v<decltype(member), const EngineOptionSpec*>) {
+          using M = decltype(member);
+          if constexpr (std::is_same_v<M, const EngineOptionSpec*>) {
             std::string flag(member->flag());
             if (member->is_switch) {
-              return app.add_flag_callback(f.names, [&o, flag] { o.engine_flags[flag] = "true"; }, f.help);
+              return app.add_flag_callback(f.names, [&o, flag] { o.engine_flags[flag] = Value::flag(flag, "true"); }, f.help);
             }
             return app.add_option_function<std::string>(
-                f.names, [&o, flag](const std::string& value) { o.engine_flags[flag] = value; }, f.help);
+                f.names, [&o, flag](const std::string& value) { o.engine_flags[flag] = Value::flag(flag, value); }, f.help);
+          } else if constexpr (std::is_same_v<M, std::optional<Value> Options::*> || std::is_same_v<M, Value Options::*>) {
+            return app.add_option_function<std::string>(
+                f.names, [&o, member, name](const std::string& value) { o.*member = Value::flag(name, value); }, f.help);
+          } else if constexpr (std::is_same_v<M, std::vector<Value> Options::*>) {
+            return app.add_option_function<std::vector<std::string>>(
+                f.names,
+                [&o, member, name](const std::vector<std::string>& values) {
+                  for (const std::string& v : values) (o.*member).push_back(Value::flag(name, v));
+                },
+                f.help);
           } else {
             auto& target = o.*member;
             if constexpr (std::is_same_v<std::decay_t<decltype(target)>, bool>) {
@@ -195,7 +210,7 @@ std::map<const CLI::Option*, std::string> register_flags(CLI::App& app, Options&
     if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
     if (f.type_name != nullptr) opt->type_name(f.type_name);
     if (f.one_value) opt->allow_extra_args(false);
-    out.emplace(opt, canonical(f.names));
+    out.emplace(opt, name);
   }
   return out;
 }

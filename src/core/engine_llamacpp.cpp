@@ -426,14 +426,8 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   l.swa_full = o.swa_full;
   l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
-  EngineSection e;
-  e.version = release_text(p.release);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = 1;
-  e.pp = static_cast<std::uint32_t>(p.gpus.size());
-  e.context_tokens = s.context_tokens;
-  e.batch = s.batch;
+  EngineSection e = section_head(release_text(p.release), g.gpu, 1, static_cast<std::uint32_t>(p.gpus.size()),
+                                 s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
   e.fits = p.fits;
   e.detail = std::move(l);
@@ -487,8 +481,7 @@ namespace {
 // "2025-07-22", "2025-07" (the first of the month), "latest" -> YYYYMMDD (0: the newest).
 std::optional<Error> llamacpp_version(std::string_view text, Settings& s) {
   const std::string t = to_lower(text);
-  const std::optional<Error> bad = flag_error(
-      "--llamacpp-version", "'" + std::string(text) +
+  const std::optional<Error> bad = value_error("'" + std::string(text) +
                                 "' is not a build date like 2025-07-22 or 2025-07 (llama-server --version prints the "
                                 "build; its release page the date), or latest");
   if (t == "latest" || t == "newest") {
@@ -518,7 +511,7 @@ std::optional<Error> flash_attn(std::string_view text, Settings& s) {
   if (f == "on" || f == "1" || f == "true") fa = FlashAttn::on;
   else if (f == "off" || f == "0" || f == "false") fa = FlashAttn::off;
   else if (f == "auto") fa = FlashAttn::automatic;
-  else return flag_error("--flash-attn", "'" + std::string(text) + "' is not on, off or auto");
+  else return value_error("'" + std::string(text) + "' is not on, off or auto");
   return std::nullopt;
 }
 
@@ -527,7 +520,7 @@ std::optional<Error> n_gpu_layers(std::string_view text, Settings& s) {
   if (n == "all" || n == "auto" || n == "-1") return std::nullopt;
   // llama.cpp takes 0 (every layer on the CPU) and -1 (all); other negatives are mistakes.
   if (n.starts_with("-")) {
-    return flag_error("--n-gpu-layers", "'" + excerpt(n) +
+    return value_error("'" + excerpt(n) +
                                             "' is negative; give a layer count (0 keeps every layer on the CPU), or -1, "
                                             "all or auto for every layer");
   }
@@ -536,7 +529,7 @@ std::optional<Error> n_gpu_layers(std::string_view text, Settings& s) {
     s.engine_options.llamacpp.n_gpu_layers = 0;
     return std::nullopt;
   }
-  return read_into(s.engine_options.llamacpp.n_gpu_layers, "--n-gpu-layers", v);
+  return read_into(s.engine_options.llamacpp.n_gpu_layers, v);
 }
 
 std::optional<Error> n_cpu_moe(std::string_view text, Settings& s) {
@@ -545,23 +538,23 @@ std::optional<Error> n_cpu_moe(std::string_view text, Settings& s) {
   std::uint32_t& moe = s.engine_options.llamacpp.n_cpu_moe;
   if (n == "0") moe = 0;
   else if (n == "all") moe = 1u << 20;
-  else return read_into(moe, "--n-cpu-moe", parse_count(n, 1u << 20));
+  else return read_into(moe, parse_count(n, 1u << 20));
   return std::nullopt;
 }
 
 std::optional<Error> tensor_split(std::string_view text, Settings& s) {
   const auto parts = parse_list(text);
-  if (!parts) return flag_error("--tensor-split", parts.error());
+  if (!parts) return parts.error();
   std::vector<std::uint32_t>& split = s.engine_options.llamacpp.tensor_split;
   for (const std::string& part : *parts) {
     std::uint32_t share = 0;
-    if (auto e = read_into(share, "--tensor-split", parse_count(part, 1u << 20))) return e;
+    if (auto e = read_into(share, parse_count(part, 1u << 20))) return e;
     split.push_back(share);
   }
   std::uint32_t count = 0;
   for (const GpuRequest& g : s.gpus) count += std::max<std::uint32_t>(1, g.count);
   if (split.size() > count) {
-    return flag_error("--tensor-split", std::to_string(split.size()) + " shares for " + std::to_string(count) + " GPU" +
+    return value_error(std::to_string(split.size()) + " shares for " + std::to_string(count) + " GPU" +
                                             (count == 1 ? "" : "s"));
   }
   return std::nullopt;
@@ -571,21 +564,21 @@ std::optional<Error> llamacpp_app(std::string_view text, Settings& s) {
   const std::string a = to_lower(text);
   if (a == "server" || a == "llama-server") s.engine_options.llamacpp.server = true;
   else if (a == "library" || a == "cli" || a == "llama-cli") s.engine_options.llamacpp.server = false;
-  else return flag_error("--llamacpp-app", "'" + std::string(text) + "' is not server or library");
+  else return value_error("'" + std::string(text) + "' is not server or library");
   return std::nullopt;
 }
 
 constexpr EngineOptionSpec llamacpp_options[] = {
     {"--cache-type-k,--ctk,--kv-k", "cache_type_k", "llama.cpp: K cache type (default: --kv, else f16)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.llamacpp.type_k, "--cache-type-k", llamacpp_cache_type(t));
-     }},
+       return read_into(s.engine_options.llamacpp.type_k, llamacpp_cache_type(t));
+     }, 1},
     {"--cache-type-v,--ctv,--kv-v", "cache_type_v", "llama.cpp: V cache type (default: --kv, else f16)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.llamacpp.type_v, "--cache-type-v", llamacpp_cache_type(t));
+       return read_into(s.engine_options.llamacpp.type_v, llamacpp_cache_type(t));
      }},
     {"--flash-attn,--fa", "flash_attn", "llama.cpp: flash attention on, off or auto (default auto: on)", false, true,
-     flash_attn},
+     flash_attn, 2},
     {"--kv-unified", "kv_unified", "llama.cpp: one KV cache shared by all sequences (llama-server without -np)", true,
      true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
@@ -599,14 +592,14 @@ constexpr EngineOptionSpec llamacpp_options[] = {
      }},
     {"--batch-size", "batch_size", "llama.cpp: logical batch, tokens (-b; default 2048)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.llamacpp.n_batch, "--batch-size", parse_count(t, 1u << 24));
+       return read_into(s.engine_options.llamacpp.n_batch, parse_count(t, 1u << 24));
      }},
     {"--ubatch-size", "ubatch_size", "llama.cpp: physical batch, tokens (-ub; default 512)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.llamacpp.n_ubatch, "--ubatch-size", parse_count(t, 1u << 24));
+       return read_into(s.engine_options.llamacpp.n_ubatch, parse_count(t, 1u << 24));
      }},
     {"--n-gpu-layers,--ngl", "n_gpu_layers", "llama.cpp: layers on the GPUs, counting the output (default all)", false,
-     true, n_gpu_layers},
+     true, n_gpu_layers, 3},
     {"--n-cpu-moe", "n_cpu_moe", "llama.cpp: keep the experts of the first N layers in system RAM", false, true,
      n_cpu_moe},
     {"--tensor-split", "tensor_split", "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)", false, true,
@@ -619,7 +612,7 @@ constexpr EngineOptionSpec llamacpp_options[] = {
     {"--draft-max", "", "llama.cpp: draft tokens per sequence of speculative decoding (default 0)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        if (t == "0") return std::nullopt;
-       return read_into(s.engine_options.llamacpp.n_draft, "--draft-max", parse_count(t, 1u << 16));
+       return read_into(s.engine_options.llamacpp.n_draft, parse_count(t, 1u << 16));
      }},
 };
 

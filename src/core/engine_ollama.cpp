@@ -547,14 +547,9 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   else if (st.runner == OllamaRunner::llama_server) os.flash_source = "llama-server's auto";
   else os.flash_source = "release default for " + (ollama_model_facts(model).arch);
 
-  EngineSection e;
-  e.version = ollama_release_name(st.release);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = 1;
-  e.pp = static_cast<std::uint32_t>(std::max<std::size_t>(1, r.llamacpp.gpus.size()));
-  e.context_tokens = st.num_ctx;
-  e.batch = st.parallel;
+  EngineSection e = section_head(ollama_release_name(st.release), g.gpu, 1,
+                                 static_cast<std::uint32_t>(std::max<std::size_t>(1, r.llamacpp.gpus.size())), st.num_ctx,
+                                 st.parallel);
   bool within = r.llamacpp.error.empty();
   for (std::size_t i = 0; i < r.llamacpp.gpus.size() && i < r.gpu_totals_bytes.size(); ++i) {
     within = within && r.gpu_totals_bytes[i] <= r.llamacpp.gpus[i].usable_bytes;
@@ -644,7 +639,7 @@ std::optional<Error> ollama_env(std::string_view text, Settings& s) {
                                    "OLLAMA_FLASH_ATTENTION", "OLLAMA_GPU_OVERHEAD"}) {
       const bool prefix = key.size() > 8 && (known.starts_with(key) || key.starts_with(known));
       if (prefix || edit_distance(key, known) <= 2) {
-        return flag_error("--ollama-env", "'" + std::string(key) + "' is not a variable Ollama reads (it would be ignored); did you mean " +
+        return value_error("'" + std::string(key) + "' is not a variable Ollama reads (it would be ignored); did you mean " +
                                               std::string(known) + "?");
       }
     }
@@ -657,7 +652,7 @@ constexpr EngineOptionSpec ollama_options[] = {
     {"--ollama-env", "env",
      "Ollama: its environment and Modelfile parameters, \"K=V K=V\" (OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, "
      "OLLAMA_KV_CACHE_TYPE, OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch)",
-     false, true, ollama_env},
+     false, true, ollama_env, 1},
     {"--ollama-version", "version", "Ollama: the release whose rules to model, 0.5.0 to 0.33.0 (default: newest)", false,
      true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
@@ -665,8 +660,8 @@ constexpr EngineOptionSpec ollama_options[] = {
          s.engine_options.ollama.release = ollama_newest;
          return std::nullopt;
        }
-       return read_into(s.engine_options.ollama.release, "--ollama-version", parse_ollama_release(t));
-     }},
+       return read_into(s.engine_options.ollama.release, parse_ollama_release(t));
+     }, 2},
 };
 
 } // namespace

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
 
 namespace vramcalc::detail {
 
@@ -16,6 +18,21 @@ inline std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
   constexpr auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
   return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
                       : -static_cast<std::int64_t>(std::min(need - have, cap));
+}
+
+// An engine's section as every engine starts it: its release, the GPU type it planned, its
+// layout (tp x pp) and the context and batch it was asked for (its own where it chooses them).
+inline EngineSection section_head(std::string version, const GpuSpec& gpu, std::uint32_t tp, std::uint32_t pp,
+                                  std::uint64_t context_tokens, std::uint64_t batch) {
+  EngineSection e;
+  e.version = std::move(version);
+  e.gpu = gpu.id;
+  e.gpu_name = gpu.name;
+  e.tp = tp;
+  e.pp = pp;
+  e.context_tokens = context_tokens;
+  e.batch = batch;
+  return e;
 }
 
 // The fit row of an engine that sizes from a budget (vLLM, SGLang, TensorRT-LLM): on its tp x pp

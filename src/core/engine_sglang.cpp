@@ -142,14 +142,7 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   // --overhead replaces the memory in use before the weights (e.g. with a log's own figure).
   if (settings.overhead_given) o.init_bytes = settings.overhead_bytes;
   SglangSection s{sglang_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
-  EngineSection e;
-  e.version = "0.5";
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head("0.5", g.gpu, layout.tp, layout.pp, settings.context_tokens, settings.batch);
   const SglangResult& r = s.plan;
   if (r.error.empty()) {
     const std::uint64_t need = checked_mul(settings.batch, settings.context_tokens, "the KV pool");
@@ -184,8 +177,8 @@ constexpr EngineOptionSpec sglang_options[] = {
      "SGLang: share of the memory free before the weights for weights + KV pool (default: from the GPU's memory)",
      false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.sglang.mem_fraction_static_ppm, "--mem-fraction-static", parse_fraction_ppm(t));
-     }},
+       return read_into(s.engine_options.sglang.mem_fraction_static_ppm, parse_fraction_ppm(t));
+     }, 1},
     {"--chunked-prefill-size", "chunked_prefill_size",
      "SGLang: prefill chunk in tokens, -1 for none (default by GPU: 2048 to 16384)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
@@ -194,27 +187,26 @@ constexpr EngineOptionSpec sglang_options[] = {
          s.engine_options.sglang.chunked_prefill_size = 0;
          return std::nullopt;
        }
-       return read_into(s.engine_options.sglang.chunked_prefill_size, "--chunked-prefill-size", parse_tokens(t));
-     }},
+       return read_into(s.engine_options.sglang.chunked_prefill_size, parse_tokens(t));
+     }, 2},
     {"--cuda-graph-max-bs", "cuda_graph_max_bs", "SGLang: largest CUDA-graph batch (default by GPU and tp: 8 to 512)",
      false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.sglang.cuda_graph_max_bs, "--cuda-graph-max-bs", parse_count(t, 1u << 16));
-     }},
+       return read_into(s.engine_options.sglang.cuda_graph_max_bs, parse_count(t, 1u << 16));
+     }, 3},
     {"--max-running-requests", "max_running_requests",
      "SGLang: most running requests (default: from the KV pool, 2048 to 4096)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.sglang.max_running_requests, "--max-running-requests",
-                        parse_count(t, 1ull << 24));
+       return read_into(s.engine_options.sglang.max_running_requests, parse_count(t, 1ull << 24));
      }},
     {"--page-size", "page_size", "SGLang: tokens per KV page (default 1)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.sglang.page_size, "--page-size", parse_count(t, 1u << 16));
+       return read_into(s.engine_options.sglang.page_size, parse_count(t, 1u << 16));
      }},
     // A deployment's `version`: one release is modelled.
     {"--sglang-version", "version", "", false, false,
      [](std::string_view, Settings&) -> std::optional<Error> {
-       return flag_error("--sglang-version", "one SGLang release is modelled (0.5); leave version out");
+       return value_error("one SGLang release is modelled (0.5); leave version out");
      }},
 };
 

@@ -340,14 +340,8 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
     s.plan.error = "TensorRT-LLM loads Hugging Face and ModelOpt checkpoints, not " + settings.weights.id +
                    " (GGUF and ExLlamaV2 files); give -q with a format it loads, such as bf16, fp8, nvfp4 or awq";
   }
-  EngineSection e;
-  e.version = std::string(trtllm_release_name(o.release));
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head(std::string(trtllm_release_name(o.release)), g.gpu, layout.tp, layout.pp,
+                                 settings.context_tokens, settings.batch);
   const TrtllmResult& r = s.plan;
   if (r.error.empty()) {
     // A request holds whole blocks (beam width 1); one over max_seq_len is refused.
@@ -409,7 +403,6 @@ namespace {
 
 // "1.1", "1.0", "0.20", "1.1.0rc3": the 1.1 rules (checked on 0.20.0 and 1.1.0rc3); "newest".
 std::optional<Error> trtllm_version(std::string_view t, Settings& s) {
-  const std::string_view flag = "--trtllm-version";
   if (iequals(t, "newest") || iequals(t, "latest")) {
     s.engine_options.trtllm.release = TrtllmRelease::newest;
     return std::nullopt;
@@ -422,12 +415,12 @@ std::optional<Error> trtllm_version(std::string_view t, Settings& s) {
     auto [q, ec2] = std::from_chars(p + 1, end, minor);
     ok = ec2 == std::errc() && (q == end || *q == '.' || *q == 'r');
   }
-  if (!ok) return flag_error(flag, "'" + std::string(t) + "' is not a release like 1.1 or 1.1.0rc3, or newest");
+  if (!ok) return value_error("'" + std::string(t) + "' is not a release like 1.1 or 1.1.0rc3, or newest");
   if ((major == 0 && minor >= 20) || (major == 1 && minor <= 1)) {
     s.engine_options.trtllm.release = TrtllmRelease::v1_1;
     return std::nullopt;
   }
-  return flag_error(flag, "release " + std::string(t) + " is not modelled: 0.20 to 1.1 follow the 1.1 rules, "
+  return value_error("release " + std::string(t) + " is not modelled: 0.20 to 1.1 follow the 1.1 rules, "
                           "'newest' the current sources (docs/engines.md, \"TensorRT-LLM\")");
 }
 
@@ -435,34 +428,33 @@ constexpr EngineOptionSpec trtllm_options[] = {
     {"--free-gpu-memory-fraction", "free_gpu_memory_fraction",
      "TensorRT-LLM: share of the memory left after the profiled peak for the KV cache (default 0.9)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
-       constexpr std::string_view flag = "--free-gpu-memory-fraction";
        auto ppm = parse_fraction_ppm(t);
-       if (!ppm) return flag_error(flag, ppm.error());
-       if (*ppm >= 1'000'000) return flag_error(flag, "must be below 1 (KVCacheManager asserts free_gpu_memory_fraction < 1.0)");
+       if (!ppm) return ppm.error();
+       if (*ppm >= 1'000'000) return value_error("must be below 1 (KVCacheManager asserts free_gpu_memory_fraction < 1.0)");
        s.engine_options.trtllm.free_gpu_memory_fraction_ppm = *ppm;
        return std::nullopt;
-     }},
+     }, 1},
     {"--max-tokens", "max_tokens", "TensorRT-LLM: most tokens in the KV cache (kv_cache_config.max_tokens; default: no cap)",
      false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.trtllm.max_tokens, "--max-tokens", parse_tokens(t));
-     }},
+       return read_into(s.engine_options.trtllm.max_tokens, parse_tokens(t));
+     }, 3},
     {"--max-batch-size", "max_batch_size", "TensorRT-LLM: most requests scheduled at once (default 2048)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.trtllm.max_batch_size, "--max-batch-size", parse_count(t, 1ull << 24));
+       return read_into(s.engine_options.trtllm.max_batch_size, parse_count(t, 1ull << 24));
      }},
     {"--max-num-tokens", "max_num_tokens",
      "TensorRT-LLM: tokens of one forward pass, the profiling run's size (default 8192)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        auto n = parse_tokens(t);
-       if (!n) return flag_error("--max-num-tokens", n.error());
-       if (*n == 0 || *n > (1ull << 24)) return flag_error("--max-num-tokens", "must be between 1 and 16,777,216");
+       if (!n) return n.error();
+       if (*n == 0 || *n > (1ull << 24)) return value_error("must be between 1 and 16,777,216");
        s.engine_options.trtllm.max_num_tokens = *n;
        return std::nullopt;
-     }},
+     }, 2},
     {"--tokens-per-block", "tokens_per_block", "TensorRT-LLM: tokens per KV-cache block (default 32)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.trtllm.tokens_per_block, "--tokens-per-block", parse_count(t, 1u << 16));
+       return read_into(s.engine_options.trtllm.tokens_per_block, parse_count(t, 1u << 16));
      }},
     {"--enable-chunked-prefill", "enable_chunked_prefill",
      "TensorRT-LLM: split prompts longer than max_num_tokens over forward passes", true, true,
@@ -479,8 +471,7 @@ constexpr EngineOptionSpec trtllm_options[] = {
     {"--cuda-graph-max-batch-size", "cuda_graph_max_batch_size",
      "TensorRT-LLM: largest CUDA-graph batch (cuda_graph_config.max_batch_size; default 128)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.trtllm.cuda_graph_max_batch_size, "--cuda-graph-max-batch-size",
-                        parse_count(t, 1u << 16));
+       return read_into(s.engine_options.trtllm.cuda_graph_max_batch_size, parse_count(t, 1u << 16));
      }},
     {"--cuda-graph-enable-padding", "cuda_graph_enable_padding",
      "TensorRT-LLM: CUDA graphs for 1, 2, 4 and multiples of 8 (cuda_graph_config.enable_padding)", true, true,

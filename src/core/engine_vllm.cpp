@@ -616,14 +616,8 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
   VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o), o};
-  EngineSection e;
-  e.version = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
-  e.gpu = g.gpu.id;
-  e.gpu_name = g.gpu.name;
-  e.tp = layout.tp;
-  e.pp = layout.pp;
-  e.context_tokens = settings.context_tokens;
-  e.batch = settings.batch;
+  EngineSection e = section_head(std::to_string(o.version_major) + "." + std::to_string(o.version_minor), g.gpu, layout.tp,
+                                 layout.pp, settings.context_tokens, settings.batch);
   if (!vllm_release_modelled(o.version_major, o.version_minor)) {
     e.notes.push_back("vLLM " + e.version + " is not a modelled release (0.6-0.9, 0.10, 0.11, 0.21 are); its budget "
                       "follows the rules of the nearest modelled release before it, which may be off by gigabytes.");
@@ -676,7 +670,7 @@ std::optional<Error> vllm_version(std::string_view text, Settings& s) {
   if (const auto dot2 = minor_text.find('.'); dot2 != std::string::npos) minor_text = minor_text.substr(0, dot2);
   auto minor = minor_text == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(minor_text, 999);
   if (!major || !minor || dot == std::string_view::npos) {
-    return flag_error("--vllm-version", "'" + std::string(text) + "' is not a version like 0.11 or 0.21.1");
+    return value_error("'" + std::string(text) + "' is not a version like 0.11 or 0.21.1");
   }
   VllmOptions& v = s.engine_options.vllm;
   v.version_major = zero_major ? 0 : static_cast<std::uint32_t>(*major);
@@ -686,8 +680,8 @@ std::optional<Error> vllm_version(std::string_view text, Settings& s) {
 
 std::optional<Error> block_size(std::string_view text, Settings& s) {
   std::uint64_t b = 0;
-  if (auto e = read_into(b, "--block-size", parse_count(text, 4096))) return e;
-  if ((b & (b - 1)) != 0) return flag_error("--block-size", "'" + std::string(text) + "' is not a power of two");
+  if (auto e = read_into(b, parse_count(text, 4096))) return e;
+  if ((b & (b - 1)) != 0) return value_error("'" + std::string(text) + "' is not a power of two");
   s.engine_options.vllm.block_size = static_cast<std::uint32_t>(b);
   return std::nullopt;
 }
@@ -695,11 +689,10 @@ std::optional<Error> block_size(std::string_view text, Settings& s) {
 // --max-lora-rank: vLLM's MaxLoRARanks (vllm/config/lora.py, 0.11: 1, 8, 16, ..., 512).
 std::optional<Error> max_lora_rank(std::string_view text, Settings& s) {
   std::uint64_t r = 0;
-  if (auto e = read_into(r, "--max-lora-rank", parse_count(text, 512))) return e;
+  if (auto e = read_into(r, parse_count(text, 512))) return e;
   constexpr std::uint64_t ranks[] = {1, 8, 16, 32, 64, 128, 256, 320, 512};
   if (std::find(std::begin(ranks), std::end(ranks), r) == std::end(ranks)) {
-    return flag_error("--max-lora-rank", "'" + std::string(text) + "' is not one of vLLM's ranks 1, 8, 16, 32, 64, "
-                                         "128, 256, 320, 512");
+    return value_error("'" + std::string(text) + "' is not one of vLLM's ranks 1, 8, 16, 32, 64, 128, 256, 320, 512");
   }
   s.engine_options.vllm.max_lora_rank = static_cast<std::uint32_t>(r);
   s.engine_options.vllm.lora_options_given = true;
@@ -709,10 +702,10 @@ std::optional<Error> max_lora_rank(std::string_view text, Settings& s) {
 // --max-cpu-loras: at least --max-loras (LoRAConfig._validate_lora_config); read after it.
 std::optional<Error> max_cpu_loras(std::string_view text, Settings& s) {
   VllmOptions& v = s.engine_options.vllm;
-  if (auto e = read_into(v.max_cpu_loras, "--max-cpu-loras", parse_count(text, 1u << 20))) return e;
+  if (auto e = read_into(v.max_cpu_loras, parse_count(text, 1u << 20))) return e;
   if (v.max_cpu_loras < v.max_loras) {
-    return flag_error("--max-cpu-loras", std::to_string(v.max_cpu_loras) + " is less than --max-loras " +
-                                             std::to_string(v.max_loras) + " (vLLM requires max_cpu_loras >= max_loras)");
+    return value_error(std::to_string(v.max_cpu_loras) + " is less than --max-loras " + std::to_string(v.max_loras) +
+                       " (vLLM requires max_cpu_loras >= max_loras)");
   }
   v.lora_options_given = true;
   return std::nullopt;
@@ -732,8 +725,8 @@ std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
     if (word.empty()) return std::nullopt;
     const auto it = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return n.first == word; });
     if (it == std::end(names)) {
-      return flag_error("--lora-target-modules", "'" + word + "' is not a module vramcalc knows (qkv_proj, o_proj, "
-                                                 "gate_up_proj, down_proj, embed_tokens, lm_head, or q/k/v/gate/up_proj)");
+      return value_error("'" + word + "' is not a module vramcalc knows (qkv_proj, o_proj, gate_up_proj, down_proj, "
+                         "embed_tokens, lm_head, or q/k/v/gate/up_proj)");
     }
     bits |= it->second;
     word.clear();
@@ -747,7 +740,7 @@ std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
     }
   }
   if (auto e = take()) return e;
-  if (bits == 0) return flag_error("--lora-target-modules", "no module named");
+  if (bits == 0) return value_error("no module named");
   s.engine_options.vllm.lora_target_modules = bits;
   s.engine_options.vllm.lora_options_given = true;
   return std::nullopt;
@@ -757,23 +750,23 @@ constexpr EngineOptionSpec vllm_options[] = {
     {"--gpu-memory-utilization", "gpu_memory_utilization",
      "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.utilization_ppm, "--gpu-memory-utilization", parse_fraction_ppm(t));
-     }},
+       return read_into(s.engine_options.vllm.utilization_ppm, parse_fraction_ppm(t));
+     }, 1},
     {"--block-size", "block_size", "vLLM: tokens per KV block (default 16; MLA 64 on Hopper, 128 on Blackwell)", false,
-     true, block_size},
+     true, block_size, 2},
     {"--max-num-seqs", "max_num_seqs", "vLLM: most concurrent sequences (default by GPU: 1024 or 256)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.max_num_seqs, "--max-num-seqs", parse_count(t, 1ull << 24));
-     }},
+       return read_into(s.engine_options.vllm.max_num_seqs, parse_count(t, 1ull << 24));
+     }, 3},
     {"--max-num-batched-tokens", "max_num_batched_tokens",
      "vLLM: tokens per scheduler step (default by GPU: 8192 or 2048)", false, true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.max_num_batched_tokens, "--max-num-batched-tokens", parse_tokens(t));
+       return read_into(s.engine_options.vllm.max_num_batched_tokens, parse_tokens(t));
      }},
     {"--kv-cache-memory", "kv_cache_memory", "vLLM: the KV cache budget per GPU, instead of vLLM's profiling", false,
      true,
      [](std::string_view t, Settings& s) {
-       return read_into(s.engine_options.vllm.kv_cache_memory_bytes, "--kv-cache-memory", parse_size(t));
+       return read_into(s.engine_options.vllm.kv_cache_memory_bytes, parse_size(t));
      }},
     {"--vllm-version", "version", "vLLM: the release whose behaviour to model (default 0.21; modelled: 0.6-0.11, 0.21)",
      false, true, vllm_version},
@@ -789,7 +782,7 @@ constexpr EngineOptionSpec vllm_options[] = {
      }},
     {"--max-loras", "max_loras", "vLLM: LoRA slots on the GPU, adapters in one batch (default 1)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
-       if (auto e = read_into(s.engine_options.vllm.max_loras, "--max-loras", parse_count(t, 1u << 16))) return e;
+       if (auto e = read_into(s.engine_options.vllm.max_loras, parse_count(t, 1u << 16))) return e;
        s.engine_options.vllm.lora_options_given = true;
        return std::nullopt;
      }},

@@ -27,6 +27,19 @@ std::string engine_ids() {
   return out;
 }
 
+std::string engine_flag_names(EngineKind kind) {
+  std::string out;
+  bool more = false;
+  const auto specs = engine_option_specs(kind);
+  for (std::uint8_t rank = 1; rank <= 3; ++rank) {
+    for (const EngineOptionSpec& s : specs) {
+      if (s.named_rank == rank) out += (out.empty() ? "" : ", ") + std::string(s.flag());
+    }
+  }
+  for (const EngineOptionSpec& s : specs) more = more || (s.on_command_line && s.named_rank == 0);
+  return more ? out + ", ..." : out;
+}
+
 bool engine_takes_kv(EngineKind engine, Dtype kv) {
   const auto dtypes = engine_traits(engine).kv_dtypes;
   return dtypes.empty() || std::find(dtypes.begin(), dtypes.end(), kv) != dtypes.end();

@@ -20,7 +20,10 @@ namespace vramcalc::detail {
 
 using ojson = nlohmann::ordered_json;
 
-ojson llamacpp_device_json(const LlamaCppDevice& d, bool gpu) {
+namespace {
+
+// A device's JSON object: usable, margin and fits only for a GPU.
+ojson device_json(const LlamaCppDevice& d, bool gpu) {
   ojson j{{"name", d.name}};
   if (gpu) j["usable_bytes"] = d.usable_bytes;
   j["layers"] = d.layers;
@@ -35,46 +38,76 @@ ojson llamacpp_device_json(const LlamaCppDevice& d, bool gpu) {
   return j;
 }
 
-namespace {
-
 ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
   const LlamaCppResult& p = l.plan;
-  ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(llamacpp_device_json(d, true));
-  return ojson{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"gpus", p.gpus.size()},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"weights", l.weights},
-               {"n_ctx", p.n_ctx},
-               {"n_seq", e.batch},
-               {"kv_unified", l.kv_unified},
-               {"swa_full", l.swa_full},
-               {"n_batch", p.n_batch},
-               {"n_ubatch", p.n_ubatch},
-               {"flash_attn", p.flash_attn},
-               {"cache_type_k", ggml_type_name(p.type_k)},
-               {"cache_type_v", ggml_type_name(p.type_v)},
-               {"n_stream", p.n_stream},
-               {"cells_per_stream", p.cells},
-               {"swa_cells", p.swa_cells},
-               {"kv_bytes", p.kv_bytes},
-               {"state_bytes", p.state_bytes},
-               {"gpu_layers", p.gpu_layers},
-               {"total_layers", l.total_layers},
-               {"app", l.server ? "server" : "library"},
-               {"n_outputs", p.n_outputs},
-               {"devices", std::move(devices)},
-               {"host", llamacpp_device_json(p.host, false)},
-               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
-               {"aborts", p.aborts},
-               {"fits", e.fits},
-               {"notes", e.notes}};
+  ojson out = llamacpp_json_head(e, p);
+  out.update(ojson{{"weights", l.weights},
+                   {"n_ctx", p.n_ctx},
+                   {"n_seq", e.batch},
+                   {"kv_unified", l.kv_unified},
+                   {"swa_full", l.swa_full},
+                   {"n_batch", p.n_batch},
+                   {"n_ubatch", p.n_ubatch},
+                   {"flash_attn", p.flash_attn},
+                   {"cache_type_k", ggml_type_name(p.type_k)},
+                   {"cache_type_v", ggml_type_name(p.type_v)},
+                   {"n_stream", p.n_stream},
+                   {"cells_per_stream", p.cells},
+                   {"swa_cells", p.swa_cells},
+                   {"kv_bytes", p.kv_bytes},
+                   {"state_bytes", p.state_bytes},
+                   {"gpu_layers", p.gpu_layers},
+                   {"total_layers", l.total_layers},
+                   {"app", l.server ? "server" : "library"},
+                   {"n_outputs", p.n_outputs}});
+  llamacpp_json_tail(out, e, p);
+  return out;
 }
 
 } // namespace
+
+ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
+  return ojson{{"name", e.name()}, {"version", e.version}, {"gpu", e.gpu}, {"gpus", p.gpus.size()},
+               {"context_tokens", e.context_tokens}, {"batch", e.batch}};
+}
+
+void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
+  ojson devices = ojson::array();
+  for (const LlamaCppDevice& d : p.gpus) devices.push_back(device_json(d, true));
+  out["devices"] = std::move(devices);
+  out["host"] = device_json(p.host, false);
+  out["error"] = p.error.empty() ? ojson(nullptr) : ojson(p.error);
+  out["aborts"] = p.aborts;
+  out["fits"] = e.fits;
+  out["notes"] = e.notes;
+}
+
+std::string llamacpp_refusal(const LlamaCppResult& p) {
+  return p.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+}
+
+std::string llamacpp_refusal_line(const LlamaCppResult& p, const Style& st) {
+  return fmt::format("{}: {}.", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+}
+
+std::string llamacpp_refusal_why(const LlamaCppResult& p) {
+  return "llama.cpp would " + std::string(p.aborts ? "abort" : "refuse") + ": " + p.error;
+}
+
+std::string llamacpp_notes_text(std::string_view margin, const std::vector<std::string>& notes, const RenderOptions& o,
+                                const Style& st) {
+  std::string out = st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is " +
+                                            std::string(margin) + ".",
+                                        o.width, "", "  "));
+  for (const std::string& note : notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
+  return out;
+}
+
+void llamacpp_file_texts(LlamaCppResult& p, std::vector<std::string*>& out) {
+  out.push_back(&p.error);
+  out.push_back(&p.host.name);
+  for (LlamaCppDevice& d : p.gpus) out.push_back(&d.name);
+}
 
 // The per-device table: a row per GPU and one for system RAM (Ollama's section shows it too).
 std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& o, const Style& st) {
@@ -87,10 +120,7 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
   t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
   const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
-    constexpr std::uint64_t cap = static_cast<std::uint64_t>(INT64_MAX);
-    const std::int64_t headroom = d.total() <= d.usable_bytes
-                                      ? static_cast<std::int64_t>(std::min(d.usable_bytes - d.total(), cap))
-                                      : -static_cast<std::int64_t>(std::min(d.total() - d.usable_bytes, cap));
+    const std::int64_t headroom = room_bytes(d.usable_bytes, d.total());
     t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
            format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
            format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
@@ -106,12 +136,11 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
 }
 
 std::string engine_status(const EngineSection&, const LlamaCppSection& l, const std::string&) {
-  if (l.plan.error.empty()) return "";
-  return l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses"; // not for want of memory
+  return l.plan.error.empty() ? "" : llamacpp_refusal(l.plan);
 }
 
 std::string engine_shortfall(const EngineSection&, const LlamaCppSection& l, const FitRow& f, UnitSystem u) {
-  return !l.plan.error.empty() ? (l.plan.aborts ? "llama.cpp would abort" : "llama.cpp refuses")
+  return !l.plan.error.empty() ? llamacpp_refusal(l.plan)
                                : fmt::format("the busiest GPU needs {}, has {}", format_bytes(f.required_bytes_per_gpu, u),
                                              format_bytes(f.usable_bytes, u));
 }
@@ -148,7 +177,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {
-    verdict_line = fmt::format("{}: {}.\n", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+    verdict_line = llamacpp_refusal_line(p, st) + "\n";
   } else if (e.fits) {
     verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.batch,
                        e.batch == 1 ? "" : "s", with_commas(e.context_tokens));
@@ -167,18 +196,14 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                        format_bytes(d.total() - d.usable_bytes, u));
   }
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
-  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is the memory "
-                             "llama-server's --fit keeps free per GPU (CUDA context, pools).",
-                             o.width, "", "  "));
-  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
-  return out;
+  return out + llamacpp_notes_text("the memory llama-server's --fit keeps free per GPU (CUDA context, pools)", e.notes, o, st);
 }
 
 void engine_json(JsonObject& out, const EngineSection& e, const LlamaCppSection& l) { out.value = section_json(e, l); }
 
 std::vector<std::string*> engine_file_texts(LlamaCppSection& l) {
-  std::vector<std::string*> out{&l.weights, &l.plan.error, &l.plan.host.name};
-  for (LlamaCppDevice& d : l.plan.gpus) out.push_back(&d.name);
+  std::vector<std::string*> out{&l.weights};
+  llamacpp_file_texts(l.plan, out);
   return out;
 }
 
@@ -190,15 +215,12 @@ EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& l, std::uin
   std::int64_t least = INT64_MAX;
   for (const LlamaCppDevice& dev : l.plan.gpus) {
     out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
-    const std::int64_t h = dev.total() <= dev.usable_bytes
-                               ? static_cast<std::int64_t>(dev.usable_bytes - dev.total())
-                               : -static_cast<std::int64_t>(std::min<std::uint64_t>(dev.total() - dev.usable_bytes, INT64_MAX));
-    least = std::min(least, h);
+    least = std::min(least, room_bytes(dev.usable_bytes, dev.total()));
   }
   out.headroom_bytes = least == INT64_MAX ? 0 : least;
   out.fits = r.engine->fits;
   out.why = !l.plan.error.empty()
-                ? "llama.cpp would " + std::string(l.plan.aborts ? "abort" : "refuse") + ": " + l.plan.error
+                ? llamacpp_refusal_why(l.plan)
                 : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
                               format_bytes(usable_bytes, u));
   return out;

@@ -36,8 +36,7 @@ std::size_t busiest_gpu(const OllamaResult& r) {
   std::int64_t least = INT64_MAX;
   for (std::size_t i = 0; i < r.llamacpp.gpus.size() && i < r.gpu_totals_bytes.size(); ++i) {
     const std::uint64_t have = r.llamacpp.gpus[i].usable_bytes, need = r.gpu_totals_bytes[i];
-    const std::int64_t h = need <= have ? static_cast<std::int64_t>(std::min<std::uint64_t>(have - need, INT64_MAX))
-                                        : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - have, INT64_MAX));
+    const std::int64_t h = room_bytes(have, need);
     if (best == r.llamacpp.gpus.size() || h < least) {
       best = i;
       least = h;
@@ -52,54 +51,43 @@ ojson section_json(const EngineSection& e, const OllamaSection& os) {
   const OllamaResult& r = os.plan;
   const OllamaSettings& s = r.settings;
   const LlamaCppResult& p = r.llamacpp;
-  ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(llamacpp_device_json(d, true));
-  return ojson{{"name", e.name()},
-               {"version", e.version},
-               {"gpu", e.gpu},
-               {"gpus", p.gpus.size()},
-               {"context_tokens", e.context_tokens},
-               {"batch", e.batch},
-               {"runner", runner_name(s)},
-               {"llamacpp_build", s.llamacpp_build},
-               {"llamacpp_release", s.llamacpp_release},
-               {"weights", os.weights},
-               {"num_ctx", s.num_ctx},
-               {"num_ctx_source", os.num_ctx_source},
-               {"requested_num_ctx", os.requested_num_ctx},
-               {"default_num_ctx", s.default_num_ctx},
-               {"parallel", s.parallel},
-               {"parallel_source", os.parallel_source},
-               {"kv_cache_type", ggml_type_name(s.kv_type)},
-               {"kv_cache_type_source", os.kv_source},
-               {"flash_attention", flash_word(s.flash_attn)},
-               {"flash_attention_source", os.flash_source},
-               {"num_batch", s.num_batch},
-               {"num_gpu", s.num_gpu ? ojson(*s.num_gpu) : ojson(nullptr)},
-               {"minimum_memory_bytes", s.minimum_memory_bytes},
-               {"gpu_overhead_bytes", s.gpu_overhead_bytes},
-               {"layer_buffer_bytes", r.request.layer_buffer_bytes},
-               {"reservation_bytes", r.request.overhead_bytes},
-               {"n_ctx", p.n_ctx},
-               {"n_seq", r.request.n_seq},
-               {"kv_bytes", p.kv_bytes},
-               {"gpu_layers", r.gpu_layers},
-               {"total_layers", os.total_layers},
-               {"fully_offloaded", r.fully_offloaded},
-               {"gpu_totals_bytes", r.gpu_totals_bytes},
-               {"devices", std::move(devices)},
-               {"host", llamacpp_device_json(p.host, false)},
-               {"error", p.error.empty() ? ojson(nullptr) : ojson(p.error)},
-               {"aborts", p.aborts},
-               {"fits", e.fits},
-               {"notes", e.notes}};
+  ojson out = llamacpp_json_head(e, p);
+  out.update(ojson{{"runner", runner_name(s)},
+                   {"llamacpp_build", s.llamacpp_build},
+                   {"llamacpp_release", s.llamacpp_release},
+                   {"weights", os.weights},
+                   {"num_ctx", s.num_ctx},
+                   {"num_ctx_source", os.num_ctx_source},
+                   {"requested_num_ctx", os.requested_num_ctx},
+                   {"default_num_ctx", s.default_num_ctx},
+                   {"parallel", s.parallel},
+                   {"parallel_source", os.parallel_source},
+                   {"kv_cache_type", ggml_type_name(s.kv_type)},
+                   {"kv_cache_type_source", os.kv_source},
+                   {"flash_attention", flash_word(s.flash_attn)},
+                   {"flash_attention_source", os.flash_source},
+                   {"num_batch", s.num_batch},
+                   {"num_gpu", s.num_gpu ? ojson(*s.num_gpu) : ojson(nullptr)},
+                   {"minimum_memory_bytes", s.minimum_memory_bytes},
+                   {"gpu_overhead_bytes", s.gpu_overhead_bytes},
+                   {"layer_buffer_bytes", r.request.layer_buffer_bytes},
+                   {"reservation_bytes", r.request.overhead_bytes},
+                   {"n_ctx", p.n_ctx},
+                   {"n_seq", r.request.n_seq},
+                   {"kv_bytes", p.kv_bytes},
+                   {"gpu_layers", r.gpu_layers},
+                   {"total_layers", os.total_layers},
+                   {"fully_offloaded", r.fully_offloaded},
+                   {"gpu_totals_bytes", r.gpu_totals_bytes}});
+  llamacpp_json_tail(out, e, p);
+  return out;
 }
 
 } // namespace
 
 std::string engine_status(const EngineSection&, const OllamaSection& os, const std::string&) {
   const OllamaResult& r = os.plan;
-  if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (!r.llamacpp.error.empty()) return llamacpp_refusal(r.llamacpp);
   if (os.clamped()) return fmt::format("Ollama: context clamped to {}", with_commas(r.settings.num_ctx));
   if (partial(r)) return fmt::format("Ollama: {}/{} layers on GPU", r.gpu_layers, r.model_layers);
   return "";
@@ -107,7 +95,7 @@ std::string engine_status(const EngineSection&, const OllamaSection& os, const s
 
 std::string engine_shortfall(const EngineSection&, const OllamaSection& os, const FitRow& f, UnitSystem u) {
   const OllamaResult& r = os.plan;
-  if (!r.llamacpp.error.empty()) return r.llamacpp.aborts ? "llama.cpp would abort" : "llama.cpp refuses";
+  if (!r.llamacpp.error.empty()) return llamacpp_refusal(r.llamacpp);
   if (os.clamped()) {
     return fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}", with_commas(os.requested_num_ctx),
                        with_commas(r.settings.num_ctx));
@@ -156,7 +144,7 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {
-    verdict_line = fmt::format("{}: {}.", st.red(p.aborts ? "llama.cpp would abort" : "llama.cpp would refuse this"), p.error);
+    verdict_line = llamacpp_refusal_line(p, st);
   } else if (os.clamped()) {
     verdict_line = fmt::format("{}: Ollama clamps num_ctx {} to the model's trained context, {}.", st.red("Not the context asked"),
                                with_commas(os.requested_num_ctx), with_commas(s.num_ctx));
@@ -177,18 +165,15 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
     }
   }
   if (!verdict_line.empty()) out += detail::wrap(verdict_line, o.width, "", "  ");
-  out += st.dim(detail::wrap("Note: the compute buffer is an estimate (within ~3% of measured runs); the margin is what "
-                             "Ollama keeps free per GPU beyond llama.cpp's buffers (docs/engines.md, \"Ollama\").",
-                             o.width, "", "  "));
-  for (const std::string& note : e.notes) out += st.dim(detail::wrap("Note: " + note, o.width, "", "  "));
-  return out;
+  return out + llamacpp_notes_text("what Ollama keeps free per GPU beyond llama.cpp's buffers (docs/engines.md, \"Ollama\")",
+                                   e.notes, o, st);
 }
 
 void engine_json(JsonObject& out, const EngineSection& e, const OllamaSection& os) { out.value = section_json(e, os); }
 
 std::vector<std::string*> engine_file_texts(OllamaSection& os) {
-  std::vector<std::string*> out{&os.weights, &os.plan.llamacpp.error, &os.plan.llamacpp.host.name};
-  for (LlamaCppDevice& d : os.plan.llamacpp.gpus) out.push_back(&d.name);
+  std::vector<std::string*> out{&os.weights};
+  llamacpp_file_texts(os.plan.llamacpp, out);
   for (std::string& note : os.plan.settings.notes) out.push_back(&note);
   return out;
 }
@@ -203,12 +188,11 @@ EngineVerdict engine_verdict(const Report& r, const OllamaSection& os, std::uint
   if (i < p.llamacpp.gpus.size()) {
     const std::uint64_t have = p.llamacpp.gpus[i].usable_bytes, need = p.gpu_totals_bytes[i];
     out.required_bytes_per_gpu = need;
-    out.headroom_bytes = need <= have ? static_cast<std::int64_t>(have - need)
-                                      : -static_cast<std::int64_t>(std::min<std::uint64_t>(need - have, INT64_MAX));
+    out.headroom_bytes = room_bytes(have, need);
   }
   out.fits = r.engine->fits;
   out.why = !p.llamacpp.error.empty()
-                ? "llama.cpp would " + std::string(p.llamacpp.aborts ? "abort" : "refuse") + ": " + p.llamacpp.error
+                ? llamacpp_refusal_why(p.llamacpp)
             : os.clamped() ? fmt::format("Ollama clamps num_ctx {} to the model's trained context, {}",
                                          with_commas(os.requested_num_ctx), with_commas(p.settings.num_ctx))
             : partial(p) ? fmt::format("Ollama offloads {} of {} layers, the rest run on the CPU", p.gpu_layers, p.model_layers)

@@ -8,8 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vramcalc::detail {
 
@@ -23,14 +27,33 @@ struct JsonObject {
 // appends its own (engine_<id>.cpp).
 [[nodiscard]] nlohmann::ordered_json parallel_engine_json(const EngineSection& e);
 
+// have - need, the room a GPU or pool has left, as a signed number of bytes saturated at the
+// int64 range.
+[[nodiscard]] inline std::int64_t room_bytes(std::uint64_t have, std::uint64_t need) {
+  constexpr auto cap = static_cast<std::uint64_t>(INT64_MAX);
+  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap)) : -static_cast<std::int64_t>(std::min(need - have, cap));
+}
+
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
 
-// llama.cpp's devices (src/report/engine_llamacpp.cpp), for the engines that run it (Ollama):
-// the per-device table of the text report, and a device's JSON object (usable, margin and
-// fits only for a GPU).
+// llama.cpp's plan (src/report/engine_llamacpp.cpp) as llama.cpp's renderers show it, for the
+// engines that run it (Ollama): the per-device table of the text report; the last fields of
+// the JSON object's first fields (name, version, gpu, gpus, context_tokens, batch) and its last
+// (devices, host, error, aborts, fits, notes); the words for a plan llama.cpp
+// refuses (the fit table's, "llama.cpp refuses"; the verdict line's, "llama.cpp would refuse
+// this: <why>."; the check's, "llama.cpp would refuse: <why>"); the texts from files it holds.
 struct Style;
 [[nodiscard]] std::string llamacpp_device_table(const LlamaCppResult& plan, const RenderOptions& o, const Style& st);
-[[nodiscard]] nlohmann::ordered_json llamacpp_device_json(const LlamaCppDevice& device, bool gpu);
+[[nodiscard]] nlohmann::ordered_json llamacpp_json_head(const EngineSection& e, const LlamaCppResult& plan);
+void llamacpp_json_tail(nlohmann::ordered_json& out, const EngineSection& e, const LlamaCppResult& plan);
+[[nodiscard]] std::string llamacpp_refusal(const LlamaCppResult& plan);
+[[nodiscard]] std::string llamacpp_refusal_line(const LlamaCppResult& plan, const Style& st);
+[[nodiscard]] std::string llamacpp_refusal_why(const LlamaCppResult& plan);
+// The notes under the device table: the compute buffer is an estimate, the margin is `margin`;
+// then the section's own notes.
+[[nodiscard]] std::string llamacpp_notes_text(std::string_view margin, const std::vector<std::string>& notes,
+                                              const RenderOptions& o, const Style& st);
+void llamacpp_file_texts(LlamaCppResult& plan, std::vector<std::string*>& out);
 
 } // namespace vramcalc::detail

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
 #include <string>
 
 using namespace vramcalc;
@@ -56,7 +57,7 @@ nlohmann::json check_json(const std::string& flag, const std::string& command, c
   app::Options o;
   o.check = true;
   o.format = "json";
-  o.gpus = {gpu};
+  o.gpus = {app::Value::flag("--gpu", gpu)};
   if (flag == "--vllm") o.vllm_command = command;
   else o.llama_server_command = command;
   return nlohmann::json::parse(app::run(o).out);
@@ -97,7 +98,7 @@ TEST_CASE("check: a verdict in the engine's terms agrees with the estimate's fit
 TEST_CASE("app::run: bad input is a Failure naming the flag", "[app]") {
   app::Options o;
   o.model = "llama3.1-8b";
-  o.kv = "fp9";
+  o.kv = app::Value::flag("--kv", "fp9");
   try {
     (void)app::run(o);
     FAIL("no failure");
@@ -105,4 +106,35 @@ TEST_CASE("app::run: bad input is a Failure naming the flag", "[app]") {
     CHECK(f.error.code == ErrorCode::invalid_argument);
     CHECK(f.error.message.starts_with("--kv: unknown KV-cache dtype 'fp9'"));
   }
+}
+
+TEST_CASE("app::run: a flag and a deployment's key are read by the same code, each error at its origin", "[app]") {
+  const auto failure = [](const app::Value& policy) {
+    app::Options o;
+    o.model = "llama3.1-8b";
+    o.kv_policy = policy;
+    try {
+      (void)app::run(o);
+    } catch (const app::Failure& f) {
+      return f;
+    }
+    FAIL("no failure");
+    throw std::logic_error("unreachable");
+  };
+  const std::string what = "sinks: 'x' is not a token count (examples: 8192, 128k, 1m)";
+  const app::Failure flag = failure(app::Value::flag("--kv-policy", "streaming:sinks=x"));
+  CHECK(flag.error.message == "--kv-policy " + what);
+  CHECK(flag.error.file.empty());
+  CHECK_FALSE(flag.placed);
+  app::Origin key{"deployments[0].kv_policy", "d.yaml:5:16: ", "d.yaml", 5, 16, true};
+  const app::Failure deployed = failure(app::Value{"streaming:sinks=x", key});
+  CHECK(deployed.error.message == "d.yaml:5:16: deployments[0].kv_policy " + what);
+  CHECK(deployed.error.file == "d.yaml");
+  CHECK(deployed.error.line == 5);
+  CHECK(deployed.error.column == 16);
+  CHECK(deployed.placed);
+  // A message that names several flags names them for a flag, the key for a deployment.
+  CHECK(app::error_at(app::Origin::flag("--tp"), ErrorCode::invalid_argument, "why", "--tp/--pp").message == "--tp/--pp: why");
+  key.name = "deployments[0].tp";
+  CHECK(app::error_at(key, ErrorCode::invalid_argument, "why", "--tp/--pp").message == "d.yaml:5:16: deployments[0].tp: why");
 }

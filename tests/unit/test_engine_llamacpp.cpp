@@ -336,20 +336,36 @@ TEST_CASE("llama.cpp: Llama 3.1 8B Q4_K_M on one GPU against its server log") {
   CHECK(r.gpus.at(0).compute_bytes == 560ull << 20);
 }
 
-TEST_CASE("llama.cpp before PR #18148: -ngl N is N repeating layers, the output only with N > L") {
-  // LM Studio's log of 2025-07-22 (tests/data/llamacpp/logs.csv): DeepSeek-R1-0528-Qwen3-8B
-  // Q8_0, 36 layers, -c 131072, -ngl 19, flash attention off, one RTX 3060 Ti.
-  const ModelSpec& m = vramcalc::test::model("qwen3-8b");
-  const WeightFormat q8 = parse_weight_format("q8_0", Dtype::bf16).value();
+namespace {
+
+// LM Studio's runs of 2025-07-22 (tests/data/llamacpp/logs.csv): llama.cpp as a library on
+// one 8 GiB GPU, flash attention off, batches of 512, -ngl `layers`.
+GpuSpec lm_studio_gpu() {
   GpuSpec g;
   g.id = "g";
   g.memory_bytes = 8ull << 30;
+  return g;
+}
+
+LlamaCppOptions lm_studio_options(std::uint32_t layers) {
   LlamaCppOptions o;
   o.release = 20250722;
   o.server = false;
   o.flash_attn = FlashAttn::off;
   o.n_batch = o.n_ubatch = 512;
-  o.n_gpu_layers = 19;
+  o.n_gpu_layers = layers;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("llama.cpp before PR #18148: -ngl N is N repeating layers, the output only with N > L") {
+  // LM Studio's log of 2025-07-22 (tests/data/llamacpp/logs.csv): DeepSeek-R1-0528-Qwen3-8B
+  // Q8_0, 36 layers, -c 131072, -ngl 19, flash attention off, one RTX 3060 Ti.
+  const ModelSpec& m = vramcalc::test::model("qwen3-8b");
+  const WeightFormat q8 = parse_weight_format("q8_0", Dtype::bf16).value();
+  const GpuSpec g = lm_studio_gpu();
+  LlamaCppOptions o = lm_studio_options(19);
   const LlamaCppResult r = llamacpp_plan(m, q8, 131072, 1, {g}, 0, o);
   // "offloading 19 repeating layers to GPU, offloaded 19/37 layers": i_gpu_start = 36 - 19 = 17.
   CHECK(r.gpus[0].layers == 19);
@@ -381,15 +397,8 @@ TEST_CASE("llama.cpp -ngl 0 with a GPU: the GPU still computes prompt batches") 
   // tokens (512 x 151,936 x 4) and the final norm's output (512 x 4 x 4096).
   const ModelSpec& m = vramcalc::test::model("qwen3-8b");
   const WeightFormat q8 = parse_weight_format("q8_0", Dtype::bf16).value();
-  GpuSpec g;
-  g.id = "g";
-  g.memory_bytes = 8ull << 30;
-  LlamaCppOptions o;
-  o.release = 20250722;
-  o.server = false;
-  o.flash_attn = FlashAttn::off;
-  o.n_batch = o.n_ubatch = 512;
-  o.n_gpu_layers = 0;
+  const GpuSpec g = lm_studio_gpu();
+  LlamaCppOptions o = lm_studio_options(0);
   const LlamaCppResult r = llamacpp_plan(m, q8, 4096, 1, {g}, 0, o);
   CHECK(r.gpus[0].model_bytes == 0);
   CHECK(r.gpus[0].kv_bytes == 0);

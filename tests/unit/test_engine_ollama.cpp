@@ -1,6 +1,7 @@
 // Ollama's rules per release (the arithmetic written out) and the public Ollama logs of
 // tests/data/ollama/logs.csv (sources in its README) reproduced.
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/engine_ollama.hpp"
 #include "vramcalc/report.hpp"
@@ -15,6 +16,8 @@
 #include <utility>
 
 using namespace vramcalc;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
@@ -40,12 +43,6 @@ GpuSpec gpu_of(std::uint64_t bytes) {
 }
 
 std::vector<GpuSpec> gpus(std::size_t n, std::uint64_t bytes) { return std::vector<GpuSpec>(n, gpu_of(bytes)); }
-
-WeightFormat format_of(const std::string& name) {
-  auto f = parse_weight_format(name, Dtype::bf16);
-  if (!f) FAIL(f.error().message);
-  return *f;
-}
 
 OllamaSettings settings(std::string_view rel, std::string_view e, const std::string& id, const std::vector<GpuSpec>& g) {
   return ollama_settings(release(rel), env(e), ollama_model_facts(model(id)), g);
@@ -409,15 +406,6 @@ TEST_CASE("ollama_plan over the catalog: runs, asks num_ctx x parallel, fits wha
 
 namespace {
 
-const GpuSpec& catalog_gpu(const std::string& id) { return **vramcalc::test::catalog().find_gpu(id); }
-
-const EngineOptionSpec& ollama_spec(std::string_view flag) {
-  for (const EngineOptionSpec& spec : ollama_option_specs()) {
-    if (spec.flag() == flag) return spec;
-  }
-  FAIL("no option " << flag);
-  throw std::logic_error("unreachable");
-}
 
 } // namespace
 
@@ -501,29 +489,28 @@ TEST_CASE("Ollama as an engine: a model it cannot hold whole runs partly on the 
 
 TEST_CASE("Ollama as an engine: its options, a misspelt memory variable refused rather than ignored", "[ollama]") {
   Settings s;
-  const EngineOptionSpec& e = ollama_spec("--ollama-env");
-  CHECK(e.key == "env");
+  using vramcalc::test::apply_option;
+  CHECK(vramcalc::test::option_spec(EngineKind::ollama, "--ollama-env").key == "env");
   for (const char* typo : {"OLLAMA_CONTEXT=8192", "OLLAMA_NUM_PARALEL=2", "OLLAMA_KV_CACHE=q8_0"}) {
     INFO(typo);
-    const auto err = e.apply(typo, s);
+    const auto err = apply_option(EngineKind::ollama, s, "--ollama-env", typo);
     REQUIRE(err);
     CHECK(err->message.starts_with("--ollama-env: "));
     CHECK(err->message.find("did you mean") != std::string::npos);
   }
-  CHECK_FALSE(e.apply("OLLAMA_HOST=0.0.0.0 OLLAMA_NUM_PARALLEL=2", s));
+  CHECK_FALSE(apply_option(EngineKind::ollama, s, "--ollama-env", "OLLAMA_HOST=0.0.0.0 OLLAMA_NUM_PARALLEL=2"));
   CHECK(s.engine_options.ollama.env.num_parallel == 2u);
   CHECK(s.engine_options.ollama.env.ignored.size() == 1);
-  const auto unknown = e.apply("NUM_CTX=8192", s);
+  const auto unknown = apply_option(EngineKind::ollama, s, "--ollama-env", "NUM_CTX=8192");
   REQUIRE(unknown);
   CHECK(unknown->message.find("unknown key 'NUM_CTX'") != std::string::npos);
 
-  const EngineOptionSpec& v = ollama_spec("--ollama-version");
-  CHECK(v.key == "version");
-  CHECK_FALSE(v.apply("0.6.0", s));
+  CHECK(vramcalc::test::option_spec(EngineKind::ollama, "--ollama-version").key == "version");
+  CHECK_FALSE(apply_option(EngineKind::ollama, s, "--ollama-version", "0.6.0"));
   CHECK(s.engine_options.ollama.release == OllamaRelease{0, 6, 0});
-  CHECK_FALSE(v.apply("latest", s));
+  CHECK_FALSE(apply_option(EngineKind::ollama, s, "--ollama-version", "latest"));
   CHECK(s.engine_options.ollama.release == ollama_newest);
-  const auto old = v.apply("0.4.7", s);
+  const auto old = apply_option(EngineKind::ollama, s, "--ollama-version", "0.4.7");
   REQUIRE(old);
   CHECK(old->message.starts_with("--ollama-version: "));
 }

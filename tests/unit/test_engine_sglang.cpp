@@ -1,19 +1,18 @@
 // SGLang's static fraction, KV pool and token count, with the arithmetic written out, and
 // against its own start-up logs (tests/data/sglang/logs.md lists each line with its source).
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 
 #include <cmath>
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
-
-WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
-
-const GpuSpec& gpu(const std::string& id) { return **catalog().find_gpu(id); }
 
 SglangOptions fraction(std::uint32_t ppm) {
   SglangOptions o;
@@ -45,7 +44,7 @@ TEST_CASE("SGLang: the default static fraction from the GPU's memory, chunk, gra
   // reserved = 512 + 1.5 x 8192 + 2 x 256 + 1 x 1 / 8 x 1024 = 512 + 12288 + 512 + 128 =
   // 13,440 MiB (over the 10,240 floor); (81559 - 13440) / 81559 = 0.83521 -> 0.835, as the
   // docs notebook's server_args print (logs.md, docs-0.5B).
-  const SglangResult h = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult h = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK(h.gpu_mem_mib == 81559);
   CHECK(h.chunked_prefill_size == 8192);
   CHECK(h.cuda_graph_max_bs == 256);
@@ -54,27 +53,27 @@ TEST_CASE("SGLang: the default static fraction from the GPU's memory, chunk, gra
   CHECK_FALSE(h.fraction_given);
   // 4x L4 at tp 4: 23,034 MiB (20-35 GiB: chunk 2048, graph bs 80 at tp >= 4): 512 + 3072 +
   // 160 + 4 / 8 x 1024 = 4,256 MiB, no floor below 60 GiB; (23034 - 4256) / 23034 = 0.81523.
-  const SglangResult l = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("l4"), Parallel{4, 1, false}, {});
+  const SglangResult l = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("l4"), Parallel{4, 1, false}, {});
   CHECK(l.cuda_graph_max_bs == 80);
   CHECK(l.reserved_bytes == 4256ull << 20);
   CHECK(l.mem_fraction_static_ppm == 815000);
   // 8x H200 at tp 8: 143,771 MiB (90-160 GiB: 8192, bs 512): 512 + 12288 + 1024 + 1024 =
   // 14,848 MiB; (143771 - 14848) / 143771 = 0.89672 -> 0.897.
-  const SglangResult h200 = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h200"), Parallel{8, 1, false}, {});
+  const SglangResult h200 = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h200"), Parallel{8, 1, false}, {});
   CHECK(h200.reserved_bytes == 14848ull << 20);
   CHECK(h200.mem_fraction_static_ppm == 897000);
   SglangOptions no_chunk;
   // --chunked-prefill-size -1: max_prefill_tokens 16384 counts instead: 512 + 1.5 x 16384 +
   // 512 + 128 = 25,728 MiB.
   no_chunk.chunked_prefill_size = 0;
-  const SglangResult n = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, no_chunk);
+  const SglangResult n = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, no_chunk);
   CHECK(n.reserved_bytes == 25728ull << 20);
   CHECK(n.mem_fraction_static_ppm == 685000); // (81559 - 25728) / 81559 = 0.68454
 }
 
 TEST_CASE("SGLang: MHA pool, Llama-3.1-8B on one H100 (exact bytes; logs within 0.6%)", "[sglang]") {
   const ModelSpec& m = model("llama3.1-8b");
-  const SglangResult r = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, fraction(880000));
+  const SglangResult r = sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, fraction(880000));
   // Free before the weights: the CUDA total 85,018,542,080 - 420 MiB (440,401,920) =
   // 84,578,140,160; x 0.88 = 74,428,763,340.8 -> 74,428,763,340; weights 8,030,261,248
   // params x 2 = 16,060,522,496; the pool 58,368,240,844 bytes.
@@ -94,18 +93,18 @@ TEST_CASE("SGLang: MHA pool, Llama-3.1-8B on one H100 (exact bytes; logs within 
   CHECK(std::abs(445314.0 / 444500 - 1) < 0.002);
   CHECK(std::abs(445314.0 / 442750 - 1) < 0.006);
   // fp8 KV halves the cell: 65,536 bytes, twice the tokens (58,368,240,844 / 65,536 = 890,628.6).
-  const SglangResult f8 = sglang_plan(m, fmt_of("bf16"), Dtype::f8_e4m3, 131072, gpu("h100"), Parallel{}, fraction(880000));
+  const SglangResult f8 = sglang_plan(m, format_of("bf16"), Dtype::f8_e4m3, 131072, catalog_gpu("h100"), Parallel{}, fraction(880000));
   CHECK(f8.cell_bytes == 65536);
   CHECK(f8.max_total_num_tokens == 890628);
   // --page-size 64: whole pages, 445,314 -> 6,958 x 64 = 445,312.
   SglangOptions paged = fraction(880000);
   paged.page_size = 64;
-  CHECK(sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, paged).max_total_num_tokens == 445312);
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, paged).max_total_num_tokens == 445312);
 }
 
 TEST_CASE("SGLang: MLA pool, DeepSeek-V2-Lite on one H100 with the default fraction (exact bytes)", "[sglang]") {
   const ModelSpec& m = model("deepseek-v2-lite");
-  const SglangResult r = sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, gpu("h100"), Parallel{}, {});
+  const SglangResult r = sglang_plan(m, format_of("bf16"), Dtype::bf16, 32768, catalog_gpu("h100"), Parallel{}, {});
   // 0.835 (the H100 derivation above): 84,578,140,160 x 0.835 = 70,622,747,033.6 -> 70,622,747,033;
   // weights 15,706,484,224 params x 2 = 31,412,968,448; the pool 39,209,778,585 bytes.
   CHECK(r.static_bytes == 70622747033ull);
@@ -118,11 +117,11 @@ TEST_CASE("SGLang: MLA pool, DeepSeek-V2-Lite on one H100 with the default fract
   // min(max(1260602 x 512 / 32768 = 19,696, 2048), 4096) = 4096.
   CHECK(r.max_running_requests == 4096);
   // fp8_e5m2: one byte per element, 15,552 a token: 2,521,204 tokens.
-  const SglangResult f8 = sglang_plan(m, fmt_of("bf16"), Dtype::f8_e5m2, 32768, gpu("h100"), Parallel{}, {});
+  const SglangResult f8 = sglang_plan(m, format_of("bf16"), Dtype::f8_e5m2, 32768, catalog_gpu("h100"), Parallel{}, {});
   CHECK(f8.cell_bytes == 15552);
   CHECK(f8.max_total_num_tokens == 2521204);
   // At tp 2 the latent is still whole on each GPU: the same cell.
-  CHECK(sglang_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, gpu("h100"), Parallel{2, 1, false}, {}).cell_bytes == 31104);
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 32768, catalog_gpu("h100"), Parallel{2, 1, false}, {}).cell_bytes == 31104);
 }
 
 TEST_CASE("SGLang: the pool formula against the logs' own figures", "[sglang]") {
@@ -139,7 +138,7 @@ TEST_CASE("SGLang: the pool formula against the logs' own figures", "[sglang]") 
   // H100-8B-b: logged 442,750 (total = 63.48 + 15.11 from its "mem usage").
   CHECK(std::abs(tokens(63.48, 78.59, 0.88, 131072) - 442750) < 45);
   // The same cells from the catalog's models.
-  const SglangResult q = sglang_plan(model("qwq-32b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("l4"),
+  const SglangResult q = sglang_plan(model("qwq-32b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("l4"),
                                      Parallel{4, 1, false}, fraction(850000));
   CHECK(q.cell_bytes == 65536);
 }
@@ -149,7 +148,7 @@ TEST_CASE("SGLang: whole-model predictions against the logs, and where they diff
   // the shards 15.26 GiB where the log's load took 15.54 GiB: the 0.28 GiB more it holds after
   // loading (not modelled) is 4,600 tokens of a 64 KiB cell, so vramcalc says 50,603 where
   // SGLang logged 46,611 (+8.6%; docs/engines.md).
-  const SglangResult q = sglang_plan(model("qwq-32b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("l4"),
+  const SglangResult q = sglang_plan(model("qwq-32b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("l4"),
                                      Parallel{4, 1, false}, fraction(850000));
   CHECK(q.max_total_num_tokens == 50603);
   CHECK(std::abs(static_cast<double>(q.total_gpu_memory_bytes) / gib - 21.63) < 0.06);
@@ -166,7 +165,7 @@ TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md
   };
   // RTX3090-R1Q7B: DeepSeek-R1-Distill-Qwen-7B = Qwen2.5-7B's shapes: 4 KV heads x 128 x 28 layers
   // x 2 x 2 bytes = 57,344. (8.37 - 22.76 x 0.12) GiB / 57,344 = 105,584; logged 105,531.
-  const SglangResult r7 = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult r7 = sglang_plan(model("qwen2.5-7b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                       Parallel{}, fraction(880000));
   CHECK(r7.cell_bytes == 57344);
   const double t7 = tokens(8.37, 22.76, 0.88, static_cast<double>(r7.cell_bytes));
@@ -176,13 +175,13 @@ TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md
   CHECK(std::abs(105531.0 * static_cast<double>(r7.cell_bytes / 2) / gib_d - 2.82) < 0.005);
   // 24G-8B: Llama-3.1-8B, 131,072 a token; at 0.88 (7.37 - 22.39 x 0.12) / 131,072 = 38,364
   // against 38,141 (+0.58%, as H100-8B-b: the fraction derived from the log is 0.879).
-  const SglangResult l8 = sglang_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult l8 = sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                       Parallel{}, fraction(880000));
   const double t8 = tokens(7.37, 22.39, 0.88, static_cast<double>(l8.cell_bytes));
   CHECK(t8 == 38364);
   CHECK(std::abs(rel(t8, 38141)) < 0.006);
   // A48-Q3-14B: Qwen3-14B, 8 KV heads x 128 x 40 layers x 2 x 2 = 163,840; 91,758 against 91,749.
-  const SglangResult q14 = sglang_plan(model("qwen3-14b"), fmt_of("bf16"), Dtype::bf16, 40960,
+  const SglangResult q14 = sglang_plan(model("qwen3-14b"), format_of("bf16"), Dtype::bf16, 40960,
                                        gpu_of_bytes(49140ull << 20), Parallel{}, fraction(880000));
   CHECK(q14.cell_bytes == 163840);
   const double t14 = tokens(19.67, 47.24, 0.88, static_cast<double>(q14.cell_bytes));
@@ -191,7 +190,7 @@ TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md
   // T16-0.5B: Qwen2.5-0.5B, 2 KV heads x 64 x 24 layers x 2 x 2 = 12,288; at 0.15 (13.72 - 14.70 x
   // 0.85) / 12,288 = 107,042 against 107,319 (-0.26%; the printed rounding is +/- 0.009 GiB =
   // +/- 800 tokens of this cell).
-  const SglangResult q05 = sglang_plan(model("qwen2.5-0.5b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("t4"),
+  const SglangResult q05 = sglang_plan(model("qwen2.5-0.5b"), format_of("bf16"), Dtype::bf16, 2048, catalog_gpu("t4"),
                                        Parallel{}, fraction(150000));
   CHECK(q05.cell_bytes == 12288);
   const double t05 = tokens(13.72, 14.70, 0.15, static_cast<double>(q05.cell_bytes));
@@ -201,13 +200,13 @@ TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md
   CHECK(std::abs(static_cast<double>(q05.weights_bytes) / gib_d - 0.98) < 0.07);
   // H100x4-Q3-235B: 4 KV heads / tp 4 = 1 x 128 x 94 layers x 2 x 2 = 48,128; "K size: 8.23 GB" =
   // 367,404 x 24,064 bytes.
-  const SglangResult q235 = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8-block"), Dtype::bf16, 40960, gpu("h100"),
+  const SglangResult q235 = sglang_plan(model("qwen3-235b-a22b"), format_of("fp8-block"), Dtype::bf16, 40960, catalog_gpu("h100"),
                                         Parallel{4, 1, false}, fraction(930000));
   CHECK(q235.cell_bytes == 48128);
   CHECK(std::abs(367404.0 * static_cast<double>(q235.cell_bytes / 2) / gib_d - 8.23) < 0.005);
   // MI355X-Q3-30B: 4 KV heads x 128 x 48 layers x 2 x 2 = 98,304; the logged budget 219,721,119,039
   // bytes is 287.18 GiB x 0.911 - 56.98 GiB from the log's own figures (within their rounding).
-  const SglangResult q30 = sglang_plan(model("qwen3-30b-a3b"), fmt_of("bf16"), Dtype::bf16, 262144, gpu("mi355x"),
+  const SglangResult q30 = sglang_plan(model("qwen3-30b-a3b"), format_of("bf16"), Dtype::bf16, 262144, catalog_gpu("mi355x"),
                                        Parallel{}, {});
   CHECK(q30.cell_bytes == 98304);
   CHECK(std::abs((230.20 + 56.98) * 0.911 - 56.98 - 219721119039.0 / gib_d) < 0.02);
@@ -217,7 +216,7 @@ TEST_CASE("SGLang: the pool formula against the newer logs' own figures (logs.md
 TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the pool, and why it differs", "[sglang]") {
   // RTX3090-R1Q7B (0.88 printed): 23.58 GiB CUDA total - 420 MiB = 23.17 GiB free before the
   // weights against the logged 22.76 (+1.8%).
-  const SglangResult a = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult a = sglang_plan(model("qwen2.5-7b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                      Parallel{}, fraction(880000));
   CHECK(std::abs(rel(static_cast<double>(a.total_gpu_memory_bytes) / gib_d, 22.76)) < 0.02);
   // 23.17 x 0.88 - 14.19 GiB (7,615,616,512 params x 2) = 6.20 GiB: 116,173 tokens against 105,531
@@ -230,20 +229,20 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
   // load's extra, taken off the pool: within 0.1% of the log.
   SglangOptions own = fraction(880000);
   own.init_bytes = a.cuda_memory_bytes - static_cast<std::uint64_t>(std::llround(22.76 * gib_d));
-  const SglangResult a2 = sglang_plan(model("qwen2.5-7b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult a2 = sglang_plan(model("qwen2.5-7b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                       Parallel{}, own);
   const double load_extra = (22.76 - 8.37) * gib_d - static_cast<double>(a2.weights_bytes);
   CHECK(std::abs(rel((static_cast<double>(a2.rest_bytes) - load_extra) / 57344, 105531)) < 0.001);
 
   // 24G-8B, taken as an RTX 3090 at 0.88: 23.17 GiB against 22.39 (+3.5%); 44,498 tokens against
   // 38,141 (+16.7%): the desktop's 0.78 GiB at 0.88 is 5,600 tokens of a 128 KiB cell.
-  const SglangResult b = sglang_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult b = sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                      Parallel{}, fraction(880000));
   CHECK(std::abs(rel(static_cast<double>(b.total_gpu_memory_bytes) / gib_d, 22.39)) < 0.05);
   CHECK(b.max_total_num_tokens == 44498);
   SglangOptions own_b = fraction(880000);
   own_b.init_bytes = b.cuda_memory_bytes - static_cast<std::uint64_t>(std::llround(22.39 * gib_d));
-  const SglangResult b2 = sglang_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("rtx-3090"),
+  const SglangResult b2 = sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("rtx-3090"),
                                       Parallel{}, own_b);
   // With the log's free memory: 38,878 (+1.9%); the rest is the load's 0.06 GiB and the fraction
   // (0.879 derived).
@@ -252,7 +251,7 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
 
   // A48-Q3-14B on a 49,140 MiB card (given, as --gpu-mem): 47.58 GiB against 47.24 (+0.7%);
   // 94,113 tokens against 91,749 (+2.6%: 0.34 GiB more free, 0.30 GiB of pool).
-  const SglangResult c = sglang_plan(model("qwen3-14b"), fmt_of("bf16"), Dtype::bf16, 40960,
+  const SglangResult c = sglang_plan(model("qwen3-14b"), format_of("bf16"), Dtype::bf16, 40960,
                                      gpu_of_bytes(49140ull << 20), Parallel{}, fraction(880000));
   CHECK(std::abs(rel(static_cast<double>(c.total_gpu_memory_bytes) / gib_d, 47.24)) < 0.01);
   CHECK(c.max_total_num_tokens == 94113);
@@ -262,14 +261,14 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
   // pool per GPU where SGLang's is 367,404 x 48,128 = 16.47 GiB. The 1.67 GiB is 0.93 x 1.79 GiB more in use
   // before the weights than 420 MiB: NVLink tp runs hold ~2 GiB there (pull request #11716: "Init
   // torch distributed ends. mem usage=2.01 GB", 137.29 GiB free of an H200's 139.49).
-  const SglangResult d = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8-block"), Dtype::bf16, 40960, gpu("h100"),
+  const SglangResult d = sglang_plan(model("qwen3-235b-a22b"), format_of("fp8-block"), Dtype::bf16, 40960, catalog_gpu("h100"),
                                      Parallel{4, 1, false}, fraction(930000));
   CHECK(d.max_total_num_tokens == 404570);
   CHECK(std::abs(rel(static_cast<double>(d.max_total_num_tokens), 367404) - 0.101) < 0.001);
   const double missing = static_cast<double>(d.rest_bytes) - 367404.0 * 48128;
   CHECK(std::abs(missing / gib_d - 1.67) < 0.01);
   CHECK(std::abs(missing / 0.93 / gib_d - 1.79) < 0.01);
-  const SglangResult h200 = sglang_plan(model("qwen3-235b-a22b"), fmt_of("fp8-block"), Dtype::bf16, 40960, gpu("h200"),
+  const SglangResult h200 = sglang_plan(model("qwen3-235b-a22b"), format_of("fp8-block"), Dtype::bf16, 40960, catalog_gpu("h200"),
                                         Parallel{8, 1, false}, {});
   CHECK(std::abs(static_cast<double>(h200.total_gpu_memory_bytes) / gib_d - 139.49) < 0.005);
   CHECK(std::abs(rel(static_cast<double>(h200.total_gpu_memory_bytes) / gib_d, 137.29)) < 0.02);
@@ -277,7 +276,7 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
   // MI355X-Q3-30B, the default fraction: 294,896 MiB is over 160 GiB: chunk 16,384, graph batch
   // 512; 512 + 24,576 + 1,024 + 128 = 26,240 MiB; (294,896 - 26,240) / 294,896 = 0.91102 -> 0.911,
   // as printed.
-  const SglangResult e = sglang_plan(model("qwen3-30b-a3b"), fmt_of("bf16"), Dtype::bf16, 262144, gpu("mi355x"),
+  const SglangResult e = sglang_plan(model("qwen3-30b-a3b"), format_of("bf16"), Dtype::bf16, 262144, catalog_gpu("mi355x"),
                                      Parallel{}, {});
   CHECK(e.gpu_mem_mib == 294896);
   CHECK(e.reserved_bytes == 26240ull << 20);
@@ -294,12 +293,12 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
 
 TEST_CASE("SGLang: does not start when the weights take the static share; hybrid models refused", "[sglang]") {
   // Llama-3-70B in bf16 on one H100: 141 GB of weights against 0.835 x 78.77 GiB.
-  const SglangResult r = sglang_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult r = sglang_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK_FALSE(r.starts);
   CHECK(r.rest_bytes < 0);
   CHECK(r.max_total_num_tokens == 0);
   // gpt-oss has sliding-window layers: SGLang's SWA pool is not modelled.
-  const SglangResult g = sglang_plan(model("gpt-oss-20b"), fmt_of("mxfp4"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const SglangResult g = sglang_plan(model("gpt-oss-20b"), format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK_FALSE(g.error.empty());
   CHECK_FALSE(g.starts);
 }
@@ -307,7 +306,7 @@ TEST_CASE("SGLang: does not start when the weights take the static share; hybrid
 TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", "[sglang]") {
   Settings s = vramcalc::test::settings_for("bf16", Dtype::bf16, 131072, 3);
   s.engine = EngineKind::sglang;
-  s.gpus.push_back(GpuRequest{gpu("h100"), 1});
+  s.gpus.push_back(GpuRequest{catalog_gpu("h100"), 1});
   // Default fraction: 416,276 tokens = 3 requests of 131,072 (393,216), not 4.
   const Report r3 = estimate(model("llama3.1-8b"), s, catalog().gpus).value();
   REQUIRE(r3.engine);
@@ -326,52 +325,23 @@ TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", 
 }
 
 TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, monotone in context and batch", "[sglang]") {
-  std::size_t modelled = 0, refused = 0;
-  for (const ModelSpec& m : catalog().models) {
-    INFO(m.id);
-    Settings s = vramcalc::test::settings_for("bf16", m.dtype, 4096, 1, m.dtype);
-    s.engine = EngineKind::sglang;
-    s.gpus.push_back(GpuRequest{gpu("h100"), 8});
-    bool fits[3][3] = {};
-    std::optional<std::uint64_t> tokens;
-    std::size_t i = 0;
-    // Larger contexts and batches never fit where smaller ones did not; the pool does not
-    // depend on either (only max_running_requests does, on the context).
-    for (const std::uint64_t ctx : {std::uint64_t{1024}, std::uint64_t{8192}, std::uint64_t{65536}}) {
-      std::size_t j = 0;
-      for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{8}, std::uint64_t{64}}) {
-        s.context_tokens = ctx;
-        s.batch = batch;
-        auto r = estimate(m, s, catalog().gpus);
-        REQUIRE(r.has_value());
-        REQUIRE(r->engine);
-        const SglangResult& g = std::get<SglangSection>(r->engine->detail).plan;
-        if (!g.error.empty()) {
-          CHECK_FALSE(r->engine->fits);
-          ++refused;
-          goto next_model;
-        }
-        CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
-        CHECK(static_cast<std::int64_t>(g.static_bytes) - static_cast<std::int64_t>(g.weights_bytes) == g.rest_bytes);
-        CHECK(g.kv_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
-        CHECK(g.cell_bytes > 0);
-        if (tokens) CHECK(*tokens == g.max_total_num_tokens);
-        tokens = g.max_total_num_tokens;
-        if (r->engine->fits) CHECK(g.max_total_num_tokens >= ctx * batch);
-        fits[i][j] = r->engine->fits;
-        // Fitting here means fitting at every smaller context and batch.
-        if (fits[i][j]) {
-          for (std::size_t a = 0; a <= i; ++a) {
-            for (std::size_t b = 0; b <= j; ++b) CHECK(fits[a][b]);
-          }
-        }
-        ++j;
-      }
-      ++i;
-    }
-    ++modelled;
-  next_model:;
-  }
-  CHECK(modelled > 50);
-  CHECK(refused > 0); // sliding-window and recurrent models
+  // The pool does not depend on the context or the batch (only max_running_requests does, on
+  // the context).
+  std::optional<std::uint64_t> tokens;
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::sglang, catalog_gpu("h100"), 8,
+                                                        [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool first) {
+    const SglangResult& g = std::get<SglangSection>(r.engine->detail).plan;
+    if (!g.error.empty()) return false;
+    CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
+    CHECK(static_cast<std::int64_t>(g.static_bytes) - static_cast<std::int64_t>(g.weights_bytes) == g.rest_bytes);
+    CHECK(g.kv_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
+    CHECK(g.cell_bytes > 0);
+    if (first) tokens.reset();
+    if (tokens) CHECK(*tokens == g.max_total_num_tokens);
+    tokens = g.max_total_num_tokens;
+    if (r.engine->fits) CHECK(g.max_total_num_tokens >= ctx * batch);
+    return true;
+  });
+  CHECK(counts.modelled > 50);
+  CHECK(counts.refused > 0); // sliding-window and recurrent models
 }

@@ -1,6 +1,7 @@
 // TensorRT-LLM's KV budget, bytes per token and blocks, with the arithmetic written out, and
 // against public start-up logs (tests/data/trtllm/logs.md lists each line with its source).
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/report.hpp"
@@ -9,13 +10,11 @@
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
-
-WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
-
-const GpuSpec& gpu(const std::string& id) { return **catalog().find_gpu(id); }
 
 constexpr std::uint64_t gib = 1ull << 30;
 constexpr double gib_d = 1073741824.0;
@@ -32,17 +31,13 @@ GpuSpec gpu_of_bytes(std::uint64_t bytes) {
 
 // Applies an engine option by its flag, as the command line and deployment files do.
 std::optional<Error> apply_option(Settings& s, std::string_view flag, std::string_view text) {
-  for (const EngineOptionSpec& spec : trtllm_option_specs()) {
-    if (spec.flag() == flag) return spec.apply(text, s);
-  }
-  FAIL("no such option " << flag);
-  return std::nullopt;
+  return vramcalc::test::apply_option(EngineKind::trtllm, s, flag, text);
 }
 
 Settings trtllm_settings(const std::string& quant, Dtype kv, std::uint64_t ctx, std::uint64_t batch, const std::string& gpu_id) {
   Settings s = vramcalc::test::settings_for(quant, kv, ctx, batch);
   s.engine = EngineKind::trtllm;
-  s.gpus.push_back(GpuRequest{gpu(gpu_id), 1});
+  s.gpus.push_back(GpuRequest{catalog_gpu(gpu_id), 1});
   return s;
 }
 
@@ -79,11 +74,11 @@ TEST_CASE("TensorRT-LLM: KV bytes per token per GPU, allocated and estimated (GQ
   // Through the plan, which counts the layers: gpt-oss-120b's 36 layers (sliding ones too, at full
   // length: no max_attention_window) x 2 x 8 heads x 64 x 2 = 73,728 = L1's "kv size is 73728";
   // SmolLM2-135M 30 x 2 x 3 x 64 x 2 = 23,040 (L4); TinyLlama 22 x 2 x 4 x 64 x 2 = 22,528 (L3).
-  CHECK(trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, gpu("h200"), Parallel{}, {}).bytes_per_token == 73728);
-  CHECK(trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 0, gpu("l4"), Parallel{}, {}).bytes_per_token == 23040);
-  CHECK(trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("l4"), Parallel{}, {}).bytes_per_token == 22528);
+  CHECK(trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {}).bytes_per_token == 73728);
+  CHECK(trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("l4"), Parallel{}, {}).bytes_per_token == 23040);
+  CHECK(trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("l4"), Parallel{}, {}).bytes_per_token == 22528);
   // Pipeline parallel 2: the 16 layers of a stage, 65,536.
-  CHECK(trtllm_plan(llama, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{1, 2, false}, {}).bytes_per_token == 65536);
+  CHECK(trtllm_plan(llama, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{1, 2, false}, {}).bytes_per_token == 65536);
 }
 
 TEST_CASE("TensorRT-LLM: the fraction as a float32, and the CUDA-graph batch sizes", "[trtllm]") {
@@ -124,7 +119,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   TrtllmOptions o;
   o.activation_bytes = gib;
   o.non_torch_bytes = 2 * gib;
-  const TrtllmResult r = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, o);
+  const TrtllmResult r = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, o);
   REQUIRE(r.error.empty());
   CHECK(r.device_total_bytes == 85018542080ull); // the H100's measured CUDA total
   CHECK(r.weights_bytes == 16060522496ull);      // 8,030,261,248 params x 2
@@ -148,7 +143,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   CHECK(r.kv_cache_bytes == 451392ull * 131072);
   TrtllmOptions newest = o;
   newest.release = TrtllmRelease::newest;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, newest).kv_tokens == 451360);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, newest).kv_tokens == 451360);
   // The pool holds 451,392 >= 131,072: max_seq_len stays; it starts.
   CHECK(r.max_seq_len == 131072);
   CHECK(r.max_seq_len_final == 131072);
@@ -157,7 +152,7 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   // kv_cache_config.max_tokens 100,000 caps it: ceil(100,000 / 32) = 3,125 blocks = 100,000.
   TrtllmOptions capped = o;
   capped.max_tokens = 100000;
-  const TrtllmResult c = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, capped);
   CHECK(c.max_tokens == 100000);
   CHECK(c.kv_tokens == 100000);
   // ... and max_seq_len is cut to the pool: "Adjusted max_seq_len to 100000".
@@ -167,17 +162,17 @@ TEST_CASE("TensorRT-LLM: the budget, max_tokens and blocks (exact bytes)", "[trt
   CHECK(r.longest_prompt_tokens == 8192);
   TrtllmOptions chunked = o;
   chunked.enable_chunked_prefill = true;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, chunked).longest_prompt_tokens == 131072);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, chunked).longest_prompt_tokens == 131072);
   // max_seq_len 4096 with 2048 requests at most: max_num_tokens stays 8192 (< 4096 x 2048); the
   // dummy prompts are 4095 tokens: 2 of 4095 + one of 2, (4097 -> 129 blocks) x 2 + (4 -> 1) =
   // 259 blocks = 8,288 tokens.
-  const TrtllmResult s = trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 4096, gpu("h100"), Parallel{}, o);
+  const TrtllmResult s = trtllm_plan(m, format_of("bf16"), Dtype::bf16, 4096, catalog_gpu("h100"), Parallel{}, o);
   CHECK(s.estimation_requests == 3);
   CHECK(s.estimation_tokens == 8288);
   // max_batch_size 1 and max_seq_len 4096: max_num_tokens clamped to 4096.
   TrtllmOptions one = o;
   one.max_batch_size = 1;
-  CHECK(trtllm_plan(m, fmt_of("bf16"), Dtype::bf16, 4096, gpu("h100"), Parallel{}, one).max_num_tokens == 4096);
+  CHECK(trtllm_plan(m, format_of("bf16"), Dtype::bf16, 4096, catalog_gpu("h100"), Parallel{}, one).max_num_tokens == 4096);
 }
 
 TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills 28% of its budget (the estimate's 2 bytes)", "[trtllm]") {
@@ -189,35 +184,35 @@ TEST_CASE("TensorRT-LLM: nvfp4 KV under 1.1 fills 28% of its budget (the estimat
   // counted as 2 bytes) = 451,378 tokens in 1.1 -> 451,392 x 36,864 bytes: 16.6 GB of a 59.2 GB
   // budget. The newest sources divide by 36,864: 1,604,902 tokens -> 50,153 blocks (floor) =
   // 1,604,896.
-  const TrtllmResult old = trtllm_plan(m, fmt_of("bf16"), Dtype::nvfp4, 0, gpu("h100"), Parallel{}, o);
+  const TrtllmResult old = trtllm_plan(m, format_of("bf16"), Dtype::nvfp4, 0, catalog_gpu("h100"), Parallel{}, o);
   CHECK(old.kv_budget_bytes == 59163113133ull);
   CHECK(old.estimate_bytes_per_token == 131072);
   CHECK(old.bytes_per_token == 36864);
   CHECK(old.kv_tokens == 451392);
   TrtllmOptions n = o;
   n.release = TrtllmRelease::newest;
-  const TrtllmResult now = trtllm_plan(m, fmt_of("bf16"), Dtype::nvfp4, 0, gpu("h100"), Parallel{}, n);
+  const TrtllmResult now = trtllm_plan(m, format_of("bf16"), Dtype::nvfp4, 0, catalog_gpu("h100"), Parallel{}, n);
   CHECK(now.max_tokens == 1604902);
   CHECK(now.kv_tokens == 1604896);
 }
 
 TEST_CASE("TensorRT-LLM: does not start, refuses what it does not model", "[trtllm]") {
   // Llama-3-70B in bf16 on one H100: 141 GB of weights on a 79.2 GiB device.
-  const TrtllmResult r = trtllm_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{}, {});
+  const TrtllmResult r = trtllm_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   REQUIRE(r.error.empty());
   CHECK_FALSE(r.starts);
   CHECK(r.kv_budget_bytes == 0);
   CHECK(r.kv_tokens == 0);
   // At tp 4 it starts.
-  CHECK(trtllm_plan(model("llama3-70b"), fmt_of("bf16"), Dtype::bf16, 8192, gpu("h100"), Parallel{4, 1, false}, {}).starts);
+  CHECK(trtllm_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{4, 1, false}, {}).starts);
   // Recurrent layers (MambaHybridCacheManager), a KV dtype it does not allocate, a fraction of 1.
-  CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h200"), Parallel{}, {}).error.empty());
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::q8_0, 0, gpu("h100"), Parallel{}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::q8_0, 0, catalog_gpu("h100"), Parallel{}, {}).error.empty());
   // Llama-3.1-8B's 8 heads of 128 at tp 2048: 1,024 // 2,048 = 0 bytes estimated.
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());
   TrtllmOptions whole;
   whole.free_gpu_memory_fraction_ppm = 1'000'000;
-  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 0, gpu("h100"), Parallel{}, whole).error.empty());
+  CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{}, whole).error.empty());
 }
 
 TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "[trtllm]") {
@@ -238,7 +233,7 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   o.free_gpu_memory_fraction_ppm = 900000;
   TrtllmOptions capped = o;
   capped.max_tokens = 86711;
-  const TrtllmResult c = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, capped);
   CHECK(c.kv_tokens == 86720);
   CHECK(std::abs(static_cast<double>(c.kv_cache_bytes) / gib_d - 5.95) < 0.005);
   CHECK(c.max_seq_len_final == 86720);
@@ -250,7 +245,7 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   // The activation estimate against "Memory dynamically allocated during inference (inside
   // torch) 0.85 GiB": 8,192 tokens x (2 x 2,880 + 4 experts x (2,880 + 3 x 2,880)) x 2 bytes +
   // 201,088 logits x 4 = 850,150,912 = 0.79 GiB (-7%).
-  const TrtllmResult e = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, o);
+  const TrtllmResult e = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, o);
   CHECK(e.activation_bytes == 8192ull * (2 * 2880 + 4 * (2880 + 3 * 2880)) * 2 + 201088ull * 4);
   CHECK(std::abs(static_cast<double>(e.activation_bytes) / gib_d / 0.85 - 1) < 0.08);
   // Unified memory: "outside torch" is 49.28 GiB (the OS and everything else in the 119.70 GiB),
@@ -261,12 +256,12 @@ TEST_CASE("TensorRT-LLM: L1, gpt-oss-120b on a DGX Spark, 1.1.0rc3 (logs.md)", "
   TrtllmOptions measured = o;
   measured.activation_bytes = gib_bytes(0.85);
   measured.non_torch_bytes = gib_bytes(49.28);
-  const TrtllmResult w = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
+  const TrtllmResult w = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
   CHECK(std::abs(static_cast<double>(w.weights_bytes) / gib_d - 60.77) < 0.01);
   CHECK(std::abs(static_cast<double>(gib_bytes(113.65) - w.peak_bytes) / gib_d - (62.96 - 60.77)) < 0.02);
   // The weights' gap entered where the plan takes a measurement gives the log's pool to 0.1%.
   measured.non_torch_bytes = gib_bytes(49.28) + gib_bytes(62.96) - w.weights_bytes;
-  const TrtllmResult fixed = trtllm_plan(model("gpt-oss-120b"), fmt_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
+  const TrtllmResult fixed = trtllm_plan(model("gpt-oss-120b"), format_of("mxfp4"), Dtype::bf16, 0, spark, Parallel{}, measured);
   CHECK(std::abs(static_cast<double>(fixed.kv_tokens) / 86720 - 1) < 0.002);
 }
 
@@ -279,7 +274,7 @@ TEST_CASE("TensorRT-LLM: L2, Llama-3.1-8B FP8 on one H100, 0.20.0 (logs.md, from
   o.max_batch_size = 4096;
   o.cuda_graph_padding = true;
   o.cuda_graph_max_batch_size = 4096;
-  const TrtllmResult r = trtllm_plan(model("llama3.1-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 157, gpu("h100"), Parallel{}, o);
+  const TrtllmResult r = trtllm_plan(model("llama3.1-8b"), format_of("fp8"), Dtype::f8_e4m3, 157, catalog_gpu("h100"), Parallel{}, o);
   REQUIRE(r.error.empty());
   CHECK(r.cuda_graph_batch_sizes.size() == 24);
   CHECK(r.bytes_per_token == 65536);
@@ -299,7 +294,7 @@ TEST_CASE("TensorRT-LLM: L2, Llama-3.1-8B FP8 on one H100, 0.20.0 (logs.md, from
   TrtllmOptions capped = o;
   capped.max_tokens = 860308;
   capped.non_torch_bytes = 0;
-  const TrtllmResult c = trtllm_plan(model("llama3.1-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 157, gpu("h100"), Parallel{}, capped);
+  const TrtllmResult c = trtllm_plan(model("llama3.1-8b"), format_of("fp8"), Dtype::f8_e4m3, 157, catalog_gpu("h100"), Parallel{}, capped);
   CHECK(c.blocks == 26885);
   CHECK(c.kv_tokens == 860320);
   CHECK(std::abs(static_cast<double>(c.kv_cache_bytes) / gib_d - 52.51) < 0.005);
@@ -310,7 +305,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // blocks x 32 = 3,731,744 tokens x 22,528 = 78.30 GiB, as logged.
   TrtllmOptions l3;
   l3.max_tokens = 116617 * 32;
-  const TrtllmResult t = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h200"), Parallel{}, l3);
+  const TrtllmResult t = trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 2048, catalog_gpu("h200"), Parallel{}, l3);
   CHECK(t.blocks == 116617);
   CHECK(t.kv_tokens == 3731744);
   CHECK(std::abs(static_cast<double>(t.kv_cache_bytes) / gib_d - 78.30) < 0.005);
@@ -318,7 +313,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // L4: SmolLM2-135M-Instruct, --max_seq_len 2049, on a "12 GiB GPU" (the log names no model:
   // taken as an RTX 3060 12GB, CUDA total 11.5 GiB by the catalog's rule). Logged: "Estimated max
   // memory in KV cache : 9.06 GiB", 13,189 blocks = 422,048 tokens.
-  const TrtllmResult s = trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 2049, gpu("rtx-3060-12gb"), Parallel{}, {});
+  const TrtllmResult s = trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 2049, catalog_gpu("rtx-3060-12gb"), Parallel{}, {});
   REQUIRE(s.error.empty());
   // The profiling cache: 4 prompts of 2,048 tokens + 2 -> 65 blocks each: 260 blocks = 8,320
   // tokens x 23,040 = 191,692,800 bytes.
@@ -332,7 +327,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
   // The logged pool's arithmetic: 13,189 x 32 x 23,040 = 9.06 GiB.
   TrtllmOptions l4;
   l4.max_tokens = 422048;
-  const TrtllmResult p = trtllm_plan(model("smollm2-135m"), fmt_of("bf16"), Dtype::bf16, 2049, gpu("rtx-3060-12gb"), Parallel{}, l4);
+  const TrtllmResult p = trtllm_plan(model("smollm2-135m"), format_of("bf16"), Dtype::bf16, 2049, catalog_gpu("rtx-3060-12gb"), Parallel{}, l4);
   CHECK(p.blocks == 13189);
   CHECK(std::abs(static_cast<double>(p.kv_cache_bytes) / gib_d - 9.06) < 0.005);
 }
@@ -340,7 +335,7 @@ TEST_CASE("TensorRT-LLM: L3 and L4, pools of small models (logs.md)", "[trtllm]"
 TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and TinyLlama at tp 2 (logs.md)", "[trtllm]") {
   // L5 (1.2.0rc2): nvidia/Qwen3-8B-FP8 with its FP8 KV, max_seq_len 9193, max_num_tokens 8192; the
   // GPU an sm_120 GeForce (taken as an RTX 5090). 36 layers x 2 x 8 heads x 128 x 1 byte = 73,728.
-  const TrtllmResult q = trtllm_plan(model("qwen3-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 9193, gpu("rtx-5090"), Parallel{}, {});
+  const TrtllmResult q = trtllm_plan(model("qwen3-8b"), format_of("fp8"), Dtype::f8_e4m3, 9193, catalog_gpu("rtx-5090"), Parallel{}, {});
   REQUIRE(q.error.empty());
   CHECK(q.bytes_per_token == 73728);
   // The profiling cache: one prompt of min(8192, 9192) = 8,192 + 2 tokens -> 257 blocks ("primary
@@ -353,7 +348,7 @@ TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and Ti
   // are not in the log: from the GPU alone the pool would be about six times this (logs.md).
   TrtllmOptions q_capped;
   q_capped.max_tokens = 46208;
-  const TrtllmResult qc = trtllm_plan(model("qwen3-8b"), fmt_of("fp8"), Dtype::f8_e4m3, 9193, gpu("rtx-5090"), Parallel{}, q_capped);
+  const TrtllmResult qc = trtllm_plan(model("qwen3-8b"), format_of("fp8"), Dtype::f8_e4m3, 9193, catalog_gpu("rtx-5090"), Parallel{}, q_capped);
   CHECK(qc.blocks == 1444);
   CHECK(std::abs(static_cast<double>(qc.kv_cache_bytes) / gib_d - 3.17) < 0.005);
   CHECK(q.kv_cache_bytes > 5 * qc.kv_cache_bytes);
@@ -366,7 +361,7 @@ TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and Ti
   k.cuda_graphs = false;
   TrtllmOptions k_capped = k;
   k_capped.max_tokens = 5073376;
-  const TrtllmResult kc = trtllm_plan(model("kimi-k2"), fmt_of("nvfp4"), Dtype::f8_e4m3, 0, gpu("b300"), Parallel{8, 1, false}, k_capped);
+  const TrtllmResult kc = trtllm_plan(model("kimi-k2"), format_of("nvfp4"), Dtype::f8_e4m3, 0, catalog_gpu("b300"), Parallel{8, 1, false}, k_capped);
   REQUIRE(kc.error.empty());
   CHECK(kc.bytes_per_token == 35136);
   CHECK(kc.blocks == 158543);
@@ -375,7 +370,7 @@ TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and Ti
   // From the GPU alone: a budget of 177.82 GiB, +7.1% over the logged pool: outside 5%. The log
   // prints no peak; 166.02 / 0.9 puts it at 83.9 GiB per GPU where vramcalc has 70.8 (weights 68.3):
   // a third of it is the checkpoint's bf16 layers and vision tower, the rest not pinned (logs.md).
-  const TrtllmResult kg = trtllm_plan(model("kimi-k2"), fmt_of("nvfp4"), Dtype::f8_e4m3, 0, gpu("b300"), Parallel{8, 1, false}, k);
+  const TrtllmResult kg = trtllm_plan(model("kimi-k2"), format_of("nvfp4"), Dtype::f8_e4m3, 0, catalog_gpu("b300"), Parallel{8, 1, false}, k);
   const double k_err = static_cast<double>(kg.kv_budget_bytes) / static_cast<double>(kc.kv_cache_bytes) - 1;
   CHECK(k_err > 0.06);
   CHECK(k_err < 0.08);
@@ -389,7 +384,7 @@ TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and Ti
   TrtllmOptions l7;
   l7.tokens_per_block = 64;
   l7.max_tokens = 220480;
-  const TrtllmResult e = trtllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 131072, gpu("h100"), Parallel{}, l7);
+  const TrtllmResult e = trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, l7);
   CHECK(e.bytes_per_token == 131072);
   CHECK(e.blocks == 3445);
   CHECK(std::abs(static_cast<double>(e.kv_cache_bytes) / gib_d - 26.91) < 0.005);
@@ -402,12 +397,12 @@ TEST_CASE("TensorRT-LLM: L5 to L8, Qwen3-8B FP8, Kimi-K2.5 at tp 8, an 8B and Ti
   t.free_gpu_memory_fraction_ppm = 250000;
   TrtllmOptions t_capped = t;
   t_capped.max_tokens = 1800032;
-  const TrtllmResult tc = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h100"), Parallel{2, 1, false}, t_capped);
+  const TrtllmResult tc = trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 2048, catalog_gpu("h100"), Parallel{2, 1, false}, t_capped);
   CHECK(tc.bytes_per_token == 11264);
   CHECK(tc.blocks == 56251);
   CHECK(std::abs(static_cast<double>(tc.kv_cache_bytes) / gib_d - 18.88) < 0.005);
   // From the GPU alone (H100, fraction 0.25): 1,833,696 tokens, 19.24 GiB: +1.9%, within 2%.
-  const TrtllmResult tg = trtllm_plan(model("tinyllama-1.1b"), fmt_of("bf16"), Dtype::bf16, 2048, gpu("h100"), Parallel{2, 1, false}, t);
+  const TrtllmResult tg = trtllm_plan(model("tinyllama-1.1b"), format_of("bf16"), Dtype::bf16, 2048, catalog_gpu("h100"), Parallel{2, 1, false}, t);
   CHECK(tg.kv_tokens == 1833696);
   CHECK(std::abs(static_cast<double>(tg.kv_tokens) / 1800032 - 1) < 0.02);
   CHECK(std::abs(static_cast<double>(tg.kv_cache_bytes) / gib_d / 18.88 - 1) < 0.02);
@@ -421,7 +416,7 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by 
     const std::optional<Parallel> p = choose_parallel(m, 8);
     if (!p) continue;
     const WeightFormat f = parse_weight_format("bf16", m.dtype).value();
-    const TrtllmResult r = trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, {});
+    const TrtllmResult r = trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, {});
     if (!r.error.empty()) {
       CHECK(r.kv_tokens == 0);
       ++refused;
@@ -451,10 +446,10 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs or is refused by 
     // A smaller fraction or a larger forward pass never gives more tokens.
     TrtllmOptions half;
     half.free_gpu_memory_fraction_ppm = 500000;
-    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, half).kv_tokens <= r.kv_tokens);
+    CHECK(trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, half).kv_tokens <= r.kv_tokens);
     TrtllmOptions wide;
     wide.max_num_tokens = 32768;
-    CHECK(trtllm_plan(m, f, m.dtype, 0, gpu("h200"), *p, wide).kv_tokens <= r.kv_tokens);
+    CHECK(trtllm_plan(m, f, m.dtype, 0, catalog_gpu("h200"), *p, wide).kv_tokens <= r.kv_tokens);
   }
   CHECK(modelled > 50);
   CHECK(refused > 0); // models with recurrent layers
@@ -601,47 +596,17 @@ TEST_CASE("TensorRT-LLM: weights it does not load and KV dtypes its pool does no
 }
 
 TEST_CASE("property: TensorRT-LLM on every catalog model: runs, the pool adds up, monotone in context and batch", "[trtllm]") {
-  std::size_t modelled = 0, refused = 0;
-  for (const ModelSpec& m : catalog().models) {
-    INFO(m.id);
-    Settings s = vramcalc::test::settings_for("bf16", m.dtype, 4096, 1, m.dtype);
-    s.engine = EngineKind::trtllm;
-    s.gpus.push_back(GpuRequest{gpu("h100"), 8});
-    bool fits[3][3] = {};
-    std::size_t i = 0;
-    for (const std::uint64_t ctx : {std::uint64_t{1024}, std::uint64_t{8192}, std::uint64_t{65536}}) {
-      std::size_t j = 0;
-      for (const std::uint64_t batch : {std::uint64_t{1}, std::uint64_t{8}, std::uint64_t{64}}) {
-        s.context_tokens = ctx;
-        s.batch = batch;
-        auto r = estimate(m, s, catalog().gpus);
-        REQUIRE(r.has_value());
-        REQUIRE(r->engine);
-        const TrtllmSection& t = std::get<TrtllmSection>(r->engine->detail);
-        const TrtllmResult& g = t.plan;
-        if (!g.error.empty()) {
-          CHECK_FALSE(r->engine->fits);
-          ++refused;
-          goto next_model;
-        }
-        CHECK(g.kv_tokens == g.blocks * g.tokens_per_block);
-        CHECK(g.kv_cache_bytes == g.kv_tokens * g.bytes_per_token);
-        CHECK(g.peak_bytes == g.weights_bytes + g.estimation_kv_bytes + g.activation_bytes + g.non_torch_bytes);
-        CHECK(g.max_tokens <= g.kv_budget_bytes / g.estimate_bytes_per_token);
-        if (r->engine->fits) CHECK(g.kv_tokens >= ctx * batch);
-        fits[i][j] = r->engine->fits;
-        if (fits[i][j]) {
-          for (std::size_t a = 0; a <= i; ++a) {
-            for (std::size_t b = 0; b <= j; ++b) CHECK(fits[a][b]);
-          }
-        }
-        ++j;
-      }
-      ++i;
-    }
-    ++modelled;
-  next_model:;
-  }
-  CHECK(modelled > 50);
-  CHECK(refused > 0); // recurrent models
+  const auto counts = vramcalc::test::over_catalog_grid(EngineKind::trtllm, catalog_gpu("h100"), 8,
+                                                        [](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+    const TrtllmResult& g = std::get<TrtllmSection>(r.engine->detail).plan;
+    if (!g.error.empty()) return false;
+    CHECK(g.kv_tokens == g.blocks * g.tokens_per_block);
+    CHECK(g.kv_cache_bytes == g.kv_tokens * g.bytes_per_token);
+    CHECK(g.peak_bytes == g.weights_bytes + g.estimation_kv_bytes + g.activation_bytes + g.non_torch_bytes);
+    CHECK(g.max_tokens <= g.kv_budget_bytes / g.estimate_bytes_per_token);
+    if (r.engine->fits) CHECK(g.kv_tokens >= ctx * batch);
+    return true;
+  });
+  CHECK(counts.modelled > 50);
+  CHECK(counts.refused > 0); // recurrent models
 }

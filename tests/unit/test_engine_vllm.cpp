@@ -1,6 +1,7 @@
 // vLLM's KV budget, blocks, tokens and concurrency against its own start-up logs
 // (tests/data/measurements.md lists each log line with its source).
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 
 #include <climits>
@@ -8,11 +9,11 @@
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
+using vramcalc::test::catalog_gpu;
+using vramcalc::test::format_of;
 using vramcalc::test::model;
 
 namespace {
-
-WeightFormat fmt_of(const std::string& n) { return parse_weight_format(n, Dtype::bf16).value(); }
 
 GpuSpec gpu_with(std::uint64_t bytes, const std::string& id = "custom") {
   GpuSpec g;
@@ -194,7 +195,7 @@ TEST_CASE("weights, activation peak and available KV memory from the GPU alone, 
       gpu.memory_bytes = gib_x100(r.gpu_total_gib_x100);
       gpu.custom = true; // the total as the log prints it
     }
-    const VllmResult v = vllm_plan(m, fmt_of(r.format), Dtype::bf16, r.max_model_len, gpu, Parallel{r.tp, 1, false}, o);
+    const VllmResult v = vllm_plan(m, format_of(r.format), Dtype::bf16, r.max_model_len, gpu, Parallel{r.tp, 1, false}, o);
     const auto check = [&](const char* what, double predicted_bytes, std::int64_t logged) {
       if (logged == none) return;
       const double want = static_cast<double>(logged) / 10000 * (1ull << 30);
@@ -230,14 +231,14 @@ TEST_CASE("MXFP4 experts on Hopper: the triton_kernels layouts") {
   // 131,072 x 64 x 2 = 16,777,216.
   const ModelSpec& m = model("gpt-oss-120b");
   const GpuSpec& h100 = **catalog().find_gpu("h100");
-  const VllmResult v = vllm_plan(m, fmt_of("mxfp4"), Dtype::bf16, 16000, h100, Parallel{}, version(11));
-  const std::uint64_t shards = busiest_rank(m, fmt_of("mxfp4"), Dtype::bf16, 1, 0, Parallel{}).weights_bytes;
+  const VllmResult v = vllm_plan(m, format_of("mxfp4"), Dtype::bf16, 16000, h100, Parallel{}, version(11));
+  const std::uint64_t shards = busiest_rank(m, format_of("mxfp4"), Dtype::bf16, 1, 0, Parallel{}).weights_bytes;
   CHECK(529'920 + 276'480 + 17'280 == 823'680);
   CHECK(v.weights_bytes == shards + 16'777'216ull + 823'680ull * 128 * 36);
   // tp 2: the width 1,440 pads to 1,472; scales w13 2,944 -> 3,072 x 90, w2 3,072 x 46
   const Parallel tp2{2, 1, false};
-  const VllmResult v2 = vllm_plan(m, fmt_of("mxfp4"), Dtype::bf16, 16000, h100, tp2, version(11));
-  const std::uint64_t shards2 = busiest_rank(m, fmt_of("mxfp4"), Dtype::bf16, 1, 0, tp2).weights_bytes;
+  const VllmResult v2 = vllm_plan(m, format_of("mxfp4"), Dtype::bf16, 16000, h100, tp2, version(11));
+  const std::uint64_t shards2 = busiest_rank(m, format_of("mxfp4"), Dtype::bf16, 1, 0, tp2).weights_bytes;
   // create_weights' padding of one expert, 1,440 -> 1,472 (w13 64 x 1,440 + 64 x 90, w2
   // 2,880 x 16 + 2,880 x 1, biases 64 x 2):
   const std::uint64_t pad = 64 * 1440 + 64 * 90 + 2880 * 16 + 2880 * 1 + 64 * 2;
@@ -267,8 +268,8 @@ TEST_CASE("MXFP4 experts as vLLM pads them") {
   // multiple of 64.
   const GpuSpec& a100 = **catalog().find_gpu("a100-80gb-sxm");
   const Parallel tp4{4, 1, false};
-  const VllmResult v = vllm_plan(m, fmt_of("mxfp4"), Dtype::bf16, 16384, a100, tp4, o);
-  const std::uint64_t shards = busiest_rank(m, fmt_of("mxfp4"), Dtype::bf16, 1, 0, tp4).weights_bytes;
+  const VllmResult v = vllm_plan(m, format_of("mxfp4"), Dtype::bf16, 16384, a100, tp4, o);
+  const std::uint64_t shards = busiest_rank(m, format_of("mxfp4"), Dtype::bf16, 1, 0, tp4).weights_bytes;
   CHECK(v.weights_bytes == shards + 16'777'216ull + 454'464ull * 128 * 36);
 }
 
@@ -277,11 +278,11 @@ TEST_CASE("pipeline parallel: each stage's cache holds its own layers") {
   // the stage with the fewest blocks sets them, and a token costs 16 layers' KV, not 32.
   const ModelSpec& m = model("llama3.1-8b");
   const GpuSpec& h100 = **catalog().find_gpu("h100");
-  const VllmResult pp = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{1, 2, false}, version(11));
+  const VllmResult pp = vllm_plan(m, format_of("bf16"), Dtype::bf16, 32768, h100, Parallel{1, 2, false}, version(11));
   CHECK(pp.group_size == 16);
   CHECK(pp.num_gpu_blocks == pp.kv_cache_memory_bytes / 65'536 / 16);
   CHECK(pp.needed_bytes == 2048ull * 65'536 * 16);
-  const VllmResult tp = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, version(11));
+  const VllmResult tp = vllm_plan(m, format_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, version(11));
   CHECK(tp.group_size == 32);
   // pp 2 holds about as many tokens as tp 2 (each GPU keeps half of every token's KV)
   CHECK(rel(static_cast<double>(pp.kv_cache_tokens), static_cast<double>(tp.kv_cache_tokens)) < 0.1);
@@ -300,15 +301,15 @@ TEST_CASE("releases modelled") {
 TEST_CASE("weights as vLLM loads them: parameters + rotary cache") {
   // Llama-3.1-8B bf16: 8,030,261,248 x 2 = 16,060,522,496 bytes + cos/sin cache
   // 131,072 positions x 128 x 2 bytes = 33,554,432 -> 16,094,076,928 = 14.9888 GiB, as logged
-  const VllmResult v = vllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 8192,
+  const VllmResult v = vllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 8192,
                                  **catalog().find_gpu("h100"), Parallel{}, version(21));
   CHECK(v.weights_bytes == 16'094'076'928ull);
 }
 
 TEST_CASE("defaults follow the GPU: >= 70 GiB (not A100) gets 8192 tokens and 1024 sequences") {
   const ModelSpec& m = model("llama3.1-8b");
-  const VllmResult h100 = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("h100"), Parallel{}, version(21));
-  const VllmResult a100 = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("a100-80gb"), Parallel{}, version(21));
+  const VllmResult h100 = vllm_plan(m, format_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("h100"), Parallel{}, version(21));
+  const VllmResult a100 = vllm_plan(m, format_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("a100-80gb"), Parallel{}, version(21));
   CHECK(h100.max_num_batched_tokens == 8192);
   CHECK(h100.max_num_seqs == 1024);
   CHECK(a100.max_num_batched_tokens == 2048);
@@ -319,7 +320,7 @@ TEST_CASE("defaults follow the GPU: >= 70 GiB (not A100) gets 8192 tokens and 10
 
 TEST_CASE("MLA block sizes and sliding-window groups") {
   // DeepSeek-R1 on H200: FlashMLA forces 64-token blocks; page = 64 x 576 x 2 bytes
-  const VllmResult r1 = vllm_plan(model("deepseek-r1"), fmt_of("fp8-block"), Dtype::bf16, 32768,
+  const VllmResult r1 = vllm_plan(model("deepseek-r1"), format_of("fp8-block"), Dtype::bf16, 32768,
                                   **catalog().find_gpu("h200"), Parallel{8, 1, false}, version(21));
   CHECK(r1.block_size == 64);
   CHECK(r1.page_bytes == 64 * 576 * 2);
@@ -388,7 +389,7 @@ TEST_CASE("R1-Distill-Qwen-14B at tp 2 (V0): the quoted KV memory is not the ran
   // against the 5,096 the log's 81,536 tokens are (+0.9%).
   VllmOptions o = version(7);
   o.utilization_ppm = 980'000; // the run's --gpu-memory-utilization 0.98
-  const VllmResult first = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, **catalog().find_gpu("rtx-4090"), tp2, o);
+  const VllmResult first = vllm_plan(m, format_of("bf16"), Dtype::bf16, 131072, **catalog().find_gpu("rtx-4090"), tp2, o);
   INFO("predicted " << first.num_gpu_blocks << " blocks");
   CHECK(rel(static_cast<double>(first.num_gpu_blocks), 5096.0) < 0.02);
   CHECK(rel(static_cast<double>(first.kv_cache_tokens), 81536.0) < 0.02);
@@ -399,7 +400,7 @@ TEST_CASE("Llama-3.1-8B on an H100 NVL: the KV cache tokens from the GPU alone")
   // benchmark notes as the A100 40GB row, whose release is taken as 0.10 above). The GPU
   // total is the catalog's CUDA figure (nvidia-smi less 512 MiB: no H100 NVL log prints it).
   VllmOptions o = version(10);
-  const VllmResult v = vllm_plan(model("llama3.1-8b"), fmt_of("bf16"), Dtype::bf16, 32768,
+  const VllmResult v = vllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 32768,
                                  **catalog().find_gpu("h100-nvl"), Parallel{}, o);
   INFO("predicted " << v.kv_cache_tokens << " tokens");
   CHECK(rel(static_cast<double>(v.kv_cache_tokens), 545456.0) < 0.02);
@@ -414,7 +415,7 @@ TEST_CASE("V0 turns chunked prefill on above 32K: the profile run is 2,048 token
   const ModelSpec& m = model("qwen2.5-14b");
   const GpuSpec& g = **catalog().find_gpu("rtx-4090");
   const Parallel tp2{2, 1, false};
-  const VllmResult chunked = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 131072, g, tp2, version(7));
+  const VllmResult chunked = vllm_plan(m, format_of("bf16"), Dtype::bf16, 131072, g, tp2, version(7));
   CHECK(chunked.max_num_batched_tokens == 2048);
   CHECK(chunked.max_num_seqs == 256);
   CHECK(2048ull * (2 * 5120 + 3 * 13824 / 2) * 2 + 256ull * 152064 * 6 == 360'448'000ull);
@@ -422,10 +423,10 @@ TEST_CASE("V0 turns chunked prefill on above 32K: the profile run is 2,048 token
   CHECK(chunked.activation_bytes == 1'554'776'064ull);
   CHECK(chunked.non_torch_bytes == (1ull << 30) / 4); // several GPUs before 0.11
   // At 32,768 tokens (not above 32K) a step holds a whole prompt.
-  const VllmResult whole = vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 32768, g, tp2, version(7));
+  const VllmResult whole = vllm_plan(m, format_of("bf16"), Dtype::bf16, 32768, g, tp2, version(7));
   CHECK(whole.max_num_batched_tokens == 32768);
   // One GPU, V0: non-torch 16 MiB (the V0 logs: 0.01 and 0.02 GiB).
-  CHECK(vllm_plan(m, fmt_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("h100"), Parallel{}, version(6))
+  CHECK(vllm_plan(m, format_of("bf16"), Dtype::bf16, 8192, **catalog().find_gpu("h100"), Parallel{}, version(6))
             .non_torch_bytes == 16ull << 20);
 }
 
@@ -434,7 +435,7 @@ TEST_CASE("From 0.25 dense models run on the V2 model runner: no CUDA-graph esti
   const auto graphs = [&](const char* name, std::uint32_t minor, bool eager = false) {
     VllmOptions o = version(minor);
     o.enforce_eager = eager;
-    return vllm_plan(model(name), fmt_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o).cuda_graph_bytes;
+    return vllm_plan(model(name), format_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o).cuda_graph_bytes;
   };
   CHECK(graphs("llama3.1-8b", 21) == 512ull << 20); // V1 runner, the 0.21 estimate
   CHECK(graphs("llama3.1-8b", 24) == 512ull << 20);
@@ -450,7 +451,7 @@ TEST_CASE("From 0.25 dense models run on the V2 model runner: no CUDA-graph esti
   g.custom = true;
   VllmOptions o = version(26);
   o.utilization_ppm = 900000;
-  const VllmResult v = vllm_plan(model("qwen2.5-7b"), fmt_of("awq"), Dtype::bf16, 32768, g, Parallel{}, o);
+  const VllmResult v = vllm_plan(model("qwen2.5-7b"), format_of("awq"), Dtype::bf16, 32768, g, Parallel{}, o);
   CHECK(v.requested_bytes == gib_x100(1599) * 9 / 10);
   CHECK(v.kv_budget_bytes == static_cast<std::int64_t>(v.requested_bytes - v.weights_bytes - v.activation_bytes -
                                                        v.non_torch_bytes));
