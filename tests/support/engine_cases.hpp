@@ -29,6 +29,16 @@ inline const GpuSpec& catalog_gpu(const std::string& id) {
   return **g;
 }
 
+// A GPU given by the total CUDA reports, as --gpu-mem gives one (no driver reservation).
+inline GpuSpec gpu_of_bytes(std::uint64_t bytes) {
+  GpuSpec g;
+  g.id = "custom";
+  g.name = "custom";
+  g.custom = true;
+  g.memory_bytes = bytes;
+  return g;
+}
+
 // The option of `engine` whose canonical flag is `flag`.
 inline const EngineOptionSpec& option_spec(EngineKind engine, std::string_view flag) {
   for (const EngineOptionSpec& spec : engine_option_specs(engine)) {

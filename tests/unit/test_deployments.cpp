@@ -1,25 +1,14 @@
 // Deployment files and engine command lines for `vramcalc check` (src/io/deployments.hpp):
 // every engine flag vramcalc models maps to its key; the rest are listed as ignored.
 #include "deployments.hpp"
+#include "../support/deployment_keys.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace vramcalc;
 using namespace vramcalc::io;
-
-namespace {
-
-std::string key(const Deployment& d, const std::string& k) {
-  const auto it = d.keys.find(k);
-  return it == d.keys.end() ? "-" : it->second.text;
-}
-
-std::string opt(const Deployment& d, const std::string& k) {
-  const auto it = d.engine_options.find(k);
-  return it == d.engine_options.end() ? "-" : it->second.text;
-}
-
-} // namespace
+using vramcalc::test::key;
+using vramcalc::test::opt;
 
 TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
   auto d = deployment_from_vllm(

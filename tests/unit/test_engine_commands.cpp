@@ -3,6 +3,7 @@
 // option specs, the rest is listed as ignored; errors name the flag or the file and line.
 #include "../support/safetensors_writer.hpp" // TempDir
 #include "deployments.hpp"
+#include "../support/deployment_keys.hpp"
 
 #include "vramcalc/engine.hpp"
 
@@ -12,18 +13,10 @@
 
 using namespace vramcalc;
 using namespace vramcalc::io;
+using vramcalc::test::key;
+using vramcalc::test::opt;
 
 namespace {
-
-std::string key(const Deployment& d, const std::string& k) {
-  const auto it = d.keys.find(k);
-  return it == d.keys.end() ? "-" : it->second.text;
-}
-
-std::string opt(const Deployment& d, const std::string& k) {
-  const auto it = d.engine_options.find(k);
-  return it == d.engine_options.end() ? "-" : it->second.text;
-}
 
 // Every engine option a command line gives is one its engine's specs read (engine_<id>.cpp).
 void options_are_specs(const Deployment& d, EngineKind engine) {

@@ -10,6 +10,7 @@ using namespace vramcalc;
 using vramcalc::test::catalog;
 using vramcalc::test::catalog_gpu;
 using vramcalc::test::format_of;
+using vramcalc::test::gpu_of_bytes;
 using vramcalc::test::model;
 
 namespace {
@@ -22,16 +23,6 @@ SglangOptions fraction(std::uint32_t ppm) {
 
 constexpr std::uint64_t gib = 1ull << 30;
 constexpr double gib_d = 1073741824.0;
-
-// A GPU given by its memory, as --gpu-mem gives one (taken as given: no driver reservation).
-GpuSpec gpu_of_bytes(std::uint64_t bytes) {
-  GpuSpec g;
-  g.id = "custom";
-  g.name = "custom";
-  g.custom = true;
-  g.memory_bytes = bytes;
-  return g;
-}
 
 // vramcalc / logged - 1.
 double rel(double ours, double logged) { return ours / logged - 1; }

@@ -12,22 +12,13 @@ using namespace vramcalc;
 using vramcalc::test::catalog;
 using vramcalc::test::catalog_gpu;
 using vramcalc::test::format_of;
+using vramcalc::test::gpu_of_bytes;
 using vramcalc::test::model;
 
 namespace {
 
 constexpr std::uint64_t gib = 1ull << 30;
 constexpr double gib_d = 1073741824.0;
-
-// A GPU given by the total CUDA reports (as --gpu-mem does).
-GpuSpec gpu_of_bytes(std::uint64_t bytes) {
-  GpuSpec g;
-  g.id = "custom";
-  g.name = "custom";
-  g.custom = true;
-  g.memory_bytes = bytes;
-  return g;
-}
 
 // Applies an engine option by its flag, as the command line and deployment files do.
 std::optional<Error> apply_option(Settings& s, std::string_view flag, std::string_view text) {
