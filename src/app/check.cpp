@@ -50,7 +50,7 @@ Origin origin_of(const io::Deployment& d, const io::DeployValue& v) {
     at.column = d.column;
   } else if (!v.where.empty()) {
     at.prefix = v.where + ": ";
-    at.file = d.file;
+    at.file = v.file.empty() ? d.file : v.file;
   }
   return at;
 }

@@ -292,7 +292,7 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
   const auto put = [&](const FlagMap* f, const yaml::Node& v, const std::string& path) -> std::optional<Error> {
     if (!v.is_scalar()) return at(v, path, v.is_null() ? "is empty" : "expected a single value");
     const DeployValue value{std::string(v.scalar), path, file + ":" + std::to_string(v.mark.line) + ":" + std::to_string(v.mark.column),
-                            v.mark.line, v.mark.column};
+                            v.mark.line, v.mark.column, file};
     if (f->key.starts_with("opt:")) d.engine_options[std::string(f->key.substr(4))] = value;
     else d.keys[std::string(f->key)] = value;
     return std::nullopt;
