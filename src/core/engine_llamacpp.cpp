@@ -446,7 +446,7 @@ void engine_decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, 
   const LlamaCppDevice* busiest = nullptr;
   std::int64_t least = std::numeric_limits<std::int64_t>::max();
   for (const LlamaCppDevice& d : l.plan.gpus) {
-    const std::int64_t h = signed_difference(d.usable_bytes, d.total());
+    const std::int64_t h = headroom_bytes(d.usable_bytes, d.total());
     if (busiest == nullptr || h < least) {
       busiest = &d;
       least = h;

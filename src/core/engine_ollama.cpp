@@ -584,7 +584,7 @@ void engine_decide(FitRow& row, const EngineSection&, const OllamaSection& os, s
   std::size_t busiest = p.gpus.size();
   std::int64_t least = std::numeric_limits<std::int64_t>::max();
   for (std::size_t i = 0; i < p.gpus.size() && i < os.plan.gpu_totals_bytes.size(); ++i) {
-    const std::int64_t h = signed_difference(p.gpus[i].usable_bytes, os.plan.gpu_totals_bytes[i]);
+    const std::int64_t h = headroom_bytes(p.gpus[i].usable_bytes, os.plan.gpu_totals_bytes[i]);
     if (busiest == p.gpus.size() || h < least) {
       busiest = i;
       least = h;

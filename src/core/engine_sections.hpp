@@ -5,6 +5,7 @@
 #pragma once
 
 #include "vramcalc/estimate.hpp"
+#include "vramcalc/headroom.hpp"
 
 #include <cstdint>
 #include <limits>
@@ -12,13 +13,6 @@
 #include <utility>
 
 namespace vramcalc::detail {
-
-// have - need as a signed quantity, saturated at the int64 range.
-inline std::int64_t signed_difference(std::uint64_t have, std::uint64_t need) {
-  constexpr auto cap = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap))
-                      : -static_cast<std::int64_t>(std::min(need - have, cap));
-}
 
 // An engine's section as every engine starts it: its release, the GPU type it planned, its
 // layout (tp x pp) and the context and batch it was asked for (its own where it chooses them).
@@ -42,7 +36,7 @@ inline void budget_fit_row(FitRow& row, const EngineSection& common, std::uint64
                            std::uint64_t required_bytes, std::uint64_t weights_bytes, std::uint64_t kv_bytes) {
   row.usable_bytes = usable_bytes;
   row.required_bytes_per_gpu = required_bytes;
-  row.headroom_bytes = signed_difference(usable_bytes, required_bytes);
+  row.headroom_bytes = headroom_bytes(usable_bytes, required_bytes);
   row.tp = common.tp;
   row.pp = common.pp;
   row.count = common.tp * common.pp;

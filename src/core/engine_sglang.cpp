@@ -95,7 +95,7 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
                    r.total_gpu_memory_bytes % 1'000'000 * r.mem_fraction_static_ppm / 1'000'000;
   RankCosts costs(spec, format, kv_dtype, 1, 0);
   r.weights_bytes = costs.busiest(p).weights_bytes;
-  r.rest_bytes = detail::signed_difference(r.static_bytes, r.weights_bytes);
+  r.rest_bytes = headroom_bytes(r.static_bytes, r.weights_bytes);
 
   // cell_size: MLA the latent (kv_lora_rank + qk_rope_head_dim) per layer, else K and V of
   // this rank's KV heads (at least one: replicated below tp), for the layers of the stage

@@ -120,7 +120,7 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
   t.shrink({{detail::Shrink::Kind::drop, 5}, {detail::Shrink::Kind::drop, 4}, {detail::Shrink::Kind::drop, 7}});
   const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
-    const std::int64_t headroom = room_bytes(d.usable_bytes, d.total());
+    const std::int64_t headroom = headroom_bytes(d.usable_bytes, d.total());
     t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
            format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
            format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
@@ -215,7 +215,7 @@ EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& l, std::uin
   std::int64_t least = INT64_MAX;
   for (const LlamaCppDevice& dev : l.plan.gpus) {
     out.required_bytes_per_gpu = std::max(out.required_bytes_per_gpu, dev.total());
-    least = std::min(least, room_bytes(dev.usable_bytes, dev.total()));
+    least = std::min(least, headroom_bytes(dev.usable_bytes, dev.total()));
   }
   out.headroom_bytes = least == INT64_MAX ? 0 : least;
   out.fits = r.engine->fits;

@@ -36,7 +36,7 @@ std::size_t busiest_gpu(const OllamaResult& r) {
   std::int64_t least = INT64_MAX;
   for (std::size_t i = 0; i < r.llamacpp.gpus.size() && i < r.gpu_totals_bytes.size(); ++i) {
     const std::uint64_t have = r.llamacpp.gpus[i].usable_bytes, need = r.gpu_totals_bytes[i];
-    const std::int64_t h = room_bytes(have, need);
+    const std::int64_t h = headroom_bytes(have, need);
     if (best == r.llamacpp.gpus.size() || h < least) {
       best = i;
       least = h;
@@ -188,7 +188,7 @@ EngineVerdict engine_verdict(const Report& r, const OllamaSection& os, std::uint
   if (i < p.llamacpp.gpus.size()) {
     const std::uint64_t have = p.llamacpp.gpus[i].usable_bytes, need = p.gpu_totals_bytes[i];
     out.required_bytes_per_gpu = need;
-    out.headroom_bytes = room_bytes(have, need);
+    out.headroom_bytes = headroom_bytes(have, need);
   }
   out.fits = r.engine->fits;
   out.why = !p.llamacpp.error.empty()

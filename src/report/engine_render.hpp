@@ -4,6 +4,7 @@
 #pragma once
 
 #include "vramcalc/engine_llamacpp.hpp"
+#include "vramcalc/headroom.hpp"
 #include "vramcalc/render.hpp"
 
 #include <nlohmann/json.hpp>
@@ -26,13 +27,6 @@ struct JsonObject {
 // (vLLM, SGLang, TensorRT-LLM): name, version, gpu, tp, pp, context_tokens, batch; each engine
 // appends its own (engine_<id>.cpp).
 [[nodiscard]] nlohmann::ordered_json parallel_engine_json(const EngineSection& e);
-
-// have - need, the room a GPU or pool has left, as a signed number of bytes saturated at the
-// int64 range.
-[[nodiscard]] inline std::int64_t room_bytes(std::uint64_t have, std::uint64_t need) {
-  constexpr auto cap = static_cast<std::uint64_t>(INT64_MAX);
-  return have >= need ? static_cast<std::int64_t>(std::min(have - need, cap)) : -static_cast<std::int64_t>(std::min(need - have, cap));
-}
 
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);

@@ -141,7 +141,7 @@ EngineVerdict engine_verdict(const Report& r, const SglangSection& s, std::uint6
                                   : std::min(g.max_total_num_tokens / r.settings.context_tokens, g.max_running_requests);
   EngineVerdict out;
   out.required_bytes_per_gpu = g.static_bytes;
-  out.headroom_bytes = room_bytes(g.kv_pool_bytes, need);
+  out.headroom_bytes = headroom_bytes(g.kv_pool_bytes, need);
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV pool";
   out.why = !g.error.empty() ? "SGLang: " + g.error

@@ -182,7 +182,7 @@ EngineVerdict engine_verdict(const Report& r, const TrtllmSection& s, std::uint6
   const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, per_request), g.bytes_per_token);
   EngineVerdict out;
   out.required_bytes_per_gpu = checked_add(checked_add(g.weights_bytes, g.activation_bytes), checked_add(g.non_torch_bytes, need));
-  out.headroom_bytes = room_bytes(g.kv_cache_bytes, need);
+  out.headroom_bytes = headroom_bytes(g.kv_cache_bytes, need);
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV pool";
   const EngineSection& e = *r.engine;

@@ -186,7 +186,7 @@ EngineVerdict engine_verdict(const Report& r, const VllmSection& vllm, std::uint
   const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
   EngineVerdict out;
   out.required_bytes_per_gpu = v.requested_bytes;
-  out.headroom_bytes = room_bytes(v.kv_cache_memory_bytes, need);
+  out.headroom_bytes = headroom_bytes(v.kv_cache_memory_bytes, need);
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV memory";
   out.why = v.lora.refused_vocab_above != 0 ? lora_refusal(v)
