@@ -24,7 +24,7 @@ struct DeployValue {
   std::string path;  // "deployments[0].quant", "deployments[0].engine_options.max_num_seqs"
   std::string where; // "deploy.yaml:7:12" (empty for command lines)
   std::uint64_t line = 0, column = 0; // of `where` (0: not in a file)
-  std::string file; // the file of `where` when not the deployment's (a trtllm-serve extra options file)
+  std::string file{}; // the file of `where` when not the deployment's (a trtllm-serve extra options file)
 };
 
 struct Deployment {

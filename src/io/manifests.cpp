@@ -354,6 +354,94 @@ std::optional<std::uint64_t> gpus_used(ManifestContext& ctx, const Workload& w, 
   return used;
 }
 
+// An Ollama container's deployment: its command (and a postStart hook's `ollama pull`), its
+// OLLAMA_* environment, the model annotation; nullopt when no model can be known (skipped).
+std::optional<std::expected<Deployment, Error>> ollama_workload(ManifestContext& ctx, Workload& w,
+                                                                std::vector<std::string> command,
+                                                                const std::string& origin) {
+  // Its server's environment: the container's OLLAMA_* variables.
+  std::vector<std::pair<std::string, std::string>> env;
+  for (const auto& [k, v] : w.env) {
+    if (k.starts_with("OLLAMA_")) env.emplace_back(k, v);
+  }
+  const auto a = w.annotations.find("vramcalc/model");
+  const std::string model = a == w.annotations.end() ? std::string() : a->second;
+  // A postStart hook's `ollama pull MODEL` names the model the server is given.
+  if (!w.post_start.empty()) {
+    command.emplace_back(";");
+    for (std::string& word : unwrap_shell(w.post_start, w.env)) command.push_back(std::move(word));
+  }
+  auto parsed = deployment_from_ollama_args(command, origin, env, model);
+  if (!parsed && model.empty()) {
+    skip(ctx, w.name, w.at, "Ollama loads the models its requests name and the manifest names none (no `ollama run "
+                            "MODEL` in its command); say which with the annotation vramcalc/model (e.g. qwen3:8b)");
+    return std::nullopt;
+  }
+  if (parsed) {
+    for (const std::string& v : w.env_elsewhere) {
+      if (v.starts_with("OLLAMA_")) parsed->ignored.push_back(v + " (set from a ConfigMap, Secret or field: not read)");
+    }
+  }
+  return parsed;
+}
+
+// The deployment a workload's command line stands for; nullopt when it is skipped (said in ctx).
+std::optional<std::expected<Deployment, Error>> read_command(ManifestContext& ctx, Workload& w, Engine engine,
+                                                             std::vector<std::string> command, const std::string& origin) {
+  switch (engine) {
+  case Engine::vllm: return deployment_from_vllm_args(std::move(command), origin);
+  case Engine::llama_server: return deployment_from_llama_server_args(std::move(command), origin);
+  case Engine::sglang: return deployment_from_sglang_args(std::move(command), origin);
+  case Engine::trtllm: return deployment_from_trtllm_args(std::move(command), origin, false);
+  case Engine::ollama: return ollama_workload(ctx, w, std::move(command), origin);
+  case Engine::none:
+  case Engine::unread: break;
+  }
+  return std::nullopt;
+}
+
+// The vLLM release from its image's tag, and the GPUs: false when their count is refused (said
+// in ctx).
+bool read_gpus(ManifestContext& ctx, Workload& w, Engine engine, Deployment& d, const std::string& origin,
+               const std::string& where_text) {
+  // The release from a vLLM image's tag (vllm/vllm-openai:v0.11.0); other images (llm-d's,
+  // a company's own) carry their own version numbers.
+  const bool vllm_image = to_lower(w.image).find("vllm-openai") != std::string::npos;
+  if (engine == Engine::vllm && vllm_image && !d.engine_options.contains("version")) {
+    if (const std::string v = vllm_image_version(w.image); !v.empty()) {
+      d.engine_options["version"] = {v, origin + " image " + w.image, where_text, d.line, d.column};
+      d.notes.push_back("vLLM " + v + " from the image tag");
+    }
+  }
+  // The GPUs: the annotation's type, else the node labels'; the count from resources (x the
+  // group's pods), else the annotation's.
+  std::string gpu_annotation = w.annotations.contains("vramcalc/gpu") ? w.annotations["vramcalc/gpu"] : "";
+  const std::uint32_t count = w.gpus * w.group;
+  const auto used_or_none = gpus_used(ctx, w, engine, count, d);
+  if (!used_or_none) return false;
+  const std::uint64_t used = *used_or_none;
+  if (count > 0) {
+    d.notes.push_back(w.group > 1 ? std::to_string(w.gpus) + (w.gpus == 1 ? " GPU" : " GPUs") + " per pod (" + w.gpu_resource + ") x " +
+                                        std::to_string(w.group) + " " + w.group_from
+                                  : std::to_string(count) + (count == 1 ? " GPU from " : " GPUs from ") + w.gpu_resource);
+  }
+  const auto with_count = [&](const std::string& gpu) {
+    return used > 0 && !names_count(gpu) ? std::to_string(used) + "x" + gpu : gpu;
+  };
+  if (!gpu_annotation.empty()) {
+    d.keys["gpu"] = {with_count(gpu_annotation), "annotation vramcalc/gpu", where_text, d.line, d.column};
+    d.notes.push_back("the GPU from the annotation vramcalc/gpu");
+  } else if (w.gpu_type) {
+    d.keys["gpu"] = {with_count(*w.gpu_type), w.gpu_type_from, where_text, d.line, d.column};
+    d.notes.push_back("the GPU type from the " + w.gpu_type_from);
+  }
+  d.gpu_count = static_cast<std::uint32_t>(used);
+  if (w.annotations.contains("vramcalc/headroom")) {
+    d.keys["headroom"] = {w.annotations["vramcalc/headroom"], "annotation vramcalc/headroom", where_text, d.line, d.column};
+  }
+  return true;
+}
+
 void add_workload(ManifestContext& ctx, Workload& w) {
   if (w.annotations.contains("vramcalc/skip") && to_lower(w.annotations["vramcalc/skip"]) != "false") {
     skip(ctx, w.name, w.at, "annotation vramcalc/skip");
@@ -379,41 +467,9 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     return;
   }
   const std::string origin = where_text + ": " + w.name;
-  std::expected<Deployment, Error> parsed;
-  switch (engine) {
-  case Engine::vllm: parsed = deployment_from_vllm_args(command, origin); break;
-  case Engine::llama_server: parsed = deployment_from_llama_server_args(command, origin); break;
-  case Engine::sglang: parsed = deployment_from_sglang_args(command, origin); break;
-  case Engine::trtllm: parsed = deployment_from_trtllm_args(command, origin, false); break;
-  case Engine::ollama: {
-    // Its server's environment: the container's OLLAMA_* variables.
-    std::vector<std::pair<std::string, std::string>> env;
-    for (const auto& [k, v] : w.env) {
-      if (k.starts_with("OLLAMA_")) env.emplace_back(k, v);
-    }
-    const auto a = w.annotations.find("vramcalc/model");
-    const std::string model = a == w.annotations.end() ? std::string() : a->second;
-    // A postStart hook's `ollama pull MODEL` names the model the server is given.
-    if (!w.post_start.empty()) {
-      command.emplace_back(";");
-      for (std::string& word : unwrap_shell(w.post_start, w.env)) command.push_back(std::move(word));
-    }
-    parsed = deployment_from_ollama_args(command, origin, env, model);
-    if (!parsed && model.empty()) {
-      skip(ctx, w.name, w.at, "Ollama loads the models its requests name and the manifest names none (no `ollama run "
-                              "MODEL` in its command); say which with the annotation vramcalc/model (e.g. qwen3:8b)");
-      return;
-    }
-    if (parsed) {
-      for (const std::string& v : w.env_elsewhere) {
-        if (v.starts_with("OLLAMA_")) parsed->ignored.push_back(v + " (set from a ConfigMap, Secret or field: not read)");
-      }
-    }
-    break;
-  }
-  case Engine::none:
-  case Engine::unread: return;
-  }
+  auto parsed_or_skipped = read_command(ctx, w, engine, std::move(command), origin);
+  if (!parsed_or_skipped) return;
+  std::expected<Deployment, Error>& parsed = *parsed_or_skipped;
   if (!parsed) {
     Error e = parsed.error();
     e.file = std::string(ctx.origin);
@@ -446,41 +502,7 @@ void add_workload(ManifestContext& ctx, Workload& w) {
     ctx.file.errors.push_back(error_at(ctx.origin, w.at->mark, w.name + ": " + w.origin_path, "the workload appears twice"));
     return;
   }
-  // The release from a vLLM image's tag (vllm/vllm-openai:v0.11.0); other images (llm-d's,
-  // a company's own) carry their own version numbers.
-  const bool vllm_image = to_lower(w.image).find("vllm-openai") != std::string::npos;
-  if (engine == Engine::vllm && vllm_image && !d.engine_options.contains("version")) {
-    if (const std::string v = vllm_image_version(w.image); !v.empty()) {
-      d.engine_options["version"] = {v, origin + " image " + w.image, where_text, d.line, d.column};
-      d.notes.push_back("vLLM " + v + " from the image tag");
-    }
-  }
-  // The GPUs: the annotation's type, else the node labels'; the count from resources (x the
-  // group's pods), else the annotation's.
-  std::string gpu_annotation = w.annotations.contains("vramcalc/gpu") ? w.annotations["vramcalc/gpu"] : "";
-  const std::uint32_t count = w.gpus * w.group;
-  const auto used_or_none = gpus_used(ctx, w, engine, count, d);
-  if (!used_or_none) return;
-  const std::uint64_t used = *used_or_none;
-  if (count > 0) {
-    d.notes.push_back(w.group > 1 ? std::to_string(w.gpus) + (w.gpus == 1 ? " GPU" : " GPUs") + " per pod (" + w.gpu_resource + ") x " +
-                                        std::to_string(w.group) + " " + w.group_from
-                                  : std::to_string(count) + (count == 1 ? " GPU from " : " GPUs from ") + w.gpu_resource);
-  }
-  const auto with_count = [&](const std::string& gpu) {
-    return used > 0 && !names_count(gpu) ? std::to_string(used) + "x" + gpu : gpu;
-  };
-  if (!gpu_annotation.empty()) {
-    d.keys["gpu"] = {with_count(gpu_annotation), "annotation vramcalc/gpu", where_text, d.line, d.column};
-    d.notes.push_back("the GPU from the annotation vramcalc/gpu");
-  } else if (w.gpu_type) {
-    d.keys["gpu"] = {with_count(*w.gpu_type), w.gpu_type_from, where_text, d.line, d.column};
-    d.notes.push_back("the GPU type from the " + w.gpu_type_from);
-  }
-  d.gpu_count = static_cast<std::uint32_t>(used);
-  if (w.annotations.contains("vramcalc/headroom")) {
-    d.keys["headroom"] = {w.annotations["vramcalc/headroom"], "annotation vramcalc/headroom", where_text, d.line, d.column};
-  }
+  if (!read_gpus(ctx, w, engine, d, origin, where_text)) return;
   ctx.file.deployments.push_back(std::move(d));
 }
 
