@@ -89,29 +89,11 @@ std::uint64_t cache_cells(AttentionKind kind, const LlamaCppResult& r) {
   return r.cells;
 }
 
-} // namespace
-
-LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, std::uint64_t n_ctx,
-                             std::uint64_t n_seq, const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
-                             const LlamaCppOptions& o) {
-  namespace rel = llamacpp_release;
-  LlamaCppResult r;
-  const std::uint32_t release = o.release == 0 ? rel::newest : o.release;
-  r.release = release;
-  r.type_k = o.type_k.value_or(Dtype::f16);
-  r.type_v = o.type_v.value_or(Dtype::f16);
-  // Flash attention: "auto" (the default from PR #15434) turns it on where the device supports
-  // it, which vramcalc assumes; before that PR the default was off.
-  r.flash_attn = o.flash_attn == FlashAttn::on || (o.flash_attn == FlashAttn::automatic && release >= rel::fa_auto);
-  const bool cuda = o.cuda && !gpus.empty();
-  // Before the set_rows KV store was the default (PR #14959) a request for per-sequence streams
-  // was refused ("non-unified KV cache requires ggml_set_rows() - forcing unified KV cache").
-  const bool unified = o.kv_unified || release < rel::set_rows;
-
-  // Context geometry (llama_context::llama_context): the batch limits use the unpadded
-  // context; the context is padded to 256; without a unified cache each of the n_seq
-  // streams gets pad256(n_ctx / n_seq) cells.
-  n_seq = std::max<std::uint64_t>(1, n_seq);
+// Context geometry (llama_context::llama_context): the batch limits use the unpadded
+// context; the context is padded to 256; without a unified cache each of the n_seq
+// streams gets pad256(n_ctx / n_seq) cells.
+void plan_geometry(LlamaCppResult& r, const ModelSpec& spec, std::uint64_t n_ctx, std::uint64_t n_seq, bool unified,
+                   std::uint64_t swa_window_tokens, const LlamaCppOptions& o) {
   const std::uint64_t n_ctx_req = n_ctx != 0 ? n_ctx : spec.max_context;
   r.n_batch = std::min<std::uint64_t>(n_ctx_req, o.n_batch);
   r.n_ubatch = std::min<std::uint64_t>(r.n_batch, o.n_ubatch);
@@ -125,17 +107,24 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     r.n_ctx = r.cells * n_seq;
   }
   // Sliding-window layers (llama_kv_cache_iswa): PAD256(min(cells, n_swa x (unified ? n_seq : 1) + n_ubatch)).
-  const std::uint64_t window = spec.attention.sliding_window != 0 ? spec.attention.sliding_window : spec.attention.chunk_size;
-  r.swa_cells = o.swa_full || window == 0
+  r.swa_cells = o.swa_full || swa_window_tokens == 0
                     ? r.cells
-                    : pad256(std::min(r.cells, window * (unified ? n_seq : 1) + r.n_ubatch));
+                    : pad256(std::min(r.cells, swa_window_tokens * (unified ? n_seq : 1) + r.n_ubatch));
+}
 
+// The window of the sliding or chunked layers, 0 without any.
+std::uint64_t swa_window(const ModelSpec& spec) {
+  return spec.attention.sliding_window != 0 ? spec.attention.sliding_window : spec.attention.chunk_size;
+}
+
+// MLA as llama.cpp runs it: the latent cache only when the file says so (MlaSpec::latent_cache);
+// an older DeepSeek GGUF runs as MHA and is treated as such below.
+bool latent_cache(const ModelSpec& spec) { return spec.attention.mla && spec.attention.mla->latent_cache; }
+
+void check_refusals(LlamaCppResult& r, const ModelSpec& spec, std::uint64_t n_seq, bool latent) {
   // llama_init_from_model refuses these cleanly (returns no context)...
   const bool quant_k = is_block_type(r.type_k), quant_v = is_block_type(r.type_v);
   const std::uint64_t head_k = spec.attention.head_dim, head_v = spec.attention.v_head_dim;
-  // MLA as llama.cpp runs it: the latent cache only when the file says so (MlaSpec::latent_cache);
-  // an older DeepSeek GGUF runs as MHA and is treated as such below.
-  const bool latent = spec.attention.mla && spec.attention.mla->latent_cache;
   if (r.flash_attn && !latent && quant_k && head_k % traits(r.type_k).block_elems != 0) {
     r.error = "the K cache type's block (" + std::to_string(traits(r.type_k).block_elems) +
               ") does not divide the head size (" + std::to_string(head_k) + ")";
@@ -158,33 +147,55 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
               "; ggml_view asserts)";
     r.aborts = true;
   }
+}
 
-  // Devices (llama_model::load_tensors): layers i_gpu_start ... i_gpu_start + N - 1 of
-  // [blk.0 ... blk.L-1, output] go to the GPUs, split by tensor_split (default: usable memory);
-  // token_embd always stays on the CPU. Since PR #18148 i_gpu_start = L + 1 - N (the output
-  // layer is offloaded first); before it i_gpu_start = L - N, so the output went to a GPU only
-  // with N > L.
+// Devices (llama_model::load_tensors): layers i_gpu_start ... i_gpu_start + N - 1 of
+// [blk.0 ... blk.L-1, output] go to the GPUs, split by tensor_split (default: usable memory);
+// token_embd always stays on the CPU. Since PR #18148 i_gpu_start = L + 1 - N (the output
+// layer is offloaded first); before it i_gpu_start = L - N, so the output went to a GPU only
+// with N > L.
+struct LayerPlacement {
+  std::uint64_t offloaded_layers = 0; // N: the layers of [blk.0 ... blk.L-1, output] on GPUs
+  std::uint64_t first_gpu_layer = 0;  // i_gpu_start
+  std::vector<double> cumulative_splits; // each GPU's upper bound in [0, 1]
+  std::size_t n_gpus = 0;
+  int output_device = -1;
+
+  // -1: the host.
+  [[nodiscard]] int device_of(std::uint64_t il) const {
+    if (offloaded_layers == 0 || il < first_gpu_layer || il - first_gpu_layer >= offloaded_layers) return -1;
+    const double x = static_cast<double>(il - first_gpu_layer) / static_cast<double>(offloaded_layers);
+    const auto it = std::upper_bound(cumulative_splits.begin(), cumulative_splits.end(), x);
+    return static_cast<int>(
+        std::min<std::size_t>(static_cast<std::size_t>(it - cumulative_splits.begin()), n_gpus - 1));
+  }
+};
+
+LayerPlacement place_layers(const ModelSpec& spec, const std::vector<GpuSpec>& gpus, std::uint32_t release,
+                            const LlamaCppOptions& o) {
+  namespace rel = llamacpp_release;
+  LayerPlacement p;
   const std::uint64_t n_layer = spec.num_layers;
   const std::uint64_t ngl_req = o.n_gpu_layers.value_or(UINT32_MAX);
-  const std::uint64_t act = gpus.empty() ? 0 : std::min<std::uint64_t>(ngl_req, n_layer + 1);
+  p.offloaded_layers = gpus.empty() ? 0 : std::min<std::uint64_t>(ngl_req, n_layer + 1);
   const std::uint64_t slots = release >= rel::output_first ? n_layer + 1 : n_layer;
-  const std::uint64_t first_gpu = slots > ngl_req ? slots - ngl_req : 0;
-  std::vector<double> splits;
-  {
-    double sum = 0;
-    for (std::size_t i = 0; i < gpus.size(); ++i) {
-      const double w = i < o.tensor_split.size() ? o.tensor_split[i] : static_cast<double>(usable_bytes(gpus[i]));
-      splits.push_back(sum += w);
-    }
-    for (double& x : splits) x /= sum > 0 ? sum : 1;
+  p.first_gpu_layer = slots > ngl_req ? slots - ngl_req : 0;
+  double sum = 0;
+  for (std::size_t i = 0; i < gpus.size(); ++i) {
+    const double w = i < o.tensor_split.size() ? o.tensor_split[i] : static_cast<double>(usable_bytes(gpus[i]));
+    p.cumulative_splits.push_back(sum += w);
   }
-  // -1: the host.
-  auto device_of = [&](std::uint64_t il) -> int {
-    if (act == 0 || il < first_gpu || il - first_gpu >= act) return -1;
-    const double x = static_cast<double>(il - first_gpu) / static_cast<double>(act);
-    const auto it = std::upper_bound(splits.begin(), splits.end(), x);
-    return static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(it - splits.begin()), gpus.size() - 1));
-  };
+  for (double& x : p.cumulative_splits) x /= sum > 0 ? sum : 1;
+  p.n_gpus = gpus.size();
+  p.output_device = p.device_of(n_layer);
+  return p;
+}
+
+LlamaCppDevice& device(LlamaCppResult& r, int d) { return d < 0 ? r.host : r.gpus[static_cast<std::size_t>(d)]; }
+
+// The devices of the result, each with its count of layers, and the GPU layer count.
+void assign_devices(LlamaCppResult& r, const LayerPlacement& placement, std::uint64_t n_layer,
+                    const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes) {
   r.gpus.resize(gpus.size());
   for (std::size_t i = 0; i < gpus.size(); ++i) {
     r.gpus[i].name = gpus[i].id;
@@ -192,27 +203,35 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     r.gpus[i].overhead_bytes = overhead_bytes;
   }
   r.host.name = "host";
-  auto dev = [&](int d) -> LlamaCppDevice& { return d < 0 ? r.host : r.gpus[static_cast<std::size_t>(d)]; };
-  const int output_device = device_of(n_layer);
-  for (std::uint64_t il = 0; il < n_layer; ++il) ++dev(device_of(il)).layers;
-  if (output_device >= 0) dev(output_device).output = true;
-  {
-    std::uint64_t offloaded = output_device >= 0 ? 1 : 0;
-    for (const LlamaCppDevice& g : r.gpus) offloaded += g.layers;
-    r.gpu_layers = static_cast<std::uint32_t>(offloaded);
-  }
+  for (std::uint64_t il = 0; il < n_layer; ++il) ++device(r, placement.device_of(il)).layers;
+  if (placement.output_device >= 0) device(r, placement.output_device).output = true;
+  std::uint64_t offloaded = placement.output_device >= 0 ? 1 : 0;
+  for (const LlamaCppDevice& g : r.gpus) offloaded += g.layers;
+  r.gpu_layers = static_cast<std::uint32_t>(offloaded);
+}
 
-  // Weights, tensor by tensor, in the buffer of their device. Weights left in system RAM are
-  // copied to the first GPU when a batch of 32 or more tokens uses them (ggml_backend_sched:
-  // op offload, PR #6083), one weight per graph split: the largest such copy, and the
-  // weights of one host layer, size the first GPU's compute buffer below.
+// What the copies of weights left in system RAM take on the first GPU.
+struct HostCopies {
+  std::uint64_t largest_matrix_bytes = 0; // the largest matrix of a host layer
+  std::uint64_t largest_layer_bytes = 0;  // all the weights of the largest host layer
+  std::uint64_t output_bytes = 0;         // the head, when it stays in system RAM
+};
+
+// Weights, tensor by tensor, in the buffer of their device. Weights left in system RAM are
+// copied to the first GPU when a batch of 32 or more tokens uses them (ggml_backend_sched:
+// op offload, PR #6083), one weight per graph split: the largest such copy, and the
+// weights of one host layer, size the first GPU's compute buffer below.
+HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightFormat& format,
+                         const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda) {
+  const std::uint64_t n_layer = spec.num_layers;
+  const int output_device = placement.output_device;
   const std::vector<Tensor> tensors = model_tensors(spec);
   std::vector<Tensor> in_file;
   for (const Tensor& t : tensors) {
     if (t.group() != TensorGroup::vision) in_file.push_back(t);
   }
   const std::vector<TensorStorage> storage = tensor_storage(spec, in_file, format);
-  std::uint64_t largest_host_matrix = 0, host_output_bytes = 0;
+  HostCopies host;
   std::vector<std::uint64_t> host_layer_bytes(n_layer, 0);
   for (std::size_t i = 0; i < in_file.size(); ++i) {
     const Tensor& t = in_file[i];
@@ -222,52 +241,64 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     } else if (t.layer < 0) {
       d = output_device; // output, output_norm
     } else {
-      d = device_of(static_cast<std::uint64_t>(t.layer));
-      if (t.is_routed_expert() && static_cast<std::uint64_t>(t.layer) < o.n_cpu_moe) d = -1;
+      d = placement.device_of(static_cast<std::uint64_t>(t.layer));
+      if (t.is_routed_expert() && static_cast<std::uint64_t>(t.layer) < n_cpu_moe) d = -1;
     }
     const bool on_gpu = d >= 0 && cuda;
-    dev(d).model_bytes = checked_add(dev(d).model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, on_gpu));
+    LlamaCppDevice& dev = device(r, d);
+    dev.model_bytes = checked_add(dev.model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, on_gpu));
     if (d < 0 && t.role != TensorRole::token_embd) {
       // What its copy takes on the GPU.
       const std::uint64_t copy = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
-      if (t.role == TensorRole::output) host_output_bytes = copy;
+      if (t.role == TensorRole::output) host.output_bytes = copy;
       if (t.layer >= 0 && static_cast<std::uint64_t>(t.layer) < n_layer) {
         host_layer_bytes[static_cast<std::size_t>(t.layer)] += copy;
-        if (t.is_matrix()) largest_host_matrix = std::max(largest_host_matrix, copy);
+        if (t.is_matrix()) host.largest_matrix_bytes = std::max(host.largest_matrix_bytes, copy);
       }
     }
     // A tied head needs its own copy of token_embd where the output layer is.
     if (t.role == TensorRole::token_embd && spec.tie_word_embeddings) {
       if (output_device >= 0) {
-        dev(output_device).model_bytes =
-            checked_add(dev(output_device).model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda));
+        LlamaCppDevice& out = device(r, output_device);
+        out.model_bytes = checked_add(out.model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda));
       } else {
-        host_output_bytes = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
+        host.output_bytes = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
       }
     }
   }
+  for (std::uint64_t w : host_layer_bytes) host.largest_layer_bytes = std::max(host.largest_layer_bytes, w);
+  return host;
+}
 
-  // KV cache and recurrent state, on each layer's device.
+// f32 whatever the cache types; one state per sequence (llama_memory_recurrent).
+std::uint64_t recurrent_state_bytes(const ModelSpec& spec, const LayerSpec& layer, std::uint64_t n_seq) {
+  RecurrentSpec f32 = *spec.recurrent;
+  f32.state_dtype = Dtype::f32;
+  ModelSpec s32 = spec;
+  s32.recurrent = f32;
+  return checked_mul(state_bytes_per_sequence(s32, layer), std::max<std::uint64_t>(1, n_seq));
+}
+
+// KV cache and recurrent state, on each layer's device. Returns the largest K + V of one layer
+// whose cache is in system RAM.
+std::uint64_t place_kv_cache(LlamaCppResult& r, const ModelSpec& spec, const LayerPlacement& placement,
+                             std::uint64_t n_seq, bool latent, bool cuda) {
+  namespace rel = llamacpp_release;
   std::uint64_t v_max = 0;
   for (const LayerSpec& l : spec.layers) {
     if (l.has_mixer && l.attention != AttentionKind::none) v_max = std::max(v_max, l.num_kv_heads * l.head_dim_v);
   }
   std::uint64_t host_kv_layer = 0; // the largest K + V of one layer whose cache is in system RAM
-  for (std::uint64_t il = 0; il < n_layer; ++il) {
+  for (std::uint64_t il = 0; il < spec.num_layers; ++il) {
     const LayerSpec& l = spec.layers[il];
-    const int d = device_of(il);
+    const int d = placement.device_of(il);
     const bool on_gpu = d >= 0 && cuda;
     if (!l.has_mixer) continue;
     if (l.attention == AttentionKind::none) {
       if (!spec.recurrent) continue;
-      // f32 whatever the cache types; one state per sequence (llama_memory_recurrent).
-      RecurrentSpec f32 = *spec.recurrent;
-      f32.state_dtype = Dtype::f32;
-      ModelSpec s32 = spec;
-      s32.recurrent = f32;
-      const std::uint64_t st = checked_mul(state_bytes_per_sequence(s32, l), std::max<std::uint64_t>(1, n_seq));
+      const std::uint64_t st = recurrent_state_bytes(spec, l, n_seq);
       r.state_bytes += st;
-      dev(d).kv_bytes = checked_add(dev(d).kv_bytes, alloc_bytes(Dtype::f32, st, 1, on_gpu));
+      device(r, d).kv_bytes = checked_add(device(r, d).kv_bytes, alloc_bytes(Dtype::f32, st, 1, on_gpu));
       continue;
     }
     const std::uint64_t cells = cache_cells(l.attention, r);
@@ -277,68 +308,127 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
     std::uint64_t bytes = alloc_bytes(r.type_k, k, k_width, on_gpu);
     // Without flash attention V is stored transposed, every layer at the widest V. MLA stores
     // no V since PR #19067; before it, V held the latent (kv_lora_rank wide).
-    const std::uint64_t v_width = mla ? (release < rel::mla_k_only ? mla->kv_lora_rank : 0)
+    const std::uint64_t v_width = mla ? (r.release < rel::mla_k_only ? mla->kv_lora_rank : 0)
                                       : r.flash_attn ? l.num_kv_heads * l.head_dim_v : v_max;
     if (v_width != 0) {
       const std::uint64_t v = checked_mul(checked_mul(row_bytes(r.type_v, v_width), cells), r.n_stream, "the KV cache");
       bytes = checked_add(bytes, alloc_bytes(r.type_v, v, v_width, on_gpu));
     }
     r.kv_bytes = checked_add(r.kv_bytes, bytes, "the KV cache");
-    dev(d).kv_bytes = checked_add(dev(d).kv_bytes, bytes, "the KV cache");
+    device(r, d).kv_bytes = checked_add(device(r, d).kv_bytes, bytes, "the KV cache");
     if (d < 0) host_kv_layer = std::max(host_kv_layer, bytes);
   }
+  return host_kv_layer;
+}
 
-  // Compute buffers (llama_context::graph_reserve): a prompt batch of T = n_ubatch tokens
-  // (rounded up to a multiple of n_seq) over n_kv = the cells of one stream, with logits for
-  // n_outputs of them: all T in the library; in llama-server since PR #23861 its slots'
-  // n_parallel x (1 + n_draft) (server_output_limits).
+// What the compute buffers are sized from: the phases of a batch, and what the host leaves
+// to the first GPU.
+struct ComputeInputs {
+  Phases phases;
+  std::uint64_t n_kv_swa = 0;        // the cells of the sliding-window cache, 0 when it is the main one
+  bool op_offload = false;           // batches run on the GPUs, layers in system RAM included
+  bool host_layers = false;          // some layer or expert stays in system RAM
+  int output_device = -1;
+  HostCopies host_copies;
+  std::uint64_t host_kv_layer_bytes = 0; // the largest K + V of one host layer
+};
+
+std::uint64_t gpu_compute_bytes(const LlamaCppResult& r, const ModelSpec& spec, const ComputeInputs& in,
+                                const LlamaCppDevice& g, bool takes_host_work, bool cuda, bool latent) {
+  const Phases& ph = in.phases;
+  std::uint64_t c = std::max(ph.att, ph.ffn);
+  if (g.output || (takes_host_work && in.output_device < 0)) c = std::max(c, ph.out);
+  if (takes_host_work) {
+    // A layer whose cache is in system RAM attends on the GPU from copies of its K and V;
+    // its offloaded weights fragment the buffer by about one layer's worth (an allowance:
+    // docs/engines.md). The MLP of a host layer adds its largest weight's copy, the output
+    // layer in system RAM the head's.
+    if (in.host_kv_layer_bytes > 0) {
+      c = std::max(c, ph.att + in.host_kv_layer_bytes + in.host_copies.largest_layer_bytes);
+    }
+    c = std::max(c, ph.ffn + in.host_copies.largest_matrix_bytes);
+    if (in.output_device < 0) c = std::max(c, ph.out + in.host_copies.output_bytes);
+  }
+  c = round_up(c, 128);
+  // Flash attention over a non-f16 cache converts one layer's K and V to f16 on CUDA.
+  if (cuda && r.flash_attn && (r.type_k != Dtype::f16 || r.type_v != Dtype::f16)) {
+    const std::uint64_t elems = checked_mul(r.cells, r.n_stream);
+    c += round_up(2 * spec.attention.num_kv_heads * spec.attention.head_dim * elems, 128);
+    if (!latent) c += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
+  }
+  return c;
+}
+
+// Compute buffers (llama_context::graph_reserve): a prompt batch of T = n_ubatch tokens
+// (rounded up to a multiple of n_seq) over n_kv = the cells of one stream, with logits for
+// n_outputs of them: all T in the library; in llama-server since PR #23861 its slots'
+// n_parallel x (1 + n_draft) (server_output_limits).
+void plan_compute_buffers(LlamaCppResult& r, const ModelSpec& spec, const LayerPlacement& placement,
+                          const HostCopies& host_copies, std::uint64_t host_kv_layer_bytes, std::uint64_t n_seq,
+                          std::uint64_t swa_window_tokens, bool cuda, bool latent, const LlamaCppOptions& o) {
+  namespace rel = llamacpp_release;
   const std::uint64_t t = ceil_div(r.n_ubatch, n_seq) * n_seq;
-  r.n_outputs = o.server && release >= rel::server_outputs
+  r.n_outputs = o.server && r.release >= rel::server_outputs
                     ? std::min(t, std::min<std::uint64_t>(r.n_batch, checked_mul(n_seq, 1 + o.n_draft)))
                     : t;
-  const std::uint64_t n_kv_swa = window != 0 && r.swa_cells != r.cells ? r.swa_cells : 0;
-  const Phases ph = compute_phases(spec, t, r.n_outputs, r.cells, n_kv_swa, r.flash_attn, release);
+  ComputeInputs in;
+  in.n_kv_swa = swa_window_tokens != 0 && r.swa_cells != r.cells ? r.swa_cells : 0;
+  in.phases = compute_phases(spec, t, r.n_outputs, r.cells, in.n_kv_swa, r.flash_attn, r.release);
   // With GPUs, batches of 32 tokens or more run entirely on them (ggml_backend_sched op
   // offload: CUDA's min batch 32), layers in system RAM included; below that those layers
   // run on the CPU.
-  const bool op_offload = !gpus.empty() && t >= 32;
-  const bool host_layers = act < n_layer + 1 || (o.n_cpu_moe > 0 && spec.moe);
+  in.op_offload = !r.gpus.empty() && t >= 32;
+  in.host_layers = placement.offloaded_layers < spec.num_layers + 1 || (o.n_cpu_moe > 0 && spec.moe);
+  in.output_device = placement.output_device;
+  in.host_copies = host_copies;
+  in.host_kv_layer_bytes = host_kv_layer_bytes;
   for (std::size_t i = 0; i < r.gpus.size(); ++i) {
     LlamaCppDevice& g = r.gpus[i];
-    const bool takes_host_work = i == 0 && op_offload && host_layers;
+    const bool takes_host_work = i == 0 && in.op_offload && in.host_layers;
     if (g.layers == 0 && !g.output && !takes_host_work) continue;
-    std::uint64_t c = std::max(ph.att, ph.ffn);
-    if (g.output || (takes_host_work && output_device < 0)) c = std::max(c, ph.out);
-    if (takes_host_work) {
-      // A layer whose cache is in system RAM attends on the GPU from copies of its K and V;
-      // its offloaded weights fragment the buffer by about one layer's worth (an allowance:
-      // docs/engines.md). The MLP of a host layer adds its largest weight's copy, the output
-      // layer in system RAM the head's.
-      if (host_kv_layer > 0) {
-        std::uint64_t layer_weights = 0;
-        for (std::uint64_t w : host_layer_bytes) layer_weights = std::max(layer_weights, w);
-        c = std::max(c, ph.att + host_kv_layer + layer_weights);
-      }
-      c = std::max(c, ph.ffn + largest_host_matrix);
-      if (output_device < 0) c = std::max(c, ph.out + host_output_bytes);
-    }
-    c = round_up(c, 128);
-    // Flash attention over a non-f16 cache converts one layer's K and V to f16 on CUDA.
-    if (cuda && r.flash_attn && (r.type_k != Dtype::f16 || r.type_v != Dtype::f16)) {
-      const std::uint64_t elems = checked_mul(r.cells, r.n_stream);
-      c += round_up(2 * spec.attention.num_kv_heads * spec.attention.head_dim * elems, 128);
-      if (!latent) c += round_up(2 * spec.attention.num_kv_heads * spec.attention.v_head_dim * elems, 128);
-    }
-    g.compute_bytes = c;
+    g.compute_bytes = gpu_compute_bytes(r, spec, in, g, takes_host_work, cuda, latent);
   }
-  if (op_offload || !host_layers) {
+  const Phases& ph = in.phases;
+  if (in.op_offload || !in.host_layers) {
     // Only the graph inputs stay on the host: the token embeddings it looks up and the masks.
-    const std::uint64_t mask = (r.flash_attn ? 2 : 4) * (r.cells + n_kv_swa);
+    const std::uint64_t mask = (r.flash_attn ? 2 : 4) * (r.cells + in.n_kv_swa);
     r.host.compute_bytes = round_up(t * (4 * spec.hidden_size + mask + 20), 32);
   } else {
     // CPU only, or batches too small to offload: the host runs its layers' phases.
-    r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, output_device < 0 ? ph.out : 0}), 128);
+    r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, in.output_device < 0 ? ph.out : 0}), 128);
   }
+}
+
+} // namespace
+
+LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, std::uint64_t n_ctx,
+                             std::uint64_t n_seq, const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
+                             const LlamaCppOptions& o) {
+  namespace rel = llamacpp_release;
+  LlamaCppResult r;
+  const std::uint32_t release = o.release == 0 ? rel::newest : o.release;
+  r.release = release;
+  r.type_k = o.type_k.value_or(Dtype::f16);
+  r.type_v = o.type_v.value_or(Dtype::f16);
+  // Flash attention: "auto" (the default from PR #15434) turns it on where the device supports
+  // it, which vramcalc assumes; before that PR the default was off.
+  r.flash_attn = o.flash_attn == FlashAttn::on || (o.flash_attn == FlashAttn::automatic && release >= rel::fa_auto);
+  const bool cuda = o.cuda && !gpus.empty();
+  // Before the set_rows KV store was the default (PR #14959) a request for per-sequence streams
+  // was refused ("non-unified KV cache requires ggml_set_rows() - forcing unified KV cache").
+  const bool unified = o.kv_unified || release < rel::set_rows;
+  n_seq = std::max<std::uint64_t>(1, n_seq);
+  const std::uint64_t window = swa_window(spec);
+  plan_geometry(r, spec, n_ctx, n_seq, unified, window, o);
+
+  const bool latent = latent_cache(spec);
+  check_refusals(r, spec, n_seq, latent);
+
+  const LayerPlacement placement = place_layers(spec, gpus, release, o);
+  assign_devices(r, placement, spec.num_layers, gpus, overhead_bytes);
+  const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
+  const std::uint64_t host_kv_layer = place_kv_cache(r, spec, placement, n_seq, latent, cuda);
+  plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
   r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
 

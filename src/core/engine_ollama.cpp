@@ -215,30 +215,22 @@ OllamaModelFacts ollama_model_facts(const ModelSpec& spec) {
   return f;
 }
 
-OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model,
-                               std::span<const GpuSpec> gpus) {
-  OllamaSettings s;
-  s.release = r;
-  const LlamaCppPin& pin = pin_of(r);
-  s.llamacpp_release = pin.date;
-  s.llamacpp_build = std::string(pin.build);
-  s.runner = r >= rel(0, 30, 0) ? OllamaRunner::llama_server : OllamaRunner::llama_library;
-  s.gpu_overhead_bytes = env.gpu_overhead_bytes;
-  // discover/gpu.go cudaMinimumMemory / rocmMinimumMemory (ml/device.go MinimumMemory from
-  // v0.12): held back on every GPU by Ollama's own layout. llama-server (v0.30+) fits the model
-  // itself, leaving its --fit target free (1024 MiB: "will leave ... >= 1024 MiB of free device
-  // memory", Ollama issue 16416).
-  if (!gpus.empty()) s.minimum_memory_bytes = s.runner == OllamaRunner::llama_library ? 457 * MiB : 1024 * MiB;
-  const std::string& arch = model.arch;
+namespace {
 
-  // Total VRAM less OLLAMA_GPU_OVERHEAD per GPU (server/routes.go Serve): the input of the
-  // low-VRAM mode (v0.11.4) and of the tiered default context (v0.15.5).
+// Total VRAM less OLLAMA_GPU_OVERHEAD per GPU (server/routes.go Serve): the input of the
+// low-VRAM mode (v0.11.4) and of the tiered default context (v0.15.5).
+std::uint64_t usable_vram_bytes(std::span<const GpuSpec> gpus, std::uint64_t gpu_overhead_bytes) {
+  std::uint64_t vram_bytes = 0;
   for (const GpuSpec& g : gpus) {
-    const std::uint64_t total = g.memory_bytes > env.gpu_overhead_bytes ? g.memory_bytes - env.gpu_overhead_bytes : 0;
-    s.vram_bytes = checked_add(s.vram_bytes, total, "the total VRAM");
+    const std::uint64_t total = g.memory_bytes > gpu_overhead_bytes ? g.memory_bytes - gpu_overhead_bytes : 0;
+    vram_bytes = checked_add(vram_bytes, total, "the total VRAM");
   }
+  return vram_bytes;
+}
 
-  // ---- context per sequence ----
+// ---- context per sequence ----
+void choose_context(OllamaSettings& s, OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model) {
+  const std::string& arch = model.arch;
   // api.DefaultOptions NumCtx 2048 (≤ v0.5.12); envconfig.ContextLength from v0.5.13 (default
   // 2048), 4096 from v0.6.7 (44b466eeb); 0 = the VRAM tier from v0.15.5 (0334ffa62).
   if (r < rel(0, 5, 13)) {
@@ -279,8 +271,11 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
     s.num_ctx = model.trained_context;
     s.num_ctx_source += ", clamped to the trained context";
   }
+}
 
-  // ---- parallel sequences ----
+// ---- parallel sequences ----
+void choose_parallel(OllamaSettings& s, OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model) {
+  const std::string& arch = model.arch;
   // server/sched.go: defaultParallel 4 (≤ v0.6.6), 2 (v0.6.7, 424f64863), 1 (v0.9.7,
   // 20c3266e9); OLLAMA_NUM_PARALLEL 0 = automatic: defaultParallel, then 1 (pickBestFullFitByLibrary).
   const std::uint64_t default_parallel = r < rel(0, 6, 7) ? 4 : r < rel(0, 9, 7) ? 2 : 1;
@@ -304,8 +299,29 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
     s.parallel = 1;
     s.parallel_tries.clear();
   }
+}
 
-  // ---- flash attention and the cache type ----
+// llm/server.go NewLlamaServer: envconfig.FlashAttention (default off); gpt-oss forced on
+// from v0.11.8 (85ccf7354); from v0.12.4 (fdb109469) the per-architecture default of
+// GGML.FlashAttention (fs/ggml/ggml.go), which the environment overrides.
+bool library_flash_attention_default(OllamaRelease r, const std::string& arch) {
+  bool fa_default = false;
+  if (r >= rel(0, 11, 8) && contains({"gptoss", "gpt-oss"}, arch)) fa_default = true;
+  if (r >= rel(0, 12, 4) && contains({"qwen3", "qwen3moe"}, arch)) fa_default = true;
+  if (r >= rel(0, 12, 6) && arch == "gemma3") fa_default = true;
+  if (r >= rel(0, 12, 10) && contains({"qwen3vl", "qwen3vlmoe"}, arch)) fa_default = true;
+  if (r >= rel(0, 14, 0) && contains({"bert", "mistral3", "olmo3"}, arch)) fa_default = true;
+  if (r >= rel(0, 20, 0) && contains({"glm4moelite", "glmocr", "lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe",
+                                       "qwen35", "qwen35moe", "qwen3next"},
+                                      arch)) {
+    fa_default = true;
+  }
+  return fa_default;
+}
+
+// ---- flash attention and the cache type ----
+void choose_flash_attention(OllamaSettings& s, OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model) {
+  const std::string& arch = model.arch;
   const Dtype kvct = env.kv_cache_type.value_or(Dtype::f16);
   if (s.runner == OllamaRunner::llama_server) {
     // llm/llama_server.go LlamaServerFlashAttention: the environment's on/off, else "auto"
@@ -314,20 +330,7 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
     s.flash_attention = s.flash_attn != FlashAttn::off;
     s.kv_type = kvct;
   } else {
-    // llm/server.go NewLlamaServer: envconfig.FlashAttention (default off); gpt-oss forced on
-    // from v0.11.8 (85ccf7354); from v0.12.4 (fdb109469) the per-architecture default of
-    // GGML.FlashAttention (fs/ggml/ggml.go), which the environment overrides.
-    bool fa_default = false;
-    if (r >= rel(0, 11, 8) && contains({"gptoss", "gpt-oss"}, arch)) fa_default = true;
-    if (r >= rel(0, 12, 4) && contains({"qwen3", "qwen3moe"}, arch)) fa_default = true;
-    if (r >= rel(0, 12, 6) && arch == "gemma3") fa_default = true;
-    if (r >= rel(0, 12, 10) && contains({"qwen3vl", "qwen3vlmoe"}, arch)) fa_default = true;
-    if (r >= rel(0, 14, 0) && contains({"bert", "mistral3", "olmo3"}, arch)) fa_default = true;
-    if (r >= rel(0, 20, 0) && contains({"glm4moelite", "glmocr", "lfm2", "lfm2moe", "nemotron_h", "nemotron_h_moe",
-                                         "qwen35", "qwen35moe", "qwen3next"},
-                                        arch)) {
-      fa_default = true;
-    }
+    const bool fa_default = library_flash_attention_default(r, arch);
     bool fa = env.flash_attention.value_or(false);
     if (r < rel(0, 12, 4)) fa = fa || fa_default; // "model wants flash attention": the env cannot turn it off
     else fa = env.flash_attention.value_or(fa_default);
@@ -345,6 +348,28 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
                              std::string(traits(kvct).name));
     }
   }
+}
+
+} // namespace
+
+OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const OllamaModelFacts& model,
+                               std::span<const GpuSpec> gpus) {
+  OllamaSettings s;
+  s.release = r;
+  const LlamaCppPin& pin = pin_of(r);
+  s.llamacpp_release = pin.date;
+  s.llamacpp_build = std::string(pin.build);
+  s.runner = r >= rel(0, 30, 0) ? OllamaRunner::llama_server : OllamaRunner::llama_library;
+  s.gpu_overhead_bytes = env.gpu_overhead_bytes;
+  // discover/gpu.go cudaMinimumMemory / rocmMinimumMemory (ml/device.go MinimumMemory from
+  // v0.12): held back on every GPU by Ollama's own layout. llama-server (v0.30+) fits the model
+  // itself, leaving its --fit target free (1024 MiB: "will leave ... >= 1024 MiB of free device
+  // memory", Ollama issue 16416).
+  if (!gpus.empty()) s.minimum_memory_bytes = s.runner == OllamaRunner::llama_library ? 457 * MiB : 1024 * MiB;
+  s.vram_bytes = usable_vram_bytes(gpus, env.gpu_overhead_bytes);
+  choose_context(s, r, env, model);
+  choose_parallel(s, r, env, model);
+  choose_flash_attention(s, r, env, model);
   s.num_batch = env.num_batch.value_or(512); // api.DefaultOptions NumBatch
   s.num_gpu = env.num_gpu;
   return s;

@@ -199,35 +199,35 @@ std::uint64_t trtllm_fraction_of(std::uint64_t bytes, std::uint32_t ppm) {
   return static_cast<std::uint64_t>(result);
 }
 
-TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv, std::uint64_t max_seq_len,
-                         const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o) {
-  TrtllmResult r;
-  r.release = o.release;
+namespace {
+
+// What the plan cannot model or TensorRT-LLM rejects; empty when the inputs are plannable.
+std::string unplannable_reason(const ModelSpec& spec, Dtype kv, const TrtllmOptions& o) {
   for (const LayerSpec& layer : spec.layers) {
     if (layer.attention == AttentionKind::none && layer.has_mixer) {
-      r.error = "TensorRT-LLM keeps the state of recurrent layers in its MambaHybridCacheManager, which vramcalc "
-                "does not model; this model has such layers";
-      return r;
+      return "TensorRT-LLM keeps the state of recurrent layers in its MambaHybridCacheManager, which vramcalc "
+             "does not model; this model has such layers";
     }
   }
   if (!takes_kv(kv)) {
-    r.error = "TensorRT-LLM's KV cache takes fp16, bf16, fp32, fp8 (e4m3) or nvfp4, not " +
-              std::string(traits(kv).name);
-    return r;
+    return "TensorRT-LLM's KV cache takes fp16, bf16, fp32, fp8 (e4m3) or nvfp4, not " +
+           std::string(traits(kv).name);
   }
   if (o.free_gpu_memory_fraction_ppm == 0 || o.free_gpu_memory_fraction_ppm >= 1'000'000) {
-    r.error = "free_gpu_memory_fraction must be above 0 and below 1 (KVCacheManager asserts < 1.0)";
-    return r;
+    return "free_gpu_memory_fraction must be above 0 and below 1 (KVCacheManager asserts < 1.0)";
   }
   if (o.tokens_per_block == 0 || o.max_batch_size == 0 || o.max_num_tokens == 0 || o.max_beam_width == 0) {
-    r.error = "max_batch_size, max_num_tokens, tokens_per_block and max_beam_width must be positive";
-    return r;
+    return "max_batch_size, max_num_tokens, tokens_per_block and max_beam_width must be positive";
   }
   if (o.max_tokens && *o.max_tokens == 0) {
-    r.error = "kv_cache_config.max_tokens must be positive";
-    return r;
+    return "kv_cache_config.max_tokens must be positive";
   }
+  return {};
+}
 
+// The device, the options echoed and the lengths the executor runs with.
+void set_device_and_lengths(TrtllmResult& r, const ModelSpec& spec, std::uint64_t requested_max_seq_len,
+                            const GpuSpec& gpu, const TrtllmOptions& o) {
   r.device_total_bytes = cuda_visible_bytes(gpu);
   r.device_total_source = cuda_visible_source(gpu);
   r.fraction_ppm = o.free_gpu_memory_fraction_ppm;
@@ -236,12 +236,98 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   // max_seq_len: given, else the model's (model_engine.py _infer_max_seq_len_from_config:
   // max_position_embeddings); a larger one is clamped to it. max_num_tokens at most
   // max_seq_len x max_batch_size (_init_max_num_tokens).
-  r.max_seq_len = max_seq_len == 0 ? spec.max_context : std::min(max_seq_len, spec.max_context);
+  r.max_seq_len = requested_max_seq_len == 0 ? spec.max_context : std::min(requested_max_seq_len, spec.max_context);
   if (r.max_seq_len == 0) r.max_seq_len = 8192; // default_max_seq_len without a model config
   const std::uint64_t seq_times_batch = checked_mul(r.max_seq_len, o.max_batch_size, "max_num_tokens");
   r.max_num_tokens = std::min(o.max_num_tokens, seq_times_batch);
   r.longest_prompt_tokens = o.enable_chunked_prefill ? r.max_seq_len : std::min(r.max_num_tokens, r.max_seq_len);
   r.cuda_graph_batch_sizes = trtllm_cuda_graph_batch_sizes(o);
+}
+
+// The profiling requests (KvCacheCreator._create_dummy_context_requests): max_num_tokens
+// split into prompts of min(max_num_tokens, max_seq_len - 1), repeated tp times with
+// attention DP. Their cache (_get_token_num_for_estimation): each request's tokens + 1
+// generated (+ 1 with the overlap scheduler) in whole blocks, x beam width.
+void size_profiling_cache(TrtllmResult& r, const Parallel& p, const TrtllmOptions& o) {
+  const std::uint64_t prompt = std::min(r.max_num_tokens, std::max<std::uint64_t>(1, r.max_seq_len - 1));
+  const std::uint64_t full = r.max_num_tokens / prompt, rest = r.max_num_tokens % prompt;
+  const std::uint64_t extra = o.disable_overlap_scheduler ? 1 : 2;
+  std::uint64_t blocks = checked_mul(full, ceil_div(prompt + extra, o.tokens_per_block), "the profiling cache");
+  if (rest > 0) blocks = checked_add(blocks, ceil_div(rest + extra, o.tokens_per_block), "the profiling cache");
+  r.estimation_requests = full + (rest > 0 ? 1 : 0);
+  if (o.attention_dp) {
+    blocks = checked_mul(blocks, p.tp, "the profiling cache");
+    r.estimation_requests = checked_mul(r.estimation_requests, p.tp, "the profiling cache");
+  }
+  r.estimation_tokens = checked_mul(checked_mul(blocks, o.tokens_per_block, "the profiling cache"), o.max_beam_width,
+                                    "the profiling cache");
+  r.estimation_kv_bytes = checked_mul(r.estimation_tokens, r.bytes_per_token, "the profiling cache");
+}
+
+// The peak of the profiling run (configure_kv_cache_capacity): torch's peak (weights, the
+// profiling cache, the forward pass's activations) + everything outside torch.
+void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightFormat& format, Dtype kv,
+                        const Parallel& p, const TrtllmOptions& o) {
+  RankCosts costs(spec, format, kv, 1, 0);
+  r.weights_bytes = costs.busiest(p).weights_bytes;
+  r.activation_given = o.activation_bytes.has_value();
+  r.activation_bytes = o.activation_bytes ? *o.activation_bytes
+                                          : activation_estimate(spec, p, r.max_num_tokens, r.estimation_requests);
+  r.non_torch_given = o.non_torch_bytes.has_value();
+  const std::uint64_t max_graph_batch = r.cuda_graph_batch_sizes.empty() ? 0 : r.cuda_graph_batch_sizes.back();
+  r.cuda_graph_bytes = cuda_graph_pool_estimate(spec, p, max_graph_batch);
+  r.non_torch_bytes = o.non_torch_bytes ? *o.non_torch_bytes
+                                        : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0),
+                                                      r.cuda_graph_bytes, "the profiled peak");
+  r.peak_bytes = checked_add(checked_add(r.weights_bytes, r.estimation_kv_bytes, "the profiled peak"),
+                             checked_add(r.activation_bytes, r.non_torch_bytes, "the profiled peak"), "the profiled peak");
+}
+
+// The budget (_cal_max_memory): (total - peak + the profiling cache) x fraction, in bytes
+// (int()); max_tokens = budget // kv size, at most kv_cache_config.max_tokens.
+void size_kv_budget(TrtllmResult& r, const TrtllmOptions& o) {
+  const std::uint64_t room = checked_add(r.device_total_bytes, r.estimation_kv_bytes, "the KV budget");
+  r.kv_budget_bytes = room > r.peak_bytes ? trtllm_fraction_of(room - r.peak_bytes, r.fraction_ppm) : 0;
+  r.max_tokens = r.kv_budget_bytes / r.estimate_bytes_per_token;
+  r.max_tokens_given = o.max_tokens.has_value();
+  if (o.max_tokens) r.max_tokens = std::min(r.max_tokens, *o.max_tokens);
+}
+
+// The pool (KVCacheManager.calculate_max_num_blocks, after the profiling executor is torn
+// down): min(max_tokens, fraction x free now / bytes per token), free now being the device
+// less the weights and what stays outside torch; in blocks, rounded up in 1.1, down in the
+// newest sources.
+void size_kv_pool(TrtllmResult& r, const TrtllmOptions& o) {
+  const std::uint64_t held = checked_add(r.weights_bytes, r.non_torch_bytes, "the KV pool");
+  const std::uint64_t free_now = r.device_total_bytes > held ? r.device_total_bytes - held : 0;
+  r.free_cap_tokens = trtllm_fraction_of(free_now, r.fraction_ppm) / r.bytes_per_token;
+  const std::uint64_t tokens = std::min(r.max_tokens, r.free_cap_tokens);
+  r.blocks = o.release == TrtllmRelease::v1_1 ? ceil_div(tokens, o.tokens_per_block) : tokens / o.tokens_per_block;
+  r.kv_tokens = checked_mul(r.blocks, o.tokens_per_block, "the KV pool");
+  r.kv_cache_bytes = checked_mul(r.kv_tokens, r.bytes_per_token, "the KV pool");
+}
+
+// max_seq_len as the pool allows (_validate_and_adjust_attention_windows,
+// get_max_atten_window_upper_bound): whole blocks per beam, one block less with beams when
+// it binds; "Impossible to fit in any sequence in kvCache" when not one block.
+void bound_max_seq_len(TrtllmResult& r, const TrtllmOptions& o) {
+  const std::uint64_t per_seq_blocks = r.blocks / o.max_beam_width;
+  std::uint64_t bound = checked_mul(per_seq_blocks, o.tokens_per_block, "the KV pool");
+  if (o.max_beam_width > 1 && r.max_seq_len > bound && bound >= o.tokens_per_block) bound -= o.tokens_per_block;
+  r.max_seq_len_final = std::min(r.max_seq_len, bound);
+  r.max_seq_len_reduced = r.max_seq_len_final < r.max_seq_len;
+  r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
+}
+
+} // namespace
+
+TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv, std::uint64_t max_seq_len,
+                         const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o) {
+  TrtllmResult r;
+  r.release = o.release;
+  r.error = unplannable_reason(spec, kv, o);
+  if (!r.error.empty()) return r;
+  set_device_and_lengths(r, spec, max_seq_len, gpu, o);
 
   const std::uint64_t layers = busiest_stage_layers(spec, p.pp);
   r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
@@ -256,69 +342,11 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
     return r;
   }
 
-  // The profiling requests (KvCacheCreator._create_dummy_context_requests): max_num_tokens
-  // split into prompts of min(max_num_tokens, max_seq_len - 1), repeated tp times with
-  // attention DP. Their cache (_get_token_num_for_estimation): each request's tokens + 1
-  // generated (+ 1 with the overlap scheduler) in whole blocks, x beam width.
-  const std::uint64_t prompt = std::min(r.max_num_tokens, std::max<std::uint64_t>(1, r.max_seq_len - 1));
-  const std::uint64_t full = r.max_num_tokens / prompt, rest = r.max_num_tokens % prompt;
-  const std::uint64_t extra = o.disable_overlap_scheduler ? 1 : 2;
-  std::uint64_t blocks = checked_mul(full, ceil_div(prompt + extra, o.tokens_per_block), "the profiling cache");
-  if (rest > 0) blocks = checked_add(blocks, ceil_div(rest + extra, o.tokens_per_block), "the profiling cache");
-  r.estimation_requests = full + (rest > 0 ? 1 : 0);
-  if (o.attention_dp) {
-    blocks = checked_mul(blocks, p.tp, "the profiling cache");
-    r.estimation_requests = checked_mul(r.estimation_requests, p.tp, "the profiling cache");
-  }
-  r.estimation_tokens = checked_mul(checked_mul(blocks, o.tokens_per_block, "the profiling cache"), o.max_beam_width,
-                                    "the profiling cache");
-  r.estimation_kv_bytes = checked_mul(r.estimation_tokens, r.bytes_per_token, "the profiling cache");
-
-  // The peak of the profiling run (configure_kv_cache_capacity): torch's peak (weights, the
-  // profiling cache, the forward pass's activations) + everything outside torch.
-  RankCosts costs(spec, format, kv, 1, 0);
-  r.weights_bytes = costs.busiest(p).weights_bytes;
-  r.activation_given = o.activation_bytes.has_value();
-  r.activation_bytes = o.activation_bytes ? *o.activation_bytes
-                                          : activation_estimate(spec, p, r.max_num_tokens, r.estimation_requests);
-  r.non_torch_given = o.non_torch_bytes.has_value();
-  const std::uint64_t max_graph_batch = r.cuda_graph_batch_sizes.empty() ? 0 : r.cuda_graph_batch_sizes.back();
-  r.cuda_graph_bytes = cuda_graph_pool_estimate(spec, p, max_graph_batch);
-  r.non_torch_bytes = o.non_torch_bytes ? *o.non_torch_bytes
-                                        : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0),
-                                                      r.cuda_graph_bytes, "the profiled peak");
-  r.peak_bytes = checked_add(checked_add(r.weights_bytes, r.estimation_kv_bytes, "the profiled peak"),
-                             checked_add(r.activation_bytes, r.non_torch_bytes, "the profiled peak"), "the profiled peak");
-
-  // The budget (_cal_max_memory): (total - peak + the profiling cache) x fraction, in bytes
-  // (int()); max_tokens = budget // kv size, at most kv_cache_config.max_tokens.
-  const std::uint64_t room = checked_add(r.device_total_bytes, r.estimation_kv_bytes, "the KV budget");
-  r.kv_budget_bytes = room > r.peak_bytes ? trtllm_fraction_of(room - r.peak_bytes, r.fraction_ppm) : 0;
-  r.max_tokens = r.kv_budget_bytes / r.estimate_bytes_per_token;
-  r.max_tokens_given = o.max_tokens.has_value();
-  if (o.max_tokens) r.max_tokens = std::min(r.max_tokens, *o.max_tokens);
-
-  // The pool (KVCacheManager.calculate_max_num_blocks, after the profiling executor is torn
-  // down): min(max_tokens, fraction x free now / bytes per token), free now being the device
-  // less the weights and what stays outside torch; in blocks, rounded up in 1.1, down in the
-  // newest sources.
-  const std::uint64_t held = checked_add(r.weights_bytes, r.non_torch_bytes, "the KV pool");
-  const std::uint64_t free_now = r.device_total_bytes > held ? r.device_total_bytes - held : 0;
-  r.free_cap_tokens = trtllm_fraction_of(free_now, r.fraction_ppm) / r.bytes_per_token;
-  const std::uint64_t tokens = std::min(r.max_tokens, r.free_cap_tokens);
-  r.blocks = o.release == TrtllmRelease::v1_1 ? ceil_div(tokens, o.tokens_per_block) : tokens / o.tokens_per_block;
-  r.kv_tokens = checked_mul(r.blocks, o.tokens_per_block, "the KV pool");
-  r.kv_cache_bytes = checked_mul(r.kv_tokens, r.bytes_per_token, "the KV pool");
-
-  // max_seq_len as the pool allows (_validate_and_adjust_attention_windows,
-  // get_max_atten_window_upper_bound): whole blocks per beam, one block less with beams when
-  // it binds; "Impossible to fit in any sequence in kvCache" when not one block.
-  const std::uint64_t per_seq_blocks = r.blocks / o.max_beam_width;
-  std::uint64_t bound = checked_mul(per_seq_blocks, o.tokens_per_block, "the KV pool");
-  if (o.max_beam_width > 1 && r.max_seq_len > bound && bound >= o.tokens_per_block) bound -= o.tokens_per_block;
-  r.max_seq_len_final = std::min(r.max_seq_len, bound);
-  r.max_seq_len_reduced = r.max_seq_len_final < r.max_seq_len;
-  r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
+  size_profiling_cache(r, p, o);
+  size_profiled_peak(r, spec, format, kv, p, o);
+  size_kv_budget(r, o);
+  size_kv_pool(r, o);
+  bound_max_seq_len(r, o);
   return r;
 }
 
