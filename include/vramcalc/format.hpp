@@ -74,6 +74,10 @@ struct WeightFormat {
   std::uint32_t head_bits = 6;      // exl2: bits of the output head
   bool imatrix = false;             // gguf: quantized with an importance matrix
   std::uint32_t llamacpp_release = 0; // gguf: the quantizer's build date (YYYYMMDD); 0: the newest rules
+  // gguf: made by Ollama 0.6.5-0.6.8's quantizer, whose llama.cpp patch ("don't quantize vision
+  // stuff") left every tensor whose name holds "v." in the source type: attn_v (and a fused
+  // attn_qkv) stay f16 (docs/quantization.md, "Ollama's files").
+  bool ollama_v_names_f16 = false;
   std::shared_ptr<const FileTensors> file; // file: what the headers say
   std::string description;          // one line for tables
 };

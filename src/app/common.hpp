@@ -97,6 +97,7 @@ struct ResolvedModel {
   std::string format_source;               // where spec.weights_format comes from: config, catalog, repo name
   std::string checkpoint;                  // the hub name of the checkpoint resolved ("" for none)
   bool context_from_checkpoint = false;    // spec.max_context is the checkpoint's, not the model's
+  bool ollama_v_names_f16 = false;         // an Ollama tag whose file Ollama 0.6.5-0.6.8 quantized
 };
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c);

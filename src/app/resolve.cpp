@@ -119,6 +119,11 @@ ResolvedModel resolve_ollama_tag(const Options& o, const io::Catalog& c) {
   r.format_source = "ollama tag";
   r.notes.push_back(fmt::format("Ollama tag {}: {} as {} (as of {}, {}).", tag->tag, tag->model, tag->weights,
                                 tag->as_of, tag->source));
+  r.ollama_v_names_f16 = tag->v_names_f16;
+  if (tag->v_names_f16) {
+    r.notes.push_back(fmt::format("Quantized by {}, which left attn_v in f16 (its llama.cpp patch skips names holding "
+                                  "\"v.\"; docs/quantization.md).", tag->quantizer));
+  }
   if (tag->context_tokens && *tag->context_tokens != r.spec.max_context) {
     r.notes.push_back(fmt::format("Maximum context {} tokens, the tag's GGUF's; the {} catalog entry says {}.",
                                   with_commas(*tag->context_tokens), r.spec.id, with_commas(r.spec.max_context)));

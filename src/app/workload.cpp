@@ -94,6 +94,13 @@ void read_formats(const Options& o, EngineKind engine, Workload& w) {
       }
       // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
       w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model, quant.origin));
+      if (!o.quant && w.resolved.ollama_v_names_f16 && w.formats.back().kind == FormatKind::gguf) {
+        WeightFormat& f = w.formats.back();
+        f.ollama_v_names_f16 = true;
+        if (const auto at = f.description.find("(llama.cpp mix)"); at != std::string::npos) {
+          f.description.replace(at, 15, "(Ollama 0.6.5-0.6.8 mix: attn_v f16)");
+        }
+      }
       if (llamacpp && !engine_loads(engine, w.formats.back())) {
         fail_at(quant.origin, ErrorCode::invalid_argument,
                 "llama.cpp runs GGUF files and '" + q + "' is not a GGUF type; use one such as q8_0, q6_k, q4_k_m, iq4_xs or bf16");

@@ -618,6 +618,12 @@ std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tens
 
   std::vector<Dtype> out;
   out.reserve(tensors.size());
+  std::string name;
+  const auto holds_v_dot = [&name](const Tensor& t) {
+    name.clear();
+    t.append_gguf_name(name);
+    return name.find("v.") != std::string::npos;
+  };
   for (const Tensor& t : tensors) {
     Dtype d;
     if (!t.is_matrix()) {
@@ -630,6 +636,8 @@ std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tens
       d = Dtype::f32; // excluded from quantization; the converter writes it in f32
     } else if (!is_quantized(c.def)) {
       d = c.def; // F32 / F16 / BF16 files: every weight in that type
+    } else if (f.ollama_v_names_f16 && holds_v_dot(t)) {
+      d = Dtype::f16; // skipped by the quantizer: the converter's f16 stays (and counts no attn_v)
     } else {
       const bool output_like = t.role == TensorRole::output ||
                                (t.role == TensorRole::token_embd && spec.tie_word_embeddings);

@@ -7,6 +7,8 @@
 #include "vramcalc/report.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/ollama_tags.hpp"
+#include "vramcalc/tensors.hpp"
+#include "core/weights_detail.hpp"
 
 #include <cmath>
 #include <fstream>
@@ -539,4 +541,83 @@ TEST_CASE("Ollama as an engine: issue 8990's log through an estimate, with Ollam
   CHECK(os.plan.llamacpp.kv_bytes == 469762048ull);
   CHECK(r.engine->batch == 4);
   CHECK(r.engine->fits);
+}
+
+TEST_CASE("Ollama 0.6.5-0.6.8's Q4_K_M files keep attn_v in f16, as the qwen3 tags' logs count them", "[ollama][quantization]") {
+  // Ollama's vendored llama.cpp, src/llama-quant.cpp, from commit 6bd0a983c (v0.6.5) until the Go
+  // quantizer of v0.7.0: `quantize &= name.find("v.") == npos` ("don't quantize vision stuff")
+  // also matches "blk.N.attn_v.weight", which keeps the converter's f16.
+  const auto counts = [](const ModelSpec& m, const WeightFormat& f) {
+    std::map<Dtype, std::uint64_t> n;
+    const std::vector<Tensor> all = model_tensors(m);
+    for (Dtype d : detail::gguf_types_chosen(m, all, f)) ++n[d];
+    return n;
+  };
+  WeightFormat plain = format_of("q4_k_m");
+  WeightFormat ollama = plain;
+  ollama.ollama_v_names_f16 = true;
+
+  // qwen3:32b under Ollama 0.9.5 (ollama issue 14774): f32 257, f16 64, q4_K 353, q6_K 33.
+  // 64 layers: 4 norms each + output_norm = 257 f32; attn_v × 64 in f16; ffn_down Q6_K on
+  // use_more_bits layers (8 + 8 + 16 = 32) + the output head = 33; the rest (64 × 7 + 2 − 64 − 33) q4_K.
+  const ModelSpec& q32 = model("qwen3-32b");
+  auto n = counts(q32, ollama);
+  CHECK(n[Dtype::f32] == 257);
+  CHECK(n[Dtype::f16] == 64);
+  CHECK(n[Dtype::q4_k] == 353);
+  CHECK(n[Dtype::q6_k] == 33);
+  // llama.cpp's own rules give attn_v Q6_K on the same 32 layers and no f16.
+  auto p = counts(q32, plain);
+  CHECK(p[Dtype::f16] == 0);
+  CHECK(p[Dtype::q6_k] == 65);
+  // attn_v is 5,120 × 1,024 = 5,242,880 weights: f16 10,485,760 bytes against Q6_K 4,300,800
+  // (210 bytes per 256) on 32 layers and Q4_K 2,949,120 (144 per 256) on 32.
+  const std::uint64_t attn_v_delta = 64 * 10'485'760ull - (32 * 4'300'800ull + 32 * 2'949'120ull);
+  CHECK(attn_v_delta == 439'091'200);
+  CHECK(file_bytes(q32, ollama) == file_bytes(q32, plain) + attn_v_delta);
+  // The log's "file size = 18.81 GiB" is llama.cpp's sum of the tensors' bytes (ml.n_bytes):
+  // 19,756,174,336 + 439,091,200 = 20,195,265,536 bytes = 18.808 GiB; llama.cpp's rules 18.40.
+  const auto gib_x100 = [](std::uint64_t b) { return std::round(static_cast<double>(b) / (1ull << 30) * 100); };
+  CHECK(weight_bytes(q32, ollama).total == 20'195'265'536);
+  CHECK(gib_x100(weight_bytes(q32, ollama).total) == 1881);
+  CHECK(gib_x100(weight_bytes(q32, plain).total) == 1840);
+
+  // Qwen3 14B (ollama issue 10681, 2025-05-13): f32 161, f16 40, q4_K 221, q6_K 21, 8.63 GiB.
+  const ModelSpec& q14 = model("qwen3-14b");
+  n = counts(q14, ollama);
+  CHECK(n[Dtype::f32] == 161);
+  CHECK(n[Dtype::f16] == 40);
+  CHECK(n[Dtype::q4_k] == 221);
+  CHECK(n[Dtype::q6_k] == 21);
+  CHECK(gib_x100(weight_bytes(q14, ollama).total) == 863);
+
+  // qwen3:8b: "5.2GB" on the Ollama library page, 4.87 GB as a Windows folder shows the blob:
+  // 36 attn_v of 4,096 × 1,024 in f16 instead of 18 Q6_K + 18 Q4_K adds
+  // 36 × 8,388,608 − (18 × 3,440,640 + 18 × 2,359,296) = 197,591,040 bytes.
+  const ModelSpec& q8 = model("qwen3-8b");
+  CHECK(file_bytes(q8, ollama) - file_bytes(q8, plain) == 197'591'040);
+  CHECK(std::round(static_cast<double>(file_bytes(q8, ollama)) / 1e8) == 52);
+  CHECK(gib_x100(file_bytes(q8, ollama)) == 487);
+  CHECK(file_bytes(q8, ollama) == 5'225'523'968);
+
+  // A tag row names the quantizer; only 0.6.5-0.6.8 had the rule.
+  const auto row = [](std::string_view q) {
+    return io::parse_ollama_tags(std::string(R"({"schema": "vramcalc-ollama-tags/1", "revision": "r", "tags": [
+      {"tag": "a:b", "model": "m", "weights": "q4_k_m", "quantizer": ")") + std::string(q) +
+                                     R"(", "as_of": "2025-01-01", "source": "https://x"}]})",
+                                 "t.json");
+  };
+  CHECK(row("ollama-0.6.5")->tags[0].v_names_f16);
+  CHECK(row("ollama-0.6.8")->tags[0].v_names_f16);
+  CHECK_FALSE(row("ollama-0.6.4")->tags[0].v_names_f16);
+  CHECK_FALSE(row("ollama-0.7.0")->tags[0].v_names_f16);
+  CHECK(row("0.6.6").error().message == "t.json: /tags/0/quantizer: expected ollama-X.Y.Z (the release that quantized the file), got '0.6.6'");
+  CHECK_FALSE(row("ollama-0.6").has_value());
+  CHECK_FALSE(row("ollama-0.6.6.1").has_value());
+  const auto b = io::load_builtin_ollama_tags();
+  REQUIRE(b);
+  CHECK((*io::find_ollama_tag(*b, "qwen3"))->v_names_f16);
+  CHECK((*io::find_ollama_tag(*b, "qwen3:8b"))->model == "qwen3-8b");
+  CHECK_FALSE((*io::find_ollama_tag(*b, "qwen3:4b"))->v_names_f16);
+  CHECK((*io::find_ollama_tag(*b, "qwen3:4b"))->context_tokens == 262144u);
 }

@@ -22,6 +22,10 @@ struct OllamaTag {
   std::string as_of;    // YYYY-MM-DD of the source (the registry can move a tag)
   std::string source;   // URL
   std::string note;
+  // The Ollama release whose `ollama create --quantize` made the file ("" when not stated or made
+  // by llama.cpp's own quantizer); 0.6.5-0.6.8 left attn_v in f16 (docs/quantization.md).
+  std::string quantizer;
+  bool v_names_f16 = false; // the quantizer is one of 0.6.5-0.6.8
 };
 
 struct OllamaTagTable {
