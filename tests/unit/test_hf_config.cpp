@@ -334,6 +334,31 @@ TEST_CASE("multimodal configs: the language model comes from text_config") {
   CHECK(r->spec.tie_word_embeddings);
 }
 
+TEST_CASE("multimodal configs: InternVL keeps the language model in llm_config") {
+  // InternVL3-1B (internvl_chat): a Qwen2 of 24 x 896, 14 heads over 2 KV heads, vocabulary
+  // 151,674, untied (tests/data/hf/SOURCES.md).
+  const io::HfImport r = import_dir("InternVL3-1B");
+  CHECK(r.warnings.empty());
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "qwen2");
+  CHECK(s.attention.qkv_bias); // the Qwen2 row's rule, read from llm_config's model_type
+  CHECK_FALSE(s.tie_word_embeddings);
+  CHECK(s.max_context == 32768);
+  // embedding and head 2 x 151,674 x 896                                 =   271,799,808
+  // 24 layers x (q 896 x 896 + 896, k and v 896 x 128 + 128 each, o 896 x 896,
+  //              MLP 3 x 896 x 4,864, norms 1,792)                      =   357,897,216
+  // final norm                                                           =           896
+  //                                                                          629,697,920
+  // + InternViT-300M and the mlp1 projector (308,495,104) = 938,193,024, the 1.88 GB
+  // model.safetensors at 2 bytes a parameter.
+  CHECK(count_params(s).total == 629'697'920ull);
+  // A key missing under llm_config is named with its path.
+  auto bad = io::parse_hf_config(R"({"model_type": "internvl_chat", "llm_config": {"model_type": "qwen2",
+      "hidden_size": "wide"}})", "v/config.json", "v");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "v/config.json: /llm_config/hidden_size: expected a non-negative integer, got \"wide\"");
+}
+
 TEST_CASE("layer-pattern periods longer than the model stop at its layers") {
   // Found by fuzz_hf_config: a period of 2e9 built a pattern of 2e9 layers. Only the first
   // num_hidden_layers entries are used, so the pattern stops there, with the same layers.
