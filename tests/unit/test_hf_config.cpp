@@ -230,6 +230,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"gpt-oss-120b", "gpt-oss-120b"},
       {"ERNIE-4.5-21B-A3B-Thinking", "ernie-4.5-21b-a3b"},
       {"Ling-flash-2.0", "ling-flash-2.0"},
+      {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
+      {"InternVL3-1B", "internvl3-1b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
@@ -289,6 +291,24 @@ const InlineCase inline_cases[] = {
        "num_nextn_predict_layers": 0, "vocab_size": 163840, "max_position_embeddings": 131072,
        "tie_word_embeddings": false, "torch_dtype": "bfloat16",
        "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]}})"},
+    // Qwen2.5-VL: the language model's keys at the top level (its sources in the catalog entries).
+    {"qwen2.5-vl-32b", R"({"model_type": "qwen2_5_vl", "hidden_size": 5120, "num_hidden_layers": 64,
+       "num_attention_heads": 40, "num_key_value_heads": 8, "intermediate_size": 27648, "vocab_size": 152064,
+       "max_position_embeddings": 128000, "max_window_layers": 64, "sliding_window": 32768,
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+       "vision_config": {"hidden_size": 1280, "intermediate_size": 3456, "out_hidden_size": 5120}})"},
+    {"qwen2.5-vl-72b", R"({"model_type": "qwen2_5_vl", "hidden_size": 8192, "num_hidden_layers": 80,
+       "num_attention_heads": 64, "num_key_value_heads": 8, "intermediate_size": 29568, "vocab_size": 152064,
+       "max_position_embeddings": 128000, "max_window_layers": 80, "sliding_window": 32768,
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
+       "vision_config": {"hidden_size": 1280, "intermediate_size": 3456, "out_hidden_size": 8192}})"},
+    // InternVL3 78B: internvl_chat with the language model in llm_config.
+    {"internvl3-78b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"], "torch_dtype": "bfloat16",
+       "tie_word_embeddings": false, "llm_config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
+         "hidden_size": 8192, "intermediate_size": 29568, "num_hidden_layers": 80, "num_attention_heads": 64,
+         "num_key_value_heads": 8, "vocab_size": 151674, "max_position_embeddings": 32768, "max_window_layers": 70,
+         "sliding_window": null, "use_sliding_window": false, "torch_dtype": "bfloat16"},
+       "vision_config": {"model_type": "intern_vit_6b", "hidden_size": 3200, "num_hidden_layers": 45}})"},
     {"nemotron-h-8b", R"({"model_type": "nemotron_h", "hidden_size": 4096, "num_hidden_layers": 52,
        "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
        "num_attention_heads": 32, "num_key_value_heads": 8, "attention_head_dim": 128,
