@@ -309,6 +309,13 @@ const InlineCase inline_cases[] = {
          "num_key_value_heads": 8, "vocab_size": 151674, "max_position_embeddings": 32768, "max_window_layers": 70,
          "sliding_window": null, "use_sliding_window": false, "torch_dtype": "bfloat16"},
        "vision_config": {"model_type": "intern_vit_6b", "hidden_size": 3200, "num_hidden_layers": 45}})"},
+    // InternVL3.5 8B: the same wrapper around a Qwen3 (q/k norms by the qwen3 row).
+    {"internvl3.5-8b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"],
+       "llm_config": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "attention_bias": false,
+         "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288, "max_position_embeddings": 40960,
+         "num_attention_heads": 32, "num_hidden_layers": 36, "num_key_value_heads": 8, "sliding_window": null,
+         "use_sliding_window": false, "torch_dtype": "bfloat16", "vocab_size": 151936},
+       "vision_config": {"model_type": "intern_vit_6b", "hidden_size": 1024, "num_hidden_layers": 24}})"},
     {"nemotron-h-8b", R"({"model_type": "nemotron_h", "hidden_size": 4096, "num_hidden_layers": 52,
        "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
        "num_attention_heads": 32, "num_key_value_heads": 8, "attention_head_dim": 128,
