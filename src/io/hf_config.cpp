@@ -648,6 +648,9 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   mixer_pattern(r, s, pattern);
   check_attention(r, s, pattern);
   read_mtp(r, s);
+  if (const auto v = root.find("vision_config"); v != root.end() && v->is_object()) {
+    out.warnings.push_back("the vision tower (vision_config) is not read: its weights are not in the estimate");
+  }
   if (s.max_context == 0 && r.arch.mixers != Mixers::recurrent_only) {
     out.warnings.push_back("the config gives no max_position_embeddings; pass --ctx");
   }

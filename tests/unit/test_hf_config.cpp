@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace vramcalc;
 
@@ -295,27 +296,23 @@ const InlineCase inline_cases[] = {
     {"qwen2.5-vl-32b", R"({"model_type": "qwen2_5_vl", "hidden_size": 5120, "num_hidden_layers": 64,
        "num_attention_heads": 40, "num_key_value_heads": 8, "intermediate_size": 27648, "vocab_size": 152064,
        "max_position_embeddings": 128000, "max_window_layers": 64, "sliding_window": 32768,
-       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
-       "vision_config": {"hidden_size": 1280, "intermediate_size": 3456, "out_hidden_size": 5120}})"},
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
     {"qwen2.5-vl-72b", R"({"model_type": "qwen2_5_vl", "hidden_size": 8192, "num_hidden_layers": 80,
        "num_attention_heads": 64, "num_key_value_heads": 8, "intermediate_size": 29568, "vocab_size": 152064,
        "max_position_embeddings": 128000, "max_window_layers": 80, "sliding_window": 32768,
-       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
-       "vision_config": {"hidden_size": 1280, "intermediate_size": 3456, "out_hidden_size": 8192}})"},
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
     // InternVL3 78B: internvl_chat with the language model in llm_config.
     {"internvl3-78b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"], "torch_dtype": "bfloat16",
        "tie_word_embeddings": false, "llm_config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
          "hidden_size": 8192, "intermediate_size": 29568, "num_hidden_layers": 80, "num_attention_heads": 64,
          "num_key_value_heads": 8, "vocab_size": 151674, "max_position_embeddings": 32768, "max_window_layers": 70,
-         "sliding_window": null, "use_sliding_window": false, "torch_dtype": "bfloat16"},
-       "vision_config": {"model_type": "intern_vit_6b", "hidden_size": 3200, "num_hidden_layers": 45}})"},
+         "sliding_window": null, "use_sliding_window": false, "torch_dtype": "bfloat16"}})"},
     // InternVL3.5 8B: the same wrapper around a Qwen3 (q/k norms by the qwen3 row).
     {"internvl3.5-8b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"],
        "llm_config": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "attention_bias": false,
          "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288, "max_position_embeddings": 40960,
          "num_attention_heads": 32, "num_hidden_layers": 36, "num_key_value_heads": 8, "sliding_window": null,
-         "use_sliding_window": false, "torch_dtype": "bfloat16", "vocab_size": 151936},
-       "vision_config": {"model_type": "intern_vit_6b", "hidden_size": 1024, "num_hidden_layers": 24}})"},
+         "use_sliding_window": false, "torch_dtype": "bfloat16", "vocab_size": 151936}})"},
     {"nemotron-h-8b", R"({"model_type": "nemotron_h", "hidden_size": 4096, "num_hidden_layers": 52,
        "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
        "num_attention_heads": 32, "num_key_value_heads": 8, "attention_head_dim": 128,
@@ -359,13 +356,17 @@ TEST_CASE("multimodal configs: the language model comes from text_config") {
   CHECK(count_params(r->spec).total == count_params(cat).total);
   CHECK(kv_cache(r->spec, Dtype::bf16, 65536, 1).total_bytes == kv_cache(cat, Dtype::bf16, 65536, 1).total_bytes);
   CHECK(r->spec.tie_word_embeddings);
+  // The tower in vision_config is not read, and the import says so.
+  CHECK(r->warnings == std::vector<std::string>{"the vision tower (vision_config) is not read: its weights are not in the estimate"});
 }
 
 TEST_CASE("multimodal configs: InternVL keeps the language model in llm_config") {
   // InternVL3-1B (internvl_chat): a Qwen2 of 24 x 896, 14 heads over 2 KV heads, vocabulary
   // 151,674, untied (tests/data/hf/SOURCES.md).
   const io::HfImport r = import_dir("InternVL3-1B");
-  CHECK(r.warnings.empty());
+  // The one note: the tower is not counted (the catalog entry states it).
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0] == "the vision tower (vision_config) is not read: its weights are not in the estimate");
   const ModelSpec& s = r.spec;
   CHECK(s.arch == "qwen2");
   CHECK(s.attention.qkv_bias); // the Qwen2 row's rule, read from llm_config's model_type
