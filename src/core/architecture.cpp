@@ -101,6 +101,14 @@ constexpr ArchitectureFacts table[] = {
     fused_qkv_only("JAIS", "jais"),
     fused_qkv_only("PLaMo 3", "plamo3"),
     fused_qkv_only("CogVLM", "cogvlm"),
+    // Qwen2-VL and Qwen2.5-VL (transformers configuration_qwen2_vl.py, configuration_qwen2_5_vl.py):
+    // the Qwen2 language model with M-RoPE, at the top level of config.json or, as newer
+    // transformers save it, in text_config; the vision tower is not read. Their GGUF files
+    // (qwen2vl) keep the rules they had: none of their own.
+    {.name = "Qwen2-VL", .hf_model_types = {"qwen2_vl", "qwen2_vl_text"}, .gguf_arch = "qwen2vl", .gguf_rules = false,
+     .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},
+    {.name = "Qwen2.5-VL", .hf_model_types = {"qwen2_5_vl", "qwen2_5_vl_text"}, .gguf_arch = "qwen2vl", .gguf_rules = false,
+     .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},
 };
 
 constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {

@@ -589,11 +589,22 @@ void build_layers(ModelSpec& s, const std::vector<LayerKind>& pattern, const std
   }
 }
 
-// The model_type (of text_config in multimodal wrappers, whose vision tower is not read).
-std::string model_type_of(const json& root, const json* text_config, const std::string& origin) {
+// Multimodal wrappers keep the language model in an object of its own: text_config
+// (transformers' own multimodal configs), llm_config (InternVL's internvl_chat remote code,
+// configuration_internvl_chat.py). Empty: the language model is the top-level object.
+std::string_view language_model_key(const json& root) {
+  for (std::string_view key : {"text_config", "llm_config"}) {
+    const auto it = root.find(std::string(key));
+    if (it != root.end() && it->is_object()) return key;
+  }
+  return {};
+}
+
+// The model_type (of the nested language model in multimodal wrappers, whose vision tower is not read).
+std::string model_type_of(const json& root, const json* text_config, const std::string& text_path, const std::string& origin) {
   const std::string top_type = Fields(root, origin, "").string("model_type", "");
   const std::string mt =
-      text_config != nullptr ? Fields(*text_config, origin, "/text_config").string("model_type", top_type) : top_type;
+      text_config != nullptr ? Fields(*text_config, origin, text_path).string("model_type", top_type) : top_type;
   if (mt.empty()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": /model_type: missing; is this a Hugging Face config.json?"}};
   return mt;
 }
@@ -603,16 +614,17 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   if (!root.is_object()) throw LoadFailure{{ErrorCode::invalid_model, origin + ": expected a JSON object"}};
   HfImport out;
   ModelSpec& s = out.spec;
-  // Multimodal wrappers keep the language model in text_config.
-  const bool nested = root.contains("text_config") && root.at("text_config").is_object();
-  const json& tj = nested ? root.at("text_config") : root;
-  const std::string mt = model_type_of(root, nested ? &tj : nullptr, origin);
+  const std::string_view lm_key = language_model_key(root);
+  const bool nested = !lm_key.empty();
+  const json& tj = nested ? root.at(std::string(lm_key)) : root;
+  const std::string text_path = nested ? "/" + std::string(lm_key) : "";
+  const std::string mt = model_type_of(root, nested ? &tj : nullptr, text_path, origin);
   const ArchitectureFacts* known = hf_architecture(mt);
   if (known == nullptr) {
     out.warnings.push_back("model_type '" + excerpt(mt) + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
                            "num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, vocab_size)");
   }
-  Config c(tj, origin, nested ? "/text_config" : "");
+  Config c(tj, origin, text_path);
   const Config top(root, origin, "");
   Reading r{c, top, known != nullptr ? *known : standard_architecture, mt, out.warnings};
 
@@ -636,6 +648,9 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   mixer_pattern(r, s, pattern);
   check_attention(r, s, pattern);
   read_mtp(r, s);
+  if (const auto v = root.find("vision_config"); v != root.end() && v->is_object()) {
+    out.warnings.push_back("the vision tower (vision_config) is not read: its weights are not in the estimate");
+  }
   if (s.max_context == 0 && r.arch.mixers != Mixers::recurrent_only) {
     out.warnings.push_back("the config gives no max_position_embeddings; pass --ctx");
   }

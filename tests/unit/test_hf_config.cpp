@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 using namespace vramcalc;
 
@@ -230,6 +231,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"gpt-oss-120b", "gpt-oss-120b"},
       {"ERNIE-4.5-21B-A3B-Thinking", "ernie-4.5-21b-a3b"},
       {"Ling-flash-2.0", "ling-flash-2.0"},
+      {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
+      {"InternVL3-1B", "internvl3-1b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
@@ -289,6 +292,27 @@ const InlineCase inline_cases[] = {
        "num_nextn_predict_layers": 0, "vocab_size": 163840, "max_position_embeddings": 131072,
        "tie_word_embeddings": false, "torch_dtype": "bfloat16",
        "quantization_config": {"quant_method": "fp8", "fmt": "e4m3", "weight_block_size": [128, 128]}})"},
+    // Qwen2.5-VL: the language model's keys at the top level (its sources in the catalog entries).
+    {"qwen2.5-vl-32b", R"({"model_type": "qwen2_5_vl", "hidden_size": 5120, "num_hidden_layers": 64,
+       "num_attention_heads": 40, "num_key_value_heads": 8, "intermediate_size": 27648, "vocab_size": 152064,
+       "max_position_embeddings": 128000, "max_window_layers": 64, "sliding_window": 32768,
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+    {"qwen2.5-vl-72b", R"({"model_type": "qwen2_5_vl", "hidden_size": 8192, "num_hidden_layers": 80,
+       "num_attention_heads": 64, "num_key_value_heads": 8, "intermediate_size": 29568, "vocab_size": 152064,
+       "max_position_embeddings": 128000, "max_window_layers": 80, "sliding_window": 32768,
+       "use_sliding_window": false, "tie_word_embeddings": false, "torch_dtype": "bfloat16"})"},
+    // InternVL3 78B: internvl_chat with the language model in llm_config.
+    {"internvl3-78b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"], "torch_dtype": "bfloat16",
+       "tie_word_embeddings": false, "llm_config": {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
+         "hidden_size": 8192, "intermediate_size": 29568, "num_hidden_layers": 80, "num_attention_heads": 64,
+         "num_key_value_heads": 8, "vocab_size": 151674, "max_position_embeddings": 32768, "max_window_layers": 70,
+         "sliding_window": null, "use_sliding_window": false, "torch_dtype": "bfloat16"}})"},
+    // InternVL3.5 8B: the same wrapper around a Qwen3 (q/k norms by the qwen3 row).
+    {"internvl3.5-8b", R"({"model_type": "internvl_chat", "architectures": ["InternVLChatModel"],
+       "llm_config": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "attention_bias": false,
+         "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288, "max_position_embeddings": 40960,
+         "num_attention_heads": 32, "num_hidden_layers": 36, "num_key_value_heads": 8, "sliding_window": null,
+         "use_sliding_window": false, "torch_dtype": "bfloat16", "vocab_size": 151936}})"},
     {"nemotron-h-8b", R"({"model_type": "nemotron_h", "hidden_size": 4096, "num_hidden_layers": 52,
        "hybrid_override_pattern": "M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M*-M-M-M-M-M-",
        "num_attention_heads": 32, "num_key_value_heads": 8, "attention_head_dim": 128,
@@ -332,6 +356,35 @@ TEST_CASE("multimodal configs: the language model comes from text_config") {
   CHECK(count_params(r->spec).total == count_params(cat).total);
   CHECK(kv_cache(r->spec, Dtype::bf16, 65536, 1).total_bytes == kv_cache(cat, Dtype::bf16, 65536, 1).total_bytes);
   CHECK(r->spec.tie_word_embeddings);
+  // The tower in vision_config is not read, and the import says so.
+  CHECK(r->warnings == std::vector<std::string>{"the vision tower (vision_config) is not read: its weights are not in the estimate"});
+}
+
+TEST_CASE("multimodal configs: InternVL keeps the language model in llm_config") {
+  // InternVL3-1B (internvl_chat): a Qwen2 of 24 x 896, 14 heads over 2 KV heads, vocabulary
+  // 151,674, untied (tests/data/hf/SOURCES.md).
+  const io::HfImport r = import_dir("InternVL3-1B");
+  // The one note: the tower is not counted (the catalog entry states it).
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0] == "the vision tower (vision_config) is not read: its weights are not in the estimate");
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "qwen2");
+  CHECK(s.attention.qkv_bias); // the Qwen2 row's rule, read from llm_config's model_type
+  CHECK_FALSE(s.tie_word_embeddings);
+  CHECK(s.max_context == 32768);
+  // embedding and head 2 x 151,674 x 896                                 =   271,799,808
+  // 24 layers x (q 896 x 896 + 896, k and v 896 x 128 + 128 each, o 896 x 896,
+  //              MLP 3 x 896 x 4,864, norms 1,792)                      =   357,897,216
+  // final norm                                                           =           896
+  //                                                                          629,697,920
+  // + InternViT-300M and the mlp1 projector (308,495,104) = 938,193,024, the 1.88 GB
+  // model.safetensors at 2 bytes a parameter.
+  CHECK(count_params(s).total == 629'697'920ull);
+  // A key missing under llm_config is named with its path.
+  auto bad = io::parse_hf_config(R"({"model_type": "internvl_chat", "llm_config": {"model_type": "qwen2",
+      "hidden_size": "wide"}})", "v/config.json", "v");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "v/config.json: /llm_config/hidden_size: expected a non-negative integer, got \"wide\"");
 }
 
 TEST_CASE("layer-pattern periods longer than the model stop at its layers") {
