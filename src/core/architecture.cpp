@@ -101,6 +101,12 @@ constexpr ArchitectureFacts table[] = {
     fused_qkv_only("JAIS", "jais"),
     fused_qkv_only("PLaMo 3", "plamo3"),
     fused_qkv_only("CogVLM", "cogvlm"),
+    // Gemma 4 (transformers configuration_gemma4.py, modeling_gemma4.py): five sliding layers per
+    // global one, q/k norms, four norms per layer; its own keys for the global layers and the MoE
+    // block (HfKeys::gemma4). The GGUF importer has no rules for it yet.
+    {.name = "Gemma 4", .hf_model_types = {"gemma4", "gemma4_text"}, .gguf_arch = "gemma4", .gguf_rules = false,
+     .local_attention = periodic, .local_period = 6, .qk_norm = ByConfig::always, .norms_per_layer = 4,
+     .tied_embeddings = true, .hf_keys = HfKeys::gemma4},
 };
 
 constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {

@@ -512,3 +512,25 @@ TEST_CASE("llama.cpp and Ollama logs: every row, each run with the release it ca
     CHECK(counts.first * 100 >= counts.second * 95);
   }
 }
+
+TEST_CASE("llama.cpp: Gemma 4 31B's cache, each layer at its own n_embd_k_gqa(il) / n_embd_v_gqa(il)") {
+  // llama_kv_cache sizes each layer by hparams.n_embd_k_gqa(il) and n_embd_v_gqa(il): the
+  // global layers' 4 KV heads x 512, the sliding layers' 16 x 256. gemma4-iswa.cpp stores
+  // Kcur and Vcur (one projection, two norms) for every layer with KV.
+  const ModelSpec& m = vramcalc::test::model("gemma-4-31b");
+  LlamaCppOptions o = cpu_options();
+  o.n_batch = o.n_ubatch = 512;
+  o.flash_attn = FlashAttn::on;
+  // -c 32768: 10 global layers x 32,768 cells, 50 sliding layers x pad256(1,024 + 512) = 1,536 cells
+  const LlamaCppResult r = llamacpp_plan(m, f16_gguf(), 32768, 1, {}, 0, o);
+  CHECK(r.cells == 32768);
+  CHECK(r.swa_cells == 1536);
+  // global: 10 x 32,768 x (2,048 + 2,048) x 2 bytes = 2,684,354,560
+  // sliding: 50 x 1,536 x (4,096 + 4,096) x 2 bytes = 1,258,291,200
+  CHECK(r.kv_bytes == 2'684'354'560ull + 1'258'291'200ull);
+  // Without flash attention V is transposed at the widest layer's width (4,096, a sliding
+  // layer's): the global layers' V grows to 32,768 x 4,096 x 2 each
+  o.flash_attn = FlashAttn::off;
+  CHECK(llamacpp_plan(m, f16_gguf(), 32768, 1, {}, 0, o).kv_bytes ==
+        10ull * 32768 * (2048 + 4096) * 2 + 1'258'291'200ull);
+}
