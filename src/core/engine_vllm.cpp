@@ -145,6 +145,8 @@ void fill_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len, c
   r.page_bytes = plan.page;
   r.num_groups = plan.num_groups;
   r.group_size = plan.group_size;
+  r.widest_block_size = plan.block;
+  for (const auto& [key, n] : plan.layer_counts) r.widest_block_size = std::max(r.widest_block_size, key_block(key, plan));
   if (plan.page == 0 || plan.group_size == 0) return;
   r.num_gpu_blocks = r.kv_cache_memory_bytes / plan.page / plan.group_size;
   const std::uint64_t per_request = request_blocks(plan, max_model_len, r.max_num_batched_tokens);

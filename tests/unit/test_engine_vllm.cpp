@@ -465,6 +465,7 @@ TEST_CASE("Gemma 4 31B: the global layers' smaller page holds 32 tokens a block"
   const VllmResult v = vllm_blocks(model("gemma-4-31b"), Dtype::bf16, 131072, 40ull << 30, Parallel{}, version(21),
                                    gpu_with(80ull << 30));
   CHECK(v.block_size == 16);
+  CHECK(v.widest_block_size == 32);
   CHECK(v.page_bytes == 262'144);
   // 50 sliding and 10 global layers: groups of min(50, 10) = 10 layers, 5 + 1 = 6 groups
   CHECK(v.group_size == 10);
