@@ -62,6 +62,8 @@ enum class HfKeys : std::uint8_t {
   falcon,   // bias, num_kv_heads / multi_query, new_decoder_architecture, parallel_attn, ffn_hidden_size
   ernie,    // ERNIE 4.5: use_bias; moe_num_experts, moe_k, moe_num_shared_experts, moe_layer_start/end_index, moe_layer_interval
   bailing,  // Ling (Bailing MoE): use_qkv_bias, use_bias; num_shared_experts, moe_router_enable_expert_bias
+  gemma4,   // Gemma 4: global_head_dim, attention_k_eq_v with num_global_key_value_heads; enable_moe_block with
+            // num_experts, top_k_experts, moe_intermediate_size beside the dense MLP; layer_scalar
 };
 
 // A Mamba-2 config's spelling of the SSM's heads, head size and state size.

@@ -86,6 +86,8 @@ struct VllmResult {
   std::uint64_t needed_bytes = 0;       // KV one max_model_len request needs
   bool starts = false;                  // vLLM refuses to start when needed > available
   std::uint64_t max_model_len_fit = 0;  // the largest max_model_len that would start (0: none)
+  std::uint64_t widest_block_size = 0;  // tokens of a block of the layers with the smallest page per token (Gemma 4's
+                                        // global layers: 32 where the others have 16); block_size when all agree
 };
 
 // Whether vramcalc models this vLLM release (0.6-0.9 as V0, 0.10, 0.11, 0.21); other

@@ -57,6 +57,13 @@ struct AttentionSpec {
   std::uint64_t sliding_window = 0; // window of sliding layers, tokens
   std::uint64_t chunk_size = 0;     // chunk of chunked-local layers, tokens
   std::optional<MlaSpec> mla;
+  // Full-attention layers with their own shape (Gemma 4): their query, key and value head
+  // size and their KV heads (0: the model's head_dim / num_kv_heads), and whether one
+  // projection serves as keys and values there (attention_k_eq_v: no v_proj; the cache still
+  // holds K and V, which differ by their norms and RoPE).
+  std::uint64_t global_head_dim = 0;
+  std::uint64_t global_num_kv_heads = 0;
+  bool global_k_eq_v = false;
 };
 
 struct MoeSpec {
@@ -71,6 +78,10 @@ struct MoeSpec {
   bool router_bias = false;                   // a bias per expert on the router (gpt-oss, DeepSeek V3)
   bool expert_bias = false;                   // biases on expert projections (gpt-oss)
   bool shared_expert_gate = false;            // a sigmoid gate [hidden -> 1] on the shared expert (Qwen2-MoE)
+  // Gemma 4's MoE block: the layer's dense MLP (intermediate_size) runs beside the experts,
+  // with three more norms (post_ffw_norm_1, pre_ffw_norm_2, post_ffw_norm_2), a scale on the
+  // router's input [hidden] and one per expert on its output [experts].
+  bool dense_mlp_beside = false;
 };
 
 // Recurrent / linear-attention mixers: a fixed state per sequence instead of a KV cache.
@@ -108,6 +119,8 @@ struct LayerSpec {
   bool moe = false;                // MLP is a mixture of experts
   bool has_mixer = true;           // attention, or the recurrent mixer when attention is none
   bool has_mlp = true;             // Nemotron-H / Mamba2 layers carry a mixer or an MLP, not both
+  std::uint64_t head_dim_q = 0;    // this layer's query head size (0: the model's head_dim; Gemma 4's global layers)
+  bool k_eq_v = false;             // no v_proj: the key projection also yields the values (Gemma 4's global layers)
 };
 
 struct OfficialParams {
@@ -180,6 +193,8 @@ struct ModelSpec {
   // BPE (merges). Unset: guessed from the vocabulary.
   std::optional<bool> tokenizer_spm;
   std::uint64_t tokenizer_merges = 0; // 0: about one merge per token
+
+  bool layer_scalar = false; // one learned scalar per layer on its output (Gemma 4's layer_scalar)
 };
 
 // A layer of a pattern: its attention kind, and whether it is an MLP-only layer.

@@ -29,6 +29,9 @@ enum class TensorRole : std::uint8_t {
   // multi-token prediction blocks (besides a regular block)
   nextn_enorm, nextn_hnorm, nextn_eh_proj, nextn_shared_head_norm, nextn_embed_tokens, nextn_shared_head_head,
   vision, // the vision tower, as one lump of parameters
+  // Gemma 4 (llama.cpp's names): a MoE block's norms around its dense MLP and its experts,
+  // the router's input scale and the experts' output scales, and each layer's output scalar
+  post_ffw_norm_1, pre_ffw_norm_2, post_ffw_norm_2, ffn_gate_inp_scale, ffn_down_exps_scale, layer_output_scale,
 };
 
 // Groups used to report weights and to decide what a quantization method touches.
@@ -111,6 +114,12 @@ struct Tensor {
   case TensorRole::nextn_embed_tokens:
   case TensorRole::nextn_shared_head_head: return TensorGroup::mtp;
   case TensorRole::vision: return TensorGroup::vision;
+  case TensorRole::post_ffw_norm_1:
+  case TensorRole::pre_ffw_norm_2:
+  case TensorRole::post_ffw_norm_2:
+  case TensorRole::layer_output_scale: return TensorGroup::norms;
+  case TensorRole::ffn_gate_inp_scale:
+  case TensorRole::ffn_down_exps_scale: return TensorGroup::router;
   }
   return TensorGroup::norms;
 }

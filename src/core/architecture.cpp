@@ -109,6 +109,12 @@ constexpr ArchitectureFacts table[] = {
      .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},
     {.name = "Qwen2.5-VL", .hf_model_types = {"qwen2_5_vl", "qwen2_5_vl_text"}, .gguf_arch = "qwen2vl", .gguf_rules = false,
      .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},
+    // Gemma 4 (transformers configuration_gemma4.py, modeling_gemma4.py): five sliding layers per
+    // global one, q/k norms, four norms per layer; its own keys for the global layers and the MoE
+    // block (HfKeys::gemma4). The GGUF importer has no rules for it yet.
+    {.name = "Gemma 4", .hf_model_types = {"gemma4", "gemma4_text"}, .gguf_arch = "gemma4", .gguf_rules = false,
+     .local_attention = periodic, .local_period = 6, .qk_norm = ByConfig::always, .norms_per_layer = 4,
+     .tied_embeddings = true, .hf_keys = HfKeys::gemma4},
 };
 
 constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {

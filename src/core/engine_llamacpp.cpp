@@ -49,7 +49,12 @@ struct Phases {
 Phases compute_phases(const ModelSpec& spec, std::uint64_t t, std::uint64_t n_out, std::uint64_t n_kv,
                       std::uint64_t n_kv_swa, bool fa, std::uint32_t release) {
   const auto& a = spec.attention;
-  const std::uint64_t e = spec.hidden_size, q = a.num_heads * a.head_dim, kv = a.num_kv_heads * a.v_head_dim;
+  const std::uint64_t e = spec.hidden_size;
+  std::uint64_t q = a.num_heads * a.head_dim;
+  const std::uint64_t kv = a.num_kv_heads * a.v_head_dim;
+  for (const LayerSpec& l : spec.layers) {
+    if (l.head_dim_q != 0) q = std::max(q, a.num_heads * l.head_dim_q); // Gemma 4's global layers: wider queries
+  }
   std::uint64_t ff = spec.intermediate_size;
   if (spec.moe) {
     const MoeSpec& m = *spec.moe;

@@ -209,6 +209,14 @@ std::string unplannable_reason(const ModelSpec& spec, Dtype kv, const TrtllmOpti
              "does not model; this model has such layers";
     }
   }
+  for (const LayerSpec& layer : spec.layers) {
+    if (layer.head_dim_q != 0 && layer.head_dim_k != spec.attention.head_dim) {
+      return "TensorRT-LLM's KVCacheManager takes one head size for every layer (sizePerHead; its pools differ "
+             "by KV heads and window only); this model's full-attention layers have their own (" +
+             std::to_string(layer.head_dim_k) + " against " + std::to_string(spec.attention.head_dim) +
+             "), which vramcalc does not model for TensorRT-LLM";
+    }
+  }
   if (!takes_kv(kv)) {
     return "TensorRT-LLM's KV cache takes fp16, bf16, fp32, fp8 (e4m3) or nvfp4, not " +
            std::string(traits(kv).name);

@@ -41,6 +41,9 @@ std::uint64_t default_block_size(const ModelSpec& spec, const GpuSpec& gpu) {
 struct LayerKey {
   int kind; // 0 full, 1 sliding, 2 chunked, 3 mamba
   std::uint64_t window;
+  // KV bytes of one token of one layer on this GPU: layers of one kind with different head
+  // sizes or KV heads (Gemma 4's global layers) have their own spec, hence their own group.
+  std::uint64_t token_bytes = 0;
   auto operator<=>(const LayerKey&) const = default;
 };
 
@@ -83,9 +86,10 @@ Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const V
     }
     LayerSpec l = layer;
     l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, p.tp);
-    attn_token_bytes = std::max(attn_token_bytes, kv_bytes_per_token(spec, l, kv_dtype));
+    const std::uint64_t token_bytes = kv_bytes_per_token(spec, l, kv_dtype);
+    attn_token_bytes = std::max(attn_token_bytes, token_bytes);
     const int kind = layer_key_kind(l.attention);
-    ++plan.layer_counts[LayerKey{kind, kind == 0 ? 0 : l.window}];
+    ++plan.layer_counts[LayerKey{kind, kind == 0 ? 0 : l.window, token_bytes}];
   }
   if (mamba_page > 0 && attn_token_bytes > 0 && o.block_size == 0) {
     // Hybrid models: the attention block grows until its page holds a Mamba state, and the
@@ -107,6 +111,15 @@ Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const V
   return plan;
 }
 
+// The tokens of one block of layers of this key. Every page has the largest layer's size:
+// a layer with fewer bytes per token gets a block of page / its bytes per token tokens
+// (vllm/v1/core/kv_cache_utils.py unify_kv_cache_spec_page_size: block_size x ratio, when the
+// ratio is whole; else the page is padded and the block keeps its size).
+std::uint64_t key_block(const LayerKey& key, const Plan& plan) {
+  if (key.kind == 3 || key.token_bytes == 0 || plan.page % key.token_bytes != 0) return plan.block;
+  return std::max(plan.block, plan.page / key.token_bytes);
+}
+
 // KV bytes one request at `len` tokens needs per layer of a kind (max_memory_usage_bytes of
 // the spec in vllm/v1/kv_cache_interface.py).
 std::uint64_t blocks_per_request(const LayerKey& key, std::uint64_t len, std::uint64_t block, std::uint64_t batched) {
@@ -122,7 +135,7 @@ std::uint64_t blocks_per_request(const LayerKey& key, std::uint64_t len, std::ui
 std::uint64_t request_blocks(const Plan& plan, std::uint64_t len, std::uint64_t batched) {
   std::uint64_t total = 0;
   for (const auto& [key, n] : plan.layer_counts) {
-    total += ceil_div(n, plan.group_size) * blocks_per_request(key, len, plan.block, batched);
+    total += ceil_div(n, plan.group_size) * blocks_per_request(key, len, key_block(key, plan), batched);
   }
   return total;
 }
@@ -132,6 +145,8 @@ void fill_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len, c
   r.page_bytes = plan.page;
   r.num_groups = plan.num_groups;
   r.group_size = plan.group_size;
+  r.widest_block_size = plan.block;
+  for (const auto& [key, n] : plan.layer_counts) r.widest_block_size = std::max(r.widest_block_size, key_block(key, plan));
   if (plan.page == 0 || plan.group_size == 0) return;
   r.num_gpu_blocks = r.kv_cache_memory_bytes / plan.page / plan.group_size;
   const std::uint64_t per_request = request_blocks(plan, max_model_len, r.max_num_batched_tokens);
@@ -205,7 +220,12 @@ std::uint64_t forward_peak(const ModelSpec& spec, const Parallel& p, std::uint64
   const std::uint64_t h = spec.hidden_size, tp = p.tp;
   const auto& a = spec.attention;
   std::uint64_t widest = 0;
-  const std::uint64_t q = a.num_heads * a.head_dim, kv = a.num_kv_heads * (a.head_dim + a.v_head_dim);
+  std::uint64_t q = a.num_heads * a.head_dim, kv = a.num_kv_heads * (a.head_dim + a.v_head_dim);
+  for (const LayerSpec& l : spec.layers) {
+    if (l.head_dim_q == 0) continue; // a layer with its own head size (Gemma 4's global layers)
+    q = std::max(q, a.num_heads * l.head_dim_q);
+    kv = std::max(kv, l.num_kv_heads * (l.head_dim_k + l.head_dim_v));
+  }
   widest = std::max(widest, ceil_div(2 * q + kv, tp));
   if (spec.intermediate_size > 0) widest = std::max(widest, ceil_div(3 * spec.intermediate_size, tp));
   if (spec.moe) {

@@ -352,7 +352,9 @@ void add_speed_bounds(Report& r, const ModelSpec& model, const Settings& s, cons
   const std::uint64_t kept = policy_tokens(s.kv_policy, s.context_tokens);
   for (const LayerSpec& l : model.layers) {
     if (!l.has_mixer || l.attention == AttentionKind::none) continue;
-    attention += 2 * q_width * ctx * static_cast<double>(kv_tokens_kept(l, kept));
+    // A layer with its own query head size (Gemma 4's global layers) attends that wide.
+    const double width = l.head_dim_q != 0 ? static_cast<double>(model.attention.num_heads * l.head_dim_q) : q_width;
+    attention += 2 * width * ctx * static_cast<double>(kv_tokens_kept(l, kept));
   }
   const double flops = 2 * static_cast<double>(params.active) * ctx + attention;
   for (FitRow& f : r.fit) {

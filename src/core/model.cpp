@@ -61,6 +61,13 @@ void expand_layers(ModelSpec& spec, const std::vector<LayerKind>& pattern) {
     l.num_kv_heads = spec.attention.num_kv_heads;
     l.head_dim_k = spec.attention.head_dim;
     l.head_dim_v = spec.attention.v_head_dim;
+    const AttentionSpec& a = spec.attention;
+    if (l.attention == AttentionKind::full && l.has_mixer && (a.global_head_dim != 0 || a.global_num_kv_heads != 0)) {
+      // Gemma 4's global layers: their own head size (queries, keys and values alike) and KV heads.
+      if (a.global_head_dim != 0) l.head_dim_q = l.head_dim_k = l.head_dim_v = a.global_head_dim;
+      if (a.global_num_kv_heads != 0) l.num_kv_heads = a.global_num_kv_heads;
+    }
+    l.k_eq_v = l.attention == AttentionKind::full && l.has_mixer && a.global_k_eq_v;
     if (spec.moe) {
       const MoeSpec& m = *spec.moe;
       l.moe = l.has_mlp && i >= m.first_dense_layers && m.layer_step > 0 && i % m.layer_step == m.layer_offset;
@@ -91,8 +98,15 @@ std::string attention_summary(const ModelSpec& spec) {
     if (!out.empty()) out += " + ";
     out += std::to_string(n) + " " + what;
   };
-  if (sliding == 0 && chunked == 0 && none == 0) return "full";
-  add(full, "full");
+  // Full layers with their own shape (Gemma 4's global layers) say which.
+  const AttentionSpec& a = spec.attention;
+  std::string full_name = "full";
+  if (a.global_head_dim != 0 || a.global_num_kv_heads != 0) {
+    full_name += "(" + std::to_string(a.global_num_kv_heads != 0 ? a.global_num_kv_heads : a.num_kv_heads) + " KV heads x " +
+                 std::to_string(a.global_head_dim != 0 ? a.global_head_dim : a.head_dim) + (a.global_k_eq_v ? ", K=V" : "") + ")";
+  }
+  if (sliding == 0 && chunked == 0 && none == 0) return full_name;
+  add(full, full_name);
   add(sliding, "sliding(" + std::to_string(spec.attention.sliding_window) + ")");
   add(chunked, "chunked(" + std::to_string(spec.attention.chunk_size) + ")");
   add(none, spec.recurrent ? std::string(recurrent_kind_name(spec.recurrent->kind)) : "no-attention");

@@ -25,6 +25,9 @@ Problem problem_of(const ModelSpec& spec, const Parallel& p) {
   const auto& a = spec.attention;
   if (a.num_heads % p.tp != 0) return Problem::heads;
   if (!a.mla && a.num_kv_heads % p.tp != 0 && p.tp % a.num_kv_heads != 0) return Problem::kv_heads;
+  // Gemma 4's global layers shard their own KV heads by the same rule (vLLM Gemma4Attention).
+  const std::uint64_t g = a.global_num_kv_heads;
+  if (!a.mla && g != 0 && g % p.tp != 0 && p.tp % g != 0) return Problem::kv_heads;
   if (spec.moe && !p.expert_parallel && spec.moe->expert_intermediate_size % p.tp != 0) return Problem::expert_width;
   if (spec.moe && p.expert_parallel && spec.moe->num_experts % p.tp != 0) return Problem::experts;
   if (p.pp > spec.num_layers) return Problem::stages;
@@ -40,8 +43,14 @@ std::string parallel_problem(const ModelSpec& spec, const Parallel& p) {
   case Problem::zero: return "tp and pp must be at least 1";
   case Problem::heads:
     return tp() + " does not divide the " + std::to_string(spec.attention.num_heads) + " attention heads";
-  case Problem::kv_heads:
-    return tp() + " and the " + std::to_string(spec.attention.num_kv_heads) + " KV heads do not divide one another";
+  case Problem::kv_heads: {
+    const std::uint64_t kv = spec.attention.num_kv_heads;
+    if (kv % p.tp == 0 || p.tp % kv == 0) {
+      return tp() + " and the " + std::to_string(spec.attention.global_num_kv_heads) +
+             " KV heads of the full-attention layers do not divide one another";
+    }
+    return tp() + " and the " + std::to_string(kv) + " KV heads do not divide one another";
+  }
   case Problem::expert_width:
     return tp() + " does not divide the expert width " + std::to_string(spec.moe->expert_intermediate_size);
   case Problem::experts: return tp() + " does not divide the " + std::to_string(spec.moe->num_experts) + " experts";
@@ -250,7 +259,7 @@ LayerRepeats layer_repeats(const ModelSpec& spec, std::span<const Tensor> tensor
     const LayerSpec& lb = spec.layers[b];
     if (la.attention != lb.attention || la.num_kv_heads != lb.num_kv_heads || la.head_dim_k != lb.head_dim_k ||
         la.head_dim_v != lb.head_dim_v || la.moe != lb.moe || la.has_mixer != lb.has_mixer ||
-        la.has_mlp != lb.has_mlp) {
+        la.has_mlp != lb.has_mlp || la.head_dim_q != lb.head_dim_q || la.k_eq_v != lb.k_eq_v) {
       return false;
     }
     const auto [a0, a1] = r.range[a];

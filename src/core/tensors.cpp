@@ -61,6 +61,12 @@ std::string_view tensor_role_name(TensorRole r) {
   case TensorRole::nextn_embed_tokens: return "nextn.embed_tokens";
   case TensorRole::nextn_shared_head_head: return "nextn.shared_head_head";
   case TensorRole::vision: return "vision";
+  case TensorRole::post_ffw_norm_1: return "post_ffw_norm_1";
+  case TensorRole::pre_ffw_norm_2: return "pre_ffw_norm_2";
+  case TensorRole::post_ffw_norm_2: return "post_ffw_norm_2";
+  case TensorRole::ffn_gate_inp_scale: return "ffn_gate_inp_scale";
+  case TensorRole::ffn_down_exps_scale: return "ffn_down_exps_scale";
+  case TensorRole::layer_output_scale: return "layer_output_scale";
   }
   return "?";
 }
@@ -157,11 +163,13 @@ void add_attention(Builder& b, const LayerSpec& l) {
     if (a.o_bias) b.bias(TensorRole::attn_output, h);
     return;
   }
-  // With an output gate, q_proj yields the query and a same-sized gate.
-  const std::uint64_t q = checked_mul(checked_mul(a.num_heads, a.head_dim), a.output_gate ? 2 : 1);
+  // With an output gate, q_proj yields the query and a same-sized gate. A layer with its own
+  // query head size (Gemma 4's global layers) has its output projection as wide.
+  const std::uint64_t q_head = l.head_dim_q != 0 ? l.head_dim_q : a.head_dim;
+  const std::uint64_t q = checked_mul(checked_mul(a.num_heads, q_head), a.output_gate ? 2 : 1);
   const std::uint64_t k = checked_mul(l.num_kv_heads, l.head_dim_k);
-  const std::uint64_t v = checked_mul(l.num_kv_heads, l.head_dim_v);
-  const std::uint64_t o = checked_mul(a.num_heads, a.v_head_dim);
+  const std::uint64_t v = l.k_eq_v ? 0 : checked_mul(l.num_kv_heads, l.head_dim_v);
+  const std::uint64_t o = checked_mul(a.num_heads, l.head_dim_q != 0 ? l.head_dim_q : a.v_head_dim);
   if (a.fused_qkv) {
     // One matrix of q + k + v rows (Phi-3's qkv_proj, Falcon's query_key_value).
     const std::uint64_t qkv = checked_add(checked_add(q, k), v);
@@ -172,13 +180,15 @@ void add_attention(Builder& b, const LayerSpec& l) {
     if (a.qkv_bias) b.bias(TensorRole::attn_q, q);
     b.matrix(TensorRole::attn_k, h, k);
     if (a.qkv_bias) b.bias(TensorRole::attn_k, k);
-    b.matrix(TensorRole::attn_v, h, v);
-    if (a.qkv_bias) b.bias(TensorRole::attn_v, v);
+    if (!l.k_eq_v) { // attention_k_eq_v: no v_proj, the keys' projection yields the values
+      b.matrix(TensorRole::attn_v, h, v);
+      if (a.qkv_bias) b.bias(TensorRole::attn_v, v);
+    }
   }
   b.matrix(TensorRole::attn_output, o, h);
   if (a.o_bias) b.bias(TensorRole::attn_output, h);
   if (a.qk_norm) {
-    b.norm(TensorRole::attn_q_norm, a.head_dim);
+    b.norm(TensorRole::attn_q_norm, q_head);
     b.norm(TensorRole::attn_k_norm, l.head_dim_k);
   }
   if (a.sinks) b.vector(TensorRole::attn_sinks, a.num_heads);
@@ -270,6 +280,16 @@ void add_block(Builder& b, const LayerSpec& l) {
     // a mixer-only layer: nothing more
   } else if (l.moe) {
     const MoeSpec& m = *spec.moe;
+    if (m.dense_mlp_beside) {
+      // Gemma 4: the dense MLP runs beside the experts (transformers Gemma4TextDecoderLayer:
+      // hidden_states_1 + hidden_states_2), each with its norms, and the router's scales.
+      add_mlp(b, TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down, spec.intermediate_size, spec.mlp_bias);
+      b.norm(TensorRole::post_ffw_norm_1, h);
+      b.norm(TensorRole::pre_ffw_norm_2, h);
+      b.norm(TensorRole::post_ffw_norm_2, h);
+      b.vector(TensorRole::ffn_gate_inp_scale, h);
+      b.vector(TensorRole::ffn_down_exps_scale, m.num_experts);
+    }
     b.matrix(TensorRole::ffn_gate_inp, h, m.num_experts);
     if (m.router_bias) b.bias(TensorRole::ffn_gate_inp, m.num_experts);
     add_mlp(b, TensorRole::ffn_gate_exps, TensorRole::ffn_up_exps, TensorRole::ffn_down_exps,
@@ -291,6 +311,7 @@ void add_block(Builder& b, const LayerSpec& l) {
             spec.mlp_bias);
   }
   if (spec.norms_per_layer >= 4) b.norm(TensorRole::post_ffw_norm, h);
+  if (spec.layer_scalar) b.vector(TensorRole::layer_output_scale, 1);
 }
 
 } // namespace

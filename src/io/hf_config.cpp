@@ -269,6 +269,33 @@ void read_sizes(Reading& r, ModelSpec& s, const std::string& origin) {
   s.intermediate_size = c.u64_or("intermediate_size", 0);
 }
 
+// Gemma 4's own keys (transformers Gemma4TextConfig, Gemma4TextAttention): the full-attention
+// layers' head size global_head_dim (default 512) and, with attention_k_eq_v, their KV heads
+// num_global_key_value_heads (without it they keep num_key_value_heads; vLLM's
+// Gemma4DecoderLayer reads them alike); one layer_scalar per layer. The E2B / E4B keys
+// (per-layer input embeddings, layers reusing another layer's KV) are not expressible yet.
+void read_gemma4_keys(const Reading& r, ModelSpec& s) {
+  Config& c = r.text;
+  if (c.u64_or("hidden_size_per_layer_input", 0) > 0) {
+    c.fail("hidden_size_per_layer_input", "Gemma 4's per-layer input embeddings (E2B, E4B) are not expressible yet "
+                                          "(docs/hf-import.md, \"Not expressible yet\")");
+  }
+  if (c.u64_or("num_kv_shared_layers", 0) > 0) {
+    c.fail("num_kv_shared_layers", "layers reusing another layer's KV cache (Gemma 4 E2B, E4B) are not expressible yet "
+                                   "(docs/hf-import.md, \"Not expressible yet\")");
+  }
+  AttentionSpec& a = s.attention;
+  a.global_head_dim = c.u64_or("global_head_dim", 512);
+  a.global_k_eq_v = c.boolean_or("attention_k_eq_v", false);
+  if (a.global_k_eq_v) a.global_num_kv_heads = c.u64_or("num_global_key_value_heads", a.num_kv_heads);
+  if (a.global_num_kv_heads == 0 && a.global_k_eq_v) c.fail("num_global_key_value_heads", "must be positive");
+  if (a.global_num_kv_heads != 0 && a.num_heads % a.global_num_kv_heads != 0) {
+    c.fail("num_global_key_value_heads", "must divide num_attention_heads (" + std::to_string(a.num_heads) + ")");
+  }
+  if (a.global_head_dim == 0) c.fail("global_head_dim", "must be positive");
+  s.layer_scalar = true;
+}
+
 // Tied head, biases, norms and MLP kind: the config's flags and the architecture's facts.
 void read_block(const Reading& r, ModelSpec& s) {
   const Config& c = r.text;
@@ -289,6 +316,7 @@ void read_block(const Reading& r, ModelSpec& s) {
     s.attention.o_bias = c.boolean_or("use_bias", false);
     s.mlp_bias = false;
     break;
+  case HfKeys::gemma4: read_gemma4_keys(r, s); break;
   }
   s.attention.sinks = arch.sinks;
   s.attention.output_gate = arch.output_gate;
@@ -406,13 +434,15 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   const ArchitectureFacts& arch = r.arch;
   std::vector<std::uint64_t> dense_layers;
   const bool ernie = arch.hf_keys == HfKeys::ernie;
+  const bool gemma4 = arch.hf_keys == HfKeys::gemma4;
+  if (gemma4 && !c.boolean_or("enable_moe_block", false)) return dense_layers;
   const std::uint64_t experts =
       ernie ? c.u64_or("moe_num_experts", 0)
             : c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
   if (experts <= 1) return dense_layers;
   MoeSpec m;
   m.num_experts = experts;
-  const char* top_k_key = ernie ? "moe_k" : "num_experts_per_tok";
+  const char* top_k_key = ernie ? "moe_k" : gemma4 ? "top_k_experts" : "num_experts_per_tok";
   m.experts_per_token = c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", 0));
   if (m.experts_per_token == 0) c.fail(top_k_key, "missing for a MoE model");
   m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
@@ -446,6 +476,7 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   case HfKeys::standard:
   case HfKeys::falcon: break;
   case HfKeys::ernie: read_ernie_moe(r, s.num_layers, m, dense_layers); break;
+  case HfKeys::gemma4: m.dense_mlp_beside = true; break; // Gemma4TextDecoderLayer: mlp + experts on every layer
   case HfKeys::bailing:
     // modeling_bailing_moe_v2.py: num_shared_experts in one MLP of num_shared_experts x
     // moe_intermediate_size; the gate's expert_bias as moe_router_enable_expert_bias says.

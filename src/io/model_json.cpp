@@ -121,6 +121,7 @@ void read_block(ObjectReader& r, ModelSpec& s) {
   }
   s.mlp_bias = r.opt_bool("mlp_bias", false);
   s.separate_mlp = r.opt_bool("separate_mlp", false);
+  s.layer_scalar = r.opt_bool("layer_scalar", false);
 
 }
 
@@ -137,6 +138,14 @@ void read_attention(ObjectReader& r, ModelSpec& s) {
   at.output_gate = a.opt_bool("output_gate", false);
   at.sliding_window = a.opt_u64("sliding_window", 1, 1ull << 40).value_or(0);
   at.chunk_size = a.opt_u64("chunk_size", 1, 1ull << 40).value_or(0);
+  // Full-attention layers with their own shape (Gemma 4).
+  at.global_head_dim = a.opt_u64("global_head_dim", 1, max_dim).value_or(0);
+  at.global_num_kv_heads = a.opt_u64("global_kv_heads", 1, max_heads).value_or(0);
+  at.global_k_eq_v = a.opt_bool("global_k_eq_v", false);
+  if (at.global_num_kv_heads != 0 && at.num_heads % at.global_num_kv_heads != 0) {
+    a.fail("global_kv_heads", "must divide num_heads (" + std::to_string(at.num_heads) + "), got " +
+                                  std::to_string(at.global_num_kv_heads));
+  }
   if (auto m = a.opt_object("mla")) {
     MlaSpec mla;
     mla.q_lora_rank = m->u64("q_lora_rank", 0, max_dim);
@@ -181,6 +190,7 @@ void read_moe(ObjectReader& r, ModelSpec& s) {
     moe.router_bias = m->opt_bool("router_bias", false);
     moe.expert_bias = m->opt_bool("expert_bias", false);
     moe.shared_expert_gate = m->opt_bool("shared_expert_gate", false);
+    moe.dense_mlp_beside = m->opt_bool("dense_mlp_beside", false);
     m->finish();
     s.moe = moe;
   }
@@ -306,7 +316,8 @@ void check_layers(const ObjectReader& r, const ModelSpec& s) {
     r.fail("recurrent", "is set but no layer is of kind none (give layer_pattern or layer_types)");
   }
   bool dense_layer = false;
-  for (const LayerSpec& l : s.layers) dense_layer = dense_layer || (l.has_mlp && !l.moe);
+  const bool beside = s.moe && s.moe->dense_mlp_beside;
+  for (const LayerSpec& l : s.layers) dense_layer = dense_layer || (l.has_mlp && (!l.moe || beside));
   if (dense_layer && s.intermediate_size == 0) {
     r.fail("intermediate_size", "must be at least 1: some layers have a dense MLP");
   }

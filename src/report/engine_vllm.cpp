@@ -137,7 +137,11 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
            "\"Available KV cache memory\""});
   }
   t.row({"GPU blocks", with_commas(v.num_gpu_blocks),
-         fmt::format("{} tokens each; page {} \u00d7 {} layers{}", v.block_size, format_bytes_auto(v.page_bytes, u),
+         fmt::format("{} tokens each{}; page {} \u00d7 {} layers{}", v.block_size,
+                     v.widest_block_size > v.block_size
+                         ? fmt::format(" ({} in the layers of smaller pages)", v.widest_block_size)
+                         : "",
+                     format_bytes_auto(v.page_bytes, u),
                      v.group_size, v.num_groups > 1 ? fmt::format(", {} groups", v.num_groups) : "")});
   t.row({"GPU KV cache size", with_commas(v.kv_cache_tokens) + " tokens", ""});
   t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", v.max_concurrency),

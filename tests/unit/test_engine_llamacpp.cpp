@@ -43,6 +43,14 @@ const std::map<std::string, ModelSpec>& fixtures() {
       "max_context": 8192, "hidden_size": 256, "num_layers": 8, "intermediate_size": 512, "vocab_size": 512,
       "tie_word_embeddings": false, "norms_per_layer": 4, "layer_pattern": ["sliding", "sliding", "sliding", "full"],
       "attention": {"num_heads": 4, "num_kv_heads": 2, "head_dim": 256, "sliding_window": 512})"));
+    // Gemma 4's shapes: sliding layers of 4 KV heads x 64, global layers of 1 KV head x 128
+    // without attn_v (attention_k_eq_v), window 128, two sliding layers per global one.
+    f["tiny-gemma4-f16"] = spec_from(base_json("tiny-gemma4-f16", "gemma4", R"(
+      "max_context": 8192, "hidden_size": 256, "num_layers": 6, "intermediate_size": 512, "vocab_size": 512,
+      "tie_word_embeddings": true, "norms_per_layer": 4, "layer_scalar": true,
+      "layer_pattern": ["sliding", "sliding", "full"],
+      "attention": {"num_heads": 4, "num_kv_heads": 4, "head_dim": 64, "qk_norm": true, "sliding_window": 128,
+                    "global_head_dim": 128, "global_kv_heads": 1, "global_k_eq_v": true})"));
     ModelSpec deci = spec_from(base_json("deci", "deci", R"(
       "max_context": 8192, "hidden_size": 256, "num_layers": 4, "intermediate_size": 512, "vocab_size": 512,
       "tie_word_embeddings": false, "attention": {"num_heads": 4, "num_kv_heads": 4, "head_dim": 64})"));
@@ -116,7 +124,7 @@ LlamaCppOptions cpu_options() {
 
 TEST_CASE("llama.cpp KV cache: every measured run, to the byte") {
   const auto rows = read_csv("kv.csv");
-  REQUIRE(rows.size() == 5568);
+  REQUIRE(rows.size() == 5664);
   std::size_t ok = 0, refused = 0, aborts = 0;
   for (const auto& row : rows) {
     INFO(row.at("model") << " -c " << row.at("n_ctx") << " -np " << row.at("n_seq") << " -ctk " << row.at("type_k")
@@ -150,9 +158,9 @@ TEST_CASE("llama.cpp KV cache: every measured run, to the byte") {
       (status == "abort" ? aborts : refused)++;
     }
   }
-  CHECK(ok == 3444);
-  CHECK(refused == 1728);
-  CHECK(aborts == 396);
+  CHECK(ok == 3504);
+  CHECK(refused == 1752);
+  CHECK(aborts == 408);
 }
 
 TEST_CASE("llama.cpp KV cache: the arithmetic, written out") {
@@ -511,4 +519,26 @@ TEST_CASE("llama.cpp and Ollama logs: every row, each run with the release it ca
     INFO(quantity << ": " << counts.first << " of " << counts.second << " within 2%");
     CHECK(counts.first * 100 >= counts.second * 95);
   }
+}
+
+TEST_CASE("llama.cpp: Gemma 4 31B's cache, each layer at its own n_embd_k_gqa(il) / n_embd_v_gqa(il)") {
+  // llama_kv_cache sizes each layer by hparams.n_embd_k_gqa(il) and n_embd_v_gqa(il): the
+  // global layers' 4 KV heads x 512, the sliding layers' 16 x 256. gemma4-iswa.cpp stores
+  // Kcur and Vcur (one projection, two norms) for every layer with KV.
+  const ModelSpec& m = vramcalc::test::model("gemma-4-31b");
+  LlamaCppOptions o = cpu_options();
+  o.n_batch = o.n_ubatch = 512;
+  o.flash_attn = FlashAttn::on;
+  // -c 32768: 10 global layers x 32,768 cells, 50 sliding layers x pad256(1,024 + 512) = 1,536 cells
+  const LlamaCppResult r = llamacpp_plan(m, f16_gguf(), 32768, 1, {}, 0, o);
+  CHECK(r.cells == 32768);
+  CHECK(r.swa_cells == 1536);
+  // global: 10 x 32,768 x (2,048 + 2,048) x 2 bytes = 2,684,354,560
+  // sliding: 50 x 1,536 x (4,096 + 4,096) x 2 bytes = 1,258,291,200
+  CHECK(r.kv_bytes == 2'684'354'560ull + 1'258'291'200ull);
+  // Without flash attention V is transposed at the widest layer's width (4,096, a sliding
+  // layer's): the global layers' V grows to 32,768 x 4,096 x 2 each
+  o.flash_attn = FlashAttn::off;
+  CHECK(llamacpp_plan(m, f16_gguf(), 32768, 1, {}, 0, o).kv_bytes ==
+        10ull * 32768 * (2048 + 4096) * 2 + 1'258'291'200ull);
 }

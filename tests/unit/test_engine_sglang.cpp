@@ -336,3 +336,9 @@ TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, mono
   CHECK(counts.modelled > 50);
   CHECK(counts.refused > 0); // sliding-window and recurrent models
 }
+
+TEST_CASE("Gemma 4: SGLang's hybrid sliding-window pool is refused as for Gemma 3") {
+  const SglangResult r = sglang_plan(model("gemma-4-26b-a4b"), format_of("bf16"), Dtype::bf16, 8192,
+                                     catalog_gpu("h100"), Parallel{}, {});
+  CHECK(r.error.find("SWAKVPool") != std::string::npos);
+}

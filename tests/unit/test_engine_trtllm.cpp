@@ -601,3 +601,10 @@ TEST_CASE("property: TensorRT-LLM on every catalog model: runs, the pool adds up
   CHECK(counts.modelled > 50);
   CHECK(counts.refused > 0); // recurrent models
 }
+
+TEST_CASE("Gemma 4: TensorRT-LLM's one head size per cache is refused, by name") {
+  const TrtllmResult r = trtllm_plan(model("gemma-4-31b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h200"),
+                                     Parallel{}, {});
+  CHECK(r.error.find("one head size for every layer") != std::string::npos);
+  CHECK(r.error.find("(512 against 256)") != std::string::npos);
+}

@@ -456,3 +456,26 @@ TEST_CASE("From 0.25 dense models run on the V2 model runner: no CUDA-graph esti
   CHECK(v.kv_budget_bytes == static_cast<std::int64_t>(v.requested_bytes - v.weights_bytes - v.activation_bytes -
                                                        v.non_torch_bytes));
 }
+
+TEST_CASE("Gemma 4 31B: the global layers' smaller page holds 32 tokens a block") {
+  // Per token and layer (bf16, tp 1): sliding K + V 2 x 16 x 256 x 2 = 16,384; global (4 KV
+  // heads of 512, K = V still cached twice) 2 x 4 x 512 x 2 = 8,192. vLLM gives each layer a
+  // 16-token block, then unify_kv_cache_spec_page_size raises the global layers' block to
+  // 16 x 16,384 / 8,192 = 32 tokens so every page is 262,144 bytes.
+  const VllmResult v = vllm_blocks(model("gemma-4-31b"), Dtype::bf16, 131072, 40ull << 30, Parallel{}, version(21),
+                                   gpu_with(80ull << 30));
+  CHECK(v.block_size == 16);
+  CHECK(v.widest_block_size == 32);
+  CHECK(v.page_bytes == 262'144);
+  // 50 sliding and 10 global layers: groups of min(50, 10) = 10 layers, 5 + 1 = 6 groups
+  CHECK(v.group_size == 10);
+  CHECK(v.num_groups == 6);
+  // 40 GiB / 262,144 / 10 = 16,384 blocks
+  CHECK(v.num_gpu_blocks == 16'384);
+  // one 131,072-token request, 8,192 tokens batched: a sliding group
+  // cdiv(1,023 + 8,192, 16) + 1 = 577 blocks, 5 of them; the global group cdiv(131,072, 32) = 4,096
+  // blocks: 2,885 + 4,096 = 6,981 blocks x 10 layers x 262,144 = 18,300,272,640 bytes
+  CHECK(v.max_num_batched_tokens == 8192);
+  CHECK(v.needed_bytes == 18'300'272'640ull);
+  CHECK(v.max_concurrency == Approx(16384.0 / 6981.0));
+}

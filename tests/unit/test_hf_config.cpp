@@ -233,6 +233,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"Ling-flash-2.0", "ling-flash-2.0"},
       {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
       {"InternVL3-1B", "internvl3-1b"},
+      {"gemma-4-31B-it", "gemma-4-31b"},
+      {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
@@ -448,4 +450,48 @@ TEST_CASE("a pure Mamba-2 model: no KV cache, a fixed state, no MLP") {
   CHECK(kv.total_bytes == 0);
   // per layer: (4 - 1) x (1536 + 2 x 128) + 24 x 64 x 128 = 201,984 elements x 2 bytes; x 24
   CHECK(kv.state_bytes_per_sequence == 24ull * 201'984 * 2);
+}
+
+TEST_CASE("Gemma 4: the global layers' keys, the MoE block, and the E2B / E4B keys refused") {
+  const std::string base = R"({"model_type": "gemma4_text", "hidden_size": 64, "num_hidden_layers": 6,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "global_head_dim": 32,
+      "intermediate_size": 96, "vocab_size": 100, "sliding_window": 8, "max_position_embeddings": 256, )";
+  // attention_k_eq_v: the global layers take num_global_key_value_heads and lose v_proj
+  auto kv = io::parse_hf_config(base + R"("attention_k_eq_v": true, "num_global_key_value_heads": 1})", "g/config.json", "g");
+  REQUIRE(kv.has_value());
+  const ModelSpec& s = kv->spec;
+  CHECK(s.layers[0].attention == AttentionKind::sliding); // default layer_types: five sliding, one full
+  CHECK(s.layers[0].head_dim_k == 16);
+  CHECK(s.layers[0].num_kv_heads == 2);
+  CHECK(s.layers[5].attention == AttentionKind::full);
+  CHECK(s.layers[5].head_dim_k == 32);
+  CHECK(s.layers[5].head_dim_v == 32);
+  CHECK(s.layers[5].num_kv_heads == 1);
+  CHECK(s.layers[5].k_eq_v);
+  CHECK(s.layer_scalar);
+  // without it the global layers keep num_key_value_heads (Gemma4TextAttention) and v_proj
+  auto plain = io::parse_hf_config(base + R"("num_global_key_value_heads": 1})", "g/config.json", "g");
+  REQUIRE(plain.has_value());
+  CHECK(plain->spec.layers[5].num_kv_heads == 2);
+  CHECK_FALSE(plain->spec.layers[5].k_eq_v);
+  // enable_moe_block: experts beside the dense MLP, top_k_experts a token
+  auto moe = io::parse_hf_config(base + R"("enable_moe_block": true, "num_experts": 4, "top_k_experts": 2,
+      "moe_intermediate_size": 24})", "g/config.json", "g");
+  REQUIRE(moe.has_value());
+  REQUIRE(moe->spec.moe.has_value());
+  CHECK(moe->spec.moe->experts_per_token == 2);
+  CHECK(moe->spec.moe->dense_mlp_beside);
+  CHECK(moe->spec.intermediate_size == 96);
+  // num_experts without enable_moe_block: no experts
+  auto off = io::parse_hf_config(base + R"("num_experts": 4, "top_k_experts": 2})", "g/config.json", "g");
+  REQUIRE(off.has_value());
+  CHECK_FALSE(off->spec.moe.has_value());
+  // E2B / E4B: per-layer input embeddings and KV-sharing layers are named, not guessed
+  auto ple = io::parse_hf_config(base + R"("hidden_size_per_layer_input": 256})", "e2b/config.json", "e2b");
+  REQUIRE_FALSE(ple.has_value());
+  CHECK(ple.error().message.find("e2b/config.json: /hidden_size_per_layer_input: Gemma 4's per-layer input embeddings") !=
+        std::string::npos);
+  auto shared = io::parse_hf_config(base + R"("num_kv_shared_layers": 2})", "e4b/config.json", "e4b");
+  REQUIRE_FALSE(shared.has_value());
+  CHECK(shared.error().message.find("/num_kv_shared_layers: layers reusing another layer's KV cache") != std::string::npos);
 }

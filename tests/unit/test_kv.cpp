@@ -71,3 +71,36 @@ TEST_CASE("a context that overflows 64 bits throws, it does not wrap") {
   // 327,680 x 2^40 x 2^20 sequences > 2^64
   CHECK_THROWS_AS(kv_cache(m, Dtype::f16, 1ull << 40, 1ull << 20), OverflowError);
 }
+
+TEST_CASE("Gemma 4 31B: global layers with their own head size and KV heads, K = V still two tensors") {
+  const ModelSpec& m = model("gemma-4-31b");
+  // 60 layers: 50 sliding (window 1,024) and 10 global.
+  // sliding, per token: K 16 heads x 256 x 2 bytes = 8,192; V the same: 16,384
+  const LayerSpec& sliding = m.layers[0];
+  CHECK(sliding.attention == AttentionKind::sliding);
+  CHECK(kv_bytes_per_token(m, sliding, Dtype::bf16) == 16'384);
+  // global (attention_k_eq_v): K 4 heads x 512 x 2 bytes = 4,096, and V as many: one
+  // projection, but K gets k_norm and RoPE, V v_norm only, so the cache keeps both: 8,192
+  const LayerSpec& global = m.layers[5];
+  CHECK(global.attention == AttentionKind::full);
+  CHECK(global.num_kv_heads == 4);
+  CHECK(global.head_dim_k == 512);
+  CHECK(global.k_eq_v);
+  CHECK(kv_bytes_per_token(m, global, Dtype::bf16) == 8'192);
+  // growth per token: 50 x 16,384 + 10 x 8,192 = 819,200 + 81,920 = 901,120
+  CHECK(kv_cache(m, Dtype::bf16, 1, 1).bytes_per_token == 901'120);
+  // at 131,072 tokens: 50 x 1,024 x 16,384 + 10 x 131,072 x 8,192
+  //                  = 838,860,800 + 10,737,418,240 = 11,576,279,040
+  CHECK(kv_cache(m, Dtype::bf16, 131072, 1).total_bytes == 11'576'279'040ull);
+  // fp8: half of that, 5,788,139,520
+  CHECK(kv_cache(m, Dtype::f8_e4m3, 131072, 1).total_bytes == 5'788'139'520ull);
+}
+
+TEST_CASE("Gemma 4 26B A4B: 2 KV heads of 512 on the global layers") {
+  const ModelSpec& m = model("gemma-4-26b-a4b");
+  // sliding: 2 x 8 heads x 256 x 2 bytes = 8,192; global: 2 x 2 heads x 512 x 2 bytes = 4,096
+  // per token: 25 x 8,192 + 5 x 4,096 = 204,800 + 20,480 = 225,280
+  CHECK(kv_cache(m, Dtype::bf16, 1, 1).bytes_per_token == 225'280);
+  // at 262,144 tokens: 25 x 1,024 x 8,192 + 5 x 262,144 x 4,096 = 209,715,200 + 5,368,709,120
+  CHECK(kv_cache(m, Dtype::bf16, 262144, 1).total_bytes == 5'578'424'320ull);
+}

@@ -1,5 +1,6 @@
 #include "helpers.hpp"
 #include "vramcalc/tensors.hpp"
+#include <algorithm>
 
 using namespace vramcalc;
 using vramcalc::test::model;
@@ -72,4 +73,41 @@ TEST_CASE("tensor names follow GGUF") {
   CHECK(t[2].gguf_name() == "blk.0.attn_q.weight");
   CHECK(t.back().gguf_name() == "output.weight");
   CHECK(t.size() == 1 + 32 * 9 + 2);
+}
+
+TEST_CASE("Gemma 4 31B: global layers with their own head size and no v_proj") {
+  // embedding:     262,144 x 5,376 = 1,409,286,144 (tied)
+  // sliding layer: q 5,376 x 8,192 = 44,040,192; k, v 5,376 x 4,096 = 22,020,096 each;
+  //                o 8,192 x 5,376 = 44,040,192; q/k norms 2 x 256; MLP 3 x 5,376 x 21,504 =
+  //                346,816,512; four norms 4 x 5,376; layer scalar 1 = 478,959,105
+  // global layer:  q 5,376 x 16,384 = 88,080,384; k 5,376 x 2,048 = 11,010,048; no v;
+  //                o 16,384 x 5,376 = 88,080,384; q/k norms 2 x 512; the same MLP, norms
+  //                and scalar = 534,009,857
+  // total:         1,409,286,144 + 50 x 478,959,105 + 10 x 534,009,857 + 5,376 = 30,697,345,340
+  const ParamCounts p = count_params(model("gemma-4-31b"));
+  CHECK(p.total == 30'697'345'340ull);
+  CHECK(p.active == p.total);
+  CHECK(p.vision == 575'743'536ull);
+  const std::vector<Tensor> t = model_tensors(model("gemma-4-31b"));
+  const auto count = [&](std::string_view name) {
+    return std::count_if(t.begin(), t.end(), [&](const Tensor& x) { return x.gguf_name() == name; });
+  };
+  CHECK(count("blk.5.attn_v.weight") == 0);
+  CHECK(count("blk.4.attn_v.weight") == 1);
+  CHECK(count("blk.5.layer_output_scale.weight") == 1);
+}
+
+TEST_CASE("Gemma 4 26B A4B: the dense MLP runs beside the experts") {
+  // embedding 262,144 x 2,816 = 738,197,504 (tied)
+  // every layer: dense MLP 3 x 2,816 x 2,112 = 17,842,176; experts 128 x 3 x 2,816 x 704 =
+  //   761,266,176; router 2,816 x 128 = 360,448, its input scale 2,816 and expert scales 128;
+  //   seven norms 7 x 2,816 = 19,712; layer scalar 1: 779,491,457
+  // sliding attention: q 2,816 x 4,096, k and v 2,816 x 2,048, o 4,096 x 2,816 = 34,603,008,
+  //   q/k norms 512; global: q 2,816 x 8,192, k 2,816 x 1,024, o 8,192 x 2,816 = 49,020,928, norms 1,024
+  // total: 738,197,504 + 25 x (779,491,457 + 34,603,520) + 5 x (779,491,457 + 49,021,952) + 2,816
+  //      = 25,233,141,790
+  // active: less 30 layers x 120 unused experts x 3 x 2,816 x 704 (5,947,392) = 3,822,530,590
+  const ParamCounts p = count_params(model("gemma-4-26b-a4b"));
+  CHECK(p.total == 25'233'141'790ull);
+  CHECK(p.active == 3'822'530'590ull);
 }
