@@ -103,6 +103,12 @@ Split split_of(const Tensor& t) {
   case TensorRole::ssm_a:
   case TensorRole::ssm_d:
   case TensorRole::ssm_norm:
+  case TensorRole::ssm_conv1d_q:
+  case TensorRole::ssm_conv1d_k:
+  case TensorRole::ssm_conv1d_v:
+  case TensorRole::ssm_f_b:
+  case TensorRole::ssm_beta:
+  case TensorRole::ssm_g_b:
   case TensorRole::attn_sinks:
   case TensorRole::attn_qkv: return Split::rows;
   case TensorRole::attn_k:
@@ -112,7 +118,7 @@ Split split_of(const Tensor& t) {
   case TensorRole::ffn_down_exps:
   case TensorRole::ffn_down_shexp:
   case TensorRole::ssm_out: return t.bias ? Split::replicate : Split::cols;
-  default: return Split::replicate; // norms, router, MLA q_a / kv_a, the vision tower
+  default: return Split::replicate; // norms, router, MLA q_a / kv_a, KDA's f_a / g_a, the vision tower
   }
 }
 
@@ -133,6 +139,10 @@ void shard(const ModelSpec& spec, Tensor& t, const Parallel& p) {
     break;
   case Split::heads: {
     const LayerSpec& ls = spec.layers[static_cast<std::size_t>(t.layer)];
+    if (ls.attention == AttentionKind::none) { // KDA's k_proj and v_proj: ColumnParallelLinear
+      rows = ceil_div(rows, tp);
+      break;
+    }
     const std::uint64_t head = t.role == TensorRole::attn_k ? ls.head_dim_k : ls.head_dim_v;
     rows = checked_mul(kv_heads_per_rank(ls.num_kv_heads, p.tp), head);
     break;
