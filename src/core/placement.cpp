@@ -127,6 +127,8 @@ void shard(const ModelSpec& spec, Tensor& t, const Parallel& p) {
   const std::uint64_t tp = p.tp;
   // One element of a bias or vector is its own row: treat ne0 as the split dimension.
   std::uint64_t& rows = t.bias || t.ne1 == 1 ? t.ne0 : t.ne1;
+  // KDA's o_norm is one RMSNorm of head_dim shared by every head (FusedRMSNormGated): replicated.
+  if (t.role == TensorRole::ssm_norm && spec.recurrent && spec.recurrent->kind == RecurrentKind::kda) return;
   switch (split_of(t)) {
   case Split::replicate: break;
   case Split::rows:

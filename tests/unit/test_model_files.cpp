@@ -81,6 +81,24 @@ TEST_CASE("safetensors names map to the model's tensors") {
         "blk.9.attn_kv_a_mqa.weight");
   CHECK(io::hf_tensor_to_gguf("model.layers.9.mlp.shared_experts.down_proj.weight", v3) == "blk.9.ffn_down_shexp.weight");
   CHECK(io::hf_tensor_to_gguf("model.layers.61.eh_proj.weight", v3) == std::nullopt); // MTP
+  // Kimi-Linear's checkpoint names (its tensor listing), as llama.cpp's kimi-linear names them.
+  const ModelSpec& kimi = model("kimi-linear-48b-a3b");
+  const auto k = [&](const std::string& n) { return io::hf_tensor_to_gguf("model.layers.0.self_attn." + n, kimi).value_or("-"); };
+  CHECK(k("q_proj.weight") == "blk.0.attn_q.weight");
+  CHECK(k("q_conv1d.weight") == "blk.0.ssm_conv1d_q.weight");
+  CHECK(k("v_conv1d.weight") == "blk.0.ssm_conv1d_v.weight");
+  CHECK(k("f_a_proj.weight") == "blk.0.ssm_f_a.weight");
+  CHECK(k("f_b_proj.weight") == "blk.0.ssm_f_b.weight");
+  CHECK(k("dt_bias") == "blk.0.ssm_dt.bias");
+  CHECK(k("b_proj.weight") == "blk.0.ssm_beta.weight");
+  CHECK(k("A_log") == "blk.0.ssm_a.weight");
+  CHECK(k("g_b_proj.weight") == "blk.0.ssm_g_b.weight");
+  CHECK(k("o_norm.weight") == "blk.0.ssm_norm.weight");
+  CHECK(k("o_proj.weight") == "blk.0.attn_output.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.1.block_sparse_moe.shared_experts.up_proj.weight", kimi) ==
+        "blk.1.ffn_up_shexp.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.1.block_sparse_moe.experts.255.w1.weight", kimi) ==
+        "blk.1.ffn_gate_exps.weight");
 }
 
 TEST_CASE("a GGUF file's weights are its tensor bytes, tensor by tensor") {
