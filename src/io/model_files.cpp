@@ -160,6 +160,7 @@ constexpr RoleName layer_roles[] = {
     {"block_sparse_moe.shared_experts.gate_proj", "ffn_gate_shexp"},
     {"block_sparse_moe.shared_experts.up_proj", "ffn_up_shexp"},
     {"block_sparse_moe.shared_experts.down_proj", "ffn_down_shexp"},
+    {"block_sparse_moe.gate.e_score_correction", "ffn_gate_inp"}, // _bias: the router's bias
 };
 
 // Routed experts stored one by one: "<prefix>.E.<proj>".
