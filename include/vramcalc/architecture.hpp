@@ -40,6 +40,7 @@ enum class Mixers : std::uint8_t {
   one_attention_per_period, // Jamba: layer attn_layer_offset of every attn_layer_period attends
   listed,               // Nemotron-H: hybrid_override_pattern lists each layer (M mixer, * attention, - MLP)
   recurrent_only,       // Mamba: no attention at all
+  listed_one_based,     // Kimi-Linear: linear_attn_config lists the 1-based full_attn_layers (attention) and kda_layers
 };
 
 // Which layers' MLPs are mixtures of experts.
@@ -64,6 +65,7 @@ enum class HfKeys : std::uint8_t {
   bailing,  // Ling (Bailing MoE): use_qkv_bias, use_bias; num_shared_experts, moe_router_enable_expert_bias
   gemma4,   // Gemma 4: global_head_dim, attention_k_eq_v with num_global_key_value_heads; enable_moe_block with
             // num_experts, top_k_experts, moe_intermediate_size beside the dense MLP; layer_scalar
+  kimi_linear, // Kimi-Linear: num_experts_per_token, num_shared_experts, model_max_length; KDA in linear_attn_config
 };
 
 // A Mamba-2 config's spelling of the SSM's heads, head size and state size.

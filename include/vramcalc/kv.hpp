@@ -68,13 +68,17 @@ struct KvCache {
 //   mamba:          ((d_conv - 1) x d_inner + d_inner x d_state) elements
 //   mamba2:         ((d_conv - 1) x (d_inner + 2 n_groups d_state) + heads x head_dim x d_state)
 //   gated_deltanet: ((d_conv - 1) x (2 key_dim + value_dim) + v_heads x head_k_dim x head_v_dim)
-// in the state dtype (the model's dtype unless the spec says otherwise).
+//   kda:            3 x (d_conv - 1) x heads x head_dim in the state dtype
+//                   + heads x head_dim x head_dim in float32
+// in the state dtype (the model's dtype unless the spec says otherwise); KDA's recurrent part
+// is float32 whatever it is (vLLM MambaStateDtypeCalculator.kda_state_dtype).
 [[nodiscard]] std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer);
 
 // The two parts of that state, in elements of `dtype` (all 0 for a layer without one).
 struct StateElements {
   std::uint64_t conv = 0, ssm = 0;
-  Dtype dtype = Dtype::bf16;
+  Dtype dtype = Dtype::bf16;     // of the conv part (and of the recurrent part but for KDA)
+  Dtype ssm_dtype = Dtype::bf16; // of the recurrent part
 };
 [[nodiscard]] StateElements state_elements(const ModelSpec& spec, const LayerSpec& layer);
 

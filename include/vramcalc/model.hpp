@@ -89,6 +89,7 @@ enum class RecurrentKind : std::uint8_t {
   mamba,          // Mamba-1 selective SSM (Jamba)
   mamba2,         // Mamba-2 SSD (Mamba2, Nemotron-H)
   gated_deltanet, // Gated DeltaNet linear attention (Qwen3-Next)
+  kda,            // Kimi Delta Attention (Kimi-Linear): gated delta rule with a per-channel forget gate
 };
 
 [[nodiscard]] std::string_view recurrent_kind_name(RecurrentKind k);
@@ -101,8 +102,8 @@ struct RecurrentSpec {
   std::uint64_t d_conv = 0;         // causal conv kernel width
   std::uint64_t dt_rank = 0;        // mamba: rank of the dt projection
   std::uint64_t n_groups = 1;       // mamba2: B/C groups
-  std::uint64_t num_heads = 0;      // mamba2: SSM heads; gated_deltanet: value heads
-  std::uint64_t head_dim = 0;       // mamba2: head size (d_inner / num_heads)
+  std::uint64_t num_heads = 0;      // mamba2: SSM heads; gated_deltanet: value heads; kda: heads
+  std::uint64_t head_dim = 0;       // mamba2: head size (d_inner / num_heads); kda: head size
   std::uint64_t num_k_heads = 0;    // gated_deltanet: key heads
   std::uint64_t head_k_dim = 0;     // gated_deltanet
   std::uint64_t head_v_dim = 0;     // gated_deltanet

@@ -32,6 +32,10 @@ enum class TensorRole : std::uint8_t {
   // Gemma 4 (llama.cpp's names): a MoE block's norms around its dense MLP and its experts,
   // the router's input scale and the experts' output scales, and each layer's output scalar
   post_ffw_norm_1, pre_ffw_norm_2, post_ffw_norm_2, ffn_gate_inp_scale, ffn_down_exps_scale, layer_output_scale,
+  // Kimi Delta Attention (its q, k, v and output projections are attn_q, attn_k, attn_v and
+  // attn_output, as llama.cpp names them): the depthwise convolutions of q, k and v, the
+  // low-rank forget gate (f_a, f_b), beta (b_proj) and the low-rank output gate (g_a, g_b)
+  ssm_conv1d_q, ssm_conv1d_k, ssm_conv1d_v, ssm_f_a, ssm_f_b, ssm_beta, ssm_g_a, ssm_g_b,
 };
 
 // Groups used to report weights and to decide what a quantization method touches.
@@ -49,6 +53,10 @@ struct Tensor {
   bool bias = false;       // a bias vector rather than a weight
   bool mtp = false;        // part of a multi-token-prediction block
   std::uint64_t ne0 = 1, ne1 = 1, ne2 = 1;
+  // The checkpoint stores it in float32 whatever the model's dtype, and engines load it so
+  // (KDA's A_log and dt_bias: float32 nn.Parameters in vLLM's kda.py); a GGUF keeps every
+  // 1-D tensor in f32 anyway.
+  bool stored_f32 = false;
 
   [[nodiscard]] std::uint64_t elements() const;        // checked
   [[nodiscard]] bool is_matrix() const { return ne1 > 1 && !bias; }
@@ -106,7 +114,15 @@ struct Tensor {
   case TensorRole::ssm_out:
   case TensorRole::ssm_dt_norm:
   case TensorRole::ssm_b_norm:
-  case TensorRole::ssm_c_norm: return TensorGroup::recurrent;
+  case TensorRole::ssm_c_norm:
+  case TensorRole::ssm_conv1d_q:
+  case TensorRole::ssm_conv1d_k:
+  case TensorRole::ssm_conv1d_v:
+  case TensorRole::ssm_f_a:
+  case TensorRole::ssm_f_b:
+  case TensorRole::ssm_beta:
+  case TensorRole::ssm_g_a:
+  case TensorRole::ssm_g_b: return TensorGroup::recurrent;
   case TensorRole::nextn_enorm:
   case TensorRole::nextn_hnorm:
   case TensorRole::nextn_eh_proj:

@@ -89,6 +89,12 @@ constexpr ArchitectureFacts table[] = {
     // bailing_moe): one fused query_key_value, q/k norms and the router's expert bias as configured.
     {.name = "Ling 2", .hf_model_types = {"bailing_moe", "bailing_moe_v2"}, .gguf_arch = "bailingmoe2",
      .gguf_rules = false, .qk_norm = ByConfig::from_config, .fused_qkv = true, .hf_keys = HfKeys::bailing},
+    // Kimi-Linear (moonshotai's configuration_kimi.py / modeling_kimi.py, vLLM kimi_linear.py):
+    // MLA on linear_attn_config.full_attn_layers, Kimi Delta Attention on kda_layers, DeepSeek-V3
+    // style experts with e_score_correction_bias. llama.cpp names it kimi-linear (LLM_ARCH_KIMI_LINEAR).
+    {.name = "Kimi-Linear", .hf_model_types = {"kimi_linear"}, .gguf_arch = "kimi-linear", .gguf_rules = false,
+     .mla = true, .mixers = Mixers::listed_one_based, .recurrent = RecurrentKind::kda, .hf_keys = HfKeys::kimi_linear,
+     .router_bias = RouterBias::always},
     fused_qkv_only("GPT-NeoX", "gptneox"),
     fused_qkv_only("StarCoder", "starcoder"),
     fused_qkv_only("MPT", "mpt"),
@@ -160,6 +166,8 @@ constexpr bool rows_are_complete() {
     if (a.moe_layers == MoeLayers::periodic && (a.moe_period == 0 || a.moe_offset >= a.moe_period)) return false;
     if (a.recurrent == RecurrentKind::mamba2 && a.hf_model_types[0] != nullptr && a.hf_ssm_keys.heads.empty()) return false;
     if (a.gguf_rules && a.recurrent == RecurrentKind::gated_deltanet) return false;
+    if (a.gguf_rules && a.recurrent == RecurrentKind::kda) return false;
+    if ((a.mixers == Mixers::listed_one_based) != (a.hf_keys == HfKeys::kimi_linear)) return false;
     if (a.fused_gate_up && a.mlp != MlpKind::gated) return false;
   }
   return true;

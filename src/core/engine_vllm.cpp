@@ -93,8 +93,10 @@ Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const V
   }
   if (mamba_page > 0 && attn_token_bytes > 0 && o.block_size == 0) {
     // Hybrid models: the attention block grows until its page holds a Mamba state, and the
-    // Mamba page is padded to match (HybridAttentionMambaModelConfig.verify_and_update_config).
-    const std::uint64_t align = 16;
+    // Mamba page is padded to match (HybridAttentionMambaModelConfig.verify_and_update_config):
+    // in steps of 16 tokens, 64 with MLA (kernel_block_alignment_size; 128 only when the
+    // CUTLASS_MLA backend is chosen by hand).
+    const std::uint64_t align = spec.attention.mla ? 64 : 16;
     plan.block = std::max(plan.block, align * ceil_div(mamba_page, align * attn_token_bytes));
   }
   plan.page = attn_token_bytes > 0 ? checked_mul(plan.block, attn_token_bytes, "a KV page") : mamba_page;

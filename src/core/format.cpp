@@ -292,7 +292,9 @@ bool gpu_method_quantizes(const Tensor& t) {
   case TensorGroup::recurrent:
     // the linear projections; the conv kernel and A are not linear layers
     return t.role == TensorRole::ssm_in || t.role == TensorRole::ssm_ba || t.role == TensorRole::ssm_x ||
-           t.role == TensorRole::ssm_dt || t.role == TensorRole::ssm_out;
+           t.role == TensorRole::ssm_dt || t.role == TensorRole::ssm_out || t.role == TensorRole::ssm_f_a ||
+           t.role == TensorRole::ssm_f_b || t.role == TensorRole::ssm_beta || t.role == TensorRole::ssm_g_a ||
+           t.role == TensorRole::ssm_g_b;
   default: return false; // embeddings, output head, router, norms stay at native precision
   }
 }
@@ -632,7 +634,8 @@ std::vector<Dtype> gguf_types_chosen(const ModelSpec& spec, std::span<const Tens
       d = t.role == TensorRole::ffn_gate_inp_shexp ? source : Dtype::f32;
     } else if (t.role == TensorRole::ffn_gate_inp) {
       d = Dtype::f32; // the MoE router is kept in f32 and excluded from quantization
-    } else if (t.role == TensorRole::ssm_conv1d) {
+    } else if (t.role == TensorRole::ssm_conv1d || t.role == TensorRole::ssm_conv1d_q ||
+               t.role == TensorRole::ssm_conv1d_k || t.role == TensorRole::ssm_conv1d_v) {
       d = Dtype::f32; // excluded from quantization; the converter writes it in f32
     } else if (!is_quantized(c.def)) {
       d = c.def; // F32 / F16 / BF16 files: every weight in that type
@@ -671,6 +674,7 @@ TensorStorage storage_of(const ModelSpec& spec, const Tensor& t, const WeightFor
     }
     return {e.dtype, bytes};
   }
+  if (t.stored_f32) return plain_storage(t, Dtype::f32);
   return format.kind == FormatKind::plain ? plain_storage(t, format.dtype) : gpu_storage(spec, t, format);
 }
 
@@ -773,7 +777,7 @@ std::uint64_t safetensors_file_bytes(const ModelSpec& spec, const WeightFormat& 
   std::uint64_t bytes = 8, entries = 0;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     bytes = checked_add(bytes, storage[i].bytes, "the file size");
-    const bool quantized = format.kind != FormatKind::plain && storage[i].dtype != spec.dtype;
+    const bool quantized = format.kind != FormatKind::plain && storage[i].dtype != spec.dtype && !tensors[i].stored_f32;
     entries += quantized ? 3 : 1;
     // GPTQ writers (AutoGPTQ, GPTQModel) store g_idx for every layer even without act-order;
     // vLLM drops it when loading, so it is in the file but not in the weights.

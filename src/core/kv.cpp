@@ -69,13 +69,23 @@ StateElements state_elements(const ModelSpec& spec, const LayerSpec& layer) {
     ssm = checked_mul(checked_mul(r.num_heads, r.head_k_dim), r.head_v_dim, "the recurrent state");
     break;
   }
+  case RecurrentKind::kda: {
+    // vLLM MambaStateShapeCalculator.kda_state_shape: conv states of q, k and v, (P, K - 1)
+    // each, and the recurrent (H, d, d), kept in float32 (kda_state_dtype).
+    const std::uint64_t p = checked_mul(r.num_heads, r.head_dim, "the recurrent state");
+    conv = checked_mul(checked_mul(3, conv_rows), p, "the recurrent state");
+    ssm = checked_mul(p, r.head_dim, "the recurrent state");
+    const Dtype d = r.state_dtype.value_or(spec.dtype);
+    return {conv, ssm, d, Dtype::f32};
   }
-  return {conv, ssm, r.state_dtype.value_or(spec.dtype)};
+  }
+  const Dtype d = r.state_dtype.value_or(spec.dtype);
+  return {conv, ssm, d, d};
 }
 
 std::uint64_t state_bytes_per_sequence(const ModelSpec& spec, const LayerSpec& layer) {
   const StateElements e = state_elements(spec, layer);
-  return checked_add(row_bytes(e.dtype, e.conv), row_bytes(e.dtype, e.ssm), "the recurrent state");
+  return checked_add(row_bytes(e.dtype, e.conv), row_bytes(e.ssm_dtype, e.ssm), "the recurrent state");
 }
 
 KvCache kv_cache(const ModelSpec& spec, Dtype dtype, std::uint64_t context_tokens, std::uint64_t batch,

@@ -23,6 +23,7 @@ std::string_view recurrent_kind_name(RecurrentKind k) {
   case RecurrentKind::mamba: return "mamba";
   case RecurrentKind::mamba2: return "mamba2";
   case RecurrentKind::gated_deltanet: return "gated_deltanet";
+  case RecurrentKind::kda: return "kda";
   }
   return "?";
 }
@@ -80,8 +81,6 @@ std::string attention_summary(const ModelSpec& spec) {
     return "MLA weights, cached per head (" + std::to_string(spec.attention.num_kv_heads) + " KV heads: a GGUF without "
            "llama.cpp's MLA metadata)";
   }
-  if (spec.attention.mla) return "MLA (latent " + std::to_string(spec.attention.mla->kv_lora_rank) + "+" +
-                                 std::to_string(spec.attention.mla->qk_rope_head_dim) + ")";
   std::uint64_t full = 0, sliding = 0, chunked = 0, none = 0;
   for (const auto& l : spec.layers) {
     if (!l.has_mixer) continue;
@@ -93,6 +92,14 @@ std::string attention_summary(const ModelSpec& spec) {
     }
   }
   std::string out;
+  if (spec.attention.mla) {
+    out = "MLA (latent " + std::to_string(spec.attention.mla->kv_lora_rank) + "+" +
+          std::to_string(spec.attention.mla->qk_rope_head_dim) + ")";
+    // A hybrid (Kimi-Linear): the MLA layers, then the recurrent ones.
+    if (none == 0 || !spec.recurrent) return out;
+    return std::to_string(full) + " " + out + " + " + std::to_string(none) + " " +
+           std::string(recurrent_kind_name(spec.recurrent->kind));
+  }
   auto add = [&](std::uint64_t n, const std::string& what) {
     if (n == 0) return;
     if (!out.empty()) out += " + ";

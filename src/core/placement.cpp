@@ -112,6 +112,12 @@ Split split_of(const Tensor& t) {
   case TensorRole::ssm_a:
   case TensorRole::ssm_d:
   case TensorRole::ssm_norm:
+  case TensorRole::ssm_conv1d_q:
+  case TensorRole::ssm_conv1d_k:
+  case TensorRole::ssm_conv1d_v:
+  case TensorRole::ssm_f_b:
+  case TensorRole::ssm_beta:
+  case TensorRole::ssm_g_b:
   case TensorRole::attn_sinks:
   case TensorRole::attn_qkv: return Split::rows;
   case TensorRole::attn_k:
@@ -121,7 +127,7 @@ Split split_of(const Tensor& t) {
   case TensorRole::ffn_down_exps:
   case TensorRole::ffn_down_shexp:
   case TensorRole::ssm_out: return t.bias ? Split::replicate : Split::cols;
-  default: return Split::replicate; // norms, router, MLA q_a / kv_a, the vision tower
+  default: return Split::replicate; // norms, router, MLA q_a / kv_a, KDA's f_a / g_a, the vision tower
   }
 }
 
@@ -130,6 +136,8 @@ void shard(const ModelSpec& spec, Tensor& t, const Parallel& p) {
   const std::uint64_t tp = p.tp;
   // One element of a bias or vector is its own row: treat ne0 as the split dimension.
   std::uint64_t& rows = t.bias || t.ne1 == 1 ? t.ne0 : t.ne1;
+  // KDA's o_norm is one RMSNorm of head_dim shared by every head (FusedRMSNormGated): replicated.
+  if (t.role == TensorRole::ssm_norm && spec.recurrent && spec.recurrent->kind == RecurrentKind::kda) return;
   switch (split_of(t)) {
   case Split::replicate: break;
   case Split::rows:
@@ -142,6 +150,10 @@ void shard(const ModelSpec& spec, Tensor& t, const Parallel& p) {
     break;
   case Split::heads: {
     const LayerSpec& ls = spec.layers[static_cast<std::size_t>(t.layer)];
+    if (ls.attention == AttentionKind::none) { // KDA's k_proj and v_proj: ColumnParallelLinear
+      rows = ceil_div(rows, tp);
+      break;
+    }
     const std::uint64_t head = t.role == TensorRole::attn_k ? ls.head_dim_k : ls.head_dim_v;
     rows = checked_mul(kv_heads_per_rank(ls.num_kv_heads, p.tp), head);
     break;

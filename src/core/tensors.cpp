@@ -67,6 +67,14 @@ std::string_view tensor_role_name(TensorRole r) {
   case TensorRole::ffn_gate_inp_scale: return "ffn_gate_inp_scale";
   case TensorRole::ffn_down_exps_scale: return "ffn_down_exps_scale";
   case TensorRole::layer_output_scale: return "layer_output_scale";
+  case TensorRole::ssm_conv1d_q: return "ssm_conv1d_q";
+  case TensorRole::ssm_conv1d_k: return "ssm_conv1d_k";
+  case TensorRole::ssm_conv1d_v: return "ssm_conv1d_v";
+  case TensorRole::ssm_f_a: return "ssm_f_a";
+  case TensorRole::ssm_f_b: return "ssm_f_b";
+  case TensorRole::ssm_beta: return "ssm_beta";
+  case TensorRole::ssm_g_a: return "ssm_g_a";
+  case TensorRole::ssm_g_b: return "ssm_g_b";
   }
   return "?";
 }
@@ -132,6 +140,11 @@ struct Builder {
     push(role, false, in, outf, experts);
   }
   void vector(TensorRole role, std::uint64_t n) { push(role, false, n, 1, 1); }
+  // A 1-D tensor the checkpoint keeps in float32 (Tensor::stored_f32).
+  void f32(TensorRole role, std::uint64_t n, bool is_bias) {
+    push(role, is_bias, n, 1, 1);
+    out.back().stored_f32 = true;
+  }
   // Stacked expert biases keep the experts in ne2, like stacked expert weights.
   void bias(TensorRole role, std::uint64_t n, std::uint64_t experts = 1) { push(role, true, n, 1, experts); }
   void norm(TensorRole role, std::uint64_t n) {
@@ -248,6 +261,31 @@ void add_recurrent(Builder& b) {
     b.vector(TensorRole::ssm_a, r.num_heads);
     b.vector(TensorRole::ssm_norm, r.head_v_dim);
     b.matrix(TensorRole::ssm_out, value_dim, h);
+    return;
+  }
+  case RecurrentKind::kda: {
+    // vLLM vllm/model_executor/layers/kda.py, KimiDeltaAttention, with H heads of d, P = H x d:
+    // q_proj, k_proj, v_proj h -> P; q/k/v_conv1d P x K (depthwise, no bias); f_a_proj h -> d,
+    // f_b_proj d -> P, dt_bias P (float32); b_proj h -> H; A_log H (float32); g_a_proj h -> d,
+    // g_b_proj d -> P; o_norm d; o_proj P -> h. The checkpoint stores the convolutions in its
+    // dtype (bf16) and A_log, dt_bias in float32.
+    const std::uint64_t d = r.head_dim;
+    const std::uint64_t p = checked_mul(r.num_heads, d);
+    b.matrix(TensorRole::attn_q, h, p);
+    b.matrix(TensorRole::attn_k, h, p);
+    b.matrix(TensorRole::attn_v, h, p);
+    b.matrix(TensorRole::ssm_conv1d_q, r.d_conv, p);
+    b.matrix(TensorRole::ssm_conv1d_k, r.d_conv, p);
+    b.matrix(TensorRole::ssm_conv1d_v, r.d_conv, p);
+    b.matrix(TensorRole::ssm_f_a, h, d);
+    b.matrix(TensorRole::ssm_f_b, d, p);
+    b.f32(TensorRole::ssm_dt, p, true);
+    b.matrix(TensorRole::ssm_beta, h, r.num_heads);
+    b.f32(TensorRole::ssm_a, r.num_heads, false);
+    b.matrix(TensorRole::ssm_g_a, h, d);
+    b.matrix(TensorRole::ssm_g_b, d, p);
+    b.vector(TensorRole::ssm_norm, d);
+    b.matrix(TensorRole::attn_output, p, h);
     return;
   }
   }

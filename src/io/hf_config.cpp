@@ -47,6 +47,14 @@ public:
     return v.get<std::string>();
   }
   const json* get(const char* key) const { return has(key) ? &j_.at(key) : nullptr; }
+  // The object at `key`, read with the same rules (its keys named under this one's path).
+  Config child(const char* key) const {
+    if (!has(key)) throw LoadFailure{{ErrorCode::invalid_model, origin_ + ": missing key vramcalc needs: " +
+                                                                     path_.substr(path_.empty() ? 0 : 1) +
+                                                                     (path_.empty() ? "" : "/") + key}};
+    if (!j_.at(key).is_object()) fail(key, "expected an object");
+    return Config(j_.at(key), origin_, path_ + "/" + key);
+  }
 
   [[noreturn]] void fail(const char* key, const std::string& what) const {
     throw LoadFailure{{ErrorCode::invalid_model, origin_ + ": " + path_ + "/" + key + ": " + what}};
@@ -266,6 +274,8 @@ void read_sizes(Reading& r, ModelSpec& s, const std::string& origin) {
   a.head_dim = c.u64_or("head_dim", c.u64_or("attention_head_dim", s.hidden_size / a.num_heads));
   a.v_head_dim = a.head_dim;
   s.max_context = c.u64_or("max_position_embeddings", 0);
+  // Kimi-Linear's config gives its context as model_max_length only (1,048,576 on the 48B).
+  if (r.arch.hf_keys == HfKeys::kimi_linear) s.max_context = c.u64_or("model_max_length", s.max_context);
   s.intermediate_size = c.u64_or("intermediate_size", 0);
 }
 
@@ -307,6 +317,7 @@ void read_block(const Reading& r, ModelSpec& s) {
   s.mlp_bias = c.boolean_or("mlp_bias", false);
   switch (arch.hf_keys) {
   case HfKeys::standard:
+  case HfKeys::kimi_linear:
   case HfKeys::falcon: break; // read_falcon_keys
   case HfKeys::ernie: // Ernie4_5_MoeConfig use_bias: every projection but the router's
     s.attention.qkv_bias = s.attention.o_bias = s.mlp_bias = c.boolean_or("use_bias", false);
@@ -443,7 +454,8 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   MoeSpec m;
   m.num_experts = experts;
   const char* top_k_key = ernie ? "moe_k" : gemma4 ? "top_k_experts" : "num_experts_per_tok";
-  m.experts_per_token = c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", 0));
+  m.experts_per_token =
+      c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", c.u64_or("num_experts_per_token", 0)));
   if (m.experts_per_token == 0) c.fail(top_k_key, "missing for a MoE model");
   m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
   m.shared_experts = c.u64_or("n_shared_experts", 0);
@@ -484,6 +496,12 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
     m.shared_intermediate_size = m.expert_intermediate_size;
     m.router_bias = c.boolean_or("moe_router_enable_expert_bias", false);
     break;
+  case HfKeys::kimi_linear:
+    // modeling_kimi.py KimiSparseMoeBlock: num_shared_experts in one MLP of
+    // moe_intermediate_size x num_shared_experts.
+    m.shared_experts = c.u64_or("num_shared_experts", 0);
+    m.shared_intermediate_size = m.expert_intermediate_size;
+    break;
   }
   if (const json* mlp_only = c.get("mlp_only_layers"); mlp_only != nullptr && mlp_only->is_array()) {
     for (const json& i : *mlp_only) {
@@ -509,6 +527,19 @@ RecurrentSpec read_recurrent_state(const Reading& r, RecurrentKind kind, std::ui
     out.conv_bias = false;
     c.check_missing();
     break;
+  case RecurrentKind::kda: {
+    // linear_attn_config (vLLM kda.py reads num_heads, head_dim, short_conv_kernel_size there).
+    Config k = c.child("linear_attn_config");
+    out.num_heads = k.u64("num_heads");
+    out.head_dim = k.u64("head_dim");
+    out.d_conv = k.u64("short_conv_kernel_size");
+    k.check_missing();
+    if (out.num_heads == 0 || out.head_dim == 0 || out.d_conv == 0) {
+      k.fail("num_heads", "num_heads, head_dim and short_conv_kernel_size must be positive");
+    }
+    out.conv_bias = false;
+    break;
+  }
   case RecurrentKind::mamba: {
     out.d_state = c.u64_or("mamba_d_state", 16);
     out.d_conv = c.u64_or("mamba_d_conv", 4);
@@ -534,6 +565,37 @@ RecurrentSpec read_recurrent_state(const Reading& r, RecurrentKind kind, std::ui
   }
   }
   out.dt_norms = r.arch.ssm_dt_norms;
+  return out;
+}
+
+// Kimi-Linear's linear_attn_config: full_attn_layers (MLA) and kda_layers (the recurrent
+// mixer), 1-based (vLLM KimiLinearConfig.is_kda_layer: layer_idx + 1 in kda_layers); together
+// they name every layer once.
+std::vector<LayerKind> one_based_layer_lists(const Config& c, std::uint64_t layers) {
+  const Config k = c.child("linear_attn_config");
+  std::vector<int> kind(layers, -1); // -1 unlisted, 0 full attention, 1 KDA
+  for (const auto& [key, value] : {std::pair{"full_attn_layers", 0}, std::pair{"kda_layers", 1}}) {
+    const json* list = k.get(key);
+    if (list == nullptr) k.fail(key, "missing: Kimi-Linear lists its attention and KDA layers (1-based)");
+    if (!list->is_array()) k.fail(key, "expected an array of 1-based layer numbers");
+    for (const json& n : *list) {
+      if (!n.is_number_unsigned() || n.get<std::uint64_t>() < 1 || n.get<std::uint64_t>() > layers) {
+        k.fail(key, "expected layer numbers from 1 to " + std::to_string(layers) + " (1-based), got " +
+                        detail::json_excerpt(n));
+      }
+      int& slot = kind[n.get<std::uint64_t>() - 1];
+      if (slot != -1) k.fail(key, "layer " + detail::json_excerpt(n) + " is listed twice");
+      slot = value;
+    }
+  }
+  std::vector<LayerKind> out;
+  out.reserve(layers);
+  for (std::uint64_t i = 0; i < layers; ++i) {
+    if (kind[i] == -1) {
+      k.fail("kda_layers", "layer " + std::to_string(i + 1) + " (1-based) is in neither full_attn_layers nor kda_layers");
+    }
+    out.push_back({kind[i] == 0 ? AttentionKind::full : AttentionKind::none, false});
+  }
   return out;
 }
 
@@ -570,6 +632,7 @@ void mixer_pattern(const Reading& r, ModelSpec& s, std::vector<LayerKind>& patte
     }
     return;
   }
+  case Mixers::listed_one_based: pattern = one_based_layer_lists(c, layers); return;
   case Mixers::recurrent_only:
     pattern = {{AttentionKind::none, false}};
     s.attention.num_kv_heads = 1;

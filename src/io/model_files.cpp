@@ -145,6 +145,22 @@ constexpr RoleName layer_roles[] = {
     {"linear_attn.A_log", "ssm_a"},
     {"linear_attn.norm", "ssm_norm"},
     {"linear_attn.out_proj", "ssm_out"},
+    // Kimi Delta Attention (Kimi-Linear's self_attn on its kda_layers; q/k/v/o_proj as above)
+    {"self_attn.q_conv1d", "ssm_conv1d_q"},
+    {"self_attn.k_conv1d", "ssm_conv1d_k"},
+    {"self_attn.v_conv1d", "ssm_conv1d_v"},
+    {"self_attn.f_a_proj", "ssm_f_a"},
+    {"self_attn.f_b_proj", "ssm_f_b"},
+    {"self_attn.b_proj", "ssm_beta"},
+    {"self_attn.g_a_proj", "ssm_g_a"},
+    {"self_attn.g_b_proj", "ssm_g_b"},
+    {"self_attn.A_log", "ssm_a"},
+    {"self_attn.dt", "ssm_dt"}, // dt_bias: split_companion reads the "_bias" suffix (gpt-oss's)
+    {"self_attn.o_norm", "ssm_norm"},
+    {"block_sparse_moe.shared_experts.gate_proj", "ffn_gate_shexp"},
+    {"block_sparse_moe.shared_experts.up_proj", "ffn_up_shexp"},
+    {"block_sparse_moe.shared_experts.down_proj", "ffn_down_shexp"},
+    {"block_sparse_moe.gate.e_score_correction", "ffn_gate_inp"}, // _bias: the router's bias
 };
 
 // Routed experts stored one by one: "<prefix>.E.<proj>".

@@ -197,7 +197,7 @@ void read_moe(ObjectReader& r, ModelSpec& s) {
 
 }
 
-// /recurrent: the state of Mamba, Mamba-2 and Gated DeltaNet layers.
+// /recurrent: the state of Mamba, Mamba-2, Gated DeltaNet and Kimi Delta Attention layers.
 void read_recurrent(ObjectReader& r, ModelSpec& s) {
   if (auto rr = r.opt_object("recurrent")) {
     RecurrentSpec rec;
@@ -205,7 +205,8 @@ void read_recurrent(ObjectReader& r, ModelSpec& s) {
     if (kind == "mamba") rec.kind = RecurrentKind::mamba;
     else if (kind == "mamba2") rec.kind = RecurrentKind::mamba2;
     else if (kind == "gated_deltanet") rec.kind = RecurrentKind::gated_deltanet;
-    else rr->fail("kind", "expected mamba, mamba2 or gated_deltanet, got '" + kind + "'");
+    else if (kind == "kda") rec.kind = RecurrentKind::kda;
+    else rr->fail("kind", "expected mamba, mamba2, gated_deltanet or kda, got '" + kind + "'");
     if (auto sd = rr->opt_str("state_dtype")) {
       auto sdt = parse_dtype(*sd);
       if (!sdt || !(*sdt == Dtype::f32 || *sdt == Dtype::f16 || *sdt == Dtype::bf16)) {
@@ -220,6 +221,9 @@ void read_recurrent(ObjectReader& r, ModelSpec& s) {
       rec.num_k_heads = rr->u64("num_k_heads", 1, max_heads);
       rec.head_k_dim = rr->u64("head_k_dim", 1, max_dim);
       rec.head_v_dim = rr->u64("head_v_dim", 1, max_dim);
+    } else if (rec.kind == RecurrentKind::kda) {
+      rec.num_heads = rr->u64("num_heads", 1, max_heads);
+      rec.head_dim = rr->u64("head_dim", 1, max_dim);
     } else {
       rec.d_inner = rr->u64("d_inner", 1, max_dim);
       rec.d_state = rr->u64("d_state", 1, max_dim);

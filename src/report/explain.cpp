@@ -107,7 +107,7 @@ std::string render_explain(const Explanation& given, const RenderOptions& o) {
     out += fmt::format("{}. Recurrent state: fixed per sequence, whatever the context (docs/memory-model.md)\n"
                        "   per layer: convolution {} + recurrent state {} = {} B\n"
                        "   {} layers \u00d7 {} B \u00d7 {} sequence{} = {} bytes ({})\n\n",
-                       step++, row_arithmetic(e.state.conv, e.state.dtype), row_arithmetic(e.state.ssm, e.state.dtype),
+                       step++, row_arithmetic(e.state.conv, e.state.dtype), row_arithmetic(e.state.ssm, e.state.ssm_dtype),
                        with_commas(e.state_bytes_per_layer), e.state_layers, with_commas(e.state_bytes_per_layer), s.batch, s.batch == 1 ? "" : "s",
                        with_commas(m.state_bytes), format_bytes(m.state_bytes, u));
   }

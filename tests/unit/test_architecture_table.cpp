@@ -52,6 +52,11 @@ std::string hf_config(const ArchitectureFacts& row, const char* model_type) {
               {"linear_value_head_dim", 32}, {"linear_conv_kernel_dim", 4}});
   }
   if (row.mixers == Mixers::listed) c["hybrid_override_pattern"] = "M*M-M*M-";
+  if (row.recurrent == RecurrentKind::kda) {
+    // Kimi-Linear's 1-based lists: layers 4 and 8 attend.
+    c["linear_attn_config"] = {{"num_heads", 4},       {"head_dim", 32}, {"short_conv_kernel_size", 4},
+                               {"full_attn_layers", {4, 8}}, {"kda_layers", {1, 2, 3, 5, 6, 7}}};
+  }
   if (row.recurrent == RecurrentKind::mamba2) {
     c.update({{std::string(row.hf_ssm_keys.heads), 8}, {std::string(row.hf_ssm_keys.head_dim), 64},
               {std::string(row.hf_ssm_keys.state_size), 16}, {"conv_kernel", 4}});
@@ -203,6 +208,7 @@ TEST_CASE("architecture table: one list of the architectures each importer knows
   CHECK(hf_architecture("starcoder2") == nullptr);
   CHECK(hf_architecture("") == nullptr);
   CHECK(gguf_architecture("qwen3next") == nullptr); // its config.json has rules; its GGUF files not yet
+  CHECK(gguf_architecture("kimi-linear") == nullptr);
   CHECK(gguf_architecture("llama") == hf_architecture("llama"));
   CHECK(gguf_architecture("deepseek2") == hf_architecture("deepseek_v2"));
 }

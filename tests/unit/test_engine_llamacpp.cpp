@@ -214,6 +214,14 @@ TEST_CASE("llama.cpp KV cache: the arithmetic, written out") {
     CHECK(r.kv_bytes == 0);
     CHECK(r.state_bytes == 2 * 420'864);
   }
+  SECTION("Kimi Delta Attention: conv and recurrent state in f32 (n_embd_r, n_embd_s)") {
+    // llama_hparams::n_embd_r() = 3 x (4 - 1) x 32 x 128 = 36,864, n_embd_s() = 128 x 128 x 32
+    // = 524,288, f32: 4 x 561,152 = 2,244,608 bytes per KDA layer and sequence; 20 layers x 2
+    // sequences = 89,784,320. The 7 MLA layers cache 576 f16 per token: 4,096 cells x 7 x 1,152.
+    const LlamaCppResult r = llamacpp_plan(vramcalc::test::model("kimi-linear-48b-a3b"), f16_gguf(), 4096, 2, {}, 0, o);
+    CHECK(r.state_bytes == 2 * 20 * 2'244'608ull);
+    CHECK(r.kv_bytes == 4096ull * 7 * 1'152);
+  }
 }
 
 TEST_CASE("llama.cpp on CUDA: padded quantized rows and 128-byte alignment") {

@@ -342,3 +342,10 @@ TEST_CASE("Gemma 4: SGLang's hybrid sliding-window pool is refused as for Gemma 
                                      catalog_gpu("h100"), Parallel{}, {});
   CHECK(r.error.find("SWAKVPool") != std::string::npos);
 }
+
+TEST_CASE("SGLang: Kimi-Linear's KDA layers go to its hybrid linear pool, which is not modelled") {
+  const SglangResult r = sglang_plan(model("kimi-linear-48b-a3b"), format_of("bf16"), Dtype::bf16, 131072,
+                                     catalog_gpu("h200"), Parallel{}, {});
+  CHECK(r.error == "SGLang keeps sliding-window and recurrent layers in hybrid pools (SWAKVPool, HybridLinearKVPool), "
+                   "which vramcalc does not model; this model has such layers");
+}

@@ -198,6 +198,8 @@ TEST_CASE("TensorRT-LLM: does not start, refuses what it does not model", "[trtl
   CHECK(trtllm_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{4, 1, false}, {}).starts);
   // Recurrent layers (MambaHybridCacheManager), a KV dtype it does not allocate, a fraction of 1.
   CHECK_FALSE(trtllm_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {}).error.empty());
+  CHECK(trtllm_plan(model("kimi-linear-48b-a3b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h200"), Parallel{}, {})
+            .error.starts_with("TensorRT-LLM keeps the state of recurrent layers in its MambaHybridCacheManager"));
   CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::q8_0, 0, catalog_gpu("h100"), Parallel{}, {}).error.empty());
   // Llama-3.1-8B's 8 heads of 128 at tp 2048: 1,024 // 2,048 = 0 bytes estimated.
   CHECK_FALSE(trtllm_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 0, catalog_gpu("h100"), Parallel{2048, 1, false}, {}).error.empty());

@@ -93,6 +93,29 @@ TEST_CASE("the page arithmetic, exactly: Llama 3.1 8B") {
   CHECK(v.starts);
 }
 
+TEST_CASE("Kimi-Linear: MLA pages grown to hold a KDA state, in steps of 64 tokens") {
+  // KDA state per layer (MambaSpec page): 3 x 3 x 4,096 conv x 2 bytes + 32 x 128 x 128 x 4 bytes
+  // = 73,728 + 2,097,152 = 2,170,880. MLA row 576 x 2 bytes = 1,152 per token. The block grows to
+  // 64 x cdiv(2,170,880, 64 x 1,152) = 64 x cdiv(2,170,880, 73,728) = 64 x 30 = 1,920 tokens
+  // (HybridAttentionMambaModelConfig, MLA alignment 64); page 1,920 x 1,152 = 2,211,840.
+  const ModelSpec& m = model("kimi-linear-48b-a3b");
+  const VllmResult v = vllm_blocks(m, Dtype::bf16, 131072, 20ull << 30, Parallel{}, version(11), catalog_gpu("h100"));
+  CHECK(v.block_size == 1'920);
+  CHECK(v.page_bytes == 2'211'840);
+  // 7 MLA and 20 KDA layers: groups of min(7, 20) = 7 layers (2 x 20 >= 3 x 7): 1 + cdiv(20, 7) = 4
+  CHECK(v.group_size == 7);
+  CHECK(v.num_groups == 4);
+  // 21,474,836,480 / 2,211,840 / 7 = 1,387 blocks; one 131,072-token request needs cdiv(131,072,
+  // 1,920) = 69 MLA blocks + 3 KDA groups x 1 = 72 blocks of 7 x 2,211,840 = 1,114,767,360 bytes.
+  CHECK(v.num_gpu_blocks == 1'387);
+  CHECK(v.needed_bytes == 1'114'767'360ull);
+  CHECK(v.starts);
+  // tp 2: the KDA heads split (state 2,170,880 / 2 = 1,085,440 per rank), the MLA latent does not:
+  // 64 x cdiv(1,085,440, 73,728) = 64 x 15 = 960 tokens.
+  const VllmResult t2 = vllm_blocks(m, Dtype::bf16, 131072, 20ull << 30, Parallel{2, 1, false}, version(11), catalog_gpu("h100"));
+  CHECK(t2.block_size == 960);
+}
+
 TEST_CASE("a request that does not fit: vLLM refuses, with the largest max_model_len") {
   // Qwen2.5-3B: 36 layers x 2 x 2 KV heads x 128 x 2 bytes = 36,864 per token; 32,000 tokens
   // need 2,000 blocks x 16 x 36,864 = 1,179,648,000 bytes, "1.1 GiB" as the log says; with

@@ -157,6 +157,67 @@ TEST_CASE("Qwen3-Next: 3 Gated DeltaNet layers to 1 full, with a fixed state") {
   CHECK(kv_cache(s, Dtype::bf16, 262144, 1).state_bytes_per_sequence == 39'518'208ull); // context-free
 }
 
+TEST_CASE("Kimi-Linear: MLA on the 1-based full_attn_layers, Kimi Delta Attention on kda_layers") {
+  const ModelSpec s = import_dir("Kimi-Linear-48B-A3B-Instruct").spec;
+  REQUIRE(s.recurrent);
+  CHECK(s.recurrent->kind == RecurrentKind::kda);
+  CHECK(s.max_context == 1'048'576); // model_max_length
+  // full_attn_layers [4, 8, 12, 16, 20, 24, 27] are layers 3, 7, ..., 23 and 26 counting from 0
+  for (std::size_t i = 0; i < s.layers.size(); ++i) {
+    INFO("layer " << i);
+    const bool mla = i == 26 || i % 4 == 3;
+    CHECK((s.layers[i].attention == AttentionKind::full) == mla);
+    CHECK(s.layers[i].moe == (i >= 1)); // first_k_dense_replace 1
+  }
+  CHECK(s.moe->shared_experts == 1);
+  CHECK(s.moe->experts_per_token == 8);
+  CHECK(s.moe->router_bias);
+  // The checkpoint's 20,493 tensors hold 49,122,681,728 parameters (its tensor listing):
+  //   embedding + head 2 x 163,840 x 2,304 = 754,974,720; final norm 2,304; 27 x 2 norms of 2,304 = 124,416
+  //   KDA layer: q, k, v 3 x 2,304 x 4,096 = 28,311,552; convs 3 x 4 x 4,096 = 49,152;
+  //     f_a, g_a 2 x 2,304 x 128 = 589,824; f_b, g_b 2 x 128 x 4,096 = 1,048,576; dt_bias 4,096;
+  //     b_proj 2,304 x 32 = 73,728; A_log 32; o_norm 128; o_proj 4,096 x 2,304 = 9,437,184
+  //     = 39,514,272; x 20 = 790,285,440
+  //   MLA layer: q 2,304 x 32 x 192 = 14,155,776; kv_a 2,304 x 576 = 1,327,104; kv_a norm 512;
+  //     kv_b 512 x 32 x 256 = 4,194,304; o 4,096 x 2,304 = 9,437,184 = 29,114,880; x 7 = 203,804,160
+  //   dense MLP (layer 0) 3 x 2,304 x 9,216 = 63,700,992
+  //   MoE layer: 256 experts x 3 x 2,304 x 1,024 = 1,811,939,328; router 2,304 x 256 + 256 bias
+  //     = 590,080; shared 3 x 2,304 x 1,024 = 7,077,888 = 1,819,607,296; x 26 = 47,309,789,696
+  const ParamCounts c = count_params(s);
+  CHECK(c.total == 49'122'681'728ull);
+  // active: 248 of the 256 routed experts idle in 26 layers: 26 x 248 x 7,077,888 = 45,638,221,824
+  CHECK(c.active == 49'122'681'728ull - 45'638'221'824ull);
+  // KV: 7 MLA layers x (512 + 64) x 2 bytes = 8,064 bytes per token
+  const KvCache kv = kv_cache(s, Dtype::bf16, 4096, 1);
+  CHECK(kv.bytes_per_token == 8'064);
+  // state per KDA layer: conv 3 x (4 - 1) x 4,096 = 36,864 x 2 bytes (bf16) = 73,728
+  //                    + recurrent 32 x 128 x 128 = 524,288 x 4 bytes (float32) = 2,097,152
+  //                    = 2,170,880; x 20 layers = 43,417,600
+  CHECK(kv.state_bytes_per_sequence == 43'417'600ull);
+}
+
+TEST_CASE("Kimi-Linear: linear_attn_config errors name the key") {
+  const std::string head = R"({"model_type": "kimi_linear", "hidden_size": 64, "num_hidden_layers": 4,
+      "num_attention_heads": 4, "vocab_size": 100, "intermediate_size": 128, "dtype": "bfloat16",
+      "model_max_length": 4096, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8,
+      "linear_attn_config": )";
+  auto with = [&](const std::string& lac) { return io::parse_hf_config(head + lac + "}", "k/config.json", "k"); };
+  const std::string kda = R"("num_heads": 4, "head_dim": 16, "short_conv_kernel_size": 4)";
+  REQUIRE(with("{" + kda + R"(, "full_attn_layers": [4], "kda_layers": [1, 2, 3]})").has_value());
+  CHECK(with("{" + kda + R"(, "full_attn_layers": [4], "kda_layers": [0, 1, 2]})").error().message ==
+        "k/config.json: /linear_attn_config/kda_layers: expected layer numbers from 1 to 4 (1-based), got 0");
+  CHECK(with("{" + kda + R"(, "full_attn_layers": [4], "kda_layers": [1, 2, 4]})").error().message ==
+        "k/config.json: /linear_attn_config/kda_layers: layer 4 is listed twice");
+  CHECK(with("{" + kda + R"(, "full_attn_layers": [4], "kda_layers": [1, 2]})").error().message ==
+        "k/config.json: /linear_attn_config/kda_layers: layer 3 (1-based) is in neither full_attn_layers nor kda_layers");
+  CHECK(with("{" + kda + R"(, "kda_layers": [1, 2, 3]})").error().message ==
+        "k/config.json: /linear_attn_config/full_attn_layers: missing: Kimi-Linear lists its attention and KDA layers (1-based)");
+  CHECK(with(R"({"num_heads": 4, "full_attn_layers": [4], "kda_layers": [1, 2, 3]})").error().message ==
+        "k/config.json: missing keys vramcalc needs: linear_attn_config/head_dim, linear_attn_config/short_conv_kernel_size");
+  CHECK(io::parse_hf_config(head + "[]}", "k/config.json", "k").error().message ==
+        "k/config.json: /linear_attn_config: expected an object");
+}
+
 TEST_CASE("Llama 4 Scout: chunked local attention on 3 of 4 layers, every layer MoE") {
   const ModelSpec s = import_dir("Llama-4-Scout-17B-16E-Instruct").spec;
   CHECK(s.layers[0].attention == AttentionKind::chunked);
@@ -225,6 +286,7 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"Qwen3-30B-A3B", "qwen3-30b-a3b"},
       {"Qwen3-235B-A22B", "qwen3-235b-a22b"},
       {"Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b"},
+      {"Kimi-Linear-48B-A3B-Instruct", "kimi-linear-48b-a3b"},
       {"gemma-2-9b", "gemma-2-9b"},
       {"gemma-2-27b", "gemma-2-27b"},
       {"gpt-oss-20b", "gpt-oss-20b"},

@@ -1,6 +1,10 @@
 #include "helpers.hpp"
+#include "vramcalc/format.hpp"
 #include "vramcalc/kv.hpp"
+#include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
+
+#include <tuple>
 
 using namespace vramcalc;
 using vramcalc::test::model;
@@ -103,4 +107,65 @@ TEST_CASE("Gemma 4 26B A4B: 2 KV heads of 512 on the global layers") {
   CHECK(kv_cache(m, Dtype::bf16, 1, 1).bytes_per_token == 225'280);
   // at 262,144 tokens: 25 x 1,024 x 8,192 + 5 x 262,144 x 4,096 = 209,715,200 + 5,368,709,120
   CHECK(kv_cache(m, Dtype::bf16, 262144, 1).total_bytes == 5'578'424'320ull);
+}
+
+TEST_CASE("Kimi Delta Attention: one layer's tensors, its bytes and its state per sequence") {
+  const ModelSpec& s = model("kimi-linear-48b-a3b"); // layer 0 is a KDA layer: 32 heads of 128, kernel 4
+  std::vector<Tensor> layer0;
+  for (const Tensor& t : model_tensors(s)) {
+    if (t.layer == 0 && t.group() != TensorGroup::mlp && t.group() != TensorGroup::norms) layer0.push_back(t);
+  }
+  // vLLM kda.py KimiDeltaAttention, P = 32 x 128 = 4,096, hidden 2,304: (role, ne0 = in, ne1 = out)
+  const std::vector<std::tuple<std::string, std::uint64_t, std::uint64_t, bool>> expected = {
+      {"attn_q", 2304, 4096, false},    {"attn_k", 2304, 4096, false},   {"attn_v", 2304, 4096, false},
+      {"ssm_conv1d_q", 4, 4096, false}, {"ssm_conv1d_k", 4, 4096, false}, {"ssm_conv1d_v", 4, 4096, false},
+      {"ssm_f_a", 2304, 128, false},    {"ssm_f_b", 128, 4096, false},   {"ssm_dt", 4096, 1, true},
+      {"ssm_beta", 2304, 32, false},    {"ssm_a", 32, 1, true},          {"ssm_g_a", 2304, 128, false},
+      {"ssm_g_b", 128, 4096, false},    {"ssm_norm", 128, 1, false},     {"attn_output", 4096, 2304, false},
+  };
+  REQUIRE(layer0.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto& [role, ne0, ne1, f32] = expected[i];
+    INFO(role);
+    CHECK(tensor_role_name(layer0[i].role) == role);
+    CHECK(layer0[i].ne0 == ne0);
+    CHECK(layer0[i].ne1 == ne1);
+    CHECK(layer0[i].stored_f32 == f32); // A_log and dt_bias: float32 in the checkpoint
+  }
+  // bf16 weights of the layer's mixer: its 39,514,272 elements (test_hf_config.cpp) but the 4,128
+  // float32 ones = 39,510,144 x 2 bytes = 79,020,288, and A_log + dt_bias (32 + 4,096) x 4 bytes
+  // = 16,512: 79,036,800.
+  const WeightFormat bf16 = parse_weight_format("bf16", Dtype::bf16).value();
+  std::uint64_t bytes = 0;
+  for (const TensorStorage& t : tensor_storage(s, layer0, bf16)) bytes += t.bytes;
+  CHECK(bytes == 79'036'800ull);
+  // The whole checkpoint: 49,122,681,728 x 2 bytes + 20 layers x 4,128 x 2 more for float32
+  // = 98,245,363,456 + 165,120 = 98,245,528,576 (91.50 GiB, as its 20 shards' listing says).
+  CHECK(weight_bytes(s, bf16).total == 98'245'528'576ull);
+  // A GGUF keeps the convolutions in f32 (never quantized), like Mamba's ssm_conv1d.
+  const WeightFormat q8 = parse_weight_format("gguf-q8_0", Dtype::bf16).value();
+  const std::vector<TensorStorage> g = tensor_storage(s, layer0, q8);
+  CHECK(g[3].dtype == Dtype::f32);
+  CHECK(g[3].bytes == 4 * 4096 * 4);
+  CHECK(g[0].dtype == Dtype::q8_0);
+
+  // State per KDA layer and sequence (vLLM MambaStateShapeCalculator.kda_state_shape and
+  // kda_state_dtype): conv q, k, v 3 x (4 - 1) x 4,096 = 36,864 elements in the model's bf16
+  // = 73,728 bytes; recurrent 32 x 128 x 128 = 524,288 elements in float32 = 2,097,152 bytes.
+  const StateElements e = state_elements(s, s.layers[0]);
+  CHECK(e.conv == 36'864);
+  CHECK(e.ssm == 524'288);
+  CHECK(e.dtype == Dtype::bf16);
+  CHECK(e.ssm_dtype == Dtype::f32);
+  CHECK(state_bytes_per_sequence(s, s.layers[0]) == 73'728 + 2'097'152);
+  CHECK(state_bytes_per_sequence(s, s.layers[3]) == 0); // an MLA layer
+  // 20 KDA layers: 20 x 2,170,880 = 43,417,600 per sequence, x 4 sequences; 7 MLA layers x
+  // 576 x 2 bytes = 8,064 bytes per token.
+  const KvCache kv = kv_cache(s, Dtype::bf16, 131072, 4);
+  CHECK(kv.state_total_bytes == 4 * 43'417'600ull);
+  CHECK(kv.total_bytes == 4ull * 131072 * 8'064);
+  // A state_dtype moves the conv part only: fp32 conv 36,864 x 4 = 147,456 + 2,097,152.
+  ModelSpec f32 = s;
+  f32.recurrent->state_dtype = Dtype::f32;
+  CHECK(state_bytes_per_sequence(f32, f32.layers[0]) == 147'456 + 2'097'152);
 }

@@ -81,6 +81,24 @@ TEST_CASE("safetensors names map to the model's tensors") {
         "blk.9.attn_kv_a_mqa.weight");
   CHECK(io::hf_tensor_to_gguf("model.layers.9.mlp.shared_experts.down_proj.weight", v3) == "blk.9.ffn_down_shexp.weight");
   CHECK(io::hf_tensor_to_gguf("model.layers.61.eh_proj.weight", v3) == std::nullopt); // MTP
+  // Kimi-Linear's checkpoint names (its tensor listing), as llama.cpp's kimi-linear names them.
+  const ModelSpec& kimi = model("kimi-linear-48b-a3b");
+  const auto k = [&](const std::string& n) { return io::hf_tensor_to_gguf("model.layers.0.self_attn." + n, kimi).value_or("-"); };
+  CHECK(k("q_proj.weight") == "blk.0.attn_q.weight");
+  CHECK(k("q_conv1d.weight") == "blk.0.ssm_conv1d_q.weight");
+  CHECK(k("v_conv1d.weight") == "blk.0.ssm_conv1d_v.weight");
+  CHECK(k("f_a_proj.weight") == "blk.0.ssm_f_a.weight");
+  CHECK(k("f_b_proj.weight") == "blk.0.ssm_f_b.weight");
+  CHECK(k("dt_bias") == "blk.0.ssm_dt.bias");
+  CHECK(k("b_proj.weight") == "blk.0.ssm_beta.weight");
+  CHECK(k("A_log") == "blk.0.ssm_a.weight");
+  CHECK(k("g_b_proj.weight") == "blk.0.ssm_g_b.weight");
+  CHECK(k("o_norm.weight") == "blk.0.ssm_norm.weight");
+  CHECK(k("o_proj.weight") == "blk.0.attn_output.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.1.block_sparse_moe.shared_experts.up_proj.weight", kimi) ==
+        "blk.1.ffn_up_shexp.weight");
+  CHECK(io::hf_tensor_to_gguf("model.layers.1.block_sparse_moe.experts.255.w1.weight", kimi) ==
+        "blk.1.ffn_gate_exps.weight");
 }
 
 TEST_CASE("a GGUF file's weights are its tensor bytes, tensor by tensor") {
@@ -169,6 +187,76 @@ TEST_CASE("a safetensors directory: config.json for the architecture, headers fo
   auto r = estimate(mf->spec, s, {});
   REQUIRE(r);
   CHECK(r->memory.weights_bytes == st.data_bytes());
+}
+
+TEST_CASE("a Kimi-Linear safetensors directory: every tensor the model's, A_log and dt_bias in F32") {
+  // Two layers of 64: layer 1 (1-based) KDA with 4 heads of 16, conv 4, and a dense MLP; layer 2
+  // MLA with a 4-expert MoE and a shared expert. Names, shapes and dtypes as the 48B's checkpoint
+  // lists its own.
+  TempDir dir;
+  dir.write("config.json", R"({"model_type": "kimi_linear", "architectures": ["KimiLinearForCausalLM"], "dtype": "bfloat16",
+    "hidden_size": 64, "num_hidden_layers": 2, "intermediate_size": 128, "num_attention_heads": 4,
+    "num_key_value_heads": 4, "vocab_size": 128, "model_max_length": 4096, "tie_word_embeddings": false,
+    "q_lora_rank": null, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 4, "v_head_dim": 8,
+    "num_experts": 4, "num_experts_per_token": 2, "num_shared_experts": 1, "moe_intermediate_size": 32,
+    "first_k_dense_replace": 1, "moe_layer_freq": 1,
+    "linear_attn_config": {"num_heads": 4, "head_dim": 16, "short_conv_kernel_size": 4,
+                           "full_attn_layers": [2], "kda_layers": [1]}})");
+  SafetensorsWriter st;
+  st.tensor("model.embed_tokens.weight", "BF16", {128, 64}, 16);
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    st.tensor(p + "input_layernorm.weight", "BF16", {64}, 16);
+    st.tensor(p + "post_attention_layernorm.weight", "BF16", {64}, 16);
+  }
+  const std::string a = "model.layers.0.self_attn.";
+  st.tensor(a + "A_log", "F32", {1, 1, 4, 1}, 32);
+  st.tensor(a + "b_proj.weight", "BF16", {4, 64}, 16);
+  st.tensor(a + "dt_bias", "F32", {64}, 32);
+  st.tensor(a + "f_a_proj.weight", "BF16", {16, 64}, 16);
+  st.tensor(a + "f_b_proj.weight", "BF16", {64, 16}, 16);
+  st.tensor(a + "g_a_proj.weight", "BF16", {16, 64}, 16);
+  st.tensor(a + "g_b_proj.weight", "BF16", {64, 16}, 16);
+  for (const char* x : {"q", "k", "v"}) {
+    st.tensor(a + x + "_conv1d.weight", "BF16", {64, 1, 4}, 16);
+    st.tensor(a + x + "_proj.weight", "BF16", {64, 64}, 16);
+  }
+  st.tensor(a + "o_norm.weight", "BF16", {16}, 16);
+  st.tensor(a + "o_proj.weight", "BF16", {64, 64}, 16);
+  st.tensor("model.layers.0.mlp.gate_proj.weight", "BF16", {128, 64}, 16);
+  st.tensor("model.layers.0.mlp.up_proj.weight", "BF16", {128, 64}, 16);
+  st.tensor("model.layers.0.mlp.down_proj.weight", "BF16", {64, 128}, 16);
+  const std::string m = "model.layers.1.self_attn.";
+  st.tensor(m + "q_proj.weight", "BF16", {48, 64}, 16); // 4 heads x (8 + 4)
+  st.tensor(m + "kv_a_proj_with_mqa.weight", "BF16", {20, 64}, 16);
+  st.tensor(m + "kv_a_layernorm.weight", "BF16", {16}, 16);
+  st.tensor(m + "kv_b_proj.weight", "BF16", {64, 16}, 16); // 4 heads x (8 + 8)
+  st.tensor(m + "o_proj.weight", "BF16", {64, 32}, 16);
+  const std::string e = "model.layers.1.block_sparse_moe.";
+  st.tensor(e + "gate.weight", "BF16", {4, 64}, 16);
+  st.tensor(e + "gate.e_score_correction_bias", "BF16", {4}, 16);
+  for (int x = 0; x < 4; ++x) {
+    const std::string ex = e + "experts." + std::to_string(x) + ".";
+    st.tensor(ex + "w1.weight", "BF16", {32, 64}, 16);
+    st.tensor(ex + "w2.weight", "BF16", {64, 32}, 16);
+    st.tensor(ex + "w3.weight", "BF16", {32, 64}, 16);
+  }
+  st.tensor(e + "shared_experts.gate_proj.weight", "BF16", {32, 64}, 16);
+  st.tensor(e + "shared_experts.up_proj.weight", "BF16", {32, 64}, 16);
+  st.tensor(e + "shared_experts.down_proj.weight", "BF16", {64, 32}, 16);
+  st.tensor("model.norm.weight", "BF16", {64}, 16);
+  st.tensor("lm_head.weight", "BF16", {128, 64}, 16);
+  dir.write("model.safetensors", st.bytes());
+
+  auto mf = io::open_model_files(dir.file(""));
+  REQUIRE(mf);
+  CHECK(mf->format.file->unmatched_count == 0);
+  CHECK(mf->missing_count == 0);
+  CHECK(mf->tensor_bytes == st.data_bytes());
+  // The spec alone says the same bytes: A_log (4) and dt_bias (64) in float32, the rest bf16.
+  CHECK(weight_bytes(mf->spec, mf->format).total == st.data_bytes());
+  CHECK(weight_bytes(mf->spec, parse_weight_format("bf16", Dtype::bf16).value()).total == st.data_bytes());
+  CHECK(mf->format.file->by_name.at("blk.0.ssm_a.weight").dtype == Dtype::f32);
 }
 
 TEST_CASE("a safetensors file without config.json is refused with the reason") {

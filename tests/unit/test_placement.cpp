@@ -111,3 +111,23 @@ TEST_CASE("property: more GPUs never need more memory each; totals at least the 
     prev = r.total();
   }
 }
+
+TEST_CASE("Kimi Delta Attention at tp 2: vLLM's column-parallel projections, convolutions, A_log and dt_bias halve") {
+  const ModelSpec& m = model("kimi-linear-48b-a3b"); // layer 0: KDA, 32 heads of 128, P 4,096, hidden 2,304
+  std::vector<std::string> got;
+  for (const Tensor& t : rank_tensors(m, Parallel{2, 1, false}, 0)) {
+    if (t.layer != 0 || t.group() == TensorGroup::mlp || t.group() == TensorGroup::norms) continue;
+    got.push_back(t.gguf_name() + " " + std::to_string(t.ne0) + "x" + std::to_string(t.ne1));
+  }
+  // kda.py: q/k/v_proj, the convolutions, f_b, g_b, b_proj ColumnParallelLinear (rows / 2);
+  // dt_bias sharded_weight_loader(0), A_log sharded_weight_loader(2) (heads / 2); f_a, g_a
+  // ReplicatedLinear; o_norm replicated; o_proj RowParallelLinear (columns / 2).
+  const std::vector<std::string> expected = {
+      "blk.0.attn_q.weight 2304x2048",      "blk.0.attn_k.weight 2304x2048",      "blk.0.attn_v.weight 2304x2048",
+      "blk.0.ssm_conv1d_q.weight 4x2048",   "blk.0.ssm_conv1d_k.weight 4x2048",   "blk.0.ssm_conv1d_v.weight 4x2048",
+      "blk.0.ssm_f_a.weight 2304x128",      "blk.0.ssm_f_b.weight 128x2048",      "blk.0.ssm_dt.bias 2048x1",
+      "blk.0.ssm_beta.weight 2304x16",      "blk.0.ssm_a.weight 16x1",            "blk.0.ssm_g_a.weight 2304x128",
+      "blk.0.ssm_g_b.weight 128x2048",      "blk.0.ssm_norm.weight 128x1",        "blk.0.attn_output.weight 2048x2304",
+  };
+  CHECK(got == expected);
+}
