@@ -621,3 +621,89 @@ TEST_CASE("Ollama 0.6.5-0.6.8's Q4_K_M files keep attn_v in f16, as the qwen3 ta
   CHECK_FALSE((*io::find_ollama_tag(*b, "qwen3:4b"))->v_names_f16);
   CHECK((*io::find_ollama_tag(*b, "qwen3:4b"))->context_tokens == 262144u);
 }
+
+TEST_CASE("Ollama tags' published sizes against vramcalc's GGUF file bytes", "[ollama][quantization]") {
+  // An /api/tags "size" is the sum of the manifest's layers: the GGUF blob plus the template,
+  // parameters and license blobs (a few KB); vramcalc's file bytes estimate the GGUF's metadata
+  // (docs/quantization.md, "File size"). Each row of models/ollama-tags.json with a published
+  // size is predicted from its catalog model and mix; the error is printed in the row's note.
+  const auto t = io::load_builtin_ollama_tags();
+  REQUIRE(t);
+  const auto predicted = [&](std::string_view tag) {
+    const io::OllamaTag* row = *io::find_ollama_tag(*t, tag);
+    WeightFormat f = format_of(row->weights);
+    f.ollama_v_names_f16 = row->v_names_f16;
+    return file_bytes(model(row->model), f);
+  };
+  // (vramcalc − listing) / listing, in parts per million.
+  const auto ppm = [](std::uint64_t ours, std::uint64_t listed) {
+    return (static_cast<double>(ours) - static_cast<double>(listed)) / static_cast<double>(listed) * 1e6;
+  };
+  struct Case {
+    const char* tag;
+    std::uint64_t listed_bytes;  // the source's /api/tags size
+    std::uint64_t vramcalc_bytes;
+  };
+  // Every one within 0.05% (500 ppm), the metadata estimate's own error on a 1 GB file.
+  for (const Case& c : {
+           Case{"llama3.2:1b", 1'321'098'329, 1'321'596'320},        // Q8_0, +377 ppm
+           Case{"llama3.2:3b", 2'019'393'189, 2'019'890'912},        // Q4_K_M, +246 ppm
+           Case{"llama3", 4'661'224'578, 4'661'729'152},             // Q4_0 (2024-04-30), +108 ppm
+           Case{"mistral:7b", 4'113'301'824, 4'113'318'816},         // Q4_0, v0.3 shapes, +4 ppm
+           Case{"codellama", 3'825'910'662, 3'825'926'688},          // Q4_0, +4 ppm
+           Case{"codellama:7b", 3'825'910'662, 3'825'926'688},       // the same file
+           Case{"gemma2:27b", 15'628'387'569, 15'628'252'960},       // Q4_0, −9 ppm
+           Case{"qwen2.5", 4'683'087'332, 4'683'224'064},            // Q4_K_M, +29 ppm
+           Case{"qwen2.5:3b", 1'929'912'432, 1'930'053'600},         // Q4_K_M, +73 ppm
+           Case{"qwen2.5-coder:7b", 4'683'087'561, 4'683'238'272},   // Q4_K_M, +32 ppm
+           Case{"deepseek-r1:14b", 8'988'112'209, 8'988'260'800},    // Q4_K_M, Qwen2.5-14B shapes, +17 ppm
+       }) {
+    INFO(c.tag);
+    CHECK(predicted(c.tag) == c.vramcalc_bytes);
+    CHECK(std::abs(ppm(c.vramcalc_bytes, c.listed_bytes)) < 500);
+  }
+  // Sizes published rounded, as the library page prints them: llama3.1 "4.9GB", llama3.3 "43GB".
+  CHECK(predicted("llama3.1") == 4'921'251'712);
+  CHECK(std::round(static_cast<double>(predicted("llama3.1")) / 1e8) == 49);
+  CHECK(predicted("llama3.3") == 42'520'910'944);
+  CHECK(std::round(static_cast<double>(predicted("llama3.3")) / 1e9) == 43);
+  // qwen2.5:latest's GGUF declares 32,768 tokens, not the catalog's YaRN 131,072.
+  CHECK((*io::find_ollama_tag(*t, "qwen2.5"))->context_tokens == 32768u);
+}
+
+TEST_CASE("Ollama's qwen3:0.6b and qwen3:1.7b files carry an untied output head (why the tags are not listed)", "[ollama][quantization]") {
+  // An /api/tags listing (attogram/ollama-bash-lib demos/list.md, 2025-07) gives qwen3:0.6b
+  // 522,653,767 bytes ("751.63M" parameters) and qwen3:1.7b 1,359,293,444 ("2.0B"). Qwen3 0.6B
+  // and 1.7B tie their embeddings; the parameter counts are the models' plus a second copy of the
+  // 151,936-row embedding, i.e. the files hold an output.weight besides token_embd. With the
+  // 0.6.5-0.6.8 mix (attn_v f16) that head is Q6_K as vramcalc places the tied one, and token_embd
+  // becomes a Q4_K matrix of its own (144 bytes per 256): vramcalc does not model such a file.
+  WeightFormat ollama = format_of("q4_k_m");
+  ollama.ollama_v_names_f16 = true;
+  WeightFormat plain = format_of("q4_k_m");
+
+  // 0.6B: token_embd 151,936 × 1,024 = 155,582,464 weights × 144 / 256 = 87,515,136 bytes.
+  // attn_v 1,024 × 1,024 on 28 layers (14 use_more_bits Q6_K, 14 Q4_K) in f16 instead:
+  // 28 × 2,097,152 − (14 × 860,160 + 14 × 589,824) = 38,420,480 bytes.
+  const ModelSpec& q06 = model("qwen3-0.6b");
+  CHECK(file_bytes(q06, ollama) - file_bytes(q06, plain) == 38'420'480);
+  const std::uint64_t q06_bytes = file_bytes(q06, ollama) + 87'515'136;
+  CHECK(q06_bytes == 522'789'472);
+  // 522,789,472 against 522,653,767 listed: +0.026%; without the head −16.8%.
+  CHECK(std::abs(static_cast<double>(q06_bytes) / 522'653'767.0 - 1) < 0.0005);
+  CHECK(static_cast<double>(file_bytes(q06, ollama)) / 522'653'767.0 < 0.84);
+
+  // 1.7B: token_embd 151,936 × 2,048 × 144 / 256 = 175,030,272 bytes; attn_v 2,048 × 1,024:
+  // 28 × 4,194,304 − (14 × 1,720,320 + 14 × 1,179,648) = 76,840,960 bytes.
+  const ModelSpec& q17 = model("qwen3-1.7b");
+  CHECK(file_bytes(q17, ollama) - file_bytes(q17, plain) == 76'840'960);
+  const std::uint64_t q17_bytes = file_bytes(q17, ollama) + 175'030'272;
+  CHECK(q17_bytes == 1'359'429'216);
+  CHECK(std::abs(static_cast<double>(q17_bytes) / 1'359'293'444.0 - 1) < 0.0005); // +0.010%
+
+  // Neither tag is in the table: they are refused rather than planned without the head.
+  const auto t = io::load_builtin_ollama_tags();
+  REQUIRE(t);
+  CHECK_FALSE(io::find_ollama_tag(*t, "qwen3:0.6b").has_value());
+  CHECK_FALSE(io::find_ollama_tag(*t, "qwen3:1.7b").has_value());
+}
