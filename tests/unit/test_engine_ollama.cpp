@@ -669,6 +669,8 @@ TEST_CASE("Ollama tags' published sizes against vramcalc's GGUF file bytes", "[o
   CHECK(std::round(static_cast<double>(predicted("llama3.3")) / 1e9) == 43);
   // qwen2.5:latest's GGUF declares 32,768 tokens, not the catalog's YaRN 131,072.
   CHECK((*io::find_ollama_tag(*t, "qwen2.5"))->context_tokens == 32768u);
+  // The qwen3 tags of April 2025 declare Qwen3's 40,960 ("context 40k" in the listing), not 131,072.
+  for (const char* q : {"qwen3", "qwen3:8b", "qwen3:14b"}) CHECK((*io::find_ollama_tag(*t, q))->context_tokens == 40960u);
 }
 
 TEST_CASE("Ollama's qwen3:0.6b and qwen3:1.7b files carry an untied output head (why the tags are not listed)", "[ollama][quantization]") {
