@@ -657,6 +657,7 @@ TEST_CASE("Ollama tags' published sizes against vramcalc's GGUF file bytes", "[o
            Case{"qwen2.5:3b", 1'929'912'432, 1'930'053'600},         // Q4_K_M, +73 ppm
            Case{"qwen2.5-coder:7b", 4'683'087'561, 4'683'238'272},   // Q4_K_M, +32 ppm
            Case{"deepseek-r1:14b", 8'988'112'209, 8'988'260'800},    // Q4_K_M, Qwen2.5-14B shapes, +17 ppm
+           Case{"qwen3:8b", 5'225'388'164, 5'225'523'968},           // the 0.6.x mix (attn_v f16), 2025-06-20, +26 ppm
        }) {
     INFO(c.tag);
     CHECK(predicted(c.tag) == c.vramcalc_bytes);
