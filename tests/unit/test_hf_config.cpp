@@ -33,6 +33,34 @@ TEST_CASE("dense imports equal the checkpoints' safetensors totals") {
   // Llama-2-7b-hf's safetensors hold 6,738,417,664 values: the 6,738,415,616 weights plus
   // 32 layers x 64 rotary inv_freq buffer entries (2,048).
   CHECK(count_params(import_dir("Llama-2-7b-hf").spec).total + 32 * 64 == 6'738'417'664ull);
+  // SmolLM3-3B (tied): embeddings 128,256 x 2,048 = 262,668,288; per layer q and o 2 x 2,048^2 =
+  // 8,388,608, k and v 2 x 2,048 x 512 = 2,097,152, MLP 3 x 2,048 x 11,008 = 67,633,152, two
+  // norms 4,096: 78,123,008; 36 layers 2,812,428,288; final norm 2,048.
+  CHECK(count_params(import_dir("SmolLM3-3B").spec).total == 262'668'288ull + 36 * 78'123'008ull + 2'048ull);
+  CHECK(count_params(import_dir("SmolLM3-3B").spec).total == 3'075'098'624ull);
+}
+
+TEST_CASE("Command A (cohere2): sliding_window_pattern without layer_types gives three sliding layers per global one") {
+  const auto r = import_dir("c4ai-command-a-03-2025");
+  CHECK(r.warnings.empty());
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "cohere2");
+  CHECK(s.tie_word_embeddings);
+  CHECK(s.attention.sliding_window == 4096);
+  // transformers' Cohere2Config: layer i is sliding when (i + 1) % sliding_window_pattern != 0.
+  REQUIRE(s.layers.size() == 64);
+  CHECK(s.layers[0].attention == AttentionKind::sliding);
+  CHECK(s.layers[2].attention == AttentionKind::sliding);
+  CHECK(s.layers[3].attention == AttentionKind::full);
+  CHECK(s.layers[62].attention == AttentionKind::sliding);
+  CHECK(s.layers[63].attention == AttentionKind::full);
+  // Embeddings 256,000 x 12,288 = 3,145,728,000 (tied); per layer q and o 2 x 12,288^2 =
+  // 301,989,888, k and v 2 x 12,288 x 1,024 = 25,165,824, MLP 3 x 12,288 x 36,864 =
+  // 1,358,954,496, one LayerNorm 12,288: 1,686,122,496; 64 layers; final norm 12,288.
+  CHECK(count_params(s).total == 3'145'728'000ull + 64 * 1'686'122'496ull + 12'288ull);
+  // KV cache at 32,768 tokens, bf16: 16 global layers x 32,768 + 48 sliding layers x 4,096 tokens,
+  // each token 2 x 8 x 128 x 2 bytes = 4,096 bytes.
+  CHECK(kv_cache(s, Dtype::bf16, 32768, 1).total_bytes == (16 * 32768ull + 48 * 4096ull) * 4096ull);
 }
 
 TEST_CASE("Qwen2 has QKV biases; Gemma ties embeddings by default") {
@@ -297,6 +325,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"InternVL3-1B", "internvl3-1b"},
       {"gemma-4-31B-it", "gemma-4-31b"},
       {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
+      {"c4ai-command-a-03-2025", "command-a-03-2025"},
+      {"SmolLM3-3B", "smollm3-3b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
