@@ -128,6 +128,14 @@ constexpr ArchitectureFacts table[] = {
     // default (SmolLM3Config). llama.cpp names it smollm3; the GGUF importer has no rules for it.
     {.name = "SmolLM3", .hf_model_types = {"smollm3"}, .gguf_arch = "smollm3", .gguf_rules = false,
      .local_attention = opt_in, .tied_embeddings = true},
+    // Hunyuan (transformers modeling_hunyuan_v1_moe.py / modeling_hunyuan_v1_dense.py, vLLM
+    // hunyuan_v1.py): per-head query_layernorm and key_layernorm when use_qk_norm; the MoE model's
+    // routed experts, shared MLP and bias-free router from its own keys (HfKeys::hunyuan).
+    // llama.cpp names them hunyuan-moe and hunyuan-dense; the GGUF importer has no rules for them.
+    {.name = "Hunyuan MoE", .hf_model_types = {"hunyuan_v1_moe"}, .gguf_arch = "hunyuan-moe", .gguf_rules = false,
+     .qk_norm = ByConfig::from_config, .hf_keys = HfKeys::hunyuan},
+    {.name = "Hunyuan dense", .hf_model_types = {"hunyuan_v1_dense"}, .gguf_arch = "hunyuan-dense", .gguf_rules = false,
+     .qk_norm = ByConfig::from_config},
 };
 
 constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {

@@ -40,6 +40,56 @@ TEST_CASE("dense imports equal the checkpoints' safetensors totals") {
   CHECK(count_params(import_dir("SmolLM3-3B").spec).total == 3'075'098'624ull);
 }
 
+TEST_CASE("Hunyuan-A13B (hunyuan_v1_moe): per-layer lists, a shared MLP, q/k norms, a bias-free router") {
+  const auto r = import_dir("Hunyuan-A13B-Instruct");
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "hunyuan-moe");
+  REQUIRE(s.moe);
+  CHECK(s.moe->num_experts == 64);
+  CHECK(s.moe->experts_per_token == 8);
+  CHECK(s.moe->expert_intermediate_size == 3072);
+  CHECK(s.moe->shared_experts == 1);
+  CHECK(s.moe->shared_intermediate_size == 3072);
+  CHECK_FALSE(s.moe->router_bias);
+  CHECK(s.attention.qk_norm);
+  CHECK(s.tie_word_embeddings);
+  // Embeddings 128,167 x 4,096 = 524,972,032 (tied). Per layer: q and o 2 x 4,096^2 = 33,554,432,
+  // k and v 2 x 4,096 x 1,024 = 8,388,608, q/k norms 2 x 128; router 4,096 x 64 = 262,144;
+  // 64 experts and the shared MLP 65 x 3 x 4,096 x 3,072 = 2,453,667,840; two norms 8,192:
+  // 2,495,881,472. 32 layers; final norm 4,096.
+  const ParamCounts p = count_params(s);
+  CHECK(p.total == 524'972'032ull + 32 * 2'495'881'472ull + 4'096ull);
+  // Active: 8 of 64 experts and the shared MLP, 9 x 37,748,736 = 339,738,624 in place of
+  // 2,453,667,840 per layer.
+  CHECK(p.active == p.total - 32 * (2'453'667'840ull - 339'738'624ull));
+
+  // A per-layer list whose entries differ is refused, naming the key.
+  auto bad = io::parse_hf_config(R"({"model_type": "hunyuan_v1_moe", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 32, "vocab_size": 100,
+      "num_experts": 4, "moe_topk": [2, 1], "torch_dtype": "bfloat16"})", "h/config.json", "h");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message.find("/moe_topk: per-layer values differ") != std::string::npos);
+}
+
+TEST_CASE("Falcon-H1 and Gemma 3n are refused, naming model_type, not read from the standard keys") {
+  for (const char* mt : {"falcon_h1", "gemma3n", "gemma3n_text"}) {
+    INFO(mt);
+    const std::string config = std::string(R"({"model_type": ")") + mt +
+                               R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "intermediate_size": 32, "vocab_size": 100, "torch_dtype": "bfloat16"})";
+    auto r = io::parse_hf_config(config, "m/config.json", "m");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message.find("m/config.json: /model_type: " + std::string(mt) + " is not expressible yet") !=
+          std::string::npos);
+  }
+  // Gemma 3n keeps its language model in text_config; the path names it.
+  auto nested = io::parse_hf_config(R"({"model_type": "gemma3n", "text_config": {"model_type": "gemma3n_text",
+      "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 32, "vocab_size": 100}})",
+                                    "m/config.json", "m");
+  REQUIRE_FALSE(nested.has_value());
+  CHECK(nested.error().message.find("/text_config/model_type: gemma3n_text is not expressible yet") != std::string::npos);
+}
+
 TEST_CASE("Command A (cohere2): sliding_window_pattern without layer_types gives three sliding layers per global one") {
   const auto r = import_dir("c4ai-command-a-03-2025");
   CHECK(r.warnings.empty());
@@ -327,6 +377,7 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
       {"c4ai-command-a-03-2025", "command-a-03-2025"},
       {"SmolLM3-3B", "smollm3-3b"},
+      {"Hunyuan-A13B-Instruct", "hunyuan-a13b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
