@@ -66,6 +66,8 @@ enum class HfKeys : std::uint8_t {
   gemma4,   // Gemma 4: global_head_dim, attention_k_eq_v with num_global_key_value_heads; enable_moe_block with
             // num_experts, top_k_experts, moe_intermediate_size beside the dense MLP; layer_scalar
   kimi_linear, // Kimi-Linear: num_experts_per_token, num_shared_experts, model_max_length; KDA in linear_attn_config
+  hunyuan,     // Hunyuan MoE: moe_topk, moe_intermediate_size, num_shared_expert (a number or one per layer),
+               // use_mixed_mlp_moe
 };
 
 // A Mamba-2 config's spelling of the SSM's heads, head size and state size.

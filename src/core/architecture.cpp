@@ -59,8 +59,10 @@ constexpr ArchitectureFacts table[] = {
     // One input LayerNorm feeds attention and MLP in parallel.
     {.name = "Command R", .hf_model_types = {"cohere"}, .gguf_arch = "command-r", .norm = NormKind::layernorm,
      .norms_per_layer = 1, .tied_embeddings = true},
+    // Without layer_types, transformers' Cohere2Config builds them from sliding_window_pattern
+    // (default 4: three sliding layers, then a global one), as Command A's config.json needs.
     {.name = "Command R7B", .hf_model_types = {"cohere2"}, .gguf_arch = "cohere2", .local_attention = periodic,
-     .local_period = 4, .hf_layer_types_only = true, .norm = NormKind::layernorm, .norms_per_layer = 1,
+     .local_period = 4, .hf_period_key = "sliding_window_pattern", .norm = NormKind::layernorm, .norms_per_layer = 1,
      .tied_embeddings = true},
     // no_rope_layers: every 4th layer is a global (NoPE) full-attention layer. Llama 4's qk
     // norm has no weights.
@@ -121,6 +123,19 @@ constexpr ArchitectureFacts table[] = {
     {.name = "Gemma 4", .hf_model_types = {"gemma4", "gemma4_text"}, .gguf_arch = "gemma4", .gguf_rules = false,
      .local_attention = periodic, .local_period = 6, .qk_norm = ByConfig::always, .norms_per_layer = 4,
      .tied_embeddings = true, .hf_keys = HfKeys::gemma4},
+    // SmolLM3 (transformers configuration_smollm3.py, modeling_smollm3.py): Llama's tensors; its
+    // no_rope_layers (NoPE on every 4th layer) change no weights and no cache. Tied embeddings by
+    // default (SmolLM3Config). llama.cpp names it smollm3; the GGUF importer has no rules for it.
+    {.name = "SmolLM3", .hf_model_types = {"smollm3"}, .gguf_arch = "smollm3", .gguf_rules = false,
+     .local_attention = opt_in, .tied_embeddings = true},
+    // Hunyuan (transformers modeling_hunyuan_v1_moe.py / modeling_hunyuan_v1_dense.py, vLLM
+    // hunyuan_v1.py): per-head query_layernorm and key_layernorm when use_qk_norm; the MoE model's
+    // routed experts, shared MLP and bias-free router from its own keys (HfKeys::hunyuan).
+    // llama.cpp names them hunyuan-moe and hunyuan-dense; the GGUF importer has no rules for them.
+    {.name = "Hunyuan MoE", .hf_model_types = {"hunyuan_v1_moe"}, .gguf_arch = "hunyuan-moe", .gguf_rules = false,
+     .qk_norm = ByConfig::from_config, .hf_keys = HfKeys::hunyuan},
+    {.name = "Hunyuan dense", .hf_model_types = {"hunyuan_v1_dense"}, .gguf_arch = "hunyuan-dense", .gguf_rules = false,
+     .qk_norm = ByConfig::from_config},
 };
 
 constexpr bool names_hf(const ArchitectureFacts& row, std::string_view model_type) {

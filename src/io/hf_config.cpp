@@ -318,6 +318,7 @@ void read_block(const Reading& r, ModelSpec& s) {
   switch (arch.hf_keys) {
   case HfKeys::standard:
   case HfKeys::kimi_linear:
+  case HfKeys::hunyuan:
   case HfKeys::falcon: break; // read_falcon_keys
   case HfKeys::ernie: // Ernie4_5_MoeConfig use_bias: every projection but the router's
     s.attention.qkv_bias = s.attention.o_bias = s.mlp_bias = c.boolean_or("use_bias", false);
@@ -438,6 +439,26 @@ void read_ernie_moe(const Reading& r, std::uint64_t layers, MoeSpec& m, std::vec
   }
 }
 
+// A key Hunyuan's config gives as one number or as one per layer (moe_topk, moe_intermediate_size,
+// num_shared_expert): vramcalc's spec has one value for every MoE layer, so the list's entries
+// must agree.
+std::uint64_t uniform_u64_or(const Config& c, const char* key, std::uint64_t fallback) {
+  const json* v = c.get(key);
+  if (v == nullptr || !v->is_array()) return c.u64_or(key, fallback);
+  if (v->empty()) c.fail(key, "expected a non-empty list");
+  const json& first = v->front();
+  if (!first.is_number_unsigned()) c.fail(key, "expected non-negative integers, got " + detail::json_excerpt(first));
+  for (const json& e : *v) {
+    if (e != first) {
+      c.fail(key, "per-layer values differ (" + detail::json_excerpt(first) + " and " + detail::json_excerpt(e) +
+                      "); vramcalc needs one value for every layer");
+    }
+  }
+  const std::uint64_t u = first.get<std::uint64_t>();
+  if (u > max_dim) c.fail(key, "is implausibly large: " + detail::json_excerpt(first));
+  return u;
+}
+
 // Mixture of experts, when the config has more than one expert. Returns the layers the
 // config lists as dense (Qwen's mlp_only_layers, ERNIE's layers past moe_layer_end_index).
 std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
@@ -447,17 +468,21 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
   const bool ernie = arch.hf_keys == HfKeys::ernie;
   const bool gemma4 = arch.hf_keys == HfKeys::gemma4;
   if (gemma4 && !c.boolean_or("enable_moe_block", false)) return dense_layers;
+  const bool hunyuan = arch.hf_keys == HfKeys::hunyuan;
   const std::uint64_t experts =
-      ernie ? c.u64_or("moe_num_experts", 0)
-            : c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
+      ernie     ? c.u64_or("moe_num_experts", 0)
+      : hunyuan ? uniform_u64_or(c, "num_experts", 0)
+                : c.u64_or("num_local_experts", c.u64_or("n_routed_experts", c.u64_or("num_experts", 0)));
   if (experts <= 1) return dense_layers;
   MoeSpec m;
   m.num_experts = experts;
-  const char* top_k_key = ernie ? "moe_k" : gemma4 ? "top_k_experts" : "num_experts_per_tok";
+  const char* top_k_key = ernie ? "moe_k" : gemma4 ? "top_k_experts" : hunyuan ? "moe_topk" : "num_experts_per_tok";
   m.experts_per_token =
-      c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", c.u64_or("num_experts_per_token", 0)));
+      hunyuan ? uniform_u64_or(c, top_k_key, 0)
+              : c.u64_or(top_k_key, ernie ? 0 : c.u64_or("experts_per_token", c.u64_or("num_experts_per_token", 0)));
   if (m.experts_per_token == 0) c.fail(top_k_key, "missing for a MoE model");
-  m.expert_intermediate_size = c.u64_or("moe_intermediate_size", s.intermediate_size);
+  m.expert_intermediate_size = hunyuan ? uniform_u64_or(c, "moe_intermediate_size", s.intermediate_size)
+                                       : c.u64_or("moe_intermediate_size", s.intermediate_size);
   m.shared_experts = c.u64_or("n_shared_experts", 0);
   m.shared_intermediate_size = m.expert_intermediate_size;
   if (c.has("shared_expert_intermediate_size") && r.text.u64("shared_expert_intermediate_size") > 0) {
@@ -495,6 +520,14 @@ std::vector<std::uint64_t> read_moe(const Reading& r, ModelSpec& s) {
     m.shared_experts = c.u64_or("num_shared_experts", 0);
     m.shared_intermediate_size = m.expert_intermediate_size;
     m.router_bias = c.boolean_or("moe_router_enable_expert_bias", false);
+    break;
+  case HfKeys::hunyuan:
+    // vLLM hunyuan_v1.py HunYuanSparseMoeBlock: with use_mixed_mlp_moe, one shared_mlp of
+    // intermediate_size x num_shared_expert beside the routed experts; the router (gate) has no bias.
+    if (c.boolean_or("use_mixed_mlp_moe", true)) {
+      m.shared_experts = uniform_u64_or(c, "num_shared_expert", 1);
+      m.shared_intermediate_size = s.intermediate_size;
+    }
     break;
   case HfKeys::kimi_linear:
     // modeling_kimi.py KimiSparseMoeBlock: num_shared_experts in one MLP of
@@ -714,6 +747,18 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   const std::string text_path = nested ? "/" + std::string(lm_key) : "";
   const std::string mt = model_type_of(root, nested ? &tj : nullptr, text_path, origin);
   const ArchitectureFacts* known = hf_architecture(mt);
+  // Families whose layers the spec cannot state (docs/hf-import.md, "Not expressible yet"): their
+  // standard keys alone would give a wrong count, so they are refused, not guessed.
+  if (mt == "falcon_h1") {
+    throw LoadFailure{{ErrorCode::invalid_model, origin + ": " + text_path + "/model_type: falcon_h1 is not expressible yet: "
+                                                 "every layer runs attention and a Mamba-2 mixer side by side "
+                                                 "(docs/hf-import.md, \"Not expressible yet\")"}};
+  }
+  if (mt == "gemma3n" || mt == "gemma3n_text") {
+    throw LoadFailure{{ErrorCode::invalid_model, origin + ": " + text_path + "/model_type: " + mt +
+                                                 " is not expressible yet: per-layer input embeddings, KV-sharing layers, "
+                                                 "AltUp and LAuReL (docs/hf-import.md, \"Not expressible yet\")"}};
+  }
   if (known == nullptr) {
     out.warnings.push_back("model_type '" + excerpt(mt) + "' is not one vramcalc knows; reading the standard keys (hidden_size, "
                            "num_hidden_layers, num_attention_heads, num_key_value_heads, intermediate_size, vocab_size)");

@@ -51,6 +51,7 @@ std::string hf_config(const ArchitectureFacts& row, const char* model_type) {
     c.update({{"linear_num_value_heads", 8}, {"linear_num_key_heads", 4}, {"linear_key_head_dim", 32},
               {"linear_value_head_dim", 32}, {"linear_conv_kernel_dim", 4}});
   }
+  if (row.hf_keys == HfKeys::hunyuan) c["moe_topk"] = {2, 2, 2, 2, 2, 2, 2, 2}; // Hunyuan's own key, one per layer
   if (row.mixers == Mixers::listed) c["hybrid_override_pattern"] = "M*M-M*M-";
   if (row.recurrent == RecurrentKind::kda) {
     // Kimi-Linear's 1-based lists: layers 4 and 8 attend.

@@ -33,6 +33,84 @@ TEST_CASE("dense imports equal the checkpoints' safetensors totals") {
   // Llama-2-7b-hf's safetensors hold 6,738,417,664 values: the 6,738,415,616 weights plus
   // 32 layers x 64 rotary inv_freq buffer entries (2,048).
   CHECK(count_params(import_dir("Llama-2-7b-hf").spec).total + 32 * 64 == 6'738'417'664ull);
+  // SmolLM3-3B (tied): embeddings 128,256 x 2,048 = 262,668,288; per layer q and o 2 x 2,048^2 =
+  // 8,388,608, k and v 2 x 2,048 x 512 = 2,097,152, MLP 3 x 2,048 x 11,008 = 67,633,152, two
+  // norms 4,096: 78,123,008; 36 layers 2,812,428,288; final norm 2,048.
+  CHECK(count_params(import_dir("SmolLM3-3B").spec).total == 262'668'288ull + 36 * 78'123'008ull + 2'048ull);
+  CHECK(count_params(import_dir("SmolLM3-3B").spec).total == 3'075'098'624ull);
+}
+
+TEST_CASE("Hunyuan-A13B (hunyuan_v1_moe): per-layer lists, a shared MLP, q/k norms, a bias-free router") {
+  const auto r = import_dir("Hunyuan-A13B-Instruct");
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "hunyuan-moe");
+  REQUIRE(s.moe);
+  CHECK(s.moe->num_experts == 64);
+  CHECK(s.moe->experts_per_token == 8);
+  CHECK(s.moe->expert_intermediate_size == 3072);
+  CHECK(s.moe->shared_experts == 1);
+  CHECK(s.moe->shared_intermediate_size == 3072);
+  CHECK_FALSE(s.moe->router_bias);
+  CHECK(s.attention.qk_norm);
+  CHECK(s.tie_word_embeddings);
+  // Embeddings 128,167 x 4,096 = 524,972,032 (tied). Per layer: q and o 2 x 4,096^2 = 33,554,432,
+  // k and v 2 x 4,096 x 1,024 = 8,388,608, q/k norms 2 x 128; router 4,096 x 64 = 262,144;
+  // 64 experts and the shared MLP 65 x 3 x 4,096 x 3,072 = 2,453,667,840; two norms 8,192:
+  // 2,495,881,472. 32 layers; final norm 4,096.
+  const ParamCounts p = count_params(s);
+  CHECK(p.total == 524'972'032ull + 32 * 2'495'881'472ull + 4'096ull);
+  // Active: 8 of 64 experts and the shared MLP, 9 x 37,748,736 = 339,738,624 in place of
+  // 2,453,667,840 per layer.
+  CHECK(p.active == p.total - 32 * (2'453'667'840ull - 339'738'624ull));
+
+  // A per-layer list whose entries differ is refused, naming the key.
+  auto bad = io::parse_hf_config(R"({"model_type": "hunyuan_v1_moe", "hidden_size": 64, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 32, "vocab_size": 100,
+      "num_experts": 4, "moe_topk": [2, 1], "torch_dtype": "bfloat16"})", "h/config.json", "h");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message.find("/moe_topk: per-layer values differ") != std::string::npos);
+}
+
+TEST_CASE("Falcon-H1 and Gemma 3n are refused, naming model_type, not read from the standard keys") {
+  for (const char* mt : {"falcon_h1", "gemma3n", "gemma3n_text"}) {
+    INFO(mt);
+    const std::string config = std::string(R"({"model_type": ")") + mt +
+                               R"(", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "num_key_value_heads": 4, "intermediate_size": 32, "vocab_size": 100, "torch_dtype": "bfloat16"})";
+    auto r = io::parse_hf_config(config, "m/config.json", "m");
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().message.find("m/config.json: /model_type: " + std::string(mt) + " is not expressible yet") !=
+          std::string::npos);
+  }
+  // Gemma 3n keeps its language model in text_config; the path names it.
+  auto nested = io::parse_hf_config(R"({"model_type": "gemma3n", "text_config": {"model_type": "gemma3n_text",
+      "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 32, "vocab_size": 100}})",
+                                    "m/config.json", "m");
+  REQUIRE_FALSE(nested.has_value());
+  CHECK(nested.error().message.find("/text_config/model_type: gemma3n_text is not expressible yet") != std::string::npos);
+}
+
+TEST_CASE("Command A (cohere2): sliding_window_pattern without layer_types gives three sliding layers per global one") {
+  const auto r = import_dir("c4ai-command-a-03-2025");
+  CHECK(r.warnings.empty());
+  const ModelSpec& s = r.spec;
+  CHECK(s.arch == "cohere2");
+  CHECK(s.tie_word_embeddings);
+  CHECK(s.attention.sliding_window == 4096);
+  // transformers' Cohere2Config: layer i is sliding when (i + 1) % sliding_window_pattern != 0.
+  REQUIRE(s.layers.size() == 64);
+  CHECK(s.layers[0].attention == AttentionKind::sliding);
+  CHECK(s.layers[2].attention == AttentionKind::sliding);
+  CHECK(s.layers[3].attention == AttentionKind::full);
+  CHECK(s.layers[62].attention == AttentionKind::sliding);
+  CHECK(s.layers[63].attention == AttentionKind::full);
+  // Embeddings 256,000 x 12,288 = 3,145,728,000 (tied); per layer q and o 2 x 12,288^2 =
+  // 301,989,888, k and v 2 x 12,288 x 1,024 = 25,165,824, MLP 3 x 12,288 x 36,864 =
+  // 1,358,954,496, one LayerNorm 12,288: 1,686,122,496; 64 layers; final norm 12,288.
+  CHECK(count_params(s).total == 3'145'728'000ull + 64 * 1'686'122'496ull + 12'288ull);
+  // KV cache at 32,768 tokens, bf16: 16 global layers x 32,768 + 48 sliding layers x 4,096 tokens,
+  // each token 2 x 8 x 128 x 2 bytes = 4,096 bytes.
+  CHECK(kv_cache(s, Dtype::bf16, 32768, 1).total_bytes == (16 * 32768ull + 48 * 4096ull) * 4096ull);
 }
 
 TEST_CASE("Qwen2 has QKV biases; Gemma ties embeddings by default") {
@@ -297,6 +375,9 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"InternVL3-1B", "internvl3-1b"},
       {"gemma-4-31B-it", "gemma-4-31b"},
       {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
+      {"c4ai-command-a-03-2025", "command-a-03-2025"},
+      {"SmolLM3-3B", "smollm3-3b"},
+      {"Hunyuan-A13B-Instruct", "hunyuan-a13b"},
   };
   for (const auto& [dir, id] : pairs) {
     INFO(dir << " vs " << id);
