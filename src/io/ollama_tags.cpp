@@ -1,10 +1,9 @@
 #include "vramcalc/io/ollama_tags.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/engine_ollama.hpp"
 
 #include <algorithm>
-#include <array>
-#include <optional>
 #include <cctype>
 
 namespace vramcalc::io {
@@ -24,27 +23,6 @@ bool is_date(std::string_view d) {
     if (d[i] < '0' || d[i] > '9') return false;
   }
   return true;
-}
-
-// "ollama-0.6.8" as {0, 6, 8}.
-std::optional<std::array<unsigned, 3>> ollama_version(std::string_view q) {
-  if (!q.starts_with("ollama-")) return std::nullopt;
-  q.remove_prefix(7);
-  std::array<unsigned, 3> v{};
-  for (std::size_t i = 0; i < 3; ++i) {
-    std::size_t digits = 0;
-    unsigned n = 0;
-    while (digits < q.size() && digits < 4 && q[digits] >= '0' && q[digits] <= '9') n = n * 10 + unsigned(q[digits++] - '0');
-    if (digits == 0) return std::nullopt;
-    v[i] = n;
-    q.remove_prefix(digits);
-    if (i < 2) {
-      if (q.empty() || q.front() != '.') return std::nullopt;
-      q.remove_prefix(1);
-    }
-  }
-  if (!q.empty()) return std::nullopt;
-  return v;
 }
 
 // The model part of a canonical name ("qwen3" of "qwen3:8b").
@@ -84,12 +62,15 @@ OllamaTagTable parse(std::string_view text, const std::string& origin) {
     if (!g.source.starts_with("https://")) e.fail("source", "expected the URL the tag's contents were read from");
     if (auto n = e.opt_str("note")) g.note = *n;
     if (auto q = e.opt_str("quantizer")) {
-      const auto v = ollama_version(*q);
-      if (!v) e.fail("quantizer", "expected ollama-X.Y.Z (the release that quantized the file), got '" + *q + "'");
+      const std::string_view written(*q);
+      const auto v = parse_ollama_release(written.substr(written.starts_with("ollama-") ? 7 : written.size()));
+      if (!written.starts_with("ollama-") || !v) {
+        e.fail("quantizer", "expected ollama-X.Y.Z (the release that quantized the file), got '" + *q + "'");
+      }
       g.quantizer = *q;
       // Ollama's vendored llama.cpp, llama-quant.cpp: `quantize &= name.find("v.") == npos` from
       // commit 6bd0a983c (v0.6.5) until the Go quantizer of v0.7.0 (424810450) added "_v.".
-      g.v_names_f16 = *v >= std::array<unsigned, 3>{0, 6, 5} && *v < std::array<unsigned, 3>{0, 7, 0};
+      g.v_names_f16 = *v >= OllamaRelease{0, 6, 5} && *v < OllamaRelease{0, 7, 0};
     }
     e.finish();
     t.tags.push_back(std::move(g));
