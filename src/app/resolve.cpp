@@ -107,11 +107,41 @@ std::string unknown_model_hint(std::string_view name) {
 
 namespace {
 
+// A name in Ollama's spelling that the tag table lacks but a catalog model lists as an alias
+// ("deepseek-r1:1.5b"): which file Ollama ships under it is not known here, so it is sized only
+// in the format the user names with -q; without one, the tag table's refusal names the model.
+ResolvedModel resolve_untabled_tag(const Options& o, const io::Catalog& c, Error not_a_tag) {
+  std::optional<io::Catalog> whole;
+  auto match = c.resolve_model_name(o.model);
+  if (!match && c.partial) {
+    whole = load_catalog(o);
+    match = whole->resolve_model_name(o.model);
+  }
+  if (!match || !match->exact_name) {
+    not_a_tag.message += "; give the catalog model and its -q mix instead";
+    throw Failure{std::move(not_a_tag)};
+  }
+  const std::string id = match->model->id;
+  if (!o.quant) {
+    not_a_tag.message += fmt::format(", so the file Ollama ships under it is not known; it names the catalog model {}: "
+                                     "give the tag's mix, e.g. 'vramcalc {} -q q4_k_m'",
+                                     id, excerpt(o.model, 80));
+    throw Failure{std::move(not_a_tag)};
+  }
+  ResolvedModel r{*match->model, {}, std::move(match->notes), std::nullopt, "", "", false};
+  r.notes.push_back(fmt::format("{} is Ollama's name of the catalog model {}; models/ollama-tags.json has no row for "
+                                "it, so it is sized in the -q format given.",
+                                excerpt(o.model, 80), id));
+  return r;
+}
+
 // An Ollama tag ("llama3:70b"): the catalog model of its shapes with the GGUF mix the tag
 // ships and its GGUF's context (models/ollama-tags.json; docs/engines.md, "Model tags").
 ResolvedModel resolve_ollama_tag(const Options& o, const io::Catalog& c) {
   const io::OllamaTagTable table = value_or_fail(io::load_builtin_ollama_tags());
-  const io::OllamaTag* tag = value_or_fail(io::find_ollama_tag(table, o.model));
+  auto found = io::find_ollama_tag(table, o.model);
+  if (!found) return resolve_untabled_tag(o, c, std::move(found.error()));
+  const io::OllamaTag* tag = *found;
   Options named = o;
   named.model = tag->model;
   ResolvedModel r = resolve_model(named, c);

@@ -115,8 +115,7 @@ std::expected<const OllamaTag*, Error> find_ollama_tag(const OllamaTagTable& tab
   std::string shown(name.substr(0, 80));
   return std::unexpected(Error{ErrorCode::unknown_model,
                                "Ollama tag '" + shown + "' (" + canonical + ") is not in " + table.origin +
-                                   (same.empty() ? std::string(" (no tag of that model is)") : " (known: " + same + ")") +
-                                   "; give the catalog model and its -q mix instead"});
+                                   (same.empty() ? std::string(" (no tag of that model is)") : " (known: " + same + ")")});
 }
 
 } // namespace vramcalc::io
