@@ -20,6 +20,15 @@
 
 namespace vramcalc {
 
+// A separate draft model (vLLM's draft_model method, llama.cpp's -md, vramcalc's --draft): its
+// spec and the format its weights are in, resolved by the application.
+struct DraftModel {
+  ModelSpec spec;
+  WeightFormat format;
+  std::string name; // as given
+};
+
+
 // Declared elsewhere: the report's engine section and fit row (report.hpp), the settings
 // (estimate.hpp), the renderers' options (render.hpp) and their private text style and JSON
 // object (src/report).

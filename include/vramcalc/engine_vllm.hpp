@@ -10,6 +10,21 @@ namespace vramcalc {
 // vLLM's --kv-cache-dtype (auto, fp8/fp8_e4m3, fp8_e5m2; vllm/config/cache.py).
 inline constexpr Dtype vllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
 
+// --speculative-config's method (vllm/config/speculative.py SpeculativeMethod), as vramcalc
+// models it: what each adds to the GPU is in docs/engines.md, "Speculative decoding".
+enum class VllmSpecMethod : std::uint8_t { none, ngram, draft_model, eagle, eagle3, mtp };
+
+// --speculative-config '{"method": ..., "model": ..., "num_speculative_tokens": N, ...}'.
+struct VllmSpeculative {
+  VllmSpecMethod method = VllmSpecMethod::none;
+  std::string method_name;                  // as given ("deepseek_mtp", "qwen3_next_mtp", "eagle3", ...)
+  std::string model;                        // "model": the draft model or EAGLE head ("" for none)
+  std::uint32_t num_speculative_tokens = 0; // 0: not given (MTP: the checkpoint's MTP layers)
+  std::uint32_t draft_tp = 0;               // draft_tensor_parallel_size (0: the target's tp)
+  std::uint32_t draft_vocab_size = 0;       // EAGLE-3 head's draft_vocab_size (0: 32,000, the published heads')
+  std::vector<std::string> ignored;         // keys read but not modelled
+};
+
 struct VllmOptions {
   std::uint32_t version_major = 0, version_minor = 21; // behaviour of this vLLM release (V1 engine)
   std::optional<std::uint32_t> utilization_ppm;        // --gpu-memory-utilization in millionths
@@ -29,6 +44,24 @@ struct VllmOptions {
   std::uint32_t max_cpu_loras = 0;                     // --max-cpu-loras (0: max_loras): host memory only
   bool fully_sharded_loras = false;                    // --fully-sharded-loras
   std::uint32_t lora_target_modules = 0;               // --lora-target-modules (v0.19+): VllmLoraModule bits; 0: all
+  VllmSpeculative speculative;                         // --speculative-config
+};
+
+// What speculative decoding adds to one GPU in vLLM; all zero without --speculative-config.
+struct VllmSpecDecode {
+  VllmSpecMethod method = VllmSpecMethod::none;
+  std::string method_name;
+  std::uint64_t weights_bytes = 0;        // the drafter's weights on this GPU, beside the target's
+  std::uint64_t kv_layers = 0;            // attention layers the drafter adds to the KV cache
+  std::uint64_t kv_bytes_per_token = 0;   // their KV bytes per token on this GPU
+  std::uint64_t num_speculative_tokens = 0;
+  std::uint64_t lookahead_tokens = 0;     // slots the scheduler allocates ahead of each running request
+  std::uint64_t request_blocks_with_lookahead = 0; // blocks one max_model_len request may hold with them
+  std::uint64_t request_bytes_with_lookahead = 0;  // their bytes (vLLM's needed_bytes plus the lookahead's)
+  double runtime_concurrency = 0;                  // max_model_len requests the blocks hold with the lookahead
+  std::uint32_t draft_tp = 0;             // tensor parallel size of the drafter
+  bool derived_head = false;              // EAGLE head's shapes taken from the target (its config not read)
+  [[nodiscard]] bool active() const { return method != VllmSpecMethod::none; }
 };
 
 // The modules --lora-target-modules names (vLLM's module suffixes), as bits.
@@ -67,6 +100,7 @@ struct VllmResult {
   std::uint64_t requested_bytes = 0;    // floor(total x utilization)
   std::uint64_t weights_bytes = 0;      // per GPU, incl. the rotary cos/sin cache
   VllmLora lora;                        // --enable-lora: its buffers, in "Model loading took" beside the weights
+  VllmSpecDecode speculative;           // --speculative-config: the drafter's weights and KV layers
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces
   std::uint64_t cuda_graph_bytes = 0;   // counted in the budget from v0.21 unless --enforce-eager
@@ -98,13 +132,24 @@ struct VllmResult {
 // the KV budget, blocks, tokens and concurrency its start-up log reports.
 [[nodiscard]] VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
                                    std::uint64_t max_model_len, const GpuSpec& gpu, const Parallel& p,
-                                   const VllmOptions& options);
+                                   const VllmOptions& options, const DraftModel* draft = nullptr);
+
+// What --speculative-config adds to one GPU of pipeline stage `stage` (weights and the
+// drafter's KV layers; the blocks are vllm_plan's). `draft`: the draft_model method's model.
+[[nodiscard]] VllmSpecDecode vllm_spec_decode(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
+                                              const Parallel& p, std::uint32_t stage, const VllmOptions& options,
+                                              const DraftModel* draft, const GpuSpec& gpu);
+
+// Reads --speculative-config's JSON object into `out` (a flat object: strings, numbers,
+// booleans; nested values are skipped and listed as ignored). The complaint says what is wrong.
+[[nodiscard]] std::optional<Error> parse_vllm_speculative_config(std::string_view text, VllmSpeculative& out);
 
 // Blocks, tokens and concurrency from a given KV memory per GPU (as vLLM's log states it):
 // the page arithmetic alone, for checking against logs.
 [[nodiscard]] VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_model_len,
                                      std::uint64_t kv_cache_memory_bytes, const Parallel& p,
-                                     const VllmOptions& options, const GpuSpec& gpu);
+                                     const VllmOptions& options, const GpuSpec& gpu,
+                                     const DraftModel* draft = nullptr);
 
 // vLLM's account (--engine vllm): the figures of its start-up log.
 struct VllmSection {

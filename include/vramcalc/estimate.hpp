@@ -53,6 +53,9 @@ struct Settings {
   EngineKind engine = EngineKind::generic;
   EngineOptions engine_options;     // each engine's own (engine.hpp)
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
+  // Speculative decoding's separate draft model (--draft, or vLLM's speculative_config
+  // "model" with method draft_model), resolved by the application; null: none.
+  std::shared_ptr<const DraftModel> draft;
   // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
   // which points into them.
   std::span<const PriceRow> prices;

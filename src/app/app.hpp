@@ -85,6 +85,9 @@ struct Options {
   // "true"): the engines' option specs (engine.hpp) read them.
   std::map<std::string, Value> engine_flags;
   std::optional<Value> kv_policy;
+  // Speculative decoding's draft model, any engine (vLLM: the draft_model method; llama.cpp:
+  // -md): resolved like the model argument; its format (default: its own) and draft tokens.
+  std::optional<Value> draft, draft_format, spec_tokens;
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;

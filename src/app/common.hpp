@@ -102,6 +102,11 @@ struct ResolvedModel {
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c);
 
+// Speculative decoding's draft model into `s.draft`: --draft, or vLLM's speculative_config
+// "model" of the draft_model method, resolved like the model argument; --spec-tokens into the
+// engine's options. After apply_engine_flags.
+void resolve_draft(const Options& o, const io::Catalog& c, Settings& s);
+
 // ---- engines' flags (engine_flags.cpp) ------------------------------------------------
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s);

@@ -215,4 +215,54 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
 }
 
 
+void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
+  VllmSpeculative& sc = s.engine_options.vllm.speculative;
+  const bool vllm = s.engine == EngineKind::vllm;
+  const bool vllm_draft = vllm && sc.method == VllmSpecMethod::draft_model;
+  if (!o.draft) {
+    if (o.draft_format) fail_at(o.draft_format->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
+    if (o.spec_tokens) fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
+    if (!vllm_draft) return;
+  }
+  if (o.draft && vllm && sc.method != VllmSpecMethod::none) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument,
+            "--speculative-config names the speculative method already; give one of the two");
+  }
+  const auto sc_flag = o.engine_flags.find("--speculative-config");
+  const Value name = o.draft ? *o.draft
+                             : Value{sc.model, sc_flag != o.engine_flags.end() ? sc_flag->second.origin
+                                                                               : Origin::flag("--speculative-config")};
+  Options d = o;
+  d.model = name.text;
+  d.model_origin = name.origin;
+  ResolvedModel r;
+  try {
+    r = resolve_model(d, c);
+  } catch (const Failure& f) {
+    if (f.placed) throw;
+    fail_at(name.origin, f.error.code, "draft model: " + f.error.message);
+  }
+  const std::string own = r.spec.weights_format.value_or(std::string(traits(r.spec.dtype).name));
+  const Value fmt = o.draft_format ? *o.draft_format : Value{own, name.origin};
+  WeightFormat f = r.file_format && !o.draft_format ? *r.file_format : format_flag(fmt.text, r.spec, fmt.origin);
+  if (s.engine != EngineKind::generic && !engine_loads(s.engine, f)) {
+    if (!o.draft_format && engine_traits(s.engine).loaded_by == loaded_by_llamacpp) {
+      f = format_flag(std::string(traits(r.spec.dtype).name), r.spec, fmt.origin); // the GGUF of its dtype
+    } else {
+      fail_at(fmt.origin, ErrorCode::invalid_argument,
+              std::string(engine_traits(s.engine).display) + " does not load the draft's format '" + f.id + "'");
+    }
+  }
+  std::uint64_t tokens = 0;
+  if (o.spec_tokens) tokens = value_at(o.spec_tokens->origin, parse_count(o.spec_tokens->text, 1024));
+  if (o.draft && vllm) {
+    sc.method = VllmSpecMethod::draft_model;
+    sc.method_name = "draft_model";
+    sc.model = name.text;
+    sc.num_speculative_tokens = static_cast<std::uint32_t>(tokens != 0 ? tokens : 3);
+  }
+  if (s.engine == EngineKind::llamacpp && tokens != 0) s.engine_options.llamacpp.n_draft = static_cast<std::uint32_t>(tokens);
+  s.draft = std::make_shared<const DraftModel>(DraftModel{std::move(r.spec), std::move(f), name.text});
+}
+
 } // namespace vramcalc::app

@@ -2,11 +2,13 @@
 #include "vramcalc/engine.hpp"
 
 #include "vramcalc/kv.hpp"
+#include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 #include "engine_sections.hpp"
 #include "weights_detail.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 
 namespace vramcalc {
@@ -68,28 +70,41 @@ struct Plan {
   std::uint64_t num_groups = 0;
 };
 
+// The drafter's attention layers (EAGLE head, MTP blocks, a draft model) and the spec and
+// tensor-parallel size their shapes come from; vLLM V1 gives each its own KV cache spec
+// beside the target's (gpu_model_runner.py get_kv_cache_spec walks every Attention layer).
+struct DrafterLayers {
+  const ModelSpec* spec = nullptr;
+  std::vector<LayerSpec> layers;
+  std::uint32_t tp = 1;
+};
+
 // The KV cache of the layers [first, last) one pipeline stage holds (each stage's worker
-// sizes its own cache: vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec).
+// sizes its own cache: vllm/v1/worker/gpu_model_runner.py get_kv_cache_spec), and the
+// drafter's layers when given (on the last stage).
 Plan make_plan(const ModelSpec& spec, Dtype kv_dtype, const Parallel& p, const VllmOptions& o, const GpuSpec& gpu,
-               std::uint64_t first, std::uint64_t last) {
+               std::uint64_t first, std::uint64_t last, const DrafterLayers* drafter = nullptr) {
   Plan plan;
   plan.block = o.block_size != 0 ? o.block_size : default_block_size(spec, gpu);
   std::uint64_t attn_token_bytes = 0, mamba_page = 0;
-  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) {
-    const LayerSpec& layer = spec.layers[i];
-    if (!layer.has_mixer) continue;
+  const auto add = [&](const ModelSpec& m, const LayerSpec& layer, std::uint32_t tp) {
+    if (!layer.has_mixer) return;
     if (layer.attention == AttentionKind::none) {
-      if (!spec.recurrent) continue;
-      mamba_page = std::max(mamba_page, ceil_div(state_bytes_per_sequence(spec, layer), p.tp));
+      if (!m.recurrent) return;
+      mamba_page = std::max(mamba_page, ceil_div(state_bytes_per_sequence(m, layer), tp));
       ++plan.layer_counts[LayerKey{layer_key_kind(AttentionKind::none), 0}];
-      continue;
+      return;
     }
     LayerSpec l = layer;
-    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, p.tp);
-    const std::uint64_t token_bytes = kv_bytes_per_token(spec, l, kv_dtype);
+    l.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, tp);
+    const std::uint64_t token_bytes = kv_bytes_per_token(m, l, kv_dtype);
     attn_token_bytes = std::max(attn_token_bytes, token_bytes);
     const int kind = layer_key_kind(l.attention);
     ++plan.layer_counts[LayerKey{kind, kind == 0 ? 0 : l.window, token_bytes}];
+  };
+  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) add(spec, spec.layers[i], p.tp);
+  if (drafter != nullptr) {
+    for (const LayerSpec& l : drafter->layers) add(*drafter->spec, l, drafter->tp);
   }
   if (mamba_page > 0 && attn_token_bytes > 0 && o.block_size == 0) {
     // Hybrid models: the attention block grows until its page holds a Mamba state, and the
@@ -172,12 +187,28 @@ void fill_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len, c
   r.max_model_len_fit = lo;
 }
 
+// What the scheduler's lookahead slots add: the blocks one request at max_model_len may hold
+// with num_lookahead_tokens more slots (KVCacheManager.allocate_slots).
+void lookahead_blocks(VllmResult& r, const Plan& plan, std::uint64_t max_model_len) {
+  VllmSpecDecode& sd = r.speculative;
+  if (!sd.active() || plan.group_size == 0) return;
+  sd.request_blocks_with_lookahead =
+      request_blocks(plan, checked_add(max_model_len, sd.lookahead_tokens, "the KV cache"), r.max_num_batched_tokens);
+  sd.request_bytes_with_lookahead = checked_mul(checked_mul(plan.group_size, plan.page, "the KV cache"),
+                                                sd.request_blocks_with_lookahead, "the KV cache");
+  sd.runtime_concurrency = sd.request_blocks_with_lookahead == 0 ? 0
+                           : static_cast<double>(r.num_gpu_blocks) / static_cast<double>(sd.request_blocks_with_lookahead);
+}
+
 // V0 turns chunked prefill on by itself for a context above 32K (vllm/engine/arg_utils.py
 // EngineArgs.create_engine_config, 0.6-0.9: "Chunked prefill is enabled by default for models
 // with max_model_len > 32K"), except for sliding-window, multimodal and MLA models, LoRA
-// (and speculative decoding, which vramcalc does not model).
+// and speculative decoding.
 bool v0_chunked_prefill(const ModelSpec& spec, std::uint64_t max_model_len, const VllmOptions& o) {
-  if (max_model_len <= 32768 || spec.attention.mla || spec.vision_params > 0 || o.enable_lora) return false;
+  if (max_model_len <= 32768 || spec.attention.mla || spec.vision_params > 0 || o.enable_lora ||
+      o.speculative.method != VllmSpecMethod::none) {
+    return false;
+  }
   return std::none_of(spec.layers.begin(), spec.layers.end(),
                       [](const LayerSpec& l) { return l.attention == AttentionKind::sliding; });
 }
@@ -499,13 +530,231 @@ VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Para
   return out;
 }
 
+// ---- speculative decoding (--speculative-config; docs/engines.md, "Speculative decoding") ----
+
+namespace {
+
+// The runtime dtype of an unquantized drafter (an EAGLE head, vLLM's nn.Linear projections):
+// the model's dtype as vLLM runs it (lora_dtype_bytes' rule), as a plain format.
+WeightFormat runtime_plain(const ModelSpec& spec, const WeightFormat& format) {
+  WeightFormat f;
+  f.kind = FormatKind::plain;
+  f.dtype = lora_dtype_bytes(spec, format) == 4 ? Dtype::f32
+            : format.kind == FormatKind::plain && format.dtype == Dtype::f16 ? Dtype::f16
+            : spec.dtype == Dtype::f16 ? Dtype::f16
+                                       : Dtype::bf16;
+  f.bits = traits(f.dtype).block_bytes * 8;
+  f.id = std::string(traits(f.dtype).name);
+  return f;
+}
+
+// The bytes of one GPU's shards `tensors` of `spec` in `format` (a GGUF target's drafter is
+// counted in the runtime dtype: vLLM's GGUF loader has no drafter of its own).
+std::uint64_t shards_bytes(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format) {
+  const WeightFormat f = format.kind == FormatKind::gguf ? runtime_plain(spec, format) : format;
+  std::vector<TensorStorage> storage;
+  storage.reserve(tensors.size());
+  for (const Tensor& t : tensors) storage.push_back(detail::storage_of(spec, t, f));
+  return detail::weight_bytes(tensors, storage, f).total;
+}
+
+// The target as a one-layer model: the EAGLE head's decoder layer has the target's attention
+// and (dense) MLP shapes, as the published heads' configs copy them (yuhuili/EAGLE-LLaMA3.1-
+// Instruct-8B: hidden 4,096, 32 heads, 8 KV heads, intermediate 14,336, 1 layer).
+ModelSpec head_spec(const ModelSpec& spec) {
+  ModelSpec head = spec;
+  LayerSpec l;
+  for (const LayerSpec& x : spec.layers) {
+    if (x.has_mixer && x.attention != AttentionKind::none) {
+      l = x;
+      break;
+    }
+  }
+  if (l.num_kv_heads == 0) {
+    l.num_kv_heads = spec.attention.num_kv_heads;
+    l.head_dim_k = spec.attention.head_dim;
+    l.head_dim_v = spec.attention.v_head_dim;
+  }
+  l.attention = AttentionKind::full;
+  l.window = 0;
+  l.moe = false;
+  l.has_mixer = l.has_mlp = true;
+  head.layers = {l};
+  head.num_layers = 1;
+  head.mtp_layers = 0;
+  head.vision_params = 0;
+  head.recurrent.reset();
+  if (head.intermediate_size == 0 && spec.moe) head.intermediate_size = spec.moe->expert_intermediate_size;
+  head.moe.reset();
+  return head;
+}
+
+// The checkpoint's MTP blocks as layers of a model (model_tensors' MTP block: one
+// full-attention layer, MoE when the model is).
+ModelSpec mtp_spec(const ModelSpec& spec) {
+  ModelSpec m = spec;
+  LayerSpec l;
+  l.num_kv_heads = spec.attention.num_kv_heads;
+  l.head_dim_k = spec.attention.head_dim;
+  l.head_dim_v = spec.attention.v_head_dim;
+  l.moe = spec.moe.has_value();
+  m.layers.assign(spec.mtp_layers, l);
+  m.num_layers = spec.mtp_layers;
+  m.mtp_layers = 0;
+  m.vision_params = 0;
+  m.tie_word_embeddings = false;
+  return m;
+}
+
+bool is_role(const Tensor& t, std::initializer_list<TensorRole> roles) {
+  return std::find(roles.begin(), roles.end(), t.role) != roles.end();
+}
+
+std::uint64_t elements(std::span<const Tensor> tensors) {
+  std::uint64_t n = 0;
+  for (const Tensor& t : tensors) n = checked_add(n, t.elements(), "the drafter's weights");
+  return n;
+}
+
+// An EAGLE head on one GPU. EAGLE-1 (vllm/model_executor/models/llama_eagle.py, 0.10-0.11):
+// the decoder layer without its input norm and fc = nn.Linear(2h, h), unsharded; embedding
+// and head are the target's (vllm/v1/spec_decode/eagle.py load_model shares both). EAGLE-3
+// (llama_eagle3.py): the layer's qkv_proj reads 2h (embedding and hidden state), a
+// hidden_norm beside its input norm, fc = ReplicatedLinear(3h, h), a final norm, its own
+// ParallelLMHead of draft_vocab_size rows (padded to 64) and draft_id_to_target_id (int64
+// per draft token); the embedding is the target's. Unquantized: the model's dtype.
+std::uint64_t eagle_head_bytes(const ModelSpec& spec, const WeightFormat& format, std::uint32_t tp, bool eagle3,
+                               std::uint64_t draft_vocab) {
+  const ModelSpec head = head_spec(spec);
+  const WeightFormat f = runtime_plain(spec, format);
+  const std::uint64_t b = traits(f.dtype).block_bytes, h = spec.hidden_size;
+  std::vector<Tensor> layer = rank_tensors(head, Parallel{tp, 1, false}, 0);
+  std::erase_if(layer, [&](const Tensor& t) {
+    if (t.layer < 0) return true; // embedding, final norm, head: added below as the method has them
+    return !eagle3 && t.role == TensorRole::attn_norm;
+  });
+  if (eagle3) {
+    for (Tensor& t : layer) {
+      if (!t.bias && is_role(t, {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v, TensorRole::attn_qkv})) {
+        t.ne0 = checked_mul(2, t.ne0, "the drafter's weights");
+      }
+    }
+  }
+  std::uint64_t n = elements(layer);
+  n = checked_add(n, checked_mul(eagle3 ? 3 * h : 2 * h, h, "the drafter's weights"), "the drafter's weights"); // fc
+  std::uint64_t extra = 0;
+  if (eagle3) {
+    n = checked_add(n, 2 * h, "the drafter's weights"); // hidden_norm, final norm
+    n = checked_add(n, checked_mul(ceil_div(round_up(draft_vocab, 64), tp), h, "the drafter's weights"));
+    extra = checked_mul(draft_vocab, 8, "the drafter's weights"); // d2t, int64
+  }
+  return checked_add(checked_mul(n, b, "the drafter's weights"), extra, "the drafter's weights");
+}
+
+// The checkpoint's MTP blocks on one GPU (vllm/model_executor/models/deepseek_mtp.py, 0.11):
+// per block enorm, hnorm, eh_proj = nn.Linear(2h, h) (unsharded, the model's dtype), the
+// decoder layer (sharded and quantized as the target's), shared_head's norm and its
+// ParallelLMHead when the checkpoint stores one (DeepSeek, GLM; Qwen3-Next's block uses the
+// target's head); the embedding is the target's (eagle.py load_model shares it).
+std::uint64_t mtp_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p) {
+  if (spec.mtp_layers == 0) return 0;
+  const ModelSpec m = mtp_spec(spec);
+  std::vector<Tensor> shards = rank_tensors(m, Parallel{p.tp, 1, p.expert_parallel}, 0);
+  std::vector<Tensor> per_block; // shared_head: norm and head, once per block
+  std::erase_if(shards, [&](const Tensor& t) {
+    if (t.role == TensorRole::token_embd) return true;
+    if (t.layer < 0) {
+      if (t.role == TensorRole::output_norm || spec.mtp_own_embeddings) per_block.push_back(t);
+      return true;
+    }
+    return false;
+  });
+  std::uint64_t bytes = shards_bytes(m, shards, format);
+  const std::uint64_t head = shards_bytes(m, per_block, format);
+  const std::uint64_t b = traits(runtime_plain(spec, format).dtype).block_bytes, h = spec.hidden_size;
+  const std::uint64_t own = checked_add(checked_mul(checked_mul(2 * h, h), b), 2 * h * b, "the drafter's weights");
+  bytes = checked_add(bytes, checked_mul(spec.mtp_layers, checked_add(head, own), "the drafter's weights"));
+  return bytes;
+}
+
+// The drafter's attention layers on the last stage (none for ngram): the EAGLE head's one
+// layer, the MTP blocks, or the draft model's layers (sharded by its own tp).
+DrafterLayers drafter_layers(const ModelSpec& spec, const VllmOptions& o, const DraftModel* draft, const Parallel& p) {
+  DrafterLayers d;
+  d.spec = &spec;
+  d.tp = p.tp;
+  switch (o.speculative.method) {
+  case VllmSpecMethod::eagle:
+  case VllmSpecMethod::eagle3: d.layers = head_spec(spec).layers; break;
+  case VllmSpecMethod::mtp: d.layers = mtp_spec(spec).layers; break;
+  case VllmSpecMethod::draft_model:
+    if (draft != nullptr) {
+      d.spec = &draft->spec;
+      d.layers = draft->spec.layers;
+      d.tp = o.speculative.draft_tp != 0 ? o.speculative.draft_tp : p.tp;
+    }
+    break;
+  default: break;
+  }
+  return d;
+}
+
+} // namespace
+
+VllmSpecDecode vllm_spec_decode(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, const Parallel& p,
+                                std::uint32_t stage, const VllmOptions& o, const DraftModel* draft, const GpuSpec& gpu) {
+  VllmSpecDecode sd;
+  const VllmSpeculative& c = o.speculative;
+  sd.method = c.method;
+  sd.method_name = c.method_name;
+  if (c.method == VllmSpecMethod::none) return sd;
+  // num_speculative_tokens: given, or the checkpoint's n_predict for MTP (speculative.py).
+  sd.num_speculative_tokens = c.num_speculative_tokens != 0 ? c.num_speculative_tokens
+                              : c.method == VllmSpecMethod::mtp ? std::max<std::uint64_t>(spec.mtp_layers, 1)
+                                                                 : 0;
+  // The scheduler allocates num_speculative_tokens slots ahead of each running request for
+  // EAGLE-style methods (MTP among them) and draft models; ngram drafts nothing on the GPU
+  // (vllm/v1/core/sched/scheduler.py Scheduler.__init__, num_lookahead_tokens).
+  if (c.method != VllmSpecMethod::ngram) sd.lookahead_tokens = sd.num_speculative_tokens;
+  sd.draft_tp = c.draft_tp != 0 ? c.draft_tp : p.tp;
+  // The drafter runs with the last pipeline stage.
+  if (c.method == VllmSpecMethod::ngram || stage + 1 != p.pp) return sd;
+  switch (c.method) {
+  case VllmSpecMethod::eagle:
+  case VllmSpecMethod::eagle3: {
+    const bool e3 = c.method == VllmSpecMethod::eagle3;
+    const std::uint64_t dv = c.draft_vocab_size != 0 ? c.draft_vocab_size : std::min<std::uint64_t>(32000, spec.vocab_size);
+    sd.weights_bytes = eagle_head_bytes(spec, format, sd.draft_tp, e3, dv);
+    sd.derived_head = true;
+    break;
+  }
+  case VllmSpecMethod::mtp: sd.weights_bytes = mtp_bytes(spec, format, p); break;
+  case VllmSpecMethod::draft_model:
+    if (draft != nullptr) {
+      RankCosts dc(draft->spec, draft->format, kv_dtype, 1, 0);
+      sd.weights_bytes = stage_weights(draft->spec, draft->format, Parallel{sd.draft_tp, 1, false}, 0, gpu, dc);
+    }
+    break;
+  default: break;
+  }
+  const DrafterLayers d = drafter_layers(spec, o, draft, p);
+  for (const LayerSpec& l : d.layers) {
+    if (!l.has_mixer || l.attention == AttentionKind::none) continue;
+    LayerSpec r = l;
+    r.num_kv_heads = kv_heads_per_rank(l.num_kv_heads, d.tp);
+    ++sd.kv_layers;
+    sd.kv_bytes_per_token = checked_add(sd.kv_bytes_per_token, kv_bytes_per_token(*d.spec, r, kv_dtype));
+  }
+  return sd;
+}
+
 bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor) {
   return major == 0 && ((minor >= 6 && minor <= 11) || minor == 21);
 }
 
 VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_model_len,
                        std::uint64_t kv_cache_memory_bytes, const Parallel& p, const VllmOptions& options,
-                       const GpuSpec& gpu) {
+                       const GpuSpec& gpu, const DraftModel* draft) {
   VllmResult r;
   r.gpu_memory_bytes = cuda_visible_bytes(gpu);
   r.gpu_memory_source = cuda_visible_source(gpu);
@@ -513,14 +762,18 @@ VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_
   r.kv_cache_memory_bytes = kv_cache_memory_bytes;
   r.kv_budget_bytes = static_cast<std::int64_t>(std::min<std::uint64_t>(kv_cache_memory_bytes, INT64_MAX));
   r.kv_memory_given = true;
+  r.speculative = vllm_spec_decode(spec, WeightFormat{}, kv_dtype, p, 0, options, draft, gpu);
+  const DrafterLayers d = drafter_layers(spec, options, draft, p);
   const auto [first, last] = stage_layers(spec.num_layers, p.pp, 0);
-  fill_blocks(r, make_plan(spec, kv_dtype, p, options, gpu, first, p.pp == 1 ? spec.layers.size() : last),
-              max_model_len, options);
+  const Plan plan = make_plan(spec, kv_dtype, p, options, gpu, first, p.pp == 1 ? spec.layers.size() : last,
+                              p.pp == 1 ? &d : nullptr);
+  fill_blocks(r, plan, max_model_len, options);
+  lookahead_blocks(r, plan, max_model_len);
   return r;
 }
 
 VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t max_model_len,
-                     const GpuSpec& gpu, const Parallel& p, const VllmOptions& o) {
+                     const GpuSpec& gpu, const Parallel& p, const VllmOptions& o, const DraftModel* draft) {
   VllmResult best;
   RankCosts costs(spec, format, kv_dtype, 1, 0);
   // Each pipeline stage's worker profiles its own memory and sizes its own cache; the
@@ -541,6 +794,9 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     // GPUModelRunner.load_model -> load_lora_model; V0 ModelRunner.load_model's
     // create_lora_manager), so they are in "Model loading took" and off the KV budget.
     r.lora = vllm_lora(spec, format, p, stage, o);
+    // The drafter is loaded in load_model too (GPUModelRunner.load_model: drafter.load_model),
+    // so its weights are in "Model loading took" and off the KV budget.
+    r.speculative = vllm_spec_decode(spec, format, kv_dtype, p, stage, o, draft, gpu);
     r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
     // Non-torch growth during profiling (memory_profiling's non_torch_increase, measured from
     // a snapshot taken after the CUDA context exists): V0 on one GPU 16 MiB (its logs print
@@ -561,6 +817,7 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
                                      checked_add(r.non_torch_bytes, r.cuda_graph_bytes, "the vLLM budget"),
                                      "the vLLM budget");
     used = checked_add(used, r.lora.total(), "the vLLM budget");
+    used = checked_add(used, r.speculative.weights_bytes, "the vLLM budget");
     // Both below 2^62 in any real case; clamp so the difference cannot wrap.
     const auto as_signed = [](std::uint64_t v) { return static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX / 2)); };
     r.kv_budget_bytes = as_signed(r.requested_bytes) - as_signed(used);
@@ -572,8 +829,11 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
       r.kv_cache_memory_bytes = r.requested_bytes > used ? r.requested_bytes - used : 0;
     }
     const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
-    fill_blocks(r, make_plan(spec, kv_dtype, p, o, gpu, first, p.pp == 1 ? spec.layers.size() : last), max_model_len,
-                o);
+    const DrafterLayers d = drafter_layers(spec, o, draft, p);
+    const Plan plan = make_plan(spec, kv_dtype, p, o, gpu, first, p.pp == 1 ? spec.layers.size() : last,
+                                last_stage ? &d : nullptr);
+    fill_blocks(r, plan, max_model_len, o);
+    lookahead_blocks(r, plan, max_model_len);
     if (stage == 0 || r.num_gpu_blocks < best.num_gpu_blocks ||
         (r.num_gpu_blocks == best.num_gpu_blocks && r.kv_budget_bytes < best.kv_budget_bytes)) {
       best = std::move(r);
@@ -632,12 +892,66 @@ void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const Vl
 
 } // namespace
 
+namespace {
+
+// KV bytes one max_model_len request may hold while running, and the requests the blocks
+// hold: vLLM's start-up figures, or with speculative decoding's lookahead slots.
+std::uint64_t request_bytes(const VllmResult& v) {
+  return v.speculative.request_blocks_with_lookahead != 0 ? v.speculative.request_bytes_with_lookahead : v.needed_bytes;
+}
+double runtime_concurrency(const VllmResult& v) {
+  return v.speculative.request_blocks_with_lookahead != 0 ? v.speculative.runtime_concurrency : v.max_concurrency;
+}
+
+// What the speculative figures leave out or what vLLM would refuse.
+void speculative_notes(std::vector<std::string>& notes, const ModelSpec& spec, const VllmSpecDecode& sd,
+                       const VllmOptions& o, const Parallel& p, const DraftModel* draft) {
+  const VllmSpeculative& c = o.speculative;
+  if (!sd.active()) return;
+  if (!at_least(o, 0, 10)) {
+    notes.push_back("Speculative decoding is modelled as vLLM's V1 engine runs it (0.10 and later): the drafter's "
+                    "layers in the one KV cache; V0 kept a separate cache for a draft model.");
+  }
+  if (c.method == VllmSpecMethod::mtp && spec.mtp_layers == 0) {
+    notes.push_back("--speculative-config method " + c.method_name + ": this model has no multi-token-prediction "
+                    "layers; vLLM refuses it.");
+  }
+  if (c.method == VllmSpecMethod::draft_model && draft == nullptr) {
+    notes.push_back("--speculative-config: the draft model '" + c.model + "' was not resolved; its weights and KV "
+                    "are not counted.");
+  }
+  if (sd.derived_head) {
+    notes.push_back(std::string(c.method == VllmSpecMethod::eagle3 ? "EAGLE-3" : "EAGLE") +
+                    " head: one decoder layer of the target's shapes" +
+                    (c.method == VllmSpecMethod::eagle3 ? ", its own head of " +
+                                                              std::to_string(c.draft_vocab_size != 0
+                                                                                 ? c.draft_vocab_size
+                                                                                 : std::min<std::uint64_t>(32000, spec.vocab_size)) +
+                                                              " draft tokens"
+                                                        : std::string()) +
+                    ", as the published heads are (its config.json is not read).");
+  }
+  if (c.draft_tp != 0 && c.draft_tp != 1 && c.draft_tp != p.tp) {
+    notes.push_back("draft_tensor_parallel_size " + std::to_string(c.draft_tp) + ": vLLM takes only 1 or the target's "
+                    "tensor parallel size (" + std::to_string(p.tp) + ") and refuses it.");
+  }
+  if (!c.ignored.empty()) {
+    std::string keys;
+    for (const std::string& k : c.ignored) keys += (keys.empty() ? "" : ", ") + excerpt(k, 40);
+    notes.push_back("--speculative-config keys not modelled: " + keys + ".");
+  }
+}
+
+} // namespace
+
 EngineSection vllm_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const GpuRequest& g = settings.gpus.front();
   VllmOptions o = settings.engine_options.vllm;
   // --overhead replaces vLLM's non-torch estimate (e.g. with a log's own figure).
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
-  VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o), o};
+  VllmSection v{vllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o,
+                         settings.draft.get()),
+                o};
   EngineSection e = section_head(std::to_string(o.version_major) + "." + std::to_string(o.version_minor), g.gpu, layout.tp,
                                  layout.pp, settings.context_tokens, settings.batch);
   if (!vllm_release_modelled(o.version_major, o.version_minor)) {
@@ -649,7 +963,8 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
     }
   }
   lora_notes(e.notes, model, v.plan.lora, o, layout, e.version);
-  e.fits = v.plan.starts && v.plan.max_concurrency >= static_cast<double>(settings.batch) &&
+  speculative_notes(e.notes, model, v.plan.speculative, o, layout, settings.draft.get());
+  e.fits = v.plan.starts && runtime_concurrency(v.plan) >= static_cast<double>(settings.batch) &&
            v.plan.lora.refused_vocab_above == 0;
   e.detail = std::move(v);
   return e;
@@ -665,7 +980,8 @@ void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& 
   rest = checked_add(rest, v.non_torch_bytes, "the vLLM budget");
   rest = checked_add(rest, v.cuda_graph_bytes, "the vLLM budget");
   rest = checked_add(rest, v.lora.total(), "the vLLM budget");
-  const std::uint64_t need = checked_mul(v.needed_bytes, batch, "the KV cache size");
+  rest = checked_add(rest, v.speculative.weights_bytes, "the vLLM budget");
+  const std::uint64_t need = checked_mul(request_bytes(v), batch, "the KV cache size");
   budget_fit_row(row, common,
                  v.kv_memory_given ? checked_add(rest, v.kv_cache_memory_bytes, "the vLLM budget") : v.requested_bytes,
                  checked_add(rest, need, "the vLLM budget"), v.weights_bytes, need);
@@ -677,6 +993,147 @@ void engine_decide(FitRow& row, const EngineSection& common, const VllmSection& 
 // ---- vLLM's options: the flags of `vllm serve`, the keys of a deployment's engine_options ----
 
 namespace vramcalc {
+
+// --speculative-config: a flat JSON object read by hand (the core has no JSON library). Its
+// keys (vllm/config/speculative.py SpeculativeConfig): method, model,
+// num_speculative_tokens, draft_tensor_parallel_size; the rest are listed as not modelled.
+namespace {
+
+struct JsonCursor {
+  std::string_view t;
+  std::size_t i = 0;
+  void skip() {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  }
+  bool eat(char c) {
+    skip();
+    if (i < t.size() && t[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+};
+
+// A JSON string at the cursor (simple escapes kept as the escaped character).
+std::optional<std::string> json_string(JsonCursor& c) {
+  if (!c.eat('"')) return std::nullopt;
+  std::string out;
+  while (c.i < c.t.size() && c.t[c.i] != '"') {
+    if (c.t[c.i] == '\\' && c.i + 1 < c.t.size()) ++c.i;
+    out += c.t[c.i++];
+    if (out.size() > 4096) return std::nullopt;
+  }
+  if (c.i >= c.t.size()) return std::nullopt;
+  ++c.i;
+  return out;
+}
+
+// A scalar's text (number, true, false, null), or a nested value skipped (returned as "{...}").
+std::optional<std::string> json_value(JsonCursor& c) {
+  c.skip();
+  if (c.i >= c.t.size()) return std::nullopt;
+  if (c.t[c.i] == '"') return json_string(c);
+  if (c.t[c.i] == '{' || c.t[c.i] == '[') {
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (; c.i < c.t.size(); ++c.i) {
+      const char ch = c.t[c.i];
+      if (in_string) {
+        if (ch == '\\') ++c.i;
+        else if (ch == '"') in_string = false;
+      } else if (ch == '"') {
+        in_string = true;
+      } else if (ch == '{' || ch == '[') {
+        ++depth;
+      } else if ((ch == '}' || ch == ']') && --depth == 0) {
+        ++c.i;
+        return std::string("{...}");
+      }
+    }
+    return std::nullopt;
+  }
+  const std::size_t start = c.i;
+  while (c.i < c.t.size() && c.t[c.i] != ',' && c.t[c.i] != '}' && c.t[c.i] != ' ' && c.t[c.i] != '\n') ++c.i;
+  if (c.i == start) return std::nullopt;
+  return std::string(c.t.substr(start, c.i - start));
+}
+
+std::optional<VllmSpecMethod> spec_method(std::string_view m) {
+  if (m == "ngram" || m == "ngram_gpu") return VllmSpecMethod::ngram;
+  if (m == "draft_model") return VllmSpecMethod::draft_model;
+  if (m == "eagle") return VllmSpecMethod::eagle;
+  if (m == "eagle3") return VllmSpecMethod::eagle3;
+  // the MTP model types (MTPModelTypes): "mtp" and "<model>_mtp"
+  if (m == "mtp" || m.ends_with("_mtp")) return VllmSpecMethod::mtp;
+  return std::nullopt;
+}
+
+std::optional<Error> speculative_key(VllmSpeculative& out, const std::string& key, const std::string& value) {
+  const auto count = [&](std::uint32_t& field, std::uint64_t most) -> std::optional<Error> {
+    auto n = parse_count(value, most);
+    if (!n) return value_error("\"" + key + "\": " + n.error().message);
+    field = static_cast<std::uint32_t>(*n);
+    return std::nullopt;
+  };
+  if (key == "method") {
+    const auto m = spec_method(value);
+    if (!m) {
+      return value_error("\"method\": '" + excerpt(value, 40) + "' is not a method vramcalc models (ngram, draft_model, "
+                         "eagle, eagle3, mtp, deepseek_mtp, qwen3_next_mtp, ...)");
+    }
+    out.method = *m;
+    out.method_name = value;
+  } else if (key == "model") {
+    out.model = value == "null" ? "" : value;
+  } else if (key == "num_speculative_tokens") {
+    return count(out.num_speculative_tokens, 1024);
+  } else if (key == "draft_tensor_parallel_size") {
+    return count(out.draft_tp, 1024);
+  } else if (key == "draft_vocab_size") {
+    return count(out.draft_vocab_size, 1u << 24);
+  } else {
+    out.ignored.push_back(key);
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<Error> parse_vllm_speculative_config(std::string_view text, VllmSpeculative& out) {
+  if (text.size() > 65536) return value_error("longer than 65,536 characters");
+  out = VllmSpeculative{};
+  JsonCursor c{text};
+  if (!c.eat('{')) return value_error("expected a JSON object like '{\"method\": \"eagle\", \"num_speculative_tokens\": 3}'");
+  if (!c.eat('}')) {
+    do {
+      const auto key = json_string(c);
+      if (!key || !c.eat(':')) return value_error("expected \"key\": value at character " + std::to_string(c.i + 1));
+      const auto value = json_value(c);
+      if (!value) return value_error("\"" + excerpt(*key, 40) + "\": expected a value");
+      if (auto e = speculative_key(out, *key, *value)) return e;
+    } while (c.eat(','));
+    if (!c.eat('}')) return value_error("expected ',' or '}' at character " + std::to_string(c.i + 1));
+  }
+  c.skip();
+  if (c.i != text.size()) return value_error("text after the JSON object");
+  if (out.method == VllmSpecMethod::none) {
+    // vLLM detects the method from the model's name when none is given (SpeculativeConfig.__post_init__).
+    std::string m = out.model;
+    for (char& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
+    if (m.empty()) return value_error("no \"method\" and no \"model\"");
+    out.method = has("eagle3") ? VllmSpecMethod::eagle3 : has("eagle") ? VllmSpecMethod::eagle : VllmSpecMethod::draft_model;
+    out.method_name = out.method == VllmSpecMethod::eagle3 ? "eagle3" : out.method == VllmSpecMethod::eagle ? "eagle" : "draft_model";
+  }
+  if (out.method == VllmSpecMethod::draft_model && out.model.empty()) {
+    return value_error("method draft_model needs a \"model\" (the draft model)");
+  }
+  if (out.method != VllmSpecMethod::mtp && out.num_speculative_tokens == 0) {
+    return value_error("\"num_speculative_tokens\" is required for method " + out.method_name);
+  }
+  return std::nullopt;
+}
 
 namespace {
 
@@ -822,6 +1279,11 @@ constexpr EngineOptionSpec vllm_options[] = {
      "vLLM 0.19+: LoRA only on these modules (comma list: qkv_proj, o_proj, gate_up_proj, ...)",
      false, true,
      lora_target_modules},
+    {"--speculative-config", "speculative_config",
+     "vLLM: speculative decoding, a JSON object: method (ngram, draft_model, eagle, eagle3, mtp), model, "
+     "num_speculative_tokens, draft_tensor_parallel_size",
+     false, true,
+     [](std::string_view t, Settings& s) { return parse_vllm_speculative_config(t, s.engine_options.vllm.speculative); }},
 };
 
 } // namespace

@@ -377,6 +377,7 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
       {"--max-cpu-loras", "opt:max_cpu_loras"},
       {"--fully-sharded-loras", "opt:fully_sharded_loras", false},
       {"--lora-target-modules", "opt:lora_target_modules"},
+      {"--speculative-config", "opt:speculative_config"},
   };
   static const std::set<std::string_view> booleans{
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",

@@ -72,7 +72,29 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
                       {"unmodelled_mla_layers", l.mla_layers},
                       {"unmodelled_recurrent_layers", l.recurrent_layers}};
   }
+  if (v.speculative.active()) {
+    // Only with --speculative-config, so documents without it stay as they were.
+    const VllmSpecDecode& sd = v.speculative;
+    j["speculative_bytes"] = sd.weights_bytes;
+    j["speculative"] = ojson{{"method", sd.method_name},
+                             {"model", vllm.options.speculative.model},
+                             {"num_speculative_tokens", sd.num_speculative_tokens},
+                             {"lookahead_tokens", sd.lookahead_tokens},
+                             {"draft_tensor_parallel_size", sd.draft_tp},
+                             {"weights_bytes", sd.weights_bytes},
+                             {"kv_layers", sd.kv_layers},
+                             {"kv_bytes_per_token", sd.kv_bytes_per_token},
+                             {"request_bytes_with_lookahead", sd.request_bytes_with_lookahead},
+                             {"runtime_concurrency", sd.runtime_concurrency},
+                             {"derived_head", sd.derived_head}};
+  }
   return j;
+}
+
+// Requests of max_model_len the cache holds while running: vLLM's "Maximum concurrency", or
+// with speculative decoding the figure with its lookahead slots.
+double held(const VllmResult& v) {
+  return v.speculative.request_blocks_with_lookahead != 0 ? v.speculative.runtime_concurrency : v.max_concurrency;
 }
 
 } // namespace
@@ -91,12 +113,12 @@ std::string engine_shortfall(const EngineSection& e, const VllmSection& vllm, co
   const VllmResult& v = vllm.plan;
   if (v.lora.refused_vocab_above != 0) return lora_refusal(v);
   return !v.starts ? "vLLM would not start"
-                   : fmt::format("holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+                   : fmt::format("holds {:.2f} requests of {} tokens, {} asked", held(v),
                                  with_commas(e.context_tokens), e.batch);
 }
 
 std::string engine_room(const EngineSection& e, const VllmSection& v, const FitRow&, UnitSystem) {
-  return fmt::format("room for {:.2f} requests of {} tokens, {} asked", v.plan.max_concurrency, with_commas(e.context_tokens),
+  return fmt::format("room for {:.2f} requests of {} tokens, {} asked", held(v.plan), with_commas(e.context_tokens),
                      e.batch);
 }
 
@@ -125,6 +147,11 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
                          v.lora.extra_vocab ? fmt::format(", extra vocabulary {}", format_bytes(v.lora.extra_vocab_bytes, u)) : "",
                          lo.fully_sharded_loras ? ", fully sharded" : "")});
     }
+    if (v.speculative.active() && v.speculative.weights_bytes > 0) {
+      const VllmSpecDecode& sd = v.speculative;
+      t.row({"\u2212 drafter weights", format_bytes(sd.weights_bytes, u),
+             fmt::format("{}{}", sd.method_name, sd.draft_tp != e.tp ? fmt::format(", draft tp {}", sd.draft_tp) : "")});
+    }
     t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
            fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
                        with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
@@ -144,6 +171,14 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
                      format_bytes_auto(v.page_bytes, u),
                      v.group_size, v.num_groups > 1 ? fmt::format(", {} groups", v.num_groups) : "")});
   t.row({"GPU KV cache size", with_commas(v.kv_cache_tokens) + " tokens", ""});
+  if (v.speculative.active()) {
+    const VllmSpecDecode& sd = v.speculative;
+    t.row({"Speculative", fmt::format("{} tokens", sd.num_speculative_tokens),
+           fmt::format("{}: {} drafter layer{} in the cache ({}/token){}", sd.method_name, sd.kv_layers,
+                       sd.kv_layers == 1 ? "" : "s", format_bytes_auto(sd.kv_bytes_per_token, u),
+                       sd.lookahead_tokens > 0 ? fmt::format(", {} lookahead slots per request", sd.lookahead_tokens)
+                                               : "")});
+  }
   t.row({"Maximum concurrency", fmt::format("{:.2f}\u00d7", v.max_concurrency),
          fmt::format("for {} tokens per request", with_commas(e.context_tokens))});
   const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
@@ -167,10 +202,10 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
                              with_commas(v.max_model_len_fit));
   } else if (e.fits) {
     verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
-                       v.max_concurrency, with_commas(e.context_tokens), e.batch);
+                       held(v), with_commas(e.context_tokens), e.batch);
   } else {
     verdict_line = fmt::format("{}, but holds {:.2f} requests of {} tokens at once, fewer than the {} asked; the rest queue.\n",
-                       st.red("vLLM starts"), v.max_concurrency, with_commas(e.context_tokens), e.batch);
+                       st.red("vLLM starts"), held(v), with_commas(e.context_tokens), e.batch);
   }
   // The engine's own verdict, in lines that fit the terminal.
   out += detail::wrap(verdict_line.substr(0, verdict_line.size() - 1), o.width, "", "  ");
@@ -187,7 +222,9 @@ std::vector<std::string*> engine_file_texts(VllmSection& v) { return {&v.plan.gp
 EngineVerdict engine_verdict(const Report& r, const VllmSection& vllm, std::uint64_t) {
   const VllmResult& v = vllm.plan;
   const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(v.needed_bytes, r.settings.batch);
+  const std::uint64_t need = checked_mul(
+      v.speculative.request_blocks_with_lookahead != 0 ? v.speculative.request_bytes_with_lookahead : v.needed_bytes,
+      r.settings.batch);
   EngineVerdict out;
   out.required_bytes_per_gpu = v.requested_bytes;
   out.headroom_bytes = headroom_bytes(v.kv_cache_memory_bytes, need);
@@ -198,16 +235,22 @@ EngineVerdict engine_verdict(const Report& r, const VllmSection& vllm, std::uint
                 ? fmt::format("vLLM would not start: weights {}, activation peak {} and the rest {} per GPU are more "
                               "than the {} it may use (gpu_memory_utilization {}), no memory is left for the KV cache",
                               format_bytes(v.weights_bytes, u), format_bytes(v.activation_bytes, u),
-                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes + v.lora.total(), u),
+                              format_bytes(v.non_torch_bytes + v.cuda_graph_bytes + v.lora.total() +
+                                               v.speculative.weights_bytes, u),
                               format_bytes(v.requested_bytes, u),
                               fmt::format("{:g}", static_cast<double>(v.utilization_ppm) / 1e6))
             : !v.starts ? fmt::format("vLLM would not start: one {}-token request needs {} of KV cache, {} is available",
                                     with_commas(r.settings.context_tokens), format_bytes(v.needed_bytes, u),
                                     format_bytes(v.kv_cache_memory_bytes, u))
-            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", v.max_concurrency,
+            : !r.engine->fits ? fmt::format("vLLM holds {:.2f} requests of {} tokens, {} asked", held(v),
                                           with_commas(r.settings.context_tokens), r.settings.batch)
-                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", v.max_concurrency,
+                              : fmt::format("vLLM starts; {:.2f} requests of {} tokens fit, {} asked", held(v),
                                             with_commas(r.settings.context_tokens), r.settings.batch);
+  if (v.speculative.active() && v.lora.refused_vocab_above == 0) {
+    const VllmSpecDecode& sd = v.speculative;
+    out.why += fmt::format(" (speculative {}: drafter {}, {} KV layer{})", sd.method_name,
+                           format_bytes(sd.weights_bytes, u), sd.kv_layers, sd.kv_layers == 1 ? "" : "s");
+  }
   return out;
 }
 
