@@ -72,6 +72,12 @@ enum VllmLoraModule : std::uint32_t {
   vllm_lora_down_proj = 1u << 3,
   vllm_lora_embed_tokens = 1u << 4,
   vllm_lora_lm_head = 1u << 5,
+  vllm_lora_experts = 1u << 6,          // a MoE block's routed experts (FusedMoEWithLoRA, v0.12+)
+  vllm_lora_gate = 1u << 7,             // a MoE block's router (ReplicatedLinear "gate")
+  vllm_lora_fused_qkv_a_proj = 1u << 8, // MLA: q_a_proj and kv_a_proj_with_mqa
+  vllm_lora_q_b_proj = 1u << 9,         // MLA: q_b_proj
+  vllm_lora_kv_b_proj = 1u << 10,       // MLA: kv_b_proj
+  vllm_lora_q_proj = 1u << 11,          // MLA without q_lora_rank: q_proj (named by "q_proj" with qkv_proj)
 };
 
 // vLLM's LoRA memory on one GPU (of one pipeline stage): the stacked lora_a / lora_b slots
@@ -84,9 +90,18 @@ struct VllmLora {
   bool model_extra_vocab = false;      // and the model's own embedding and head grow by it (Llama family)
   std::uint64_t refused_vocab_above = 0; // nonzero: vLLM refuses LoRA, the vocabulary is above this
   bool target_modules_applied = false; // --lora-target-modules restricted the modules (v0.19+)
-  // Layers whose LoRA layout vramcalc does not model, so their buffers are not counted.
+  std::uint32_t modules = 0;           // VllmLoraModule bits of the modules counted (the model has them, targeted)
+  // The routed experts of the MoE blocks (FusedMoEWithLoRA, v0.12+): w13 / w2 lora_a and
+  // lora_b stacks per local expert in lora_dtype, and each block's adapter_enabled (int32,
+  // max_loras + 1). slot_bytes holds the rest (router, shared experts, attention, ...).
+  std::uint64_t expert_bytes = 0;
+  std::uint64_t expert_layers = 0;     // MoE blocks whose routed experts are counted
+  bool experts_3d = false;             // FusedMoE3DWithLoRA (is_3d_moe_weight): one w13 slice of 2I
+  bool experts_unwrapped = false;      // before v0.11: vLLM applies no LoRA to routed experts (none allocated)
+  // Layers whose LoRA layout vramcalc does not model, so their buffers are not counted
+  // (moe_layers: 0.11, whose later patch releases wrap the experts).
   std::uint64_t moe_layers = 0, mla_layers = 0, recurrent_layers = 0;
-  [[nodiscard]] std::uint64_t total() const { return slot_bytes + extra_vocab_bytes; }
+  [[nodiscard]] std::uint64_t total() const { return slot_bytes + expert_bytes + extra_vocab_bytes; }
 };
 
 // What vLLM's --enable-lora adds to one GPU of pipeline stage `stage`; all zero without it.

@@ -414,6 +414,132 @@ std::uint64_t lora_dtype_bytes(const ModelSpec& spec, const WeightFormat& format
   return spec.dtype == Dtype::f32 ? 2 : traits(spec.dtype).block_bytes;
 }
 
+// The elements of one adapter slot of the layers vLLM wraps, for max_lora_rank r, tensor
+// parallel size t and --fully-sharded-loras (docs/engines.md, "LoRA"):
+// vllm/lora/layers/base_linear.py create_lora_weights, column_parallel_linear.py,
+// row_parallel_linear.py, replicated_linear.py; 0.11 and newest alike.
+struct LoraShapes {
+  std::uint64_t r = 0, t = 1, h = 0;
+  bool fully_sharded = false;
+  std::uint32_t bits = 0; // --lora-target-modules when applied; 0: every module
+  mutable std::uint32_t counted = 0; // the modules asked about and targeted: those the model has and vLLM wraps
+  [[nodiscard]] bool targeted(std::uint32_t bit) const {
+    const bool yes = bits == 0 || (bits & bit) != 0;
+    if (yes) counted |= bit;
+    return yes;
+  }
+  [[nodiscard]] std::uint64_t ra() const { return fully_sharded ? r / t : r; }
+  // Column-parallel: lora_a [slots, 1, r, in] per slice (r / t fully sharded); lora_b
+  // [slots, 1, out / t, r]. a_in_slices: Σ over slices of lora_a's input width; b_out: Σ of
+  // lora_b's output rows on this rank.
+  [[nodiscard]] std::uint64_t column(std::uint64_t a_in_slices, std::uint64_t b_out) const {
+    return checked_add(checked_mul(a_in_slices, ra(), "the LoRA buffers"), checked_mul(b_out, r, "the LoRA buffers"),
+                       "the LoRA buffers");
+  }
+  // Row-parallel (output h): lora_a [slots, 1, r, in / t]; lora_b [slots, 1, h, r] (h / t fully sharded).
+  [[nodiscard]] std::uint64_t row(std::uint64_t in_per_rank) const {
+    return checked_mul(in_per_rank + (fully_sharded ? h / t : h), r, "the LoRA buffers");
+  }
+  // Replicated: lora_a [slots, 1, r, in], lora_b [slots, 1, out, r], whole on every rank.
+  [[nodiscard]] std::uint64_t replicated(std::uint64_t in, std::uint64_t out) const {
+    return checked_mul(in + out, r, "the LoRA buffers");
+  }
+};
+
+// A gated MLP's gate_up_proj (two slices, MergedColumnParallelLinearWithLoRA; one when the
+// checkpoint fuses them, Phi-3) and down_proj, or a plain MLP's up (one slice of I) and down.
+std::uint64_t mlp_slot_elems(const ModelSpec& spec, std::uint64_t inter, const LoraShapes& s) {
+  if (inter == 0) return 0;
+  std::uint64_t e = 0;
+  if (s.targeted(vllm_lora_gate_up_proj)) {
+    const std::uint64_t slices = spec.mlp == MlpKind::gated && !spec.fused_gate_up ? 2 : 1;
+    const std::uint64_t out_rows = (spec.mlp == MlpKind::gated ? 2 : 1) * ceil_div(inter, s.t);
+    e += s.column(slices * s.h, out_rows);
+  }
+  if (s.targeted(vllm_lora_down_proj)) e += s.row(ceil_div(inter, s.t));
+  return e;
+}
+
+// Multi-head latent attention (DeepseekV2MLAAttention, vllm/model_executor/models/deepseek_v2.py):
+// with q_lora_rank, fused_qkv_a_proj (MergedColumnParallelLinear, disable_tp: slices
+// q_lora_rank and kv_lora_rank + rope, whole) and q_b_proj (column, q_lora_rank -> heads x
+// (nope + rope)); without, q_proj (column, h -> heads x (nope + rope)) and kv_a_proj_with_mqa
+// (ReplicatedLinear, h -> kv_lora_rank + rope). Then kv_b_proj (column, kv_lora_rank ->
+// heads x (nope + v)) and o_proj (row, heads x v -> h).
+std::uint64_t mla_slot_elems(const AttentionSpec& a, const LoraShapes& s) {
+  const MlaSpec& m = *a.mla;
+  const std::uint64_t latent = m.kv_lora_rank + m.qk_rope_head_dim;
+  const std::uint64_t q_out = ceil_div(a.num_heads * (m.qk_nope_head_dim + m.qk_rope_head_dim), s.t);
+  std::uint64_t e = 0;
+  if (m.q_lora_rank != 0) {
+    if (s.targeted(vllm_lora_fused_qkv_a_proj)) e += s.column(2 * s.h, m.q_lora_rank + latent);
+    if (s.targeted(vllm_lora_q_b_proj)) e += s.column(m.q_lora_rank, q_out);
+  } else {
+    if (s.targeted(vllm_lora_q_proj)) e += s.column(s.h, q_out);
+    if (s.targeted(vllm_lora_fused_qkv_a_proj)) e += s.replicated(s.h, latent);
+  }
+  if (s.targeted(vllm_lora_kv_b_proj)) {
+    e += s.column(m.kv_lora_rank, ceil_div(a.num_heads * (m.qk_nope_head_dim + m.v_head_dim), s.t));
+  }
+  if (s.targeted(vllm_lora_o_proj)) e += s.row(ceil_div(a.num_heads * m.v_head_dim, s.t));
+  return e;
+}
+
+// The models whose vLLM class sets is_3d_moe_weight (FusedMoE3DWithLoRA: the adapter's w1 and
+// w3 stacked on disk, one w13 slice): gpt_oss.py, qwen2_moe.py, qwen3_5.py.
+bool moe_3d(const ModelSpec& spec) { return spec.arch == "gpt-oss" || spec.arch == "qwen2moe" || spec.arch == "qwen35moe"; }
+
+// The router of a MoE block, wrapped when it is a plain ReplicatedLinear ("gate"):
+// ReplicatedLinearWithLoRA.can_replace_layer takes that type alone. gpt-oss's router is a
+// torch.nn.Linear, DeepSeek's a GateLinear subclass, and model_manager.py skips Nemotron-H's
+// (non-gated MoE) "mixer.gate".
+bool router_wrapped(const ModelSpec& spec) {
+  return spec.arch != "gpt-oss" && spec.arch != "deepseek2" && spec.arch != "nemotron_h_moe";
+}
+
+// One MoE block's routed experts from v0.12 (FusedMoEWithLoRA, vllm/lora/layers/fused_moe.py,
+// PR #21229): per local expert w13_lora_a [slots, E, r, h] per slice (two for a gated MLP, one
+// 3D or non-gated; r / t fully sharded), w13_lora_b [slots, E, I / t, r] per slice (3D: one of
+// 2I / t), w2_lora_a [slots, E, r, I / t], w2_lora_b [slots, E, h, r] (h / t fully sharded);
+// and adapter_enabled, int32 [slots + 1]. Expert parallel: E / t experts of I each.
+std::uint64_t expert_bytes(const ModelSpec& spec, const LoraShapes& s, bool three_d, std::uint64_t slots,
+                           std::uint64_t b, bool expert_parallel) {
+  const MoeSpec& m = *spec.moe;
+  const std::uint64_t local = expert_parallel ? ceil_div(m.num_experts, s.t) : m.num_experts;
+  const std::uint64_t inter = expert_parallel ? m.expert_intermediate_size : ceil_div(m.expert_intermediate_size, s.t);
+  const bool gated = spec.mlp == MlpKind::gated;
+  const std::uint64_t w13_slices = gated && !three_d ? 2 : 1;
+  const std::uint64_t per_expert =
+      checked_add(s.column(w13_slices * s.h, (gated ? 2 : 1) * inter), s.row(inter), "the LoRA buffers");
+  const std::uint64_t stacks = checked_mul(checked_mul(checked_mul(per_expert, local, "the LoRA buffers"), slots,
+                                                       "the LoRA buffers"), b, "the LoRA buffers");
+  return checked_add(stacks, 4 * (slots + 1), "the LoRA buffers");
+}
+
+// Before v0.12 the extra vocabulary: embeddings_tensors [slots, E, h] in the embedding's and
+// the head's LoRA layers (model dtype); in the Llama family the base weights grow too (0.10 /
+// 0.11 LlamaModel: embed_tokens of V + E x max_loras rows; LlamaForCausalLM: lm_head of V + E
+// rows padded to 256 instead of 64), sharded by tensor parallelism. A tied head is the embedding.
+std::uint64_t extra_vocab_bytes(const ModelSpec& spec, const LoraShapes& s, const VllmLora& lora, bool first_stage,
+                                bool last_stage, std::uint64_t slots) {
+  const std::uint64_t mb = traits(spec.dtype).block_bytes, e = 256, h = s.h, t = s.t, v = spec.vocab_size;
+  std::uint64_t extra = 0;
+  if (first_stage && s.targeted(vllm_lora_embed_tokens)) {
+    extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
+  }
+  if (first_stage && lora.model_extra_vocab) {
+    extra += checked_mul(ceil_div(checked_mul(e, slots, "the LoRA buffers"), t), h * mb, "the LoRA buffers");
+  }
+  if (last_stage && s.targeted(vllm_lora_lm_head)) {
+    extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
+  }
+  if (last_stage && lora.model_extra_vocab && !spec.tie_word_embeddings) {
+    const std::uint64_t rows = round_up(v, 256) + e - round_up(v, 64);
+    extra += checked_mul(ceil_div(rows, t), h * mb, "the LoRA buffers");
+  }
+  return extra;
+}
+
 } // namespace
 
 VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
@@ -425,25 +551,15 @@ VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Para
   out.extra_vocab = !at_least(o, 0, 12);
   // --lora-target-modules exists from v0.19 (PR #34984); before, every supported module.
   out.target_modules_applied = o.lora_target_modules != 0 && at_least(o, 0, 19);
-  const auto targeted = [&](std::uint32_t bit) { return !out.target_modules_applied || (o.lora_target_modules & bit) != 0; };
   const std::uint64_t b = out.lora_dtype_bytes, slots = o.max_loras, r = o.max_lora_rank, t = p.tp;
   const std::uint64_t h = spec.hidden_size;
-  // Column-parallel lora_a is [slots, 1, r, in] per slice (r / tp fully sharded); its lora_b
-  // [slots, 1, out / tp, r]. Row-parallel lora_a [slots, 1, r, in / tp]; lora_b
-  // [slots, 1, out, r] (out / tp fully sharded). vllm/lora/layers/base_linear.py
-  // create_lora_weights, column_parallel_linear.py (MergedColumn / MergedQKV: one lora_a per
-  // slice), row_parallel_linear.py; 0.11 and newest alike.
-  const std::uint64_t ra = o.fully_sharded_loras ? r / t : r;
-  const std::uint64_t row_out = o.fully_sharded_loras ? h / t : h;
-  const auto elems = [&](std::uint64_t a_in_slices, std::uint64_t b_out) {
-    // a_in_slices: Σ over slices of lora_a's input width; b_out: Σ of lora_b's output rows.
-    return checked_add(checked_mul(a_in_slices, ra, "the LoRA buffers"), checked_mul(b_out, r, "the LoRA buffers"),
-                       "the LoRA buffers");
-  };
-  const auto row_elems = [&](std::uint64_t in_per_rank) {
-    return checked_add(checked_mul(in_per_rank, r, "the LoRA buffers"), checked_mul(row_out, r, "the LoRA buffers"),
-                       "the LoRA buffers");
-  };
+  const LoraShapes s{r, t, h, o.fully_sharded_loras, out.target_modules_applied ? o.lora_target_modules : 0u};
+  // Routed experts: FusedMoEWithLoRA from v0.12 (the 0.11 patch releases have it too, which
+  // vramcalc does not tell from 0.11.0: not counted there, and said); before, vLLM applies no
+  // LoRA to them ("does not support fused MoE LoRA inference").
+  const bool experts_wrapped = at_least(o, 0, 12);
+  out.experts_3d = experts_wrapped && spec.moe && moe_3d(spec);
+  out.experts_unwrapped = spec.moe && !at_least(o, 0, 11);
   std::uint64_t per_slot = 0; // elements of one slot
   const auto add = [&](std::uint64_t e) { per_slot = checked_add(per_slot, e, "the LoRA buffers"); };
   const auto& a = spec.attention;
@@ -454,31 +570,34 @@ VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Para
     if (l.has_mixer && l.attention == AttentionKind::none) {
       ++out.recurrent_layers;
     } else if (l.has_mixer && a.mla) {
-      ++out.mla_layers;
+      add(mla_slot_elems(a, s));
     } else if (l.has_mixer) {
       const std::uint64_t head = a.head_dim, q = a.num_heads * head * (a.output_gate ? 2 : 1);
       const std::uint64_t k = kv_heads_per_rank(l.num_kv_heads, p.tp) * head;
       // qkv_proj: MergedQKVParallelLinearWithLoRA, three slices q, k, v (KV heads replicated
       // below one per rank); a checkpoint with one fused qkv matrix gets one slice
       // (QKVParallelLinearWithLoRA).
-      if (targeted(vllm_lora_qkv_proj)) add(elems((a.fused_qkv ? 1 : 3) * h, ceil_div(q, t) + 2 * k));
-      if (targeted(vllm_lora_o_proj)) add(row_elems(ceil_div(a.num_heads * (a.v_head_dim != 0 ? a.v_head_dim : head), t)));
+      if (s.targeted(vllm_lora_qkv_proj)) add(s.column((a.fused_qkv ? 1 : 3) * h, ceil_div(q, t) + 2 * k));
+      if (s.targeted(vllm_lora_o_proj)) add(s.row(ceil_div(a.num_heads * (a.v_head_dim != 0 ? a.v_head_dim : head), t)));
     }
     if (!l.has_mlp) continue;
-    if (l.moe) {
-      ++out.moe_layers;
+    if (!l.moe || !spec.moe) {
+      add(mlp_slot_elems(spec, spec.intermediate_size, s));
       continue;
     }
-    const std::uint64_t inter = spec.intermediate_size;
-    if (inter == 0) continue;
-    if (targeted(vllm_lora_gate_up_proj)) {
-      // gate_up_proj: two slices (MergedColumnParallelLinearWithLoRA), one when the checkpoint
-      // fuses them (Phi-3); a plain MLP's up projection: one slice of I.
-      const std::uint64_t slices = spec.mlp == MlpKind::gated && !spec.fused_gate_up ? 2 : 1;
-      const std::uint64_t out_rows = spec.mlp == MlpKind::gated ? 2 * ceil_div(inter, t) : ceil_div(inter, t);
-      add(elems(slices * h, out_rows));
+    const MoeSpec& m = *spec.moe;
+    // The router (ReplicatedLinear h -> E), the shared experts (one MLP of their summed
+    // intermediate size) and a dense MLP beside the experts (Gemma 4) are linear layers.
+    if (router_wrapped(spec) && s.targeted(vllm_lora_gate)) add(s.replicated(h, m.num_experts));
+    add(mlp_slot_elems(spec, m.shared_experts * m.shared_intermediate_size, s));
+    if (m.dense_mlp_beside) add(mlp_slot_elems(spec, spec.intermediate_size, s));
+    if (experts_wrapped && s.targeted(vllm_lora_experts)) {
+      out.expert_bytes = checked_add(out.expert_bytes, expert_bytes(spec, s, out.experts_3d, slots, b, p.expert_parallel),
+                                     "the LoRA buffers");
+      ++out.expert_layers;
+    } else if (at_least(o, 0, 11) && !experts_wrapped) {
+      ++out.moe_layers;
     }
-    if (targeted(vllm_lora_down_proj)) add(row_elems(ceil_div(inter, t)));
   }
   const bool first_stage = p.pp == 1 || stage == 0, last_stage = p.pp == 1 || stage + 1 == p.pp;
   const std::uint64_t v = spec.vocab_size, e = out.extra_vocab ? 256 : 0;
@@ -492,41 +611,15 @@ VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Para
   const std::uint64_t head_vocab = v + (out.model_extra_vocab ? e : 0);
   // embed_tokens (VocabParallelEmbeddingWithLoRA, whole vocabulary on every rank): lora_a
   // [slots, V + E, r], lora_b [slots, 1, h, r] (vllm/lora/layers/vocal_parallel_embedding.py).
-  if (first_stage && targeted(vllm_lora_embed_tokens)) add(checked_mul(v + e + h, r, "the LoRA buffers"));
+  if (first_stage && s.targeted(vllm_lora_embed_tokens)) add(s.replicated(v + e, h));
   // lm_head (LogitsProcessorWithLoRA, on the gathered logits): lora_a [slots, 1, r, h],
   // lora_b [slots, 1, V', r]; V' = V from v0.12 (logits_processor.py), before it
   // the LogitsProcessor's vocabulary padded to lora_vocab_padding_size (256) "for kernel
   // compatibility".
-  if (last_stage && targeted(vllm_lora_lm_head)) {
-    const std::uint64_t head_rows = out.extra_vocab ? round_up(head_vocab, 256) : v;
-    add(checked_mul(h + head_rows, r, "the LoRA buffers"));
-  }
+  if (last_stage && s.targeted(vllm_lora_lm_head)) add(s.replicated(h, out.extra_vocab ? round_up(head_vocab, 256) : v));
   out.slot_bytes = checked_mul(checked_mul(per_slot, slots, "the LoRA buffers"), b, "the LoRA buffers");
-  if (out.extra_vocab) {
-    // Before v0.12 the extra vocabulary: embeddings_tensors [slots, E, h] in the embedding's
-    // and the head's LoRA layers (model dtype); in the Llama family the base weights grow too
-    // (0.10 / 0.11 LlamaModel: embed_tokens of V + E x max_loras rows; LlamaForCausalLM:
-    // lm_head of V + E rows padded to 256 instead of 64), sharded by tensor parallelism. A
-    // tied head is the embedding.
-    const std::uint64_t mb = traits(spec.dtype).block_bytes;
-    std::uint64_t extra = 0;
-    if (first_stage && targeted(vllm_lora_embed_tokens)) {
-      extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
-    }
-    if (first_stage && out.model_extra_vocab) {
-      extra += checked_mul(ceil_div(checked_mul(e, slots, "the LoRA buffers"), t), h * mb, "the LoRA buffers");
-    }
-    if (last_stage && targeted(vllm_lora_lm_head)) {
-      extra += checked_mul(checked_mul(slots, e * h, "the LoRA buffers"), mb, "the LoRA buffers");
-    }
-    if (last_stage && out.model_extra_vocab) {
-      if (!spec.tie_word_embeddings) {
-        const std::uint64_t rows = round_up(v, 256) + e - round_up(v, 64);
-        extra += checked_mul(ceil_div(rows, t), h * mb, "the LoRA buffers");
-      }
-    }
-    out.extra_vocab_bytes = extra;
-  }
+  out.modules = s.counted;
+  if (out.extra_vocab) out.extra_vocab_bytes = extra_vocab_bytes(spec, s, out, first_stage, last_stage, slots);
   return out;
 }
 
@@ -864,14 +957,17 @@ void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const Vl
   }
   const auto layers = [](std::uint64_t n) { return std::to_string(n) + (n == 1 ? " layer" : " layers"); };
   if (lora.moe_layers > 0) {
-    notes.push_back("LoRA: the MoE blocks of " + layers(lora.moe_layers) +
-                    " are not counted (vLLM wraps routed experts, shared experts and the router in releases with "
-                    "FusedMoE LoRA; vramcalc does not model that layout), so the LoRA figure is a lower bound.");
+    notes.push_back("LoRA: the routed experts of " + layers(lora.moe_layers) +
+                    " are not counted: vLLM 0.11.0 applies no LoRA to them, its later 0.11 patch releases allocate "
+                    "FusedMoEWithLoRA stacks (counted from 0.12), so the LoRA figure may be low.");
   }
-  if (lora.mla_layers > 0) {
-    notes.push_back("LoRA: the MLA attention of " + layers(lora.mla_layers) +
-                    " is not counted (its projections' LoRA layout is not modelled), so the LoRA figure is a lower "
-                    "bound.");
+  if (lora.experts_unwrapped) {
+    notes.push_back("LoRA: vLLM " + version + " applies no LoRA to routed experts (from 0.12 it does): an adapter's "
+                    "expert weights are not used, and none are allocated.");
+  }
+  if (lora.expert_layers > 0 && p.expert_parallel) {
+    notes.push_back("LoRA with expert parallel: some vLLM releases refuse it (\"EP support for Fused MoE LoRA is not "
+                    "implemented yet\"); vramcalc counts each GPU's own experts.");
   }
   if (lora.recurrent_layers > 0) {
     notes.push_back("LoRA: the recurrent mixers of " + layers(lora.recurrent_layers) +
@@ -1194,10 +1290,13 @@ std::optional<Error> max_cpu_loras(std::string_view text, Settings& s) {
 // unpacked names (q_proj, gate_proj, ...) stand for the packed module holding them.
 std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
   static constexpr std::pair<std::string_view, std::uint32_t> names[] = {
-      {"qkv_proj", vllm_lora_qkv_proj},       {"q_proj", vllm_lora_qkv_proj},     {"k_proj", vllm_lora_qkv_proj},
+      {"qkv_proj", vllm_lora_qkv_proj},       {"q_proj", vllm_lora_qkv_proj | vllm_lora_q_proj},     {"k_proj", vllm_lora_qkv_proj},
       {"v_proj", vllm_lora_qkv_proj},         {"o_proj", vllm_lora_o_proj},       {"gate_up_proj", vllm_lora_gate_up_proj},
       {"gate_proj", vllm_lora_gate_up_proj},  {"up_proj", vllm_lora_gate_up_proj}, {"down_proj", vllm_lora_down_proj},
-      {"embed_tokens", vllm_lora_embed_tokens}, {"lm_head", vllm_lora_lm_head}};
+      {"embed_tokens", vllm_lora_embed_tokens}, {"lm_head", vllm_lora_lm_head}, {"experts", vllm_lora_experts},
+      {"gate", vllm_lora_gate},               {"fused_qkv_a_proj", vllm_lora_fused_qkv_a_proj},
+      {"q_a_proj", vllm_lora_fused_qkv_a_proj}, {"kv_a_proj_with_mqa", vllm_lora_fused_qkv_a_proj},
+      {"q_b_proj", vllm_lora_q_b_proj},       {"kv_b_proj", vllm_lora_kv_b_proj}};
   std::uint32_t bits = 0;
   std::string word;
   const auto take = [&]() -> std::optional<Error> {
@@ -1205,7 +1304,8 @@ std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
     const auto it = std::find_if(std::begin(names), std::end(names), [&](const auto& n) { return n.first == word; });
     if (it == std::end(names)) {
       return value_error("'" + word + "' is not a module vramcalc knows (qkv_proj, o_proj, gate_up_proj, down_proj, "
-                         "embed_tokens, lm_head, or q/k/v/gate/up_proj)");
+                         "embed_tokens, lm_head, q/k/v/gate/up_proj; MoE: experts, gate; MLA: fused_qkv_a_proj, "
+                         "q_a_proj, kv_a_proj_with_mqa, q_b_proj, kv_b_proj)");
     }
     bits |= it->second;
     word.clear();

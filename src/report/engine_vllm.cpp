@@ -55,9 +55,11 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
     ojson modules = ojson::array();
     static constexpr std::pair<std::uint32_t, const char*> names[] = {
         {vllm_lora_qkv_proj, "qkv_proj"},   {vllm_lora_o_proj, "o_proj"},         {vllm_lora_gate_up_proj, "gate_up_proj"},
-        {vllm_lora_down_proj, "down_proj"}, {vllm_lora_embed_tokens, "embed_tokens"}, {vllm_lora_lm_head, "lm_head"}};
+        {vllm_lora_down_proj, "down_proj"}, {vllm_lora_embed_tokens, "embed_tokens"}, {vllm_lora_lm_head, "lm_head"},
+        {vllm_lora_experts, "experts"},     {vllm_lora_gate, "gate"},             {vllm_lora_fused_qkv_a_proj, "fused_qkv_a_proj"},
+        {vllm_lora_q_b_proj, "q_b_proj"},   {vllm_lora_kv_b_proj, "kv_b_proj"}, {vllm_lora_q_proj, "q_proj"}};
     for (const auto& [bit, name] : names) {
-      if (!l.target_modules_applied || (o.lora_target_modules & bit) != 0) modules.push_back(name);
+      if ((l.modules & bit) != 0) modules.push_back(name);
     }
     j["lora_bytes"] = l.total();
     j["lora"] = ojson{{"max_loras", o.max_loras},
@@ -68,6 +70,9 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
                       {"lora_dtype_bytes", l.lora_dtype_bytes},
                       {"slot_bytes", l.slot_bytes},
                       {"extra_vocab_bytes", l.extra_vocab_bytes},
+                      {"expert_bytes", l.expert_bytes},
+                      {"expert_layers", l.expert_layers},
+                      {"experts_3d", l.experts_3d},
                       {"unmodelled_moe_layers", l.moe_layers},
                       {"unmodelled_mla_layers", l.mla_layers},
                       {"unmodelled_recurrent_layers", l.recurrent_layers}};
@@ -142,8 +147,9 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
     if (vllm.options.enable_lora) {
       const VllmOptions& lo = vllm.options;
       t.row({"\u2212 LoRA slots", format_bytes(v.lora.total(), u),
-             fmt::format("{} \u00d7 rank {}, {} bytes per element{}{}", lo.max_loras, lo.max_lora_rank,
+             fmt::format("{} \u00d7 rank {}, {} bytes per element{}{}{}", lo.max_loras, lo.max_lora_rank,
                          v.lora.lora_dtype_bytes,
+                         v.lora.expert_layers > 0 ? fmt::format(", experts {}", format_bytes(v.lora.expert_bytes, u)) : "",
                          v.lora.extra_vocab ? fmt::format(", extra vocabulary {}", format_bytes(v.lora.extra_vocab_bytes, u)) : "",
                          lo.fully_sharded_loras ? ", fully sharded" : "")});
     }

@@ -2,6 +2,7 @@
 // context, the batch or the bits grow, and a sliding window never holds more than full
 // attention. Each case runs every catalog model through estimate() on a fixed GPU layout.
 #include "helpers.hpp"
+#include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/placement.hpp"
@@ -387,6 +388,42 @@ TEST_CASE("property: fit_check gives estimate()'s fit rows, for every model") {
           CHECK(r.fits == f.fits);
           CHECK(r.problem.empty() == (f.problem == GpuFit::Problem::none));
         }
+      }
+    }
+  }
+}
+
+TEST_CASE("property: vLLM LoRA never lowers what is used and comes exactly off the KV budget; off, nothing changes") {
+  const GpuSpec& h100 = **catalog().find_gpu("h100");
+  const WeightFormat bf16 = parse_weight_format("bf16", Dtype::bf16).value();
+  for (const ModelSpec& m : catalog().models) {
+    for (const std::uint32_t minor : {10u, 11u, 21u}) {
+      INFO(m.id << " on vLLM 0." << minor);
+      VllmOptions base;
+      base.version_minor = minor;
+      const VllmResult without = vllm_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, base);
+      // LoRA options without --enable-lora: every number is today's.
+      VllmOptions off = base;
+      off.max_loras = 4;
+      off.max_lora_rank = 64;
+      off.lora_options_given = true;
+      const VllmResult ignored = vllm_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, off);
+      CHECK(ignored.lora.total() == 0);
+      CHECK(ignored.kv_budget_bytes == without.kv_budget_bytes);
+      CHECK(ignored.num_gpu_blocks == without.num_gpu_blocks);
+      std::uint64_t previous = 0;
+      for (const auto& [slots, rank] : {std::pair{1u, 8u}, std::pair{1u, 16u}, std::pair{2u, 16u}, std::pair{4u, 64u}}) {
+        VllmOptions on = base;
+        on.enable_lora = true;
+        on.max_loras = slots;
+        on.max_lora_rank = rank;
+        const VllmResult with = vllm_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, on);
+        CHECK(with.lora.total() > previous); // more slots or a higher rank: more, never less
+        previous = with.lora.total();
+        CHECK(with.weights_bytes == without.weights_bytes);
+        CHECK(with.activation_bytes == without.activation_bytes);
+        CHECK(with.kv_budget_bytes == without.kv_budget_bytes - static_cast<std::int64_t>(with.lora.total()));
+        CHECK(with.num_gpu_blocks <= without.num_gpu_blocks);
       }
     }
   }

@@ -127,25 +127,99 @@ TEST_CASE("LoRA slots: --lora-target-modules from v0.19 only") {
   CHECK(before.slot_bytes == 92'356'608ull);
 }
 
-TEST_CASE("LoRA slots: MoE blocks and MLA attention are not modelled, and say so") {
-  // Qwen3-30B-A3B: every layer's MLP is MoE; only attention, embedding and head are counted.
-  const ModelSpec& moe = model("qwen3-30b-a3b");
-  const VllmLora m = vllm_lora(moe, fmt_of("bf16"), Parallel{}, 0, lora(21));
-  CHECK(m.moe_layers == moe.num_layers);
-  CHECK(m.slot_bytes > 0);
-  const ModelSpec& mla = model("deepseek-v2-lite");
-  const VllmLora d = vllm_lora(mla, fmt_of("bf16"), Parallel{}, 0, lora(21));
-  CHECK(d.mla_layers == mla.num_layers);
+TEST_CASE("LoRA slots, Qwen3-30B-A3B, rank 16, one slot: the routed experts from v0.12 (FusedMoEWithLoRA)") {
+  // h 2048, 32 heads x 128 = 4096, 4 KV heads x 128 = 512, 48 layers, every MLP a MoE block of
+  // 128 experts of I 768, router ReplicatedLinear(h, 128), V 151936 (untied), bf16.
+  const ModelSpec& m = model("qwen3-30b-a3b");
+  const VllmLora l = vllm_lora(m, fmt_of("bf16"), Parallel{}, 0, lora(21));
+  // Per layer, one slot, elements: qkv 16 x (3 x 2048 + 4096 + 2 x 512) = 180,224; o_proj
+  // 16 x (4096 + 2048) = 98,304; router 16 x (2048 + 128) = 34,816: 313,344. Embedding and
+  // head 2 x 16 x (151936 + 2048) = 4,927,488.
+  CHECK(16 * (3 * 2048 + 4096 + 2 * 512) + 16 * (4096 + 2048) + 16 * (2048 + 128) == 313344);
+  CHECK(l.slot_bytes == 2ull * (48 * 313344ull + 2 * 16 * (151936 + 2048)));
+  CHECK(l.slot_bytes == 39'936'000ull);
+  // Routed experts, per expert: w13_lora_a 2 x [16, 2048], w13_lora_b 2 x [768, 16], w2_lora_a
+  // [16, 768], w2_lora_b [2048, 16]: 65,536 + 24,576 + 12,288 + 32,768 = 135,168 elements;
+  // x 128 experts x 2 bytes = 34,603,008, + adapter_enabled int32 [2] = 34,603,016 a layer.
+  CHECK(2 * 16 * 2048 + 2 * 768 * 16 + 16 * 768 + 2048 * 16 == 135168);
+  CHECK(l.expert_bytes == 48 * (128 * 135168ull * 2 + 4 * 2));
+  CHECK(l.expert_bytes == 1'660'944'768ull); // the ~1.6 GB the earlier note estimated
+  CHECK(l.expert_layers == 48);
+  CHECK_FALSE(l.experts_3d);
+  CHECK(l.total() == 1'700'880'768ull);
+  CHECK(l.moe_layers + l.mla_layers + l.recurrent_layers == 0);
+  // tp 2: I / 2 = 384 per rank: 65,536 + 2 x 384 x 16 + 16 x 384 + 32,768 = 116,736 per expert.
+  const VllmLora t2 = vllm_lora(m, fmt_of("bf16"), Parallel{2, 1}, 0, lora(21));
+  CHECK(t2.expert_bytes == 48 * (128 * 116736ull * 2 + 8));
+  // Linear in slots x rank, but for the int32 flags: 4 slots of rank 64.
+  const VllmLora big = vllm_lora(m, fmt_of("bf16"), Parallel{}, 0, lora(21, 4, 64));
+  CHECK(big.expert_bytes == 48 * (16 * 128 * 135168ull * 2 + 4 * 5));
+  // --lora-target-modules without experts (v0.19+) leaves them out.
+  VllmOptions o = lora(21);
+  o.lora_target_modules = vllm_lora_qkv_proj | vllm_lora_o_proj;
+  const VllmLora attn = vllm_lora(m, fmt_of("bf16"), Parallel{}, 0, o);
+  CHECK(attn.expert_bytes == 0);
+  CHECK(attn.slot_bytes == 2ull * 48 * (180224 + 98304));
+  // v0.11: the experts are not counted (0.11.0 has no FusedMoEWithLoRA; its later patch
+  // releases have), and the note says so; v0.10 applies no LoRA to experts at all.
+  const VllmLora v11 = vllm_lora(m, fmt_of("bf16"), Parallel{}, 0, lora(11));
+  CHECK(v11.expert_bytes == 0);
+  CHECK(v11.moe_layers == 48);
+  const VllmLora v10 = vllm_lora(m, fmt_of("bf16"), Parallel{}, 0, lora(10));
+  CHECK(v10.expert_bytes == 0);
+  CHECK(v10.moe_layers == 0);
+  CHECK(v10.experts_unwrapped);
   Settings s;
   s.weights = fmt_of("bf16");
   s.context_tokens = 4096;
   s.engine = EngineKind::vllm;
-  s.engine_options.vllm = lora(21);
+  s.engine_options.vllm = lora(11);
   s.gpus.push_back(GpuRequest{**catalog().find_gpu("h100"), 1});
-  const auto r = estimate(moe, s, catalog().gpus);
+  const auto r = estimate(m, s, catalog().gpus);
   REQUIRE(r);
   const auto& notes = r->engine->notes;
-  CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) { return n.find("MoE blocks") != std::string::npos; }));
+  CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) { return n.find("routed experts of 48") != std::string::npos; }));
+}
+
+TEST_CASE("LoRA slots, gpt-oss-20b: 3D experts (is_3d_moe_weight), no wrapped router") {
+  // h 2880, 32 experts of I 2880, 24 layers. FusedMoE3DWithLoRA: w13_lora_a one [16, 2880],
+  // w13_lora_b [2 x 2880, 16], w2_lora_a [16, 2880], w2_lora_b [2880, 16]:
+  // 46,080 + 92,160 + 46,080 + 46,080 = 230,400 elements per expert.
+  const VllmLora l = vllm_lora(model("gpt-oss-20b"), fmt_of("bf16"), Parallel{}, 0, lora(21));
+  CHECK(l.experts_3d);
+  CHECK(16 * 2880 + 2 * 2880 * 16 + 16 * 2880 + 2880 * 16 == 230400);
+  CHECK(l.expert_bytes == 24 * (32 * 230400ull * 2 + 8));
+  CHECK(l.expert_bytes == 353'894'592ull);
+  CHECK((l.modules & vllm_lora_gate) == 0); // the router is a torch.nn.Linear
+}
+
+TEST_CASE("LoRA slots, MLA: DeepSeek-V2-Lite (no q_lora_rank) and DeepSeek-V3") {
+  // V2-Lite: h 2048, 16 heads, nope 128, rope 64, v 128, kv_lora_rank 512. Per layer, one slot:
+  // q_proj 16 x (2048 + 16 x 192) = 81,920; kv_a_proj_with_mqa 16 x (2048 + 576) = 41,984;
+  // kv_b_proj 16 x (512 + 16 x 256) = 73,728; o_proj 16 x (16 x 128 + 2048) = 65,536.
+  const ModelSpec& lite = model("deepseek-v2-lite");
+  VllmOptions o = lora(21);
+  o.lora_target_modules = vllm_lora_q_proj | vllm_lora_fused_qkv_a_proj | vllm_lora_kv_b_proj | vllm_lora_o_proj;
+  const VllmLora d = vllm_lora(lite, fmt_of("bf16"), Parallel{}, 0, o);
+  CHECK(d.mla_layers == 0);
+  CHECK(81920 + 41984 + 73728 + 65536 == 263168);
+  CHECK(d.slot_bytes == 2ull * lite.num_layers * 263168);
+  CHECK(d.expert_bytes == 0);
+  // V3: h 7168, 128 heads, q_lora_rank 1536. fused_qkv_a_proj 16 x (2 x 7168 + 1536 + 576) =
+  // 263,168; q_b_proj 16 x (1536 + 128 x 192) = 417,792; kv_b_proj 16 x (512 + 128 x 256) =
+  // 532,480; o_proj 16 x (128 x 128 + 7168) = 376,832: 1,590,272 per layer.
+  const ModelSpec& v3 = model("deepseek-v3");
+  o.lora_target_modules = vllm_lora_fused_qkv_a_proj | vllm_lora_q_b_proj | vllm_lora_kv_b_proj | vllm_lora_o_proj;
+  const VllmLora d3 = vllm_lora(v3, fmt_of("bf16"), Parallel{}, 0, o);
+  CHECK(263168 + 417792 + 532480 + 376832 == 1590272);
+  CHECK(d3.slot_bytes == 2ull * v3.num_layers * 1590272);
+  // Every module at rank 16: 256 experts of 2048 in 58 MoE layers, 226,492,424 bytes each
+  // (256 x 2 x 16 x (2 x 7168 + 2 x 2048 + 2048 + 7168) + 8); the router is a GateLinear.
+  const VllmLora all = vllm_lora(v3, fmt_of("bf16"), Parallel{}, 0, lora(21));
+  CHECK(all.expert_layers == 58);
+  CHECK(all.expert_bytes == 58 * (256ull * 2 * 16 * (2 * 7168 + 2 * 2048 + 2048 + 7168) + 8));
+  CHECK(all.expert_bytes == 13'136'560'592ull);
+  CHECK((all.modules & vllm_lora_gate) == 0);
 }
 
 TEST_CASE("LoRA takes its slots from the KV cache budget, exactly") {
