@@ -53,6 +53,9 @@ struct Settings {
   EngineKind engine = EngineKind::generic;
   EngineOptions engine_options;     // each engine's own (engine.hpp)
   bool overhead_given = false;      // --overhead given: also the engines' non-torch memory
+  // --host-mem: the host's memory (system RAM); the engine's host need must fit in it. Unset:
+  // the need is reported, not checked.
+  std::optional<std::uint64_t> host_mem_bytes;
   // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
   // which points into them.
   std::span<const PriceRow> prices;
