@@ -185,7 +185,7 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
                : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
                              "starts.\n",
                              with_commas(v.max_model_len_fit));
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
                        v.max_concurrency, with_commas(e.context_tokens), e.batch);
   } else {

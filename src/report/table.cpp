@@ -49,6 +49,7 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
   if (row.decided_by != "generic" && engine != nullptr) {
     const std::string who(engine_traits(engine->kind()).display);
     if (row.fits) return who + ": fits";
+    if (!engine->host_fits && detail::fits_on_gpus(*engine)) return who + ": host memory short";
     const std::string said =
         std::visit([&](const auto& a) { return detail::engine_status(*engine, a, needs); }, engine->detail);
     if (!said.empty()) return said;
