@@ -247,3 +247,16 @@ TEST_CASE("vLLM --cpu-offload-gb 24, Gemma-4-31B fp16: the log's \"Total CPU off
   CHECK(c.v_slot_bytes == 4 * (4ull * 512 * 5376 * 2)); // layers 5, 11, 17, 23
   CHECK(static_cast<std::uint64_t>(static_cast<double>(c.bytes) / static_cast<double>(GiB) * 100 + 0.5) == 2436);
 }
+
+TEST_CASE("vLLM --cpu-offload-gb with pipeline parallel: each stage's GPU from its own first layer", "[vllm-offload]") {
+  // pp 2: stage 0 holds layers 0-15, stage 1 layers 16-31 (get_pp_indices); make_layers offloads
+  // from each stage's first layer, so both move 2 x 436,224,000 + qkv + o + gate_up =
+  // 1,191,215,104 bytes, as at pp 1, and the host holds both.
+  const ModelSpec& m = model("llama3.1-8b");
+  const Parallel pp2{1, 2, false};
+  for (const std::uint32_t stage : {0u, 1u}) {
+    CHECK(vllm_cpu_offload(m, format_of("bf16"), pp2, stage, offload(GiB)).bytes == 1'191'215'104ull);
+  }
+  const VllmResult r = vllm_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("l4"), pp2, offload(GiB));
+  CHECK(r.host_bytes == 2 * 1'191'215'104ull);
+}
