@@ -34,6 +34,7 @@ struct LlamaCppOptions {
   std::uint32_t n_draft = 0;           // llama-server: draft tokens per sequence (speculative decoding)
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
+  bool no_kv_offload = false;          // -nkvo / --no-kv-offload: every layer's KV cache in system RAM, attention on the CPU
   std::uint32_t n_batch = 2048, n_ubatch = 512;
   std::optional<std::uint32_t> n_gpu_layers; // -ngl (default: all, with the output layer)
   std::uint32_t n_cpu_moe = 0;         // --n-cpu-moe: experts of the first N layers stay on the CPU
@@ -137,6 +138,9 @@ namespace detail {
 WeightFormat llamacpp_gguf_weights(const WeightFormat& format);
 // The most GPUs it can use for `model`: more than its layers + the output layer hold nothing more.
 std::uint32_t llamacpp_most_gpus(const ModelSpec& model);
+// The host memory of a plan into `e` (llama.cpp's CPU device: the weights it leaves there, mapped
+// from the file, its KV cache and its compute and output buffers); Ollama's section too.
+void llamacpp_host(EngineSection& e, const LlamaCppResult& plan);
 } // namespace detail
 
 } // namespace vramcalc

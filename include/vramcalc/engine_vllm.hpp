@@ -44,6 +44,16 @@ struct VllmOptions {
   std::uint32_t max_cpu_loras = 0;                     // --max-cpu-loras (0: max_loras): host memory only
   bool fully_sharded_loras = false;                    // --fully-sharded-loras
   std::uint32_t lora_target_modules = 0;               // --lora-target-modules (v0.19+): VllmLoraModule bits; 0: all
+  // --cpu-offload-gb G: each GPU's process offloads decoder-layer parameters to pinned host
+  // memory until int(G x 2^30) bytes are reached (docs/engines.md, "CPU offload").
+  std::uint64_t cpu_offload_bytes = 0;
+  // --kv-offloading-size G (0.14+, PR #24498): a CPU tier for KV blocks, int(G x 2^30) bytes
+  // over all ranks (vllm/config/cache.py); host memory only. --kv-offloading-backend lmcache:
+  // LMCache's local CPU cache of the same total.
+  std::uint64_t kv_offloading_bytes = 0;
+  bool kv_offloading_lmcache = false;
+  // --swap-space G: the V0 engine's pinned CPU blocks per GPU (default 4 GiB; V1 has none).
+  std::optional<std::uint64_t> swap_space_bytes;
   VllmSpeculative speculative;                         // --speculative-config
 };
 
@@ -63,6 +73,22 @@ struct VllmSpecDecode {
   bool derived_head = false;              // EAGLE head's shapes taken from the target (its config not read)
   [[nodiscard]] bool active() const { return method != VllmSpecMethod::none; }
 };
+
+// What --cpu-offload-gb moves off one GPU (of one pipeline stage): whole parameters of its
+// decoder layers, in vLLM's order, until the budget is reached; all zero without it.
+struct VllmCpuOffload {
+  std::uint64_t budget_bytes = 0;   // int(G x 2^30), per GPU
+  std::uint64_t bytes = 0;          // the parameters offloaded (>= budget unless every layer's fit under it)
+  std::uint64_t params = 0;         // how many parameters (vLLM's fused ones: qkv_proj, gate_up_proj, w13, ...)
+  std::uint64_t layers = 0;         // decoder layers touched (the last one possibly in part)
+  std::uint64_t largest_layer_bytes = 0; // one layer's offloaded parameters, the most (V0 copies them back per forward)
+  std::uint64_t v_slot_bytes = 0;   // of `bytes`, Gemma 4's V slots in qkv_proj (k_eq_v layers), not in weights_bytes
+  bool ignored = false;             // the release's V2 model runner never installs the offloader
+};
+
+// --cpu-offload-gb on one GPU of pipeline stage `stage`.
+[[nodiscard]] VllmCpuOffload vllm_cpu_offload(const ModelSpec& spec, const WeightFormat& format, const Parallel& p,
+                                              std::uint32_t stage, const VllmOptions& options);
 
 // The modules --lora-target-modules names (vLLM's module suffixes), as bits.
 enum VllmLoraModule : std::uint32_t {
@@ -115,6 +141,10 @@ struct VllmResult {
   std::uint64_t requested_bytes = 0;    // floor(total x utilization)
   std::uint64_t weights_bytes = 0;      // per GPU, incl. the rotary cos/sin cache
   VllmLora lora;                        // --enable-lora: its buffers, in "Model loading took" beside the weights
+  VllmCpuOffload cpu_offload;           // --cpu-offload-gb: this GPU's parameters in host memory (off weights_bytes)
+  std::uint64_t kv_offloading_host_bytes = 0; // --kv-offloading-size: the CPU KV tier, all ranks together
+  std::uint64_t swap_host_bytes = 0;    // V0's CPU swap blocks, all GPUs together (whole blocks of --swap-space)
+  std::uint64_t host_bytes = 0;         // host memory of every GPU's process: offloaded parameters, CPU KV tier, swap
   VllmSpecDecode speculative;           // --speculative-config: the drafter's weights and KV layers
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces

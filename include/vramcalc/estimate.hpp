@@ -56,6 +56,9 @@ struct Settings {
   // Speculative decoding's separate draft model (--draft, or vLLM's speculative_config
   // "model" with method draft_model), resolved by the application; null: none.
   std::shared_ptr<const DraftModel> draft;
+  // --host-mem: the host's memory (system RAM); the engine's host need must fit in it. Unset:
+  // the need is reported, not checked.
+  std::optional<std::uint64_t> host_mem_bytes;
   // Instance prices for the fit rows' cost (empty: none). The rows must outlive the report,
   // which points into them.
   std::span<const PriceRow> prices;

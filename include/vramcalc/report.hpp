@@ -150,6 +150,13 @@ struct EngineSection {
   bool fits = false;         // it starts, and holds `batch` requests at full length
   std::vector<std::string> notes;
   EngineDetail detail;
+  // Host memory (system RAM) the engine needs beside the GPUs, all its processes together:
+  // vLLM's offloaded weights (pinned), llama.cpp's CPU-resident weights, KV and buffers.
+  std::uint64_t host_bytes = 0;
+  std::string host_what;                  // what it is made of, in words ("" when nothing)
+  std::optional<std::uint64_t> host_mem_bytes; // --host-mem / host_mem: the host's memory, when given
+  bool host_fits = true;                  // host_bytes <= host_mem_bytes (true when none given)
+  bool gpu_fits = false;                  // `fits` on the GPUs alone, before the host's memory is checked
 
   [[nodiscard]] EngineKind kind() const {
     // Alternatives in EngineKind order, generic aside.

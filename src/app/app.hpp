@@ -77,6 +77,7 @@ struct Options {
   std::vector<Value> gpus;
   std::optional<std::string> gpu_mem;
   std::optional<Value> overhead;
+  std::optional<Value> host_mem; // --host-mem / host_mem
   std::vector<std::string> models_dirs;
   Value engine = Value::flag("--engine", "generic");
   std::optional<Value> tp, pp;

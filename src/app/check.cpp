@@ -91,6 +91,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.pp = get("pp");
   if (auto it = d.keys.find("ep"); it != d.keys.end()) o.ep = boolean(it->second);
   o.overhead = get("overhead");
+  o.host_mem = base.host_mem ? base.host_mem : get("host_mem"); // --host-mem overrides every deployment's
   o.kv_policy = get("kv_policy");
   o.headroom = get("headroom");
   // The engine options, each the flag its spec names. A key several engines have (version)
@@ -199,7 +200,14 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     // The GPU's usable memory (the fit row of a vLLM deployment holds vLLM's share of it).
     e.usable_bytes = usable_bytes(w.base.gpus.front().gpu);
     e.required_headroom_bytes = headroom_bytes(o.headroom.value_or(Value::flag("--headroom", "0")), e.usable_bytes);
-    const Verdict v = r.engine ? std::visit([&](const auto& a) { return detail::engine_verdict(r, a, e.usable_bytes); }, r.engine->detail)
+    // The engine's verdict on its GPUs; the host's memory is the second constraint, below.
+    std::optional<Report> on_gpus;
+    if (r.engine && !r.engine->host_fits) {
+      on_gpus = r;
+      on_gpus->engine->fits = on_gpus->engine->gpu_fits;
+    }
+    const Report& gr = on_gpus ? *on_gpus : r;
+    const Verdict v = r.engine ? std::visit([&](const auto& a) { return detail::engine_verdict(gr, a, e.usable_bytes); }, gr.engine->detail)
                                : generic_verdict(row);
     if (r.engine) {
       e.count = v.count.value_or(e.count);
@@ -213,8 +221,14 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
     const bool fits = v.fits && e.headroom_bytes >= static_cast<std::int64_t>(e.required_headroom_bytes);
     const std::string& why = v.why;
     const auto u = UnitSystem::binary;
-    e.status = fits ? CheckStatus::fits : CheckStatus::does_not_fit;
+    const bool host_fits = !r.engine || r.engine->host_fits;
+    e.status = fits && host_fits ? CheckStatus::fits : CheckStatus::does_not_fit;
     std::string head = fmt::format("{}: {}", deployment_text(e), why);
+    if (r.engine && r.engine->host_mem_bytes) {
+      // The second constraint, when the host's memory is given: what the engine keeps there.
+      head += fmt::format("; host memory {} needed, {}{} given", format_bytes(r.engine->host_bytes, u),
+                          host_fits ? "" : "more than the ", format_bytes(*r.engine->host_mem_bytes, u));
+    }
     if (e.required_headroom_bytes > 0) {
       head += fmt::format("; {} {}{} {} {} required", v.headroom_name,
                           e.headroom_bytes >= 0 ? "" : "-",

@@ -206,6 +206,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     w.base.overhead_bytes = value_at(o.overhead->origin, parse_size(o.overhead->text));
     w.base.overhead_given = true;
   }
+  if (o.host_mem) w.base.host_mem_bytes = value_at(o.host_mem->origin, parse_size(o.host_mem->text));
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
   w.base.gpus = gpu_requests(o, catalog, &w.resolved.notes);
   apply_engine_flags(o, model, w.base);

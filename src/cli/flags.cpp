@@ -90,6 +90,9 @@ const std::vector<Flag>& flags() {
        E | C | X | K, &Options::gpus, {}, "GPU", true},
       {"--gpu-mem", "a GPU not in the catalog, by memory: 24GiB, 2x48GB", E | C | X | K, &Options::gpu_mem},
       {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
+      {"--host-mem", "the host's memory (system RAM), e.g. 256GiB: the engine's host need must fit (check: overrides "
+                     "every deployment's)",
+       E | K, &Options::host_mem},
       {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
       {"--draft", "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
        E | X, &Options::draft},

@@ -287,7 +287,7 @@ std::uint64_t recurrent_state_bytes(const ModelSpec& spec, const LayerSpec& laye
 // KV cache and recurrent state, on each layer's device. Returns the largest K + V of one layer
 // whose cache is in system RAM.
 std::uint64_t place_kv_cache(LlamaCppResult& r, const ModelSpec& spec, const LayerPlacement& placement,
-                             std::uint64_t n_seq, bool latent, bool cuda) {
+                             std::uint64_t n_seq, bool latent, bool cuda, bool no_kv_offload) {
   namespace rel = llamacpp_release;
   std::uint64_t v_max = 0;
   for (const LayerSpec& l : spec.layers) {
@@ -296,7 +296,9 @@ std::uint64_t place_kv_cache(LlamaCppResult& r, const ModelSpec& spec, const Lay
   std::uint64_t host_kv_layer = 0; // the largest K + V of one layer whose cache is in system RAM
   for (std::uint64_t il = 0; il < spec.num_layers; ++il) {
     const LayerSpec& l = spec.layers[il];
-    const int d = placement.device_of(il);
+    // -nkvo (offload_kqv false): the cache's buffer type is the CPU's for every layer
+    // (llama_kv_cache::llama_kv_cache, src/llama-kv-cache.cpp; the recurrent cache alike).
+    const int d = no_kv_offload ? -1 : placement.device_of(il);
     const bool on_gpu = d >= 0 && cuda;
     if (!l.has_mixer) continue;
     if (l.attention == AttentionKind::none) {
@@ -386,7 +388,8 @@ void plan_compute_buffers(LlamaCppResult& r, const ModelSpec& spec, const LayerP
   in.host_layers = placement.offloaded_layers < spec.num_layers + 1 || (o.n_cpu_moe > 0 && spec.moe);
   in.output_device = placement.output_device;
   in.host_copies = host_copies;
-  in.host_kv_layer_bytes = host_kv_layer_bytes;
+  // -nkvo runs attention on the CPU: no GPU attends from copies of a host layer's K and V.
+  in.host_kv_layer_bytes = o.no_kv_offload ? 0 : host_kv_layer_bytes;
   for (std::size_t i = 0; i < r.gpus.size(); ++i) {
     LlamaCppDevice& g = r.gpus[i];
     const bool takes_host_work = i == 0 && in.op_offload && in.host_layers;
@@ -398,6 +401,10 @@ void plan_compute_buffers(LlamaCppResult& r, const ModelSpec& spec, const LayerP
     // Only the graph inputs stay on the host: the token embeddings it looks up and the masks.
     const std::uint64_t mask = (r.flash_attn ? 2 : 4) * (r.cells + in.n_kv_swa);
     r.host.compute_bytes = round_up(t * (4 * spec.hidden_size + mask + 20), 32);
+    // -nkvo: "all nodes between the KV store and the attention output are run on the CPU"
+    // (llm_graph_context::build_attn_mha, src/llama-graph.cpp: ggml_backend_sched_set_tensor_backend
+    // to the CPU when !offload_kqv), so the host's buffer holds the attention phase too.
+    if (o.no_kv_offload && !r.gpus.empty()) r.host.compute_bytes = std::max(r.host.compute_bytes, round_up(ph.att, 128));
   } else {
     // CPU only, or batches too small to offload: the host runs its layers' phases.
     r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, in.output_device < 0 ? ph.out : 0}), 128);
@@ -432,7 +439,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const LayerPlacement placement = place_layers(spec, gpus, release, o);
   assign_devices(r, placement, spec.num_layers, gpus, overhead_bytes);
   const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
-  const std::uint64_t host_kv_layer = place_kv_cache(r, spec, placement, n_seq, latent, cuda);
+  const std::uint64_t host_kv_layer = place_kv_cache(r, spec, placement, n_seq, latent, cuda, o.no_kv_offload);
   plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
   r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
@@ -480,6 +487,10 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                     "converted before it caches full K and V per head, far more (about 71 times at DeepSeek V3's "
                     "shape): give the file to size it.");
   }
+  if (s.engine_options.llamacpp.no_kv_offload) {
+    notes.push_back("-nkvo: every layer's KV cache is in system RAM and attention runs on the CPU; the GPUs' compute "
+                    "buffers are left as with the cache on them (an upper bound).");
+  }
   if (s.engine_options.llamacpp.n_cpu_moe > 0 && model.moe) {
     notes.push_back("The routed experts of the first " +
                     std::to_string(std::min<std::uint64_t>(s.engine_options.llamacpp.n_cpu_moe, model.num_layers)) +
@@ -525,8 +536,24 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
                                  s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
   e.fits = p.fits;
+  llamacpp_host(e, p);
   e.detail = std::move(l);
   return e;
+}
+
+void llamacpp_host(EngineSection& e, const LlamaCppResult& plan) {
+  const LlamaCppDevice& h = plan.host;
+  e.host_bytes = h.total();
+  std::vector<std::string> parts;
+  if (h.model_bytes > 0) parts.emplace_back("weights mapped from the file");
+  if (h.kv_bytes > 0) parts.emplace_back("KV cache");
+  if (h.compute_bytes > 0) parts.emplace_back("compute buffer");
+  if (h.output_bytes > 0) parts.emplace_back("output buffer");
+  std::string what = "the CPU device's ";
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    what += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  }
+  e.host_what = parts.empty() ? "" : what;
 }
 
 std::uint32_t llamacpp_most_gpus(const ModelSpec& model) {
@@ -697,6 +724,12 @@ constexpr EngineOptionSpec llamacpp_options[] = {
      true, n_gpu_layers, 3},
     {"--n-cpu-moe", "n_cpu_moe", "llama.cpp: keep the experts of the first N layers in system RAM", false, true,
      n_cpu_moe},
+    {"--no-kv-offload,--nkvo", "no_kv_offload", "llama.cpp: the KV cache in system RAM, attention on the CPU (-nkvo)",
+     true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.llamacpp.no_kv_offload = t == "true";
+       return std::nullopt;
+     }},
     {"--tensor-split", "tensor_split", "llama.cpp: share of layers per GPU, e.g. 3,1 (default: by memory)", false, true,
      tensor_split},
     {"--llamacpp-version", "version",

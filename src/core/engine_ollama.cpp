@@ -584,6 +584,7 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   // A context beyond the trained one is clamped (not an error to Ollama): the context asked
   // for is not had, so that is not a fit either, and no GPU count changes it.
   e.fits = within && r.fully_offloaded && !os.clamped();
+  llamacpp_host(e, r.llamacpp);
   for (const std::string& n : st.notes) e.notes.push_back("Ollama logs: " + n + ".");
   if (r.llamacpp.error.empty() && !r.fully_offloaded) {
     e.notes.push_back(std::to_string(r.model_layers - r.gpu_layers) + " of " + std::to_string(r.model_layers) +

@@ -307,6 +307,23 @@ std::uint64_t activation_peak(const ModelSpec& spec, const Parallel& p, std::uin
   return std::max(forward, sampler);
 }
 
+// The V0 engine's CPU swap space on one GPU of the stage holding layers [first, last): whole
+// cache blocks of --swap-space (default 4 GiB: CacheConfig.swap_space, "CPU swap space size
+// (GiB) per GPU"), pinned (vllm/worker/worker.py determine_num_available_blocks:
+// num_cpu_blocks = swap_space_bytes // cache_block_size; vllm/worker/cache_engine.py: a block
+// is block_size tokens of K and V of every attention layer of the stage). V1 has no swap space.
+std::uint64_t v0_swap_bytes(const ModelSpec& spec, const VllmResult& r, const VllmOptions& o, std::uint64_t first,
+                            std::uint64_t last) {
+  if (!is_v0(o)) return 0;
+  std::uint64_t layers = 0;
+  for (std::uint64_t i = first; i < last && i < spec.layers.size(); ++i) {
+    layers += spec.layers[i].has_mixer && spec.layers[i].attention != AttentionKind::none ? 1u : 0u;
+  }
+  const std::uint64_t block = checked_mul(r.page_bytes, layers, "the host memory");
+  const std::uint64_t swap = o.swap_space_bytes.value_or(4 * GiB);
+  return block == 0 ? 0 : swap / block * block;
+}
+
 // One expert's MXFP4 tensors at width `i` and hidden size `hd`: w13 [2i, hd/2] + scales
 // [2i, hd/32]; w2 [hd, i/2] + scales [hd, i/32]; biases [2i] + [hd] in bf16.
 std::uint64_t mxfp4_expert_bytes(const MoeSpec& m, std::uint64_t i, std::uint64_t hd) {
@@ -841,6 +858,134 @@ VllmSpecDecode vllm_spec_decode(const ModelSpec& spec, const WeightFormat& forma
   return sd;
 }
 
+namespace {
+
+// A decoder-layer tensor's place among the parameters vLLM registers for its layer
+// (module.named_parameters() order): the layer's attention (self_attn), its MLP or MoE block,
+// then its norms (LlamaDecoderLayer, Qwen2/3, Mixtral, Qwen2/3-MoE, DeepseekV2, Gemma 2/3 in
+// vllm/model_executor/models/: self_attn, mlp, input_layernorm, post_attention_layernorm, and
+// Gemma's pre/post_feedforward_layernorm). Tensors of one rank form one fused parameter:
+// q, k, v -> qkv_proj (QKVParallelLinear); gate, up -> gate_up_proj (MergedColumnParallelLinear);
+// routed experts' gate, up -> w13_weight, down -> w2_weight (FusedMoE.create_weights registers
+// w13 first). A bias is the parameter after its weight. Gemma 4 (gemma4.py Gemma4DecoderLayer)
+// registers its MoE block after the four norms: router (scale, proj), moe (per_expert_scale,
+// experts), then post_feedforward_layernorm_1, _2 and pre_feedforward_layernorm_2.
+unsigned vllm_param_rank(const Tensor& t, bool gemma4) {
+  unsigned r = 0;
+  if (gemma4) {
+    switch (t.role) {
+    case TensorRole::ffn_gate_inp_scale: return 2 * 44;
+    case TensorRole::ffn_gate_inp: return 2 * 45;
+    case TensorRole::ffn_down_exps_scale: return 2 * 46;
+    case TensorRole::ffn_gate_exps: case TensorRole::ffn_up_exps: return 2 * 47;
+    case TensorRole::ffn_down_exps: return 2 * 48;
+    case TensorRole::post_ffw_norm_1: return 2 * 49;
+    case TensorRole::post_ffw_norm_2: return 2 * 50;
+    case TensorRole::pre_ffw_norm_2: return 2 * 51;
+    default: break;
+    }
+  }
+  switch (t.role) {
+  // self_attn: qkv_proj, o_proj, q_norm, k_norm (Qwen3Attention registers them so); MLA:
+  // q_a_proj, q_a_layernorm, q_b_proj (q_proj), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj
+  case TensorRole::attn_q: case TensorRole::attn_k: case TensorRole::attn_v: case TensorRole::attn_qkv: r = 3; break;
+  case TensorRole::attn_q_a: r = 1; break;
+  case TensorRole::attn_q_a_norm: r = 2; break;
+  case TensorRole::attn_q_b: r = 3; break;
+  case TensorRole::attn_kv_a_mqa: r = 4; break;
+  case TensorRole::attn_kv_a_norm: r = 5; break;
+  case TensorRole::attn_kv_b: r = 6; break;
+  case TensorRole::attn_output: r = 7; break;
+  case TensorRole::attn_q_norm: r = 8; break;
+  case TensorRole::attn_k_norm: r = 9; break;
+  case TensorRole::attn_sinks: r = 10; break;
+  // mlp: gate_up_proj, down_proj; a MoE block: its gate (router), experts (w13, w2), shared experts
+  case TensorRole::ffn_gate: case TensorRole::ffn_up: r = 20; break;
+  case TensorRole::ffn_down: r = 21; break;
+  case TensorRole::ffn_gate_inp: r = 22; break;
+  case TensorRole::ffn_gate_inp_scale: r = 23; break;
+  case TensorRole::ffn_gate_exps: case TensorRole::ffn_up_exps: r = 24; break;
+  case TensorRole::ffn_down_exps: r = 25; break;
+  case TensorRole::ffn_down_exps_scale: r = 26; break;
+  case TensorRole::ffn_gate_shexp: case TensorRole::ffn_up_shexp: r = 27; break;
+  case TensorRole::ffn_down_shexp: r = 28; break;
+  case TensorRole::ffn_gate_inp_shexp: r = 29; break;
+  // the layer's norms: input_layernorm, post_attention_layernorm, pre/post_feedforward_layernorm
+  case TensorRole::attn_norm: r = 40; break;
+  case TensorRole::post_attention_norm: r = 41; break;
+  case TensorRole::ffn_norm: r = 42; break;
+  case TensorRole::post_ffw_norm: r = 43; break;
+  default: r = 30; break; // recurrent mixers, Gemma 4's extra norms and scales: in the list's order
+  }
+  return 2 * r + (t.bias ? 1u : 0u);
+}
+
+} // namespace
+
+VllmCpuOffload vllm_cpu_offload(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
+                                const VllmOptions& o) {
+  VllmCpuOffload out;
+  out.budget_bytes = o.cpu_offload_bytes;
+  if (o.cpu_offload_bytes == 0) return out;
+  // From 0.25 dense models run on the V2 model runner, which never installs the offloader
+  // (set_offloader is called only by the V1 runner: vllm issue #51396, PR #48468 open).
+  if (v2_model_runner(spec, o)) {
+    out.ignored = true;
+    return out;
+  }
+  std::vector<Tensor> tensors = rank_tensors(spec, p, stage);
+  // Gemma 4's layer_scalar is a buffer, not a parameter (register_buffer): never offloaded.
+  std::erase_if(tensors, [](const Tensor& t) { return t.layer < 0 || t.mtp || t.role == TensorRole::layer_output_scale; });
+  const bool gemma4 = spec.arch == "gemma4";
+  std::vector<std::uint64_t> bytes(tensors.size());
+  if (format.kind == FormatKind::gguf) {
+    const std::vector<Dtype> choices = detail::gguf_types_chosen(spec, tensors, format);
+    for (std::size_t i = 0; i < tensors.size(); ++i) bytes[i] = detail::gguf_storage_as(tensors[i], choices[i]).bytes;
+  } else {
+    for (std::size_t i = 0; i < tensors.size(); ++i) bytes[i] = detail::storage_of(spec, tensors[i], format).bytes;
+  }
+  // Each layer's parameters in vLLM's order (a stable sort keeps the list's order within a rank).
+  std::vector<std::size_t> order(tensors.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (tensors[a].layer != tensors[b].layer) return tensors[a].layer < tensors[b].layer;
+    return vllm_param_rank(tensors[a], gemma4) < vllm_param_rank(tensors[b], gemma4);
+  });
+  // maybe_offload_to_cpu (vllm/model_executor/offloader/uva.py UVAOffloader; before it
+  // vllm/model_executor/models/utils.py), called by make_layers on each layer of the stage in
+  // turn: each parameter is moved while the bytes moved so far are below the budget, so the
+  // last one may pass it. The fused parameters of a rank are consecutive tensors here.
+  std::int32_t layer = -1;
+  std::uint64_t in_layer = 0;
+  for (std::size_t k = 0; k < order.size() && out.bytes < out.budget_bytes;) {
+    const Tensor& first = tensors[order[k]];
+    const unsigned rank = vllm_param_rank(first, gemma4);
+    std::uint64_t param = 0;
+    for (; k < order.size() && tensors[order[k]].layer == first.layer && vllm_param_rank(tensors[order[k]], gemma4) == rank &&
+           (rank / 2 != 30 || &tensors[order[k]] == &first);
+         ++k) {
+      param = checked_add(param, bytes[order[k]], "the offloaded weights");
+      // Gemma 4's k_eq_v layers have no v_proj, but vLLM's qkv_proj keeps a V slot of K's size
+      // and loads K into both (vllm/model_executor/models/gemma4.py Gemma4Attention).
+      const Tensor& t = tensors[order[k]];
+      if (t.role == TensorRole::attn_k && !t.bias && spec.layers[static_cast<std::size_t>(t.layer)].k_eq_v) {
+        param = checked_add(param, bytes[order[k]], "the offloaded weights");
+        out.v_slot_bytes = checked_add(out.v_slot_bytes, bytes[order[k]], "the offloaded weights");
+      }
+    }
+    if (first.layer != layer) {
+      layer = first.layer;
+      in_layer = 0;
+      ++out.layers;
+    }
+    in_layer += param;
+    out.largest_layer_bytes = std::max(out.largest_layer_bytes, in_layer);
+    out.bytes = checked_add(out.bytes, param, "the offloaded weights");
+    ++out.params;
+  }
+  return out;
+}
+
 bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor) {
   return major == 0 && ((minor >= 6 && minor <= 11) || minor == 21);
 }
@@ -868,6 +1013,7 @@ VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_
 VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t max_model_len,
                      const GpuSpec& gpu, const Parallel& p, const VllmOptions& o, const DraftModel* draft) {
   VllmResult best;
+  std::uint64_t host_bytes = 0, swap_bytes = 0; // every stage's tp GPUs
   RankCosts costs(spec, format, kv_dtype, 1, 0);
   // Each pipeline stage's worker profiles its own memory and sizes its own cache; the
   // engine keeps the fewest blocks of any (kv_cache_utils.get_kv_cache_configs).
@@ -891,6 +1037,15 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     // so its weights are in "Model loading took" and off the KV budget.
     r.speculative = vllm_spec_decode(spec, format, kv_dtype, p, stage, o, draft, gpu);
     r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
+    // --cpu-offload-gb: the offloaded parameters live in pinned host memory, off "Model loading
+    // took". V1 reads them through UVA views (PR #15354); V0 (before 0.10) copies a layer's
+    // offloaded parameters to the GPU for its forward (functional_call), so the profile run's
+    // peak holds the largest layer's copy.
+    r.cpu_offload = vllm_cpu_offload(spec, format, p, stage, o);
+    // (Gemma 4's V slots are not in weights_bytes: only the rest comes off it.)
+    r.weights_bytes -= std::min(r.cpu_offload.bytes - r.cpu_offload.v_slot_bytes, r.weights_bytes);
+    if (is_v0(o)) r.activation_bytes = checked_add(r.activation_bytes, r.cpu_offload.largest_layer_bytes, "the activations");
+    host_bytes = checked_add(host_bytes, checked_mul(r.cpu_offload.bytes, p.tp, "the host memory"), "the host memory");
     // Non-torch growth during profiling (memory_profiling's non_torch_increase, measured from
     // a snapshot taken after the CUDA context exists): V0 on one GPU 16 MiB (its logs print
     // 0.01 and 0.02 GiB), 0.10 on one GPU 64 MiB, 0.25 GiB with NCCL before 0.11; the 0.11
@@ -927,11 +1082,20 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
                                 last_stage ? &d : nullptr);
     fill_blocks(r, plan, max_model_len, o);
     lookahead_blocks(r, plan, max_model_len);
+    swap_bytes = checked_add(swap_bytes, checked_mul(v0_swap_bytes(spec, r, o, first, p.pp == 1 ? spec.layers.size() : last),
+                                                     p.tp, "the host memory"), "the host memory");
     if (stage == 0 || r.num_gpu_blocks < best.num_gpu_blocks ||
         (r.num_gpu_blocks == best.num_gpu_blocks && r.kv_budget_bytes < best.kv_budget_bytes)) {
       best = std::move(r);
     }
   }
+  // --kv-offloading-size (0.14+): the CPU tier's total over all ranks (OffloadingConnector's
+  // cpu_bytes_to_use = kv_offloading_size * 2^30, vllm/config/vllm.py; LMCache's
+  // max_local_cpu_size = the size / (tp x pp) per rank in the releases that pass it).
+  best.kv_offloading_host_bytes = at_least(o, 0, 14) ? o.kv_offloading_bytes : 0;
+  best.swap_host_bytes = swap_bytes;
+  best.host_bytes = checked_add(checked_add(host_bytes, best.kv_offloading_host_bytes, "the host memory"), swap_bytes,
+                                "the host memory");
   return best;
 }
 
@@ -984,6 +1148,34 @@ void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const Vl
   const std::uint32_t cpu = o.max_cpu_loras != 0 ? o.max_cpu_loras : o.max_loras;
   notes.push_back("LoRA: up to " + std::to_string(cpu) + (cpu == 1 ? " adapter is" : " adapters are") +
                   " kept in host memory (--max-cpu-loras, each about its file's size), not on the GPU.");
+}
+
+// What --cpu-offload-gb does, in words, where the figures need them.
+void offload_notes(std::vector<std::string>& notes, const VllmCpuOffload& c, const VllmOptions& o) {
+  const std::string release = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
+  if (o.kv_offloading_bytes != 0 && !at_least(o, 0, 14)) {
+    notes.push_back("vLLM " + release + " has no --kv-offloading-size (from 0.14): not counted.");
+  } else if (o.kv_offloading_bytes != 0 && o.kv_offloading_lmcache) {
+    notes.push_back("--kv-offloading-backend lmcache: LMCache's CPU cache is counted at the size given; the newest "
+                    "releases leave its size to a separate LMCache server.");
+  }
+  if (o.swap_space_bytes && !is_v0(o)) {
+    notes.push_back("vLLM " + release + " runs the V1 engine, which has no CPU swap space: --swap-space is not counted.");
+  }
+  if (o.cpu_offload_bytes == 0) return;
+  if (c.ignored) {
+    notes.push_back("--cpu-offload-gb: vLLM " + release + " runs this dense model on its V2 model runner, which never installs the weight offloader: nothing "
+                    "is offloaded (vLLM issue #51396).");
+    return;
+  }
+  if (c.bytes < c.budget_bytes) {
+    notes.push_back("--cpu-offload-gb asks for more than this GPU's decoder layers hold: all of them are offloaded; the "
+                    "embedding, head and rotary cache stay on the GPU.");
+  }
+  if (!at_least(o, 0, 10)) {
+    notes.push_back("--cpu-offload-gb: the V0 engine copies a layer's offloaded parameters to the GPU for its forward, so "
+                    "the activation peak holds the largest layer's copy.");
+  }
 }
 
 } // namespace
@@ -1060,6 +1252,16 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   }
   lora_notes(e.notes, model, v.plan.lora, o, layout, e.version);
   speculative_notes(e.notes, model, v.plan.speculative, o, layout, settings.draft.get());
+  offload_notes(e.notes, v.plan.cpu_offload, o);
+  e.host_bytes = v.plan.host_bytes;
+  std::vector<std::string> parts;
+  const std::string gpus = std::to_string(layout.gpus()) + (layout.gpus() == 1 ? " GPU" : " GPUs");
+  if (v.plan.host_bytes > v.plan.kv_offloading_host_bytes + v.plan.swap_host_bytes) {
+    parts.push_back("the offloaded weights of " + gpus + ", pinned");
+  }
+  if (v.plan.kv_offloading_host_bytes > 0) parts.emplace_back("the CPU KV tier");
+  if (v.plan.swap_host_bytes > 0) parts.push_back("the swap space of " + gpus + ", pinned");
+  for (std::size_t i = 0; i < parts.size(); ++i) e.host_what += (i == 0 ? "" : "; ") + parts[i];
   e.fits = v.plan.starts && runtime_concurrency(v.plan) >= static_cast<double>(settings.batch) &&
            v.plan.lora.refused_vocab_above == 0;
   e.detail = std::move(v);
@@ -1325,6 +1527,31 @@ std::optional<Error> lora_target_modules(std::string_view text, Settings& s) {
   return std::nullopt;
 }
 
+// GiB as a decimal number, as vLLM's float options in GiB (--cpu-offload-gb, --kv-offloading-size,
+// --swap-space): int(G x 1024^3) bytes (create_offloader: int(cpu_offload_gb * 1024**3)). Exact
+// decimal arithmetic, up to 9 decimals (a float's floor agrees for every such text).
+std::expected<std::uint64_t, Error> gib_bytes(std::string_view text) {
+  const auto bad = [&] {
+    return std::unexpected(value_error("'" + std::string(text) + "' is not a number of GiB like 4 or 2.5"));
+  };
+  const auto dot = text.find('.');
+  const std::string_view whole = text.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  if ((whole.empty() && frac.empty()) || whole.size() > 7) return bad();
+  std::uint64_t w = 0, f = 0, scale = 1;
+  for (const char c : whole) {
+    if (c < '0' || c > '9') return bad();
+    w = w * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  for (std::size_t i = 0; i < frac.size(); ++i) {
+    if (frac[i] < '0' || frac[i] > '9') return bad();
+    if (i >= 9) continue;
+    f = f * 10 + static_cast<std::uint64_t>(frac[i] - '0');
+    scale *= 10;
+  }
+  return w * GiB + f * GiB / scale;
+}
+
 constexpr EngineOptionSpec vllm_options[] = {
     {"--gpu-memory-utilization", "gpu_memory_utilization",
      "vLLM: share of GPU memory vLLM may use (default 0.92; 0.9 before v0.21)", false, true,
@@ -1375,6 +1602,22 @@ constexpr EngineOptionSpec vllm_options[] = {
        s.engine_options.vllm.lora_options_given = true;
        return std::nullopt;
      }},
+    {"--cpu-offload-gb", "cpu_offload_gb",
+     "vLLM: GiB of each GPU's decoder-layer weights kept in pinned host memory instead", false, true,
+     [](std::string_view t, Settings& s) { return read_into(s.engine_options.vllm.cpu_offload_bytes, gib_bytes(t)); }},
+    {"--kv-offloading-size", "kv_offloading_size", "vLLM 0.14+: GiB of host memory for a CPU tier of KV blocks, all GPUs",
+     false, true,
+     [](std::string_view t, Settings& s) { return read_into(s.engine_options.vllm.kv_offloading_bytes, gib_bytes(t)); }},
+    {"--kv-offloading-backend", "kv_offloading_backend", "vLLM 0.14+: the CPU KV tier's backend, native or lmcache",
+     false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t != "native" && t != "lmcache") return value_error("'" + std::string(t) + "' is not native or lmcache");
+       s.engine_options.vllm.kv_offloading_lmcache = t == "lmcache";
+       return std::nullopt;
+     }},
+    {"--swap-space", "swap_space", "vLLM before 0.10 (V0): GiB of pinned CPU swap blocks per GPU (default 4)", false,
+     true,
+     [](std::string_view t, Settings& s) { return read_into(s.engine_options.vllm.swap_space_bytes, gib_bytes(t)); }},
     {"--lora-target-modules", "lora_target_modules",
      "vLLM 0.19+: LoRA only on these modules (comma list: qkv_proj, o_proj, gate_up_proj, ...)",
      false, true,

@@ -68,7 +68,15 @@ namespace vramcalc::detail {
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const auto section = engine_traits(settings.engine).section;
   if (section == nullptr) throw std::logic_error("engine_section: the generic estimate has no engine section");
-  return section(model, settings, layout);
+  EngineSection e = section(model, settings, layout);
+  // The second constraint: the host's memory, when given, must hold what the engine keeps there.
+  e.host_mem_bytes = settings.host_mem_bytes;
+  e.gpu_fits = e.fits;
+  if (settings.host_mem_bytes && e.host_bytes > *settings.host_mem_bytes) {
+    e.host_fits = false;
+    e.fits = false;
+  }
+  return e;
 }
 
 std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model) {
@@ -79,6 +87,7 @@ std::uint32_t engine_most_gpus(EngineKind engine, const ModelSpec& model) {
 void engine_decide(FitRow& row, const EngineSection& e, std::uint64_t batch) {
   // Each engine's engine_decide, by its section's type (engine_<id>.hpp).
   std::visit([&](const auto& alternative) { engine_decide(row, e, alternative, batch); }, e.detail);
+  if (!e.host_fits) row.fits = false; // the host's memory does not hold what the engine keeps there
 }
 
 } // namespace vramcalc::detail

@@ -608,6 +608,10 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
       decide_by_engine(r.fit.front(), *r.engine, settings.batch);
       if (!r.fit.front().fits) r.fit.front().min_count = engine_min_count(model, settings);
     }
+    if (settings.host_mem_bytes && settings.engine == EngineKind::generic) {
+      r.notes.push_back("--host-mem: the generic estimate keeps nothing in host memory; an engine (--engine vllm, "
+                        "llamacpp, ollama) says what it needs there.");
+    }
     if (model.moe) {
       r.notes.push_back("MoE: all " + with_commas(model.moe->num_experts) +
                         " experts must be in memory; only " + with_commas(model.moe->experts_per_token) +

@@ -216,7 +216,7 @@ struct Reader {
 const std::vector<std::string_view>& deployment_keys() {
   static const std::vector<std::string_view> k{"name",   "model", "quant", "kv_dtype", "context",  "batch",
                                                "engine", "gpu",   "tp",    "pp",       "ep",       "headroom",
-                                               "overhead", "kv_policy"};
+                                               "overhead", "kv_policy", "host_mem"};
   return k;
 }
 
@@ -378,6 +378,10 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
       {"--fully-sharded-loras", "opt:fully_sharded_loras", false},
       {"--lora-target-modules", "opt:lora_target_modules"},
       {"--speculative-config", "opt:speculative_config"},
+      {"--cpu-offload-gb", "opt:cpu_offload_gb"},
+      {"--kv-offloading-size", "opt:kv_offloading_size"},
+      {"--kv-offloading-backend", "opt:kv_offloading_backend"},
+      {"--swap-space", "opt:swap_space"},
   };
   static const std::set<std::string_view> booleans{
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",
@@ -443,6 +447,8 @@ std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<s
       {"--tensor-split", "opt:tensor_split"},
       {"--n-cpu-moe", "opt:n_cpu_moe"},
       {"-ncmoe", "opt:n_cpu_moe"},
+      {"-nkvo", "opt:no_kv_offload", false},
+      {"--no-kv-offload", "opt:no_kv_offload", false},
       {"-kvu", "opt:kv_unified", false},
       {"--kv-unified", "opt:kv_unified", false},
       {"--swa-full", "opt:swa_full", false},

@@ -178,7 +178,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
   std::string verdict_line;
   if (!p.error.empty()) {
     verdict_line = llamacpp_refusal_line(p, st) + "\n";
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens.\n", st.green("Fits on"), n, e.gpu_name, e.batch,
                        e.batch == 1 ? "" : "s", with_commas(e.context_tokens));
   } else {

@@ -148,7 +148,7 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
   } else if (os.clamped()) {
     verdict_line = fmt::format("{}: Ollama clamps num_ctx {} to the model's trained context, {}.", st.red("Not the context asked"),
                                with_commas(os.requested_num_ctx), with_commas(s.num_ctx));
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict_line = fmt::format("{} {}\u00d7 {}: {} sequence{} of {} tokens, all {} layers on the GPU.", st.green("Fits on"),
                                n, e.gpu_name, e.batch, e.batch == 1 ? "" : "s", with_commas(e.context_tokens),
                                os.total_layers);

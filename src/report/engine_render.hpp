@@ -18,6 +18,10 @@
 
 namespace vramcalc::detail {
 
+// Whether the engine fits on its GPUs, whatever the host's memory says: its own verdict line
+// speaks of the GPUs; the host's memory has its own line (table.cpp, host_line).
+[[nodiscard]] inline bool fits_on_gpus(const EngineSection& e) { return e.host_fits ? e.fits : e.gpu_fits; }
+
 // An engine's JSON object, opaque to the public headers that declare its renderers.
 struct JsonObject {
   nlohmann::ordered_json value;

@@ -114,7 +114,7 @@ std::string engine_text(const EngineSection& e, const SglangSection& s, const Re
     verdict = fmt::format("{}: the weights take {} of the {} static share, no token of KV cache is left (\"Not enough "
                           "memory. Please try to increase --mem-fraction-static.\")",
                           st.red("SGLang would not start"), format_bytes(g.weights_bytes, u), format_bytes(g.static_bytes, u));
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("SGLang starts"), sglang_holds(e, g),
                           with_commas(e.context_tokens), e.batch);
   } else {

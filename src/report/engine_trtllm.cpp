@@ -155,7 +155,7 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
     verdict = fmt::format("{}: the KV budget holds not one block of {} tokens (\"Impossible to fit in any sequence in "
                           "kvCache\").",
                           st.red("TensorRT-LLM would not start"), g.tokens_per_block);
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict = fmt::format("{}: room for {} requests of {} tokens; {} asked.", st.green("TensorRT-LLM starts"),
                           with_commas(s.holds_requests), with_commas(e.context_tokens), e.batch);
   } else {

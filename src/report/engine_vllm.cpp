@@ -48,6 +48,19 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
                  {"max_model_len_fit", v.max_model_len_fit},
                  {"fits", e.fits},
                  {"notes", e.notes}});
+  if (vllm.options.cpu_offload_bytes != 0) {
+    // Only with --cpu-offload-gb, so documents without it stay as they were.
+    const VllmCpuOffload& c = v.cpu_offload;
+    j["cpu_offload_bytes"] = c.bytes;
+    j["cpu_offload"] = ojson{{"budget_bytes", c.budget_bytes},
+                             {"params", c.params},
+                             {"layers", c.layers},
+                             {"largest_layer_bytes", c.largest_layer_bytes},
+                             {"ignored", c.ignored}};
+  }
+  // The host's parts beside the offloaded weights, when there are any.
+  if (vllm.options.kv_offloading_bytes != 0) j["kv_offloading_host_bytes"] = v.kv_offloading_host_bytes;
+  if (v.swap_host_bytes != 0 || vllm.options.swap_space_bytes) j["swap_host_bytes"] = v.swap_host_bytes;
   if (vllm.options.enable_lora) {
     // Only with --enable-lora, so documents without LoRA stay as they were.
     const VllmOptions& o = vllm.options;
@@ -144,6 +157,13 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
            fmt::format("{} \u00d7 {:.6g}, the total CUDA reports", format_bytes(v.gpu_memory_bytes, u),
                        static_cast<double>(v.utilization_ppm) / 1e6)});
     t.row({"\u2212 weights", format_bytes(v.weights_bytes, u), "this GPU's shards, rotary cache, padded vocabulary"});
+    if (vllm.options.cpu_offload_bytes != 0) {
+      const VllmCpuOffload& c = v.cpu_offload;
+      t.row({"  (in host memory)", format_bytes(c.bytes, u),
+             c.ignored ? std::string("--cpu-offload-gb: not applied by this release")
+                       : fmt::format("--cpu-offload-gb {}: {} parameters of {} layers, pinned",
+                                     format_bytes(c.budget_bytes, UnitSystem::binary), c.params, c.layers)});
+    }
     if (vllm.options.enable_lora) {
       const VllmOptions& lo = vllm.options;
       t.row({"\u2212 LoRA slots", format_bytes(v.lora.total(), u),
@@ -206,7 +226,7 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
                : fmt::format("vLLM's \"estimated maximum model length\" is {}, the largest --max-model-len that "
                              "starts.\n",
                              with_commas(v.max_model_len_fit));
-  } else if (e.fits) {
+  } else if (fits_on_gpus(e)) {
     verdict_line = fmt::format("{}: room for {:.2f} requests of {} tokens; {} asked.\n", st.green("vLLM starts"),
                        held(v), with_commas(e.context_tokens), e.batch);
   } else {

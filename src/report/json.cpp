@@ -129,6 +129,10 @@ ojson to_json(const EngineSection& e) {
   // Each engine's object, by its section's type (engine_<id>.hpp).
   detail::JsonObject out;
   std::visit([&](const auto& alternative) { detail::engine_json(out, e, alternative); }, e.detail);
+  // The host memory beside the GPUs', every engine alike (docs/json-output.md).
+  out.value["host_bytes"] = e.host_bytes;
+  out.value["host_mem_bytes"] = e.host_mem_bytes ? ojson(*e.host_mem_bytes) : ojson(nullptr);
+  out.value["host_fits"] = e.host_fits;
   return std::move(out.value);
 }
 

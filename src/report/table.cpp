@@ -49,6 +49,7 @@ std::string fit_status(const FitRow& row, const EngineSection* engine) {
   if (row.decided_by != "generic" && engine != nullptr) {
     const std::string who(engine_traits(engine->kind()).display);
     if (row.fits) return who + ": fits";
+    if (!engine->host_fits && detail::fits_on_gpus(*engine)) return who + ": host memory short";
     const std::string said =
         std::visit([&](const auto& a) { return detail::engine_status(*engine, a, needs); }, engine->detail);
     if (!said.empty()) return said;
@@ -127,7 +128,10 @@ std::string verdict(const Report& r, const RenderOptions& o, const Style& st) {
         line = fmt::format("{} {}: {}.", st.red("CANNOT RUN on"), config, f.problem);
       } else if (f.decided_by != "generic" && r.engine) {
         const EngineSection& e = *r.engine;
-        if (f.fits) {
+        if (!e.host_fits) {
+          line = fmt::format("{} {} with {}: it needs {} of host memory, more than the {} given.", st.red("DOES NOT FIT on"),
+                             config, engine_label(e), format_bytes(e.host_bytes, u), format_bytes(*e.host_mem_bytes, u));
+        } else if (f.fits) {
           const std::string room = std::visit([&](const auto& a) { return detail::engine_room(e, a, f, u); }, e.detail);
           line = fmt::format("{} {} with {}: {}.", st.green("FITS on"), config, engine_label(e), room);
         } else {
@@ -334,6 +338,17 @@ std::string memory_section(const Report& r, const RenderOptions& o, const Style&
 }
 
 // The fit table: the requested GPUs, or a choice that answers the question, and its key.
+// The engine's host memory beside its GPUs' (with --host-mem, the second fit constraint).
+std::string host_line(const EngineSection& e, const RenderOptions& o, const Style& st) {
+  if (e.host_bytes == 0 && !e.host_mem_bytes) return "";
+  std::string line = fmt::format("{} {}{}", st.bold("Host memory:"), format_bytes(e.host_bytes, o.units),
+                                 e.host_what.empty() ? "" : " (" + e.host_what + ")");
+  if (!e.host_mem_bytes) line += "; not checked without --host-mem.";
+  else if (e.host_fits) line += fmt::format("; {} in the {} given.", st.green("fits"), format_bytes(*e.host_mem_bytes, o.units));
+  else line += fmt::format("; {} than the {} given.", st.red("more"), format_bytes(*e.host_mem_bytes, o.units));
+  return detail::wrap(line, o.width, "", "  ");
+}
+
 std::string fit_section(const Report& r, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
   const std::size_t width = o.width;
@@ -436,6 +451,7 @@ std::string render_table(const Report& report, const RenderOptions& o) {
   }
   // With an engine, its account (does vLLM start, how many requests fit; llama.cpp's devices).
   if (r.engine) out += std::visit([&](const auto& a) { return detail::engine_text(*r.engine, a, o, st); }, r.engine->detail);
+  if (r.engine) out += host_line(*r.engine, o, st);
   if (!r.suggestions.empty()) {
     out += detail::wrap(fmt::format("{} {}.", st.bold("Would fit with:"), join(r.suggestions, ", ", " or ")), width, "", "  ");
   }

@@ -15,7 +15,8 @@ TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
       "vllm serve meta-llama/Llama-3.1-70B-Instruct --max-model-len 32768 --kv-cache-dtype fp8 -tp 4 -pp 2 "
       "--gpu-memory-utilization 0.9 --max_num_seqs 64 --max-num-batched-tokens=8192 --kv-cache-memory 20GiB "
       "--block-size 32 --enforce-eager --enable-expert-parallel --quantization awq --served-model-name chat "
-      "--trust-remote-code --port 8000 --swap-space 4");
+      "--trust-remote-code --port 8000 --swap-space 4 --cpu-offload-gb 2.5 --kv-offloading-size 8 "
+      "--kv-offloading-backend native --seed 0");
   REQUIRE(d);
   CHECK(key(*d, "model") == "meta-llama/Llama-3.1-70B-Instruct");
   CHECK(key(*d, "context") == "32768");
@@ -31,9 +32,14 @@ TEST_CASE("vllm serve: each modelled flag, and the ignored ones") {
   CHECK(opt(*d, "kv_cache_memory") == "20GiB");
   CHECK(opt(*d, "block_size") == "32");
   CHECK(opt(*d, "enforce_eager") == "true");
+  // The host tiers (docs/engines.md, "CPU offload"): engine options since they are modelled.
+  CHECK(opt(*d, "swap_space") == "4");
+  CHECK(opt(*d, "cpu_offload_gb") == "2.5");
+  CHECK(opt(*d, "kv_offloading_size") == "8");
+  CHECK(opt(*d, "kv_offloading_backend") == "native");
   // --max_num_seqs is --max-num-seqs to vLLM's parser; the name, the remote code and the port do
-  // not change memory and are read silently; the swap space (host memory) is not modelled.
-  CHECK(d->ignored == std::vector<std::string>{"--swap-space 4"});
+  // not change memory and are read silently; the seed is not modelled.
+  CHECK(d->ignored == std::vector<std::string>{"--seed 0"});
 }
 
 TEST_CASE("vllm serve: the LoRA flags are engine options, not ignored") {
@@ -68,7 +74,7 @@ TEST_CASE("vllm: --dtype is the format when nothing is quantized; --model; pytho
 TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT") {
   auto d = deployment_from_llama_server(
       "./llama-server -m models/x.gguf -c 32768 -np 4 -ngl 99 -ctk q8_0 -ctv q4_0 -fa on -b 4096 -ub 1024 "
-      "-ts 3,1 --n-cpu-moe 8 -kvu --swa-full --port 8080 --jinja -t 8");
+      "-ts 3,1 --n-cpu-moe 8 -kvu --swa-full -nkvo --port 8080 --jinja -t 8");
   REQUIRE(d);
   CHECK(key(*d, "model") == "models/x.gguf");
   CHECK(key(*d, "context") == "8192"); // 32,768 over 4 slots
@@ -84,6 +90,7 @@ TEST_CASE("llama-server: each modelled flag, -c split over -np, -hf REPO:QUANT")
   CHECK(opt(*d, "n_cpu_moe") == "8");
   CHECK(opt(*d, "kv_unified") == "true");
   CHECK(opt(*d, "swa_full") == "true");
+  CHECK(opt(*d, "no_kv_offload") == "true");
   CHECK(d->ignored == std::vector<std::string>{"-t 8"}); // --port and --jinja do not change memory
 
   auto h = deployment_from_llama_server("llama-server -hf bartowski/Qwen2.5-14B-Instruct-GGUF:Q6_K --cpu-moe -fa");

@@ -550,3 +550,36 @@ TEST_CASE("llama.cpp: Gemma 4 31B's cache, each layer at its own n_embd_k_gqa(il
   CHECK(llamacpp_plan(m, f16_gguf(), 32768, 1, {}, 0, o).kv_bytes ==
         10ull * 32768 * (2048 + 4096) * 2 + 1'258'291'200ull);
 }
+
+TEST_CASE("llama.cpp -nkvo: every layer's cache in system RAM, the attention phase in the CPU's buffer") {
+  // The run of "Llama 3.1 8B Q4_K_M on one GPU against its server log" above with
+  // --no-kv-offload: llama_kv_cache gives every layer the CPU buffer type, so the 1,024 MiB
+  // (32 layers x 8192 cells x 2 x 8 x 128 x 2 bytes) leave the GPU for the host, and the
+  // attention nodes run on the CPU, whose compute buffer grows to the attention phase: the
+  // f32 scores [8192 cells, 512 tokens, 32 heads + the mask] and 16 x 4096 bytes a token,
+  // 512 x (4 x 8192 x 33 + 16 x 4096) = 560 MiB, as the GPU's.
+  const ModelSpec& m = vramcalc::test::model("llama3.1-8b");
+  const WeightFormat q4 = parse_weight_format("gguf-q4_k_m", Dtype::bf16).value();
+  GpuSpec g;
+  g.id = "g";
+  g.memory_bytes = 80ull << 30;
+  LlamaCppOptions o;
+  o.flash_attn = FlashAttn::off;
+  o.release = 20241201;
+  o.server = false;
+  const LlamaCppResult on_gpu = llamacpp_plan(m, q4, 8192, 4, {g}, 0, o);
+  o.no_kv_offload = true;
+  const LlamaCppResult r = llamacpp_plan(m, q4, 8192, 4, {g}, 0, o);
+  CHECK(r.kv_bytes == 32ull * 8192 * 2 * 8 * 128 * 2);
+  CHECK(r.gpus.at(0).kv_bytes == 0);
+  CHECK(r.host.kv_bytes == 1024ull << 20);
+  CHECK(on_gpu.gpus.at(0).kv_bytes == 1024ull << 20);
+  CHECK(r.host.compute_bytes == 512ull * (4 * 8192 * 33 + 16 * 4096));
+  // Before: only the graph inputs, 512 x (4 x 4096 + 4 x 8192 + 20) rounded to 32.
+  CHECK(on_gpu.host.compute_bytes == 512ull * (4 * 4096 + 4 * 8192 + 20));
+  // The GPU keeps its weights and (an upper bound) its compute buffer.
+  CHECK(r.gpus.at(0).model_bytes == on_gpu.gpus.at(0).model_bytes);
+  CHECK(r.gpus.at(0).compute_bytes == on_gpu.gpus.at(0).compute_bytes);
+  // The host need: the CPU device's weights (token_embd, 295,501,824), KV, compute and logits.
+  CHECK(r.host.total() == 128'256ull * 2304 + (1024ull << 20) + r.host.compute_bytes + r.host.output_bytes);
+}

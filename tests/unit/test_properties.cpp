@@ -3,12 +3,14 @@
 // attention. Each case runs every catalog model through estimate() on a fixed GPU layout.
 #include "helpers.hpp"
 #include "vramcalc/engine.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/placement.hpp"
 #include "core/weights_detail.hpp"
 
 #include <array>
+#include <functional>
 #include <tuple>
 
 using namespace vramcalc;
@@ -427,4 +429,78 @@ TEST_CASE("property: vLLM LoRA never lowers what is used and comes exactly off t
       }
     }
   }
+}
+
+// ---- host memory and the offload tiers (docs/engines.md, "Host memory", "CPU offload") ----
+
+namespace {
+
+// The estimate over_catalog_grid made, with `change` applied to its settings.
+Report grid_again(const Report& r, EngineKind engine, const GpuSpec& gpu, std::uint32_t count, std::uint64_t ctx,
+                  std::uint64_t batch, const std::function<void(Settings&)>& change) {
+  const ModelSpec& m = vramcalc::test::model(r.model.id);
+  Settings s = vramcalc::test::settings_for("bf16", m.dtype, ctx, batch, m.dtype);
+  s.engine = engine;
+  s.gpus.push_back(GpuRequest{gpu, count});
+  change(s);
+  return run(m, s);
+}
+
+void same_verdict(const Report& a, const Report& b) {
+  REQUIRE(a.engine);
+  REQUIRE(b.engine);
+  CHECK(a.engine->fits == b.engine->fits);
+  CHECK(a.engine->host_bytes == b.engine->host_bytes);
+  CHECK(a.fit.front().fits == b.fit.front().fits);
+  CHECK(a.fit.front().required_bytes_per_gpu == b.fit.front().required_bytes_per_gpu);
+  CHECK(a.fit.front().usable_bytes == b.fit.front().usable_bytes);
+  CHECK(a.fit.front().headroom_bytes == b.fit.front().headroom_bytes);
+}
+
+} // namespace
+
+TEST_CASE("property: vLLM without the offload options is today's; --cpu-offload-gb never raises a GPU's need",
+          "[host-mem]") {
+  const GpuSpec& h100 = **catalog().find_gpu("h100");
+  const auto counts = vramcalc::test::over_catalog_grid(
+      EngineKind::vllm, h100, 1, [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+        CHECK(r.engine->host_bytes == 0); // V1: nothing in host memory without the options
+        CHECK(r.engine->host_fits);
+        // Zero offload and a host that holds anything: the same numbers.
+        same_verdict(r, grid_again(r, EngineKind::vllm, h100, 1, ctx, batch, [](Settings& s) {
+                       s.engine_options.vllm.cpu_offload_bytes = 0;
+                       s.host_mem_bytes = UINT64_MAX;
+                     }));
+        const Report off = grid_again(r, EngineKind::vllm, h100, 1, ctx, batch,
+                                      [](Settings& s) { s.engine_options.vllm.cpu_offload_bytes = 4 * GiB; });
+        CHECK(off.fit.front().required_bytes_per_gpu <= r.fit.front().required_bytes_per_gpu);
+        CHECK(off.fit.front().headroom_bytes >= r.fit.front().headroom_bytes);
+        if (r.engine->fits) CHECK(off.engine->fits);
+        return true;
+      });
+  CHECK(counts.modelled > 50);
+}
+
+TEST_CASE("property: llama.cpp -nkvo never raises a GPU's need, and moves the KV cache to the host", "[host-mem]") {
+  const GpuSpec& gpu = **catalog().find_gpu("4090");
+  const auto counts = vramcalc::test::over_catalog_grid(
+      EngineKind::llamacpp, gpu, 2, [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+        const LlamaCppResult& p = std::get<LlamaCppSection>(r.engine->detail).plan;
+        if (!p.error.empty()) return false;
+        CHECK(r.engine->host_bytes == p.host.total());
+        same_verdict(r, grid_again(r, EngineKind::llamacpp, gpu, 2, ctx, batch,
+                                   [](Settings& s) { s.host_mem_bytes = UINT64_MAX; }));
+        const Report n = grid_again(r, EngineKind::llamacpp, gpu, 2, ctx, batch,
+                                    [](Settings& s) { s.engine_options.llamacpp.no_kv_offload = true; });
+        const LlamaCppResult& q = std::get<LlamaCppSection>(n.engine->detail).plan;
+        REQUIRE(q.gpus.size() == p.gpus.size());
+        for (std::size_t i = 0; i < q.gpus.size(); ++i) {
+          CHECK(q.gpus[i].kv_bytes == 0);
+          CHECK(q.gpus[i].total() <= p.gpus[i].total());
+        }
+        CHECK(q.kv_bytes == p.kv_bytes);
+        CHECK(n.engine->host_bytes >= r.engine->host_bytes);
+        return true;
+      });
+  CHECK(counts.modelled > 50);
 }
