@@ -47,7 +47,7 @@ struct VllmOptions {
   // --cpu-offload-gb G: each GPU's process offloads decoder-layer parameters to pinned host
   // memory until int(G x 2^30) bytes are reached (docs/engines.md, "CPU offload").
   std::uint64_t cpu_offload_bytes = 0;
-  // --kv-offloading-size G (0.14+, PR #24498): a CPU tier for KV blocks, int(G x 2^30) bytes
+  // --kv-offloading-size G (0.14+, PR #32421): a CPU tier for KV blocks, int(G x 2^30) bytes
   // over all ranks (vllm/config/cache.py); host memory only. --kv-offloading-backend lmcache:
   // LMCache's local CPU cache of the same total.
   std::uint64_t kv_offloading_bytes = 0;

@@ -1154,7 +1154,8 @@ void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const Vl
 void offload_notes(std::vector<std::string>& notes, const VllmCpuOffload& c, const VllmOptions& o) {
   const std::string release = std::to_string(o.version_major) + "." + std::to_string(o.version_minor);
   if (o.kv_offloading_bytes != 0 && !at_least(o, 0, 14)) {
-    notes.push_back("vLLM " + release + " has no --kv-offloading-size (from 0.14): not counted.");
+    notes.push_back("--kv-offloading-size is counted from vLLM 0.14 (where the size alone enables native offloading, "
+                    "PR #32421), not for " + release + ".");
   } else if (o.kv_offloading_bytes != 0 && o.kv_offloading_lmcache) {
     notes.push_back("--kv-offloading-backend lmcache: LMCache's CPU cache is counted at the size given; the newest "
                     "releases leave its size to a separate LMCache server.");
