@@ -91,7 +91,8 @@ const std::vector<Flag>& flags() {
       {"--gpu-mem", "a GPU not in the catalog, by memory: 24GiB, 2x48GB", E | C | X | K, &Options::gpu_mem},
       {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
       {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
-      {"--draft", "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
+      {"--draft,--model-draft,--md",
+       "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
        E | X, &Options::draft},
       {"--draft-format", "the draft model's weight format (default: its own)", E | X, &Options::draft_format},
       {"--spec-tokens", "draft tokens per step (vLLM num_speculative_tokens, default 3; llama.cpp --draft-max, "
