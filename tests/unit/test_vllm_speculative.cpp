@@ -161,6 +161,15 @@ TEST_CASE("draft_model: the draft's weights as vLLM loads it alone, its layers i
   CHECK(r.widest_block_size == 32);
   CHECK(r.group_size == 16);
   CHECK(r.num_groups == 6);
+  // draft_tensor_parallel_size 1: the whole draft on every GPU, its 8 KV heads unsplit
+  // (8 x 64 x 2 x 2 = 2,048 bytes a token a layer).
+  const VllmOptions one = spec_config(
+      R"({"method":"draft_model","model":"llama3.2-1b","num_speculative_tokens":4,"draft_tensor_parallel_size":1})", 21);
+  const VllmResult whole = vllm_plan(target, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, one, &draft);
+  const VllmResult alone1 = vllm_plan(draft.spec, draft.format, Dtype::bf16, 32768, h100, Parallel{}, alone_o);
+  CHECK(whole.speculative.draft_tp == 1);
+  CHECK(whole.speculative.weights_bytes == alone1.weights_bytes);
+  CHECK(whole.speculative.kv_bytes_per_token == 16 * 2'048);
   // Without the draft the budget is larger by exactly the draft's weights.
   VllmOptions none;
   const VllmResult base = vllm_plan(target, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, none);
