@@ -40,6 +40,26 @@ struct LlamaCppOptions {
   std::uint32_t n_cpu_moe = 0;         // --n-cpu-moe: experts of the first N layers stay on the CPU
   std::vector<std::uint32_t> tensor_split; // --tensor-split proportions (default: by usable memory)
   bool cuda = true;                    // GPU buffers (128-byte alignment, padded quantized rows); false: CPU
+  // The draft model's context (llama-server -md): -ngld, -ctkd / -ctvd (default f16), -cd
+  // (0: the target's context per slot).
+  std::optional<std::uint32_t> n_gpu_layers_draft;
+  std::optional<Dtype> type_k_draft, type_v_draft;
+  std::uint64_t n_ctx_draft = 0;
+};
+
+// llama-server's draft model (-md): loaded once, with one context per slot
+// (tools/server/server.cpp server_context::init: slot.ctx_dft); docs/engines.md, "Draft model".
+struct LlamaCppDraft {
+  std::string name;                 // as given
+  std::string weights;              // its GGUF format
+  std::uint64_t n_ctx = 0;          // each draft context's cells
+  std::uint64_t contexts = 0;       // one per slot
+  std::uint32_t gpu_layers = 0, total_layers = 0;
+  Dtype type_k = Dtype::f16, type_v = Dtype::f16;
+  std::uint64_t weights_bytes = 0;  // its weights, all devices
+  std::uint64_t kv_bytes = 0;       // one context's KV cache, all devices
+  std::uint64_t compute_bytes = 0;  // one context's compute buffers, all devices
+  [[nodiscard]] std::uint64_t total() const;
 };
 
 struct LlamaCppDevice {
@@ -73,6 +93,7 @@ struct LlamaCppResult {
   std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
   std::vector<LlamaCppDevice> gpus;
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
+  std::optional<LlamaCppDraft> draft; // -md: its bytes are in the devices' figures too
   bool fits = false;
 };
 
@@ -91,6 +112,12 @@ struct LlamaCppResult {
                                            const std::vector<GpuSpec>& gpus, std::uint64_t overhead_bytes,
                                            const LlamaCppOptions& options);
 
+
+// The draft model beside `r` (llama-server -md, run on `gpus` with `options`' draft
+// settings): its weights once, and `contexts` contexts of its own, each with its KV cache and
+// compute buffers, added to the devices of `r`.
+void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_t contexts,
+                        const std::vector<GpuSpec>& gpus, const LlamaCppOptions& options);
 
 // llama.cpp's account (--engine llamacpp): its buffers on each GPU and in system RAM.
 struct LlamaCppSection {

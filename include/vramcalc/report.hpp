@@ -69,6 +69,14 @@ struct KvGroup {
   std::uint64_t bytes = 0;           // all sequences
 };
 
+// Speculative decoding's draft model (--draft): what it adds to the whole deployment.
+struct DraftSummary {
+  std::string model;            // as named
+  std::string quant;            // its weight format
+  std::uint64_t weights_bytes = 0;
+  std::uint64_t kv_cache_bytes = 0; // its KV cache (and state) for the same context and sequences
+};
+
 struct MemorySummary {
   std::uint64_t weights_bytes = 0;
   std::uint64_t file_bytes = 0;     // predicted checkpoint / GGUF file size in this format
@@ -80,7 +88,8 @@ struct MemorySummary {
   std::optional<std::uint64_t> kv_naive_bytes;
   std::string kv_policy;            // the eviction policy applied ("" for none)
   std::uint64_t overhead_bytes = 0; // one GPU's
-  std::uint64_t total_bytes = 0;    // weights + KV + state + one GPU's overhead
+  std::uint64_t total_bytes = 0;    // weights + KV + state + one GPU's overhead (+ the draft's)
+  std::optional<DraftSummary> draft; // --draft: the draft model's weights and KV cache
 };
 
 struct FitRow {

@@ -93,6 +93,9 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.overhead = get("overhead");
   o.host_mem = base.host_mem ? base.host_mem : get("host_mem"); // --host-mem overrides every deployment's
   o.kv_policy = get("kv_policy");
+  o.draft = get("draft");
+  o.draft_format = get("draft_format");
+  o.spec_tokens = get("spec_tokens");
   o.headroom = get("headroom");
   // The engine options, each the flag its spec names. A key several engines have (version)
   // is the deployment's engine's, else the first engine's that has it (its flag then asks
@@ -246,8 +249,10 @@ CheckEntry check_one(const Options& base, const io::Deployment& d, const io::Cat
 
 // A GGUF named on a llama-server line that is not on this machine (CI checks the command, not
 // the file): the model and the quant from its name, "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf".
-void model_from_gguf_name(io::Deployment& d) {
-  io::DeployValue& m = d.keys["model"];
+// The draft model (-md) the same way: `draft` and its `draft_format`.
+void model_from_gguf_name(io::Deployment& d, const char* model_key = "model", const char* quant_key = "quant") {
+  if (!d.keys.contains(model_key)) return;
+  io::DeployValue& m = d.keys[model_key];
   std::error_code ec;
   if (!m.text.ends_with(".gguf") || std::filesystem::exists(m.text, ec)) return;
   std::string stem = std::filesystem::path(m.text).stem().string();
@@ -257,15 +262,15 @@ void model_from_gguf_name(io::Deployment& d) {
     const std::string lower = to_lower(stem);
     for (char sep : {'-', '.', '_'}) {
       if (lower.ends_with(sep + name)) {
-        if (!d.keys.contains("quant")) d.keys["quant"] = {name, m.path, ""};
+        if (!d.keys.contains(quant_key)) d.keys[quant_key] = {name, m.path, ""};
         stem.erase(stem.size() - name.size() - 1);
         break;
       }
     }
-    if (d.keys.contains("quant")) break;
+    if (d.keys.contains(quant_key)) break;
   }
   d.ignored.push_back("(" + m.text + " is not here: sized as '" + stem + "'" +
-                      (d.keys.contains("quant") ? " " + d.keys["quant"].text : "") + " from its name)");
+                      (d.keys.contains(quant_key) ? " " + d.keys[quant_key].text : "") + " from its name)");
   m.text = stem;
 }
 
@@ -325,7 +330,10 @@ Outcome run_check(const Options& o) {
       errors.push_back(parsed.error());
       return;
     }
-    if (gguf_name) model_from_gguf_name(*parsed);
+    if (gguf_name) {
+      model_from_gguf_name(*parsed);
+      model_from_gguf_name(*parsed, "draft", "draft_format");
+    }
     deployments.push_back(std::move(*parsed));
   };
   if (o.vllm_command) command(io::deployment_from_vllm(*o.vllm_command), false);

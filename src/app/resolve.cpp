@@ -224,6 +224,11 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
     if (o.spec_tokens) fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
     if (!vllm_draft) return;
   }
+  if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument,
+            "speculative decoding is modelled for vLLM, llama.cpp and the generic estimate, not for " +
+                std::string(engine_traits(s.engine).display));
+  }
   if (o.draft && vllm && sc.method != VllmSpecMethod::none) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument,
             "--speculative-config names the speculative method already; give one of the two");

@@ -94,7 +94,8 @@ const std::vector<Flag>& flags() {
                      "every deployment's)",
        E | K, &Options::host_mem},
       {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
-      {"--draft", "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
+      {"--draft,--model-draft,--md",
+       "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
        E | X, &Options::draft},
       {"--draft-format", "the draft model's weight format (default: its own)", E | X, &Options::draft_format},
       {"--spec-tokens", "draft tokens per step (vLLM num_speculative_tokens, default 3; llama.cpp --draft-max, "

@@ -449,6 +449,62 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   return r;
 }
 
+std::uint64_t LlamaCppDraft::total() const {
+  return checked_add(weights_bytes, checked_mul(contexts, checked_add(kv_bytes, compute_bytes), "the draft model"),
+                     "the draft model");
+}
+
+void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_t contexts,
+                        const std::vector<GpuSpec>& gpus, const LlamaCppOptions& o) {
+  // server_context::load_model (tools/server/server.cpp): params_dft is the target's params
+  // with the draft's model, devices and -ngld, n_ctx -cd or llama_n_ctx_seq of the target (its
+  // cells per stream), n_parallel 1 and the -ctkd / -ctvd cache types; cparams_dft.n_batch is
+  // that context's n_ctx. The context common_init_from_params makes is freed ("we will create
+  // one for each slot"), and init() gives every slot its own (llama_init_from_model).
+  LlamaCppOptions d = o;
+  d.n_gpu_layers = o.n_gpu_layers_draft;
+  d.type_k = o.type_k_draft.value_or(Dtype::f16);
+  d.type_v = o.type_v_draft.value_or(Dtype::f16);
+  d.n_cpu_moe = 0;
+  d.kv_unified = false;
+  d.server = false; // a draft context reserves outputs as a plain context does
+  d.n_draft = 0;
+  const std::uint64_t n_ctx = o.n_ctx_draft != 0 ? o.n_ctx_draft : r.cells;
+  d.n_batch = static_cast<std::uint32_t>(std::min<std::uint64_t>(pad256(n_ctx), UINT32_MAX));
+  WeightFormat f = detail::llamacpp_gguf_weights(draft.format);
+  if (f.kind == FormatKind::gguf) f.llamacpp_release = o.release;
+  const LlamaCppResult dp = llamacpp_plan(draft.spec, f, n_ctx, 1, gpus, 0, d);
+  LlamaCppDraft out;
+  out.name = draft.name;
+  out.weights = f.id;
+  out.n_ctx = dp.n_ctx;
+  out.contexts = contexts;
+  out.gpu_layers = dp.gpu_layers;
+  out.total_layers = static_cast<std::uint32_t>(draft.spec.num_layers + 1);
+  out.type_k = dp.type_k;
+  out.type_v = dp.type_v;
+  const auto add = [&](LlamaCppDevice& to, const LlamaCppDevice& from) {
+    to.model_bytes = checked_add(to.model_bytes, from.model_bytes, "the draft model");
+    to.kv_bytes = checked_add(to.kv_bytes, checked_mul(contexts, from.kv_bytes, "the draft model"), "the draft model");
+    to.compute_bytes =
+        checked_add(to.compute_bytes, checked_mul(contexts, from.compute_bytes, "the draft model"), "the draft model");
+    to.output_bytes =
+        checked_add(to.output_bytes, checked_mul(contexts, from.output_bytes, "the draft model"), "the draft model");
+    out.weights_bytes = checked_add(out.weights_bytes, from.model_bytes, "the draft model");
+    out.kv_bytes = checked_add(out.kv_bytes, from.kv_bytes, "the draft model");
+    out.compute_bytes = checked_add(out.compute_bytes, from.compute_bytes, "the draft model");
+  };
+  for (std::size_t i = 0; i < r.gpus.size() && i < dp.gpus.size(); ++i) add(r.gpus[i], dp.gpus[i]);
+  add(r.host, dp.host);
+  if (r.error.empty() && !dp.error.empty()) {
+    r.error = "the draft model: " + dp.error;
+    r.aborts = dp.aborts;
+  }
+  r.draft = std::move(out);
+  r.fits = r.error.empty();
+  for (const LlamaCppDevice& g : r.gpus) r.fits = r.fits && g.fits();
+}
+
 } // namespace vramcalc
 
 // ---- llama.cpp's part of an estimate (engine_sections.hpp) --------------------------
@@ -510,8 +566,14 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   // The mix as the quantizer of that release chose it (Q2_K and attn_qkv rules changed).
   if (w.kind == FormatKind::gguf) w.llamacpp_release = o.release;
   const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
+  // With a draft model llama-server drafts --draft-max tokens per step (common/common.h
+  // common_params_speculative: n_max 16 by default).
+  if (s.draft && o.n_draft == 0) o.n_draft = 16;
   const auto plan_on = [&](std::uint32_t n) {
-    return llamacpp_plan(model, w, n_ctx, s.batch, std::vector<GpuSpec>(n, g.gpu), s.overhead_bytes, o);
+    const std::vector<GpuSpec> gpus(n, g.gpu);
+    LlamaCppResult r = llamacpp_plan(model, w, n_ctx, s.batch, gpus, s.overhead_bytes, o);
+    if (s.draft) llamacpp_add_draft(r, *s.draft, s.batch, gpus, o);
+    return r;
   };
   LlamaCppSection l;
   if (g.count != 0) {
@@ -737,10 +799,33 @@ constexpr EngineOptionSpec llamacpp_options[] = {
      llamacpp_version},
     {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
      false, true, llamacpp_app},
-    {"--draft-max", "", "llama.cpp: draft tokens per sequence of speculative decoding (default 0)", false, true,
+    {"--draft-max", "draft_max",
+     "llama.cpp: draft tokens per sequence of speculative decoding (default 0; 16 with a draft model)", false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        if (t == "0") return std::nullopt;
        return read_into(s.engine_options.llamacpp.n_draft, parse_count(t, 1u << 16));
+     }},
+    {"--gpu-layers-draft,--ngld,--n-gpu-layers-draft", "n_gpu_layers_draft",
+     "llama.cpp: the draft model's layers on the GPUs (-ngld; default all)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       LlamaCppOptions& l = s.engine_options.llamacpp;
+       const std::optional<std::uint32_t> keep = l.n_gpu_layers; // -ngl's own, read with the same parser
+       l.n_gpu_layers.reset();
+       auto e = n_gpu_layers(t, s);
+       l.n_gpu_layers_draft = l.n_gpu_layers;
+       l.n_gpu_layers = keep;
+       return e;
+     }},
+    {"--cache-type-k-draft,--ctkd", "cache_type_k_draft", "llama.cpp: the draft model's K cache type (-ctkd; default f16)",
+     false, true,
+     [](std::string_view t, Settings& s) { return read_into(s.engine_options.llamacpp.type_k_draft, llamacpp_cache_type(t)); }},
+    {"--cache-type-v-draft,--ctvd", "cache_type_v_draft", "llama.cpp: the draft model's V cache type (-ctvd; default f16)",
+     false, true,
+     [](std::string_view t, Settings& s) { return read_into(s.engine_options.llamacpp.type_v_draft, llamacpp_cache_type(t)); }},
+    {"--ctx-size-draft,--cd", "ctx_size_draft",
+     "llama.cpp: the draft model's context per slot (-cd; default the model's context per slot)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.llamacpp.n_ctx_draft, parse_tokens(t));
      }},
 };
 

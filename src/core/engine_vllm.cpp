@@ -792,7 +792,7 @@ std::uint64_t mtp_bytes(const ModelSpec& spec, const WeightFormat& format, const
 DrafterLayers drafter_layers(const ModelSpec& spec, const VllmOptions& o, const DraftModel* draft, const Parallel& p) {
   DrafterLayers d;
   d.spec = &spec;
-  d.tp = p.tp;
+  d.tp = o.speculative.draft_tp != 0 ? o.speculative.draft_tp : p.tp; // draft_tensor_parallel_size
   switch (o.speculative.method) {
   case VllmSpecMethod::eagle:
   case VllmSpecMethod::eagle3: d.layers = head_spec(spec).layers; break;
@@ -801,7 +801,6 @@ DrafterLayers drafter_layers(const ModelSpec& spec, const VllmOptions& o, const 
     if (draft != nullptr) {
       d.spec = &draft->spec;
       d.layers = draft->spec.layers;
-      d.tp = o.speculative.draft_tp != 0 ? o.speculative.draft_tp : p.tp;
     }
     break;
   default: break;
@@ -838,7 +837,9 @@ VllmSpecDecode vllm_spec_decode(const ModelSpec& spec, const WeightFormat& forma
     sd.derived_head = true;
     break;
   }
-  case VllmSpecMethod::mtp: sd.weights_bytes = mtp_bytes(spec, format, p); break;
+  case VllmSpecMethod::mtp:
+    sd.weights_bytes = mtp_bytes(spec, format, Parallel{sd.draft_tp, 1, p.expert_parallel});
+    break;
   case VllmSpecMethod::draft_model:
     if (draft != nullptr) {
       RankCosts dc(draft->spec, draft->format, kv_dtype, 1, 0);

@@ -58,6 +58,20 @@ public:
     if (costs_) costs_->reset(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
     else costs_.emplace(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
     overhead_ = s.overhead_bytes;
+    // The draft model of speculative decoding (Settings::draft): on every GPU, sharded at
+    // the target's tensor-parallel width, its KV cache for the same context and sequences.
+    if (s.draft) {
+      if (draft_ != s.draft.get()) {
+        draft_ = s.draft.get();
+        draft_costs_.reset();
+        draft_tables_ = std::make_unique<WeightTables>(draft_->spec, draft_->format);
+      }
+      if (draft_costs_) draft_costs_->reset(*draft_tables_, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
+      else draft_costs_.emplace(*draft_tables_, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
+    } else {
+      draft_ = nullptr;
+      draft_costs_.reset();
+    }
     memo_.clear();
     // by_count_ entries of an earlier estimate are told apart by their stamp, not cleared.
     if (++stamp_ == 0) {
@@ -78,7 +92,13 @@ public:
     for (const auto& [key, value] : memo_) {
       if (key.tp == p.tp && key.pp == p.pp && key.expert_parallel == p.expert_parallel) return value;
     }
-    const RankMemory parts = costs_->busiest(p);
+    RankMemory parts = costs_->busiest(p);
+    if (draft_costs_) {
+      const RankMemory d = draft_costs_->busiest(Parallel{p.tp, 1, p.expert_parallel});
+      parts.weights_bytes = checked_add(parts.weights_bytes, d.weights_bytes, "the memory per GPU");
+      parts.kv_bytes = checked_add(parts.kv_bytes, d.kv_bytes, "the memory per GPU");
+      parts.state_bytes = checked_add(parts.state_bytes, d.state_bytes, "the memory per GPU");
+    }
     const Busiest b{parts, checked_add(parts.total(), overhead_, "the memory per GPU")};
     memo_.emplace_back(p, b);
     return b;
@@ -124,6 +144,9 @@ private:
   };
   WeightTables* weights_ = nullptr;
   std::optional<RankCosts> costs_;
+  const DraftModel* draft_ = nullptr;
+  std::unique_ptr<WeightTables> draft_tables_; // the draft's; outlives draft_costs_
+  std::optional<RankCosts> draft_costs_;
   std::uint64_t overhead_ = 0;
   std::vector<std::pair<Parallel, Busiest>> memo_;
   std::vector<Slot> by_count_; // references stay valid: resized only in count()
@@ -174,6 +197,7 @@ void fit_of(GpuFit& f, FitSearch& search, const ModelSpec& spec, const GpuSpec& 
 // overhead; fails (OverflowError) like estimate().
 struct Totals {
   KvCache kv;
+  RankMemory draft; // the draft model's weights, KV cache and state, all of them
   std::uint64_t model_bytes = 0;
   std::uint64_t total_bytes = 0;
 };
@@ -184,6 +208,10 @@ Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
                   s.kv_policy);
   t.model_bytes = checked_add(checked_add(prepared.weights().total, t.kv.total_bytes, "the total memory"),
                               t.kv.state_total_bytes, "the total memory");
+  if (s.draft) {
+    t.draft = busiest_rank(s.draft->spec, s.draft->format, s.kv_dtype, s.context_tokens, s.batch, Parallel{});
+    t.model_bytes = checked_add(t.model_bytes, t.draft.total(), "the total memory");
+  }
   t.total_bytes = checked_add(t.model_bytes, s.overhead_bytes, "the total memory");
   if (t.total_bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
     throw OverflowError("the total memory (" + with_commas(t.total_bytes) + " bytes) exceeds 2^63 bytes");
@@ -594,6 +622,10 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
     r.memory.kv_groups = kv_groups(model, prepared.tables().layer_kv(1, settings.kv_dtype).layers, settings);
     r.memory.overhead_bytes = settings.overhead_bytes;
     r.memory.total_bytes = totals.total_bytes;
+    if (settings.draft) {
+      r.memory.draft = DraftSummary{settings.draft->name, settings.draft->format.id, totals.draft.weights_bytes,
+                                    totals.draft.kv_bytes + totals.draft.state_bytes};
+    }
 
     FitChecker::State fit(catalog);
     fit.fit_rows(settings, prepared, totals.model_bytes);
@@ -628,7 +660,9 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
                             : "Weights include the vision tower (" + with_commas(params.vision) +
                                   " parameters, kept at the native dtype).");
     }
-    if (params.mtp > 0) {
+    const VllmSpecMethod spec_method = settings.engine == EngineKind::vllm ? settings.engine_options.vllm.speculative.method
+                                                                            : VllmSpecMethod::none;
+    if (params.mtp > 0 && spec_method != VllmSpecMethod::mtp) {
       r.notes.push_back("Not counted: " + std::to_string(model.mtp_layers) + " multi-token-prediction layer(s), " +
                         with_commas(params.mtp) + " parameters, loaded only for MTP speculative decoding.");
     }

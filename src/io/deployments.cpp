@@ -216,7 +216,7 @@ struct Reader {
 const std::vector<std::string_view>& deployment_keys() {
   static const std::vector<std::string_view> k{"name",   "model", "quant", "kv_dtype", "context",  "batch",
                                                "engine", "gpu",   "tp",    "pp",       "ep",       "headroom",
-                                               "overhead", "kv_policy", "host_mem"};
+                                               "overhead", "kv_policy", "host_mem", "draft", "draft_format", "spec_tokens"};
   return k;
 }
 
@@ -454,6 +454,20 @@ std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<s
       {"--swa-full", "opt:swa_full", false},
       {"-cmoe", "cpu_moe", false},
       {"--cpu-moe", "cpu_moe", false},
+      {"-md", "draft"},
+      {"--model-draft", "draft"},
+      {"-ngld", "opt:n_gpu_layers_draft"},
+      {"--gpu-layers-draft", "opt:n_gpu_layers_draft"},
+      {"--n-gpu-layers-draft", "opt:n_gpu_layers_draft"},
+      {"-ctkd", "opt:cache_type_k_draft"},
+      {"--cache-type-k-draft", "opt:cache_type_k_draft"},
+      {"-ctvd", "opt:cache_type_v_draft"},
+      {"--cache-type-v-draft", "opt:cache_type_v_draft"},
+      {"-cd", "opt:ctx_size_draft"},
+      {"--ctx-size-draft", "opt:ctx_size_draft"},
+      {"--draft-max", "opt:draft_max"},
+      {"--draft", "opt:draft_max"},
+      {"--draft-n", "opt:draft_max"},
   };
   static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
                                                    "--no-webui", "--metrics", "--embedding", "--embeddings",

@@ -60,6 +60,22 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                    {"total_layers", l.total_layers},
                    {"app", l.server ? "server" : "library"},
                    {"n_outputs", p.n_outputs}});
+  if (p.draft) {
+    // Only with a draft model (-md / --draft), so documents without one stay as they were.
+    const LlamaCppDraft& d = *p.draft;
+    out["draft"] = ojson{{"model", d.name},
+                         {"weights", d.weights},
+                         {"n_ctx", d.n_ctx},
+                         {"contexts", d.contexts},
+                         {"cache_type_k", ggml_type_name(d.type_k)},
+                         {"cache_type_v", ggml_type_name(d.type_v)},
+                         {"gpu_layers", d.gpu_layers},
+                         {"total_layers", d.total_layers},
+                         {"weights_bytes", d.weights_bytes},
+                         {"kv_bytes_per_context", d.kv_bytes},
+                         {"compute_bytes_per_context", d.compute_bytes},
+                         {"total_bytes", d.total()}};
+  }
   llamacpp_json_tail(out, e, p);
   return out;
 }
@@ -174,6 +190,16 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
   out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
                                   p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
                       o.width, "  ", "    ");
+  if (p.draft) {
+    const LlamaCppDraft& d = *p.draft;
+    out += detail::wrap(fmt::format("Draft model {} ({}, {}/{} layers on GPU): weights {}, {} context{} of {} cells "
+                                    "(cache {} / {}) each KV {} + compute {}; {} in all, in the rows below",
+                                    d.name, d.weights, d.gpu_layers, d.total_layers, format_bytes(d.weights_bytes, u),
+                                    d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
+                                    ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
+                                    format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
+                        o.width, "  ", "    ");
+  }
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {
@@ -223,6 +249,11 @@ EngineVerdict engine_verdict(const Report& r, const LlamaCppSection& l, std::uin
                 ? llamacpp_refusal_why(l.plan)
                 : fmt::format("llama.cpp: {} on the busiest GPU of {} usable", format_bytes(out.required_bytes_per_gpu, u),
                               format_bytes(usable_bytes, u));
+  if (l.plan.draft && l.plan.error.empty()) {
+    const LlamaCppDraft& d = *l.plan.draft;
+    out.why += fmt::format(" (draft model {}: {} with {} context{})", d.name, format_bytes(d.total(), u), d.contexts,
+                           d.contexts == 1 ? "" : "s");
+  }
   return out;
 }
 

@@ -111,10 +111,19 @@ std::string render_explain(const Explanation& given, const RenderOptions& o) {
                        with_commas(e.state_bytes_per_layer), e.state_layers, with_commas(e.state_bytes_per_layer), s.batch, s.batch == 1 ? "" : "s",
                        with_commas(m.state_bytes), format_bytes(m.state_bytes, u));
   }
+  std::string draft_term;
+  if (m.draft) {
+    const DraftSummary& d = *m.draft;
+    out += fmt::format("{}. Draft model (speculative decoding): {} in {}, its own weights and KV cache for the same "
+                       "context and sequences\n   weights {} + KV cache {} = {} bytes ({})\n\n",
+                       step++, d.model, d.quant, with_commas(d.weights_bytes), with_commas(d.kv_cache_bytes),
+                       with_commas(d.weights_bytes + d.kv_cache_bytes), format_bytes(d.weights_bytes + d.kv_cache_bytes, u));
+    draft_term = " + " + with_commas(d.weights_bytes + d.kv_cache_bytes);
+  }
   out += fmt::format("{}. Runtime overhead: {} per GPU (CUDA context, allocator, activations; docs/memory-model.md)\n\n",
                      step++, format_bytes(m.overhead_bytes, u));
-  out += fmt::format("{}. Total on one GPU = {} + {} + {} + {} = {} bytes ({})\n", step++, with_commas(m.weights_bytes),
-                     with_commas(m.kv_cache_bytes), with_commas(m.state_bytes), with_commas(m.overhead_bytes),
+  out += fmt::format("{}. Total on one GPU = {} + {} + {}{} + {} = {} bytes ({})\n", step++, with_commas(m.weights_bytes),
+                     with_commas(m.kv_cache_bytes), with_commas(m.state_bytes), draft_term, with_commas(m.overhead_bytes),
                      with_commas(m.total_bytes), format_bytes(m.total_bytes, u));
   for (const FitRow& f : r.fit) {
     if (!f.requested || !f.problem.empty()) continue;

@@ -77,6 +77,13 @@ ojson to_json(const MemorySummary& m) {
           {"kv_groups", std::move(kv_groups)}};
   j["kv_naive_bytes"] = m.kv_naive_bytes ? ojson(*m.kv_naive_bytes) : ojson(nullptr);
   j["kv_policy"] = m.kv_policy.empty() ? ojson(nullptr) : ojson(m.kv_policy);
+  if (m.draft) {
+    // Only with --draft, so documents without one stay as they were.
+    j["draft"] = ojson{{"model", m.draft->model},
+                       {"quant", m.draft->quant},
+                       {"weights_bytes", m.draft->weights_bytes},
+                       {"kv_cache_bytes", m.draft->kv_cache_bytes}};
+  }
   return j;
 }
 

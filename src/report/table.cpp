@@ -324,6 +324,13 @@ std::string memory_section(const Report& r, const RenderOptions& o, const Style&
                        format_bytes_auto(mem.state_bytes / std::max<std::uint64_t>(s.batch, 1), u), sequences)});
     ++memory_rows;
   }
+  if (mem.draft) {
+    const DraftSummary& d = *mem.draft;
+    t.row({"Draft model", format_bytes(d.weights_bytes + d.kv_cache_bytes, u),
+           fmt::format("speculative decoding: {} in {}, weights {} + KV cache {}", d.model, d.quant,
+                       format_bytes(d.weights_bytes, u), format_bytes(d.kv_cache_bytes, u))});
+    ++memory_rows;
+  }
   t.row({"Runtime overhead", format_bytes(mem.overhead_bytes, u), "per GPU: CUDA context, allocator, activations"});
   t.row({"Total", format_bytes(mem.total_bytes, u), "on one GPU"});
   const std::size_t total_row = memory_rows + 2; // row 0 is the (empty) header

@@ -2,6 +2,7 @@
 // target's, its attention layers in the one KV cache, the scheduler's lookahead slots
 // (docs/engines.md, "Speculative decoding"), against the EAGLE start-up log.
 #include "helpers.hpp"
+#include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
 
@@ -160,6 +161,15 @@ TEST_CASE("draft_model: the draft's weights as vLLM loads it alone, its layers i
   CHECK(r.widest_block_size == 32);
   CHECK(r.group_size == 16);
   CHECK(r.num_groups == 6);
+  // draft_tensor_parallel_size 1: the whole draft on every GPU, its 8 KV heads unsplit
+  // (8 x 64 x 2 x 2 = 2,048 bytes a token a layer).
+  const VllmOptions one = spec_config(
+      R"({"method":"draft_model","model":"llama3.2-1b","num_speculative_tokens":4,"draft_tensor_parallel_size":1})", 21);
+  const VllmResult whole = vllm_plan(target, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, one, &draft);
+  const VllmResult alone1 = vllm_plan(draft.spec, draft.format, Dtype::bf16, 32768, h100, Parallel{}, alone_o);
+  CHECK(whole.speculative.draft_tp == 1);
+  CHECK(whole.speculative.weights_bytes == alone1.weights_bytes);
+  CHECK(whole.speculative.kv_bytes_per_token == 16 * 2'048);
   // Without the draft the budget is larger by exactly the draft's weights.
   VllmOptions none;
   const VllmResult base = vllm_plan(target, fmt_of("bf16"), Dtype::bf16, 32768, h100, Parallel{2, 1, false}, none);
@@ -221,5 +231,52 @@ TEST_CASE("speculative decoding over the catalog: never more KV memory, never fe
       }
       if (c.find("ngram") == std::string::npos) CHECK(r.speculative.weights_bytes > 0);
     }
+  }
+}
+
+TEST_CASE("a draft model in the generic estimate: whole in the total, its shard on every GPU") {
+  // Llama-3.1-70B bf16 on 2 x H100 (tp 2) with Llama-3.2-1B bf16 as draft, 32,768 tokens x 1.
+  // The draft's KV cache: 16 layers x 2 x 8 KV heads x 64 x 2 bytes = 32,768 bytes a token,
+  // x 32,768 tokens = 1,073,741,824.
+  Settings s;
+  s.weights = fmt_of("bf16");
+  s.context_tokens = 32768;
+  s.gpus.push_back(GpuRequest{vramcalc::test::catalog_gpu("h100-sxm"), 2});
+  s.parallel = Parallel{2, 1, false};
+  const auto plain = estimate(model("llama3.1-70b"), s, catalog().gpus);
+  s.draft = std::make_shared<const DraftModel>(DraftModel{model("llama3.2-1b"), fmt_of("bf16"), "llama3.2-1b"});
+  const auto with = estimate(model("llama3.1-70b"), s, catalog().gpus);
+  REQUIRE(plain.has_value());
+  REQUIRE(with.has_value());
+  REQUIRE(with->memory.draft.has_value());
+  const auto draft_weights = PreparedWeights::make(model("llama3.2-1b"), fmt_of("bf16"));
+  CHECK(with->memory.draft->weights_bytes == draft_weights->weights().total);
+  CHECK(with->memory.draft->kv_cache_bytes == 16ull * 2 * 8 * 64 * 2 * 32'768);
+  CHECK(with->memory.total_bytes ==
+        plain->memory.total_bytes + with->memory.draft->weights_bytes + with->memory.draft->kv_cache_bytes);
+  // Each GPU holds the draft's shard at tp 2, beside the target's.
+  const RankMemory shard = busiest_rank(model("llama3.2-1b"), fmt_of("bf16"), Dtype::bf16, 32768, 1, Parallel{2, 1, false});
+  CHECK(with->fit.front().required_bytes_per_gpu == plain->fit.front().required_bytes_per_gpu + shard.total());
+  CHECK_FALSE(plain->memory.draft.has_value());
+}
+
+TEST_CASE("a draft model in the generic estimate over the catalog: the total and every GPU's need never fall") {
+  const auto draft = std::make_shared<const DraftModel>(DraftModel{model("llama3.2-1b"), fmt_of("bf16"), "llama3.2-1b"});
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    Settings s;
+    s.weights = fmt_of("bf16");
+    s.context_tokens = 8192;
+    s.batch = 2;
+    s.kv_dtype = Dtype::bf16;
+    s.gpus.push_back(GpuRequest{vramcalc::test::catalog_gpu("h200"), 0});
+    const auto plain = estimate(m, s, catalog().gpus);
+    s.draft = draft;
+    const auto with = estimate(m, s, catalog().gpus);
+    REQUIRE(plain.has_value());
+    REQUIRE(with.has_value());
+    CHECK(with->memory.total_bytes > plain->memory.total_bytes);
+    CHECK(with->fit.front().required_bytes_per_gpu >= plain->fit.front().required_bytes_per_gpu);
+    CHECK(with->fit.front().min_count >= plain->fit.front().min_count);
   }
 }
