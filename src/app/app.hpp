@@ -85,6 +85,7 @@ struct Options {
   // "true"): the engines' option specs (engine.hpp) read them.
   std::map<std::string, Value> engine_flags;
   std::optional<Value> kv_policy;
+  std::optional<Value> lora; // --lora RANK[xN]: each engine's own LoRA options
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;
