@@ -18,7 +18,26 @@ struct SglangOptions {
   std::uint64_t max_running_requests = 0;               // 0: SGLang's default from the pool
   std::uint64_t page_size = 1;                          // --page-size
   std::optional<std::uint64_t> init_bytes;              // memory in use before the weights (replaces the estimate)
+  // LoRA (server_args.py; lora/mem_pool.py LoRAMemoryPool): a pool of max_loras_per_batch
+  // adapter slots of max_lora_rank in every target module, allocated before the KV pool.
+  bool enable_lora = false;                             // --enable-lora
+  bool lora_options_given = false;                      // a LoRA option was given
+  std::uint64_t max_loras_per_batch = 8;                // --max-loras-per-batch
+  std::uint64_t max_lora_rank = 0;                      // --max-lora-rank (0: not given; SGLang takes the adapters' largest)
 };
+
+// SGLang's LoRA memory pool on one GPU (docs/engines.md, "SGLang", "LoRA").
+struct SglangLora {
+  std::uint64_t bytes = 0;         // A and B buffers of every layer's target modules
+  std::uint64_t rank = 0;          // the rank counted
+  bool rank_assumed = false;       // --max-lora-rank not given: counted at 16
+  std::uint64_t elem_bytes = 0;    // the buffers' dtype (the model's)
+  std::uint64_t moe_layers = 0;    // MoE blocks whose experts are not counted
+  std::uint64_t mla_layers = 0;    // MLA attention not counted
+};
+
+// SGLang's LoRA pool for one GPU of tensor parallel size tp; all zero without --enable-lora.
+[[nodiscard]] SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOptions& options);
 
 struct SglangResult {
   std::string error;                  // a model vramcalc does not model under SGLang (why); nothing else is set
@@ -35,7 +54,8 @@ struct SglangResult {
   std::uint64_t total_gpu_memory_bytes = 0; // free before the weights ("Load weight begin. avail mem")
   std::uint64_t static_bytes = 0;     // total_gpu_memory x mem_fraction_static
   std::uint64_t weights_bytes = 0;    // per GPU (the busiest stage)
-  std::int64_t rest_bytes = 0;        // static - weights: the KV pool's memory (negative: none)
+  SglangLora lora;                    // --enable-lora: its memory pool, out of the static share before the KV pool
+  std::int64_t rest_bytes = 0;        // static - weights - LoRA pool: the KV pool's memory (negative: none)
   std::uint64_t cell_bytes = 0;       // KV bytes per token on one GPU (cell_size)
   std::uint64_t max_total_num_tokens = 0; // "max_total_num_tokens=" of its log
   std::uint64_t kv_pool_bytes = 0;    // max_total_num_tokens x cell
@@ -56,6 +76,7 @@ struct SglangResult {
 struct SglangSection {
   static constexpr std::string_view engine = "sglang"; // its engine_table id
   SglangResult plan;
+  SglangOptions options; // as planned (the LoRA options its renderers show)
 };
 
 // Its options (src/core/engine_sglang.cpp): flags, deployment keys, parsers.

@@ -89,6 +89,7 @@ struct Options {
   // Speculative decoding's draft model, any engine (vLLM: the draft_model method; llama.cpp:
   // -md): resolved like the model argument; its format (default: its own) and draft tokens.
   std::optional<Value> draft, draft_format, spec_tokens;
+  std::optional<Value> lora; // --lora RANK[xN]: each engine's own LoRA options
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;

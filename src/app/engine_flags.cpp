@@ -50,6 +50,43 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
   }
 }
 
+// --lora RANK[xN]: N adapters of rank RANK held at once (N 1 when not given), as each engine's
+// own options (docs/engines.md, "LoRA"); the engine's own flags, read after, override them.
+void apply_generic_lora(const Value& v, Settings& s) {
+  const std::string_view text = v.text;
+  const std::size_t x = text.find_first_of("xX");
+  const auto rank = value_at(v.origin, parse_count(text.substr(0, x), 1u << 16));
+  const auto slots = x == std::string_view::npos ? std::uint64_t{1} : value_at(v.origin, parse_count(text.substr(x + 1), 1u << 16));
+  switch (s.engine) {
+  case EngineKind::vllm: {
+    // vLLM takes only these ranks (vllm/config/lora.py possible_max_ranks): the next one up.
+    constexpr std::uint64_t ranks[] = {1, 8, 16, 32, 64, 128, 256, 320, 512};
+    const auto* it = std::find_if(std::begin(ranks), std::end(ranks), [&](std::uint64_t r) { return r >= rank; });
+    if (it == std::end(ranks)) {
+      fail_at(v.origin, ErrorCode::invalid_argument,
+              "rank " + std::to_string(rank) + " is above vLLM's largest, 512 (its ranks: 1, 8, 16, 32, 64, 128, 256, 320, 512)",
+              "--lora");
+    }
+    VllmOptions& o = s.engine_options.vllm;
+    o.enable_lora = true;
+    o.max_loras = static_cast<std::uint32_t>(slots);
+    o.max_lora_rank = static_cast<std::uint32_t>(*it);
+    return;
+  }
+  case EngineKind::sglang: {
+    SglangOptions& o = s.engine_options.sglang;
+    o.enable_lora = true;
+    o.max_loras_per_batch = slots;
+    o.max_lora_rank = rank;
+    return;
+  }
+  default:
+    fail_at(v.origin, ErrorCode::invalid_argument,
+            "LoRA memory is modelled for --engine vllm and --engine sglang, not " + std::string(engine_traits(s.engine).id),
+            "--lora");
+  }
+}
+
 } // namespace
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
@@ -69,6 +106,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     }
     s.parallel = p;
   }
+  if (o.lora) apply_generic_lora(*o.lora, s);
   // Each engine's options, by its specs: refused without the engine, read in its order.
   for (const EngineTraits& engine : engine_table) {
     const auto specs = engine_option_specs(engine.kind);

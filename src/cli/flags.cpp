@@ -106,6 +106,10 @@ const std::vector<Flag>& flags() {
        &Options::pp},
       {"--ep,--enable-expert-parallel", "MoE: whole experts per GPU instead of sharded experts", E | C | X,
        &Options::ep},
+      {"--lora",
+       "LoRA adapters held at once: RANK or RANKxN (16, 64x4); vLLM: --enable-lora --max-loras N --max-lora-rank "
+       "(rounded up to its ranks), SGLang: its pool of N slots",
+       E, &Options::lora},
       // (each engine's own flags go here: engine_flags())
       {"--kv-policy",
        "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)",

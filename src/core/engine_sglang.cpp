@@ -47,6 +47,43 @@ bool plain_pool_layer(AttentionKind kind) {
 
 } // namespace
 
+SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOptions& o) {
+  SglangLora out;
+  if (!o.enable_lora) return out;
+  out.rank = o.max_lora_rank != 0 ? o.max_lora_rank : 16;
+  out.rank_assumed = o.max_lora_rank == 0;
+  // The pool's dtype is the model runner's (an fp32 checkpoint runs in bf16).
+  out.elem_bytes = traits(spec.dtype == Dtype::f32 ? Dtype::bf16 : spec.dtype).block_bytes;
+  // LoRAMemoryPool.get_lora_A_shape / get_lora_B_shape (lora/mem_pool.py) with get_hidden_dim
+  // and get_stacked_multiply (lora/utils.py): A [slots, c x r, in] (in / tp for the
+  // row-parallel o_proj and down_proj), B [slots, out, r] (out / tp for the others), c = 3
+  // for qkv_proj, 2 for gate_up_proj; one A and one B per layer of num_hidden_layers.
+  const std::uint64_t r = out.rank, t = tp, h = spec.hidden_size;
+  const auto& a = spec.attention;
+  const std::uint64_t q = a.num_heads * a.head_dim, kv = a.num_kv_heads * a.head_dim;
+  const std::uint64_t inter = spec.intermediate_size;
+  std::uint64_t per_slot = 0; // elements of one slot, all layers
+  for (const LayerSpec& l : spec.layers) {
+    std::uint64_t e = 0;
+    if (a.mla) {
+      ++out.mla_layers;
+    } else if (l.has_mixer) {
+      e += r * (3 * h + ceil_div(q + 2 * kv, t)); // qkv_proj
+      e += r * (ceil_div(q, t) + h);              // o_proj
+    }
+    if (l.has_mlp && l.moe) {
+      ++out.moe_layers;
+    } else if (l.has_mlp && inter != 0) {
+      e += r * (2 * h + 2 * ceil_div(inter, t)); // gate_up_proj
+      e += r * (ceil_div(inter, t) + h);         // down_proj
+    }
+    per_slot = checked_add(per_slot, e, "the SGLang LoRA pool");
+  }
+  out.bytes = checked_mul(checked_mul(per_slot, o.max_loras_per_batch, "the SGLang LoRA pool"), out.elem_bytes,
+                          "the SGLang LoRA pool");
+  return out;
+}
+
 SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_len,
                          const GpuSpec& gpu, const Parallel& p, const SglangOptions& o) {
   SglangResult r;
@@ -95,7 +132,10 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
                    r.total_gpu_memory_bytes % 1'000'000 * r.mem_fraction_static_ppm / 1'000'000;
   RankCosts costs(spec, format, kv_dtype, 1, 0);
   r.weights_bytes = costs.busiest(p).weights_bytes;
-  r.rest_bytes = headroom_bytes(r.static_bytes, r.weights_bytes);
+  // The LoRA pool is made in load_model (init_lora_manager), before init_memory_pool measures
+  // the memory left: it comes out of the static share, off the KV pool.
+  r.lora = sglang_lora(spec, p.tp, o);
+  r.rest_bytes = headroom_bytes(r.static_bytes, checked_add(r.weights_bytes, r.lora.bytes, "the SGLang budget"));
 
   // cell_size: MLA the latent (kv_lora_rank + qk_rope_head_dim) per layer, else K and V of
   // this rank's KV heads (at least one: replicated below tp), for the layers of the stage
@@ -136,17 +176,41 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
 
 namespace vramcalc::detail {
 
+namespace {
+// What SGLang's LoRA pool figure assumes or leaves out.
+void sglang_lora_notes(std::vector<std::string>& notes, const SglangOptions& o, const SglangLora& l) {
+  if (!o.enable_lora) {
+    if (o.lora_options_given) notes.push_back("LoRA options without --sglang-enable-lora: nothing is counted.");
+    return;
+  }
+  if (l.rank_assumed) {
+    notes.push_back("LoRA: no --max-lora-rank (--sglang-max-lora-rank here): SGLang takes the largest rank of its --lora-paths "
+                    "adapters; counted at 16.");
+  }
+  const auto layers = [](std::uint64_t n) { return std::to_string(n) + (n == 1 ? " layer" : " layers"); };
+  if (l.moe_layers > 0) {
+    notes.push_back("LoRA: the MoE experts of " + layers(l.moe_layers) +
+                    " are not counted (SGLang's MoE LoRA buffers are not modelled), so the LoRA pool is a lower bound.");
+  }
+  if (l.mla_layers > 0) {
+    notes.push_back("LoRA: the MLA attention of " + layers(l.mla_layers) +
+                    " is not counted (not modelled), so the LoRA pool is a lower bound.");
+  }
+}
+} // namespace
+
 EngineSection sglang_section(const ModelSpec& model, const Settings& settings, const Parallel& layout) {
   const GpuRequest& g = settings.gpus.front();
   SglangOptions o = settings.engine_options.sglang;
   // --overhead replaces the memory in use before the weights (e.g. with a log's own figure).
   if (settings.overhead_given) o.init_bytes = settings.overhead_bytes;
-  SglangSection s{sglang_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
+  SglangSection s{sglang_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o), o};
   EngineSection e = section_head("0.5", g.gpu, layout.tp, layout.pp, settings.context_tokens, settings.batch);
   const SglangResult& r = s.plan;
   if (r.error.empty()) {
     const std::uint64_t need = checked_mul(settings.batch, settings.context_tokens, "the KV pool");
     e.fits = r.starts && r.max_total_num_tokens >= need && settings.batch <= r.max_running_requests;
+    sglang_lora_notes(e.notes, settings.engine_options.sglang, r.lora);
     if (model.vision_params > 0 && !r.fraction_given) {
       e.notes.push_back("SGLang lowers the static fraction of multimodal models by their vision tower "
                         "(adjust_mem_fraction_for_vlm), which is not modelled: its KV pool is smaller than shown.");
@@ -161,7 +225,8 @@ void engine_decide(FitRow& row, const EngineSection& common, const SglangSection
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.
   const std::uint64_t need = checked_mul(checked_mul(batch, common.context_tokens, "the KV pool"), r.cell_bytes, "the KV pool");
-  budget_fit_row(row, common, r.static_bytes, checked_add(r.weights_bytes, need, "the SGLang budget"), r.weights_bytes, need);
+  const std::uint64_t fixed = checked_add(r.weights_bytes, r.lora.bytes, "the SGLang budget");
+  budget_fit_row(row, common, r.static_bytes, checked_add(fixed, need, "the SGLang budget"), fixed, need);
 }
 
 } // namespace vramcalc::detail
@@ -202,6 +267,26 @@ constexpr EngineOptionSpec sglang_options[] = {
     {"--page-size", "page_size", "SGLang: tokens per KV page (default 1)", false, true,
      [](std::string_view t, Settings& s) {
        return read_into(s.engine_options.sglang.page_size, parse_count(t, 1u << 16));
+     }},
+    // LoRA: SGLang's --enable-lora and --max-lora-rank are vLLM's flags here too, so vramcalc's
+    // command line spells them --sglang-enable-lora and --sglang-max-lora-rank; a deployment's
+    // keys and `check --sglang` take SGLang's own.
+    {"--sglang-enable-lora", "enable_lora", "SGLang: preallocate the LoRA memory pool (--enable-lora)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t != "true" && t != "false") return value_error("'" + std::string(t) + "' is not true or false");
+       s.engine_options.sglang.enable_lora = t == "true";
+       return std::nullopt;
+     }},
+    {"--max-loras-per-batch", "max_loras_per_batch", "SGLang: LoRA adapter slots in the GPU pool (default 8)", false,
+     true,
+     [](std::string_view t, Settings& s) {
+       s.engine_options.sglang.lora_options_given = true;
+       return read_into(s.engine_options.sglang.max_loras_per_batch, parse_count(t, 1u << 16));
+     }},
+    {"--sglang-max-lora-rank", "max_lora_rank", "SGLang: LoRA rank of the pool's slots (--max-lora-rank)", false, true,
+     [](std::string_view t, Settings& s) {
+       s.engine_options.sglang.lora_options_given = true;
+       return read_into(s.engine_options.sglang.max_lora_rank, parse_count(t, 1u << 16));
      }},
     // A deployment's `version`: one release is modelled.
     {"--sglang-version", "version", "", false, false,

@@ -52,6 +52,16 @@ ojson section_json(const EngineSection& e, const SglangSection& sglang) {
                  {"starts", g.starts},
                  {"fits", e.fits},
                  {"notes", e.notes}});
+  if (g.lora.rank != 0) {
+    // Only with LoRA on, so documents without it stay as they were.
+    j["lora_bytes"] = g.lora.bytes;
+    j["lora"] = ojson{{"max_loras_per_batch", sglang.options.max_loras_per_batch},
+                      {"max_lora_rank", g.lora.rank},
+                      {"rank_assumed", g.lora.rank_assumed},
+                      {"elem_bytes", g.lora.elem_bytes},
+                      {"unmodelled_moe_layers", g.lora.moe_layers},
+                      {"unmodelled_mla_layers", g.lora.mla_layers}};
+  }
   return j;
 }
 
@@ -101,6 +111,11 @@ std::string engine_text(const EngineSection& e, const SglangSection& s, const Re
          fmt::format("{} CUDA total \u2212 {} context", format_bytes(g.cuda_memory_bytes, u), format_bytes(g.init_bytes, u))});
   t.row({"\u00d7 fraction = static", format_bytes(g.static_bytes, u), "weights + KV pool"});
   t.row({"\u2212 weights", format_bytes(g.weights_bytes, u), "this GPU's shards"});
+  if (g.lora.rank != 0) {
+    t.row({"\u2212 LoRA pool", format_bytes(g.lora.bytes, u),
+           fmt::format("{} slots \u00d7 rank {}{}, {} bytes per element", s.options.max_loras_per_batch, g.lora.rank,
+                       g.lora.rank_assumed ? " (assumed)" : "", g.lora.elem_bytes)});
+  }
   t.row({"= KV pool memory", g.rest_bytes < 0 ? signed_bytes(g.rest_bytes, u) : format_bytes(static_cast<std::uint64_t>(g.rest_bytes), u),
          ""});
   t.row({"cell size", format_bytes_auto(g.cell_bytes, u), "KV bytes per token on this GPU"});

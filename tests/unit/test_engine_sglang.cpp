@@ -349,3 +349,41 @@ TEST_CASE("SGLang: Kimi-Linear's KDA layers go to its hybrid linear pool, which 
   CHECK(r.error == "SGLang keeps sliding-window and recurrent layers in hybrid pools (SWAKVPool, HybridLinearKVPool), "
                    "which vramcalc does not model; this model has such layers");
 }
+
+TEST_CASE("SGLang: the LoRA memory pool, exact bytes, off the KV pool", "[sglang][lora]") {
+  // Llama-3.1-8B, bf16: h 4096, q 4096, kv 2 x 8 x 128, I 14336, 32 layers. Per layer, one slot,
+  // elements over r: qkv_proj A 3h + B (q + 2kv) = 12,288 + 6,144; o_proj A q + B h = 8,192;
+  // gate_up_proj A 2h + B 2I = 36,864; down_proj A I + B h = 18,432: 81,920.
+  const ModelSpec& m = model("llama3.1-8b");
+  SglangOptions o;
+  o.enable_lora = true;
+  o.max_lora_rank = 16;
+  CHECK(12288 + 6144 + 8192 + 36864 + 18432 == 81920);
+  const SglangLora l = sglang_lora(m, 1, o); // the default 8 slots
+  CHECK(l.bytes == 81920ull * 16 * 32 * 8 * 2);
+  CHECK(l.bytes == 671'088'640ull); // 640 MiB
+  CHECK_FALSE(l.rank_assumed);
+  // tp 2: B of qkv (q + 2kv) / 2, A of o_proj q / 2, B of gate_up I, A of down I / 2:
+  // 12,288 + 3,072 + 2,048 + 4,096 + 8,192 + 14,336 + 7,168 + 4,096 = 55,296.
+  CHECK(sglang_lora(m, 2, o).bytes == 55296ull * 16 * 32 * 8 * 2);
+  // The pool comes out of the static share: the KV pool is smaller by exactly it.
+  const GpuSpec& h100 = catalog_gpu("h100");
+  const SglangResult without = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, SglangOptions{});
+  const SglangResult with = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o);
+  CHECK(with.rest_bytes == without.rest_bytes - static_cast<std::int64_t>(l.bytes));
+  CHECK(with.max_total_num_tokens == static_cast<std::uint64_t>(with.rest_bytes) / with.cell_bytes);
+  // No rank given: counted at 16 and said; MoE experts are not counted and said.
+  o.max_lora_rank = 0;
+  CHECK(sglang_lora(m, 1, o).rank_assumed);
+  CHECK(sglang_lora(m, 1, o).bytes == l.bytes);
+  o.max_lora_rank = 16;
+  const SglangLora moe = sglang_lora(model("qwen3-30b-a3b"), 1, o);
+  CHECK(moe.moe_layers == 48);
+  // Qwen3-30B-A3B attention only: 16 x (3 x 2048 + 4096 + 1024) + 16 x (4096 + 2048) = 278,528 a layer.
+  CHECK(moe.bytes == 278528ull * 48 * 8 * 2);
+  // Off: nothing, and the plan is today's.
+  o.enable_lora = false;
+  CHECK(sglang_lora(m, 1, o).bytes == 0);
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o).max_total_num_tokens ==
+        without.max_total_num_tokens);
+}

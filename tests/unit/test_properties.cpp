@@ -504,3 +504,32 @@ TEST_CASE("property: llama.cpp -nkvo never raises a GPU's need, and moves the KV
       });
   CHECK(counts.modelled > 50);
 }
+
+TEST_CASE("property: SGLang's LoRA pool never lowers what is held and comes exactly off the KV pool") {
+  const GpuSpec& h100 = **catalog().find_gpu("h100");
+  const WeightFormat bf16 = parse_weight_format("bf16", Dtype::bf16).value();
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    const SglangResult without = sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, SglangOptions{});
+    if (!without.error.empty()) continue;
+    std::uint64_t previous = 0;
+    for (const auto& [slots, rank] : {std::pair{1u, 8u}, std::pair{1u, 16u}, std::pair{8u, 16u}, std::pair{8u, 64u}}) {
+      SglangOptions o;
+      o.enable_lora = true;
+      o.max_loras_per_batch = slots;
+      o.max_lora_rank = rank;
+      const SglangResult with = sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, o);
+      CHECK(with.lora.bytes > previous);
+      previous = with.lora.bytes;
+      CHECK(with.weights_bytes == without.weights_bytes);
+      CHECK(with.static_bytes == without.static_bytes);
+      CHECK(with.rest_bytes == without.rest_bytes - static_cast<std::int64_t>(with.lora.bytes));
+      CHECK(with.max_total_num_tokens <= without.max_total_num_tokens);
+    }
+    SglangOptions off;
+    off.max_loras_per_batch = 4;
+    off.max_lora_rank = 64;
+    off.lora_options_given = true;
+    CHECK(sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, off).max_total_num_tokens == without.max_total_num_tokens);
+  }
+}
