@@ -422,6 +422,14 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
     e.fits = r.starts && r.max_total_num_tokens >= checked_mul(settings.batch, q.full_tokens, "the KV pool") &&
              r.swa_max_total_num_tokens >= checked_mul(settings.batch, q.swa_tokens, "the KV pool") &&
              settings.batch <= r.max_running_requests;
+    if (o.dp_size > 1 && !o.enable_dp_attention) {
+      e.notes.push_back("--dp-size " + std::to_string(o.dp_size) + " without --enable-dp-attention: " +
+                        std::to_string(o.dp_size) + " replicas, each on these GPUs as shown.");
+    }
+    if (r.speculative == SglangSpeculative::ngram) {
+      e.notes.push_back("NGRAM speculative decoding: no draft model; the pool's headroom for its draft tokens is not "
+                        "modelled.");
+    }
     if (model.vision_params > 0 && !r.fraction_given) {
       e.notes.push_back("SGLang lowers the static fraction of multimodal models by their vision tower "
                         "(adjust_mem_fraction_for_vlm), which is not modelled: its KV pool is smaller than shown.");

@@ -388,6 +388,14 @@ TEST_CASE("SGLang: gpt-oss's hybrid sliding-window pool (SWAKVPool, --swa-full-t
   CHECK(q.full_tokens == 8192);
   CHECK(q.swa_tokens == 128);
   CHECK(q.bytes == (8192 * 12 + 128 * 12) * 2048);
+  // --page-size 64, as the MiMo-V2-Flash log of logs.md (full 375,360 = 5,865 pages, SWA
+  // 300,288 = 0.8 x full, 4,692 pages): 1,156,849 -> 1,156,800 tokens; x 24 / 21.6 =
+  // 1,285,333.3 -> 1,285,333 -> 1,285,312 full; x 0.8 = 1,028,266.4 -> 1,028,266 -> 1,028,224 SWA.
+  SglangOptions paged;
+  paged.page_size = 64;
+  const SglangResult pg = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, paged);
+  CHECK(pg.full_max_total_num_tokens == 1285312);
+  CHECK(pg.swa_max_total_num_tokens == 1028224);
   // --swa-full-tokens-ratio 0.5: / (0.5 x 12 + 12 = 18) = 1,542,465.3 -> 1,542,465; x 0.5 = 771,232.
   SglangOptions half;
   half.swa_full_tokens_ratio_ppm = 500000;
