@@ -135,15 +135,16 @@ std::uint64_t layer_cell(const ModelSpec& spec, Dtype kv_dtype, std::uint32_t at
   return checked_mul(checked_mul(heads, spec.attention.head_dim + v_dim, "the KV cell"), elem, "the KV cell");
 }
 
-// mamba_cache_per_req: every recurrent layer's conv state (model dtype) and temporal state
-// (--mamba-ssm-dtype), each split over tp (Mamba2StateShape / the GDN and KDA shapes).
+// mamba_cache_per_req: every recurrent layer's conv state (bfloat16 whatever the model's dtype:
+// configs/mamba_utils.py CONV_DTYPE) and temporal state (--mamba-ssm-dtype; KDA's always
+// float32), each split over tp (Mamba2StateShape / the GDN and KDA shapes).
 std::uint64_t mamba_per_req(const ModelSpec& spec, const Parallel& p, Dtype ssm_dtype) {
   std::uint64_t total = 0;
   for (const LayerSpec& layer : spec.layers) {
     if (layer.attention != AttentionKind::none) continue;
     const StateElements e = state_elements(spec, layer);
     const Dtype ssm = spec.recurrent && spec.recurrent->kind == RecurrentKind::kda ? e.ssm_dtype : ssm_dtype;
-    const std::uint64_t conv = checked_mul(ceil_div(e.conv, p.tp), traits(e.dtype).block_bytes, "the Mamba state");
+    const std::uint64_t conv = checked_mul(ceil_div(e.conv, p.tp), traits(Dtype::bf16).block_bytes, "the Mamba state");
     const std::uint64_t temporal = checked_mul(ceil_div(e.ssm, p.tp), traits(ssm).block_bytes, "the Mamba state");
     total = checked_add(total, checked_add(conv, temporal, "the Mamba state"), "the Mamba state");
   }
