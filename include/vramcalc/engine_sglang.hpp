@@ -4,10 +4,17 @@
 
 #include "vramcalc/engine_fwd.hpp"
 
+#include <memory>
+#include <string>
+
 namespace vramcalc {
 
 // SGLang's --kv-cache-dtype: auto (the model dtype), fp8_e4m3, fp8_e5m2 (server_args.py).
 inline constexpr Dtype sglang_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::f8_e5m2};
+
+// --speculative-algorithm (server_args.py; NEXTN is read as EAGLE).
+enum class SglangSpeculative : std::uint8_t { none, eagle, eagle3, nextn, standalone, ngram };
+[[nodiscard]] std::string_view sglang_speculative_name(SglangSpeculative a); // "EAGLE", "" for none
 
 // SGLang 0.5 (server_args.py _handle_gpu_memory_settings as reworked by PR #10975;
 // model_runner.py profile_max_num_token / init_memory_pool). docs/engines.md, "SGLang".
@@ -24,6 +31,26 @@ struct SglangOptions {
   bool lora_options_given = false;                      // a LoRA option was given
   std::uint64_t max_loras_per_batch = 8;                // --max-loras-per-batch
   std::uint64_t max_lora_rank = 0;                      // --max-lora-rank (0: not given; SGLang takes the adapters' largest)
+  // --enable-dp-attention with --dp-size: attention data-parallel over the tp GPUs (attention
+  // tp = tp / dp_size), not replicas.
+  bool enable_dp_attention = false;
+  std::uint32_t dp_size = 1;
+  // Hybrid sliding-window pools (SWAKVPool): --swa-full-tokens-ratio, --disable-hybrid-swa-memory.
+  std::uint32_t swa_full_tokens_ratio_ppm = 800'000;
+  bool disable_hybrid_swa_memory = false;
+  // The Mamba state pool (HybridLinearKVPool): --max-mamba-cache-size, --mamba-ssm-dtype,
+  // --mamba-full-memory-ratio, and --disable-radix-cache (which sizes it by the requests).
+  std::uint64_t max_mamba_cache_size = 0;           // 0: from the ratio
+  Dtype mamba_ssm_dtype = Dtype::f32;
+  std::uint32_t mamba_full_memory_ratio_ppm = 900'000;
+  bool disable_radix_cache = false;
+  // Speculative decoding: --speculative-algorithm and its sizes (0: SGLang's defaults).
+  SglangSpeculative speculative = SglangSpeculative::none;
+  std::string speculative_draft_model_path;         // a catalog model id (resolved into draft_model)
+  std::shared_ptr<const ModelSpec> draft_model;     // that catalog model, resolved by the command
+  std::uint64_t speculative_num_steps = 0;
+  std::uint64_t speculative_eagle_topk = 0;
+  std::uint64_t speculative_num_draft_tokens = 0;
 };
 
 // SGLang's LoRA memory pool on one GPU (docs/engines.md, "SGLang", "LoRA").
@@ -63,6 +90,42 @@ struct SglangResult {
   std::uint64_t context_len = 0;
   std::uint64_t max_running_requests = 0;
   bool starts = false;                // SGLang raises "Not enough memory" when no token fits
+
+  // DP attention: attention tp = tp / dp_size; attention weights held at that width.
+  bool dp_attention = false;
+  std::uint32_t dp_size = 1;
+  std::uint32_t attention_tp = 1;
+  std::uint64_t dp_attention_extra_weights_bytes = 0; // part of weights_bytes: attention replicated over dp
+  // Hybrid sliding-window pool (SWAKVPool): the profiled tokens over all layers split so that
+  // swa tokens = ratio x full tokens. max_total_num_tokens is then the full layers' count.
+  bool hybrid_swa = false;
+  std::uint64_t full_layers = 0, swa_layers = 0;
+  std::uint32_t swa_full_tokens_ratio_ppm = 0;
+  std::uint64_t profiled_tokens = 0;  // rest // cell before the split (and before any headroom)
+  std::uint64_t full_max_total_num_tokens = 0;
+  std::uint64_t swa_max_total_num_tokens = 0;
+  std::uint64_t layer_cell_bytes = 0; // one layer's K and V per token on this GPU
+  std::uint64_t swa_window = 0;       // tokens a sliding layer keeps of a request
+  // Hybrid linear attention (HybridLinearKVPool + MambaPool): the state slots come off the rest first.
+  bool hybrid_linear = false;
+  std::uint64_t mamba_cache_per_req_bytes = 0; // every recurrent layer's conv + temporal state, this GPU
+  std::uint64_t max_mamba_cache_size = 0;      // state slots
+  std::uint64_t mamba_pool_bytes = 0;
+  std::uint64_t mamba_spec_bytes = 0;          // speculative decoding's intermediate states
+  bool mamba_size_given = false;
+  // Speculative decoding.
+  SglangSpeculative speculative = SglangSpeculative::none;
+  std::string draft_model;             // "": the model's own MTP layers (or none: NGRAM)
+  std::uint64_t speculative_num_steps = 0, speculative_eagle_topk = 0, speculative_num_draft_tokens = 0;
+  std::uint64_t spec_headroom_tokens = 0; // draft_runner_cache_size - the profiled pool
+  std::uint64_t draft_layers = 0;
+  std::uint64_t draft_cell_bytes = 0;
+  std::uint64_t draft_weights_bytes = 0;
+  std::uint64_t draft_kv_pool_bytes = 0;
+  // What SGLang allocates past its static share: the pool's headroom, the draft's weights and
+  // pool; compared with what the static share leaves of the free memory.
+  std::uint64_t beyond_static_bytes = 0;
+  std::uint64_t outside_static_bytes = 0; // total_gpu_memory - static
 };
 
 // What SGLang does on `gpu` with tensor / pipeline parallel `p` for `context_len`: the static
@@ -71,6 +134,13 @@ struct SglangResult {
 [[nodiscard]] SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype,
                                        std::uint64_t context_len, const GpuSpec& gpu, const Parallel& p,
                                        const SglangOptions& options);
+
+// The tokens one request of `context` tokens takes of the full-layer pool and of the SWA pool
+// (min(context, window); 0 without a hybrid pool), and its KV bytes on one GPU.
+struct SglangRequest {
+  std::uint64_t full_tokens = 0, swa_tokens = 0, bytes = 0;
+};
+[[nodiscard]] SglangRequest sglang_request(const SglangResult& r, std::uint64_t context);
 
 // SGLang's account (--engine sglang): the figures of its start-up log.
 struct SglangSection {

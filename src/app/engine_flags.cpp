@@ -120,5 +120,20 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
   }
 }
 
+// SGLang's --speculative-draft-model-path: a catalog model, sized as the draft; anything else
+// (a path, a hub name the catalog lacks) is refused, naming the flag.
+void sglang_draft_model(const Options& o, Settings& s) {
+  SglangOptions& sg = s.engine_options.sglang;
+  if (sg.speculative_draft_model_path.empty()) return;
+  const auto it = o.engine_flags.find("--speculative-draft-model-path");
+  const io::Catalog catalog = load_catalog(o, std::vector<std::string>{sg.speculative_draft_model_path});
+  auto found = catalog.find_model(sg.speculative_draft_model_path);
+  if (!found) {
+    fail_at(it == o.engine_flags.end() ? nullptr : &it->second, "--speculative-draft-model-path",
+            "'" + sg.speculative_draft_model_path + "' is not a catalog model id (vramcalc sizes a draft model it knows): " +
+                found.error().message);
+  }
+  sg.draft_model = std::make_shared<const ModelSpec>(**found);
+}
 
 } // namespace vramcalc::app

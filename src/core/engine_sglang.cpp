@@ -1,15 +1,22 @@
 // SGLang memory planning (release 0.5). Formulas and sources: docs/engines.md, "SGLang".
 #include "vramcalc/engine.hpp"
 
+#include "vramcalc/format.hpp"
+#include "vramcalc/kv.hpp"
 #include "vramcalc/placement.hpp"
+#include "vramcalc/tensors.hpp"
 #include "vramcalc/units.hpp"
 #include "engine_sections.hpp"
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 namespace vramcalc {
 
 namespace {
+
+__extension__ typedef unsigned __int128 u128; // exact products of token counts and ratios
 
 constexpr std::uint64_t mib = 1024ull * 1024;
 
@@ -32,20 +39,302 @@ Defaults gpu_defaults(std::uint64_t gpu_mem_mib, std::uint32_t tp) {
   return {16384, 512};
 }
 
-// A layer SGLang's token pools (MHATokenToKVPool, MLATokenToKVPool) do not hold: sliding,
-// chunked and recurrent layers go to its hybrid pools (SWAKVPool, HybridLinearKVPool), not
-// modelled here.
-bool plain_pool_layer(AttentionKind kind) {
-  switch (kind) {
-  case AttentionKind::full: return true;
-  case AttentionKind::sliding:
-  case AttentionKind::chunked:
-  case AttentionKind::none: return false;
+// Models SGLang 0.5 gives the hybrid sliding-window pool (SWAKVPool): model_config.py
+// is_hybrid_swa_model lists Llama4ForConditionalGeneration and GptOssForCausalLM (and MiMo-V2 /
+// Step-3.5, not in the catalog). Every other model with sliding layers (Gemma 2/3, Cohere2,
+// Mistral's window) keeps every layer in the plain pool, whole-context.
+bool hybrid_swa_arch(const ModelSpec& m) { return m.arch == "llama4" || m.arch == "gpt-oss"; }
+
+// Models with recurrent layers SGLang 0.5 runs (model_runner.py's mambaish configs: Qwen3-Next,
+// Qwen3.5, Nemotron-H, Kimi-Linear, Falcon-H1, ...).
+bool hybrid_linear_arch(const ModelSpec& m) {
+  return m.arch == "qwen3next" || m.arch == "qwen35" || m.arch == "qwen35moe" || m.arch == "nemotron_h" ||
+         m.arch == "nemotron_h_moe" || m.arch == "kimi-linear";
+}
+
+// Why SGLang (or vramcalc for it) cannot plan this model / these options; "" when it can.
+std::string refusal(const ModelSpec& spec, const Parallel& p, const SglangOptions& o) {
+  bool recurrent = false;
+  for (const LayerSpec& layer : spec.layers) {
+    if (layer.attention == AttentionKind::none) recurrent = true;
+    const bool own_heads = (layer.num_kv_heads != 0 && layer.num_kv_heads != spec.attention.num_kv_heads) ||
+                           (layer.head_dim_k != 0 && layer.head_dim_k != spec.attention.head_dim) ||
+                           (layer.head_dim_q != 0 && layer.head_dim_q != spec.attention.head_dim);
+    if (own_heads && layer.attention != AttentionKind::none) {
+      return "SGLang 0.5's KV pools hold one head count and head size for every layer, and this model's layers differ "
+             "(Gemma 4's global layers have their own); SGLang 0.5 has no model for it";
+    }
   }
-  return false;
+  if (recurrent && !hybrid_linear_arch(spec)) {
+    return "SGLang 0.5 has no model for this recurrent architecture (" + spec.arch +
+           "): its hybrid linear-attention pools serve Qwen3-Next, Qwen3.5, Nemotron-H, Kimi-Linear and Falcon-H1";
+  }
+  if (o.enable_dp_attention && (o.dp_size == 0 || p.tp % o.dp_size != 0)) {
+    return "--dp-size " + std::to_string(o.dp_size) + " with --enable-dp-attention must divide tp " +
+           std::to_string(p.tp) + " (SGLang asserts tp_size % dp_size == 0)";
+  }
+  if (o.enable_dp_attention && (o.speculative == SglangSpeculative::standalone || o.speculative == SglangSpeculative::ngram)) {
+    return "SGLang 0.5 refuses " + std::string(sglang_speculative_name(o.speculative)) +
+           " speculative decoding with DP attention (server_args.py _handle_speculative_decoding)";
+  }
+  const bool eagle_like = o.speculative == SglangSpeculative::eagle || o.speculative == SglangSpeculative::eagle3 ||
+                          o.speculative == SglangSpeculative::nextn || o.speculative == SglangSpeculative::standalone;
+  if (eagle_like && o.draft_model == nullptr && !o.speculative_draft_model_path.empty()) {
+    return "--speculative-draft-model-path " + o.speculative_draft_model_path + " is not a catalog model";
+  }
+  if (eagle_like && o.draft_model == nullptr && (spec.mtp_layers == 0 || o.speculative == SglangSpeculative::standalone)) {
+    return std::string(sglang_speculative_name(o.speculative)) +
+           " needs a draft model: give --speculative-draft-model-path with a catalog model id (this model has no MTP layers "
+           "for SGLang to draft with)";
+  }
+  if (o.draft_model != nullptr && (o.draft_model->attention.mla || o.draft_model->recurrent ||
+                                   std::any_of(o.draft_model->layers.begin(), o.draft_model->layers.end(),
+                                               [](const LayerSpec& l) { return l.attention != AttentionKind::full; }))) {
+    return "the draft model " + o.draft_model->id + " has MLA, sliding or recurrent layers, which vramcalc does not size as a draft";
+  }
+  return {};
+}
+
+// reserved_mem in half-MiB units (its terms are multiples of 0.5 MiB; server_args.py
+// _handle_gpu_memory_settings): 512 + 1.5 x max(chunk, 2048) (max_prefill_tokens when chunking
+// is off) + 2 x cuda_graph_max_bs + tp x pp / 8 x 1024; with DP attention + 3 x bs x dp (and
+// + 1.5 x bs x dp above bs 300); at least 10 GiB on GPUs over 60 GiB; then + 6 GiB for
+// STANDALONE, + 2 GiB for the other draft-model algorithms (none for NGRAM).
+std::uint64_t reserved_half_mib(const SglangResult& r, const Parallel& p, const SglangOptions& o) {
+  const char* what = "reserved_mem";
+  const std::uint64_t prefill = r.chunked_prefill_size != 0 ? r.chunked_prefill_size : r.max_prefill_tokens;
+  std::uint64_t half = 1024;
+  half = checked_add(half, checked_mul(3, std::max<std::uint64_t>(prefill, 2048), what), what);
+  half = checked_add(half, checked_mul(4, r.cuda_graph_max_bs, what), what);
+  half = checked_add(half, checked_mul(256, static_cast<std::uint64_t>(p.tp) * p.pp, what), what);
+  if (o.enable_dp_attention) {
+    const std::uint64_t bs_dp = checked_mul(r.cuda_graph_max_bs, o.dp_size, what);
+    half = checked_add(half, checked_mul(6, bs_dp, what), what);
+    if (r.cuda_graph_max_bs > 300) half = checked_add(half, checked_mul(3, bs_dp, what), what);
+  }
+  if (r.gpu_mem_mib > 60 * 1024) half = std::max<std::uint64_t>(half, 20 * 1024);
+  switch (o.speculative) {
+  case SglangSpeculative::standalone: half = checked_add(half, 12 * 1024, what); break;
+  case SglangSpeculative::eagle:
+  case SglangSpeculative::eagle3:
+  case SglangSpeculative::nextn: half = checked_add(half, 4 * 1024, what); break;
+  case SglangSpeculative::none:
+  case SglangSpeculative::ngram: break;
+  }
+  return half;
+}
+
+// One layer's K and V per token on one GPU: the latent for MLA, else this rank's KV heads (at
+// least one: replicated below the attention tp) x (head_dim + v_head_dim).
+std::uint64_t layer_cell(const ModelSpec& spec, Dtype kv_dtype, std::uint32_t attention_tp) {
+  const std::uint64_t elem = traits(kv_dtype).block_bytes;
+  if (spec.attention.mla) {
+    const MlaSpec& m = *spec.attention.mla;
+    return checked_mul(m.kv_lora_rank + m.qk_rope_head_dim, elem, "the KV cell");
+  }
+  const std::uint64_t heads = std::max<std::uint64_t>(1, spec.attention.num_kv_heads / attention_tp);
+  const std::uint64_t v_dim = spec.attention.v_head_dim != 0 ? spec.attention.v_head_dim : spec.attention.head_dim;
+  return checked_mul(checked_mul(heads, spec.attention.head_dim + v_dim, "the KV cell"), elem, "the KV cell");
+}
+
+// mamba_cache_per_req: every recurrent layer's conv state (bfloat16 whatever the model's dtype:
+// configs/mamba_utils.py CONV_DTYPE) and temporal state (--mamba-ssm-dtype; KDA's always
+// float32), each split over tp (Mamba2StateShape / the GDN and KDA shapes).
+std::uint64_t mamba_per_req(const ModelSpec& spec, const Parallel& p, Dtype ssm_dtype) {
+  std::uint64_t total = 0;
+  for (const LayerSpec& layer : spec.layers) {
+    if (layer.attention != AttentionKind::none) continue;
+    const StateElements e = state_elements(spec, layer);
+    const Dtype ssm = spec.recurrent && spec.recurrent->kind == RecurrentKind::kda ? e.ssm_dtype : ssm_dtype;
+    const std::uint64_t conv = checked_mul(ceil_div(e.conv, p.tp), traits(Dtype::bf16).block_bytes, "the Mamba state");
+    const std::uint64_t temporal = checked_mul(ceil_div(e.ssm, p.tp), traits(ssm).block_bytes, "the Mamba state");
+    total = checked_add(total, checked_add(conv, temporal, "the Mamba state"), "the Mamba state");
+  }
+  return total;
+}
+
+// The running-request cap the speculative algorithms set when none is given (48).
+std::uint64_t requests_given(const SglangOptions& o) {
+  if (o.max_running_requests != 0) return o.max_running_requests;
+  return o.speculative == SglangSpeculative::none ? 0 : 48;
+}
+
+// handle_max_mamba_cache: the state slots and their memory come off the rest before the
+// tokens are counted. Returns the rest left for the KV pool.
+std::int64_t take_mamba(SglangResult& r, const ModelSpec& spec, const Parallel& p, const SglangOptions& o, std::int64_t rest) {
+  r.hybrid_linear = true;
+  r.mamba_cache_per_req_bytes = mamba_per_req(spec, p, o.mamba_ssm_dtype);
+  const std::uint64_t per = r.mamba_cache_per_req_bytes;
+  const std::uint64_t given_requests = requests_given(o);
+  const std::uint64_t dp = o.enable_dp_attention ? o.dp_size : 1;
+  if (o.speculative != SglangSpeculative::none) {
+    // Intermediate states for the draft tokens of each running request.
+    r.mamba_spec_bytes = checked_mul(checked_mul(per, given_requests / dp, "the Mamba state"),
+                                     r.speculative_num_draft_tokens, "the Mamba state");
+    rest -= static_cast<std::int64_t>(r.mamba_spec_bytes);
+  }
+  if (o.disable_radix_cache || o.max_mamba_cache_size != 0) {
+    r.mamba_size_given = true;
+    const std::uint64_t slots = o.max_mamba_cache_size != 0 ? o.max_mamba_cache_size
+                                : given_requests != 0       ? given_requests
+                                                            : 512;
+    r.max_mamba_cache_size = slots / dp;
+  } else if (rest > 0 && per > 0) {
+    // mamba memory / KV memory = mamba_full_memory_ratio: mamba = rest x ratio / (1 + ratio).
+    const std::uint64_t ratio = o.mamba_full_memory_ratio_ppm;
+    const std::uint64_t mamba_bytes = static_cast<std::uint64_t>(
+        static_cast<u128>(static_cast<std::uint64_t>(rest)) * ratio / (1'000'000 + ratio));
+    r.max_mamba_cache_size = mamba_bytes / per;
+  }
+  r.mamba_pool_bytes = checked_mul(r.max_mamba_cache_size, per, "the Mamba pool");
+  return rest - static_cast<std::int64_t>(r.mamba_pool_bytes);
+}
+
+// set_num_tokens_hybrid_swa: all layers' tokens (profiled x layers) split so that
+// full x full_layers + swa x swa_layers = the total and swa = ratio x full; each to whole pages.
+void split_swa(SglangResult& r, const ModelSpec& spec, std::uint32_t ratio_ppm) {
+  r.hybrid_swa = true;
+  r.swa_full_tokens_ratio_ppm = ratio_ppm;
+  for (const LayerSpec& layer : spec.layers) {
+    (layer.attention == AttentionKind::full ? r.full_layers : r.swa_layers) += 1;
+    if (layer.attention != AttentionKind::full) r.swa_window = std::max(r.swa_window, layer.window);
+  }
+  const u128 total = static_cast<u128>(r.max_total_num_tokens) * spec.num_layers * 1'000'000;
+  const u128 denominator =
+      static_cast<u128>(ratio_ppm) * r.swa_layers + static_cast<u128>(1'000'000) * r.full_layers;
+  const std::uint64_t full = static_cast<std::uint64_t>(total / denominator);
+  const std::uint64_t swa = static_cast<std::uint64_t>(static_cast<u128>(full) * ratio_ppm / 1'000'000);
+  r.full_max_total_num_tokens = full / r.page_size * r.page_size;
+  r.swa_max_total_num_tokens = swa / r.page_size * r.page_size;
+  r.max_total_num_tokens = r.full_max_total_num_tokens;
+}
+
+// SGLang's defaults for the speculative sizes (auto_choose_speculative_params: 3, 1, 4 for
+// STANDALONE and for DeepSeek V2/V3 and gpt-oss; 5, 4, 8 for the rest); topk 1 forces
+// draft tokens = steps + 1. NGRAM: topk 10 (max BFS breadth), draft tokens 12 (max match window).
+void speculative_sizes(SglangResult& r, const ModelSpec& spec, const SglangOptions& o) {
+  r.speculative = o.speculative;
+  if (o.speculative == SglangSpeculative::none) return;
+  if (o.speculative == SglangSpeculative::ngram) {
+    r.speculative_eagle_topk = 10;
+    r.speculative_num_draft_tokens = o.speculative_num_draft_tokens != 0 ? o.speculative_num_draft_tokens : 12;
+    r.speculative_num_steps = o.speculative_num_steps;
+    return;
+  }
+  const bool small = o.speculative == SglangSpeculative::standalone || spec.arch == "deepseek2" || spec.arch == "gpt-oss";
+  r.speculative_num_steps = o.speculative_num_steps != 0 ? o.speculative_num_steps : (small ? 3 : 5);
+  r.speculative_eagle_topk = o.speculative_eagle_topk != 0 ? o.speculative_eagle_topk : (small ? 1 : 4);
+  r.speculative_num_draft_tokens = o.speculative_num_draft_tokens != 0 ? o.speculative_num_draft_tokens : (small ? 4 : 8);
+  if (r.speculative_eagle_topk == 1) r.speculative_num_draft_tokens = r.speculative_num_steps + 1;
+}
+
+// The draft worker: its weights (the model's MTP blocks, or the draft model at tp) and its KV
+// pool of draft_runner_cache_size tokens (the target's pool) over its layers.
+void draft_costs(SglangResult& r, const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, const Parallel& p,
+                 const SglangOptions& o) {
+  const bool drafts = o.speculative != SglangSpeculative::none && o.speculative != SglangSpeculative::ngram;
+  if (!drafts) return;
+  if (o.draft_model != nullptr) {
+    const ModelSpec& d = *o.draft_model;
+    r.draft_model = d.id;
+    r.draft_layers = d.num_layers;
+    r.draft_cell_bytes = checked_mul(layer_cell(d, kv_dtype, r.attention_tp), d.num_layers, "the draft cell");
+    // The draft loads in its checkpoint's own format (its weights_format, else its dtype).
+    const std::string own = d.weights_format ? *d.weights_format : std::string(traits(d.dtype).name);
+    const WeightFormat draft_format = parse_weight_format(own, d.dtype).value_or(format);
+    r.draft_weights_bytes = RankCosts(d, draft_format, kv_dtype, 1, 0).busiest(Parallel{p.tp, 1, false}).weights_bytes;
+  } else {
+    // NEXTN (EAGLE on an MTP model): the draft is num_nextn_predict_layers of the model's MTP
+    // blocks, each split over tp.
+    r.draft_layers = spec.mtp_layers;
+    r.draft_cell_bytes = checked_mul(layer_cell(spec, kv_dtype, r.attention_tp), spec.mtp_layers, "the draft cell");
+    const std::vector<Tensor> tensors = model_tensors(spec, true);
+    const std::vector<TensorStorage> storage = tensor_storage(spec, tensors, format);
+    std::uint64_t mtp = 0;
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      if (tensors[i].mtp) mtp = checked_add(mtp, storage[i].bytes, "the MTP weights");
+    }
+    r.draft_weights_bytes = ceil_div(mtp, p.tp);
+  }
+  r.draft_kv_pool_bytes = checked_mul(r.max_total_num_tokens, r.draft_cell_bytes, "the draft KV pool");
+}
+
+// DP attention: the attention weights are split over tp / dp GPUs instead of tp, so each GPU
+// holds dp times its tp share of them (the weights' attention group).
+std::uint64_t dp_attention_extra(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t attention_tp) {
+  if (attention_tp == p.tp) return 0;
+  std::uint64_t attention = 0;
+  for (const GroupBytes& g : weight_bytes(spec, format).groups) {
+    if (g.group == TensorGroup::attention) attention = g.bytes;
+  }
+  return ceil_div(attention, attention_tp) - ceil_div(attention, p.tp);
+}
+
+// The static fraction: given, or (gpu_mem - reserved_mem) / gpu_mem rounded to 3 places.
+void static_fraction(SglangResult& r, const GpuSpec& gpu, const Parallel& p, const SglangOptions& o) {
+  r.gpu_mem_mib = gpu.memory_bytes / mib;
+  const Defaults d = gpu_defaults(r.gpu_mem_mib, p.tp);
+  r.chunked_prefill_size = o.chunked_prefill_size.value_or(d.chunked_prefill_size);
+  r.cuda_graph_max_bs = o.cuda_graph_max_bs != 0 ? o.cuda_graph_max_bs : d.cuda_graph_max_bs;
+  if (o.mem_fraction_static_ppm) {
+    r.fraction_given = true;
+    r.mem_fraction_static_ppm = *o.mem_fraction_static_ppm;
+    return;
+  }
+  const std::uint64_t half = reserved_half_mib(r, p, o);
+  r.reserved_bytes = half * (mib / 2);
+  const std::uint64_t twice = 2 * r.gpu_mem_mib;
+  // round(1000 x (2 gpu - half) / (2 gpu)) to the nearest thousandth (halves up).
+  const std::uint64_t permille = twice > half ? (2000 * (twice - half) + twice) / (2 * twice) : 0;
+  r.mem_fraction_static_ppm = static_cast<std::uint32_t>(permille * 1000);
+}
+
+// The layers whose K and V the profiled cell counts: the busiest stage's (num_effective_layers),
+// or for hybrid linear models their attention layers (full_attention_layer_ids).
+std::uint64_t cell_layers(const ModelSpec& spec, const Parallel& p, bool linear) {
+  if (linear) {
+    return static_cast<std::uint64_t>(std::count_if(spec.layers.begin(), spec.layers.end(),
+                                                     [](const LayerSpec& l) { return l.attention != AttentionKind::none; }));
+  }
+  std::uint64_t layers = 0;
+  for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
+    const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
+    layers = std::max(layers, last - first);
+  }
+  return layers;
 }
 
 } // namespace
+
+SglangRequest sglang_request(const SglangResult& r, std::uint64_t context) {
+  SglangRequest q;
+  q.full_tokens = context;
+  if (!r.hybrid_swa) {
+    q.bytes = checked_mul(context, r.cell_bytes, "the KV pool");
+    return q;
+  }
+  q.swa_tokens = std::min(context, r.swa_window);
+  q.bytes = checked_mul(checked_add(checked_mul(context, r.full_layers, "the KV pool"),
+                                    checked_mul(q.swa_tokens, r.swa_layers, "the KV pool"), "the KV pool"),
+                        r.layer_cell_bytes, "the KV pool");
+  return q;
+}
+
+std::uint64_t sglang_rank_batch(const SglangResult& r, std::uint64_t batch) {
+  return ceil_div(batch, std::max<std::uint32_t>(1, r.dp_size));
+}
+
+std::string_view sglang_speculative_name(SglangSpeculative a) {
+  switch (a) {
+  case SglangSpeculative::none: return "";
+  case SglangSpeculative::eagle: return "EAGLE";
+  case SglangSpeculative::eagle3: return "EAGLE3";
+  case SglangSpeculative::nextn: return "NEXTN";
+  case SglangSpeculative::standalone: return "STANDALONE";
+  case SglangSpeculative::ngram: return "NGRAM";
+  }
+  return "";
+}
 
 SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOptions& o) {
   SglangLora out;
@@ -87,40 +376,15 @@ SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOpti
 SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_len,
                          const GpuSpec& gpu, const Parallel& p, const SglangOptions& o) {
   SglangResult r;
-  for (const LayerSpec& layer : spec.layers) {
-    if (!plain_pool_layer(layer.attention)) {
-      r.error = "SGLang keeps sliding-window and recurrent layers in hybrid pools (SWAKVPool, HybridLinearKVPool), "
-                "which vramcalc does not model; this model has such layers";
-      return r;
-    }
-  }
+  r.error = refusal(spec, p, o);
+  if (!r.error.empty()) return r;
   r.page_size = std::max<std::uint64_t>(1, o.page_size);
   r.context_len = context_len;
-
-  // The static fraction: given, or (gpu_mem - reserved_mem) / gpu_mem rounded to 3 places.
-  r.gpu_mem_mib = gpu.memory_bytes / mib;
-  const Defaults d = gpu_defaults(r.gpu_mem_mib, p.tp);
-  r.chunked_prefill_size = o.chunked_prefill_size.value_or(d.chunked_prefill_size);
-  r.cuda_graph_max_bs = o.cuda_graph_max_bs != 0 ? o.cuda_graph_max_bs : d.cuda_graph_max_bs;
-  if (o.mem_fraction_static_ppm) {
-    r.fraction_given = true;
-    r.mem_fraction_static_ppm = *o.mem_fraction_static_ppm;
-  } else {
-    // reserved_mem in half-MiB units (its terms are multiples of 0.5 MiB): 512 + 1.5 x
-    // max(chunk, 2048) (max_prefill_tokens when chunking is off) + 2 x cuda_graph_max_bs +
-    // tp x pp / 8 x 1024; at least 10 GiB on GPUs over 60 GiB.
-    const std::uint64_t prefill = r.chunked_prefill_size != 0 ? r.chunked_prefill_size : r.max_prefill_tokens;
-    std::uint64_t half = 1024;
-    half = checked_add(half, checked_mul(3, std::max<std::uint64_t>(prefill, 2048), "reserved_mem"), "reserved_mem");
-    half = checked_add(half, checked_mul(4, r.cuda_graph_max_bs, "reserved_mem"), "reserved_mem");
-    half = checked_add(half, checked_mul(256, static_cast<std::uint64_t>(p.tp) * p.pp, "reserved_mem"), "reserved_mem");
-    if (r.gpu_mem_mib > 60 * 1024) half = std::max<std::uint64_t>(half, 20 * 1024);
-    r.reserved_bytes = half * (mib / 2);
-    const std::uint64_t twice = 2 * r.gpu_mem_mib;
-    // round(1000 x (2 gpu - half) / (2 gpu)) to the nearest thousandth (halves up).
-    const std::uint64_t permille = twice > half ? (2000 * (twice - half) + twice) / (2 * twice) : 0;
-    r.mem_fraction_static_ppm = static_cast<std::uint32_t>(permille * 1000);
-  }
+  r.dp_attention = o.enable_dp_attention;
+  r.dp_size = o.enable_dp_attention ? o.dp_size : 1;
+  r.attention_tp = p.tp / r.dp_size;
+  static_fraction(r, gpu, p, o);
+  speculative_sizes(r, spec, o);
 
   // The pool: available after the weights - total x (1 - fraction), with total the memory
   // free before the weights (model_runner.py profile_max_num_token): total x fraction - weights.
@@ -130,43 +394,59 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   r.total_gpu_memory_bytes = r.cuda_memory_bytes > r.init_bytes ? r.cuda_memory_bytes - r.init_bytes : 0;
   r.static_bytes = r.total_gpu_memory_bytes / 1'000'000 * r.mem_fraction_static_ppm +
                    r.total_gpu_memory_bytes % 1'000'000 * r.mem_fraction_static_ppm / 1'000'000;
+  r.outside_static_bytes = r.total_gpu_memory_bytes - r.static_bytes;
   RankCosts costs(spec, format, kv_dtype, 1, 0);
-  r.weights_bytes = costs.busiest(p).weights_bytes;
+  r.dp_attention_extra_weights_bytes = dp_attention_extra(spec, format, p, r.attention_tp);
+  r.weights_bytes = checked_add(costs.busiest(p).weights_bytes, r.dp_attention_extra_weights_bytes, "the weights");
   // The LoRA pool is made in load_model (init_lora_manager), before init_memory_pool measures
   // the memory left: it comes out of the static share, off the KV pool.
   r.lora = sglang_lora(spec, p.tp, o);
   r.rest_bytes = headroom_bytes(r.static_bytes, checked_add(r.weights_bytes, r.lora.bytes, "the SGLang budget"));
 
-  // cell_size: MLA the latent (kv_lora_rank + qk_rope_head_dim) per layer, else K and V of
-  // this rank's KV heads (at least one: replicated below tp), for the layers of the stage
-  // with the most (num_effective_layers).
-  std::uint64_t layers = 0;
-  for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
-    const auto [first, last] = stage_layers(spec.num_layers, p.pp, stage);
-    layers = std::max(layers, last - first);
-  }
-  const std::uint64_t elem = traits(kv_dtype).block_bytes;
-  if (spec.attention.mla) {
-    const MlaSpec& m = *spec.attention.mla;
-    r.cell_bytes = checked_mul(checked_mul(m.kv_lora_rank + m.qk_rope_head_dim, layers, "the KV cell"), elem, "the KV cell");
-  } else {
-    const std::uint64_t heads = std::max<std::uint64_t>(1, spec.attention.num_kv_heads / p.tp);
-    r.cell_bytes = checked_mul(checked_mul(checked_mul(heads, spec.attention.head_dim, "the KV cell"), layers, "the KV cell"),
-                               2 * elem, "the KV cell");
-  }
-  if (r.rest_bytes > 0 && r.cell_bytes > 0) {
-    r.max_total_num_tokens = static_cast<std::uint64_t>(r.rest_bytes) / r.cell_bytes / r.page_size * r.page_size;
-  }
-  r.kv_pool_bytes = checked_mul(r.max_total_num_tokens, r.cell_bytes, "the KV pool");
-  r.starts = r.max_total_num_tokens > 0;
-  // max_running_requests: given, or min(max(int(tokens / context_len x 512), 2048), 4096)
-  // (model_runner.py init_memory_pool).
-  if (o.max_running_requests != 0) {
-    r.max_running_requests = o.max_running_requests;
+  const bool linear = std::any_of(spec.layers.begin(), spec.layers.end(),
+                                  [](const LayerSpec& l) { return l.attention == AttentionKind::none; });
+  r.layer_cell_bytes = layer_cell(spec, kv_dtype, r.attention_tp);
+  r.cell_bytes = checked_mul(r.layer_cell_bytes, cell_layers(spec, p, linear), "the KV cell");
+  std::int64_t rest = r.rest_bytes;
+  if (linear) rest = take_mamba(r, spec, p, o, rest);
+  if (rest > 0 && r.cell_bytes > 0) r.max_total_num_tokens = static_cast<std::uint64_t>(rest) / r.cell_bytes;
+  r.profiled_tokens = r.max_total_num_tokens;
+  // max_running_requests: given (48 under speculative decoding), or min(max(int(tokens /
+  // context_len x 512), 2048), 4096) (model_runner.py init_memory_pool); hybrid linear models
+  // at most a third of the state slots.
+  if (const std::uint64_t given = requests_given(o); given != 0) {
+    r.max_running_requests = given;
   } else if (context_len > 0) {
     const std::uint64_t by_pool = checked_mul(r.max_total_num_tokens, 512, "max_running_requests") / context_len;
     r.max_running_requests = std::min<std::uint64_t>(std::max<std::uint64_t>(by_pool, 2048), 4096);
   }
+  if (linear) r.max_running_requests = std::min(r.max_running_requests, r.max_mamba_cache_size / 3);
+  // Speculative decoding's headroom (draft_runner_cache_size): the pool grows by the draft and
+  // verify tokens of every running request, + 100.
+  // (NGRAM leaves speculative_num_steps unset in server_args.py: its headroom is not modelled.)
+  if (r.speculative != SglangSpeculative::none && r.speculative != SglangSpeculative::ngram && r.max_total_num_tokens > 0) {
+    const std::uint64_t per_request = checked_add(checked_mul(r.speculative_num_steps, r.speculative_eagle_topk, "the headroom"),
+                                                  r.speculative_num_draft_tokens, "the headroom");
+    r.spec_headroom_tokens = checked_add(checked_mul(r.max_running_requests, per_request, "the headroom"), 100, "the headroom");
+    r.max_total_num_tokens = checked_add(r.max_total_num_tokens, r.spec_headroom_tokens, "the KV pool");
+  }
+  r.max_total_num_tokens = r.max_total_num_tokens / r.page_size * r.page_size;
+  if (hybrid_swa_arch(spec) && !o.disable_hybrid_swa_memory && r.max_total_num_tokens > 0) {
+    split_swa(r, spec, o.swa_full_tokens_ratio_ppm);
+  }
+  r.kv_pool_bytes = r.hybrid_swa
+                        ? checked_add(checked_mul(checked_mul(r.full_max_total_num_tokens, r.full_layers, "the KV pool"), r.layer_cell_bytes, "the KV pool"),
+                                      checked_mul(checked_mul(r.swa_max_total_num_tokens, r.swa_layers, "the KV pool"), r.layer_cell_bytes, "the KV pool"), "the KV pool")
+                        : checked_mul(r.max_total_num_tokens, r.cell_bytes, "the KV pool");
+  draft_costs(r, spec, format, kv_dtype, p, o);
+  // Past the static share: the pools beyond the profiled rest (speculative headroom), the
+  // draft's weights and pool.
+  const std::uint64_t pools = checked_add(r.kv_pool_bytes, checked_add(r.mamba_pool_bytes, r.mamba_spec_bytes, "the pools"), "the pools");
+  const std::uint64_t rest_held = r.rest_bytes > 0 ? static_cast<std::uint64_t>(r.rest_bytes) : 0;
+  r.beyond_static_bytes = checked_add(pools > rest_held ? pools - rest_held : 0,
+                                      checked_add(r.draft_weights_bytes, r.draft_kv_pool_bytes, "the pools"), "the pools");
+  r.starts = r.max_total_num_tokens > 0 && (!linear || r.max_mamba_cache_size > 0) &&
+             r.beyond_static_bytes <= r.outside_static_bytes;
   return r;
 }
 
@@ -208,9 +488,20 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   EngineSection e = section_head("0.5", g.gpu, layout.tp, layout.pp, settings.context_tokens, settings.batch);
   const SglangResult& r = s.plan;
   if (r.error.empty()) {
-    const std::uint64_t need = checked_mul(settings.batch, settings.context_tokens, "the KV pool");
-    e.fits = r.starts && r.max_total_num_tokens >= need && settings.batch <= r.max_running_requests;
+    const SglangRequest q = sglang_request(r, settings.context_tokens);
+    const std::uint64_t batch = sglang_rank_batch(r, settings.batch);
+    e.fits = r.starts && r.max_total_num_tokens >= checked_mul(batch, q.full_tokens, "the KV pool") &&
+             r.swa_max_total_num_tokens >= checked_mul(batch, q.swa_tokens, "the KV pool") &&
+             batch <= r.max_running_requests;
     sglang_lora_notes(e.notes, settings.engine_options.sglang, r.lora);
+    if (o.dp_size > 1 && !o.enable_dp_attention) {
+      e.notes.push_back("--dp-size " + std::to_string(o.dp_size) + " without --enable-dp-attention: " +
+                        std::to_string(o.dp_size) + " replicas, each on these GPUs as shown.");
+    }
+    if (r.speculative == SglangSpeculative::ngram) {
+      e.notes.push_back("NGRAM speculative decoding: no draft model; the pool's headroom for its draft tokens is not "
+                        "modelled.");
+    }
     if (model.vision_params > 0 && !r.fraction_given) {
       e.notes.push_back("SGLang lowers the static fraction of multimodal models by their vision tower "
                         "(adjust_mem_fraction_for_vlm), which is not modelled: its KV pool is smaller than shown.");
@@ -224,9 +515,17 @@ void engine_decide(FitRow& row, const EngineSection& common, const SglangSection
   const SglangResult& r = sglang.plan;
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.
-  const std::uint64_t need = checked_mul(checked_mul(batch, common.context_tokens, "the KV pool"), r.cell_bytes, "the KV pool");
-  const std::uint64_t fixed = checked_add(r.weights_bytes, r.lora.bytes, "the SGLang budget");
-  budget_fit_row(row, common, r.static_bytes, checked_add(fixed, need, "the SGLang budget"), fixed, need);
+  // Beyond the static share: the pool's speculative headroom and the draft's weights and pool.
+  const std::uint64_t need =
+      checked_mul(sglang_rank_batch(r, batch), sglang_request(r, common.context_tokens).bytes, "the KV pool");
+  const std::uint64_t weights = checked_add(checked_add(r.weights_bytes, r.lora.bytes, "the SGLang budget"),
+                                            r.draft_weights_bytes, "the SGLang budget");
+  const std::uint64_t kv = checked_add(need, r.draft_kv_pool_bytes, "the SGLang budget");
+  const std::uint64_t state = checked_add(r.mamba_pool_bytes, r.mamba_spec_bytes, "the SGLang budget");
+  budget_fit_row(row, common, checked_add(r.static_bytes, r.beyond_static_bytes, "the SGLang budget"),
+                 checked_add(checked_add(weights, kv, "the SGLang budget"), state, "the SGLang budget"), weights, kv);
+  row.busiest_state_bytes = state;
+  row.overhead_bytes -= state;
 }
 
 } // namespace vramcalc::detail
@@ -267,6 +566,85 @@ constexpr EngineOptionSpec sglang_options[] = {
     {"--page-size", "page_size", "SGLang: tokens per KV page (default 1)", false, true,
      [](std::string_view t, Settings& s) {
        return read_into(s.engine_options.sglang.page_size, parse_count(t, 1u << 16));
+     }},
+    {"--enable-dp-attention", "enable_dp_attention",
+     "SGLang: data-parallel attention over the tp GPUs (attention tp = tp / --dp-size)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.sglang.enable_dp_attention = t == "true";
+       return std::nullopt;
+     }},
+    {"--dp-size", "dp_size", "SGLang: attention data-parallel groups with --enable-dp-attention (default 1)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.dp_size, parse_count(t, 1024));
+     }},
+    {"--swa-full-tokens-ratio", "swa_full_tokens_ratio",
+     "SGLang: sliding-window layers' tokens per full-attention token in the hybrid pool (default 0.8)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.swa_full_tokens_ratio_ppm, parse_fraction_ppm(t));
+     }},
+    {"--disable-hybrid-swa-memory", "disable_hybrid_swa_memory",
+     "SGLang: keep sliding-window layers whole-context in the plain pool", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.sglang.disable_hybrid_swa_memory = t == "true";
+       return std::nullopt;
+     }},
+    {"--max-mamba-cache-size", "max_mamba_cache_size",
+     "SGLang: recurrent-state slots of hybrid linear models (default: from --mamba-full-memory-ratio)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.max_mamba_cache_size, parse_count(t, 1ull << 24));
+     }},
+    {"--mamba-ssm-dtype", "mamba_ssm_dtype", "SGLang: dtype of the recurrent (temporal) state (default float32)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       const auto d = parse_dtype(t);
+       if (!d || (*d != Dtype::f32 && *d != Dtype::bf16 && *d != Dtype::f16)) {
+         return value_error("'" + std::string(t) + "' is not float32, bfloat16 or float16");
+       }
+       s.engine_options.sglang.mamba_ssm_dtype = *d;
+       return std::nullopt;
+     }},
+    {"--mamba-full-memory-ratio", "mamba_full_memory_ratio",
+     "SGLang: recurrent-state memory per byte of KV pool (default 0.9)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.mamba_full_memory_ratio_ppm, parse_fraction_ppm(t));
+     }},
+    {"--disable-radix-cache", "disable_radix_cache",
+     "SGLang: no prefix cache (the recurrent-state slots then follow the running requests)", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.sglang.disable_radix_cache = t == "true";
+       return std::nullopt;
+     }},
+    {"--speculative-algorithm", "speculative_algorithm",
+     "SGLang: speculative decoding: EAGLE, EAGLE3, NEXTN, STANDALONE or NGRAM", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       for (const SglangSpeculative a : {SglangSpeculative::eagle, SglangSpeculative::eagle3, SglangSpeculative::nextn,
+                                         SglangSpeculative::standalone, SglangSpeculative::ngram}) {
+         if (t == sglang_speculative_name(a)) {
+           s.engine_options.sglang.speculative = a;
+           return std::nullopt;
+         }
+       }
+       return value_error("'" + std::string(t) + "' is not EAGLE, EAGLE3, NEXTN, STANDALONE or NGRAM");
+     }},
+    {"--speculative-draft-model-path", "speculative_draft_model_path",
+     "SGLang: the draft model, a catalog model id (NEXTN drafts with the model's own MTP layers)", false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t.empty()) return value_error("give a catalog model id");
+       s.engine_options.sglang.speculative_draft_model_path = std::string(t);
+       return std::nullopt;
+     }},
+    {"--speculative-num-steps", "speculative_num_steps", "SGLang: draft steps (default 3 or 5 by model)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.speculative_num_steps, parse_count(t, 1024));
+     }},
+    {"--speculative-eagle-topk", "speculative_eagle_topk", "SGLang: draft branches per step (default 1 or 4 by model)",
+     false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.speculative_eagle_topk, parse_count(t, 1024));
+     }},
+    {"--speculative-num-draft-tokens", "speculative_num_draft_tokens",
+     "SGLang: tokens verified per step (default 4 or 8 by model; steps + 1 at topk 1)", false, true,
+     [](std::string_view t, Settings& s) {
+       return read_into(s.engine_options.sglang.speculative_num_draft_tokens, parse_count(t, 1u << 16));
      }},
     // LoRA: SGLang's --enable-lora and --max-lora-rank are vLLM's flags here too, so vramcalc's
     // command line spells them --sglang-enable-lora and --sglang-max-lora-rank; a deployment's

@@ -185,9 +185,21 @@ std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::st
       {"--enable-lora", "opt:enable_lora", false},
       {"--max-loras-per-batch", "opt:max_loras_per_batch"},
       {"--max-lora-rank", "opt:max_lora_rank"},
+      {"--enable-dp-attention", "opt:enable_dp_attention", false},
+      {"--swa-full-tokens-ratio", "opt:swa_full_tokens_ratio"},
+      {"--disable-hybrid-swa-memory", "opt:disable_hybrid_swa_memory", false},
+      {"--max-mamba-cache-size", "opt:max_mamba_cache_size"},
+      {"--mamba-ssm-dtype", "opt:mamba_ssm_dtype"},
+      {"--mamba-full-memory-ratio", "opt:mamba_full_memory_ratio"},
+      {"--disable-radix-cache", "opt:disable_radix_cache", false},
+      {"--speculative-algorithm", "opt:speculative_algorithm"},
+      {"--speculative-draft-model-path", "opt:speculative_draft_model_path"},
+      {"--speculative-num-steps", "opt:speculative_num_steps"},
+      {"--speculative-eagle-topk", "opt:speculative_eagle_topk"},
+      {"--speculative-num-draft-tokens", "opt:speculative_num_draft_tokens"},
   };
   static const std::set<std::string_view> booleans{
-      "--trust-remote-code", "--enable-dp-attention", "--disable-radix-cache", "--disable-cuda-graph",
+      "--trust-remote-code", "--disable-cuda-graph",
       "--disable-cuda-graph-padding", "--enable-torch-compile", "--enable-metrics", "--log-requests",
       "--disable-overlap-schedule", "--enable-mixed-chunk", "--skip-server-warmup", "--disable-custom-all-reduce",
       "--enable-multimodal", "--is-embedding", "--enable-cache-report", "--enable-p2p-check",
@@ -199,7 +211,7 @@ std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::st
       "--reasoning-parser", "--log-level", "--log-level-http", "--log-requests", "--log-requests-level",
       "--enable-metrics", "--enable-cache-report", "--trust-remote-code", "--tokenizer-path", "--revision",
       "--download-dir", "--skip-server-warmup", "--random-seed", "--nccl-port", "--dist-init-addr", "--nnodes",
-      "--node-rank", "--disable-radix-cache", "--schedule-policy", "--watchdog-timeout", "--tokenizer-mode",
+      "--node-rank", "--schedule-policy", "--watchdog-timeout", "--tokenizer-mode",
       "--file-storage-path", "--completion-template"};
   Deployment d;
   d.file = origin;
@@ -213,7 +225,12 @@ std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::st
   ep_from_size(d, "ep_size");
   // --dp-size N: N replicas, each on tp x pp GPUs, each holding the whole model and its own
   // KV pool; each is the deployment checked (a pod holding them all is tp x pp x N GPUs).
-  if (auto dp = d.keys.find("dp"); dp != d.keys.end()) {
+  // With --enable-dp-attention it is instead the attention's data parallelism inside the tp
+  // GPUs (SGLang's engine option dp_size).
+  if (auto dp = d.keys.find("dp"); dp != d.keys.end() && d.engine_options.contains("enable_dp_attention")) {
+    d.engine_options["dp_size"] = dp->second;
+    d.keys.erase(dp);
+  } else if (dp != d.keys.end()) {
     const auto n = detail::count_of(dp->second.text);
     if (!n || *n == 0) {
       const std::string flag = dp->second.path.substr(std::min(dp->second.path.size(), origin.size() + 1));

@@ -49,7 +49,8 @@ TEST_CASE("sglang: each modelled flag, its aliases, and the ignored ones") {
   CHECK(opt(*d, "page_size") == "16");
   CHECK(d->data_parallel == 1);
   // The address and --trust-remote-code are read silently; the rest is listed, never dropped.
-  CHECK(d->ignored == std::vector<std::string>{"--disable-cuda-graph", "--max-total-tokens 200000", "--enable-dp-attention"});
+  CHECK(d->ignored == std::vector<std::string>{"--disable-cuda-graph", "--max-total-tokens 200000"});
+  CHECK(opt(*d, "enable_dp_attention") == "true");
   options_are_specs(*d, EngineKind::sglang);
 
   // The long spellings, `sglang serve`, --dtype as the format, --dp-size, --ep-size.
@@ -67,6 +68,30 @@ TEST_CASE("sglang: each modelled flag, its aliases, and the ignored ones") {
   CHECK(e->data_parallel == 3);
   CHECK(opt(*e, "cuda_graph_max_bs") == "64");
   CHECK(e->ignored.empty());
+  // With --enable-dp-attention, --dp-size is the attention's data parallelism inside the tp
+  // GPUs, not replicas; the hybrid-pool and speculative flags are SGLang's engine options.
+  auto dpa = deployment_from_sglang(
+      "python -m sglang.launch_server --model-path deepseek-ai/DeepSeek-V3 --tp 8 --dp 8 --enable-dp-attention "
+      "--speculative-algorithm NEXTN --speculative-num-steps 3 --speculative-eagle-topk 1 --speculative-num-draft-tokens 4 "
+      "--speculative-draft-model-path x --swa-full-tokens-ratio 0.5 --disable-hybrid-swa-memory --max-mamba-cache-size 64 "
+      "--mamba-ssm-dtype bfloat16 --mamba-full-memory-ratio 0.5 --disable-radix-cache");
+  REQUIRE(dpa);
+  CHECK(dpa->data_parallel == 1);
+  CHECK(opt(*dpa, "dp_size") == "8");
+  CHECK(opt(*dpa, "enable_dp_attention") == "true");
+  CHECK(opt(*dpa, "speculative_algorithm") == "NEXTN");
+  CHECK(opt(*dpa, "speculative_num_steps") == "3");
+  CHECK(opt(*dpa, "speculative_eagle_topk") == "1");
+  CHECK(opt(*dpa, "speculative_num_draft_tokens") == "4");
+  CHECK(opt(*dpa, "speculative_draft_model_path") == "x");
+  CHECK(opt(*dpa, "swa_full_tokens_ratio") == "0.5");
+  CHECK(opt(*dpa, "disable_hybrid_swa_memory") == "true");
+  CHECK(opt(*dpa, "max_mamba_cache_size") == "64");
+  CHECK(opt(*dpa, "mamba_ssm_dtype") == "bfloat16");
+  CHECK(opt(*dpa, "mamba_full_memory_ratio") == "0.5");
+  CHECK(opt(*dpa, "disable_radix_cache") == "true");
+  CHECK(dpa->ignored.empty());
+  options_are_specs(*dpa, EngineKind::sglang);
   auto f = deployment_from_sglang("/usr/bin/python3 -m sglang.launch_server --model-path x --tp-size 8 --dp 1 --ep-size 1");
   REQUIRE(f);
   CHECK(key(*f, "tp") == "8");

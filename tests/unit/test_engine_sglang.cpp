@@ -5,6 +5,7 @@
 #include "vramcalc/engine.hpp"
 
 #include <cmath>
+#include <memory>
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
@@ -282,16 +283,12 @@ TEST_CASE("SGLang: the newer logs from the GPU alone: free memory within 5%, the
   CHECK(e.max_total_num_tokens == 2240343);
 }
 
-TEST_CASE("SGLang: does not start when the weights take the static share; hybrid models refused", "[sglang]") {
+TEST_CASE("SGLang: does not start when the weights take the static share", "[sglang]") {
   // Llama-3-70B in bf16 on one H100: 141 GB of weights against 0.835 x 78.77 GiB.
   const SglangResult r = sglang_plan(model("llama3-70b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK_FALSE(r.starts);
   CHECK(r.rest_bytes < 0);
   CHECK(r.max_total_num_tokens == 0);
-  // gpt-oss has sliding-window layers: SGLang's SWA pool is not modelled.
-  const SglangResult g = sglang_plan(model("gpt-oss-20b"), format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
-  CHECK_FALSE(g.error.empty());
-  CHECK_FALSE(g.starts);
 }
 
 TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", "[sglang]") {
@@ -315,18 +312,35 @@ TEST_CASE("SGLang: an estimate fits when the pool holds `batch` full requests", 
   CHECK(row.required_bytes_per_gpu == 16060522496ull + 4ull * 131072 * 131072);
 }
 
-TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, monotone in context and batch", "[sglang]") {
+TEST_CASE("property: SGLang on every catalog model: runs, the pools add up, monotone in context and batch", "[sglang]") {
   // The pool does not depend on the context or the batch (only max_running_requests does, on
   // the context).
   std::optional<std::uint64_t> tokens;
+  std::uint64_t swa_models = 0, linear_models = 0;
   const auto counts = vramcalc::test::over_catalog_grid(EngineKind::sglang, catalog_gpu("h100"), 8,
                                                         [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool first) {
     const SglangResult& g = std::get<SglangSection>(r.engine->detail).plan;
     if (!g.error.empty()) return false;
-    CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
+    if (g.hybrid_swa) {
+      // full x full layers + swa x sliding layers, each at one layer's cell; swa = 0.8 x full
+      // (before whole pages: page 1 here).
+      CHECK(g.kv_pool_bytes == (g.full_max_total_num_tokens * g.full_layers + g.swa_max_total_num_tokens * g.swa_layers) *
+                                   g.layer_cell_bytes);
+      CHECK(g.swa_max_total_num_tokens == g.full_max_total_num_tokens * 4 / 5);
+      CHECK(g.max_total_num_tokens == g.full_max_total_num_tokens);
+      if (first) ++swa_models;
+    } else {
+      CHECK(g.kv_pool_bytes == g.max_total_num_tokens * g.cell_bytes);
+    }
+    if (g.hybrid_linear) {
+      CHECK(g.mamba_pool_bytes == g.max_mamba_cache_size * g.mamba_cache_per_req_bytes);
+      CHECK(g.max_running_requests <= g.max_mamba_cache_size / 3);
+      if (first) ++linear_models;
+    }
     CHECK(static_cast<std::int64_t>(g.static_bytes) - static_cast<std::int64_t>(g.weights_bytes) == g.rest_bytes);
-    CHECK(g.kv_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
+    CHECK(g.kv_pool_bytes + g.mamba_pool_bytes <= (g.rest_bytes > 0 ? static_cast<std::uint64_t>(g.rest_bytes) : 0));
     CHECK(g.cell_bytes > 0);
+    CHECK(g.beyond_static_bytes == 0); // no speculative decoding: all within the static share
     if (first) tokens.reset();
     if (tokens) CHECK(*tokens == g.max_total_num_tokens);
     tokens = g.max_total_num_tokens;
@@ -334,20 +348,214 @@ TEST_CASE("property: SGLang on every catalog model: runs, the pool adds up, mono
     return true;
   });
   CHECK(counts.modelled > 50);
-  CHECK(counts.refused > 0); // sliding-window and recurrent models
+  CHECK(swa_models >= 3);    // gpt-oss 20b / 120b, Llama 4 Scout (Maverick's weights leave 8x H100 no pool)
+  CHECK(linear_models >= 4); // Qwen3-Next, Nemotron-H, Kimi-Linear, ...
+  CHECK(counts.refused > 0); // Gemma 4 (two head sizes), Jamba (no SGLang model)
 }
 
-TEST_CASE("Gemma 4: SGLang's hybrid sliding-window pool is refused as for Gemma 3") {
+TEST_CASE("SGLang: Gemma 4's two head sizes and Jamba are refused, naming why", "[sglang]") {
   const SglangResult r = sglang_plan(model("gemma-4-26b-a4b"), format_of("bf16"), Dtype::bf16, 8192,
                                      catalog_gpu("h100"), Parallel{}, {});
-  CHECK(r.error.find("SWAKVPool") != std::string::npos);
+  CHECK(r.error == "SGLang 0.5's KV pools hold one head count and head size for every layer, and this model's layers "
+                   "differ (Gemma 4's global layers have their own); SGLang 0.5 has no model for it");
+  const SglangResult j = sglang_plan(model("jamba-v0.1"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
+  CHECK(j.error.find("SGLang 0.5 has no model for this recurrent architecture (jamba)") == 0);
 }
 
-TEST_CASE("SGLang: Kimi-Linear's KDA layers go to its hybrid linear pool, which is not modelled") {
-  const SglangResult r = sglang_plan(model("kimi-linear-48b-a3b"), format_of("bf16"), Dtype::bf16, 131072,
+TEST_CASE("SGLang: gpt-oss's hybrid sliding-window pool (SWAKVPool, --swa-full-tokens-ratio)", "[sglang]") {
+  const ModelSpec& m = model("gpt-oss-20b");
+  // H100, fraction 0.835: static 70,622,747,033 - weights 13,761,264,768 = 56,861,482,265.
+  const SglangResult g = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
+  REQUIRE(g.error.empty());
+  CHECK(g.rest_bytes == 56861482265);
+  // One layer: 8 KV heads x (64 + 64) x 2 bytes = 2,048; profiled over all 24 layers: 49,152.
+  CHECK(g.layer_cell_bytes == 2048);
+  CHECK(g.cell_bytes == 49152);
+  // 56,861,482,265 // 49,152 = 1,156,849 tokens (per layer, as if all were full).
+  CHECK(g.profiled_tokens == 1156849);
+  // set_num_tokens_hybrid_swa: 1,156,849 x 24 = 27,764,376 layer-tokens; / (0.8 x 12 + 12 =
+  // 21.6) = 1,285,387.8 -> 1,285,387 full tokens; x 0.8 = 1,028,309.6 -> 1,028,309 SWA tokens.
+  CHECK(g.hybrid_swa);
+  CHECK(g.full_layers == 12);
+  CHECK(g.swa_layers == 12);
+  CHECK(g.full_max_total_num_tokens == 1285387);
+  CHECK(g.swa_max_total_num_tokens == 1028309);
+  CHECK(g.max_total_num_tokens == 1285387);
+  // (1,285,387 + 1,028,309) x 12 x 2,048 = 56,861,392,896 bytes, 89,369 short of the rest.
+  CHECK(g.kv_pool_bytes == 56861392896ull);
+  // A request of 8,192 tokens takes 8,192 full tokens and min(8,192, window 128) SWA tokens.
+  const SglangRequest q = sglang_request(g, 8192);
+  CHECK(q.full_tokens == 8192);
+  CHECK(q.swa_tokens == 128);
+  CHECK(q.bytes == (8192 * 12 + 128 * 12) * 2048);
+  // --page-size 64, as the MiMo-V2-Flash log of logs.md (full 375,360 = 5,865 pages, SWA
+  // 300,288 = 0.8 x full, 4,692 pages): 1,156,849 -> 1,156,800 tokens; x 24 / 21.6 =
+  // 1,285,333.3 -> 1,285,333 -> 1,285,312 full; x 0.8 = 1,028,266.4 -> 1,028,266 -> 1,028,224 SWA.
+  SglangOptions paged;
+  paged.page_size = 64;
+  const SglangResult pg = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, paged);
+  CHECK(pg.full_max_total_num_tokens == 1285312);
+  CHECK(pg.swa_max_total_num_tokens == 1028224);
+  // --swa-full-tokens-ratio 0.5: / (0.5 x 12 + 12 = 18) = 1,542,465.3 -> 1,542,465; x 0.5 = 771,232.
+  SglangOptions half;
+  half.swa_full_tokens_ratio_ppm = 500000;
+  const SglangResult h = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, half);
+  CHECK(h.full_max_total_num_tokens == 1542465);
+  CHECK(h.swa_max_total_num_tokens == 771232);
+  // --disable-hybrid-swa-memory: the plain pool, every layer whole-context.
+  SglangOptions off;
+  off.disable_hybrid_swa_memory = true;
+  const SglangResult p = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, off);
+  CHECK_FALSE(p.hybrid_swa);
+  CHECK(p.max_total_num_tokens == 1156849);
+  // Gemma 3 is not on SGLang's hybrid list: its sliding layers stay in the plain pool, whole.
+  const SglangResult gm = sglang_plan(model("gemma-3-27b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
+  CHECK(gm.error.empty());
+  CHECK_FALSE(gm.hybrid_swa);
+  // 16 KV heads x (128 + 128) x 2 = 8,192 per layer x 62 layers = 507,904.
+  CHECK(gm.cell_bytes == 507904);
+}
+
+TEST_CASE("SGLang: hybrid linear models' Mamba state pool (Qwen3-Next, Kimi-Linear)", "[sglang]") {
+  // Qwen3-Next-80B-A3B on 4x H100 at tp 4 (fraction 0.824): rest 29,766,656,803.
+  const SglangResult q = sglang_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 32768,
+                                     catalog_gpu("h100"), Parallel{4, 1, false}, {});
+  REQUIRE(q.error.empty());
+  CHECK(q.rest_bytes == 29766656803);
+  // Per GDN layer on one of 4 GPUs: conv (4 - 1) x (2 x 16 x 128 + 32 x 128) / 4 = 6,144 bf16
+  // = 12,288 bytes; temporal 32 x 128 x 128 / 4 = 131,072 float32 = 524,288; x 36 layers =
+  // 19,316,736 bytes a request.
+  CHECK(q.mamba_cache_per_req_bytes == 19316736);
+  // mamba_full_memory_ratio 0.9: 29,766,656,803 x 0.9 / 1.9 = 14,100,000,064 bytes
+  // -> 729 slots (729.9) = 14,081,900,544 bytes.
+  CHECK(q.max_mamba_cache_size == 729);
+  CHECK(q.mamba_pool_bytes == 14081900544ull);
+  // The 12 attention layers: max(1, 2 / 4) head x (256 + 256) x 2 = 1,024 each, 12,288;
+  // (29,766,656,803 - 14,081,900,544) // 12,288 = 1,276,428 tokens.
+  CHECK(q.cell_bytes == 12288);
+  CHECK(q.max_total_num_tokens == 1276428);
+  // Requests: min(4,096, 729 // 3 = 243).
+  CHECK(q.max_running_requests == 243);
+  // --max-mamba-cache-size 100: 100 slots, the rest to the pool.
+  SglangOptions given;
+  given.max_mamba_cache_size = 100;
+  const SglangResult g = sglang_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 32768,
+                                     catalog_gpu("h100"), Parallel{4, 1, false}, given);
+  CHECK(g.mamba_pool_bytes == 1931673600ull);
+  CHECK(g.max_total_num_tokens == (29766656803ull - 1931673600ull) / 12288);
+  CHECK(g.max_running_requests == 33);
+  // Kimi-Linear 48B on one H200: KDA state 43,417,600 bytes a request (as vLLM's, docs/recurrent.md);
+  // MLA cell (512 + 64) x 2 = 1,152 x 7 attention layers = 8,064.
+  const SglangResult k = sglang_plan(model("kimi-linear-48b-a3b"), format_of("bf16"), Dtype::bf16, 131072,
                                      catalog_gpu("h200"), Parallel{}, {});
-  CHECK(r.error == "SGLang keeps sliding-window and recurrent layers in hybrid pools (SWAKVPool, HybridLinearKVPool), "
-                   "which vramcalc does not model; this model has such layers");
+  REQUIRE(k.error.empty());
+  CHECK(k.mamba_cache_per_req_bytes == 43417600);
+  CHECK(k.cell_bytes == 8064);
+  // rest 37,602,706,792 x 0.9 / 1.9 = 17,811,808,480 -> 410 slots; 136 requests.
+  CHECK(k.rest_bytes == 37602706792);
+  CHECK(k.max_mamba_cache_size == 410);
+  CHECK(k.max_total_num_tokens == (37602706792ull - 410ull * 43417600) / 8064);
+  CHECK(k.max_running_requests == 136);
+}
+
+TEST_CASE("SGLang: DP attention's reserved memory, KV heads per attention rank and replicated attention", "[sglang]") {
+  // Llama-3.1-70B on 8x H100 at tp 8, --enable-dp-attention --dp-size 4: attention tp 2.
+  SglangOptions o;
+  o.enable_dp_attention = true;
+  o.dp_size = 4;
+  const ModelSpec& m = model("llama3.1-70b");
+  const SglangResult d = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o);
+  REQUIRE(d.error.empty());
+  // reserved = 512 + 12,288 + 2 x 512 + 8 / 8 x 1024 = 14,848; DP attention + 512 x 4 x 3 =
+  // 6,144 and (bs 512 > 300) + 512 x 4 x 1.5 = 3,072: 24,064 MiB.
+  CHECK(d.reserved_bytes == 24064ull << 20);
+  CHECK(d.attention_tp == 2);
+  // 8 KV heads / attention tp 2 = 4 per GPU: 4 x (128 + 128) x 2 = 2,048 a layer x 80.
+  CHECK(d.layer_cell_bytes == 2048);
+  CHECK(d.cell_bytes == 163840);
+  // The attention weights sit on 2 GPUs instead of 8: 4x their tp-8 share; the extra is
+  // ceil(A / 2) - ceil(A / 8) of the model's attention bytes A.
+  const SglangResult t = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, {});
+  std::uint64_t attention = 0;
+  for (const GroupBytes& grp : weight_bytes(m, format_of("bf16")).groups) {
+    if (grp.group == TensorGroup::attention) attention = grp.bytes;
+  }
+  CHECK(d.dp_attention_extra_weights_bytes == (attention + 1) / 2 - (attention + 7) / 8);
+  CHECK(d.weights_bytes == t.weights_bytes + d.dp_attention_extra_weights_bytes);
+  // A dp size that does not divide tp is refused as SGLang asserts.
+  o.dp_size = 3;
+  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o).error ==
+        "--dp-size 3 with --enable-dp-attention must divide tp 8 (SGLang asserts tp_size % dp_size == 0)");
+}
+
+TEST_CASE("SGLang: speculative decoding's reserve, headroom, draft weights and draft pool", "[sglang]") {
+  // STANDALONE with Llama-3.2-1B drafting for Llama-3.1-8B on one H100.
+  SglangOptions o;
+  o.speculative = SglangSpeculative::standalone;
+  o.draft_model = std::make_shared<const ModelSpec>(model("llama3.2-1b"));
+  const SglangResult s = sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, o);
+  REQUIRE(s.error.empty());
+  // reserved 13,440 (over the 10 GiB floor) + 6,144 for STANDALONE = 19,584 MiB;
+  // (81,559 - 19,584) / 81,559 = 0.7599 -> 0.760.
+  CHECK(s.reserved_bytes == 19584ull << 20);
+  CHECK(s.mem_fraction_static_ppm == 760000);
+  // STANDALONE's sizes: steps 3, topk 1, draft tokens 3 + 1 = 4; max_running_requests 48.
+  CHECK(s.speculative_num_steps == 3);
+  CHECK(s.speculative_eagle_topk == 1);
+  CHECK(s.speculative_num_draft_tokens == 4);
+  CHECK(s.max_running_requests == 48);
+  // Profiled 48,218,864,025 // 131,072 = 367,880; headroom 48 x (3 x 1 + 4) + 100 = 436:
+  // draft_runner_cache_size 368,316 tokens for both pools.
+  CHECK(s.profiled_tokens == 367880);
+  CHECK(s.spec_headroom_tokens == 436);
+  CHECK(s.max_total_num_tokens == 368316);
+  // The draft: 16 layers x 8 KV heads x (64 + 64) x 2 = 32,768 bytes a token; its pool
+  // 368,316 x 32,768 = 12,068,978,688; its bf16 weights 2,471,628,800.
+  CHECK(s.draft_layers == 16);
+  CHECK(s.draft_cell_bytes == 32768);
+  CHECK(s.draft_kv_pool_bytes == 12068978688ull);
+  CHECK(s.draft_weights_bytes == 2471628800ull);
+  // Past the static share: the pool 368,316 x 131,072 = 48,275,914,752 less the rest
+  // 48,218,864,025 (57,050,727, the headroom's 436 tokens and the rounding) + the draft's
+  // 2,471,628,800 + 12,068,978,688 = 14,597,658,215, within the 20,298,753,639 the static
+  // share leaves.
+  CHECK(s.kv_pool_bytes == 48275914752ull);
+  CHECK(s.beyond_static_bytes == 14597658215ull);
+  CHECK(s.outside_static_bytes == 20298753639ull);
+  CHECK(s.starts);
+  // NEXTN on DeepSeek-V3 (fp8) with DP attention 8 on 8x H200: reserved 14,848 + 512 x 8 x 3
+  // + 512 x 8 x 1.5 = 33,280, + 2,048 for the draft = 35,328 MiB; the draft is its 1 MTP
+  // layer: one latent (512 + 64) x 1 byte... at bf16 KV 1,152 bytes a token.
+  SglangOptions n;
+  n.speculative = SglangSpeculative::nextn;
+  n.enable_dp_attention = true;
+  n.dp_size = 8;
+  const SglangResult d = sglang_plan(model("deepseek-v3"), format_of("fp8"), Dtype::bf16, 8192, catalog_gpu("h200"),
+                                     Parallel{8, 1, false}, n);
+  REQUIRE(d.error.empty());
+  CHECK(d.reserved_bytes == 35328ull << 20);
+  CHECK(d.speculative_num_steps == 3);
+  CHECK(d.speculative_num_draft_tokens == 4);
+  CHECK(d.draft_layers == 1);
+  CHECK(d.draft_cell_bytes == 1152);
+  CHECK(d.cell_bytes == 1152 * 61);
+  CHECK(d.spec_headroom_tokens == 436);
+  CHECK(d.draft_kv_pool_bytes == d.max_total_num_tokens * 1152);
+  CHECK(d.draft_weights_bytes > 0);
+  // EAGLE on a model without MTP layers and no draft named: refused, naming the flag.
+  SglangOptions e;
+  e.speculative = SglangSpeculative::eagle;
+  CHECK(sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, e).error ==
+        "EAGLE needs a draft model: give --speculative-draft-model-path with a catalog model id (this model has no MTP "
+        "layers for SGLang to draft with)");
+  // NGRAM: no draft, no reserve, 48 requests (its headroom is not modelled).
+  SglangOptions g;
+  g.speculative = SglangSpeculative::ngram;
+  const SglangResult ng = sglang_plan(model("llama3.1-8b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, g);
+  CHECK(ng.reserved_bytes == 13440ull << 20);
+  CHECK(ng.spec_headroom_tokens == 0);
+  CHECK(ng.max_running_requests == 48);
+  CHECK(ng.draft_weights_bytes == 0);
 }
 
 TEST_CASE("SGLang: the LoRA memory pool, exact bytes, off the KV pool", "[sglang][lora]") {
