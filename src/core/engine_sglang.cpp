@@ -318,6 +318,10 @@ SglangRequest sglang_request(const SglangResult& r, std::uint64_t context) {
   return q;
 }
 
+std::uint64_t sglang_rank_batch(const SglangResult& r, std::uint64_t batch) {
+  return ceil_div(batch, std::max<std::uint32_t>(1, r.dp_size));
+}
+
 std::string_view sglang_speculative_name(SglangSpeculative a) {
   switch (a) {
   case SglangSpeculative::none: return "";
@@ -420,9 +424,10 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
   const SglangResult& r = s.plan;
   if (r.error.empty()) {
     const SglangRequest q = sglang_request(r, settings.context_tokens);
-    e.fits = r.starts && r.max_total_num_tokens >= checked_mul(settings.batch, q.full_tokens, "the KV pool") &&
-             r.swa_max_total_num_tokens >= checked_mul(settings.batch, q.swa_tokens, "the KV pool") &&
-             settings.batch <= r.max_running_requests;
+    const std::uint64_t batch = sglang_rank_batch(r, settings.batch);
+    e.fits = r.starts && r.max_total_num_tokens >= checked_mul(batch, q.full_tokens, "the KV pool") &&
+             r.swa_max_total_num_tokens >= checked_mul(batch, q.swa_tokens, "the KV pool") &&
+             batch <= r.max_running_requests;
     if (o.dp_size > 1 && !o.enable_dp_attention) {
       e.notes.push_back("--dp-size " + std::to_string(o.dp_size) + " without --enable-dp-attention: " +
                         std::to_string(o.dp_size) + " replicas, each on these GPUs as shown.");
@@ -445,7 +450,8 @@ void engine_decide(FitRow& row, const EngineSection& common, const SglangSection
   // SGLang holds its static share (weights + KV pool); the rest of the GPU is left to
   // activations and CUDA graphs. Needed: the weights and `batch` full-length requests' cells.
   // Beyond the static share: the pool's speculative headroom and the draft's weights and pool.
-  const std::uint64_t need = checked_mul(batch, sglang_request(r, common.context_tokens).bytes, "the KV pool");
+  const std::uint64_t need =
+      checked_mul(sglang_rank_batch(r, batch), sglang_request(r, common.context_tokens).bytes, "the KV pool");
   const std::uint64_t weights = checked_add(r.weights_bytes, r.draft_weights_bytes, "the SGLang budget");
   const std::uint64_t kv = checked_add(need, r.draft_kv_pool_bytes, "the SGLang budget");
   const std::uint64_t state = checked_add(r.mamba_pool_bytes, r.mamba_spec_bytes, "the SGLang budget");
