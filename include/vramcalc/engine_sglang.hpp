@@ -141,6 +141,9 @@ struct SglangRequest {
   std::uint64_t full_tokens = 0, swa_tokens = 0, bytes = 0;
 };
 [[nodiscard]] SglangRequest sglang_request(const SglangResult& r, std::uint64_t context);
+// The requests of `batch` one GPU's pool holds: with DP attention each attention-DP rank has its
+// own pool and requests, so ceil(batch / dp_size); else the batch.
+[[nodiscard]] std::uint64_t sglang_rank_batch(const SglangResult& r, std::uint64_t batch);
 
 // SGLang's account (--engine sglang): the figures of its start-up log.
 struct SglangSection {

@@ -27,7 +27,7 @@ std::uint64_t sglang_holds(std::uint64_t context, const SglangResult& g) {
   const SglangRequest q = sglang_request(g, context);
   std::uint64_t n = std::min(g.max_total_num_tokens / q.full_tokens, g.max_running_requests);
   if (q.swa_tokens > 0) n = std::min(n, g.swa_max_total_num_tokens / q.swa_tokens);
-  return n;
+  return checked_mul(n, std::max<std::uint32_t>(1, g.dp_size)); // each attention-DP rank its own
 }
 std::uint64_t sglang_holds(const EngineSection& e, const SglangResult& g) { return sglang_holds(e.context_tokens, g); }
 
@@ -230,7 +230,8 @@ std::vector<std::string*> engine_file_texts(SglangSection& s) { return {&s.plan.
 EngineVerdict engine_verdict(const Report& r, const SglangSection& s, std::uint64_t) {
   const SglangResult& g = s.plan;
   const auto u = UnitSystem::binary;
-  const std::uint64_t need = checked_mul(r.settings.batch, sglang_request(g, r.settings.context_tokens).bytes);
+  const std::uint64_t need =
+      checked_mul(sglang_rank_batch(g, r.settings.batch), sglang_request(g, r.settings.context_tokens).bytes);
   const std::uint64_t holds = sglang_holds(r.settings.context_tokens, g);
   EngineVerdict out;
   out.required_bytes_per_gpu = checked_add(g.static_bytes, g.beyond_static_bytes);

@@ -482,6 +482,9 @@ TEST_CASE("SGLang: DP attention's reserved memory, KV heads per attention rank a
   }
   CHECK(d.dp_attention_extra_weights_bytes == (attention + 1) / 2 - (attention + 7) / 8);
   CHECK(d.weights_bytes == t.weights_bytes + d.dp_attention_extra_weights_bytes);
+  // Each attention-DP rank keeps its own requests in its own pool: 9 requests are 3 a rank.
+  CHECK(sglang_rank_batch(d, 9) == 3);
+  CHECK(sglang_rank_batch(t, 9) == 9);
   // A dp size that does not divide tp is refused as SGLang asserts.
   o.dp_size = 3;
   CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o).error ==
