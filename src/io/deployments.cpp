@@ -94,6 +94,29 @@ struct Reader {
     return out;
   }
 
+  // A mapping as a flat JSON object: scalars as strings (numbers and booleans bare), nested
+  // values as {} or [] (the speculative config's parser lists them as not modelled).
+  static std::string flat_json(const Node& map) {
+    std::string out = "{";
+    for (const auto& [k, v] : map.pairs) {
+      if (out.size() > 1) out += ", ";
+      const auto quoted = [](std::string_view t) {
+        std::string q = "\"";
+        for (const char c : t) {
+          if (c == '"' || c == '\\') q += '\\';
+          q += c;
+        }
+        return q + "\"";
+      };
+      out += quoted(k->scalar) + ": ";
+      const std::string_view t = v->scalar;
+      const bool bare = v->is_scalar() && !t.empty() &&
+                        (t == "true" || t == "false" || t.find_first_not_of("0123456789.") == std::string_view::npos);
+      out += v->is_map() ? "{}" : v->is_sequence() ? "[]" : v->is_null() ? "null" : bare ? std::string(t) : quoted(t);
+    }
+    return out + "}";
+  }
+
   DeployValue value(const Node& v, const std::string& path) const {
     return {std::string(v.scalar), path, where(origin, v.mark), v.mark.line, v.mark.column};
   }
@@ -120,6 +143,11 @@ struct Reader {
           const std::string opath = kpath + "." + okey;
           if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
             add(*o.first, opath, unknown_key_message(okey, okeys));
+          } else if (o.second->is_map() && okey == "speculative_config") {
+            // vLLM's speculative config written as a mapping: read as its JSON object.
+            DeployValue dv = value(*o.second, opath);
+            dv.text = flat_json(*o.second);
+            d.engine_options[okey] = std::move(dv);
           } else if (!o.second->is_scalar()) {
             add(*o.second, opath, o.second->is_null() ? "is empty" : "expected a single value");
           } else {

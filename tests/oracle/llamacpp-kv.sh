@@ -60,5 +60,33 @@ for model in tiny-llama-f16 llama-2-tiny-random tiny-gemma3-swa-f16; do
     done
   done
 done
+# A draft model's context (llama-server -md: one per slot, one sequence, -cd cells, -ctkd / -ctvd)
+# is an ordinary context: its KV bytes as vramcalc plans them beside a target, against the
+# same context measured (the probe's batch is 32, so -b / -ub 32 here too).
+check_draft() { # MODEL N_CTX TK TV FA
+  local model=$1 n_ctx=$2 tk=$3 tv=$4 fa=$5 out want got
+  out=$("$oracle/run.sh" measure "$fixtures/$model.gguf" "$n_ctx" 1 "$tk" "$tv" "$fa" 0 0 2>&1)
+  want=$(grep '^RESULT' <<<"$out" | sed 's/.* context_bytes=\([0-9]*\).*/\1/')
+  [ -n "$want" ] || want=refused
+  got=$("$vramcalc" "$fixtures/tiny-llama-f16.gguf" --engine llamacpp --gpu h100 --ctx 4096 --draft "$fixtures/$model.gguf" \
+        --gpu-layers-draft 0 --ctx-size-draft "$n_ctx" --cache-type-k-draft "$tk" --cache-type-v-draft "$tv" \
+        --fa "$([ "$fa" = 1 ] && echo on || echo off)" --batch-size 32 --ubatch-size 32 --json | python3 -c '
+import json, sys
+e = json.load(sys.stdin)["engine"]
+print("refused" if e["error"] else e["draft"]["kv_bytes_per_context"])')
+  runs=$((runs + 1))
+  if [ "$want" != "$got" ]; then
+    fails=$((fails + 1))
+    echo "DIFFERS: draft $model -cd $n_ctx -ctkd $tk -ctvd $tv -fa $fa: llama.cpp $want, vramcalc $got"
+  fi
+}
+for model in tiny-llama-f16 tiny-gemma3-swa-f16; do
+  for n_ctx in 1000 4096 5000; do
+    for types in "f16 f16" "q8_0 q8_0"; do
+      check_draft "$model" "$n_ctx" $types 1
+    done
+  done
+done
+
 echo "llama.cpp oracle: $runs runs, $fails differ"
 [ "$fails" = 0 ]
