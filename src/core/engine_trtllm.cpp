@@ -24,6 +24,20 @@ __extension__ typedef unsigned __int128 u128; // exact products of bytes and a f
 constexpr std::uint64_t default_context_bytes = GiB / 2;
 constexpr std::uint64_t default_nccl_bytes = GiB / 2;
 
+// The all-reduce fusion workspace of the newest sources (2026; the 64 MiB default of PR #9145,
+// merged 2025-11-13): allocate_allreduce_fusion_workspace (tensorrt_llm/_torch/distributed)
+// cudaMallocs, through IpcMemory, size x tp of IPC buffers, 3 x size x tp of Lamport buffers
+// and 256 x tp bytes of barriers, each rounded up to 2 MiB, once per GPU of a tp group, with
+// size = CustomAllReduceHelper.max_workspace_size_auto() = 64 MiB. Outside torch. The 1.1
+// line's smaller workspace (8 or 16 MB a rank) is not counted.
+std::uint64_t allreduce_workspace_bytes(std::uint32_t tp, TrtllmRelease release) {
+  if (tp <= 1 || release != TrtllmRelease::newest) return 0;
+  constexpr std::uint64_t size = 64 * MiB, align = 2 * MiB;
+  const std::uint64_t barriers = ceil_div(checked_mul(256, tp), align) * align;
+  return checked_add(checked_mul(checked_mul(4, size), tp, "the all-reduce workspace"), barriers,
+                     "the all-reduce workspace");
+}
+
 bool takes_kv(Dtype kv) {
   for (Dtype d : trtllm_kv_dtypes) {
     if (d == kv) return true;
@@ -285,7 +299,8 @@ void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightForm
   const std::uint64_t max_graph_batch = r.cuda_graph_batch_sizes.empty() ? 0 : r.cuda_graph_batch_sizes.back();
   r.cuda_graph_bytes = cuda_graph_pool_estimate(spec, p, max_graph_batch);
   r.non_torch_bytes = o.non_torch_bytes ? *o.non_torch_bytes
-                                        : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0),
+                                        : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0) +
+                                                          allreduce_workspace_bytes(p.tp, o.release),
                                                       r.cuda_graph_bytes, "the profiled peak");
   r.peak_bytes = checked_add(checked_add(r.weights_bytes, r.estimation_kv_bytes, "the profiled peak"),
                              checked_add(r.activation_bytes, r.non_torch_bytes, "the profiled peak"), "the profiled peak");
