@@ -281,10 +281,9 @@ void lora_files_here(io::Deployment& d) {
   const auto it = d.keys.find("lora");
   if (it == d.keys.end()) return;
   std::string kept;
-  for (std::size_t from = 0; from <= it->second.text.size();) {
-    const std::size_t comma = std::min(it->second.text.find(',', from), it->second.text.size());
-    const std::string file = it->second.text.substr(from, comma - from);
-    from = comma + 1;
+  const auto files = parse_list(it->second.text);
+  if (!files) return; // the estimate reports it, at --lora
+  for (const std::string& file : *files) {
     std::error_code ec;
     if (std::filesystem::exists(file, ec)) kept += (kept.empty() ? "" : ",") + file;
     else d.ignored.push_back("(LoRA adapter " + file + " is not here: not counted)");

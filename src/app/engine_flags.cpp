@@ -58,17 +58,14 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
 // --outtype default) or an adapter GGUF, read from its header (docs/engines.md, "LoRA adapters").
 void apply_llamacpp_lora(const Value& v, const ModelSpec& model, Settings& s) {
   std::vector<LlamaCppLora>& loras = s.engine_options.llamacpp.loras;
-  std::size_t from = 0;
-  while (from <= v.text.size()) {
-    const std::size_t comma = std::min(v.text.find(',', from), v.text.size());
-    const std::string item = v.text.substr(from, comma - from);
-    from = comma + 1;
-    const bool rank_form = !item.empty() && std::isdigit(static_cast<unsigned char>(item[0])) != 0 &&
+  for (const std::string& item : split_list(v.origin, v.text)) {
+    const bool rank_form = std::isdigit(static_cast<unsigned char>(item[0])) != 0 &&
                            item.find_first_not_of("0123456789xX") == std::string::npos;
     if (rank_form) {
+      // Each adapter is loaded on its own: at most 1,024 of them, a bound on the work.
       const std::size_t x = item.find_first_of("xX");
       const auto rank = value_at(v.origin, parse_count(item.substr(0, x), 1u << 16));
-      const auto n = x == std::string::npos ? std::uint64_t{1} : value_at(v.origin, parse_count(item.substr(x + 1), 1u << 16));
+      const auto n = x == std::string::npos ? std::uint64_t{1} : value_at(v.origin, parse_count(item.substr(x + 1), 1024));
       loras.insert(loras.end(), n, llamacpp_rank_lora(model, rank, Dtype::f32));
       continue;
     }

@@ -10,6 +10,7 @@
 #include "vramcalc/engine.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/names.hpp"
+#include "vramcalc/units.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -452,14 +453,9 @@ std::size_t lora_files(const std::vector<std::string>& a, std::size_t i, std::st
   std::string v = a[++i];
   if (scaled && v.find(':') == std::string::npos) {
     if (i + 1 < a.size() && !a[i + 1].starts_with("-")) ++i; // FNAME SCALE
-  } else if (scaled) {
+  } else if (auto items = parse_list(v); scaled && items) {
     std::string files;
-    for (std::size_t from = 0; from <= v.size();) {
-      const std::size_t comma = std::min(v.find(',', from), v.size());
-      const std::string item = v.substr(from, comma - from);
-      files += (files.empty() ? "" : ",") + item.substr(0, item.rfind(':'));
-      from = comma + 1;
-    }
+    for (const std::string& item : *items) files += (files.empty() ? "" : ",") + item.substr(0, item.rfind(':'));
     v = files;
   }
   loras += (loras.empty() ? "" : ",") + v;
