@@ -26,6 +26,24 @@ inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quant
 inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
 } // namespace llamacpp_release
 
+// One base tensor's LoRA pair (lora_a, lora_b) of an adapter (llama-server --lora FILE, or
+// vramcalc's --lora RANK[xN]). llama.cpp puts both in a buffer of the base tensor's buffer type
+// (src/llama-adapter.cpp llama_adapter_lora_init_impl), so they follow -ngl layer by layer;
+// docs/engines.md, "LoRA adapters".
+struct LlamaCppLoraPair {
+  std::int64_t layer = 0;      // the base tensor's layer; -1: the output layer (output.weight), -2: token_embd
+  bool routed_expert = false;  // the base is a routed-expert stack (--n-cpu-moe keeps it on the CPU)
+  Dtype type_a = Dtype::f16, type_b = Dtype::f16;
+  std::uint64_t a_ne0 = 0, a_bytes = 0; // lora_a: its rows' elements and ggml_nbytes
+  std::uint64_t b_ne0 = 0, b_bytes = 0; // lora_b
+};
+
+struct LlamaCppLora {
+  std::string name;                     // the file as given, or "rank R" (--lora RANK[xN])
+  std::uint64_t rank = 0;               // --lora RANK; 0: read from a file
+  std::vector<LlamaCppLoraPair> pairs;
+};
+
 struct LlamaCppOptions {
   std::optional<Dtype> type_k, type_v; // -ctk / -ctv (default f16)
   FlashAttn flash_attn = FlashAttn::automatic; // auto: on from #15434 (where the GPU supports it), off before
@@ -45,6 +63,7 @@ struct LlamaCppOptions {
   std::optional<std::uint32_t> n_gpu_layers_draft;
   std::optional<Dtype> type_k_draft, type_v_draft;
   std::uint64_t n_ctx_draft = 0;
+  std::vector<LlamaCppLora> loras;     // --lora / --lora-scaled adapters, each loaded once
 };
 
 // llama-server's draft model (-md): loaded once, with one context per slot
@@ -70,6 +89,7 @@ struct LlamaCppDevice {
   std::uint64_t compute_bytes = 0; // compute buffer (an estimate, docs/engines.md)
   std::uint64_t output_bytes = 0;  // logits buffer (host only)
   std::uint64_t overhead_bytes = 0;
+  std::uint64_t lora_bytes = 0;    // LoRA adapters' buffers of its layers (--lora)
   std::uint32_t layers = 0;        // repeating layers it holds (+ the output layer)
   bool output = false;
   [[nodiscard]] std::uint64_t total() const;
@@ -94,8 +114,15 @@ struct LlamaCppResult {
   std::vector<LlamaCppDevice> gpus;
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
   std::optional<LlamaCppDraft> draft; // -md: its bytes are in the devices' figures too
+  std::uint64_t lora_bytes = 0;    // --lora adapters, all devices (in each device's lora_bytes)
+  std::uint64_t lora_adapters = 0, lora_rank = 0; // adapters loaded; rank of --lora RANK (0: files)
   bool fits = false;
 };
+
+// The adapter vramcalc's --lora RANK stands for: lora_a [in, RANK] and lora_b [RANK, out] in
+// `type` for every attention projection (attn_q, attn_k, attn_v or attn_qkv, attn_output) and
+// MLP projection (ffn_gate, ffn_up, ffn_down, dense and shared experts) of each layer.
+[[nodiscard]] LlamaCppLora llamacpp_rank_lora(const ModelSpec& spec, std::uint64_t rank, Dtype type);
 
 // A cache type llama.cpp takes (-ctk / -ctv), by ggml's name or vramcalc's; the error lists them.
 [[nodiscard]] std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text);

@@ -96,6 +96,7 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.draft = get("draft");
   o.draft_format = get("draft_format");
   o.spec_tokens = get("spec_tokens");
+  o.lora = get("lora"); // llama-server's --lora / --lora-scaled files (lora_files_here)
   o.headroom = get("headroom");
   // The engine options, each the flag its spec names. A key several engines have (version)
   // is the deployment's engine's, else the first engine's that has it (its flag then asks
@@ -274,6 +275,23 @@ void model_from_gguf_name(io::Deployment& d, const char* model_key = "model", co
   m.text = stem;
 }
 
+// llama-server's adapter files (--lora, --lora-scaled) that are not on this machine: left out,
+// with a note (a LoRA's size is not in its name); the ones here are read from their headers.
+void lora_files_here(io::Deployment& d) {
+  const auto it = d.keys.find("lora");
+  if (it == d.keys.end()) return;
+  std::string kept;
+  const auto files = parse_list(it->second.text);
+  if (!files) return; // the estimate reports it, at --lora
+  for (const std::string& file : *files) {
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) kept += (kept.empty() ? "" : ",") + file;
+    else d.ignored.push_back("(LoRA adapter " + file + " is not here: not counted)");
+  }
+  if (kept.empty()) d.keys.erase(it);
+  else it->second.text = kept;
+}
+
 // The models the deployments name; the whole catalog when one of them is not a catalog
 // name (a path, an Ollama tag, a typo), so that resolving it (suggestions for a typo) does not
 // reload the catalog once per deployment.
@@ -333,6 +351,7 @@ Outcome run_check(const Options& o) {
     if (gguf_name) {
       model_from_gguf_name(*parsed);
       model_from_gguf_name(*parsed, "draft", "draft_format");
+      lora_files_here(*parsed);
     }
     deployments.push_back(std::move(*parsed));
   };

@@ -6,6 +6,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/gguf_lora.hpp"
 #include "vramcalc/io/model_files.hpp"
 #include "vramcalc/io/output_file.hpp"
 #include "deployments.hpp"
@@ -52,7 +53,30 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
 
 // --lora RANK[xN]: N adapters of rank RANK held at once (N 1 when not given), as each engine's
 // own options (docs/engines.md, "LoRA"); the engine's own flags, read after, override them.
-void apply_generic_lora(const Value& v, Settings& s) {
+// llama.cpp's --lora: comma-separated items (llama-server's own form), each RANK[xN] (N
+// adapters of rank RANK over every attention and MLP projection, f32: convert_lora_to_gguf.py's
+// --outtype default) or an adapter GGUF, read from its header (docs/engines.md, "LoRA adapters").
+void apply_llamacpp_lora(const Value& v, const ModelSpec& model, Settings& s) {
+  std::vector<LlamaCppLora>& loras = s.engine_options.llamacpp.loras;
+  for (const std::string& item : split_list(v.origin, v.text)) {
+    const bool rank_form = std::isdigit(static_cast<unsigned char>(item[0])) != 0 &&
+                           item.find_first_not_of("0123456789xX") == std::string::npos;
+    if (rank_form) {
+      // Each adapter is loaded on its own: at most 1,024 of them, a bound on the work.
+      const std::size_t x = item.find_first_of("xX");
+      const auto rank = value_at(v.origin, parse_count(item.substr(0, x), 1u << 16));
+      const auto n = x == std::string::npos ? std::uint64_t{1} : value_at(v.origin, parse_count(item.substr(x + 1), 1024));
+      loras.insert(loras.end(), n, llamacpp_rank_lora(model, rank, Dtype::f32));
+      continue;
+    }
+    auto lora = io::read_llamacpp_lora(item, model);
+    if (!lora) fail_at(v.origin, lora.error().code, lora.error().message + " (RANK[xN] or a LoRA adapter GGUF)", "--lora");
+    loras.push_back(std::move(*lora));
+  }
+}
+
+void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {
+  if (s.engine == EngineKind::llamacpp) return apply_llamacpp_lora(v, model, s);
   const std::string_view text = v.text;
   const std::size_t x = text.find_first_of("xX");
   const auto rank = value_at(v.origin, parse_count(text.substr(0, x), 1u << 16));
@@ -82,7 +106,7 @@ void apply_generic_lora(const Value& v, Settings& s) {
   }
   default:
     fail_at(v.origin, ErrorCode::invalid_argument,
-            "LoRA memory is modelled for --engine vllm and --engine sglang, not " + std::string(engine_traits(s.engine).id),
+            "LoRA memory is modelled for --engine vllm, sglang and llamacpp, not " + std::string(engine_traits(s.engine).id),
             "--lora");
   }
 }
@@ -106,7 +130,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     }
     s.parallel = p;
   }
-  if (o.lora) apply_generic_lora(*o.lora, s);
+  if (o.lora) apply_generic_lora(*o.lora, model, s);
   // Each engine's options, by its specs: refused without the engine, read in its order.
   for (const EngineTraits& engine : engine_table) {
     const auto specs = engine_option_specs(engine.kind);

@@ -108,7 +108,8 @@ const std::vector<Flag>& flags() {
        &Options::ep},
       {"--lora",
        "LoRA adapters held at once: RANK or RANKxN (16, 64x4); vLLM: --enable-lora --max-loras N --max-lora-rank "
-       "(rounded up to its ranks), SGLang: its pool of N slots",
+       "(rounded up to its ranks), SGLang: its pool of N slots; llama.cpp: N adapters of rank RANK, or adapter GGUF "
+       "files (comma-separated, as llama-server's --lora)",
        E, &Options::lora},
       // (each engine's own flags go here: engine_flags())
       {"--kv-policy",

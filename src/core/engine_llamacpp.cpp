@@ -21,7 +21,7 @@ std::string_view ggml_type_name(Dtype d) {
 }
 
 std::uint64_t LlamaCppDevice::total() const {
-  return checked_add(checked_add(checked_add(checked_add(model_bytes, kv_bytes), compute_bytes), output_bytes),
+  return checked_add(checked_add(checked_add(checked_add(checked_add(model_bytes, lora_bytes), kv_bytes), compute_bytes), output_bytes),
                      overhead_bytes);
 }
 
@@ -275,6 +275,31 @@ HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightF
   return host;
 }
 
+// Each adapter's lora_a and lora_b in a buffer of their base tensor's buffer type
+// (llama_adapter_lora_init_impl: ggml_backend_buffer_get_type of the base tensor; a CPU repack
+// type falls back to the plain CPU type): the device of the base's layer, the output layer's
+// for output.weight, the CPU for token_embd and for experts --n-cpu-moe keeps there. One
+// buffer per adapter and buffer type, each tensor padded as a weight is (ggml-alloc).
+void place_loras(LlamaCppResult& r, const std::vector<LlamaCppLora>& loras, const LayerPlacement& placement,
+                 std::uint64_t n_cpu_moe, bool cuda) {
+  for (const LlamaCppLora& lora : loras) {
+    for (const LlamaCppLoraPair& p : lora.pairs) {
+      int d = -1;
+      if (p.layer == -1) d = placement.output_device;
+      else if (p.layer >= 0 && !(p.routed_expert && static_cast<std::uint64_t>(p.layer) < n_cpu_moe))
+        d = placement.device_of(static_cast<std::uint64_t>(p.layer));
+      const bool on_gpu = d >= 0 && cuda;
+      const std::uint64_t bytes = checked_add(alloc_bytes(p.type_a, p.a_bytes, p.a_ne0, on_gpu),
+                                              alloc_bytes(p.type_b, p.b_bytes, p.b_ne0, on_gpu), "a LoRA adapter");
+      LlamaCppDevice& dev = device(r, d);
+      dev.lora_bytes = checked_add(dev.lora_bytes, bytes, "a LoRA adapter");
+      r.lora_bytes = checked_add(r.lora_bytes, bytes, "a LoRA adapter");
+    }
+  }
+  r.lora_adapters = loras.size();
+  for (const LlamaCppLora& lora : loras) r.lora_rank = std::max(r.lora_rank, lora.rank);
+}
+
 // f32 whatever the cache types; one state per sequence (llama_memory_recurrent).
 std::uint64_t recurrent_state_bytes(const ModelSpec& spec, const LayerSpec& layer, std::uint64_t n_seq) {
   RecurrentSpec f32 = *spec.recurrent;
@@ -439,6 +464,7 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const LayerPlacement placement = place_layers(spec, gpus, release, o);
   assign_devices(r, placement, spec.num_layers, gpus, overhead_bytes);
   const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
+  place_loras(r, o.loras, placement, o.n_cpu_moe, cuda);
   const std::uint64_t host_kv_layer = place_kv_cache(r, spec, placement, n_seq, latent, cuda, o.no_kv_offload);
   plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
@@ -447,6 +473,32 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   r.fits = r.error.empty();
   for (const LlamaCppDevice& g : r.gpus) r.fits = r.fits && g.fits();
   return r;
+}
+
+LlamaCppLora llamacpp_rank_lora(const ModelSpec& spec, std::uint64_t rank, Dtype type) {
+  LlamaCppLora lora;
+  lora.name = "rank " + std::to_string(rank);
+  lora.rank = rank;
+  for (const Tensor& t : model_tensors(spec)) {
+    if (t.bias || t.mtp || t.layer < 0 || static_cast<std::uint64_t>(t.layer) >= spec.num_layers || !t.is_matrix())
+      continue;
+    switch (t.role) {
+    case TensorRole::attn_q: case TensorRole::attn_k: case TensorRole::attn_v: case TensorRole::attn_qkv:
+    case TensorRole::attn_output: case TensorRole::ffn_gate: case TensorRole::ffn_up: case TensorRole::ffn_down:
+    case TensorRole::ffn_gate_shexp: case TensorRole::ffn_up_shexp: case TensorRole::ffn_down_shexp: break;
+    default: continue;
+    }
+    // The base is [ne0 = in, ne1 = out]: lora_a [in, rank], lora_b [rank, out].
+    LlamaCppLoraPair p;
+    p.layer = t.layer;
+    p.type_a = p.type_b = type;
+    p.a_ne0 = t.ne0;
+    p.a_bytes = checked_mul(row_bytes(type, t.ne0), rank, "--lora");
+    p.b_ne0 = rank;
+    p.b_bytes = checked_mul(row_bytes(type, rank), t.ne1, "--lora");
+    lora.pairs.push_back(p);
+  }
+  return lora;
 }
 
 std::uint64_t LlamaCppDraft::total() const {
@@ -469,6 +521,7 @@ void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_
   d.kv_unified = false;
   d.server = false; // a draft context reserves outputs as a plain context does
   d.n_draft = 0;
+  d.loras.clear(); // the adapters modify the target model only
   const std::uint64_t n_ctx = o.n_ctx_draft != 0 ? o.n_ctx_draft : r.cells;
   d.n_batch = static_cast<std::uint32_t>(std::min<std::uint64_t>(pad256(n_ctx), UINT32_MAX));
   WeightFormat f = detail::llamacpp_gguf_weights(draft.format);
@@ -608,6 +661,7 @@ void llamacpp_host(EngineSection& e, const LlamaCppResult& plan) {
   e.host_bytes = h.total();
   std::vector<std::string> parts;
   if (h.model_bytes > 0) parts.emplace_back("weights mapped from the file");
+  if (h.lora_bytes > 0) parts.emplace_back("LoRA adapters");
   if (h.kv_bytes > 0) parts.emplace_back("KV cache");
   if (h.compute_bytes > 0) parts.emplace_back("compute buffer");
   if (h.output_bytes > 0) parts.emplace_back("output buffer");

@@ -10,6 +10,7 @@
 #include "vramcalc/engine.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/names.hpp"
+#include "vramcalc/units.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -441,6 +442,28 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
   return d;
 }
 
+namespace {
+
+// llama-server's --lora FNAME[,FNAME...] or --lora-scaled FNAME:SCALE[,...] (older builds:
+// FNAME SCALE) at a[i], each repeatable: its files appended to `loras` (comma-separated); the
+// index of its last word. The scale does not change memory; nor does --lora-init-without-apply,
+// which loads the adapters all the same.
+std::size_t lora_files(const std::vector<std::string>& a, std::size_t i, std::string& loras) {
+  const bool scaled = a[i] == "--lora-scaled";
+  std::string v = a[++i];
+  if (scaled && v.find(':') == std::string::npos) {
+    if (i + 1 < a.size() && !a[i + 1].starts_with("-")) ++i; // FNAME SCALE
+  } else if (auto items = parse_list(v); scaled && items) {
+    std::string files;
+    for (const std::string& item : *items) files += (files.empty() ? "" : ",") + item.substr(0, item.rfind(':'));
+    v = files;
+  }
+  loras += (loras.empty() ? "" : ",") + v;
+  return i;
+}
+
+} // namespace
+
 std::expected<Deployment, Error> deployment_from_llama_server(std::string_view command) {
   auto args = split_command_line(command, "--llama-server");
   if (!args) return std::unexpected(args.error());
@@ -499,26 +522,35 @@ std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<s
   };
   static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
                                                    "--no-webui", "--metrics", "--embedding", "--embeddings",
-                                                   "--verbose", "-v", "--no-warmup", "--context-shift"};
+                                                   "--verbose", "-v", "--no-warmup", "--context-shift",
+                                                   "--lora-init-without-apply"};
   static const std::set<std::string_view> silent{"--host", "--port", "--api-key", "-a", "--alias", "--jinja",
                                                  "--metrics", "--no-webui", "--verbose", "-v", "--chat-template",
-                                                 "--log-file", "--log-disable"};
+                                                 "--log-file", "--log-disable",
+                                                 "--lora-init-without-apply"};
   Deployment d;
   d.file = origin;
   std::vector<std::string> positional;
   // -fa takes on|off|auto today and was a bare flag before; read it here.
   std::vector<std::string> rest;
+  // Every adapter file of --lora / --lora-scaled into one comma-separated `lora`.
+  std::string loras;
+  std::string lora_path;
   for (std::size_t i = start; i < a.size(); ++i) {
     if (a[i] == "-fa" || a[i] == "--flash-attn") {
       std::string v = "on";
       if (i + 1 < a.size() && (a[i + 1] == "on" || a[i + 1] == "off" || a[i + 1] == "auto")) v = a[++i];
       d.engine_options["flash_attn"] = {v, origin + " " + a[i], ""};
+    } else if ((a[i] == "--lora" || a[i] == "--lora-scaled") && i + 1 < a.size()) {
+      lora_path = origin + " " + a[i];
+      i = lora_files(a, i, loras);
     } else {
       rest.push_back(a[i]);
     }
   }
   if (auto r = map_flags(rest, 0, known, booleans, silent, d, origin, positional); !r) return std::unexpected(r.error());
   for (const std::string& p : positional) d.ignored.push_back(p);
+  if (!loras.empty()) d.keys["lora"] = {loras, lora_path, ""};
   // -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.
   if (auto h = d.keys.find("hf_repo"); h != d.keys.end()) {
     std::string repo = h->second.text;

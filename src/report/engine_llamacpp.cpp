@@ -23,12 +23,13 @@ using ojson = nlohmann::ordered_json;
 namespace {
 
 // A device's JSON object: usable, margin and fits only for a GPU.
-ojson device_json(const LlamaCppDevice& d, bool gpu) {
+ojson device_json(const LlamaCppDevice& d, bool gpu, bool lora) {
   ojson j{{"name", d.name}};
   if (gpu) j["usable_bytes"] = d.usable_bytes;
   j["layers"] = d.layers;
   j["output_layer"] = d.output;
   j["model_bytes"] = d.model_bytes;
+  if (lora) j["lora_bytes"] = d.lora_bytes; // only with --lora: documents without stay as they were
   j["kv_bytes"] = d.kv_bytes;
   j["compute_bytes"] = d.compute_bytes;
   j["output_buffer_bytes"] = d.output_bytes;
@@ -76,6 +77,9 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                          {"compute_bytes_per_context", d.compute_bytes},
                          {"total_bytes", d.total()}};
   }
+  if (p.lora_adapters > 0) {
+    out["lora"] = ojson{{"adapters", p.lora_adapters}, {"rank", p.lora_rank}, {"bytes", p.lora_bytes}};
+  }
   llamacpp_json_tail(out, e, p);
   return out;
 }
@@ -89,9 +93,9 @@ ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
 
 void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
   ojson devices = ojson::array();
-  for (const LlamaCppDevice& d : p.gpus) devices.push_back(device_json(d, true));
+  for (const LlamaCppDevice& d : p.gpus) devices.push_back(device_json(d, true, p.lora_adapters > 0));
   out["devices"] = std::move(devices);
-  out["host"] = device_json(p.host, false);
+  out["host"] = device_json(p.host, false, p.lora_adapters > 0);
   out["error"] = p.error.empty() ? ojson(nullptr) : ojson(p.error);
   out["aborts"] = p.aborts;
   out["fits"] = e.fits;
@@ -137,7 +141,7 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
   const auto row = [&](const std::string& name, const LlamaCppDevice& d, bool gpu) {
     const std::string layers = std::to_string(d.layers) + (d.output ? "+out" : "");
     const std::int64_t headroom = headroom_bytes(d.usable_bytes, d.total());
-    t.row({name, layers, format_bytes(d.model_bytes, u), format_bytes(d.kv_bytes, u),
+    t.row({name, layers, format_bytes(d.model_bytes + d.lora_bytes, u), format_bytes(d.kv_bytes, u),
            format_bytes(d.compute_bytes + d.output_bytes, u), gpu ? format_bytes(d.overhead_bytes, u) : "",
            format_bytes(d.total(), u), gpu ? format_bytes(d.usable_bytes, u) : "",
            gpu ? signed_bytes(headroom, u) : ""});
@@ -198,6 +202,12 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                                     d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
                                     ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
                                     format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
+                        o.width, "  ", "    ");
+  }
+  if (p.lora_adapters > 0) {
+    out += detail::wrap(fmt::format("LoRA adapters: {}{}: {}, each pair with its layer's weights (weights column)",
+                                    p.lora_adapters, p.lora_rank > 0 ? fmt::format(" of rank {} (f32)", p.lora_rank) : "",
+                                    format_bytes(p.lora_bytes, u)),
                         o.width, "  ", "    ");
   }
   out += llamacpp_device_table(p, o, st);

@@ -540,3 +540,34 @@ TEST_CASE("property: SGLang's LoRA pool never lowers what is held and comes exac
     CHECK(sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, off).max_total_num_tokens == without.max_total_num_tokens);
   }
 }
+
+TEST_CASE("property: llama.cpp LoRA adapters never lower a device's need and add exactly their bytes") {
+  const GpuSpec& gpu = **catalog().find_gpu("4090");
+  const auto counts = vramcalc::test::over_catalog_grid(
+      EngineKind::llamacpp, gpu, 2, [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+        const LlamaCppResult& p = std::get<LlamaCppSection>(r.engine->detail).plan;
+        if (!p.error.empty()) return false;
+        // Without an adapter: none counted anywhere.
+        CHECK(p.lora_adapters == 0);
+        CHECK(p.lora_bytes == 0);
+        CHECK(p.host.lora_bytes == 0);
+        for (const LlamaCppDevice& d : p.gpus) CHECK(d.lora_bytes == 0);
+        const ModelSpec& m = vramcalc::test::model(r.model.id);
+        const Report l = grid_again(r, EngineKind::llamacpp, gpu, 2, ctx, batch, [&](Settings& s) {
+          s.engine_options.llamacpp.loras.assign(2, llamacpp_rank_lora(m, 16, Dtype::f32));
+        });
+        const LlamaCppResult& q = std::get<LlamaCppSection>(l.engine->detail).plan;
+        REQUIRE(q.gpus.size() == p.gpus.size());
+        std::uint64_t added = q.host.total() - p.host.total();
+        CHECK(q.host.total() >= p.host.total());
+        for (std::size_t i = 0; i < q.gpus.size(); ++i) {
+          CHECK(q.gpus[i].total() >= p.gpus[i].total());
+          CHECK(q.gpus[i].total() - p.gpus[i].total() == q.gpus[i].lora_bytes);
+          added += q.gpus[i].total() - p.gpus[i].total();
+        }
+        CHECK(added == q.lora_bytes);
+        CHECK(l.fit.front().required_bytes_per_gpu >= r.fit.front().required_bytes_per_gpu);
+        return true;
+      });
+  CHECK(counts.modelled > 50);
+}

@@ -1,0 +1,79 @@
+// A LoRA adapter GGUF's pairs, as src/llama-adapter.cpp llama_adapter_lora_init_impl reads
+// them (docs/engines.md, llama.cpp "LoRA adapters").
+#include "vramcalc/io/gguf_lora.hpp"
+
+#include <map>
+
+namespace vramcalc::io {
+
+namespace {
+
+std::unexpected<Error> lora_error(const GgufFile& f, const std::string& what) {
+  return std::unexpected(Error{ErrorCode::invalid_argument, f.origin + ": " + what});
+}
+
+const DtypeTraits* type_of(std::uint32_t ggml_type) {
+  for (const DtypeTraits& t : dtype_table) {
+    if (t.ggml_id >= 0 && static_cast<std::uint32_t>(t.ggml_id) == ggml_type) return &t;
+  }
+  return nullptr;
+}
+
+// The layer of a base tensor's name: blk.N. -> N; output.weight -> -1; others (token_embd) -2.
+std::expected<std::int64_t, std::string> base_layer(const std::string& base, std::uint64_t n_layer) {
+  if (base == "output.weight") return -1;
+  if (!base.starts_with("blk.")) return -2;
+  std::uint64_t n = 0;
+  std::size_t i = 4;
+  for (; i < base.size() && i < 14 && base[i] >= '0' && base[i] <= '9'; ++i) n = n * 10 + static_cast<std::uint64_t>(base[i] - '0');
+  if (i == 4 || i >= base.size() || base[i] != '.') return std::unexpected("'" + base + "' is not a layer's tensor");
+  if (n >= n_layer) {
+    return std::unexpected("'" + base + "' is past the model's " + std::to_string(n_layer) +
+                           " layers (llama.cpp: \"does not exist in base model\")");
+  }
+  return static_cast<std::int64_t>(n);
+}
+
+} // namespace
+
+std::expected<LlamaCppLora, Error> llamacpp_lora_from_gguf(const GgufFile& f, const ModelSpec& spec) {
+  const std::string type = f.get_string("general.type").value_or("");
+  if (type != "adapter") return lora_error(f, "not a LoRA adapter (general.type '" + type + "'; llama.cpp expects 'adapter')");
+  const std::string adapter = f.get_string("adapter.type").value_or("");
+  if (adapter != "lora") return lora_error(f, "adapter.type is '" + adapter + "'; llama.cpp loads 'lora'");
+  std::map<std::string, std::pair<const GgufTensorInfo*, const GgufTensorInfo*>> pairs;
+  for (const GgufTensorInfo& t : f.tensors) {
+    if (t.name.ends_with(".lora_a")) pairs[t.name.substr(0, t.name.size() - 7)].first = &t;
+    else if (t.name.ends_with(".lora_b")) pairs[t.name.substr(0, t.name.size() - 7)].second = &t;
+    else if (!t.name.ends_with("_norm.weight")) return lora_error(f, "tensor '" + t.name + "' is neither .lora_a nor .lora_b");
+  }
+  LlamaCppLora lora;
+  lora.name = f.origin;
+  for (const auto& [base, ab] : pairs) {
+    if (ab.first == nullptr || ab.second == nullptr) return lora_error(f, "'" + base + "' has only one of lora_a and lora_b");
+    const auto layer = base_layer(base, spec.num_layers);
+    if (!layer) return lora_error(f, layer.error());
+    const DtypeTraits* ta = type_of(ab.first->ggml_type);
+    const DtypeTraits* tb = type_of(ab.second->ggml_type);
+    if (ta == nullptr || tb == nullptr) return lora_error(f, "'" + base + "': a ggml type vramcalc does not size");
+    LlamaCppLoraPair p;
+    p.layer = *layer;
+    p.routed_expert = base.find("_exps.") != std::string::npos;
+    p.type_a = ta->id;
+    p.type_b = tb->id;
+    p.a_ne0 = ab.first->ne[0];
+    p.a_bytes = ab.first->bytes;
+    p.b_ne0 = ab.second->ne[0];
+    p.b_bytes = ab.second->bytes;
+    lora.pairs.push_back(p);
+  }
+  return lora;
+}
+
+std::expected<LlamaCppLora, Error> read_llamacpp_lora(const std::string& path, const ModelSpec& spec) {
+  auto f = read_gguf_file(path, GgufReadOptions{});
+  if (!f) return std::unexpected(f.error());
+  return llamacpp_lora_from_gguf(*f, spec);
+}
+
+} // namespace vramcalc::io
