@@ -410,6 +410,10 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
       {"--kv-offloading-size", "opt:kv_offloading_size"},
       {"--kv-offloading-backend", "opt:kv_offloading_backend"},
       {"--swap-space", "opt:swap_space"},
+      {"--limit-mm-per-prompt", "opt:limit_mm_per_prompt"},
+      {"--language-model-only", "opt:language_model_only", false},
+      {"--skip-mm-profiling", "opt:skip_mm_profiling", false},
+      {"--mm-encoder-tp-mode", "opt:mm_encoder_tp_mode"},
   };
   static const std::set<std::string_view> booleans{
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",
