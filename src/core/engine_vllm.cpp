@@ -1190,7 +1190,7 @@ void encoder_notes(std::vector<std::string>& notes, const ModelSpec& spec, const
   }
   if (enc.disabled) {
     notes.push_back(std::string("Every modality limit is 0: vLLM profiles no encoder and reserves no encoder cache") +
-                    (enc.tower_dropped ? "; vLLM " + version + " does not load the vision tower either."
+                    (enc.tower_dropped ? "; vLLM " + version + " does not load the vision tower either, so its weights are not in the vLLM weights above."
                                        : "; vLLM " + version + " still loads this model's vision tower."));
     return;
   }

@@ -142,3 +142,33 @@ TEST_CASE("Property over the catalog: the encoder term only adds, and only for v
     }
   }
 }
+
+TEST_CASE("vLLM encoder budget lines of public logs (tests/data/vllm/encoder_logs.md)", "[vllm-encoder]") {
+  // Row 1: Gemma-3-27B, 0.11.0rc2 (before PR #25810, so 0.10's unpadded outputs), MI300X,
+  // max_model_len 4096, {"image": 2}, mnbt 8192: "budget of 8192 tokens, and profiled with 31
+  // image items".
+  const GpuSpec& mi300x = **catalog().find_gpu("mi300x");
+  const VllmResult g = vllm_plan(model("gemma-3-27b"), bf16(), Dtype::bf16, 4096, mi300x, Parallel{},
+                                 limits(11, R"({"image": 2})"));
+  CHECK(g.max_num_batched_tokens == 8192);
+  CHECK(g.encoder.budget_tokens == 8192);
+  CHECK(g.encoder.items == 31);
+  // The log's "Available KV cache memory: 109.86 GiB" (205,696 tokens): vramcalc's 0.11 says
+  // 109.35 GiB (204,752 tokens, -0.46%) with the 2.54 GiB padding the rc2 did not have yet; the
+  // rc2's own peak held about 1.3 GiB more than vramcalc's unpadded figure (the encoder's
+  // activation peak, not counted) and its weights 0.66 GiB more (51.79 GiB loaded).
+  CHECK(g.kv_cache_tokens == 204'752);
+  // Row 3: Qwen2.5-VL-3B, 0.11.0, max_model_len 8192: "budget of 16384 tokens ... 1 image items".
+  const VllmEncoder q = vllm_encoder(model("qwen2.5-vl-3b"), 8192, 8192, 1024, version(11));
+  CHECK(q.budget_tokens == 16384);
+  CHECK(q.items == 1);
+  // Row 2 (LLaVA-NeXT, not in the catalog; max_model_len 4096, max_num_seqs 1): one request
+  // holding one image of t > 2048 tokens -> 1 item. The same with Mistral Small 3.1 (t 3080):
+  // min(8192 // 3080 = 2, 1 x min(999, 4096 // 3080 = 1)) = 1; Gemma 3 (t 260) would fit 15.
+  CHECK(vllm_encoder(model("mistral-small-3.1-24b"), 4096, 8192, 1, version(11)).items == 1);
+  CHECK(vllm_encoder(model("gemma-3-27b"), 4096, 8192, 1, version(11)).items == 15);
+  // Row 6 (Ministral 3, Pixtral's processor as Mistral Small 3.1's, t = 3080): 8192 // 3080 = 2 items.
+  CHECK(vllm_encoder(model("mistral-small-3.1-24b"), 8192, 8192, 1024, version(21)).items == 2);
+  // Row 10 (Mistral Small 3.1 on 0.8.3: 3 items) is a release vramcalc runs as V0: not modelled.
+  CHECK_FALSE(vllm_encoder(model("mistral-small-3.1-24b"), 65536, 8192, 1024, version(8)).profiled);
+}
