@@ -143,8 +143,8 @@ struct Reader {
           const std::string opath = kpath + "." + okey;
           if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
             add(*o.first, opath, unknown_key_message(okey, okeys));
-          } else if (o.second->is_map() && okey == "speculative_config") {
-            // vLLM's speculative config written as a mapping: read as its JSON object.
+          } else if (o.second->is_map() && (okey == "speculative_config" || okey == "limit_mm_per_prompt")) {
+            // vLLM's speculative config or multimodal limits written as a mapping: read as its JSON object.
             DeployValue dv = value(*o.second, opath);
             dv.text = flat_json(*o.second);
             d.engine_options[okey] = std::move(dv);
