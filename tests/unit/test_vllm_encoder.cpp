@@ -4,6 +4,9 @@
 // --skip-mm-profiling.
 #include "helpers.hpp"
 #include "vramcalc/engine.hpp"
+#include "vramcalc/estimate.hpp"
+
+#include <algorithm>
 
 using namespace vramcalc;
 using vramcalc::test::catalog;
@@ -171,4 +174,26 @@ TEST_CASE("vLLM encoder budget lines of public logs (tests/data/vllm/encoder_log
   CHECK(vllm_encoder(model("mistral-small-3.1-24b"), 8192, 8192, 1024, version(21)).items == 2);
   // Row 10 (Mistral Small 3.1 on 0.8.3: 3 items) is a release vramcalc runs as V0: not modelled.
   CHECK_FALSE(vllm_encoder(model("mistral-small-3.1-24b"), 65536, 8192, 1024, version(8)).profiled);
+}
+
+TEST_CASE("llama.cpp --mmproj: the projector's weights on the first GPU or in system RAM", "[vllm-encoder][llamacpp]") {
+  const ModelSpec& m = model("gemma-3-27b");
+  const WeightFormat q4 = parse_weight_format("q4_k_m", Dtype::bf16).value();
+  const std::vector<GpuSpec> two(2, **catalog().find_gpu("rtx4090"));
+  LlamaCppOptions o;
+  const LlamaCppResult base = llamacpp_plan(m, q4, 8192, 1, two, 0, o);
+  // The plan itself does not add it (the section does: detail::add_mmproj); check the sizes
+  // the option gives: bf16 -> 423,060,336 x 2 = 846,120,672 bytes (806.9 MiB).
+  CHECK(m.vision_params * 2 == 846'120'672ull);
+  CHECK(base.mmproj_bytes == 0);
+  Settings s;
+  const auto spec = std::find_if(llamacpp_option_specs().begin(), llamacpp_option_specs().end(),
+                                 [](const EngineOptionSpec& x) { return x.flag() == "--mmproj"; });
+  REQUIRE(spec != llamacpp_option_specs().end());
+  CHECK_FALSE(spec->apply("bf16", s).has_value());
+  CHECK(s.engine_options.llamacpp.mmproj_dtype == Dtype::bf16);
+  CHECK_FALSE(spec->apply("888MiB", s).has_value());
+  CHECK(s.engine_options.llamacpp.mmproj_size_bytes == 888ull * 1024 * 1024);
+  CHECK_FALSE(s.engine_options.llamacpp.mmproj_dtype.has_value());
+  CHECK(spec->apply("q4_0", s).has_value());
 }
