@@ -64,6 +64,12 @@ struct LlamaCppOptions {
   std::optional<Dtype> type_k_draft, type_v_draft;
   std::uint64_t n_ctx_draft = 0;
   std::vector<LlamaCppLora> loras;     // --lora / --lora-scaled adapters, each loaded once
+  // llama-server --mmproj: the vision projector's weights, one buffer on the first GPU
+  // (tools/mtmd/clip.cpp load_tensors), or in system RAM with --no-mmproj-offload. Given as
+  // its file's type (f16 / bf16 / f32: the catalog's vision_params at that size) or its size.
+  std::optional<Dtype> mmproj_dtype;
+  std::optional<std::uint64_t> mmproj_size_bytes;
+  bool no_mmproj_offload = false;
 };
 
 // llama-server's draft model (-md): loaded once, with one context per slot
@@ -116,6 +122,8 @@ struct LlamaCppResult {
   std::optional<LlamaCppDraft> draft; // -md: its bytes are in the devices' figures too
   std::uint64_t lora_bytes = 0;    // --lora adapters, all devices (in each device's lora_bytes)
   std::uint64_t lora_adapters = 0, lora_rank = 0; // adapters loaded; rank of --lora RANK (0: files)
+  std::uint64_t mmproj_bytes = 0;  // --mmproj: its weights, in the first GPU's (or the host's) model_bytes
+  bool mmproj_on_gpu = false;
   bool fits = false;
 };
 

@@ -55,7 +55,45 @@ struct VllmOptions {
   // --swap-space G: the V0 engine's pinned CPU blocks per GPU (default 4 GiB; V1 has none).
   std::optional<std::uint64_t> swap_space_bytes;
   VllmSpeculative speculative;                         // --speculative-config
+  // Multimodal encoders (docs/engines.md, "Multimodal encoders"): --limit-mm-per-prompt's
+  // items per prompt (unset: vLLM V1's default 999), --language-model-only (every limit 0),
+  // --skip-mm-profiling, --mm-encoder-tp-mode data.
+  std::optional<std::uint64_t> mm_image_limit;
+  std::optional<std::uint64_t> mm_video_limit;
+  bool mm_other_nonzero = false;                       // another modality (audio, ...) with a limit above 0
+  bool language_model_only = false;
+  bool skip_mm_profiling = false;
+  bool mm_encoder_tp_data = false;
+  bool mm_options_given = false;                       // one of the above was given
 };
+
+// What profiling a multimodal encoder adds to one GPU (gpu_model_runner.py profile_run):
+// the encoder budget and item count vLLM logs ("Encoder cache will be initialized with a
+// budget of N tokens, and profiled with K image items of the maximum feature size") and the
+// dummy outputs it holds through the LM forward and the sampler.
+struct VllmEncoder {
+  bool has_tower = false;       // the model has a vision tower
+  bool modelled = false;        // its profiling facts are known (ModelSpec::vision_profile)
+  bool disabled = false;        // every modality limit 0 (or --language-model-only): nothing profiled
+  bool skipped = false;         // --skip-mm-profiling: nothing reserved
+  bool tower_dropped = false;   // disabled, and this release does not load the tower
+  bool profiled = false;        // budget and items below are vLLM's
+  std::uint64_t tokens_per_item = 0; // t
+  std::uint64_t budget_tokens = 0;   // encoder_budget = min(max(mnbt, t), max(encoder cache, t))
+  std::uint64_t items = 0;           // items profiled at once
+  std::uint64_t rows_per_item = 0;   // rows each held output has (0.11 pads to the budget, 0.12 to t)
+  std::uint64_t output_width = 0;    // d_out
+  std::uint64_t held_bytes = 0;      // items x rows x d_out x dtype bytes, in activation_bytes
+  std::uint64_t tower_bytes = 0;     // the tower's weights left out of weights_bytes when dropped
+};
+
+// The encoder's part for `spec` with max_model_len, max_num_batched_tokens and max_num_seqs.
+[[nodiscard]] VllmEncoder vllm_encoder(const ModelSpec& spec, std::uint64_t max_model_len, std::uint64_t batched_tokens,
+                                       std::uint64_t max_num_seqs, const VllmOptions& options);
+
+// Reads --limit-mm-per-prompt's JSON object ('{"image": 2, "video": 0}'; a modality's value
+// may be an object with "count") into `out`.
+[[nodiscard]] std::optional<Error> parse_vllm_mm_limits(std::string_view text, VllmOptions& out);
 
 // What speculative decoding adds to one GPU in vLLM; all zero without --speculative-config.
 struct VllmSpecDecode {
@@ -146,6 +184,7 @@ struct VllmResult {
   std::uint64_t swap_host_bytes = 0;    // V0's CPU swap blocks, all GPUs together (whole blocks of --swap-space)
   std::uint64_t host_bytes = 0;         // host memory of every GPU's process: offloaded parameters, CPU KV tier, swap
   VllmSpecDecode speculative;           // --speculative-config: the drafter's weights and KV layers
+  VllmEncoder encoder;                  // a multimodal encoder's profiling (its held outputs are in activation_bytes)
   std::uint64_t activation_bytes = 0;   // profile-run peak: forward of max_num_batched_tokens + sampler
   std::uint64_t non_torch_bytes = 0;    // NCCL and library workspaces
   std::uint64_t cuda_graph_bytes = 0;   // counted in the budget from v0.21 unless --enforce-eager

@@ -151,6 +151,15 @@ struct Checkpoint {
   std::string source;                        // where the facts were read (its config.json)
 };
 
+// What an engine's profiling of the vision encoder needs, for one image at the largest size
+// the processor makes (docs/engines.md, "Multimodal encoders"; docs/model-format.md).
+struct EncoderProfile {
+  std::uint64_t max_tokens_per_item = 0; // t: placeholder tokens of one image in the prompt (incl. start/end/break tokens)
+  std::uint64_t embeds_per_item = 0;     // e: embeddings the encoder returns for it
+  std::uint64_t output_width = 0;        // d_out: width of each (the LM hidden size; Qwen3-VL: out_hidden_size x 4)
+  bool video = false;                    // the encoder also takes video (not modelled: its limit must be 0 to disable it)
+};
+
 struct ModelSpec {
   std::string id;      // catalog id, lowercase ("llama3-70b")
   std::string name;    // display name
@@ -186,6 +195,7 @@ struct ModelSpec {
   bool mtp_own_embeddings = true;         // each MTP block stores copies of the embedding and head
   std::uint64_t vision_params = 0;        // vision tower shipped in the checkpoint
   std::string vision_source;
+  std::optional<EncoderProfile> vision_profile; // what profiling its encoder needs (unset: not modelled)
   std::vector<LayerSpec> layers;        // size num_layers
 
   std::optional<OfficialParams> official;

@@ -991,6 +991,55 @@ bool vllm_release_modelled(std::uint32_t major, std::uint32_t minor) {
   return major == 0 && ((minor >= 6 && minor <= 11) || minor == 21);
 }
 
+// vLLM's models that build no tower when every modality limit is 0 from PR #22299 (0.10.1,
+// supports_mm_inputs false: self.visual = None) before the generic _mark_tower_model of PR
+// #32605 (0.15) dropped every model's: Qwen2-VL, Qwen2.5-VL, LLaVA, Mistral 3 / Pixtral, Llama 4.
+bool drops_tower_early(const ModelSpec& spec) {
+  return contains(spec.arch, "qwen2vl") || contains(spec.arch, "qwen25vl") || contains(spec.arch, "llava") ||
+         contains(spec.arch, "mistral3") || contains(spec.arch, "pixtral") || contains(spec.arch, "llama4") ||
+         spec.family == "mistral-small" || spec.family == "magistral";
+}
+
+VllmEncoder vllm_encoder(const ModelSpec& spec, std::uint64_t max_model_len, std::uint64_t batched_tokens,
+                         std::uint64_t max_num_seqs, const VllmOptions& o) {
+  VllmEncoder enc;
+  enc.has_tower = spec.vision_params > 0;
+  if (!enc.has_tower || is_v0(o)) return enc;
+  const EncoderProfile* f = spec.vision_profile ? &*spec.vision_profile : nullptr;
+  const std::uint64_t image_limit = o.language_model_only ? 0 : o.mm_image_limit.value_or(999);
+  const bool video_on = !o.language_model_only && f != nullptr && f->video && o.mm_video_limit.value_or(999) > 0;
+  // compute_mm_encoder_budget: every modality 0 -> (0, 0), nothing profiled. A model whose
+  // modalities are unknown counts as image-only.
+  enc.disabled = image_limit == 0 && !video_on && (o.language_model_only || !o.mm_other_nonzero);
+  if (enc.disabled) {
+    enc.tower_dropped = at_least(o, 0, 15) || (at_least(o, 0, 10) && drops_tower_early(spec));
+    return enc;
+  }
+  enc.skipped = o.skip_mm_profiling;
+  enc.modelled = f != nullptr && image_limit > 0;
+  if (enc.skipped || !enc.modelled) return enc;
+  // Budget and items (encoder_cache_manager.py compute_encoder_budget / compute_mm_encoder_budget,
+  // MultiModalBudget.get_max_items): both the compute budget and the cache are
+  // max_num_batched_tokens raised to t; items per prompt capped by max_model_len // t (0.10.1+).
+  const std::uint64_t t = f->max_tokens_per_item;
+  enc.profiled = true;
+  enc.tokens_per_item = t;
+  enc.budget_tokens = std::max(batched_tokens, t);
+  const std::uint64_t per_prompt = std::max<std::uint64_t>(1, std::min(image_limit, max_model_len / t));
+  enc.items = std::max<std::uint64_t>(1, std::min(enc.budget_tokens / t, checked_mul(max_num_seqs, per_prompt)));
+  // Rows each held output has: 0.11 (PR #25810) pads to encoder_budget, 0.12 (PR #29386) to t,
+  // 0.10 and 0.13+ (PR #30475) hold the outputs as the encoder returns them.
+  const std::uint64_t e = f->embeds_per_item;
+  enc.rows_per_item = at_least(o, 0, 13) || !at_least(o, 0, 11) ? e
+                      : at_least(o, 0, 12)                     ? std::max(e, t)
+                                                               : std::max(e, enc.budget_tokens);
+  enc.output_width = f->output_width;
+  enc.held_bytes = checked_mul(checked_mul(enc.items, enc.rows_per_item, "the encoder outputs"),
+                               checked_mul(f->output_width, traits(spec.dtype).block_bytes, "the encoder outputs"),
+                               "the encoder outputs");
+  return enc;
+}
+
 VllmResult vllm_blocks(const ModelSpec& spec, Dtype kv_dtype, std::uint64_t max_model_len,
                        std::uint64_t kv_cache_memory_bytes, const Parallel& p, const VllmOptions& options,
                        const GpuSpec& gpu, const DraftModel* draft) {
@@ -1030,6 +1079,17 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     batch_defaults(r, spec, max_model_len, gpu, o);
     const bool last_stage = stage + 1 == p.pp;
     r.weights_bytes = stage_weights(spec, format, p, stage, gpu, costs);
+    // A multimodal encoder: its held dummy outputs sit on the profile run's LM forward and
+    // sampler peaks alike; with every modality off some releases do not load the tower.
+    r.encoder = vllm_encoder(spec, max_model_len, r.max_num_batched_tokens, r.max_num_seqs, o);
+    if (r.encoder.tower_dropped) {
+      ModelSpec text = spec;
+      text.vision_params = 0;
+      RankCosts text_costs(text, format, kv_dtype, 1, 0);
+      const std::uint64_t w = stage_weights(text, format, p, stage, gpu, text_costs);
+      r.encoder.tower_bytes = r.weights_bytes - std::min(w, r.weights_bytes);
+      r.weights_bytes = w;
+    }
     // LoRA slots are allocated inside load_model's DeviceMemoryProfiler (V1 since PR #14469,
     // GPUModelRunner.load_model -> load_lora_model; V0 ModelRunner.load_model's
     // create_lora_manager), so they are in "Model loading took" and off the KV budget.
@@ -1038,6 +1098,7 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
     // so its weights are in "Model loading took" and off the KV budget.
     r.speculative = vllm_spec_decode(spec, format, kv_dtype, p, stage, o, draft, gpu);
     r.activation_bytes = activation_peak(spec, p, r.max_num_batched_tokens, r.max_num_seqs, o, last_stage);
+    r.activation_bytes = checked_add(r.activation_bytes, r.encoder.held_bytes, "the activations");
     // --cpu-offload-gb: the offloaded parameters live in pinned host memory, off "Model loading
     // took". V1 reads them through UVA views (PR #15354); V0 (before 0.10) copies a layer's
     // offloaded parameters to the GPU for its forward (functional_call), so the profile run's
@@ -1107,6 +1168,59 @@ VllmResult vllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv
 namespace vramcalc::detail {
 
 namespace {
+
+// The note on what the encoder's figure leaves out: its own activation peak.
+std::string fmt_encoder_note(const VllmEncoder& enc) {
+  return "The encoder's own activation peak (its forward over " +
+         (enc.items == 1 ? std::string("one dummy image") : with_commas(enc.items) + " dummy images") + ") is not counted: it is not derivable from vLLM's code. In the one public A/B "
+         "(Qwen3.6-35B-A3B, budget 16,384 tokens, one image) turning every modality off freed 1.56 GiB of "
+         "KV memory, about 0.83 GiB of it the tower's weights and 0.73 GiB the profile's outputs and peak.";
+}
+
+// What the multimodal encoder's figure leaves out, or why there is none.
+void encoder_notes(std::vector<std::string>& notes, const ModelSpec& spec, const VllmEncoder& enc, const VllmOptions& o,
+                   const std::string& version, std::uint64_t max_model_len) {
+  if (!enc.has_tower) {
+    if (o.mm_options_given) notes.emplace_back("The model has no vision tower: the multimodal options change nothing.");
+    return;
+  }
+  if (is_v0(o)) {
+    notes.emplace_back("Encoder profiling of vLLM's V0 engine (before 0.10) is not modelled: only the tower's weights are counted.");
+    return;
+  }
+  if (enc.disabled) {
+    notes.push_back(std::string("Every modality limit is 0: vLLM profiles no encoder and reserves no encoder cache") +
+                    (enc.tower_dropped ? "; vLLM " + version + " does not load the vision tower either, so its weights are not in the vLLM weights above."
+                                       : "; vLLM " + version + " still loads this model's vision tower."));
+    return;
+  }
+  if (enc.skipped) {
+    notes.emplace_back("--skip-mm-profiling: vLLM reserves nothing for the encoder's activations or its outputs; an "
+                       "image request needs that memory from the KV cache's headroom.");
+  } else if (!enc.modelled) {
+    notes.emplace_back(spec.vision_profile ? "Only the image encoder's profiling is modelled; with the image limit 0 "
+                                             "vLLM profiles another modality: not counted."
+                                           : "Encoder profiling not modelled for this model: only the vision tower's "
+                                             "weights are counted, not the outputs vLLM's profile run holds.");
+  } else {
+    notes.push_back(fmt_encoder_note(enc));
+    if (spec.vision_profile->video && o.mm_video_limit.value_or(1) > 0) {
+      notes.emplace_back(max_model_len >= 32768
+                             ? "The model takes video too, and at max_model_len 32,768 or more its largest video item "
+                               "outgrows the image: vLLM then profiles video, which is not modelled, so the encoder "
+                               "figure is the image's (a lower bound)."
+                             : "The model takes video too; vLLM profiles the modality of the most tokens per item, an "
+                               "image at this max_model_len: video is not modelled.");
+    }
+    if (v2_model_runner(spec, o)) {
+      notes.emplace_back("From vLLM 0.25 a dense model runs on the V2 model runner, which profiled no encoder before "
+                         "PR #47985 (2026-07): the release that first has it is not known, so the outputs are counted.");
+    }
+  }
+  if (o.mm_encoder_tp_data) {
+    notes.emplace_back("--mm-encoder-tp-mode data: the vision tower is whole on every GPU, as vramcalc already counts it.");
+  }
+}
 
 // What the LoRA figure leaves out or what vLLM would say of the LoRA options.
 void lora_notes(std::vector<std::string>& notes, const ModelSpec& spec, const VllmLora& lora, const VllmOptions& o,
@@ -1255,6 +1369,7 @@ EngineSection vllm_section(const ModelSpec& model, const Settings& settings, con
   lora_notes(e.notes, model, v.plan.lora, o, layout, e.version);
   speculative_notes(e.notes, model, v.plan.speculative, o, layout, settings.draft.get());
   offload_notes(e.notes, v.plan.cpu_offload, o);
+  encoder_notes(e.notes, model, v.plan.encoder, o, e.version, settings.context_tokens);
   e.host_bytes = v.plan.host_bytes;
   std::vector<std::string> parts;
   const std::string gpus = std::to_string(layout.gpus()) + (layout.gpus() == 1 ? " GPU" : " GPUs");
@@ -1432,6 +1547,54 @@ std::optional<Error> parse_vllm_speculative_config(std::string_view text, VllmSp
   if (out.method != VllmSpecMethod::mtp && out.num_speculative_tokens == 0) {
     return value_error("\"num_speculative_tokens\" is required for method " + out.method_name);
   }
+  return std::nullopt;
+}
+
+std::optional<Error> parse_vllm_mm_limits(std::string_view text, VllmOptions& out) {
+  if (text.size() > 4096) return value_error("longer than 4,096 characters");
+  out.mm_image_limit.reset();
+  out.mm_video_limit.reset();
+  out.mm_other_nonzero = false;
+  JsonCursor c{text};
+  const auto bad = [&] {
+    return value_error("expected a JSON object of items per prompt like '{\"image\": 2, \"video\": 0}' at character " +
+                       std::to_string(c.i + 1));
+  };
+  if (!c.eat('{')) return bad();
+  if (!c.eat('}')) {
+    do {
+      const auto key = json_string(c);
+      if (!key || !c.eat(':')) return bad();
+      c.skip();
+      std::optional<std::string> value;
+      if (c.i < c.t.size() && c.t[c.i] == '{') {
+        // {"count": N, "width": W, "height": H} (PR #25631): the count is the limit.
+        ++c.i;
+        while (!value) {
+          const auto sub = json_string(c);
+          if (!sub || !c.eat(':')) return bad();
+          auto v = json_value(c);
+          if (!v) return bad();
+          if (*sub == "count") value = *v;
+          if (!c.eat(',')) break;
+        }
+        while (c.i < c.t.size() && c.t[c.i] != '}') ++c.i; // the size keys after it
+        if (!c.eat('}') || !value) return value_error("\"" + excerpt(*key, 40) + "\": an object needs a \"count\"");
+      } else {
+        value = json_value(c);
+      }
+      if (!value) return bad();
+      auto n = *value == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(*value, 1u << 20);
+      if (!n) return value_error("\"" + excerpt(*key, 40) + "\": " + n.error().message);
+      if (*key == "image") out.mm_image_limit = *n;
+      else if (*key == "video") out.mm_video_limit = *n;
+      else if (*n > 0) out.mm_other_nonzero = true;
+    } while (c.eat(','));
+    if (!c.eat('}')) return bad();
+  }
+  c.skip();
+  if (c.i != text.size()) return value_error("text after the JSON object");
+  out.mm_options_given = true;
   return std::nullopt;
 }
 
@@ -1629,6 +1792,30 @@ constexpr EngineOptionSpec vllm_options[] = {
      "num_speculative_tokens, draft_tensor_parallel_size",
      false, true,
      [](std::string_view t, Settings& s) { return parse_vllm_speculative_config(t, s.engine_options.vllm.speculative); }},
+    {"--limit-mm-per-prompt", "limit_mm_per_prompt",
+     "vLLM: multimodal items per prompt, a JSON object ('{\"image\": 2}'; all 0: no encoder profiling)", false, true,
+     [](std::string_view t, Settings& s) { return parse_vllm_mm_limits(t, s.engine_options.vllm); }},
+    {"--language-model-only", "language_model_only", "vLLM 0.16+: text only, every modality limit 0", true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.vllm.language_model_only = t == "true";
+       s.engine_options.vllm.mm_options_given = true;
+       return std::nullopt;
+     }},
+    {"--skip-mm-profiling", "skip_mm_profiling", "vLLM: profile without the multimodal encoder (nothing reserved for it)",
+     true, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       s.engine_options.vllm.skip_mm_profiling = t == "true";
+       s.engine_options.vllm.mm_options_given = true;
+       return std::nullopt;
+     }},
+    {"--mm-encoder-tp-mode", "mm_encoder_tp_mode", "vLLM: weights (shard the encoder) or data (replicate it)", false,
+     true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t != "weights" && t != "data") return value_error("'" + std::string(t) + "' is not weights or data");
+       s.engine_options.vllm.mm_encoder_tp_data = t == "data";
+       s.engine_options.vllm.mm_options_given = true;
+       return std::nullopt;
+     }},
 };
 
 } // namespace

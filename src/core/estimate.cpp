@@ -656,7 +656,10 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
     if (params.vision > 0) {
       r.notes.push_back(settings.weights.kind == FormatKind::gguf
                             ? "The vision tower (" + with_commas(params.vision) +
-                                  " parameters) is not counted: llama.cpp loads it from a separate mmproj file."
+                                  (settings.engine_options.llamacpp.mmproj_dtype || settings.engine_options.llamacpp.mmproj_size_bytes
+                                       ? " parameters) is not in the model's GGUF: llama.cpp loads it from the mmproj "
+                                         "file, counted in its figures (--mmproj)."
+                                       : " parameters) is not counted: llama.cpp loads it from a separate mmproj file.")
                             : "Weights include the vision tower (" + with_commas(params.vision) +
                                   " parameters, kept at the native dtype).");
     }

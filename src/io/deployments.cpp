@@ -144,8 +144,8 @@ struct Reader {
           const std::string opath = kpath + "." + okey;
           if (std::find(okeys.begin(), okeys.end(), okey) == okeys.end()) {
             add(*o.first, opath, unknown_key_message(okey, okeys));
-          } else if (o.second->is_map() && okey == "speculative_config") {
-            // vLLM's speculative config written as a mapping: read as its JSON object.
+          } else if (o.second->is_map() && (okey == "speculative_config" || okey == "limit_mm_per_prompt")) {
+            // vLLM's speculative config or multimodal limits written as a mapping: read as its JSON object.
             DeployValue dv = value(*o.second, opath);
             dv.text = flat_json(*o.second);
             d.engine_options[okey] = std::move(dv);
@@ -411,6 +411,10 @@ std::expected<Deployment, Error> deployment_from_vllm_args(std::vector<std::stri
       {"--kv-offloading-size", "opt:kv_offloading_size"},
       {"--kv-offloading-backend", "opt:kv_offloading_backend"},
       {"--swap-space", "opt:swap_space"},
+      {"--limit-mm-per-prompt", "opt:limit_mm_per_prompt"},
+      {"--language-model-only", "opt:language_model_only", false},
+      {"--skip-mm-profiling", "opt:skip_mm_profiling", false},
+      {"--mm-encoder-tp-mode", "opt:mm_encoder_tp_mode"},
   };
   static const std::set<std::string_view> booleans{
       "--trust-remote-code", "--enable-prefix-caching", "--no-enable-prefix-caching", "--enable-chunked-prefill",

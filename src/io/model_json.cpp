@@ -281,6 +281,18 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
   if (auto v = r.opt_object("vision")) {
     s.vision_params = v->u64("params", 1, 1ull << 40);
     s.vision_source = v->str("source");
+    // The encoder's profiling facts: all three or none.
+    const auto t = v->opt_u64("max_tokens_per_image", 1, 1u << 24);
+    const auto e = v->opt_u64("embeddings_per_image", 1, 1u << 24);
+    const auto d = v->opt_u64("output_width", 1, 1u << 20);
+    if (t || e || d) {
+      if (!t || !e || !d) {
+        v->fail(!t ? "max_tokens_per_image" : !e ? "embeddings_per_image" : "output_width",
+                "is required with the other encoder profiling keys (max_tokens_per_image, embeddings_per_image, "
+                "output_width)");
+      }
+      s.vision_profile = EncoderProfile{*t, *e, *d, v->opt_bool("video", false)};
+    }
     v->finish();
   }
 

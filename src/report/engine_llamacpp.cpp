@@ -61,6 +61,11 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                    {"total_layers", l.total_layers},
                    {"app", l.server ? "server" : "library"},
                    {"n_outputs", p.n_outputs}});
+  if (p.mmproj_bytes > 0) {
+    // Only with --mmproj, so documents without one stay as they were.
+    out["mmproj_bytes"] = p.mmproj_bytes;
+    out["mmproj_on_gpu"] = p.mmproj_on_gpu;
+  }
   if (p.draft) {
     // Only with a draft model (-md / --draft), so documents without one stay as they were.
     const LlamaCppDraft& d = *p.draft;

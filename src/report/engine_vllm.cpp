@@ -61,6 +61,22 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
   // The host's parts beside the offloaded weights, when there are any.
   if (vllm.options.kv_offloading_bytes != 0) j["kv_offloading_host_bytes"] = v.kv_offloading_host_bytes;
   if (v.swap_host_bytes != 0 || vllm.options.swap_space_bytes) j["swap_host_bytes"] = v.swap_host_bytes;
+  if (v.encoder.has_tower) {
+    // Only for a model with a vision tower, so text-only documents stay as they were.
+    const VllmEncoder& enc = v.encoder;
+    j["encoder"] = ojson{{"modelled", enc.modelled},
+                         {"profiled", enc.profiled},
+                         {"disabled", enc.disabled},
+                         {"skipped", enc.skipped},
+                         {"tower_dropped", enc.tower_dropped},
+                         {"tower_bytes", enc.tower_bytes},
+                         {"tokens_per_item", enc.tokens_per_item},
+                         {"budget_tokens", enc.budget_tokens},
+                         {"items", enc.items},
+                         {"rows_per_item", enc.rows_per_item},
+                         {"output_width", enc.output_width},
+                         {"held_bytes", enc.held_bytes}};
+  }
   if (vllm.options.enable_lora) {
     // Only with --enable-lora, so documents without LoRA stay as they were.
     const VllmOptions& o = vllm.options;
@@ -181,6 +197,13 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
     t.row({"\u2212 activation peak", format_bytes(v.activation_bytes, u),
            fmt::format("profile run: {} tokens, sampler for {} sequences", with_commas(v.max_num_batched_tokens),
                        with_commas(std::min(v.max_num_seqs, v.max_num_batched_tokens)))});
+    if (v.encoder.profiled) {
+      const VllmEncoder& enc = v.encoder;
+      t.row({"  (encoder cache)", format_bytes(enc.held_bytes, u),
+             fmt::format("budget {} tokens, profiled with {} image items ({} \u00d7 {} rows \u00d7 {})", with_commas(enc.budget_tokens),
+                         with_commas(enc.items), with_commas(enc.items), with_commas(enc.rows_per_item),
+                         with_commas(enc.output_width))});
+    }
     t.row({"\u2212 non-torch", format_bytes(v.non_torch_bytes, u), "NCCL and library workspaces"});
     if (v.cuda_graph_bytes > 0) {
       t.row({"\u2212 CUDA graphs", format_bytes(v.cuda_graph_bytes, u), "estimate, in the budget since v0.21"});
