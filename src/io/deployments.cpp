@@ -474,88 +474,58 @@ std::expected<Deployment, Error> deployment_from_llama_server(std::string_view c
   return deployment_from_llama_server_args(std::move(*args), "--llama-server");
 }
 
-std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<std::string> a,
-                                                                   const std::string& origin) {
-  std::size_t start = 0;
-  while (start < a.size() && !a[start].starts_with("-")) ++start; // the program name (and a path to it)
-  static constexpr FlagMap known[] = {
-      {"-m", "model"},
-      {"--model", "model"},
-      {"-hf", "hf_repo"},
-      {"--hf-repo", "hf_repo"},
-      {"-c", "n_ctx"},
-      {"--ctx-size", "n_ctx"},
-      {"-np", "batch"},
-      {"--parallel", "batch"},
-      {"-ngl", "opt:n_gpu_layers"},
-      {"--gpu-layers", "opt:n_gpu_layers"},
-      {"--n-gpu-layers", "opt:n_gpu_layers"},
-      {"-ctk", "opt:cache_type_k"},
-      {"--cache-type-k", "opt:cache_type_k"},
-      {"-ctv", "opt:cache_type_v"},
-      {"--cache-type-v", "opt:cache_type_v"},
-      {"-b", "opt:batch_size"},
-      {"--batch-size", "opt:batch_size"},
-      {"-ub", "opt:ubatch_size"},
-      {"--ubatch-size", "opt:ubatch_size"},
-      {"-ts", "opt:tensor_split"},
-      {"--tensor-split", "opt:tensor_split"},
-      {"--n-cpu-moe", "opt:n_cpu_moe"},
-      {"-ncmoe", "opt:n_cpu_moe"},
-      {"-nkvo", "opt:no_kv_offload", false},
-      {"--no-kv-offload", "opt:no_kv_offload", false},
-      {"-kvu", "opt:kv_unified", false},
-      {"--kv-unified", "opt:kv_unified", false},
-      {"--swa-full", "opt:swa_full", false},
-      {"-cmoe", "cpu_moe", false},
-      {"--cpu-moe", "cpu_moe", false},
-      {"-md", "draft"},
-      {"--model-draft", "draft"},
-      {"-ngld", "opt:n_gpu_layers_draft"},
-      {"--gpu-layers-draft", "opt:n_gpu_layers_draft"},
-      {"--n-gpu-layers-draft", "opt:n_gpu_layers_draft"},
-      {"-ctkd", "opt:cache_type_k_draft"},
-      {"--cache-type-k-draft", "opt:cache_type_k_draft"},
-      {"-ctvd", "opt:cache_type_v_draft"},
-      {"--cache-type-v-draft", "opt:cache_type_v_draft"},
-      {"-cd", "opt:ctx_size_draft"},
-      {"--ctx-size-draft", "opt:ctx_size_draft"},
-      {"--draft-max", "opt:draft_max"},
-      {"--draft", "opt:draft_max"},
-      {"--draft-n", "opt:draft_max"},
-  };
-  static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
-                                                   "--no-webui", "--metrics", "--embedding", "--embeddings",
-                                                   "--verbose", "-v", "--no-warmup", "--context-shift",
-                                                   "--lora-init-without-apply"};
-  static const std::set<std::string_view> silent{"--host", "--port", "--api-key", "-a", "--alias", "--jinja",
-                                                 "--metrics", "--no-webui", "--verbose", "-v", "--chat-template",
-                                                 "--log-file", "--log-disable",
-                                                 "--lora-init-without-apply"};
-  Deployment d;
-  d.file = origin;
-  std::vector<std::string> positional;
-  // -fa takes on|off|auto today and was a bare flag before; read it here.
-  std::vector<std::string> rest;
-  // Every adapter file of --lora / --lora-scaled into one comma-separated `lora`.
-  std::string loras;
-  std::string lora_path;
-  for (std::size_t i = start; i < a.size(); ++i) {
-    if (a[i] == "-fa" || a[i] == "--flash-attn") {
-      std::string v = "on";
-      if (i + 1 < a.size() && (a[i + 1] == "on" || a[i + 1] == "off" || a[i + 1] == "auto")) v = a[++i];
-      d.engine_options["flash_attn"] = {v, origin + " " + a[i], ""};
-    } else if ((a[i] == "--lora" || a[i] == "--lora-scaled") && i + 1 < a.size()) {
-      lora_path = origin + " " + a[i];
-      i = lora_files(a, i, loras);
-    } else {
-      rest.push_back(a[i]);
-    }
-  }
-  if (auto r = map_flags(rest, 0, known, booleans, silent, d, origin, positional); !r) return std::unexpected(r.error());
-  for (const std::string& p : positional) d.ignored.push_back(p);
-  if (!loras.empty()) d.keys["lora"] = {loras, lora_path, ""};
-  // -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.
+namespace {
+
+// llama-server's flags vramcalc reads, each to a deployment key or an engine option ("opt:").
+constexpr FlagMap llama_server_flags[] = {
+    {"-m", "model"},
+    {"--model", "model"},
+    {"-hf", "hf_repo"},
+    {"--hf-repo", "hf_repo"},
+    {"-c", "n_ctx"},
+    {"--ctx-size", "n_ctx"},
+    {"-np", "batch"},
+    {"--parallel", "batch"},
+    {"-ngl", "opt:n_gpu_layers"},
+    {"--gpu-layers", "opt:n_gpu_layers"},
+    {"--n-gpu-layers", "opt:n_gpu_layers"},
+    {"-ctk", "opt:cache_type_k"},
+    {"--cache-type-k", "opt:cache_type_k"},
+    {"-ctv", "opt:cache_type_v"},
+    {"--cache-type-v", "opt:cache_type_v"},
+    {"-b", "opt:batch_size"},
+    {"--batch-size", "opt:batch_size"},
+    {"-ub", "opt:ubatch_size"},
+    {"--ubatch-size", "opt:ubatch_size"},
+    {"-ts", "opt:tensor_split"},
+    {"--tensor-split", "opt:tensor_split"},
+    {"--n-cpu-moe", "opt:n_cpu_moe"},
+    {"-ncmoe", "opt:n_cpu_moe"},
+    {"-nkvo", "opt:no_kv_offload", false},
+    {"--no-kv-offload", "opt:no_kv_offload", false},
+    {"-kvu", "opt:kv_unified", false},
+    {"--kv-unified", "opt:kv_unified", false},
+    {"--swa-full", "opt:swa_full", false},
+    {"-cmoe", "cpu_moe", false},
+    {"--cpu-moe", "cpu_moe", false},
+    {"-md", "draft"},
+    {"--model-draft", "draft"},
+    {"-ngld", "opt:n_gpu_layers_draft"},
+    {"--gpu-layers-draft", "opt:n_gpu_layers_draft"},
+    {"--n-gpu-layers-draft", "opt:n_gpu_layers_draft"},
+    {"-ctkd", "opt:cache_type_k_draft"},
+    {"--cache-type-k-draft", "opt:cache_type_k_draft"},
+    {"-ctvd", "opt:cache_type_v_draft"},
+    {"--cache-type-v-draft", "opt:cache_type_v_draft"},
+    {"-cd", "opt:ctx_size_draft"},
+    {"--ctx-size-draft", "opt:ctx_size_draft"},
+    {"--draft-max", "opt:draft_max"},
+    {"--draft", "opt:draft_max"},
+    {"--draft-n", "opt:draft_max"},
+};
+
+// -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.
+void split_hf_repo(Deployment& d) {
   if (auto h = d.keys.find("hf_repo"); h != d.keys.end()) {
     std::string repo = h->second.text;
     if (const auto colon = repo.find(':'); colon != std::string::npos) {
@@ -567,9 +537,10 @@ std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<s
     if (!d.keys.contains("model")) d.keys["model"] = {repo, h->second.path, ""};
     d.keys.erase("hf_repo");
   }
-  if (!d.keys.contains("model")) {
-    return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (-m FILE.gguf or -hf REPO:QUANT)"});
-  }
+}
+
+// The slots and each one's context, as llama-server sets them.
+void llama_server_slots(Deployment& d, const std::string& origin) {
   // Without -np, llama-server picks its slots: 4 sharing one unified cache (tools/server/
   // server.cpp, n_parallel = -1 "auto", since PR #16736, November 2025; builds before it had
   // one slot, and `-np 1` says so). -kvu is then on unless written otherwise.
@@ -600,6 +571,50 @@ std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<s
       // left at 1: the batch check reports a bad -np
     }
   }
+}
+
+} // namespace
+
+std::expected<Deployment, Error> deployment_from_llama_server_args(std::vector<std::string> a,
+                                                                   const std::string& origin) {
+  std::size_t start = 0;
+  while (start < a.size() && !a[start].starts_with("-")) ++start; // the program name (and a path to it)
+  static const std::set<std::string_view> booleans{"--jinja", "--no-mmap", "--mlock", "--cont-batching", "-cb",
+                                                   "--no-webui", "--metrics", "--embedding", "--embeddings",
+                                                   "--verbose", "-v", "--no-warmup", "--context-shift",
+                                                   "--lora-init-without-apply"};
+  static const std::set<std::string_view> silent{"--host", "--port", "--api-key", "-a", "--alias", "--jinja",
+                                                 "--metrics", "--no-webui", "--verbose", "-v", "--chat-template",
+                                                 "--log-file", "--log-disable",
+                                                 "--lora-init-without-apply"};
+  Deployment d;
+  d.file = origin;
+  std::vector<std::string> positional;
+  // -fa takes on|off|auto today and was a bare flag before; read it here.
+  std::vector<std::string> rest;
+  // Every adapter file of --lora / --lora-scaled into one comma-separated `lora`.
+  std::string loras;
+  std::string lora_path;
+  for (std::size_t i = start; i < a.size(); ++i) {
+    if (a[i] == "-fa" || a[i] == "--flash-attn") {
+      std::string v = "on";
+      if (i + 1 < a.size() && (a[i + 1] == "on" || a[i + 1] == "off" || a[i + 1] == "auto")) v = a[++i];
+      d.engine_options["flash_attn"] = {v, origin + " " + a[i], ""};
+    } else if ((a[i] == "--lora" || a[i] == "--lora-scaled") && i + 1 < a.size()) {
+      lora_path = origin + " " + a[i];
+      i = lora_files(a, i, loras);
+    } else {
+      rest.push_back(a[i]);
+    }
+  }
+  if (auto r = map_flags(rest, 0, llama_server_flags, booleans, silent, d, origin, positional); !r) return std::unexpected(r.error());
+  for (const std::string& p : positional) d.ignored.push_back(p);
+  if (!loras.empty()) d.keys["lora"] = {loras, lora_path, ""};
+  split_hf_repo(d);
+  if (!d.keys.contains("model")) {
+    return std::unexpected(Error{ErrorCode::invalid_argument, origin + ": no model (-m FILE.gguf or -hf REPO:QUANT)"});
+  }
+  llama_server_slots(d, origin);
   if (auto m = d.keys.find("cpu_moe"); m != d.keys.end()) {
     d.engine_options["n_cpu_moe"] = {"all", m->second.path, ""};
     d.keys.erase(m);
