@@ -1585,6 +1585,10 @@ std::optional<Error> parse_vllm_mm_limits(std::string_view text, VllmOptions& ou
       }
       if (!value) return bad();
       auto n = *value == "0" ? std::expected<std::uint64_t, Error>(0) : parse_count(*value, 1u << 20);
+      // A limit may be 0 (the modality off), so a negative one is told as such, not "at least 1".
+      if (!n && value->starts_with("-")) {
+        return value_error("\"" + excerpt(*key, 40) + "\": '" + excerpt(*value, 40) + "' is negative; a limit is 0 or more");
+      }
       if (!n) return value_error("\"" + excerpt(*key, 40) + "\": " + n.error().message);
       if (*key == "image") out.mm_image_limit = *n;
       else if (*key == "video") out.mm_video_limit = *n;
