@@ -111,6 +111,28 @@ void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {
   }
 }
 
+// A flag several engines spell alike (--enable-lora: vLLM's and SGLang's), given without
+// --engine naming one of them: the message names them all, at the flag.
+void check_shared_flags(const Options& o, const Settings& s) {
+  for (const auto& [flag, value] : o.engine_flags) {
+    std::vector<std::string_view> owners;
+    bool selected = false;
+    for (const EngineTraits& engine : engine_table) {
+      for (const EngineOptionSpec& spec : engine_option_specs(engine.kind)) {
+        if (spec.flag() != flag) continue;
+        owners.push_back(engine.id);
+        selected = selected || engine.kind == s.engine;
+      }
+    }
+    if (owners.size() < 2 || selected) continue;
+    std::string names;
+    for (std::size_t i = 0; i < owners.size(); ++i) {
+      names += (i == 0 ? "" : i + 1 == owners.size() ? " or " : ", ") + std::string(owners[i]);
+    }
+    fail_at(value.origin, ErrorCode::invalid_argument, "needs --engine " + names, flag);
+  }
+}
+
 } // namespace
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
@@ -131,11 +153,20 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     s.parallel = p;
   }
   if (o.lora) apply_generic_lora(*o.lora, model, s);
-  // Each engine's options, by its specs: refused without the engine, read in its order.
+  check_shared_flags(o, s);
+  // Each engine's options, by its specs: refused without the engine, read in its order. A flag
+  // the engine --engine names shares with another is that engine's.
+  const auto selected = engine_option_specs(s.engine);
+  const auto selected_has = [&](const EngineOptionSpec& spec) {
+    return std::any_of(selected.begin(), selected.end(), [&](const EngineOptionSpec& t) { return t.flag() == spec.flag(); });
+  };
   for (const EngineTraits& engine : engine_table) {
     const auto specs = engine_option_specs(engine.kind);
-    const auto given = [&](const EngineOptionSpec& spec) { return o.engine_flags.contains(std::string(spec.flag())); };
+    const auto given = [&](const EngineOptionSpec& spec) {
+      return o.engine_flags.contains(std::string(spec.flag())) && (engine.kind == s.engine || !selected_has(spec));
+    };
     check_engine_flags(engine.kind, std::any_of(specs.begin(), specs.end(), given), s);
+    if (engine.kind != s.engine) continue;
     for (const EngineOptionSpec& spec : specs) {
       const auto it = o.engine_flags.find(std::string(spec.flag()));
       if (it == o.engine_flags.end()) continue;

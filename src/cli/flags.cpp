@@ -59,12 +59,17 @@ std::vector<std::string> engine_names() {
   return out;
 }
 
-// Each engine's flags, from its option specs, in engine_table's order.
+// Each engine's flags, from its option specs, in engine_table's order. A flag two engines
+// spell alike (vLLM's and SGLang's --enable-lora, as their own command lines spell them) is
+// one flag whose value goes to the engine --engine names; its help joins theirs.
 std::vector<Flag> engine_flags() {
   std::vector<Flag> out;
   for (const EngineTraits& engine : engine_table) {
     for (const EngineOptionSpec& spec : engine_option_specs(engine.kind)) {
-      if (spec.on_command_line) out.push_back({std::string(spec.names), std::string(spec.help), E, &spec});
+      if (!spec.on_command_line) continue;
+      const auto same = std::find_if(out.begin(), out.end(), [&](const Flag& f) { return f.names == spec.names; });
+      if (same != out.end()) same->help += " | " + std::string(spec.help);
+      else out.push_back({std::string(spec.names), std::string(spec.help), E, &spec});
     }
   }
   return out;

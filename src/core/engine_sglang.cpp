@@ -460,11 +460,11 @@ namespace {
 // What SGLang's LoRA pool figure assumes or leaves out.
 void sglang_lora_notes(std::vector<std::string>& notes, const SglangOptions& o, const SglangLora& l) {
   if (!o.enable_lora) {
-    if (o.lora_options_given) notes.push_back("LoRA options without --sglang-enable-lora: nothing is counted.");
+    if (o.lora_options_given) notes.push_back("LoRA options without --enable-lora: nothing is counted.");
     return;
   }
   if (l.rank_assumed) {
-    notes.push_back("LoRA: no --max-lora-rank (--sglang-max-lora-rank here): SGLang takes the largest rank of its --lora-paths "
+    notes.push_back("LoRA: no --max-lora-rank: SGLang takes the largest rank of its --lora-paths "
                     "adapters; counted at 16.");
   }
   const auto layers = [](std::uint64_t n) { return std::to_string(n) + (n == 1 ? " layer" : " layers"); };
@@ -646,10 +646,9 @@ constexpr EngineOptionSpec sglang_options[] = {
      [](std::string_view t, Settings& s) {
        return read_into(s.engine_options.sglang.speculative_num_draft_tokens, parse_count(t, 1u << 16));
      }},
-    // LoRA: SGLang's --enable-lora and --max-lora-rank are vLLM's flags here too, so vramcalc's
-    // command line spells them --sglang-enable-lora and --sglang-max-lora-rank; a deployment's
-    // keys and `check --sglang` take SGLang's own.
-    {"--sglang-enable-lora", "enable_lora", "SGLang: preallocate the LoRA memory pool (--enable-lora)", true, true,
+    // LoRA: --enable-lora and --max-lora-rank are vLLM's flags too, spelled alike: one flag each
+    // on vramcalc's command line, read by the engine --engine names (src/cli/flags.cpp).
+    {"--enable-lora", "enable_lora", "SGLang: preallocate the LoRA memory pool", true, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        if (t != "true" && t != "false") return value_error("'" + std::string(t) + "' is not true or false");
        s.engine_options.sglang.enable_lora = t == "true";
@@ -661,7 +660,7 @@ constexpr EngineOptionSpec sglang_options[] = {
        s.engine_options.sglang.lora_options_given = true;
        return read_into(s.engine_options.sglang.max_loras_per_batch, parse_count(t, 1u << 16));
      }},
-    {"--sglang-max-lora-rank", "max_lora_rank", "SGLang: LoRA rank of the pool's slots (--max-lora-rank)", false, true,
+    {"--max-lora-rank", "max_lora_rank", "SGLang: LoRA rank of the pool's slots", false, true,
      [](std::string_view t, Settings& s) {
        s.engine_options.sglang.lora_options_given = true;
        return read_into(s.engine_options.sglang.max_lora_rank, parse_count(t, 1u << 16));
