@@ -87,6 +87,9 @@ struct SglangResult {
   std::uint64_t max_total_num_tokens = 0; // "max_total_num_tokens=" of its log
   std::uint64_t kv_pool_bytes = 0;    // max_total_num_tokens x cell
   std::uint64_t page_size = 1;
+  // SGLang picks the trtllm_mha attention backend for gpt-oss and Llama 4 on SM100 (B200,
+  // GB200, B300): pages of 16, 32 or 64 tokens (else 64), and no hybrid SWA pool for gpt-oss.
+  bool trtllm_mha = false;
   std::uint64_t context_len = 0;
   std::uint64_t max_running_requests = 0;
   bool starts = false;                // SGLang raises "Not enough memory" when no token fits

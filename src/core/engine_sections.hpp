@@ -46,6 +46,17 @@ inline void budget_fit_row(FitRow& row, const EngineSection& common, std::uint64
   row.overhead_bytes = required_bytes - weights_bytes - kv_bytes;
 }
 
+// The GPU families the engines' kernel choices turn on, by catalog id (gpus.json holds no compute
+// capability): SM90 (H100, H200, H20, GH200) and SM100 (B200, GB200, B300).
+inline bool gpu_is_sm90(const GpuSpec& gpu) {
+  for (const char* id : {"h100", "h200", "h20", "gh200"}) if (gpu.id.find(id) != std::string::npos) return true;
+  return false;
+}
+inline bool gpu_is_sm100(const GpuSpec& gpu) {
+  for (const char* id : {"b200", "b300", "gb200"}) if (gpu.id.find(id) != std::string::npos) return true;
+  return false;
+}
+
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
 // The engine's fit row for the GPU it planned: its verdict, needs and headroom.

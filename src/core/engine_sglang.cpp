@@ -139,15 +139,16 @@ std::uint64_t layer_cell(const ModelSpec& spec, Dtype kv_dtype, std::uint32_t at
 
 // mamba_cache_per_req: every recurrent layer's conv state (bfloat16 whatever the model's dtype:
 // configs/mamba_utils.py CONV_DTYPE) and temporal state (--mamba-ssm-dtype; KDA's always
-// float32), each split over tp (Mamba2StateShape / the GDN and KDA shapes).
-std::uint64_t mamba_per_req(const ModelSpec& spec, const Parallel& p, Dtype ssm_dtype) {
+// float32), each split over the attention tp (Mamba2StateShape / the GDN and KDA shapes, built
+// with get_attention_tp_size(): tp / dp under DP attention).
+std::uint64_t mamba_per_req(const ModelSpec& spec, std::uint32_t attention_tp, Dtype ssm_dtype) {
   std::uint64_t total = 0;
   for (const LayerSpec& layer : spec.layers) {
     if (layer.attention != AttentionKind::none) continue;
     const StateElements e = state_elements(spec, layer);
     const Dtype ssm = spec.recurrent && spec.recurrent->kind == RecurrentKind::kda ? e.ssm_dtype : ssm_dtype;
-    const std::uint64_t conv = checked_mul(ceil_div(e.conv, p.tp), traits(Dtype::bf16).block_bytes, "the Mamba state");
-    const std::uint64_t temporal = checked_mul(ceil_div(e.ssm, p.tp), traits(ssm).block_bytes, "the Mamba state");
+    const std::uint64_t conv = checked_mul(ceil_div(e.conv, attention_tp), traits(Dtype::bf16).block_bytes, "the Mamba state");
+    const std::uint64_t temporal = checked_mul(ceil_div(e.ssm, attention_tp), traits(ssm).block_bytes, "the Mamba state");
     total = checked_add(total, checked_add(conv, temporal, "the Mamba state"), "the Mamba state");
   }
   return total;
@@ -161,9 +162,9 @@ std::uint64_t requests_given(const SglangOptions& o) {
 
 // handle_max_mamba_cache: the state slots and their memory come off the rest before the
 // tokens are counted. Returns the rest left for the KV pool.
-std::int64_t take_mamba(SglangResult& r, const ModelSpec& spec, const Parallel& p, const SglangOptions& o, std::int64_t rest) {
+std::int64_t take_mamba(SglangResult& r, const ModelSpec& spec, const SglangOptions& o, std::int64_t rest) {
   r.hybrid_linear = true;
-  r.mamba_cache_per_req_bytes = mamba_per_req(spec, p, o.mamba_ssm_dtype);
+  r.mamba_cache_per_req_bytes = mamba_per_req(spec, r.attention_tp, o.mamba_ssm_dtype);
   const std::uint64_t per = r.mamba_cache_per_req_bytes;
   const std::uint64_t given_requests = requests_given(o);
   const std::uint64_t dp = o.enable_dp_attention ? o.dp_size : 1;
@@ -379,6 +380,11 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   r.error = refusal(spec, p, o);
   if (!r.error.empty()) return r;
   r.page_size = std::max<std::uint64_t>(1, o.page_size);
+  // gpt-oss and Llama 4 on SM100: the trtllm_mha backend SGLang picks when none is given
+  // (server_args.py _handle_model_specific_adjustments) takes pages of 16, 32 or 64 tokens and
+  // changes any other size to 64 (_handle_page_size).
+  r.trtllm_mha = hybrid_swa_arch(spec) && detail::gpu_is_sm100(gpu);
+  if (r.trtllm_mha && r.page_size != 16 && r.page_size != 32 && r.page_size != 64) r.page_size = 64;
   r.context_len = context_len;
   r.dp_attention = o.enable_dp_attention;
   r.dp_size = o.enable_dp_attention ? o.dp_size : 1;
@@ -408,19 +414,20 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   r.layer_cell_bytes = layer_cell(spec, kv_dtype, r.attention_tp);
   r.cell_bytes = checked_mul(r.layer_cell_bytes, cell_layers(spec, p, linear), "the KV cell");
   std::int64_t rest = r.rest_bytes;
-  if (linear) rest = take_mamba(r, spec, p, o, rest);
+  if (linear) rest = take_mamba(r, spec, o, rest);
   if (rest > 0 && r.cell_bytes > 0) r.max_total_num_tokens = static_cast<std::uint64_t>(rest) / r.cell_bytes;
   r.profiled_tokens = r.max_total_num_tokens;
   // max_running_requests: given (48 under speculative decoding), or min(max(int(tokens /
   // context_len x 512), 2048), 4096) (model_runner.py init_memory_pool); hybrid linear models
-  // at most a third of the state slots.
+  // at most a third of the state slots (MAMBA_CACHE_SIZE_MAX_RUNNING_REQUESTS_RATIO), or all of
+  // them without the radix cache (its ratio is 1).
   if (const std::uint64_t given = requests_given(o); given != 0) {
     r.max_running_requests = given;
   } else if (context_len > 0) {
     const std::uint64_t by_pool = checked_mul(r.max_total_num_tokens, 512, "max_running_requests") / context_len;
     r.max_running_requests = std::min<std::uint64_t>(std::max<std::uint64_t>(by_pool, 2048), 4096);
   }
-  if (linear) r.max_running_requests = std::min(r.max_running_requests, r.max_mamba_cache_size / 3);
+  if (linear) r.max_running_requests = std::min(r.max_running_requests, r.max_mamba_cache_size / (o.disable_radix_cache ? 1 : 3));
   // Speculative decoding's headroom (draft_runner_cache_size): the pool grows by the draft and
   // verify tokens of every running request, + 100.
   // (NGRAM leaves speculative_num_steps unset in server_args.py: its headroom is not modelled.)
@@ -431,7 +438,10 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
     r.max_total_num_tokens = checked_add(r.max_total_num_tokens, r.spec_headroom_tokens, "the KV pool");
   }
   r.max_total_num_tokens = r.max_total_num_tokens / r.page_size * r.page_size;
-  if (hybrid_swa_arch(spec) && !o.disable_hybrid_swa_memory && r.max_total_num_tokens > 0) {
+  // gpt-oss under trtllm_mha: "Disable hybrid SWA memory for GPT-OSS model with trtllm_mha
+  // attention backend" (server_args.py): one whole-context pool.
+  const bool swa_off = o.disable_hybrid_swa_memory || (r.trtllm_mha && spec.arch == "gpt-oss");
+  if (hybrid_swa_arch(spec) && !swa_off && r.max_total_num_tokens > 0) {
     split_swa(r, spec, o.swa_full_tokens_ratio_ppm);
   }
   r.kv_pool_bytes = r.hybrid_swa
@@ -497,6 +507,12 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
     if (o.dp_size > 1 && !o.enable_dp_attention) {
       e.notes.push_back("--dp-size " + std::to_string(o.dp_size) + " without --enable-dp-attention: " +
                         std::to_string(o.dp_size) + " replicas, each on these GPUs as shown.");
+    }
+    if (r.trtllm_mha) {
+      e.notes.push_back("SGLang picks the trtllm_mha attention backend for this model on " + g.gpu.name + ": pages of " +
+                        std::to_string(r.page_size) + " tokens" +
+                        (model.arch == "gpt-oss" ? std::string(" and no hybrid sliding-window pool") : std::string()) +
+                        " (server_args.py).");
     }
     if (r.speculative == SglangSpeculative::ngram) {
       e.notes.push_back("NGRAM speculative decoding: no draft model; the pool's headroom for its draft tokens is not "

@@ -33,9 +33,8 @@ std::uint64_t contains(const std::string& s, const char* needle) { return s.find
 // Blackwell) (vllm/platforms/cuda.py check_and_update_config).
 std::uint64_t default_block_size(const ModelSpec& spec, const GpuSpec& gpu) {
   if (!spec.attention.mla) return 16;
-  const std::string& id = gpu.id;
-  if (contains(id, "b200") || contains(id, "b300") || contains(id, "gb200")) return 128;
-  if (contains(id, "h100") || contains(id, "h200") || contains(id, "h20")) return 64;
+  if (detail::gpu_is_sm100(gpu)) return 128;
+  if (detail::gpu_is_sm90(gpu)) return 64;
   return 16;
 }
 
@@ -238,12 +237,8 @@ void batch_defaults(VllmResult& r, const ModelSpec& spec, std::uint64_t max_mode
 }
 
 // Which GPU family a catalog id names, for the kernels vLLM picks.
-bool is_hopper(const GpuSpec& gpu) {
-  return contains(gpu.id, "h100") || contains(gpu.id, "h200") || contains(gpu.id, "h20") || contains(gpu.id, "gh200");
-}
-bool is_blackwell_dc(const GpuSpec& gpu) {
-  return contains(gpu.id, "b200") || contains(gpu.id, "b300") || contains(gpu.id, "gb200");
-}
+bool is_hopper(const GpuSpec& gpu) { return detail::gpu_is_sm90(gpu); }
+bool is_blackwell_dc(const GpuSpec& gpu) { return detail::gpu_is_sm100(gpu); }
 
 // The profile run's forward pass: one batch of `tokens` (attention kernels do not run in
 // it). Widest intermediate per token of one layer (elements, per GPU), besides the

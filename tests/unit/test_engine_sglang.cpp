@@ -408,6 +408,23 @@ TEST_CASE("SGLang: gpt-oss's hybrid sliding-window pool (SWAKVPool, --swa-full-t
   const SglangResult p = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, off);
   CHECK_FALSE(p.hybrid_swa);
   CHECK(p.max_total_num_tokens == 1156849);
+  // On SM100 (B200) SGLang picks trtllm_mha for gpt-oss: pages of 64 and one whole-context pool
+  // ("Disable hybrid SWA memory for GPT-OSS model with trtllm_mha attention backend",
+  // server_args.py); Llama 4 keeps its hybrid pool, in pages of 64.
+  const SglangResult b = sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("b200"), Parallel{}, {});
+  CHECK(b.trtllm_mha);
+  CHECK(b.page_size == 64);
+  CHECK_FALSE(b.hybrid_swa);
+  CHECK(b.max_total_num_tokens == static_cast<std::uint64_t>(b.rest_bytes) / 49152 / 64 * 64);
+  SglangOptions page32;
+  page32.page_size = 32; // a size trtllm_mha takes is kept
+  CHECK(sglang_plan(m, format_of("mxfp4"), Dtype::bf16, 8192, catalog_gpu("b200"), Parallel{}, page32).page_size == 32);
+  const SglangResult l4 = sglang_plan(model("llama-4-scout"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("b200"),
+                                      Parallel{2, 1, false}, {});
+  CHECK(l4.trtllm_mha);
+  CHECK(l4.hybrid_swa);
+  CHECK(l4.full_max_total_num_tokens % 64 == 0);
+  CHECK_FALSE(g.trtllm_mha); // H100: fa3, the hybrid pool
   // Gemma 3 is not on SGLang's hybrid list: its sliding layers stay in the plain pool, whole.
   const SglangResult gm = sglang_plan(model("gemma-3-27b"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{}, {});
   CHECK(gm.error.empty());
@@ -456,6 +473,60 @@ TEST_CASE("SGLang: hybrid linear models' Mamba state pool (Qwen3-Next, Kimi-Line
   CHECK(k.max_mamba_cache_size == 410);
   CHECK(k.max_total_num_tokens == (37602706792ull - 410ull * 43417600) / 8064);
   CHECK(k.max_running_requests == 136);
+  // --disable-radix-cache --max-running-requests 48: 48 slots, and all of them may run (the
+  // ratio is 1 without the radix cache, init_memory_pool), not 48 // 3 = 16.
+  SglangOptions no_radix;
+  no_radix.disable_radix_cache = true;
+  no_radix.max_running_requests = 48;
+  const SglangResult nr = sglang_plan(model("qwen3-next-80b-a3b"), format_of("bf16"), Dtype::bf16, 32768,
+                                      catalog_gpu("h100"), Parallel{4, 1, false}, no_radix);
+  CHECK(nr.max_mamba_cache_size == 48);
+  CHECK(nr.max_running_requests == 48);
+}
+
+TEST_CASE("SGLang: the Mamba state pool against two public logs' own figures (logs.md)", "[sglang]") {
+  const auto rest_of = [](double avail, double total, double f) { return (avail - total * (1 - f)) * gib_d; };
+  // KT-Q35-397B: Qwen3.5-397B-A17B at tp 2 on RTX 4090s, fraction 0.85. A request's state: 45
+  // GDN layers x (conv (4 - 1) x (2 x 16 x 128 + 64 x 128) / 2 = 24,576 bf16 = 49,152 bytes...
+  SglangOptions kt;
+  kt.mem_fraction_static_ppm = 850000;
+  const SglangResult q = sglang_plan(model("qwen3.5-397b-a17b"), format_of("fp8"), Dtype::bf16, 8192,
+                                     catalog_gpu("rtx-4090"), Parallel{2, 1, false}, kt);
+  REQUIRE(q.error.empty());
+  // ... + temporal 64 x 128 x 128 / 2 = 524,288 float32 = 2,097,152 bytes) = 45 x 2,134,016.
+  CHECK(q.mamba_cache_per_req_bytes == 45ull * 2134016);
+  // 15 attention layers x 2 KV heads / 2 x (256 + 256) x 2 bytes = 15,360 a token.
+  CHECK(q.cell_bytes == 15360);
+  // rest = 19.08 - 22.84 x 0.15 = 15.654 GiB; x 0.9 / 1.9 // 96,030,720 = 82 slots (logged
+  // "max_mamba_cache_size: 82"); (rest - 82 slots) // 15,360 = 581,629 tokens, logged 580,364.
+  const double kt_rest = rest_of(19.08, 22.84, 0.85);
+  const auto kt_slots = static_cast<std::uint64_t>(kt_rest * 0.9 / 1.9 / static_cast<double>(q.mamba_cache_per_req_bytes));
+  CHECK(kt_slots == 82);
+  const double kt_tokens = std::floor((kt_rest - static_cast<double>(kt_slots * q.mamba_cache_per_req_bytes)) / 15360.0);
+  CHECK(kt_tokens == 581629);
+  CHECK(std::abs(rel(kt_tokens, 580364)) < 0.003);
+  // XPU-Nemo3Nano: Nemotron-3-Nano-30B-A3B at tp 4, fraction 0.85, --disable-radix-cache
+  // --max-running-requests 8 --page-size 64: 8 slots of 12,270,592 bytes, and 8 may run (logged
+  // "max_running_requests=8"; the state / 3 rule would give 2).
+  SglangOptions xpu;
+  xpu.mem_fraction_static_ppm = 850000;
+  xpu.disable_radix_cache = true;
+  xpu.max_running_requests = 8;
+  xpu.page_size = 64;
+  const SglangResult n = sglang_plan(model("nemotron-3-nano-30b-a3b"), format_of("bf16"), Dtype::bf16, 8192,
+                                     gpu_of_bytes(24 * gib), Parallel{4, 1, false}, xpu);
+  REQUIRE(n.error.empty());
+  CHECK(n.max_mamba_cache_size == 8);
+  CHECK(n.max_running_requests == 8);
+  CHECK(n.mamba_cache_per_req_bytes == 12270592);
+  // 6 attention layers x max(1, 2 / 4) head x (128 + 128) x 2 = 3,072 a token. rest = 7.95 -
+  // 22.71 x 0.15 = 4.5435 GiB; (rest - 8 slots) // 3,072 to pages of 64 = 1,556,096 tokens,
+  // logged 1,557,504 (-0.09%).
+  CHECK(n.cell_bytes == 3072);
+  const double x_tokens =
+      std::floor((rest_of(7.95, 22.71, 0.85) - 8.0 * static_cast<double>(n.mamba_cache_per_req_bytes)) / 3072.0 / 64) * 64;
+  CHECK(x_tokens == 1556096);
+  CHECK(std::abs(rel(x_tokens, 1557504)) < 0.001);
 }
 
 TEST_CASE("SGLang: DP attention's reserved memory, KV heads per attention rank and replicated attention", "[sglang]") {
@@ -485,6 +556,20 @@ TEST_CASE("SGLang: DP attention's reserved memory, KV heads per attention rank a
   // Each attention-DP rank keeps its own requests in its own pool: 9 requests are 3 a rank.
   CHECK(sglang_rank_batch(d, 9) == 3);
   CHECK(sglang_rank_batch(t, 9) == 9);
+  // A hybrid linear model's state is split over the attention tp (get_attention_tp_size() in
+  // configs/qwen3_next.py): Qwen3-Next FP8 on 4x B200, tp 4, dp 4 (attention tp 1), as the
+  // DP4-Q3Next log of logs.md: 36 GDN layers x (conv (4 - 1) x (2 x 16 x 128 + 32 x 128) =
+  // 24,576 bf16 = 49,152 bytes + temporal 32 x 128 x 128 float32 = 2,097,152 bytes) =
+  // 77,266,944 bytes a request, 4x its tp-4 figure (19,316,736).
+  SglangOptions dp4;
+  dp4.enable_dp_attention = true;
+  dp4.dp_size = 4;
+  const SglangResult qn = sglang_plan(model("qwen3-next-80b-a3b"), format_of("fp8"), Dtype::bf16, 262144,
+                                      catalog_gpu("b200"), Parallel{4, 1, true}, dp4);
+  REQUIRE(qn.error.empty());
+  CHECK(qn.attention_tp == 1);
+  CHECK(qn.mamba_cache_per_req_bytes == 77266944);
+  CHECK(qn.max_running_requests == qn.max_mamba_cache_size / 3);
   // A dp size that does not divide tp is refused as SGLang asserts.
   o.dp_size = 3;
   CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o).error ==
