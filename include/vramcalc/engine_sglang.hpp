@@ -51,6 +51,9 @@ struct SglangOptions {
   std::uint64_t speculative_num_steps = 0;
   std::uint64_t speculative_eagle_topk = 0;
   std::uint64_t speculative_num_draft_tokens = 0;
+  // --cpu-offload-gb G (an int in SGLang's server_args.py): G x 2^30 bytes of each GPU's
+  // decoder-layer parameters to pinned host memory (utils/offloader.py OffloaderV1).
+  std::uint64_t cpu_offload_bytes = 0;
 };
 
 // SGLang's LoRA memory pool on one GPU (docs/engines.md, "SGLang", "LoRA").
@@ -82,6 +85,8 @@ struct SglangResult {
   std::uint64_t static_bytes = 0;     // total_gpu_memory x mem_fraction_static
   std::uint64_t weights_bytes = 0;    // per GPU (the busiest stage)
   SglangLora lora;                    // --enable-lora: its memory pool, out of the static share before the KV pool
+  CpuOffload cpu_offload;             // --cpu-offload-gb: the busiest GPU's parameters in host memory (off weights_bytes)
+  std::uint64_t host_bytes = 0;       // the offloaded parameters of every GPU (tp x every stage's), pinned host memory
   std::int64_t rest_bytes = 0;        // static - weights - LoRA pool: the KV pool's memory (negative: none)
   std::uint64_t cell_bytes = 0;       // KV bytes per token on one GPU (cell_size)
   std::uint64_t max_total_num_tokens = 0; // "max_total_num_tokens=" of its log

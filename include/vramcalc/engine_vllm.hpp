@@ -112,17 +112,8 @@ struct VllmSpecDecode {
   [[nodiscard]] bool active() const { return method != VllmSpecMethod::none; }
 };
 
-// What --cpu-offload-gb moves off one GPU (of one pipeline stage): whole parameters of its
-// decoder layers, in vLLM's order, until the budget is reached; all zero without it.
-struct VllmCpuOffload {
-  std::uint64_t budget_bytes = 0;   // int(G x 2^30), per GPU
-  std::uint64_t bytes = 0;          // the parameters offloaded (>= budget unless every layer's fit under it)
-  std::uint64_t params = 0;         // how many parameters (vLLM's fused ones: qkv_proj, gate_up_proj, w13, ...)
-  std::uint64_t layers = 0;         // decoder layers touched (the last one possibly in part)
-  std::uint64_t largest_layer_bytes = 0; // one layer's offloaded parameters, the most (V0 copies them back per forward)
-  std::uint64_t v_slot_bytes = 0;   // of `bytes`, Gemma 4's V slots in qkv_proj (k_eq_v layers), not in weights_bytes
-  bool ignored = false;             // the release's V2 model runner never installs the offloader
-};
+// What --cpu-offload-gb moves off one GPU: the walk SGLang's offloader shares (engine_fwd.hpp).
+using VllmCpuOffload = CpuOffload;
 
 // --cpu-offload-gb on one GPU of pipeline stage `stage`.
 [[nodiscard]] VllmCpuOffload vllm_cpu_offload(const ModelSpec& spec, const WeightFormat& format, const Parallel& p,

@@ -271,6 +271,24 @@ std::uint64_t dp_attention_extra(const ModelSpec& spec, const WeightFormat& form
   return ceil_div(attention, attention_tp) - ceil_div(attention, p.tp);
 }
 
+// --cpu-offload-gb: each GPU's offloader walks its stage's decoder layers (cpu_offload_walk).
+// The parameters it moves are off the GPU when init_memory_pool measures the memory left, so
+// they come off the weights and the KV pool grows by them. With pipeline stages the smallest
+// stage's offload comes off the busiest stage's weights (exact with one stage). The host holds
+// every GPU's: tp x the stages' sum.
+void take_cpu_offload(SglangResult& r, const ModelSpec& spec, const WeightFormat& format, const Parallel& p,
+                      std::uint64_t budget_bytes) {
+  if (budget_bytes == 0) return;
+  std::uint64_t stages_bytes = 0;
+  for (std::uint32_t stage = 0; stage < p.pp; ++stage) {
+    const CpuOffload c = cpu_offload_walk(spec, format, p, stage, budget_bytes);
+    stages_bytes = checked_add(stages_bytes, c.bytes, "the host memory");
+    if (stage == 0 || c.bytes < r.cpu_offload.bytes) r.cpu_offload = c;
+  }
+  r.host_bytes = checked_mul(stages_bytes, p.tp, "the host memory");
+  r.weights_bytes -= std::min(r.cpu_offload.bytes - r.cpu_offload.v_slot_bytes, r.weights_bytes);
+}
+
 // The static fraction: given, or (gpu_mem - reserved_mem) / gpu_mem rounded to 3 places.
 void static_fraction(SglangResult& r, const GpuSpec& gpu, const Parallel& p, const SglangOptions& o) {
   r.gpu_mem_mib = gpu.memory_bytes / mib;
@@ -404,6 +422,7 @@ SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   RankCosts costs(spec, format, kv_dtype, 1, 0);
   r.dp_attention_extra_weights_bytes = dp_attention_extra(spec, format, p, r.attention_tp);
   r.weights_bytes = checked_add(costs.busiest(p).weights_bytes, r.dp_attention_extra_weights_bytes, "the weights");
+  take_cpu_offload(r, spec, format, p, o.cpu_offload_bytes);
   // The LoRA pool is made in load_model (init_lora_manager), before init_memory_pool measures
   // the memory left: it comes out of the static share, off the KV pool.
   r.lora = sglang_lora(spec, p.tp, o);
@@ -518,11 +537,17 @@ EngineSection sglang_section(const ModelSpec& model, const Settings& settings, c
       e.notes.push_back("NGRAM speculative decoding: no draft model; the pool's headroom for its draft tokens is not "
                         "modelled.");
     }
+    if (r.cpu_offload.bytes > 0) {
+      e.notes.push_back("--cpu-offload-gb: SGLang copies a layer's offloaded parameters to the GPU for its forward "
+                        "(OffloaderV1, functional_call): one layer's at a time (the largest is shown), from the memory "
+                        "outside the static share; not counted.");
+    }
     if (model.vision_params > 0 && !r.fraction_given) {
       e.notes.push_back("SGLang lowers the static fraction of multimodal models by their vision tower "
                         "(adjust_mem_fraction_for_vlm), which is not modelled: its KV pool is smaller than shown.");
     }
   }
+  e.host_bytes = r.host_bytes;
   e.detail = std::move(s);
   return e;
 }
@@ -680,6 +705,21 @@ constexpr EngineOptionSpec sglang_options[] = {
      [](std::string_view t, Settings& s) {
        s.engine_options.sglang.lora_options_given = true;
        return read_into(s.engine_options.sglang.max_lora_rank, parse_count(t, 1u << 16));
+     }},
+    // --cpu-offload-gb is vLLM's flag too (a float there, an int in SGLang): one flag, read by the
+    // engine --engine names.
+    {"--cpu-offload-gb", "cpu_offload_gb",
+     "SGLang: GiB of each GPU's decoder-layer parameters kept in pinned host memory (an integer)",
+     false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       if (t == "0") {
+         s.engine_options.sglang.cpu_offload_bytes = 0; // SGLang's default: off
+         return std::nullopt;
+       }
+       const auto g = parse_count(t, 1u << 20);
+       if (!g) return value_error("'" + std::string(t) + "' is not a whole number of GiB (SGLang's --cpu-offload-gb is an int)");
+       s.engine_options.sglang.cpu_offload_bytes = *g << 30;
+       return std::nullopt;
      }},
     // A deployment's `version`: one release is modelled.
     {"--sglang-version", "version", "", false, false,

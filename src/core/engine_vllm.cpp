@@ -920,15 +920,22 @@ unsigned vllm_param_rank(const Tensor& t, bool gemma4) {
 
 VllmCpuOffload vllm_cpu_offload(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
                                 const VllmOptions& o) {
-  VllmCpuOffload out;
-  out.budget_bytes = o.cpu_offload_bytes;
-  if (o.cpu_offload_bytes == 0) return out;
   // From 0.25 dense models run on the V2 model runner, which never installs the offloader
   // (set_offloader is called only by the V1 runner: vllm issue #51396, PR #48468 open).
-  if (v2_model_runner(spec, o)) {
+  if (o.cpu_offload_bytes != 0 && v2_model_runner(spec, o)) {
+    VllmCpuOffload out;
+    out.budget_bytes = o.cpu_offload_bytes;
     out.ignored = true;
     return out;
   }
+  return cpu_offload_walk(spec, format, p, stage, o.cpu_offload_bytes);
+}
+
+CpuOffload cpu_offload_walk(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, std::uint32_t stage,
+                            std::uint64_t budget_bytes) {
+  CpuOffload out;
+  out.budget_bytes = budget_bytes;
+  if (budget_bytes == 0) return out;
   std::vector<Tensor> tensors = rank_tensors(spec, p, stage);
   // Gemma 4's layer_scalar is a buffer, not a parameter (register_buffer): never offloaded.
   std::erase_if(tensors, [](const Tensor& t) { return t.layer < 0 || t.mtp || t.role == TensorRole::layer_output_scale; });
@@ -948,9 +955,11 @@ VllmCpuOffload vllm_cpu_offload(const ModelSpec& spec, const WeightFormat& forma
     return vllm_param_rank(tensors[a], gemma4) < vllm_param_rank(tensors[b], gemma4);
   });
   // maybe_offload_to_cpu (vllm/model_executor/offloader/uva.py UVAOffloader; before it
-  // vllm/model_executor/models/utils.py), called by make_layers on each layer of the stage in
-  // turn: each parameter is moved while the bytes moved so far are below the budget, so the
-  // last one may pass it. The fused parameters of a rank are consecutive tensors here.
+  // vllm/model_executor/models/utils.py; SGLang 0.5's python/sglang/srt/utils/offloader.py
+  // OffloaderV1.maybe_offload_to_cpu, through make_layers in utils/common.py), called on each
+  // layer of the stage in turn: each parameter is moved while the bytes moved so far are below
+  // the budget, so the last one may pass it. The fused parameters of a rank are consecutive
+  // tensors here.
   std::int32_t layer = -1;
   std::uint64_t in_layer = 0;
   for (std::size_t k = 0; k < order.size() && out.bytes < out.budget_bytes;) {

@@ -182,6 +182,7 @@ std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::st
       {"--cuda-graph-max-bs-decode", "opt:cuda_graph_max_bs"}, // its name since the per-phase graphs
       {"--max-running-requests", "opt:max_running_requests"},
       {"--page-size", "opt:page_size"},
+      {"--cpu-offload-gb", "opt:cpu_offload_gb"},
       {"--enable-lora", "opt:enable_lora", false},
       {"--max-loras-per-batch", "opt:max_loras_per_batch"},
       {"--max-lora-rank", "opt:max_lora_rank"},

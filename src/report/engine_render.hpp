@@ -32,6 +32,10 @@ struct JsonObject {
 // appends its own (engine_<id>.cpp).
 [[nodiscard]] nlohmann::ordered_json parallel_engine_json(const EngineSection& e);
 
+// --cpu-offload-gb's walk as the JSON object of vLLM and SGLang: budget_bytes, params, layers,
+// largest_layer_bytes, ignored (engine_vllm.cpp).
+[[nodiscard]] nlohmann::ordered_json cpu_offload_json(const CpuOffload& c);
+
 // "+1.5 GiB" / "-2.0 GiB": a signed quantity of bytes (table.cpp).
 [[nodiscard]] std::string signed_bytes(std::int64_t v, UnitSystem u);
 

@@ -88,6 +88,11 @@ ojson section_json(const EngineSection& e, const SglangSection& sglang) {
                  {"outside_static_bytes", g.outside_static_bytes},
                  {"fits", e.fits},
                  {"notes", e.notes}});
+  if (sglang.options.cpu_offload_bytes != 0) {
+    // Only with --cpu-offload-gb, so documents without it stay as they were.
+    j["cpu_offload_bytes"] = g.cpu_offload.bytes;
+    j["cpu_offload"] = cpu_offload_json(g.cpu_offload);
+  }
   if (g.lora.rank != 0) {
     // Only with LoRA on, so documents without it stay as they were.
     j["lora_bytes"] = g.lora.bytes;
@@ -150,6 +155,12 @@ std::string engine_text(const EngineSection& e, const SglangSection& s, const Re
          g.dp_attention ? fmt::format("this GPU's shards; attention at tp {} (DP attention {}), {} more", g.attention_tp,
                                       g.dp_size, format_bytes(g.dp_attention_extra_weights_bytes, u))
                         : std::string("this GPU's shards")});
+  if (s.options.cpu_offload_bytes != 0) {
+    t.row({"  (in host memory)", format_bytes(g.cpu_offload.bytes, u),
+           fmt::format("--cpu-offload-gb {}: {} parameters of {} layers, pinned; the largest layer's {}",
+                       format_bytes(g.cpu_offload.budget_bytes, UnitSystem::binary), g.cpu_offload.params,
+                       g.cpu_offload.layers, format_bytes(g.cpu_offload.largest_layer_bytes, u))});
+  }
   if (g.lora.rank != 0) {
     t.row({"\u2212 LoRA pool", format_bytes(g.lora.bytes, u),
            fmt::format("{} slots \u00d7 rank {}{}, {} bytes per element", s.options.max_loras_per_batch, g.lora.rank,

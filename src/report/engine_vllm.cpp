@@ -52,11 +52,7 @@ ojson section_json(const EngineSection& e, const VllmSection& vllm) {
     // Only with --cpu-offload-gb, so documents without it stay as they were.
     const VllmCpuOffload& c = v.cpu_offload;
     j["cpu_offload_bytes"] = c.bytes;
-    j["cpu_offload"] = ojson{{"budget_bytes", c.budget_bytes},
-                             {"params", c.params},
-                             {"layers", c.layers},
-                             {"largest_layer_bytes", c.largest_layer_bytes},
-                             {"ignored", c.ignored}};
+    j["cpu_offload"] = cpu_offload_json(c);
   }
   // The host's parts beside the offloaded weights, when there are any.
   if (vllm.options.kv_offloading_bytes != 0) j["kv_offloading_host_bytes"] = v.kv_offloading_host_bytes;
@@ -263,6 +259,14 @@ std::string engine_text(const EngineSection& e, const VllmSection& vllm, const R
 }
 
 void engine_json(JsonObject& out, const EngineSection& e, const VllmSection& v) { out.value = section_json(e, v); }
+
+ojson cpu_offload_json(const CpuOffload& c) {
+  return ojson{{"budget_bytes", c.budget_bytes},
+               {"params", c.params},
+               {"layers", c.layers},
+               {"largest_layer_bytes", c.largest_layer_bytes},
+               {"ignored", c.ignored}};
+}
 
 std::vector<std::string*> engine_file_texts(VllmSection& v) { return {&v.plan.gpu_memory_source}; }
 

@@ -683,3 +683,50 @@ TEST_CASE("SGLang: the LoRA memory pool, exact bytes, off the KV pool", "[sglang
   CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, h100, Parallel{}, o).max_total_num_tokens ==
         without.max_total_num_tokens);
 }
+
+TEST_CASE("SGLang --cpu-offload-gb: the offloaded parameters leave the weights and the KV pool grows by them",
+          "[sglang][offload]") {
+  // Llama-3.1-8B bf16 on one H100 at --mem-fraction-static 0.88, as above, with
+  // --cpu-offload-gb 1: OffloaderV1 walks the layers' parameters (qkv_proj, o_proj,
+  // gate_up_proj, down_proj, the two norms: 436,224,000 bytes a layer) like vLLM's offloader.
+  // Two layers 872,448,000; the third's qkv_proj 50,331,648, o_proj 33,554,432 (956,334,080 <
+  // 1 GiB) and gate_up_proj 234,881,024 reach 1,191,215,104 >= 1,073,741,824.
+  const ModelSpec& m = model("llama3.1-8b");
+  SglangOptions o = fraction(880000);
+  o.cpu_offload_bytes = gib;
+  const SglangResult r = sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{}, o);
+  CHECK(r.cpu_offload.budget_bytes == 1'073'741'824);
+  CHECK(r.cpu_offload.bytes == 2 * 436'224'000ull + 50'331'648 + 33'554'432 + 234'881'024);
+  CHECK(r.cpu_offload.bytes == 1'191'215'104ull);
+  CHECK(r.cpu_offload.params == 15);
+  CHECK(r.cpu_offload.layers == 3);
+  CHECK(r.cpu_offload.largest_layer_bytes == 436'224'000ull);
+  // The weights on the GPU: 16,060,522,496 - 1,191,215,104 = 14,869,307,392; the static share
+  // is unchanged (74,428,763,340), the pool 74,428,763,340 - 14,869,307,392 = 59,559,455,948
+  // bytes: 59,559,455,948 / 131,072 = 454,402.6 tokens (445,314 without).
+  CHECK(r.static_bytes == 74428763340ull);
+  CHECK(r.weights_bytes == 14'869'307'392ull);
+  CHECK(r.rest_bytes == 59'559'455'948ll);
+  CHECK(r.max_total_num_tokens == 454402);
+  CHECK(r.host_bytes == 1'191'215'104ull);
+  // At tp 2 each rank offloads its own shards against the same budget: four layers of
+  // 218,120,192 and the fifth's qkv_proj, o_proj, gate_up_proj and down_proj, 1,090,584,576
+  // bytes each; the host holds both ranks' 2 x 1,090,584,576 = 2,181,169,152.
+  const SglangResult t2 = sglang_plan(m, format_of("bf16"), Dtype::bf16, 131072, catalog_gpu("h100"), Parallel{2, 1, false}, o);
+  CHECK(t2.cpu_offload.bytes == 1'090'584'576ull);
+  CHECK(t2.host_bytes == 2'181'169'152ull);
+  // An estimate reports the host memory and the note on the forward's copies.
+  Settings s = vramcalc::test::settings_for("bf16", Dtype::bf16, 131072, 1, Dtype::bf16);
+  s.engine = EngineKind::sglang;
+  s.gpus.push_back(GpuRequest{catalog_gpu("h100"), 1});
+  REQUIRE_FALSE(vramcalc::test::apply_option(EngineKind::sglang, s, "--mem-fraction-static", "0.88"));
+  REQUIRE_FALSE(vramcalc::test::apply_option(EngineKind::sglang, s, "--cpu-offload-gb", "1"));
+  CHECK(vramcalc::test::apply_option(EngineKind::sglang, s, "--cpu-offload-gb", "1.5")->message ==
+        "--cpu-offload-gb: '1.5' is not a whole number of GiB (SGLang's --cpu-offload-gb is an int)");
+  auto rep = estimate(m, s, catalog().gpus);
+  REQUIRE(rep.has_value());
+  REQUIRE(rep->engine);
+  CHECK(rep->engine->host_bytes == 1'191'215'104ull);
+  CHECK(std::any_of(rep->engine->notes.begin(), rep->engine->notes.end(),
+                    [](const std::string& n) { return n.find("one layer's at a time") != std::string::npos; }));
+}

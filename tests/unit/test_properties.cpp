@@ -541,6 +541,32 @@ TEST_CASE("property: SGLang's LoRA pool never lowers what is held and comes exac
   }
 }
 
+TEST_CASE("property: SGLang's --cpu-offload-gb off is today's, on it grows the pool by exactly what left the GPU") {
+  const GpuSpec& h100 = **catalog().find_gpu("h100");
+  const WeightFormat bf16 = parse_weight_format("bf16", Dtype::bf16).value();
+  for (const ModelSpec& m : catalog().models) {
+    INFO(m.id);
+    const SglangResult without = sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, SglangOptions{});
+    if (!without.error.empty()) continue;
+    CHECK(without.host_bytes == 0);
+    CHECK(without.cpu_offload.bytes == 0);
+    std::uint64_t previous = 0;
+    for (const std::uint64_t g : {1ull, 4ull, 64ull}) {
+      SglangOptions o;
+      o.cpu_offload_bytes = g << 30;
+      const SglangResult with = sglang_plan(m, bf16, Dtype::bf16, 8192, h100, Parallel{}, o);
+      const std::uint64_t off = with.cpu_offload.bytes - with.cpu_offload.v_slot_bytes;
+      CHECK(with.cpu_offload.bytes >= previous); // a larger budget never offloads less
+      previous = with.cpu_offload.bytes;
+      CHECK(with.host_bytes == with.cpu_offload.bytes);
+      CHECK(with.static_bytes == without.static_bytes);
+      CHECK(with.weights_bytes == without.weights_bytes - off);
+      CHECK(with.rest_bytes == without.rest_bytes + static_cast<std::int64_t>(off));
+      if (without.mamba_pool_bytes == 0) CHECK(with.max_total_num_tokens >= without.max_total_num_tokens);
+    }
+  }
+}
+
 TEST_CASE("property: llama.cpp LoRA adapters never lower a device's need and add exactly their bytes") {
   const GpuSpec& gpu = **catalog().find_gpu("4090");
   const auto counts = vramcalc::test::over_catalog_grid(
