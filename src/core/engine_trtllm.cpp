@@ -109,8 +109,9 @@ std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p, b
 std::uint64_t align_up(std::uint64_t n, std::uint64_t to) { return checked_mul(ceil_div(n, to), to, "the MoE workspace"); }
 
 // The CUTLASS fused-MoE workspace of a forward pass over `tokens` tokens, one buffer the
-// layers share (moe_config.backend CUTLASS, the default): thop moeOp.cpp
-// FusedMoeRunner::getWorkspaceInfo keeps it per stream, grown only, sized by
+// layers share (moe_config.backend CUTLASS, the default; MoERunner.runner_dict, a class
+// attribute, gives the layers one FusedMoeRunner): thop moeOp.cpp
+// FusedMoeRunner::getWorkspaceInfo keeps it in mStreamWorkspaces per stream, grown only, sized by
 // CutlassMoeFCRunner::getWorkspaceDeviceBufferSizes (cpp/tensorrt_llm/kernels/cutlass_kernels/
 // moe_gemm/moe_kernels.cu), each buffer rounded up to kCudaMemAlign = 128 bytes. R = tokens x
 // top-k rows, H hidden, I the expert's intermediate on this GPU (/ tp, or whole under EP with
