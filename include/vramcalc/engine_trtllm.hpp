@@ -76,6 +76,7 @@ struct TrtllmResult {
   std::uint64_t estimation_kv_bytes = 0;  // "tmp kv_mem"
   std::uint64_t weights_bytes = 0;        // per GPU (the busiest pipeline stage)
   std::uint64_t activation_bytes = 0;     // "Memory dynamically allocated during inference (inside torch)"
+  std::uint64_t moe_workspace_bytes = 0;  // part of the estimated activations: the CUTLASS MoE workspace (0: not counted)
   std::uint64_t non_torch_bytes = 0;      // "Memory used outside torch (e.g., NCCL and CUDA graphs)"
   std::uint64_t cuda_graph_bytes = 0;     // of which the CUDA graphs' pool (estimated; 0 without graphs)
   bool activation_given = false, non_torch_given = false;

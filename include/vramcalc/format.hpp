@@ -78,6 +78,12 @@ struct WeightFormat {
   // stuff") left every tensor whose name holds "v." in the source type: attn_v (and a fused
   // attn_qkv) stay f16 (docs/quantization.md, "Ollama's files").
   bool ollama_v_names_f16 = false;
+  // GPU methods: the modules the checkpoint leaves out of its quantization (ModelOpt's
+  // hf_quant_config.json exclude_modules, compressed-tensors' ignore), as tensor groups and
+  // roles; their tensors stay at the model's dtype. Set from a catalog entry's `unquantized`
+  // (set_unquantized), so every engine loading that checkpoint sees it.
+  std::vector<TensorGroup> unquantized_groups;
+  std::vector<TensorRole> unquantized_roles;
   std::shared_ptr<const FileTensors> file; // file: what the headers say
   std::string description;          // one line for tables
 };
@@ -87,6 +93,14 @@ struct WeightFormat {
 // the int_group and exl2 grammars, a GGUF mix in any of its spellings. `native` is the
 // model's dtype (used by "native"). An unknown name is an ErrorCode::invalid_argument.
 [[nodiscard]] std::expected<WeightFormat, Error> parse_weight_format(std::string_view name, Dtype native);
+
+// Sets `f`'s unquantized groups and roles from their names (tensor_group_name or
+// tensor_role_name: "attention", "shared_experts", "mlp", "output_head", "attn_q_a", ...) and
+// says so in its description. An unknown name is an ErrorCode::invalid_argument naming it.
+[[nodiscard]] std::expected<void, Error> set_unquantized(WeightFormat& f, std::span<const std::string> names);
+
+// The same storage rule: the same id and the same unquantized modules.
+[[nodiscard]] bool same_storage_rule(const WeightFormat& a, const WeightFormat& b);
 
 // llama.cpp's file types, in enum GgufFtype order (the gguf rows of weight_format_table).
 [[nodiscard]] std::span<const GgufFtypeTraits> gguf_ftypes();

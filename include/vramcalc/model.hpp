@@ -147,6 +147,7 @@ inline constexpr std::uint64_t max_model_layers = 4096;
 struct Checkpoint {
   std::string repo;                          // "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"
   std::optional<std::string> weights_format; // unset: the model's own
+  std::vector<std::string> unquantized;      // with weights_format: the modules its quantization leaves out (set_unquantized)
   std::uint64_t max_context = 0;             // 0: the model's
   std::string source;                        // where the facts were read (its config.json)
 };
@@ -179,6 +180,7 @@ struct ModelSpec {
   bool tie_word_embeddings = false;
   Dtype dtype = Dtype::bf16;            // native compute dtype (default weights and KV)
   std::optional<std::string> weights_format; // default weight format when the checkpoint ships quantized
+  std::vector<std::string> unquantized;      // the modules that format leaves out (set_unquantized names)
   std::uint64_t max_context = 0;
   NormKind norm = NormKind::rmsnorm;
   bool norm_bias = false;      // layernorm with a bias vector

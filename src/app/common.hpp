@@ -98,6 +98,10 @@ struct ResolvedModel {
   std::string checkpoint;                  // the hub name of the checkpoint resolved ("" for none)
   bool context_from_checkpoint = false;    // spec.max_context is the checkpoint's, not the model's
   bool ollama_v_names_f16 = false;         // an Ollama tag whose file Ollama 0.6.5-0.6.8 quantized
+  // The modules the checkpoint's (or the model's own) quantized format leaves out, and that
+  // format's id: applied to that format only (set_unquantized).
+  std::vector<std::string> unquantized{};
+  std::string unquantized_format{};
 };
 
 ResolvedModel resolve_model(const Options& o, const io::Catalog& c);

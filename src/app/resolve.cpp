@@ -196,7 +196,15 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
     r.spec.weights_format = match->weights_format;
     r.format_source = match->format_source;
   }
+  const auto unquantized_of = [&](const std::optional<std::string>& format, const std::vector<std::string>& names) {
+    if (!format) return;
+    r.unquantized = names;
+    r.unquantized_format = parse_weight_format(*format, r.spec.dtype).value().id;
+  };
+  unquantized_of(r.spec.weights_format == match->model->weights_format ? r.spec.weights_format : std::nullopt,
+                 match->model->unquantized);
   if (const Checkpoint* cp = match->checkpoint; cp != nullptr) {
+    unquantized_of(cp->weights_format, cp->unquantized);
     if (cp->max_context != 0 && cp->max_context != r.spec.max_context) {
       r.notes.push_back(fmt::format("Maximum context {} tokens, the checkpoint's ({}'s config.json; vLLM's default "
                                     "--max-model-len); the {} catalog entry says {}.",

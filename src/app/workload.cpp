@@ -58,6 +58,12 @@ ResolvedModel resolve_at_origin(const Options& o, const io::Catalog& catalog) {
   }
 }
 
+// The checkpoint's unquantized modules on its own format (ResolvedModel::unquantized).
+void apply_unquantized(const ResolvedModel& resolved, WeightFormat& f) {
+  if (resolved.unquantized.empty() || f.id != resolved.unquantized_format) return;
+  (void)set_unquantized(f, resolved.unquantized); // checked when the catalog was read
+}
+
 // -q: the weight formats (a list, 'all', or the model's own), each one the engine loads.
 void read_formats(const Options& o, EngineKind engine, Workload& w) {
   const ModelSpec& model = w.resolved.spec;
@@ -66,6 +72,7 @@ void read_formats(const Options& o, EngineKind engine, Workload& w) {
   if (o.quant && iequals(o.quant->text, "all")) {
     for (std::string_view n : listed_weight_formats()) {
       WeightFormat f = format_flag(std::string(n), model);
+      apply_unquantized(w.resolved, f);
       if (engine_loads(engine, f)) w.formats.push_back(std::move(f));
     }
   } else {
@@ -94,6 +101,7 @@ void read_formats(const Options& o, EngineKind engine, Workload& w) {
       }
       // Under llama.cpp, MXFP4 is gpt-oss's GGUF: MXFP4 experts, the rest Q8_0 (MXFP4_MOE).
       w.formats.push_back(format_flag(llamacpp && iequals(q, "mxfp4") ? std::string("mxfp4_moe") : q, model, quant.origin));
+      apply_unquantized(w.resolved, w.formats.back());
       if (!o.quant && w.resolved.ollama_v_names_f16 && w.formats.back().kind == FormatKind::gguf) {
         WeightFormat& f = w.formats.back();
         f.ollama_v_names_f16 = true;

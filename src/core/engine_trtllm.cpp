@@ -81,8 +81,8 @@ std::uint64_t kv_element_bytes(std::uint64_t elements, Dtype kv) {
 // its normalized copy, and the widest intermediate of one layer (layers free theirs before the
 // next): attention's fused qkv output and its output; the dense MLP's fused gate_up (2I) and
 // the activation (I); a routed MoE's per selected expert copy of the input, fc1 (2I) and the
-// activation (I).
-std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p) {
+// activation (I), unless `moe_in_workspace` (the CUTLASS workspace below holds those).
+std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p, bool moe_in_workspace = false) {
   const std::uint64_t h = spec.hidden_size, tp = p.tp;
   const AttentionSpec& a = spec.attention;
   std::uint64_t widest = 0;
@@ -95,8 +95,10 @@ std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p) {
     const std::uint64_t qkv = (a.num_heads + 2 * a.num_kv_heads) * a.head_dim;
     widest = ceil_div(qkv + a.num_heads * a.v_head_dim, tp);
   }
-  if (spec.intermediate_size > 0) widest = std::max(widest, ceil_div(3 * spec.intermediate_size, tp));
-  if (spec.moe) {
+  // A dense MLP where a layer has one (a MoE model's config may give intermediate_size unused).
+  const bool dense = !spec.moe || spec.moe->first_dense_layers > 0 || spec.moe->layer_step > 1 || spec.moe->dense_mlp_beside;
+  if (spec.intermediate_size > 0 && dense) widest = std::max(widest, ceil_div(3 * spec.intermediate_size, tp));
+  if (spec.moe && !moe_in_workspace) {
     const MoeSpec& m = *spec.moe;
     widest = std::max(widest, checked_mul(m.experts_per_token, h + ceil_div(3 * m.expert_intermediate_size, tp),
                                           "the activations"));
@@ -104,12 +106,72 @@ std::uint64_t token_activation_bytes(const ModelSpec& spec, const Parallel& p) {
   return checked_mul(2 * h + widest, traits(spec.dtype).block_bytes, "the activations");
 }
 
+std::uint64_t align_up(std::uint64_t n, std::uint64_t to) { return checked_mul(ceil_div(n, to), to, "the MoE workspace"); }
+
+// The CUTLASS fused-MoE workspace of a forward pass over `tokens` tokens, one buffer the
+// layers share (moe_config.backend CUTLASS, the default; MoERunner.runner_dict, a class
+// attribute, gives the layers one FusedMoeRunner): thop moeOp.cpp
+// FusedMoeRunner::getWorkspaceInfo keeps it in mStreamWorkspaces per stream, grown only, sized by
+// CutlassMoeFCRunner::getWorkspaceDeviceBufferSizes (cpp/tensorrt_llm/kernels/cutlass_kernels/
+// moe_gemm/moe_kernels.cu), each buffer rounded up to kCudaMemAlign = 128 bytes. R = tokens x
+// top-k rows, H hidden, I the expert's intermediate on this GPU (/ tp, or whole under EP with
+// E / tp experts), a gated activation (glu_inter 2RI). Activations of T bytes (NVFP4: half a
+// byte; 16-bit weights: 2), GEMM outputs in bf16 (2): the GEMM inputs max(R H T, R I T, R H 2)
+// and outputs max(2 R I 2, R H 2, R I T); four int32 index arrays of R, the experts' first-token
+// offsets (E + 1) x 8, the final scales R x 4 and two pointer arrays E x 8; NVFP4 adds the
+// activations' FP8 block scales, getOffsetActivationSF at E experts: (min(R, tokens x E) +
+// E x 127) rounded up to 128 rows x K / 16 (K padded to 64), the larger of K = H and K = I. The
+// sorter's, the TMA groups' and the GEMM's own workspaces (a few MiB) are not counted. 0 for
+// other weight formats (their T and paths are not read): the per-token estimate keeps them.
+std::uint64_t cutlass_moe_workspace_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p,
+                                          std::uint64_t tokens) {
+  if (!spec.moe || spec.moe->num_experts == 0) return 0;
+  const bool fp4 = format.kind == FormatKind::nvfp4;
+  const bool wide = format.kind == FormatKind::plain && (format.dtype == Dtype::bf16 || format.dtype == Dtype::f16);
+  if (!fp4 && !wide) return 0;
+  const MoeSpec& m = *spec.moe;
+  const char* what = "the MoE workspace";
+  const std::uint64_t h = spec.hidden_size;
+  const std::uint64_t experts = p.expert_parallel ? ceil_div(m.num_experts, p.tp) : m.num_experts;
+  const std::uint64_t inter = p.expert_parallel ? m.expert_intermediate_size : ceil_div(m.expert_intermediate_size, p.tp);
+  const std::uint64_t rows = checked_mul(tokens, m.experts_per_token, what);
+  const auto act = [&](std::uint64_t elements) { return fp4 ? ceil_div(elements, 2) : checked_mul(elements, 2, what); };
+  const std::uint64_t rh = checked_mul(rows, h, what), ri = checked_mul(rows, inter, what);
+  const std::uint64_t fc2 = checked_mul(rh, 2, what), fc1 = act(ri);
+  const std::uint64_t glu = spec.mlp == MlpKind::gated ? checked_mul(ri, 4, what) : 0;
+  std::uint64_t total = 0;
+  const auto add = [&](std::uint64_t bytes) { total = checked_add(total, align_up(bytes, 128), what); };
+  for (int i = 0; i < 4; ++i) add(checked_mul(rows, 4, what));
+  add(checked_mul(experts + 1, 8, what));
+  add(checked_mul(rows, 4, what));
+  add(std::max({act(rh), fc2, glu > 0 ? fc1 : 0}));
+  add(glu > 0 ? std::max({glu, fc2, fc1}) : fc1);
+  add(experts * 8);
+  add(experts * 8);
+  if (fp4) {
+    const std::uint64_t sf_rows = align_up(checked_add(std::min(rows, checked_mul(tokens, experts, what)),
+                                                       checked_mul(experts, 127, what), what), 128);
+    add(checked_mul(sf_rows, align_up(std::max(h, inter), 64) / 16, what));
+  }
+  return total;
+}
+
 // The profiling run's activations (inside torch): a forward pass over `tokens` tokens (the
 // dummy context requests of max_num_tokens in one batch), then the logits of each request's
-// last token in fp32.
-std::uint64_t activation_estimate(const ModelSpec& spec, const Parallel& p, std::uint64_t tokens,
-                                  std::uint64_t requests) {
-  const std::uint64_t forward = checked_mul(tokens, token_activation_bytes(spec, p), "the activations");
+// last token in fp32. With the CUTLASS MoE workspace: the residual stream and its normalized
+// copy, the workspace (kept from the first MoE layer on), and the larger of the other layers'
+// widest intermediate and the MoE layer's own output (H, model dtype) and fp32 router logits
+// (one per expert).
+std::uint64_t activation_estimate(const ModelSpec& spec, const WeightFormat& format, const Parallel& p,
+                                  std::uint64_t tokens, std::uint64_t requests) {
+  const std::uint64_t workspace = cutlass_moe_workspace_bytes(spec, format, p, tokens);
+  std::uint64_t forward = checked_mul(tokens, token_activation_bytes(spec, p, workspace > 0), "the activations");
+  if (workspace > 0) {
+    const std::uint64_t b = traits(spec.dtype).block_bytes;
+    const std::uint64_t moe_layer = checked_mul(tokens, 2 * spec.hidden_size * b + spec.hidden_size * b +
+                                                            spec.moe->num_experts * 4, "the activations");
+    forward = checked_add(std::max(forward, moe_layer), workspace, "the activations");
+  }
   const std::uint64_t logits = checked_mul(checked_mul(requests, spec.vocab_size, "the activations"), 4, "the activations");
   return checked_add(forward, logits, "the activations");
 }
@@ -286,15 +348,34 @@ void size_profiling_cache(TrtllmResult& r, const Parallel& p, const TrtllmOption
   r.estimation_kv_bytes = checked_mul(r.estimation_tokens, r.bytes_per_token, "the profiling cache");
 }
 
+// MLA's k_b_proj_trans (tensorrt_llm/_torch/modules/attention.py, MLA.create_weights): a
+// [heads on this GPU, kv_lora_rank, qk_nope_head_dim] transposed copy of kv_b_proj's K part,
+// held beside kv_b_proj in the model dtype (FP8 with its f32 scale per 128 x 128 under FP8
+// block scales); v_b_proj views into kv_b_proj's weight and adds nothing. Per MLA layer.
+std::uint64_t mla_k_b_copy_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, bool attention_dp,
+                                 std::uint64_t layers) {
+  if (!spec.attention.mla) return 0;
+  const MlaSpec& m = *spec.attention.mla;
+  const std::uint64_t heads = attention_dp ? spec.attention.num_heads : ceil_div(spec.attention.num_heads, p.tp);
+  const std::uint64_t elements = checked_mul(checked_mul(heads, m.kv_lora_rank, "the weights"), m.qk_nope_head_dim, "the weights");
+  const bool fp8_block = format.kind == FormatKind::fp8 && format.fp8_scale == Fp8Scale::block;
+  const std::uint64_t one = fp8_block ? elements + heads * (m.kv_lora_rank / 128) * (m.qk_nope_head_dim / 128) * 4
+                                      : checked_mul(elements, traits(spec.dtype).block_bytes, "the weights");
+  return checked_mul(one, layers, "the weights");
+}
+
 // The peak of the profiling run (configure_kv_cache_capacity): torch's peak (weights, the
 // profiling cache, the forward pass's activations) + everything outside torch.
 void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightFormat& format, Dtype kv,
                         const Parallel& p, const TrtllmOptions& o) {
   RankCosts costs(spec, format, kv, 1, 0);
-  r.weights_bytes = costs.busiest(p).weights_bytes;
+  r.weights_bytes = checked_add(costs.busiest(p).weights_bytes,
+                                mla_k_b_copy_bytes(spec, format, p, o.attention_dp, busiest_stage_layers(spec, p.pp)),
+                                "the weights");
   r.activation_given = o.activation_bytes.has_value();
+  r.moe_workspace_bytes = cutlass_moe_workspace_bytes(spec, format, p, r.max_num_tokens);
   r.activation_bytes = o.activation_bytes ? *o.activation_bytes
-                                          : activation_estimate(spec, p, r.max_num_tokens, r.estimation_requests);
+                                          : activation_estimate(spec, format, p, r.max_num_tokens, r.estimation_requests);
   r.non_torch_given = o.non_torch_bytes.has_value();
   const std::uint64_t max_graph_batch = r.cuda_graph_batch_sizes.empty() ? 0 : r.cuda_graph_batch_sizes.back();
   r.cuda_graph_bytes = cuda_graph_pool_estimate(spec, p, max_graph_batch);

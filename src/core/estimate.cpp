@@ -438,7 +438,7 @@ FitChecker& FitChecker::operator=(FitChecker&&) noexcept = default;
 
 std::expected<std::span<const GpuFit>, Error> FitChecker::check(const Settings& settings,
                                                                        const PreparedWeights& prepared) {
-  if (settings.weights.id != prepared.format().id) {
+  if (!same_storage_rule(settings.weights, prepared.format())) {
     auto again = PreparedWeights::make(prepared.model(), settings.weights);
     if (!again) return std::unexpected(again.error());
     return check(settings, *again); // the rows refer to GPUs, not to the weights
@@ -575,7 +575,7 @@ std::expected<Report, Error> estimate(const ModelSpec& model, const Settings& se
 std::expected<Report, Error> estimate(const Settings& settings, std::span<const GpuSpec> catalog,
                                               const PreparedWeights& prepared) {
   // Weights prepared for another format would be silently wrong: prepare the right ones.
-  if (settings.weights.id != prepared.format().id) return estimate(prepared.model(), settings, catalog);
+  if (!same_storage_rule(settings.weights, prepared.format())) return estimate(prepared.model(), settings, catalog);
   const ModelSpec& model = prepared.model();
   return overflow_as_error([&] {
     Report r;

@@ -193,6 +193,39 @@ WeightFormat format_of(const WeightFormatTraits& row, Dtype native) {
 
 } // namespace
 
+std::expected<void, Error> set_unquantized(WeightFormat& f, std::span<const std::string> names) {
+  f.unquantized_groups.clear();
+  f.unquantized_roles.clear();
+  std::string listed;
+  for (const std::string& name : names) {
+    bool known = false;
+    for (unsigned g = 0; g <= static_cast<unsigned>(TensorGroup::other) && !known; ++g) {
+      if (tensor_group_name(static_cast<TensorGroup>(g)) == name) {
+        f.unquantized_groups.push_back(static_cast<TensorGroup>(g));
+        known = true;
+      }
+    }
+    for (unsigned r = 0; r < 256 && !known; ++r) {
+      if (tensor_role_name(static_cast<TensorRole>(r)) == name) {
+        f.unquantized_roles.push_back(static_cast<TensorRole>(r));
+        known = true;
+      }
+    }
+    if (!known || name == "?") {
+      return std::unexpected(Error{ErrorCode::invalid_argument,
+                                   "'" + name + "' is neither a tensor group (attention, mlp, shared_experts, "
+                                   "output_head, ...) nor a tensor role (attn_q_a, attn_kv_b, ...)"});
+    }
+    listed += (listed.empty() ? "" : ", ") + name;
+  }
+  if (!listed.empty()) f.description += "; " + listed + " unquantized (the checkpoint's exclusions)";
+  return {};
+}
+
+bool same_storage_rule(const WeightFormat& a, const WeightFormat& b) {
+  return a.id == b.id && a.unquantized_groups == b.unquantized_groups && a.unquantized_roles == b.unquantized_roles;
+}
+
 std::vector<std::string_view> weight_format_names() {
   std::vector<std::string_view> names;
   for (const WeightFormatTraits& row : weight_format_table) names.push_back(row.id);
@@ -315,9 +348,16 @@ TensorStorage exl2_storage(const Tensor& t, const WeightFormat& f) {
   return {f.dtype, ceil_div(checked_mul(t.elements(), f.bpw_num, "a tensor's size"), 8 * f.bpw_den)};
 }
 
+// A module the checkpoint leaves out of its quantization (WeightFormat::unquantized_*).
+bool left_unquantized(const Tensor& t, const WeightFormat& f) {
+  if (f.unquantized_groups.empty() && f.unquantized_roles.empty()) return false;
+  return std::find(f.unquantized_groups.begin(), f.unquantized_groups.end(), t.group()) != f.unquantized_groups.end() ||
+         std::find(f.unquantized_roles.begin(), f.unquantized_roles.end(), t.role) != f.unquantized_roles.end();
+}
+
 TensorStorage gpu_storage(const ModelSpec& spec, const Tensor& t, const WeightFormat& f) {
   if (f.kind == FormatKind::exl2) return exl2_storage(t, f);
-  if (!gpu_method_quantizes(t)) return plain_storage(t, spec.dtype);
+  if (!gpu_method_quantizes(t) || left_unquantized(t, f)) return plain_storage(t, spec.dtype);
   if (f.fp8_ffn_only) {
     const bool ffn = t.group() == TensorGroup::mlp || t.group() == TensorGroup::experts ||
                      t.group() == TensorGroup::shared_experts;

@@ -45,6 +45,17 @@ LayerKind parse_kind(const ObjectReader& r, const std::string& origin, std::stri
                      where + ": unknown layer kind '" + s + "' (expected full, sliding, chunked, none or mlp)"}};
 }
 
+// `unquantized`: the modules a quantized format leaves out (WeightFormat::unquantized_*), by
+// tensor group or role name; only beside the format it qualifies.
+std::vector<std::string> read_unquantized(ObjectReader& r, const std::optional<std::string>& format, Dtype dtype) {
+  std::vector<std::string> names = r.str_array("unquantized");
+  if (names.empty()) return names;
+  if (!format) r.fail("unquantized", "needs a weights format beside it (the modules that format leaves out)");
+  WeightFormat f = *parse_weight_format(*format, dtype);
+  if (auto ok = set_unquantized(f, names); !ok) r.fail("unquantized", ok.error().message);
+  return names;
+}
+
 // Schema, names, source, dtype, the format a checkpoint ships in, the maximum context.
 void read_identity(ObjectReader& r, ModelSpec& s) {
   const std::string schema = r.str("schema");
@@ -71,6 +82,7 @@ void read_identity(ObjectReader& r, ModelSpec& s) {
     if (auto f = parse_weight_format(*wf, s.dtype); !f) r.fail("weights_format", f.error().message);
     s.weights_format = *wf;
   }
+  s.unquantized = read_unquantized(r, s.weights_format, s.dtype);
   s.max_context = r.u64("max_context", 1, 1ull << 40);
 }
 
@@ -87,6 +99,7 @@ void read_checkpoints(ObjectReader& r, ModelSpec& s) {
         if (auto f = parse_weight_format(*wf, s.dtype); !f) c.fail("format", f.error().message);
         cp.weights_format = *wf;
       }
+      cp.unquantized = read_unquantized(c, cp.weights_format, s.dtype);
       cp.max_context = c.opt_u64("max_context", 1, 1ull << 40).value_or(0);
       cp.source = c.str("source");
       c.finish();

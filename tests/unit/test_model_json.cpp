@@ -56,6 +56,15 @@ TEST_CASE("loader errors name the file, the JSON path and what is wrong") {
   s = with("");
   s.replace(s.find("\"hidden_size\": 64"), 17, "\"hidden_size\": -64");
   CHECK(error_of(s) == "models/m.json: /hidden_size: must be at least 1, got -64");
+  // A format's unquantized modules: beside the format, by tensor group or role name.
+  CHECK(error_of(with(R"(, "unquantized": ["attention"])")) ==
+        "models/m.json: /unquantized: needs a weights format beside it (the modules that format leaves out)");
+  CHECK(error_of(with(R"(, "weights_format": "nvfp4", "unquantized": ["self_attn"])")).starts_with(
+      "models/m.json: /unquantized: 'self_attn' is neither a tensor group"));
+  CHECK(error_of(with(R"(, "checkpoints": [{"repo": "a/b", "unquantized": ["attention"], "source": "x"}])")) ==
+        "models/m.json: /checkpoints/0/unquantized: needs a weights format beside it (the modules that format leaves "
+        "out)");
+  CHECK(error_of(with(R"(, "weights_format": "nvfp4", "unquantized": ["attention", "attn_kv_b"])")) == "(loaded)");
 }
 
 TEST_CASE("layer patterns are checked") {

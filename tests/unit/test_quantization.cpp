@@ -227,3 +227,45 @@ TEST_CASE("Phi-4 Q4_K_M: the fused layout and the quantizer of its date reproduc
   CHECK(rel(static_cast<double>(old_rules), 9'053'114'464.0) < 0.0002);
   CHECK(rel(static_cast<double>(new_rules), 9'053'114'464.0) < 0.001);
 }
+
+TEST_CASE("a checkpoint's unquantized modules stay in the model dtype (hf_quant_config exclude_modules)") {
+  // nvidia/Kimi-K2.5-NVFP4 leaves every layer's self_attn out of NVFP4 (its config.json ignore
+  // list): the catalog's checkpoint says "unquantized": ["attention"]. Per layer (unsharded),
+  // q_a 7168 x 1536, kv_a 7168 x 576, q_b 1536 x 12288, kv_b 512 x 16384, o 8192 x 7168 =
+  // 101,122,048 weights x 61 = 6,168,444,928, in bf16 12,336,889,856 bytes. In NVFP4 (K N / 2 +
+  // N K / 16 + 8 each): 6,193,160 + 2,322,440 + 10,616,840 + 4,718,600 + 33,030,152 = 56,881,192
+  // x 61 = 3,469,752,712.
+  const ModelSpec& k25 = model("kimi-k2.5");
+  REQUIRE(k25.checkpoints.front().repo == "nvidia/Kimi-K2.5-NVFP4");
+  WeightFormat kept = fmt_of("nvfp4");
+  REQUIRE(set_unquantized(kept, k25.checkpoints.front().unquantized).has_value());
+  const auto attention = [](const WeightBytes& w) {
+    for (const GroupBytes& g : w.groups) {
+      if (g.group == TensorGroup::attention) return g;
+    }
+    return GroupBytes{};
+  };
+  const WeightBytes with = weight_bytes(k25, kept), without = weight_bytes(k25, fmt_of("nvfp4"));
+  CHECK(attention(with).params == 6168444928ull);
+  CHECK(attention(with).bytes == 12336889856ull);
+  CHECK(attention(without).bytes == 3469752712ull);
+  CHECK(with.total - without.total == 12336889856ull - 3469752712ull);
+  CHECK(with.routed_expert_bytes == without.routed_expert_bytes);
+  CHECK(kept.description.ends_with("; attention unquantized (the checkpoint's exclusions)"));
+  CHECK_FALSE(same_storage_rule(kept, fmt_of("nvfp4")));
+  // By role: nvidia/DeepSeek-V3.1-NVFP4 keeps q_a, q_b, kv_a and kv_b in bf16 and quantizes o_proj.
+  const ModelSpec& v3 = model("deepseek-v3");
+  WeightFormat v31 = fmt_of("nvfp4");
+  for (const Checkpoint& c : v3.checkpoints) {
+    if (c.repo == "nvidia/DeepSeek-V3.1-NVFP4") REQUIRE(set_unquantized(v31, c.unquantized).has_value());
+  }
+  CHECK(v31.unquantized_roles.size() == 4);
+  CHECK(attention(weight_bytes(v3, v31)).dtypes.find("nvfp4") != std::string::npos);
+  CHECK(attention(weight_bytes(v3, v31)).dtypes.find("bf16") != std::string::npos);
+  // A name that is neither a group nor a role is refused by name.
+  WeightFormat bad = fmt_of("nvfp4");
+  const std::vector<std::string> names{"self_attn"};
+  const auto r = set_unquantized(bad, names);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message.starts_with("'self_attn' is neither a tensor group"));
+}
