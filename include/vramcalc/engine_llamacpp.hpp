@@ -69,6 +69,8 @@ struct LlamaCppOptions {
   // its file's type (f16 / bf16 / f32: the catalog's vision_params at that size) or its size.
   std::optional<Dtype> mmproj_dtype;
   std::optional<std::uint64_t> mmproj_size_bytes;
+  std::string mmproj_file;             // --mmproj FILE.gguf as given ("": a type or a size); its tensors' bytes are mmproj_size_bytes
+  std::uint64_t mmproj_tensors = 0;    // the tensors that file holds
   bool no_mmproj_offload = false;
 };
 

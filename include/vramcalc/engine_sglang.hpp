@@ -59,6 +59,7 @@ struct SglangOptions {
 // SGLang's LoRA memory pool on one GPU (docs/engines.md, "SGLang", "LoRA").
 struct SglangLora {
   std::uint64_t bytes = 0;         // A and B buffers of every layer's target modules
+  std::uint64_t slot_elems = 0;    // elements of one slot, all layers: bytes = slot_elems x max_loras_per_batch x elem_bytes
   std::uint64_t rank = 0;          // the rank counted
   bool rank_assumed = false;       // --max-lora-rank not given: counted at 16
   std::uint64_t elem_bytes = 0;    // the buffers' dtype (the model's)

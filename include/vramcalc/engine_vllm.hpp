@@ -83,6 +83,7 @@ struct VllmEncoder {
   std::uint64_t items = 0;           // items profiled at once
   std::uint64_t rows_per_item = 0;   // rows each held output has (0.11 pads to the budget, 0.12 to t)
   std::uint64_t output_width = 0;    // d_out
+  std::uint64_t dtype_bytes = 0;     // bytes of one element of the held outputs (the model's dtype)
   std::uint64_t held_bytes = 0;      // items x rows x d_out x dtype bytes, in activation_bytes
   std::uint64_t tower_bytes = 0;     // the tower's weights left out of weights_bytes when dropped
 };
@@ -139,6 +140,7 @@ enum VllmLoraModule : std::uint32_t {
 // of every module it wraps, and before v0.12 the extra vocabulary's rows and tensors.
 struct VllmLora {
   std::uint64_t slot_bytes = 0;        // lora_a + lora_b stacks: max_loras x max_lora_rank, lora_dtype
+  std::uint64_t slot_elems = 0;        // elements of one slot (every counted module's lora_a and lora_b): slot_bytes = slot_elems x max_loras x lora_dtype_bytes
   std::uint64_t extra_vocab_bytes = 0; // before v0.12: 256 x max_loras embedding rows, 256 head rows, embeddings_tensors
   std::uint64_t lora_dtype_bytes = 0;  // bytes per element (lora_dtype "auto" = the model's dtype)
   bool extra_vocab = false;            // the release still has lora_extra_vocab_size (before v0.12)

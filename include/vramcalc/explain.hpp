@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,12 +39,27 @@ struct ExplainKvGroup {
   std::uint64_t bytes = 0;           // all layers of the group, all sequences
 };
 
+// A llama.cpp LoRA adapter as loaded (--lora FILE or --lora RANK[xN]): its lora_a / lora_b
+// pairs and their ggml_nbytes summed, before each is padded in its device's buffer.
+struct ExplainAdapter {
+  std::string name;
+  std::uint64_t rank = 0;  // --lora RANK; 0: read from a file
+  std::uint64_t pairs = 0;
+  std::uint64_t bytes = 0;
+};
+
 struct Explanation {
   std::vector<ExplainTensor> tensors;
   std::vector<ExplainKvGroup> kv;
   Dtype kv_dtype = Dtype::f16;
   std::uint64_t state_layers = 0, state_bytes_per_layer = 0; // per sequence
   StateElements state;                                      // one layer's
+  std::vector<ExplainAdapter> adapters;                     // --engine llamacpp with --lora: each adapter
+  // --engine llamacpp: the options whose steps the plan's figures do not name by themselves.
+  std::optional<Dtype> mmproj_dtype;   // --mmproj f16|bf16|f32 (the vision tower's parameters at that size)
+  std::string mmproj_file;             // --mmproj FILE.gguf
+  std::uint64_t mmproj_tensors = 0;    // its tensors
+  bool no_kv_offload = false;          // -nkvo
   Report report;                                            // the estimate the numbers add up to
 };
 

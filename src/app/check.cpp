@@ -292,6 +292,17 @@ void lora_files_here(io::Deployment& d) {
   else it->second.text = kept;
 }
 
+// llama-server's projector file (--mmproj) when it is not on this machine: left out, with a
+// note (its size is not in its name); one that is here is read from its header.
+void mmproj_file_here(io::Deployment& d) {
+  const auto it = d.engine_options.find("mmproj");
+  if (it == d.engine_options.end() || !it->second.text.ends_with(".gguf")) return;
+  std::error_code ec;
+  if (std::filesystem::exists(it->second.text, ec)) return;
+  d.ignored.push_back("(mmproj " + it->second.text + " is not here: not counted)");
+  d.engine_options.erase(it);
+}
+
 // The models the deployments name; the whole catalog when one of them is not a catalog
 // name (a path, an Ollama tag, a typo), so that resolving it (suggestions for a typo) does not
 // reload the catalog once per deployment.
@@ -352,6 +363,7 @@ Outcome run_check(const Options& o) {
       model_from_gguf_name(*parsed);
       model_from_gguf_name(*parsed, "draft", "draft_format");
       lora_files_here(*parsed);
+      mmproj_file_here(*parsed);
     }
     deployments.push_back(std::move(*parsed));
   };

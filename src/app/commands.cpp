@@ -147,8 +147,13 @@ Outcome run_explain(const Options& o) {
   if (o.json || o.format != "table") {
     fail(ErrorCode::invalid_argument, "explain: prints the arithmetic as text; for JSON run the estimate: vramcalc MODEL --json");
   }
-  if (o.engine.text != "generic") {
-    fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic (--engine generic); what " + o.engine.text +
+  // The model's own arithmetic, and for the engines whose options add memory beyond weights and
+  // KV (LoRA, offload tiers, vision encoders) those steps from the engine's plan.
+  const EngineKind engine = engine_kind(o.engine.text);
+  if (engine != EngineKind::generic && engine != EngineKind::vllm && engine != EngineKind::sglang &&
+      engine != EngineKind::llamacpp) {
+    fail(ErrorCode::invalid_argument, "explain: shows the model's own arithmetic, with the steps vLLM, SGLang and llama.cpp "
+                                      "add (--engine vllm, sglang, llamacpp); what " + o.engine.text +
                                           " allocates is the engine section of 'vramcalc MODEL --engine " + o.engine.text + "'");
   }
   const io::Catalog catalog = load_catalog(o, std::vector<std::string>{o.model});

@@ -75,6 +75,17 @@ void apply_llamacpp_lora(const Value& v, const ModelSpec& model, Settings& s) {
   }
 }
 
+// llama.cpp's --mmproj FILE.gguf: the projector's header read, its tensors' bytes are the size.
+void read_mmproj_file(const Options& o, Settings& s) {
+  LlamaCppOptions& l = s.engine_options.llamacpp;
+  if (l.mmproj_file.empty()) return;
+  const auto it = o.engine_flags.find("--mmproj");
+  auto m = io::read_llamacpp_mmproj(l.mmproj_file);
+  if (!m) fail_at(it == o.engine_flags.end() ? nullptr : &it->second, "--mmproj", m.error().message);
+  l.mmproj_size_bytes = m->bytes;
+  l.mmproj_tensors = m->tensors;
+}
+
 void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {
   if (s.engine == EngineKind::llamacpp) return apply_llamacpp_lora(v, model, s);
   const std::string_view text = v.text;
@@ -173,6 +184,7 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
       if (auto e = spec.apply(it->second.text, s)) fail_at(it->second.origin, e->code, e->message, spec.flag());
     }
   }
+  read_mmproj_file(o, s);
 }
 
 // SGLang's --speculative-draft-model-path: a catalog model, sized as the draft; anything else

@@ -76,6 +76,8 @@ ResolvedModel resolve_path(const std::string& path) {
     std::string id = to_lower(fs::path(path).lexically_normal().filename().string());
     if (id.empty() || id == ".") id = to_lower(fs::absolute(path).lexically_normal().parent_path().filename().string());
     auto imported = value_or_fail(io::parse_hf_config(text, config.string(), id));
+    // A vision-language model's encoder facts from the preprocessor_config.json beside it.
+    if (auto e = io::add_hf_vision_profile(imported, path, text, config.string())) throw Failure{*e};
     const bool quantized = imported.spec.weights_format.has_value();
     return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
   }

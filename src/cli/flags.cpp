@@ -69,7 +69,7 @@ std::vector<Flag> engine_flags() {
       if (!spec.on_command_line) continue;
       const auto same = std::find_if(out.begin(), out.end(), [&](const Flag& f) { return f.names == spec.names; });
       if (same != out.end()) same->help += " | " + std::string(spec.help);
-      else out.push_back({std::string(spec.names), std::string(spec.help), E, &spec});
+      else out.push_back({std::string(spec.names), std::string(spec.help), E | X, &spec});
     }
   }
   return out;
@@ -97,7 +97,7 @@ const std::vector<Flag>& flags() {
       {"--overhead", "runtime overhead per GPU (default 1GiB)", E | P | C | X, &Options::overhead},
       {"--host-mem", "the host's memory (system RAM), e.g. 256GiB: the engine's host need must fit (check: overrides "
                      "every deployment's)",
-       E | K, &Options::host_mem},
+       E | X | K, &Options::host_mem},
       {"--engine", engine_help(), E | X, &Options::engine, engine_names()},
       {"--draft,--model-draft,--md",
        "speculative decoding: a draft model (catalog name, spec, config.json), loaded beside the model",
@@ -115,7 +115,7 @@ const std::vector<Flag>& flags() {
        "LoRA adapters held at once: RANK or RANKxN (16, 64x4); vLLM: --enable-lora --max-loras N --max-lora-rank "
        "(rounded up to its ranks), SGLang: its pool of N slots; llama.cpp: N adapters of rank RANK, or adapter GGUF "
        "files (comma-separated, as llama-server's --lora)",
-       E, &Options::lora},
+       E | X, &Options::lora},
       // (each engine's own flags go here: engine_flags())
       {"--kv-policy",
        "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)",

@@ -870,18 +870,25 @@ constexpr EngineOptionSpec llamacpp_options[] = {
     {"--n-cpu-moe", "n_cpu_moe", "llama.cpp: keep the experts of the first N layers in system RAM", false, true,
      n_cpu_moe},
     {"--mmproj", "mmproj",
-     "llama.cpp: the vision projector, as its file's type (f16, bf16, f32) or size (888MiB); on the first GPU", false,
+     "llama.cpp: the vision projector, its GGUF file (mmproj.gguf), or its type (f16, bf16, f32) or size (888MiB); on "
+     "the first GPU", false,
      true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        LlamaCppOptions& o = s.engine_options.llamacpp;
        o.mmproj_dtype.reset();
        o.mmproj_size_bytes.reset();
+       o.mmproj_file.clear();
+       o.mmproj_tensors = 0;
+       if (t.size() > 5 && iequals(t.substr(t.size() - 5), ".gguf")) {
+         o.mmproj_file = std::string(t); // read by the application: its tensors' bytes become mmproj_size_bytes
+         return std::nullopt;
+       }
        if (t == "f16" || t == "bf16" || t == "f32") {
          o.mmproj_dtype = t == "f16" ? Dtype::f16 : t == "bf16" ? Dtype::bf16 : Dtype::f32;
          return std::nullopt;
        }
        auto size = parse_size(t);
-       if (!size) return value_error("'" + std::string(t) + "' is not f16, bf16, f32 or a size like 888MiB");
+       if (!size) return value_error("'" + std::string(t) + "' is not a .gguf file, f16, bf16, f32 or a size like 888MiB");
        o.mmproj_size_bytes = *size;
        return std::nullopt;
      }},

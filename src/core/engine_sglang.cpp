@@ -387,6 +387,7 @@ SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOpti
     }
     per_slot = checked_add(per_slot, e, "the SGLang LoRA pool");
   }
+  out.slot_elems = per_slot;
   out.bytes = checked_mul(checked_mul(per_slot, o.max_loras_per_batch, "the SGLang LoRA pool"), out.elem_bytes,
                           "the SGLang LoRA pool");
   return out;

@@ -629,6 +629,7 @@ VllmLora vllm_lora(const ModelSpec& spec, const WeightFormat& format, const Para
   // the LogitsProcessor's vocabulary padded to lora_vocab_padding_size (256) "for kernel
   // compatibility".
   if (last_stage && s.targeted(vllm_lora_lm_head)) add(s.replicated(h, out.extra_vocab ? round_up(head_vocab, 256) : v));
+  out.slot_elems = per_slot;
   out.slot_bytes = checked_mul(checked_mul(per_slot, slots, "the LoRA buffers"), b, "the LoRA buffers");
   out.modules = s.counted;
   if (out.extra_vocab) out.extra_vocab_bytes = extra_vocab_bytes(spec, s, out, first_stage, last_stage, slots);
@@ -1038,6 +1039,7 @@ VllmEncoder vllm_encoder(const ModelSpec& spec, std::uint64_t max_model_len, std
                       : at_least(o, 0, 12)                     ? std::max(e, t)
                                                                : std::max(e, enc.budget_tokens);
   enc.output_width = f->output_width;
+  enc.dtype_bytes = traits(spec.dtype).block_bytes;
   enc.held_bytes = checked_mul(checked_mul(enc.items, enc.rows_per_item, "the encoder outputs"),
                                checked_mul(f->output_width, traits(spec.dtype).block_bytes, "the encoder outputs"),
                                "the encoder outputs");

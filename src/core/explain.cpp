@@ -38,6 +38,20 @@ std::expected<Explanation, Error> explain(const ModelSpec& model, const Settings
     if (!merged) e.tensors.push_back({name, t.group(), t.ne0, t.ne1, t.ne2, storage[i].dtype, storage[i].bytes, 1});
   }
 
+  if (s.engine == EngineKind::llamacpp) {
+    const LlamaCppOptions& o = s.engine_options.llamacpp;
+    e.mmproj_dtype = o.mmproj_dtype;
+    e.mmproj_file = o.mmproj_file;
+    e.mmproj_tensors = o.mmproj_tensors;
+    e.no_kv_offload = o.no_kv_offload;
+    for (const LlamaCppLora& a : o.loras) {
+      ExplainAdapter x{a.name, a.rank, a.pairs.size(), 0};
+      // Cannot overflow: the plan summed the same bytes, padded, without overflowing.
+      for (const LlamaCppLoraPair& p : a.pairs) x.bytes += p.a_bytes + p.b_bytes;
+      e.adapters.push_back(std::move(x));
+    }
+  }
+
   e.kv_dtype = s.kv_dtype;
   const bool latent = model.attention.mla && model.attention.mla->latent_cache;
   const std::uint64_t mla_rank = latent ? model.attention.mla->kv_lora_rank : 0;

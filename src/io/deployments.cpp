@@ -503,6 +503,10 @@ constexpr FlagMap llama_server_flags[] = {
     {"-ncmoe", "opt:n_cpu_moe"},
     {"-nkvo", "opt:no_kv_offload", false},
     {"--no-kv-offload", "opt:no_kv_offload", false},
+    // The multimodal projector (common/arg.cpp: -mm, --mmproj FILE; --no-mmproj-offload).
+    {"-mm", "opt:mmproj"},
+    {"--mmproj", "opt:mmproj"},
+    {"--no-mmproj-offload", "opt:no_mmproj_offload", false},
     {"-kvu", "opt:kv_unified", false},
     {"--kv-unified", "opt:kv_unified", false},
     {"--swa-full", "opt:swa_full", false},

@@ -1,5 +1,5 @@
 // A LoRA adapter GGUF's pairs, as src/llama-adapter.cpp llama_adapter_lora_init_impl reads
-// them (docs/engines.md, llama.cpp "LoRA adapters").
+// them (docs/engines.md, llama.cpp "LoRA adapters"); a projector's tensors, as clip.cpp loads them.
 #include "vramcalc/io/gguf_lora.hpp"
 
 #include <map>
@@ -74,6 +74,24 @@ std::expected<LlamaCppLora, Error> read_llamacpp_lora(const std::string& path, c
   auto f = read_gguf_file(path, GgufReadOptions{});
   if (!f) return std::unexpected(f.error());
   return llamacpp_lora_from_gguf(*f, spec);
+}
+
+std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f) {
+  const std::string arch = f.get_string("general.architecture").value_or("");
+  if (arch != "clip") {
+    return lora_error(f, "not a multimodal projector (general.architecture '" + arch + "'; llama.cpp's mmproj files are 'clip')");
+  }
+  LlamaCppMmproj out;
+  out.bytes = f.tensor_bytes();
+  out.tensors = f.tensors.size();
+  if (out.tensors == 0) return lora_error(f, "a projector without tensors");
+  return out;
+}
+
+std::expected<LlamaCppMmproj, Error> read_llamacpp_mmproj(const std::string& path) {
+  auto f = read_gguf_file(path, GgufReadOptions{});
+  if (!f) return std::unexpected(f.error());
+  return llamacpp_mmproj_from_gguf(*f);
 }
 
 } // namespace vramcalc::io

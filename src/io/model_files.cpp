@@ -303,6 +303,7 @@ std::expected<ModelFiles, Error> open_safetensors(const std::string& path, const
   if (id.empty()) id = "model";
   auto imported = parse_hf_config(*text, config.string(), id);
   if (!imported) return std::unexpected(imported.error());
+  if (auto e = add_hf_vision_profile(*imported, dir.string(), *text, config.string())) return std::unexpected(*e);
   auto set = path.ends_with(".json") ? read_safetensors_index(path) : read_safetensors_file(path);
   if (!set) return std::unexpected(set.error());
   std::vector<std::string> warnings = std::move(imported->warnings);

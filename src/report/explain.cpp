@@ -35,6 +35,146 @@ std::string kind_name(const ExplainKvGroup& g) {
   return "?";
 }
 
+// "N bytes (X GiB)".
+std::string bytes_and_size(std::uint64_t n, UnitSystem u) { return fmt::format("{} bytes ({})", with_commas(n), format_bytes(n, u)); }
+
+// int(G x 2^30): a flag given in GiB, as the engine reads it.
+std::string gib_flag(std::string_view flag, std::uint64_t bytes) {
+  return fmt::format("{} {:.6g} \u2192 int({:.6g} \u00d7 2^30) = {} bytes", flag, static_cast<double>(bytes) / 1073741824.0,
+                     static_cast<double>(bytes) / 1073741824.0, with_commas(bytes));
+}
+
+// What vLLM's options add (--enable-lora, --cpu-offload-gb, --kv-offloading-size, --swap-space)
+// and its encoder profiling, from its plan's figures.
+std::string engine_steps(const Explanation&, const EngineSection& e, const VllmSection& vllm, UnitSystem u) {
+  const VllmResult& v = vllm.plan;
+  const VllmOptions& o = vllm.options;
+  std::string out;
+  if (o.enable_lora) {
+    const VllmLora& l = v.lora;
+    out += fmt::format("   LoRA (--enable-lora): vLLM preallocates --max-loras {} slots at --max-lora-rank {} in every module it wraps\n"
+                       "      one slot: lora_a and lora_b of those modules on this GPU = {} elements\n"
+                       "      {} elements \u00d7 {} slot{} \u00d7 {} B (lora_dtype) = {} bytes\n",
+                       o.max_loras, o.max_lora_rank, with_commas(l.slot_elems), with_commas(l.slot_elems), o.max_loras,
+                       o.max_loras == 1 ? "" : "s", l.lora_dtype_bytes, with_commas(l.slot_bytes));
+    if (l.expert_layers > 0) {
+      out += fmt::format("      + routed experts' w13 / w2 stacks of {} MoE block{}: {} bytes\n", l.expert_layers,
+                         l.expert_layers == 1 ? "" : "s", with_commas(l.expert_bytes));
+    }
+    if (l.extra_vocab) out += fmt::format("      + the extra vocabulary (before v0.12): {} bytes\n", with_commas(l.extra_vocab_bytes));
+    out += fmt::format("      = {}, loaded beside the weights (\"Model loading took\")\n", bytes_and_size(l.total(), u));
+  }
+  if (o.cpu_offload_bytes != 0) {
+    const VllmCpuOffload& c = v.cpu_offload;
+    out += fmt::format("   CPU offload (per GPU): {}\n", gib_flag("--cpu-offload-gb", c.budget_bytes));
+    out += c.ignored ? std::string("      not applied by this release (its V2 model runner has no offloader)\n")
+                     : fmt::format("      whole parameters of the decoder layers, in vLLM's order, until the budget is reached: "
+                                   "{} parameters of {} layer{} = {}, pinned in host memory, off this GPU's weights\n",
+                                   c.params, c.layers, c.layers == 1 ? "" : "s", bytes_and_size(c.bytes, u));
+  }
+  if (o.kv_offloading_bytes != 0) {
+    out += fmt::format("   KV offloading: {}, a CPU tier of KV blocks{} (all {} rank{}): {} of host memory\n",
+                       gib_flag("--kv-offloading-size", o.kv_offloading_bytes), o.kv_offloading_lmcache ? " (LMCache's local CPU cache)" : "",
+                       e.tp * e.pp, e.tp * e.pp == 1 ? "" : "s", bytes_and_size(v.kv_offloading_host_bytes, u));
+  }
+  if (o.swap_space_bytes) {
+    out += v.swap_host_bytes == 0
+               ? fmt::format("   Swap space: --swap-space {} per GPU: the V1 engine has no CPU swap blocks, nothing in host memory\n",
+                             format_bytes(*o.swap_space_bytes, UnitSystem::binary))
+               : fmt::format("   Swap space: --swap-space {} per GPU in whole cache blocks, over {} GPU{}: {} of host memory\n",
+                             format_bytes(*o.swap_space_bytes, UnitSystem::binary), e.tp * e.pp, e.tp * e.pp == 1 ? "" : "s",
+                             bytes_and_size(v.swap_host_bytes, u));
+  }
+  const VllmEncoder& enc = v.encoder;
+  if (enc.profiled) {
+    out += fmt::format("   Vision encoder profiling: t = {} tokens per image; budget max(max_num_batched_tokens {}, t) = {} tokens\n"
+                       "      items profiled at once: min(budget / t, max_num_seqs \u00d7 items per prompt) = {}\n"
+                       "      held outputs: {} items \u00d7 {} rows \u00d7 {} (output width) \u00d7 {} B = {}, in the activation peak\n",
+                       with_commas(enc.tokens_per_item), with_commas(v.max_num_batched_tokens), with_commas(enc.budget_tokens),
+                       with_commas(enc.items), with_commas(enc.items), with_commas(enc.rows_per_item), with_commas(enc.output_width),
+                       enc.dtype_bytes, bytes_and_size(enc.held_bytes, u));
+  } else if (enc.has_tower) {
+    out += enc.disabled ? fmt::format("   Vision encoder: every modality limit 0, nothing profiled{}\n",
+                                      enc.tower_dropped ? fmt::format("; the tower's {} of weights not loaded", format_bytes(enc.tower_bytes, u)) : "")
+           : enc.skipped ? std::string("   Vision encoder: --skip-mm-profiling, nothing reserved for its outputs\n")
+                         : std::string("   Vision encoder: its profiling is not modelled for this model (no vision facts), nothing counted\n");
+  }
+  return out;
+}
+
+// SGLang's LoRA pool (--enable-lora), from its plan's figures.
+std::string engine_steps(const Explanation&, const EngineSection&, const SglangSection& sg, UnitSystem u) {
+  const SglangLora& l = sg.plan.lora;
+  if (l.rank == 0) return "";
+  return fmt::format("   LoRA pool (--enable-lora): --max-loras-per-batch {} slots at rank {}{}, A and B of every layer's target modules\n"
+                     "      one slot: {} elements on this GPU; {} \u00d7 {} slot{} \u00d7 {} B = {}, out of the static share before the KV pool\n",
+                     sg.options.max_loras_per_batch, l.rank, l.rank_assumed ? " (--max-lora-rank not given: 16 assumed)" : "",
+                     with_commas(l.slot_elems), with_commas(l.slot_elems), sg.options.max_loras_per_batch,
+                     sg.options.max_loras_per_batch == 1 ? "" : "s", l.elem_bytes, bytes_and_size(l.bytes, u));
+}
+
+// llama.cpp's adapters, vision projector and -nkvo, from its plan's figures.
+std::string engine_steps(const Explanation& x, const EngineSection&, const LlamaCppSection& l, UnitSystem u) {
+  const LlamaCppResult& p = l.plan;
+  std::string out;
+  if (p.lora_adapters > 0) {
+    out += "   LoRA adapters (--lora): lora_a and lora_b of each adapted tensor, in its base tensor's buffer type\n";
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0, n = 1; i < x.adapters.size(); i += n) {
+      const ExplainAdapter& a = x.adapters[i];
+      // The same adapter loaded N times (--lora RANKxN) is one line.
+      for (n = 1; i + n < x.adapters.size() && x.adapters[i + n].name == a.name && x.adapters[i + n].bytes == a.bytes; ++n) {}
+      out += n == 1 ? fmt::format("      {}: {} pairs, {} bytes\n", a.name, with_commas(a.pairs), with_commas(a.bytes))
+                    : fmt::format("      {} \u00d7 {}: {} pairs, {} bytes each = {} bytes\n", n, a.name, with_commas(a.pairs),
+                                  with_commas(a.bytes), with_commas(a.bytes * n));
+      sum += a.bytes * n;
+    }
+    std::string where;
+    for (const LlamaCppDevice& d : p.gpus) {
+      if (d.lora_bytes > 0) where += fmt::format("{} {} + ", d.name, with_commas(d.lora_bytes));
+    }
+    if (p.host.lora_bytes > 0) where += fmt::format("system RAM {} + ", with_commas(p.host.lora_bytes));
+    out += fmt::format("      {} bytes in their base tensors' buffers, each tensor padded as a weight: {}= {}\n", with_commas(sum),
+                       where.substr(0, where.size() - 2), bytes_and_size(p.lora_bytes, u));
+  }
+  if (p.mmproj_bytes > 0) {
+    const std::string how = !x.mmproj_file.empty()
+                                ? fmt::format("{}: {} tensors, {} bytes", x.mmproj_file, x.mmproj_tensors, with_commas(p.mmproj_bytes))
+                            : x.mmproj_dtype ? fmt::format("{}: the vision tower's {} parameters \u00d7 {} B = {} bytes",
+                                                           traits(*x.mmproj_dtype).name, with_commas(x.report.model.params_vision),
+                                                           traits(*x.mmproj_dtype).block_bytes, with_commas(p.mmproj_bytes))
+                                             : fmt::format("given as {} bytes", with_commas(p.mmproj_bytes));
+    out += fmt::format("   Vision projector (--mmproj {}), one buffer (clip.cpp load_tensors) {}; its compute buffer is not counted\n",
+                       how, p.mmproj_on_gpu ? "on the first GPU" : "in system RAM, --no-mmproj-offload");
+  }
+  if (x.no_kv_offload) {
+    out += fmt::format("   KV cache in system RAM (-nkvo): every layer's cache on the CPU device, {}, none on the GPUs\n",
+                       bytes_and_size(p.host.kv_bytes, u));
+  }
+  return out;
+}
+
+// The engine's part: what its options add beyond weights and KV, and its host memory.
+std::string render_engine_steps(const Explanation& x, int step, UnitSystem u) {
+  if (!x.report.engine) return "";
+  const EngineSection& e = *x.report.engine;
+  std::string body = std::visit(
+      [&](const auto& section) -> std::string {
+        if constexpr (requires { engine_steps(x, e, section, u); }) return engine_steps(x, e, section, u);
+        else return "";
+      },
+      e.detail);
+  if (e.host_bytes > 0 || e.host_mem_bytes) {
+    body += fmt::format("   Host memory (system RAM): {}{}", bytes_and_size(e.host_bytes, u), e.host_what.empty() ? "" : " (" + e.host_what + ")");
+    body += !e.host_mem_bytes ? std::string("; not checked without --host-mem\n")
+                              : fmt::format("; --host-mem {}: {}\n", bytes_and_size(*e.host_mem_bytes, u), e.host_fits ? "fits" : "does not fit");
+  }
+  if (body.empty()) body = "   none of its options here adds memory beyond the weights and the KV cache\n";
+  return fmt::format("\n{}. {} {} on {}\u00d7 {} (tp {}, pp {}): what it adds beyond weights and KV, per GPU\n"
+                     "   (its whole account is the engine section of 'vramcalc MODEL --engine {}')\n{}",
+                     step, engine_traits(e.kind()).display, e.version, e.tp * e.pp, e.gpu_name, e.tp, e.pp, e.name(), body);
+}
+
 } // namespace
 
 std::string render_explain(const Explanation& given, const RenderOptions& o) {
@@ -127,6 +267,11 @@ std::string render_explain(const Explanation& given, const RenderOptions& o) {
                      with_commas(m.total_bytes), format_bytes(m.total_bytes, u));
   for (const FitRow& f : r.fit) {
     if (!f.requested || !f.problem.empty()) continue;
+    if (f.decided_by != "generic") {
+      out += fmt::format("   on {}\u00d7 {} (tp {}, pp {}) {} decides: {} (step {})\n", f.count, f.gpu_name, f.tp, f.pp,
+                         engine_traits(r.engine->kind()).display, f.fits ? "fits" : "does not fit", step);
+      continue;
+    }
     out += fmt::format("   on {}\u00d7 {} (tp {}, pp {}), the busiest GPU holds weights {} + KV and state {} + overhead {}\n"
                        "      = {} of {} usable: {}\n",
                        f.count,
@@ -135,6 +280,7 @@ std::string render_explain(const Explanation& given, const RenderOptions& o) {
                        format_bytes(f.required_bytes_per_gpu, u), format_bytes(f.usable_bytes, u),
                        f.fits ? "fits" : "does not fit");
   }
+  out += render_engine_steps(e, step, u);
   for (const std::string& n : r.notes) out += "Note: " + n + "\n";
   return out;
 }

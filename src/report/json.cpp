@@ -325,25 +325,33 @@ namespace vramcalc {
 namespace {
 
 ojson to_json(const CheckEntry& e) {
-  return ojson{{"name", e.name},
-               {"file", e.file},
-               {"index", e.index},
-               {"status", e.status == CheckStatus::fits ? "fits" : "does_not_fit"},
-               {"message", e.message},
-               {"gpu", e.gpu},
-               {"count", e.count},
-               {"tp", e.tp},
-               {"pp", e.pp},
-               {"engine", e.engine},
-               {"required_bytes_per_gpu", e.required_bytes_per_gpu},
-               {"usable_bytes", e.usable_bytes},
-               {"headroom_bytes", e.headroom_bytes},
-               {"required_headroom_bytes", e.required_headroom_bytes},
-               {"ignored", e.ignored},
-               {"kind", e.kind},
-               {"source", ojson{{"file", e.file}, {"line", e.line}, {"column", e.column}, {"path", e.path}}},
-               {"notes", e.notes},
-               {"report", to_json(e.report)}};
+  ojson j{{"name", e.name},
+          {"file", e.file},
+          {"index", e.index},
+          {"status", e.status == CheckStatus::fits ? "fits" : "does_not_fit"},
+          {"message", e.message},
+          {"gpu", e.gpu},
+          {"count", e.count},
+          {"tp", e.tp},
+          {"pp", e.pp},
+          {"engine", e.engine},
+          {"required_bytes_per_gpu", e.required_bytes_per_gpu},
+          {"usable_bytes", e.usable_bytes},
+          {"headroom_bytes", e.headroom_bytes},
+          {"required_headroom_bytes", e.required_headroom_bytes}};
+  if (e.report.engine) {
+    // The host memory the engine reports (its estimate's engine.host_*), beside the GPUs' verdict.
+    const EngineSection& g = *e.report.engine;
+    j["host_bytes"] = g.host_bytes;
+    j["host_mem_bytes"] = g.host_mem_bytes ? ojson(*g.host_mem_bytes) : ojson(nullptr);
+    j["host_fits"] = g.host_fits;
+  }
+  j["ignored"] = e.ignored;
+  j["kind"] = e.kind;
+  j["source"] = ojson{{"file", e.file}, {"line", e.line}, {"column", e.column}, {"path", e.path}};
+  j["notes"] = e.notes;
+  j["report"] = to_json(e.report);
+  return j;
 }
 
 } // namespace

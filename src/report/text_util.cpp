@@ -190,6 +190,8 @@ CheckReport terminal_view(const CheckReport& r) {
 Explanation terminal_view(const Explanation& e) {
   Explanation out = e;
   for (ExplainTensor& t : out.tensors) safe(t.name);
+  for (ExplainAdapter& a : out.adapters) safe(a.name);
+  safe(out.mmproj_file);
   safe(out.report);
   return out;
 }

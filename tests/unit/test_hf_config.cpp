@@ -638,3 +638,81 @@ TEST_CASE("Gemma 4: the global layers' keys, the MoE block, and the E2B / E4B ke
   REQUIRE_FALSE(shared.has_value());
   CHECK(shared.error().message.find("/num_kv_shared_layers: layers reusing another layer's KV cache") != std::string::npos);
 }
+
+namespace {
+
+// The encoder facts of a model directory's config.json and preprocessor_config.json.
+EncoderProfile vision_of(const std::string& dir) {
+  const std::string base = std::string(VRAMCALC_TEST_DATA) + "/hf/" + dir;
+  auto config = io::read_text_file(base + "/config.json", ErrorCode::invalid_model);
+  auto pre = io::read_text_file(base + "/preprocessor_config.json", ErrorCode::invalid_model);
+  REQUIRE(config.has_value());
+  REQUIRE(pre.has_value());
+  auto p = io::hf_vision_profile(*config, *pre, dir + "/config.json", dir + "/preprocessor_config.json");
+  if (!p) FAIL(p.error().message);
+  REQUIRE(p->has_value());
+  return **p;
+}
+
+const EncoderProfile& catalog_vision(const std::string& id) {
+  static const io::Catalog catalog = io::load_builtin_catalog().value();
+  const ModelSpec* m = *catalog.find_model(id);
+  REQUIRE(m->vision_profile.has_value());
+  return *m->vision_profile;
+}
+
+void same(const EncoderProfile& a, const EncoderProfile& b) {
+  CHECK(a.max_tokens_per_item == b.max_tokens_per_item);
+  CHECK(a.embeds_per_item == b.embeds_per_item);
+  CHECK(a.output_width == b.output_width);
+  CHECK(a.video == b.video);
+}
+
+} // namespace
+
+TEST_CASE("vision facts from config.json and preprocessor_config.json equal the catalog's hand-filled ones", "[hf][vision]") {
+  // Gemma 3: mm_tokens_per_image 256 soft tokens, t = 256 + start/end of image and their blank
+  // lines = 260; d_out the text hidden size 2,560.
+  const EncoderProfile g = vision_of("gemma-3-4b-it");
+  CHECK(g.max_tokens_per_item == 256 + 4);
+  CHECK(g.embeds_per_item == 256);
+  CHECK(g.output_width == 2560);
+  same(g, catalog_vision("gemma-3-4b"));
+  // Qwen2.5-VL: max_pixels 12,845,056 in (14 x 2)^2 = 784-pixel merged patches: 16,384 = 128^2
+  // (3,584 x 3,584); d_out out_hidden_size 3,584.
+  const EncoderProfile q25 = vision_of("Qwen2.5-VL-7B-Instruct");
+  CHECK(q25.max_tokens_per_item == 12'845'056ull / (28 * 28));
+  CHECK(q25.max_tokens_per_item == 16'384);
+  CHECK(q25.output_width == 3584);
+  same(q25, catalog_vision("qwen2.5-vl-7b"));
+  // Qwen3-VL: size.longest_edge 16,777,216 pixels in (16 x 2)^2 = 1,024-pixel merged patches:
+  // 16,384 = 128^2 (4,096 x 4,096); d_out out_hidden_size 2,560 x (1 + 3 DeepStack levels) = 10,240.
+  const EncoderProfile q3 = vision_of("Qwen3-VL-4B-Instruct");
+  CHECK(q3.max_tokens_per_item == 16'777'216ull / (32 * 32));
+  CHECK(q3.output_width == 2560 * 4);
+  same(q3, catalog_vision("qwen3-vl-4b"));
+  // Mistral Small 3.1 (Pixtral): 1,540 px / 14 px = 110 patches a side, merged 2 x 2: 55; e = 55^2 =
+  // 3,025, t = 55 x 56 = 3,080 (a break or end token per row); d_out 5,120.
+  const EncoderProfile m = vision_of("Mistral-Small-3.1-24B-Instruct-2503");
+  CHECK(m.embeds_per_item == 55 * 55);
+  CHECK(m.max_tokens_per_item == 55 * 56);
+  CHECK(m.output_width == 5120);
+  same(m, catalog_vision("mistral-small-3.1-24b"));
+}
+
+TEST_CASE("vision facts: what is missing or malformed is named by file and key", "[hf][vision]") {
+  const std::string config = R"({"model_type": "qwen2_5_vl", "vision_config": {"out_hidden_size": 3584}})";
+  auto missing = io::hf_vision_profile(config, R"({"patch_size": 14, "merge_size": 2})", "c.json", "p.json");
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().message == "p.json: /max_pixels: missing (or /size/longest_edge)");
+  auto bad = io::hf_vision_profile(config, R"({"patch_size": -14, "merge_size": 2, "max_pixels": 100})", "c.json", "p.json");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "p.json: /patch_size: expected a positive integer, got -14");
+  // A model type without a rule, or a config without a vision tower: no facts, no error.
+  auto other = io::hf_vision_profile(R"({"model_type": "llava", "vision_config": {}})", "{}", "c.json", "p.json");
+  REQUIRE(other.has_value());
+  CHECK_FALSE(other->has_value());
+  auto text_only = io::hf_vision_profile(R"({"model_type": "llama"})", "{}", "c.json", "p.json");
+  REQUIRE(text_only.has_value());
+  CHECK_FALSE(text_only->has_value());
+}

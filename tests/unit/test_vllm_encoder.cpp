@@ -3,8 +3,11 @@
 // the LM forward and the sampler, per release; --limit-mm-per-prompt, --language-model-only,
 // --skip-mm-profiling.
 #include "helpers.hpp"
+#include "../support/deployment_keys.hpp"
+#include "../support/gguf_writer.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
+#include "vramcalc/io/gguf_lora.hpp"
 
 #include <algorithm>
 
@@ -196,4 +199,51 @@ TEST_CASE("llama.cpp --mmproj: the projector's weights on the first GPU or in sy
   CHECK(s.engine_options.llamacpp.mmproj_size_bytes == 888ull * 1024 * 1024);
   CHECK_FALSE(s.engine_options.llamacpp.mmproj_dtype.has_value());
   CHECK(spec->apply("q4_0", s).has_value());
+}
+
+TEST_CASE("llama.cpp --mmproj FILE.gguf: the projector's tensors summed from its header", "[vllm-encoder][llamacpp]") {
+  using namespace vramcalc::test;
+  // A projector as convert_hf_to_gguf.py --mmproj writes one: general.architecture "clip".
+  GgufWriter w;
+  w.str("general.architecture", "clip").str("general.type", "mmproj");
+  w.tensor("v.patch_embd.weight", g_f16, {14, 14, 3, 1152})    // 14 x 14 x 3 x 1,152 x 2 = 1,354,752
+      .tensor("v.blk.0.attn_q.weight", g_f16, {1152, 1152})    // 1,152 x 1,152 x 2 = 2,654,208
+      .tensor("v.blk.0.ln1.weight", g_f32, {1152})             // 1,152 x 4 = 4,608
+      .tensor("mm.input_projection.weight", g_f16, {1152, 5376}); // 1,152 x 5,376 x 2 = 12,386,304
+  auto f = io::parse_gguf(io::memory_source(w.bytes()), "mmproj.gguf");
+  REQUIRE(f.has_value());
+  const auto m = io::llamacpp_mmproj_from_gguf(*f);
+  REQUIRE(m.has_value());
+  CHECK(m->tensors == 4);
+  CHECK(m->bytes == 1'354'752ull + 2'654'208ull + 4'608ull + 12'386'304ull);
+  CHECK(m->bytes == 16'399'872ull);
+  // The option takes the file's name; the application reads it into mmproj_size_bytes, which the
+  // plan puts on the first GPU like the f16 / SIZE forms.
+  Settings s;
+  const auto spec = std::find_if(llamacpp_option_specs().begin(), llamacpp_option_specs().end(),
+                                 [](const EngineOptionSpec& x) { return x.flag() == "--mmproj"; });
+  REQUIRE(spec != llamacpp_option_specs().end());
+  CHECK_FALSE(spec->apply("models/mmproj-F16.GGUF", s).has_value());
+  CHECK(s.engine_options.llamacpp.mmproj_file == "models/mmproj-F16.GGUF");
+  CHECK_FALSE(s.engine_options.llamacpp.mmproj_size_bytes.has_value());
+  CHECK_FALSE(spec->apply("f16", s).has_value());
+  CHECK(s.engine_options.llamacpp.mmproj_file.empty());
+
+  GgufWriter model_file;
+  model_file.str("general.architecture", "llama").tensor("token_embd.weight", g_f16, {64, 64});
+  const auto refused = io::llamacpp_mmproj_from_gguf(*io::parse_gguf(io::memory_source(model_file.bytes()), "m.gguf"));
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message == "m.gguf: not a multimodal projector (general.architecture 'llama'; llama.cpp's mmproj files are 'clip')");
+}
+
+TEST_CASE("check --llama-server: -mm / --mmproj and --no-mmproj-offload are read, not ignored", "[vllm-encoder][llamacpp]") {
+  const auto d = io::deployment_from_llama_server(
+      "llama-server -m gemma-3-27b-it-Q4_K_M.gguf -mm mmproj-model-f16.gguf --no-mmproj-offload -c 8192 -np 1");
+  REQUIRE(d.has_value());
+  CHECK(vramcalc::test::opt(*d, "mmproj") == "mmproj-model-f16.gguf");
+  CHECK(vramcalc::test::opt(*d, "no_mmproj_offload") == "true");
+  CHECK(d->ignored.empty());
+  const auto l = io::deployment_from_llama_server("llama-server -m m.gguf --mmproj 888MiB -c 4096 -np 1");
+  REQUIRE(l.has_value());
+  CHECK(vramcalc::test::opt(*l, "mmproj") == "888MiB");
 }

@@ -1,6 +1,7 @@
-// A LoRA adapter GGUF (convert_lora_to_gguf.py) as llama.cpp loads it: its lora_a / lora_b
-// pairs, each with the layer of the base tensor it modifies (docs/engines.md, llama.cpp "LoRA
-// adapters").
+// The side files llama-server loads beside a model: a LoRA adapter GGUF
+// (convert_lora_to_gguf.py) as llama.cpp loads it, its lora_a / lora_b pairs, each with the
+// layer of the base tensor it modifies (docs/engines.md, llama.cpp "LoRA adapters"); and a
+// multimodal projector (--mmproj FILE.gguf), its tensors' bytes.
 #pragma once
 
 #include "vramcalc/engine_llamacpp.hpp"
@@ -16,5 +17,15 @@ namespace vramcalc::io {
 
 // The same read from a path: the header only (the tensor data is not read).
 [[nodiscard]] std::expected<LlamaCppLora, Error> read_llamacpp_lora(const std::string& path, const ModelSpec& spec);
+
+// A multimodal projector file (convert_hf_to_gguf.py --mmproj) as clip.cpp loads it: its
+// tensors' bytes (ggml_nbytes summed: clip_model_loader::load_tensors allocates them all in one
+// buffer) and their count. general.architecture must be "clip" (else it is not a projector).
+struct LlamaCppMmproj {
+  std::uint64_t bytes = 0;
+  std::uint64_t tensors = 0;
+};
+[[nodiscard]] std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& file);
+[[nodiscard]] std::expected<LlamaCppMmproj, Error> read_llamacpp_mmproj(const std::string& path);
 
 } // namespace vramcalc::io

@@ -5,6 +5,7 @@
 #include "vramcalc/model.hpp"
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,22 @@ struct HfImport {
 // sets spec.weights_format.
 [[nodiscard]] std::expected<HfImport, Error> parse_hf_config(std::string_view text, std::string_view origin,
                                                             std::string_view id);
+
+// A vision-language model's encoder facts (ModelSpec::vision_profile: tokens and embeddings per
+// image, their width, video) from its config.json and the preprocessor_config.json beside it,
+// for the model types whose rule vramcalc knows (gemma3: mm_tokens_per_image; qwen2_vl,
+// qwen2_5_vl, qwen3_vl, qwen3_vl_moe: max_pixels or size.longest_edge, patch_size, merge_size;
+// mistral3: size.longest_edge, patch_size, spatial_merge_size; docs/hf-import.md, "Vision").
+// nullopt: no vision_config, or a model type without a rule. Errors name the file and key.
+[[nodiscard]] std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::string_view config,
+                                                                                    std::string_view preprocessor,
+                                                                                    std::string_view origin,
+                                                                                    std::string_view preprocessor_origin);
+
+// With DIR/preprocessor_config.json present, sets imported.spec.vision_profile from it and the
+// config.json text (`origin` names it); the error of a file that is there but wrong.
+[[nodiscard]] std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
+                                                         std::string_view origin);
 
 // True if the text looks like a Hugging Face config (a JSON object with "model_type" or
 // "architectures"), so a path can be told apart from a vramcalc model spec.

@@ -55,6 +55,13 @@ meta = {"general.architecture": (T_STR, "llama"), "general.name": (T_STR, "Tiny 
 gguf("tiny-q8_0.gguf", meta, llama_tensors(2, 64, 4, 2, 128, 64, Q8_0))
 gguf("bad-magic.gguf", meta, llama_tensors(2, 64, 4, 2, 128, 64, Q8_0), magic=b"GGUX", truncate=64)
 gguf("truncated.gguf", meta, llama_tensors(2, 64, 4, 2, 128, 64, Q8_0), truncate=300)
+# A multimodal projector as convert_hf_to_gguf.py --mmproj writes one (llama-server --mmproj):
+# general.architecture "clip"; tensor bytes 75,264 + 8,192 + 256 + 16,384 = 100,096.
+gguf("tiny-mmproj.gguf", {"general.architecture": (T_STR, "clip"), "general.type": (T_STR, "mmproj"),
+                          "clip.has_vision_encoder": (T_U32, 1), "clip.vision.image_size": (T_U32, 224),
+                          "clip.vision.patch_size": (T_U32, 14), "clip.vision.embedding_length": (T_U32, 64)},
+     [("v.patch_embd.weight", F16, [14, 14, 3, 64]), ("v.blk.0.attn_q.weight", F16, [64, 64]),
+      ("v.blk.0.ln1.weight", F32, [64]), ("mm.input_projection.weight", F16, [64, 128])])
 
 # ---- safetensors ---------------------------------------------------------------------
 BITS = {"BF16": 16, "F16": 16, "F32": 32, "I32": 32}

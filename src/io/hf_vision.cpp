@@ -1,0 +1,152 @@
+// A vision-language model's encoder facts (ModelSpec::vision_profile: t, e, d_out, video) from
+// its config.json and the preprocessor_config.json beside it, as vLLM derives them for its
+// encoder profiling (docs/engines.md, "Multimodal encoders"; docs/hf-import.md, "Vision").
+#include "vramcalc/io/hf_config.hpp"
+
+#include "json_util.hpp"
+#include "vramcalc/io/catalog.hpp"
+#include "vramcalc/units.hpp"
+
+#include <filesystem>
+
+namespace vramcalc::io {
+
+using nlohmann::json;
+using detail::LoadFailure;
+
+namespace {
+
+// A positive integer at `key` of `o` (a number, or {"height": N, "width": N} with N equal, as
+// PixtralImageProcessor's patch_size is spelled): absent is nullopt, anything else names the key.
+std::optional<std::uint64_t> positive(const json& o, const char* key, const std::string& where) {
+  const auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return std::nullopt;
+  const json* v = &*it;
+  if (v->is_object() && v->contains("height") && v->contains("width")) {
+    if (v->at("height") != v->at("width")) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, where + "/" + key + ": a patch that is not square (" +
+                                                            detail::json_excerpt(*v) + ")"}};
+    }
+    v = &v->at("height");
+  }
+  if (!v->is_number_unsigned() || v->get<std::uint64_t>() == 0 || v->get<std::uint64_t>() > (1ull << 40)) {
+    throw LoadFailure{Error{ErrorCode::invalid_model, where + "/" + key + ": expected a positive integer, got " +
+                                                          detail::json_excerpt(*v)}};
+  }
+  return v->get<std::uint64_t>();
+}
+
+std::uint64_t required(const json& o, const char* key, const std::string& where) {
+  if (auto v = positive(o, key, where)) return *v;
+  throw LoadFailure{Error{ErrorCode::invalid_model, where + "/" + key + ": missing"}};
+}
+
+const json& object_at(const json& o, const char* key, const std::string& where) {
+  const auto it = o.find(key);
+  if (it == o.end() || !it->is_object()) throw LoadFailure{Error{ErrorCode::invalid_model, where + "/" + key + ": missing (an object)"}};
+  return *it;
+}
+
+// The integer square root (the largest n with n x n <= v).
+std::uint64_t isqrt(std::uint64_t v) {
+  std::uint64_t n = 0;
+  for (std::uint64_t bit = 1ull << 31; bit != 0; bit >>= 1) {
+    if ((n + bit) * (n + bit) <= v) n += bit;
+  }
+  return n;
+}
+
+// Qwen2-VL / Qwen2.5-VL / Qwen3-VL: smart_resize to the largest image of at most `max_pixels`
+// in multiples of patch x merge, n x n merged patches (qwen2_vl.py / qwen3_vl.py
+// get_image_size_with_most_features; 3584 x 3584 at 14 px, 4096 x 4096 at 16 px): e = t = n^2.
+std::uint64_t qwen_tokens(std::uint64_t max_pixels, std::uint64_t patch, std::uint64_t merge) {
+  const std::uint64_t factor = checked_mul(patch, merge, "the image size");
+  const std::uint64_t n = isqrt(max_pixels / checked_mul(factor, factor, "the image size"));
+  return n * n;
+}
+
+// nullopt: a model_type whose rule vramcalc lacks (its profiling is then said not modelled).
+std::optional<EncoderProfile> profile(const json& c, const json& p, const std::string& config_file, const std::string& pre_file) {
+  // Where a key is, for messages: "file: /path" + "/key".
+  const std::string origin = config_file + ": ", pre_origin = pre_file + ": ";
+  const std::string type = c.contains("model_type") && c.at("model_type").is_string() ? c.at("model_type").get<std::string>() : "";
+  const json& vision = object_at(c, "vision_config", origin);
+  const std::string vpath = origin + "/vision_config";
+  EncoderProfile out;
+  if (type == "gemma3") {
+    // Gemma3Processor: "\n\n<start_of_image>" + mm_tokens_per_image soft tokens + "<end_of_image>\n\n":
+    // t = e + 4 (pan-and-scan off, vLLM's default); d_out the language model's hidden size.
+    out.embeds_per_item = positive(c, "mm_tokens_per_image", origin).value_or(256);
+    out.max_tokens_per_item = out.embeds_per_item + 4;
+    out.output_width = required(object_at(c, "text_config", origin), "hidden_size", origin + "/text_config");
+    return out;
+  }
+  if (type == "qwen2_vl" || type == "qwen2_5_vl" || type == "qwen3_vl" || type == "qwen3_vl_moe") {
+    const std::uint64_t patch = required(p, "patch_size", pre_origin);
+    const std::uint64_t merge = required(p, "merge_size", pre_origin);
+    // Qwen2-VL's processors give max_pixels; Qwen3-VL's size.longest_edge (a pixel count too).
+    std::optional<std::uint64_t> max_pixels = positive(p, "max_pixels", pre_origin);
+    if (!max_pixels && p.contains("size") && p.at("size").is_object()) {
+      max_pixels = positive(p.at("size"), "longest_edge", pre_origin + "/size");
+    }
+    if (!max_pixels) throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/max_pixels: missing (or /size/longest_edge)"}};
+    out.max_tokens_per_item = out.embeds_per_item = qwen_tokens(*max_pixels, patch, merge);
+    out.video = true;
+    const std::uint64_t width = required(vision, "out_hidden_size", vpath);
+    if (type.starts_with("qwen3")) {
+      // The merger's output and one DeepStack merger's per level, concatenated (qwen3_vl.py).
+      const auto d = vision.find("deepstack_visual_indexes");
+      const std::uint64_t levels = d != vision.end() && d->is_array() ? d->size() : 0;
+      out.output_width = checked_mul(width, 1 + levels, "the encoder's output width");
+    } else {
+      out.output_width = width;
+    }
+    return out;
+  }
+  if (type == "mistral3") {
+    // Pixtral: the image at size.longest_edge in patch_size patches, merged spatial_merge_size
+    // squared: n x n embeddings and one [IMG_BREAK] / [IMG_END] token per row, t = n (n + 1).
+    const std::uint64_t edge = required(object_at(p, "size", pre_origin), "longest_edge", pre_origin + "/size");
+    const std::uint64_t patch = required(p, "patch_size", pre_origin);
+    const std::uint64_t merge = positive(c, "spatial_merge_size", origin).value_or(1);
+    const std::uint64_t n = (edge + patch - 1) / patch / merge;
+    out.embeds_per_item = n * n;
+    out.max_tokens_per_item = n * (n + 1);
+    out.output_width = required(object_at(c, "text_config", origin), "hidden_size", origin + "/text_config");
+    return out;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::string_view config, std::string_view preprocessor,
+                                                                      std::string_view origin, std::string_view pre_origin) {
+  try {
+    const json c = detail::parse_strict(config, std::string(origin), ErrorCode::invalid_model);
+    if (!c.is_object() || !c.contains("vision_config")) return std::nullopt;
+    const json p = detail::parse_strict(preprocessor, std::string(pre_origin), ErrorCode::invalid_model);
+    if (!p.is_object()) return std::unexpected(Error{ErrorCode::invalid_model, std::string(pre_origin) + ": not a JSON object"});
+    return profile(c, p, std::string(origin), std::string(pre_origin));
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const OverflowError& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, std::string(pre_origin) + ": " + e.what()});
+  }
+}
+
+std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
+                                           std::string_view origin) {
+  namespace fs = std::filesystem;
+  const fs::path pre = fs::path(dir) / "preprocessor_config.json";
+  std::error_code ec;
+  if (!fs::is_regular_file(pre, ec)) return std::nullopt;
+  auto text = read_text_file(pre.string(), ErrorCode::invalid_model);
+  if (!text) return text.error();
+  auto p = hf_vision_profile(config, *text, origin, pre.string());
+  if (!p) return p.error();
+  if (*p) imported.spec.vision_profile = **p;
+  return std::nullopt;
+}
+
+} // namespace vramcalc::io
