@@ -111,7 +111,21 @@ struct OllamaLlamaCpp {
 
 // `layer_buffer_bytes`: blk.0's weights and KV (ollama_layer_buffer_bytes), held back per GPU by
 // the library runner's estimator.
-[[nodiscard]] OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& settings, std::uint64_t layer_buffer_bytes);
+// `adapters`: the Modelfile's ADAPTER files (LoadRequest.LoraPath to the library runner,
+// `--lora FILE` each to llama-server), loaded as llama.cpp's --lora (its `loras`).
+[[nodiscard]] OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& settings, std::uint64_t layer_buffer_bytes,
+                                                     std::span<const LlamaCppLora> adapters = {});
+
+// Why Ollama `release` does not load LoRA adapters for `spec` ("" when it does): from 0.6.0 to
+// 0.24 the architectures Ollama runs on its own engine (fs/ggml/ggml.go OllamaEngineRequired)
+// go to runner/ollamarunner, whose allocModel returns "loras are not yet implemented".
+[[nodiscard]] std::string ollama_adapter_refusal(const ModelSpec& spec, OllamaRelease release);
+
+// Why vramcalc does not size a draft model (--draft) under Ollama `release`: none before 0.30.0
+// (no draft argument to any runner); from 0.30.0 llama-server's --spec-type draft-mtp (and
+// draft-dflash from 0.32.7) contexts, which are not modelled.
+[[nodiscard]] std::string ollama_draft_refusal(OllamaRelease release);
+inline constexpr OllamaRelease ollama_first_draft{0, 30, 0};
 
 // blk.0's weights in `format` plus its KV for `cells` tokens of `kv_type`: the layer Ollama's
 // estimator keeps free on each GPU (llm/memory.go EstimateGPULayers, `layerSize`).
@@ -139,7 +153,8 @@ struct OllamaResult {
 
 // What Ollama `release` allocates for `spec` in `format` (a GGUF mix) on `gpus`.
 [[nodiscard]] OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
-                                       const OllamaEnv& env, const std::vector<GpuSpec>& gpus);
+                                       const OllamaEnv& env, const std::vector<GpuSpec>& gpus,
+                                       std::span<const LlamaCppLora> adapters = {});
 
 // ---- Ollama as an engine (--engine ollama) ----
 
@@ -156,6 +171,8 @@ struct OllamaOptions {
   // tier", "OLLAMA_CONTEXT_LENGTH", ...); "" when --ctx gave it (it is then num_ctx).
   std::string default_context_source;
   bool batch_given = false; // --batch given: it is OLLAMA_NUM_PARALLEL
+  // --lora: the Modelfile's ADAPTER lines, each an adapter GGUF (or RANK[xN]) as llama.cpp's.
+  std::vector<LlamaCppLora> loras;
 };
 
 // Ollama's account (--engine ollama): what it asks llama.cpp for, and why.

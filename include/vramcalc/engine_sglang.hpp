@@ -72,6 +72,7 @@ struct SglangLora {
 
 struct SglangResult {
   std::string error;                  // a model vramcalc does not model under SGLang (why); nothing else is set
+  bool refused = false;               // the error is SGLang's own: it refuses these options and does not start
   std::uint64_t gpu_mem_mib = 0;      // the driver's total, MiB: what the fraction is derived from
   std::uint64_t chunked_prefill_size = 0; // 0: disabled
   std::uint64_t max_prefill_tokens = 16384;

@@ -56,8 +56,7 @@ void check_engine_flags(EngineKind engine, bool flags_given, const Settings& s) 
 // llama.cpp's --lora: comma-separated items (llama-server's own form), each RANK[xN] (N
 // adapters of rank RANK over every attention and MLP projection, f32: convert_lora_to_gguf.py's
 // --outtype default) or an adapter GGUF, read from its header (docs/engines.md, "LoRA adapters").
-void apply_llamacpp_lora(const Value& v, const ModelSpec& model, Settings& s) {
-  std::vector<LlamaCppLora>& loras = s.engine_options.llamacpp.loras;
+void apply_llamacpp_lora(const Value& v, const ModelSpec& model, std::vector<LlamaCppLora>& loras) {
   for (const std::string& item : split_list(v.origin, v.text)) {
     const bool rank_form = std::isdigit(static_cast<unsigned char>(item[0])) != 0 &&
                            item.find_first_not_of("0123456789xX") == std::string::npos;
@@ -87,7 +86,9 @@ void read_mmproj_file(const Options& o, Settings& s) {
 }
 
 void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {
-  if (s.engine == EngineKind::llamacpp) return apply_llamacpp_lora(v, model, s);
+  // Ollama: the Modelfile's ADAPTER files, loaded by llama.cpp (docs/engines.md, Ollama "LoRA").
+  if (s.engine == EngineKind::llamacpp) return apply_llamacpp_lora(v, model, s.engine_options.llamacpp.loras);
+  if (s.engine == EngineKind::ollama) return apply_llamacpp_lora(v, model, s.engine_options.ollama.loras);
   const std::string_view text = v.text;
   const std::size_t x = text.find_first_of("xX");
   const auto rank = value_at(v.origin, parse_count(text.substr(0, x), 1u << 16));
@@ -117,7 +118,7 @@ void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {
   }
   default:
     fail_at(v.origin, ErrorCode::invalid_argument,
-            "LoRA memory is modelled for --engine vllm, sglang and llamacpp, not " + std::string(engine_traits(s.engine).id),
+            "LoRA memory is modelled for --engine vllm, sglang, llamacpp and ollama, not " + std::string(engine_traits(s.engine).id),
             "--lora");
   }
 }
@@ -185,6 +186,13 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     }
   }
   read_mmproj_file(o, s);
+  // Ollama's adapters, once its release is read: the releases that run the model on their own
+  // engine refuse them.
+  if (o.lora && s.engine == EngineKind::ollama) {
+    if (const std::string why = ollama_adapter_refusal(model, s.engine_options.ollama.release); !why.empty()) {
+      fail_at(o.lora->origin, ErrorCode::invalid_argument, why, "--lora");
+    }
+  }
 }
 
 // SGLang's --speculative-draft-model-path: a catalog model, sized as the draft; anything else

@@ -234,6 +234,12 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
     if (o.spec_tokens) fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
     if (!vllm_draft) return;
   }
+  if (o.draft && s.engine == EngineKind::ollama) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument, ollama_draft_refusal(s.engine_options.ollama.release));
+  }
+  if (o.draft && s.engine == EngineKind::trtllm) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument, std::string(io::trtllm_speculative_refusal()));
+  }
   if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument,
             "speculative decoding is modelled for vLLM, llama.cpp and the generic estimate, not for " +

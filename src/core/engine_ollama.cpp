@@ -375,8 +375,13 @@ OllamaSettings ollama_settings(OllamaRelease r, const OllamaEnv& env, const Olla
   return s;
 }
 
-OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& s, std::uint64_t layer_buffer_bytes) {
+OllamaLlamaCpp ollama_llamacpp_request(const OllamaSettings& s, std::uint64_t layer_buffer_bytes,
+                                       std::span<const LlamaCppLora> adapters) {
   OllamaLlamaCpp q;
+  // The adapters: LoadRequest.LoraPath, which the library runner hands to llama.cpp's
+  // llama_adapter_lora_init (runner/llamarunner), and `--lora FILE` per adapter to llama-server
+  // (llm/llama_server.go, v0.30+): llama.cpp's own adapter buffers either way.
+  q.options.loras.assign(adapters.begin(), adapters.end());
   // Context of all sequences: old sched.go `NumCtx = origNumCtx * numParallel` (≤ v0.11.4),
   // LoadRequest KvSize = NumCtx * numParallel (v0.11.5+), llama-server `-c NumCtx*numParallel
   // -np numParallel` (llm/llama_server.go, v0.30+).
@@ -439,8 +444,50 @@ std::uint64_t ollama_graph_bytes(const ModelSpec& spec, OllamaRelease release, s
   return checked_mul(gqa, kv_total, "Ollama's graph estimate") / 6;
 }
 
+std::string ollama_adapter_refusal(const ModelSpec& spec, OllamaRelease release) {
+  // The architectures of fs/ggml/ggml.go OllamaEngineRequired by the first release (tag) that
+  // lists each, read at every tag from 0.6.0 to 0.24.0 (qwen3 is off the list in 0.12.5 only;
+  // Ollama's own gpt-oss GGUFs name their architecture "gptoss", listed from 0.11.0).
+  struct Row {
+    std::string_view arch;
+    OllamaRelease first;
+  };
+  static constexpr Row rows[] = {
+      {"gemma3", {0, 6, 0}},       {"mistral3", {0, 6, 5}},     {"llama4", {0, 6, 7}},      {"mllama", {0, 7, 0}},
+      {"qwen25vl", {0, 7, 0}},     {"gemma3n", {0, 9, 3}},      {"gpt-oss", {0, 11, 0}},    {"qwen3", {0, 12, 0}},
+      {"qwen3moe", {0, 12, 2}},    {"qwen3vl", {0, 12, 7}},     {"qwen3vlmoe", {0, 12, 7}}, {"deepseek2", {0, 13, 0}},
+      {"deepseekocr", {0, 13, 0}}, {"nomic-bert", {0, 13, 1}},  {"olmo3", {0, 13, 4}},      {"bert", {0, 13, 5}},
+      {"glm4moelite", {0, 14, 3}}, {"lfm2", {0, 14, 3}},        {"qwen3next", {0, 15, 5}},  {"glmocr", {0, 15, 5}},
+      {"nemotron_h", {0, 17, 1}},  {"nemotron_h_moe", {0, 17, 1}}, {"qwen35", {0, 17, 1}},  {"qwen35moe", {0, 17, 1}},
+      {"lfm2moe", {0, 17, 1}},     {"gemma4", {0, 20, 0}},      {"laguna", {0, 22, 0}},     {"nemotron_h_omni", {0, 22, 0}},
+  };
+  // From 0.30.0 llama-server runs every model and takes `--lora` for each adapter.
+  if (release >= rel(0, 30, 0)) return {};
+  for (const Row& r : rows) {
+    if (spec.arch != r.arch || release < r.first) continue;
+    if (r.arch == "qwen3" && release == rel(0, 12, 5)) return {};
+    return "Ollama " + ollama_release_name(release) + " runs " + spec.arch +
+           " on its own engine (fs/ggml/ggml.go OllamaEngineRequired), whose runner refuses adapters: \"loras are not yet "
+           "implemented\" (runner/ollamarunner/runner.go allocModel); llama-server runs them from 0.30.0";
+  }
+  return {};
+}
+
+std::string ollama_draft_refusal(OllamaRelease release) {
+  if (release < ollama_first_draft) {
+    return "Ollama " + ollama_release_name(release) +
+           " has no speculative decoding: no runner takes a draft model before 0.30.0 (0.23.1 - 0.24 parse a Modelfile "
+           "DRAFT only with --experimental and pass it on to none); llama-server's draft arguments came in 0.30.0 "
+           "(llm/llama_server.go appendMTPDraftArgs)";
+  }
+  return "Ollama " + ollama_release_name(release) +
+         " drafts through llama-server's --spec-type draft-mtp (draft-dflash from 0.32.7) --spec-draft-model (a "
+         "Modelfile DRAFT, llm/llama_server.go appendMTPDraftArgs / appendDraftArgs); the draft contexts of the "
+         "llama.cpp it runs are not modelled";
+}
+
 OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
-                         const OllamaEnv& env, const std::vector<GpuSpec>& gpus) {
+                         const OllamaEnv& env, const std::vector<GpuSpec>& gpus, std::span<const LlamaCppLora> adapters) {
   OllamaResult out;
   const OllamaModelFacts facts = ollama_model_facts(spec);
   out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1);
@@ -452,7 +499,7 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
     const std::uint64_t buffer = s.runner == OllamaRunner::llama_library && !use.empty()
                                      ? ollama_layer_buffer_bytes(spec, format, s.kv_type, cells)
                                      : 0;
-    OllamaLlamaCpp q = ollama_llamacpp_request(s, buffer);
+    OllamaLlamaCpp q = ollama_llamacpp_request(s, buffer, adapters);
     if (ngl && !s.num_gpu) q.options.n_gpu_layers = ngl;
     LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
     return std::tuple{std::move(s), std::move(q), std::move(lr)};
@@ -552,7 +599,7 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   if (w.kind == FormatKind::gguf) {
     w.llamacpp_release = ollama_settings(o.release, env, ollama_model_facts(model), gpus).llamacpp_release;
   }
-  os.plan = ollama_plan(model, w, o.release, env, gpus);
+  os.plan = ollama_plan(model, w, o.release, env, gpus, o.loras);
   const OllamaResult& r = os.plan;
   const OllamaSettings& st = r.settings;
   os.weights = w.id;
@@ -590,6 +637,18 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
     e.notes.push_back(std::to_string(r.model_layers - r.gpu_layers) + " of " + std::to_string(r.model_layers) +
                       " layers (counting the output) stay in system RAM: Ollama offloads " +
                       std::to_string(r.gpu_layers) + " and runs the rest on the CPU.");
+  }
+  if (!o.loras.empty() && st.release >= rel(0, 13, 0) && st.runner == OllamaRunner::llama_library) {
+    // llm/server.go (0.13.0 - 0.24): the layout's projector loop ranges over LoraPath too.
+    e.notes.push_back("Ollama " + ollama_release_name(st.release) +
+                      " also takes the adapters' tensors off the first GPU's free memory when it places layers (the "
+                      "projector loop of llm/server.go ranges over LoraPath): it may offload fewer layers than shown.");
+  }
+  if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
+    e.notes.push_back("Ollama " + ollama_release_name(st.release) +
+                      " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "
+                      "hasMTPDraft: --spec-type draft-mtp --spec-draft-n-max 4, from 0.30.0); its draft context is not "
+                      "counted.");
   }
   if (!o.env.ignored.empty()) {
     std::string keys;

@@ -53,7 +53,8 @@ bool hybrid_linear_arch(const ModelSpec& m) {
 }
 
 // Why SGLang (or vramcalc for it) cannot plan this model / these options; "" when it can.
-std::string refusal(const ModelSpec& spec, const Parallel& p, const SglangOptions& o) {
+// `sglang_refuses`: the reason is SGLang's own check at start-up, not a gap of vramcalc's.
+std::string refusal(const ModelSpec& spec, const Parallel& p, const SglangOptions& o, bool& sglang_refuses) {
   bool recurrent = false;
   for (const LayerSpec& layer : spec.layers) {
     if (layer.attention == AttentionKind::none) recurrent = true;
@@ -69,14 +70,18 @@ std::string refusal(const ModelSpec& spec, const Parallel& p, const SglangOption
     return "SGLang 0.5 has no model for this recurrent architecture (" + spec.arch +
            "): its hybrid linear-attention pools serve Qwen3-Next, Qwen3.5, Nemotron-H, Kimi-Linear and Falcon-H1";
   }
+  sglang_refuses = true;
+  // server_args.py _handle_data_parallelism (0.5): with DP attention on, `assert self.tp_size %
+  // self.dp_size == 0` while the arguments are read, before any GPU is touched.
   if (o.enable_dp_attention && (o.dp_size == 0 || p.tp % o.dp_size != 0)) {
-    return "--dp-size " + std::to_string(o.dp_size) + " with --enable-dp-attention must divide tp " +
-           std::to_string(p.tp) + " (SGLang asserts tp_size % dp_size == 0)";
+    return "--dp-size " + std::to_string(o.dp_size) + " with --enable-dp-attention does not divide tp " +
+           std::to_string(p.tp) + ": SGLang 0.5 asserts tp_size % dp_size == 0 (server_args.py _handle_data_parallelism)";
   }
   if (o.enable_dp_attention && (o.speculative == SglangSpeculative::standalone || o.speculative == SglangSpeculative::ngram)) {
     return "SGLang 0.5 refuses " + std::string(sglang_speculative_name(o.speculative)) +
            " speculative decoding with DP attention (server_args.py _handle_speculative_decoding)";
   }
+  sglang_refuses = false;
   const bool eagle_like = o.speculative == SglangSpeculative::eagle || o.speculative == SglangSpeculative::eagle3 ||
                           o.speculative == SglangSpeculative::nextn || o.speculative == SglangSpeculative::standalone;
   if (eagle_like && o.draft_model == nullptr && !o.speculative_draft_model_path.empty()) {
@@ -396,7 +401,7 @@ SglangLora sglang_lora(const ModelSpec& spec, std::uint32_t tp, const SglangOpti
 SglangResult sglang_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, std::uint64_t context_len,
                          const GpuSpec& gpu, const Parallel& p, const SglangOptions& o) {
   SglangResult r;
-  r.error = refusal(spec, p, o);
+  r.error = refusal(spec, p, o, r.refused);
   if (!r.error.empty()) return r;
   r.page_size = std::max<std::uint64_t>(1, o.page_size);
   // gpt-oss and Llama 4 on SM100: the trtllm_mha backend SGLang picks when none is given

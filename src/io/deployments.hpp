@@ -111,6 +111,8 @@ struct DeploymentFile {
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_sglang_args(std::vector<std::string> args,
                                                                            const std::string& origin);
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_trtllm(std::string_view command);
+// Why TensorRT-LLM's speculative decoding (--draft, an extra options file's speculative_config) is refused.
+[[nodiscard]] std::string_view trtllm_speculative_refusal();
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_trtllm_args(std::vector<std::string> args,
                                                                            const std::string& origin, bool read_files);
 [[nodiscard]] std::expected<Deployment, Error> deployment_from_ollama(std::string_view command);

@@ -264,6 +264,20 @@ std::string node_text(const yaml::Node& n) {
   return n.is_map() ? "{...}" : "[...]";
 }
 
+} // namespace
+
+// The LLM API's speculative_config (tensorrt_llm/llmapi/llm_args.py: DecodingBaseConfig and its
+// decoding_type subclasses MTPDecodingConfig, EagleDecodingConfig, DraftTargetDecodingConfig,
+// NGramDecodingConfig, ...).
+std::string_view trtllm_speculative_refusal() {
+  return "TensorRT-LLM's speculative decoding (speculative_config: MTP, Eagle / Eagle3, DraftTarget, NGram; "
+         "tensorrt_llm/llmapi/llm_args.py) is not modelled: its draft KV layers (get_num_spec_layers), extra KV "
+         "tokens per sequence (get_num_extra_kv_tokens, tensorrt_llm/_torch/speculative/utils.py) and draft weights "
+         "changed between releases and were not read at the 1.1 release vramcalc models";
+}
+
+namespace {
+
 // The extra options file read into `d`: the keys vramcalc models, the rest listed as ignored.
 std::expected<void, Error> read_extra_options(const std::string& file, const std::string& origin, Deployment& d) {
   auto text = read_text_file(file, ErrorCode::invalid_argument);
@@ -343,6 +357,16 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
           d.ignored.push_back(file + " " + k + "." + sub + ": " + node_text(*cv));
         }
       }
+    } else if (k == "speculative_config" && !vn->is_null()) {
+      // Refused by name rather than listed as ignored: a draft changes the weights, the pool's
+      // layers and the tokens per sequence, so the figures without it would be wrong.
+      std::string type = "?";
+      if (vn->is_map()) {
+        for (const auto& [sk, sv] : vn->pairs) {
+          if (sk->is_scalar() && sk->scalar == "decoding_type") type = node_text(*sv);
+        }
+      }
+      return std::unexpected(at(*vn, k, "decoding_type " + type + ": " + std::string(io::trtllm_speculative_refusal())));
     } else if (!silent.contains(k)) {
       d.ignored.push_back(file + " " + k + ": " + node_text(*vn));
     }

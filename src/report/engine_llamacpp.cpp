@@ -82,9 +82,6 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                          {"compute_bytes_per_context", d.compute_bytes},
                          {"total_bytes", d.total()}};
   }
-  if (p.lora_adapters > 0) {
-    out["lora"] = ojson{{"adapters", p.lora_adapters}, {"rank", p.lora_rank}, {"bytes", p.lora_bytes}};
-  }
   llamacpp_json_tail(out, e, p);
   return out;
 }
@@ -97,6 +94,10 @@ ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
 }
 
 void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
+  // Only with --lora (llama.cpp's, or Ollama's ADAPTER), so documents without stay as they were.
+  if (p.lora_adapters > 0) {
+    out["lora"] = ojson{{"adapters", p.lora_adapters}, {"rank", p.lora_rank}, {"bytes", p.lora_bytes}};
+  }
   ojson devices = ojson::array();
   for (const LlamaCppDevice& d : p.gpus) devices.push_back(device_json(d, true, p.lora_adapters > 0));
   out["devices"] = std::move(devices);
@@ -137,6 +138,13 @@ void llamacpp_file_texts(LlamaCppResult& p, std::vector<std::string*>& out) {
 // The per-device table: a row per GPU and one for system RAM (Ollama's section shows it too).
 std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& o, const Style& st) {
   const UnitSystem u = o.units;
+  std::string out;
+  if (p.lora_adapters > 0) {
+    out += detail::wrap(fmt::format("LoRA adapters: {}{}: {}, each pair with its layer's weights (weights column)",
+                                    p.lora_adapters, p.lora_rank > 0 ? fmt::format(" of rank {} (f32)", p.lora_rank) : "",
+                                    format_bytes(p.lora_bytes, u)),
+                        o.width, "  ", "    ");
+  }
   const std::size_t n = p.gpus.size();
   using detail::Align;
   detail::Table t({{""}, {"layers", Align::right}, {"weights", Align::right}, {"KV cache", Align::right},
@@ -153,7 +161,7 @@ std::string llamacpp_device_table(const LlamaCppResult& p, const RenderOptions& 
   };
   for (std::size_t i = 0; i < n; ++i) row(n == 1 ? "GPU" : fmt::format("GPU {}", i), p.gpus[i], true);
   row("system RAM", p.host, false);
-  return t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
+  return out + t.render("  ", o.width, [&](std::size_t r, std::size_t col, const std::string& c) {
     if (r == 0) return st.dim(c);
     if (col == 8 && r <= n && !p.gpus[r - 1].fits()) return st.red(c);
     return c;
@@ -207,12 +215,6 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                                     d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
                                     ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
                                     format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
-                        o.width, "  ", "    ");
-  }
-  if (p.lora_adapters > 0) {
-    out += detail::wrap(fmt::format("LoRA adapters: {}{}: {}, each pair with its layer's weights (weights column)",
-                                    p.lora_adapters, p.lora_rank > 0 ? fmt::format(" of rank {} (f32)", p.lora_rank) : "",
-                                    format_bytes(p.lora_bytes, u)),
                         o.width, "  ", "    ");
   }
   out += llamacpp_device_table(p, o, st);

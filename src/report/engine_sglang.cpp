@@ -88,6 +88,8 @@ ojson section_json(const EngineSection& e, const SglangSection& sglang) {
                  {"outside_static_bytes", g.outside_static_bytes},
                  {"fits", e.fits},
                  {"notes", e.notes}});
+  // Only for a refusal, so other documents stay as they were: whether SGLang itself refuses.
+  if (!g.error.empty()) j["sglang_refuses"] = g.refused;
   if (sglang.options.cpu_offload_bytes != 0) {
     // Only with --cpu-offload-gb, so documents without it stay as they were.
     j["cpu_offload_bytes"] = g.cpu_offload.bytes;
@@ -109,14 +111,14 @@ ojson section_json(const EngineSection& e, const SglangSection& sglang) {
 } // namespace
 
 std::string engine_status(const EngineSection&, const SglangSection& s, const std::string& needs) {
-  if (!s.plan.error.empty()) return "SGLang: not modelled";
+  if (!s.plan.error.empty()) return s.plan.refused ? "SGLang would not start" : "SGLang: not modelled";
   if (!s.plan.starts) return "SGLang would not start" + needs;
   return "";
 }
 
 std::string engine_shortfall(const EngineSection& e, const SglangSection& s, const FitRow&, UnitSystem) {
   const SglangResult& g = s.plan;
-  return !g.error.empty() ? "SGLang: not modelled"
+  return !g.error.empty() ? (g.refused ? "SGLang would not start: " + g.error : "SGLang: not modelled")
          : !g.starts      ? "SGLang would not start"
                           : fmt::format("holds {} requests of {} tokens, {} asked", sglang_holds(e, g),
                                         with_commas(e.context_tokens), e.batch);
@@ -135,7 +137,8 @@ std::string engine_text(const EngineSection& e, const SglangSection& s, const Re
   std::string out = st.bold(fmt::format("SGLang {}", e.version)) +
                     st.dim(fmt::format("  on {}\u00d7 {} (tp {}, pp {}), per GPU", e.tp * e.pp, e.gpu_name, e.tp, e.pp)) + "\n";
   if (!g.error.empty()) {
-    out += detail::wrap(fmt::format("{}: {}.", st.red("Not modelled"), g.error), o.width, "", "  ");
+    out += detail::wrap(fmt::format("{}: {}.", st.red(g.refused ? "SGLang would not start" : "Not modelled"), g.error),
+                        o.width, "", "  ");
     for (const std::string& n : e.notes) out += st.dim(detail::wrap("Note: " + n, o.width, "", "  "));
     return out;
   }
@@ -249,7 +252,7 @@ EngineVerdict engine_verdict(const Report& r, const SglangSection& s, std::uint6
   out.headroom_bytes = headroom_bytes(g.kv_pool_bytes, need);
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV pool";
-  out.why = !g.error.empty() ? "SGLang: " + g.error
+  out.why = !g.error.empty() ? (g.refused ? "SGLang would not start: " : "SGLang: ") + g.error
             : !g.starts && g.max_total_num_tokens > 0
                 ? fmt::format("SGLang would not start: {} past its static share, {} left beside it",
                               format_bytes(g.beyond_static_bytes, u), format_bytes(g.outside_static_bytes, u))

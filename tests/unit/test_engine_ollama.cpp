@@ -710,3 +710,49 @@ TEST_CASE("Ollama's qwen3:0.6b and qwen3:1.7b files carry an untied output head 
   CHECK_FALSE(io::find_ollama_tag(*t, "qwen3:0.6b").has_value());
   CHECK_FALSE(io::find_ollama_tag(*t, "qwen3:1.7b").has_value());
 }
+
+TEST_CASE("Ollama --lora: the Modelfile's ADAPTER is llama.cpp's adapter, through the request", "[ollama][lora]") {
+  const ModelSpec& m = model("llama3.1-8b");
+  // One rank-16 f32 adapter over the seven projections: 16 x 81,920 x 4 = 5,242,880 bytes a
+  // layer, x 32 = 167,772,160 (test_llamacpp_lora.cpp).
+  const std::vector<LlamaCppLora> one{llamacpp_rank_lora(m, 16, Dtype::f32)};
+  const OllamaSettings st = ollama_settings(release("0.33.0"), env(""), ollama_model_facts(m), gpus(1, 24 * GiB));
+  const OllamaLlamaCpp q = ollama_llamacpp_request(st, 0, one);
+  REQUIRE(q.options.loras.size() == 1);
+  CHECK(ollama_llamacpp_request(st, 0).options.loras.empty());
+  // On one 24 GiB GPU every layer is offloaded with or without it: the GPU holds its 167,772,160
+  // bytes more, nothing else changes.
+  const OllamaResult without = ollama_plan(m, format_of("q4_k_m"), release("0.33.0"), env(""), gpus(1, 24 * GiB));
+  const OllamaResult with = ollama_plan(m, format_of("q4_k_m"), release("0.33.0"), env(""), gpus(1, 24 * GiB), one);
+  REQUIRE(with.fully_offloaded);
+  REQUIRE(without.fully_offloaded);
+  CHECK(with.llamacpp.lora_bytes == 167'772'160ull);
+  CHECK(with.llamacpp.gpus.front().lora_bytes == 167'772'160ull);
+  CHECK(with.llamacpp.gpus.front().total() == without.llamacpp.gpus.front().total() + 167'772'160ull);
+  CHECK(with.gpu_totals_bytes.front() == without.gpu_totals_bytes.front() + 167'772'160ull);
+  // The library runner (0.12.4) passes it too (LoadRequest.LoraPath).
+  CHECK(ollama_plan(m, format_of("q4_k_m"), release("0.12.4"), env(""), gpus(1, 24 * GiB), one).llamacpp.lora_bytes ==
+        167'772'160ull);
+}
+
+TEST_CASE("Ollama: the releases whose own engine refuses adapters, and draft models by release", "[ollama][lora]") {
+  // gemma3 runs on Ollama's engine from 0.6.0 (fs/ggml/ggml.go OllamaEngineRequired) until
+  // llama-server replaces the runners in 0.30.0.
+  CHECK(ollama_adapter_refusal(model("gemma-3-27b"), release("0.5.7")).empty());
+  CHECK(ollama_adapter_refusal(model("gemma-3-27b"), release("0.6.0")) ==
+        "Ollama 0.6.0 runs gemma3 on its own engine (fs/ggml/ggml.go OllamaEngineRequired), whose runner refuses "
+        "adapters: \"loras are not yet implemented\" (runner/ollamarunner/runner.go allocModel); llama-server runs them "
+        "from 0.30.0");
+  CHECK_FALSE(ollama_adapter_refusal(model("gemma-3-27b"), release("0.24.0")).empty());
+  CHECK(ollama_adapter_refusal(model("gemma-3-27b"), release("0.30.0")).empty());
+  // qwen3 from 0.12.0, off the list in 0.12.5 only.
+  CHECK_FALSE(ollama_adapter_refusal(model("qwen3-8b"), release("0.12.4")).empty());
+  CHECK(ollama_adapter_refusal(model("qwen3-8b"), release("0.12.5")).empty());
+  CHECK_FALSE(ollama_adapter_refusal(model("qwen3-8b"), release("0.12.6")).empty());
+  CHECK(ollama_adapter_refusal(model("qwen3-8b"), release("0.11.10")).empty());
+  // Llama runs on the llama runner in every release.
+  CHECK(ollama_adapter_refusal(model("llama3.1-8b"), release("0.20.0")).empty());
+  // Draft models: none before 0.30.0; from it llama-server's draft contexts, not modelled.
+  CHECK(ollama_draft_refusal(release("0.24.0")).find("has no speculative decoding") != std::string::npos);
+  CHECK(ollama_draft_refusal(release("0.30.0")).find("are not modelled") != std::string::npos);
+}

@@ -570,10 +570,15 @@ TEST_CASE("SGLang: DP attention's reserved memory, KV heads per attention rank a
   CHECK(qn.attention_tp == 1);
   CHECK(qn.mamba_cache_per_req_bytes == 77266944);
   CHECK(qn.max_running_requests == qn.max_mamba_cache_size / 3);
-  // A dp size that does not divide tp is refused as SGLang asserts.
+  // A dp size that does not divide tp is refused as SGLang asserts: SGLang's own refusal.
   o.dp_size = 3;
-  CHECK(sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o).error ==
-        "--dp-size 3 with --enable-dp-attention must divide tp 8 (SGLang asserts tp_size % dp_size == 0)");
+  const SglangResult bad = sglang_plan(m, format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{8, 1, false}, o);
+  CHECK(bad.error == "--dp-size 3 with --enable-dp-attention does not divide tp 8: SGLang 0.5 asserts tp_size % dp_size == 0 "
+                     "(server_args.py _handle_data_parallelism)");
+  CHECK(bad.refused);
+  // A model vramcalc does not model is not SGLang's refusal.
+  CHECK_FALSE(sglang_plan(model("jamba-v0.1"), format_of("bf16"), Dtype::bf16, 8192, catalog_gpu("h100"), Parallel{},
+                          SglangOptions{}).refused);
 }
 
 TEST_CASE("SGLang: speculative decoding's reserve, headroom, draft weights and draft pool", "[sglang]") {

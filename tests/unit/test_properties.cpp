@@ -567,6 +567,41 @@ TEST_CASE("property: SGLang's --cpu-offload-gb off is today's, on it grows the p
   }
 }
 
+TEST_CASE("property: Ollama LoRA adapters never lower what a device holds, and without them nothing changes") {
+  const GpuSpec& gpu = **catalog().find_gpu("4090");
+  const auto counts = vramcalc::test::over_catalog_grid(
+      EngineKind::ollama, gpu, 1, [&](const Report& r, std::uint64_t ctx, std::uint64_t batch, bool) {
+        const OllamaResult& p = std::get<OllamaSection>(r.engine->detail).plan;
+        if (!p.llamacpp.error.empty()) return false;
+        CHECK(p.llamacpp.lora_bytes == 0);
+        const ModelSpec& m = vramcalc::test::model(r.model.id);
+        // An empty adapter list is today's request, byte for byte.
+        const Report none = grid_again(r, EngineKind::ollama, gpu, 1, ctx, batch,
+                                       [](Settings& s) { s.engine_options.ollama.loras.clear(); });
+        const OllamaResult& n = std::get<OllamaSection>(none.engine->detail).plan;
+        CHECK(n.gpu_totals_bytes == p.gpu_totals_bytes);
+        CHECK(n.gpu_layers == p.gpu_layers);
+        CHECK(none.fit.front().required_bytes_per_gpu == r.fit.front().required_bytes_per_gpu);
+        const Report l = grid_again(r, EngineKind::ollama, gpu, 1, ctx, batch, [&](Settings& s) {
+          s.engine_options.ollama.loras.assign(2, llamacpp_rank_lora(m, 16, Dtype::f32));
+        });
+        const OllamaResult& q = std::get<OllamaSection>(l.engine->detail).plan;
+        CHECK(q.llamacpp.lora_bytes > 0);
+        CHECK_FALSE((l.engine->fits && !r.engine->fits)); // an adapter never makes it fit
+        CHECK(q.gpu_layers <= p.gpu_layers);                // nor offloads more layers
+        if (q.gpu_layers == p.gpu_layers && q.settings.parallel == p.settings.parallel) {
+          // The same placement: each GPU holds its share of the adapters more, nothing less.
+          REQUIRE(q.gpu_totals_bytes.size() == p.gpu_totals_bytes.size());
+          for (std::size_t i = 0; i < q.gpu_totals_bytes.size(); ++i) {
+            CHECK(q.gpu_totals_bytes[i] == p.gpu_totals_bytes[i] + q.llamacpp.gpus[i].lora_bytes);
+          }
+          CHECK(l.engine->host_bytes >= r.engine->host_bytes);
+        }
+        return true;
+      });
+  CHECK(counts.modelled > 50);
+}
+
 TEST_CASE("property: llama.cpp LoRA adapters never lower a device's need and add exactly their bytes") {
   const GpuSpec& gpu = **catalog().find_gpu("4090");
   const auto counts = vramcalc::test::over_catalog_grid(
