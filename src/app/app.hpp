@@ -118,6 +118,17 @@ struct Options {
   // How to render text (units, colour, bars, width): the command line fills it from the
   // flags and the terminal.
   RenderOptions render;
+  // vramcalc serve's requests (docs/serve.md): false refuses every model, draft or file the
+  // request names as a path, and looks no name up on the filesystem (catalog names only).
+  bool read_files = true;
+  // A model's config.json (or model spec) given as text, an uploaded request body: the model,
+  // named `model` ("model" when empty), instead of a file.
+  std::optional<std::string> model_text;
+  // vramcalc serve: the catalogs (without --models-dir) and the built-in price table loaded
+  // for a request are kept for the next ones, so a request parses no catalog JSON.
+  bool keep_catalogs = false;
+  // What `check -` reads instead of standard input: a request body.
+  std::optional<std::string> stdin_text;
 };
 
 // Output of a command: what goes to stdout, and the exit code.
