@@ -145,14 +145,15 @@ function render(doc) {
   $("notes").replaceChildren(...doc.notes.map((n) => el("li", {}, n)));
 }
 
-// Memory against context: the same request at up to 8 contexts, drawn as one line, with the
+// Memory against context: the same request at up to 8 contexts (doubling from 1k to the
+// model's maximum or the context asked, whichever is longer), drawn as one line, with the
 // first requested GPU's usable memory as a dashed line.
 async function plot(base, doc) {
   const box = $("plot");
   box.replaceChildren();
-  const max = doc.model.max_context_tokens;
+  const max = Math.max(doc.model.max_context_tokens, doc.settings.context_tokens);
   const contexts = [];
-  for (let c = 1024; c < max && contexts.length < 7; c *= 4) contexts.push(c);
+  for (let c = 1024; c < max && contexts.length < 7; c *= 2) contexts.push(c);
   contexts.push(max);
   const points = [];
   for (const c of contexts) {
