@@ -40,6 +40,9 @@ struct CommandResult {
 CommandResult run_command_line(const std::vector<std::string>& args,
                                const std::function<void(Options&)>& request = {});
 
+// Builds this thread's parser for requests (a worker of vramcalc serve, at its start).
+void prepare_request_parser();
+
 // `vramcalc serve`'s own flags, as typed (serve_command.cpp).
 struct ServeSettings {
   std::string listen = "127.0.0.1:8080";

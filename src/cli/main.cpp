@@ -19,6 +19,8 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -179,9 +181,84 @@ std::vector<std::string> reversed_arguments(int argc, char** argv) {
   return args;
 }
 
+// The command line's parser: every flag of the table registered on the top level and on each
+// command, bound to `o`. Built once for a command line, and once per worker thread by vramcalc
+// serve (building it is most of a small request's time: about 100 options on each of 8
+// commands, each checked against the others), cleared before each parse.
+struct Parser {
+  vramcalc::cli::Options o;
+  vramcalc::cli::ServeSettings serve_settings;
+  CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
+  std::map<const CLI::Option*, std::string> top_flags;
+  CLI::App *list = nullptr, *plan = nullptr, *compare = nullptr, *check = nullptr, *inspect = nullptr,
+           *explain = nullptr, *serve = nullptr;
+  std::vector<std::pair<CLI::App*, Command>> commands;
+
+  Parser() {
+    app.set_version_flag("--version", [] { return vramcalc::cli::version_text(); });
+    app.add_option("model", o.model,
+                   "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
+                   ".safetensors file, or a model directory");
+    // Every flag on the top level (its --help lists them all, and a flag may come before the
+    // command); each command also registers its own, for its --help.
+    top_flags = vramcalc::cli::register_flags(app, o, true, Command::estimate);
+    list = app.add_subcommand("list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
+    list->add_option("what", o.list_what, "models, gpus or formats");
+    list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
+    plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
+    plan->add_option("model", o.model, "catalog id, model spec, config.json or model directory");
+    compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
+    compare->add_option("models", o.compare_models, "two or more models");
+    check = app.add_subcommand(
+        "check", "CI gate: do the deployments in these files fit? exit 0 all fit, 1 one does not, 2 invalid input");
+    check->add_option("files", o.check_files, "deployment files (YAML or JSON; docs/ci.md)");
+    inspect =
+        app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
+    inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
+    explain = app.add_subcommand(
+        "explain", "the arithmetic step by step, numbers substituted: vramcalc explain llama3-70b --ctx 128k --kv fp8");
+    explain->add_option("model", o.model, "catalog id, model spec, config.json, model file or directory");
+    serve = vramcalc::cli::add_serve_command(app, serve_settings);
+    commands = {{list, Command::list},       {plan, Command::plan},       {compare, Command::compare},
+                {check, Command::check},     {inspect, Command::inspect}, {explain, Command::explain},
+                {serve, Command::serve}};
+    for (const auto& [sub, command] : commands) {
+      (void)vramcalc::cli::register_flags(*sub, o, false, command);
+      sub->fallthrough();
+    }
+    // The examples are the CLI cases marked as such (tests/cli/cases/*/example), each run and
+    // compared whole by the test suite: generated into help_examples.hpp by
+    // cmake/help_examples.cmake.
+    app.footer("Examples:\n" + std::string(vramcalc::cli::help_examples) + R"(
+Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
+Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  // Ready for the next parse: the options at their defaults, no flag or command seen.
+  void reset() {
+    o = vramcalc::cli::Options{};
+    serve_settings = vramcalc::cli::ServeSettings{};
+    app.clear();
+  }
+};
+
+// This thread's parser for vramcalc serve's requests, built anew every 512 requests: CLI11's
+// clear() leaves each parse's list of the options seen (App::parse_order_), which grew by
+// about 40 bytes a request (12 MB over 300,000 requests).
+Parser& request_parser(bool next_request) {
+  thread_local std::optional<Parser> kept;
+  thread_local unsigned parses = 0;
+  if (!kept || (next_request && ++parses % 512 == 0)) kept.emplace();
+  return *kept;
+}
+
 } // namespace
 
 namespace vramcalc::cli {
+
+void prepare_request_parser() { (void)request_parser(false); }
 
 CommandResult run_command_line(const std::vector<std::string>& given, const std::function<void(Options&)>& request) {
   std::vector<char*> argv{const_cast<char*>("vramcalc")};
@@ -195,48 +272,21 @@ CommandResult run_command_line(const std::vector<std::string>& given, const std:
   };
   const auto failed1 = [&](const vramcalc::Error& e) { return failed(std::vector<vramcalc::Error>{e}); };
   try {
-    vramcalc::cli::Options o;
-    CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
-    app.set_version_flag("--version", [] { return vramcalc::cli::version_text(); });
-    app.add_option("model", o.model,
-                   "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
-                   ".safetensors file, or a model directory");
-    // Every flag on the top level (its --help lists them all, and a flag may come before the
-    // command); each command also registers its own, for its --help.
-    const auto top_flags = vramcalc::cli::register_flags(app, o, true, Command::estimate);
-    CLI::App* list = app.add_subcommand(
-        "list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
-    list->add_option("what", o.list_what, "models, gpus or formats");
-    list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
-    CLI::App* plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
-    plan->add_option("model", o.model, "catalog id, model spec, config.json or model directory");
-    CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
-    compare->add_option("models", o.compare_models, "two or more models");
-    CLI::App* check = app.add_subcommand(
-        "check", "CI gate: do the deployments in these files fit? exit 0 all fit, 1 one does not, 2 invalid input");
-    check->add_option("files", o.check_files, "deployment files (YAML or JSON; docs/ci.md)");
-    CLI::App* inspect =
-        app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
-    inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
-    CLI::App* explain = app.add_subcommand(
-        "explain", "the arithmetic step by step, numbers substituted: vramcalc explain llama3-70b --ctx 128k --kv fp8");
-    explain->add_option("model", o.model, "catalog id, model spec, config.json, model file or directory");
-    ServeSettings serve_settings;
-    CLI::App* serve = add_serve_command(app, serve_settings);
-    const std::pair<CLI::App*, Command> commands[] = {{list, Command::list},       {plan, Command::plan},
-                                                      {compare, Command::compare}, {check, Command::check},
-                                                      {inspect, Command::inspect}, {explain, Command::explain},
-                                                      {serve, Command::serve}};
-    for (const auto& [sub, command] : commands) {
-      (void)vramcalc::cli::register_flags(*sub, o, false, command);
-      sub->fallthrough();
+    // A request of vramcalc serve reuses its worker thread's parser; a command line builds one.
+    std::optional<Parser> own;
+    Parser* parser = nullptr;
+    if (request) {
+      parser = &request_parser(true);
+      parser->reset();
+    } else {
+      parser = &own.emplace();
     }
-    // The examples are the CLI cases marked as such (tests/cli/cases/*/example), each run and
-    // compared whole by the test suite: generated into help_examples.hpp by
-    // cmake/help_examples.cmake.
-    app.footer("Examples:\n" + std::string(vramcalc::cli::help_examples) + R"(
-Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
-Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
+    vramcalc::cli::Options& o = parser->o;
+    CLI::App& app = parser->app;
+    const auto& top_flags = parser->top_flags;
+    const auto& commands = parser->commands;
+    CLI::App *list = parser->list, *plan = parser->plan, *compare = parser->compare, *check = parser->check,
+             *inspect = parser->inspect, *explain = parser->explain;
     try {
       std::vector<std::string> args = reversed_arguments(argc, argv.data());
       // `vramcalc help [COMMAND]`: the same as --help.
@@ -290,7 +340,7 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
     if (command == Command::serve) {
       // A request runs a command; it never starts a server.
       if (request) return failed1({vramcalc::ErrorCode::invalid_argument, "serve: not a command of a request"});
-      result.exit_code = serve_command(serve_settings);
+      result.exit_code = serve_command(parser->serve_settings);
       return result;
     }
     if (request) request(o);

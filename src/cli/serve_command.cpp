@@ -123,6 +123,7 @@ int serve_command(const ServeSettings& given) {
   s.cors_origin = given.cors;
   s.threads = given.threads;
   s.timeout = std::chrono::seconds(given.timeout_seconds);
+  s.worker_start = prepare_request_parser;
   // The catalog (VRAMCALC_CATALOG_DIR's, when set) is read now; then no file is.
   const auto files = app::catalog_files();
   if (!files) throw CliError{files.error()};

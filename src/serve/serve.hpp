@@ -46,6 +46,9 @@ struct Settings {
   std::size_t threads = 8;
   std::size_t max_body_bytes = 4 * 1024 * 1024;
   std::chrono::seconds timeout{10}; // a whole request must arrive within it
+  // Run by each worker thread once, when the server starts (the executable builds the
+  // thread's parser there, so its memory is the server's from the start, not a request's).
+  std::function<void()> worker_start;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", ":8080" or "8080" into host and port; an error names --listen.

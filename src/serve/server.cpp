@@ -47,6 +47,8 @@ public:
     deadline_ = deadline;
     expired_ = false;
     written_ = 0;
+    head_bytes_ = 0;
+    head_state_ = 0;
   }
   [[nodiscard]] bool expired() const { return expired_; }
   [[nodiscard]] std::size_t written() const { return written_; }
@@ -63,7 +65,9 @@ public:
       off_ = 0;
       end_ = static_cast<std::size_t>(n);
     }
-    const std::size_t n = std::min(size, end_ - off_);
+    std::size_t n = std::min(size, end_ - off_);
+    if (head_state_ < 4) n = head(n);
+    if (n == 0) return -1; // the request line and headers are over max_head_bytes
     std::copy_n(buffer_ + off_, n, ptr);
     off_ += n;
     return static_cast<ssize_t>(n);
@@ -81,6 +85,21 @@ public:
   socket_t socket() const override { return sock_; }
 
 private:
+  // The request line and the headers together are at most 64 KiB (cpp-httplib 0.11 bounds a
+  // line, not their number): of the next `n` bytes, how many may be read before the blank
+  // line that ends the headers (state: how much of "\r\n\r\n" was just seen); 0 past the bound.
+  static constexpr std::size_t max_head_bytes = 64 * 1024;
+  std::size_t head(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (++head_bytes_ > max_head_bytes) return i;
+      const char c = buffer_[off_ + i];
+      const bool cr = head_state_ % 2 == 0;
+      head_state_ = c == (cr ? '\r' : '\n') ? head_state_ + 1 : (c == '\r' ? 1 : 0);
+      if (head_state_ == 4) return i + 1;
+    }
+    return n;
+  }
+
   // Waits for the socket, at most the I/O timeout and, for reads, until the deadline.
   bool wait(short events, bool reading) const {
     auto limit = Clock::now() + io_timeout_;
@@ -117,6 +136,8 @@ private:
   std::size_t written_ = 0;
   char buffer_[4096];
   std::size_t off_ = 0, end_ = 0;
+  std::size_t head_bytes_ = 0;
+  unsigned head_state_ = 0; // 4: the headers ended
 };
 
 // Set on the accepting thread while it turns a connection away (the queue is full).
@@ -128,8 +149,13 @@ thread_local Clock::time_point request_start;
 // connection is answered 503 at once instead of waiting without bound.
 class BoundedPool final : public httplib::TaskQueue {
 public:
-  BoundedPool(std::size_t threads, std::size_t queue) : capacity_(queue) {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  BoundedPool(std::size_t threads, std::size_t queue, const std::function<void()>& start) : capacity_(queue) {
+    for (std::size_t i = 0; i < threads; ++i) {
+      workers_.emplace_back([this, start] {
+        if (start) start();
+        work();
+      });
+    }
   }
   ~BoundedPool() override { shutdown(); }
   BoundedPool(const BoundedPool&) = delete;
@@ -195,6 +221,11 @@ void answer_raw(int sock, int status, std::string_view reason, const std::string
 class GuardedServer final : public httplib::Server {
 public:
   explicit GuardedServer(std::chrono::seconds timeout) : timeout_(timeout) {}
+
+  // cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+  // library): more clients connecting at once would wait a second for the SYN to be resent.
+  // Listening again on the bound socket sets a longer one (Linux).
+  void widen_backlog() { (void)::listen(svr_sock_, 128); }
 
 private:
   bool process_and_close_socket(socket_t sock) override {
@@ -510,7 +541,7 @@ int http_status(const Answer& a) {
 
 int run(const Settings& s, const Api& api) {
   GuardedServer server(s.timeout);
-  server.new_task_queue = [&s] { return new BoundedPool(s.threads, s.threads * 8); };
+  server.new_task_queue = [&s] { return new BoundedPool(s.threads, s.threads * 8, s.worker_start); };
   server.set_payload_max_length(s.max_body_bytes);
   server.set_read_timeout(s.timeout);
   server.set_write_timeout(s.timeout);
@@ -539,6 +570,7 @@ int run(const Settings& s, const Api& api) {
     log_line("vramcalc: error: --listen: cannot listen on " + s.host + ":" + std::to_string(s.port) + "\n");
     return 2;
   }
+  server.widen_backlog();
   const bool ipv6 = s.host.find(':') != std::string::npos;
   const std::string shown = (ipv6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(port);
   if (s.host != "127.0.0.1" && s.host != "::1" && s.host != "localhost") {

@@ -147,7 +147,9 @@ def parity(srv):
         ("GET", "/v1/compare?model=llama3-70b&model=nosuch-model", None, {}, ["compare", "llama3-70b", "nosuch-model"], None, None, 404),
         ("POST", "/v1/check", b"deployments: [", {}, ["check", "-"], b"deployments: [", None, 400),
     ]
-    for method, path, body, headers, args, stdin, cwd, status in cases:
+    # Twice, the second time in reverse order: a worker's parser is reused from request to
+    # request, and nothing of one request may reach the next.
+    for method, path, body, headers, args, stdin, cwd, status in cases + cases[::-1]:
         got_status, got_headers, got = srv.request(method, path, body, headers)
         want, rc = cli([*args, "--json"], stdin=stdin, cwd=cwd)
         check(got_status == status, f"{method} {path}: HTTP {got_status}, expected {status}")
@@ -156,7 +158,7 @@ def parity(srv):
         check(got_headers.get("x-vramcalc-exit") == str(rc), f"{method} {path}: X-Vramcalc-Exit "
                                                              f"{got_headers.get('x-vramcalc-exit')}, the CLI's exit code {rc}")
         check(got_headers.get("content-type") == "application/json", f"{method} {path}: Content-Type")
-    print(f"parity: {len(cases)} requests equal to the CLI's --json output")
+    print(f"parity: {len(cases)} requests, twice, equal to the CLI's --json output")
 
 
 # ---- error classes -----------------------------------------------------------------------
@@ -284,6 +286,19 @@ def hostile(srv, secret_dir):
     # 2,000 headers
     out = srv.raw(b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(2000)) + b"\r\n")
     check(out.startswith(b"HTTP/1.1 "), f"2,000 headers: {out[:60]!r}")
+    # 200,000 headers (3.5 MB): cut off at 64 KiB of request line and headers
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    out = b""
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200000)) + b"\r\n")
+    except OSError:
+        pass  # the server stopped reading
+    try:
+        out = s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+    check(not out.startswith(b"HTTP/1.1 200"), f"200,000 headers: {out[:60]!r}")
     status, _, _ = srv.request("GET", "/healthz")
     check(status == 200 and srv.proc.poll() is None, "the server is up after the hostile requests")
     print("hostile: paths, files, path tricks, 100 MB body, slowloris, long request line: refused; still up")
