@@ -6,6 +6,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/gguf.hpp"
 #include "vramcalc/io/model_files.hpp"
 #include "vramcalc/io/ollama_tags.hpp"
 #include "vramcalc/io/output_file.hpp"
@@ -23,7 +24,9 @@
 #include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
+#include <cstring>
 #include <set>
+#include <span>
 #include <array>
 #include <algorithm>
 #include <map>
@@ -105,6 +108,39 @@ ResolvedModel resolve_text(const std::string& text, const std::string& origin, c
   ModelSpec spec = value_or_fail(io::parse_model_spec(text, origin));
   const bool quantized = spec.weights_format.has_value();
   return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+}
+
+// An uploaded model (vramcalc serve): a GGUF file from its header in memory, as from its file
+// (the data section's size from the whole file's, when only the header was sent); else a
+// config.json or model spec.
+ResolvedModel resolve_upload(const Options& o) {
+  const std::string& bytes = *o.model_upload;
+  const std::string id = o.model.empty() ? "model" : o.model;
+  if (!bytes.starts_with("GGUF")) return resolve_text(bytes, "config.json", id);
+  io::ByteSource source = io::memory_source(bytes);
+  const std::uint64_t sent = bytes.size();
+  const bool header_only = o.model_upload_file_bytes > sent;
+  if (header_only) {
+    // The parser reads ahead in chunks: past what was sent it reads zeros, and the header
+    // must then end (the data section start) within what was sent.
+    source.size = o.model_upload_file_bytes;
+    source.read = [&bytes](std::uint64_t offset, std::uint64_t n, char* out) {
+      const std::uint64_t have = offset < bytes.size() ? std::min<std::uint64_t>(n, bytes.size() - offset) : 0;
+      std::memcpy(out, bytes.data() + std::min<std::uint64_t>(offset, bytes.size()), static_cast<std::size_t>(have));
+      std::memset(out + have, 0, static_cast<std::size_t>(n - have));
+      return true;
+    };
+  }
+  const std::string short_body = fmt::format("; the body holds the first {} bytes of the file: send its whole header "
+                                             "(up to the data section)", with_commas(sent));
+  auto file = io::parse_gguf(source, id + ".gguf");
+  if (!file && header_only) throw Failure{Error{file.error().code, file.error().message + short_body}};
+  if (!file) throw Failure{file.error()};
+  if (header_only && file->data_offset > sent) {
+    fail(ErrorCode::invalid_model, id + ".gguf: the header ends at byte " + with_commas(file->data_offset) + short_body);
+  }
+  io::ModelFiles mf = value_or_fail(io::model_files_from_gguf(std::span<const io::GgufFile>(&*file, 1)));
+  return {std::move(mf.spec), std::move(mf.warnings), {}, std::move(mf.format), "file", "", false};
 }
 
 ResolvedModel resolve_path(const std::string& path) {
@@ -209,7 +245,7 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   }
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (o.model_text) return resolve_text(*o.model_text, "config.json", o.model.empty() ? "model" : o.model);
+  if (o.model_upload) return resolve_upload(o);
   if (!o.read_files && written_as_path(o.model)) {
     fail(ErrorCode::invalid_argument, "the model '" + excerpt(o.model, 80) +
                                           "' is a path; vramcalc serve reads no files a request names (give a catalog "

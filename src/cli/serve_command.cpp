@@ -77,8 +77,8 @@ serve::Answer answer(const serve::Query& q) {
     if (auto why = flag_arguments(key, value, args)) return refused(*why);
   }
   if (q.check_text) models.emplace_back("-");
-  // An uploaded config.json is named as `vramcalc config.json` names it: "model".
-  if (q.model_text && models.empty()) models.emplace_back("model");
+  // An uploaded file is named as `vramcalc config.json` names it: "model".
+  if (q.model_upload && models.empty()) models.emplace_back("model");
   if (models.size() > 1 && q.command != "compare") return refused("parameter 'model': give one model (compare takes several)");
   // A model is never read as a flag or a command.
   static constexpr std::string_view commands[] = {"list", "plan", "compare", "check", "inspect", "explain", "serve", "help"};
@@ -91,7 +91,8 @@ serve::Answer answer(const serve::Query& q) {
   const CommandResult r = run_command_line(args, [&q](Options& o) {
     o.read_files = false;
     o.keep_catalogs = true;
-    o.model_text = q.model_text;
+    o.model_upload = q.model_upload;
+    o.model_upload_file_bytes = q.model_upload_file_bytes;
     o.stdin_text = q.check_text;
   });
   if (r.exit_code == 70) return {70, render_error_json(Error{ErrorCode::invalid_argument, "internal error"}), std::nullopt};

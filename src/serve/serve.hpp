@@ -26,7 +26,10 @@ struct Query {
   // Flags by their long names without dashes ("ctx", "128k"), in the order given; "model"
   // is the positional model (repeatable for compare). A switch's value is "" or "true".
   std::vector<std::pair<std::string, std::string>> params;
-  std::optional<std::string> model_text; // an uploaded config.json (POST /v1/estimate)
+  // An uploaded config.json or GGUF file, at least its header (POST /v1/estimate); the GGUF
+  // file's whole size (the gguf-file-size parameter; 0: the body is all of it).
+  std::optional<std::string> model_upload;
+  std::uint64_t model_upload_file_bytes = 0;
   std::optional<std::string> check_text; // a deployment file or manifest (POST /v1/check)
 };
 

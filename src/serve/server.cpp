@@ -373,6 +373,22 @@ void query_parameters(std::string_view target, Query& q) {
   }
 }
 
+// An uploaded GGUF's gguf-file-size parameter (the whole file's size, when the body is its
+// header) out of the flags into the query.
+std::optional<std::string> gguf_file_size(Query& q) {
+  for (auto it = q.params.begin(); it != q.params.end(); ++it) {
+    if (it->first != "gguf-file-size") continue;
+    const std::string& v = it->second;
+    if (v.empty() || v.size() > 19 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "parameter 'gguf-file-size': the GGUF file's size in bytes, e.g. 4920734016";
+    }
+    q.model_upload_file_bytes = std::stoull(v);
+    q.params.erase(it);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 struct Route {
   std::string_view path;
   std::string_view command;
@@ -420,8 +436,11 @@ void api_request(const Route& route, const httplib::Request& req, httplib::Respo
   if (req.method == "POST") {
     if (route.command == "check") {
       if (!req.body.empty()) q.check_text = req.body; // else --vllm "..." and the like
+    } else if (route.command.empty() && req.body.starts_with("GGUF")) {
+      q.model_upload = req.body;
+      if (auto e = gguf_file_size(q)) return json_reply(res, 400, error_body(*e));
     } else if (route.command.empty() && json_depth(req.body, 64) <= 64 && io::looks_like_hf_config(req.body)) {
-      q.model_text = req.body;
+      q.model_upload = req.body;
     } else if (!req.body.empty()) {
       if (auto e = flags_from_json(req.body, q)) return json_reply(res, 400, error_body(*e));
     }
@@ -463,7 +482,18 @@ httplib::Server::HandlerResponse pre_route(const httplib::Request& req, httplib:
   for (const Route& r : routes) {
     if (path != r.path) continue;
     if ((req.method == "GET" && r.get) || (req.method == "POST" && r.post)) {
-      if (req.method == "POST") return R::Unhandled; // its body is read, then post_handler
+      if (req.method == "POST") {
+        // Its body is read, then the Post handler. A body is never a form: curl's
+        // --data-binary labels it application/x-www-form-urlencoded, for which cpp-httplib
+        // would parse it into parameters and cap it at 8 KiB. The request is the server's own
+        // object, handed here as const.
+        auto& headers = const_cast<httplib::Headers&>(req.headers); // compares names ignoring case
+        const auto [first, last] = headers.equal_range("Content-Type");
+        for (auto it = first; it != last; ++it) {
+          if (it->second.starts_with("application/x-www-form-urlencoded")) it->second = "application/octet-stream";
+        }
+        return R::Unhandled;
+      }
       api_request(r, req, res, api);
       return R::Handled;
     }

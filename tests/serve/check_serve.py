@@ -107,6 +107,8 @@ def is_error_document(body):
 # ---- the same documents as the CLI ---------------------------------------------------------
 
 def parity(srv):
+    files = os.path.join(SRC, "tests", "data", "files")
+    gguf = open(os.path.join(files, "tiny-q8_0.gguf"), "rb").read()
     hf = os.path.join(SRC, "tests", "data", "hf", "Llama-2-13b-hf")
     config = open(os.path.join(hf, "config.json"), "rb").read()
     deployments = open(os.path.join(SRC, "docs", "examples", "deployments.yaml"), "rb").read()
@@ -126,6 +128,10 @@ def parity(srv):
         ("POST", "/v1/estimate", b'{"model": "llama3-8b", "ctx": "32k", "gpu": ["h100"], "batch": 2}',
          {"Content-Type": "application/json"}, ["llama3-8b", "--ctx", "32k", "--gpu", "h100", "--batch", "2"], None, None, 200),
         ("POST", "/v1/estimate?gpu=h100", config, {}, ["config.json", "--gpu", "h100"], None, hf, 200),
+        # a GGUF uploaded whole, and its header alone with the file's size
+        ("POST", "/v1/estimate?model=tiny-q8_0&gpu=h100", gguf, {}, ["tiny-q8_0.gguf", "--gpu", "h100"], None, files, 200),
+        ("POST", "/v1/estimate?model=tiny-q8_0&gpu=h100&gguf-file-size=%d" % len(gguf), gguf[:4000], {},
+         ["tiny-q8_0.gguf", "--gpu", "h100"], None, files, 200),
         ("GET", "/v1/plan?model=llama3-70b&ctx=32k&batch=8", None, {}, ["plan", "llama3-70b", "--ctx", "32k", "--batch", "8"], None, None, 200),
         ("GET", "/v1/compare?model=llama3-70b&model=qwen2.5-72b&ctx=32k", None, {},
          ["compare", "llama3-70b", "qwen2.5-72b", "--ctx", "32k"], None, None, 200),
@@ -187,6 +193,8 @@ def errors(srv):
         ("POST", "/v1/estimate", b"[" * 100000 + b"]" * 100000, {"Content-Type": "application/json"}, 400),
         ("POST", "/v1/estimate", b'{"a":' * 50000 + b"1" + b"}" * 50000, {}, 400),
         ("POST", "/v1/check", b"a: " + b"[" * 100000, {}, 400),
+        ("POST", "/v1/estimate?gguf-file-size=12x", b"GGUF\x03\x00\x00\x00", {}, 400),
+        ("POST", "/v1/estimate?model=tiny&gguf-file-size=89920", b"GGUF\x03\x00\x00\x00" + b"\xff" * 64, {}, 400),
         ("GET", "/v1/check", None, {}, 405),
     ]
     for method, path, body, headers, status in cases:
