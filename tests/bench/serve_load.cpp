@@ -3,7 +3,8 @@
 // kept-alive connection each, cpp-httplib's client), stops by itself and prints p50 / p99
 // latency, errors (anything but HTTP 200 with the expected body size) and the server's RSS
 // (/proc/PID/status VmRSS) once bound, once ready (its workers started and one request
-// answered), after a warm-up of 1,000 requests and at the end.
+// answered), after a warm-up of 1,000 requests and at the end. Fails on any error, or when
+// the server does not exit 0 on SIGTERM.
 //
 // usage: vramcalc_serve_load VRAMCALC_BINARY [REQUESTS [CLIENTS [PATH]]]
 //        (default 100000 requests, 8 clients, /v1/estimate?model=llama3-70b&ctx=128k&kv=fp8&gpu=2xh100)
@@ -54,7 +55,9 @@ std::pair<pid_t, int> start_server(const std::string& bin, const std::string& lo
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+  const int spawned = posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
     std::perror("posix_spawn");
     std::exit(2);
   }
@@ -160,5 +163,7 @@ int main(int argc, char** argv) {
               "warm-up, %ld KiB at the end (%+ld KiB over the run, %+ld KiB since ready)\n",
               rss_bound, rss_start, rss_warm, rss_end, rss_end - rss_warm, rss_end - rss_start);
   std::printf("  server exit status %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  return run.errors + warm.errors == 0 ? 0 : 1;
+  // The server's own exit status too: under the sanitizers a leak or an error fails it.
+  const bool exited_0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return run.errors + warm.errors == 0 && exited_0 ? 0 : 1;
 }
