@@ -160,7 +160,7 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION
     "How much GPU memory a model needs at a given precision, context length, KV-cache type\n\
 and number of concurrent requests, and which GPUs hold it: exact byte counts for the\n\
 weights and the KV cache, and a fit check against a catalog of GPUs.")
-# The binary's shared libraries (libfmt, libyaml, libstdc++, libgcc_s, libc): dpkg-shlibdeps
+# The binary's shared libraries (libfmt, libyaml, libcpp-httplib, libstdc++, libgcc_s, libc): dpkg-shlibdeps
 # (package dpkg-dev) computes the Depends line; without it, Debian 12's.
 find_program(VRAMCALC_DPKG_SHLIBDEPS dpkg-shlibdeps)
 mark_as_advanced(VRAMCALC_DPKG_SHLIBDEPS)
@@ -168,7 +168,7 @@ if(VRAMCALC_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-      "libc6 (>= 2.34), libfmt9 (>= 9.1.0+ds1), libgcc-s1 (>= 3.0), libstdc++6 (>= 11), libyaml-0-2")
+      "libc6 (>= 2.34), libfmt9 (>= 9.1.0+ds1), libgcc-s1 (>= 3.0), libstdc++6 (>= 11), libyaml-0-2, libcpp-httplib0.11")
 endif()
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME vramcalc-dev)

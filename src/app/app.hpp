@@ -118,6 +118,20 @@ struct Options {
   // How to render text (units, colour, bars, width): the command line fills it from the
   // flags and the terminal.
   RenderOptions render;
+  // vramcalc serve's requests (docs/serve.md): false refuses every model, draft or file the
+  // request names as a path, and looks no name up on the filesystem (catalog names only).
+  bool read_files = true;
+  // A model's file given as its bytes, an uploaded request body: a config.json (or model
+  // spec), or a GGUF file, at least its header (`model_upload_file_bytes`: the whole file's
+  // size; 0: the bytes are all of it). The model, named `model` ("model" when empty), instead
+  // of a file.
+  std::optional<std::string> model_upload;
+  std::uint64_t model_upload_file_bytes = 0;
+  // vramcalc serve: the catalogs (without --models-dir) and the built-in price table loaded
+  // for a request are kept for the next ones, so a request parses no catalog JSON.
+  bool keep_catalogs = false;
+  // What `check -` reads instead of standard input: a request body.
+  std::optional<std::string> stdin_text;
 };
 
 // Output of a command: what goes to stdout, and the exit code.

@@ -60,6 +60,7 @@ Origin origin_of(const io::Deployment& d, const io::DeployValue& v) {
 Options deployment_options(const Options& base, const io::Deployment& d) {
   Options o;
   o.models_dirs = base.models_dirs;
+  o.read_files = base.read_files;
   o.gpu_mem = base.gpu_mem;
   o.si = base.si;
   o.color = base.color;
@@ -342,7 +343,9 @@ Outcome run_check(const Options& o) {
     const bool in = f == "-";
     const std::string origin = in ? "<stdin>" : f;
     origins.push_back(origin);
-    auto text = in ? io::read_standard_input(ErrorCode::io) : io::read_text_file(f, ErrorCode::io);
+    auto text = in && o.stdin_text ? std::expected<std::string, Error>(*o.stdin_text)
+                : in               ? io::read_standard_input(ErrorCode::io)
+                                   : io::read_text_file(f, ErrorCode::io);
     if (!text) {
       errors.push_back(text.error());
       errors.back().file = origin;

@@ -6,6 +6,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
 #include "vramcalc/io/catalog.hpp"
+#include "vramcalc/io/gguf.hpp"
 #include "vramcalc/io/model_files.hpp"
 #include "vramcalc/io/ollama_tags.hpp"
 #include "vramcalc/io/output_file.hpp"
@@ -23,13 +24,16 @@
 #include "vramcalc/text.hpp"
 #include "vramcalc/units.hpp"
 
+#include <cstring>
 #include <set>
+#include <span>
 #include <array>
 #include <algorithm>
 #include <map>
 #include <cstdlib>
 #include <tuple>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 
 
@@ -43,7 +47,40 @@ std::expected<io::CatalogFiles, Error> catalog_files() {
   return dir->files();
 }
 
+namespace {
+
+// The catalogs loaded for the names of requests (keep_catalogs), at most 256 of them, each
+// kept only when every name found its model (a request's unknown names take no memory).
+struct KeptCatalogs {
+  std::mutex mutex;
+  std::map<std::optional<std::vector<std::string>>, io::Catalog> by_names;
+};
+
+KeptCatalogs& kept_catalogs() {
+  static KeptCatalogs kept;
+  return kept;
+}
+
+} // namespace
+
 io::Catalog load_catalog(const Options& o, std::optional<std::vector<std::string>> only) {
+  if (o.keep_catalogs && o.models_dirs.empty()) {
+    KeptCatalogs& kept = kept_catalogs();
+    {
+      std::lock_guard lock(kept.mutex);
+      if (const auto it = kept.by_names.find(only); it != kept.by_names.end()) return it->second;
+    }
+    Options loading = o;
+    loading.keep_catalogs = false;
+    io::Catalog c = load_catalog(loading, only);
+    const bool all_found = !only || std::all_of(only->begin(), only->end(), [&](const std::string& n) {
+      const auto m = c.resolve_model_name(n);
+      return m && m->exact_name;
+    });
+    std::lock_guard lock(kept.mutex);
+    if (all_found && kept.by_names.size() < 256) kept.by_names.emplace(only, c);
+    return c;
+  }
   const io::CatalogFiles files = value_or_fail(catalog_files());
   io::Catalog c = value_or_fail(only ? io::load_catalog_for(files, *only) : io::load_catalog(files));
   for (const std::string& dir : o.models_dirs) {
@@ -59,6 +96,51 @@ namespace {
 bool written_as_path(std::string_view m) {
   return m.starts_with("/") || m.starts_with("./") || m.starts_with("../") || m.starts_with("~") || m == "." ||
          m == ".." || m.ends_with(".json") || m.ends_with(".gguf") || m.ends_with(".safetensors");
+}
+
+// A config.json or a model spec from its text: `origin` names it in messages, `id` is the model's.
+ResolvedModel resolve_text(const std::string& text, const std::string& origin, const std::string& id) {
+  if (io::looks_like_hf_config(text)) {
+    auto imported = value_or_fail(io::parse_hf_config(text, origin, to_lower(id)));
+    const bool quantized = imported.spec.weights_format.has_value();
+    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
+  }
+  ModelSpec spec = value_or_fail(io::parse_model_spec(text, origin));
+  const bool quantized = spec.weights_format.has_value();
+  return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+}
+
+// An uploaded model (vramcalc serve): a GGUF file from its header in memory, as from its file
+// (the data section's size from the whole file's, when only the header was sent); else a
+// config.json or model spec.
+ResolvedModel resolve_upload(const Options& o) {
+  const std::string& bytes = *o.model_upload;
+  const std::string id = o.model.empty() ? "model" : o.model;
+  if (!bytes.starts_with("GGUF")) return resolve_text(bytes, "config.json", id);
+  io::ByteSource source = io::memory_source(bytes);
+  const std::uint64_t sent = bytes.size();
+  const bool header_only = o.model_upload_file_bytes > sent;
+  if (header_only) {
+    // The parser reads ahead in chunks: past what was sent it reads zeros, and the header
+    // must then end (the data section start) within what was sent.
+    source.size = o.model_upload_file_bytes;
+    source.read = [&bytes](std::uint64_t offset, std::uint64_t n, char* out) {
+      const std::uint64_t have = offset < bytes.size() ? std::min<std::uint64_t>(n, bytes.size() - offset) : 0;
+      std::memcpy(out, bytes.data() + std::min<std::uint64_t>(offset, bytes.size()), static_cast<std::size_t>(have));
+      std::memset(out + have, 0, static_cast<std::size_t>(n - have));
+      return true;
+    };
+  }
+  const std::string short_body = fmt::format("; the body holds the first {} bytes of the file: send its whole header "
+                                             "(up to the data section)", with_commas(sent));
+  auto file = io::parse_gguf(source, id + ".gguf");
+  if (!file && header_only) throw Failure{Error{file.error().code, file.error().message + short_body}};
+  if (!file) throw Failure{file.error()};
+  if (header_only && file->data_offset > sent) {
+    fail(ErrorCode::invalid_model, id + ".gguf: the header ends at byte " + with_commas(file->data_offset) + short_body);
+  }
+  io::ModelFiles mf = value_or_fail(io::model_files_from_gguf(std::span<const io::GgufFile>(&*file, 1)));
+  return {std::move(mf.spec), std::move(mf.warnings), {}, std::move(mf.format), "file", "", false};
 }
 
 ResolvedModel resolve_path(const std::string& path) {
@@ -82,17 +164,10 @@ ResolvedModel resolve_path(const std::string& path) {
     return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
   }
   const std::string text = value_or_fail(io::read_text_file(path, ErrorCode::invalid_model));
-  if (io::looks_like_hf_config(text)) {
-    const fs::path p(path);
-    std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
-    if (id.empty()) id = "model";
-    auto imported = value_or_fail(io::parse_hf_config(text, path, to_lower(id)));
-    const bool quantized = imported.spec.weights_format.has_value();
-    return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
-  }
-  ModelSpec spec = value_or_fail(io::parse_model_spec(text, path));
-  const bool quantized = spec.weights_format.has_value();
-  return {std::move(spec), {}, {}, std::nullopt, quantized ? "catalog" : "", "", false};
+  const fs::path p(path);
+  std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
+  if (id.empty()) id = "model";
+  return resolve_text(text, path, id);
 }
 
 // The hint for a name nobody knows: how to size the model anyway.
@@ -172,13 +247,20 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
   }
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (o.model_upload) return resolve_upload(o);
+  if (!o.read_files && written_as_path(o.model)) {
+    fail(ErrorCode::invalid_argument, "the model '" + excerpt(o.model, 80) +
+                                          "' is a path; vramcalc serve reads no files a request names (give a catalog "
+                                          "name, or upload the config.json as the request body)");
+  }
   if (written_as_path(o.model)) return resolve_path(o.model);
   // model:tag is Ollama's naming (a hub name's ":Q4_K_M" names a GGUF file of the repository).
   const bool ollama_name = o.model.find(':') != std::string::npos;
-  if (ollama_name && o.model.find('/') == std::string::npos && !fs::exists(o.model, ec)) return resolve_ollama_tag(o, c);
+  // Without files (vramcalc serve) no name is looked up on the filesystem.
+  const bool exists = o.read_files && fs::exists(o.model, ec);
+  if (ollama_name && o.model.find('/') == std::string::npos && !exists) return resolve_ollama_tag(o, c);
   // A catalog name wins over a file or directory of the same name here (write ./NAME for that).
   auto match = c.resolve_model_name(o.model);
-  const bool exists = fs::exists(o.model, ec);
   if ((!match || !match->exact_name) && exists) return resolve_path(o.model);
   std::optional<io::Catalog> whole;
   if (!match && c.partial) {

@@ -39,6 +39,12 @@ namespace {
 // The price table: --prices FILE, else the built-in one. Shared, so the spans Settings hold
 // into it stay valid however the workload is copied.
 std::shared_ptr<const io::PriceTable> load_prices(const Options& o, const io::Catalog& catalog) {
+  if (!o.prices && o.keep_catalogs && o.models_dirs.empty()) {
+    // Every catalog holds every GPU, so the built-in table is the same for every request.
+    static const std::shared_ptr<const io::PriceTable> kept =
+        std::make_shared<const io::PriceTable>(value_or_fail(io::load_prices(value_or_fail(catalog_files()), catalog.gpus)));
+    return kept;
+  }
   if (!o.prices) {
     return std::make_shared<const io::PriceTable>(value_or_fail(io::load_prices(value_or_fail(catalog_files()), catalog.gpus)));
   }

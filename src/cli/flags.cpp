@@ -187,6 +187,7 @@ std::string_view command_name(Command c) {
   case Command::explain: return "explain";
   case Command::list: return "list";
   case Command::inspect: return "inspect";
+  case Command::serve: return "serve";
   }
   return "";
 }
@@ -239,6 +240,28 @@ bool flag_applies(std::string_view name, Command command) {
     if (canonical(f.names) == name) return (f.commands & static_cast<unsigned>(command)) != 0;
   }
   return true;
+}
+
+std::optional<FlagKind> flag_kind(std::string_view long_name) {
+  for (const Flag& f : flags()) {
+    std::string_view n = f.names;
+    bool named = false;
+    while (!n.empty() && !named) {
+      const auto comma = n.find(',');
+      named = n.substr(0, comma) == long_name;
+      if (comma == std::string_view::npos) break;
+      n.remove_prefix(comma + 1);
+    }
+    if (!named) continue;
+    FlagKind k{canonical(f.names)};
+    k.is_switch = std::holds_alternative<bool Options::*>(f.member) ||
+                  (std::holds_alternative<const EngineOptionSpec*>(f.member) &&
+                   std::get<const EngineOptionSpec*>(f.member)->is_switch);
+    const std::string_view type = f.type_name != nullptr ? f.type_name : "";
+    k.names_file = type == "FILE" || type == "DIR" || type == "FILE.svg";
+    return k;
+  }
+  return std::nullopt;
 }
 
 std::vector<std::string> flag_names() {

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@ enum class Command : unsigned {
   explain = 1u << 4,
   list = 1u << 5,
   inspect = 1u << 6,
+  serve = 1u << 7, // takes none of the table's flags (its own: serve_command.cpp)
 };
 
 [[nodiscard]] std::string_view command_name(Command c);
@@ -33,6 +35,16 @@ std::map<const CLI::Option*, std::string> register_flags(CLI::App& app, Options&
 
 // Whether the flag named `canonical` applies to `command`.
 [[nodiscard]] bool flag_applies(std::string_view canonical, Command command);
+
+// What vramcalc serve needs to know of a flag named by a request: the flag a long name
+// ("--ctx", "--max-model-len") belongs to, whether it is a switch, and whether its value names
+// a file to read or write (--plot FILE.svg, --prices FILE, --models-dir DIR).
+struct FlagKind {
+  std::string canonical;
+  bool is_switch = false;
+  bool names_file = false;
+};
+[[nodiscard]] std::optional<FlagKind> flag_kind(std::string_view long_name);
 
 // Every long and short name of every flag ("--gpu", "-q" ...), for "did you mean".
 [[nodiscard]] std::vector<std::string> flag_names();

@@ -18,6 +18,9 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,24 +75,21 @@ ErrorStyle error_style(int argc, char** argv) {
   return style;
 }
 
-int fail(const std::vector<vramcalc::Error>& given, ErrorStyle style) {
+// The failure's output and exit code into `r`: what main prints, or a request's answer.
+int fail(const std::vector<vramcalc::Error>& given, ErrorStyle style, vramcalc::cli::CommandResult& r) {
   std::vector<vramcalc::Error> errors;
   for (const vramcalc::Error& e : given) errors.push_back(printable(e));
   const int code = errors.front().code == vramcalc::ErrorCode::output ? exit_output_failed : 2;
-  errno = 0;
+  r.error = errors.front().code;
   if (style != ErrorStyle::text) {
-    const std::string out = style == ErrorStyle::json ? vramcalc::render_errors_json(errors)
-                                                      : vramcalc::render_errors_for_ci(errors, style == ErrorStyle::github ? "github" : "junit");
-    if (!write_all(stdout, out)) return output_failed(errno);
+    r.out = style == ErrorStyle::json ? vramcalc::render_errors_json(errors)
+                                      : vramcalc::render_errors_for_ci(errors, style == ErrorStyle::github ? "github" : "junit");
     if (style == ErrorStyle::json) return code;
   }
   // The CI formats also say it on stderr, for people reading the job's log.
-  std::string text;
-  for (const vramcalc::Error& e : errors) text += "vramcalc: error: " + e.message + "\n";
-  return write_all(stderr, text) ? code : exit_output_failed;
+  for (const vramcalc::Error& e : errors) r.err += "vramcalc: error: " + e.message + "\n";
+  return code;
 }
-
-int fail(const vramcalc::Error& given, ErrorStyle style) { return fail(std::vector<vramcalc::Error>{given}, style); }
 
 // A closed stdin, stdout or stderr would be the next file opened (a model file, the --plot
 // temporary), and output meant for the terminal would go into it. Each closed one is
@@ -181,41 +181,47 @@ std::vector<std::string> reversed_arguments(int argc, char** argv) {
   return args;
 }
 
-} // namespace
+// The command line's parser: every flag of the table registered on the top level and on each
+// command, bound to `o`. Built once for a command line, and once per worker thread by vramcalc
+// serve (building it is most of a small request's time: about 100 options on each of 8
+// commands, each checked against the others), cleared before each parse.
+struct Parser {
+  vramcalc::cli::Options o;
+  vramcalc::cli::ServeSettings serve_settings;
+  CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
+  std::map<const CLI::Option*, std::string> top_flags;
+  CLI::App *list = nullptr, *plan = nullptr, *compare = nullptr, *check = nullptr, *inspect = nullptr,
+           *explain = nullptr, *serve = nullptr;
+  std::vector<std::pair<CLI::App*, Command>> commands;
 
-int main(int argc, char** argv) {
-  guard_standard_descriptors();
-  const ErrorStyle json = error_style(argc, argv);
-  try {
-    vramcalc::cli::Options o;
-    CLI::App app{"vramcalc: how much GPU memory an LLM needs, and which GPUs hold it", "vramcalc"};
+  Parser() {
     app.set_version_flag("--version", [] { return vramcalc::cli::version_text(); });
     app.add_option("model", o.model,
                    "catalog id or alias (see 'vramcalc list models'), a model spec .json, a config.json, a .gguf or "
                    ".safetensors file, or a model directory");
     // Every flag on the top level (its --help lists them all, and a flag may come before the
     // command); each command also registers its own, for its --help.
-    const auto top_flags = vramcalc::cli::register_flags(app, o, true, Command::estimate);
-    CLI::App* list = app.add_subcommand(
-        "list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
+    top_flags = vramcalc::cli::register_flags(app, o, true, Command::estimate);
+    list = app.add_subcommand("list", "list the catalog: 'vramcalc list models', 'list gpus', 'list formats [MODEL]'");
     list->add_option("what", o.list_what, "models, gpus or formats");
     list->add_option("model", o.model, "for formats: the model to size them for (default llama3-8b)");
-    CLI::App* plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
+    plan = app.add_subcommand("plan", "the cheapest GPU configurations across the catalog for a workload");
     plan->add_option("model", o.model, "catalog id, model spec, config.json or model directory");
-    CLI::App* compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
+    compare = app.add_subcommand("compare", "models side by side: vramcalc compare llama3-70b qwen2.5-72b");
     compare->add_option("models", o.compare_models, "two or more models");
-    CLI::App* check = app.add_subcommand(
+    check = app.add_subcommand(
         "check", "CI gate: do the deployments in these files fit? exit 0 all fit, 1 one does not, 2 invalid input");
     check->add_option("files", o.check_files, "deployment files (YAML or JSON; docs/ci.md)");
-    CLI::App* inspect =
+    inspect =
         app.add_subcommand("inspect", "what a model's files hold: vramcalc inspect model.gguf (or .safetensors, or a directory)");
     inspect->add_option("path", o.model, "a .gguf, .safetensors or .safetensors.index.json file, or a model directory");
-    CLI::App* explain = app.add_subcommand(
+    explain = app.add_subcommand(
         "explain", "the arithmetic step by step, numbers substituted: vramcalc explain llama3-70b --ctx 128k --kv fp8");
     explain->add_option("model", o.model, "catalog id, model spec, config.json, model file or directory");
-    const std::pair<CLI::App*, Command> commands[] = {{list, Command::list},       {plan, Command::plan},
-                                                      {compare, Command::compare}, {check, Command::check},
-                                                      {inspect, Command::inspect}, {explain, Command::explain}};
+    serve = vramcalc::cli::add_serve_command(app, serve_settings);
+    commands = {{list, Command::list},       {plan, Command::plan},       {compare, Command::compare},
+                {check, Command::check},     {inspect, Command::inspect}, {explain, Command::explain},
+                {serve, Command::serve}};
     for (const auto& [sub, command] : commands) {
       (void)vramcalc::cli::register_flags(*sub, o, false, command);
       sub->fallthrough();
@@ -226,8 +232,63 @@ int main(int argc, char** argv) {
     app.footer("Examples:\n" + std::string(vramcalc::cli::help_examples) + R"(
 Sizes: 128k = 131,072 tokens; 80GB = 80*10^9 bytes, 80GiB = 80*2^30 bytes.
 Exit status: 0 done (check: every deployment fits), 1 check: a deployment does not fit, 2 invalid input, 70 internal error, 74 the output could not be written (a full disk, a closed stdout).)");
+  }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
+
+  // Ready for the next parse: the options at their defaults, no flag or command seen.
+  void reset() {
+    o = vramcalc::cli::Options{};
+    serve_settings = vramcalc::cli::ServeSettings{};
+    app.clear();
+  }
+};
+
+// This thread's parser for vramcalc serve's requests, built anew every 512 requests: CLI11's
+// clear() leaves each parse's list of the options seen (App::parse_order_), which grew by
+// about 40 bytes a request (12 MB over 300,000 requests).
+Parser& request_parser(bool next_request) {
+  thread_local std::optional<Parser> kept;
+  thread_local unsigned parses = 0;
+  if (!kept || (next_request && ++parses % 512 == 0)) kept.emplace();
+  return *kept;
+}
+
+} // namespace
+
+namespace vramcalc::cli {
+
+void prepare_request_parser() { (void)request_parser(false); }
+
+CommandResult run_command_line(const std::vector<std::string>& given, const std::function<void(Options&)>& request) {
+  std::vector<char*> argv{const_cast<char*>("vramcalc")};
+  for (const std::string& a : given) argv.push_back(const_cast<char*>(a.c_str()));
+  const int argc = static_cast<int>(argv.size());
+  CommandResult result;
+  const ErrorStyle json = error_style(argc, argv.data());
+  const auto failed = [&](const std::vector<vramcalc::Error>& errors) {
+    result.exit_code = fail(errors, json, result);
+    return result;
+  };
+  const auto failed1 = [&](const vramcalc::Error& e) { return failed(std::vector<vramcalc::Error>{e}); };
+  try {
+    // A request of vramcalc serve reuses its worker thread's parser; a command line builds one.
+    std::optional<Parser> own;
+    Parser* parser = nullptr;
+    if (request) {
+      parser = &request_parser(true);
+      parser->reset();
+    } else {
+      parser = &own.emplace();
+    }
+    vramcalc::cli::Options& o = parser->o;
+    CLI::App& app = parser->app;
+    const auto& top_flags = parser->top_flags;
+    const auto& commands = parser->commands;
+    CLI::App *list = parser->list, *plan = parser->plan, *compare = parser->compare, *check = parser->check,
+             *inspect = parser->inspect, *explain = parser->explain;
     try {
-      std::vector<std::string> args = reversed_arguments(argc, argv);
+      std::vector<std::string> args = reversed_arguments(argc, argv.data());
       // `vramcalc help [COMMAND]`: the same as --help.
       if (argc >= 2 && std::string_view(argv[1]) == "help") {
         CLI::App* sub = nullptr;
@@ -235,26 +296,24 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
           try {
             sub = app.get_subcommand(argv[2]);
           } catch (const CLI::OptionNotFound&) {
-            return fail({vramcalc::ErrorCode::invalid_argument,
-                         std::string("help: no command '") + vramcalc::excerpt(argv[2], 64) +
-                             "'; the commands are list, plan, compare, check, inspect and explain"},
-                        json);
+            return failed1({vramcalc::ErrorCode::invalid_argument,
+                            std::string("help: no command '") + vramcalc::excerpt(argv[2], 64) +
+                                "'; the commands are list, plan, compare, check, inspect, explain and serve"});
           }
         }
-        errno = 0;
-        return write_all(stdout, sub != nullptr ? sub->help() : app.help()) ? 0 : output_failed(errno);
+        result.out = sub != nullptr ? sub->help() : app.help();
+        return result;
       }
       app.parse(args); // CLI11 takes them last first
     } catch (const CLI::CallForHelp&) {
-      errno = 0;
-      return write_all(stdout, app.help()) ? 0 : output_failed(errno);
+      result.out = app.help();
+      return result;
     } catch (const CLI::CallForVersion& e) {
-      errno = 0;
-      return write_all(stdout, std::string(e.what()) + "\n") ? 0 : output_failed(errno);
+      result.out = std::string(e.what()) + "\n";
+      return result;
     } catch (const CLI::ParseError& e) {
-      return fail({vramcalc::ErrorCode::invalid_argument,
-                   parse_error_message(e, std::vector<std::string>(argv + 1, argv + argc))},
-                  json);
+      return failed1({vramcalc::ErrorCode::invalid_argument,
+                      parse_error_message(e, std::vector<std::string>(argv.begin() + 1, argv.end()))});
     }
     o.list = list->parsed();
     o.plan = plan->parsed();
@@ -270,25 +329,44 @@ Exit status: 0 done (check: every deployment fits), 1 check: a deployment does n
     }
     for (const auto& [opt, name] : top_flags) {
       if (opt->count() > 0 && !vramcalc::cli::flag_applies(name, command)) {
-        return fail({vramcalc::ErrorCode::invalid_argument,
-                     name + " does not apply to '" + std::string(vramcalc::cli::command_name(command)) + "' (see " +
-                         (command == Command::estimate ? std::string("vramcalc --help")
-                                                       : "vramcalc " + std::string(vramcalc::cli::command_name(command)) +
-                                                             " --help") +
-                         ")"},
-                    json);
+        return failed1({vramcalc::ErrorCode::invalid_argument,
+                        name + " does not apply to '" + std::string(vramcalc::cli::command_name(command)) + "' (see " +
+                            (command == Command::estimate ? std::string("vramcalc --help")
+                                                          : "vramcalc " + std::string(vramcalc::cli::command_name(command)) +
+                                                                " --help") +
+                            ")"});
       }
     }
+    if (command == Command::serve) {
+      // A request runs a command; it never starts a server.
+      if (request) return failed1({vramcalc::ErrorCode::invalid_argument, "serve: not a command of a request"});
+      result.exit_code = serve_command(parser->serve_settings);
+      return result;
+    }
+    if (request) request(o);
     const vramcalc::cli::Outcome outcome = vramcalc::cli::run(o);
-    errno = 0;
-    if (!write_all(stdout, outcome.out)) return output_failed(errno);
-    return outcome.exit_code;
+    result.out = outcome.out;
+    result.exit_code = outcome.exit_code;
+    return result;
   } catch (const vramcalc::cli::CliError& e) {
     std::vector<vramcalc::Error> all{e.error};
     all.insert(all.end(), e.more.begin(), e.more.end());
-    return fail(all, json);
+    return failed(all);
   } catch (const std::exception& e) {
-    const std::string m = "vramcalc: internal error: " + vramcalc::excerpt(e.what(), max_message_bytes) + "\n";
-    return write_all(stderr, m) ? 70 : exit_output_failed;
+    result.err = "vramcalc: internal error: " + vramcalc::excerpt(e.what(), max_message_bytes) + "\n";
+    result.exit_code = 70;
+    return result;
   }
+}
+
+} // namespace vramcalc::cli
+
+int main(int argc, char** argv) {
+  guard_standard_descriptors();
+  const vramcalc::cli::CommandResult r =
+      vramcalc::cli::run_command_line(std::vector<std::string>(argv + 1, argv + argc));
+  errno = 0;
+  if (!write_all(stdout, r.out)) return output_failed(errno);
+  if (!r.err.empty() && !write_all(stderr, r.err)) return exit_output_failed;
+  return r.exit_code;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -30,13 +31,21 @@ std::string not_regular(mode_t mode) {
 
 constexpr std::uint64_t max_text_file_bytes = 16 * 1024 * 1024;
 
+// Set once by refuse_file_reads(), never cleared.
+std::atomic<bool> files_refused{false};
+
 } // namespace
+
+void refuse_file_reads() { files_refused.store(true); }
+
+bool file_reads_refused() { return files_refused.load(std::memory_order_relaxed); }
 
 std::expected<FileSource, Error> FileSource::open(const std::string& path) {
   auto fail = [&](const std::string& what) { return std::unexpected(Error{ErrorCode::io, path + ": " + what}); };
   // O_NONBLOCK: opening a FIFO (or a device) with no writer would wait forever; with it the
   // open returns at once and fstat refuses whatever is not a regular file before any read.
   // O_NOCTTY: a terminal device never becomes the controlling terminal.
+  if (file_reads_refused()) return fail("cannot open: vramcalc serve reads no files a request names");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return fail(std::string("cannot open: ") + std::strerror(errno));
   FileSource f;
@@ -101,6 +110,7 @@ std::expected<std::string, Error> read_text_file(const std::string& path, ErrorC
 }
 
 std::expected<std::string, Error> read_standard_input(ErrorCode code) {
+  if (file_reads_refused()) return std::unexpected(Error{code, "standard input: vramcalc serve reads none"});
   std::string text;
   char buffer[65536];
   while (true) {
@@ -146,6 +156,7 @@ std::expected<void, Error> write_output_file(const std::string& path, std::strin
   const auto failed = [&](ErrorCode code, const std::string& what, int error) {
     return std::unexpected(Error{code, "cannot write " + quoted(path) + ": " + what + std::strerror(error)});
   };
+  if (file_reads_refused()) return refuse("is not written: vramcalc serve writes no files");
   const std::filesystem::path target(path);
   const std::string name = target.filename().string();
   if (name.empty() || name == "." || name == "..") return refuse("is a directory, not a file");

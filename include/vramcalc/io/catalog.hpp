@@ -118,6 +118,11 @@ private:
 
 // Reads a whole file (for model spec paths given on the command line).
 [[nodiscard]] std::expected<std::string, Error> read_text_file(const std::string& path, ErrorCode code);
+// From now on, every file this process's readers would open (FileSource::open, read_text_file,
+// standard input) or write (write_output_file) is refused with an error: `vramcalc serve` calls
+// it once its catalog is loaded, so no request reads or writes a file whatever it names.
+void refuse_file_reads();
+[[nodiscard]] bool file_reads_refused();
 // Reads standard input to its end (`vramcalc check -`), at most the 16 MiB a text file may hold.
 [[nodiscard]] std::expected<std::string, Error> read_standard_input(ErrorCode code);
 
