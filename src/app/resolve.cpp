@@ -87,6 +87,11 @@ ResolvedModel resolve_path(const std::string& path) {
     std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
     if (id.empty()) id = "model";
     auto imported = value_or_fail(io::parse_hf_config(text, path, to_lower(id)));
+    // A file named config.json: the preprocessor_config.json beside it too, as for its directory.
+    if (p.filename() == "config.json") {
+      const std::string dir = p.parent_path().empty() ? std::string(".") : p.parent_path().string();
+      if (auto e = io::add_hf_vision_profile(imported, dir, text, path)) throw Failure{*e};
+    }
     const bool quantized = imported.spec.weights_format.has_value();
     return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
   }

@@ -111,7 +111,7 @@ constexpr ArchitectureFacts table[] = {
     fused_qkv_only("CogVLM", "cogvlm"),
     // Qwen2-VL and Qwen2.5-VL (transformers configuration_qwen2_vl.py, configuration_qwen2_5_vl.py):
     // the Qwen2 language model with M-RoPE, at the top level of config.json or, as newer
-    // transformers save it, in text_config; the vision tower is not read. Their GGUF files
+    // transformers save it, in text_config; Qwen2.5-VL's vision tower is counted by src/io/hf_vision_tower.cpp. Their GGUF files
     // (qwen2vl) keep the rules they had: none of their own.
     {.name = "Qwen2-VL", .hf_model_types = {"qwen2_vl", "qwen2_vl_text"}, .gguf_arch = "qwen2vl", .gguf_rules = false,
      .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},

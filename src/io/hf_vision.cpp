@@ -1,6 +1,6 @@
 // A vision-language model's encoder facts (ModelSpec::vision_profile: t, e, d_out, video) from
 // its config.json and the preprocessor_config.json beside it, as vLLM derives them for its
-// encoder profiling (docs/engines.md, "Multimodal encoders"; docs/hf-import.md, "Vision").
+// encoder profiling (docs/engines.md, "Multimodal encoders"; docs/hf-import.md, "Vision encoder facts").
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
