@@ -159,7 +159,9 @@ std::uint64_t qwen2_5_vl(const ConfigKeys& v) {
 // biases, linear_fc1 / linear_fc2 with biases; the merger (Qwen3VLVisionPatchMerger: a
 // LayerNorm over hidden, hidden x merge^2 -> same -> out_hidden_size) and one DeepStack merger
 // per deepstack_visual_indexes entry (the same with its LayerNorm over hidden x merge^2).
-std::uint64_t qwen3_vl(const ConfigKeys& v) {
+// Qwen3.5 (modeling_qwen3_5.py, Qwen3_5VisionModel): the same tower and merger, no DeepStack
+// mergers (`deepstack` false).
+std::uint64_t qwen3_vl(const ConfigKeys& v, bool deepstack) {
   const std::uint64_t h = v.n("hidden_size"), ff = v.n("intermediate_size"), p = v.n("patch_size");
   const std::uint64_t m = v.n("spatial_merge_size", 2), merged = checked_mul(h, m * m, "the vision tower");
   const std::uint64_t out = v.n("out_hidden_size");
@@ -181,7 +183,7 @@ std::uint64_t qwen3_vl(const ConfigKeys& v) {
   c.layer_norm(h);
   c.add(merger.n);
   const auto d = v.value().find("deepstack_visual_indexes");
-  const std::uint64_t levels = d != v.value().end() && d->is_array() ? d->size() : 0;
+  const std::uint64_t levels = deepstack && d != v.value().end() && d->is_array() ? d->size() : 0;
   merger.layer_norm(merged);
   c.add(levels, merger.n);
   return c.n;
@@ -300,7 +302,9 @@ std::optional<VisionTower> hf_vision_tower(const json& root, const std::string& 
     } else if (type == "qwen2_5_vl") {
       t = {qwen2_5_vl(v), "Qwen2.5-VL vision_config: ViT and patch merger (transformers modeling_qwen2_5_vl.py)"};
     } else if (type == "qwen3_vl" || type == "qwen3_vl_moe") {
-      t = {qwen3_vl(v), "Qwen3-VL vision_config: ViT, patch merger and DeepStack mergers (transformers modeling_qwen3_vl.py)"};
+      t = {qwen3_vl(v, true), "Qwen3-VL vision_config: ViT, patch merger and DeepStack mergers (transformers modeling_qwen3_vl.py)"};
+    } else if (type == "qwen3_5" || type == "qwen3_5_moe") {
+      t = {qwen3_vl(v, false), "Qwen3.5 vision_config: ViT and patch merger (transformers modeling_qwen3_5.py)"};
     } else if (type == "mistral3") {
       t = {mistral3(top, v), "Pixtral vision_config and Mistral 3's projector (transformers modeling_pixtral.py, modeling_mistral3.py)"};
     } else if (type == "llama4") {

@@ -803,7 +803,56 @@ TEST_CASE("vision towers counted from vision_config equal the catalog's vision.p
 TEST_CASE("vision towers: the other catalog sizes by the same formulas", "[hf][vision-tower]") {
   // vision_config values as the catalog entries' sources state them (Qwen2.5-VL 72B: MLP 3456,
   // out 8192; Qwen3-VL 30B-A3B: 27 x 1152, MLP 4304, out 2048; InternVL3 38B: InternViT-6B, 45
-  // layers of 3200, RMSNorms, q/k norms, no qkv bias, into a 5120-wide LLM).
+  // layers of 3200, RMSNorms, q/k norms, no qkv bias, into a 5120-wide LLM; the other sizes
+  // differ from the 4B / 7B / 1B configs held only in the projector's output width and, for
+  // Qwen2.5-VL 32B and Qwen3-VL 8B / 235B, the tower the 72B and 30B share).
+  const std::string siglip = R"("vision_config": {"hidden_size": 1152, "image_size": 896, "intermediate_size": 4304,
+      "num_hidden_layers": 27, "patch_size": 14, "vision_use_head": false})";
+  const std::string gemma12 = R"({"model_type": "gemma3", "text_config": {"hidden_size": 3840}, )" + siglip + "}";
+  const std::string gemma27 = R"({"model_type": "gemma3", "text_config": {"hidden_size": 5376}, )" + siglip + "}";
+  const auto qwen25 = [](const char* ff, const char* out) {
+    return std::string(R"({"model_type": "qwen2_5_vl", "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": )") +
+           ff + R"(, "out_hidden_size": )" + out + R"(, "patch_size": 14}})";
+  };
+  const auto qwen3 = [](const char* depth, const char* h, const char* ff, const char* out) {
+    return std::string(R"({"model_type": "qwen3_vl", "vision_config": {"depth": )") + depth + R"(, "hidden_size": )" + h +
+           R"(, "intermediate_size": )" + ff + R"(, "out_hidden_size": )" + out +
+           R"(, "patch_size": 16, "num_position_embeddings": 2304, "deepstack_visual_indexes": [8, 16, 24]}})";
+  };
+  const auto qwen35 = [](const char* type, const char* out) {
+    return std::string(R"({"model_type": ")") + type + R"(", "vision_config": {"depth": 27, "hidden_size": 1152,
+        "intermediate_size": 4304, "out_hidden_size": )" + out + R"(, "patch_size": 16, "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": []}})";
+  };
+  const auto vit300m = [](const char* llm) {
+    return std::string(R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": )") + llm +
+           R"(}, "vision_config": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "image_size": 448,
+           "patch_size": 14, "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})";
+  };
+  const std::string more[][2] = {
+      {"gemma-3-12b", gemma12},
+      {"gemma-3-27b", gemma27},
+      {"qwen2.5-vl-3b", qwen25("3420", "2048")},
+      {"qwen2.5-vl-32b", qwen25("3456", "5120")},
+      {"qwen3-vl-2b", qwen3("24", "1024", "4096", "2048")},
+      {"qwen3-vl-8b", qwen3("27", "1152", "4304", "4096")},
+      {"qwen3-vl-235b-a22b", qwen3("27", "1152", "4304", "4096")},
+      {"internvl3-2b", vit300m("1536")},
+      {"internvl3-8b", vit300m("3584")},
+      {"internvl3-14b", vit300m("5120")},
+      {"internvl3.5-8b", vit300m("4096")},
+      // Qwen3.5: the Qwen3-VL tower of 27 x 1152 with no DeepStack mergers (Qwen3_5VisionModel).
+      {"qwen3.5-27b", qwen35("qwen3_5", "5120")},
+      {"qwen3.5-35b-a3b", qwen35("qwen3_5_moe", "2048")},
+      {"qwen3.5-122b-a10b", qwen35("qwen3_5_moe", "3072")},
+      {"qwen3.5-397b-a17b", qwen35("qwen3_5_moe", "4096")},
+  };
+  for (const auto& [id, config] : more) {
+    INFO(id);
+    auto n = io::hf_vision_params(config, id + "/config.json");
+    REQUIRE(n.has_value());
+    CHECK(*n == catalog_tower(id));
+  }
   const std::pair<const char*, const char*> cases[] = {
       {"qwen2.5-vl-72b", R"({"model_type": "qwen2_5_vl", "vision_config": {"depth": 32, "hidden_size": 1280,
          "intermediate_size": 3456, "out_hidden_size": 8192, "patch_size": 14, "spatial_merge_size": 2,
@@ -812,6 +861,9 @@ TEST_CASE("vision towers: the other catalog sizes by the same formulas", "[hf][v
          "intermediate_size": 4304, "out_hidden_size": 2048, "patch_size": 16, "num_position_embeddings": 2304,
          "deepstack_visual_indexes": [8, 16, 24]}})"},
       {"internvl3-38b", R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": 5120},
+         "vision_config": {"hidden_size": 3200, "intermediate_size": 12800, "num_hidden_layers": 45, "image_size": 448,
+         "patch_size": 14, "norm_type": "rms_norm", "qkv_bias": false, "qk_normalization": true}})"},
+      {"internvl3-78b", R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": 8192},
          "vision_config": {"hidden_size": 3200, "intermediate_size": 12800, "num_hidden_layers": 45, "image_size": 448,
          "patch_size": 14, "norm_type": "rms_norm", "qkv_bias": false, "qk_normalization": true}})"},
   };
