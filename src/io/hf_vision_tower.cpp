@@ -129,6 +129,33 @@ std::uint64_t gemma3(const ConfigKeys& top, const ConfigKeys& v) {
   return c.n;
 }
 
+// Gemma 4 (modeling_gemma4.py, Gemma4VisionModel, Gemma4MultimodalEmbedder): the patch
+// embedder (Gemma4VisionPatchEmbedder: input_proj 3 x patch_size^2 -> hidden, no bias, and a
+// position table of 2 x position_embedding_size (default 10,240) x hidden); per layer q (heads x
+// head_dim), k and v (KV heads x head_dim), o, no biases, q/k RMSNorms over head_dim, four
+// RMSNorms over hidden, the gated MLP; the standardizing bias and scale when standardize
+// (default false); the embedder's projection hidden -> text hidden, no bias. Clipped linears
+// (use_clipped_linears: E2B, E4B) and attention biases are not counted.
+std::uint64_t gemma4(const ConfigKeys& top, const ConfigKeys& v) {
+  if (v.flag("use_clipped_linears", false)) throw NotCounted{"/vision_config/use_clipped_linears true"};
+  if (v.flag("attention_bias", false)) throw NotCounted{"/vision_config/attention_bias true"};
+  const std::uint64_t h = v.n("hidden_size"), ff = v.n("intermediate_size"), p = v.n("patch_size");
+  const std::uint64_t hd = v.n("head_dim"), heads = v.n("num_attention_heads"), kv = v.n("num_key_value_heads", heads);
+  Count c;
+  c.add(3, p * p, h);
+  c.add(2, v.n("position_embedding_size", 10'240), h);
+  Count layer;
+  layer.add(2, h, heads * hd); // q, o
+  layer.add(2, h, kv * hd);    // k, v
+  layer.add(2, hd);            // q_norm, k_norm
+  layer.add(4, h);             // four RMSNorms
+  layer.add(3, h, ff);         // gate, up, down
+  repeat(c, v.n("num_hidden_layers"), layer);
+  if (v.flag("standardize", false)) c.add(2, h);
+  c.add(h, top.object("text_config").n("hidden_size"));
+  return c.n;
+}
+
 // Qwen2.5-VL (modeling_qwen2_5_vl.py, Qwen2_5_VisionTransformerPretrainedModel): a Conv3d patch
 // embedding without bias (in_channels x temporal_patch_size x patch_size^2); per block two
 // RMSNorms, qkv (3 x hidden) and proj with biases, the gated MLP (gate, up, down) with biases;
@@ -299,6 +326,8 @@ std::optional<VisionTower> hf_vision_tower(const json& root, const std::string& 
     VisionTower t;
     if (type == "gemma3") {
       t = {gemma3(top, v), "SigLIP vision_config and Gemma 3's projector (transformers modeling_siglip.py, modeling_gemma3.py)"};
+    } else if (type == "gemma4") {
+      t = {gemma4(top, v), "Gemma 4 vision_config and its embedder (transformers modeling_gemma4.py)"};
     } else if (type == "qwen2_5_vl") {
       t = {qwen2_5_vl(v), "Qwen2.5-VL vision_config: ViT and patch merger (transformers modeling_qwen2_5_vl.py)"};
     } else if (type == "qwen3_vl" || type == "qwen3_vl_moe") {
