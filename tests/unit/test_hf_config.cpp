@@ -373,6 +373,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"Ling-flash-2.0", "ling-flash-2.0"},
       {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
       {"InternVL3-1B", "internvl3-1b"},
+      {"Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"},
+      {"Qwen3-VL-4B-Instruct", "qwen3-vl-4b"},
       {"gemma-4-31B-it", "gemma-4-31b"},
       {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
       {"c4ai-command-a-03-2025", "command-a-03-2025"},
