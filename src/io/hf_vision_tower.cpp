@@ -156,6 +156,38 @@ std::uint64_t gemma4(const ConfigKeys& top, const ConfigKeys& v) {
   return c.n;
 }
 
+// Qwen2-VL (modeling_qwen2_vl.py, Qwen2VisionTransformerPretrainedModel): a Conv3d patch embedding
+// without bias over embed_dim; per block two LayerNorms, qkv (3 x embed_dim) and proj with biases,
+// fc1 to int(embed_dim x mlp_ratio) (default 4) and fc2 with biases; the merger (PatchMerger): a
+// LayerNorm over embed_dim, embed_dim x merge^2 -> same -> hidden_size with biases.
+std::uint64_t qwen2_vl(const ConfigKeys& v, const std::string& origin) {
+  const std::uint64_t h = v.n("embed_dim"), p = v.n("patch_size"), m = v.n("spatial_merge_size", 2);
+  std::uint64_t ff = checked_mul(h, 4, "the vision tower");
+  if (const auto r = v.value().find("mlp_ratio"); r != v.value().end() && !r->is_null()) {
+    if (!r->is_number() || !(r->get<double>() > 0.0 && r->get<double>() <= 64.0)) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, origin + ": /vision_config/mlp_ratio: expected a positive number, got " +
+                                                            json_excerpt(*r)}};
+    }
+    ff = static_cast<std::uint64_t>(static_cast<double>(h) * r->get<double>()); // Python's int(): truncation
+  }
+  const std::uint64_t merged = checked_mul(h, m * m, "the vision tower");
+  const auto in = v.value().contains("in_chans") ? v.n("in_chans") : v.n("in_channels", 3);
+  Count c;
+  c.add(in * v.n("temporal_patch_size", 2), p * p, h);
+  Count block;
+  block.layer_norm(h);
+  block.layer_norm(h);
+  block.linear(h, 3 * h, true);
+  block.linear(h, h, true);
+  block.linear(h, ff, true);
+  block.linear(ff, h, true);
+  repeat(c, v.n("depth"), block);
+  c.layer_norm(h);
+  c.linear(merged, merged, true);
+  c.linear(merged, v.n("hidden_size"), true);
+  return c.n;
+}
+
 // Qwen2.5-VL (modeling_qwen2_5_vl.py, Qwen2_5_VisionTransformerPretrainedModel): a Conv3d patch
 // embedding without bias (in_channels x temporal_patch_size x patch_size^2); per block two
 // RMSNorms, qkv (3 x hidden) and proj with biases, the gated MLP (gate, up, down) with biases;
@@ -328,6 +360,8 @@ std::optional<VisionTower> hf_vision_tower(const json& root, const std::string& 
       t = {gemma3(top, v), "SigLIP vision_config and Gemma 3's projector (transformers modeling_siglip.py, modeling_gemma3.py)"};
     } else if (type == "gemma4") {
       t = {gemma4(top, v), "Gemma 4 vision_config and its embedder (transformers modeling_gemma4.py)"};
+    } else if (type == "qwen2_vl") {
+      t = {qwen2_vl(v, origin), "Qwen2-VL vision_config: ViT and patch merger (transformers modeling_qwen2_vl.py)"};
     } else if (type == "qwen2_5_vl") {
       t = {qwen2_5_vl(v), "Qwen2.5-VL vision_config: ViT and patch merger (transformers modeling_qwen2_5_vl.py)"};
     } else if (type == "qwen3_vl" || type == "qwen3_vl_moe") {

@@ -899,6 +899,40 @@ TEST_CASE("vision towers: the other catalog sizes by the same formulas", "[hf][v
                                               12'800ull * 5120 + 5120 + 5120ull * 5120 + 5120);
 }
 
+TEST_CASE("vision towers: Qwen2-VL against its checkpoints' totals", "[hf][vision-tower]") {
+  // No catalog entry: the Hub's parameter counts of Qwen2-VL 7B and 2B Instruct, 8,291,375,616 and
+  // 2,208,985,600 (a public table of Hugging Face model sizes, found by content search; it gives
+  // InternVL2.5 1B, the InternVL3 1B architecture, as 938,193,024, the count SOURCES.md and the
+  // InternVL3-1B import agree on), less their language models. 7B: Qwen2.5-7B's 7,615,616,512
+  // (same sizes, untied). 2B (1536 wide, 28 layers, 12 heads / 2 KV heads, MLP 8960, vocabulary
+  // 151,936, tied): embeddings 233,373,696; a layer q 2,360,832, k and v 2 x 393,472, o 2,359,296,
+  // MLP 41,287,680, norms 3,072: 46,797,824, x 28; final norm 1,536: 1,543,714,304.
+  // The tower (32 x 1280, mlp_ratio 4): Conv3d 1,505,280; a block LayerNorms 5,120, qkv 4,919,040,
+  // proj 1,639,680, fc1 6,558,720, fc2 6,554,880: 19,677,440, x 32; merger LayerNorm 2,560,
+  // 5120^2 + 5120 = 26,219,520, 5120 x out + out.
+  const auto tower = [](const char* out) {
+    return std::string(R"({"model_type": "qwen2_vl", "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4,
+        "num_heads": 16, "in_chans": 3, "hidden_size": )") + out + R"(, "patch_size": 14, "spatial_merge_size": 2,
+        "spatial_patch_size": 14, "temporal_patch_size": 2}})";
+  };
+  const std::uint64_t body = 1'505'280ull + 32 * 19'677'440ull + 2'560 + 26'219'520;
+  auto q7 = io::hf_vision_params(tower("3584"), "q7.json");
+  REQUIRE(q7.has_value());
+  CHECK(*q7 == body + 5120ull * 3584 + 3584);
+  CHECK(*q7 == 8'291'375'616ull - 7'615'616'512ull);
+  auto q2 = io::hf_vision_params(tower("1536"), "q2.json");
+  REQUIRE(q2.has_value());
+  CHECK(1'543'714'304ull == 233'373'696ull + 28 * 46'797'824ull + 1'536);
+  CHECK(*q2 == 2'208'985'600ull - 1'543'714'304ull);
+  // Its encoder facts: the merger's width is vision_config.hidden_size (no out_hidden_size).
+  auto facts = io::hf_vision_profile(tower("3584"), R"({"patch_size": 14, "merge_size": 2, "max_pixels": 12845056})", "q7.json",
+                                     "p.json");
+  REQUIRE(facts.has_value());
+  REQUIRE(facts->has_value());
+  CHECK((*facts)->output_width == 3584);
+  CHECK((*facts)->embeds_per_item == 16'384);
+}
+
 TEST_CASE("vision towers: a key of the wrong type is named", "[hf][vision-tower]") {
   auto bad = io::hf_vision_params(R"({"model_type": "qwen2_5_vl", "vision_config": {"hidden_size": -1}})", "c.json");
   REQUIRE_FALSE(bad.has_value());

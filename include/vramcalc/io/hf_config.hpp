@@ -42,7 +42,7 @@ struct HfImport {
                                                          std::string_view origin);
 
 // The vision tower's parameters (ModelSpec::vision_params, the projector included) counted
-// from a config.json's vision_config, for the model types with a formula (gemma3, qwen2_5_vl,
+// from a config.json's vision_config, for the model types with a formula (gemma3, qwen2_vl, qwen2_5_vl,
 // qwen3_vl, qwen3_vl_moe, qwen3_5, qwen3_5_moe, gemma4, mistral3, llama4, internvl_chat; docs/hf-import.md,
 // "Vision tower").
 // nullopt: no vision_config, another model type, or a size key missing. parse_hf_config sets
