@@ -33,9 +33,11 @@ public:
       if (fallback == 0) throw NotCounted{path_ + "/" + key + " missing"};
       return fallback;
     }
-    if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 || it->get<std::uint64_t>() > (1ull << 32)) {
+    // At most 2^24: a product of two stays below 2^48, so only the sums need checking.
+    if (!it->is_number_unsigned() || it->get<std::uint64_t>() == 0 || it->get<std::uint64_t>() > (1ull << 24)) {
       throw LoadFailure{Error{ErrorCode::invalid_model, origin_ + ": " + path_ + "/" + key +
-                                                            ": expected a positive integer, got " + json_excerpt(*it)}};
+                                                            ": expected a positive integer up to 16777216, got " +
+                                                            json_excerpt(*it)}};
     }
     return it->get<std::uint64_t>();
   }
@@ -321,7 +323,7 @@ std::uint64_t internvl(const ConfigKeys& top, const ConfigKeys& v, const std::st
   double ratio = 0.5;
   if (const auto r = top.value().find("downsample_ratio"); r != top.value().end() && !r->is_null()) {
     ratio = r->is_number() ? r->get<double>() : 0.0;
-    if (!(ratio > 0.0 && ratio <= 1.0) || std::abs(1.0 / ratio - std::round(1.0 / ratio)) > 1e-9) {
+    if (!(ratio >= 1.0 / 64 && ratio <= 1.0) || std::abs(1.0 / ratio - std::round(1.0 / ratio)) > 1e-9) {
       throw LoadFailure{Error{ErrorCode::invalid_model, origin + ": /downsample_ratio: expected 1/n (0.5), got " + json_excerpt(*r)}};
     }
   }

@@ -936,10 +936,19 @@ TEST_CASE("vision towers: Qwen2-VL against its checkpoints' totals", "[hf][visio
 TEST_CASE("vision towers: a key of the wrong type is named", "[hf][vision-tower]") {
   auto bad = io::hf_vision_params(R"({"model_type": "qwen2_5_vl", "vision_config": {"hidden_size": -1}})", "c.json");
   REQUIRE_FALSE(bad.has_value());
-  CHECK(bad.error().message == "c.json: /vision_config/hidden_size: expected a positive integer, got -1");
+  CHECK(bad.error().message == "c.json: /vision_config/hidden_size: expected a positive integer up to 16777216, got -1");
   auto ratio = io::hf_vision_params(R"({"model_type": "internvl_chat", "downsample_ratio": 0.3, "llm_config": {"hidden_size": 8},
       "vision_config": {"hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1, "image_size": 28, "patch_size": 14,
       "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})", "c.json");
   REQUIRE_FALSE(ratio.has_value());
   CHECK(ratio.error().message == "c.json: /downsample_ratio: expected 1/n (0.5), got 0.3");
+  // Sizes past 2^24, or a ratio of almost nothing, are refused, not multiplied.
+  auto huge = io::hf_vision_params(R"({"model_type": "qwen2_5_vl", "vision_config": {"hidden_size": 4294967296}})", "c.json");
+  REQUIRE_FALSE(huge.has_value());
+  CHECK(huge.error().message == "c.json: /vision_config/hidden_size: expected a positive integer up to 16777216, got 4294967296");
+  auto tiny = io::hf_vision_params(R"({"model_type": "internvl_chat", "downsample_ratio": 1e-300, "llm_config": {"hidden_size": 8},
+      "vision_config": {"hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1, "image_size": 28, "patch_size": 14,
+      "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})", "c.json");
+  REQUIRE_FALSE(tiny.has_value());
+  CHECK(tiny.error().message.starts_with("c.json: /downsample_ratio: expected 1/n (0.5), got 1e-300"));
 }
