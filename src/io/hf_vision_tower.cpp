@@ -349,6 +349,46 @@ std::uint64_t internvl(const ConfigKeys& top, const ConfigKeys& v, const std::st
   return c.n;
 }
 
+// Kimi K2.5 (moonshotai's remote code modeling_kimi_k25.py: MoonViT and the patchmerger
+// mm_projector; tensor names and shapes as the checkpoint lists them): the patch conv with bias,
+// a learned init_pos_emb_height x init_pos_emb_width x hidden position table; per block norm0
+// and norm1 (LayerNorms), wqkv (3 x hidden) and wo with biases, fc0 / fc1 with biases; the
+// final LayerNorm; mm_projector: pre_norm (a LayerNorm over mm_hidden_size), mm x k -> mm x k
+// and mm x k -> text_hidden_size with biases (k the merge_kernel_size product).
+std::uint64_t kimi_k25(const ConfigKeys& v, const std::string& origin) {
+  if (v.text("mm_projector_type") != "patchmerger") throw NotCounted{"/vision_config/mm_projector_type not patchmerger"};
+  const std::uint64_t h = v.n("vt_hidden_size"), ff = v.n("vt_intermediate_size"), p = v.n("patch_size");
+  const std::uint64_t mm = v.n("mm_hidden_size");
+  const auto k = v.value().find("merge_kernel_size");
+  if (k == v.value().end() || !k->is_array() || k->size() != 2) throw NotCounted{"/vision_config/merge_kernel_size missing"};
+  std::uint64_t area = 1;
+  for (const json& side : *k) {
+    if (!side.is_number_unsigned() || side.get<std::uint64_t>() == 0 || side.get<std::uint64_t>() > 64) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, origin + ": /vision_config/merge_kernel_size: expected two sides of 1 to 64, got " +
+                                                            json_excerpt(*k)}};
+    }
+    area *= side.get<std::uint64_t>();
+  }
+  const std::uint64_t merged = checked_mul(mm, area, "the vision tower");
+  Count c;
+  c.add(v.n("num_channels", 3), p * p, h);
+  c.add(h);
+  c.add(v.n("init_pos_emb_height"), v.n("init_pos_emb_width"), h);
+  Count block;
+  block.layer_norm(h);
+  block.layer_norm(h);
+  block.linear(h, 3 * h, true);
+  block.linear(h, h, true);
+  block.linear(h, ff, true);
+  block.linear(ff, h, true);
+  repeat(c, v.n("vt_num_hidden_layers"), block);
+  c.layer_norm(h);
+  c.layer_norm(mm);
+  c.linear(merged, merged, true);
+  c.linear(merged, v.n("text_hidden_size"), true);
+  return c.n;
+}
+
 } // namespace
 
 std::optional<VisionTower> hf_vision_tower(const json& root, const std::string& origin, std::string& why) {
@@ -374,6 +414,8 @@ std::optional<VisionTower> hf_vision_tower(const json& root, const std::string& 
       t = {mistral3(top, v), "Pixtral vision_config and Mistral 3's projector (transformers modeling_pixtral.py, modeling_mistral3.py)"};
     } else if (type == "llama4") {
       t = {llama4(top, v), "Llama 4 vision_config: vision model, pixel-shuffle adapter and projector (transformers modeling_llama4.py)"};
+    } else if (type == "kimi_k25") {
+      t = {kimi_k25(v, origin), "MoonViT vision_config and Kimi K2.5's patch-merger projector (modeling_kimi_k25.py)"};
     } else if (type == "internvl_chat") {
       t = {internvl(top, v, origin), "InternViT vision_config and InternVL's mlp1 projector (modeling_intern_vit.py, modeling_internvl_chat.py)"};
     } else {

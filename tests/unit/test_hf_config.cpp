@@ -899,6 +899,25 @@ TEST_CASE("vision towers: the other catalog sizes by the same formulas", "[hf][v
                                               12'800ull * 5120 + 5120 + 5120ull * 5120 + 5120);
 }
 
+TEST_CASE("vision towers: Kimi K2.5's MoonViT and patch merger", "[hf][vision-tower]") {
+  // Kimi-K2.5's vision_config keys as a public dump of the checkpoint's config.json prints them
+  // (found by content search); the tensor shapes as the catalog entry cites them: patch conv
+  // [1152, 3, 14, 14] + 1152 = 678,528; pos_emb [64, 64, 1152] = 4,718,592; a block norm0 / norm1
+  // 4 x 1152, wqkv 3456 x 1152 + 3456, wo 1152^2 + 1152, fc0 / fc1 2 x 1152 x 4304 + 4304 + 1152:
+  // 15,239,504, x 27; final_layernorm 2,304; mm_projector pre_norm 2,304, 4608^2 + 4608 =
+  // 21,238,272, 7168 x 4608 + 7168 = 33,037,312.
+  const char* config = R"({"model_type": "kimi_k25", "text_config": {"model_type": "kimi_k2", "hidden_size": 7168},
+      "vision_config": {"init_pos_emb_height": 64, "init_pos_emb_time": 4, "init_pos_emb_width": 64,
+      "merge_kernel_size": [2, 2], "merge_type": "sd2_tpool", "mm_hidden_size": 1152, "mm_projector_type": "patchmerger",
+      "model_type": "", "patch_size": 14, "pos_emb_type": "divided_fixed", "projector_hidden_act": "gelu",
+      "projector_ln_eps": 1e-05, "text_hidden_size": 7168, "video_attn_type": "spatial_temporal", "vt_hidden_size": 1152,
+      "vt_intermediate_size": 4304, "vt_num_attention_heads": 16, "vt_num_hidden_layers": 27}})";
+  auto n = io::hf_vision_params(config, "k25.json");
+  REQUIRE(n.has_value());
+  CHECK(*n == 678'528ull + 4'718'592 + 27 * 15'239'504ull + 2'304 + 2'304 + 21'238'272 + 33'037'312);
+  CHECK(*n == catalog_tower("kimi-k2.5"));
+}
+
 TEST_CASE("vision towers: Qwen2-VL against its checkpoints' totals", "[hf][vision-tower]") {
   // No catalog entry: the Hub's parameter counts of Qwen2-VL 7B and 2B Instruct, 8,291,375,616 and
   // 2,208,985,600 (a public table of Hugging Face model sizes, found by content search; it gives

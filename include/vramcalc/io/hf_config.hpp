@@ -43,8 +43,8 @@ struct HfImport {
 
 // The vision tower's parameters (ModelSpec::vision_params, the projector included) counted
 // from a config.json's vision_config, for the model types with a formula (gemma3, qwen2_vl, qwen2_5_vl,
-// qwen3_vl, qwen3_vl_moe, qwen3_5, qwen3_5_moe, gemma4, mistral3, llama4, internvl_chat; docs/hf-import.md,
-// "Vision tower").
+// qwen3_vl, qwen3_vl_moe, qwen3_5, qwen3_5_moe, gemma4, mistral3, llama4, kimi_k25, internvl_chat;
+// docs/hf-import.md, "Vision tower").
 // nullopt: no vision_config, another model type, or a size key missing. parse_hf_config sets
 // the same count; errors name the file and key.
 [[nodiscard]] std::expected<std::optional<std::uint64_t>, Error> hf_vision_params(std::string_view config,
