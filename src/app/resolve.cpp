@@ -99,9 +99,15 @@ bool written_as_path(std::string_view m) {
 }
 
 // A config.json or a model spec from its text: `origin` names it in messages, `id` is the model's.
-ResolvedModel resolve_text(const std::string& text, const std::string& origin, const std::string& id) {
+ResolvedModel resolve_text(const std::string& text, const std::string& origin, const std::string& id,
+                           const std::string& vision_dir = {}) {
   if (io::looks_like_hf_config(text)) {
     auto imported = value_or_fail(io::parse_hf_config(text, origin, to_lower(id)));
+    // A vision-language model's encoder facts from the preprocessor_config.json in vision_dir
+    // (none for an upload: vramcalc serve reads no file a request names).
+    if (!vision_dir.empty()) {
+      if (auto e = io::add_hf_vision_profile(imported, vision_dir, text, origin)) throw Failure{*e};
+    }
     const bool quantized = imported.spec.weights_format.has_value();
     return {std::move(imported.spec), std::move(imported.warnings), {}, std::nullopt, quantized ? "config" : "", "", false};
   }
@@ -167,7 +173,10 @@ ResolvedModel resolve_path(const std::string& path) {
   const fs::path p(path);
   std::string id = p.filename() == "config.json" ? p.parent_path().filename().string() : p.stem().string();
   if (id.empty()) id = "model";
-  return resolve_text(text, path, id);
+  // A file named config.json: the preprocessor_config.json beside it too, as for its directory.
+  std::string vision_dir;
+  if (p.filename() == "config.json") vision_dir = p.parent_path().empty() ? std::string(".") : p.parent_path().string();
+  return resolve_text(text, path, id, vision_dir);
 }
 
 // The hint for a name nobody knows: how to size the model anyway.

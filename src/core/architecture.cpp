@@ -33,6 +33,13 @@ constexpr ArchitectureFacts table[] = {
      .qk_norm = ByConfig::always},
     {.name = "Qwen3-MoE", .hf_model_types = {"qwen3_moe"}, .gguf_arch = "qwen3moe", .local_attention = opt_in,
      .qk_norm = ByConfig::always},
+    // Qwen3-VL (transformers configuration_qwen3_vl.py, configuration_qwen3_vl_moe.py): the Qwen3
+    // language model (q/k norms) in text_config; the tower is counted by src/io/hf_vision_tower.cpp.
+    // Their GGUF files (qwen3vl, qwen3vlmoe) keep the rules they had.
+    {.name = "Qwen3-VL", .hf_model_types = {"qwen3_vl", "qwen3_vl_text"}, .gguf_arch = "qwen3vl", .gguf_rules = false,
+     .local_attention = opt_in, .qk_norm = ByConfig::always},
+    {.name = "Qwen3-VL-MoE", .hf_model_types = {"qwen3_vl_moe", "qwen3_vl_moe_text"}, .gguf_arch = "qwen3vlmoe",
+     .gguf_rules = false, .local_attention = opt_in, .qk_norm = ByConfig::always},
     {.name = "Qwen3-Next", .hf_model_types = {"qwen3_next"}, .gguf_arch = "qwen3next", .gguf_rules = false,
      .qk_norm = ByConfig::always, .output_gate = true, .mixers = Mixers::every_nth_attention, .attention_period = 4,
      .recurrent = RecurrentKind::gated_deltanet, .shared_expert_gate = true, .hf_unlisted_mtp_layers = 1,
@@ -111,7 +118,7 @@ constexpr ArchitectureFacts table[] = {
     fused_qkv_only("CogVLM", "cogvlm"),
     // Qwen2-VL and Qwen2.5-VL (transformers configuration_qwen2_vl.py, configuration_qwen2_5_vl.py):
     // the Qwen2 language model with M-RoPE, at the top level of config.json or, as newer
-    // transformers save it, in text_config; the vision tower is not read. Their GGUF files
+    // transformers save it, in text_config; Qwen2.5-VL's vision tower is counted by src/io/hf_vision_tower.cpp. Their GGUF files
     // (qwen2vl) keep the rules they had: none of their own.
     {.name = "Qwen2-VL", .hf_model_types = {"qwen2_vl", "qwen2_vl_text"}, .gguf_arch = "qwen2vl", .gguf_rules = false,
      .local_attention = above_window_layers, .qkv_bias = ByConfig::always, .o_bias = ByConfig::never},

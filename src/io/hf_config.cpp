@@ -1,6 +1,7 @@
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
+#include "hf_vision_tower.hpp"
 #include "vramcalc/architecture.hpp"
 #include "vramcalc/text.hpp"
 #include "vramcalc/format.hpp"
@@ -727,7 +728,7 @@ std::string_view language_model_key(const json& root) {
   return {};
 }
 
-// The model_type (of the nested language model in multimodal wrappers, whose vision tower is not read).
+// The model_type (of the nested language model in multimodal wrappers, whose vision tower hf_vision_tower.cpp counts).
 std::string model_type_of(const json& root, const json* text_config, const std::string& text_path, const std::string& origin) {
   const std::string top_type = Fields(root, origin, "").string("model_type", "");
   const std::string mt =
@@ -787,8 +788,12 @@ HfImport import(std::string_view text, const std::string& origin, std::string_vi
   mixer_pattern(r, s, pattern);
   check_attention(r, s, pattern);
   read_mtp(r, s);
-  if (const auto v = root.find("vision_config"); v != root.end() && v->is_object()) {
-    out.warnings.push_back("the vision tower (vision_config) is not read: its weights are not in the estimate");
+  std::string why;
+  if (auto tower = detail::hf_vision_tower(root, origin, why)) {
+    s.vision_params = tower->params;
+    s.vision_source = std::move(tower->source);
+  } else if (!why.empty()) {
+    out.warnings.push_back("the vision tower (vision_config) is not counted (" + why + "): its weights are not in the estimate");
   }
   if (s.max_context == 0 && r.arch.mixers != Mixers::recurrent_only) {
     out.warnings.push_back("the config gives no max_position_embeddings; pass --ctx");

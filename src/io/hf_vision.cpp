@@ -1,6 +1,6 @@
 // A vision-language model's encoder facts (ModelSpec::vision_profile: t, e, d_out, video) from
 // its config.json and the preprocessor_config.json beside it, as vLLM derives them for its
-// encoder profiling (docs/engines.md, "Multimodal encoders"; docs/hf-import.md, "Vision").
+// encoder profiling (docs/engines.md, "Multimodal encoders"; docs/hf-import.md, "Vision encoder facts").
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
@@ -92,7 +92,9 @@ std::optional<EncoderProfile> profile(const json& c, const json& p, const std::s
     if (!max_pixels) throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/max_pixels: missing (or /size/longest_edge)"}};
     out.max_tokens_per_item = out.embeds_per_item = qwen_tokens(*max_pixels, patch, merge);
     out.video = true;
-    const std::uint64_t width = required(vision, "out_hidden_size", vpath);
+    // Qwen2-VL's vision_config names the merger's output hidden_size (its tower is embed_dim wide).
+    const bool qwen2 = type == "qwen2_vl" && !vision.contains("out_hidden_size");
+    const std::uint64_t width = required(vision, qwen2 ? "hidden_size" : "out_hidden_size", vpath);
     if (type.starts_with("qwen3")) {
       // The merger's output and one DeepStack merger's per level, concatenated (qwen3_vl.py).
       const auto d = vision.find("deepstack_visual_indexes");

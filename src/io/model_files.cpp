@@ -183,6 +183,21 @@ Dtype safetensors_dtype(std::string_view t, Dtype fallback) {
   return fallback;
 }
 
+// A quantized weight's scales, zeros and indices: no elements of the weight itself.
+bool is_quantization_side_tensor(std::string_view name) {
+  return name.ends_with(".scales") || name.ends_with(".qzeros") || name.ends_with(".g_idx") || name.ends_with("_scale") ||
+         name.ends_with("_scale_inv") || name.ends_with("absmax");
+}
+
+// A tensor of the vision tower or its projector, whatever the wrapper calls them
+// (vision_tower., vision_model., visual. / model.visual., multi_modal_projector., mm_projector.,
+// InternVL's mlp1. ...).
+bool is_vision_tensor(std::string_view base) {
+  return base.find("vision") != std::string_view::npos || base.starts_with("visual.") || base.starts_with("model.visual.") ||
+         base.find("multi_modal_projector") != std::string_view::npos || base.find("mm_projector") != std::string_view::npos ||
+         base.find("image_newline") != std::string_view::npos || base.starts_with("mlp1.");
+}
+
 // Builds the FileTensors of `mf` from its tensor list; counts model tensors the files lack.
 // Each tensor's `mapped` holds the GGUF name it would have (empty: none); it is kept when a
 // tensor of the model has that name (GGUF files: a tensor outside the vision tower), with
@@ -234,10 +249,7 @@ void finish(ModelFiles& mf, bool gguf, std::uint64_t file_bytes) {
     if (e.bytes == 0 || t.bytes > e.bytes / 2) e.dtype = d;
     e.bytes = checked_add(e.bytes, t.bytes, "the tensor bytes");
     // Elements of the weight itself (not of its scales); packed ints hold several.
-    if (!gguf && (t.name.ends_with(".scales") || t.name.ends_with(".qzeros") || t.name.ends_with(".g_idx") ||
-                  t.name.ends_with("_scale") || t.name.ends_with("_scale_inv") || t.name.ends_with("absmax"))) {
-      continue;
-    }
+    if (!gguf && is_quantization_side_tensor(t.name)) continue;
     e.elements = checked_add(e.elements, t.elements, "the tensor elements");
   }
   // A shard's share (tensor parallel) is taken by element count; packed or block formats
@@ -276,6 +288,27 @@ void finish(ModelFiles& mf, bool gguf, std::uint64_t file_bytes) {
     mf.format.description += " (" + *mf.spec.weights_format + ")";
   }
   mf.format.file = std::move(ft);
+}
+
+// The vision tower as the files hold it: its tensors' elements are the spec's vision_params
+// (one "vision" tensor, whose bytes are then the files' own), in place of what config.json's
+// vision_config gave, so the tower is counted once; a difference is said.
+void set_vision_from_files(ModelFiles& mf, const SafetensorsSet& set) {
+  std::uint64_t elements = 0;
+  for (const SafetensorsTensor& t : set.tensors) {
+    if (is_vision_tensor(split_companion(t.name).first) && !is_quantization_side_tensor(t.name)) {
+      elements = checked_add(elements, t.elements(), "the tensor elements");
+    }
+  }
+  if (elements == 0) return;
+  ModelSpec& s = mf.spec;
+  if (s.vision_params != 0 && s.vision_params != elements) {
+    mf.warnings.push_back("config.json's vision_config gives a vision tower of " + std::to_string(s.vision_params) +
+                          " parameters, the files hold " + std::to_string(elements) + "; the files' count is used");
+  }
+  std::erase_if(mf.warnings, [](const std::string& w) { return w.starts_with("the vision tower (vision_config) is not counted"); });
+  s.vision_params = elements;
+  s.vision_source = "the vision tensors of the safetensors files, " + std::to_string(elements) + " parameters";
 }
 
 std::string file_name(const std::string& path) { return fs::path(path).filename().string(); }
@@ -318,8 +351,7 @@ std::optional<std::string> hf_tensor_to_gguf(std::string_view name, const ModelS
   const std::string suffix = bias ? ".bias" : ".weight";
   // The language model's prefix, whatever the wrapper.
   std::string_view s = base;
-  if (s.find("vision") != std::string_view::npos || s.starts_with("visual.") || s.find("multi_modal_projector") != std::string_view::npos ||
-      s.find("mm_projector") != std::string_view::npos || s.find("image_newline") != std::string_view::npos) {
+  if (is_vision_tensor(s)) {
     if (spec.vision_params == 0) return std::nullopt;
     return std::string(tensor_role_name(TensorRole::vision)) + ".weight";
   }
@@ -403,6 +435,7 @@ ModelFiles model_files_from_safetensors(const SafetensorsSet& set, ModelSpec spe
   mf.files = set.files.empty() ? std::vector<std::string>{origin} : set.files;
   mf.facts.emplace_back("shards", std::to_string(std::max<std::size_t>(1, set.files.size())));
   for (const auto& [k, v] : set.metadata) mf.facts.emplace_back("__metadata__." + k, v);
+  set_vision_from_files(mf, set);
   for (const SafetensorsTensor& t : set.tensors) {
     FileTensorInfo info;
     info.name = t.name;

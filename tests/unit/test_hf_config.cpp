@@ -373,6 +373,8 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       {"Ling-flash-2.0", "ling-flash-2.0"},
       {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
       {"InternVL3-1B", "internvl3-1b"},
+      {"Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"},
+      {"Qwen3-VL-4B-Instruct", "qwen3-vl-4b"},
       {"gemma-4-31B-it", "gemma-4-31b"},
       {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b"},
       {"c4ai-command-a-03-2025", "command-a-03-2025"},
@@ -393,6 +395,14 @@ TEST_CASE("importing each reference config gives the numbers of its catalog mode
       CHECK(x.state_total_bytes == y.state_total_bytes);
     }
     CHECK(imported.weights_format == cat.weights_format);
+    // A tower counted from vision_config is the catalog's; the trimmed copy of Gemma 4 26B-A4B's
+    // config leaves out `standardize` (SOURCES.md), so its count lacks the 2 x 1,152 std_bias and
+    // std_scale the checkpoint holds.
+    if (std::string(dir) == "gemma-4-26B-A4B-it") {
+      CHECK(a.vision + 2 * 1152 == b.vision);
+    } else if (imported.vision_params > 0) {
+      CHECK(a.vision == b.vision);
+    }
   }
 }
 
@@ -490,7 +500,9 @@ TEST_CASE("other model types import to their catalog numbers") {
 
 TEST_CASE("multimodal configs: the language model comes from text_config") {
   auto r = io::parse_hf_config(R"({"model_type": "gemma3", "architectures": ["Gemma3ForConditionalGeneration"],
-      "torch_dtype": "bfloat16", "vision_config": {"hidden_size": 1152},
+      "torch_dtype": "bfloat16", "vision_config": {"hidden_size": 1152, "image_size": 896, "intermediate_size": 4304,
+        "model_type": "siglip_vision_model", "num_attention_heads": 16, "num_hidden_layers": 27, "patch_size": 14,
+        "vision_use_head": false},
       "text_config": {"model_type": "gemma3_text", "hidden_size": 2560, "num_hidden_layers": 34,
         "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "intermediate_size": 10240,
         "vocab_size": 262208, "sliding_window": 1024, "sliding_window_pattern": 6,
@@ -501,18 +513,30 @@ TEST_CASE("multimodal configs: the language model comes from text_config") {
   CHECK(count_params(r->spec).total == count_params(cat).total);
   CHECK(kv_cache(r->spec, Dtype::bf16, 65536, 1).total_bytes == kv_cache(cat, Dtype::bf16, 65536, 1).total_bytes);
   CHECK(r->spec.tie_word_embeddings);
-  // The tower in vision_config is not read, and the import says so.
-  CHECK(r->warnings == std::vector<std::string>{"the vision tower (vision_config) is not read: its weights are not in the estimate"});
+  // The tower is counted from vision_config (gemma-3-4b-it's): the catalog's 419,816,304.
+  CHECK(r->warnings.empty());
+  CHECK(r->spec.vision_params == cat.vision_params);
+  CHECK(count_params(r->spec).vision == 419'816'304ull);
+  // A vision_config without a size key: not counted, and the import names the key.
+  auto partial = io::parse_hf_config(R"({"model_type": "gemma3", "torch_dtype": "bfloat16", "vision_config": {"hidden_size": 1152},
+      "text_config": {"model_type": "gemma3_text", "hidden_size": 2560, "num_hidden_layers": 34,
+        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "intermediate_size": 10240,
+        "vocab_size": 262208, "sliding_window": 1024, "sliding_window_pattern": 6,
+        "max_position_embeddings": 131072}})", "g/config.json", "g");
+  if (!partial) FAIL(partial.error().message);
+  CHECK(partial->spec.vision_params == 0);
+  CHECK(partial->warnings == std::vector<std::string>{"the vision tower (vision_config) is not counted (/vision_config/"
+                                                      "intermediate_size missing): its weights are not in the estimate"});
 }
 
 TEST_CASE("multimodal configs: InternVL keeps the language model in llm_config") {
   // InternVL3-1B (internvl_chat): a Qwen2 of 24 x 896, 14 heads over 2 KV heads, vocabulary
   // 151,674, untied (tests/data/hf/SOURCES.md).
   const io::HfImport r = import_dir("InternVL3-1B");
-  // The one note: the tower is not counted (the catalog entry states it).
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.warnings[0] == "the vision tower (vision_config) is not read: its weights are not in the estimate");
+  // No note: the tower is counted from vision_config (InternViT-300M and mlp1: 308,495,104).
+  CHECK(r.warnings.empty());
   const ModelSpec& s = r.spec;
+  CHECK(s.vision_params == 308'495'104ull);
   CHECK(s.arch == "qwen2");
   CHECK(s.attention.qkv_bias); // the Qwen2 row's rule, read from llm_config's model_type
   CHECK_FALSE(s.tie_word_embeddings);
@@ -715,4 +739,235 @@ TEST_CASE("vision facts: what is missing or malformed is named by file and key",
   auto text_only = io::hf_vision_profile(R"({"model_type": "llama"})", "{}", "c.json", "p.json");
   REQUIRE(text_only.has_value());
   CHECK_FALSE(text_only->has_value());
+}
+
+namespace {
+
+std::optional<std::uint64_t> tower_of(const std::string& dir) {
+  const std::string path = std::string(VRAMCALC_TEST_DATA) + "/hf/" + dir + "/config.json";
+  auto text = io::read_text_file(path, ErrorCode::invalid_model);
+  REQUIRE(text.has_value());
+  auto n = io::hf_vision_params(*text, dir + "/config.json");
+  if (!n) FAIL(n.error().message);
+  return *n;
+}
+
+std::uint64_t catalog_tower(const std::string& id) {
+  static const io::Catalog catalog = io::load_builtin_catalog().value();
+  return (*catalog.find_model(id))->vision_params;
+}
+
+} // namespace
+
+TEST_CASE("vision towers counted from vision_config equal the catalog's vision.params", "[hf][vision-tower]") {
+  // Gemma 3 4B (SigLIP, 27 x 1152, MLP 4304, 896 px / 14 px, no head): patch conv 3 x 14^2 x 1152
+  // + 1152 = 678,528; 64^2 positions x 1152 = 4,718,592; a layer: two LayerNorms 4 x 1152, q/k/v/o
+  // 4 x (1152^2 + 1152) = 5,313,024, fc1 + fc2 2 x 1152 x 4304 + 4304 + 1152 = 9,921,872:
+  // 15,239,504, x 27 = 411,466,608; post LayerNorm 2,304: 416,866,032. Projector 1152 x 2560 and
+  // its RMSNorm 1152: 2,950,272.
+  CHECK(tower_of("gemma-3-4b-it") == 678'528ull + 4'718'592ull + 27 * 15'239'504ull + 2'304ull + 1152ull * 2560 + 1152);
+  CHECK(tower_of("gemma-3-4b-it") == catalog_tower("gemma-3-4b"));
+  // Qwen2.5-VL 7B (32 x 1280, MLP 3420): Conv3d 3 x 2 x 14^2 x 1280 = 1,505,280; a block: two
+  // RMSNorms 2,560, qkv 3 x 1280^2 + 3,840 = 4,919,040, proj 1,639,680, gate/up/down 3 x 1280 x
+  // 3420 + 2 x 3420 + 1280 = 13,140,920: 19,702,200, x 32 = 630,470,400; merger RMSNorm 1,280,
+  // 5120^2 + 5120 = 26,219,520, 5120 x 3584 + 3584 = 18,353,664.
+  CHECK(tower_of("Qwen2.5-VL-7B-Instruct") == 1'505'280ull + 32 * 19'702'200ull + 1'280 + 26'219'520 + 18'353'664);
+  CHECK(tower_of("Qwen2.5-VL-7B-Instruct") == catalog_tower("qwen2.5-vl-7b"));
+  // Qwen3-VL 4B (24 x 1024, MLP 4096, 16 px): Conv3d 3 x 2 x 16^2 x 1024 + 1024 = 1,573,888;
+  // 2304 x 1024 positions = 2,359,296; a block: LayerNorms 4,096, qkv 3,148,800, proj 1,049,600,
+  // fc1 + fc2 8,393,728: 12,596,224, x 24 = 302,309,376; merger LayerNorm 2,048, 4096^2 + 4096 =
+  // 16,781,312, 4096 x 2560 + 2560 = 10,488,320; 3 DeepStack mergers, each with a LayerNorm over
+  // 4096 (8,192): 3 x 27,277,824.
+  CHECK(tower_of("Qwen3-VL-4B-Instruct") ==
+        1'573'888ull + 2'359'296 + 24 * 12'596'224ull + 2'048 + 16'781'312 + 10'488'320 + 3 * 27'277'824ull);
+  CHECK(tower_of("Qwen3-VL-4B-Instruct") == catalog_tower("qwen3-vl-4b"));
+  // Mistral Small 3.1 (Pixtral 24 x 1024, MLP 4096): patch conv 3 x 14^2 x 1024 = 602,112, ln_pre
+  // 1,024; a layer 2 x 1024 + 4 x 1024^2 + 3 x 1024 x 4096 = 16,779,264; projector RMSNorm 1,024,
+  // merger 4096 x 1024, linear_1 1024 x 5120, linear_2 5120^2 (multimodal_projector_bias false).
+  CHECK(tower_of("Mistral-Small-3.1-24B-Instruct-2503") ==
+        602'112ull + 1'024 + 24 * 16'779'264ull + 1'024 + 4096ull * 1024 + 1024ull * 5120 + 5120ull * 5120);
+  CHECK(tower_of("Mistral-Small-3.1-24B-Instruct-2503") == catalog_tower("mistral-small-3.1-24b"));
+  CHECK(tower_of("Mistral-Small-3.1-24B-Instruct-2503") == catalog_tower("magistral-small-2509"));
+  // Llama 4 Scout (34 x 1408, MLP 5632, 336 px / 14 px): unfold linear 3 x 14^2 x 1408 = 827,904,
+  // class embedding 1,408, (24^2 + 1) x 1408 = 812,416 positions, layernorm_pre/post 5,632; a layer:
+  // q/k/v/o 4 x (1408^2 + 1408) = 7,935,488, fc1 + fc2 2 x 1408 x 5632 + 5632 + 1408 = 15,866,752,
+  // two LayerNorms 5,632: 23,807,872, x 34; adapter 5632 x 4096 + 4096^2 = 39,845,888; projector
+  // 4096 x 5120 = 20,971,520 (each as the per-module table in tests/data/hf/SOURCES.md prints it).
+  CHECK(tower_of("Llama-4-Scout-17B-16E-Instruct") ==
+        827'904ull + 1'408 + 812'416 + 5'632 + 34 * 23'807'872ull + 39'845'888 + 20'971'520);
+  CHECK(tower_of("Llama-4-Scout-17B-16E-Instruct") == catalog_tower("llama-4-scout"));
+  CHECK(tower_of("Llama-4-Scout-17B-16E-Instruct") == catalog_tower("llama-4-maverick"));
+  // InternVL3 1B (InternViT-300M, 24 x 1024): a layer qkv 3,148,800, proj 1,049,600, MLP 8,393,728,
+  // LayerNorms 4,096, layer scales 2,048: 12,598,272; class 1,024, patch conv 603,136, 1,025
+  // positions 1,049,600; mlp1 LayerNorm 8,192, 4096 x 896 + 896, 896^2 + 896.
+  CHECK(tower_of("InternVL3-1B") ==
+        24 * 12'598'272ull + 1'024 + 603'136 + 1'049'600 + 8'192 + 4096ull * 896 + 896 + 896ull * 896 + 896);
+  CHECK(tower_of("InternVL3-1B") == catalog_tower("internvl3-1b"));
+  // Gemma 4 31B (27 x 1152, 16 heads and 16 KV heads of 72, MLP 4304, 16 px, standardize):
+  // input_proj 768 x 1152 = 884,736; positions 2 x 10,240 x 1152 = 23,592,960; a layer q/k/v/o
+  // 4 x 1152^2 = 5,308,416, q/k norms 2 x 72, four norms 4 x 1152, MLP 3 x 1152 x 4304 =
+  // 14,874,624: 20,187,792, x 27; std bias and scale 2 x 1152; projection 1152 x 5376 = 6,193,152.
+  CHECK(tower_of("gemma-4-31B-it") == 884'736ull + 23'592'960 + 27 * 20'187'792ull + 2'304 + 6'193'152);
+  CHECK(tower_of("gemma-4-31B-it") == catalog_tower("gemma-4-31b"));
+  // The 26B-A4B: the same tower into a 2816-wide model (its vision_config as the 31B's).
+  auto g26 = io::hf_vision_params(R"({"model_type": "gemma4", "text_config": {"hidden_size": 2816},
+      "vision_config": {"hidden_size": 1152, "intermediate_size": 4304, "num_hidden_layers": 27, "num_attention_heads": 16,
+      "num_key_value_heads": 16, "head_dim": 72, "patch_size": 16, "position_embedding_size": 10240, "standardize": true,
+      "use_clipped_linears": false}})", "g4/config.json");
+  REQUIRE(g26.has_value());
+  CHECK(*g26 == catalog_tower("gemma-4-26b-a4b"));
+  // No vision_config: nullopt.
+  CHECK_FALSE(tower_of("Qwen3-8B").has_value());
+}
+
+TEST_CASE("vision towers: the other catalog sizes by the same formulas", "[hf][vision-tower]") {
+  // vision_config values as the catalog entries' sources state them (Qwen2.5-VL 72B: MLP 3456,
+  // out 8192; Qwen3-VL 30B-A3B: 27 x 1152, MLP 4304, out 2048; InternVL3 38B: InternViT-6B, 45
+  // layers of 3200, RMSNorms, q/k norms, no qkv bias, into a 5120-wide LLM; the other sizes
+  // differ from the 4B / 7B / 1B configs held only in the projector's output width and, for
+  // Qwen2.5-VL 32B and Qwen3-VL 8B / 235B, the tower the 72B and 30B share).
+  const std::string siglip = R"("vision_config": {"hidden_size": 1152, "image_size": 896, "intermediate_size": 4304,
+      "num_hidden_layers": 27, "patch_size": 14, "vision_use_head": false})";
+  const std::string gemma12 = R"({"model_type": "gemma3", "text_config": {"hidden_size": 3840}, )" + siglip + "}";
+  const std::string gemma27 = R"({"model_type": "gemma3", "text_config": {"hidden_size": 5376}, )" + siglip + "}";
+  const auto qwen25 = [](const char* ff, const char* out) {
+    return std::string(R"({"model_type": "qwen2_5_vl", "vision_config": {"depth": 32, "hidden_size": 1280, "intermediate_size": )") +
+           ff + R"(, "out_hidden_size": )" + out + R"(, "patch_size": 14}})";
+  };
+  const auto qwen3 = [](const char* depth, const char* h, const char* ff, const char* out) {
+    return std::string(R"({"model_type": "qwen3_vl", "vision_config": {"depth": )") + depth + R"(, "hidden_size": )" + h +
+           R"(, "intermediate_size": )" + ff + R"(, "out_hidden_size": )" + out +
+           R"(, "patch_size": 16, "num_position_embeddings": 2304, "deepstack_visual_indexes": [8, 16, 24]}})";
+  };
+  const auto qwen35 = [](const char* type, const char* out) {
+    return std::string(R"({"model_type": ")") + type + R"(", "vision_config": {"depth": 27, "hidden_size": 1152,
+        "intermediate_size": 4304, "out_hidden_size": )" + out + R"(, "patch_size": 16, "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": []}})";
+  };
+  const auto vit300m = [](const char* llm) {
+    return std::string(R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": )") + llm +
+           R"(}, "vision_config": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24, "image_size": 448,
+           "patch_size": 14, "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})";
+  };
+  const std::string more[][2] = {
+      {"gemma-3-12b", gemma12},
+      {"gemma-3-27b", gemma27},
+      {"qwen2.5-vl-3b", qwen25("3420", "2048")},
+      {"qwen2.5-vl-32b", qwen25("3456", "5120")},
+      {"qwen3-vl-2b", qwen3("24", "1024", "4096", "2048")},
+      {"qwen3-vl-8b", qwen3("27", "1152", "4304", "4096")},
+      {"qwen3-vl-235b-a22b", qwen3("27", "1152", "4304", "4096")},
+      {"internvl3-2b", vit300m("1536")},
+      {"internvl3-8b", vit300m("3584")},
+      {"internvl3-14b", vit300m("5120")},
+      {"internvl3.5-8b", vit300m("4096")},
+      // Qwen3.5: the Qwen3-VL tower of 27 x 1152 with no DeepStack mergers (Qwen3_5VisionModel).
+      {"qwen3.5-27b", qwen35("qwen3_5", "5120")},
+      {"qwen3.5-35b-a3b", qwen35("qwen3_5_moe", "2048")},
+      {"qwen3.5-122b-a10b", qwen35("qwen3_5_moe", "3072")},
+      {"qwen3.5-397b-a17b", qwen35("qwen3_5_moe", "4096")},
+  };
+  for (const auto& [id, config] : more) {
+    INFO(id);
+    auto n = io::hf_vision_params(config, id + "/config.json");
+    REQUIRE(n.has_value());
+    CHECK(*n == catalog_tower(id));
+  }
+  const std::pair<const char*, const char*> cases[] = {
+      {"qwen2.5-vl-72b", R"({"model_type": "qwen2_5_vl", "vision_config": {"depth": 32, "hidden_size": 1280,
+         "intermediate_size": 3456, "out_hidden_size": 8192, "patch_size": 14, "spatial_merge_size": 2,
+         "temporal_patch_size": 2, "in_channels": 3}})"},
+      {"qwen3-vl-30b-a3b", R"({"model_type": "qwen3_vl_moe", "vision_config": {"depth": 27, "hidden_size": 1152,
+         "intermediate_size": 4304, "out_hidden_size": 2048, "patch_size": 16, "num_position_embeddings": 2304,
+         "deepstack_visual_indexes": [8, 16, 24]}})"},
+      {"internvl3-38b", R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": 5120},
+         "vision_config": {"hidden_size": 3200, "intermediate_size": 12800, "num_hidden_layers": 45, "image_size": 448,
+         "patch_size": 14, "norm_type": "rms_norm", "qkv_bias": false, "qk_normalization": true}})"},
+      {"internvl3-78b", R"({"model_type": "internvl_chat", "downsample_ratio": 0.5, "llm_config": {"hidden_size": 8192},
+         "vision_config": {"hidden_size": 3200, "intermediate_size": 12800, "num_hidden_layers": 45, "image_size": 448,
+         "patch_size": 14, "norm_type": "rms_norm", "qkv_bias": false, "qk_normalization": true}})"},
+  };
+  for (const auto& [id, config] : cases) {
+    INFO(id);
+    auto n = io::hf_vision_params(config, std::string(id) + "/config.json");
+    REQUIRE(n.has_value());
+    CHECK(*n == catalog_tower(id));
+  }
+  // InternViT-6B's layer: qkv 3 x 3200^2, proj 3200^2 + 3200, q/k RMSNorms 6,400, MLP 2 x 3200 x
+  // 12800 + 12800 + 3200, RMSNorms 6,400, layer scales 6,400: 122,918,400.
+  CHECK(catalog_tower("internvl3-38b") == 45 * 122'918'400ull + 3'200 + 1'884'800 + 3'280'000 + 25'600 +
+                                              12'800ull * 5120 + 5120 + 5120ull * 5120 + 5120);
+}
+
+TEST_CASE("vision towers: Kimi K2.5's MoonViT and patch merger", "[hf][vision-tower]") {
+  // Kimi-K2.5's vision_config keys as a public dump of the checkpoint's config.json prints them
+  // (found by content search); the tensor shapes as the catalog entry cites them: patch conv
+  // [1152, 3, 14, 14] + 1152 = 678,528; pos_emb [64, 64, 1152] = 4,718,592; a block norm0 / norm1
+  // 4 x 1152, wqkv 3456 x 1152 + 3456, wo 1152^2 + 1152, fc0 / fc1 2 x 1152 x 4304 + 4304 + 1152:
+  // 15,239,504, x 27; final_layernorm 2,304; mm_projector pre_norm 2,304, 4608^2 + 4608 =
+  // 21,238,272, 7168 x 4608 + 7168 = 33,037,312.
+  const char* config = R"({"model_type": "kimi_k25", "text_config": {"model_type": "kimi_k2", "hidden_size": 7168},
+      "vision_config": {"init_pos_emb_height": 64, "init_pos_emb_time": 4, "init_pos_emb_width": 64,
+      "merge_kernel_size": [2, 2], "merge_type": "sd2_tpool", "mm_hidden_size": 1152, "mm_projector_type": "patchmerger",
+      "model_type": "", "patch_size": 14, "pos_emb_type": "divided_fixed", "projector_hidden_act": "gelu",
+      "projector_ln_eps": 1e-05, "text_hidden_size": 7168, "video_attn_type": "spatial_temporal", "vt_hidden_size": 1152,
+      "vt_intermediate_size": 4304, "vt_num_attention_heads": 16, "vt_num_hidden_layers": 27}})";
+  auto n = io::hf_vision_params(config, "k25.json");
+  REQUIRE(n.has_value());
+  CHECK(*n == 678'528ull + 4'718'592 + 27 * 15'239'504ull + 2'304 + 2'304 + 21'238'272 + 33'037'312);
+  CHECK(*n == catalog_tower("kimi-k2.5"));
+}
+
+TEST_CASE("vision towers: Qwen2-VL against its checkpoints' totals", "[hf][vision-tower]") {
+  // No catalog entry: the Hub's parameter counts of Qwen2-VL 7B and 2B Instruct, 8,291,375,616 and
+  // 2,208,985,600 (a public table of Hugging Face model sizes, found by content search; it gives
+  // InternVL2.5 1B, the InternVL3 1B architecture, as 938,193,024, the count SOURCES.md and the
+  // InternVL3-1B import agree on), less their language models. 7B: Qwen2.5-7B's 7,615,616,512
+  // (same sizes, untied). 2B (1536 wide, 28 layers, 12 heads / 2 KV heads, MLP 8960, vocabulary
+  // 151,936, tied): embeddings 233,373,696; a layer q 2,360,832, k and v 2 x 393,472, o 2,359,296,
+  // MLP 41,287,680, norms 3,072: 46,797,824, x 28; final norm 1,536: 1,543,714,304.
+  // The tower (32 x 1280, mlp_ratio 4): Conv3d 1,505,280; a block LayerNorms 5,120, qkv 4,919,040,
+  // proj 1,639,680, fc1 6,558,720, fc2 6,554,880: 19,677,440, x 32; merger LayerNorm 2,560,
+  // 5120^2 + 5120 = 26,219,520, 5120 x out + out.
+  const auto tower = [](const char* out) {
+    return std::string(R"({"model_type": "qwen2_vl", "vision_config": {"depth": 32, "embed_dim": 1280, "mlp_ratio": 4,
+        "num_heads": 16, "in_chans": 3, "hidden_size": )") + out + R"(, "patch_size": 14, "spatial_merge_size": 2,
+        "spatial_patch_size": 14, "temporal_patch_size": 2}})";
+  };
+  const std::uint64_t body = 1'505'280ull + 32 * 19'677'440ull + 2'560 + 26'219'520;
+  auto q7 = io::hf_vision_params(tower("3584"), "q7.json");
+  REQUIRE(q7.has_value());
+  CHECK(*q7 == body + 5120ull * 3584 + 3584);
+  CHECK(*q7 == 8'291'375'616ull - 7'615'616'512ull);
+  auto q2 = io::hf_vision_params(tower("1536"), "q2.json");
+  REQUIRE(q2.has_value());
+  CHECK(1'543'714'304ull == 233'373'696ull + 28 * 46'797'824ull + 1'536);
+  CHECK(*q2 == 2'208'985'600ull - 1'543'714'304ull);
+  // Its encoder facts: the merger's width is vision_config.hidden_size (no out_hidden_size).
+  auto facts = io::hf_vision_profile(tower("3584"), R"({"patch_size": 14, "merge_size": 2, "max_pixels": 12845056})", "q7.json",
+                                     "p.json");
+  REQUIRE(facts.has_value());
+  REQUIRE(facts->has_value());
+  CHECK((*facts)->output_width == 3584);
+  CHECK((*facts)->embeds_per_item == 16'384);
+}
+
+TEST_CASE("vision towers: a key of the wrong type is named", "[hf][vision-tower]") {
+  auto bad = io::hf_vision_params(R"({"model_type": "qwen2_5_vl", "vision_config": {"hidden_size": -1}})", "c.json");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "c.json: /vision_config/hidden_size: expected a positive integer up to 16777216, got -1");
+  auto ratio = io::hf_vision_params(R"({"model_type": "internvl_chat", "downsample_ratio": 0.3, "llm_config": {"hidden_size": 8},
+      "vision_config": {"hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1, "image_size": 28, "patch_size": 14,
+      "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})", "c.json");
+  REQUIRE_FALSE(ratio.has_value());
+  CHECK(ratio.error().message == "c.json: /downsample_ratio: expected 1/n (0.5), got 0.3");
+  // Sizes past 2^24, or a ratio of almost nothing, are refused, not multiplied.
+  auto huge = io::hf_vision_params(R"({"model_type": "qwen2_5_vl", "vision_config": {"hidden_size": 4294967296}})", "c.json");
+  REQUIRE_FALSE(huge.has_value());
+  CHECK(huge.error().message == "c.json: /vision_config/hidden_size: expected a positive integer up to 16777216, got 4294967296");
+  auto tiny = io::hf_vision_params(R"({"model_type": "internvl_chat", "downsample_ratio": 1e-300, "llm_config": {"hidden_size": 8},
+      "vision_config": {"hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 1, "image_size": 28, "patch_size": 14,
+      "norm_type": "layer_norm", "qkv_bias": true, "qk_normalization": false}})", "c.json");
+  REQUIRE_FALSE(tiny.has_value());
+  CHECK(tiny.error().message.starts_with("c.json: /downsample_ratio: expected 1/n (0.5), got 1e-300"));
 }

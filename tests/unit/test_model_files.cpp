@@ -8,6 +8,7 @@
 #include "helpers.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
+#include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/io/model_files.hpp"
 
 #include <filesystem>
@@ -257,6 +258,98 @@ TEST_CASE("a Kimi-Linear safetensors directory: every tensor the model's, A_log 
   CHECK(weight_bytes(mf->spec, mf->format).total == st.data_bytes());
   CHECK(weight_bytes(mf->spec, parse_weight_format("bf16", Dtype::bf16).value()).total == st.data_bytes());
   CHECK(mf->format.file->by_name.at("blk.0.ssm_a.weight").dtype == Dtype::f32);
+}
+
+namespace {
+
+// A two-layer-wide Qwen2.5-VL in miniature, its tensors named as the checkpoint names them
+// (visual.*, model.layers.*): the language model 1 x 16 (2 heads of 8, 1 KV head, MLP 32,
+// vocabulary 64), the tower 1 block x 8 (MLP 12, 2 px patches over 2 frames, merge 2) into 16.
+std::string tiny_qwen25vl_config() {
+  return R"({"model_type": "qwen2_5_vl", "torch_dtype": "bfloat16", "hidden_size": 16, "num_hidden_layers": 1,
+    "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 32, "vocab_size": 64,
+    "max_position_embeddings": 128, "tie_word_embeddings": false,
+    "vision_config": {"depth": 1, "hidden_size": 8, "intermediate_size": 12, "out_hidden_size": 16, "patch_size": 2,
+      "temporal_patch_size": 2, "spatial_merge_size": 2, "in_channels": 3}})";
+}
+
+SafetensorsWriter tiny_qwen25vl_tensors() {
+  SafetensorsWriter st;
+  st.tensor("model.embed_tokens.weight", "BF16", {64, 16}, 16);
+  const std::string l = "model.layers.0.";
+  st.tensor(l + "input_layernorm.weight", "BF16", {16}, 16);
+  st.tensor(l + "post_attention_layernorm.weight", "BF16", {16}, 16);
+  st.tensor(l + "self_attn.q_proj.weight", "BF16", {16, 16}, 16);
+  st.tensor(l + "self_attn.q_proj.bias", "BF16", {16}, 16);
+  st.tensor(l + "self_attn.k_proj.weight", "BF16", {8, 16}, 16);
+  st.tensor(l + "self_attn.k_proj.bias", "BF16", {8}, 16);
+  st.tensor(l + "self_attn.v_proj.weight", "BF16", {8, 16}, 16);
+  st.tensor(l + "self_attn.v_proj.bias", "BF16", {8}, 16);
+  st.tensor(l + "self_attn.o_proj.weight", "BF16", {16, 16}, 16);
+  st.tensor(l + "mlp.gate_proj.weight", "BF16", {32, 16}, 16);
+  st.tensor(l + "mlp.up_proj.weight", "BF16", {32, 16}, 16);
+  st.tensor(l + "mlp.down_proj.weight", "BF16", {16, 32}, 16);
+  st.tensor("model.norm.weight", "BF16", {16}, 16);
+  st.tensor("lm_head.weight", "BF16", {64, 16}, 16);
+  st.tensor("visual.patch_embed.proj.weight", "BF16", {8, 3, 2, 2, 2}, 16);
+  const std::string b = "visual.blocks.0.";
+  st.tensor(b + "norm1.weight", "BF16", {8}, 16);
+  st.tensor(b + "norm2.weight", "BF16", {8}, 16);
+  st.tensor(b + "attn.qkv.weight", "BF16", {24, 8}, 16);
+  st.tensor(b + "attn.qkv.bias", "BF16", {24}, 16);
+  st.tensor(b + "attn.proj.weight", "BF16", {8, 8}, 16);
+  st.tensor(b + "attn.proj.bias", "BF16", {8}, 16);
+  for (const char* x : {"gate_proj", "up_proj"}) {
+    st.tensor(b + "mlp." + x + ".weight", "BF16", {12, 8}, 16);
+    st.tensor(b + "mlp." + x + ".bias", "BF16", {12}, 16);
+  }
+  st.tensor(b + "mlp.down_proj.weight", "BF16", {8, 12}, 16);
+  st.tensor(b + "mlp.down_proj.bias", "BF16", {8}, 16);
+  st.tensor("visual.merger.ln_q.weight", "BF16", {8}, 16);
+  st.tensor("visual.merger.mlp.0.weight", "BF16", {32, 32}, 16);
+  st.tensor("visual.merger.mlp.0.bias", "BF16", {32}, 16);
+  st.tensor("visual.merger.mlp.2.weight", "BF16", {16, 32}, 16);
+  st.tensor("visual.merger.mlp.2.bias", "BF16", {16}, 16);
+  return st;
+}
+
+} // namespace
+
+TEST_CASE("a vision model's safetensors: the tower's tensors are its vision weights, counted once", "[hf][vision-tower]") {
+  // The tower by the Qwen2.5-VL formula: patch conv 3 x 2 x 2^2 x 8 = 192; the block: RMSNorms 16,
+  // qkv 24 x 8 + 24 = 216, proj 72, gate and up 2 x (96 + 12) = 216, down 96 + 8 = 104: 624;
+  // merger RMSNorm 8, 32 x 32 + 32 = 1,056, 16 x 32 + 16 = 528: 1,592. 192 + 624 + 1,592 = 2,408.
+  auto config = io::parse_hf_config(tiny_qwen25vl_config(), "c.json", "tiny");
+  REQUIRE(config);
+  CHECK(config->spec.vision_params == 2'408);
+  TempDir dir;
+  dir.write("config.json", tiny_qwen25vl_config());
+  SafetensorsWriter st = tiny_qwen25vl_tensors();
+  dir.write("model.safetensors", st.bytes());
+  auto mf = io::open_model_files(dir.file(""));
+  REQUIRE(mf);
+  CHECK(mf->warnings.empty());
+  CHECK(mf->format.file->unmatched_count == 0);
+  CHECK(mf->missing_count == 0);
+  CHECK(mf->spec.vision_params == 2'408);
+  // The files' 2,408 tower values in bf16 are the one "vision" tensor: 4,816 bytes.
+  CHECK(mf->format.file->by_name.at("vision.weight").bytes == 2'408 * 2);
+  // Every byte once: the weights are the files' bytes, the tower not added again.
+  CHECK(weight_bytes(mf->spec, mf->format).total == st.data_bytes());
+  CHECK(count_params(mf->spec).vision == 2'408);
+
+  // A tensor of the tower the formula does not know (a 4-value extra): the files' count wins.
+  TempDir other;
+  other.write("config.json", tiny_qwen25vl_config());
+  SafetensorsWriter more = tiny_qwen25vl_tensors();
+  more.tensor("visual.extra.weight", "BF16", {4}, 16);
+  other.write("model.safetensors", more.bytes());
+  auto mf2 = io::open_model_files(other.file(""));
+  REQUIRE(mf2);
+  CHECK(mf2->spec.vision_params == 2'412);
+  CHECK(weight_bytes(mf2->spec, mf2->format).total == more.data_bytes());
+  CHECK(mf2->warnings == std::vector<std::string>{"config.json's vision_config gives a vision tower of 2408 parameters, the "
+                                                   "files hold 2412; the files' count is used"});
 }
 
 TEST_CASE("a safetensors file without config.json is refused with the reason") {

@@ -8,6 +8,7 @@
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/io/gguf_lora.hpp"
+#include "vramcalc/io/hf_config.hpp"
 
 #include <algorithm>
 
@@ -246,4 +247,33 @@ TEST_CASE("check --llama-server: -mm / --mmproj and --no-mmproj-offload are read
   const auto l = io::deployment_from_llama_server("llama-server -m m.gguf --mmproj 888MiB -c 4096 -np 1");
   REQUIRE(l.has_value());
   CHECK(vramcalc::test::opt(*l, "mmproj") == "888MiB");
+}
+
+TEST_CASE("An imported Qwen2.5-VL 7B (config.json and preprocessor_config.json) gets its catalog twin's vLLM plan", "[vllm-encoder][hf]") {
+  // The Hugging Face files of tests/data/hf: the tower counted from vision_config (676,550,144),
+  // the encoder facts from the preprocessor (t = e = 16,384, d_out 3,584, video).
+  const std::string dir = std::string(VRAMCALC_TEST_DATA) + "/hf/Qwen2.5-VL-7B-Instruct";
+  const std::string text = io::read_text_file(dir + "/config.json", ErrorCode::invalid_model).value();
+  io::HfImport imported = io::parse_hf_config(text, dir + "/config.json", "qwen2.5-vl-7b-instruct").value();
+  REQUIRE_FALSE(io::add_hf_vision_profile(imported, dir, text, dir + "/config.json").has_value());
+  const ModelSpec& cat = model("qwen2.5-vl-7b");
+  CHECK(imported.spec.vision_params == 676'550'144ull);
+  CHECK(imported.spec.vision_params == cat.vision_params);
+  for (std::uint64_t len : {8192ull, 128000ull}) {
+    INFO(len);
+    const VllmResult a = vllm_plan(imported.spec, bf16(), Dtype::bf16, len, h100(), Parallel{}, VllmOptions{});
+    const VllmResult b = vllm_plan(cat, bf16(), Dtype::bf16, len, h100(), Parallel{}, VllmOptions{});
+    // The weights (the tower's 676,550,144 x 2 = 1,353,100,288 bytes in them), the encoder's
+    // budget, items and held outputs (1 x 16,384 x 3,584 x 2 = 117,440,512 bytes), the
+    // activation peak and the KV cache: the same numbers.
+    CHECK(a.weights_bytes == b.weights_bytes);
+    CHECK(a.encoder.profiled);
+    CHECK(a.encoder.budget_tokens == b.encoder.budget_tokens);
+    CHECK(a.encoder.items == b.encoder.items);
+    CHECK(a.encoder.held_bytes == b.encoder.held_bytes);
+    CHECK(a.encoder.held_bytes == 16'384ull * 3'584 * 2);
+    CHECK(a.activation_bytes == b.activation_bytes);
+    CHECK(a.kv_cache_memory_bytes == b.kv_cache_memory_bytes);
+    CHECK(a.num_gpu_blocks == b.num_gpu_blocks);
+  }
 }

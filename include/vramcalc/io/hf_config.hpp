@@ -29,7 +29,7 @@ struct HfImport {
 // image, their width, video) from its config.json and the preprocessor_config.json beside it,
 // for the model types whose rule vramcalc knows (gemma3: mm_tokens_per_image; qwen2_vl,
 // qwen2_5_vl, qwen3_vl, qwen3_vl_moe: max_pixels or size.longest_edge, patch_size, merge_size;
-// mistral3: size.longest_edge, patch_size, spatial_merge_size; docs/hf-import.md, "Vision").
+// mistral3: size.longest_edge, patch_size, spatial_merge_size; docs/hf-import.md, "Vision encoder facts").
 // nullopt: no vision_config, or a model type without a rule. Errors name the file and key.
 [[nodiscard]] std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::string_view config,
                                                                                     std::string_view preprocessor,
@@ -40,6 +40,15 @@ struct HfImport {
 // config.json text (`origin` names it); the error of a file that is there but wrong.
 [[nodiscard]] std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
                                                          std::string_view origin);
+
+// The vision tower's parameters (ModelSpec::vision_params, the projector included) counted
+// from a config.json's vision_config, for the model types with a formula (gemma3, qwen2_vl, qwen2_5_vl,
+// qwen3_vl, qwen3_vl_moe, qwen3_5, qwen3_5_moe, gemma4, mistral3, llama4, kimi_k25, internvl_chat;
+// docs/hf-import.md, "Vision tower").
+// nullopt: no vision_config, another model type, or a size key missing. parse_hf_config sets
+// the same count; errors name the file and key.
+[[nodiscard]] std::expected<std::optional<std::uint64_t>, Error> hf_vision_params(std::string_view config,
+                                                                                 std::string_view origin);
 
 // True if the text looks like a Hugging Face config (a JSON object with "model_type" or
 // "architectures"), so a path can be told apart from a vramcalc model spec.
