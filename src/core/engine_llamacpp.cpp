@@ -594,8 +594,8 @@ void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions
   r.mmproj_on_gpu = !o.no_mmproj_offload && !r.gpus.empty();
   LlamaCppDevice& d = r.mmproj_on_gpu ? r.gpus.front() : r.host;
   d.model_bytes = checked_add(d.model_bytes, r.mmproj_bytes, "the mmproj weights");
-  if (model.vision_clip) {
-    r.mmproj_compute_bytes = llamacpp_clip_compute_bytes(*model.vision_clip, r.flash_attn);
+  if (const ClipTower* t = llamacpp_mmproj_tower(model, o)) {
+    r.mmproj_compute_bytes = llamacpp_clip_compute_bytes(*t, r.flash_attn);
     d.compute_bytes = checked_add(d.compute_bytes, r.mmproj_compute_bytes, "the mmproj compute buffer");
   }
   r.fits = r.error.empty();
@@ -630,7 +630,8 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                     (p.mmproj_compute_bytes > 0
                          ? " The encoder's compute buffer, " + with_commas(p.mmproj_compute_bytes) +
                                " bytes reserved at its warmup for one image of " +
-                               with_commas(model.vision_clip->patches) + " patches with flash attention " +
+                               with_commas(llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->patches) +
+                               " patches with flash attention " +
                                (p.flash_attn ? "on" : "off") + " (measured rule), is in the same device's compute buffer."
                          : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
                                        "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
@@ -759,6 +760,11 @@ std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
   if (flash_attn) return checked_mul(row_bytes, checked_add(t.ffn_width, checked_mul(3, t.width, what), what), what);
   const std::uint64_t scores = checked_mul(checked_mul(t.heads, t.patches, what), row_bytes, what);
   return checked_add(scores, checked_mul(row_bytes, checked_mul(6, t.width, what), what), what);
+}
+
+const ClipTower* llamacpp_mmproj_tower(const ModelSpec& model, const LlamaCppOptions& o) {
+  if (!o.mmproj_projector.empty()) return o.mmproj_clip ? &*o.mmproj_clip : nullptr;
+  return model.vision_clip ? &*model.vision_clip : nullptr;
 }
 
 std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text) {
@@ -905,6 +911,8 @@ constexpr EngineOptionSpec llamacpp_options[] = {
        o.mmproj_size_bytes.reset();
        o.mmproj_file.clear();
        o.mmproj_tensors = 0;
+       o.mmproj_projector.clear();
+       o.mmproj_clip.reset();
        if (t.size() > 5 && iequals(t.substr(t.size() - 5), ".gguf")) {
          o.mmproj_file = std::string(t); // read by the application: its tensors' bytes become mmproj_size_bytes
          return std::nullopt;

@@ -2,8 +2,10 @@
 // clip.cpp reserves at its warmup, against tests/data/llamacpp/mmproj_compute.csv (clip.cpp of
 // the llama.cpp node-llama-cpp 3.21.1 ships, CPU backend; tests/data/llamacpp/README.md).
 #include "helpers.hpp"
+#include "../support/gguf_writer.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
+#include "vramcalc/io/gguf_lora.hpp"
 
 #include <fstream>
 #include <map>
@@ -137,4 +139,47 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   const auto qwen = estimate(model("qwen2.5-vl-7b"), s, catalog().gpus);
   REQUIRE(qwen);
   CHECK(std::get<LlamaCppSection>(qwen->engine->detail).plan.mmproj_compute_bytes == 0);
+}
+
+TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's header", "[llamacpp-mmproj]") {
+  using namespace vramcalc::test;
+  const auto projector = [](const char* type, std::uint32_t image_size, std::uint32_t blocks) {
+    GgufWriter w;
+    w.str("general.architecture", "clip").str("clip.projector_type", type);
+    w.u32("clip.vision.image_size", image_size).u32("clip.vision.patch_size", 14);
+    w.u32("clip.vision.embedding_length", 1152).u32("clip.vision.feed_forward_length", 4304);
+    w.u32("clip.vision.attention.head_count", 16).u32("clip.vision.block_count", blocks);
+    w.tensor("v.patch_embd.weight", g_f16, {14, 14, 3, 1152});
+    auto f = io::parse_gguf(io::memory_source(w.bytes()), "mmproj.gguf");
+    REQUIRE(f.has_value());
+    auto m = io::llamacpp_mmproj_from_gguf(*f);
+    REQUIRE(m.has_value());
+    return *m;
+  };
+  // Gemma 3's: 896 / 14 = 64, 4,096 patches; the rule gives 127,139,840 bytes with flash attention.
+  const io::LlamaCppMmproj g = projector("gemma3", 896, 27);
+  CHECK(g.projector == "gemma3");
+  REQUIRE(g.clip);
+  CHECK(g.clip->patches == 4096);
+  CHECK(llamacpp_clip_compute_bytes(*g.clip, true) == 127'139'840ull);
+  // 1,120 px: 80^2 = 6,400 patches, measured 198,656,000 = 6,400 x 4 x 7,760 (mmproj_compute.csv).
+  CHECK(llamacpp_clip_compute_bytes(*projector("gemma3", 1120, 2).clip, true) == 198'656'000ull);
+  // Outside the measured rule: 448 px (1,024 patches), one block, another projector.
+  CHECK_FALSE(projector("gemma3", 448, 27).clip);
+  CHECK_FALSE(projector("gemma3", 896, 1).clip);
+  const io::LlamaCppMmproj q = projector("qwen2.5vl_merger", 560, 32);
+  CHECK(q.projector == "qwen2.5vl_merger");
+  CHECK_FALSE(q.clip);
+
+  // The file's tower wins over the model's; a file naming another projector counts none; a file
+  // without the key leaves the model's.
+  const ModelSpec& m = model("gemma-3-27b");
+  LlamaCppOptions o;
+  CHECK(llamacpp_mmproj_tower(m, o) == &*m.vision_clip);
+  o.mmproj_projector = "gemma3";
+  o.mmproj_clip = projector("gemma3", 1120, 2).clip;
+  CHECK(llamacpp_mmproj_tower(m, o)->patches == 6400);
+  o.mmproj_projector = "qwen2.5vl_merger";
+  o.mmproj_clip.reset();
+  CHECK(llamacpp_mmproj_tower(m, o) == nullptr);
 }
