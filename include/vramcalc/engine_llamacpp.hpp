@@ -71,6 +71,8 @@ struct LlamaCppOptions {
   std::optional<std::uint64_t> mmproj_size_bytes;
   std::string mmproj_file;             // --mmproj FILE.gguf as given ("": a type or a size); its tensors' bytes are mmproj_size_bytes
   std::uint64_t mmproj_tensors = 0;    // the tensors that file holds
+  std::string mmproj_projector;        // that file's clip.projector_type ("": none, the model's clip facts apply)
+  std::optional<ClipTower> mmproj_clip; // that file's tower where the compute buffer rule covers it
   bool no_mmproj_offload = false;
 };
 
@@ -125,9 +127,18 @@ struct LlamaCppResult {
   std::uint64_t lora_bytes = 0;    // --lora adapters, all devices (in each device's lora_bytes)
   std::uint64_t lora_adapters = 0, lora_rank = 0; // adapters loaded; rank of --lora RANK (0: files)
   std::uint64_t mmproj_bytes = 0;  // --mmproj: its weights, in the first GPU's (or the host's) model_bytes
+  std::uint64_t mmproj_compute_bytes = 0; // its encoder's compute buffer, in the same device's compute_bytes (0: not modelled)
   bool mmproj_on_gpu = false;
   bool fits = false;
 };
+
+// The compute buffer llama.cpp's clip.cpp reserves for a vision tower at its warmup, with or
+// without flash attention (docs/engines.md, "Vision projector"; measured for gemma3).
+[[nodiscard]] std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& tower, bool flash_attn);
+
+// The tower whose compute buffer is counted: a --mmproj file's when it names its projector
+// (none if the rule does not cover it), else the model's (ModelSpec::vision_clip); null: none.
+[[nodiscard]] const ClipTower* llamacpp_mmproj_tower(const ModelSpec& model, const LlamaCppOptions& o);
 
 // The adapter vramcalc's --lora RANK stands for: lora_a [in, RANK] and lora_b [RANK, out] in
 // `type` for every attention projection (attn_q, attn_k, attn_v or attn_qkv, attn_output) and

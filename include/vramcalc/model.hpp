@@ -161,6 +161,18 @@ struct EncoderProfile {
   bool video = false;                    // the encoder also takes video (not modelled: its limit must be 0 to disable it)
 };
 
+// The vision tower as llama.cpp's clip.cpp builds it from the mmproj file, for the compute buffer
+// its warmup reserves (docs/engines.md, "Vision projector"): the projector type
+// (clip.projector_type; only "gemma3" is measured) and the tower at the warmup image.
+struct ClipTower {
+  std::string projector;          // clip.projector_type
+  std::uint64_t patches = 0;      // n: (image_size / patch_size)^2 at the warmup image
+  std::uint64_t heads = 0;        // clip.vision.attention.head_count
+  std::uint64_t width = 0;        // clip.vision.embedding_length
+  std::uint64_t ffn_width = 0;    // clip.vision.feed_forward_length
+  std::string source;             // where these were read
+};
+
 struct ModelSpec {
   std::string id;      // catalog id, lowercase ("llama3-70b")
   std::string name;    // display name
@@ -198,6 +210,7 @@ struct ModelSpec {
   std::uint64_t vision_params = 0;        // vision tower shipped in the checkpoint
   std::string vision_source;
   std::optional<EncoderProfile> vision_profile; // what profiling its encoder needs (unset: not modelled)
+  std::optional<ClipTower> vision_clip;         // llama.cpp's clip graph facts (unset: its compute buffer not counted)
   std::vector<LayerSpec> layers;        // size num_layers
 
   std::optional<OfficialParams> official;

@@ -83,6 +83,8 @@ void read_mmproj_file(const Options& o, Settings& s) {
   if (!m) fail_at(it == o.engine_flags.end() ? nullptr : &it->second, "--mmproj", m.error().message);
   l.mmproj_size_bytes = m->bytes;
   l.mmproj_tensors = m->tensors;
+  l.mmproj_projector = m->projector;
+  l.mmproj_clip = m->clip;
 }
 
 void apply_generic_lora(const Value& v, const ModelSpec& model, Settings& s) {

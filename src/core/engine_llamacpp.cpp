@@ -585,7 +585,8 @@ std::string release_text(std::uint32_t d) {
 // --mmproj: the projector's weights in one buffer on the first GPU (clip.cpp
 // clip_model_loader::load_tensors: ggml_backend_alloc_ctx_tensors_from_buft on the backend
 // ggml_backend_init_by_type(GPU) picks, not split by -ts), or on the CPU with
-// --no-mmproj-offload (mparams.use_gpu false). Its compute buffer is not counted.
+// --no-mmproj-offload (mparams.use_gpu false). Its compute buffer (llamacpp_clip_compute_bytes)
+// goes to the same device's compute buffer where the tower's clip facts are known.
 void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions& o) {
   if (!o.mmproj_dtype && !o.mmproj_size_bytes) return;
   r.mmproj_bytes = o.mmproj_size_bytes.value_or(
@@ -593,6 +594,10 @@ void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions
   r.mmproj_on_gpu = !o.no_mmproj_offload && !r.gpus.empty();
   LlamaCppDevice& d = r.mmproj_on_gpu ? r.gpus.front() : r.host;
   d.model_bytes = checked_add(d.model_bytes, r.mmproj_bytes, "the mmproj weights");
+  if (const ClipTower* t = llamacpp_mmproj_tower(model, o)) {
+    r.mmproj_compute_bytes = llamacpp_clip_compute_bytes(*t, r.flash_attn);
+    d.compute_bytes = checked_add(d.compute_bytes, r.mmproj_compute_bytes, "the mmproj compute buffer");
+  }
   r.fits = r.error.empty();
   for (const LlamaCppDevice& g : r.gpus) r.fits = r.fits && g.fits();
 }
@@ -622,9 +627,15 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                          ? "."
                          : ", the vision tower's parameters at the file's type (its f32 norms and biases make a "
                            "file slightly larger: give its size for the exact figure).") +
-                    " The encoder's compute buffer, reserved at its warmup, is not counted: measured with flash "
-                    "attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), without it 1.1 to 4.9 GiB "
-                    "(gguf-parser-go #44).");
+                    (p.mmproj_compute_bytes > 0
+                         ? " The encoder's compute buffer, " + with_commas(p.mmproj_compute_bytes) +
+                               " bytes reserved at its warmup for one image of " +
+                               with_commas(llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->patches) +
+                               " patches with flash attention " +
+                               (p.flash_attn ? "on" : "off") + " (measured rule), is in the same device's compute buffer."
+                         : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
+                                       "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
+                                       "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
   } else if (model.vision_params > 0 && s.engine_options.llamacpp.no_mmproj_offload) {
     notes.emplace_back("--no-mmproj-offload without --mmproj: no projector is counted.");
   }
@@ -734,6 +745,27 @@ void engine_decide(FitRow& row, const EngineSection&, const LlamaCppSection& l, 
 // ---- llama.cpp's options: the flags of llama-server, the keys of a deployment's engine_options ----
 
 namespace vramcalc {
+
+// The compute buffer clip.cpp reserves for the vision tower at its warmup (tools/mtmd/clip.cpp
+// clip_model_loader::warmup -> reserve_compute_meta: ggml_backend_sched_reserve of the graph of
+// one warmup_image_size^2 image; for gemma3 warmup_image_size = image_size, 896 px: n = 64^2 =
+// 4,096 patches). Measured to the byte on llama.cpp's CPU backend (the release node-llama-cpp
+// 3.21.1 ships, 2026-09-12) for n = 2,304, 4,096 and 6,400 and 2 to 27 blocks
+// (tests/data/llamacpp/mmproj_compute.tsv): with flash attention the peak is a block's MLP, the
+// up projection's f32 output with three f32 n x width tensors live, n x (ffn + 3 x width) x 4;
+// without, the attention scores, heads x n^2 x 4 bytes, with six f32 n x width tensors.
+std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
+  const char* what = "the mmproj compute buffer";
+  const std::uint64_t row_bytes = checked_mul(t.patches, 4, what); // one f32 value per patch
+  if (flash_attn) return checked_mul(row_bytes, checked_add(t.ffn_width, checked_mul(3, t.width, what), what), what);
+  const std::uint64_t scores = checked_mul(checked_mul(t.heads, t.patches, what), row_bytes, what);
+  return checked_add(scores, checked_mul(row_bytes, checked_mul(6, t.width, what), what), what);
+}
+
+const ClipTower* llamacpp_mmproj_tower(const ModelSpec& model, const LlamaCppOptions& o) {
+  if (!o.mmproj_projector.empty()) return o.mmproj_clip ? &*o.mmproj_clip : nullptr;
+  return model.vision_clip ? &*model.vision_clip : nullptr;
+}
 
 std::expected<Dtype, Error> llamacpp_cache_type(std::string_view text) {
   const auto d = parse_dtype(text);
@@ -879,6 +911,8 @@ constexpr EngineOptionSpec llamacpp_options[] = {
        o.mmproj_size_bytes.reset();
        o.mmproj_file.clear();
        o.mmproj_tensors = 0;
+       o.mmproj_projector.clear();
+       o.mmproj_clip.reset();
        if (t.size() > 5 && iequals(t.substr(t.size() - 5), ".gguf")) {
          o.mmproj_file = std::string(t); // read by the application: its tensors' bytes become mmproj_size_bytes
          return std::nullopt;

@@ -85,6 +85,20 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   out.bytes = f.tensor_bytes();
   out.tensors = f.tensors.size();
   if (out.tensors == 0) return lora_error(f, "a projector without tensors");
+  // clip.cpp load_hparams: clip.projector_type, or clip.vision.projector_type in a file with
+  // several encoders; gemma3 warms up at image_size (warmup_image_size's default).
+  out.projector = f.get_string("clip.projector_type").value_or(f.get_string("clip.vision.projector_type").value_or(""));
+  const auto image = f.get_uint("clip.vision.image_size");
+  const auto patch = f.get_uint("clip.vision.patch_size");
+  const auto width = f.get_uint("clip.vision.embedding_length");
+  const auto ffn = f.get_uint("clip.vision.feed_forward_length");
+  const auto heads = f.get_uint("clip.vision.attention.head_count");
+  const auto blocks = f.get_uint("clip.vision.block_count");
+  if (out.projector == "gemma3" && image && patch && *patch > 0 && width && ffn && heads && blocks && *blocks >= 2 &&
+      *image / *patch <= 4096) {
+    const std::uint64_t side = *image / *patch;
+    if (side * side >= 2304) out.clip = ClipTower{out.projector, side * side, *heads, *width, *ffn, f.origin};
+  }
   return out;
 }
 

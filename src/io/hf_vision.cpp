@@ -137,8 +137,30 @@ std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::strin
   }
 }
 
+std::expected<std::optional<ClipTower>, Error> hf_clip_tower(std::string_view config, std::string_view origin) {
+  try {
+    const json c = detail::parse_strict(config, std::string(origin), ErrorCode::invalid_model);
+    if (!c.is_object() || !c.contains("vision_config") || c.value("model_type", json()) != "gemma3") return std::nullopt;
+    const std::string where = std::string(origin) + ": /vision_config";
+    const json& v = object_at(c, "vision_config", std::string(origin) + ": ");
+    // SiglipVisionConfig's defaults are not Gemma 3's: every key must be there.
+    const std::uint64_t side = required(v, "image_size", where) / required(v, "patch_size", where);
+    ClipTower t{"gemma3", checked_mul(side, side, "the patches"), required(v, "num_attention_heads", where),
+                required(v, "hidden_size", where), required(v, "intermediate_size", where), std::string(origin)};
+    if (t.patches < 2304 || required(v, "num_hidden_layers", where) < 2) return std::nullopt;
+    return t;
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
+  } catch (const OverflowError& e) {
+    return std::unexpected(Error{ErrorCode::invalid_model, std::string(origin) + ": " + e.what()});
+  }
+}
+
 std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
                                            std::string_view origin) {
+  auto tower = hf_clip_tower(config, origin);
+  if (!tower) return tower.error();
+  imported.spec.vision_clip = *tower;
   namespace fs = std::filesystem;
   const fs::path pre = fs::path(dir) / "preprocessor_config.json";
   std::error_code ec;

@@ -306,6 +306,21 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       }
       s.vision_profile = EncoderProfile{*t, *e, *d, v->opt_bool("video", false)};
     }
+    if (auto c = v->opt_object("llamacpp_clip")) {
+      ClipTower& tower = s.vision_clip.emplace();
+      tower.projector = c->str("projector");
+      if (tower.projector != "gemma3") {
+        c->fail("projector", "expected gemma3 (the one projector type whose compute buffer is measured), got '" +
+                                 tower.projector + "'");
+      }
+      // The rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.
+      tower.patches = c->u64("patches", 2304, 1u << 20);
+      tower.heads = c->u64("heads", 1, 1024);
+      tower.width = c->u64("width", 1, 1u << 16);
+      tower.ffn_width = c->u64("ffn_width", 1, 1u << 18);
+      tower.source = c->str("source");
+      c->finish();
+    }
     v->finish();
   }
 

@@ -65,6 +65,8 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
     // Only with --mmproj, so documents without one stay as they were.
     out["mmproj_bytes"] = p.mmproj_bytes;
     out["mmproj_on_gpu"] = p.mmproj_on_gpu;
+    // 0 where the tower's clip graph is not modelled.
+    out["mmproj_compute_bytes"] = p.mmproj_compute_bytes;
   }
   if (p.draft) {
     // Only with a draft model (-md / --draft), so documents without one stay as they were.

@@ -144,8 +144,14 @@ std::string engine_steps(const Explanation& x, const EngineSection&, const Llama
                                                            traits(*x.mmproj_dtype).name, with_commas(x.report.model.params_vision),
                                                            traits(*x.mmproj_dtype).block_bytes, with_commas(p.mmproj_bytes))
                                              : fmt::format("given as {} bytes", with_commas(p.mmproj_bytes));
-    out += fmt::format("   Vision projector (--mmproj {}), one buffer (clip.cpp load_tensors) {}; its compute buffer is not counted\n",
-                       how, p.mmproj_on_gpu ? "on the first GPU" : "in system RAM, --no-mmproj-offload");
+    const std::string compute =
+        p.mmproj_compute_bytes > 0
+            ? fmt::format("its warmup compute buffer, {} bytes with flash attention {} (docs/engines.md, \"Vision projector\"), "
+                          "is in that device's compute buffer",
+                          with_commas(p.mmproj_compute_bytes), p.flash_attn ? "on" : "off")
+            : std::string("its compute buffer is not counted");
+    out += fmt::format("   Vision projector (--mmproj {}), one buffer (clip.cpp load_tensors) {}; {}\n", how,
+                       p.mmproj_on_gpu ? "on the first GPU" : "in system RAM, --no-mmproj-offload", compute);
   }
   if (x.no_kv_offload) {
     out += fmt::format("   KV cache in system RAM (-nkvo): every layer's cache on the CPU device, {}, none on the GPUs\n",

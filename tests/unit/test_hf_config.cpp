@@ -702,6 +702,27 @@ TEST_CASE("vision facts from config.json and preprocessor_config.json equal the 
   CHECK(g.embeds_per_item == 256);
   CHECK(g.output_width == 2560);
   same(g, catalog_vision("gemma-3-4b"));
+  // Its tower for llama.cpp's clip compute buffer: 896 / 14 = 64, 4,096 patches; 16 heads, 1,152
+  // wide, MLP 4,304, as the catalog's vision.llamacpp_clip.
+  {
+    const std::string base = std::string(VRAMCALC_TEST_DATA) + "/hf/gemma-3-4b-it/config.json";
+    const auto text = io::read_text_file(base, ErrorCode::invalid_model);
+    REQUIRE(text.has_value());
+    const auto t = io::hf_clip_tower(*text, "config.json");
+    REQUIRE(t.has_value());
+    REQUIRE(t->has_value());
+    static const io::Catalog catalog = io::load_builtin_catalog().value();
+    const ClipTower& c = *(*catalog.find_model("gemma-3-4b"))->vision_clip;
+    CHECK((*t)->patches == 64 * 64);
+    CHECK((*t)->patches == c.patches);
+    CHECK((*t)->heads == c.heads);
+    CHECK((*t)->width == c.width);
+    CHECK((*t)->ffn_width == c.ffn_width);
+    const auto qwen = io::read_text_file(std::string(VRAMCALC_TEST_DATA) + "/hf/Qwen2.5-VL-7B-Instruct/config.json",
+                                         ErrorCode::invalid_model);
+    REQUIRE(qwen.has_value());
+    CHECK_FALSE(io::hf_clip_tower(*qwen, "config.json").value().has_value());
+  }
   // Qwen2.5-VL: max_pixels 12,845,056 in (14 x 2)^2 = 784-pixel merged patches: 16,384 = 128^2
   // (3,584 x 3,584); d_out out_hidden_size 3,584.
   const EncoderProfile q25 = vision_of("Qwen2.5-VL-7B-Instruct");

@@ -21,9 +21,14 @@ namespace vramcalc::io {
 // A multimodal projector file (convert_hf_to_gguf.py --mmproj) as clip.cpp loads it: its
 // tensors' bytes (ggml_nbytes summed: clip_model_loader::load_tensors allocates them all in one
 // buffer) and their count. general.architecture must be "clip" (else it is not a projector).
+// Its clip.projector_type and, for gemma3 (the projector whose compute buffer is measured), the
+// tower at the warmup image clip.cpp uses (image_size: (image_size / patch_size)^2 patches) when
+// the rule covers it (2,304 patches or more, 2 blocks or more).
 struct LlamaCppMmproj {
   std::uint64_t bytes = 0;
   std::uint64_t tensors = 0;
+  std::string projector;              // "" when the file has no clip.projector_type
+  std::optional<ClipTower> clip;
 };
 [[nodiscard]] std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& file);
 [[nodiscard]] std::expected<LlamaCppMmproj, Error> read_llamacpp_mmproj(const std::string& path);

@@ -36,8 +36,15 @@ struct HfImport {
                                                                                     std::string_view origin,
                                                                                     std::string_view preprocessor_origin);
 
-// With DIR/preprocessor_config.json present, sets imported.spec.vision_profile from it and the
-// config.json text (`origin` names it); the error of a file that is there but wrong.
+// The vision tower as llama.cpp's clip.cpp builds it from the model's mmproj file
+// (ModelSpec::vision_clip), for gemma3 (the projector whose compute buffer rule is measured):
+// vision_config's image_size / patch_size, num_attention_heads, hidden_size, intermediate_size,
+// where the rule covers it (2,304 patches or more, 2 layers or more). nullopt otherwise.
+[[nodiscard]] std::expected<std::optional<ClipTower>, Error> hf_clip_tower(std::string_view config, std::string_view origin);
+
+// Sets imported.spec.vision_clip from the config.json text (`origin` names it) and, with
+// DIR/preprocessor_config.json present, vision_profile from both; the error of a file that is
+// there but wrong.
 [[nodiscard]] std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
                                                          std::string_view origin);
 
