@@ -145,3 +145,26 @@ TEST_CASE("property: TensorRT-LLM MTP on every catalog model with MTP layers nev
   }
   CHECK(with_mtp >= 2); // DeepSeek-V3 / R1, GLM-4.5, ...
 }
+
+TEST_CASE("TensorRT-LLM MTP: vanilla MTP on a checkpoint with 3 MTP layers (exact bytes)", "[trtllm][trtllm-mtp]") {
+  // DeepSeek-R1 as if its checkpoint held 3 MTP layers (num_nextn_predict_layers 3): vanilla MTP,
+  // get_num_spec_layers 3, max_draft_len at most 3 (update_spec_config_from_model_config).
+  ModelSpec m = model("deepseek-r1");
+  m.mtp_layers = 3;
+  const Parallel p{8, 1, false};
+  const WeightFormat f = format_of("fp8");
+  const TrtllmResult r = trtllm_plan(m, f, Dtype::bf16, 32768, catalog_gpu("h200"), p, newest_mtp(5));
+  REQUIRE(r.error.empty());
+  CHECK(r.spec_mode == "MTP");
+  CHECK(r.spec_max_draft_len == 3); // min(5, 3)
+  CHECK(r.spec_layers == 3);
+  CHECK(r.spec_extra_kv_tokens == 2);
+  // Three MTP layers' weights: 3 x (1,660,696,096 + 2,097,152) = 4,988,379,744.
+  CHECK(r.spec_weights_bytes == 3 * (1660696096ull + 2097152ull));
+  CHECK(r.weights_bytes == 85247585184ull + 4988379744ull);
+  // The cell: (61 + 3) x 576 x 2 = 73,728; the spec layers' 3 x 1,152 = 3,456 of it.
+  CHECK(r.bytes_per_token == 73728);
+  CHECK(r.spec_layer_bytes_per_token == 3456);
+  // Not given: the checkpoint's 3.
+  CHECK(trtllm_plan(m, f, Dtype::bf16, 32768, catalog_gpu("h200"), p, newest_mtp(0)).spec_max_draft_len == 3);
+}
