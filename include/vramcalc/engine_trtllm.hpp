@@ -26,8 +26,28 @@ enum class TrtllmRelease : std::uint8_t { v1_1, newest };
 // checkpoint's FP8 / NVFP4 KV quantization. FP8 is e4m3.
 inline constexpr Dtype trtllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::nvfp4};
 
+// speculative_config (the newest sources only; docs/engines.md, "TensorRT-LLM", "Speculative
+// decoding"): decoding_type MTP drafts with the checkpoint's own MTP layers.
+enum class TrtllmSpecKind : std::uint8_t { none, mtp };
+
+// Why speculative decoding is refused under the 1.1 rules.
+inline constexpr std::string_view trtllm_speculative_release_refusal =
+    "TensorRT-LLM's speculative decoding (speculative_config) is modelled with --trtllm-version newest (in a "
+    "deployments file, engine_options version: newest): its draft KV "
+    "layers (get_num_spec_layers), extra KV tokens per sequence (get_num_extra_kv_tokens, "
+    "tensorrt_llm/_torch/speculative/utils.py) and draft weights changed between releases and were not read at the "
+    "1.1 release";
+
+struct TrtllmSpeculative {
+  TrtllmSpecKind kind = TrtllmSpecKind::none;
+  // max_draft_len (MTPDecodingConfig; num_nextn_predict_layers is its deprecated name); 0: not
+  // given (update_spec_config_from_model_config: the checkpoint's MTP layers, 1 for MTP Eagle).
+  std::uint32_t max_draft_len = 0;
+};
+
 struct TrtllmOptions {
   TrtllmRelease release = TrtllmRelease::v1_1;
+  TrtllmSpeculative speculative;
   // kv_cache_config.free_gpu_memory_fraction in millionths (default 0.9; must be < 1). TensorRT-LLM
   // holds it as a float32 (its log prints 0.8999999761581421), and so does the plan.
   std::uint32_t free_gpu_memory_fraction_ppm = 900'000;
@@ -95,7 +115,19 @@ struct TrtllmResult {
   std::uint64_t max_seq_len_final = 0;    // "Adjusted max_seq_len to N" when the pool holds less
   bool max_seq_len_reduced = false;
   bool starts = false; // the profiling run fits on the device and the pool holds one block
+  // Speculative decoding (MTP; all 0 / empty without it). The MTP weights and KV layers are
+  // part of weights_bytes, bytes_per_token and estimate_bytes_per_token.
+  std::string spec_mode;                  // "MTP Eagle" (one MTP layer replayed) or "MTP" (vanilla)
+  std::uint64_t spec_max_draft_len = 0;   // max_draft_len = max_total_draft_tokens
+  std::uint64_t spec_layers = 0;          // get_num_spec_layers: KV layers the last stage's cell adds
+  std::uint64_t spec_extra_kv_tokens = 0; // get_num_extra_kv_tokens: max_draft_len - 1
+  std::uint64_t spec_weights_bytes = 0;   // the MTP layers' weights on the busiest GPU
+  std::uint64_t spec_layer_bytes_per_token = 0; // of bytes_per_token: the spec layers' KV
 };
+
+// The KV tokens one request of `context_tokens` holds: the context, the draft tokens and the
+// extra KV tokens of speculative decoding, in whole blocks.
+[[nodiscard]] std::uint64_t trtllm_request_tokens(const TrtllmResult& r, std::uint64_t context_tokens);
 
 // The CUDA-graph batch sizes TensorRT-LLM captures (CudaGraphConfig._generate_cuda_graph_batch_sizes,
 // 1.1), those above max_batch_size left out; empty when CUDA graphs are off.

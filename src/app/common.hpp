@@ -114,6 +114,8 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s);
 // ---- engines' flags (engine_flags.cpp) ------------------------------------------------
 
 void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s);
+// After resolve_draft: TensorRT-LLM's MTP on a model without MTP layers is refused by name.
+void trtllm_speculative_check(const Options& o, const ModelSpec& model, const Settings& s);
 // SGLang's --speculative-draft-model-path resolved to a catalog model (engine_flags.cpp).
 void sglang_draft_model(const Options& o, Settings& s);
 

@@ -188,6 +188,11 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
     }
   }
   read_mmproj_file(o, s);
+  // TensorRT-LLM's speculative_config, once its release is read: the 1.1 rules refuse it.
+  if (const auto it = o.engine_flags.find("--speculative-mtp");
+      it != o.engine_flags.end() && s.engine == EngineKind::trtllm && s.engine_options.trtllm.release != TrtllmRelease::newest) {
+    fail_at(it->second.origin, ErrorCode::invalid_argument, std::string(trtllm_speculative_release_refusal));
+  }
   // Ollama's adapters, once its release is read: the releases that run the model on their own
   // engine refuse them.
   if (o.lora && s.engine == EngineKind::ollama) {
@@ -195,6 +200,18 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
       fail_at(o.lora->origin, ErrorCode::invalid_argument, why, "--lora");
     }
   }
+}
+
+// TensorRT-LLM's MTP drafts with the model's own MTP layers: a model without any is refused at
+// the flag or key that asked for it.
+void trtllm_speculative_check(const Options& o, const ModelSpec& model, const Settings& s) {
+  if (s.engine != EngineKind::trtllm || s.engine_options.trtllm.speculative.kind != TrtllmSpecKind::mtp) return;
+  if (model.mtp_layers != 0) return;
+  const auto it = o.engine_flags.find("--speculative-mtp");
+  const Value& where = o.draft ? *o.draft : it->second;
+  fail_at(where.origin, ErrorCode::invalid_argument,
+          "TensorRT-LLM's MTP (speculative_config decoding_type MTP) drafts with the model's own MTP layers "
+          "(num_nextn_predict_layers); " + model.id + " has none");
 }
 
 // SGLang's --speculative-draft-model-path: a catalog model, sized as the draft; anything else

@@ -329,7 +329,23 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument, ollama_draft_refusal(s.engine_options.ollama.release));
   }
   if (o.draft && s.engine == EngineKind::trtllm) {
-    fail_at(o.draft->origin, ErrorCode::invalid_argument, std::string(io::trtllm_speculative_refusal()));
+    // --draft mtp: the model's own MTP layers (speculative_config decoding_type MTP), the newest
+    // rules only; a draft model (Eagle3, DraftTarget) is not modelled.
+    TrtllmOptions& t = s.engine_options.trtllm;
+    if (t.release != TrtllmRelease::newest) {
+      fail_at(o.draft->origin, ErrorCode::invalid_argument, std::string(io::trtllm_speculative_refusal()));
+    }
+    if (!iequals(o.draft->text, "mtp")) {
+      fail_at(o.draft->origin, ErrorCode::invalid_argument,
+              "TensorRT-LLM drafts here with the model's own MTP layers only (--draft mtp, speculative_config "
+              "decoding_type MTP); a draft model (Eagle3, DraftTarget) is not modelled yet");
+    }
+    t.speculative.kind = TrtllmSpecKind::mtp;
+    t.speculative.max_draft_len = 0;
+    if (o.spec_tokens) {
+      t.speculative.max_draft_len = static_cast<std::uint32_t>(value_at(o.spec_tokens->origin, parse_count(o.spec_tokens->text, 64)));
+    }
+    return;
   }
   if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument,

@@ -57,6 +57,12 @@ inline bool gpu_is_sm100(const GpuSpec& gpu) {
   return false;
 }
 
+// The checkpoint's MTP blocks on one GPU of tensor-parallel `p.tp` (src/core/engine_vllm.cpp):
+// per block the decoder layer (sharded and quantized as the model's), enorm, hnorm, eh_proj
+// (2h x h, unsharded, the model's dtype) and shared_head's norm, with its own head when
+// `own_head` and the checkpoint stores one; the embedding is the target's.
+std::uint64_t mtp_layers_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, bool own_head);
+
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);
 // The engine's fit row for the GPU it planned: its verdict, needs and headroom.

@@ -58,13 +58,14 @@ std::uint64_t attention_layers(const ModelSpec& spec, std::uint64_t first, std::
 }
 
 // The attention layers of the pipeline stage holding the most (the pool is sized per rank and
-// the ranks agree on the smallest: calculate_max_num_blocks' allreduce MIN). At least one, as
-// get_cache_size_per_token provides.
-std::uint64_t busiest_stage_layers(const ModelSpec& spec, std::uint32_t pp) {
+// the ranks agree on the smallest: calculate_max_num_blocks' allreduce MIN), the last stage
+// with `spec_layers` more (resource_manager.py get_pp_layers appends get_num_spec_layers to
+// the last pipeline rank). At least one, as get_cache_size_per_token provides.
+std::uint64_t busiest_stage_layers(const ModelSpec& spec, std::uint32_t pp, std::uint64_t spec_layers = 0) {
   std::uint64_t most = 0;
   for (std::uint32_t stage = 0; stage < pp; ++stage) {
     const auto [first, last] = stage_layers(spec.num_layers, pp, stage);
-    most = std::max(most, attention_layers(spec, first, last));
+    most = std::max(most, attention_layers(spec, first, last) + (stage + 1 == pp ? spec_layers : 0));
   }
   return std::max<std::uint64_t>(most, 1);
 }
@@ -331,11 +332,15 @@ void set_device_and_lengths(TrtllmResult& r, const ModelSpec& spec, std::uint64_
 // The profiling requests (KvCacheCreator._create_dummy_context_requests): max_num_tokens
 // split into prompts of min(max_num_tokens, max_seq_len - 1), repeated tp times with
 // attention DP. Their cache (_get_token_num_for_estimation): each request's tokens + 1
-// generated (+ 1 with the overlap scheduler) in whole blocks, x beam width.
+// generated (+ 1 with the overlap scheduler) in whole blocks, x beam width. With speculative
+// decoding (the newest sources): + 1 generated, + max_total_draft_tokens (tokens_per_gen_step
+// - 1) with the overlap scheduler, + max_total_draft_tokens, + get_num_extra_kv_tokens.
 void size_profiling_cache(TrtllmResult& r, const Parallel& p, const TrtllmOptions& o) {
   const std::uint64_t prompt = std::min(r.max_num_tokens, std::max<std::uint64_t>(1, r.max_seq_len - 1));
   const std::uint64_t full = r.max_num_tokens / prompt, rest = r.max_num_tokens % prompt;
-  const std::uint64_t extra = o.disable_overlap_scheduler ? 1 : 2;
+  const std::uint64_t draft = r.spec_max_draft_len;
+  const std::uint64_t extra = r.spec_mode.empty() ? (o.disable_overlap_scheduler ? 1 : 2)
+                                                  : 1 + (o.disable_overlap_scheduler ? 0 : draft) + draft + r.spec_extra_kv_tokens;
   std::uint64_t blocks = checked_mul(full, ceil_div(prompt + extra, o.tokens_per_block), "the profiling cache");
   if (rest > 0) blocks = checked_add(blocks, ceil_div(rest + extra, o.tokens_per_block), "the profiling cache");
   r.estimation_requests = full + (rest > 0 ? 1 : 0);
@@ -372,6 +377,14 @@ void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightForm
   r.weights_bytes = checked_add(costs.busiest(p).weights_bytes,
                                 mla_k_b_copy_bytes(spec, format, p, o.attention_dp, busiest_stage_layers(spec, p.pp)),
                                 "the weights");
+  if (!r.spec_mode.empty()) {
+    // The MTP layers (modeling_deepseekv3.py DeepseekV3MTP, built for the checkpoint's
+    // num_nextn_predict_layers): decoder layer, enorm, hnorm, eh_proj and shared_head's norm;
+    // the embedding and lm_head are the target's. Their MLA layers hold k_b_proj_trans too.
+    r.spec_weights_bytes = checked_add(detail::mtp_layers_bytes(spec, format, p, false),
+                                       mla_k_b_copy_bytes(spec, format, p, o.attention_dp, spec.mtp_layers), "the weights");
+    r.weights_bytes = checked_add(r.weights_bytes, r.spec_weights_bytes, "the weights");
+  }
   r.activation_given = o.activation_bytes.has_value();
   r.moe_workspace_bytes = cutlass_moe_workspace_bytes(spec, format, p, r.max_num_tokens);
   r.activation_bytes = o.activation_bytes ? *o.activation_bytes
@@ -423,7 +436,43 @@ void bound_max_seq_len(TrtllmResult& r, const TrtllmOptions& o) {
   r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
 }
 
+// speculative_config, decoding_type MTP (the newest sources): llm_args.py MTPDecodingConfig
+// (spec_dec_mode: MTP_EAGLE_ONE_MODEL when the checkpoint has one MTP layer, else vanilla MTP)
+// and speculative/utils.py update_spec_config_from_model_config (max_draft_len: given, else the
+// checkpoint's layers, 1 for MTP Eagle; vanilla at most the checkpoint's layers),
+// get_num_spec_layers (MTP Eagle 1, vanilla the checkpoint's layers) and
+// get_num_extra_kv_tokens (max_draft_len - 1). Empty, or why it is not modelled.
+std::string size_speculative(TrtllmResult& r, const ModelSpec& spec, const Parallel& p, const TrtllmOptions& o) {
+  const TrtllmSpeculative& sc = o.speculative;
+  if (sc.kind == TrtllmSpecKind::none) return {};
+  if (o.release != TrtllmRelease::newest) return std::string(trtllm_speculative_release_refusal);
+  if (spec.mtp_layers == 0) {
+    return "speculative_config decoding_type MTP drafts with the checkpoint's own MTP layers (num_nextn_predict_layers); " +
+           spec.id + " has none";
+  }
+  if (p.pp > 1) {
+    return "MTP speculative decoding with pipeline parallelism is not modelled (where the MTP layers' weights sit "
+           "among the stages was not read in the sources)";
+  }
+  const std::uint64_t n = spec.mtp_layers;
+  const bool eagle = n == 1;
+  r.spec_mode = eagle ? "MTP Eagle" : "MTP";
+  r.spec_max_draft_len = sc.max_draft_len == 0 ? (eagle ? 1 : n)
+                         : eagle               ? sc.max_draft_len
+                                               : std::min<std::uint64_t>(sc.max_draft_len, n);
+  r.spec_layers = eagle ? 1 : n;
+  r.spec_extra_kv_tokens = r.spec_max_draft_len - 1;
+  return {};
+}
+
 } // namespace
+
+std::uint64_t trtllm_request_tokens(const TrtllmResult& r, std::uint64_t context_tokens) {
+  if (r.tokens_per_block == 0) return 0;
+  const std::uint64_t tokens = checked_add(std::max<std::uint64_t>(1, context_tokens),
+                                           r.spec_max_draft_len + r.spec_extra_kv_tokens, "the KV pool");
+  return checked_mul(ceil_div(tokens, r.tokens_per_block), r.tokens_per_block, "the KV pool");
+}
 
 TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv, std::uint64_t max_seq_len,
                          const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o) {
@@ -431,9 +480,18 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   r.release = o.release;
   r.error = unplannable_reason(spec, kv, o);
   if (!r.error.empty()) return r;
+  if (std::string why = size_speculative(r, spec, p, o); !why.empty()) {
+    r = TrtllmResult{};
+    r.release = o.release;
+    r.error = std::move(why);
+    return r;
+  }
   set_device_and_lengths(r, spec, max_seq_len, gpu, o);
 
-  const std::uint64_t layers = busiest_stage_layers(spec, p.pp);
+  // The spec layers are layers of the pool (get_pp_layers) and of the estimate's kv size
+  // (get_cache_size_per_token is given spec_config: KvCacheCreator._per_manager_cache_cost).
+  const std::uint64_t layers = busiest_stage_layers(spec, p.pp, r.spec_layers);
+  if (r.spec_layers != 0) r.spec_layer_bytes_per_token = trtllm_bytes_per_token(spec, kv, r.spec_layers, p.tp, o.attention_dp);
   r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
   r.estimate_bytes_per_token = trtllm_estimate_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp, o.release);
   if (r.bytes_per_token == 0 || r.estimate_bytes_per_token == 0) {
@@ -476,9 +534,9 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
                                  settings.context_tokens, settings.batch);
   const TrtllmResult& r = s.plan;
   if (r.error.empty()) {
-    // A request holds whole blocks (beam width 1); one over max_seq_len is refused.
-    const std::uint64_t per_request = checked_mul(ceil_div(std::max<std::uint64_t>(1, settings.context_tokens), r.tokens_per_block),
-                                                  r.tokens_per_block, "the KV pool");
+    // A request holds whole blocks (beam width 1), its draft and extra KV tokens too; one over
+    // max_seq_len is refused.
+    const std::uint64_t per_request = trtllm_request_tokens(r, settings.context_tokens);
     if (r.starts && settings.context_tokens <= r.max_seq_len_final) {
       s.holds_requests = std::min(r.kv_tokens / per_request, r.max_batch_size);
     }
@@ -514,10 +572,7 @@ void engine_decide(FitRow& row, const EngineSection& common, const TrtllmSection
   // TensorRT-LLM holds its weights, what stays outside torch and its KV pool, and needs its
   // activations at run time: usable is that with the pool, required the same with `batch`
   // full-length requests in whole blocks, so the headroom is the spare pool.
-  const std::uint64_t per_request =
-      r.tokens_per_block == 0 ? 0
-                              : checked_mul(ceil_div(std::max<std::uint64_t>(1, common.context_tokens), r.tokens_per_block),
-                                            r.tokens_per_block, "the KV pool");
+  const std::uint64_t per_request = trtllm_request_tokens(r, common.context_tokens);
   const std::uint64_t need = checked_mul(checked_mul(batch, per_request, "the KV pool"), r.bytes_per_token, "the KV pool");
   const std::uint64_t rest = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the TensorRT-LLM budget"),
                                          r.non_torch_bytes, "the TensorRT-LLM budget");
@@ -614,6 +669,20 @@ constexpr EngineOptionSpec trtllm_options[] = {
     {"--no-cuda-graphs", "no_cuda_graphs", "TensorRT-LLM: no CUDA graphs (cuda_graph_config: null)", true, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        s.engine_options.trtllm.cuda_graphs = t != "true";
+       return std::nullopt;
+     }},
+    {"--speculative-mtp", "speculative_mtp",
+     "TensorRT-LLM (newest): speculative_config decoding_type MTP with the model's own MTP layers; max_draft_len "
+     "(draft tokens a step) or auto",
+     false, false,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       TrtllmSpeculative& sc = s.engine_options.trtllm.speculative;
+       sc.kind = TrtllmSpecKind::mtp;
+       sc.max_draft_len = 0;
+       if (iequals(t, "auto")) return std::nullopt;
+       auto n = parse_count(t, 64);
+       if (!n) return n.error();
+       sc.max_draft_len = static_cast<std::uint32_t>(*n);
        return std::nullopt;
      }},
     {"--trtllm-version", "version",

@@ -806,6 +806,17 @@ DrafterLayers drafter_layers(const ModelSpec& spec, const VllmOptions& o, const 
 
 } // namespace
 
+namespace detail {
+
+std::uint64_t mtp_layers_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, bool own_head) {
+  if (own_head) return mtp_bytes(spec, format, p);
+  ModelSpec m = spec;
+  m.mtp_own_embeddings = false; // shared_head: its norm only
+  return mtp_bytes(m, format, p);
+}
+
+} // namespace detail
+
 VllmSpecDecode vllm_spec_decode(const ModelSpec& spec, const WeightFormat& format, Dtype kv_dtype, const Parallel& p,
                                 std::uint32_t stage, const VllmOptions& o, const DraftModel* draft, const GpuSpec& gpu) {
   VllmSpecDecode sd;

@@ -665,7 +665,9 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
     }
     const VllmSpecMethod spec_method = settings.engine == EngineKind::vllm ? settings.engine_options.vllm.speculative.method
                                                                             : VllmSpecMethod::none;
-    if (params.mtp > 0 && spec_method != VllmSpecMethod::mtp) {
+    const bool trtllm_mtp = settings.engine == EngineKind::trtllm &&
+                            settings.engine_options.trtllm.speculative.kind == TrtllmSpecKind::mtp;
+    if (params.mtp > 0 && spec_method != VllmSpecMethod::mtp && !trtllm_mtp) {
       r.notes.push_back("Not counted: " + std::to_string(model.mtp_layers) + " multi-token-prediction layer(s), " +
                         with_commas(params.mtp) + " parameters, loaded only for MTP speculative decoding.");
     }

@@ -9,6 +9,7 @@
 #include "deployments.hpp"
 #include "yaml_dom.hpp"
 
+#include "vramcalc/engine.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/text.hpp"
 
@@ -269,14 +270,44 @@ std::string node_text(const yaml::Node& n) {
 // The LLM API's speculative_config (tensorrt_llm/llmapi/llm_args.py: DecodingBaseConfig and its
 // decoding_type subclasses MTPDecodingConfig, EagleDecodingConfig, DraftTargetDecodingConfig,
 // NGramDecodingConfig, ...).
-std::string_view trtllm_speculative_refusal() {
-  return "TensorRT-LLM's speculative decoding (speculative_config: MTP, Eagle / Eagle3, DraftTarget, NGram; "
-         "tensorrt_llm/llmapi/llm_args.py) is not modelled: its draft KV layers (get_num_spec_layers), extra KV "
-         "tokens per sequence (get_num_extra_kv_tokens, tensorrt_llm/_torch/speculative/utils.py) and draft weights "
-         "changed between releases and were not read at the 1.1 release vramcalc models";
-}
+std::string_view trtllm_speculative_refusal() { return trtllm_speculative_release_refusal; }
 
 namespace {
+
+// speculative_config (llm_args.py DecodingBaseConfig): decoding_type MTP becomes the
+// speculative_mtp option, its max_draft_len (or the deprecated num_nextn_predict_layers)
+// the value ("auto" when neither is given); every other decoding_type, and MTP's
+// non-default modes, are refused by name: their draft weights, KV layers and tokens differ.
+template <typename At>
+std::optional<Error> read_speculative_config(const yaml::Node& v, const std::string& file, Deployment& d, const At& at) {
+  const std::string k = "speculative_config";
+  if (!v.is_map()) return at(v, k, "expected a mapping");
+  std::string type = "?";
+  const yaml::Node* draft_len = nullptr;
+  for (const auto& [sk, sv] : v.pairs) {
+    const std::string sub = sk->is_scalar() ? std::string(sk->scalar) : std::string("?");
+    if (sub == "decoding_type") type = node_text(*sv);
+    else if (sub == "max_draft_len" || (sub == "num_nextn_predict_layers" && draft_len == nullptr)) draft_len = sv;
+    else if ((sub == "use_mtp_vanilla" && sv->is_scalar() && sv->scalar == "true") ||
+             (sub == "mtp_eagle_one_model" && sv->is_scalar() && sv->scalar == "false")) {
+      return at(*sv, k + "." + sub, "not modelled: vramcalc models MTP's default mode (MTP Eagle one-model on a "
+                                    "checkpoint with one MTP layer, vanilla MTP on one with more)");
+    } else if (sub != "num_nextn_predict_layers") {
+      d.ignored.push_back(file + " " + k + "." + sub + ": " + node_text(*sv));
+    }
+  }
+  if (type != "MTP") {
+    return at(v, k, "decoding_type " + type + ": not modelled; vramcalc models decoding_type MTP (the model's own "
+                    "MTP layers) with --trtllm-version newest (Eagle / Eagle3, DraftTarget and NGram not yet)");
+  }
+  if (draft_len != nullptr && !draft_len->is_scalar()) return at(*draft_len, k, "expected a single value");
+  const yaml::Node& where = draft_len != nullptr ? *draft_len : v;
+  d.engine_options["speculative_mtp"] = DeployValue{draft_len != nullptr ? std::string(draft_len->scalar) : "auto", k,
+                                                   file + ":" + std::to_string(where.mark.line) + ":" +
+                                                       std::to_string(where.mark.column),
+                                                   where.mark.line, where.mark.column, file};
+  return std::nullopt;
+}
 
 // The extra options file read into `d`: the keys vramcalc models, the rest listed as ignored.
 std::expected<void, Error> read_extra_options(const std::string& file, const std::string& origin, Deployment& d) {
@@ -358,15 +389,7 @@ std::expected<void, Error> read_extra_options(const std::string& file, const std
         }
       }
     } else if (k == "speculative_config" && !vn->is_null()) {
-      // Refused by name rather than listed as ignored: a draft changes the weights, the pool's
-      // layers and the tokens per sequence, so the figures without it would be wrong.
-      std::string type = "?";
-      if (vn->is_map()) {
-        for (const auto& [sk, sv] : vn->pairs) {
-          if (sk->is_scalar() && sk->scalar == "decoding_type") type = node_text(*sv);
-        }
-      }
-      return std::unexpected(at(*vn, k, "decoding_type " + type + ": " + std::string(io::trtllm_speculative_refusal())));
+      if (auto e = read_speculative_config(*vn, file, d, at)) return std::unexpected(*e);
     } else if (!silent.contains(k)) {
       d.ignored.push_back(file + " " + k + ": " + node_text(*vn));
     }

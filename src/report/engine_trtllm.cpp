@@ -75,6 +75,13 @@ ojson section_json(const EngineSection& e, const TrtllmSection& s) {
                  {"max_seq_len_final", g.max_seq_len_final},
                  {"max_seq_len_reduced", g.max_seq_len_reduced},
                  {"holds_requests", s.holds_requests},
+                 {"spec_mode", g.spec_mode.empty() ? ojson(nullptr) : ojson(g.spec_mode)},
+                 {"spec_max_draft_len", g.spec_max_draft_len},
+                 {"spec_layers", g.spec_layers},
+                 {"spec_extra_kv_tokens", g.spec_extra_kv_tokens},
+                 {"spec_weights_bytes", g.spec_weights_bytes},
+                 {"spec_layer_bytes_per_token", g.spec_layer_bytes_per_token},
+                 {"request_kv_tokens", trtllm_request_tokens(g, e.context_tokens)},
                  {"starts", g.starts},
                  {"fits", e.fits},
                  {"notes", e.notes}});
@@ -114,7 +121,12 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
   const auto estimated = [](bool given) { return given ? std::string(" (given)") : std::string(" (estimated)"); };
   detail::Table t({{""}, {"", detail::Align::right}, {"", detail::Align::left, true}});
   t.row({"device total", format_bytes(g.device_total_bytes, u), "CUDA's total (cudaMemGetInfo)"});
-  t.row({"weights", format_bytes(g.weights_bytes, u), "this GPU's shards"});
+  t.row({"weights", format_bytes(g.weights_bytes, u),
+         g.spec_mode.empty() ? std::string("this GPU's shards")
+                             : fmt::format("this GPU's shards, {} of them the {} MTP layer{}", format_bytes(g.spec_weights_bytes, u),
+                                           g.spec_layers == 1 && g.spec_mode == "MTP Eagle" ? std::string("one")
+                                                                                            : std::to_string(g.spec_layers),
+                                           g.spec_layers == 1 ? "" : "s")});
   t.row({"profiling KV cache", format_bytes(g.estimation_kv_bytes, u),
          fmt::format("{} tokens for {} dummy request{} of max_num_tokens {}", with_commas(g.estimation_tokens),
                      g.estimation_requests, g.estimation_requests == 1 ? "" : "s", with_commas(g.max_num_tokens))});
@@ -131,7 +143,11 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
   t.row({"= profiled peak", format_bytes(g.peak_bytes, u), "torch's peak + outside torch"});
   t.row({"KV budget", format_bytes(g.kv_budget_bytes, u),
          fmt::format("{} \u00d7 (device total \u2212 peak + profiling KV cache)", fraction_text(g.fraction_ppm))});
-  t.row({"kv size", format_bytes_auto(g.estimate_bytes_per_token, u), "per token, as the budget counts it"});
+  t.row({"kv size", format_bytes_auto(g.estimate_bytes_per_token, u),
+         g.spec_mode.empty() ? std::string("per token, as the budget counts it")
+                             : fmt::format("per token, as the budget counts it; {} of it the {} spec layer{}",
+                                           format_bytes_auto(g.spec_layer_bytes_per_token, u), g.spec_layers,
+                                           g.spec_layers == 1 ? "" : "s")});
   t.row({"max_tokens", with_commas(g.max_tokens),
          g.max_tokens_given ? std::string("budget // kv size, at most the max_tokens given") : std::string("budget // kv size")});
   t.row({"blocks", with_commas(g.blocks),
@@ -143,6 +159,11 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
          g.max_seq_len_reduced ? fmt::format("adjusted from {}: the pool holds less", with_commas(g.max_seq_len))
                                : std::string()});
   t.row({"max_batch_size", with_commas(g.max_batch_size), ""});
+  if (!g.spec_mode.empty()) {
+    t.row({"speculative", g.spec_mode,
+           fmt::format("max_draft_len {}, + {} extra KV tokens: a request holds {} tokens", g.spec_max_draft_len,
+                       g.spec_extra_kv_tokens, with_commas(trtllm_request_tokens(g, e.context_tokens)))});
+  }
   const std::string rows = t.render("  ", o.width, [&](std::size_t, std::size_t col, const std::string& c) { return col == 2 ? st.dim(c) : c; });
   out += rows.substr(rows.find('\n') + 1); // no header row
   std::string verdict;
@@ -175,10 +196,7 @@ std::vector<std::string*> engine_file_texts(TrtllmSection& s) { return {&s.plan.
 EngineVerdict engine_verdict(const Report& r, const TrtllmSection& s, std::uint64_t) {
   const TrtllmResult& g = s.plan;
   const auto u = UnitSystem::binary;
-  const std::uint64_t per_request =
-      g.tokens_per_block == 0
-          ? 0
-          : ceil_div(std::max<std::uint64_t>(1, r.settings.context_tokens), g.tokens_per_block) * g.tokens_per_block;
+  const std::uint64_t per_request = trtllm_request_tokens(g, r.settings.context_tokens);
   const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, per_request), g.bytes_per_token);
   EngineVerdict out;
   out.required_bytes_per_gpu = checked_add(checked_add(g.weights_bytes, g.activation_bytes), checked_add(g.non_torch_bytes, need));

@@ -164,13 +164,30 @@ guided_decoding_backend: xgrammar
                                                extra + " guided_decoding_backend: xgrammar"});
   options_are_specs(*d, EngineKind::trtllm);
 
-  // speculative_config is refused by name, at its line and column (docs/engines.md,
+  // speculative_config other than MTP is refused by name, at its line and column (docs/engines.md,
   // TensorRT-LLM "Speculative decoding"): its memory is not modelled.
   const std::string spec = tmp.write("spec.yaml", "max_batch_size: 8\nspeculative_config:\n  decoding_type: Eagle3\n  max_draft_len: 3\n");
   auto s = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + spec);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message.starts_with(spec + ":3:3: speculative_config: decoding_type Eagle3: TensorRT-LLM's speculative "
-                                             "decoding (speculative_config: MTP, Eagle / Eagle3, DraftTarget, NGram;"));
+  CHECK(s.error().message.starts_with(spec + ":3:3: speculative_config: decoding_type Eagle3: not modelled; vramcalc "
+                                             "models decoding_type MTP"));
+  // decoding_type MTP is the speculative_mtp option, max_draft_len (or the deprecated
+  // num_nextn_predict_layers) its value, placed at that value; neither given: auto.
+  const std::string mtp = tmp.write("mtp.yaml", "speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 3\n"
+                                                "  use_relaxed_acceptance_for_thinking: true\n");
+  auto m = deployment_from_trtllm("trtllm-serve deepseek-ai/DeepSeek-R1 --extra_llm_api_options " + mtp);
+  REQUIRE(m);
+  CHECK(m->engine_options.at("speculative_mtp").text == "3");
+  CHECK(m->engine_options.at("speculative_mtp").where == mtp + ":3:29");
+  CHECK(m->ignored == std::vector<std::string>{mtp + " speculative_config.use_relaxed_acceptance_for_thinking: true"});
+  const std::string bare = tmp.write("bare.yaml", "speculative_config:\n  decoding_type: MTP\n");
+  auto b = deployment_from_trtllm("trtllm-serve deepseek-ai/DeepSeek-R1 --extra_llm_api_options " + bare);
+  REQUIRE(b);
+  CHECK(b->engine_options.at("speculative_mtp").text == "auto");
+  const std::string vanilla = tmp.write("vanilla.yaml", "speculative_config:\n  decoding_type: MTP\n  use_mtp_vanilla: true\n");
+  auto v = deployment_from_trtllm("trtllm-serve deepseek-ai/DeepSeek-R1 --extra_llm_api_options " + vanilla);
+  REQUIRE_FALSE(v);
+  CHECK(v.error().message.starts_with(vanilla + ":3:20: speculative_config.use_mtp_vanilla: not modelled"));
 
   // --tensor_parallel_size, --ep_size, --config, cuda_graph_config: null, another backend.
   const std::string off = tmp.write("off.yaml", "cuda_graph_config: null\nmoe_expert_parallel_size: 8\nmax_seq_len: 8192\n");
