@@ -11,6 +11,7 @@
 #include "engine_sections.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <string>
 
@@ -922,6 +923,7 @@ constexpr EngineOptionSpec llamacpp_options[] = {
          return std::nullopt;
        }
        auto size = parse_size(t);
+       if (!size && !t.empty() && std::isdigit(static_cast<unsigned char>(t.front())) != 0) return size.error(); // a size, but a bad one
        if (!size) return value_error("'" + std::string(t) + "' is not a .gguf file, f16, bf16, f32 or a size like 888MiB");
        o.mmproj_size_bytes = *size;
        return std::nullopt;
