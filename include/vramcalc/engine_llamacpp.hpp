@@ -23,6 +23,8 @@ inline constexpr std::uint32_t fa_auto = 20250830;          // #15434: -fa auto 
 inline constexpr std::uint32_t output_first = 20251217;     // #18148: -ngl counts the output layer first
 inline constexpr std::uint32_t mla_k_only = 20260124;       // #19067: MLA caches K only (no V)
 inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quantizer treats attn_qkv as attn_v
+inline constexpr std::uint32_t shared_draft = 20260508;     // #22838 (over #22787): one draft context for all slots
+inline constexpr std::uint32_t draft_mtp = 20260515;        // #22673: --spec-type draft-mtp (the GGUF's own MTP layers)
 inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
 } // namespace llamacpp_release
 
@@ -50,6 +52,9 @@ struct LlamaCppOptions {
   std::uint32_t release = 0;           // build date YYYYMMDD of the llama.cpp modelled; 0: the newest
   bool server = true;                  // llama-server; false: the library (llama-cli, bindings, Ollama, LM Studio)
   std::uint32_t n_draft = 0;           // llama-server: draft tokens per sequence (speculative decoding)
+  // llama-server --spec-type draft-mtp (PR #22673): drafting with the GGUF's own NextN/MTP
+  // layers, loaded with the model, in an MTP context of its own; n_draft is --spec-draft-n-max.
+  bool spec_mtp = false;
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
   bool no_kv_offload = false;          // -nkvo / --no-kv-offload: every layer's KV cache in system RAM, attention on the CPU
@@ -91,6 +96,25 @@ struct LlamaCppDraft {
   [[nodiscard]] std::uint64_t total() const;
 };
 
+// llama-server --spec-type draft-mtp (common/speculative.cpp common_speculative_init_result):
+// the MTP blocks' tensors loaded with the model (llama_model_params::load_mtp), one MTP
+// context (LLAMA_CONTEXT_TYPE_MTP) with the target's n_ctx and sequences, and, for models
+// whose recurrent state rolls back, n_draft snapshots of it; docs/engines.md, "MTP drafting".
+struct LlamaCppMtp {
+  std::uint32_t layers = 0;           // MTP blocks (nextn_predict_layers), placed after the repeating layers
+  std::uint32_t kv_layers = 0;        // layers the MTP context caches
+  bool target_caches_mtp = false;     // the target's cache holds the MTP blocks too (no layer filter)
+  std::uint64_t n_draft = 0;          // --spec-draft-n-max
+  std::uint64_t n_ctx = 0;            // the MTP context's cells, all streams (the target's n_ctx)
+  Dtype type_k = Dtype::f16, type_v = Dtype::f16; // -ctkd / -ctvd (default f16)
+  std::uint64_t weights_bytes = 0;    // the MTP blocks' tensors, all devices
+  std::uint64_t kv_bytes = 0;         // the MTP context's KV cache, all devices
+  std::uint64_t compute_bytes = 0;    // its compute buffers, all devices
+  std::uint64_t output_bytes = 0;     // its logits buffer (host)
+  std::uint64_t state_snapshot_bytes = 0; // the target's recurrent state rows for rollback (n_rs_seq = n_draft)
+  [[nodiscard]] std::uint64_t total() const;
+};
+
 struct LlamaCppDevice {
   std::string name;
   std::uint64_t usable_bytes = 0;
@@ -124,6 +148,7 @@ struct LlamaCppResult {
   std::vector<LlamaCppDevice> gpus;
   LlamaCppDevice host;             // weights, caches and buffers left in system RAM
   std::optional<LlamaCppDraft> draft; // -md: its bytes are in the devices' figures too
+  std::optional<LlamaCppMtp> mtp;     // --spec-type draft-mtp: its bytes are in the devices' figures too
   std::uint64_t lora_bytes = 0;    // --lora adapters, all devices (in each device's lora_bytes)
   std::uint64_t lora_adapters = 0, lora_rank = 0; // adapters loaded; rank of --lora RANK (0: files)
   std::uint64_t mmproj_bytes = 0;  // --mmproj: its weights, in the first GPU's (or the host's) model_bytes
@@ -166,6 +191,10 @@ struct LlamaCppResult {
 // compute buffers, added to the devices of `r`.
 void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_t contexts,
                         const std::vector<GpuSpec>& gpus, const LlamaCppOptions& options);
+
+// Why the llama.cpp of `release` (YYYYMMDD, 0: the newest) does not draft with `spec`'s own MTP
+// layers under --spec-type draft-mtp, or vramcalc does not model it ("" when both do).
+[[nodiscard]] std::string llamacpp_mtp_refusal(const ModelSpec& spec, std::uint32_t release);
 
 // llama.cpp's account (--engine llamacpp): its buffers on each GPU and in system RAM.
 struct LlamaCppSection {

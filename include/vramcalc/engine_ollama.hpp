@@ -122,10 +122,13 @@ struct OllamaLlamaCpp {
 [[nodiscard]] std::string ollama_adapter_refusal(const ModelSpec& spec, OllamaRelease release);
 
 // Why vramcalc does not size a draft model (--draft) under Ollama `release`: none before 0.30.0
-// (no draft argument to any runner); from 0.30.0 llama-server's --spec-type draft-mtp (and
-// draft-dflash from 0.32.7) contexts, which are not modelled.
+// (no draft argument to any runner); from 0.30.0 a Modelfile DRAFT is an MTP drafter file
+// (--spec-type draft-mtp --spec-draft-model; draft-dflash from 0.32.7), which is not read. A
+// model's own MTP layers are drafted with automatically and counted (ollama_plan).
 [[nodiscard]] std::string ollama_draft_refusal(OllamaRelease release);
 inline constexpr OllamaRelease ollama_first_draft{0, 30, 0};
+// api/types.go DefaultOptions: DraftNumPredict, llama-server's --spec-draft-n-max (0.30.0+).
+inline constexpr std::uint32_t ollama_draft_num_predict = 4;
 
 // blk.0's weights in `format` plus its KV for `cells` tokens of `kv_type`: the layer Ollama's
 // estimator keeps free on each GPU (llm/memory.go EstimateGPULayers, `layerSize`).

@@ -161,6 +161,7 @@ void check_refusals(LlamaCppResult& r, const ModelSpec& spec, std::uint64_t n_se
 // layer is offloaded first); before it i_gpu_start = L - N, so the output went to a GPU only
 // with N > L.
 struct LayerPlacement {
+  std::uint64_t n_layer = 0;          // L: the repeating layers, MTP blocks loaded included (n_layer_all)
   std::uint64_t offloaded_layers = 0; // N: the layers of [blk.0 ... blk.L-1, output] on GPUs
   std::uint64_t first_gpu_layer = 0;  // i_gpu_start
   std::vector<double> cumulative_splits; // each GPU's upper bound in [0, 1]
@@ -177,11 +178,11 @@ struct LayerPlacement {
   }
 };
 
-LayerPlacement place_layers(const ModelSpec& spec, const std::vector<GpuSpec>& gpus, std::uint32_t release,
+LayerPlacement place_layers(std::uint64_t n_layer, const std::vector<GpuSpec>& gpus, std::uint32_t release,
                             const LlamaCppOptions& o) {
   namespace rel = llamacpp_release;
   LayerPlacement p;
-  const std::uint64_t n_layer = spec.num_layers;
+  p.n_layer = n_layer;
   const std::uint64_t ngl_req = o.n_gpu_layers.value_or(UINT32_MAX);
   p.offloaded_layers = gpus.empty() ? 0 : std::min<std::uint64_t>(ngl_req, n_layer + 1);
   const std::uint64_t slots = release >= rel::output_first ? n_layer + 1 : n_layer;
@@ -221,6 +222,7 @@ struct HostCopies {
   std::uint64_t largest_matrix_bytes = 0; // the largest matrix of a host layer
   std::uint64_t largest_layer_bytes = 0;  // all the weights of the largest host layer
   std::uint64_t output_bytes = 0;         // the head, when it stays in system RAM
+  std::uint64_t mtp_weights_bytes = 0;    // not a copy: the MTP blocks' tensors on all devices (draft-mtp)
 };
 
 // Weights, tensor by tensor, in the buffer of their device. Weights left in system RAM are
@@ -229,9 +231,11 @@ struct HostCopies {
 // weights of one host layer, size the first GPU's compute buffer below.
 HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightFormat& format,
                          const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda) {
-  const std::uint64_t n_layer = spec.num_layers;
+  // The MTP blocks (blk.L ... with their nextn.* tensors) are loaded only with draft-mtp
+  // (llama_model_params::load_mtp; else TENSOR_SKIP), and are then in the placement's layers.
+  const std::uint64_t n_layer = placement.n_layer;
   const int output_device = placement.output_device;
-  const std::vector<Tensor> tensors = model_tensors(spec);
+  const std::vector<Tensor> tensors = model_tensors(spec, n_layer > spec.num_layers);
   std::vector<Tensor> in_file;
   for (const Tensor& t : tensors) {
     if (t.group() != TensorGroup::vision) in_file.push_back(t);
@@ -252,7 +256,9 @@ HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightF
     }
     const bool on_gpu = d >= 0 && cuda;
     LlamaCppDevice& dev = device(r, d);
-    dev.model_bytes = checked_add(dev.model_bytes, alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, on_gpu));
+    const std::uint64_t bytes = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, on_gpu);
+    dev.model_bytes = checked_add(dev.model_bytes, bytes);
+    if (t.mtp) host.mtp_weights_bytes = checked_add(host.mtp_weights_bytes, bytes);
     if (d < 0 && t.role != TensorRole::token_embd) {
       // What its copy takes on the GPU.
       const std::uint64_t copy = alloc_bytes(storage[i].dtype, storage[i].bytes, t.ne0, cuda);
@@ -301,26 +307,30 @@ void place_loras(LlamaCppResult& r, const std::vector<LlamaCppLora>& loras, cons
   for (const LlamaCppLora& lora : loras) r.lora_rank = std::max(r.lora_rank, lora.rank);
 }
 
-// f32 whatever the cache types; one state per sequence (llama_memory_recurrent).
-std::uint64_t recurrent_state_bytes(const ModelSpec& spec, const LayerSpec& layer, std::uint64_t n_seq) {
+// f32 whatever the cache types; one state per sequence (llama_memory_recurrent), each with
+// `rows` rows: 1 + n_rs_seq, the rollback snapshots of draft-mtp (mem_size × (1 + n_rs_seq)).
+std::uint64_t recurrent_state_bytes(const ModelSpec& spec, const LayerSpec& layer, std::uint64_t n_seq,
+                                    std::uint64_t rows = 1) {
   RecurrentSpec f32 = *spec.recurrent;
   f32.state_dtype = Dtype::f32;
   ModelSpec s32 = spec;
   s32.recurrent = f32;
-  return checked_mul(state_bytes_per_sequence(s32, layer), std::max<std::uint64_t>(1, n_seq));
+  return checked_mul(checked_mul(state_bytes_per_sequence(s32, layer), std::max<std::uint64_t>(1, n_seq)), rows);
 }
 
-// KV cache and recurrent state, on each layer's device. Returns the largest K + V of one layer
-// whose cache is in system RAM.
+// KV cache and recurrent state, on each layer's device, of layers `first_layer` on (a layer
+// filter of llama_model::create_memory); `rs_rows` rows per recurrent state. Returns the largest
+// K + V of one layer whose cache is in system RAM.
 std::uint64_t place_kv_cache(LlamaCppResult& r, const ModelSpec& spec, const LayerPlacement& placement,
-                             std::uint64_t n_seq, bool latent, bool cuda, bool no_kv_offload) {
+                             std::uint64_t n_seq, bool latent, bool cuda, bool no_kv_offload,
+                             std::uint64_t first_layer = 0, std::uint64_t rs_rows = 1) {
   namespace rel = llamacpp_release;
   std::uint64_t v_max = 0;
   for (const LayerSpec& l : spec.layers) {
     if (l.has_mixer && l.attention != AttentionKind::none) v_max = std::max(v_max, l.num_kv_heads * l.head_dim_v);
   }
   std::uint64_t host_kv_layer = 0; // the largest K + V of one layer whose cache is in system RAM
-  for (std::uint64_t il = 0; il < spec.num_layers; ++il) {
+  for (std::uint64_t il = first_layer; il < spec.num_layers; ++il) {
     const LayerSpec& l = spec.layers[il];
     // -nkvo (offload_kqv false): the cache's buffer type is the CPU's for every layer
     // (llama_kv_cache::llama_kv_cache, src/llama-kv-cache.cpp; the recurrent cache alike).
@@ -329,7 +339,7 @@ std::uint64_t place_kv_cache(LlamaCppResult& r, const ModelSpec& spec, const Lay
     if (!l.has_mixer) continue;
     if (l.attention == AttentionKind::none) {
       if (!spec.recurrent) continue;
-      const std::uint64_t st = recurrent_state_bytes(spec, l, n_seq);
+      const std::uint64_t st = recurrent_state_bytes(spec, l, n_seq, rs_rows);
       r.state_bytes += st;
       device(r, d).kv_bytes = checked_add(device(r, d).kv_bytes, alloc_bytes(Dtype::f32, st, 1, on_gpu));
       continue;
@@ -411,7 +421,7 @@ void plan_compute_buffers(LlamaCppResult& r, const ModelSpec& spec, const LayerP
   // offload: CUDA's min batch 32), layers in system RAM included; below that those layers
   // run on the CPU.
   in.op_offload = !r.gpus.empty() && t >= 32;
-  in.host_layers = placement.offloaded_layers < spec.num_layers + 1 || (o.n_cpu_moe > 0 && spec.moe);
+  in.host_layers = placement.offloaded_layers < placement.n_layer + 1 || (o.n_cpu_moe > 0 && spec.moe);
   in.output_device = placement.output_device;
   in.host_copies = host_copies;
   // -nkvo runs attention on the CPU: no GPU attends from copies of a host layer's K and V.
@@ -435,6 +445,116 @@ void plan_compute_buffers(LlamaCppResult& r, const ModelSpec& spec, const LayerP
     // CPU only, or batches too small to offload: the host runs its layers' phases.
     r.host.compute_bytes = round_up(std::max({ph.att, ph.ffn, in.output_device < 0 ? ph.out : 0}), 128);
   }
+}
+
+// draft-mtp (the build of 2026-09-12): the architectures with an MTP graph vramcalc models, and
+// the layers their caches hold (src/llama-model.cpp llama_model::create_memory). glm4moe and
+// deepseek2 take the plain cache with no layer filter, so both the target's and the MTP
+// context's caches hold every block of the file, MTP blocks included; the hybrid Qwen
+// models' MTP context is a plain cache of the MTP blocks only (filter il >= n_layer()), their
+// target's hybrid cache the repeating layers only.
+enum class MtpCache : std::uint8_t { unsupported, all_layers, mtp_only };
+
+MtpCache mtp_cache(std::string_view arch) {
+  if (arch == "glm4moe" || arch == "deepseek2") return MtpCache::all_layers;
+  if (arch == "qwen3next" || arch == "qwen35" || arch == "qwen35moe") return MtpCache::mtp_only;
+  return MtpCache::unsupported;
+}
+
+// Recurrent state that keeps n_rs_seq rollback snapshots (src/llama-arch.cpp
+// llm_arch_supports_rs_rollback); draft-mtp asks for n_draft of them
+// (common_params_speculative::need_n_rs_seq).
+bool rs_rollback(std::string_view arch) {
+  return arch == "qwen35" || arch == "qwen35moe" || arch == "lfm2" || arch == "lfm2moe" || arch == "nemotron_h" ||
+         arch == "nemotron_h_moe" || arch == "bailingmoe3";
+}
+
+} // namespace
+
+std::string llamacpp_mtp_refusal(const ModelSpec& spec, std::uint32_t release) {
+  if ((release == 0 ? llamacpp_release::newest : release) < llamacpp_release::draft_mtp)
+    return "--spec-type draft-mtp needs a build from 2026-05-15 on (PR #22673); this one has no MTP drafting";
+  if (spec.mtp_layers == 0) return "--spec-type draft-mtp: the model has no MTP (nextn) layers (\"failed to create MTP context\")";
+  if (mtp_cache(spec.arch) == MtpCache::unsupported)
+    return "--spec-type draft-mtp: vramcalc models it for glm4moe, deepseek2, qwen3next, qwen35 and qwen35moe, not " +
+           (spec.arch.empty() ? std::string("this architecture") : spec.arch);
+  return "";
+}
+
+namespace {
+
+// The model as llama.cpp's caches see a file with its MTP blocks: blk.L ... blk.L+M-1 as
+// full-attention blocks after the repeating ones (the shapes model_tensors gives them).
+ModelSpec with_mtp_blocks(const ModelSpec& spec) {
+  ModelSpec ext = spec;
+  LayerSpec l;
+  l.num_kv_heads = spec.attention.num_kv_heads;
+  l.head_dim_k = spec.attention.head_dim;
+  l.head_dim_v = spec.attention.v_head_dim;
+  l.moe = spec.moe.has_value();
+  ext.layers.insert(ext.layers.end(), spec.mtp_layers, l);
+  ext.num_layers = spec.num_layers + spec.mtp_layers;
+  return ext;
+}
+
+// A context's buffers added to `r`'s devices: `from`'s KV cache, compute and output buffers
+// (its weights are the target's, or counted by the caller).
+void add_context_buffers(LlamaCppResult& r, const LlamaCppResult& from, std::uint64_t times, const char* what) {
+  const auto add = [&](LlamaCppDevice& to, const LlamaCppDevice& d) {
+    to.kv_bytes = checked_add(to.kv_bytes, checked_mul(times, d.kv_bytes, what), what);
+    to.compute_bytes = checked_add(to.compute_bytes, checked_mul(times, d.compute_bytes, what), what);
+    to.output_bytes = checked_add(to.output_bytes, checked_mul(times, d.output_bytes, what), what);
+  };
+  for (std::size_t i = 0; i < r.gpus.size() && i < from.gpus.size(); ++i) add(r.gpus[i], from.gpus[i]);
+  add(r.host, from.host);
+}
+
+// The MTP context (common_speculative_init_result with LLAMA_CONTEXT_TYPE_MTP): the target's
+// n_ctx, sequences, batch and streams (common_base_params_to_speculative copies the target's
+// params), the draft cache types -ctkd / -ctvd, n_outputs_max = n_parallel, on the target's
+// model and so its layer placement; its cache holds `ext`'s layers from `first_layer` on.
+LlamaCppMtp plan_mtp_context(LlamaCppResult& r, const ModelSpec& spec, const ModelSpec& ext, const LayerPlacement& placement,
+                             const HostCopies& host_copies, std::uint64_t n_seq, std::uint64_t window,
+                             const std::vector<GpuSpec>& gpus, bool cuda, bool latent, const LlamaCppOptions& o) {
+  LlamaCppResult m;
+  m.release = r.release;
+  m.n_ctx = r.n_ctx;
+  m.cells = r.cells;
+  m.n_stream = r.n_stream;
+  m.swa_cells = r.swa_cells;
+  m.n_batch = r.n_batch;
+  m.n_ubatch = r.n_ubatch;
+  m.flash_attn = r.flash_attn;
+  m.type_k = o.type_k_draft.value_or(Dtype::f16);
+  m.type_v = o.type_v_draft.value_or(Dtype::f16);
+  assign_devices(m, placement, placement.n_layer, gpus, 0);
+  const std::uint64_t first = mtp_cache(spec.arch) == MtpCache::mtp_only ? spec.num_layers : 0;
+  const std::uint64_t host_kv_layer = place_kv_cache(m, ext, placement, n_seq, latent, cuda, o.no_kv_offload, first);
+  LlamaCppOptions mo = o;
+  mo.server = true; // n_outputs_max = n_parallel: n_seq x (1 + 0) rows
+  mo.n_draft = 0;
+  mo.type_k = m.type_k;
+  mo.type_v = m.type_v;
+  plan_compute_buffers(m, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, mo);
+  // Its graph (LLM_GRAPH_TYPE_DECODER_MTP) runs the MTP blocks only: no GPU without one of them
+  // (or the output layer, whose head it may use) gets a compute buffer.
+  for (std::size_t i = 0; i < m.gpus.size(); ++i) {
+    const int d = static_cast<int>(i);
+    if (d != placement.device_of(spec.num_layers) && d != placement.output_device) m.gpus[i].compute_bytes = 0;
+  }
+  m.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
+  add_context_buffers(r, m, 1, "the MTP context");
+  LlamaCppMtp out;
+  out.layers = static_cast<std::uint32_t>(spec.mtp_layers);
+  out.kv_layers = static_cast<std::uint32_t>(ext.num_layers - first);
+  out.n_ctx = m.n_ctx;
+  out.type_k = m.type_k;
+  out.type_v = m.type_v;
+  out.kv_bytes = m.kv_bytes;
+  for (const LlamaCppDevice& g : m.gpus) out.compute_bytes = checked_add(out.compute_bytes, g.compute_bytes);
+  out.compute_bytes = checked_add(out.compute_bytes, m.host.compute_bytes);
+  out.output_bytes = m.host.output_bytes;
+  return out;
 }
 
 } // namespace
@@ -461,15 +581,30 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
 
   const bool latent = latent_cache(spec);
   check_refusals(r, spec, n_seq, latent);
+  // draft-mtp: the MTP blocks are loaded and take their places after the repeating layers.
+  const std::string mtp_error = o.spec_mtp ? llamacpp_mtp_refusal(spec, release) : "";
+  if (r.error.empty() && !mtp_error.empty()) r.error = mtp_error;
+  const bool mtp = o.spec_mtp && mtp_error.empty();
+  const ModelSpec ext = mtp ? with_mtp_blocks(spec) : ModelSpec{};
+  const ModelSpec& cached = mtp && mtp_cache(spec.arch) == MtpCache::all_layers ? ext : spec;
 
-  const LayerPlacement placement = place_layers(spec, gpus, release, o);
-  assign_devices(r, placement, spec.num_layers, gpus, overhead_bytes);
+  const LayerPlacement placement = place_layers(mtp ? ext.num_layers : spec.num_layers, gpus, release, o);
+  assign_devices(r, placement, placement.n_layer, gpus, overhead_bytes);
   const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
   place_loras(r, o.loras, placement, o.n_cpu_moe, cuda);
-  const std::uint64_t host_kv_layer = place_kv_cache(r, spec, placement, n_seq, latent, cuda, o.no_kv_offload);
+  const std::uint64_t rs_rows = mtp && rs_rollback(spec.arch) ? 1 + std::uint64_t{o.n_draft} : 1;
+  const std::uint64_t host_kv_layer =
+      place_kv_cache(r, cached, placement, n_seq, latent, cuda, o.no_kv_offload, 0, rs_rows);
   plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
   // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
   r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
+  if (mtp) {
+    r.mtp = plan_mtp_context(r, spec, ext, placement, host_copies, n_seq, window, gpus, cuda, latent, o);
+    r.mtp->target_caches_mtp = &cached == &ext;
+    r.mtp->n_draft = o.n_draft;
+    r.mtp->weights_bytes = host_copies.mtp_weights_bytes;
+    if (rs_rows > 1) r.mtp->state_snapshot_bytes = r.state_bytes - r.state_bytes / rs_rows;
+  }
 
   r.fits = r.error.empty();
   for (const LlamaCppDevice& g : r.gpus) r.fits = r.fits && g.fits();
@@ -502,6 +637,11 @@ LlamaCppLora llamacpp_rank_lora(const ModelSpec& spec, std::uint64_t rank, Dtype
   return lora;
 }
 
+std::uint64_t LlamaCppMtp::total() const {
+  return checked_add(checked_add(checked_add(checked_add(weights_bytes, kv_bytes), compute_bytes), output_bytes),
+                     state_snapshot_bytes);
+}
+
 std::uint64_t LlamaCppDraft::total() const {
   return checked_add(weights_bytes, checked_mul(contexts, checked_add(kv_bytes, compute_bytes), "the draft model"),
                      "the draft model");
@@ -522,6 +662,7 @@ void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_
   d.kv_unified = false;
   d.server = false; // a draft context reserves outputs as a plain context does
   d.n_draft = 0;
+  d.spec_mtp = false;
   d.loras.clear(); // the adapters modify the target model only
   const std::uint64_t n_ctx = o.n_ctx_draft != 0 ? o.n_ctx_draft : r.cells;
   d.n_batch = static_cast<std::uint32_t>(std::min<std::uint64_t>(pad256(n_ctx), UINT32_MAX));
@@ -603,6 +744,19 @@ void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions
   for (const LlamaCppDevice& g : r.gpus) r.fits = r.fits && g.fits();
 }
 
+// What --spec-type draft-mtp does beyond its figures (the MTP line and the devices' rows).
+std::string fmt_mtp_note(const LlamaCppMtp& m) {
+  std::string n = "--spec-type draft-mtp: the MTP block" + std::string(m.layers == 1 ? " counts" : "s count") +
+                  " among the layers (-ngl); the MTP context's compute buffer is the target's estimate on the "
+                  "device of the MTP block, an upper bound (its own graph measured 0.60 to 1.00 times that on the CPU).";
+  if (m.target_caches_mtp)
+    n += " This architecture's caches have no layer filter: the target's and the MTP context's each hold every block, "
+         "the MTP blocks included (measured).";
+  if (m.state_snapshot_bytes > 0)
+    n += " The recurrent state keeps " + std::to_string(m.n_draft) + " rollback snapshots a sequence (n_rs_seq).";
+  return n;
+}
+
 std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& s, const LlamaCppSection& l) {
   std::vector<std::string> notes;
   const LlamaCppResult& p = l.plan;
@@ -640,6 +794,10 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
   } else if (model.vision_params > 0 && s.engine_options.llamacpp.no_mmproj_offload) {
     notes.emplace_back("--no-mmproj-offload without --mmproj: no projector is counted.");
   }
+  if (p.mtp) {
+    const LlamaCppMtp& m = *p.mtp;
+    notes.push_back(fmt_mtp_note(m));
+  }
   if (s.engine_options.llamacpp.n_cpu_moe > 0 && model.moe) {
     notes.push_back("The routed experts of the first " +
                     std::to_string(std::min<std::uint64_t>(s.engine_options.llamacpp.n_cpu_moe, model.num_layers)) +
@@ -662,10 +820,20 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   // With a draft model llama-server drafts --draft-max tokens per step (common/common.h
   // common_params_speculative: n_max 16 by default).
   if (s.draft && o.n_draft == 0) o.n_draft = 16;
+  // draft-mtp drafts --spec-draft-n-max tokens (common_params_speculative_draft::n_max, 3 in
+  // the build of 2026-09-12).
+  if (o.spec_mtp && !s.draft && o.n_draft == 0) o.n_draft = 3;
   const auto plan_on = [&](std::uint32_t n) {
     const std::vector<GpuSpec> gpus(n, g.gpu);
     LlamaCppResult r = llamacpp_plan(model, w, n_ctx, s.batch, gpus, s.overhead_bytes, o);
     if (s.draft) llamacpp_add_draft(r, *s.draft, s.batch, gpus, o);
+    if (s.draft && o.spec_mtp && r.error.empty()) {
+      // common/speculative.cpp: with a draft file and draft-mtp the MTP context is the draft
+      // model's (an MTP drafter GGUF), not the target's.
+      r.error = "--spec-type draft-mtp with a draft model makes it an MTP drafter (--spec-draft-model), which vramcalc "
+                "does not model; without --draft the model's own MTP layers draft";
+      r.fits = false;
+    }
     add_mmproj(r, model, o);
     return r;
   };
@@ -687,7 +855,7 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   l.server = o.server;
   l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   l.swa_full = o.swa_full;
-  l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1);
+  l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1 + (p.mtp ? p.mtp->layers : 0));
   EngineSection e = section_head(release_text(p.release), g.gpu, 1, static_cast<std::uint32_t>(p.gpus.size()),
                                  s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
@@ -946,8 +1114,19 @@ constexpr EngineOptionSpec llamacpp_options[] = {
      llamacpp_version},
     {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
      false, true, llamacpp_app},
-    {"--draft-max", "draft_max",
-     "llama.cpp: draft tokens per sequence of speculative decoding (default 0; 16 with a draft model)", false, true,
+    {"--spec-type", "spec_type",
+     "llama.cpp: speculative decoding type: draft-mtp drafts with the model's own MTP layers (from 2026-05-15), none",
+     false, true,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       const std::string v = to_lower(t);
+       if (v == "draft-mtp") s.engine_options.llamacpp.spec_mtp = true;
+       else if (v == "none") s.engine_options.llamacpp.spec_mtp = false;
+       else return value_error("'" + excerpt(v) + "' is not modelled; vramcalc models draft-mtp (and none)");
+       return std::nullopt;
+     }},
+    {"--draft-max,--spec-draft-n-max", "draft_max",
+     "llama.cpp: draft tokens per sequence of speculative decoding (default 0; 16 with a draft model, 3 with draft-mtp)",
+     false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        if (t == "0") return std::nullopt;
        return read_into(s.engine_options.llamacpp.n_draft, parse_count(t, 1u << 16));

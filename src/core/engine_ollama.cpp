@@ -481,16 +481,22 @@ std::string ollama_draft_refusal(OllamaRelease release) {
            "(llm/llama_server.go appendMTPDraftArgs)";
   }
   return "Ollama " + ollama_release_name(release) +
-         " drafts through llama-server's --spec-type draft-mtp (draft-dflash from 0.32.7) --spec-draft-model (a "
-         "Modelfile DRAFT, llm/llama_server.go appendMTPDraftArgs / appendDraftArgs); the draft contexts of the "
-         "llama.cpp it runs are not modelled";
+         " passes a Modelfile DRAFT to llama-server as an MTP drafter file, --spec-type draft-mtp --spec-draft-model "
+         "(draft-dflash from 0.32.7; llm/llama_server.go appendMTPDraftArgs / appendDraftArgs), which vramcalc does not "
+         "read; a model's own MTP layers are drafted with by themselves and counted without --draft";
 }
 
 OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
                          const OllamaEnv& env, const std::vector<GpuSpec>& gpus, std::span<const LlamaCppLora> adapters) {
   OllamaResult out;
   const OllamaModelFacts facts = ollama_model_facts(spec);
-  out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1);
+  // From 0.30.0 llama-server drafts with a GGUF's own MTP layers by itself (llm/llama_server.go
+  // NewLlamaServerRunner: hasMTPDraft, nextn_predict_layers > 0, sets EnableMTP;
+  // appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max DraftNumPredict
+  // --spec-draft-backend-sampling); the MTP blocks then count among the layers.
+  const bool mtp = spec.mtp_layers > 0 && release >= ollama_first_draft &&
+                   llamacpp_mtp_refusal(spec, ollama_settings(release, env, facts, gpus).llamacpp_release).empty();
+  out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1 + (mtp ? spec.mtp_layers : 0));
 
   const auto attempt = [&](std::uint64_t parallel, const std::vector<GpuSpec>& use, std::optional<std::uint32_t> ngl) {
     OllamaSettings s = ollama_settings(release, env, facts, gpus);
@@ -501,6 +507,10 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
                                      : 0;
     OllamaLlamaCpp q = ollama_llamacpp_request(s, buffer, adapters);
     if (ngl && !s.num_gpu) q.options.n_gpu_layers = ngl;
+    if (mtp) {
+      q.options.spec_mtp = true;
+      q.options.n_draft = ollama_draft_num_predict;
+    }
     LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
     return std::tuple{std::move(s), std::move(q), std::move(lr)};
   };
@@ -644,11 +654,16 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
                       " also takes the adapters' tensors off the first GPU's free memory when it places layers (the "
                       "projector loop of llm/server.go ranges over LoraPath): it may offload fewer layers than shown.");
   }
-  if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
+  if (r.llamacpp.mtp) {
     e.notes.push_back("Ollama " + ollama_release_name(st.release) +
                       " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "
-                      "hasMTPDraft: --spec-type draft-mtp --spec-draft-n-max 4, from 0.30.0); its draft context is not "
-                      "counted.");
+                      "hasMTPDraft, appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " +
+                      std::to_string(ollama_draft_num_predict) + ", from 0.30.0); it is counted (llama.cpp's MTP "
+                      "blocks, MTP context and state snapshots, in the rows below).");
+  } else if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
+    e.notes.push_back("Ollama " + ollama_release_name(st.release) +
+                      " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "
+                      "hasMTPDraft); " + llamacpp_mtp_refusal(model, st.llamacpp_release) + ": not counted.");
   }
   if (!o.env.ignored.empty()) {
     std::string keys;

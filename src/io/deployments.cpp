@@ -526,6 +526,14 @@ constexpr FlagMap llama_server_flags[] = {
     {"--draft-max", "opt:draft_max"},
     {"--draft", "opt:draft_max"},
     {"--draft-n", "opt:draft_max"},
+    // The spellings of the builds with MTP drafting (common/arg.cpp, 2026): --spec-type,
+    // --spec-draft-n-max and the --spec-draft-* names of the draft flags above.
+    {"--spec-type", "opt:spec_type"},
+    {"--spec-draft-n-max", "opt:draft_max"},
+    {"--spec-draft-model", "draft"},
+    {"--spec-draft-ngl", "opt:n_gpu_layers_draft"},
+    {"--spec-draft-type-k", "opt:cache_type_k_draft"},
+    {"--spec-draft-type-v", "opt:cache_type_v_draft"},
 };
 
 // -hf user/repo:Q4_K_M: the model from the repository name, the quant from the tag.

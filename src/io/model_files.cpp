@@ -265,6 +265,22 @@ void finish(ModelFiles& mf, bool gguf, std::uint64_t file_bytes) {
       ++mf.missing_count;
     }
   }
+  // A GGUF's MTP blocks (blk.L ... with nextn.* tensors) stay out of the weights (llama.cpp skips
+  // them unless --spec-type draft-mtp loads them) and so among the unmatched tensors; they are
+  // indexed by name too, so that draft-mtp finds their types and bytes.
+  if (gguf && mf.spec.mtp_layers > 0) {
+    std::set<std::string> mtp_names;
+    for (const Tensor& t : model_tensors(mf.spec, true)) {
+      if (t.mtp) mtp_names.insert(t.gguf_name());
+    }
+    for (const FileTensorInfo& t : mf.tensors) {
+      if (!t.mapped.empty() || !mtp_names.contains(t.name) || ft->by_name.contains(t.name)) continue;
+      FileTensors::Entry& e = ft->by_name[t.name];
+      e.dtype = parse_dtype(t.type).value_or(mf.spec.dtype);
+      e.bytes = t.bytes;
+      e.elements = t.elements;
+    }
+  }
   if (ft->unmatched_count > 0) {
     mf.warnings.push_back(std::to_string(ft->unmatched_count) + " tensor(s) of the files (" +
                           std::to_string(ft->unmatched_bytes) +

@@ -100,6 +100,23 @@ void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult
   if (p.lora_adapters > 0) {
     out["lora"] = ojson{{"adapters", p.lora_adapters}, {"rank", p.lora_rank}, {"bytes", p.lora_bytes}};
   }
+  if (p.mtp) {
+    // Only with --spec-type draft-mtp (llama-server, or Ollama 0.30+ on a model with MTP layers).
+    const LlamaCppMtp& m = *p.mtp;
+    out["mtp"] = ojson{{"layers", m.layers},
+                       {"n_draft", m.n_draft},
+                       {"n_ctx", m.n_ctx},
+                       {"kv_layers", m.kv_layers},
+                       {"target_caches_mtp_layers", m.target_caches_mtp},
+                       {"cache_type_k", ggml_type_name(m.type_k)},
+                       {"cache_type_v", ggml_type_name(m.type_v)},
+                       {"weights_bytes", m.weights_bytes},
+                       {"kv_bytes", m.kv_bytes},
+                       {"compute_bytes", m.compute_bytes},
+                       {"output_bytes", m.output_bytes},
+                       {"state_snapshot_bytes", m.state_snapshot_bytes},
+                       {"total_bytes", m.total()}};
+  }
   ojson devices = ojson::array();
   for (const LlamaCppDevice& d : p.gpus) devices.push_back(device_json(d, true, p.lora_adapters > 0));
   out["devices"] = std::move(devices);
@@ -108,6 +125,22 @@ void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult
   out["aborts"] = p.aborts;
   out["fits"] = e.fits;
   out["notes"] = e.notes;
+}
+
+std::string llamacpp_mtp_line(const LlamaCppResult& p, const RenderOptions& o) {
+  if (!p.mtp) return "";
+  const LlamaCppMtp& m = *p.mtp;
+  const UnitSystem u = o.units;
+  return detail::wrap(
+      fmt::format("MTP drafting (--spec-type draft-mtp, {} draft tokens): {} MTP block{} {}, one MTP context of {} "
+                  "cells caching {} layer{} (cache {} / {}) KV {} + compute {}{}; {} in all, in the rows below",
+                  m.n_draft, m.layers, m.layers == 1 ? "" : "s", format_bytes(m.weights_bytes, u), with_commas(m.n_ctx),
+                  m.kv_layers, m.kv_layers == 1 ? "" : "s", ggml_type_name(m.type_k), ggml_type_name(m.type_v),
+                  format_bytes(m.kv_bytes, u), format_bytes(m.compute_bytes, u),
+                  m.state_snapshot_bytes > 0 ? fmt::format(", state snapshots {}", format_bytes(m.state_snapshot_bytes, u))
+                                             : "",
+                  format_bytes(m.total(), u)),
+      o.width, "  ", "    ");
 }
 
 std::string llamacpp_refusal(const LlamaCppResult& p) {
@@ -219,6 +252,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                                     format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
                         o.width, "  ", "    ");
   }
+  out += llamacpp_mtp_line(p, o);
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {

@@ -752,7 +752,8 @@ TEST_CASE("Ollama: the releases whose own engine refuses adapters, and draft mod
   CHECK(ollama_adapter_refusal(model("qwen3-8b"), release("0.11.10")).empty());
   // Llama runs on the llama runner in every release.
   CHECK(ollama_adapter_refusal(model("llama3.1-8b"), release("0.20.0")).empty());
-  // Draft models: none before 0.30.0; from it llama-server's draft contexts, not modelled.
+  // Draft models: none before 0.30.0; from it a Modelfile DRAFT is an MTP drafter file
+  // (--spec-draft-model), not read (a model's own MTP layers are counted: test_llamacpp_mtp.cpp).
   CHECK(ollama_draft_refusal(release("0.24.0")).find("has no speculative decoding") != std::string::npos);
-  CHECK(ollama_draft_refusal(release("0.30.0")).find("are not modelled") != std::string::npos);
+  CHECK(ollama_draft_refusal(release("0.30.0")).find("which vramcalc does not read") != std::string::npos);
 }
