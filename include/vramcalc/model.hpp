@@ -161,6 +161,26 @@ struct EncoderProfile {
   bool video = false;                    // the encoder also takes video (not modelled: its limit must be 0 to disable it)
 };
 
+// How the model's image processor turns an image of W x H pixels into placeholder tokens
+// (docs/engines.md, "Images per request"; docs/model-format.md `vision.image_processor`):
+// the rule of its kind and the facts of its preprocessor_config.json.
+enum class ImageProcessorKind : std::uint8_t {
+  qwen2_vl, // transformers Qwen2VLImageProcessor smart_resize (Qwen2-VL, Qwen2.5-VL, Qwen3-VL)
+  pixtral,  // PixtralImageProcessor as vLLM's mistral3.py counts it (Mistral Small 3.1, Magistral)
+  fixed,    // every image resized to one square size, a fixed count of tokens (Gemma 3, pan-and-scan off)
+};
+
+struct ImageProcessor {
+  ImageProcessorKind kind = ImageProcessorKind::fixed;
+  std::uint64_t patch = 0;        // qwen2_vl, pixtral: patch_size in pixels
+  std::uint64_t merge = 1;        // qwen2_vl: merge_size; pixtral: spatial_merge_size
+  std::uint64_t min_pixels = 0;   // qwen2_vl: min_pixels (size.shortest_edge)
+  std::uint64_t max_pixels = 0;   // qwen2_vl: max_pixels (size.longest_edge)
+  std::uint64_t longest_edge = 0; // pixtral: the longest side (size.longest_edge); fixed: the side of every image
+  std::uint64_t tokens = 0;       // fixed: the placeholder tokens of every image
+  std::string source;             // where these were read
+};
+
 // The vision tower as llama.cpp's clip.cpp builds it from the mmproj file, for the compute buffer
 // its warmup reserves (docs/engines.md, "Vision projector"): the projector type
 // (clip.projector_type; only "gemma3" is measured) and the tower at the warmup image.
@@ -211,6 +231,7 @@ struct ModelSpec {
   std::string vision_source;
   std::optional<EncoderProfile> vision_profile; // what profiling its encoder needs (unset: not modelled)
   std::optional<ClipTower> vision_clip;         // llama.cpp's clip graph facts (unset: its compute buffer not counted)
+  std::optional<ImageProcessor> image_processor; // tokens per image at a size (unset: only t is known)
   std::vector<LayerSpec> layers;        // size num_layers
 
   std::optional<OfficialParams> official;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "vramcalc/engine.hpp"
+#include "vramcalc/images.hpp"
 #include "vramcalc/price.hpp"
 
 #include <cstdint>
@@ -181,6 +182,7 @@ struct Report {
   std::vector<FitRow> fit;
   std::optional<EngineSection> engine;
   std::optional<Limits> limits;
+  std::optional<ImagesWorkload> images; // --images N: the images each request carries
   std::vector<std::string> suggestions; // what would fit, when the requested GPUs do not
   std::vector<std::string> notes;
 };

@@ -90,6 +90,7 @@ struct Options {
   // -md): resolved like the model argument; its format (default: its own) and draft tokens.
   std::optional<Value> draft, draft_format, spec_tokens;
   std::optional<Value> lora; // --lora RANK[xN]: each engine's own LoRA options
+  std::optional<Value> images, image_size; // --images N / images, --image-size WxH / image_size
   bool max_ctx = false, max_batch = false, fit_quant = false;
   bool si = false;
   bool json = false;

@@ -98,6 +98,8 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   o.draft_format = get("draft_format");
   o.spec_tokens = get("spec_tokens");
   o.lora = get("lora"); // llama-server's --lora / --lora-scaled files (lora_files_here)
+  o.images = get("images");
+  o.image_size = get("image_size");
   o.headroom = get("headroom");
   // The engine options, each the flag its spec names. A key several engines have (version)
   // is the deployment's engine's, else the first engine's that has it (its flag then asks
@@ -409,6 +411,8 @@ Outcome run_check(const Options& o) {
     if (o.batch) d.keys["batch"] = {o.batch->text, "--batch", ""};
     if (o.ctx) d.keys["context"] = {o.ctx->text, "--ctx", ""};
     if (o.headroom) d.keys["headroom"] = {o.headroom->text, "--headroom", ""};
+    if (o.images) d.keys["images"] = {o.images->text, "--images", ""};
+    if (o.image_size) d.keys["image_size"] = {o.image_size->text, "--image-size", ""};
   }
   if (!deployments.empty()) catalog = check_catalog(o, deployments);
   report.entries.reserve(deployments.size());

@@ -163,6 +163,10 @@ Outcome run_explain(const Options& o) {
   }
   auto e = explain(w.resolved.spec, w.base, catalog.gpus);
   if (!e) fail(ErrorCode::overflow, overflow_message(w.resolved.spec, w.base, e.error()));
+  if (w.images) {
+    e->report.images = w.images;
+    e->report.images->context_tokens = w.base.context_tokens;
+  }
   return {render_explain(*e, o.render), 0};
 }
 

@@ -133,6 +133,8 @@ struct Workload {
   Settings base;
   std::string quant_source;   // flag, file, config, catalog, repo name, default
   std::string context_source; // flag, checkpoint, model
+  std::optional<ImagesWorkload> images; // --images N (unset: none)
+  std::vector<std::string> image_notes; // what the report says of them (llama.cpp without --mmproj)
 };
 
 Workload read_workload(const Options& o, const io::Catalog& catalog);

@@ -5,6 +5,7 @@
 #include "vramcalc/dtype.hpp"
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/format.hpp"
+#include "vramcalc/images.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/model_files.hpp"
 #include "vramcalc/io/output_file.hpp"
@@ -165,6 +166,81 @@ void ollama_workload(const Options& o, Workload& w) {
   }
 }
 
+// The image of --image-size by the model's processor, or its largest image (t tokens).
+ImageTokens image_of(const Options& o, const ModelSpec& model) {
+  const std::optional<ImageProcessor>& rule = model.image_processor;
+  if (o.image_size) {
+    const auto size = parse_image_size(o.image_size->text);
+    if (!size) fail_at(o.image_size->origin, ErrorCode::invalid_argument, "'" + excerpt(o.image_size->text, 40) + "': " + size.error());
+    if (!rule) {
+      fail_at(o.image_size->origin, ErrorCode::invalid_argument,
+              "no image processor rule is known for " + model.id + " (docs/engines.md, \"Images per request\")" +
+                  (model.vision_profile ? "; --images alone counts its largest image, " +
+                                              with_commas(model.vision_profile->max_tokens_per_item) + " tokens"
+                                        : std::string()));
+    }
+    auto image = image_tokens(*rule, size->first, size->second);
+    if (!image) fail_at(o.image_size->origin, ErrorCode::invalid_argument, std::to_string(size->first) + "x" +
+                                                                              std::to_string(size->second) + ": " + image.error());
+    return *image;
+  }
+  // The largest image: t, with its size where the processor's rule gives it.
+  ImageTokens image = rule ? largest_image(*rule) : ImageTokens{};
+  if (model.vision_profile) image.tokens = model.vision_profile->max_tokens_per_item;
+  if (image.tokens == 0) {
+    fail_at(o.images->origin, ErrorCode::invalid_argument,
+            "the tokens of an image are not known for " + model.id +
+                ": its spec gives no vision.max_tokens_per_image and no image processor rule is known");
+  }
+  return image;
+}
+
+// --images N and --image-size WxH: the images each request carries, their tokens inside each
+// request's context (docs/engines.md, "Images per request"). Checked against every context of
+// the workload and what the engine accepts.
+void read_images(const Options& o, Workload& w) {
+  if (!o.images) {
+    if (o.image_size) fail_at(o.image_size->origin, ErrorCode::invalid_argument, "needs --images N (the images in each request)");
+    return;
+  }
+  if (o.images->text == "0") return;
+  const ModelSpec& model = w.resolved.spec;
+  ImagesWorkload images;
+  images.per_request = value_at(o.images->origin, parse_count(o.images->text, 1u << 20));
+  if (model.vision_params == 0) {
+    fail_at(o.images->origin, ErrorCode::invalid_argument, model.id + " has no vision tower: it takes no images");
+  }
+  const Settings& s = w.base;
+  if (s.engine == EngineKind::vllm) {
+    const VllmOptions& v = s.engine_options.vllm;
+    if (v.language_model_only) {
+      fail_at(o.images->origin, ErrorCode::invalid_argument,
+              "--language-model-only serves text only: vLLM rejects a prompt with images");
+    }
+    if (v.mm_image_limit && images.per_request > *v.mm_image_limit) {
+      fail_at(o.images->origin, ErrorCode::invalid_argument,
+              with_commas(images.per_request) + " images in each request, more than --limit-mm-per-prompt allows (image: " +
+                  with_commas(*v.mm_image_limit) + "): vLLM rejects such a prompt");
+    }
+  }
+  const LlamaCppOptions& l = s.engine_options.llamacpp;
+  if (s.engine == EngineKind::llamacpp && !l.mmproj_dtype && !l.mmproj_size_bytes) {
+    w.image_notes.push_back("Images need the vision projector: llama-server takes them with --mmproj (its weights and "
+                            "compute buffer are not counted here without it).");
+  }
+  images.image = image_of(o, model);
+  images.size_given = o.image_size.has_value();
+  images.tokens_per_request = checked_mul(images.per_request, images.image.tokens, "the images' tokens");
+  for (std::uint64_t ctx : w.ctxs) {
+    if (images.tokens_per_request <= ctx) continue;
+    fail_at(o.images->origin, ErrorCode::invalid_argument,
+            with_commas(images.per_request) + (images.per_request == 1 ? " image \u00d7 " : " images \u00d7 ") +
+                with_commas(images.image.tokens) + " tokens = " + with_commas(images.tokens_per_request) +
+                " tokens, more than the " + with_commas(ctx) + "-token context of each request");
+  }
+  w.images = images;
+}
+
 } // namespace
 
 Workload read_workload(const Options& o, const io::Catalog& catalog) {
@@ -233,6 +309,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
     if (g.count == 0) g.count = w.base.parallel ? w.base.parallel->gpus() : 1;
   }
   if (w.base.engine == EngineKind::ollama) ollama_workload(o, w);
+  read_images(o, w);
   w.base.weights = w.formats.front();
   w.base.kv_dtype = w.kvs.front();
   w.base.context_tokens = w.ctxs.front();
@@ -265,6 +342,11 @@ Report estimate_or_fail(const Workload& w, const Settings& s, const io::Catalog&
   report->settings.quant_source = w.quant_source;
   report->settings.context_source = w.context_source;
   report->settings.checkpoint = w.resolved.checkpoint;
+  if (w.images) {
+    report->images = w.images;
+    report->images->context_tokens = s.context_tokens;
+    report->notes.insert(report->notes.end(), w.image_notes.begin(), w.image_notes.end());
+  }
   return std::move(*report);
 }
 

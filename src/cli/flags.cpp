@@ -116,6 +116,13 @@ const std::vector<Flag>& flags() {
        "(rounded up to its ranks), SGLang: its pool of N slots; llama.cpp: N adapters of rank RANK, or adapter GGUF "
        "files (comma-separated, as llama-server's --lora)",
        E | X, &Options::lora},
+      {"--images",
+       "images in each request (default 0): their tokens are part of each request's context; without --image-size, "
+       "the largest image the model's processor makes",
+       E | X | K, &Options::images},
+      {"--image-size", "the size of each image, WIDTHxHEIGHT in pixels (1920x1080): its tokens by the model's image "
+                       "processor (default: the largest it makes)",
+       E | X | K, &Options::image_size},
       // (each engine's own flags go here: engine_flags())
       {"--kv-policy",
        "KV eviction: streaming:sinks=4,window=4096 (StreamingLLM), h2o:budget=2048 or h2o:ratio=0.2 (H2O)",

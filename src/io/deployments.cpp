@@ -245,7 +245,8 @@ struct Reader {
 const std::vector<std::string_view>& deployment_keys() {
   static const std::vector<std::string_view> k{"name",   "model", "quant", "kv_dtype", "context",  "batch",
                                                "engine", "gpu",   "tp",    "pp",       "ep",       "headroom",
-                                               "overhead", "kv_policy", "host_mem", "draft", "draft_format", "spec_tokens"};
+                                               "overhead", "kv_policy", "host_mem", "draft", "draft_format", "spec_tokens",
+                                               "images", "image_size"};
   return k;
 }
 

@@ -120,6 +120,53 @@ std::optional<EncoderProfile> profile(const json& c, const json& p, const std::s
   return std::nullopt;
 }
 
+// The image processor's rule and facts (ModelSpec::image_processor) for the model types whose
+// rule vramcalc has: Qwen2-VL's smart_resize (Qwen2-VL, Qwen2.5-VL, Qwen3-VL: min_pixels /
+// max_pixels, which transformers lets override size.shortest_edge / longest_edge), Pixtral's
+// longest edge (Mistral 3), Gemma 3's fixed 896 px square.
+std::optional<ImageProcessor> processor_rule(const json& c, const json& p, const std::string& config_file,
+                                             const std::string& pre_file) {
+  const std::string origin = config_file + ": ", pre_origin = pre_file + ": ";
+  const std::string type = c.contains("model_type") && c.at("model_type").is_string() ? c.at("model_type").get<std::string>() : "";
+  ImageProcessor out;
+  out.source = pre_file;
+  const json no_size = json::object();
+  const json& size = p.contains("size") && p.at("size").is_object() ? p.at("size") : no_size;
+  if (type == "gemma3") {
+    out.kind = ImageProcessorKind::fixed;
+    out.tokens = positive(c, "mm_tokens_per_image", origin).value_or(256) + 4;
+    out.longest_edge = required(object_at(c, "vision_config", origin), "image_size", origin + "/vision_config");
+    out.source = config_file;
+  } else if (type == "qwen2_vl" || type == "qwen2_5_vl" || type == "qwen3_vl" || type == "qwen3_vl_moe") {
+    out.kind = ImageProcessorKind::qwen2_vl;
+    out.patch = required(p, "patch_size", pre_origin);
+    out.merge = required(p, "merge_size", pre_origin);
+    auto min = positive(p, "min_pixels", pre_origin);
+    if (!min) min = positive(size, "shortest_edge", pre_origin + "/size");
+    auto max = positive(p, "max_pixels", pre_origin);
+    if (!max) max = positive(size, "longest_edge", pre_origin + "/size");
+    if (!min) throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/min_pixels: missing (or /size/shortest_edge)"}};
+    if (!max) throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/max_pixels: missing (or /size/longest_edge)"}};
+    out.min_pixels = *min;
+    out.max_pixels = *max;
+  } else if (type == "mistral3") {
+    out.kind = ImageProcessorKind::pixtral;
+    out.patch = required(p, "patch_size", pre_origin);
+    out.merge = positive(c, "spatial_merge_size", origin).value_or(1);
+    out.longest_edge = required(object_at(p, "size", pre_origin), "longest_edge", pre_origin + "/size");
+  } else {
+    return std::nullopt;
+  }
+  // The bounds a model spec's vision.image_processor takes (model_json.cpp).
+  if (out.patch > 1024 || out.merge > 64 || out.longest_edge > (1u << 16) || out.min_pixels > (1ull << 32) ||
+      out.max_pixels > (1ull << 32) || (out.kind == ImageProcessorKind::qwen2_vl &&
+                                        out.max_pixels < out.patch * out.merge * out.patch * out.merge)) {
+    throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + ": image processor sizes out of range (patch_size "
+                                                                   "<= 1024, merge_size <= 64, pixels <= 2^32)"}};
+  }
+  return out;
+}
+
 } // namespace
 
 std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::string_view config, std::string_view preprocessor,
@@ -134,6 +181,19 @@ std::expected<std::optional<EncoderProfile>, Error> hf_vision_profile(std::strin
     return std::unexpected(f.error);
   } catch (const OverflowError& e) {
     return std::unexpected(Error{ErrorCode::invalid_model, std::string(pre_origin) + ": " + e.what()});
+  }
+}
+
+std::expected<std::optional<ImageProcessor>, Error> hf_image_processor(std::string_view config, std::string_view preprocessor,
+                                                                       std::string_view origin, std::string_view pre_origin) {
+  try {
+    const json c = detail::parse_strict(config, std::string(origin), ErrorCode::invalid_model);
+    if (!c.is_object() || !c.contains("vision_config")) return std::nullopt;
+    const json p = detail::parse_strict(preprocessor, std::string(pre_origin), ErrorCode::invalid_model);
+    if (!p.is_object()) return std::unexpected(Error{ErrorCode::invalid_model, std::string(pre_origin) + ": not a JSON object"});
+    return processor_rule(c, p, std::string(origin), std::string(pre_origin));
+  } catch (const LoadFailure& f) {
+    return std::unexpected(f.error);
   }
 }
 
@@ -170,6 +230,9 @@ std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string
   auto p = hf_vision_profile(config, *text, origin, pre.string());
   if (!p) return p.error();
   if (*p) imported.spec.vision_profile = **p;
+  auto rule = hf_image_processor(config, *text, origin, pre.string());
+  if (!rule) return rule.error();
+  imported.spec.image_processor = *rule;
   return std::nullopt;
 }
 

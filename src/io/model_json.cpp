@@ -287,6 +287,35 @@ std::vector<LayerKind> read_layer_pattern(ObjectReader& r, const ModelSpec& s, c
   return pattern;
 }
 
+// `vision.image_processor`: the rule of the model's image processor and its facts (ImageProcessor).
+ImageProcessor read_image_processor(ObjectReader& c) {
+  ImageProcessor p;
+  const std::string kind = c.str("kind");
+  if (kind == "qwen2_vl") {
+    p.kind = ImageProcessorKind::qwen2_vl;
+    p.patch = c.u64("patch", 1, 1024);
+    p.merge = c.u64("merge", 1, 64);
+    p.min_pixels = c.u64("min_pixels", 1, 1ull << 32);
+    p.max_pixels = c.u64("max_pixels", 1, 1ull << 32);
+    if (p.max_pixels < p.patch * p.merge * p.patch * p.merge) {
+      c.fail("max_pixels", "is less than one merged patch (" + std::to_string(p.patch * p.merge) + "^2 pixels)");
+    }
+  } else if (kind == "pixtral") {
+    p.kind = ImageProcessorKind::pixtral;
+    p.patch = c.u64("patch", 1, 1024);
+    p.merge = c.u64("merge", 1, 64);
+    p.longest_edge = c.u64("longest_edge", 1, 1u << 16);
+  } else if (kind == "fixed") {
+    p.longest_edge = c.u64("image_size", 1, 1u << 16);
+    p.tokens = c.u64("tokens", 1, 1u << 24);
+  } else {
+    c.fail("kind", "expected qwen2_vl, pixtral or fixed, got '" + kind + "'");
+  }
+  p.source = c.str("source");
+  c.finish();
+  return p;
+}
+
 // Multi-token prediction and the vision tower.
 void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
   s.mtp_layers = r.opt_u64("mtp_layers", 0, 64).value_or(0);
@@ -306,6 +335,7 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       }
       s.vision_profile = EncoderProfile{*t, *e, *d, v->opt_bool("video", false)};
     }
+    if (auto c = v->opt_object("image_processor")) s.image_processor = read_image_processor(*c);
     if (auto c = v->opt_object("llamacpp_clip")) {
       ClipTower& tower = s.vision_clip.emplace();
       tower.projector = c->str("projector");

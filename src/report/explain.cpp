@@ -192,6 +192,14 @@ std::string render_explain(const Explanation& given, const RenderOptions& o) {
   std::string out = fmt::format("{}  ({})\n  weights {} \u00b7 KV cache {} \u00b7 context {} tokens \u00b7 batch {}\n\n",
                                 r.model.name, r.model.id, s.quant, s.kv_display, with_commas(s.context_tokens), s.batch);
 
+  if (r.images) {
+    // The images are part of each request's context: they add tokens, not memory.
+    const ImagesWorkload& i = *r.images;
+    out += fmt::format("Images: {} per request \u00d7 {} tokens each = {} tokens, within the {}-token context each request's KV "
+                       "cache holds below\n\n",
+                       with_commas(i.per_request), with_commas(i.image.tokens), with_commas(i.tokens_per_request),
+                       with_commas(i.context_tokens));
+  }
   out += "1. Weights: every tensor, elements \u00d7 bytes per element of its type\n"
          "   (block types: rows \u00d7 \u2308row / block elements\u2309 \u00d7 block bytes; quantized formats add their scales)\n";
   std::uint64_t sum = 0;

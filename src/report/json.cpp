@@ -162,6 +162,20 @@ ojson to_json(const Report& r) {
     if (r.limits->asked_quant) l["best_quant"] = r.limits->best_quant ? ojson(*r.limits->best_quant) : ojson(nullptr);
     j["limits"] = std::move(l);
   }
+  if (r.images) {
+    // Only with --images, so documents without one stay as they were.
+    const ImageTokens& m = r.images->image;
+    const auto size = [](std::uint64_t v) { return v == 0 ? ojson(nullptr) : ojson(v); };
+    j["images"] = ojson{{"per_request", r.images->per_request},
+                        {"tokens_per_image", m.tokens},
+                        {"tokens_per_request", r.images->tokens_per_request},
+                        {"context_tokens", r.images->context_tokens},
+                        {"size_given", r.images->size_given},
+                        {"width", size(m.width)},
+                        {"height", size(m.height)},
+                        {"resized_width", size(m.resized_width)},
+                        {"resized_height", size(m.resized_height)}};
+  }
   j["suggestions"] = r.suggestions;
   j["notes"] = r.notes;
   return j;

@@ -254,6 +254,23 @@ std::string price_key(const Report& r, const std::vector<std::size_t>& rows) {
 }
 
 
+// "Images: 2 per request × 2,691 tokens (1920x1080 resized to 1932x1092) = 5,382 of the
+// 32,768-token context".
+std::string images_line(const ImagesWorkload& i) {
+  const ImageTokens& m = i.image;
+  std::string size;
+  if (i.size_given) {
+    size = m.resized_width == m.width && m.resized_height == m.height
+               ? fmt::format(" ({}x{})", m.width, m.height)
+               : fmt::format(" ({}x{} resized to {}x{})", m.width, m.height, m.resized_width, m.resized_height);
+  } else {
+    size = m.resized_width != 0 ? fmt::format(" (the largest image, {}x{})", m.resized_width, m.resized_height)
+                                : std::string(" (the largest image)");
+  }
+  return fmt::format("Images: {} per request \u00d7 {} tokens{} = {} of the {}-token context", with_commas(i.per_request),
+                     with_commas(m.tokens), size, with_commas(i.tokens_per_request), with_commas(i.context_tokens));
+}
+
 // The model and the settings, in lines that fit the terminal.
 std::string model_lines(const Report& r, std::size_t width, const Style& st) {
   std::string out;
@@ -272,6 +289,7 @@ std::string model_lines(const Report& r, std::size_t width, const Style& st) {
                              fmt::format("context {} tokens", with_commas(s.context_tokens)),
                              fmt::format("batch {}", with_commas(s.batch))},
                             " \u00b7 ", width, "  ", "  ");
+  if (r.images) out += detail::wrap(images_line(*r.images), width, "  ", "    ");
   out += "\n";
   return out;
 }

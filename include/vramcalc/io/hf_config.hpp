@@ -36,6 +36,16 @@ struct HfImport {
                                                                                     std::string_view origin,
                                                                                     std::string_view preprocessor_origin);
 
+// The image processor's rule and facts (ModelSpec::image_processor, for --image-size) from the
+// same two files: qwen2_vl, qwen2_5_vl, qwen3_vl, qwen3_vl_moe: patch_size, merge_size,
+// min_pixels / max_pixels (or size.shortest_edge / longest_edge); mistral3: patch_size,
+// size.longest_edge, spatial_merge_size; gemma3: vision_config.image_size, mm_tokens_per_image
+// + 4 (docs/hf-import.md, "Vision encoder facts"). nullopt: no vision_config, or no rule.
+[[nodiscard]] std::expected<std::optional<ImageProcessor>, Error> hf_image_processor(std::string_view config,
+                                                                                     std::string_view preprocessor,
+                                                                                     std::string_view origin,
+                                                                                     std::string_view preprocessor_origin);
+
 // The vision tower as llama.cpp's clip.cpp builds it from the model's mmproj file
 // (ModelSpec::vision_clip), for gemma3 (the projector whose compute buffer rule is measured):
 // vision_config's image_size / patch_size, num_attention_heads, hidden_size, intermediate_size,
@@ -43,7 +53,7 @@ struct HfImport {
 [[nodiscard]] std::expected<std::optional<ClipTower>, Error> hf_clip_tower(std::string_view config, std::string_view origin);
 
 // Sets imported.spec.vision_clip from the config.json text (`origin` names it) and, with
-// DIR/preprocessor_config.json present, vision_profile from both; the error of a file that is
+// DIR/preprocessor_config.json present, vision_profile and image_processor from both; the error of a file that is
 // there but wrong.
 [[nodiscard]] std::optional<Error> add_hf_vision_profile(HfImport& imported, const std::string& dir, std::string_view config,
                                                          std::string_view origin);

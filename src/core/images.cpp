@@ -1,0 +1,143 @@
+// The placeholder tokens of an image by the model's image processor (images.hpp). The
+// processors are Python: their arithmetic is reproduced step for step in IEEE doubles (Python's
+// float), with Python's round() (to nearest, ties to even: std::nearbyint in the default
+// rounding mode), math.floor and math.ceil; every integer that meets a double is below 2^53.
+#include "vramcalc/images.hpp"
+
+#include "vramcalc/units.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+namespace vramcalc {
+
+namespace {
+
+std::uint64_t to_u64(double v) { return v <= 0 ? 0 : static_cast<std::uint64_t>(v); }
+
+// transformers image_processing_qwen2_vl.py smart_resize (the form without the "height or width
+// < factor" refusal, with max(factor, ...) on the downscaling branch), called with factor =
+// patch_size x merge_size, min_pixels = size.shortest_edge, max_pixels = size.longest_edge
+// (vLLM qwen2_vl.py / qwen3_vl.py _get_vision_info); tokens = (h / patch) (w / patch) / merge^2.
+std::expected<ImageTokens, std::string> qwen2_vl(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const std::uint64_t factor = p.patch * p.merge;
+  const double f = static_cast<double>(factor);
+  const double h = static_cast<double>(height), w = static_cast<double>(width);
+  // max(height, width) / min(height, width) > 200: a ValueError.
+  if (std::max(h, w) / std::min(h, w) > 200.0) {
+    return std::unexpected("the processor refuses an aspect ratio over 200 (smart_resize: \"absolute aspect ratio must be "
+                           "smaller than 200\")");
+  }
+  std::uint64_t h_bar = to_u64(std::nearbyint(h / f)) * factor;
+  std::uint64_t w_bar = to_u64(std::nearbyint(w / f)) * factor;
+  const double pixels = static_cast<double>(height * width); // exact: each side <= 2^20
+  if (h_bar * w_bar > p.max_pixels) {
+    const double beta = std::sqrt(pixels / static_cast<double>(p.max_pixels));
+    h_bar = std::max(factor, to_u64(std::floor(h / beta / f)) * factor);
+    w_bar = std::max(factor, to_u64(std::floor(w / beta / f)) * factor);
+  } else if (h_bar * w_bar < p.min_pixels) {
+    const double beta = std::sqrt(static_cast<double>(p.min_pixels) / pixels);
+    const double hb = h * beta, wb = w * beta; // (height * beta) / factor, as Python evaluates it
+    h_bar = to_u64(std::ceil(hb / f)) * factor;
+    w_bar = to_u64(std::ceil(wb / f)) * factor;
+  }
+  const std::uint64_t tokens = (h_bar / p.patch) * (w_bar / p.patch) / (p.merge * p.merge);
+  return ImageTokens{width, height, w_bar, h_bar, tokens};
+}
+
+// vLLM pixtral.py PixtralHFEncoderInfo.get_patch_grid_size (what mistral3.py counts, after
+// transformers' PixtralImageProcessor): ratio = max(w / L, h / L); over 1 both sides become
+// int(math.floor(side / ratio)); then (side - 1) // (patch x merge) + 1 rows and columns, and
+// the prompt holds ([IMG] x cols + [IMG_BREAK]) x rows with the last [IMG_END]: rows (cols + 1).
+std::expected<ImageTokens, std::string> pixtral(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const std::uint64_t unit = p.patch * p.merge;
+  const double edge = static_cast<double>(p.longest_edge);
+  std::uint64_t w = width, h = height;
+  const double ratio = std::max(static_cast<double>(w) / edge, static_cast<double>(h) / edge);
+  if (ratio > 1.0) {
+    w = to_u64(std::floor(static_cast<double>(width) / ratio));
+    h = to_u64(std::floor(static_cast<double>(height) / ratio));
+  }
+  if (w == 0 || h == 0) {
+    return std::unexpected("the processor scales its longest side to " + with_commas(p.longest_edge) +
+                           " pixels and the other to 0 (an aspect ratio over " + with_commas(p.longest_edge) + ")");
+  }
+  const std::uint64_t rows = (h - 1) / unit + 1, cols = (w - 1) / unit + 1;
+  return ImageTokens{width, height, cols * unit, rows * unit, rows * (cols + 1)};
+}
+
+} // namespace
+
+std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  if (width == 0 || height == 0 || width > max_image_side || height > max_image_side) {
+    return std::unexpected("each side must be 1 to " + with_commas(max_image_side) + " pixels");
+  }
+  switch (p.kind) {
+  case ImageProcessorKind::qwen2_vl:
+    return qwen2_vl(p, width, height);
+  case ImageProcessorKind::pixtral:
+    return pixtral(p, width, height);
+  case ImageProcessorKind::fixed:
+    break;
+  }
+  return ImageTokens{width, height, p.longest_edge, p.longest_edge, p.tokens};
+}
+
+ImageTokens largest_image(const ImageProcessor& p) {
+  switch (p.kind) {
+  case ImageProcessorKind::qwen2_vl: {
+    // vLLM qwen2_vl.py get_image_size_with_most_features: max_pixels // unit^2 merged patches,
+    // factored into the closest pair with an aspect ratio of at most 200 (else one fewer).
+    const std::uint64_t unit = p.patch * p.merge;
+    for (std::uint64_t n = p.max_pixels / (unit * unit); n > 0; --n) {
+      std::uint64_t d = static_cast<std::uint64_t>(std::sqrt(static_cast<double>(n)));
+      while (d * d > n) --d;
+      while ((d + 1) * (d + 1) <= n) ++d;
+      while (n % d != 0) --d;
+      if (static_cast<double>(n / d) / static_cast<double>(d) <= 200.0) {
+        const std::uint64_t side_w = unit * (n / d), side_h = unit * d;
+        return ImageTokens{side_w, side_h, side_w, side_h, n};
+      }
+    }
+    return ImageTokens{unit, unit, unit, unit, 1};
+  }
+  case ImageProcessorKind::pixtral: {
+    const std::uint64_t unit = p.patch * p.merge, n = (p.longest_edge - 1) / unit + 1;
+    return ImageTokens{p.longest_edge, p.longest_edge, n * unit, n * unit, n * (n + 1)};
+  }
+  case ImageProcessorKind::fixed:
+    break;
+  }
+  return ImageTokens{p.longest_edge, p.longest_edge, p.longest_edge, p.longest_edge, p.tokens};
+}
+
+std::expected<std::pair<std::uint64_t, std::uint64_t>, std::string> parse_image_size(std::string_view text) {
+  const auto bad = [&] {
+    return std::unexpected(std::string("expected WIDTHxHEIGHT in pixels, such as 1920x1080"));
+  };
+  std::size_t x = text.find_first_of("xX");
+  std::size_t skip = 1;
+  if (const std::size_t times = text.find("\u00d7"); x == std::string_view::npos && times != std::string_view::npos) {
+    x = times;
+    skip = std::string_view("\u00d7").size();
+  }
+  if (x == std::string_view::npos) return bad();
+  std::pair<std::uint64_t, std::uint64_t> out;
+  const auto side = [&](std::string_view s, std::uint64_t& v) -> std::optional<std::string> {
+    if (s.empty() || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "expected WIDTHxHEIGHT in pixels, such as 1920x1080";
+    }
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || v == 0 || v > max_image_side) {
+      return "each side must be 1 to " + with_commas(max_image_side) + " pixels";
+    }
+    return std::nullopt;
+  };
+  if (auto e = side(text.substr(0, x), out.first)) return std::unexpected(*e);
+  if (auto e = side(text.substr(x + skip), out.second)) return std::unexpected(*e);
+  return out;
+}
+
+} // namespace vramcalc
