@@ -158,8 +158,16 @@ struct LlamaCppResult {
 };
 
 // The compute buffer llama.cpp's clip.cpp reserves for a vision tower at its warmup, with or
-// without flash attention (docs/engines.md, "Vision projector"; measured for gemma3).
+// without flash attention (docs/engines.md, "Vision projector"; measured rules for gemma3,
+// gemma4v, and without flash attention qwen2.5vl_merger and qwen3vl_merger); 0: no rule.
 [[nodiscard]] std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& tower, bool flash_attn);
+// A projector type (clip.projector_type) that has a rule, with or without flash attention.
+[[nodiscard]] bool llamacpp_clip_projector_known(std::string_view projector);
+// The patches of the projector's warmup image (clip.cpp load_hparams: warmup_image_size): from
+// image_size for gemma3, set_warmup_n_tokens for gemma4v and the Qwen-VL mergers (merge: the
+// file's scale_factor / spatial_merge_size, 0: its default); 0 for another projector.
+[[nodiscard]] std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint64_t image_size,
+                                                         std::uint64_t patch_size, std::uint64_t merge);
 
 // The tower whose compute buffer is counted: a --mmproj file's when it names its projector
 // (none if the rule does not cover it), else the model's (ModelSpec::vision_clip); null: none.

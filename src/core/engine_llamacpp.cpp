@@ -788,9 +788,14 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                                with_commas(llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->patches) +
                                " patches with flash attention " +
                                (p.flash_attn ? "on" : "off") + " (measured rule), is in the same device's compute buffer."
-                         : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
-                                       "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
-                                       "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
+                         : llamacpp_mmproj_tower(model, s.engine_options.llamacpp) != nullptr
+                               ? " The encoder's compute buffer, reserved at its warmup, is not counted: its " +
+                                     llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector +
+                                     " graph has no exact rule with flash attention on (measured 248 to 372 MiB for "
+                                     "Qwen3-VL and Qwen3.5, 705 MiB for Qwen2.5-VL)."
+                               : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
+                                             "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
+                                             "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
   } else if (model.vision_params > 0 && s.engine_options.llamacpp.no_mmproj_offload) {
     notes.emplace_back("--no-mmproj-offload without --mmproj: no projector is counted.");
   }
@@ -917,18 +922,74 @@ namespace vramcalc {
 
 // The compute buffer clip.cpp reserves for the vision tower at its warmup (tools/mtmd/clip.cpp
 // clip_model_loader::warmup -> reserve_compute_meta: ggml_backend_sched_reserve of the graph of
-// one warmup_image_size^2 image; for gemma3 warmup_image_size = image_size, 896 px: n = 64^2 =
-// 4,096 patches). Measured to the byte on llama.cpp's CPU backend (the release node-llama-cpp
-// 3.21.1 ships, 2026-09-12) for n = 2,304, 4,096 and 6,400 and 2 to 27 blocks
-// (tests/data/llamacpp/mmproj_compute.tsv): with flash attention the peak is a block's MLP, the
-// up projection's f32 output with three f32 n x width tensors live, n x (ffn + 3 x width) x 4;
-// without, the attention scores, heads x n^2 x 4 bytes, with six f32 n x width tensors.
+// one warmup image, n patches). Measured to the byte on llama.cpp's CPU backend (the release
+// node-llama-cpp 3.21.1 ships, 2026-09-12; tests/data/llamacpp/mmproj_compute.csv): the peak is a
+// block's MLP with flash attention, the f32 attention scores without, with the f32 n x width
+// tensors live beside them and, for some towers, the inputs (docs/engines.md, "Vision projector").
+namespace {
+
+// bytes = 4 n (ffn_k x ffn + (width_k [+ deepstack kept]) x width) [+ 4 heads n^2 (scores)]
+//         [+ 4 n^2 (the f32 window mask)] [+ 12 n patch^2 (the f32 image)] + position_bytes x n
+//         [+ 2 x ceil32(n) (the window indices, n / 4 i32 each)]
+struct ClipRule {
+  std::string_view projector;
+  bool flash_attn;
+  std::uint64_t ffn_k, width_k;
+  bool deepstack, scores, window, image;
+  std::uint64_t position_bytes; // i32 positions a patch (inputs)
+};
+
+constexpr ClipRule clip_rules[] = {
+    // SigLIP: the up projection's output with three n x width tensors; scores with six.
+    {"gemma3", true, 1, 3, false, false, false, false, 0},
+    {"gemma3", false, 0, 6, false, true, false, false, 0},
+    // Gemma 4: the gated MLP's three n x ffn tensors with three n x width, the image and pos_x / pos_y.
+    {"gemma4v", true, 3, 3, false, false, false, true, 8},
+    {"gemma4v", false, 0, 5, false, true, false, true, 8},
+    // Qwen2.5-VL without flash attention: scores, the f32 window mask, five n x width, the image,
+    // 4 M-RoPE positions a patch and the two window indices. With it: no rule (fragmentation).
+    {"qwen2.5vl_merger", false, 0, 5, false, true, true, true, 16},
+    // Qwen3-VL / Qwen3.5 without flash attention: scores, seven n x width, one more for each
+    // DeepStack layer whose output waits for the end of the graph. With it: no rule.
+    {"qwen3vl_merger", false, 0, 7, true, true, false, true, 16},
+};
+
+} // namespace
+
+bool llamacpp_clip_projector_known(std::string_view projector) {
+  return std::ranges::any_of(clip_rules, [&](const ClipRule& r) { return r.projector == projector; });
+}
+
 std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
+  const auto rule = std::ranges::find_if(
+      clip_rules, [&](const ClipRule& r) { return r.projector == t.projector && r.flash_attn == flash_attn; });
+  if (rule == std::ranges::end(clip_rules)) return 0;
+  if (t.blocks == 1) return 0; // a single block peaks elsewhere (at most the rule)
   const char* what = "the mmproj compute buffer";
-  const std::uint64_t row_bytes = checked_mul(t.patches, 4, what); // one f32 value per patch
-  if (flash_attn) return checked_mul(row_bytes, checked_add(t.ffn_width, checked_mul(3, t.width, what), what), what);
-  const std::uint64_t scores = checked_mul(checked_mul(t.heads, t.patches, what), row_bytes, what);
-  return checked_add(scores, checked_mul(row_bytes, checked_mul(6, t.width, what), what), what);
+  const std::uint64_t n = t.patches;
+  const std::uint64_t row_bytes = checked_mul(n, 4, what); // one f32 value per patch
+  const std::uint64_t width_k = rule->width_k + (rule->deepstack ? t.deepstack_kept : 0);
+  std::uint64_t bytes = checked_mul(row_bytes, checked_add(checked_mul(rule->ffn_k, t.ffn_width, what),
+                                                           checked_mul(width_k, t.width, what), what), what);
+  if (rule->scores) bytes = checked_add(bytes, checked_mul(checked_mul(t.heads, n, what), row_bytes, what), what);
+  if (rule->window) {
+    bytes = checked_add(bytes, checked_mul(n, row_bytes, what), what);
+    bytes = checked_add(bytes, checked_mul(2, (n + 31) / 32 * 32, what), what);
+  }
+  if (rule->image) bytes = checked_add(bytes, checked_mul(checked_mul(12, n, what), checked_mul(t.patch_size, t.patch_size, what), what), what);
+  return checked_add(bytes, checked_mul(rule->position_bytes, n, what), what);
+}
+
+std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint64_t image_size, std::uint64_t patch_size,
+                                           std::uint64_t merge) {
+  if (projector == "gemma3") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
+  // set_warmup_n_tokens: 16 x 16 tokens for Gemma 4 (merge: the pooling kernel, 3 by default),
+  // 46 x 46 for Qwen-VL (merge: spatial_merge_size, 2 by default); each token merge^2 patches.
+  if (projector == "gemma4v") return (16 * (merge == 0 ? 3 : merge)) * (16 * (merge == 0 ? 3 : merge));
+  if (projector == "qwen2.5vl_merger" || projector == "qwen3vl_merger") {
+    return (46 * (merge == 0 ? 2 : merge)) * (46 * (merge == 0 ? 2 : merge));
+  }
+  return 0;
 }
 
 const ClipTower* llamacpp_mmproj_tower(const ModelSpec& model, const LlamaCppOptions& o) {

@@ -2,6 +2,9 @@
 // them (docs/engines.md, llama.cpp "LoRA adapters"); a projector's tensors, as clip.cpp loads them.
 #include "vramcalc/io/gguf_lora.hpp"
 
+#include "vramcalc/engine_llamacpp.hpp"
+
+#include <cstdio>
 #include <map>
 
 namespace vramcalc::io {
@@ -86,7 +89,7 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   out.tensors = f.tensors.size();
   if (out.tensors == 0) return lora_error(f, "a projector without tensors");
   // clip.cpp load_hparams: clip.projector_type, or clip.vision.projector_type in a file with
-  // several encoders; gemma3 warms up at image_size (warmup_image_size's default).
+  // several encoders; the warmup image per projector (llamacpp_clip_warmup_patches).
   out.projector = f.get_string("clip.projector_type").value_or(f.get_string("clip.vision.projector_type").value_or(""));
   const auto image = f.get_uint("clip.vision.image_size");
   const auto patch = f.get_uint("clip.vision.patch_size");
@@ -94,11 +97,25 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   const auto ffn = f.get_uint("clip.vision.feed_forward_length");
   const auto heads = f.get_uint("clip.vision.attention.head_count");
   const auto blocks = f.get_uint("clip.vision.block_count");
-  if (out.projector == "gemma3" && image && patch && *patch > 0 && width && ffn && heads && blocks && *blocks >= 2 &&
-      *image / *patch <= 4096) {
-    const std::uint64_t side = *image / *patch;
-    if (side * side >= 2304) out.clip = ClipTower{out.projector, side * side, *heads, *width, *ffn, f.origin};
+  const std::uint64_t merge = f.get_uint("clip.vision.projector.scale_factor")
+                                  .value_or(f.get_uint("clip.vision.spatial_merge_size").value_or(0));
+  if (!llamacpp_clip_projector_known(out.projector) || !image || !patch || *patch == 0 || *patch > 1024 || !width ||
+      !ffn || !heads || !blocks || *blocks < 2 || *image / *patch > 4096 || merge > 64) {
+    return out;
   }
+  ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, *image, *patch, merge), *heads, *width, *ffn,
+              f.origin, *patch, *blocks, 0};
+  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live.
+  for (const GgufTensorInfo& g : f.tensors) {
+    unsigned layer = 0;
+    char tail[8] = {};
+    if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight" &&
+        layer + 2 < *blocks) {
+      ++t.deepstack_kept;
+    }
+  }
+  // gemma3's rule starts at 2,304 patches (under it the input and patch embedding peak).
+  if (out.projector != "gemma3" || t.patches >= 2304) out.clip = t;
   return out;
 }
 

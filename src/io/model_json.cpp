@@ -1,6 +1,7 @@
 #include "vramcalc/io/model_json.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/engine_llamacpp.hpp"
 #include "vramcalc/format.hpp"
 
 #include <cctype>
@@ -339,15 +340,33 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
     if (auto c = v->opt_object("llamacpp_clip")) {
       ClipTower& tower = s.vision_clip.emplace();
       tower.projector = c->str("projector");
-      if (tower.projector != "gemma3") {
-        c->fail("projector", "expected gemma3 (the one projector type whose compute buffer is measured), got '" +
-                                 tower.projector + "'");
+      if (!llamacpp_clip_projector_known(tower.projector)) {
+        c->fail("projector", "expected gemma3, gemma4v, qwen2.5vl_merger or qwen3vl_merger (the projector types whose "
+                             "compute buffer is measured), got '" + tower.projector + "'");
       }
-      // The rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.
-      tower.patches = c->u64("patches", 2304, 1u << 20);
+      // gemma3's rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.
+      tower.patches = c->u64("patches", tower.projector == "gemma3" ? 2304 : 1, 1u << 20);
       tower.heads = c->u64("heads", 1, 1024);
       tower.width = c->u64("width", 1, 1u << 16);
       tower.ffn_width = c->u64("ffn_width", 1, 1u << 18);
+      // The warmup image is in the buffer of every rule but gemma3's: its patch size is required there.
+      const auto patch = c->opt_u64("patch_size", 1, 1024);
+      if (!patch && tower.projector != "gemma3") c->fail("patch_size", "is required for projector " + tower.projector);
+      tower.patch_size = patch.value_or(0);
+      tower.blocks = c->opt_u64("blocks", 2, 1024).value_or(0);
+      if (c->has("deepstack_layers")) {
+        if (tower.projector != "qwen3vl_merger" || tower.blocks == 0) {
+          c->fail("deepstack_layers", "is for projector qwen3vl_merger, with blocks");
+        }
+        // Each DeepStack layer's output stays live until the graph's end, except the last two blocks'.
+        const nlohmann::json& layers = c->array("deepstack_layers");
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+          if (!layers[i].is_number_unsigned() || layers[i].get<std::uint64_t>() >= tower.blocks) {
+            c->fail("deepstack_layers", "element " + std::to_string(i) + " is not a block index under blocks");
+          }
+          if (layers[i].get<std::uint64_t>() + 2 < tower.blocks) ++tower.deepstack_kept;
+        }
+      }
       tower.source = c->str("source");
       c->finish();
     }

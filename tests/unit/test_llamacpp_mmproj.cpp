@@ -24,6 +24,7 @@ std::vector<std::map<std::string, std::string>> mmproj_rows() {
     std::vector<std::string> out;
     std::stringstream ss(line);
     for (std::string c; std::getline(ss, c, ',');) out.push_back(c);
+    if (!line.empty() && line.back() == ',') out.emplace_back(); // an empty last cell
     return out;
   };
   std::string line;
@@ -69,42 +70,97 @@ TEST_CASE("llama.cpp mmproj compute buffer: Gemma 3's SigLIP at its 896 px warmu
   }
 }
 
+// The tower a CSV row was measured with; DeepStack layers before the last two blocks are kept.
+ClipTower row_tower(const std::map<std::string, std::string>& row) {
+  ClipTower t{row.at("projector"), u64(row.at("patches")), u64(row.at("heads")), u64(row.at("width")),
+              u64(row.at("ffn_width")), "", u64(row.at("patch_size")), u64(row.at("blocks")), 0};
+  std::stringstream ds(row.at("deepstack"));
+  for (std::string layer; std::getline(ds, layer, ';');) {
+    if (u64(layer) + 2 < t.blocks) ++t.deepstack_kept;
+  }
+  return t;
+}
+
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 62);
-  std::size_t covered = 0;
+  REQUIRE(rows.size() == 146);
+  std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
-    INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, "
-                             << row.at("weights") << ", fa " << row.at("fa"));
-    if (row.at("projector") != "gemma3") {
-      // Qwen2.5-VL (measured, not modelled; docs/engines.md): without flash attention, from 2
-      // blocks, scores H x n^2 x 4 + the window mask n^2 x 4 + 5 x n x E x 4 + 20,059,712 bytes
-      // of inputs, at its fixed 8,464 patches; with it the peak moves with the width.
-      const std::uint64_t n = u64(row.at("patches")), h = u64(row.at("heads")), e = u64(row.at("width"));
-      if (row.at("fa") == "0" && u64(row.at("blocks")) >= 2) {
-        CHECK(u64(row.at("compute_bytes")) == h * n * n * 4 + n * n * 4 + 5 * n * e * 4 + 20'059'712ull);
-      }
-      continue;
-    }
-    const ClipTower t{"gemma3", u64(row.at("patches")), u64(row.at("heads")), u64(row.at("width")),
-                      u64(row.at("ffn_width")), ""};
+    INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
+                             << row.at("width") << ", ffn " << row.at("ffn_width") << ", heads " << row.at("heads")
+                             << ", " << row.at("weights") << ", fa " << row.at("fa"));
+    const ClipTower t = row_tower(row);
+    const bool fa = row.at("fa") == "1";
     const std::uint64_t measured = u64(row.at("compute_bytes"));
-    const std::uint64_t rule = llamacpp_clip_compute_bytes(t, row.at("fa") == "1");
-    // The rule holds from 2,304 patches (672 px) with 2 blocks or more: the block count and the
-    // weights' type (f16, f32, an f32 projection) do not change the buffer.
-    if (t.patches >= 2304 && u64(row.at("blocks")) >= 2) {
-      CHECK(rule == measured);
-      ++covered;
-    } else if (t.patches < 2304) {
+    const std::uint64_t rule = llamacpp_clip_compute_bytes(t, fa);
+    const std::string key = t.projector + (fa ? " fa on" : " fa off");
+    if (t.projector == "gemma3" && t.patches < 2304) {
       // Under 2,304 patches the input and the patch embedding weigh more: above the rule (1,024
       // patches with flash attention: 47,120,384 for 31,784,960), so the catalog's key refuses them.
       CHECK(measured > rule);
+      ++uncovered[key];
+    } else if (t.blocks == 1) {
+      // A single block peaks where its MLP meets the projector: no rule (0).
+      CHECK(rule == 0);
+      ++uncovered[key];
+    } else if (rule == 0) {
+      // qwen2.5vl_merger and qwen3vl_merger with flash attention, pixtral: measured, no rule.
+      CHECK((t.projector == "pixtral" || fa));
+      ++uncovered[key];
     } else {
-      // A single block peaks where its MLP meets the projector: at most the rule (an upper bound).
-      CHECK(measured <= rule);
+      CHECK(rule == measured);
+      ++covered[key];
     }
   }
-  CHECK(covered == 18);
+  CHECK(covered == std::map<std::string, std::size_t>{{"gemma3 fa off", 9},
+                                                      {"gemma3 fa on", 9},
+                                                      {"gemma4v fa off", 11},
+                                                      {"gemma4v fa on", 11},
+                                                      {"qwen2.5vl_merger fa off", 14},
+                                                      {"qwen3vl_merger fa off", 21}});
+  CHECK(uncovered["qwen2.5vl_merger fa on"] == 15);
+  CHECK(uncovered["qwen3vl_merger fa on"] == 21);
+  CHECK(uncovered["pixtral fa on"] + uncovered["pixtral fa off"] == 16);
+}
+
+TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's shapes", "[llamacpp-mmproj]") {
+  // Qwen2.5-VL without flash attention, n = 92^2 = 8,464 patches of 14 px (1,288 px), 16 heads,
+  // 1,280 wide: scores 16 x 8,464^2 x 4 = 4,584,914,944; the f32 window mask 8,464^2 x 4 =
+  // 286,557,184; five n x width f32, 5 x 8,464 x 1,280 x 4 = 216,678,400; the image 8,464 x 12 x
+  // 14^2 = 19,907,328; positions 8,464 x 16 = 135,424; the two window indices 2 x 8,480 = 16,960
+  // (8,464 bytes each, padded to 32): 5,108,210,240 bytes (4,871.57 MiB; gguf-parser-go #44: 4,872).
+  const ClipTower& q25 = *model("qwen2.5-vl-7b").vision_clip;
+  CHECK(16ull * 8464 * 8464 * 4 == 4'584'914'944ull);
+  CHECK(4'584'914'944ull + 286'557'184 + 216'678'400 + 19'907'328 + 135'424 + 16'960 == 5'108'210'240ull);
+  CHECK(llamacpp_clip_compute_bytes(q25, false) == 5'108'210'240ull);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen2.5-vl-72b").vision_clip, false) == 5'108'210'240ull);
+  CHECK(llamacpp_clip_compute_bytes(q25, true) == 0); // measured 739,025,728: no rule
+  // Qwen3-VL 8B: 16 px patches, 1,152 wide, DeepStack at blocks 8, 16, 24 of 27 (all three kept):
+  // scores 4,584,914,944 + (7 + 3) x 8,464 x 1,152 x 4 = 390,021,120 + the image 8,464 x 12 x 16^2
+  // = 26,001,408 + positions 135,424: 5,001,072,896 bytes.
+  const ClipTower& q3 = *model("qwen3-vl-8b").vision_clip;
+  CHECK(q3.deepstack_kept == 3);
+  CHECK(10ull * 8464 * 1152 * 4 == 390'021'120ull);
+  CHECK(llamacpp_clip_compute_bytes(q3, false) == 4'584'914'944ull + 390'021'120 + 26'001'408 + 135'424);
+  CHECK(llamacpp_clip_compute_bytes(q3, false) == 5'001'072'896ull);
+  // Qwen3-VL 4B: 1,024 wide, DeepStack 5, 11, 17 of 24: + 10 x 8,464 x 1,024 x 4 = 346,685,440.
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3-vl-4b").vision_clip, false) ==
+        4'584'914'944ull + 346'685'440 + 26'001'408 + 135'424);
+  // Qwen3.5 (no DeepStack): 7 x 8,464 x 1,152 x 4 = 273,014,784: 4,884,066,560 bytes.
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3.5-27b").vision_clip, false) ==
+        4'584'914'944ull + 273'014'784 + 26'001'408 + 135'424);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3.5-27b").vision_clip, false) == 4'884'066'560ull);
+  // Gemma 4: 16 x 16 tokens of 3 x 3 patches, n = 48^2 = 2,304 of 16 px (768 px), 1,152 wide, MLP
+  // 4,304, 16 heads. Flash attention: the gated MLP's three n x 4,304 f32 (118,996,992), three
+  // n x 1,152 (31,850,496), the image 2,304 x 12 x 256 = 7,077,888 and pos_x / pos_y 2,304 x 8 =
+  // 18,432: 157,943,808 (150.63 MiB). Without: scores 16 x 2,304^2 x 4 =
+  // 339,738,624 + 5 x 2,304 x 1,152 x 4 = 53,084,160 + 7,077,888 + 18,432 = 399,919,104.
+  const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
+  CHECK(3ull * 2304 * 4304 * 4 == 118'996'992ull);
+  CHECK(llamacpp_clip_compute_bytes(g4, true) == 118'996'992ull + 31'850'496 + 7'077'888 + 18'432);
+  CHECK(llamacpp_clip_compute_bytes(g4, true) == 157'943'808ull);
+  CHECK(llamacpp_clip_compute_bytes(g4, false) == 339'738'624ull + 53'084'160 + 7'077'888 + 18'432);
+  CHECK(llamacpp_clip_compute_bytes(g4, false) == 399'919'104ull);
 }
 
 TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's device", "[llamacpp-mmproj]") {
@@ -142,7 +198,7 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // A model without the clip facts keeps the note and adds nothing.
+  // Qwen2.5-VL has no rule with flash attention on: it keeps the note and adds nothing.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
   const auto qwen = estimate(model("qwen2.5-vl-7b"), s, catalog().gpus);
@@ -176,9 +232,20 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   // Outside the measured rule: 448 px (1,024 patches), one block, another projector.
   CHECK_FALSE(projector("gemma3", 448, 27).clip);
   CHECK_FALSE(projector("gemma3", 896, 1).clip);
+  // Qwen2.5-VL warms up at 46 x 46 tokens of 2 x 2 patches whatever its image_size: 8,464
+  // patches; without flash attention 16 x 8,464^2 x 4 + 8,464^2 x 4 + 5 x 8,464 x 1,152 x 4 +
+  // 8,464 x (12 x 14^2 + 16) + 2 x 8,480 = 5,086,542,400 bytes; with it no rule (0).
   const io::LlamaCppMmproj q = projector("qwen2.5vl_merger", 560, 32);
   CHECK(q.projector == "qwen2.5vl_merger");
-  CHECK_FALSE(q.clip);
+  REQUIRE(q.clip);
+  CHECK(q.clip->patches == 8464);
+  CHECK(llamacpp_clip_compute_bytes(*q.clip, false) ==
+        16ull * 8464 * 8464 * 4 + 8464ull * 8464 * 4 + 5ull * 8464 * 1152 * 4 + 8464ull * (12 * 196 + 16) + 2 * 8480);
+  CHECK(llamacpp_clip_compute_bytes(*q.clip, false) == 5'086'542'400ull);
+  CHECK(llamacpp_clip_compute_bytes(*q.clip, true) == 0);
+  // A projector without a rule (pixtral: Mistral Small 3.1) counts none.
+  CHECK(projector("pixtral", 1540, 24).projector == "pixtral");
+  CHECK_FALSE(projector("pixtral", 1540, 24).clip);
 
   // The file's tower wins over the model's; a file naming another projector counts none; a file
   // without the key leaves the model's.
@@ -188,7 +255,7 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   o.mmproj_projector = "gemma3";
   o.mmproj_clip = projector("gemma3", 1120, 2).clip;
   CHECK(llamacpp_mmproj_tower(m, o)->patches == 6400);
-  o.mmproj_projector = "qwen2.5vl_merger";
+  o.mmproj_projector = "pixtral";
   o.mmproj_clip.reset();
   CHECK(llamacpp_mmproj_tower(m, o) == nullptr);
 }

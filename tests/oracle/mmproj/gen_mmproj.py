@@ -1,10 +1,18 @@
 #!/usr/bin/python3
-"""Shaped projector GGUF (random-free: zeros) with few blocks, written with minigguf.py (pure python).
+"""Shaped projector GGUF (zero-filled tensors) with the tensor names and keys clip.cpp's loader reads
+(clip_model_loader::load_hparams / load_tensors), written with minigguf.py (pure python).
 usage: python3 gen_mmproj.py KIND OUT.gguf N_BLOCK [IMAGE_SIZE] [MMTYPE]
-KIND: gemma3 (SigLIP-So400m 896/14, 1152 wide, 16 heads, ffn 4304, proj 2560)
-      qwen25vl (Qwen2.5-VL-7B tower: 1280 wide, 16 heads, ffn 3420, patch 14, proj 3584, n_wa_pattern 8)
+KIND (defaults: a real tower; override with env E H FF PROJ PATCH, DS for qwen3vl, SCALE for gemma4v):
+  gemma3    SigLIP-So400m 896/14, 1152 wide, 16 heads, ffn 4304, proj 2560
+  qwen25vl  Qwen2.5-VL-7B: 1280 wide, 16 heads, gated ffn 3420, patch 14, proj 3584, n_wa_pattern 8
+  qwen3vl   Qwen3-VL-8B: 1152 wide, 16 heads, ffn 4304, patch 16, 2304 positions, proj 4096,
+            DS="8,16,24" the DeepStack layers (DS="" none: Qwen3.5)
+  pixtral   Mistral Small 3.1: 1024 wide, 16 heads, gated ffn 4096, patch 14, spatial merge 2, proj 5120
+  gemma4v   Gemma 4: 1152 wide, 16 heads, gated ffn 4304, patch 16, q/k norms, 2 x 10240 positions, proj 2816
 Matrices are F16 (as the converter writes mmproj-*-f16.gguf), 1-D tensors F32.
+MMTYPE (gemma3): f16, f32 (the projection f32) or allf32.
 """
+import os
 import sys
 from minigguf import Writer, GGML_F16, GGML_F32
 
@@ -12,30 +20,37 @@ kind, out, n_block = sys.argv[1], sys.argv[2], int(sys.argv[3])
 img = int(sys.argv[4]) if len(sys.argv) > 4 else None
 mmtype = sys.argv[5] if len(sys.argv) > 5 else "f16"
 ALL_F32 = mmtype == "allf32"
+env = lambda k, d: int(os.environ.get(k, d))
 w = Writer(out)
 w.add_str("general.architecture", "clip")
 w.add_bool("clip.has_vision_encoder", True)
 w.add_u32("general.file_type", 1)
 
 def t(name, shape_ne, f16=True):
-    # shape_ne in ggml order (ne0 first); numpy wants reversed
+    # shape_ne in ggml order (ne0 first)
     w.add_tensor(name, shape_ne, GGML_F16 if (f16 and not ALL_F32 and len(shape_ne) > 1) else GGML_F32)
 
-if kind == "gemma3":
-    E, H, FF, P, IMG, PROJ = 1152, 16, 4304, 14, img or 896, 2560
-    w.add_str("clip.projector_type", "gemma3")
-    w.add_bool("clip.use_gelu", True)
-    norm_bias = True
-elif kind == "qwen25vl":
-    import os
-    E, H, FF, P, IMG, PROJ = int(os.environ.get("QE", 1280)), int(os.environ.get("QH", 16)), int(os.environ.get("QFF", 3420)), 14, img or 560, int(os.environ.get("QPROJ", 3584))
-    w.add_str("clip.projector_type", "qwen2.5vl_merger")
-    w.add_bool("clip.use_silu", True)
+DEFAULTS = {  # E, H, FF, P, IMG, PROJ, projector type, ffn op
+    "gemma3": (1152, 16, 4304, 14, 896, 2560, "gemma3", "gelu"),
+    "qwen25vl": (1280, 16, 3420, 14, 560, 3584, "qwen2.5vl_merger", "silu"),
+    "qwen3vl": (1152, 16, 4304, 16, 768, 4096, "qwen3vl_merger", "gelu"),
+    "pixtral": (1024, 16, 4096, 14, 1540, 5120, "pixtral", "silu"),
+    "gemma4v": (1152, 16, 4304, 16, 224, 2816, "gemma4v", "gelu"),
+}
+if kind not in DEFAULTS:
+    raise SystemExit("kind? one of " + ", ".join(DEFAULTS))
+E0, H0, FF0, P, IMG0, PROJ0, ptype, act = DEFAULTS[kind]
+E, H, FF, PROJ, P = env("E", E0), env("H", H0), env("FF", FF0), env("PROJ", PROJ0), env("PATCH", P)
+IMG = img or IMG0
+w.add_str("clip.projector_type", ptype)
+w.add_bool("clip.use_gelu" if act == "gelu" else "clip.use_silu", True)
+if kind == "qwen25vl":
     w.add_u32("clip.vision.n_wa_pattern", 8)
     w.add_u32("clip.vision.window_size", 112)
-    norm_bias = False
-else:
-    raise SystemExit("kind?")
+if kind in ("qwen3vl", "pixtral"):
+    w.add_u32("clip.vision.spatial_merge_size", 2)
+if "SCALE" in os.environ:  # gemma4v's pooling kernel (clip.vision.projector.scale_factor, default 3)
+    w.add_u32("clip.vision.projector.scale_factor", env("SCALE", 3))
 pre = "clip.vision."
 w.add_u32(pre + "image_size", IMG)
 w.add_u32(pre + "patch_size", P)
@@ -48,29 +63,67 @@ w.add_u32(pre + "projection_dim", PROJ)
 w.add_f32_arr(pre + "image_mean", [0.5, 0.5, 0.5])
 w.add_f32_arr(pre + "image_std", [0.5, 0.5, 0.5])
 
+# what each tower has: biases on attention / MLP, LayerNorm biases, a gate, fused qkv, q/k norms
+has = {
+    "gemma3": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=0),
+    "qwen25vl": dict(attn_b=1, ffn_b=1, norm_b=0, gate=1, qkv=0),
+    "qwen3vl": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=1),
+    "pixtral": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
+    "gemma4v": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
+}[kind]
+deepstack = set()
+if kind == "qwen3vl":
+    deepstack = {int(x) for x in os.environ.get("DS", "8,16,24").split(",") if x != ""}
+
 t("v.patch_embd.weight", [P, P, 3, E])
 if kind == "gemma3":
     t("v.patch_embd.bias", [E])
     t("v.position_embd.weight", [E, (IMG // P) ** 2])
-else:
+elif kind == "qwen25vl":
     t("v.patch_embd.weight.1", [P, P, 3, E])
+elif kind == "qwen3vl":
+    t("v.patch_embd.weight.1", [P, P, 3, E])
+    t("v.patch_embd.bias", [E])
+    w.add_tensor("v.position_embd.weight", [E, 2304], GGML_F32)  # resized by ggml_interpolate: f32
+elif kind == "pixtral":
+    t("v.pre_ln.weight", [E])
+elif kind == "gemma4v":
+    w.add_tensor("v.position_embd.weight", [E, 10240, 2], GGML_F32)
 for i in range(n_block):
-    for n in ("attn_q", "attn_k", "attn_v", "attn_out"):
-        t(f"v.blk.{i}.{n}.weight", [E, E]); t(f"v.blk.{i}.{n}.bias", [E])
-    for n in ("ln1", "ln2"):
+    names = ("attn_qkv",) if has["qkv"] else ("attn_q", "attn_k", "attn_v")
+    for n in names + ("attn_out",):
+        width = 3 * E if n == "attn_qkv" else E
+        t(f"v.blk.{i}.{n}.weight", [E, width])
+        if has["attn_b"]: t(f"v.blk.{i}.{n}.bias", [width])
+    norms = ("ln1", "ln2") + (("attn_post_norm", "ffn_post_norm") if kind == "gemma4v" else ())
+    for n in norms:
         t(f"v.blk.{i}.{n}.weight", [E])
-        if norm_bias: t(f"v.blk.{i}.{n}.bias", [E])
-    t(f"v.blk.{i}.ffn_up.weight", [E, FF]); t(f"v.blk.{i}.ffn_up.bias", [FF])
-    t(f"v.blk.{i}.ffn_down.weight", [FF, E]); t(f"v.blk.{i}.ffn_down.bias", [E])
-    if kind == "qwen25vl":
-        t(f"v.blk.{i}.ffn_gate.weight", [E, FF]); t(f"v.blk.{i}.ffn_gate.bias", [FF])
-t("v.post_ln.weight", [E])
-if norm_bias: t("v.post_ln.bias", [E])
+        if has["norm_b"]: t(f"v.blk.{i}.{n}.bias", [E])
+    if kind == "gemma4v":
+        t(f"v.blk.{i}.attn_q_norm.weight", [E // H]); t(f"v.blk.{i}.attn_k_norm.weight", [E // H])
+    mlp = (("ffn_up", [E, FF]), ("ffn_down", [FF, E])) + ((("ffn_gate", [E, FF]),) if has["gate"] else ())
+    for n, shape in mlp:
+        t(f"v.blk.{i}.{n}.weight", shape)
+        if has["ffn_b"]: t(f"v.blk.{i}.{n}.bias", [shape[1]])
+    if i in deepstack:
+        t(f"v.deepstack.{i}.norm.weight", [4 * E]); t(f"v.deepstack.{i}.norm.bias", [4 * E])
+        t(f"v.deepstack.{i}.fc1.weight", [4 * E, 4 * E]); t(f"v.deepstack.{i}.fc1.bias", [4 * E])
+        t(f"v.deepstack.{i}.fc2.weight", [4 * E, PROJ]); t(f"v.deepstack.{i}.fc2.bias", [PROJ])
+if kind in ("gemma3", "qwen25vl", "qwen3vl"):
+    t("v.post_ln.weight", [E])
+    if has["norm_b"]: t("v.post_ln.bias", [E])
 if kind == "gemma3":
-    # mm.input_projection.weight: ggml ne [E, PROJ]? converter stores HF (E x PROJ) param -> ne [PROJ, E]
+    # the converter stores HF's (E x PROJ) parameter as ne [PROJ, E]
     w.add_tensor("mm.input_projection.weight", [PROJ, E], GGML_F16 if mmtype == "f16" else GGML_F32)
     t("mm.soft_emb_norm.weight", [E])
-else:
+elif kind in ("qwen25vl", "qwen3vl"):
     t("mm.0.weight", [4 * E, 4 * E]); t("mm.0.bias", [4 * E])
     t("mm.2.weight", [4 * E, PROJ]); t("mm.2.bias", [PROJ])
+elif kind == "pixtral":
+    t("mm.input_norm.weight", [E])
+    t("mm.patch_merger.weight", [4 * E, E])
+    t("mm.1.weight", [E, PROJ]); t("mm.2.weight", [PROJ, PROJ])
+    t("v.token_embd.img_break", [PROJ])
+elif kind == "gemma4v":
+    t("mm.input_projection.weight", [E, PROJ])
 w.write()
