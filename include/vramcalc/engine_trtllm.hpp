@@ -32,8 +32,8 @@ enum class TrtllmSpecKind : std::uint8_t { none, mtp };
 
 // Why speculative decoding is refused under the 1.1 rules.
 inline constexpr std::string_view trtllm_speculative_release_refusal =
-    "TensorRT-LLM's speculative decoding (speculative_config) is modelled with --trtllm-version newest (in a "
-    "deployments file, engine_options version: newest): its draft KV "
+    "TensorRT-LLM's speculative decoding (speculative_config) is modelled with --trtllm-version newest (check "
+    "--trtllm-version newest for a trtllm-serve line; in a deployments file, engine_options version: newest): its draft KV "
     "layers (get_num_spec_layers), extra KV tokens per sequence (get_num_extra_kv_tokens, "
     "tensorrt_llm/_torch/speculative/utils.py) and draft weights changed between releases and were not read at the "
     "1.1 release";
