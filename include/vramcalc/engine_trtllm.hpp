@@ -27,13 +27,24 @@ enum class TrtllmRelease : std::uint8_t { v1_1, newest };
 inline constexpr Dtype trtllm_kv_dtypes[] = {Dtype::f32, Dtype::f16, Dtype::bf16, Dtype::f8_e4m3, Dtype::nvfp4};
 
 // speculative_config (the newest sources only; docs/engines.md, "TensorRT-LLM", "Speculative
-// decoding"): decoding_type MTP drafts with the checkpoint's own MTP layers.
-enum class TrtllmSpecKind : std::uint8_t { none, mtp };
+// decoding"): decoding_type MTP drafts with the checkpoint's own MTP layers; Eagle3 (Eagle) with
+// an EAGLE-3 head, DraftTarget with a separate draft model, both one-model (the draft inside the
+// target's engine: EAGLE3_ONE_MODEL, DRAFT_TARGET_ONE_MODEL), the head or model given as the
+// DraftModel of trtllm_plan.
+enum class TrtllmSpecKind : std::uint8_t { none, mtp, eagle3, draft_target };
+
+// "MTP", "Eagle3", "DraftTarget" (speculative_config's decoding_type), or "" for none.
+[[nodiscard]] std::string_view trtllm_spec_kind_name(TrtllmSpecKind kind);
+
+// Why `draft` is not an EAGLE-3 head TensorRT-LLM's Eagle3 drafter can run for `target`
+// (modeling_speculative.py Eagle3ForCausalLM: the head reads the target's hidden states and
+// shares its embedding); empty when it is one.
+[[nodiscard]] std::string trtllm_eagle3_shape_problem(const ModelSpec& target, const ModelSpec& draft);
 
 // Why speculative decoding is refused under the 1.1 rules.
 inline constexpr std::string_view trtllm_speculative_release_refusal =
-    "TensorRT-LLM's speculative decoding (speculative_config) is modelled with --trtllm-version newest (in a "
-    "deployments file, engine_options version: newest): its draft KV "
+    "TensorRT-LLM's speculative decoding (speculative_config) is modelled with --trtllm-version newest (check "
+    "--trtllm-version newest for a trtllm-serve line; in a deployments file, engine_options version: newest): its draft KV "
     "layers (get_num_spec_layers), extra KV tokens per sequence (get_num_extra_kv_tokens, "
     "tensorrt_llm/_torch/speculative/utils.py) and draft weights changed between releases and were not read at the "
     "1.1 release";
@@ -41,7 +52,8 @@ inline constexpr std::string_view trtllm_speculative_release_refusal =
 struct TrtllmSpeculative {
   TrtllmSpecKind kind = TrtllmSpecKind::none;
   // max_draft_len (MTPDecodingConfig; num_nextn_predict_layers is its deprecated name); 0: not
-  // given (update_spec_config_from_model_config: the checkpoint's MTP layers, 1 for MTP Eagle).
+  // given (update_spec_config_from_model_config: the checkpoint's MTP layers, 1 for MTP Eagle;
+  // Eagle3 and DraftTarget require it: "max_draft_len must be > 0").
   std::uint32_t max_draft_len = 0;
 };
 
@@ -115,14 +127,24 @@ struct TrtllmResult {
   std::uint64_t max_seq_len_final = 0;    // "Adjusted max_seq_len to N" when the pool holds less
   bool max_seq_len_reduced = false;
   bool starts = false; // the profiling run fits on the device and the pool holds one block
-  // Speculative decoding (MTP; all 0 / empty without it). The MTP weights and KV layers are
+  // Speculative decoding (all 0 / empty without it). The draft's weights and KV layers are
   // part of weights_bytes, bytes_per_token and estimate_bytes_per_token.
-  std::string spec_mode;                  // "MTP Eagle" (one MTP layer replayed) or "MTP" (vanilla)
+  std::string spec_mode;                  // "MTP Eagle" (one MTP layer replayed), "MTP" (vanilla), "Eagle3", "DraftTarget"
   std::uint64_t spec_max_draft_len = 0;   // max_draft_len = max_total_draft_tokens
   std::uint64_t spec_layers = 0;          // get_num_spec_layers: KV layers the last stage's cell adds
   std::uint64_t spec_extra_kv_tokens = 0; // get_num_extra_kv_tokens: max_draft_len - 1
-  std::uint64_t spec_weights_bytes = 0;   // the MTP layers' weights on the busiest GPU
+  std::uint64_t spec_weights_bytes = 0;   // the draft's weights on the busiest GPU (MTP layers, head, draft model)
   std::uint64_t spec_layer_bytes_per_token = 0; // of bytes_per_token: the spec layers' KV
+  // Eagle3 and DraftTarget: the head or draft model as given; its KV layers are spec_layers.
+  std::string spec_draft_model;
+  // The draft's KV layers in their own KV cache manager (one-model drafting without attention
+  // DP: should_use_separate_draft_kv_cache), sized by the same max_tokens as the target's pool.
+  bool spec_separate_pool = false;
+  std::uint64_t draft_kv_tokens = 0;       // the separate draft pool's tokens (its whole blocks)
+  std::uint64_t draft_kv_cache_bytes = 0;  // its bytes, part of kv_cache_bytes
+  // Eagle3: the hidden states the drafter reads, held in torch from start-up (part of the peak):
+  // Eagle3ResourceManager's and Eagle3OneModelSpecMetadata's hidden_states buffers.
+  std::uint64_t spec_buffer_bytes = 0;
 };
 
 // The KV tokens one request of `context_tokens` holds: the context, the draft tokens and the
@@ -149,9 +171,10 @@ struct TrtllmResult {
 // `max_seq_len` (0: the model's context): the profiled peak, the KV budget, the pool in blocks
 // and tokens, the max_seq_len it then runs with and whether it starts. Does not throw for
 // models or options it does not model (`error`), only on 64-bit overflow.
+// `draft`: Eagle3's head or DraftTarget's draft model (required by those kinds, else unused).
 [[nodiscard]] TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv,
                                        std::uint64_t max_seq_len, const GpuSpec& gpu, const Parallel& p,
-                                       const TrtllmOptions& options);
+                                       const TrtllmOptions& options, const DraftModel* draft = nullptr);
 
 // TensorRT-LLM's account (--engine trtllm): the figures of its start-up log.
 struct TrtllmSection {

@@ -230,6 +230,7 @@ struct ModelSpec {
   std::optional<RecurrentSpec> recurrent; // mixer of the layers whose attention is `none`
   std::uint64_t mtp_layers = 0;           // multi-token-prediction blocks (DeepSeek V3, GLM-4.5)
   bool mtp_own_embeddings = true;         // each MTP block stores copies of the embedding and head
+  std::uint64_t draft_vocab_size = 0;     // an EAGLE-3 head's draft_vocab_size (config.json; 0: none given)
   std::uint64_t vision_params = 0;        // vision tower shipped in the checkpoint
   std::string vision_source;
   std::optional<EncoderProfile> vision_profile; // what profiling its encoder needs (unset: not modelled)

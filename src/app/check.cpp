@@ -118,6 +118,21 @@ Options deployment_options(const Options& base, const io::Deployment& d) {
   return o;
 }
 
+// An engine's release flag given to check (--trtllm-version newest, --vllm-version 0.11, ...)
+// overrides the release of every deployment of that engine, its command lines included (a
+// trtllm-serve line names no release); read by the engine's `version` spec as the key would be.
+void override_release(const Options& o, io::Deployment& d) {
+  const auto named = d.keys.find("engine");
+  const auto engine = named == d.keys.end() ? std::nullopt : find_engine(to_lower(named->second.text));
+  if (!engine) return;
+  for (const EngineOptionSpec& spec : engine_option_specs(*engine)) {
+    if (spec.key != "version") continue;
+    if (const auto it = o.engine_flags.find(std::string(spec.flag())); it != o.engine_flags.end()) {
+      d.engine_options["version"] = {it->second.text, std::string(spec.flag()), ""};
+    }
+  }
+}
+
 // An error of the deployment as a whole (not of one of its values): placed at the deployment.
 Error at_deployment(const io::Deployment& d, const Error& error) {
   return Error{error.code, (d.where.empty() ? d.file : d.where) + ": " + d.name + ": " + error.message,
@@ -413,6 +428,7 @@ Outcome run_check(const Options& o) {
     if (o.headroom) d.keys["headroom"] = {o.headroom->text, "--headroom", ""};
     if (o.images) d.keys["images"] = {o.images->text, "--images", ""};
     if (o.image_size) d.keys["image_size"] = {o.image_size->text, "--image-size", ""};
+    override_release(o, d);
   }
   if (!deployments.empty()) catalog = check_catalog(o, deployments);
   report.entries.reserve(deployments.size());

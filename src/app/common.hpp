@@ -108,8 +108,9 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c);
 
 // Speculative decoding's draft model into `s.draft`: --draft, or vLLM's speculative_config
 // "model" of the draft_model method, resolved like the model argument; --spec-tokens into the
-// engine's options. After apply_engine_flags.
-void resolve_draft(const Options& o, const io::Catalog& c, Settings& s);
+// engine's options (TensorRT-LLM: MTP, Eagle3 or DraftTarget, an Eagle3 head checked against
+// `model`, the target). After apply_engine_flags.
+void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& model, Settings& s);
 
 // ---- engines' flags (engine_flags.cpp) ------------------------------------------------
 

@@ -205,8 +205,17 @@ void apply_engine_flags(const Options& o, const ModelSpec& model, Settings& s) {
 // TensorRT-LLM's MTP drafts with the model's own MTP layers: a model without any is refused at
 // the flag or key that asked for it.
 void trtllm_speculative_check(const Options& o, const ModelSpec& model, const Settings& s) {
-  if (s.engine != EngineKind::trtllm || s.engine_options.trtllm.speculative.kind != TrtllmSpecKind::mtp) return;
-  if (model.mtp_layers != 0) return;
+  if (s.engine != EngineKind::trtllm || s.engine_options.trtllm.speculative.kind == TrtllmSpecKind::none) return;
+  // Pipeline parallelism asked with speculative decoding: where the draft's weights sit among the
+  // stages was not read (the draft's KV layers go to the last: get_pp_layers).
+  if (o.pp && s.parallel && s.parallel->pp > 1) {
+    fail_at(o.pp->origin, ErrorCode::invalid_argument,
+            "TensorRT-LLM's speculative decoding (decoding_type " +
+                std::string(trtllm_spec_kind_name(s.engine_options.trtllm.speculative.kind)) +
+                ") with pipeline parallelism is not modelled: where the draft's weights sit among the stages was not read",
+            "--pp");
+  }
+  if (s.engine_options.trtllm.speculative.kind != TrtllmSpecKind::mtp || model.mtp_layers != 0) return;
   const auto it = o.engine_flags.find("--speculative-mtp");
   const Value& where = o.draft ? *o.draft : it->second;
   fail_at(where.origin, ErrorCode::invalid_argument,

@@ -316,10 +316,62 @@ ResolvedModel resolve_model(const Options& o, const io::Catalog& c) {
 }
 
 
-void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
+namespace {
+
+// TensorRT-LLM's drafting from --draft (the newest rules; docs/engines.md, "TensorRT-LLM",
+// "Speculative decoding"): `mtp` is decoding_type MTP; a model is Eagle3 when its config gives
+// draft_vocab_size or its name says EAGLE (as vLLM detects the method), else DraftTarget,
+// unless speculative_config's decoding_type (the speculative_decoding_type key) names it.
+// --spec-tokens is max_draft_len (Eagle3 and DraftTarget: 3 when not given). true: MTP, set.
+bool trtllm_draft_kind(const Options& o, Settings& s) {
+  TrtllmOptions& t = s.engine_options.trtllm;
+  if (t.release != TrtllmRelease::newest) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument, std::string(io::trtllm_speculative_refusal()));
+  }
+  t.speculative.max_draft_len =
+      o.spec_tokens ? static_cast<std::uint32_t>(value_at(o.spec_tokens->origin, parse_count(o.spec_tokens->text, 64))) : 0;
+  const bool mtp = iequals(o.draft->text, "mtp");
+  const TrtllmSpecKind named = t.speculative.kind;
+  if (mtp != (named == TrtllmSpecKind::mtp) && named != TrtllmSpecKind::none) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument,
+            mtp ? "decoding_type " + std::string(trtllm_spec_kind_name(named)) + " drafts with a model, not the MTP layers"
+                : "decoding_type MTP drafts with the model's own MTP layers (--draft mtp), not with a draft model");
+  }
+  if (mtp) {
+    t.speculative.kind = TrtllmSpecKind::mtp;
+    return true;
+  }
+  if (t.speculative.max_draft_len == 0) t.speculative.max_draft_len = 3;
+  return false;
+}
+
+void trtllm_draft_model(const Options& o, const ModelSpec& target, const ModelSpec& draft, Settings& s) {
+  TrtllmSpeculative& sc = s.engine_options.trtllm.speculative;
+  if (sc.kind == TrtllmSpecKind::none) {
+    sc.kind = draft.draft_vocab_size != 0 || to_lower(o.draft->text).find("eagle") != std::string::npos
+                  ? TrtllmSpecKind::eagle3
+                  : TrtllmSpecKind::draft_target;
+  }
+  if (sc.kind != TrtllmSpecKind::eagle3) return;
+  if (const std::string why = trtllm_eagle3_shape_problem(target, draft); !why.empty()) {
+    fail_at(o.draft->origin, ErrorCode::invalid_argument, why);
+  }
+}
+
+} // namespace
+
+void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& model, Settings& s) {
   VllmSpeculative& sc = s.engine_options.vllm.speculative;
   const bool vllm = s.engine == EngineKind::vllm;
   const bool vllm_draft = vllm && sc.method == VllmSpecMethod::draft_model;
+  const TrtllmSpecKind trtllm_kind = s.engine_options.trtllm.speculative.kind;
+  if (!o.draft && s.engine == EngineKind::trtllm &&
+      (trtllm_kind == TrtllmSpecKind::eagle3 || trtllm_kind == TrtllmSpecKind::draft_target)) {
+    const auto it = o.engine_flags.find("--speculative-decoding-type");
+    fail_at(it == o.engine_flags.end() ? nullptr : &it->second, "speculative_decoding_type",
+            "decoding_type " + std::string(trtllm_spec_kind_name(trtllm_kind)) +
+                " needs its draft model (speculative_model, or the deployment's draft key)");
+  }
   if (!o.draft) {
     if (o.draft_format) fail_at(o.draft_format->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
     if (o.spec_tokens) fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument, "needs --draft (the draft model)");
@@ -328,28 +380,11 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
   if (o.draft && s.engine == EngineKind::ollama) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument, ollama_draft_refusal(s.engine_options.ollama.release));
   }
-  if (o.draft && s.engine == EngineKind::trtllm) {
-    // --draft mtp: the model's own MTP layers (speculative_config decoding_type MTP), the newest
-    // rules only; a draft model (Eagle3, DraftTarget) is not modelled.
-    TrtllmOptions& t = s.engine_options.trtllm;
-    if (t.release != TrtllmRelease::newest) {
-      fail_at(o.draft->origin, ErrorCode::invalid_argument, std::string(io::trtllm_speculative_refusal()));
-    }
-    if (!iequals(o.draft->text, "mtp")) {
-      fail_at(o.draft->origin, ErrorCode::invalid_argument,
-              "TensorRT-LLM drafts here with the model's own MTP layers only (--draft mtp, speculative_config "
-              "decoding_type MTP); a draft model (Eagle3, DraftTarget) is not modelled yet");
-    }
-    t.speculative.kind = TrtllmSpecKind::mtp;
-    t.speculative.max_draft_len = 0;
-    if (o.spec_tokens) {
-      t.speculative.max_draft_len = static_cast<std::uint32_t>(value_at(o.spec_tokens->origin, parse_count(o.spec_tokens->text, 64)));
-    }
-    return;
-  }
-  if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp) {
+  if (o.draft && s.engine == EngineKind::trtllm && trtllm_draft_kind(o, s)) return;
+  if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp &&
+      s.engine != EngineKind::trtllm) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument,
-            "speculative decoding is modelled for vLLM, llama.cpp and the generic estimate, not for " +
+            "speculative decoding is modelled for vLLM, llama.cpp, TensorRT-LLM and the generic estimate, not for " +
                 std::string(engine_traits(s.engine).display));
   }
   if (o.draft && vllm && sc.method != VllmSpecMethod::none) {
@@ -390,6 +425,7 @@ void resolve_draft(const Options& o, const io::Catalog& c, Settings& s) {
     sc.num_speculative_tokens = static_cast<std::uint32_t>(tokens != 0 ? tokens : 3);
   }
   if (s.engine == EngineKind::llamacpp && tokens != 0) s.engine_options.llamacpp.n_draft = static_cast<std::uint32_t>(tokens);
+  if (s.engine == EngineKind::trtllm) trtllm_draft_model(o, model, r.spec, s);
   s.draft = std::make_shared<const DraftModel>(DraftModel{std::move(r.spec), std::move(f), name.text});
 }
 

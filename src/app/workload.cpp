@@ -300,7 +300,7 @@ Workload read_workload(const Options& o, const io::Catalog& catalog) {
   if (o.kv_policy) w.base.kv_policy = kv_policy_flag(*o.kv_policy);
   w.base.gpus = gpu_requests(o, catalog, &w.resolved.notes);
   apply_engine_flags(o, model, w.base);
-  resolve_draft(o, catalog, w.base);
+  resolve_draft(o, catalog, model, w.base);
   trtllm_speculative_check(o, model, w.base);
   sglang_draft_model(o, w.base);
   // A GPU named without a count is one GPU (or the tp x pp GPUs asked), never "as many as

@@ -69,7 +69,9 @@ std::vector<Flag> engine_flags() {
       if (!spec.on_command_line) continue;
       const auto same = std::find_if(out.begin(), out.end(), [&](const Flag& f) { return f.names == spec.names; });
       if (same != out.end()) same->help += " | " + std::string(spec.help);
-      else out.push_back({std::string(spec.names), std::string(spec.help), E | X, &spec});
+      // An engine's release (its `version` key) is also check's: it overrides the release of every
+      // deployment of that engine, command lines included (src/app/check.cpp).
+      else out.push_back({std::string(spec.names), std::string(spec.help), spec.key == "version" ? E | X | K : E | X, &spec});
     }
   }
   return out;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -62,6 +63,10 @@ inline bool gpu_is_sm100(const GpuSpec& gpu) {
 // (2h x h, unsharded, the model's dtype) and shared_head's norm, with its own head when
 // `own_head` and the checkpoint stores one; the embedding is the target's.
 std::uint64_t mtp_layers_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, bool own_head);
+
+// The bytes of one GPU's shards `tensors` of `spec` in `format` (a GGUF's in the runtime dtype
+// it is loaded in: src/core/engine_vllm.cpp), as the weight rules store them.
+std::uint64_t shards_bytes(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format);
 
 // engines.cpp: the engine of `settings` (not generic), `layout` the fit row's parallelism.
 EngineSection engine_section(const ModelSpec& model, const Settings& settings, const Parallel& layout);

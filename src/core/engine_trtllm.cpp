@@ -196,6 +196,39 @@ std::string_view trtllm_release_name(TrtllmRelease release) {
   return "1.1";
 }
 
+std::string_view trtllm_spec_kind_name(TrtllmSpecKind kind) {
+  switch (kind) {
+  case TrtllmSpecKind::none: return "";
+  case TrtllmSpecKind::mtp: return "MTP";
+  case TrtllmSpecKind::eagle3: return "Eagle3";
+  case TrtllmSpecKind::draft_target: return "DraftTarget";
+  }
+  return "";
+}
+
+std::string trtllm_eagle3_shape_problem(const ModelSpec& target, const ModelSpec& draft) {
+  // Eagle3DraftModel (modeling_speculative.py): fc reads the target's hidden states (3 x its
+  // hidden size), the first layer's qkv_proj the embedding and the hidden state (2h); the
+  // embedding is the target's unless the head's config names another target_hidden_size (not
+  // modelled); an MLA head (Eagle3DeepSeekV3ForCausalLM) is not modelled either.
+  const std::string id = draft.id.empty() ? std::string("the draft") : draft.id;
+  if (draft.hidden_size != target.hidden_size) {
+    return id + " is not an EAGLE-3 head of " + target.id + ": its hidden_size " + std::to_string(draft.hidden_size) +
+           " is not the target's " + std::to_string(target.hidden_size) +
+           " (the head reads the target's hidden states and shares its embedding)";
+  }
+  if (draft.num_layers == 0 || draft.num_layers >= target.num_layers) {
+    return id + " is not an EAGLE-3 head of " + target.id + ": it has " + std::to_string(draft.num_layers) +
+           " layers, the target " + std::to_string(target.num_layers) +
+           " (a head has a few; a whole draft model is decoding_type DraftTarget)";
+  }
+  if (draft.moe || draft.recurrent || draft.attention.mla) {
+    return id + " is not an EAGLE-3 head vramcalc models: its layers are not dense attention with a gated MLP "
+                "(EAGLE3LlamaForCausalLM)";
+  }
+  return {};
+}
+
 std::vector<std::uint64_t> trtllm_cuda_graph_batch_sizes(const TrtllmOptions& o) {
   std::vector<std::uint64_t> sizes;
   if (!o.cuda_graphs) return sizes;
@@ -369,21 +402,88 @@ std::uint64_t mla_k_b_copy_bytes(const ModelSpec& spec, const WeightFormat& form
   return checked_mul(one, layers, "the weights");
 }
 
+// Eagle3's head on one GPU (modeling_speculative.py, one-model: Eagle3DraftModel,
+// Eagle3DecoderLayer, Eagle3Attention): its decoder layers sharded at the target's tp (qkv_proj
+// column-parallel, the first layer's reading 2h, the embedding and the hidden state; o_proj
+// row-parallel; GatedMLP), input_layernorm on the first layer only (the later ones are
+// "regular"), hidden_norm and post_attention_layernorm on each, the final norm; fc =
+// Linear(3h, h), unsharded (num_capture_layers 3: the default eagle3_layers_to_capture); its
+// lm_head of draft_vocab_size rows split by tp (LMHead: ceil(rows / tp) a GPU; vocab_size when
+// the config gives none); d2t, int32 per draft token, when draft_vocab_size differs from
+// vocab_size. The embedding is the target's. The layers in the head's format; fc, norms and
+// lm_head in its dtype.
+std::uint64_t eagle3_head_bytes(const DraftModel& d, const Parallel& p) {
+  const ModelSpec& s = d.spec;
+  const char* what = "the EAGLE-3 head";
+  std::vector<Tensor> t = rank_tensors(s, Parallel{p.tp, 1, false}, 0);
+  std::erase_if(t, [](const Tensor& x) { return x.layer < 0 || (x.layer > 0 && x.role == TensorRole::attn_norm); });
+  for (Tensor& x : t) {
+    const bool qkv = x.role == TensorRole::attn_q || x.role == TensorRole::attn_k || x.role == TensorRole::attn_v ||
+                     x.role == TensorRole::attn_qkv;
+    if (x.layer == 0 && qkv && !x.bias) x.ne0 = checked_mul(2, x.ne0, what);
+  }
+  const std::uint64_t h = s.hidden_size, b = traits(s.dtype).block_bytes;
+  const std::uint64_t rows = s.draft_vocab_size != 0 ? s.draft_vocab_size : s.vocab_size;
+  std::uint64_t own = checked_mul(3 * h, h, what);                                  // fc
+  own = checked_add(own, checked_mul(s.num_layers + 1, h, what), what);             // hidden_norm, final norm
+  own = checked_add(own, checked_mul(ceil_div(rows, p.tp), h, what), what);         // lm_head
+  const std::uint64_t d2t = rows != s.vocab_size ? checked_mul(rows, 4, what) : 0;
+  return checked_add(checked_add(detail::shards_bytes(s, t, d.format), checked_mul(own, b, what), what), d2t, what);
+}
+
+// The speculative weights on the busiest GPU. MTP's layers (modeling_deepseekv3.py
+// DeepseekV3MTP, built for the checkpoint's num_nextn_predict_layers): decoder layer, enorm,
+// hnorm, eh_proj and shared_head's norm; the embedding and lm_head are the target's; their MLA
+// layers hold k_b_proj_trans too. Eagle3's head (above). DraftTarget's draft model whole, in
+// its own format, sharded at the target's tp (the draft config takes the target's mapping:
+// modeling_speculative.py), its own embedding and lm_head included.
+std::uint64_t spec_weights(const ModelSpec& spec, const WeightFormat& format, Dtype kv, const Parallel& p,
+                           const TrtllmOptions& o, const DraftModel* draft) {
+  switch (o.speculative.kind) {
+  case TrtllmSpecKind::mtp:
+    return checked_add(detail::mtp_layers_bytes(spec, format, p, false),
+                       mla_k_b_copy_bytes(spec, format, p, o.attention_dp, spec.mtp_layers), "the weights");
+  case TrtllmSpecKind::eagle3: return eagle3_head_bytes(*draft, p);
+  case TrtllmSpecKind::draft_target: {
+    const Parallel dp{p.tp, 1, false};
+    RankCosts costs(draft->spec, draft->format, kv, 1, 0);
+    return checked_add(costs.busiest(dp).weights_bytes,
+                       mla_k_b_copy_bytes(draft->spec, draft->format, dp, false, busiest_stage_layers(draft->spec, 1)),
+                       "the weights");
+  }
+  case TrtllmSpecKind::none: break;
+  }
+  return 0;
+}
+
+// Eagle3's hidden-state buffers, allocated in torch before the profiling run: speculative/utils.py
+// get_spec_resource_manager's Eagle3ResourceManager (eagle3.py): (min(max_num_tokens,
+// max_batch_size x max_seq_len) + (max_total_draft_tokens + 1) x max_batch_size) rows of
+// 3 hidden states (num_capture_layers) in the model dtype; and get_spec_metadata's
+// Eagle3OneModelSpecMetadata: max_num_tokens rows of 3 hidden states in bfloat16 (its default
+// dtype). 0 for the other kinds (MTP Eagle's and DraftTarget's managers hold none by default).
+std::uint64_t spec_buffers(const TrtllmResult& r, const ModelSpec& spec, const TrtllmOptions& o) {
+  if (o.speculative.kind != TrtllmSpecKind::eagle3) return 0;
+  const char* what = "the EAGLE-3 buffers";
+  const std::uint64_t row = checked_mul(3, spec.hidden_size, what);
+  const std::uint64_t tokens = std::min(r.max_num_tokens, checked_mul(r.max_batch_size, r.max_seq_len, what));
+  const std::uint64_t rows = checked_add(tokens, checked_mul(r.spec_max_draft_len + 1, r.max_batch_size, what), what);
+  return checked_add(checked_mul(checked_mul(rows, row, what), traits(spec.dtype).block_bytes, what),
+                     checked_mul(checked_mul(r.max_num_tokens, row, what), 2, what), what);
+}
+
 // The peak of the profiling run (configure_kv_cache_capacity): torch's peak (weights, the
-// profiling cache, the forward pass's activations) + everything outside torch.
+// profiling cache, the speculative buffers, the forward pass's activations) + everything outside torch.
 void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightFormat& format, Dtype kv,
-                        const Parallel& p, const TrtllmOptions& o) {
+                        const Parallel& p, const TrtllmOptions& o, const DraftModel* draft) {
   RankCosts costs(spec, format, kv, 1, 0);
   r.weights_bytes = checked_add(costs.busiest(p).weights_bytes,
                                 mla_k_b_copy_bytes(spec, format, p, o.attention_dp, busiest_stage_layers(spec, p.pp)),
                                 "the weights");
   if (!r.spec_mode.empty()) {
-    // The MTP layers (modeling_deepseekv3.py DeepseekV3MTP, built for the checkpoint's
-    // num_nextn_predict_layers): decoder layer, enorm, hnorm, eh_proj and shared_head's norm;
-    // the embedding and lm_head are the target's. Their MLA layers hold k_b_proj_trans too.
-    r.spec_weights_bytes = checked_add(detail::mtp_layers_bytes(spec, format, p, false),
-                                       mla_k_b_copy_bytes(spec, format, p, o.attention_dp, spec.mtp_layers), "the weights");
+    r.spec_weights_bytes = spec_weights(spec, format, kv, p, o, draft);
     r.weights_bytes = checked_add(r.weights_bytes, r.spec_weights_bytes, "the weights");
+    r.spec_buffer_bytes = spec_buffers(r, spec, o);
   }
   r.activation_given = o.activation_bytes.has_value();
   r.moe_workspace_bytes = cutlass_moe_workspace_bytes(spec, format, p, r.max_num_tokens);
@@ -396,7 +496,8 @@ void size_profiled_peak(TrtllmResult& r, const ModelSpec& spec, const WeightForm
                                         : checked_add(default_context_bytes + (p.gpus() > 1 ? default_nccl_bytes : 0) +
                                                           allreduce_workspace_bytes(p.tp, o.release),
                                                       r.cuda_graph_bytes, "the profiled peak");
-  r.peak_bytes = checked_add(checked_add(r.weights_bytes, r.estimation_kv_bytes, "the profiled peak"),
+  r.peak_bytes = checked_add(checked_add(checked_add(r.weights_bytes, r.spec_buffer_bytes, "the profiled peak"),
+                                         r.estimation_kv_bytes, "the profiled peak"),
                              checked_add(r.activation_bytes, r.non_torch_bytes, "the profiled peak"), "the profiled peak");
 }
 
@@ -412,16 +513,30 @@ void size_kv_budget(TrtllmResult& r, const TrtllmOptions& o) {
 
 // The pool (KVCacheManager.calculate_max_num_blocks, after the profiling executor is torn
 // down): min(max_tokens, fraction x free now / bytes per token), free now being the device
-// less the weights and what stays outside torch; in blocks, rounded up in 1.1, down in the
-// newest sources.
+// less the weights, the speculative buffers and what stays outside torch; in blocks, rounded
+// up in 1.1, down in the newest sources. A separate draft pool (_util.py build_managers, the
+// draft manager created after the target's: a V1 pool without VSWA takes the shared
+// max_tokens, "V1 non-VSWA GPU uses shared max_tokens") is sized the same way with its own
+// bytes per token and the memory the target's pool left.
 void size_kv_pool(TrtllmResult& r, const TrtllmOptions& o) {
-  const std::uint64_t held = checked_add(r.weights_bytes, r.non_torch_bytes, "the KV pool");
+  const auto blocks_of = [&](std::uint64_t free, std::uint64_t per_token) {
+    const std::uint64_t tokens = std::min(r.max_tokens, trtllm_fraction_of(free, r.fraction_ppm) / per_token);
+    return o.release == TrtllmRelease::v1_1 ? ceil_div(tokens, o.tokens_per_block) : tokens / o.tokens_per_block;
+  };
+  const std::uint64_t held = checked_add(checked_add(r.weights_bytes, r.non_torch_bytes, "the KV pool"), r.spec_buffer_bytes,
+                                         "the KV pool");
   const std::uint64_t free_now = r.device_total_bytes > held ? r.device_total_bytes - held : 0;
-  r.free_cap_tokens = trtllm_fraction_of(free_now, r.fraction_ppm) / r.bytes_per_token;
-  const std::uint64_t tokens = std::min(r.max_tokens, r.free_cap_tokens);
-  r.blocks = o.release == TrtllmRelease::v1_1 ? ceil_div(tokens, o.tokens_per_block) : tokens / o.tokens_per_block;
+  const std::uint64_t draft = r.spec_separate_pool ? r.spec_layer_bytes_per_token : 0;
+  const std::uint64_t target = r.bytes_per_token - draft;
+  r.free_cap_tokens = trtllm_fraction_of(free_now, r.fraction_ppm) / target;
+  r.blocks = blocks_of(free_now, target);
   r.kv_tokens = checked_mul(r.blocks, o.tokens_per_block, "the KV pool");
-  r.kv_cache_bytes = checked_mul(r.kv_tokens, r.bytes_per_token, "the KV pool");
+  r.kv_cache_bytes = checked_mul(r.kv_tokens, target, "the KV pool");
+  if (draft == 0) return;
+  const std::uint64_t left = free_now > r.kv_cache_bytes ? free_now - r.kv_cache_bytes : 0;
+  r.draft_kv_tokens = checked_mul(blocks_of(left, draft), o.tokens_per_block, "the KV pool");
+  r.draft_kv_cache_bytes = checked_mul(r.draft_kv_tokens, draft, "the KV pool");
+  r.kv_cache_bytes = checked_add(r.kv_cache_bytes, r.draft_kv_cache_bytes, "the KV pool");
 }
 
 // max_seq_len as the pool allows (_validate_and_adjust_attention_windows,
@@ -436,33 +551,87 @@ void bound_max_seq_len(TrtllmResult& r, const TrtllmOptions& o) {
   r.starts = r.peak_bytes <= r.device_total_bytes && per_seq_blocks > 0 && bound > 0;
 }
 
-// speculative_config, decoding_type MTP (the newest sources): llm_args.py MTPDecodingConfig
-// (spec_dec_mode: MTP_EAGLE_ONE_MODEL when the checkpoint has one MTP layer, else vanilla MTP)
-// and speculative/utils.py update_spec_config_from_model_config (max_draft_len: given, else the
+// speculative_config (the newest sources). MTP: llm_args.py MTPDecodingConfig (spec_dec_mode:
+// MTP_EAGLE_ONE_MODEL when the checkpoint has one MTP layer, else vanilla MTP) and
+// speculative/utils.py update_spec_config_from_model_config (max_draft_len: given, else the
 // checkpoint's layers, 1 for MTP Eagle; vanilla at most the checkpoint's layers),
-// get_num_spec_layers (MTP Eagle 1, vanilla the checkpoint's layers) and
-// get_num_extra_kv_tokens (max_draft_len - 1). Empty, or why it is not modelled.
-std::string size_speculative(TrtllmResult& r, const ModelSpec& spec, const Parallel& p, const TrtllmOptions& o) {
+// get_num_spec_layers (MTP Eagle 1, vanilla the checkpoint's layers). Eagle3 (one-model, the
+// default eagle3_one_model): get_num_spec_layers = the head's num_hidden_layers
+// (update_spec_config_from_draft_model_config); DraftTarget (one-model): the draft model's
+// layers in the draft pool (_util.py _get_num_draft_layers, an external drafter). Every
+// one-model mode: get_num_extra_kv_tokens = max_draft_len - 1. Empty, or why it is not modelled.
+std::string size_speculative(TrtllmResult& r, const ModelSpec& spec, const DraftModel* draft, Dtype kv,
+                             const Parallel& p, const TrtllmOptions& o) {
   const TrtllmSpeculative& sc = o.speculative;
   if (sc.kind == TrtllmSpecKind::none) return {};
   if (o.release != TrtllmRelease::newest) return std::string(trtllm_speculative_release_refusal);
-  if (spec.mtp_layers == 0) {
-    return "speculative_config decoding_type MTP drafts with the checkpoint's own MTP layers (num_nextn_predict_layers); " +
-           spec.id + " has none";
-  }
   if (p.pp > 1) {
-    return "MTP speculative decoding with pipeline parallelism is not modelled (where the MTP layers' weights sit "
-           "among the stages was not read in the sources)";
+    return "speculative decoding with pipeline parallelism is not modelled for TensorRT-LLM (where the draft's "
+           "weights sit among the stages was not read in the sources)";
   }
-  const std::uint64_t n = spec.mtp_layers;
-  const bool eagle = n == 1;
-  r.spec_mode = eagle ? "MTP Eagle" : "MTP";
-  r.spec_max_draft_len = sc.max_draft_len == 0 ? (eagle ? 1 : n)
-                         : eagle               ? sc.max_draft_len
-                                               : std::min<std::uint64_t>(sc.max_draft_len, n);
-  r.spec_layers = eagle ? 1 : n;
+  r.spec_separate_pool = !o.attention_dp; // _should_create_separate_draft_kv_cache
+  if (sc.kind == TrtllmSpecKind::mtp) {
+    if (spec.mtp_layers == 0) {
+      return "speculative_config decoding_type MTP drafts with the checkpoint's own MTP layers (num_nextn_predict_layers); " +
+             spec.id + " has none";
+    }
+    const std::uint64_t n = spec.mtp_layers;
+    const bool eagle = n == 1;
+    r.spec_mode = eagle ? "MTP Eagle" : "MTP";
+    r.spec_max_draft_len = sc.max_draft_len == 0 ? (eagle ? 1 : n)
+                           : eagle               ? sc.max_draft_len
+                                                 : std::min<std::uint64_t>(sc.max_draft_len, n);
+    r.spec_layers = eagle ? 1 : n;
+    r.spec_extra_kv_tokens = r.spec_max_draft_len - 1;
+    return {};
+  }
+  const bool eagle3 = sc.kind == TrtllmSpecKind::eagle3;
+  const std::string type(trtllm_spec_kind_name(sc.kind));
+  if (draft == nullptr) return "speculative_config decoding_type " + type + " needs its draft model (speculative_model)";
+  if (o.attention_dp) {
+    return "decoding_type " + type + " with attention DP is not modelled (the draft's layers then share the "
+           "target's KV cache manager with their own heads)";
+  }
+  if (sc.max_draft_len == 0) return "max_draft_len must be > 0 for " + type + " (llm_args.py)";
+  if (eagle3) {
+    if (std::string why = trtllm_eagle3_shape_problem(spec, draft->spec); !why.empty()) return why;
+  }
+  const Dtype draft_kv = kv == Dtype::f8_e4m3 || kv == Dtype::nvfp4 ? kv : draft->spec.dtype;
+  if (!takes_kv(draft_kv)) {
+    return "the draft's KV cache would be " + std::string(traits(draft_kv).name) + ", which TensorRT-LLM's pool does not take";
+  }
+  if (std::string why = unplannable_reason(draft->spec, draft_kv, o); !why.empty()) return "the draft model: " + why;
+  r.spec_mode = eagle3 ? "Eagle3" : "DraftTarget";
+  r.spec_draft_model = draft->name;
+  r.spec_max_draft_len = sc.max_draft_len;
+  r.spec_layers = eagle3 ? draft->spec.num_layers : attention_layers(draft->spec, 0, draft->spec.num_layers);
   r.spec_extra_kv_tokens = r.spec_max_draft_len - 1;
   return {};
+}
+
+// The KV cell: the target's layers of this stage (+ MTP's spec layers, in the target's manager
+// with attention DP) and, in the draft's own manager otherwise, the spec layers: MTP's of the
+// target's shape (_get_effective_draft_config), Eagle3's and DraftTarget's of the draft's
+// config, their KV dtype the target's quantized one (the draft config copies the target's
+// kv_cache_quant_algo: modeling_speculative.py) or else the draft's own dtype. The budget's kv
+// size adds the draft manager's get_cache_size_per_token (_util.py _get_kv_size_per_token).
+void size_cell(TrtllmResult& r, const ModelSpec& spec, const DraftModel* draft, Dtype kv, const Parallel& p,
+               const TrtllmOptions& o) {
+  const bool mtp = o.speculative.kind == TrtllmSpecKind::mtp;
+  const std::uint64_t joint = mtp && !r.spec_separate_pool ? r.spec_layers : 0;
+  const std::uint64_t layers = busiest_stage_layers(spec, p.pp, joint);
+  r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
+  r.estimate_bytes_per_token = trtllm_estimate_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp, o.release);
+  if (r.spec_layers == 0) return;
+  const ModelSpec& d = mtp ? spec : draft->spec;
+  const Dtype draft_kv = mtp || kv == Dtype::f8_e4m3 || kv == Dtype::nvfp4 ? kv : d.dtype;
+  r.spec_layer_bytes_per_token = trtllm_bytes_per_token(d, draft_kv, r.spec_layers, p.tp, o.attention_dp);
+  if (joint != 0) return; // already in the target's cell
+  r.bytes_per_token = checked_add(r.bytes_per_token, r.spec_layer_bytes_per_token, "the KV bytes per token");
+  r.estimate_bytes_per_token =
+      checked_add(r.estimate_bytes_per_token,
+                  trtllm_estimate_bytes_per_token(d, kv, r.spec_layers, p.tp, o.attention_dp, o.release),
+                  "the KV bytes per token");
 }
 
 } // namespace
@@ -475,25 +644,19 @@ std::uint64_t trtllm_request_tokens(const TrtllmResult& r, std::uint64_t context
 }
 
 TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtype kv, std::uint64_t max_seq_len,
-                         const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o) {
+                         const GpuSpec& gpu, const Parallel& p, const TrtllmOptions& o, const DraftModel* draft) {
   TrtllmResult r;
   r.release = o.release;
   r.error = unplannable_reason(spec, kv, o);
   if (!r.error.empty()) return r;
-  if (std::string why = size_speculative(r, spec, p, o); !why.empty()) {
+  if (std::string why = size_speculative(r, spec, draft, kv, p, o); !why.empty()) {
     r = TrtllmResult{};
     r.release = o.release;
     r.error = std::move(why);
     return r;
   }
   set_device_and_lengths(r, spec, max_seq_len, gpu, o);
-
-  // The spec layers are layers of the pool (get_pp_layers) and of the estimate's kv size
-  // (get_cache_size_per_token is given spec_config: KvCacheCreator._per_manager_cache_cost).
-  const std::uint64_t layers = busiest_stage_layers(spec, p.pp, r.spec_layers);
-  if (r.spec_layers != 0) r.spec_layer_bytes_per_token = trtllm_bytes_per_token(spec, kv, r.spec_layers, p.tp, o.attention_dp);
-  r.bytes_per_token = trtllm_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp);
-  r.estimate_bytes_per_token = trtllm_estimate_bytes_per_token(spec, kv, layers, p.tp, o.attention_dp, o.release);
+  size_cell(r, spec, draft, kv, p, o);
   if (r.bytes_per_token == 0 || r.estimate_bytes_per_token == 0) {
     // head_dim x kv_heads // tp is 0 past head_dim x kv_heads GPUs: TensorRT-LLM divides by it.
     const TrtllmRelease release = r.release;
@@ -505,7 +668,7 @@ TrtllmResult trtllm_plan(const ModelSpec& spec, const WeightFormat& format, Dtyp
   }
 
   size_profiling_cache(r, p, o);
-  size_profiled_peak(r, spec, format, kv, p, o);
+  size_profiled_peak(r, spec, format, kv, p, o, draft);
   size_kv_budget(r, o);
   size_kv_pool(r, o);
   bound_max_seq_len(r, o);
@@ -523,7 +686,8 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
   TrtllmOptions o = settings.engine_options.trtllm;
   // --overhead replaces the memory outside torch (a log's "Memory used outside torch").
   if (settings.overhead_given) o.non_torch_bytes = settings.overhead_bytes;
-  TrtllmSection s{trtllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o)};
+  TrtllmSection s{trtllm_plan(model, settings.weights, settings.kv_dtype, settings.context_tokens, g.gpu, layout, o,
+                              settings.draft.get())};
   if (s.plan.error.empty() && !engine_loads(EngineKind::trtllm, settings.weights)) {
     s.plan = TrtllmResult{};
     s.plan.release = o.release;
@@ -536,9 +700,12 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
   if (r.error.empty()) {
     // A request holds whole blocks (beam width 1), its draft and extra KV tokens too; one over
     // max_seq_len is refused.
+    // A separate draft pool holds the same requests' draft KV: the smaller pool bounds them.
     const std::uint64_t per_request = trtllm_request_tokens(r, settings.context_tokens);
+    const std::uint64_t pool_tokens = r.spec_separate_pool && !r.spec_mode.empty() ? std::min(r.kv_tokens, r.draft_kv_tokens)
+                                                                                  : r.kv_tokens;
     if (r.starts && settings.context_tokens <= r.max_seq_len_final) {
-      s.holds_requests = std::min(r.kv_tokens / per_request, r.max_batch_size);
+      s.holds_requests = std::min(pool_tokens / per_request, r.max_batch_size);
     }
     e.fits = r.starts && settings.batch <= s.holds_requests;
     if (settings.context_tokens > r.max_seq_len) {
@@ -558,6 +725,10 @@ EngineSection trtllm_section(const ModelSpec& model, const Settings& settings, c
                         std::to_string(r.kv_budget_bytes == 0 ? 0 : r.kv_cache_bytes * 100 / r.kv_budget_bytes) +
                         "% of its budget.");
     }
+    if (!r.spec_draft_model.empty()) {
+      e.notes.push_back("The draft's forward pass in the profiling run and its CUDA graphs are not counted apart (the "
+                        "activations are the target's; --overhead gives a log's memory outside torch).");
+    }
     if (!r.activation_given || !r.non_torch_given) {
       e.notes.push_back("The profiled peak's activations and memory outside torch are estimates (docs/engines.md, "
                         "\"TensorRT-LLM\"); --overhead gives the log's \"Memory used outside torch\".");
@@ -574,8 +745,9 @@ void engine_decide(FitRow& row, const EngineSection& common, const TrtllmSection
   // full-length requests in whole blocks, so the headroom is the spare pool.
   const std::uint64_t per_request = trtllm_request_tokens(r, common.context_tokens);
   const std::uint64_t need = checked_mul(checked_mul(batch, per_request, "the KV pool"), r.bytes_per_token, "the KV pool");
-  const std::uint64_t rest = checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the TensorRT-LLM budget"),
-                                         r.non_torch_bytes, "the TensorRT-LLM budget");
+  const std::uint64_t rest = checked_add(checked_add(checked_add(r.weights_bytes, r.activation_bytes, "the TensorRT-LLM budget"),
+                                                     r.non_torch_bytes, "the TensorRT-LLM budget"),
+                                         r.spec_buffer_bytes, "the TensorRT-LLM budget");
   budget_fit_row(row, common, checked_add(rest, r.kv_cache_bytes, "the TensorRT-LLM budget"),
                  checked_add(rest, need, "the TensorRT-LLM budget"), r.weights_bytes, need);
 }
@@ -683,6 +855,17 @@ constexpr EngineOptionSpec trtllm_options[] = {
        auto n = parse_count(t, 64);
        if (!n) return n.error();
        sc.max_draft_len = static_cast<std::uint32_t>(*n);
+       return std::nullopt;
+     }},
+    {"--speculative-decoding-type", "speculative_decoding_type",
+     "TensorRT-LLM (newest): speculative_config's decoding_type for a draft model, Eagle3 (Eagle) or DraftTarget "
+     "(Draft_Target); the draft is the draft key",
+     false, false,
+     [](std::string_view t, Settings& s) -> std::optional<Error> {
+       TrtllmSpeculative& sc = s.engine_options.trtllm.speculative;
+       if (iequals(t, "eagle3") || iequals(t, "eagle")) sc.kind = TrtllmSpecKind::eagle3;
+       else if (iequals(t, "draft_target") || iequals(t, "drafttarget")) sc.kind = TrtllmSpecKind::draft_target;
+       else return value_error("'" + std::string(t) + "' is not Eagle3, Eagle, DraftTarget or Draft_Target");
        return std::nullopt;
      }},
     {"--trtllm-version", "version",

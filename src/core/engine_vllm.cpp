@@ -654,15 +654,9 @@ WeightFormat runtime_plain(const ModelSpec& spec, const WeightFormat& format) {
   return f;
 }
 
-// The bytes of one GPU's shards `tensors` of `spec` in `format` (a GGUF target's drafter is
-// counted in the runtime dtype: vLLM's GGUF loader has no drafter of its own).
-std::uint64_t shards_bytes(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format) {
-  const WeightFormat f = format.kind == FormatKind::gguf ? runtime_plain(spec, format) : format;
-  std::vector<TensorStorage> storage;
-  storage.reserve(tensors.size());
-  for (const Tensor& t : tensors) storage.push_back(detail::storage_of(spec, t, f));
-  return detail::weight_bytes(tensors, storage, f).total;
-}
+// The bytes of one GPU's shards (engine_sections.hpp; a GGUF target's drafter is counted in the
+// runtime dtype: vLLM's GGUF loader has no drafter of its own).
+using detail::shards_bytes;
 
 // The target as a one-layer model: the EAGLE head's decoder layer has the target's attention
 // and (dense) MLP shapes, as the published heads' configs copy them (yuhuili/EAGLE-LLaMA3.1-
@@ -807,6 +801,14 @@ DrafterLayers drafter_layers(const ModelSpec& spec, const VllmOptions& o, const 
 } // namespace
 
 namespace detail {
+
+std::uint64_t shards_bytes(const ModelSpec& spec, std::span<const Tensor> tensors, const WeightFormat& format) {
+  const WeightFormat f = format.kind == FormatKind::gguf ? runtime_plain(spec, format) : format;
+  std::vector<TensorStorage> storage;
+  storage.reserve(tensors.size());
+  for (const Tensor& t : tensors) storage.push_back(detail::storage_of(spec, t, f));
+  return detail::weight_bytes(tensors, storage, f).total;
+}
 
 std::uint64_t mtp_layers_bytes(const ModelSpec& spec, const WeightFormat& format, const Parallel& p, bool own_head) {
   if (own_head) return mtp_bytes(spec, format, p);

@@ -275,37 +275,66 @@ std::string_view trtllm_speculative_refusal() { return trtllm_speculative_releas
 namespace {
 
 // speculative_config (llm_args.py DecodingBaseConfig): decoding_type MTP becomes the
-// speculative_mtp option, its max_draft_len (or the deprecated num_nextn_predict_layers)
-// the value ("auto" when neither is given); every other decoding_type, and MTP's
-// non-default modes, are refused by name: their draft weights, KV layers and tokens differ.
+// speculative_mtp option, its max_draft_len (or the deprecated num_nextn_predict_layers) the
+// value ("auto" when neither is given); Eagle3 / Eagle (EagleDecodingConfig) and Draft_Target /
+// DraftTarget (DraftTargetDecodingConfig) the deployment's draft (speculative_model, or its alias
+// speculative_model_dir) and spec_tokens (max_draft_len, required: "max_draft_len must be > 0")
+// with the speculative_decoding_type option. The other decoding types, the non-default modes
+// and the draft trees are refused by name: their draft weights, KV layers and tokens differ.
 template <typename At>
 std::optional<Error> read_speculative_config(const yaml::Node& v, const std::string& file, Deployment& d, const At& at) {
   const std::string k = "speculative_config";
   if (!v.is_map()) return at(v, k, "expected a mapping");
   std::string type = "?";
   const yaml::Node* draft_len = nullptr;
+  const yaml::Node* model = nullptr;
+  const auto is = [](const yaml::Node& n, const char* text) { return n.is_scalar() && n.scalar == text; };
   for (const auto& [sk, sv] : v.pairs) {
     const std::string sub = sk->is_scalar() ? std::string(sk->scalar) : std::string("?");
     if (sub == "decoding_type") type = node_text(*sv);
     else if (sub == "max_draft_len" || (sub == "num_nextn_predict_layers" && draft_len == nullptr)) draft_len = sv;
-    else if ((sub == "use_mtp_vanilla" && sv->is_scalar() && sv->scalar == "true") ||
-             (sub == "mtp_eagle_one_model" && sv->is_scalar() && sv->scalar == "false")) {
+    else if (sub == "speculative_model" || sub == "speculative_model_dir") model = sv;
+    else if ((sub == "use_mtp_vanilla" && is(*sv, "true")) || (sub == "mtp_eagle_one_model" && is(*sv, "false"))) {
       return at(*sv, k + "." + sub, "not modelled: vramcalc models MTP's default mode (MTP Eagle one-model on a "
                                     "checkpoint with one MTP layer, vanilla MTP on one with more)");
+    } else if (sub == "eagle3_one_model" && is(*sv, "false")) {
+      return at(*sv, k + "." + sub, "not modelled: the two-model Eagle3 (deprecated, to be removed in 1.4); vramcalc "
+                                    "models the one-model drafter, the default");
+    } else if (sub == "eagle_choices" || sub == "dynamic_tree_max_topK" || sub == "eagle3_layers_to_capture" ||
+               (sub == "use_dynamic_tree" && is(*sv, "true"))) {
+      return at(*sv, k + "." + sub, "not modelled: vramcalc models a linear draft (max_total_draft_tokens = "
+                                    "max_draft_len) from the default three captured layers");
     } else if (sub != "num_nextn_predict_layers") {
       d.ignored.push_back(file + " " + k + "." + sub + ": " + node_text(*sv));
     }
   }
-  if (type != "MTP") {
-    return at(v, k, "decoding_type " + type + ": not modelled; vramcalc models decoding_type MTP (the model's own "
-                    "MTP layers) with --trtllm-version newest (Eagle / Eagle3, DraftTarget and NGram not yet)");
-  }
+  const auto place = [&](const yaml::Node& n, const std::string& path, std::string text) {
+    return DeployValue{std::move(text), path,
+                       file + ":" + std::to_string(n.mark.line) + ":" + std::to_string(n.mark.column), n.mark.line,
+                       n.mark.column, file};
+  };
   if (draft_len != nullptr && !draft_len->is_scalar()) return at(*draft_len, k, "expected a single value");
-  const yaml::Node& where = draft_len != nullptr ? *draft_len : v;
-  d.engine_options["speculative_mtp"] = DeployValue{draft_len != nullptr ? std::string(draft_len->scalar) : "auto", k,
-                                                   file + ":" + std::to_string(where.mark.line) + ":" +
-                                                       std::to_string(where.mark.column),
-                                                   where.mark.line, where.mark.column, file};
+  if (type == "MTP") {
+    const yaml::Node& where = draft_len != nullptr ? *draft_len : v;
+    d.engine_options["speculative_mtp"] = place(where, k, draft_len != nullptr ? std::string(draft_len->scalar) : "auto");
+    return std::nullopt;
+  }
+  const bool eagle = type == "Eagle3" || type == "Eagle";
+  if (!eagle && type != "Draft_Target" && type != "DraftTarget") {
+    static const std::set<std::string_view> known{"NGram", "Medusa", "Lookahead", "SA", "PARD", "DFlash", "DSpark",
+                                                  "User_Provided", "SaveState", "AUTO", "Explicit_Draft_Tokens",
+                                                  "ReDrafter"};
+    return at(v, k, "decoding_type " + type +
+                        (known.contains(type) ? ": not modelled" : ": not a decoding type of TensorRT-LLM's llm_args.py") +
+                        "; vramcalc models MTP, Eagle3 (Eagle) and DraftTarget (Draft_Target) with --trtllm-version newest");
+  }
+  if (model == nullptr || !model->is_scalar() || model->scalar.empty()) {
+    return at(model != nullptr ? *model : v, k, "decoding_type " + type + " needs speculative_model (the draft)");
+  }
+  if (draft_len == nullptr) return at(v, k, "max_draft_len must be > 0 for " + type + " (llm_args.py)");
+  d.keys["draft"] = place(*model, k + ".speculative_model", std::string(model->scalar));
+  d.keys["spec_tokens"] = place(*draft_len, k + ".max_draft_len", std::string(draft_len->scalar));
+  d.engine_options["speculative_decoding_type"] = place(v, k + ".decoding_type", eagle ? "Eagle3" : "DraftTarget");
   return std::nullopt;
 }
 

@@ -696,6 +696,9 @@ void check_attention(const Reading& r, const ModelSpec& s, const std::vector<Lay
 // though the config has no key for them (Qwen3-Next's mtp.*, sharing the embedding and head).
 void read_mtp(const Reading& r, ModelSpec& s) {
   s.mtp_layers = r.text.u64_or("num_nextn_predict_layers", 0);
+  // An EAGLE-3 head's config (yuhuili/EAGLE3-LLaMA3.1-Instruct-8B and the nvidia/*-Eagle3 heads):
+  // the rows of its own lm_head, a reduced vocabulary mapped back through d2t.
+  s.draft_vocab_size = r.text.u64_or("draft_vocab_size", 0);
   if (r.arch.hf_unlisted_mtp_layers > 0) {
     s.mtp_layers = r.text.u64_or("mtp_num_hidden_layers", r.arch.hf_unlisted_mtp_layers);
     s.mtp_own_embeddings = !r.arch.mtp_shares_embeddings;

@@ -81,6 +81,11 @@ ojson section_json(const EngineSection& e, const TrtllmSection& s) {
                  {"spec_extra_kv_tokens", g.spec_extra_kv_tokens},
                  {"spec_weights_bytes", g.spec_weights_bytes},
                  {"spec_layer_bytes_per_token", g.spec_layer_bytes_per_token},
+                 {"spec_draft_model", g.spec_draft_model.empty() ? ojson(nullptr) : ojson(g.spec_draft_model)},
+                 {"spec_separate_pool", g.spec_separate_pool},
+                 {"draft_kv_tokens", g.draft_kv_tokens},
+                 {"draft_kv_cache_bytes", g.draft_kv_cache_bytes},
+                 {"spec_buffer_bytes", g.spec_buffer_bytes},
                  {"request_kv_tokens", trtllm_request_tokens(g, e.context_tokens)},
                  {"starts", g.starts},
                  {"fits", e.fits},
@@ -123,10 +128,15 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
   t.row({"device total", format_bytes(g.device_total_bytes, u), "CUDA's total (cudaMemGetInfo)"});
   t.row({"weights", format_bytes(g.weights_bytes, u),
          g.spec_mode.empty() ? std::string("this GPU's shards")
-                             : fmt::format("this GPU's shards, {} of them the {} MTP layer{}", format_bytes(g.spec_weights_bytes, u),
-                                           g.spec_layers == 1 && g.spec_mode == "MTP Eagle" ? std::string("one")
-                                                                                            : std::to_string(g.spec_layers),
-                                           g.spec_layers == 1 ? "" : "s")});
+         : !g.spec_draft_model.empty()
+             ? fmt::format("this GPU's shards, {} of them the {} ({})", format_bytes(g.spec_weights_bytes, u),
+                           g.spec_mode == "Eagle3" ? "EAGLE-3 head" : "draft model", g.spec_draft_model)
+             : fmt::format("this GPU's shards, {} of them the {} MTP layer{}", format_bytes(g.spec_weights_bytes, u),
+                           g.spec_layers == 1 && g.spec_mode == "MTP Eagle" ? std::string("one") : std::to_string(g.spec_layers),
+                           g.spec_layers == 1 ? "" : "s")});
+  if (g.spec_buffer_bytes != 0) {
+    t.row({"draft buffers", format_bytes(g.spec_buffer_bytes, u), "the target's hidden states the EAGLE-3 head reads"});
+  }
   t.row({"profiling KV cache", format_bytes(g.estimation_kv_bytes, u),
          fmt::format("{} tokens for {} dummy request{} of max_num_tokens {}", with_commas(g.estimation_tokens),
                      g.estimation_requests, g.estimation_requests == 1 ? "" : "s", with_commas(g.max_num_tokens))});
@@ -154,7 +164,11 @@ std::string engine_text(const EngineSection& e, const TrtllmSection& s, const Re
          fmt::format("{}{}{}: {} tokens", g.release == TrtllmRelease::v1_1 ? "ceil(tokens / " : "tokens // ", g.tokens_per_block,
                      g.release == TrtllmRelease::v1_1 ? ")" : "", with_commas(g.kv_tokens))});
   t.row({"KV cache", format_bytes(g.kv_cache_bytes, u),
-         fmt::format("{} tokens \u00d7 {} bytes on this GPU", with_commas(g.kv_tokens), with_commas(g.bytes_per_token))});
+         g.spec_separate_pool && !g.spec_mode.empty()
+             ? fmt::format("{} tokens \u00d7 {} bytes, the draft's own pool {} tokens \u00d7 {} bytes", with_commas(g.kv_tokens),
+                           with_commas(g.bytes_per_token - g.spec_layer_bytes_per_token), with_commas(g.draft_kv_tokens),
+                           with_commas(g.spec_layer_bytes_per_token))
+             : fmt::format("{} tokens \u00d7 {} bytes on this GPU", with_commas(g.kv_tokens), with_commas(g.bytes_per_token))});
   t.row({"max_seq_len", with_commas(g.max_seq_len_final),
          g.max_seq_len_reduced ? fmt::format("adjusted from {}: the pool holds less", with_commas(g.max_seq_len))
                                : std::string()});
@@ -199,7 +213,8 @@ EngineVerdict engine_verdict(const Report& r, const TrtllmSection& s, std::uint6
   const std::uint64_t per_request = trtllm_request_tokens(g, r.settings.context_tokens);
   const std::uint64_t need = checked_mul(checked_mul(r.settings.batch, per_request), g.bytes_per_token);
   EngineVerdict out;
-  out.required_bytes_per_gpu = checked_add(checked_add(g.weights_bytes, g.activation_bytes), checked_add(g.non_torch_bytes, need));
+  out.required_bytes_per_gpu = checked_add(checked_add(checked_add(g.weights_bytes, g.spec_buffer_bytes), g.activation_bytes),
+                                           checked_add(g.non_torch_bytes, need));
   out.headroom_bytes = headroom_bytes(g.kv_cache_bytes, need);
   out.fits = r.engine->fits;
   out.headroom_name = "spare KV pool";

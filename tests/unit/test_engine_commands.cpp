@@ -164,13 +164,36 @@ guided_decoding_backend: xgrammar
                                                extra + " guided_decoding_backend: xgrammar"});
   options_are_specs(*d, EngineKind::trtllm);
 
-  // speculative_config other than MTP is refused by name, at its line and column (docs/engines.md,
-  // TensorRT-LLM "Speculative decoding"): its memory is not modelled.
+  // speculative_config Eagle3 (and DraftTarget) becomes the deployment's draft (speculative_model
+  // or speculative_model_dir) and spec_tokens (max_draft_len), each at its line and column, and
+  // the speculative_decoding_type option (docs/engines.md, TensorRT-LLM "Speculative decoding");
+  // without the draft, or another decoding type, it is refused by name at its line and column.
   const std::string spec = tmp.write("spec.yaml", "max_batch_size: 8\nspeculative_config:\n  decoding_type: Eagle3\n  max_draft_len: 3\n");
   auto s = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + spec);
   REQUIRE_FALSE(s);
-  CHECK(s.error().message.starts_with(spec + ":3:3: speculative_config: decoding_type Eagle3: not modelled; vramcalc "
-                                             "models decoding_type MTP"));
+  CHECK(s.error().message.starts_with(spec + ":3:3: speculative_config: decoding_type Eagle3 needs speculative_model"));
+  const std::string eagle = tmp.write("eagle.yaml", "speculative_config:\n  decoding_type: Eagle\n  max_draft_len: 4\n"
+                                                    "  speculative_model_dir: /models/eagle3-head\n");
+  auto e3 = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + eagle);
+  REQUIRE(e3);
+  CHECK(key(*e3, "draft") == "/models/eagle3-head");
+  CHECK(e3->keys.at("draft").where == eagle + ":4:26");
+  CHECK(key(*e3, "spec_tokens") == "4");
+  CHECK(opt(*e3, "speculative_decoding_type") == "Eagle3");
+  options_are_specs(*e3, EngineKind::trtllm);
+  const std::string dt = tmp.write("dt.yaml", "speculative_config:\n  decoding_type: Draft_Target\n  speculative_model: x\n");
+  auto nolen = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + dt);
+  REQUIRE_FALSE(nolen);
+  CHECK(nolen.error().message.starts_with(dt + ":2:3: speculative_config: max_draft_len must be > 0 for Draft_Target"));
+  const std::string ngram = tmp.write("ngram.yaml", "speculative_config:\n  decoding_type: NGram\n  max_draft_len: 4\n");
+  auto ng = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + ngram);
+  REQUIRE_FALSE(ng);
+  CHECK(ng.error().message.starts_with(ngram + ":2:3: speculative_config: decoding_type NGram: not modelled; vramcalc "
+                                               "models MTP, Eagle3"));
+  const std::string two = tmp.write("two.yaml", "speculative_config:\n  decoding_type: Eagle3\n  eagle3_one_model: false\n");
+  auto tm = deployment_from_trtllm("trtllm-serve meta-llama/Llama-3.1-8B-Instruct --extra_llm_api_options " + two);
+  REQUIRE_FALSE(tm);
+  CHECK(tm.error().message.starts_with(two + ":3:21: speculative_config.eagle3_one_model: not modelled"));
   // decoding_type MTP is the speculative_mtp option, max_draft_len (or the deprecated
   // num_nextn_predict_layers) its value, placed at that value; neither given: auto.
   const std::string mtp = tmp.write("mtp.yaml", "speculative_config:\n  decoding_type: MTP\n  num_nextn_predict_layers: 3\n"

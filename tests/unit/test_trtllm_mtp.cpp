@@ -64,14 +64,19 @@ TEST_CASE("TensorRT-LLM MTP: DeepSeek-R1 fp8 on 8x H200, max_draft_len 1 and 3 (
   CHECK(r.estimation_kv_bytes == 587390976ull);
   // peak = 86,910,378,432 + 587,390,976 + 1 GiB + 3 GiB = 91,792,736,704; the budget:
   // (150,217,949,184 + 587,390,976 - 91,792,736,704) = 59,012,603,456 x 15,099,494 / 2^24
-  // = 53,111,341,703; // 71,424 = 743,606 tokens; the free cap 0.9 x (150,217,949,184 -
-  // 86,910,378,432 - 3 GiB) / 71,424 = 757,136 does not bind; 743,606 // 32 = 23,237 blocks
-  // = 743,584 tokens x 71,424 = 53,109,743,616 bytes.
+  // = 53,111,341,703; // 71,424 = 743,606 tokens, the max_tokens of both pools: the target's
+  // (its free cap 0.9 x (150,217,949,184 - 86,910,378,432 - 3 GiB) / 70,272 = 769,548 does
+  // not bind) and the MTP layer's own, created after it (0.9 x the 7,833,210,432 bytes the
+  // target's left / 1,152 = 6,119,695); 743,606 // 32 = 23,237 blocks = 743,584 tokens in each,
+  // x 70,272 + x 1,152 = 53,109,743,616 bytes.
   CHECK(r.peak_bytes == 91792736704ull);
   CHECK(r.kv_budget_bytes == 53111341703ull);
   CHECK(r.max_tokens == 743606);
-  CHECK(r.free_cap_tokens == 757136);
+  CHECK(r.spec_separate_pool);
+  CHECK(r.free_cap_tokens == 769548);
   CHECK(r.blocks == 23237);
+  CHECK(r.draft_kv_tokens == 743584);
+  CHECK(r.draft_kv_cache_bytes == 743584ull * 1152);
   CHECK(r.kv_cache_bytes == 53109743616ull);
   // Without MTP: 777,092 tokens, 777,088 in blocks.
   CHECK(base.max_tokens == 777092);
@@ -167,4 +172,14 @@ TEST_CASE("TensorRT-LLM MTP: vanilla MTP on a checkpoint with 3 MTP layers (exac
   CHECK(r.spec_layer_bytes_per_token == 3456);
   // Not given: the checkpoint's 3.
   CHECK(trtllm_plan(m, f, Dtype::bf16, 32768, catalog_gpu("h200"), p, newest_mtp(0)).spec_max_draft_len == 3);
+  // With attention DP no separate draft pool (_should_create_separate_draft_kv_cache): the MTP
+  // layers are layers of the target's pool, its 64 x 576 x 2 = 73,728 bytes a token in one.
+  TrtllmOptions dp = newest_mtp(3);
+  dp.attention_dp = true;
+  const TrtllmResult joint = trtllm_plan(m, f, Dtype::bf16, 32768, catalog_gpu("h200"), p, dp);
+  REQUIRE(joint.error.empty());
+  CHECK_FALSE(joint.spec_separate_pool);
+  CHECK(joint.draft_kv_tokens == 0);
+  CHECK(joint.bytes_per_token == 73728);
+  CHECK(joint.kv_cache_bytes == joint.kv_tokens * 73728);
 }
