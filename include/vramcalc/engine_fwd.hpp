@@ -26,6 +26,10 @@ struct DraftModel {
   ModelSpec spec;
   WeightFormat format;
   std::string name; // as given
+  // Sized by the engine alone (TensorRT-LLM's EAGLE-3 head: a layer, fc and a head of its own
+  // sharing the target's embedding, not a model to load whole): the generic estimate leaves it
+  // out, as it leaves out vLLM's EAGLE heads.
+  bool engine_only = false;
 };
 
 // What --cpu-offload-gb moves off one GPU (of one pipeline stage) in vLLM (V0's

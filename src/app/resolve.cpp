@@ -345,17 +345,19 @@ bool trtllm_draft_kind(const Options& o, Settings& s) {
   return false;
 }
 
-void trtllm_draft_model(const Options& o, const ModelSpec& target, const ModelSpec& draft, Settings& s) {
+// The kind of a TensorRT-LLM draft; true when it is an EAGLE-3 head (sized by the engine alone).
+bool trtllm_draft_model(const Options& o, const ModelSpec& target, const ModelSpec& draft, Settings& s) {
   TrtllmSpeculative& sc = s.engine_options.trtllm.speculative;
   if (sc.kind == TrtllmSpecKind::none) {
     sc.kind = draft.draft_vocab_size != 0 || to_lower(o.draft->text).find("eagle") != std::string::npos
                   ? TrtllmSpecKind::eagle3
                   : TrtllmSpecKind::draft_target;
   }
-  if (sc.kind != TrtllmSpecKind::eagle3) return;
+  if (sc.kind != TrtllmSpecKind::eagle3) return false;
   if (const std::string why = trtllm_eagle3_shape_problem(target, draft); !why.empty()) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument, why);
   }
+  return true;
 }
 
 } // namespace
@@ -425,8 +427,8 @@ void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& mode
     sc.num_speculative_tokens = static_cast<std::uint32_t>(tokens != 0 ? tokens : 3);
   }
   if (s.engine == EngineKind::llamacpp && tokens != 0) s.engine_options.llamacpp.n_draft = static_cast<std::uint32_t>(tokens);
-  if (s.engine == EngineKind::trtllm) trtllm_draft_model(o, model, r.spec, s);
-  s.draft = std::make_shared<const DraftModel>(DraftModel{std::move(r.spec), std::move(f), name.text});
+  const bool head = s.engine == EngineKind::trtllm && trtllm_draft_model(o, model, r.spec, s);
+  s.draft = std::make_shared<const DraftModel>(DraftModel{std::move(r.spec), std::move(f), name.text, head});
 }
 
 } // namespace vramcalc::app

@@ -59,8 +59,9 @@ public:
     else costs_.emplace(weights, s.kv_dtype, s.context_tokens, s.batch, s.kv_policy);
     overhead_ = s.overhead_bytes;
     // The draft model of speculative decoding (Settings::draft): on every GPU, sharded at
-    // the target's tensor-parallel width, its KV cache for the same context and sequences.
-    if (s.draft) {
+    // the target's tensor-parallel width, its KV cache for the same context and sequences;
+    // not one the engine alone sizes (DraftModel::engine_only).
+    if (s.draft && !s.draft->engine_only) {
       if (draft_ != s.draft.get()) {
         draft_ = s.draft.get();
         draft_costs_.reset();
@@ -208,7 +209,7 @@ Totals totals_of(const Settings& s, const PreparedWeights& prepared) {
                   s.kv_policy);
   t.model_bytes = checked_add(checked_add(prepared.weights().total, t.kv.total_bytes, "the total memory"),
                               t.kv.state_total_bytes, "the total memory");
-  if (s.draft) {
+  if (s.draft && !s.draft->engine_only) {
     t.draft = busiest_rank(s.draft->spec, s.draft->format, s.kv_dtype, s.context_tokens, s.batch, Parallel{});
     t.model_bytes = checked_add(t.model_bytes, t.draft.total(), "the total memory");
   }
@@ -622,7 +623,7 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
     r.memory.kv_groups = kv_groups(model, prepared.tables().layer_kv(1, settings.kv_dtype).layers, settings);
     r.memory.overhead_bytes = settings.overhead_bytes;
     r.memory.total_bytes = totals.total_bytes;
-    if (settings.draft) {
+    if (settings.draft && !settings.draft->engine_only) {
       r.memory.draft = DraftSummary{settings.draft->name, settings.draft->format.id, totals.draft.weights_bytes,
                                     totals.draft.kv_bytes + totals.draft.state_bytes};
     }
