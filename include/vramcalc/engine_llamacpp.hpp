@@ -146,6 +146,7 @@ struct LlamaCppResult {
   std::uint64_t kv_bytes = 0;      // all devices
   std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
   std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::uint32_t layers = 0;        // repeating layers placed (n_layer_all: MTP blocks of the file included)
   std::uint32_t release = 0;       // the build date modelled (YYYYMMDD)
   std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
   std::vector<LlamaCppDevice> gpus;

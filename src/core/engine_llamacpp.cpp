@@ -230,12 +230,12 @@ struct HostCopies {
 // op offload, PR #6083), one weight per graph split: the largest such copy, and the
 // weights of one host layer, size the first GPU's compute buffer below.
 HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightFormat& format,
-                         const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda) {
+                         const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda, bool load_mtp) {
   // The MTP blocks (blk.L ... with their nextn.* tensors) are loaded only with draft-mtp
-  // (llama_model_params::load_mtp; else TENSOR_SKIP), and are then in the placement's layers.
+  // (llama_model_params::load_mtp; else TENSOR_SKIP), on the devices of their places.
   const std::uint64_t n_layer = placement.n_layer;
   const int output_device = placement.output_device;
-  const std::vector<Tensor> tensors = model_tensors(spec, n_layer > spec.num_layers);
+  const std::vector<Tensor> tensors = model_tensors(spec, load_mtp);
   std::vector<Tensor> in_file;
   for (const Tensor& t : tensors) {
     if (t.group() != TensorGroup::vision) in_file.push_back(t);
@@ -585,12 +585,19 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const std::string mtp_error = o.spec_mtp ? llamacpp_mtp_refusal(spec, release) : "";
   if (r.error.empty() && !mtp_error.empty()) r.error = mtp_error;
   const bool mtp = o.spec_mtp && mtp_error.empty();
-  const ModelSpec ext = mtp ? with_mtp_blocks(spec) : ModelSpec{};
-  const ModelSpec& cached = mtp && mtp_cache(spec.arch) == MtpCache::all_layers ? ext : spec;
+  // A GGUF file that keeps its MTP blocks has them in n_layer_all whether they load or not:
+  // -ngl counts them and glm4moe's / deepseek2's cache holds them (measured, the build of
+  // 2026-09-12). A catalog model is sized as a GGUF without them unless draft-mtp loads them.
+  const bool file_mtp = spec.mtp_layers > 0 && release >= rel::draft_mtp && format.kind == FormatKind::file &&
+                        format.file && format.file->gguf && mtp_cache(spec.arch) != MtpCache::unsupported;
+  const bool blocks = mtp || file_mtp;
+  const ModelSpec ext = blocks ? with_mtp_blocks(spec) : ModelSpec{};
+  const ModelSpec& cached = blocks && mtp_cache(spec.arch) == MtpCache::all_layers ? ext : spec;
 
-  const LayerPlacement placement = place_layers(mtp ? ext.num_layers : spec.num_layers, gpus, release, o);
+  const LayerPlacement placement = place_layers(blocks ? ext.num_layers : spec.num_layers, gpus, release, o);
   assign_devices(r, placement, placement.n_layer, gpus, overhead_bytes);
-  const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
+  r.layers = static_cast<std::uint32_t>(placement.n_layer);
+  const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda, mtp);
   place_loras(r, o.loras, placement, o.n_cpu_moe, cuda);
   const std::uint64_t rs_rows = mtp && rs_rollback(spec.arch) ? 1 + std::uint64_t{o.n_draft} : 1;
   const std::uint64_t host_kv_layer =
@@ -871,7 +878,7 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   l.server = o.server;
   l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   l.swa_full = o.swa_full;
-  l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1 + (p.mtp ? p.mtp->layers : 0));
+  l.total_layers = p.layers + 1;
   EngineSection e = section_head(release_text(p.release), g.gpu, 1, static_cast<std::uint32_t>(p.gpus.size()),
                                  s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
