@@ -764,7 +764,7 @@ void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions
 }
 
 // What --spec-type draft-mtp does beyond its figures (the MTP line and the devices' rows).
-std::string fmt_mtp_note(const LlamaCppMtp& m) {
+std::string mtp_note(const LlamaCppMtp& m) {
   std::string n = "--spec-type draft-mtp: the MTP block" + std::string(m.layers == 1 ? " counts" : "s count") +
                   " among the layers (-ngl); the MTP context's compute buffer is the target's estimate on the "
                   "device of the MTP block, an upper bound (its own graph measured 0.60 to 1.00 times that on the CPU).";
@@ -813,7 +813,7 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
   } else if (model.vision_params > 0 && s.engine_options.llamacpp.no_mmproj_offload) {
     notes.emplace_back("--no-mmproj-offload without --mmproj: no projector is counted.");
   }
-  if (p.mtp) notes.push_back(fmt_mtp_note(*p.mtp));
+  if (p.mtp) notes.push_back(mtp_note(*p.mtp));
   if (p.draft && p.release >= llamacpp_release::shared_draft) {
     notes.push_back(std::string("Draft model: one draft context for all slots (PR #22838) with the target's cells") +
                     (s.engine_options.llamacpp.n_ctx_draft != 0 ? "; -cd is gone in this build and is not applied." : "."));
