@@ -26,6 +26,7 @@ inline constexpr std::uint32_t qkv_as_attn_v = 20260305;    // #19770: the quant
 inline constexpr std::uint32_t shared_draft = 20260508;     // #22838 (over #22787): one draft context for all slots
 inline constexpr std::uint32_t draft_mtp = 20260515;        // #22673: --spec-type draft-mtp (the GGUF's own MTP layers)
 inline constexpr std::uint32_t server_outputs = 20260601;   // #23861: llama-server reserves n_parallel outputs
+inline constexpr std::uint32_t no_auto_simple = 20260601;   // #23988: -md needs --spec-type draft-simple
 } // namespace llamacpp_release
 
 // One base tensor's LoRA pair (lora_a, lora_b) of an adapter (llama-server --lora FILE, or
@@ -55,6 +56,7 @@ struct LlamaCppOptions {
   // llama-server --spec-type draft-mtp (PR #22673): drafting with the GGUF's own NextN/MTP
   // layers, loaded with the model, in an MTP context of its own; n_draft is --spec-draft-n-max.
   bool spec_mtp = false;
+  bool spec_simple = false;            // --spec-type draft-simple (from #23988 -md alone does not draft)
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
   bool no_kv_offload = false;          // -nkvo / --no-kv-offload: every layer's KV cache in system RAM, attention on the CPU
@@ -82,12 +84,13 @@ struct LlamaCppOptions {
 };
 
 // llama-server's draft model (-md): loaded once, with one context per slot
-// (tools/server/server.cpp server_context::init: slot.ctx_dft); docs/engines.md, "Draft model".
+// (tools/server/server.cpp server_context::init: slot.ctx_dft), or from PR #22838 one context
+// for all slots with the target's cells; docs/engines.md, "Draft model".
 struct LlamaCppDraft {
   std::string name;                 // as given
   std::string weights;              // its GGUF format
-  std::uint64_t n_ctx = 0;          // each draft context's cells
-  std::uint64_t contexts = 0;       // one per slot
+  std::uint64_t n_ctx = 0;          // each draft context's cells (all its streams)
+  std::uint64_t contexts = 0;       // one per slot; 1 from PR #22838
   std::uint32_t gpu_layers = 0, total_layers = 0;
   Dtype type_k = Dtype::f16, type_v = Dtype::f16;
   std::uint64_t weights_bytes = 0;  // its weights, all devices
@@ -143,6 +146,7 @@ struct LlamaCppResult {
   std::uint64_t kv_bytes = 0;      // all devices
   std::uint64_t state_bytes = 0;   // recurrent state (f32), all devices
   std::uint32_t gpu_layers = 0;    // offloaded, counting the output layer
+  std::uint32_t layers = 0;        // repeating layers placed (n_layer_all: MTP blocks of the file included)
   std::uint32_t release = 0;       // the build date modelled (YYYYMMDD)
   std::uint64_t n_outputs = 0;     // logits rows the compute buffer is reserved for
   std::vector<LlamaCppDevice> gpus;
@@ -195,8 +199,9 @@ struct LlamaCppResult {
 
 
 // The draft model beside `r` (llama-server -md, run on `gpus` with `options`' draft
-// settings): its weights once, and `contexts` contexts of its own, each with its KV cache and
-// compute buffers, added to the devices of `r`.
+// settings): its weights once, and `contexts` (the slots) contexts of its own, each with its KV
+// cache and compute buffers, added to the devices of `r`; from PR #22838 one context of
+// `contexts` sequences instead.
 void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_t contexts,
                         const std::vector<GpuSpec>& gpus, const LlamaCppOptions& options);
 

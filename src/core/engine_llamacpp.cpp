@@ -230,12 +230,12 @@ struct HostCopies {
 // op offload, PR #6083), one weight per graph split: the largest such copy, and the
 // weights of one host layer, size the first GPU's compute buffer below.
 HostCopies place_weights(LlamaCppResult& r, const ModelSpec& spec, const WeightFormat& format,
-                         const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda) {
+                         const LayerPlacement& placement, std::uint64_t n_cpu_moe, bool cuda, bool load_mtp) {
   // The MTP blocks (blk.L ... with their nextn.* tensors) are loaded only with draft-mtp
-  // (llama_model_params::load_mtp; else TENSOR_SKIP), and are then in the placement's layers.
+  // (llama_model_params::load_mtp; else TENSOR_SKIP), on the devices of their places.
   const std::uint64_t n_layer = placement.n_layer;
   const int output_device = placement.output_device;
-  const std::vector<Tensor> tensors = model_tensors(spec, n_layer > spec.num_layers);
+  const std::vector<Tensor> tensors = model_tensors(spec, load_mtp);
   std::vector<Tensor> in_file;
   for (const Tensor& t : tensors) {
     if (t.group() != TensorGroup::vision) in_file.push_back(t);
@@ -585,12 +585,19 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const std::string mtp_error = o.spec_mtp ? llamacpp_mtp_refusal(spec, release) : "";
   if (r.error.empty() && !mtp_error.empty()) r.error = mtp_error;
   const bool mtp = o.spec_mtp && mtp_error.empty();
-  const ModelSpec ext = mtp ? with_mtp_blocks(spec) : ModelSpec{};
-  const ModelSpec& cached = mtp && mtp_cache(spec.arch) == MtpCache::all_layers ? ext : spec;
+  // A GGUF file that keeps its MTP blocks has them in n_layer_all whether they load or not:
+  // -ngl counts them and glm4moe's / deepseek2's cache holds them (measured, the build of
+  // 2026-09-12). A catalog model is sized as a GGUF without them unless draft-mtp loads them.
+  const bool file_mtp = spec.mtp_layers > 0 && release >= rel::draft_mtp && format.kind == FormatKind::file &&
+                        format.file && format.file->gguf && mtp_cache(spec.arch) != MtpCache::unsupported;
+  const bool blocks = mtp || file_mtp;
+  const ModelSpec ext = blocks ? with_mtp_blocks(spec) : ModelSpec{};
+  const ModelSpec& cached = blocks && mtp_cache(spec.arch) == MtpCache::all_layers ? ext : spec;
 
-  const LayerPlacement placement = place_layers(mtp ? ext.num_layers : spec.num_layers, gpus, release, o);
+  const LayerPlacement placement = place_layers(blocks ? ext.num_layers : spec.num_layers, gpus, release, o);
   assign_devices(r, placement, placement.n_layer, gpus, overhead_bytes);
-  const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda);
+  r.layers = static_cast<std::uint32_t>(placement.n_layer);
+  const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda, mtp);
   place_loras(r, o.loras, placement, o.n_cpu_moe, cuda);
   const std::uint64_t rs_rows = mtp && rs_rollback(spec.arch) ? 1 + std::uint64_t{o.n_draft} : 1;
   const std::uint64_t host_kv_layer =
@@ -654,21 +661,33 @@ void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_
   // cells per stream), n_parallel 1 and the -ctkd / -ctvd cache types; cparams_dft.n_batch is
   // that context's n_ctx. The context common_init_from_params makes is freed ("we will create
   // one for each slot"), and init() gives every slot its own (llama_init_from_model).
+  //
+  // From PR #22838 (over #22787, 2026-05-08) one draft context serves every slot
+  // (common/speculative.cpp common_speculative_init_result, the build of 2026-09-12): n_ctx =
+  // llama_n_ctx(ctx_tgt), all the target's cells; the target's n_parallel (its sequences and
+  // streams), kv_unified, -b and -ub; n_outputs_max = n_parallel; -cd is gone.
   LlamaCppOptions d = o;
   d.n_gpu_layers = o.n_gpu_layers_draft;
   d.type_k = o.type_k_draft.value_or(Dtype::f16);
   d.type_v = o.type_v_draft.value_or(Dtype::f16);
   d.n_cpu_moe = 0;
-  d.kv_unified = false;
-  d.server = false; // a draft context reserves outputs as a plain context does
   d.n_draft = 0;
   d.spec_mtp = false;
   d.loras.clear(); // the adapters modify the target model only
-  const std::uint64_t n_ctx = o.n_ctx_draft != 0 ? o.n_ctx_draft : r.cells;
-  d.n_batch = static_cast<std::uint32_t>(std::min<std::uint64_t>(pad256(n_ctx), UINT32_MAX));
+  const bool shared = (o.release == 0 ? llamacpp_release::newest : o.release) >= llamacpp_release::shared_draft;
+  const std::uint64_t n_seq = shared ? contexts : 1;
+  if (shared) {
+    d.server = true; // n_outputs_max = n_parallel (from #23861; every token before it)
+    contexts = 1;
+  } else {
+    d.kv_unified = false;
+    d.server = false; // a draft context reserves outputs as a plain context does
+  }
+  const std::uint64_t n_ctx = shared ? r.n_ctx : o.n_ctx_draft != 0 ? o.n_ctx_draft : r.cells;
+  if (!shared) d.n_batch = static_cast<std::uint32_t>(std::min<std::uint64_t>(pad256(n_ctx), UINT32_MAX));
   WeightFormat f = detail::llamacpp_gguf_weights(draft.format);
   if (f.kind == FormatKind::gguf) f.llamacpp_release = o.release;
-  const LlamaCppResult dp = llamacpp_plan(draft.spec, f, n_ctx, 1, gpus, 0, d);
+  const LlamaCppResult dp = llamacpp_plan(draft.spec, f, n_ctx, n_seq, gpus, 0, d);
   LlamaCppDraft out;
   out.name = draft.name;
   out.weights = f.id;
@@ -745,7 +764,7 @@ void add_mmproj(LlamaCppResult& r, const ModelSpec& model, const LlamaCppOptions
 }
 
 // What --spec-type draft-mtp does beyond its figures (the MTP line and the devices' rows).
-std::string fmt_mtp_note(const LlamaCppMtp& m) {
+std::string mtp_note(const LlamaCppMtp& m) {
   std::string n = "--spec-type draft-mtp: the MTP block" + std::string(m.layers == 1 ? " counts" : "s count") +
                   " among the layers (-ngl); the MTP context's compute buffer is the target's estimate on the "
                   "device of the MTP block, an upper bound (its own graph measured 0.60 to 1.00 times that on the CPU).";
@@ -799,9 +818,13 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
   } else if (model.vision_params > 0 && s.engine_options.llamacpp.no_mmproj_offload) {
     notes.emplace_back("--no-mmproj-offload without --mmproj: no projector is counted.");
   }
-  if (p.mtp) {
-    const LlamaCppMtp& m = *p.mtp;
-    notes.push_back(fmt_mtp_note(m));
+  if (p.mtp) notes.push_back(mtp_note(*p.mtp));
+  if (p.draft && p.release >= llamacpp_release::shared_draft) {
+    notes.push_back(std::string("Draft model: one draft context for all slots (PR #22838) with the target's cells") +
+                    (s.engine_options.llamacpp.n_ctx_draft != 0 ? "; -cd is gone in this build and is not applied." : "."));
+    if (p.release >= llamacpp_release::no_auto_simple && !s.engine_options.llamacpp.spec_simple)
+      notes.emplace_back("llama-server of this build drafts with -md only under --spec-type draft-simple (PR #23988); "
+                         "without it the draft model is loaded and then freed.");
   }
   if (s.engine_options.llamacpp.n_cpu_moe > 0 && model.moe) {
     notes.push_back("The routed experts of the first " +
@@ -860,7 +883,7 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   l.server = o.server;
   l.kv_unified = p.n_stream == 1 && (o.kv_unified || p.release < llamacpp_release::set_rows);
   l.swa_full = o.swa_full;
-  l.total_layers = static_cast<std::uint32_t>(model.num_layers + 1 + (p.mtp ? p.mtp->layers : 0));
+  l.total_layers = p.layers + 1;
   EngineSection e = section_head(release_text(p.release), g.gpu, 1, static_cast<std::uint32_t>(p.gpus.size()),
                                  s.context_tokens, s.batch);
   e.notes = llamacpp_notes(model, s, l);
@@ -1176,13 +1199,19 @@ constexpr EngineOptionSpec llamacpp_options[] = {
     {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
      false, true, llamacpp_app},
     {"--spec-type", "spec_type",
-     "llama.cpp: speculative decoding type: draft-mtp drafts with the model's own MTP layers (from 2026-05-15), none",
+     "llama.cpp: speculative decoding types: draft-mtp drafts with the model's own MTP layers (from 2026-05-15), "
+     "draft-simple with --draft, none",
      false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        const std::string v = to_lower(t);
-       if (v == "draft-mtp") s.engine_options.llamacpp.spec_mtp = true;
-       else if (v == "none") s.engine_options.llamacpp.spec_mtp = false;
-       else return value_error("'" + excerpt(v) + "' is not modelled; vramcalc models draft-mtp (and none)");
+       LlamaCppOptions& l = s.engine_options.llamacpp;
+       for (const std::string& type : parse_list(v).value_or(std::vector<std::string>{v})) {
+         if (type == "draft-mtp") l.spec_mtp = true;
+         else if (type == "draft-simple") l.spec_simple = true; // the draft model of --draft
+         else if (type != "none")
+           return value_error("'" + excerpt(type) + "' is not modelled; vramcalc models draft-mtp, draft-simple (with "
+                                                   "--draft) and none");
+       }
        return std::nullopt;
      }},
     {"--draft-max,--spec-draft-n-max", "draft_max",

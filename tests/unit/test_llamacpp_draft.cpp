@@ -17,8 +17,14 @@ std::shared_ptr<const DraftModel> draft_of(const std::string& id, const std::str
   return std::make_shared<const DraftModel>(DraftModel{model(id), format_of(format), id});
 }
 
-Settings llamacpp_settings(const std::string& format, std::uint64_t ctx, std::uint64_t batch, const GpuSpec& gpu) {
+// The b6xxx build the per-slot draft contexts were read in (October 2025); from PR #22838
+// (2026-05-08) one context serves every slot (test below).
+constexpr std::uint32_t per_slot_release = 20251015;
+
+Settings llamacpp_settings(const std::string& format, std::uint64_t ctx, std::uint64_t batch, const GpuSpec& gpu,
+                           std::uint32_t release = per_slot_release) {
   Settings s;
+  s.engine_options.llamacpp.release = release;
   s.weights = format_of(format);
   s.kv_dtype = Dtype::f16;
   s.context_tokens = ctx;
@@ -55,6 +61,7 @@ TEST_CASE("llama-server -md: the draft's weights once and one context per slot")
   // The same context planned on its own: n_seq 1, n_batch = its n_ctx (cparams_dft.n_batch),
   // every layer on the GPU, no margin.
   LlamaCppOptions o;
+  o.release = per_slot_release;
   o.type_k = o.type_v = Dtype::f16;
   o.server = false;
   o.n_batch = 16'384;
@@ -113,4 +120,35 @@ TEST_CASE("a draft model over the catalog: the busiest GPU never needs less; wit
     for (const LlamaCppDevice& d : plan_of(*with).gpus) after += d.total();
     CHECK(after > before);
   }
+}
+
+TEST_CASE("llama-server -md from PR #22838: one draft context for all slots, with the target's cells") {
+  // common/speculative.cpp common_speculative_init_result (the build of 2026-09-12): the draft
+  // context has n_ctx = llama_n_ctx(ctx_tgt) (2 streams x 16,384 cells here), the target's 2
+  // sequences, -b 2048 and -ub 512, n_outputs_max = n_parallel; -cd is gone.
+  const GpuSpec& gpu = catalog_gpu("rtx-4090");
+  Settings s = llamacpp_settings("q4_k_m", 16384, 2, gpu, 0);
+  s.draft = draft_of("llama3.2-1b", "q8_0");
+  const auto with = estimate(model("llama3.1-8b"), s, catalog().gpus);
+  REQUIRE(with.has_value());
+  const LlamaCppDraft& d = *plan_of(*with).draft;
+  CHECK(d.contexts == 1);
+  CHECK(d.n_ctx == 32'768);
+  // The same KV bytes as two per-slot contexts: 16 layers x 2 x 8 x 64 x 2 bytes x 32,768 cells.
+  CHECK(d.kv_bytes == 16ull * 2 * 8 * 64 * 2 * 32'768);
+  // The context planned on its own: 2 sequences over 32,768 cells, the target's batch, server
+  // outputs (n_parallel, n_draft 0).
+  LlamaCppOptions o;
+  o.type_k = o.type_v = Dtype::f16;
+  const LlamaCppResult alone = llamacpp_plan(model("llama3.2-1b"), format_of("q8_0"), 32'768, 2, {gpu}, 0, o);
+  CHECK(alone.n_outputs == 2);
+  CHECK(d.kv_bytes == alone.gpus[0].kv_bytes);
+  CHECK(d.compute_bytes == alone.gpus[0].compute_bytes + alone.host.compute_bytes);
+  // One compute buffer instead of one a slot: less than the per-slot build's.
+  Settings old = llamacpp_settings("q4_k_m", 16384, 2, gpu);
+  old.draft = s.draft;
+  const auto per_slot = estimate(model("llama3.1-8b"), old, catalog().gpus);
+  REQUIRE(per_slot.has_value());
+  CHECK(plan_of(*per_slot).draft->contexts == 2);
+  CHECK(d.total() < plan_of(*per_slot).draft->total());
 }

@@ -5,6 +5,7 @@
 #include "vramcalc/engine.hpp"
 #include "vramcalc/engine_ollama.hpp"
 #include "vramcalc/estimate.hpp"
+#include "vramcalc/io/model_files.hpp"
 
 #include <fmt/format.h>
 
@@ -269,4 +270,34 @@ TEST_CASE("Ollama 0.30.0 drafts with a model's own MTP layers: llama.cpp's draft
   const OllamaResult old = ollama_plan(model("glm-4.5-air"), format_of("q4_k_m"), OllamaRelease{0, 29, 0}, env, {h100, h100});
   CHECK_FALSE(old.llamacpp.mtp.has_value());
   CHECK(old.model_layers == 47);
+}
+
+TEST_CASE("a glm4moe GGUF file that keeps its MTP block: -ngl and the cache count it, its weights load only with draft-mtp") {
+  // tests/data/files/tiny-glm4moe-mtp.gguf (tests/oracle/mtp/gen_glm4moe.py f16, shape 64 x 2 x 1
+  // x 32 x 32 x 2 x 1 x 64), measured with tests/oracle/mtp/probe.cpp at -c 4096 -np 1 -ub 32,
+  // flash attention on: model 154,400 bytes without the MTP block's tensors, 234,560 with them;
+  // the target's cache, with or without draft-mtp, and the MTP context's, 1,572,864 bytes each:
+  // 4,096 cells x 3 blocks x (K + V) 2 x 32 x 2 bytes.
+  const auto mf = io::open_model_files(std::string(VRAMCALC_TEST_DATA) + "/files/tiny-glm4moe-mtp.gguf");
+  REQUIRE(mf.has_value());
+  CHECK(mf->spec.num_layers == 2);
+  CHECK(mf->spec.mtp_layers == 1);
+  LlamaCppOptions o = cpu_options(false);
+  o.cuda = false;
+  const LlamaCppResult off = llamacpp_plan(mf->spec, mf->format, 4096, 1, {}, 0, o);
+  o.spec_mtp = true;
+  const LlamaCppResult on = llamacpp_plan(mf->spec, mf->format, 4096, 1, {}, 0, o);
+  REQUIRE(on.mtp.has_value());
+  CHECK(off.layers == 3);
+  CHECK(off.kv_bytes == 4096ull * 3 * 2 * 32 * 2);
+  CHECK(off.kv_bytes == 1'572'864ull);
+  CHECK(on.kv_bytes == 1'572'864ull);
+  CHECK(on.mtp->kv_bytes == 1'572'864ull);
+  // Read from the file, vramcalc's generic glm4moe reading (no rules of its own) leaves each
+  // block's post_attention_norm (64 x 4 = 256 bytes, f32) and each MoE block's exp_probs_b
+  // (2 x 4 bytes, 32 aligned) unmatched: 2 x 256 + 32 bytes short without the MTP block (blocks 0
+  // and 1), 3 x 256 + 2 x 32 with it.
+  CHECK(154'400ull - off.host.model_bytes == 2 * 256 + 32);
+  CHECK(234'560ull - on.host.model_bytes == 3 * 256 + 2 * 32);
+  CHECK_FALSE(off.mtp.has_value());
 }

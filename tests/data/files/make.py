@@ -103,3 +103,7 @@ json.dump({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden
           open("tiny-gptq/config.json", "w"), indent=1)
 safetensors("bad-header.safetensors", [("a", "F16", [4])], header_len=1 << 40)
 safetensors("bare.safetensors", [("w1", "BF16", [16, 8]), ("w2", "F32", [8]), ("s", "F16", [4, 2])])
+
+# tiny-glm4moe-mtp.gguf (not written here): tests/oracle/mtp/gen_glm4moe.py OUT f16 64 2 1 32 32 2 1 64,
+# a glm4moe of 2 blocks and one MTP block whose allocations were measured on the oracle
+# (tests/unit/test_llamacpp_mtp.cpp).
