@@ -68,6 +68,47 @@ std::expected<ImageTokens, std::string> pixtral(const ImageProcessor& p, std::ui
   return ImageTokens{width, height, cols * unit, rows * unit, rows * (cols + 1)};
 }
 
+// InternVL's dynamic tiles, as vLLM's vllm/transformers_utils/processors/internvl.py counts them
+// (get_num_image_tokens: calculate_internvl_targets over get_internvl_target_ratios(min, max),
+// find_closest_aspect_ratio): the grid (i, j) with 1 <= i x j in [min, max] whose i / j is
+// closest to W / H (a tie goes to the later grid when W x H > 0.5 x S^2 x i x j), sorted by i x j;
+// i x j tiles of S px, one more (the thumbnail) when there are several; tile_tokens each, and
+// the prompt's <img> and </img> (get_image_repl).
+struct Grid {
+  std::uint64_t cols = 1, rows = 1;
+};
+
+Grid internvl_grid(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const double aspect = static_cast<double>(width) / static_cast<double>(height);
+  const double area = static_cast<double>(width * height);
+  const double side = static_cast<double>(p.longest_edge);
+  Grid best;
+  double best_diff = HUGE_VAL;
+  // Ascending i x j (Python's sorted by product; within one product the order never decides:
+  // two grids of one product tie only when a grid of another is closer).
+  for (std::uint64_t n = p.min_tiles; n <= p.max_tiles; ++n) {
+    for (std::uint64_t i = 1; i <= n; ++i) {
+      if (n % i != 0) continue;
+      const std::uint64_t j = n / i;
+      const double diff = std::fabs(aspect - static_cast<double>(i) / static_cast<double>(j));
+      if (diff < best_diff) {
+        best_diff = diff;
+        best = {i, j};
+      } else if (diff == best_diff && area > 0.5 * side * side * static_cast<double>(i) * static_cast<double>(j)) {
+        best = {i, j};
+      }
+    }
+  }
+  return best;
+}
+
+ImageTokens internvl(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const Grid g = internvl_grid(p, width, height);
+  std::uint64_t tiles = g.cols * g.rows;
+  if (p.thumbnail && tiles != 1) ++tiles;
+  return ImageTokens{width, height, p.longest_edge * g.cols, p.longest_edge * g.rows, tiles * p.tokens + 2};
+}
+
 } // namespace
 
 std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
@@ -79,6 +120,8 @@ std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, st
     return qwen2_vl(p, width, height);
   case ImageProcessorKind::pixtral:
     return pixtral(p, width, height);
+  case ImageProcessorKind::internvl:
+    return internvl(p, width, height);
   case ImageProcessorKind::fixed:
     break;
   }
@@ -106,6 +149,17 @@ ImageTokens largest_image(const ImageProcessor& p) {
   case ImageProcessorKind::pixtral: {
     const std::uint64_t unit = p.patch * p.merge, n = (p.longest_edge - 1) / unit + 1;
     return ImageTokens{p.longest_edge, p.longest_edge, n * unit, n * unit, n * (n + 1)};
+  }
+  case ImageProcessorKind::internvl: {
+    // The most tiles a grid takes (max_tiles, and the thumbnail), at the squarest such grid
+    // (vLLM's dummy image is the first of them in its set's order: the same tokens).
+    Grid g;
+    for (std::uint64_t i = 1; i <= p.max_tiles; ++i) {
+      const std::uint64_t j = p.max_tiles / i;
+      if (i * j == p.max_tiles && i <= j) g = {i, j};
+    }
+    const std::uint64_t w = p.longest_edge * g.cols, h = p.longest_edge * g.rows;
+    return internvl(p, w, h);
   }
   case ImageProcessorKind::fixed:
     break;
