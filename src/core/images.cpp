@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <vector>
 
 namespace vramcalc {
 
@@ -109,6 +110,58 @@ ImageTokens internvl(const ImageProcessor& p, std::uint64_t width, std::uint64_t
   return ImageTokens{width, height, p.longest_edge * g.cols, p.longest_edge * g.rows, tiles * p.tokens + 2};
 }
 
+// Llama 4, as transformers' image_processing_llama4_fast.py picks the canvas and vLLM's mllama4.py
+// counts it: find_supported_resolutions(max_patches, S) lists the grids (rows, cols) of every
+// tile count from max_patches down, grouped by rows / cols in first-seen order; get_best_fit
+// takes, with float32 scales (torch's int64 / int division) min(cols S / W, rows S / H), the
+// smallest scale >= 1 (else the largest below 1), the least area among its canvases (the first
+// on a tie); then processing_llama4.py _prompt_split_image: <|image_start|>, with more than one
+// tile each tile's tokens and a separator after each (x within a row, y at its end), <|image|>
+// and the global tile's tokens, <|image_end|>.
+Grid llama4_canvas(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  std::vector<std::pair<double, std::vector<Grid>>> by_ratio;
+  for (std::uint64_t n = p.max_tiles; n >= 1; --n) {
+    for (std::uint64_t rows = 1; rows <= n; ++rows) {
+      if (n % rows != 0) continue;
+      const double ratio = static_cast<double>(rows) / static_cast<double>(n / rows);
+      auto it = std::find_if(by_ratio.begin(), by_ratio.end(), [&](const auto& e) { return e.first == ratio; });
+      if (it == by_ratio.end()) it = by_ratio.insert(by_ratio.end(), {ratio, {}});
+      it->second.push_back({n / rows, rows});
+    }
+  }
+  const float w = static_cast<float>(width), h = static_cast<float>(height);
+  std::vector<std::pair<Grid, float>> canvases;
+  for (const auto& [ratio, grids] : by_ratio) {
+    for (const Grid& g : grids) {
+      const float sw = static_cast<float>(p.longest_edge * g.cols) / w;
+      const float sh = static_cast<float>(p.longest_edge * g.rows) / h;
+      canvases.emplace_back(g, sh > sw ? sw : sh);
+    }
+  }
+  float up = HUGE_VALF, down = -HUGE_VALF;
+  for (const auto& [g, scale] : canvases) {
+    if (scale >= 1.0f) up = std::min(up, scale);
+    else down = std::max(down, scale);
+  }
+  const float chosen = up != HUGE_VALF ? up : down;
+  Grid best;
+  std::uint64_t best_area = UINT64_MAX;
+  for (const auto& [g, scale] : canvases) {
+    if (scale == chosen && g.cols * g.rows < best_area) {
+      best = g;
+      best_area = g.cols * g.rows;
+    }
+  }
+  return best;
+}
+
+ImageTokens llama4(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const Grid g = llama4_canvas(p, width, height);
+  const std::uint64_t tiles = g.cols * g.rows;
+  const std::uint64_t tokens = (tiles > 1 ? tiles * (p.tokens + 1) : 0) + p.tokens + 3;
+  return ImageTokens{width, height, p.longest_edge * g.cols, p.longest_edge * g.rows, tokens};
+}
+
 } // namespace
 
 std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
@@ -122,6 +175,8 @@ std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, st
     return pixtral(p, width, height);
   case ImageProcessorKind::internvl:
     return internvl(p, width, height);
+  case ImageProcessorKind::llama4:
+    return llama4(p, width, height);
   case ImageProcessorKind::fixed:
     break;
   }
@@ -161,6 +216,9 @@ ImageTokens largest_image(const ImageProcessor& p) {
     const std::uint64_t w = p.longest_edge * g.cols, h = p.longest_edge * g.rows;
     return internvl(p, w, h);
   }
+  case ImageProcessorKind::llama4:
+    // vLLM mllama4.py get_image_size_with_most_features: max_patches tiles high, one wide.
+    return llama4(p, p.longest_edge, p.longest_edge * p.max_tiles);
   case ImageProcessorKind::fixed:
     break;
   }

@@ -7,6 +7,7 @@
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/units.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 namespace vramcalc::io {
@@ -154,6 +155,25 @@ std::optional<ImageProcessor> processor_rule(const json& c, const json& p, const
     out.patch = required(p, "patch_size", pre_origin);
     out.merge = positive(c, "spatial_merge_size", origin).value_or(1);
     out.longest_edge = required(object_at(p, "size", pre_origin), "longest_edge", pre_origin + "/size");
+  } else if (type == "llama4") {
+    // vLLM mllama4.py get_patch_per_chunk: (image_size // patch_size)^2 // int(round(1 /
+    // pixel_shuffle_ratio^2)) tokens a tile of vision_config.image_size px; max_patches tiles
+    // (Llama4ImageProcessorFast's default 16).
+    const json& vision = object_at(c, "vision_config", origin);
+    const std::string vpath = origin + "/vision_config";
+    out.kind = ImageProcessorKind::llama4;
+    out.longest_edge = required(vision, "image_size", vpath);
+    const std::uint64_t side = out.longest_edge / required(vision, "patch_size", vpath);
+    const auto ratio = vision.find("pixel_shuffle_ratio");
+    if (ratio == vision.end() || !ratio->is_number() || ratio->get<double>() <= 0 || ratio->get<double>() > 1) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, vpath + "/pixel_shuffle_ratio: expected a number in (0, 1]"}};
+    }
+    const double r = ratio->get<double>();
+    out.tokens = side * side / static_cast<std::uint64_t>(std::nearbyint(1.0 / (r * r)));
+    out.max_tiles = positive(p, "max_patches", pre_origin).value_or(16);
+    if (out.tokens == 0 || out.max_tiles > 64) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/max_patches: expected 1 to 64 tiles"}};
+    }
   } else if (type == "internvl_chat") {
     // vLLM internvl.py: tiles of force_image_size (else vision_config.image_size) px, each
     // int((image_size // patch_size)^2 x downsample_ratio^2) tokens; min / max_dynamic_patch

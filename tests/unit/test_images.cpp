@@ -170,10 +170,10 @@ TEST_CASE("the largest image each processor makes is the catalog's t", "[images]
     ++with_t;
     CHECK(largest_image(*m.image_processor).tokens == m.vision_profile->max_tokens_per_item);
   }
-  // Qwen2.5-VL x 4, Qwen3-VL x 5, Gemma 3 x 3, Mistral Small 3.1, Magistral Small; InternVL3 x 6
-  // and InternVL3.5-8B have a rule and no t (their encoder profiling is not modelled).
+  // Qwen2.5-VL x 4, Qwen3-VL x 5, Gemma 3 x 3, Mistral Small 3.1, Magistral Small; InternVL3 x 6,
+  // InternVL3.5-8B and Llama 4 x 2 have a rule and no t (their encoder profiling is not modelled).
   CHECK(with_t == 14);
-  CHECK(with_rule == 21);
+  CHECK(with_rule == 23); // and Llama 4 Scout, Maverick
 }
 
 TEST_CASE("Pixtral (Mistral Small 3.1): the longest side scaled to 1,540, a break token per row", "[images]") {
@@ -233,6 +233,39 @@ TEST_CASE("InternVL: the closest grid of 448 px tiles, a thumbnail, 256 tokens a
   CHECK(t.resized_height == 4 * 448);
 }
 
+TEST_CASE("Llama 4: the best-fit canvas of 336 px tiles, a global tile, separators", "[images]") {
+  ImageProcessor p;
+  p.kind = ImageProcessorKind::llama4;
+  p.longest_edge = 336;
+  p.tokens = 144; // (336 // 14)^2 // int(round(1 / 0.5^2))
+  p.max_tiles = 16;
+  // One tile: <|image_start|>, <|image|>, 144 patches, <|image_end|>: 147 (any image that fits
+  // 336 x 336 is upscaled to it: the smallest scale >= 1).
+  CHECK(tokens_of(p, 336, 336).tokens == 144 + 3);
+  CHECK(tokens_of(p, 100, 100).tokens == 147);
+  // 1,920 x 1,080: no canvas of at most 16 tiles holds it at scale >= 1 (5 x 4 = 20 tiles would),
+  // so the largest downscale: 3 rows x 5 columns (1,680 x 1,008) scales by min(1680 / 1920,
+  // 1008 / 1080) = 0.875 in float32; 15 tiles of 144 + a separator each, then the global tile:
+  // 15 x 145 + 147 = 2,322 tokens.
+  ImageTokens t = tokens_of(p, 1920, 1080);
+  CHECK(t.resized_width == 5 * 336);
+  CHECK(t.resized_height == 3 * 336);
+  CHECK(t.tokens == 15 * 145 + 147);
+  // 800 x 600: the least upscale >= 1 is 2 x 3 tiles (1,008 x 672: min(1.26, 1.12) = 1.12):
+  // 6 x 145 + 147 = 1,017.
+  t = tokens_of(p, 800, 600);
+  CHECK(t.resized_width == 1008);
+  CHECK(t.resized_height == 672);
+  CHECK(t.tokens == 6 * 145 + 147);
+  // 2,000 x 100: 1 x 6 tiles (2,016 x 336, scale 1.008): 1,017.
+  CHECK(tokens_of(p, 2000, 100).tokens == 1017);
+  // The largest (vLLM: 16 tiles high, one wide; 4 x 4 as well): 16 x 145 + 147 = 2,467.
+  CHECK(tokens_of(p, 1344, 1344).tokens == 2467);
+  t = largest_image(p);
+  CHECK(t.tokens == 2467);
+  CHECK(t.resized_height == 16 * 336);
+}
+
 TEST_CASE("Gemma 3: every image 896 x 896, 260 tokens", "[images]") {
   ImageProcessor p;
   p.kind = ImageProcessorKind::fixed;
@@ -271,13 +304,16 @@ TEST_CASE("the importer reads the same processor facts as the catalog's", "[imag
                                                       {"Qwen3-VL-4B-Instruct", "qwen3-vl-4b"},
                                                       {"gemma-3-4b-it", "gemma-3-4b"},
                                                       {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
-                                                      {"InternVL3-1B", "internvl3-1b"}};
+                                                      {"InternVL3-1B", "internvl3-1b"},
+                                                      {"Llama-4-Scout-17B-16E-Instruct", "llama-4-scout"}};
   for (const auto& [dir, id] : dirs) {
     INFO(dir);
     const std::string base = std::string(VRAMCALC_TEST_DATA) + "/hf/" + dir;
     const auto config = io::read_text_file(base + "/config.json", ErrorCode::invalid_model);
-    // InternVL's tiling is config.json's; its preprocessor file is not in the fixture.
-    const auto pre = std::string(dir) == "InternVL3-1B" ? std::expected<std::string, Error>("{}")
+    // InternVL's tiling is config.json's, Llama 4's max_patches the processor's default: their
+    // preprocessor files are not in the fixtures.
+    const bool config_only = std::string(dir) == "InternVL3-1B" || std::string(dir).starts_with("Llama-4");
+    const auto pre = config_only ? std::expected<std::string, Error>("{}")
                                                         : io::read_text_file(base + "/preprocessor_config.json", ErrorCode::invalid_model);
     REQUIRE(config.has_value());
     REQUIRE(pre.has_value());
