@@ -168,6 +168,8 @@ enum class ImageProcessorKind : std::uint8_t {
   qwen2_vl, // transformers Qwen2VLImageProcessor smart_resize (Qwen2-VL, Qwen2.5-VL, Qwen3-VL)
   pixtral,  // PixtralImageProcessor as vLLM's mistral3.py counts it (Mistral Small 3.1, Magistral)
   fixed,    // every image resized to one square size, a fixed count of tokens (Gemma 3, pan-and-scan off)
+  internvl, // InternVL's dynamic tiles: the closest grid of at most max_tiles squares, a thumbnail, tokens per tile
+  llama4,   // Llama 4: the best-fit canvas of at most max_tiles 336 px tiles, a global tile, separators
 };
 
 struct ImageProcessor {
@@ -176,8 +178,11 @@ struct ImageProcessor {
   std::uint64_t merge = 1;        // qwen2_vl: merge_size; pixtral: spatial_merge_size
   std::uint64_t min_pixels = 0;   // qwen2_vl: min_pixels (size.shortest_edge)
   std::uint64_t max_pixels = 0;   // qwen2_vl: max_pixels (size.longest_edge)
-  std::uint64_t longest_edge = 0; // pixtral: the longest side (size.longest_edge); fixed: the side of every image
-  std::uint64_t tokens = 0;       // fixed: the placeholder tokens of every image
+  std::uint64_t longest_edge = 0; // pixtral: the longest side (size.longest_edge); fixed: the side of every image;
+                                  // internvl, llama4: the side of a tile
+  std::uint64_t tokens = 0;       // fixed: the placeholder tokens of every image; internvl, llama4: of every tile
+  std::uint64_t min_tiles = 1, max_tiles = 1; // internvl: min / max_dynamic_patch (1, 1 without dynamic_image_size); llama4: max_patches
+  bool thumbnail = false;         // internvl: use_thumbnail (one more tile when the grid has more than one)
   std::string source;             // where these were read
 };
 

@@ -244,7 +244,7 @@ void read_images(const Options& o, Workload& w) {
 } // namespace
 
 Workload read_workload(const Options& o, const io::Catalog& catalog) {
-  Workload w{load_prices(o, catalog), resolve_at_origin(o, catalog), {}, {}, {}, {}, {}, {}, {}};
+  Workload w{load_prices(o, catalog), resolve_at_origin(o, catalog), {}, {}, {}, {}, {}, {}, {}, {}, {}};
   w.base.prices = w.prices->rows;
   const ModelSpec& model = w.resolved.spec;
   // Every flag may hold a comma list; more than one value anywhere makes a sweep.

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <vector>
 
 namespace vramcalc {
 
@@ -68,6 +69,99 @@ std::expected<ImageTokens, std::string> pixtral(const ImageProcessor& p, std::ui
   return ImageTokens{width, height, cols * unit, rows * unit, rows * (cols + 1)};
 }
 
+// InternVL's dynamic tiles, as vLLM's vllm/transformers_utils/processors/internvl.py counts them
+// (get_num_image_tokens: calculate_internvl_targets over get_internvl_target_ratios(min, max),
+// find_closest_aspect_ratio): the grid (i, j) with 1 <= i x j in [min, max] whose i / j is
+// closest to W / H (a tie goes to the later grid when W x H > 0.5 x S^2 x i x j), sorted by i x j;
+// i x j tiles of S px, one more (the thumbnail) when there are several; tile_tokens each, and
+// the prompt's <img> and </img> (get_image_repl).
+struct Grid {
+  std::uint64_t cols = 1, rows = 1;
+};
+
+Grid internvl_grid(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const double aspect = static_cast<double>(width) / static_cast<double>(height);
+  const double area = static_cast<double>(width * height);
+  const double side = static_cast<double>(p.longest_edge);
+  Grid best;
+  double best_diff = HUGE_VAL;
+  // Ascending i x j (Python's sorted by product; within one product the order never decides:
+  // two grids of one product tie only when a grid of another is closer).
+  for (std::uint64_t n = p.min_tiles; n <= p.max_tiles; ++n) {
+    for (std::uint64_t i = 1; i <= n; ++i) {
+      if (n % i != 0) continue;
+      const std::uint64_t j = n / i;
+      const double diff = std::fabs(aspect - static_cast<double>(i) / static_cast<double>(j));
+      if (diff < best_diff) {
+        best_diff = diff;
+        best = {i, j};
+      } else if (diff == best_diff && area > 0.5 * side * side * static_cast<double>(i) * static_cast<double>(j)) {
+        best = {i, j};
+      }
+    }
+  }
+  return best;
+}
+
+ImageTokens internvl(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const Grid g = internvl_grid(p, width, height);
+  std::uint64_t tiles = g.cols * g.rows;
+  if (p.thumbnail && tiles != 1) ++tiles;
+  return ImageTokens{width, height, p.longest_edge * g.cols, p.longest_edge * g.rows, tiles * p.tokens + 2};
+}
+
+// Llama 4, as transformers' image_processing_llama4_fast.py picks the canvas and vLLM's mllama4.py
+// counts it: find_supported_resolutions(max_patches, S) lists the grids (rows, cols) of every
+// tile count from max_patches down, grouped by rows / cols in first-seen order; get_best_fit
+// takes, with float32 scales (torch's int64 / int division) min(cols S / W, rows S / H), the
+// smallest scale >= 1 (else the largest below 1), the least area among its canvases (the first
+// on a tie); then processing_llama4.py _prompt_split_image: <|image_start|>, with more than one
+// tile each tile's tokens and a separator after each (x within a row, y at its end), <|image|>
+// and the global tile's tokens, <|image_end|>.
+Grid llama4_canvas(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  std::vector<std::pair<double, std::vector<Grid>>> by_ratio;
+  for (std::uint64_t n = p.max_tiles; n >= 1; --n) {
+    for (std::uint64_t rows = 1; rows <= n; ++rows) {
+      if (n % rows != 0) continue;
+      const double ratio = static_cast<double>(rows) / static_cast<double>(n / rows);
+      auto it = std::find_if(by_ratio.begin(), by_ratio.end(), [&](const auto& e) { return e.first == ratio; });
+      if (it == by_ratio.end()) it = by_ratio.insert(by_ratio.end(), {ratio, {}});
+      it->second.push_back({n / rows, rows});
+    }
+  }
+  const float w = static_cast<float>(width), h = static_cast<float>(height);
+  std::vector<std::pair<Grid, float>> canvases;
+  for (const auto& [ratio, grids] : by_ratio) {
+    for (const Grid& g : grids) {
+      const float sw = static_cast<float>(p.longest_edge * g.cols) / w;
+      const float sh = static_cast<float>(p.longest_edge * g.rows) / h;
+      canvases.emplace_back(g, sh > sw ? sw : sh);
+    }
+  }
+  float up = HUGE_VALF, down = -HUGE_VALF;
+  for (const auto& [g, scale] : canvases) {
+    if (scale >= 1.0f) up = std::min(up, scale);
+    else down = std::max(down, scale);
+  }
+  const float chosen = up != HUGE_VALF ? up : down;
+  Grid best;
+  std::uint64_t best_area = UINT64_MAX;
+  for (const auto& [g, scale] : canvases) {
+    if (scale == chosen && g.cols * g.rows < best_area) {
+      best = g;
+      best_area = g.cols * g.rows;
+    }
+  }
+  return best;
+}
+
+ImageTokens llama4(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
+  const Grid g = llama4_canvas(p, width, height);
+  const std::uint64_t tiles = g.cols * g.rows;
+  const std::uint64_t tokens = (tiles > 1 ? tiles * (p.tokens + 1) : 0) + p.tokens + 3;
+  return ImageTokens{width, height, p.longest_edge * g.cols, p.longest_edge * g.rows, tokens};
+}
+
 } // namespace
 
 std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, std::uint64_t width, std::uint64_t height) {
@@ -79,6 +173,10 @@ std::expected<ImageTokens, std::string> image_tokens(const ImageProcessor& p, st
     return qwen2_vl(p, width, height);
   case ImageProcessorKind::pixtral:
     return pixtral(p, width, height);
+  case ImageProcessorKind::internvl:
+    return internvl(p, width, height);
+  case ImageProcessorKind::llama4:
+    return llama4(p, width, height);
   case ImageProcessorKind::fixed:
     break;
   }
@@ -107,6 +205,20 @@ ImageTokens largest_image(const ImageProcessor& p) {
     const std::uint64_t unit = p.patch * p.merge, n = (p.longest_edge - 1) / unit + 1;
     return ImageTokens{p.longest_edge, p.longest_edge, n * unit, n * unit, n * (n + 1)};
   }
+  case ImageProcessorKind::internvl: {
+    // The most tiles a grid takes (max_tiles, and the thumbnail), at the squarest such grid
+    // (vLLM's dummy image is the first of them in its set's order: the same tokens).
+    Grid g;
+    for (std::uint64_t i = 1; i <= p.max_tiles; ++i) {
+      const std::uint64_t j = p.max_tiles / i;
+      if (i * j == p.max_tiles && i <= j) g = {i, j};
+    }
+    const std::uint64_t w = p.longest_edge * g.cols, h = p.longest_edge * g.rows;
+    return internvl(p, w, h);
+  }
+  case ImageProcessorKind::llama4:
+    // vLLM mllama4.py get_image_size_with_most_features: max_patches tiles high, one wide.
+    return llama4(p, p.longest_edge, p.longest_edge * p.max_tiles);
   case ImageProcessorKind::fixed:
     break;
   }

@@ -7,6 +7,7 @@
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/units.hpp"
 
+#include <cmath>
 #include <filesystem>
 
 namespace vramcalc::io {
@@ -154,6 +155,49 @@ std::optional<ImageProcessor> processor_rule(const json& c, const json& p, const
     out.patch = required(p, "patch_size", pre_origin);
     out.merge = positive(c, "spatial_merge_size", origin).value_or(1);
     out.longest_edge = required(object_at(p, "size", pre_origin), "longest_edge", pre_origin + "/size");
+  } else if (type == "llama4") {
+    // vLLM mllama4.py get_patch_per_chunk: (image_size // patch_size)^2 // int(round(1 /
+    // pixel_shuffle_ratio^2)) tokens a tile of vision_config.image_size px; max_patches tiles
+    // (Llama4ImageProcessorFast's default 16).
+    const json& vision = object_at(c, "vision_config", origin);
+    const std::string vpath = origin + "/vision_config";
+    out.kind = ImageProcessorKind::llama4;
+    out.longest_edge = required(vision, "image_size", vpath);
+    const std::uint64_t side = out.longest_edge / required(vision, "patch_size", vpath);
+    const auto ratio = vision.find("pixel_shuffle_ratio");
+    if (ratio == vision.end() || !ratio->is_number() || ratio->get<double>() <= 0 || ratio->get<double>() > 1) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, vpath + "/pixel_shuffle_ratio: expected a number in (0, 1]"}};
+    }
+    const double r = ratio->get<double>();
+    out.tokens = side * side / static_cast<std::uint64_t>(std::nearbyint(1.0 / (r * r)));
+    out.max_tiles = positive(p, "max_patches", pre_origin).value_or(16);
+    if (out.tokens == 0 || out.max_tiles > 64) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, pre_origin + "/max_patches: expected 1 to 64 tiles"}};
+    }
+  } else if (type == "internvl_chat") {
+    // vLLM internvl.py: tiles of force_image_size (else vision_config.image_size) px, each
+    // int((image_size // patch_size)^2 x downsample_ratio^2) tokens; min / max_dynamic_patch
+    // tiles (1 and 1 without dynamic_image_size), use_thumbnail.
+    const json& vision = object_at(c, "vision_config", origin);
+    out.kind = ImageProcessorKind::internvl;
+    out.longest_edge = positive(c, "force_image_size", origin).value_or(0);
+    if (out.longest_edge == 0) out.longest_edge = required(vision, "image_size", origin + "/vision_config");
+    const std::uint64_t side = out.longest_edge / required(vision, "patch_size", origin + "/vision_config");
+    const auto ratio = c.find("downsample_ratio");
+    if (ratio == c.end() || !ratio->is_number() || ratio->get<double>() <= 0 || ratio->get<double>() > 1) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, origin + "/downsample_ratio: expected a number in (0, 1]"}};
+    }
+    const double r = ratio->get<double>();
+    out.tokens = static_cast<std::uint64_t>(static_cast<double>(side * side) * (r * r));
+    const bool dynamic = c.value("dynamic_image_size", false);
+    out.min_tiles = dynamic ? positive(c, "min_dynamic_patch", origin).value_or(1) : 1;
+    out.max_tiles = dynamic ? positive(c, "max_dynamic_patch", origin).value_or(6) : 1;
+    out.thumbnail = c.value("use_thumbnail", false);
+    out.source = config_file;
+    if (out.tokens == 0 || out.min_tiles > out.max_tiles || out.max_tiles > 64) {
+      throw LoadFailure{Error{ErrorCode::invalid_model, origin + "/max_dynamic_patch: tiles out of range (1 <= "
+                                                                 "min_dynamic_patch <= max_dynamic_patch <= 64)"}};
+    }
   } else {
     return std::nullopt;
   }
@@ -194,6 +238,10 @@ std::expected<std::optional<ImageProcessor>, Error> hf_image_processor(std::stri
     return processor_rule(c, p, std::string(origin), std::string(pre_origin));
   } catch (const LoadFailure& f) {
     return std::unexpected(f.error);
+  } catch (const json::exception&) {
+    // A switch that is not a boolean (dynamic_image_size, use_thumbnail).
+    return std::unexpected(Error{ErrorCode::invalid_model, std::string(origin) +
+                                                               ": /dynamic_image_size or /use_thumbnail: expected true or false"});
   }
 }
 

@@ -306,11 +306,23 @@ ImageProcessor read_image_processor(ObjectReader& c) {
     p.patch = c.u64("patch", 1, 1024);
     p.merge = c.u64("merge", 1, 64);
     p.longest_edge = c.u64("longest_edge", 1, 1u << 16);
+  } else if (kind == "internvl") {
+    p.kind = ImageProcessorKind::internvl;
+    p.longest_edge = c.u64("image_size", 1, 1u << 16);
+    p.tokens = c.u64("tile_tokens", 1, 1u << 20);
+    p.min_tiles = c.u64("min_tiles", 1, 64);
+    p.max_tiles = c.u64("max_tiles", p.min_tiles, 64);
+    p.thumbnail = c.boolean("thumbnail");
+  } else if (kind == "llama4") {
+    p.kind = ImageProcessorKind::llama4;
+    p.longest_edge = c.u64("image_size", 1, 1u << 16);
+    p.tokens = c.u64("tile_tokens", 1, 1u << 20);
+    p.max_tiles = c.u64("max_tiles", 1, 64);
   } else if (kind == "fixed") {
     p.longest_edge = c.u64("image_size", 1, 1u << 16);
     p.tokens = c.u64("tokens", 1, 1u << 24);
   } else {
-    c.fail("kind", "expected qwen2_vl, pixtral or fixed, got '" + kind + "'");
+    c.fail("kind", "expected qwen2_vl, pixtral, internvl, llama4 or fixed, got '" + kind + "'");
   }
   p.source = c.str("source");
   c.finish();

@@ -423,6 +423,18 @@ def cases(binary, tmp):
          "/quantization_config/bits: expected an integer, got \"four\"")
     case("9 GGUF head_count_kv 7 > head_count 4", binary, [d("kv.gguf")], tmp, 2,
          "llama.attention.head_count_kv 7 is more than llama.attention.head_count 4")
+    # --image-size: sides past 2^64 or past 2^20 and a 100,000-digit side never reach the
+    # processors' arithmetic; --images past 2^20 is refused before any product.
+    case("9 --image-size with a 100,000-digit side", binary,
+         ["qwen2.5-vl-7b", "--gpu", "h100", "--images", "1", "--image-size", "9" * 100_000 + "x1"], tmp, 2,
+         "each side must be 1 to 1,048,576 pixels")
+    case("9 --image-size 18446744073709551617x1", binary,
+         ["qwen2.5-vl-7b", "--gpu", "h100", "--images", "1", "--image-size", "18446744073709551617x1"], tmp, 2,
+         "each side must be 1 to 1,048,576 pixels")
+    case("9 --images 2^64 + 1", binary, ["qwen2.5-vl-7b", "--gpu", "h100", "--images", "18446744073709551617"], tmp, 2,
+         "--images: '18446744073709551617' is more than 1048576")
+    case("9 --images 1,048,576 of the largest image", binary, ["qwen2.5-vl-7b", "--gpu", "h100", "--images", "1048576"],
+         tmp, 2, "1,048,576 images \u00d7 16,384 tokens = 17,179,869,184 tokens, more than the 128,000-token context")
 
     # 10. Bounded work
     ctx = ",".join(str(1024 * (i + 1)) for i in range(100))

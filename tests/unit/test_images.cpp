@@ -158,17 +158,22 @@ TEST_CASE("the largest image each processor makes is the catalog's t", "[images]
   CHECK(t.tokens == 1280);
   CHECK(t.resized_width == 40 * 28);
   CHECK(t.resized_height == 32 * 28);
-  // Every catalog model with a rule: its largest image has t tokens.
+  // Every catalog model with a rule and a t: its largest image has t tokens.
   const io::Catalog catalog = io::load_builtin_catalog().value();
-  std::size_t with_rule = 0;
+  std::size_t with_rule = 0, with_t = 0;
   for (const ModelSpec& m : catalog.models) {
     if (!m.image_processor) continue;
     ++with_rule;
     INFO(m.id);
-    REQUIRE(m.vision_profile.has_value());
+    CHECK(m.vision_params > 0);
+    if (!m.vision_profile) continue;
+    ++with_t;
     CHECK(largest_image(*m.image_processor).tokens == m.vision_profile->max_tokens_per_item);
   }
-  CHECK(with_rule == 14); // Qwen2.5-VL x 4, Qwen3-VL x 5, Gemma 3 x 3, Mistral Small 3.1, Magistral Small
+  // Qwen2.5-VL x 4, Qwen3-VL x 5, Gemma 3 x 3, Mistral Small 3.1, Magistral Small; InternVL3 x 6,
+  // InternVL3.5-8B and Llama 4 x 2 have a rule and no t (their encoder profiling is not modelled).
+  CHECK(with_t == 14);
+  CHECK(with_rule == 23); // and Llama 4 Scout, Maverick
 }
 
 TEST_CASE("Pixtral (Mistral Small 3.1): the longest side scaled to 1,540, a break token per row", "[images]") {
@@ -191,6 +196,74 @@ TEST_CASE("Pixtral (Mistral Small 3.1): the longest side scaled to 1,540, a brea
   const auto thin = image_tokens(p, 10'000, 1);
   REQUIRE_FALSE(thin.has_value());
   CHECK(thin.error().find("to 0") != std::string::npos);
+}
+
+TEST_CASE("InternVL: the closest grid of 448 px tiles, a thumbnail, 256 tokens a tile", "[images]") {
+  ImageProcessor p;
+  p.kind = ImageProcessorKind::internvl;
+  p.longest_edge = 448;
+  p.tokens = 256; // int((448 // 14)^2 x 0.5^2)
+  p.min_tiles = 1;
+  p.max_tiles = 12;
+  p.thumbnail = true;
+  // 800 x 600: aspect 1.3333 is 4 / 3 exactly: 12 tiles + the thumbnail = 13 x 256 + <img>,
+  // </img> = 3,330 tokens, on a 1,792 x 1,344 canvas.
+  ImageTokens t = tokens_of(p, 800, 600);
+  CHECK(t.resized_width == 4 * 448);
+  CHECK(t.resized_height == 3 * 448);
+  CHECK(t.tokens == 13 * 256 + 2);
+  // 1,920 x 1,080 (aspect 1.7778): 2 / 1 is the closest (0.2222), and 4 / 2 ties it; the tie goes
+  // to 4 x 2 as 2,073,600 px > 0.5 x 448^2 x 8 = 802,816: 8 tiles + thumbnail, 9 x 256 + 2 = 2,306.
+  t = tokens_of(p, 1920, 1080);
+  CHECK(t.resized_width == 1792);
+  CHECK(t.resized_height == 896);
+  CHECK(t.tokens == 9 * 256 + 2);
+  // 1,000 x 1,000: 1 x 1 (diff 0), then the ties 2 x 2 (1,000,000 > 401,408) and 3 x 3
+  // (> 903,168), not 4 x 4 (16 tiles > 12): 9 + 1 tiles, 2,562 tokens.
+  t = tokens_of(p, 1000, 1000);
+  CHECK(t.resized_width == 1344);
+  CHECK(t.tokens == 10 * 256 + 2);
+  // 448 x 448: one tile, no thumbnail: 258. 1 x 1 px: the same.
+  CHECK(tokens_of(p, 448, 448).tokens == 258);
+  CHECK(tokens_of(p, 1, 1).tokens == 258);
+  // The largest: 12 tiles + thumbnail, at the squarest 12-tile grid (3 x 4).
+  t = largest_image(p);
+  CHECK(t.tokens == 3330);
+  CHECK(t.resized_width == 3 * 448);
+  CHECK(t.resized_height == 4 * 448);
+}
+
+TEST_CASE("Llama 4: the best-fit canvas of 336 px tiles, a global tile, separators", "[images]") {
+  ImageProcessor p;
+  p.kind = ImageProcessorKind::llama4;
+  p.longest_edge = 336;
+  p.tokens = 144; // (336 // 14)^2 // int(round(1 / 0.5^2))
+  p.max_tiles = 16;
+  // One tile: <|image_start|>, <|image|>, 144 patches, <|image_end|>: 147 (any image that fits
+  // 336 x 336 is upscaled to it: the smallest scale >= 1).
+  CHECK(tokens_of(p, 336, 336).tokens == 144 + 3);
+  CHECK(tokens_of(p, 100, 100).tokens == 147);
+  // 1,920 x 1,080: no canvas of at most 16 tiles holds it at scale >= 1 (5 x 4 = 20 tiles would),
+  // so the largest downscale: 3 rows x 5 columns (1,680 x 1,008) scales by min(1680 / 1920,
+  // 1008 / 1080) = 0.875 in float32; 15 tiles of 144 + a separator each, then the global tile:
+  // 15 x 145 + 147 = 2,322 tokens.
+  ImageTokens t = tokens_of(p, 1920, 1080);
+  CHECK(t.resized_width == 5 * 336);
+  CHECK(t.resized_height == 3 * 336);
+  CHECK(t.tokens == 15 * 145 + 147);
+  // 800 x 600: the least upscale >= 1 is 2 x 3 tiles (1,008 x 672: min(1.26, 1.12) = 1.12):
+  // 6 x 145 + 147 = 1,017.
+  t = tokens_of(p, 800, 600);
+  CHECK(t.resized_width == 1008);
+  CHECK(t.resized_height == 672);
+  CHECK(t.tokens == 6 * 145 + 147);
+  // 2,000 x 100: 1 x 6 tiles (2,016 x 336, scale 1.008): 1,017.
+  CHECK(tokens_of(p, 2000, 100).tokens == 1017);
+  // The largest (vLLM: 16 tiles high, one wide; 4 x 4 as well): 16 x 145 + 147 = 2,467.
+  CHECK(tokens_of(p, 1344, 1344).tokens == 2467);
+  t = largest_image(p);
+  CHECK(t.tokens == 2467);
+  CHECK(t.resized_height == 16 * 336);
 }
 
 TEST_CASE("Gemma 3: every image 896 x 896, 260 tokens", "[images]") {
@@ -230,12 +303,18 @@ TEST_CASE("the importer reads the same processor facts as the catalog's", "[imag
   const std::pair<const char*, const char*> dirs[] = {{"Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b"},
                                                       {"Qwen3-VL-4B-Instruct", "qwen3-vl-4b"},
                                                       {"gemma-3-4b-it", "gemma-3-4b"},
-                                                      {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"}};
+                                                      {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b"},
+                                                      {"InternVL3-1B", "internvl3-1b"},
+                                                      {"Llama-4-Scout-17B-16E-Instruct", "llama-4-scout"}};
   for (const auto& [dir, id] : dirs) {
     INFO(dir);
     const std::string base = std::string(VRAMCALC_TEST_DATA) + "/hf/" + dir;
     const auto config = io::read_text_file(base + "/config.json", ErrorCode::invalid_model);
-    const auto pre = io::read_text_file(base + "/preprocessor_config.json", ErrorCode::invalid_model);
+    // InternVL's tiling is config.json's, Llama 4's max_patches the processor's default: their
+    // preprocessor files are not in the fixtures.
+    const bool config_only = std::string(dir) == "InternVL3-1B" || std::string(dir).starts_with("Llama-4");
+    const auto pre = config_only ? std::expected<std::string, Error>("{}")
+                                                        : io::read_text_file(base + "/preprocessor_config.json", ErrorCode::invalid_model);
     REQUIRE(config.has_value());
     REQUIRE(pre.has_value());
     const auto got = io::hf_image_processor(*config, *pre, "config.json", "preprocessor_config.json");
@@ -250,6 +329,9 @@ TEST_CASE("the importer reads the same processor facts as the catalog's", "[imag
     CHECK(p.max_pixels == want.max_pixels);
     CHECK(p.longest_edge == want.longest_edge);
     CHECK(p.tokens == want.tokens);
+    CHECK(p.min_tiles == want.min_tiles);
+    CHECK(p.max_tiles == want.max_tiles);
+    CHECK(p.thumbnail == want.thumbnail);
   }
   // Qwen2.5-VL without its pixel bounds: named by file and key.
   const std::string config = R"({"model_type": "qwen2_5_vl", "vision_config": {"out_hidden_size": 3584}})";

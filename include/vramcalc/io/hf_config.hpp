@@ -40,7 +40,9 @@ struct HfImport {
 // same two files: qwen2_vl, qwen2_5_vl, qwen3_vl, qwen3_vl_moe: patch_size, merge_size,
 // min_pixels / max_pixels (or size.shortest_edge / longest_edge); mistral3: patch_size,
 // size.longest_edge, spatial_merge_size; gemma3: vision_config.image_size, mm_tokens_per_image
-// + 4 (docs/hf-import.md, "Vision encoder facts"). nullopt: no vision_config, or no rule.
+// + 4; internvl_chat: force_image_size, downsample_ratio, min / max_dynamic_patch, use_thumbnail;
+// llama4: vision_config image_size, patch_size, pixel_shuffle_ratio, max_patches
+// (docs/hf-import.md, "Vision encoder facts"). nullopt: no vision_config, or no rule.
 [[nodiscard]] std::expected<std::optional<ImageProcessor>, Error> hf_image_processor(std::string_view config,
                                                                                      std::string_view preprocessor,
                                                                                      std::string_view origin,
