@@ -104,9 +104,12 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
     return out;
   }
   ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, *image, *patch, merge), *heads, *width, *ffn,
-              f.origin, *patch, *blocks, 0};
-  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live.
+              f.origin, *patch, *blocks, 0, 0};
+  if (t.patches == 0) return out;
+  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live;
+  // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows'.
   for (const GgufTensorInfo& g : f.tensors) {
+    if (g.name == "mm.2.weight") t.projection_width = g.ne[1];
     unsigned layer = 0;
     char tail[8] = {};
     if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight" &&

@@ -311,8 +311,8 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       ClipTower& tower = s.vision_clip.emplace();
       tower.projector = c->str("projector");
       if (!llamacpp_clip_projector_known(tower.projector)) {
-        c->fail("projector", "expected gemma3, gemma4v, qwen2.5vl_merger or qwen3vl_merger (the projector types whose "
-                             "compute buffer is measured), got '" + tower.projector + "'");
+        c->fail("projector", "expected gemma3, gemma4v, pixtral, qwen2.5vl_merger or qwen3vl_merger (the projector "
+                             "types whose compute buffer is measured), got '" + tower.projector + "'");
       }
       // gemma3's rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.
       tower.patches = c->u64("patches", tower.projector == "gemma3" ? 2304 : 1, 1u << 20);
@@ -337,6 +337,9 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
           if (layers[i].get<std::uint64_t>() + 2 < tower.blocks) ++tower.deepstack_kept;
         }
       }
+      const auto projection = c->opt_u64("projection_width", 1, 1u << 20);
+      if (!projection && tower.projector == "pixtral") c->fail("projection_width", "is required for projector pixtral");
+      tower.projection_width = projection.value_or(0);
       tower.source = c->str("source");
       c->finish();
     }
