@@ -774,10 +774,11 @@ struct ClipRule {
   bool image;
   std::uint64_t position_bytes; // i32 positions a patch (inputs)
   std::uint64_t break_rows;
+  bool class_token;      // n + 1 positions (the CLS token), scores padded to 32 bytes
   bool (*covers)(const ClipTower&);
 };
 
-bool any_tower(const ClipTower& t) { return t.blocks != 1; } // a single block peaks elsewhere
+bool any_tower(const ClipTower& t) { return t.blocks != 1 || t.projector == "internvl"; } // one block peaks elsewhere
 
 // Qwen2.5-VL with flash attention: the f16 copy of the window mask lives at the buffer's end from
 // the first windowed block on; a windowed block's gated MLP output goes past it when it fits in no
@@ -797,23 +798,28 @@ bool pixtral_scores_peak(const ClipTower& t) { return t.blocks != 1 && t.heads *
 
 constexpr ClipRule clip_rules[] = {
     // SigLIP: the up projection's output with three n x width tensors; scores with six.
-    {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, any_tower},
-    {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, any_tower},
+    {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, false, any_tower},
+    {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, false, any_tower},
     // Gemma 4: the gated MLP's three n x ffn tensors with three n x width, the image and pos_x / pos_y.
-    {"gemma4v", true, 12, 12, false, false, 0, true, 8, 0, any_tower},
-    {"gemma4v", false, 0, 20, false, true, 0, true, 8, 0, any_tower},
+    {"gemma4v", true, 12, 12, false, false, 0, true, 8, 0, false, any_tower},
+    {"gemma4v", false, 0, 20, false, true, 0, true, 8, 0, false, any_tower},
     // Qwen2.5-VL: with flash attention the f32 mask's freed block, the f16 mask, four n x width
     // blocks and the MLP output past them; without, the scores, the f32 mask and five n x width.
     // Both with the image, 4 M-RoPE positions a patch and the two window indices.
-    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 16, 0, qwen25vl_fa_layout},
-    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 16, 0, any_tower},
+    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 16, 0, false, qwen25vl_fa_layout},
+    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 16, 0, false, any_tower},
     // Qwen3-VL / Qwen3.5 without flash attention: scores, seven n x width, one more for each
     // DeepStack layer whose output waits for the end of the graph. With it: no rule.
-    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 16, 0, any_tower},
+    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 16, 0, false, any_tower},
     // Mistral Small 3.1: block 1's gated MLP 2.5 n x width blocks higher than it would sit (the
     // f16 K / V copies split the freed blocks); without, block 0's scores past five n x width.
-    {"pixtral", true, 12, 14, false, false, 0, true, 8, 16, pixtral_fa_layout},
-    {"pixtral", false, 0, 20, false, true, 0, true, 8, 16, pixtral_scores_peak},
+    {"pixtral", true, 12, 14, false, false, 0, true, 8, 16, false, pixtral_fa_layout},
+    {"pixtral", false, 0, 20, false, true, 0, true, 8, 16, false, pixtral_scores_peak},
+    // InternViT-300M (InternVL 1B-14B): n + 1 positions (the class token); its plain MLP's output
+    // with three n x width tensors as Gemma 3's, or the scores with four. The 6B tower's q / k
+    // norms lay it out otherwise (not counted: the header reader and the catalog leave it out).
+    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower},
+    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower},
 };
 
 } // namespace
@@ -827,11 +833,14 @@ std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
       clip_rules, [&](const ClipRule& r) { return r.projector == t.projector && r.flash_attn == flash_attn; });
   if (rule == std::ranges::end(clip_rules) || !rule->covers(t)) return 0;
   const char* what = "the mmproj compute buffer";
-  const std::uint64_t n = t.patches;
+  const std::uint64_t n = rule->class_token ? checked_add(t.patches, 1, what) : t.patches;
   const std::uint64_t width_bytes = rule->width_bytes + (rule->deepstack ? checked_mul(4, t.deepstack_kept, what) : 0);
   std::uint64_t bytes = checked_mul(n, checked_add(checked_mul(rule->ffn_bytes, t.ffn_width, what),
                                                    checked_mul(width_bytes, t.width, what), what), what);
-  if (rule->scores) bytes = checked_add(bytes, checked_mul(checked_mul(checked_mul(4, t.heads, what), n, what), n, what), what);
+  if (rule->scores) {
+    const std::uint64_t scores = checked_mul(checked_mul(checked_mul(4, t.heads, what), n, what), n, what);
+    bytes = checked_add(bytes, checked_add(scores, (32 - scores % 32) % 32, what), what); // ggml's 32-byte alignment
+  }
   if (rule->mask_k > 0) {
     bytes = checked_add(bytes, checked_mul(checked_mul(rule->mask_k, n, what), n, what), what);
     bytes = checked_add(bytes, checked_mul(2, (n + 31) / 32 * 32, what), what);
@@ -847,6 +856,7 @@ std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint
   // set_warmup_n_tokens: 16 x 16 tokens for Gemma 4 (merge: the pooling kernel, 3 by default),
   // 46 x 46 for Qwen-VL (merge: spatial_merge_size, 2 by default); each token merge^2 patches.
   if (projector == "gemma4v") return (16 * (merge == 0 ? 3 : merge)) * (16 * (merge == 0 ? 3 : merge));
+  if (projector == "internvl") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
   // pixtral: 16 x 16 tokens too, with Mistral Small 3.1's 2 x 2 patch merger (measured only so).
   if (projector == "pixtral") return merge == 2 ? 32 * 32 : 0;
   if (projector == "qwen2.5vl_merger" || projector == "qwen3vl_merger") {

@@ -110,6 +110,7 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows'.
   for (const GgufTensorInfo& g : f.tensors) {
     if (g.name == "mm.2.weight") t.projection_width = g.ne[1];
+    if (g.name == "v.blk.0.attn_q_norm.weight" && out.projector == "internvl") return out; // InternViT-6B: no rule
     unsigned layer = 0;
     char tail[8] = {};
     if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight" &&

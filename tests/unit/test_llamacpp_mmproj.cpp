@@ -91,7 +91,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 148);
+  REQUIRE(rows.size() == 170);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -107,13 +107,11 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
       // patches with flash attention: 47,120,384 for 31,784,960), so the catalog's key refuses them.
       CHECK(measured > rule);
       ++uncovered[key];
-    } else if (t.blocks == 1) {
-      // A single block peaks where its MLP meets the projector: no rule (0).
-      CHECK(rule == 0);
-      ++uncovered[key];
     } else if (rule == 0) {
-      // qwen3vl_merger with flash attention; Qwen2.5-VL and pixtral outside their layouts.
-      CHECK((t.projector == "pixtral" || fa));
+      // A single block (it peaks elsewhere; internvl's rule holds there too); qwen3vl_merger with
+      // flash attention; Qwen2.5-VL and pixtral outside their layouts: measured, no rule.
+      CHECK((t.blocks == 1 || t.projector == "pixtral" || fa));
+      CHECK(t.projector != "internvl");
       ++uncovered[key];
     } else {
       CHECK(rule == measured);
@@ -128,7 +126,9 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"qwen2.5vl_merger fa on", 10},
                                                       {"qwen3vl_merger fa off", 22},
                                                       {"pixtral fa on", 6},
-                                                      {"pixtral fa off", 6}});
+                                                      {"pixtral fa off", 6},
+                                                      {"internvl fa on", 11},
+                                                      {"internvl fa off", 11}});
   // Qwen2.5-VL with flash attention: 1 and 2 blocks, widths 1,920 and 2,560 (2E >= F: the MLP's
   // output fits in two freed n x width blocks), MLP 6,840 (2F > n: gate and up do not share the
   // f32 mask's freed block) lay the graph out otherwise.
@@ -216,6 +216,18 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
   CHECK(llamacpp_clip_compute_bytes(px, true) == 67'756'032ull);
   CHECK(llamacpp_clip_compute_bytes(px, false) == 67'108'864ull + 20'971'520 + 2'408'448 + 8'192 + 327'680);
   CHECK(llamacpp_clip_compute_bytes(px, false) == 90'824'704ull);
+  // InternVL3 (InternViT-300M): 448 px / 14 px, 1,024 patches and the class token: n + 1 = 1,025
+  // positions, 1,024 wide, MLP 4,096, 16 heads. Flash attention: 4 x 1,025 x (4,096 + 3 x 1,024) =
+  // 29,388,800 bytes (28.03 MiB); without: 16 x 1,025^2 x 4 = 67,240,000 + 16 x 1,025 x 1,024 =
+  // 16,793,600: 84,033,600 (80.14 MiB).
+  for (const char* id : {"internvl3-1b", "internvl3-14b", "internvl3.5-8b"}) {
+    const ClipTower& iv = *model(id).vision_clip;
+    CHECK(llamacpp_clip_compute_bytes(iv, true) == 4ull * 1025 * (4096 + 3 * 1024));
+    CHECK(llamacpp_clip_compute_bytes(iv, true) == 29'388'800ull);
+    CHECK(llamacpp_clip_compute_bytes(iv, false) == 67'240'000ull + 16'793'600);
+  }
+  // InternVL3 38B / 78B (InternViT-6B: q / k norms) are not counted.
+  CHECK_FALSE(model("internvl3-78b").vision_clip);
   const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
   CHECK(3ull * 2304 * 4304 * 4 == 118'996'992ull);
   CHECK(llamacpp_clip_compute_bytes(g4, true) == 118'996'992ull + 31'850'496 + 7'077'888 + 18'432);
@@ -316,6 +328,11 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   CHECK(projector("pixtral", 1540, 24).projector == "pixtral");
   CHECK_FALSE(projector("pixtral", 1540, 24).clip);
   CHECK_FALSE(projector("llama4", 336, 34).clip);
+  // internvl warms up at image_size, with the class token: this file's 896 / 14 = 64^2 = 4,096
+  // patches, 4,097 positions: 4 x 4,097 x (4,304 + 3 x 1,152) bytes with flash attention.
+  REQUIRE(projector("internvl", 896, 24).clip);
+  CHECK(projector("internvl", 896, 24).clip->patches == 4096);
+  CHECK(llamacpp_clip_compute_bytes(*projector("internvl", 896, 24).clip, true) == 4ull * 4097 * (4304 + 3 * 1152));
   {
     // Mistral Small 3.1's: spatial_merge_size 2 (32^2 = 1,024 patches at warmup) and mm.2.weight's
     // output width (5,120) for the [IMG_BREAK] rows; this file's tower is 1,152 wide, MLP 4,304:

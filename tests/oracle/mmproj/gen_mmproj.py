@@ -2,13 +2,15 @@
 """Shaped projector GGUF (zero-filled tensors) with the tensor names and keys clip.cpp's loader reads
 (clip_model_loader::load_hparams / load_tensors), written with minigguf.py (pure python).
 usage: python3 gen_mmproj.py KIND OUT.gguf N_BLOCK [IMAGE_SIZE] [MMTYPE]
-KIND (defaults: a real tower; override with env E H FF PROJ PATCH, DS for qwen3vl, SCALE for gemma4v):
+KIND (defaults: a real tower; override with env E H FF PROJ PATCH, DS for qwen3vl, SCALE for gemma4v, QKNORM=1 for internvl's 6B q / k norms):
   gemma3    SigLIP-So400m 896/14, 1152 wide, 16 heads, ffn 4304, proj 2560
   qwen25vl  Qwen2.5-VL-7B: 1280 wide, 16 heads, gated ffn 3420, patch 14, proj 3584, n_wa_pattern 8
   qwen3vl   Qwen3-VL-8B: 1152 wide, 16 heads, ffn 4304, patch 16, 2304 positions, proj 4096,
             DS="8,16,24" the DeepStack layers (DS="" none: Qwen3.5)
   pixtral   Mistral Small 3.1: 1024 wide, 16 heads, gated ffn 4096, patch 14, spatial merge 2, proj 5120
   gemma4v   Gemma 4: 1152 wide, 16 heads, gated ffn 4304, patch 16, q/k norms, 2 x 10240 positions, proj 2816
+  internvl  InternViT-300M (InternVL3 1B-14B): 448/14, 1024 wide, 16 heads, ffn 4096, class token, layer
+            scales, pixel shuffle 2 (clip.vision.projector.scale_factor), proj 3584
 Matrices are F16 (as the converter writes mmproj-*-f16.gguf), 1-D tensors F32.
 MMTYPE (gemma3): f16, f32 (the projection f32) or allf32.
 """
@@ -36,6 +38,7 @@ DEFAULTS = {  # E, H, FF, P, IMG, PROJ, projector type, ffn op
     "qwen3vl": (1152, 16, 4304, 16, 768, 4096, "qwen3vl_merger", "gelu"),
     "pixtral": (1024, 16, 4096, 14, 1540, 5120, "pixtral", "silu"),
     "gemma4v": (1152, 16, 4304, 16, 224, 2816, "gemma4v", "gelu"),
+    "internvl": (1024, 16, 4096, 14, 448, 3584, "internvl", "gelu"),
 }
 if kind not in DEFAULTS:
     raise SystemExit("kind? one of " + ", ".join(DEFAULTS))
@@ -49,6 +52,8 @@ if kind == "qwen25vl":
     w.add_u32("clip.vision.window_size", 112)
 if kind in ("qwen3vl", "pixtral"):
     w.add_u32("clip.vision.spatial_merge_size", 2)
+if kind == "internvl":
+    w.add_u32("clip.vision.projector.scale_factor", 2)
 if "SCALE" in os.environ:  # gemma4v's pooling kernel (clip.vision.projector.scale_factor, default 3)
     w.add_u32("clip.vision.projector.scale_factor", env("SCALE", 3))
 pre = "clip.vision."
@@ -70,6 +75,7 @@ has = {
     "qwen3vl": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=1),
     "pixtral": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
     "gemma4v": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
+    "internvl": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=0),
 }[kind]
 deepstack = set()
 if kind == "qwen3vl":
@@ -89,6 +95,10 @@ elif kind == "pixtral":
     t("v.pre_ln.weight", [E])
 elif kind == "gemma4v":
     w.add_tensor("v.position_embd.weight", [E, 10240, 2], GGML_F32)
+elif kind == "internvl":
+    t("v.patch_embd.bias", [E])
+    t("v.class_embd", [E])
+    w.add_tensor("v.position_embd.weight", [E, (IMG // P) ** 2 + 1], GGML_F32)
 for i in range(n_block):
     names = ("attn_qkv",) if has["qkv"] else ("attn_q", "attn_k", "attn_v")
     for n in names + ("attn_out",):
@@ -101,6 +111,10 @@ for i in range(n_block):
         if has["norm_b"]: t(f"v.blk.{i}.{n}.bias", [E])
     if kind == "gemma4v":
         t(f"v.blk.{i}.attn_q_norm.weight", [E // H]); t(f"v.blk.{i}.attn_k_norm.weight", [E // H])
+    if kind == "internvl":
+        t(f"v.blk.{i}.ls1.weight", [E]); t(f"v.blk.{i}.ls2.weight", [E])
+        if os.environ.get("QKNORM"):  # InternViT-6B: q / k RMSNorms over the width
+            t(f"v.blk.{i}.attn_q_norm.weight", [E]); t(f"v.blk.{i}.attn_k_norm.weight", [E])
     mlp = (("ffn_up", [E, FF]), ("ffn_down", [FF, E])) + ((("ffn_gate", [E, FF]),) if has["gate"] else ())
     for n, shape in mlp:
         t(f"v.blk.{i}.{n}.weight", shape)
@@ -126,4 +140,8 @@ elif kind == "pixtral":
     t("v.token_embd.img_break", [PROJ])
 elif kind == "gemma4v":
     t("mm.input_projection.weight", [E, PROJ])
+elif kind == "internvl":
+    t("mm.model.mlp.0.weight", [4 * E]); t("mm.model.mlp.0.bias", [4 * E])
+    t("mm.model.mlp.1.weight", [4 * E, PROJ]); t("mm.model.mlp.1.bias", [PROJ])
+    t("mm.model.mlp.3.weight", [PROJ, PROJ]); t("mm.model.mlp.3.bias", [PROJ])
 w.write()
