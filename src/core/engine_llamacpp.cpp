@@ -762,8 +762,9 @@ namespace {
 
 // bytes = n (ffn_bytes x ffn + (width_bytes [+ 4 x deepstack kept]) x width) [+ 4 heads n^2 (the
 //         f32 scores)] + mask_k x n^2 (the window mask: 4 f32, 2 more for its f16 copy) [+ 12 n
-//         patch^2 (the f32 image)] + position_bytes x n [+ 2 x ceil32(n) (the window indices, n / 4
-//         i32 each)] + 4 x break_rows x projection width (pixtral's [IMG_BREAK] rows, f32),
+//         patch^2 (the f32 image)] + position_arrays x ceil32(4 n) [+ 2 x ceil32(n) (the window
+//         indices, n / 4 i32 each)] + 4 x break_rows x projection width (pixtral's [IMG_BREAK] rows),
+// n counting the class token where the tower has one (not in the image's term),
 // where `covers` holds (the shapes where the allocator lays the graph out as measured).
 struct ClipRule {
   std::string_view projector;
@@ -772,13 +773,14 @@ struct ClipRule {
   bool deepstack, scores;
   std::uint64_t mask_k;
   bool image;
-  std::uint64_t position_bytes; // i32 positions a patch (inputs)
+  std::uint64_t position_arrays; // i32 arrays of one position a patch (inputs), each padded to 32 bytes
   std::uint64_t break_rows;
   bool class_token;      // n + 1 positions (the CLS token), scores padded to 32 bytes
   bool (*covers)(const ClipTower&);
 };
 
-bool any_tower(const ClipTower& t) { return t.blocks != 1 || t.projector == "internvl"; } // one block peaks elsewhere
+// A single block peaks elsewhere, except in the towers with a class token (internvl, llama4).
+bool any_tower(const ClipTower& t) { return t.blocks != 1 || t.projector == "internvl" || t.projector == "llama4"; }
 
 // Qwen2.5-VL with flash attention: the f16 copy of the window mask lives at the buffer's end from
 // the first windowed block on; a windowed block's gated MLP output goes past it when it fits in no
@@ -801,25 +803,29 @@ constexpr ClipRule clip_rules[] = {
     {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, false, any_tower},
     {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, false, any_tower},
     // Gemma 4: the gated MLP's three n x ffn tensors with three n x width, the image and pos_x / pos_y.
-    {"gemma4v", true, 12, 12, false, false, 0, true, 8, 0, false, any_tower},
-    {"gemma4v", false, 0, 20, false, true, 0, true, 8, 0, false, any_tower},
+    {"gemma4v", true, 12, 12, false, false, 0, true, 2, 0, false, any_tower},
+    {"gemma4v", false, 0, 20, false, true, 0, true, 2, 0, false, any_tower},
     // Qwen2.5-VL: with flash attention the f32 mask's freed block, the f16 mask, four n x width
     // blocks and the MLP output past them; without, the scores, the f32 mask and five n x width.
     // Both with the image, 4 M-RoPE positions a patch and the two window indices.
-    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 16, 0, false, qwen25vl_fa_layout},
-    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 16, 0, false, any_tower},
+    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 4, 0, false, qwen25vl_fa_layout},
+    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 4, 0, false, any_tower},
     // Qwen3-VL / Qwen3.5 without flash attention: scores, seven n x width, one more for each
     // DeepStack layer whose output waits for the end of the graph. With it: no rule.
-    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 16, 0, false, any_tower},
+    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 4, 0, false, any_tower},
     // Mistral Small 3.1: block 1's gated MLP 2.5 n x width blocks higher than it would sit (the
     // f16 K / V copies split the freed blocks); without, block 0's scores past five n x width.
-    {"pixtral", true, 12, 14, false, false, 0, true, 8, 16, false, pixtral_fa_layout},
-    {"pixtral", false, 0, 20, false, true, 0, true, 8, 16, false, pixtral_scores_peak},
+    {"pixtral", true, 12, 14, false, false, 0, true, 2, 16, false, pixtral_fa_layout},
+    {"pixtral", false, 0, 20, false, true, 0, true, 2, 16, false, pixtral_scores_peak},
     // InternViT-300M (InternVL 1B-14B): n + 1 positions (the class token); its plain MLP's output
     // with three n x width tensors as Gemma 3's, or the scores with four. The 6B tower's q / k
     // norms lay it out otherwise (not counted: the header reader and the catalog leave it out).
     {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower},
     {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower},
+    // Llama 4: n + 1 positions too; its MLP's output with two n x width tensors, or the scores with
+    // five, both above the image's freed block and pos_h / pos_w.
+    {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower},
+    {"llama4", false, 0, 20, false, true, 0, true, 2, 0, true, any_tower},
 };
 
 } // namespace
@@ -845,9 +851,12 @@ std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
     bytes = checked_add(bytes, checked_mul(checked_mul(rule->mask_k, n, what), n, what), what);
     bytes = checked_add(bytes, checked_mul(2, (n + 31) / 32 * 32, what), what);
   }
-  if (rule->image) bytes = checked_add(bytes, checked_mul(checked_mul(12, n, what), checked_mul(t.patch_size, t.patch_size, what), what), what);
+  if (rule->image) {
+    bytes = checked_add(bytes, checked_mul(checked_mul(12, t.patches, what), checked_mul(t.patch_size, t.patch_size, what), what), what);
+  }
   bytes = checked_add(bytes, checked_mul(checked_mul(4, rule->break_rows, what), t.projection_width, what), what);
-  return checked_add(bytes, checked_mul(rule->position_bytes, n, what), what);
+  const std::uint64_t positions = checked_mul(4, n, what);
+  return checked_add(bytes, checked_mul(rule->position_arrays, checked_add(positions, (32 - positions % 32) % 32, what), what), what);
 }
 
 std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint64_t image_size, std::uint64_t patch_size,
@@ -856,7 +865,7 @@ std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint
   // set_warmup_n_tokens: 16 x 16 tokens for Gemma 4 (merge: the pooling kernel, 3 by default),
   // 46 x 46 for Qwen-VL (merge: spatial_merge_size, 2 by default); each token merge^2 patches.
   if (projector == "gemma4v") return (16 * (merge == 0 ? 3 : merge)) * (16 * (merge == 0 ? 3 : merge));
-  if (projector == "internvl") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
+  if (projector == "internvl" || projector == "llama4") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
   // pixtral: 16 x 16 tokens too, with Mistral Small 3.1's 2 x 2 patch merger (measured only so).
   if (projector == "pixtral") return merge == 2 ? 32 * 32 : 0;
   if (projector == "qwen2.5vl_merger" || projector == "qwen3vl_merger") {

@@ -91,7 +91,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 170);
+  REQUIRE(rows.size() == 188);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -108,10 +108,10 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
       CHECK(measured > rule);
       ++uncovered[key];
     } else if (rule == 0) {
-      // A single block (it peaks elsewhere; internvl's rule holds there too); qwen3vl_merger with
+      // A single block (it peaks elsewhere; internvl's and llama4's rules hold there too); qwen3vl_merger with
       // flash attention; Qwen2.5-VL and pixtral outside their layouts: measured, no rule.
       CHECK((t.blocks == 1 || t.projector == "pixtral" || fa));
-      CHECK(t.projector != "internvl");
+      CHECK((t.projector != "internvl" && t.projector != "llama4"));
       ++uncovered[key];
     } else {
       CHECK(rule == measured);
@@ -128,7 +128,9 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"pixtral fa on", 6},
                                                       {"pixtral fa off", 6},
                                                       {"internvl fa on", 11},
-                                                      {"internvl fa off", 11}});
+                                                      {"internvl fa off", 11},
+                                                      {"llama4 fa on", 9},
+                                                      {"llama4 fa off", 9}});
   // Qwen2.5-VL with flash attention: 1 and 2 blocks, widths 1,920 and 2,560 (2E >= F: the MLP's
   // output fits in two freed n x width blocks), MLP 6,840 (2F > n: gate and up do not share the
   // f32 mask's freed block) lay the graph out otherwise.
@@ -226,6 +228,17 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
     CHECK(llamacpp_clip_compute_bytes(iv, true) == 29'388'800ull);
     CHECK(llamacpp_clip_compute_bytes(iv, false) == 67'240'000ull + 16'793'600);
   }
+  // Llama 4 Scout / Maverick: 336 px / 14 px, 576 patches and the class token, n + 1 = 577, 1,408
+  // wide, MLP 5,632, 16 heads. Flash attention: 4 x 577 x 5,632 = 12,998,656 + 8 x 577 x 1,408 =
+  // 6,499,328 + the image 12 x 576 x 196 = 1,354,752 + pos_h / pos_w 2 x 2,336 (577 x 4 = 2,308
+  // padded to 32) = 4,672: 20,857,408 bytes (19.89 MiB). Without: scores 16 x 577^2 x 4 =
+  // 21,307,456 + 20 x 577 x 1,408 = 16,248,320 + 1,354,752 + 4,672 = 38,915,200 (37.11 MiB).
+  for (const char* id : {"llama-4-scout", "llama-4-maverick"}) {
+    const ClipTower& l4 = *model(id).vision_clip;
+    CHECK(llamacpp_clip_compute_bytes(l4, true) == 12'998'656ull + 6'499'328 + 1'354'752 + 4'672);
+    CHECK(llamacpp_clip_compute_bytes(l4, true) == 20'857'408ull);
+    CHECK(llamacpp_clip_compute_bytes(l4, false) == 21'307'456ull + 16'248'320 + 1'354'752 + 4'672);
+  }
   // InternVL3 38B / 78B (InternViT-6B: q / k norms) are not counted.
   CHECK_FALSE(model("internvl3-78b").vision_clip);
   const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
@@ -271,11 +284,11 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // Qwen3-VL has no rule with flash attention on, Llama 4 (not measured) none at all: they keep
+  // Qwen3-VL has no rule with flash attention on, Kimi K2.5 (not measured) none at all: they keep
   // the note and add nothing; Qwen2.5-VL 7B adds its 739,025,728 bytes.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
-  for (const char* id : {"qwen3-vl-8b", "llama-4-scout"}) {
+  for (const char* id : {"qwen3-vl-8b", "kimi-k2.5"}) {
     const auto r = estimate(model(id), s, catalog().gpus);
     REQUIRE(r);
     CHECK(std::get<LlamaCppSection>(r->engine->detail).plan.mmproj_compute_bytes == 0);
@@ -324,10 +337,10 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   CHECK(llamacpp_clip_compute_bytes(*q.clip, false) == 5'086'542'400ull);
   CHECK(llamacpp_clip_compute_bytes(*q.clip, true) == 0);
   // pixtral without spatial_merge_size 2 (Pixtral 12B's tower, no patch merger: not measured)
-  // and a projector without a rule (llama4) count none.
+  // and a projector without a rule (kimik25) count none.
   CHECK(projector("pixtral", 1540, 24).projector == "pixtral");
   CHECK_FALSE(projector("pixtral", 1540, 24).clip);
-  CHECK_FALSE(projector("llama4", 336, 34).clip);
+  CHECK_FALSE(projector("kimik25", 896, 27).clip);
   // internvl warms up at image_size, with the class token: this file's 896 / 14 = 64^2 = 4,096
   // patches, 4,097 positions: 4 x 4,097 x (4,304 + 3 x 1,152) bytes with flash attention.
   REQUIRE(projector("internvl", 896, 24).clip);
@@ -362,7 +375,7 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   o.mmproj_projector = "gemma3";
   o.mmproj_clip = projector("gemma3", 1120, 2).clip;
   CHECK(llamacpp_mmproj_tower(m, o)->patches == 6400);
-  o.mmproj_projector = "llama4";
+  o.mmproj_projector = "kimik25";
   o.mmproj_clip.reset();
   CHECK(llamacpp_mmproj_tower(m, o) == nullptr);
 }

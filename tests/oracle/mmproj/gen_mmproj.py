@@ -9,6 +9,8 @@ KIND (defaults: a real tower; override with env E H FF PROJ PATCH, DS for qwen3v
             DS="8,16,24" the DeepStack layers (DS="" none: Qwen3.5)
   pixtral   Mistral Small 3.1: 1024 wide, 16 heads, gated ffn 4096, patch 14, spatial merge 2, proj 5120
   gemma4v   Gemma 4: 1152 wide, 16 heads, gated ffn 4304, patch 16, q/k norms, 2 x 10240 positions, proj 2816
+  llama4    Llama 4 Scout / Maverick: 336/14, 1408 wide, 16 heads, ffn 5632, class token, pixel shuffle 2,
+            adapter 5632 -> 4096 -> 4096, projection to 5120 (mm.model.fc)
   internvl  InternViT-300M (InternVL3 1B-14B): 448/14, 1024 wide, 16 heads, ffn 4096, class token, layer
             scales, pixel shuffle 2 (clip.vision.projector.scale_factor), proj 3584
 Matrices are F16 (as the converter writes mmproj-*-f16.gguf), 1-D tensors F32.
@@ -39,6 +41,7 @@ DEFAULTS = {  # E, H, FF, P, IMG, PROJ, projector type, ffn op
     "pixtral": (1024, 16, 4096, 14, 1540, 5120, "pixtral", "silu"),
     "gemma4v": (1152, 16, 4304, 16, 224, 2816, "gemma4v", "gelu"),
     "internvl": (1024, 16, 4096, 14, 448, 3584, "internvl", "gelu"),
+    "llama4": (1408, 16, 5632, 14, 336, 5120, "llama4", "gelu"),
 }
 if kind not in DEFAULTS:
     raise SystemExit("kind? one of " + ", ".join(DEFAULTS))
@@ -52,7 +55,7 @@ if kind == "qwen25vl":
     w.add_u32("clip.vision.window_size", 112)
 if kind in ("qwen3vl", "pixtral"):
     w.add_u32("clip.vision.spatial_merge_size", 2)
-if kind == "internvl":
+if kind in ("internvl", "llama4"):
     w.add_u32("clip.vision.projector.scale_factor", 2)
 if "SCALE" in os.environ:  # gemma4v's pooling kernel (clip.vision.projector.scale_factor, default 3)
     w.add_u32("clip.vision.projector.scale_factor", env("SCALE", 3))
@@ -76,12 +79,16 @@ has = {
     "pixtral": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
     "gemma4v": dict(attn_b=0, ffn_b=0, norm_b=0, gate=1, qkv=0),
     "internvl": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=0),
+    "llama4": dict(attn_b=1, ffn_b=1, norm_b=1, gate=0, qkv=0),
 }[kind]
 deepstack = set()
 if kind == "qwen3vl":
     deepstack = {int(x) for x in os.environ.get("DS", "8,16,24").split(",") if x != ""}
 
-t("v.patch_embd.weight", [P, P, 3, E])
+if kind == "llama4":  # the patch conv as a matrix (im2col + mul_mat)
+    t("v.patch_embd.weight", [P * P * 3, E])
+else:
+    t("v.patch_embd.weight", [P, P, 3, E])
 if kind == "gemma3":
     t("v.patch_embd.bias", [E])
     t("v.position_embd.weight", [E, (IMG // P) ** 2])
@@ -95,6 +102,10 @@ elif kind == "pixtral":
     t("v.pre_ln.weight", [E])
 elif kind == "gemma4v":
     w.add_tensor("v.position_embd.weight", [E, 10240, 2], GGML_F32)
+elif kind == "llama4":
+    t("v.class_embd", [E])
+    w.add_tensor("v.position_embd.weight", [E, (IMG // P) ** 2 + 1], GGML_F32)
+    t("v.pre_ln.weight", [E]); t("v.pre_ln.bias", [E])
 elif kind == "internvl":
     t("v.patch_embd.bias", [E])
     t("v.class_embd", [E])
@@ -123,7 +134,7 @@ for i in range(n_block):
         t(f"v.deepstack.{i}.norm.weight", [4 * E]); t(f"v.deepstack.{i}.norm.bias", [4 * E])
         t(f"v.deepstack.{i}.fc1.weight", [4 * E, 4 * E]); t(f"v.deepstack.{i}.fc1.bias", [4 * E])
         t(f"v.deepstack.{i}.fc2.weight", [4 * E, PROJ]); t(f"v.deepstack.{i}.fc2.bias", [PROJ])
-if kind in ("gemma3", "qwen25vl", "qwen3vl"):
+if kind in ("gemma3", "qwen25vl", "qwen3vl", "llama4"):
     t("v.post_ln.weight", [E])
     if has["norm_b"]: t("v.post_ln.bias", [E])
 if kind == "gemma3":
@@ -140,6 +151,9 @@ elif kind == "pixtral":
     t("v.token_embd.img_break", [PROJ])
 elif kind == "gemma4v":
     t("mm.input_projection.weight", [E, PROJ])
+elif kind == "llama4":
+    t("mm.model.mlp.1.weight", [4 * E, 4096]); t("mm.model.mlp.2.weight", [4096, 4096])
+    t("mm.model.fc.weight", [4096, PROJ])
 elif kind == "internvl":
     t("mm.model.mlp.0.weight", [4 * E]); t("mm.model.mlp.0.bias", [4 * E])
     t("mm.model.mlp.1.weight", [4 * E, PROJ]); t("mm.model.mlp.1.bias", [PROJ])
