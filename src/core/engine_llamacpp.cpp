@@ -637,8 +637,11 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                          : llamacpp_mmproj_tower(model, s.engine_options.llamacpp) != nullptr
                                ? " The encoder's compute buffer, reserved at its warmup, is not counted: its " +
                                      llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector +
-                                     " graph has no exact rule at this shape with flash attention on (measured 248 to 372 MiB "
-                                     "for Qwen3-VL and Qwen3.5)."
+                                     " graph has no exact rule at this shape with flash attention " + (p.flash_attn ? "on" : "off") +
+                                     " (measured: docs/engines.md, \"Vision projector\"" +
+                                     (llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector == "qwen3vl_merger"
+                                          ? "; 248 to 372 MiB for Qwen3-VL and Qwen3.5 with flash attention)."
+                                          : ").")
                                : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
                                              "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
                                              "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
@@ -794,6 +797,9 @@ bool qwen25vl_fa_layout(const ClipTower& t) {
 // image's freed block (n x 12 x patch^2) only while width <= 6 patch^2; past it the layout differs.
 bool pixtral_fa_layout(const ClipTower& t) { return t.blocks != 1 && t.width <= 6 * t.patch_size * t.patch_size; }
 
+// Kimi K2.5's MoonViT with flash attention: the same split of freed blocks as pixtral's.
+bool kimik25_fa_layout(const ClipTower& t) { return t.width <= 6 * t.patch_size * t.patch_size; }
+
 // pixtral without: the scores peak while they outweigh the MLP's three n x ffn f32 tensors
 // (16 heads at n 1,024 and ffn 4,096 measured exact, 8 heads not).
 bool pixtral_scores_peak(const ClipTower& t) { return t.blocks != 1 && t.heads * t.patches >= 3 * t.ffn_width; }
@@ -826,6 +832,9 @@ constexpr ClipRule clip_rules[] = {
     // five, both above the image's freed block and pos_h / pos_w.
     {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower},
     {"llama4", false, 0, 20, false, true, 0, true, 2, 0, true, any_tower},
+    // Kimi K2.5 with flash attention: its plain MLP's output 3.5 n x width blocks up, as pixtral's
+    // (the f16 K / V copies in the image's freed block); pos_h / pos_w. Without: no rule (one run).
+    {"kimik25", true, 4, 14, false, false, 0, true, 2, 0, false, kimik25_fa_layout},
 };
 
 } // namespace
@@ -865,6 +874,14 @@ std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint
   // set_warmup_n_tokens: 16 x 16 tokens for Gemma 4 (merge: the pooling kernel, 3 by default),
   // 46 x 46 for Qwen-VL (merge: spatial_merge_size, 2 by default); each token merge^2 patches.
   if (projector == "gemma4v") return (16 * (merge == 0 ? 3 : merge)) * (16 * (merge == 0 ? 3 : merge));
+  // kimik25: the side of image_max_pixels (the file's, else 4,096 tokens of merge^2 patches).
+  if (projector == "kimik25") {
+    if (patch_size == 0) return 0;
+    const std::uint64_t max_pixels = image_size != 0 ? image_size : 4096 * patch_size * patch_size * (merge == 0 ? 2 : merge) * (merge == 0 ? 2 : merge);
+    std::uint64_t side = 0;
+    while ((side + 1) * (side + 1) <= max_pixels) ++side;
+    return (side / patch_size) * (side / patch_size);
+  }
   if (projector == "internvl" || projector == "llama4") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
   // pixtral: 16 x 16 tokens too, with Mistral Small 3.1's 2 x 2 patch merger (measured only so).
   if (projector == "pixtral") return merge == 2 ? 32 * 32 : 0;

@@ -103,7 +103,9 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
       !ffn || !heads || !blocks || *blocks < 2 || *image / *patch > 4096 || merge > 64) {
     return out;
   }
-  ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, *image, *patch, merge), *heads, *width, *ffn,
+  // kimik25 warms up at the side of its image_max_pixels instead of image_size.
+  const std::uint64_t size = out.projector == "kimik25" ? f.get_uint("clip.vision.image_max_pixels").value_or(0) : *image;
+  ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, size, *patch, merge), *heads, *width, *ffn,
               f.origin, *patch, *blocks, 0, 0};
   if (t.patches == 0) return out;
   // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live;

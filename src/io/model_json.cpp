@@ -311,7 +311,7 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       ClipTower& tower = s.vision_clip.emplace();
       tower.projector = c->str("projector");
       if (!llamacpp_clip_projector_known(tower.projector)) {
-        c->fail("projector", "expected gemma3, gemma4v, internvl, llama4, pixtral, qwen2.5vl_merger or qwen3vl_merger (the "
+        c->fail("projector", "expected gemma3, gemma4v, internvl, kimik25, llama4, pixtral, qwen2.5vl_merger or qwen3vl_merger (the "
                              "projector types whose compute buffer is measured), got '" + tower.projector + "'");
       }
       // gemma3's rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.

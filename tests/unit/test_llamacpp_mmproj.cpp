@@ -91,7 +91,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 188);
+  REQUIRE(rows.size() == 197);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -110,7 +110,7 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
     } else if (rule == 0) {
       // A single block (it peaks elsewhere; internvl's and llama4's rules hold there too); qwen3vl_merger with
       // flash attention; Qwen2.5-VL and pixtral outside their layouts: measured, no rule.
-      CHECK((t.blocks == 1 || t.projector == "pixtral" || fa));
+      CHECK((t.blocks == 1 || t.projector == "pixtral" || t.projector == "kimik25" || fa));
       CHECK((t.projector != "internvl" && t.projector != "llama4"));
       ++uncovered[key];
     } else {
@@ -130,7 +130,8 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"internvl fa on", 11},
                                                       {"internvl fa off", 11},
                                                       {"llama4 fa on", 9},
-                                                      {"llama4 fa off", 9}});
+                                                      {"llama4 fa off", 9},
+                                                      {"kimik25 fa on", 7}});
   // Qwen2.5-VL with flash attention: 1 and 2 blocks, widths 1,920 and 2,560 (2E >= F: the MLP's
   // output fits in two freed n x width blocks), MLP 6,840 (2F > n: gate and up do not share the
   // f32 mask's freed block) lay the graph out otherwise.
@@ -239,6 +240,14 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
     CHECK(llamacpp_clip_compute_bytes(l4, true) == 20'857'408ull);
     CHECK(llamacpp_clip_compute_bytes(l4, false) == 21'307'456ull + 16'248'320 + 1'354'752 + 4'672);
   }
+  // Kimi K2.5 (MoonViT): warmup at the side of image_max_pixels = 16,384 x 14^2: 1,792 px, n =
+  // 16,384 patches, 1,152 wide, MLP 4,304. Flash attention: 4 x 16,384 x 4,304 = 282,066,944 + 14 x
+  // 16,384 x 1,152 = 264,241,152 + the image 12 x 16,384 x 196 = 38,535,168 + pos_h / pos_w
+  // 2 x 65,536: 584,974,336 bytes (557.88 MiB). Without: no rule (0).
+  const ClipTower& k25 = *model("kimi-k2.5").vision_clip;
+  CHECK(llamacpp_clip_compute_bytes(k25, true) == 282'066'944ull + 264'241'152 + 38'535'168 + 131'072);
+  CHECK(llamacpp_clip_compute_bytes(k25, true) == 584'974'336ull);
+  CHECK(llamacpp_clip_compute_bytes(k25, false) == 0);
   // InternVL3 38B / 78B (InternViT-6B: q / k norms) are not counted.
   CHECK_FALSE(model("internvl3-78b").vision_clip);
   const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
@@ -284,11 +293,11 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // Qwen3-VL has no rule with flash attention on, Kimi K2.5 (not measured) none at all: they keep
+  // Qwen3-VL has no rule with flash attention on, InternVL3 78B (InternViT-6B) none at all: they keep
   // the note and add nothing; Qwen2.5-VL 7B adds its 739,025,728 bytes.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
-  for (const char* id : {"qwen3-vl-8b", "kimi-k2.5"}) {
+  for (const char* id : {"qwen3-vl-8b", "internvl3-78b"}) {
     const auto r = estimate(model(id), s, catalog().gpus);
     REQUIRE(r);
     CHECK(std::get<LlamaCppSection>(r->engine->detail).plan.mmproj_compute_bytes == 0);
@@ -337,10 +346,10 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   CHECK(llamacpp_clip_compute_bytes(*q.clip, false) == 5'086'542'400ull);
   CHECK(llamacpp_clip_compute_bytes(*q.clip, true) == 0);
   // pixtral without spatial_merge_size 2 (Pixtral 12B's tower, no patch merger: not measured)
-  // and a projector without a rule (kimik25) count none.
+  // and a projector without a rule (llava) count none.
   CHECK(projector("pixtral", 1540, 24).projector == "pixtral");
   CHECK_FALSE(projector("pixtral", 1540, 24).clip);
-  CHECK_FALSE(projector("kimik25", 896, 27).clip);
+  CHECK_FALSE(projector("llava", 336, 24).clip);
   // internvl warms up at image_size, with the class token: this file's 896 / 14 = 64^2 = 4,096
   // patches, 4,097 positions: 4 x 4,097 x (4,304 + 3 x 1,152) bytes with flash attention.
   REQUIRE(projector("internvl", 896, 24).clip);
@@ -375,7 +384,7 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   o.mmproj_projector = "gemma3";
   o.mmproj_clip = projector("gemma3", 1120, 2).clip;
   CHECK(llamacpp_mmproj_tower(m, o)->patches == 6400);
-  o.mmproj_projector = "kimik25";
+  o.mmproj_projector = "llava";
   o.mmproj_clip.reset();
   CHECK(llamacpp_mmproj_tower(m, o) == nullptr);
 }

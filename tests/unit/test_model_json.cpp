@@ -106,7 +106,7 @@ TEST_CASE("vision.llamacpp_clip: the projector's shape facts, checked") {
   REQUIRE(r.has_value());
   CHECK(r->vision_clip->deepstack_kept == 1);
   CHECK(error_of(clip(R"("projector": "llava", "patches": 576, "heads": 16, "width": 1024, "ffn_width": 4096)")) ==
-        "models/m.json: /vision/llamacpp_clip/projector: expected gemma3, gemma4v, internvl, llama4, pixtral, "
+        "models/m.json: /vision/llamacpp_clip/projector: expected gemma3, gemma4v, internvl, kimik25, llama4, pixtral, "
         "qwen2.5vl_merger or qwen3vl_merger (the projector types whose compute buffer is measured), got 'llava'");
   CHECK(error_of(clip(R"("projector": "gemma4v", "patches": 2304, "heads": 16, "width": 1152, "ffn_width": 4304)")) ==
         "models/m.json: /vision/llamacpp_clip/patch_size: is required for projector gemma4v");
