@@ -168,8 +168,9 @@ struct LlamaCppResult {
 // A projector type (clip.projector_type) that has a rule, with or without flash attention.
 [[nodiscard]] bool llamacpp_clip_projector_known(std::string_view projector);
 // The patches of the projector's warmup image (clip.cpp load_hparams: warmup_image_size): from
-// image_size for gemma3, set_warmup_n_tokens for gemma4v and the Qwen-VL mergers (merge: the
-// file's scale_factor / spatial_merge_size, 0: its default); 0 for another projector.
+// image_size for gemma3, internvl and llama4, set_warmup_n_tokens for gemma4v, pixtral and the
+// Qwen-VL mergers (merge: the file's scale_factor / spatial_merge_size, 0: its default), the side
+// of image_max_pixels for kimik25 (passed as image_size; 0: 4,096 tokens); 0 for another projector.
 [[nodiscard]] std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint64_t image_size,
                                                          std::uint64_t patch_size, std::uint64_t merge);
 

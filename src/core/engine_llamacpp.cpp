@@ -810,8 +810,11 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                          : llamacpp_mmproj_tower(model, s.engine_options.llamacpp) != nullptr
                                ? " The encoder's compute buffer, reserved at its warmup, is not counted: its " +
                                      llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector +
-                                     " graph has no exact rule with flash attention on (measured 248 to 372 MiB for "
-                                     "Qwen3-VL and Qwen3.5, 705 MiB for Qwen2.5-VL)."
+                                     " graph has no exact rule at this shape with flash attention " + (p.flash_attn ? "on" : "off") +
+                                     " (measured: docs/engines.md, \"Vision projector\"" +
+                                     (llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector == "qwen3vl_merger"
+                                          ? "; 248 to 372 MiB for Qwen3-VL and Qwen3.5 with flash attention)."
+                                          : ").")
                                : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
                                              "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
                                              "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
@@ -951,30 +954,78 @@ namespace vramcalc {
 // tensors live beside them and, for some towers, the inputs (docs/engines.md, "Vision projector").
 namespace {
 
-// bytes = 4 n (ffn_k x ffn + (width_k [+ deepstack kept]) x width) [+ 4 heads n^2 (scores)]
-//         [+ 4 n^2 (the f32 window mask)] [+ 12 n patch^2 (the f32 image)] + position_bytes x n
-//         [+ 2 x ceil32(n) (the window indices, n / 4 i32 each)]
+// bytes = n (ffn_bytes x ffn + (width_bytes [+ 4 x deepstack kept]) x width) [+ 4 heads n^2 (the
+//         f32 scores)] + mask_k x n^2 (the window mask: 4 f32, 2 more for its f16 copy) [+ 12 n
+//         patch^2 (the f32 image)] + position_arrays x ceil32(4 n) [+ 2 x ceil32(n) (the window
+//         indices, n / 4 i32 each)] + 4 x break_rows x projection width (pixtral's [IMG_BREAK] rows),
+// n counting the class token where the tower has one (not in the image's term),
+// where `covers` holds (the shapes where the allocator lays the graph out as measured).
 struct ClipRule {
   std::string_view projector;
   bool flash_attn;
-  std::uint64_t ffn_k, width_k;
-  bool deepstack, scores, window, image;
-  std::uint64_t position_bytes; // i32 positions a patch (inputs)
+  std::uint64_t ffn_bytes, width_bytes; // bytes a patch per unit of the MLP's / the tower's width
+  bool deepstack, scores;
+  std::uint64_t mask_k;
+  bool image;
+  std::uint64_t position_arrays; // i32 arrays of one position a patch (inputs), each padded to 32 bytes
+  std::uint64_t break_rows;
+  bool class_token;      // n + 1 positions (the CLS token), scores padded to 32 bytes
+  bool (*covers)(const ClipTower&);
 };
+
+// A single block peaks elsewhere, except in the towers with a class token (internvl, llama4).
+bool any_tower(const ClipTower& t) { return t.blocks != 1 || t.projector == "internvl" || t.projector == "llama4"; }
+
+// Qwen2.5-VL with flash attention: the f16 copy of the window mask lives at the buffer's end from
+// the first windowed block on; a windowed block's gated MLP output goes past it when it fits in no
+// freed block: gate and up share the f32 mask's freed n^2 x 4 (2F <= n), what they leave is too
+// small (3F > n), and so are the two freed n x width blocks (2E < F). Measured from 8 blocks.
+bool qwen25vl_fa_layout(const ClipTower& t) {
+  return t.blocks >= 8 && 2 * t.ffn_width <= t.patches && 3 * t.ffn_width > t.patches && 2 * t.width < t.ffn_width;
+}
+
+// pixtral with flash attention: the attention's f16 K and V copies (n x width x 2 each) fit in the
+// image's freed block (n x 12 x patch^2) only while width <= 6 patch^2; past it the layout differs.
+bool pixtral_fa_layout(const ClipTower& t) { return t.blocks != 1 && t.width <= 6 * t.patch_size * t.patch_size; }
+
+// Kimi K2.5's MoonViT with flash attention: the same split of freed blocks as pixtral's.
+bool kimik25_fa_layout(const ClipTower& t) { return t.width <= 6 * t.patch_size * t.patch_size; }
+
+// pixtral without: the scores peak while they outweigh the MLP's three n x ffn f32 tensors
+// (16 heads at n 1,024 and ffn 4,096 measured exact, 8 heads not).
+bool pixtral_scores_peak(const ClipTower& t) { return t.blocks != 1 && t.heads * t.patches >= 3 * t.ffn_width; }
 
 constexpr ClipRule clip_rules[] = {
     // SigLIP: the up projection's output with three n x width tensors; scores with six.
-    {"gemma3", true, 1, 3, false, false, false, false, 0},
-    {"gemma3", false, 0, 6, false, true, false, false, 0},
+    {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, false, any_tower},
+    {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, false, any_tower},
     // Gemma 4: the gated MLP's three n x ffn tensors with three n x width, the image and pos_x / pos_y.
-    {"gemma4v", true, 3, 3, false, false, false, true, 8},
-    {"gemma4v", false, 0, 5, false, true, false, true, 8},
-    // Qwen2.5-VL without flash attention: scores, the f32 window mask, five n x width, the image,
-    // 4 M-RoPE positions a patch and the two window indices. With it: no rule (fragmentation).
-    {"qwen2.5vl_merger", false, 0, 5, false, true, true, true, 16},
+    {"gemma4v", true, 12, 12, false, false, 0, true, 2, 0, false, any_tower},
+    {"gemma4v", false, 0, 20, false, true, 0, true, 2, 0, false, any_tower},
+    // Qwen2.5-VL: with flash attention the f32 mask's freed block, the f16 mask, four n x width
+    // blocks and the MLP output past them; without, the scores, the f32 mask and five n x width.
+    // Both with the image, 4 M-RoPE positions a patch and the two window indices.
+    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 4, 0, false, qwen25vl_fa_layout},
+    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 4, 0, false, any_tower},
     // Qwen3-VL / Qwen3.5 without flash attention: scores, seven n x width, one more for each
     // DeepStack layer whose output waits for the end of the graph. With it: no rule.
-    {"qwen3vl_merger", false, 0, 7, true, true, false, true, 16},
+    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 4, 0, false, any_tower},
+    // Mistral Small 3.1: block 1's gated MLP 2.5 n x width blocks higher than it would sit (the
+    // f16 K / V copies split the freed blocks); without, block 0's scores past five n x width.
+    {"pixtral", true, 12, 14, false, false, 0, true, 2, 16, false, pixtral_fa_layout},
+    {"pixtral", false, 0, 20, false, true, 0, true, 2, 16, false, pixtral_scores_peak},
+    // InternViT-300M (InternVL 1B-14B): n + 1 positions (the class token); its plain MLP's output
+    // with three n x width tensors as Gemma 3's, or the scores with four. The 6B tower's q / k
+    // norms lay it out otherwise (not counted: the header reader and the catalog leave it out).
+    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower},
+    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower},
+    // Llama 4: n + 1 positions too; its MLP's output with two n x width tensors, or the scores with
+    // five, both above the image's freed block and pos_h / pos_w.
+    {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower},
+    {"llama4", false, 0, 20, false, true, 0, true, 2, 0, true, any_tower},
+    // Kimi K2.5 with flash attention: its plain MLP's output 3.5 n x width blocks up, as pixtral's
+    // (the f16 K / V copies in the image's freed block); pos_h / pos_w. Without: no rule (one run).
+    {"kimik25", true, 4, 14, false, false, 0, true, 2, 0, false, kimik25_fa_layout},
 };
 
 } // namespace
@@ -986,21 +1037,26 @@ bool llamacpp_clip_projector_known(std::string_view projector) {
 std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
   const auto rule = std::ranges::find_if(
       clip_rules, [&](const ClipRule& r) { return r.projector == t.projector && r.flash_attn == flash_attn; });
-  if (rule == std::ranges::end(clip_rules)) return 0;
-  if (t.blocks == 1) return 0; // a single block peaks elsewhere (at most the rule)
+  if (rule == std::ranges::end(clip_rules) || !rule->covers(t)) return 0;
   const char* what = "the mmproj compute buffer";
-  const std::uint64_t n = t.patches;
-  const std::uint64_t row_bytes = checked_mul(n, 4, what); // one f32 value per patch
-  const std::uint64_t width_k = rule->width_k + (rule->deepstack ? t.deepstack_kept : 0);
-  std::uint64_t bytes = checked_mul(row_bytes, checked_add(checked_mul(rule->ffn_k, t.ffn_width, what),
-                                                           checked_mul(width_k, t.width, what), what), what);
-  if (rule->scores) bytes = checked_add(bytes, checked_mul(checked_mul(t.heads, n, what), row_bytes, what), what);
-  if (rule->window) {
-    bytes = checked_add(bytes, checked_mul(n, row_bytes, what), what);
+  const std::uint64_t n = rule->class_token ? checked_add(t.patches, 1, what) : t.patches;
+  const std::uint64_t width_bytes = rule->width_bytes + (rule->deepstack ? checked_mul(4, t.deepstack_kept, what) : 0);
+  std::uint64_t bytes = checked_mul(n, checked_add(checked_mul(rule->ffn_bytes, t.ffn_width, what),
+                                                   checked_mul(width_bytes, t.width, what), what), what);
+  if (rule->scores) {
+    const std::uint64_t scores = checked_mul(checked_mul(checked_mul(4, t.heads, what), n, what), n, what);
+    bytes = checked_add(bytes, checked_add(scores, (32 - scores % 32) % 32, what), what); // ggml's 32-byte alignment
+  }
+  if (rule->mask_k > 0) {
+    bytes = checked_add(bytes, checked_mul(checked_mul(rule->mask_k, n, what), n, what), what);
     bytes = checked_add(bytes, checked_mul(2, (n + 31) / 32 * 32, what), what);
   }
-  if (rule->image) bytes = checked_add(bytes, checked_mul(checked_mul(12, n, what), checked_mul(t.patch_size, t.patch_size, what), what), what);
-  return checked_add(bytes, checked_mul(rule->position_bytes, n, what), what);
+  if (rule->image) {
+    bytes = checked_add(bytes, checked_mul(checked_mul(12, t.patches, what), checked_mul(t.patch_size, t.patch_size, what), what), what);
+  }
+  bytes = checked_add(bytes, checked_mul(checked_mul(4, rule->break_rows, what), t.projection_width, what), what);
+  const std::uint64_t positions = checked_mul(4, n, what);
+  return checked_add(bytes, checked_mul(rule->position_arrays, checked_add(positions, (32 - positions % 32) % 32, what), what), what);
 }
 
 std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint64_t image_size, std::uint64_t patch_size,
@@ -1009,6 +1065,17 @@ std::uint64_t llamacpp_clip_warmup_patches(std::string_view projector, std::uint
   // set_warmup_n_tokens: 16 x 16 tokens for Gemma 4 (merge: the pooling kernel, 3 by default),
   // 46 x 46 for Qwen-VL (merge: spatial_merge_size, 2 by default); each token merge^2 patches.
   if (projector == "gemma4v") return (16 * (merge == 0 ? 3 : merge)) * (16 * (merge == 0 ? 3 : merge));
+  // kimik25: the side of image_max_pixels (the file's, else 4,096 tokens of merge^2 patches).
+  if (projector == "kimik25") {
+    if (patch_size == 0) return 0;
+    const std::uint64_t max_pixels = image_size != 0 ? image_size : 4096 * patch_size * patch_size * (merge == 0 ? 2 : merge) * (merge == 0 ? 2 : merge);
+    std::uint64_t side = 0;
+    while ((side + 1) * (side + 1) <= max_pixels) ++side;
+    return (side / patch_size) * (side / patch_size);
+  }
+  if (projector == "internvl" || projector == "llama4") return patch_size == 0 ? 0 : (image_size / patch_size) * (image_size / patch_size);
+  // pixtral: 16 x 16 tokens too, with Mistral Small 3.1's 2 x 2 patch merger (measured only so).
+  if (projector == "pixtral") return merge == 2 ? 32 * 32 : 0;
   if (projector == "qwen2.5vl_merger" || projector == "qwen3vl_merger") {
     return (46 * (merge == 0 ? 2 : merge)) * (46 * (merge == 0 ? 2 : merge));
   }

@@ -103,10 +103,16 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
       !ffn || !heads || !blocks || *blocks < 2 || *image / *patch > 4096 || merge > 64) {
     return out;
   }
-  ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, *image, *patch, merge), *heads, *width, *ffn,
-              f.origin, *patch, *blocks, 0};
-  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live.
+  // kimik25 warms up at the side of its image_max_pixels instead of image_size.
+  const std::uint64_t size = out.projector == "kimik25" ? f.get_uint("clip.vision.image_max_pixels").value_or(0) : *image;
+  ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, size, *patch, merge), *heads, *width, *ffn,
+              f.origin, *patch, *blocks, 0, 0};
+  if (t.patches == 0) return out;
+  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live;
+  // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows'.
   for (const GgufTensorInfo& g : f.tensors) {
+    if (g.name == "mm.2.weight") t.projection_width = g.ne[1];
+    if (g.name == "v.blk.0.attn_q_norm.weight" && out.projector == "internvl") return out; // InternViT-6B: no rule
     unsigned layer = 0;
     char tail[8] = {};
     if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight" &&

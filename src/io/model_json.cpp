@@ -353,17 +353,19 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       ClipTower& tower = s.vision_clip.emplace();
       tower.projector = c->str("projector");
       if (!llamacpp_clip_projector_known(tower.projector)) {
-        c->fail("projector", "expected gemma3, gemma4v, qwen2.5vl_merger or qwen3vl_merger (the projector types whose "
-                             "compute buffer is measured), got '" + tower.projector + "'");
+        c->fail("projector", "expected gemma3, gemma4v, internvl, kimik25, llama4, pixtral, qwen2.5vl_merger or qwen3vl_merger (the "
+                             "projector types whose compute buffer is measured), got '" + tower.projector + "'");
       }
       // gemma3's rule is measured from 2,304 patches (672 px at 14 px); under it other stages peak.
       tower.patches = c->u64("patches", tower.projector == "gemma3" ? 2304 : 1, 1u << 20);
       tower.heads = c->u64("heads", 1, 1024);
       tower.width = c->u64("width", 1, 1u << 16);
       tower.ffn_width = c->u64("ffn_width", 1, 1u << 18);
-      // The warmup image is in the buffer of every rule but gemma3's: its patch size is required there.
+      // The warmup image is in the buffer of every rule but gemma3's and internvl's: its patch size is required there.
       const auto patch = c->opt_u64("patch_size", 1, 1024);
-      if (!patch && tower.projector != "gemma3") c->fail("patch_size", "is required for projector " + tower.projector);
+      if (!patch && tower.projector != "gemma3" && tower.projector != "internvl") {
+        c->fail("patch_size", "is required for projector " + tower.projector);
+      }
       tower.patch_size = patch.value_or(0);
       tower.blocks = c->opt_u64("blocks", 2, 1024).value_or(0);
       if (c->has("deepstack_layers")) {
@@ -379,6 +381,9 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
           if (layers[i].get<std::uint64_t>() + 2 < tower.blocks) ++tower.deepstack_kept;
         }
       }
+      const auto projection = c->opt_u64("projection_width", 1, 1u << 20);
+      if (!projection && tower.projector == "pixtral") c->fail("projection_width", "is required for projector pixtral");
+      tower.projection_width = projection.value_or(0);
       tower.source = c->str("source");
       c->finish();
     }

@@ -7,6 +7,7 @@
 #include "vramcalc/estimate.hpp"
 #include "vramcalc/io/gguf_lora.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -17,8 +18,8 @@ using vramcalc::test::model;
 
 namespace {
 
-std::vector<std::map<std::string, std::string>> mmproj_rows() {
-  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/mmproj_compute.csv");
+std::vector<std::map<std::string, std::string>> mmproj_rows(const char* file = "mmproj_compute.csv") {
+  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/" + file);
   REQUIRE(in.good());
   const auto cells = [](const std::string& line) {
     std::vector<std::string> out;
@@ -42,6 +43,12 @@ std::vector<std::map<std::string, std::string>> mmproj_rows() {
 }
 
 std::uint64_t u64(const std::string& s) { return std::stoull(s); }
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
 
 } // namespace
 
@@ -73,7 +80,8 @@ TEST_CASE("llama.cpp mmproj compute buffer: Gemma 3's SigLIP at its 896 px warmu
 // The tower a CSV row was measured with; DeepStack layers before the last two blocks are kept.
 ClipTower row_tower(const std::map<std::string, std::string>& row) {
   ClipTower t{row.at("projector"), u64(row.at("patches")), u64(row.at("heads")), u64(row.at("width")),
-              u64(row.at("ffn_width")), "", u64(row.at("patch_size")), u64(row.at("blocks")), 0};
+              u64(row.at("ffn_width")), "", u64(row.at("patch_size")), u64(row.at("blocks")), 0,
+              u64(row.at("projection_width"))};
   std::stringstream ds(row.at("deepstack"));
   for (std::string layer; std::getline(ds, layer, ';');) {
     if (u64(layer) + 2 < t.blocks) ++t.deepstack_kept;
@@ -83,7 +91,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 146);
+  REQUIRE(rows.size() == 197);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -99,13 +107,11 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
       // patches with flash attention: 47,120,384 for 31,784,960), so the catalog's key refuses them.
       CHECK(measured > rule);
       ++uncovered[key];
-    } else if (t.blocks == 1) {
-      // A single block peaks where its MLP meets the projector: no rule (0).
-      CHECK(rule == 0);
-      ++uncovered[key];
     } else if (rule == 0) {
-      // qwen2.5vl_merger and qwen3vl_merger with flash attention, pixtral: measured, no rule.
-      CHECK((t.projector == "pixtral" || fa));
+      // A single block (it peaks elsewhere; internvl's and llama4's rules hold there too); qwen3vl_merger with
+      // flash attention; Qwen2.5-VL and pixtral outside their layouts: measured, no rule.
+      CHECK((t.blocks == 1 || t.projector == "pixtral" || t.projector == "kimik25" || fa));
+      CHECK((t.projector != "internvl" && t.projector != "llama4"));
       ++uncovered[key];
     } else {
       CHECK(rule == measured);
@@ -117,10 +123,48 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"gemma4v fa off", 11},
                                                       {"gemma4v fa on", 11},
                                                       {"qwen2.5vl_merger fa off", 14},
-                                                      {"qwen3vl_merger fa off", 21}});
-  CHECK(uncovered["qwen2.5vl_merger fa on"] == 15);
-  CHECK(uncovered["qwen3vl_merger fa on"] == 21);
-  CHECK(uncovered["pixtral fa on"] + uncovered["pixtral fa off"] == 16);
+                                                      {"qwen2.5vl_merger fa on", 10},
+                                                      {"qwen3vl_merger fa off", 22},
+                                                      {"pixtral fa on", 6},
+                                                      {"pixtral fa off", 6},
+                                                      {"internvl fa on", 11},
+                                                      {"internvl fa off", 11},
+                                                      {"llama4 fa on", 9},
+                                                      {"llama4 fa off", 9},
+                                                      {"kimik25 fa on", 7}});
+  // Qwen2.5-VL with flash attention: 1 and 2 blocks, widths 1,920 and 2,560 (2E >= F: the MLP's
+  // output fits in two freed n x width blocks), MLP 6,840 (2F > n: gate and up do not share the
+  // f32 mask's freed block) lay the graph out otherwise.
+  CHECK(uncovered["qwen2.5vl_merger fa on"] == 5);
+  CHECK(uncovered["qwen3vl_merger fa on"] == 22);
+  // pixtral: one block; width 1,280 with flash attention (over 6 x 14^2 = 1,176: the f16 K and V
+  // copies no longer fit in the image's freed block); 8 heads without (8 x 1,024 < 3 x 4,096: the
+  // scores no longer outweigh the MLP).
+  CHECK(uncovered["pixtral fa on"] == 2);
+  CHECK(uncovered["pixtral fa off"] == 2);
+}
+
+TEST_CASE("llama.cpp mmproj compute buffer: the public logs, to the printed digit", "[llamacpp-mmproj]") {
+  // tests/data/llamacpp/mmproj_logs.csv: llama-server's "compute buffer size = X MiB" lines for the
+  // projector's device and llama.cpp's "[mtmd] adding N MiB" (gguf-parser-go #44), each against
+  // the catalog tower of the same shape (the Ministral 3 3B log: Mistral Small 3.1's tower
+  // projecting to 3,072: 67,756,032 - 16 x 4 x (5,120 - 3,072) = 67,624,960 bytes, 64.49 MiB).
+  const auto rows = mmproj_rows("mmproj_logs.csv");
+  REQUIRE(rows.size() == 9);
+  for (const auto& row : rows) {
+    INFO(row.at("source") << ": " << row.at("log_model") << ", fa " << row.at("fa"));
+    ClipTower t = *model(row.at("catalog_model")).vision_clip;
+    if (!row.at("projection_width").empty()) t.projection_width = u64(row.at("projection_width"));
+    std::uint64_t bytes = llamacpp_clip_compute_bytes(t, row.at("fa") == "1");
+    if (t.projector == "qwen3vl_merger" && row.at("fa") == "1") {
+      // No rule with flash attention: the log matches the measured run of the same tower
+      // (mmproj_compute.csv: 27 blocks, no DeepStack, 260,149,504 bytes).
+      CHECK(bytes == 0);
+      bytes = 260'149'504ull;
+    }
+    const int digits = std::stoi(row.at("digits"));
+    CHECK(fixed(static_cast<double>(bytes) / (1024.0 * 1024.0), digits) == row.at("value"));
+  }
 }
 
 TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's shapes", "[llamacpp-mmproj]") {
@@ -134,7 +178,16 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
   CHECK(4'584'914'944ull + 286'557'184 + 216'678'400 + 19'907'328 + 135'424 + 16'960 == 5'108'210'240ull);
   CHECK(llamacpp_clip_compute_bytes(q25, false) == 5'108'210'240ull);
   CHECK(llamacpp_clip_compute_bytes(*model("qwen2.5-vl-72b").vision_clip, false) == 5'108'210'240ull);
-  CHECK(llamacpp_clip_compute_bytes(q25, true) == 0); // measured 739,025,728: no rule
+  // With flash attention the peak is block 1's MLP output past the f16 window mask: the image's
+  // freed block 19,907,328 + positions 135,424 + the indices 16,960 + the f32 mask's freed block
+  // and its f16 copy 6 x 8,464^2 = 429,835,776 + four n x width blocks 16 x 8,464 x 1,280 =
+  // 173,342,720 + the MLP's output 4 x 8,464 x 3,420 = 115,787,520: 739,025,728 bytes (704.79
+  // MiB; gguf-parser-go #44: 705). Qwen2.5-VL 72B's MLP is 3,456 wide: 740,244,544.
+  CHECK(6ull * 8464 * 8464 == 429'835'776ull);
+  CHECK(llamacpp_clip_compute_bytes(q25, true) ==
+        19'907'328ull + 135'424 + 16'960 + 429'835'776 + 173'342'720 + 115'787'520);
+  CHECK(llamacpp_clip_compute_bytes(q25, true) == 739'025'728ull);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen2.5-vl-72b").vision_clip, true) == 740'244'544ull);
   // Qwen3-VL 8B: 16 px patches, 1,152 wide, DeepStack at blocks 8, 16, 24 of 27 (all three kept):
   // scores 4,584,914,944 + (7 + 3) x 8,464 x 1,152 x 4 = 390,021,120 + the image 8,464 x 12 x 16^2
   // = 26,001,408 + positions 135,424: 5,001,072,896 bytes.
@@ -155,6 +208,48 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
   // n x 1,152 (31,850,496), the image 2,304 x 12 x 256 = 7,077,888 and pos_x / pos_y 2,304 x 8 =
   // 18,432: 157,943,808 (150.63 MiB). Without: scores 16 x 2,304^2 x 4 =
   // 339,738,624 + 5 x 2,304 x 1,152 x 4 = 53,084,160 + 7,077,888 + 18,432 = 399,919,104.
+  // Mistral Small 3.1 (pixtral): 16 x 16 tokens of 2 x 2 patches, n = 32^2 = 1,024 of 14 px (448
+  // px), 1,024 wide, MLP 4,096, 16 heads, projecting to 5,120. Flash attention: block 1's three
+  // n x 4,096 f32 (50,331,648) + 14 x 1,024 x 1,024 (the live and freed n x width blocks,
+  // 14,680,064) + the image 1,024 x 12 x 196 = 2,408,448 + pos_h / pos_w 8,192 + the [IMG_BREAK]
+  // rows 16 x 5,120 x 4 = 327,680: 67,756,032 bytes (64.62 MiB). Without: scores 16 x 1,024^2 x 4 =
+  // 67,108,864 + 20 x 1,024 x 1,024 = 20,971,520 + 2,408,448 + 8,192 + 327,680 = 90,824,704.
+  const ClipTower& px = *model("mistral-small-3.1-24b").vision_clip;
+  CHECK(llamacpp_clip_compute_bytes(px, true) == 50'331'648ull + 14'680'064 + 2'408'448 + 8'192 + 327'680);
+  CHECK(llamacpp_clip_compute_bytes(px, true) == 67'756'032ull);
+  CHECK(llamacpp_clip_compute_bytes(px, false) == 67'108'864ull + 20'971'520 + 2'408'448 + 8'192 + 327'680);
+  CHECK(llamacpp_clip_compute_bytes(px, false) == 90'824'704ull);
+  // InternVL3 (InternViT-300M): 448 px / 14 px, 1,024 patches and the class token: n + 1 = 1,025
+  // positions, 1,024 wide, MLP 4,096, 16 heads. Flash attention: 4 x 1,025 x (4,096 + 3 x 1,024) =
+  // 29,388,800 bytes (28.03 MiB); without: 16 x 1,025^2 x 4 = 67,240,000 + 16 x 1,025 x 1,024 =
+  // 16,793,600: 84,033,600 (80.14 MiB).
+  for (const char* id : {"internvl3-1b", "internvl3-14b", "internvl3.5-8b"}) {
+    const ClipTower& iv = *model(id).vision_clip;
+    CHECK(llamacpp_clip_compute_bytes(iv, true) == 4ull * 1025 * (4096 + 3 * 1024));
+    CHECK(llamacpp_clip_compute_bytes(iv, true) == 29'388'800ull);
+    CHECK(llamacpp_clip_compute_bytes(iv, false) == 67'240'000ull + 16'793'600);
+  }
+  // Llama 4 Scout / Maverick: 336 px / 14 px, 576 patches and the class token, n + 1 = 577, 1,408
+  // wide, MLP 5,632, 16 heads. Flash attention: 4 x 577 x 5,632 = 12,998,656 + 8 x 577 x 1,408 =
+  // 6,499,328 + the image 12 x 576 x 196 = 1,354,752 + pos_h / pos_w 2 x 2,336 (577 x 4 = 2,308
+  // padded to 32) = 4,672: 20,857,408 bytes (19.89 MiB). Without: scores 16 x 577^2 x 4 =
+  // 21,307,456 + 20 x 577 x 1,408 = 16,248,320 + 1,354,752 + 4,672 = 38,915,200 (37.11 MiB).
+  for (const char* id : {"llama-4-scout", "llama-4-maverick"}) {
+    const ClipTower& l4 = *model(id).vision_clip;
+    CHECK(llamacpp_clip_compute_bytes(l4, true) == 12'998'656ull + 6'499'328 + 1'354'752 + 4'672);
+    CHECK(llamacpp_clip_compute_bytes(l4, true) == 20'857'408ull);
+    CHECK(llamacpp_clip_compute_bytes(l4, false) == 21'307'456ull + 16'248'320 + 1'354'752 + 4'672);
+  }
+  // Kimi K2.5 (MoonViT): warmup at the side of image_max_pixels = 16,384 x 14^2: 1,792 px, n =
+  // 16,384 patches, 1,152 wide, MLP 4,304. Flash attention: 4 x 16,384 x 4,304 = 282,066,944 + 14 x
+  // 16,384 x 1,152 = 264,241,152 + the image 12 x 16,384 x 196 = 38,535,168 + pos_h / pos_w
+  // 2 x 65,536: 584,974,336 bytes (557.88 MiB). Without: no rule (0).
+  const ClipTower& k25 = *model("kimi-k2.5").vision_clip;
+  CHECK(llamacpp_clip_compute_bytes(k25, true) == 282'066'944ull + 264'241'152 + 38'535'168 + 131'072);
+  CHECK(llamacpp_clip_compute_bytes(k25, true) == 584'974'336ull);
+  CHECK(llamacpp_clip_compute_bytes(k25, false) == 0);
+  // InternVL3 38B / 78B (InternViT-6B: q / k norms) are not counted.
+  CHECK_FALSE(model("internvl3-78b").vision_clip);
   const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
   CHECK(3ull * 2304 * 4304 * 4 == 118'996'992ull);
   CHECK(llamacpp_clip_compute_bytes(g4, true) == 118'996'992ull + 31'850'496 + 7'077'888 + 18'432);
@@ -198,12 +293,18 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // Qwen2.5-VL has no rule with flash attention on: it keeps the note and adds nothing.
+  // Qwen3-VL has no rule with flash attention on, InternVL3 78B (InternViT-6B) none at all: they keep
+  // the note and add nothing; Qwen2.5-VL 7B adds its 739,025,728 bytes.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
+  for (const char* id : {"qwen3-vl-8b", "internvl3-78b"}) {
+    const auto r = estimate(model(id), s, catalog().gpus);
+    REQUIRE(r);
+    CHECK(std::get<LlamaCppSection>(r->engine->detail).plan.mmproj_compute_bytes == 0);
+  }
   const auto qwen = estimate(model("qwen2.5-vl-7b"), s, catalog().gpus);
   REQUIRE(qwen);
-  CHECK(std::get<LlamaCppSection>(qwen->engine->detail).plan.mmproj_compute_bytes == 0);
+  CHECK(std::get<LlamaCppSection>(qwen->engine->detail).plan.mmproj_compute_bytes == 739'025'728ull);
 }
 
 TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's header", "[llamacpp-mmproj]") {
@@ -234,7 +335,8 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   CHECK_FALSE(projector("gemma3", 896, 1).clip);
   // Qwen2.5-VL warms up at 46 x 46 tokens of 2 x 2 patches whatever its image_size: 8,464
   // patches; without flash attention 16 x 8,464^2 x 4 + 8,464^2 x 4 + 5 x 8,464 x 1,152 x 4 +
-  // 8,464 x (12 x 14^2 + 16) + 2 x 8,480 = 5,086,542,400 bytes; with it no rule (0).
+  // 8,464 x (12 x 14^2 + 16) + 2 x 8,480 = 5,086,542,400 bytes. With it the measured layout needs
+  // 2 x MLP <= n, and 2 x 4,304 = 8,608 > 8,464: no rule (0).
   const io::LlamaCppMmproj q = projector("qwen2.5vl_merger", 560, 32);
   CHECK(q.projector == "qwen2.5vl_merger");
   REQUIRE(q.clip);
@@ -243,9 +345,36 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
         16ull * 8464 * 8464 * 4 + 8464ull * 8464 * 4 + 5ull * 8464 * 1152 * 4 + 8464ull * (12 * 196 + 16) + 2 * 8480);
   CHECK(llamacpp_clip_compute_bytes(*q.clip, false) == 5'086'542'400ull);
   CHECK(llamacpp_clip_compute_bytes(*q.clip, true) == 0);
-  // A projector without a rule (pixtral: Mistral Small 3.1) counts none.
+  // pixtral without spatial_merge_size 2 (Pixtral 12B's tower, no patch merger: not measured)
+  // and a projector without a rule (llava) count none.
   CHECK(projector("pixtral", 1540, 24).projector == "pixtral");
   CHECK_FALSE(projector("pixtral", 1540, 24).clip);
+  CHECK_FALSE(projector("llava", 336, 24).clip);
+  // internvl warms up at image_size, with the class token: this file's 896 / 14 = 64^2 = 4,096
+  // patches, 4,097 positions: 4 x 4,097 x (4,304 + 3 x 1,152) bytes with flash attention.
+  REQUIRE(projector("internvl", 896, 24).clip);
+  CHECK(projector("internvl", 896, 24).clip->patches == 4096);
+  CHECK(llamacpp_clip_compute_bytes(*projector("internvl", 896, 24).clip, true) == 4ull * 4097 * (4304 + 3 * 1152));
+  {
+    // Mistral Small 3.1's: spatial_merge_size 2 (32^2 = 1,024 patches at warmup) and mm.2.weight's
+    // output width (5,120) for the [IMG_BREAK] rows; this file's tower is 1,152 wide, MLP 4,304:
+    // 12 x 1,024 x 4,304 + 14 x 1,024 x 1,152 + 1,024 x (12 x 196 + 8) + 64 x 5,120 bytes.
+    GgufWriter w;
+    w.str("general.architecture", "clip").str("clip.projector_type", "pixtral");
+    w.u32("clip.vision.image_size", 1540).u32("clip.vision.patch_size", 14).u32("clip.vision.spatial_merge_size", 2);
+    w.u32("clip.vision.embedding_length", 1152).u32("clip.vision.feed_forward_length", 4304);
+    w.u32("clip.vision.attention.head_count", 16).u32("clip.vision.block_count", 24);
+    w.tensor("mm.2.weight", g_f16, {5120, 5120});
+    auto f = io::parse_gguf(io::memory_source(w.bytes()), "mmproj.gguf");
+    REQUIRE(f.has_value());
+    auto px = io::llamacpp_mmproj_from_gguf(*f);
+    REQUIRE(px.has_value());
+    REQUIRE(px->clip);
+    CHECK(px->clip->patches == 1024);
+    CHECK(px->clip->projection_width == 5120);
+    CHECK(llamacpp_clip_compute_bytes(*px->clip, true) ==
+          12ull * 1024 * 4304 + 14ull * 1024 * 1152 + 1024ull * (12 * 196 + 8) + 64 * 5120);
+  }
 
   // The file's tower wins over the model's; a file naming another projector counts none; a file
   // without the key leaves the model's.
@@ -255,7 +384,7 @@ TEST_CASE("llama.cpp --mmproj FILE.gguf: the tower read from the projector's hea
   o.mmproj_projector = "gemma3";
   o.mmproj_clip = projector("gemma3", 1120, 2).clip;
   CHECK(llamacpp_mmproj_tower(m, o)->patches == 6400);
-  o.mmproj_projector = "pixtral";
+  o.mmproj_projector = "llava";
   o.mmproj_clip.reset();
   CHECK(llamacpp_mmproj_tower(m, o) == nullptr);
 }

@@ -88,3 +88,34 @@ TEST_CASE("unsupported schema") {
   s.replace(s.find("vramcalc-model/1"), 16, "vramcalc-model/9");
   CHECK(error_of(s) == "models/m.json: /schema: unsupported schema 'vramcalc-model/9' (this vramcalc reads vramcalc-model/1)");
 }
+
+TEST_CASE("vision.llamacpp_clip: the projector's shape facts, checked") {
+  const auto clip = [](const std::string& body) {
+    return with(R"(, "vision": {"params": 1000, "source": "s", "llamacpp_clip": {)" + body + R"(, "source": "c"}})");
+  };
+  // Qwen3-VL 8B's: DeepStack layers 8, 16, 24 of 27, all three before the last two blocks.
+  auto r = io::parse_model_spec(clip(R"("projector": "qwen3vl_merger", "patches": 8464, "heads": 16, "width": 1152,
+      "ffn_width": 4304, "patch_size": 16, "blocks": 27, "deepstack_layers": [8, 16, 24])"), "m.json");
+  REQUIRE(r.has_value());
+  REQUIRE(r->vision_clip);
+  CHECK(r->vision_clip->deepstack_kept == 3);
+  CHECK(r->vision_clip->patch_size == 16);
+  // Block 25 is one of the last two: its output is the next block's input, not kept.
+  r = io::parse_model_spec(clip(R"("projector": "qwen3vl_merger", "patches": 8464, "heads": 16, "width": 1152,
+      "ffn_width": 4304, "patch_size": 16, "blocks": 27, "deepstack_layers": [8, 25])"), "m.json");
+  REQUIRE(r.has_value());
+  CHECK(r->vision_clip->deepstack_kept == 1);
+  CHECK(error_of(clip(R"("projector": "llava", "patches": 576, "heads": 16, "width": 1024, "ffn_width": 4096)")) ==
+        "models/m.json: /vision/llamacpp_clip/projector: expected gemma3, gemma4v, internvl, kimik25, llama4, pixtral, "
+        "qwen2.5vl_merger or qwen3vl_merger (the projector types whose compute buffer is measured), got 'llava'");
+  CHECK(error_of(clip(R"("projector": "gemma4v", "patches": 2304, "heads": 16, "width": 1152, "ffn_width": 4304)")) ==
+        "models/m.json: /vision/llamacpp_clip/patch_size: is required for projector gemma4v");
+  CHECK(error_of(clip(R"("projector": "pixtral", "patches": 1024, "heads": 16, "width": 1024, "ffn_width": 4096,
+      "patch_size": 14)")) == "models/m.json: /vision/llamacpp_clip/projection_width: is required for projector pixtral");
+  CHECK(error_of(clip(R"("projector": "gemma4v", "patches": 2304, "heads": 16, "width": 1152, "ffn_width": 4304,
+      "patch_size": 16, "blocks": 27, "deepstack_layers": [8])")) ==
+        "models/m.json: /vision/llamacpp_clip/deepstack_layers: is for projector qwen3vl_merger, with blocks");
+  CHECK(error_of(clip(R"("projector": "qwen3vl_merger", "patches": 8464, "heads": 16, "width": 1152,
+      "ffn_width": 4304, "patch_size": 16, "blocks": 27, "deepstack_layers": [8, 27])")) ==
+        "models/m.json: /vision/llamacpp_clip/deepstack_layers: element 1 is not a block index under blocks");
+}

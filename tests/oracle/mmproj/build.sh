@@ -7,7 +7,7 @@
 #
 #   usage: build.sh ORACLE_DIR OUT_DIR     (ORACLE_DIR: the llama.cpp oracle directory,
 #                                          holding llama.cpp/ and bin/)
-#   then:  python3 gen_mmproj.py gemma3|qwen25vl OUT.gguf N_BLOCK [IMAGE_SIZE] [f16|f32|allf32]
+#   then:  python3 gen_mmproj.py gemma3|gemma4v|qwen25vl|qwen3vl|pixtral OUT.gguf N_BLOCK [IMAGE_SIZE] [f16|f32|allf32]
 #          LLAMA_BIN_DIR=ORACLE_DIR/bin OUT_DIR/probe OUT.gguf 1|0    (flash attention on / off)
 set -euo pipefail
 src=$1/llama.cpp
@@ -23,4 +23,12 @@ done
 g++ -std=c++17 -O1 "${inc[@]}" -c "$here/probe.cpp" -o "$out/probe.o"
 g++ -o "$out/probe" "$out/probe.o" "$out"/obj/*.o -L"$bin" -l:libllama.v0.4.0.so -l:libggml.v0.4.0.so -l:libggml-base.so \
   -Wl,-rpath,"$bin" -lpthread
-echo "$out/probe"
+# The traced probe: the same probe with ggml-alloc.c of the source bundle compiled in, its AT_PRINTF
+# printing under AT_DEBUG=1 (the executable's ggml_gallocr_* take the place of libggml-base's):
+# alloc_peak.py reads its log and prints the live tensors at the buffer's peak.
+sed 's|^#define AT_PRINTF(...)$|#define AT_PRINTF(...) do { if (getenv("AT_DEBUG")) fprintf(stderr, __VA_ARGS__); } while (0)|' \
+  "$src/ggml/src/ggml-alloc.c" > "$out/ggml-alloc-trace.c"
+gcc -O1 -fPIC -w -I"$src/ggml/include" -I"$src/ggml/src" -c "$out/ggml-alloc-trace.c" -o "$out/ggml-alloc-trace.o"
+g++ -o "$out/probe-trace" "$out/probe.o" "$out"/obj/*.o "$out/ggml-alloc-trace.o" -L"$bin" -l:libllama.v0.4.0.so \
+  -l:libggml.v0.4.0.so -l:libggml-base.so -Wl,-rpath,"$bin" -lpthread -rdynamic
+echo "$out/probe" "$out/probe-trace"
