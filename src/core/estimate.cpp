@@ -13,6 +13,25 @@
 
 namespace vramcalc {
 
+namespace {
+
+// Whether the engine planned drafts with the model's MTP layers, so their weights are in its
+// figures: vLLM's and TensorRT-LLM's MTP method, llama.cpp's draft-mtp (Ollama's from 0.30.0
+// too), SGLang's NEXTN / EAGLE without a draft model of its own.
+bool engine_loads_mtp(const Settings& settings, const Report& r) {
+  if (settings.engine == EngineKind::vllm) return settings.engine_options.vllm.speculative.method == VllmSpecMethod::mtp;
+  if (settings.engine == EngineKind::trtllm) return settings.engine_options.trtllm.speculative.kind == TrtllmSpecKind::mtp;
+  if (!r.engine) return false;
+  if (const auto* l = std::get_if<LlamaCppSection>(&r.engine->detail)) return l->plan.mtp.has_value();
+  if (const auto* o = std::get_if<OllamaSection>(&r.engine->detail)) return o->plan.llamacpp.mtp.has_value();
+  if (const auto* g = std::get_if<SglangSection>(&r.engine->detail)) {
+    return g->plan.draft_model.empty() && g->plan.draft_layers > 0 && g->plan.draft_weights_bytes > 0;
+  }
+  return false;
+}
+
+} // namespace
+
 std::uint64_t usable_bytes(const GpuSpec& gpu) {
   // memory_bytes < 2^56 and usable_percent <= 100 (checked by the loader), so no overflow.
   return gpu.memory_bytes / 100 * gpu.usable_percent + gpu.memory_bytes % 100 * gpu.usable_percent / 100;
@@ -664,11 +683,7 @@ std::expected<Report, Error> estimate(const Settings& settings, std::span<const 
                             : "Weights include the vision tower (" + with_commas(params.vision) +
                                   " parameters, kept at the native dtype).");
     }
-    const VllmSpecMethod spec_method = settings.engine == EngineKind::vllm ? settings.engine_options.vllm.speculative.method
-                                                                            : VllmSpecMethod::none;
-    const bool trtllm_mtp = settings.engine == EngineKind::trtllm &&
-                            settings.engine_options.trtllm.speculative.kind == TrtllmSpecKind::mtp;
-    if (params.mtp > 0 && spec_method != VllmSpecMethod::mtp && !trtllm_mtp) {
+    if (params.mtp > 0 && !engine_loads_mtp(settings, r)) {
       r.notes.push_back("Not counted: " + std::to_string(model.mtp_layers) + " multi-token-prediction layer(s), " +
                         with_commas(params.mtp) + " parameters, loaded only for MTP speculative decoding.");
     }

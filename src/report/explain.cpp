@@ -113,10 +113,39 @@ std::string engine_steps(const Explanation&, const EngineSection&, const SglangS
                      sg.options.max_loras_per_batch == 1 ? "" : "s", l.elem_bytes, bytes_and_size(l.bytes, u));
 }
 
+// llama-server's drafting (-md, --spec-type draft-mtp), from its plan's figures.
+std::string llamacpp_draft_steps(const LlamaCppResult& p, UnitSystem u) {
+  std::string out;
+  if (p.draft) {
+    const LlamaCppDraft& d = *p.draft;
+    out += fmt::format("   Draft model (-md {}, {}): its weights once, {} bytes; {} context{} of {} cells (cache {} / {}), "
+                       "each KV {} + compute {} bytes: {}\n",
+                       d.name, d.weights, with_commas(d.weights_bytes), d.contexts, d.contexts == 1 ? "" : "s",
+                       with_commas(d.n_ctx), ggml_type_name(d.type_k), ggml_type_name(d.type_v), with_commas(d.kv_bytes),
+                       with_commas(d.compute_bytes), bytes_and_size(d.total(), u));
+  }
+  if (p.mtp) {
+    const LlamaCppMtp& m = *p.mtp;
+    std::string more;
+    if (m.output_bytes > 0) more += fmt::format(" + logits {}", with_commas(m.output_bytes));
+    if (m.state_snapshot_bytes > 0) {
+      more += fmt::format(" + {} rollback snapshots of the recurrent state {}", m.n_draft, with_commas(m.state_snapshot_bytes));
+    }
+    out += fmt::format("   MTP drafting (--spec-type draft-mtp, {} draft tokens): {} MTP block{}, {} bytes, among the layers "
+                       "(-ngl); one MTP context of {} cells caching {} layer{} (cache {} / {}): KV {} + compute {}{} bytes"
+                       "{}: {}\n",
+                       m.n_draft, m.layers, m.layers == 1 ? "" : "s", with_commas(m.weights_bytes), with_commas(m.n_ctx),
+                       m.kv_layers, m.kv_layers == 1 ? "" : "s", ggml_type_name(m.type_k), ggml_type_name(m.type_v),
+                       with_commas(m.kv_bytes), with_commas(m.compute_bytes), more,
+                       m.target_caches_mtp ? "; the target's cache holds the MTP blocks too" : "", bytes_and_size(m.total(), u));
+  }
+  return out;
+}
+
 // llama.cpp's adapters, vision projector and -nkvo, from its plan's figures.
 std::string engine_steps(const Explanation& x, const EngineSection&, const LlamaCppSection& l, UnitSystem u) {
   const LlamaCppResult& p = l.plan;
-  std::string out;
+  std::string out = llamacpp_draft_steps(p, u);
   if (p.lora_adapters > 0) {
     out += "   LoRA adapters (--lora): lora_a and lora_b of each adapted tensor, in its base tensor's buffer type\n";
     std::uint64_t sum = 0;
