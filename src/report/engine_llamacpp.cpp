@@ -83,6 +83,11 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                          {"kv_bytes_per_context", d.kv_bytes},
                          {"compute_bytes_per_context", d.compute_bytes},
                          {"total_bytes", d.total()}};
+    if (d.mtp_layers > 0) {
+      // Only for an MTP drafter (--spec-draft-model under draft-mtp).
+      out["draft"]["mtp_layers"] = d.mtp_layers;
+      out["draft"]["mtp_kv_layers"] = d.kv_layers;
+    }
   }
   llamacpp_json_tail(out, e, p);
   return out;
@@ -244,9 +249,14 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
                       o.width, "  ", "    ");
   if (p.draft) {
     const LlamaCppDraft& d = *p.draft;
-    out += detail::wrap(fmt::format("Draft model {} ({}, {}/{} layers on GPU): weights {}, {} context{} of {} cells "
+    const std::string kind =
+        d.mtp_layers == 0 ? std::string("Draft model")
+                          : fmt::format("MTP drafter (--spec-draft-model under draft-mtp, {} MTP block{}, its MTP context "
+                                        "caching {} layers)",
+                                        d.mtp_layers, d.mtp_layers == 1 ? "" : "s", d.kv_layers);
+    out += detail::wrap(fmt::format("{} {} ({}, {}/{} layers on GPU): weights {}, {} context{} of {} cells "
                                     "(cache {} / {}) each KV {} + compute {}; {} in all, in the rows below",
-                                    d.name, d.weights, d.gpu_layers, d.total_layers, format_bytes(d.weights_bytes, u),
+                                    kind, d.name, d.weights, d.gpu_layers, d.total_layers, format_bytes(d.weights_bytes, u),
                                     d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
                                     ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
                                     format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
