@@ -1282,8 +1282,8 @@ constexpr EngineOptionSpec llamacpp_options[] = {
     {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
      false, true, llamacpp_app},
     {"--spec-type", "spec_type",
-     "llama.cpp: speculative decoding types: draft-mtp drafts with the model's own MTP layers (from 2026-05-15), "
-     "draft-simple with --draft, none",
+     "llama.cpp: speculative decoding types: draft-mtp drafts with the model's own MTP layers, or with --draft an MTP "
+     "drafter GGUF (from 2026-05-15), draft-simple with --draft, none",
      false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        const std::string v = to_lower(t);

@@ -308,7 +308,8 @@ TEST_CASE("draft-mtp with --spec-draft-model: an MTP drafter GGUF with its own M
   // convert_hf_to_gguf.py --mtp writes one: the same header (block_count 3, nextn_predict_layers
   // 1), token_embd, output_norm, output and blk.2 only. Measured with tests/oracle/mtp/probe.cpp
   // (its DRAFTER argument: the drafter loaded with load_mtp, its MTP context against the
-  // target's) at -c 4096 -np 1 -ub 32, flash attention on, f16 caches, the build of 2026-09-12:
+  // target's) at -c 4096 -np 1 -ub 32, flash attention on, f16 caches, the build of 2026-09-12
+  // (tests/data/llamacpp/mtp_drafter.csv, rows 1 and 2):
   // target model 234,560, cache 1,572,864, compute 328,480; drafter model 96,800, MTP context
   // cache 1,572,864, compute 295,712.
   const std::string data = std::string(VRAMCALC_TEST_DATA) + "/files/";
