@@ -56,6 +56,13 @@ struct LlamaCppOptions {
   // llama-server --spec-type draft-mtp (PR #22673): drafting with the GGUF's own NextN/MTP
   // layers, loaded with the model, in an MTP context of its own; n_draft is --spec-draft-n-max.
   bool spec_mtp = false;
+  // --spec-draft-model with draft-mtp (common/speculative.cpp common_speculative_init_result
+  // with a draft model): the draft model is an MTP drafter and the MTP context is made on it.
+  // mtp_on_draft (the target): no MTP context of its own; it still loads its MTP blocks
+  // (load_mtp) and keeps n_draft state snapshots. mtp_context_only (the drafter): its MTP
+  // context and no other (n_rs_seq 0).
+  bool mtp_on_draft = false;
+  bool mtp_context_only = false;
   bool spec_simple = false;            // --spec-type draft-simple (from #23988 -md alone does not draft)
   bool kv_unified = false;             // one cache shared by all slots (llama-server's default with -np auto)
   bool swa_full = false;               // full-size caches for sliding-window layers (llama-server: off)
@@ -96,6 +103,9 @@ struct LlamaCppDraft {
   std::uint64_t weights_bytes = 0;  // its weights, all devices
   std::uint64_t kv_bytes = 0;       // one context's KV cache, all devices
   std::uint64_t compute_bytes = 0;  // one context's compute buffers, all devices
+  // An MTP drafter (--spec-draft-model under draft-mtp): its MTP blocks and the layers its MTP
+  // context caches; 0 for a draft model that drafts as a whole model.
+  std::uint32_t mtp_layers = 0, kv_layers = 0;
   [[nodiscard]] std::uint64_t total() const;
 };
 

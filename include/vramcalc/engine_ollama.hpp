@@ -121,12 +121,16 @@ struct OllamaLlamaCpp {
 // go to runner/ollamarunner, whose allocModel returns "loras are not yet implemented".
 [[nodiscard]] std::string ollama_adapter_refusal(const ModelSpec& spec, OllamaRelease release);
 
-// Why vramcalc does not size a draft model (--draft) under Ollama `release`: none before 0.30.0
-// (no draft argument to any runner); from 0.30.0 a Modelfile DRAFT is an MTP drafter file
-// (--spec-type draft-mtp --spec-draft-model; draft-dflash from 0.32.7), which is not read. A
-// model's own MTP layers are drafted with automatically and counted (ollama_plan).
-[[nodiscard]] std::string ollama_draft_refusal(OllamaRelease release);
+// Why vramcalc does not size a draft model (--draft, of architecture `draft_arch`) under Ollama
+// `release` ("" when it does): none before 0.30.0 (no draft argument to any runner); from
+// 0.30.0 a Modelfile DRAFT is an MTP drafter (--spec-type draft-mtp --spec-draft-model PATH),
+// sized by ollama_plan; from 0.32.7 a DRAFT of architecture dflash is a DFlash drafter
+// (--spec-type draft-dflash), not modelled. A model's own MTP layers are drafted with
+// automatically and counted (ollama_plan).
+[[nodiscard]] std::string ollama_draft_refusal(OllamaRelease release, std::string_view draft_arch = {});
 inline constexpr OllamaRelease ollama_first_draft{0, 30, 0};
+// llm/llama_server.go externalDraftType: a DRAFT of architecture dflash drafts with draft-dflash.
+inline constexpr OllamaRelease ollama_first_dflash{0, 32, 7};
 // api/types.go DefaultOptions: DraftNumPredict, llama-server's --spec-draft-n-max (0.30.0+).
 inline constexpr std::uint32_t ollama_draft_num_predict = 4;
 
@@ -154,10 +158,12 @@ struct OllamaResult {
   std::vector<std::uint64_t> gpu_totals_bytes;
 };
 
-// What Ollama `release` allocates for `spec` in `format` (a GGUF mix) on `gpus`.
+// What Ollama `release` allocates for `spec` in `format` (a GGUF mix) on `gpus`; `draft`: the
+// Modelfile's DRAFT (0.30.0+: an MTP drafter, llamacpp_add_draft under draft-mtp).
 [[nodiscard]] OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
                                        const OllamaEnv& env, const std::vector<GpuSpec>& gpus,
-                                       std::span<const LlamaCppLora> adapters = {});
+                                       std::span<const LlamaCppLora> adapters = {},
+                                       const DraftModel* draft = nullptr);
 
 // ---- Ollama as an engine (--engine ollama) ----
 

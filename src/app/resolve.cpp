@@ -380,11 +380,12 @@ void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& mode
     if (!vllm_draft) return;
   }
   if (o.draft && s.engine == EngineKind::ollama) {
-    fail_at(o.draft->origin, ErrorCode::invalid_argument, ollama_draft_refusal(s.engine_options.ollama.release));
+    const std::string why = ollama_draft_refusal(s.engine_options.ollama.release);
+    if (!why.empty()) fail_at(o.draft->origin, ErrorCode::invalid_argument, why);
   }
   if (o.draft && s.engine == EngineKind::trtllm && trtllm_draft_kind(o, s)) return;
   if (o.draft && s.engine != EngineKind::generic && s.engine != EngineKind::vllm && s.engine != EngineKind::llamacpp &&
-      s.engine != EngineKind::trtllm) {
+      s.engine != EngineKind::trtllm && s.engine != EngineKind::ollama) {
     fail_at(o.draft->origin, ErrorCode::invalid_argument,
             "speculative decoding is modelled for vLLM, llama.cpp, TensorRT-LLM and the generic estimate, not for " +
                 std::string(engine_traits(s.engine).display));
@@ -427,6 +428,23 @@ void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& mode
     sc.num_speculative_tokens = static_cast<std::uint32_t>(tokens != 0 ? tokens : 3);
   }
   if (s.engine == EngineKind::llamacpp && tokens != 0) s.engine_options.llamacpp.n_draft = static_cast<std::uint32_t>(tokens);
+  if (s.engine == EngineKind::ollama) {
+    // llm/llama_server.go externalDraftType (0.32.7+): a dflash drafter drafts with draft-dflash.
+    const std::string why = ollama_draft_refusal(s.engine_options.ollama.release, r.spec.arch);
+    if (!why.empty()) fail_at(name.origin, ErrorCode::invalid_argument, why);
+    // Passed as --spec-draft-model under draft-mtp: llama-server makes an MTP context on it.
+    const std::string mtp = llamacpp_mtp_refusal(r.spec, 0);
+    if (!mtp.empty()) {
+      fail_at(name.origin, ErrorCode::invalid_argument,
+              "Ollama passes a Modelfile DRAFT to llama-server as an MTP drafter (--spec-type draft-mtp "
+              "--spec-draft-model, llm/llama_server.go appendMTPDraftArgs); " + name.text + ": " + mtp);
+    }
+    if (o.spec_tokens) {
+      fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument,
+              "Ollama takes its draft tokens from the draft_num_predict option (default " +
+                  std::to_string(ollama_draft_num_predict) + "), not from the command line");
+    }
+  }
   const bool head = s.engine == EngineKind::trtllm && trtllm_draft_model(o, model, r.spec, s);
   s.draft = std::make_shared<const DraftModel>(DraftModel{std::move(r.spec), std::move(f), name.text, head});
 }

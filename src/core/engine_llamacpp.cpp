@@ -582,8 +582,11 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   const bool latent = latent_cache(spec);
   check_refusals(r, spec, n_seq, latent);
   // draft-mtp: the MTP blocks are loaded and take their places after the repeating layers.
+  // With an MTP drafter (mtp_on_draft) the target needs only a build with draft-mtp; its own
+  // MTP blocks, where it has them, load all the same (load_mtp follows --spec-type).
   const std::string mtp_error = o.spec_mtp ? llamacpp_mtp_refusal(spec, release) : "";
-  if (r.error.empty() && !mtp_error.empty()) r.error = mtp_error;
+  const bool too_old = o.spec_mtp && release < rel::draft_mtp;
+  if (r.error.empty() && !mtp_error.empty() && (!o.mtp_on_draft || too_old)) r.error = mtp_error;
   const bool mtp = o.spec_mtp && mtp_error.empty();
   // A GGUF file that keeps its MTP blocks has them in n_layer_all whether they load or not:
   // -ngl counts them and glm4moe's / deepseek2's cache holds them (measured, the build of
@@ -599,13 +602,18 @@ LlamaCppResult llamacpp_plan(const ModelSpec& spec, const WeightFormat& format, 
   r.layers = static_cast<std::uint32_t>(placement.n_layer);
   const HostCopies host_copies = place_weights(r, spec, format, placement, o.n_cpu_moe, cuda, mtp);
   place_loras(r, o.loras, placement, o.n_cpu_moe, cuda);
-  const std::uint64_t rs_rows = mtp && rs_rollback(spec.arch) ? 1 + std::uint64_t{o.n_draft} : 1;
-  const std::uint64_t host_kv_layer =
-      place_kv_cache(r, cached, placement, n_seq, latent, cuda, o.no_kv_offload, 0, rs_rows);
-  plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
-  // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
-  r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
-  if (mtp) {
+  // n_rs_seq = need_n_rs_seq(): --spec-draft-n-max under draft-mtp, for the target with or
+  // without a drafter; 0 for the drafter's MTP context.
+  const bool snapshots = (mtp || (o.mtp_on_draft && !too_old)) && !o.mtp_context_only && rs_rollback(spec.arch);
+  const std::uint64_t rs_rows = snapshots ? 1 + std::uint64_t{o.n_draft} : 1;
+  if (!o.mtp_context_only) {
+    const std::uint64_t host_kv_layer =
+        place_kv_cache(r, cached, placement, n_seq, latent, cuda, o.no_kv_offload, 0, rs_rows);
+    plan_compute_buffers(r, spec, placement, host_copies, host_kv_layer, n_seq, window, cuda, latent, o);
+    // The logits output buffer (host): n_vocab x n_seq f32 at first (llama_context::output_reserve).
+    r.host.output_bytes = checked_mul(4 * spec.vocab_size, n_seq);
+  }
+  if (mtp && !o.mtp_on_draft) {
     r.mtp = plan_mtp_context(r, spec, ext, placement, host_copies, n_seq, window, gpus, cuda, latent, o);
     r.mtp->target_caches_mtp = &cached == &ext;
     r.mtp->n_draft = o.n_draft;
@@ -672,7 +680,13 @@ void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_
   d.type_v = o.type_v_draft.value_or(Dtype::f16);
   d.n_cpu_moe = 0;
   d.n_draft = 0;
-  d.spec_mtp = false;
+  // Under draft-mtp the draft model is an MTP drafter (common_speculative_init_result with a
+  // draft model, the build of 2026-09-12): loaded whole with load_mtp and -ngld, one context
+  // of type LLAMA_CONTEXT_TYPE_MTP on it (the target's n_ctx and sequences, -ctkd / -ctvd,
+  // n_rs_seq 0), planned as the target's own MTP context is; no other context of its own.
+  d.spec_mtp = o.spec_mtp;
+  d.mtp_on_draft = false;
+  d.mtp_context_only = o.spec_mtp;
   d.loras.clear(); // the adapters modify the target model only
   const bool shared = (o.release == 0 ? llamacpp_release::newest : o.release) >= llamacpp_release::shared_draft;
   const std::uint64_t n_seq = shared ? contexts : 1;
@@ -694,9 +708,15 @@ void llamacpp_add_draft(LlamaCppResult& r, const DraftModel& draft, std::uint64_
   out.n_ctx = dp.n_ctx;
   out.contexts = contexts;
   out.gpu_layers = dp.gpu_layers;
-  out.total_layers = static_cast<std::uint32_t>(draft.spec.num_layers + 1);
+  out.total_layers = static_cast<std::uint32_t>((dp.mtp ? dp.layers : draft.spec.num_layers) + 1);
   out.type_k = dp.type_k;
   out.type_v = dp.type_v;
+  if (dp.mtp) {
+    out.mtp_layers = dp.mtp->layers;
+    out.kv_layers = dp.mtp->kv_layers;
+    out.type_k = dp.mtp->type_k;
+    out.type_v = dp.mtp->type_v;
+  }
   const auto add = [&](LlamaCppDevice& to, const LlamaCppDevice& from) {
     to.model_bytes = checked_add(to.model_bytes, from.model_bytes, "the draft model");
     to.kv_bytes = checked_add(to.kv_bytes, checked_mul(contexts, from.kv_bytes, "the draft model"), "the draft model");
@@ -850,21 +870,17 @@ EngineSection llamacpp_section(const ModelSpec& model, const Settings& s, const 
   const std::uint64_t n_ctx = checked_mul(s.context_tokens, s.batch, "the context");
   // With a draft model llama-server drafts --draft-max tokens per step (common/common.h
   // common_params_speculative: n_max 16 by default).
-  if (s.draft && o.n_draft == 0) o.n_draft = 16;
   // draft-mtp drafts --spec-draft-n-max tokens (common_params_speculative_draft::n_max, 3 in
-  // the build of 2026-09-12).
-  if (o.spec_mtp && !s.draft && o.n_draft == 0) o.n_draft = 3;
+  // the build of 2026-09-12), with the model's own MTP layers or an MTP drafter.
+  if (o.spec_mtp && o.n_draft == 0) o.n_draft = 3;
+  if (s.draft && o.n_draft == 0) o.n_draft = 16;
+  // common/speculative.cpp: with a draft file and draft-mtp the MTP context is the draft
+  // model's (an MTP drafter GGUF), not the target's.
+  o.mtp_on_draft = o.spec_mtp && s.draft != nullptr;
   const auto plan_on = [&](std::uint32_t n) {
     const std::vector<GpuSpec> gpus(n, g.gpu);
     LlamaCppResult r = llamacpp_plan(model, w, n_ctx, s.batch, gpus, s.overhead_bytes, o);
     if (s.draft) llamacpp_add_draft(r, *s.draft, s.batch, gpus, o);
-    if (s.draft && o.spec_mtp && r.error.empty()) {
-      // common/speculative.cpp: with a draft file and draft-mtp the MTP context is the draft
-      // model's (an MTP drafter GGUF), not the target's.
-      r.error = "--spec-type draft-mtp with a draft model makes it an MTP drafter (--spec-draft-model), which vramcalc "
-                "does not model; without --draft the model's own MTP layers draft";
-      r.fits = false;
-    }
     add_mmproj(r, model, o);
     return r;
   };
@@ -1266,8 +1282,8 @@ constexpr EngineOptionSpec llamacpp_options[] = {
     {"--llamacpp-app", "", "llama.cpp: server (llama-server, default) or library (llama-cli, bindings, Ollama, LM Studio)",
      false, true, llamacpp_app},
     {"--spec-type", "spec_type",
-     "llama.cpp: speculative decoding types: draft-mtp drafts with the model's own MTP layers (from 2026-05-15), "
-     "draft-simple with --draft, none",
+     "llama.cpp: speculative decoding types: draft-mtp drafts with the model's own MTP layers, or with --draft an MTP "
+     "drafter GGUF (from 2026-05-15), draft-simple with --draft, none",
      false, true,
      [](std::string_view t, Settings& s) -> std::optional<Error> {
        const std::string v = to_lower(t);

@@ -473,21 +473,25 @@ std::string ollama_adapter_refusal(const ModelSpec& spec, OllamaRelease release)
   return {};
 }
 
-std::string ollama_draft_refusal(OllamaRelease release) {
+std::string ollama_draft_refusal(OllamaRelease release, std::string_view draft_arch) {
   if (release < ollama_first_draft) {
     return "Ollama " + ollama_release_name(release) +
            " has no speculative decoding: no runner takes a draft model before 0.30.0 (0.23.1 - 0.24 parse a Modelfile "
            "DRAFT only with --experimental and pass it on to none); llama-server's draft arguments came in 0.30.0 "
            "(llm/llama_server.go appendMTPDraftArgs)";
   }
-  return "Ollama " + ollama_release_name(release) +
-         " passes a Modelfile DRAFT to llama-server as an MTP drafter file, --spec-type draft-mtp --spec-draft-model "
-         "(draft-dflash from 0.32.7; llm/llama_server.go appendMTPDraftArgs / appendDraftArgs), which vramcalc does not "
-         "read; a model's own MTP layers are drafted with by themselves and counted without --draft";
+  if (draft_arch == "dflash" && release >= ollama_first_dflash) {
+    return "Ollama " + ollama_release_name(release) +
+           " passes a DRAFT of architecture dflash to llama-server as --spec-type draft-dflash (llm/llama_server.go "
+           "externalDraftType, appendDraftArgs, from 0.32.7), a block-diffusion drafter that reads the target's hidden "
+           "states (common/speculative.cpp common_speculative_impl_draft_dflash), which vramcalc does not model";
+  }
+  return "";
 }
 
 OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, OllamaRelease release,
-                         const OllamaEnv& env, const std::vector<GpuSpec>& gpus, std::span<const LlamaCppLora> adapters) {
+                         const OllamaEnv& env, const std::vector<GpuSpec>& gpus, std::span<const LlamaCppLora> adapters,
+                         const DraftModel* draft) {
   OllamaResult out;
   const OllamaModelFacts facts = ollama_model_facts(spec);
   // From 0.30.0 llama-server drafts with a GGUF's own MTP layers by itself (llm/llama_server.go
@@ -497,6 +501,10 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
   const bool mtp = spec.mtp_layers > 0 && release >= ollama_first_draft &&
                    llamacpp_mtp_refusal(spec, ollama_settings(release, env, facts, gpus).llamacpp_release).empty();
   out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1 + (mtp ? spec.mtp_layers : 0));
+  // A Modelfile DRAFT (0.30.0+): EnableMTP only without one (NewLlamaServerRunner: DraftModelPath
+  // == ""); appendMTPDraftArgs adds --spec-draft-model PATH to draft-mtp, so llama-server makes
+  // the MTP context on the drafter (llamacpp_add_draft) and the target loads its MTP blocks only.
+  const bool drafter = draft != nullptr && release >= ollama_first_draft;
 
   const auto attempt = [&](std::uint64_t parallel, const std::vector<GpuSpec>& use, std::optional<std::uint32_t> ngl) {
     OllamaSettings s = ollama_settings(release, env, facts, gpus);
@@ -507,11 +515,13 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
                                      : 0;
     OllamaLlamaCpp q = ollama_llamacpp_request(s, buffer, adapters);
     if (ngl && !s.num_gpu) q.options.n_gpu_layers = ngl;
-    if (mtp) {
+    if (mtp || drafter) {
       q.options.spec_mtp = true;
+      q.options.mtp_on_draft = drafter;
       q.options.n_draft = ollama_draft_num_predict;
     }
     LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
+    if (drafter) llamacpp_add_draft(lr, *draft, q.n_seq, use, q.options);
     return std::tuple{std::move(s), std::move(q), std::move(lr)};
   };
   // What Ollama's layout compares with a GPU's free memory: llama.cpp's allocations and Ollama's
@@ -609,7 +619,7 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
   if (w.kind == FormatKind::gguf) {
     w.llamacpp_release = ollama_settings(o.release, env, ollama_model_facts(model), gpus).llamacpp_release;
   }
-  os.plan = ollama_plan(model, w, o.release, env, gpus, o.loras);
+  os.plan = ollama_plan(model, w, o.release, env, gpus, o.loras, s.draft.get());
   const OllamaResult& r = os.plan;
   const OllamaSettings& st = r.settings;
   os.weights = w.id;
@@ -660,6 +670,13 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
                       "hasMTPDraft, appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " +
                       std::to_string(ollama_draft_num_predict) + ", from 0.30.0); it is counted (llama.cpp's MTP "
                       "blocks, MTP context and state snapshots, in the rows below).");
+  } else if (r.llamacpp.draft) {
+    e.notes.push_back("Ollama " + ollama_release_name(st.release) +
+                      " passes the Modelfile DRAFT to llama-server as an MTP drafter (llm/llama_server.go "
+                      "appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " +
+                      std::to_string(ollama_draft_num_predict) +
+                      " --spec-draft-model PATH, from 0.30.0): its weights and its MTP context are counted, in the "
+                      "rows below.");
   } else if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
     e.notes.push_back("Ollama " + ollama_release_name(st.release) +
                       " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "

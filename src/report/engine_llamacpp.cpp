@@ -68,8 +68,20 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
     // 0 where the tower's clip graph is not modelled.
     out["mmproj_compute_bytes"] = p.mmproj_compute_bytes;
   }
+  llamacpp_json_tail(out, e, p);
+  return out;
+}
+
+} // namespace
+
+ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
+  return ojson{{"name", e.name()}, {"version", e.version}, {"gpu", e.gpu}, {"gpus", p.gpus.size()},
+               {"context_tokens", e.context_tokens}, {"batch", e.batch}};
+}
+
+void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
   if (p.draft) {
-    // Only with a draft model (-md / --draft), so documents without one stay as they were.
+    // Only with a draft model (-md / --draft, Ollama 0.30+ DRAFT), so documents without one stay as they were.
     const LlamaCppDraft& d = *p.draft;
     out["draft"] = ojson{{"model", d.name},
                          {"weights", d.weights},
@@ -83,19 +95,12 @@ ojson section_json(const EngineSection& e, const LlamaCppSection& l) {
                          {"kv_bytes_per_context", d.kv_bytes},
                          {"compute_bytes_per_context", d.compute_bytes},
                          {"total_bytes", d.total()}};
+    if (d.mtp_layers > 0) {
+      // Only for an MTP drafter (--spec-draft-model under draft-mtp).
+      out["draft"]["mtp_layers"] = d.mtp_layers;
+      out["draft"]["mtp_kv_layers"] = d.kv_layers;
+    }
   }
-  llamacpp_json_tail(out, e, p);
-  return out;
-}
-
-} // namespace
-
-ojson llamacpp_json_head(const EngineSection& e, const LlamaCppResult& p) {
-  return ojson{{"name", e.name()}, {"version", e.version}, {"gpu", e.gpu}, {"gpus", p.gpus.size()},
-               {"context_tokens", e.context_tokens}, {"batch", e.batch}};
-}
-
-void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult& p) {
   // Only with --lora (llama.cpp's, or Ollama's ADAPTER), so documents without stay as they were.
   if (p.lora_adapters > 0) {
     out["lora"] = ojson{{"adapters", p.lora_adapters}, {"rank", p.lora_rank}, {"bytes", p.lora_bytes}};
@@ -127,11 +132,27 @@ void llamacpp_json_tail(ojson& out, const EngineSection& e, const LlamaCppResult
   out["notes"] = e.notes;
 }
 
-std::string llamacpp_mtp_line(const LlamaCppResult& p, const RenderOptions& o) {
-  if (!p.mtp) return "";
-  const LlamaCppMtp& m = *p.mtp;
+std::string llamacpp_draft_lines(const LlamaCppResult& p, const RenderOptions& o) {
   const UnitSystem u = o.units;
-  return detail::wrap(
+  std::string out;
+  if (p.draft) {
+    const LlamaCppDraft& d = *p.draft;
+    const std::string kind =
+        d.mtp_layers == 0 ? std::string("Draft model")
+                          : fmt::format("MTP drafter (--spec-draft-model under draft-mtp, {} MTP block{}, its MTP context "
+                                        "caching {} layers)",
+                                        d.mtp_layers, d.mtp_layers == 1 ? "" : "s", d.kv_layers);
+    out += detail::wrap(fmt::format("{} {} ({}, {}/{} layers on GPU): weights {}, {} context{} of {} cells "
+                                    "(cache {} / {}) each KV {} + compute {}; {} in all, in the rows below",
+                                    kind, d.name, d.weights, d.gpu_layers, d.total_layers, format_bytes(d.weights_bytes, u),
+                                    d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
+                                    ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
+                                    format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
+                        o.width, "  ", "    ");
+  }
+  if (!p.mtp) return out;
+  const LlamaCppMtp& m = *p.mtp;
+  return out + detail::wrap(
       fmt::format("MTP drafting (--spec-type draft-mtp, {} draft tokens): {} MTP block{} {}, one MTP context of {} "
                   "cells caching {} layer{} (cache {} / {}) KV {} + compute {}{}; {} in all, in the rows below",
                   m.n_draft, m.layers, m.layers == 1 ? "" : "s", format_bytes(m.weights_bytes, u), with_commas(m.n_ctx),
@@ -242,17 +263,7 @@ std::string engine_text(const EngineSection& e, const LlamaCppSection& l, const 
   out += detail::wrap(fmt::format("KV cache {} ({}){}", format_bytes(p.kv_bytes, u), cache,
                                   p.state_bytes > 0 ? fmt::format(", recurrent state {}", format_bytes(p.state_bytes, u)) : ""),
                       o.width, "  ", "    ");
-  if (p.draft) {
-    const LlamaCppDraft& d = *p.draft;
-    out += detail::wrap(fmt::format("Draft model {} ({}, {}/{} layers on GPU): weights {}, {} context{} of {} cells "
-                                    "(cache {} / {}) each KV {} + compute {}; {} in all, in the rows below",
-                                    d.name, d.weights, d.gpu_layers, d.total_layers, format_bytes(d.weights_bytes, u),
-                                    d.contexts, d.contexts == 1 ? "" : "s", with_commas(d.n_ctx),
-                                    ggml_type_name(d.type_k), ggml_type_name(d.type_v), format_bytes(d.kv_bytes, u),
-                                    format_bytes(d.compute_bytes, u), format_bytes(d.total(), u)),
-                        o.width, "  ", "    ");
-  }
-  out += llamacpp_mtp_line(p, o);
+  out += llamacpp_draft_lines(p, o);
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {

@@ -141,7 +141,7 @@ std::string engine_text(const EngineSection& e, const OllamaSection& os, const R
                             " \u00b7 ", o.width, "  ", "  ");
   out += detail::wrap(fmt::format("KV cache {} ({} cells)", format_bytes(p.kv_bytes, u), with_commas(p.cells * p.n_stream)),
                       o.width, "  ", "    ");
-  out += llamacpp_mtp_line(p, o);
+  out += llamacpp_draft_lines(p, o);
   out += llamacpp_device_table(p, o, st);
   std::string verdict_line;
   if (!p.error.empty()) {

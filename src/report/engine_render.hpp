@@ -47,8 +47,9 @@ struct JsonObject {
 // this: <why>."; the check's, "llama.cpp would refuse: <why>"); the texts from files it holds.
 struct Style;
 [[nodiscard]] std::string llamacpp_device_table(const LlamaCppResult& plan, const RenderOptions& o, const Style& st);
-// The line of --spec-type draft-mtp's MTP blocks and context ("" without it).
-[[nodiscard]] std::string llamacpp_mtp_line(const LlamaCppResult& plan, const RenderOptions& o);
+// The lines of the draft model (-md; an MTP drafter under draft-mtp, Ollama 0.30+ DRAFT) and of
+// --spec-type draft-mtp's own MTP blocks and context ("" without either).
+[[nodiscard]] std::string llamacpp_draft_lines(const LlamaCppResult& plan, const RenderOptions& o);
 [[nodiscard]] nlohmann::ordered_json llamacpp_json_head(const EngineSection& e, const LlamaCppResult& plan);
 void llamacpp_json_tail(nlohmann::ordered_json& out, const EngineSection& e, const LlamaCppResult& plan);
 [[nodiscard]] std::string llamacpp_refusal(const LlamaCppResult& plan);

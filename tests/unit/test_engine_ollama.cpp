@@ -753,7 +753,11 @@ TEST_CASE("Ollama: the releases whose own engine refuses adapters, and draft mod
   // Llama runs on the llama runner in every release.
   CHECK(ollama_adapter_refusal(model("llama3.1-8b"), release("0.20.0")).empty());
   // Draft models: none before 0.30.0; from it a Modelfile DRAFT is an MTP drafter file
-  // (--spec-draft-model), not read (a model's own MTP layers are counted: test_llamacpp_mtp.cpp).
+  // (--spec-draft-model), sized (test_llamacpp_mtp.cpp); from 0.32.7 a dflash one drafts with
+  // draft-dflash, not modelled (before it, passed as draft-mtp).
   CHECK(ollama_draft_refusal(release("0.24.0")).find("has no speculative decoding") != std::string::npos);
-  CHECK(ollama_draft_refusal(release("0.30.0")).find("which vramcalc does not read") != std::string::npos);
+  CHECK(ollama_draft_refusal(release("0.30.0")).empty());
+  CHECK(ollama_draft_refusal(release("0.32.7"), "glm4moe").empty());
+  CHECK(ollama_draft_refusal(release("0.32.6"), "dflash").empty());
+  CHECK(ollama_draft_refusal(release("0.32.7"), "dflash").find("draft-dflash") != std::string::npos);
 }

@@ -301,3 +301,115 @@ TEST_CASE("a glm4moe GGUF file that keeps its MTP block: -ngl and the cache coun
   CHECK(234'560ull - on.host.model_bytes == 3 * 256 + 2 * 32);
   CHECK_FALSE(off.mtp.has_value());
 }
+
+TEST_CASE("draft-mtp with --spec-draft-model: an MTP drafter GGUF with its own MTP context, measured (CPU)") {
+  // tests/data/files/mtp-tiny-glm4moe.gguf: MTP_ONLY=1 tests/oracle/mtp/gen_glm4moe.py f16 with
+  // the shape of tiny-glm4moe-mtp.gguf (64 x 2 x 1 x 32 x 32 x 2 x 1 x 64), as
+  // convert_hf_to_gguf.py --mtp writes one: the same header (block_count 3, nextn_predict_layers
+  // 1), token_embd, output_norm, output and blk.2 only. Measured with tests/oracle/mtp/probe.cpp
+  // (its DRAFTER argument: the drafter loaded with load_mtp, its MTP context against the
+  // target's) at -c 4096 -np 1 -ub 32, flash attention on, f16 caches, the build of 2026-09-12
+  // (tests/data/llamacpp/mtp_drafter.csv, rows 1 and 2):
+  // target model 234,560, cache 1,572,864, compute 328,480; drafter model 96,800, MTP context
+  // cache 1,572,864, compute 295,712.
+  const std::string data = std::string(VRAMCALC_TEST_DATA) + "/files/";
+  const auto target = io::open_model_files(data + "tiny-glm4moe-mtp.gguf");
+  const auto drafter = io::open_model_files(data + "mtp-tiny-glm4moe.gguf");
+  REQUIRE(target.has_value());
+  REQUIRE(drafter.has_value());
+  CHECK(drafter->spec.num_layers == 2);
+  CHECK(drafter->spec.mtp_layers == 1);
+  LlamaCppOptions o = cpu_options(true);
+  o.cuda = false;
+  o.mtp_on_draft = true;
+  LlamaCppResult r = llamacpp_plan(target->spec, target->format, 4096, 1, {}, 0, o);
+  REQUIRE(r.error.empty());
+  // The target makes no MTP context of its own; it still loads its MTP block (load_mtp).
+  CHECK_FALSE(r.mtp.has_value());
+  CHECK(r.kv_bytes == 1'572'864ull);
+  CHECK(234'560ull - r.host.model_bytes == 3 * 256 + 2 * 32);
+  const std::uint64_t target_compute = r.host.compute_bytes;
+  llamacpp_add_draft(r, DraftModel{drafter->spec, drafter->format, "mtp-tiny-glm4moe.gguf"}, 1, {}, o);
+  REQUIRE(r.error.empty());
+  REQUIRE(r.draft.has_value());
+  const LlamaCppDraft& d = *r.draft;
+  CHECK(d.mtp_layers == 1);
+  // glm4moe's MTP context caches every block of the file (no layer filter), measured:
+  // 4,096 cells x 3 layers x (K + V) 2 x (1 KV head x 32) x 2 bytes.
+  CHECK(d.kv_layers == 3);
+  CHECK(d.kv_bytes == 4096ull * 3 * 2 * 32 * 2);
+  CHECK(d.kv_bytes == 1'572'864ull);
+  CHECK(d.n_ctx == 4096);
+  CHECK(d.contexts == 1);
+  CHECK(d.total_layers == 4);
+  // The drafter's tensors, 96,800 bytes measured: token_embd and output 64 x 64 f16 (8,192
+  // each), output_norm 256; blk.2: q and o 8,192 each, k and v 4,096 each, the 3 expert stacks
+  // 2 x 64 x 32 f16 (8,192 each), the shared expert's 3 x 4,096, eh_proj 128 x 64 f16 16,384,
+  // the router 64 x 2 f32 512, five norms of 256, the biases 256 + 128 + 128, exp_probs_b 32
+  // (padded). vramcalc counts 800 bytes (0.8%) fewer: 288 of them are post_attention_norm (256)
+  // and exp_probs_b (32), which its generic glm4moe reading leaves unmatched in the target too;
+  // the other 512 (the size of the router, or of two norms) are not traced yet.
+  const std::uint64_t file = 2 * 8192 + 256 + 2 * 8192 + 2 * 4096 + 3 * 8192 + 3 * 4096 + 16384 + 512 + 5 * 256 +
+                             256 + 128 + 128 + 32;
+  CHECK(file == 96'800ull);
+  CHECK(d.weights_bytes == file - 800);
+  // Its MTP context's compute buffer: the estimate of the target's own MTP context (the same
+  // graph on the same shapes), 32 tokens x (mask 2 x 4,096 + 12 x FF 128 + 8 x 64 + 20) =
+  // 328,320; measured 295,712 (+11%), the target's 328,480.
+  CHECK(d.compute_bytes == 32ull * (2 * 4096 + 12 * 128 + 8 * 64 + 20));
+  CHECK(r.host.compute_bytes == target_compute + d.compute_bytes);
+  // The two contexts' caches on the host.
+  CHECK(r.host.kv_bytes == 2 * 1'572'864ull);
+}
+
+TEST_CASE("draft-mtp with --spec-draft-model: a drafter without MTP layers is refused, the target need not have them") {
+  const std::string data = std::string(VRAMCALC_TEST_DATA) + "/files/";
+  const auto target = io::open_model_files(data + "tiny-glm4moe-mtp.gguf");
+  REQUIRE(target.has_value());
+  ModelSpec plain = tiny_glm4moe();
+  plain.mtp_layers = 0;
+  LlamaCppOptions o = cpu_options(true);
+  o.cuda = false;
+  o.mtp_on_draft = true;
+  // A target without MTP layers drafts with a drafter: no refusal for it.
+  LlamaCppResult r = llamacpp_plan(plain, format_of("gguf-f32"), 4096, 1, {}, 0, o);
+  CHECK(r.error.empty());
+  // common_speculative_init_result: llama_init_from_model of an MTP context on a model with
+  // n_layer_nextn 0 fails ("failed to create MTP context").
+  llamacpp_add_draft(r, DraftModel{plain, format_of("gguf-f32"), "plain"}, 1, {}, o);
+  CHECK(r.error.find("the draft model: --spec-type draft-mtp: the model has no MTP") == 0);
+  // Before PR #22673 there is no draft-mtp at all.
+  o.release = 20260501;
+  CHECK_FALSE(llamacpp_plan(plain, format_of("gguf-f32"), 4096, 1, {}, 0, o).error.empty());
+}
+
+TEST_CASE("Ollama 0.30.0 --draft: the Modelfile DRAFT as llama-server's MTP drafter, 4 draft tokens") {
+  // llm/llama_server.go (v0.30.0): with a DraftModelPath EnableMTP stays off and
+  // appendMTPDraftArgs passes --spec-type draft-mtp --spec-draft-n-max 4 --spec-draft-model PATH.
+  const std::string data = std::string(VRAMCALC_TEST_DATA) + "/files/";
+  const auto target = io::open_model_files(data + "tiny-glm4moe-mtp.gguf");
+  const auto drafter = io::open_model_files(data + "mtp-tiny-glm4moe.gguf");
+  REQUIRE(target.has_value());
+  REQUIRE(drafter.has_value());
+  const DraftModel draft{drafter->spec, drafter->format, "mtp-tiny-glm4moe.gguf"};
+  OllamaEnv env;
+  env.num_ctx = 4096;
+  const GpuSpec& gpu = catalog_gpu("rtx4090");
+  const OllamaResult r = ollama_plan(target->spec, target->format, OllamaRelease{0, 30, 0}, env, {gpu}, {}, &draft);
+  REQUIRE(r.llamacpp.error.empty());
+  CHECK(r.request.options.spec_mtp);
+  CHECK(r.request.options.mtp_on_draft);
+  CHECK_FALSE(r.llamacpp.mtp.has_value());
+  REQUIRE(r.llamacpp.draft.has_value());
+  CHECK(r.llamacpp.draft->mtp_layers == 1);
+  // The drafter's MTP context: the target's cells (num_ctx x parallel), its 3 blocks cached.
+  CHECK(r.llamacpp.draft->n_ctx == r.llamacpp.n_ctx);
+  CHECK(r.llamacpp.draft->kv_bytes == r.llamacpp.n_ctx * 3 * 2 * 32 * 2);
+  // One sequence: the target reserves logits for 1 x (1 + 4) outputs.
+  CHECK(r.llamacpp.n_outputs == 5);
+  // The target's 2 blocks, its MTP block and the output layer.
+  CHECK(r.model_layers == 4);
+  // Before 0.30.0 there is no drafting: the draft is not planned.
+  const OllamaResult old = ollama_plan(target->spec, target->format, OllamaRelease{0, 29, 0}, env, {gpu}, {}, &draft);
+  CHECK_FALSE(old.llamacpp.draft.has_value());
+}

@@ -4,6 +4,10 @@ nextn_predict_layers 1) for the MTP probe (probe.cpp): zero weights, no tokenize
 (tokenizer.ggml.model "none" and glm4moe.vocab_size), with ../mmproj/minigguf.py (no numpy).
 
 usage: python3 gen_glm4moe.py OUT.gguf [f16|f32] [N_EMBD N_HEAD N_HEAD_KV HEAD_DIM N_FF_EXP N_EXPERT N_USED N_VOCAB]
+
+With MTP_ONLY=1 in the environment it writes an MTP drafter GGUF as convert_hf_to_gguf.py --mtp
+does (conversion/glm.py filter_tensors with mtp_only): the same header, token_embd, output_norm,
+output and the MTP block only, no repeating block's tensor.
 """
 import os
 import sys
@@ -44,7 +48,8 @@ def t(name, ne, norm=False):  # ne in GGUF order: [ne0, ne1, ...]
 
 
 t("token_embd.weight", [N_EMBD, N_VOCAB])
-for i in range(N_ALL):
+MTP_ONLY = os.environ.get("MTP_ONLY") == "1"
+for i in range(N_LAYER if MTP_ONLY else 0, N_ALL):
     p = f"blk.{i}."
     t(p + "attn_norm.weight", [N_EMBD], True)
     t(p + "attn_q.weight", [N_EMBD, N_HEAD * HEAD_DIM])

@@ -37,7 +37,7 @@ static void report(const char * what, llama_context * ctx) {
 
 int main(int argc, char ** argv) {
     if (argc < 9) {
-        fprintf(stderr, "usage: %s MODEL LOAD_MTP N_CTX N_SEQ FA N_UBATCH N_OUTPUTS_MAX KV_UNIFIED\n", argv[0]);
+        fprintf(stderr, "usage: %s MODEL LOAD_MTP N_CTX N_SEQ FA N_UBATCH N_OUTPUTS_MAX KV_UNIFIED [DRAFTER]\n", argv[0]);
         return 2;
     }
     llama_log_set(log_cb, nullptr);
@@ -62,6 +62,14 @@ int main(int argc, char ** argv) {
     if (!tgt) return 1;
     printf("model_size=%llu\n", (unsigned long long) llama_model_size(model));
     report("target", tgt);
+    // DRAFTER (--spec-draft-model under draft-mtp): an MTP drafter GGUF loaded as a model of its
+    // own with load_mtp, its MTP context made as above against the target's context.
+    llama_model * drafter = nullptr;
+    if (argc > 9) {
+        drafter = llama_model_load_from_file(argv[9], mp);
+        if (!drafter) return 1;
+        printf("drafter_size=%llu\n", (unsigned long long) llama_model_size(drafter));
+    }
     if (mp.load_mtp) {
         llama_context_params dp = cp;
         dp.ctx_type = LLAMA_CONTEXT_TYPE_MTP;
@@ -70,12 +78,13 @@ int main(int argc, char ** argv) {
         dp.n_outputs_max = cp.n_seq_max;
         dp.n_outputs_max_per_seq = 1;
         dp.ctx_other = tgt;
-        llama_context * mtp = llama_init_from_model(model, dp);
+        llama_context * mtp = llama_init_from_model(drafter ? drafter : model, dp);
         if (!mtp) return 1;
         report("mtp", mtp);
         llama_free(mtp);
     }
     llama_free(tgt);
+    if (drafter) llama_model_free(drafter);
     llama_model_free(model);
     return 0;
 }
