@@ -272,8 +272,14 @@ std::optional<ClipTower> merged_clip_tower(const std::string& type, const json& 
     merge = positive(v, "spatial_merge_size", where).value_or(2);
     // A DeepStack layer before the last two blocks keeps its output live to the graph's end.
     if (const auto d = v.find("deepstack_visual_indexes"); d != v.end() && d->is_array()) {
-      for (const json& i : *d) t.deepstack_kept += i.is_number_unsigned() && i.get<std::uint64_t>() + 2 < t.blocks ? 1u : 0u;
+      for (const json& i : *d) {
+        if (!i.is_number_unsigned()) continue;
+        t.deepstack_kept += i.get<std::uint64_t>() + 2 < t.blocks ? 1u : 0u;
+        t.deepstack_before_last += i.get<std::uint64_t>() + 1 < t.blocks ? 1u : 0u;
+      }
     }
+    // The merger's output width: the DeepStack features' (flash attention's final concat).
+    if (type != "qwen2_5_vl") t.projection_width = present(v, "out_hidden_size", where);
   } else if (type == "gemma4") {
     t.projector = "gemma4v";
     merge = positive(v, "pooling_kernel_size", where).value_or(3);
