@@ -199,7 +199,8 @@ struct ClipTower {
   std::uint64_t patch_size = 0;   // clip.vision.patch_size (the warmup image is patches x patch_size^2 x 3 f32 pixels)
   std::uint64_t blocks = 0;       // clip.vision.block_count (0: not given)
   std::uint64_t deepstack_kept = 0; // qwen3vl: DeepStack layers before the last two blocks (their outputs stay live)
-  std::uint64_t projection_width = 0; // pixtral: the projector's output width (its [IMG_BREAK] rows)
+  std::uint64_t projection_width = 0; // pixtral: the projector's output width (its [IMG_BREAK] rows); qwen3vl: its DeepStack features
+  std::uint64_t deepstack_before_last = 0; // qwen3vl: DeepStack layers before the last block (live in a later block's MLP)
 };
 
 struct ModelSpec {

@@ -831,10 +831,7 @@ std::vector<std::string> llamacpp_notes(const ModelSpec& model, const Settings& 
                                ? " The encoder's compute buffer, reserved at its warmup, is not counted: its " +
                                      llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector +
                                      " graph has no exact rule at this shape with flash attention " + (p.flash_attn ? "on" : "off") +
-                                     " (measured: docs/engines.md, \"Vision projector\"" +
-                                     (llamacpp_mmproj_tower(model, s.engine_options.llamacpp)->projector == "qwen3vl_merger"
-                                          ? "; 248 to 372 MiB for Qwen3-VL and Qwen3.5 with flash attention)."
-                                          : ").")
+                                     " (measured: docs/engines.md, \"Vision projector\")."
                                : std::string(" The encoder's compute buffer, reserved at its warmup, is not counted: "
                                              "measured with flash attention 121 MiB (Gemma 3) to 705 MiB (Qwen2.5-VL), "
                                              "without it 1.1 to 4.9 GiB (gguf-parser-go #44).")));
@@ -987,6 +984,7 @@ struct ClipRule {
   std::uint64_t break_rows;
   bool class_token;      // n + 1 positions (the CLS token), scores padded to 32 bytes
   bool (*covers)(const ClipTower&);
+  std::uint64_t (*stages)(const ClipTower&); // instead of the n x (ffn, width) term: the largest of several stages
 };
 
 // A single block peaks elsewhere, except in the towers with a class token (internvl, llama4).
@@ -1011,37 +1009,71 @@ bool kimik25_fa_layout(const ClipTower& t) { return t.width <= 6 * t.patch_size 
 // (16 heads at n 1,024 and ffn 4,096 measured exact, 8 heads not).
 bool pixtral_scores_peak(const ClipTower& t) { return t.blocks != 1 && t.heads * t.patches >= 3 * t.ffn_width; }
 
+// Qwen3-VL / Qwen3.5 with flash attention (allocator traces, tests/oracle/mmproj): the graph's
+// DeepStack branches are built from the output tensor back, so they run after the last block and
+// the k DeepStack block outputs before the last two blocks stay live (n x width f32 each, U =
+// 4nE). Three stages peak, each above the image's freed block and the positions: a block's
+// attention (the residual and the k kept outputs, Q, a freed U, the fused QKV 3U and K: (6 + k)
+// U); a block's MLP after m DeepStack layers (m counting those before the last block: two U and m
+// U, then the up projection's n x ffn f32); the final concat of three DeepStack features (n x W
+// f32 each, W the projection width) over four U: the first feature, the two-feature concat and
+// the three-feature concat, 6 n W.
+std::uint64_t qwen3vl_fa_stages(const ClipTower& t) {
+  const char* what = "the mmproj compute buffer";
+  const std::uint64_t u = checked_mul(checked_mul(4, t.patches, what), t.width, what);
+  const std::uint64_t attention = checked_mul(6 + t.deepstack_kept, u, what);
+  const std::uint64_t mlp = checked_add(checked_mul(2 + t.deepstack_before_last, u, what),
+                                        checked_mul(checked_mul(4, t.patches, what), t.ffn_width, what), what);
+  const std::uint64_t concat = t.deepstack_kept == 3 ? checked_add(checked_mul(4, u, what),
+                                                                   checked_mul(checked_mul(6, t.patches, what), t.projection_width, what), what)
+                                                     : 0;
+  return std::max({attention, mlp, concat});
+}
+
+// Where those stages were measured: the n x width blocks too large for the image's freed block
+// (3 patch^2 < width); no DeepStack layer kept, up to 4 blocks (k 1 to 3), or the real towers' three
+// spaced layers of 24 blocks or more with features narrower than U (W < 4 width; with 5 blocks and
+// layers 0-2 the freed outputs merge and the concat peaks lower).
+bool qwen3vl_fa_layout(const ClipTower& t) {
+  if (t.blocks < 2 || 3 * t.patch_size * t.patch_size >= t.width) return false;
+  if (t.deepstack_kept == 0 || t.blocks <= 4) return true;
+  return t.deepstack_kept == 3 && t.blocks >= 24 && t.projection_width != 0 && t.projection_width < 4 * t.width;
+}
+
 constexpr ClipRule clip_rules[] = {
     // SigLIP: the up projection's output with three n x width tensors; scores with six.
-    {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, false, any_tower},
-    {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, false, any_tower},
+    {"gemma3", true, 4, 12, false, false, 0, false, 0, 0, false, any_tower, nullptr},
+    {"gemma3", false, 0, 24, false, true, 0, false, 0, 0, false, any_tower, nullptr},
     // Gemma 4: the gated MLP's three n x ffn tensors with three n x width, the image and pos_x / pos_y.
-    {"gemma4v", true, 12, 12, false, false, 0, true, 2, 0, false, any_tower},
-    {"gemma4v", false, 0, 20, false, true, 0, true, 2, 0, false, any_tower},
+    {"gemma4v", true, 12, 12, false, false, 0, true, 2, 0, false, any_tower, nullptr},
+    {"gemma4v", false, 0, 20, false, true, 0, true, 2, 0, false, any_tower, nullptr},
     // Qwen2.5-VL: with flash attention the f32 mask's freed block, the f16 mask, four n x width
     // blocks and the MLP output past them; without, the scores, the f32 mask and five n x width.
     // Both with the image, 4 M-RoPE positions a patch and the two window indices.
-    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 4, 0, false, qwen25vl_fa_layout},
-    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 4, 0, false, any_tower},
+    {"qwen2.5vl_merger", true, 4, 16, false, false, 6, true, 4, 0, false, qwen25vl_fa_layout, nullptr},
+    {"qwen2.5vl_merger", false, 0, 20, false, true, 4, true, 4, 0, false, any_tower, nullptr},
     // Qwen3-VL / Qwen3.5 without flash attention: scores, seven n x width, one more for each
-    // DeepStack layer whose output waits for the end of the graph. With it: no rule.
-    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 4, 0, false, any_tower},
+    // DeepStack layer whose output waits for the end of the graph. With it: the largest of block
+    // attention, a late MLP and the final DeepStack concat (qwen3vl_fa_stages), above the image's
+    // freed block and the 4 M-RoPE positions a patch.
+    {"qwen3vl_merger", false, 0, 28, true, true, 0, true, 4, 0, false, any_tower, nullptr},
+    {"qwen3vl_merger", true, 0, 0, false, false, 0, true, 4, 0, false, qwen3vl_fa_layout, qwen3vl_fa_stages},
     // Mistral Small 3.1: block 1's gated MLP 2.5 n x width blocks higher than it would sit (the
     // f16 K / V copies split the freed blocks); without, block 0's scores past five n x width.
-    {"pixtral", true, 12, 14, false, false, 0, true, 2, 16, false, pixtral_fa_layout},
-    {"pixtral", false, 0, 20, false, true, 0, true, 2, 16, false, pixtral_scores_peak},
+    {"pixtral", true, 12, 14, false, false, 0, true, 2, 16, false, pixtral_fa_layout, nullptr},
+    {"pixtral", false, 0, 20, false, true, 0, true, 2, 16, false, pixtral_scores_peak, nullptr},
     // InternViT-300M (InternVL 1B-14B): n + 1 positions (the class token); its plain MLP's output
     // with three n x width tensors as Gemma 3's, or the scores with four. The 6B tower's q / k
     // norms lay it out otherwise (not counted: the header reader and the catalog leave it out).
-    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower},
-    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower},
+    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower, nullptr},
+    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower, nullptr},
     // Llama 4: n + 1 positions too; its MLP's output with two n x width tensors, or the scores with
     // five, both above the image's freed block and pos_h / pos_w.
-    {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower},
-    {"llama4", false, 0, 20, false, true, 0, true, 2, 0, true, any_tower},
+    {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower, nullptr},
+    {"llama4", false, 0, 20, false, true, 0, true, 2, 0, true, any_tower, nullptr},
     // Kimi K2.5 with flash attention: its plain MLP's output 3.5 n x width blocks up, as pixtral's
     // (the f16 K / V copies in the image's freed block); pos_h / pos_w. Without: no rule (one run).
-    {"kimik25", true, 4, 14, false, false, 0, true, 2, 0, false, kimik25_fa_layout},
+    {"kimik25", true, 4, 14, false, false, 0, true, 2, 0, false, kimik25_fa_layout, nullptr},
 };
 
 } // namespace
@@ -1057,8 +1089,9 @@ std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
   const char* what = "the mmproj compute buffer";
   const std::uint64_t n = rule->class_token ? checked_add(t.patches, 1, what) : t.patches;
   const std::uint64_t width_bytes = rule->width_bytes + (rule->deepstack ? checked_mul(4, t.deepstack_kept, what) : 0);
-  std::uint64_t bytes = checked_mul(n, checked_add(checked_mul(rule->ffn_bytes, t.ffn_width, what),
-                                                   checked_mul(width_bytes, t.width, what), what), what);
+  std::uint64_t bytes = rule->stages ? rule->stages(t)
+                                     : checked_mul(n, checked_add(checked_mul(rule->ffn_bytes, t.ffn_width, what),
+                                                                  checked_mul(width_bytes, t.width, what), what), what);
   if (rule->scores) {
     const std::uint64_t scores = checked_mul(checked_mul(checked_mul(4, t.heads, what), n, what), n, what);
     bytes = checked_add(bytes, checked_add(scores, (32 - scores % 32) % 32, what), what); // ggml's 32-byte alignment

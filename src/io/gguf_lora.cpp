@@ -108,16 +108,17 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   ClipTower t{out.projector, llamacpp_clip_warmup_patches(out.projector, size, *patch, merge), *heads, *width, *ffn,
               f.origin, *patch, *blocks, 0, 0};
   if (t.patches == 0) return out;
-  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live;
-  // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows'.
+  // qwen3vl: a DeepStack layer (v.deepstack.N.*) before the last two blocks keeps its output live
+  // (and one before the last block is live in a later block's MLP);
+  // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows' (qwen3vl: the DeepStack features').
   for (const GgufTensorInfo& g : f.tensors) {
     if (g.name == "mm.2.weight") t.projection_width = g.ne[1];
     if (g.name == "v.blk.0.attn_q_norm.weight" && out.projector == "internvl") return out; // InternViT-6B: no rule
     unsigned layer = 0;
     char tail[8] = {};
-    if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight" &&
-        layer + 2 < *blocks) {
-      ++t.deepstack_kept;
+    if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight") {
+      if (layer + 2 < *blocks) ++t.deepstack_kept;
+      if (layer + 1 < *blocks) ++t.deepstack_before_last;
     }
   }
   // gemma3's rule starts at 2,304 patches (under it the input and patch embedding peak).

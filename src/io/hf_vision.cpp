@@ -4,6 +4,7 @@
 #include "vramcalc/io/hf_config.hpp"
 
 #include "json_util.hpp"
+#include "vramcalc/engine_llamacpp.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/units.hpp"
 
@@ -245,18 +246,94 @@ std::expected<std::optional<ImageProcessor>, Error> hf_image_processor(std::stri
   }
 }
 
+namespace {
+
+// Outside gemma3 a key the clip tower needs and the config leaves out leaves it uncounted
+// (transformers' defaults are not taken); a malformed one is an error.
+struct Absent {};
+
+std::uint64_t present(const json& o, const char* key, const std::string& where) {
+  if (const auto n = positive(o, key, where)) return *n;
+  throw Absent{};
+}
+
+// clip.cpp's tower facts from vision_config under the names llama.cpp's converter
+// (convert_hf_to_gguf.py) writes for each projector but gemma3's; nullopt where no compute
+// buffer rule covers the model (docs/engines.md, "Vision projector").
+std::optional<ClipTower> merged_clip_tower(const std::string& type, const json& c, const json& v, const std::string& origin) {
+  const std::string where = origin + ": /vision_config";
+  ClipTower t;
+  t.source = origin;
+  std::uint64_t merge = 0, image = 0;
+  if (type == "qwen2_5_vl" || type == "qwen3_vl" || type == "qwen3_vl_moe" || type == "qwen3_5" || type == "qwen3_5_moe") {
+    t.projector = type == "qwen2_5_vl" ? "qwen2.5vl_merger" : "qwen3vl_merger"; // the converter writes Qwen3.5's as Qwen3-VL's
+    t.heads = present(v, "num_heads", where);
+    t.blocks = present(v, "depth", where);
+    merge = positive(v, "spatial_merge_size", where).value_or(2);
+    // A DeepStack layer before the last two blocks keeps its output live to the graph's end.
+    if (const auto d = v.find("deepstack_visual_indexes"); d != v.end() && d->is_array()) {
+      for (const json& i : *d) {
+        if (!i.is_number_unsigned()) continue;
+        t.deepstack_kept += i.get<std::uint64_t>() + 2 < t.blocks ? 1u : 0u;
+        t.deepstack_before_last += i.get<std::uint64_t>() + 1 < t.blocks ? 1u : 0u;
+      }
+    }
+    // The merger's output width: the DeepStack features' (flash attention's final concat).
+    if (type != "qwen2_5_vl") t.projection_width = present(v, "out_hidden_size", where);
+  } else if (type == "gemma4") {
+    t.projector = "gemma4v";
+    merge = positive(v, "pooling_kernel_size", where).value_or(3);
+  } else if (type == "mistral3") {
+    t.projector = "pixtral";
+    merge = positive(c, "spatial_merge_size", origin + ": ").value_or(2);
+    const auto text = c.find("text_config");
+    if (text == c.end() || !text->is_object()) return std::nullopt;
+    t.projection_width = present(*text, "hidden_size", origin + ": /text_config");
+  } else if (type == "llama4" || type == "internvl_chat") {
+    // InternViT-6B's q / k norms lay the graph out otherwise: no rule.
+    if (type == "internvl_chat" && v.value("qk_normalization", json()) == json(true)) return std::nullopt;
+    t.projector = type == "llama4" ? "llama4" : "internvl";
+    image = present(v, "image_size", where);
+  } else {
+    return std::nullopt;
+  }
+  if (t.heads == 0) t.heads = present(v, "num_attention_heads", where);
+  if (t.blocks == 0) t.blocks = present(v, "num_hidden_layers", where);
+  t.width = present(v, "hidden_size", where);
+  t.ffn_width = present(v, "intermediate_size", where);
+  t.patch_size = present(v, "patch_size", where);
+  if (t.patch_size > 1024 || merge > 64 || image / t.patch_size > 4096 || t.blocks < 2) return std::nullopt;
+  t.patches = llamacpp_clip_warmup_patches(t.projector, image, t.patch_size, merge);
+  if (t.patches == 0) return std::nullopt;
+  return t;
+}
+
+std::optional<ClipTower> clip_tower_of(const json& c, const std::string& origin) {
+  const std::string type = c.value("model_type", json()).is_string() ? c.at("model_type").get<std::string>() : "";
+  const json& v = object_at(c, "vision_config", origin + ": ");
+  if (type != "gemma3") {
+    try {
+      return merged_clip_tower(type, c, v, origin);
+    } catch (const Absent&) {
+      return std::nullopt;
+    }
+  }
+  // SiglipVisionConfig's defaults are not Gemma 3's: every key must be there.
+  const std::string where = origin + ": /vision_config";
+  const std::uint64_t side = required(v, "image_size", where) / required(v, "patch_size", where);
+  ClipTower t{"gemma3", checked_mul(side, side, "the patches"), required(v, "num_attention_heads", where),
+              required(v, "hidden_size", where), required(v, "intermediate_size", where), origin};
+  if (t.patches < 2304 || required(v, "num_hidden_layers", where) < 2) return std::nullopt;
+  return t;
+}
+
+} // namespace
+
 std::expected<std::optional<ClipTower>, Error> hf_clip_tower(std::string_view config, std::string_view origin) {
   try {
     const json c = detail::parse_strict(config, std::string(origin), ErrorCode::invalid_model);
-    if (!c.is_object() || !c.contains("vision_config") || c.value("model_type", json()) != "gemma3") return std::nullopt;
-    const std::string where = std::string(origin) + ": /vision_config";
-    const json& v = object_at(c, "vision_config", std::string(origin) + ": ");
-    // SiglipVisionConfig's defaults are not Gemma 3's: every key must be there.
-    const std::uint64_t side = required(v, "image_size", where) / required(v, "patch_size", where);
-    ClipTower t{"gemma3", checked_mul(side, side, "the patches"), required(v, "num_attention_heads", where),
-                required(v, "hidden_size", where), required(v, "intermediate_size", where), std::string(origin)};
-    if (t.patches < 2304 || required(v, "num_hidden_layers", where) < 2) return std::nullopt;
-    return t;
+    if (!c.is_object() || !c.contains("vision_config")) return std::nullopt;
+    return clip_tower_of(c, std::string(origin));
   } catch (const LoadFailure& f) {
     return std::unexpected(f.error);
   } catch (const OverflowError& e) {

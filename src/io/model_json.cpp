@@ -379,6 +379,7 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
             c->fail("deepstack_layers", "element " + std::to_string(i) + " is not a block index under blocks");
           }
           if (layers[i].get<std::uint64_t>() + 2 < tower.blocks) ++tower.deepstack_kept;
+          if (layers[i].get<std::uint64_t>() + 1 < tower.blocks) ++tower.deepstack_before_last;
         }
       }
       const auto projection = c->opt_u64("projection_width", 1, 1u << 20);

@@ -1,10 +1,12 @@
 // Hugging Face config.json import, against real configs (tests/data/hf, sources in SOURCES.md).
+#include "vramcalc/engine_llamacpp.hpp"
 #include "vramcalc/io/catalog.hpp"
 #include "vramcalc/io/hf_config.hpp"
 #include "vramcalc/kv.hpp"
 #include "vramcalc/tensors.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>
@@ -718,10 +720,6 @@ TEST_CASE("vision facts from config.json and preprocessor_config.json equal the 
     CHECK((*t)->heads == c.heads);
     CHECK((*t)->width == c.width);
     CHECK((*t)->ffn_width == c.ffn_width);
-    const auto qwen = io::read_text_file(std::string(VRAMCALC_TEST_DATA) + "/hf/Qwen2.5-VL-7B-Instruct/config.json",
-                                         ErrorCode::invalid_model);
-    REQUIRE(qwen.has_value());
-    CHECK_FALSE(io::hf_clip_tower(*qwen, "config.json").value().has_value());
   }
   // Qwen2.5-VL: max_pixels 12,845,056 in (14 x 2)^2 = 784-pixel merged patches: 16,384 = 128^2
   // (3,584 x 3,584); d_out out_hidden_size 3,584.
@@ -743,6 +741,67 @@ TEST_CASE("vision facts from config.json and preprocessor_config.json equal the 
   CHECK(m.max_tokens_per_item == 55 * 56);
   CHECK(m.output_width == 5120);
   same(m, catalog_vision("mistral-small-3.1-24b"));
+}
+
+// Every projector with a compute buffer rule: the importer's clip tower from the real config.json
+// equals the catalog model's hand-filled vision.llamacpp_clip (patch size where the catalog gives
+// it: gemma3's and internvl's rules leave the image out), and so do both compute buffers.
+TEST_CASE("clip towers from config.json equal the catalog's vision.llamacpp_clip", "[hf][vision][mmproj]") {
+  static const io::Catalog catalog = io::load_builtin_catalog().value();
+  struct Case {
+    const char* dir;
+    const char* model;
+    std::uint64_t patches, blocks;
+  };
+  const Case cases[] = {
+      {"gemma-3-4b-it", "gemma-3-4b", 64 * 64, 0},                  // 896 / 14 = 64 a side
+      {"gemma-4-26B-A4B-it", "gemma-4-26b-a4b", 48 * 48, 27},       // 16 x 16 tokens of 3 x 3 (pooling_kernel_size default)
+      {"gemma-4-31B-it", "gemma-4-31b", 48 * 48, 27},               // pooling_kernel_size 3
+      {"Qwen2.5-VL-7B-Instruct", "qwen2.5-vl-7b", 92 * 92, 32},     // 46 x 46 tokens of 2 x 2
+      {"Qwen3-VL-4B-Instruct", "qwen3-vl-4b", 92 * 92, 24},         // DeepStack [5, 11, 17]: all three kept (< 24 - 2)
+      {"Mistral-Small-3.1-24B-Instruct-2503", "mistral-small-3.1-24b", 32 * 32, 24}, // 16 x 16 tokens of 2 x 2
+      {"Llama-4-Scout-17B-16E-Instruct", "llama-4-scout", 24 * 24, 34}, // 336 / 14 = 24 a side
+      {"InternVL3-1B", "internvl3-1b", 32 * 32, 24},                // 448 / 14 = 32 a side
+  };
+  for (const Case& k : cases) {
+    INFO(k.dir);
+    const auto text = io::read_text_file(std::string(VRAMCALC_TEST_DATA) + "/hf/" + k.dir + "/config.json", ErrorCode::invalid_model);
+    REQUIRE(text.has_value());
+    const auto t = io::hf_clip_tower(*text, "config.json");
+    REQUIRE(t.has_value());
+    REQUIRE(t->has_value());
+    const ClipTower& c = *(*catalog.find_model(k.model))->vision_clip;
+    const ClipTower& h = **t;
+    CHECK(h.patches == k.patches);
+    CHECK(h.blocks == k.blocks);
+    CHECK(h.projector == c.projector);
+    CHECK(h.patches == c.patches);
+    CHECK(h.heads == c.heads);
+    CHECK(h.width == c.width);
+    CHECK(h.ffn_width == c.ffn_width);
+    CHECK(h.blocks == c.blocks);
+    CHECK(h.deepstack_kept == c.deepstack_kept);
+    CHECK(h.projection_width == c.projection_width);
+    if (c.patch_size != 0) CHECK(h.patch_size == c.patch_size);
+    CHECK(llamacpp_clip_compute_bytes(h, true) == llamacpp_clip_compute_bytes(c, true));
+    CHECK(llamacpp_clip_compute_bytes(h, false) == llamacpp_clip_compute_bytes(c, false));
+  }
+  // Qwen3-VL 4B with 3 DeepStack layers kept; Qwen3.5 (no DeepStack) from the same tower.
+  const auto q3 = io::read_text_file(std::string(VRAMCALC_TEST_DATA) + "/hf/Qwen3-VL-4B-Instruct/config.json", ErrorCode::invalid_model);
+  REQUIRE(q3.has_value());
+  CHECK(io::hf_clip_tower(*q3, "c").value()->deepstack_kept == 3);
+  nlohmann::json q35 = nlohmann::json::parse(*q3);
+  q35["model_type"] = "qwen3_5";
+  q35["vision_config"]["deepstack_visual_indexes"] = nlohmann::json::array();
+  CHECK(io::hf_clip_tower(q35.dump(), "c").value()->deepstack_kept == 0);
+  // InternViT-6B (q / k norms) and model types without a rule: not counted.
+  CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "internvl_chat", "vision_config": {"qk_normalization": true}})", "c").value());
+  CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "qwen2_vl", "vision_config": {}})", "c").value());
+  // A key the tower needs left out: not counted (no transformers default taken); a malformed one is named.
+  CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "llama4", "vision_config": {"image_size": 336}})", "c").value());
+  const auto bad = io::hf_clip_tower(R"({"model_type": "llama4", "vision_config": {"image_size": -336}})", "c.json");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK(bad.error().message == "c.json: /vision_config/image_size: expected a positive integer, got -336");
 }
 
 TEST_CASE("vision facts: what is missing or malformed is named by file and key", "[hf][vision]") {

@@ -85,13 +85,14 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
   std::stringstream ds(row.at("deepstack"));
   for (std::string layer; std::getline(ds, layer, ';');) {
     if (u64(layer) + 2 < t.blocks) ++t.deepstack_kept;
+    if (u64(layer) + 1 < t.blocks) ++t.deepstack_before_last;
   }
   return t;
 }
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 197);
+  REQUIRE(rows.size() == 198);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -125,6 +126,7 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"qwen2.5vl_merger fa off", 14},
                                                       {"qwen2.5vl_merger fa on", 10},
                                                       {"qwen3vl_merger fa off", 22},
+                                                      {"qwen3vl_merger fa on", 22},
                                                       {"pixtral fa on", 6},
                                                       {"pixtral fa off", 6},
                                                       {"internvl fa on", 11},
@@ -136,7 +138,9 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
   // output fits in two freed n x width blocks), MLP 6,840 (2F > n: gate and up do not share the
   // f32 mask's freed block) lay the graph out otherwise.
   CHECK(uncovered["qwen2.5vl_merger fa on"] == 5);
-  CHECK(uncovered["qwen3vl_merger fa on"] == 22);
+  // Qwen3-VL with flash attention: 5 blocks with DeepStack layers 0-2 (all kept; their freed outputs
+  // merge, the final concat peaks lower: 377,155,840, block 4's attention) is outside the layout.
+  CHECK(uncovered["qwen3vl_merger fa on"] == 1);
   // pixtral: one block; width 1,280 with flash attention (over 6 x 14^2 = 1,176: the f16 K and V
   // copies no longer fit in the image's freed block); 8 heads without (8 x 1,024 < 3 x 4,096: the
   // scores no longer outweigh the MLP).
@@ -155,13 +159,7 @@ TEST_CASE("llama.cpp mmproj compute buffer: the public logs, to the printed digi
     INFO(row.at("source") << ": " << row.at("log_model") << ", fa " << row.at("fa"));
     ClipTower t = *model(row.at("catalog_model")).vision_clip;
     if (!row.at("projection_width").empty()) t.projection_width = u64(row.at("projection_width"));
-    std::uint64_t bytes = llamacpp_clip_compute_bytes(t, row.at("fa") == "1");
-    if (t.projector == "qwen3vl_merger" && row.at("fa") == "1") {
-      // No rule with flash attention: the log matches the measured run of the same tower
-      // (mmproj_compute.csv: 27 blocks, no DeepStack, 260,149,504 bytes).
-      CHECK(bytes == 0);
-      bytes = 260'149'504ull;
-    }
+    const std::uint64_t bytes = llamacpp_clip_compute_bytes(t, row.at("fa") == "1");
     const int digits = std::stoi(row.at("digits"));
     CHECK(fixed(static_cast<double>(bytes) / (1024.0 * 1024.0), digits) == row.at("value"));
   }
@@ -199,6 +197,30 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
   // Qwen3-VL 4B: 1,024 wide, DeepStack 5, 11, 17 of 24: + 10 x 8,464 x 1,024 x 4 = 346,685,440.
   CHECK(llamacpp_clip_compute_bytes(*model("qwen3-vl-4b").vision_clip, false) ==
         4'584'914'944ull + 346'685'440 + 26'001'408 + 135'424);
+  // With flash attention, U = 4 x 8,464 x 1,152 = 39,002,112 (one n x width f32) above the image
+  // 26,001,408 and the positions 135,424 (26,136,832): block 26's attention (6 + 3 kept) x U =
+  // 351,019,008; block 25's MLP (2 + 3) x U + 4 x 8,464 x 4,304 = 195,010,560 + 145,716,224 =
+  // 340,726,784; the final DeepStack concat 4 x U + 6 x 8,464 x 4,096 = 156,008,448 + 208,011,264 =
+  // 364,019,712, the largest: 390,156,544 bytes (372.08 MiB), measured so (27 blocks, 8;16;24).
+  CHECK(4ull * 8464 * 1152 == 39'002'112ull);
+  CHECK(6ull * 8464 * 4096 == 208'011'264ull);
+  CHECK(llamacpp_clip_compute_bytes(q3, true) == 26'001'408ull + 135'424 + 4 * 39'002'112ull + 208'011'264);
+  CHECK(llamacpp_clip_compute_bytes(q3, true) == 390'156'544ull);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3-vl-235b-a22b").vision_clip, true) == 390'156'544ull);
+  // Qwen3-VL 30B projects to 2,048: the concat 156,008,448 + 104,005,632 is under block 26's
+  // attention 9 x U: 26,136,832 + 351,019,008 = 377,155,840 (measured so).
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3-vl-30b-a3b").vision_clip, true) == 26'136'832ull + 9 * 39'002'112ull);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3-vl-30b-a3b").vision_clip, true) == 377'155'840ull);
+  // Qwen3-VL 2B / 4B (1,024 wide, MLP 4,096, projecting to 2,048 / 2,560): attention 9 x 4 x 8,464 x
+  // 1,024 = 312,016,896 ties the MLP 5 x 34,668,544 + 4 x 8,464 x 4,096 = 173,342,720 + 138,674,176:
+  // 26,136,832 + 312,016,896 = 338,153,728 (measured so).
+  for (const char* id : {"qwen3-vl-2b", "qwen3-vl-4b"}) {
+    CHECK(llamacpp_clip_compute_bytes(*model(id).vision_clip, true) == 26'136'832ull + 312'016'896);
+  }
+  // Qwen3.5 (no DeepStack): block 0's attention 6 x U = 234,012,672 over the MLP 2 x U + 145,716,224
+  // = 223,720,448: 260,149,504 bytes (248.10 MiB, the Qwen3.6-27B log's figure).
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3.5-27b").vision_clip, true) == 26'136'832ull + 6 * 39'002'112ull);
+  CHECK(llamacpp_clip_compute_bytes(*model("qwen3.5-27b").vision_clip, true) == 260'149'504ull);
   // Qwen3.5 (no DeepStack): 7 x 8,464 x 1,152 x 4 = 273,014,784: 4,884,066,560 bytes.
   CHECK(llamacpp_clip_compute_bytes(*model("qwen3.5-27b").vision_clip, false) ==
         4'584'914'944ull + 273'014'784 + 26'001'408 + 135'424);
@@ -293,15 +315,17 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // Qwen3-VL has no rule with flash attention on, InternVL3 78B (InternViT-6B) none at all: they keep
-  // the note and add nothing; Qwen2.5-VL 7B adds its 739,025,728 bytes.
+  // InternVL3 78B (InternViT-6B) has no rule: it keeps the note and adds nothing; Qwen3-VL 8B with
+  // flash attention on adds its 390,156,544 bytes (the final DeepStack concat), Qwen2.5-VL 7B its
+  // 739,025,728.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
-  for (const char* id : {"qwen3-vl-8b", "internvl3-78b"}) {
-    const auto r = estimate(model(id), s, catalog().gpus);
-    REQUIRE(r);
-    CHECK(std::get<LlamaCppSection>(r->engine->detail).plan.mmproj_compute_bytes == 0);
-  }
+  const auto intern = estimate(model("internvl3-78b"), s, catalog().gpus);
+  REQUIRE(intern);
+  CHECK(std::get<LlamaCppSection>(intern->engine->detail).plan.mmproj_compute_bytes == 0);
+  const auto q3 = estimate(model("qwen3-vl-8b"), s, catalog().gpus);
+  REQUIRE(q3);
+  CHECK(std::get<LlamaCppSection>(q3->engine->detail).plan.mmproj_compute_bytes == 390'156'544ull);
   const auto qwen = estimate(model("qwen2.5-vl-7b"), s, catalog().gpus);
   REQUIRE(qwen);
   CHECK(std::get<LlamaCppSection>(qwen->engine->detail).plan.mmproj_compute_bytes == 739'025'728ull);

@@ -49,9 +49,12 @@ struct HfImport {
                                                                                      std::string_view preprocessor_origin);
 
 // The vision tower as llama.cpp's clip.cpp builds it from the model's mmproj file
-// (ModelSpec::vision_clip), for gemma3 (the projector whose compute buffer rule is measured):
-// vision_config's image_size / patch_size, num_attention_heads, hidden_size, intermediate_size,
-// where the rule covers it (2,304 patches or more, 2 layers or more). nullopt otherwise.
+// (ModelSpec::vision_clip), for the model types whose projector has a compute buffer rule
+// (gemma3, gemma4 -> gemma4v, qwen2_5_vl -> qwen2.5vl_merger, qwen3_vl / qwen3_vl_moe / qwen3_5 /
+// qwen3_5_moe -> qwen3vl_merger, mistral3 -> pixtral, llama4, internvl_chat -> internvl):
+// vision_config's heads, widths, blocks, patch size and the warmup patches
+// (llamacpp_clip_warmup_patches), as the catalog's vision.llamacpp_clip gives them. nullopt
+// otherwise (Kimi K2.5: its warmup side is the preprocessor's in_patch_limit; InternViT-6B).
 [[nodiscard]] std::expected<std::optional<ClipTower>, Error> hf_clip_tower(std::string_view config, std::string_view origin);
 
 // Sets imported.spec.vision_clip from the config.json text (`origin` names it) and, with
