@@ -45,11 +45,15 @@ struct OllamaEnv {
   std::optional<std::uint64_t> num_ctx;        // num_ctx (Modelfile / request): tokens per sequence
   std::optional<std::uint64_t> num_gpu;        // num_gpu: layers to offload (unset or -1: Ollama chooses)
   std::optional<std::uint64_t> num_batch;      // num_batch (default 512)
+  // draft_num_predict (Modelfile / request, 0.30.0+): llama-server's --spec-draft-n-max. Unset:
+  // 4 with a Modelfile DRAFT, else 0 (server/routes.go modelOptions zeroes the default without a
+  // DRAFT), and 0 turns MTP drafting off (llm/llama_server.go appendMTPDraftArgs).
+  std::optional<std::uint64_t> draft_num_predict;
   std::vector<std::string> ignored;            // keys Ollama reads that change no memory (OLLAMA_HOST=..., ...)
 };
 
 // Parses "K=V K=V ..." (whitespace-separated; a value may be quoted with ' or "). Keys: the
-// OLLAMA_* variables above, num_ctx, num_gpu, num_batch; other OLLAMA_* keys (and
+// OLLAMA_* variables above, num_ctx, num_gpu, num_batch, draft_num_predict; other OLLAMA_* keys (and
 // CUDA_VISIBLE_DEVICES-style device selectors) are kept in `ignored`. Anything else, a key
 // given twice or a value Ollama would not read is an error naming the key. Ollama itself warns
 // and falls back to the default on a bad number ("invalid environment variable, using
@@ -131,7 +135,8 @@ struct OllamaLlamaCpp {
 inline constexpr OllamaRelease ollama_first_draft{0, 30, 0};
 // llm/llama_server.go externalDraftType: a DRAFT of architecture dflash drafts with draft-dflash.
 inline constexpr OllamaRelease ollama_first_dflash{0, 32, 7};
-// api/types.go DefaultOptions: DraftNumPredict, llama-server's --spec-draft-n-max (0.30.0+).
+// api/types.go DefaultOptions: DraftNumPredict, llama-server's --spec-draft-n-max (0.30.0+); kept
+// only with a Modelfile DRAFT or when the model or request sets it (server/routes.go modelOptions).
 inline constexpr std::uint32_t ollama_draft_num_predict = 4;
 
 // blk.0's weights in `format` plus its KV for `cells` tokens of `kv_type`: the layer Ollama's

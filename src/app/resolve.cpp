@@ -441,8 +441,8 @@ void resolve_draft(const Options& o, const io::Catalog& c, const ModelSpec& mode
     }
     if (o.spec_tokens) {
       fail_at(o.spec_tokens->origin, ErrorCode::invalid_argument,
-              "Ollama takes its draft tokens from the draft_num_predict option (default " +
-                  std::to_string(ollama_draft_num_predict) + "), not from the command line");
+              "Ollama takes its draft tokens from the draft_num_predict option (--ollama-env draft_num_predict=N; "
+              "default " + std::to_string(ollama_draft_num_predict) + " with a Modelfile DRAFT)");
     }
   }
   const bool head = s.engine == EngineKind::trtllm && trtllm_draft_model(o, model, r.spec, s);

@@ -191,6 +191,10 @@ std::expected<OllamaEnv, Error> parse_ollama_env(std::string_view text) {
       auto n = parse_count(value, 1u << 20);
       if (!n) return std::unexpected(env_error(key, n.error().message));
       env.num_batch = *n;
+    } else if (key == "draft_num_predict") {
+      auto n = parse_uint(key, value, 1024);
+      if (!n) return std::unexpected(n.error());
+      env.draft_num_predict = *n;
     } else if (key.starts_with("OLLAMA_") || key.ends_with("_VISIBLE_DEVICES") || key == "GPU_DEVICE_ORDINAL" ||
                contains({"num_thread", "num_predict", "num_keep", "temperature", "top_k", "top_p", "min_p", "stop",
                          "seed", "repeat_penalty", "repeat_last_n", "use_mmap", "main_gpu"},
@@ -200,7 +204,8 @@ std::expected<OllamaEnv, Error> parse_ollama_env(std::string_view text) {
       return std::unexpected(Error{ErrorCode::invalid_argument,
                                    "--ollama-env: unknown key '" + key.substr(0, 60) +
                                        "' (expected OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, OLLAMA_KV_CACHE_TYPE, "
-                                       "OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu or num_batch)"});
+                                       "OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch or "
+                                       "draft_num_predict)"});
     }
   }
   return env;
@@ -494,17 +499,20 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
                          const DraftModel* draft) {
   OllamaResult out;
   const OllamaModelFacts facts = ollama_model_facts(spec);
-  // From 0.30.0 llama-server drafts with a GGUF's own MTP layers by itself (llm/llama_server.go
-  // NewLlamaServerRunner: hasMTPDraft, nextn_predict_layers > 0, sets EnableMTP;
-  // appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max DraftNumPredict
-  // --spec-draft-backend-sampling); the MTP blocks then count among the layers.
-  const bool mtp = spec.mtp_layers > 0 && release >= ollama_first_draft &&
+  // From 0.30.0 Ollama sets EnableMTP for a GGUF with its own MTP layers (llm/llama_server.go
+  // NewLlamaServerRunner: hasMTPDraft, nextn_predict_layers > 0) and appendMTPDraftArgs passes
+  // --spec-type draft-mtp --spec-draft-n-max DraftNumPredict --spec-draft-backend-sampling, but
+  // only while DraftNumPredict > 0: server/routes.go modelOptions zeroes it unless a Modelfile
+  // DRAFT is given or the model or request sets draft_num_predict (0.30.0 to 0.33.0-rc2).
+  const bool drafter_given = draft != nullptr && release >= ollama_first_draft;
+  const std::uint64_t n_draft = env.draft_num_predict.value_or(drafter_given ? ollama_draft_num_predict : 0);
+  const bool mtp = spec.mtp_layers > 0 && release >= ollama_first_draft && n_draft > 0 &&
                    llamacpp_mtp_refusal(spec, ollama_settings(release, env, facts, gpus).llamacpp_release).empty();
   out.model_layers = static_cast<std::uint32_t>(spec.num_layers + 1 + (mtp ? spec.mtp_layers : 0));
   // A Modelfile DRAFT (0.30.0+): EnableMTP only without one (NewLlamaServerRunner: DraftModelPath
   // == ""); appendMTPDraftArgs adds --spec-draft-model PATH to draft-mtp, so llama-server makes
   // the MTP context on the drafter (llamacpp_add_draft) and the target loads its MTP blocks only.
-  const bool drafter = draft != nullptr && release >= ollama_first_draft;
+  const bool drafter = drafter_given && n_draft > 0;
 
   const auto attempt = [&](std::uint64_t parallel, const std::vector<GpuSpec>& use, std::optional<std::uint32_t> ngl) {
     OllamaSettings s = ollama_settings(release, env, facts, gpus);
@@ -518,7 +526,7 @@ OllamaResult ollama_plan(const ModelSpec& spec, const WeightFormat& format, Olla
     if (mtp || drafter) {
       q.options.spec_mtp = true;
       q.options.mtp_on_draft = drafter;
-      q.options.n_draft = ollama_draft_num_predict;
+      q.options.n_draft = static_cast<std::uint32_t>(n_draft);
     }
     LlamaCppResult lr = llamacpp_plan(spec, format, q.n_ctx, q.n_seq, use, q.overhead_bytes, q.options);
     if (drafter) llamacpp_add_draft(lr, *draft, q.n_seq, use, q.options);
@@ -664,23 +672,28 @@ EngineSection ollama_section(const ModelSpec& model, const Settings& s, const Pa
                       " also takes the adapters' tensors off the first GPU's free memory when it places layers (the "
                       "projector loop of llm/server.go ranges over LoraPath): it may offload fewer layers than shown.");
   }
-  if (r.llamacpp.mtp) {
-    e.notes.push_back("Ollama " + ollama_release_name(st.release) +
-                      " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "
-                      "hasMTPDraft, appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " +
-                      std::to_string(ollama_draft_num_predict) + ", from 0.30.0); it is counted (llama.cpp's MTP "
-                      "blocks, MTP context and state snapshots, in the rows below).");
-  } else if (r.llamacpp.draft) {
+  const std::string n_max = std::to_string(r.request.options.n_draft); // draft_num_predict as passed
+  if (r.llamacpp.draft) {
     e.notes.push_back("Ollama " + ollama_release_name(st.release) +
                       " passes the Modelfile DRAFT to llama-server as an MTP drafter (llm/llama_server.go "
-                      "appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " +
-                      std::to_string(ollama_draft_num_predict) +
+                      "appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " + n_max +
                       " --spec-draft-model PATH, from 0.30.0): its weights and its MTP context are counted, in the "
                       "rows below.");
-  } else if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
+  } else if (r.llamacpp.mtp) {
     e.notes.push_back("Ollama " + ollama_release_name(st.release) +
-                      " turns MTP drafting on for a GGUF that keeps this model's MTP layers (llm/llama_server.go "
-                      "hasMTPDraft); " + llamacpp_mtp_refusal(model, st.llamacpp_release) + ": not counted.");
+                      " drafts with this model's MTP layers when draft_num_predict is set (llm/llama_server.go "
+                      "hasMTPDraft, appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max " + n_max +
+                      ", from 0.30.0); it is counted (llama.cpp's MTP blocks, MTP context and state snapshots, in the "
+                      "rows below).");
+  } else if (model.mtp_layers > 0 && st.release >= ollama_first_draft) {
+    const std::string why = llamacpp_mtp_refusal(model, st.llamacpp_release);
+    e.notes.push_back(
+        "Ollama " + ollama_release_name(st.release) +
+        (!why.empty() ? " would draft with this model's MTP layers with draft_num_predict set (llm/llama_server.go "
+                        "hasMTPDraft); " + why + ": not counted."
+                      : " drafts with this model's MTP layers only when draft_num_predict is set: server/routes.go "
+                        "modelOptions zeroes its default of 4 without a Modelfile DRAFT, and appendMTPDraftArgs then "
+                        "passes no draft arguments. Not counted; --ollama-env draft_num_predict=4 counts it."));
   }
   if (!o.env.ignored.empty()) {
     std::string keys;
@@ -768,7 +781,7 @@ std::optional<Error> ollama_env(std::string_view text, Settings& s) {
 constexpr EngineOptionSpec ollama_options[] = {
     {"--ollama-env", "env",
      "Ollama: its environment and Modelfile parameters, \"K=V K=V\" (OLLAMA_CONTEXT_LENGTH, OLLAMA_NUM_PARALLEL, "
-     "OLLAMA_KV_CACHE_TYPE, OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch)",
+     "OLLAMA_KV_CACHE_TYPE, OLLAMA_FLASH_ATTENTION, OLLAMA_GPU_OVERHEAD, num_ctx, num_gpu, num_batch, draft_num_predict)",
      false, true, ollama_env, 1},
     {"--ollama-version", "version", "Ollama: the release whose rules to model, 0.5.0 to 0.33.0 (default: newest)", false,
      true,

@@ -252,11 +252,18 @@ TEST_CASE("draft-mtp: every run of tests/data/llamacpp/mtp.csv (384, four tiny g
   CHECK(hi < 1.0);
 }
 
-TEST_CASE("Ollama 0.30.0 drafts with a model's own MTP layers: llama.cpp's draft-mtp with 4 draft tokens") {
+TEST_CASE("Ollama 0.30.0 drafts with a model's own MTP layers only with draft_num_predict set") {
   // llm/llama_server.go (v0.30.0): hasMTPDraft (nextn_predict_layers > 0) -> EnableMTP ->
-  // appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max 4 (api/types.go DraftNumPredict).
+  // appendMTPDraftArgs: --spec-type draft-mtp --spec-draft-n-max DraftNumPredict, only while it is
+  // > 0; server/routes.go modelOptions zeroes api.DefaultOptions' 4 when the model has no DRAFT and
+  // neither the model nor the request sets draft_num_predict (the same through 0.33.0-rc2).
   const GpuSpec& h100 = catalog_gpu("h100-sxm");
   OllamaEnv env;
+  const OllamaResult plain = ollama_plan(model("glm-4.5-air"), format_of("q4_k_m"), OllamaRelease{0, 30, 0}, env, {h100, h100});
+  CHECK_FALSE(plain.llamacpp.mtp.has_value());
+  CHECK_FALSE(plain.request.options.spec_mtp);
+  CHECK(plain.model_layers == 47); // 46 blocks + the output layer
+  env.draft_num_predict = 4;        // --ollama-env draft_num_predict=4 (a Modelfile PARAMETER)
   const OllamaResult r = ollama_plan(model("glm-4.5-air"), format_of("q4_k_m"), OllamaRelease{0, 30, 0}, env, {h100, h100});
   REQUIRE(r.llamacpp.mtp.has_value());
   CHECK(r.request.options.spec_mtp);
@@ -266,7 +273,11 @@ TEST_CASE("Ollama 0.30.0 drafts with a model's own MTP layers: llama.cpp's draft
   CHECK(r.gpu_layers == 48);
   // One sequence: the target reserves logits for 1 x (1 + 4) outputs.
   CHECK(r.llamacpp.n_outputs == 5);
-  // Before 0.30.0 the library runner has no drafting.
+  // draft_num_predict 0: no draft arguments at all.
+  env.draft_num_predict = 0;
+  CHECK_FALSE(ollama_plan(model("glm-4.5-air"), format_of("q4_k_m"), OllamaRelease{0, 30, 0}, env, {h100, h100}).llamacpp.mtp);
+  // Before 0.30.0 the library runner has no drafting, whatever is set.
+  env.draft_num_predict = 4;
   const OllamaResult old = ollama_plan(model("glm-4.5-air"), format_of("q4_k_m"), OllamaRelease{0, 29, 0}, env, {h100, h100});
   CHECK_FALSE(old.llamacpp.mtp.has_value());
   CHECK(old.model_layers == 47);
