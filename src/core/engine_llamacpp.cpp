@@ -487,12 +487,7 @@ namespace {
 // full-attention blocks after the repeating ones (the shapes model_tensors gives them).
 ModelSpec with_mtp_blocks(const ModelSpec& spec) {
   ModelSpec ext = spec;
-  LayerSpec l;
-  l.num_kv_heads = spec.attention.num_kv_heads;
-  l.head_dim_k = spec.attention.head_dim;
-  l.head_dim_v = spec.attention.v_head_dim;
-  l.moe = spec.moe.has_value();
-  ext.layers.insert(ext.layers.end(), spec.mtp_layers, l);
+  ext.layers.insert(ext.layers.end(), spec.mtp_layers, detail::mtp_block_layer(spec));
   ext.num_layers = spec.num_layers + spec.mtp_layers;
   return ext;
 }

@@ -47,6 +47,17 @@ inline void budget_fit_row(FitRow& row, const EngineSection& common, std::uint64
   row.overhead_bytes = required_bytes - weights_bytes - kv_bytes;
 }
 
+// One of a checkpoint's MTP blocks as a layer (the engines' model_tensors: one full-attention
+// layer of the model's attention, MoE when the model is), for vLLM's and llama.cpp's MTP drafting.
+inline LayerSpec mtp_block_layer(const ModelSpec& spec) {
+  LayerSpec l;
+  l.num_kv_heads = spec.attention.num_kv_heads;
+  l.head_dim_k = spec.attention.head_dim;
+  l.head_dim_v = spec.attention.v_head_dim;
+  l.moe = spec.moe.has_value();
+  return l;
+}
+
 // The GPU families the engines' kernel choices turn on, by catalog id (gpus.json holds no compute
 // capability): SM90 (H100, H200, H20, GH200) and SM100 (B200, GB200, B300).
 inline bool gpu_is_sm90(const GpuSpec& gpu) {

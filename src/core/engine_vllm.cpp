@@ -693,12 +693,7 @@ ModelSpec head_spec(const ModelSpec& spec) {
 // full-attention layer, MoE when the model is).
 ModelSpec mtp_spec(const ModelSpec& spec) {
   ModelSpec m = spec;
-  LayerSpec l;
-  l.num_kv_heads = spec.attention.num_kv_heads;
-  l.head_dim_k = spec.attention.head_dim;
-  l.head_dim_v = spec.attention.v_head_dim;
-  l.moe = spec.moe.has_value();
-  m.layers.assign(spec.mtp_layers, l);
+  m.layers.assign(spec.mtp_layers, detail::mtp_block_layer(spec));
   m.num_layers = spec.mtp_layers;
   m.mtp_layers = 0;
   m.vision_params = 0;

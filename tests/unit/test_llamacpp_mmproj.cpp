@@ -2,6 +2,7 @@
 // clip.cpp reserves at its warmup, against tests/data/llamacpp/mmproj_compute.csv (clip.cpp of
 // the llama.cpp node-llama-cpp 3.21.1 ships, CPU backend; tests/data/llamacpp/README.md).
 #include "helpers.hpp"
+#include "../support/csv_rows.hpp"
 #include "../support/gguf_writer.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/estimate.hpp"
@@ -19,27 +20,7 @@ using vramcalc::test::model;
 namespace {
 
 std::vector<std::map<std::string, std::string>> mmproj_rows(const char* file = "mmproj_compute.csv") {
-  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/" + file);
-  REQUIRE(in.good());
-  const auto cells = [](const std::string& line) {
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) out.push_back(c);
-    if (!line.empty() && line.back() == ',') out.emplace_back(); // an empty last cell
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const std::vector<std::string> header = cells(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    const std::vector<std::string> c = cells(line);
-    REQUIRE(c.size() == header.size());
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < c.size(); ++i) row[header[i]] = c[i];
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return vramcalc::test::csv_rows(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/" + file);
 }
 
 std::uint64_t u64(const std::string& s) { return std::stoull(s); }

@@ -1,6 +1,7 @@
 // llama-server --spec-type draft-mtp: the GGUF's own MTP blocks loaded with the model, one MTP
 // context, and the recurrent state's rollback snapshots (docs/engines.md, "MTP drafting").
 #include "helpers.hpp"
+#include "../support/csv_rows.hpp"
 #include "../support/engine_cases.hpp"
 #include "vramcalc/engine.hpp"
 #include "vramcalc/engine_ollama.hpp"
@@ -177,26 +178,7 @@ namespace {
 
 // tests/data/llamacpp/mtp.csv, its rows as header -> cell.
 std::vector<std::map<std::string, std::string>> mtp_rows() {
-  std::ifstream in(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/mtp.csv");
-  REQUIRE(in.good());
-  const auto cells = [](const std::string& line) {
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string c; std::getline(ss, c, ',');) out.push_back(c);
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const std::vector<std::string> header = cells(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    const std::vector<std::string> c = cells(line);
-    REQUIRE(c.size() == header.size());
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < c.size(); ++i) row[header[i]] = c[i];
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return vramcalc::test::csv_rows(std::string(VRAMCALC_TEST_DATA) + "/llamacpp/mtp.csv");
 }
 
 // A shape of gen_glm4moe.py: "E x heads x KV heads x head_dim x expert FF x experts x used x vocab".
