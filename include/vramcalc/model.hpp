@@ -201,6 +201,7 @@ struct ClipTower {
   std::uint64_t deepstack_kept = 0; // qwen3vl: DeepStack layers before the last two blocks (their outputs stay live)
   std::uint64_t projection_width = 0; // pixtral: the projector's output width (its [IMG_BREAK] rows); qwen3vl: its DeepStack features
   std::uint64_t deepstack_before_last = 0; // qwen3vl: DeepStack layers before the last block (live in a later block's MLP)
+  bool qk_norm = false;           // internvl: InternViT-6B's q / k RMSNorms (v.blk.N.attn_q_norm), a layout of its own
 };
 
 struct ModelSpec {

@@ -985,6 +985,13 @@ struct ClipRule {
 // A single block peaks elsewhere, except in the towers with a class token (internvl, llama4).
 bool any_tower(const ClipTower& t) { return t.blocks != 1 || t.projector == "internvl" || t.projector == "llama4"; }
 
+// clip.cpp gives InternViT RMS norms when n_embd == 3200 && n_layer == 45 (the real 6B tower):
+// then its q / k norms leave the layout as InternViT-300M's (measured at 45 blocks). With layer
+// norms (any other block count) they do not (measured at 2, 4 and 6 blocks, alike).
+bool internvl_rms(const ClipTower& t) { return t.width == 3200 && t.blocks == 45; }
+bool internvl_300m(const ClipTower& t) { return !t.qk_norm || internvl_rms(t); }
+bool internvl_qk_layer_norm(const ClipTower& t) { return t.qk_norm && !internvl_rms(t) && t.blocks != 1; }
+
 // Qwen2.5-VL with flash attention: the f16 copy of the window mask lives at the buffer's end from
 // the first windowed block on; a windowed block's gated MLP output goes past it when it fits in no
 // freed block: gate and up share the f32 mask's freed n^2 x 4 (2F <= n), what they leave is too
@@ -1058,10 +1065,13 @@ constexpr ClipRule clip_rules[] = {
     {"pixtral", true, 12, 14, false, false, 0, true, 2, 16, false, pixtral_fa_layout, nullptr},
     {"pixtral", false, 0, 20, false, true, 0, true, 2, 16, false, pixtral_scores_peak, nullptr},
     // InternViT-300M (InternVL 1B-14B): n + 1 positions (the class token); its plain MLP's output
-    // with three n x width tensors as Gemma 3's, or the scores with four. The 6B tower's q / k
-    // norms lay it out otherwise (not counted: the header reader and the catalog leave it out).
-    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, any_tower, nullptr},
-    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, any_tower, nullptr},
+    // with three n x width tensors as Gemma 3's, or the scores with four; so InternViT-6B (InternVL
+    // 38B, 78B) too, with RMS norms. q / k norms with layer norms (no real tower): two n x width
+    // tensors beside the MLP's output, five beside the scores.
+    {"internvl", true, 4, 12, false, false, 0, false, 0, 0, true, internvl_300m, nullptr},
+    {"internvl", false, 0, 16, false, true, 0, false, 0, 0, true, internvl_300m, nullptr},
+    {"internvl", true, 4, 8, false, false, 0, false, 0, 0, true, internvl_qk_layer_norm, nullptr},
+    {"internvl", false, 0, 20, false, true, 0, false, 0, 0, true, internvl_qk_layer_norm, nullptr},
     // Llama 4: n + 1 positions too; its MLP's output with two n x width tensors, or the scores with
     // five, both above the image's freed block and pos_h / pos_w.
     {"llama4", true, 4, 8, false, false, 0, true, 2, 0, true, any_tower, nullptr},
@@ -1078,9 +1088,10 @@ bool llamacpp_clip_projector_known(std::string_view projector) {
 }
 
 std::uint64_t llamacpp_clip_compute_bytes(const ClipTower& t, bool flash_attn) {
-  const auto rule = std::ranges::find_if(
-      clip_rules, [&](const ClipRule& r) { return r.projector == t.projector && r.flash_attn == flash_attn; });
-  if (rule == std::ranges::end(clip_rules) || !rule->covers(t)) return 0;
+  const auto rule = std::ranges::find_if(clip_rules, [&](const ClipRule& r) {
+    return r.projector == t.projector && r.flash_attn == flash_attn && r.covers(t);
+  });
+  if (rule == std::ranges::end(clip_rules)) return 0;
   const char* what = "the mmproj compute buffer";
   const std::uint64_t n = rule->class_token ? checked_add(t.patches, 1, what) : t.patches;
   const std::uint64_t width_bytes = rule->width_bytes + (rule->deepstack ? checked_mul(4, t.deepstack_kept, what) : 0);

@@ -113,7 +113,7 @@ std::expected<LlamaCppMmproj, Error> llamacpp_mmproj_from_gguf(const GgufFile& f
   // pixtral: mm.2.weight's output width is the [IMG_BREAK] rows' (qwen3vl: the DeepStack features').
   for (const GgufTensorInfo& g : f.tensors) {
     if (g.name == "mm.2.weight") t.projection_width = g.ne[1];
-    if (g.name == "v.blk.0.attn_q_norm.weight" && out.projector == "internvl") return out; // InternViT-6B: no rule
+    if (g.name == "v.blk.0.attn_q_norm.weight" && out.projector == "internvl") t.qk_norm = true; // InternViT-6B
     unsigned layer = 0;
     char tail[8] = {};
     if (std::sscanf(g.name.c_str(), "v.deepstack.%u.fc1.%7s", &layer, tail) == 2 && std::string_view(tail) == "weight") {

@@ -290,8 +290,8 @@ std::optional<ClipTower> merged_clip_tower(const std::string& type, const json& 
     if (text == c.end() || !text->is_object()) return std::nullopt;
     t.projection_width = present(*text, "hidden_size", origin + ": /text_config");
   } else if (type == "llama4" || type == "internvl_chat") {
-    // InternViT-6B's q / k norms lay the graph out otherwise: no rule.
-    if (type == "internvl_chat" && v.value("qk_normalization", json()) == json(true)) return std::nullopt;
+    // InternViT-6B's q / k norms (qk_normalization) lay the graph out otherwise: a rule of its own.
+    t.qk_norm = type == "internvl_chat" && v.value("qk_normalization", json()) == json(true);
     t.projector = type == "llama4" ? "llama4" : "internvl";
     image = present(v, "image_size", where);
   } else {

@@ -385,6 +385,8 @@ void read_mtp_and_vision(ObjectReader& r, ModelSpec& s) {
       const auto projection = c->opt_u64("projection_width", 1, 1u << 20);
       if (!projection && tower.projector == "pixtral") c->fail("projection_width", "is required for projector pixtral");
       tower.projection_width = projection.value_or(0);
+      tower.qk_norm = c->opt_bool("qk_norm", false);
+      if (tower.qk_norm && tower.projector != "internvl") c->fail("qk_norm", "is for projector internvl (InternViT-6B)");
       tower.source = c->str("source");
       c->finish();
     }

@@ -794,8 +794,23 @@ TEST_CASE("clip towers from config.json equal the catalog's vision.llamacpp_clip
   q35["model_type"] = "qwen3_5";
   q35["vision_config"]["deepstack_visual_indexes"] = nlohmann::json::array();
   CHECK(io::hf_clip_tower(q35.dump(), "c").value()->deepstack_kept == 0);
-  // InternViT-6B (q / k norms) and model types without a rule: not counted.
-  CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "internvl_chat", "vision_config": {"qk_normalization": true}})", "c").value());
+  // InternViT-6B: InternVL3-1B's config with the 6B tower of InternVL3 38B / 78B (3,200 wide, 25
+  // heads, MLP 12,800, 45 layers, qk_normalization): the catalog's tower, q / k norms and all.
+  const auto i1 = io::read_text_file(std::string(VRAMCALC_TEST_DATA) + "/hf/InternVL3-1B/config.json", ErrorCode::invalid_model);
+  REQUIRE(i1.has_value());
+  nlohmann::json i6 = nlohmann::json::parse(*i1);
+  i6["vision_config"]["hidden_size"] = 3200;
+  i6["vision_config"]["num_attention_heads"] = 25;
+  i6["vision_config"]["intermediate_size"] = 12800;
+  i6["vision_config"]["num_hidden_layers"] = 45;
+  i6["vision_config"]["qk_normalization"] = true;
+  const ClipTower h6 = io::hf_clip_tower(i6.dump(), "c").value().value();
+  CHECK(h6.qk_norm);
+  const ClipTower& c6 = *(*catalog.find_model("internvl3-78b"))->vision_clip;
+  CHECK(llamacpp_clip_compute_bytes(h6, true) == llamacpp_clip_compute_bytes(c6, true));
+  CHECK(llamacpp_clip_compute_bytes(h6, false) == llamacpp_clip_compute_bytes(c6, false));
+  CHECK(llamacpp_clip_compute_bytes(h6, true) == 91'840'000ull);
+  // Model types without a rule: not counted.
   CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "qwen2_vl", "vision_config": {}})", "c").value());
   // A key the tower needs left out: not counted (no transformers default taken); a malformed one is named.
   CHECK_FALSE(io::hf_clip_tower(R"({"model_type": "llama4", "vision_config": {"image_size": 336}})", "c").value());

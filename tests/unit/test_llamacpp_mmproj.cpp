@@ -63,6 +63,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
   ClipTower t{row.at("projector"), u64(row.at("patches")), u64(row.at("heads")), u64(row.at("width")),
               u64(row.at("ffn_width")), "", u64(row.at("patch_size")), u64(row.at("blocks")), 0,
               u64(row.at("projection_width"))};
+  t.qk_norm = row.at("qk_norm") == "1";
   std::stringstream ds(row.at("deepstack"));
   for (std::string layer; std::getline(ds, layer, ';');) {
     if (u64(layer) + 2 < t.blocks) ++t.deepstack_kept;
@@ -73,7 +74,7 @@ ClipTower row_tower(const std::map<std::string, std::string>& row) {
 
 TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it covers", "[llamacpp-mmproj]") {
   const auto rows = mmproj_rows();
-  REQUIRE(rows.size() == 198);
+  REQUIRE(rows.size() == 214);
   std::map<std::string, std::size_t> covered, uncovered;
   for (const auto& row : rows) {
     INFO(row.at("projector") << " " << row.at("warmup_px") << " px, " << row.at("blocks") << " blocks, width "
@@ -110,8 +111,8 @@ TEST_CASE("llama.cpp mmproj compute buffer: exact on every measured run it cover
                                                       {"qwen3vl_merger fa on", 22},
                                                       {"pixtral fa on", 6},
                                                       {"pixtral fa off", 6},
-                                                      {"internvl fa on", 11},
-                                                      {"internvl fa off", 11},
+                                                      {"internvl fa on", 19},
+                                                      {"internvl fa off", 19},
                                                       {"llama4 fa on", 9},
                                                       {"llama4 fa off", 9},
                                                       {"kimik25 fa on", 7}});
@@ -251,8 +252,26 @@ TEST_CASE("llama.cpp mmproj compute buffer: the rules' terms at the catalog's sh
   CHECK(llamacpp_clip_compute_bytes(k25, true) == 282'066'944ull + 264'241'152 + 38'535'168 + 131'072);
   CHECK(llamacpp_clip_compute_bytes(k25, true) == 584'974'336ull);
   CHECK(llamacpp_clip_compute_bytes(k25, false) == 0);
-  // InternVL3 38B / 78B (InternViT-6B: q / k norms) are not counted.
-  CHECK_FALSE(model("internvl3-78b").vision_clip);
+  // InternVL3 38B / 78B (InternViT-6B: q / k norms, and RMS norms at 3,200 wide and 45 blocks),
+  // n' = 1,024 + 1 = 1,025, E 3,200, F 12,800, 25 heads: InternViT-300M's rule, measured on the
+  // whole 45-block tower. With flash attention 4 n' (F + 3E); without, the scores 4 x 25 x 1,025^2
+  // = 105,062,500, padded to 32 bytes 105,062,528, and four n' x E.
+  for (const char* id : {"internvl3-38b", "internvl3-78b"}) {
+    INFO(id);
+    REQUIRE(model(id).vision_clip);
+    const ClipTower& i6 = *model(id).vision_clip;
+    CHECK(i6.qk_norm);
+    CHECK(llamacpp_clip_compute_bytes(i6, true) == 4ull * 1025 * (12'800 + 3 * 3'200));
+    CHECK(llamacpp_clip_compute_bytes(i6, true) == 91'840'000ull);
+    CHECK(llamacpp_clip_compute_bytes(i6, false) == 105'062'528ull + 16ull * 1025 * 3'200);
+    CHECK(llamacpp_clip_compute_bytes(i6, false) == 157'542'528ull);
+  }
+  // The same tower with fewer blocks has layer norms, and its q / k norms another layout: two n' x E
+  // beside the MLP's output (4 n' (F + 2E)), five beside the scores (measured at 2, 4 and 6 blocks).
+  ClipTower short6 = *model("internvl3-78b").vision_clip;
+  short6.blocks = 4;
+  CHECK(llamacpp_clip_compute_bytes(short6, true) == 4ull * 1025 * (12'800 + 2 * 3'200));
+  CHECK(llamacpp_clip_compute_bytes(short6, false) == 105'062'528ull + 20ull * 1025 * 3'200);
   const ClipTower& g4 = *model("gemma-4-31b").vision_clip;
   CHECK(3ull * 2304 * 4304 * 4 == 118'996'992ull);
   CHECK(llamacpp_clip_compute_bytes(g4, true) == 118'996'992ull + 31'850'496 + 7'077'888 + 18'432);
@@ -296,14 +315,13 @@ TEST_CASE("llama.cpp --mmproj: the encoder's compute buffer on the projector's d
   CHECK(c.host.compute_bytes == d.host.compute_bytes + 1'186'988'032ull);
   CHECK(c.gpus[0].compute_bytes == d.gpus[0].compute_bytes);
 
-  // InternVL3 78B (InternViT-6B) has no rule: it keeps the note and adds nothing; Qwen3-VL 8B with
-  // flash attention on adds its 390,156,544 bytes (the final DeepStack concat), Qwen2.5-VL 7B its
-  // 739,025,728.
+  // InternVL3 78B (InternViT-6B) adds its 91,840,000 bytes; Qwen3-VL 8B with flash attention on
+  // its 390,156,544 (the final DeepStack concat), Qwen2.5-VL 7B its 739,025,728.
   s.engine_options.llamacpp = LlamaCppOptions{};
   s.engine_options.llamacpp.mmproj_dtype = Dtype::f16;
   const auto intern = estimate(model("internvl3-78b"), s, catalog().gpus);
   REQUIRE(intern);
-  CHECK(std::get<LlamaCppSection>(intern->engine->detail).plan.mmproj_compute_bytes == 0);
+  CHECK(std::get<LlamaCppSection>(intern->engine->detail).plan.mmproj_compute_bytes == 91'840'000ull);
   const auto q3 = estimate(model("qwen3-vl-8b"), s, catalog().gpus);
   REQUIRE(q3);
   CHECK(std::get<LlamaCppSection>(q3->engine->detail).plan.mmproj_compute_bytes == 390'156'544ull);
