@@ -761,7 +761,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 // that changes memory.
 std::optional<Error> ollama_env(std::string_view text, Settings& s) {
   auto env = parse_ollama_env(text);
-  if (!env) return env.error(); // its messages name --ollama-env and the key
+  if (!env) {
+    // The parser's messages begin "--ollama-env: "; the caller names the flag or the deployment key.
+    Error e = env.error();
+    if (e.message.starts_with("--ollama-env: ")) e.message.erase(0, 14);
+    return e;
+  }
   for (const std::string& entry : env->ignored) {
     const std::string_view key = std::string_view(entry).substr(0, entry.find('='));
     if (!key.starts_with("OLLAMA_") || key.size() > 60) continue;
